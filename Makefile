@@ -1,0 +1,50 @@
+# weightstream: every user-facing command. On a fresh machine `make demo` and `make test` do all set-up.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+CTEST      = ctest --output-on-failure -j $(JOBS)
+
+.PHONY: all deps configure build test test-long test-asan demo bench fuzz synth lint coverage clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+
+configure: $(BUILD)/CMakeCache.txt
+
+build: deps configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Every test: unit, rtl, sim and e2e labels, at smoke depth.
+test: build
+	cd $(BUILD) && $(CTEST)
+
+# The deep randomized versions (TB depth and fuzz-style loops scale with WS_DEPTH).
+test-long: build
+	cd $(BUILD) && WS_DEPTH=long $(CTEST)
+
+# The software tests under AddressSanitizer and UBSan (the RTL benches are left to `make test`).
+test-asan: deps
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DWS_SANITIZE=ON -DWS_RTL=OFF
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && $(CTEST) -L 'unit|e2e'
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+bench: build
+	python3 scripts/bench_codec.py --build $(BUILD)
+
+fuzz: deps
+	@bash scripts/fuzz.sh
+
+lint: deps
+	verilator --lint-only -Wall -Irtl rtl/lint.vlt -f rtl/files.f
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

@@ -1,0 +1,79 @@
+// tANS (table-based asymmetric numeral systems) as specified in docs/format.md section 2.
+// This is the golden model of the bitstream the RTL decoder consumes.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ws::tans {
+
+constexpr int kMinTableLog = 5;
+constexpr int kMaxTableLog = 12;
+constexpr int kDefaultTableLog = 11;  // chosen by measurement, see docs/codec.md
+constexpr int kMaxLanes = 8;
+
+using Histogram = std::array<uint64_t, 256>;
+
+// Normalised counts over the symbol range [first, last]; counts.size() == last - first + 1,
+// sum(counts) == 1 << table_log.
+struct NormalizedCounts {
+  int table_log = 0;
+  uint8_t first = 0;
+  uint8_t last = 0;
+  std::vector<uint16_t> counts;
+
+  uint32_t table_size() const { return 1u << table_log; }
+  uint32_t count(unsigned symbol) const {
+    return symbol < first || symbol > last ? 0 : counts[symbol - first];
+  }
+};
+
+// One decode-table entry (docs/format.md 2.3). pack() gives the 24-bit word of the RTL config port.
+struct DecodeEntry {
+  uint8_t symbol = 0;
+  uint8_t nb_bits = 0;
+  uint16_t next_base = 0;
+  uint32_t pack() const {
+    return uint32_t(symbol) | uint32_t(nb_bits) << 8 | uint32_t(next_base) << 12;
+  }
+};
+
+// Normalises a histogram to 2^table_log. If more distinct symbols occur than the table has slots the
+// table log is raised (up to kMaxTableLog). No symbol that occurs gets a count of 0. Throws
+// ws::FormatError for an empty histogram.
+NormalizedCounts normalize(const Histogram& hist, int table_log = kDefaultTableLog);
+
+// Validates counts (range, sum, table log) and throws ws::FormatError naming what is wrong.
+void validate(const NormalizedCounts& nc);
+
+std::vector<uint8_t> spread(const NormalizedCounts& nc);
+std::vector<DecodeEntry> build_decode_table(const NormalizedCounts& nc);
+
+// Serialised counts (docs/format.md section 4, the chunk's "first, last, counts" fields).
+void write_counts(const NormalizedCounts& nc, std::vector<uint8_t>& out);
+// Reads counts from [p, end); advances p. Throws ws::FormatError on truncation or a bad table.
+NormalizedCounts read_counts(const uint8_t*& p, const uint8_t* end, int table_log);
+
+struct EncodedSymbols {
+  std::vector<uint8_t> stream;           // symbol stream, padded with zeros to a multiple of 4 bytes
+  uint64_t bit_count = 0;                // bits before padding
+  std::array<uint16_t, kMaxLanes> initial_states{};  // decoder initial state per lane
+};
+
+// Encodes n symbols with K = lanes interleaved states. Every symbol must have a non-zero count.
+EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& nc, int lanes);
+
+// Decodes n symbols. Throws ws::FormatError ("stream ends early", "bits left over",
+// "final state wrong in lane N", ...) on any violation of docs/format.md 2.4.
+void decode(const uint8_t* stream, size_t stream_bytes, const std::vector<DecodeEntry>& table,
+            int table_log, int lanes, const uint16_t* initial_states, uint8_t* out, size_t n);
+
+// Coded size in bits of a histogram under normalised counts (sum over symbols of
+// hist[s] * log2(T / n_s)); used to choose counts and to report overhead.
+double coded_bits(const Histogram& hist, const NormalizedCounts& nc);
+// Order-0 entropy bound in bits: sum over symbols of hist[s] * log2(total / hist[s]).
+double entropy_bits(const Histogram& hist);
+
+}  // namespace ws::tans
