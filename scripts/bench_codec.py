@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Codec benchmark: weightstream against zstd -19, xz -9, bzip2 -9 and gzip -9 on the same real files,
+run in this one script on this one machine. Writes build/reports/codec.json and prints a table.
+
+Speeds are best-of-N wall-clock runs of the command-line tools (process start-up included for every
+tool alike), in MB/s of the original file. Peak memory is the child's max RSS from wait4().
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(cmd, stdin=None, stdout=None):
+    """Runs cmd, returns (seconds, peak RSS in MiB). Raises on a non-zero exit."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}): {err.strip()}")
+    return elapsed, usage.ru_maxrss / 1024.0
+
+
+def best_of(fn, min_total=1.0, max_runs=20):
+    """Repeats fn() until min_total seconds or max_runs; returns the fastest (seconds, rss)."""
+    results, total = [], 0.0
+    while len(results) < 3 or (total < min_total and len(results) < max_runs):
+        t, rss = fn()
+        results.append((t, rss))
+        total += t
+    return min(results, key=lambda r: r[0])[0], max(r[1] for r in results)
+
+
+def peer_commands(name):
+    """(compress argv, decompress argv) reading stdin, writing stdout; single-threaded."""
+    return {
+        "zstd -19": (["zstd", "-19", "-T1", "-q", "-c"], ["zstd", "-d", "-T1", "-q", "-c"]),
+        "xz -9": (["xz", "-9", "-T1", "-c"], ["xz", "-d", "-T1", "-c"]),
+        "bzip2 -9": (["bzip2", "-9", "-c"], ["bzip2", "-d", "-c"]),
+        "gzip -9": (["gzip", "-9", "-c"], ["gzip", "-d", "-c"]),
+    }[name]
+
+
+def bench_peer(name, src, work):
+    comp_cmd, decomp_cmd = peer_commands(name)
+    packed = work / (src.name + "." + name.split()[0])
+    out = work / (src.name + ".out")
+
+    def compress():
+        with open(src, "rb") as i, open(packed, "wb") as o:
+            return run(comp_cmd, stdin=i, stdout=o)
+
+    def decompress():
+        with open(packed, "rb") as i, open(out, "wb") as o:
+            return run(decomp_cmd, stdin=i, stdout=o)
+
+    # xz -9 and bzip2 on 90 MB take long: compress once, decompression is what is repeated.
+    c_time, c_rss = best_of(compress, min_total=0.0, max_runs=1) if src.stat().st_size > 8e6 else best_of(compress)
+    d_time, d_rss = best_of(decompress)
+    if out.read_bytes() != src.read_bytes():
+        raise RuntimeError(f"{name} round trip differs on {src}")
+    size = packed.stat().st_size
+    packed.unlink()
+    out.unlink()
+    return {"bytes": size, "compress_s": c_time, "decompress_s": d_time,
+            "compress_peak_mib": c_rss, "decompress_peak_mib": d_rss}
+
+
+def bench_weightstream(tool, src, work, threads):
+    packed = work / (src.name + ".wsz")
+    out = work / (src.name + ".ws.out")
+    c_time, c_rss = best_of(lambda: run([tool, "compress", src, "-o", packed, "--threads", str(threads)]))
+    d_time, d_rss = best_of(lambda: run([tool, "decompress", packed, "-o", out, "--threads", str(threads)]))
+    if out.read_bytes() != src.read_bytes():
+        raise RuntimeError(f"weightstream round trip differs on {src}")
+    inspect = json.loads(subprocess.run([tool, "inspect", packed, "--json"], check=True,
+                                        capture_output=True).stdout)
+    size = packed.stat().st_size
+    out.unlink()
+    packed.unlink()
+    return {"bytes": size, "compress_s": c_time, "decompress_s": d_time,
+            "compress_peak_mib": c_rss, "decompress_peak_mib": d_rss, "inspect": inspect}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--quick", action="store_true", help="only the bundled model")
+    args = ap.parse_args()
+    build = (ROOT / args.build).resolve()
+    tool = build / "bin" / "weightstream"
+    work = build / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+    reports = build / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+
+    stories = ROOT.parent / "shared" / "data" / "stories260K.bin"
+    files = [("stories260K fp32", stories)]
+    bf16 = work / "stories260K.bf16.safetensors"
+    subprocess.run([tool, "convert", "--to", "bf16", stories, "-o", bf16], check=True)
+    files.append(("stories260K bf16", bf16))
+    if not args.quick:
+        minilm = Path(subprocess.run(["bash", ROOT / "scripts" / "minilm.sh", build / "data"], check=True,
+                                     capture_output=True, text=True).stdout.strip())
+        if not minilm.is_absolute():
+            minilm = (ROOT / minilm).resolve()
+        minilm_bf16 = work / "minilm.bf16.safetensors"
+        subprocess.run([tool, "convert", "--to", "bf16", minilm, "-o", minilm_bf16], check=True)
+        files += [("MiniLM fp32", minilm), ("MiniLM bf16", minilm_bf16)]
+
+    threads = os.cpu_count() or 1
+    report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": threads,
+                          "python": platform.python_version(),
+                          "zstd": subprocess.run(["zstd", "--version"], capture_output=True, text=True).stdout.strip()},
+              "files": []}
+    for label, path in files:
+        print(f"bench: {label} ({path.stat().st_size} bytes)", file=sys.stderr)
+        entry = {"file": label, "path": str(path), "bytes": path.stat().st_size,
+                 "weightstream_1t": bench_weightstream(tool, path, work, 1),
+                 f"weightstream_{threads}t": bench_weightstream(tool, path, work, threads),
+                 "peers": {name: bench_peer(name, path, work)
+                           for name in ("zstd -19", "xz -9", "bzip2 -9", "gzip -9")}}
+        report["files"].append(entry)
+
+    (reports / "codec.json").write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report, threads)
+    print(f"\nreport: {reports / 'codec.json'}")
+
+
+def mbps(nbytes, seconds):
+    return nbytes / seconds / 1e6
+
+
+def print_table(report, threads):
+    print(f"machine: {report['machine']['cpu']}, {threads} cores; speeds in MB/s of the original file, "
+          "best of >= 3 runs, single-threaded unless marked")
+    print(f"{'file':18} {'codec':16} {'bytes':>11} {'ratio':>6} {'comp':>8} {'decomp':>8} {'peak MiB':>9}")
+    for f in report["files"]:
+        n = f["bytes"]
+        ws1, wsn = f["weightstream_1t"], f[f"weightstream_{threads}t"]
+        rows = [("weightstream", ws1), (f"weightstream {threads}t", wsn)] + list(f["peers"].items())
+        for name, r in rows:
+            print(f"{f['file']:18} {name:16} {r['bytes']:>11} {n / r['bytes']:>6.3f} "
+                  f"{mbps(n, r['compress_s']):>8.1f} {mbps(n, r['decompress_s']):>8.1f} "
+                  f"{max(r['compress_peak_mib'], r['decompress_peak_mib']):>9.1f}")
+        total = ws1["inspect"]["total"]
+        print(f"{'':18} bits/weight {total['bits_per_weight']:.4f}, entropy bound "
+              f"{total['bound_bits_per_weight']:.4f}, overhead {100 * total['overhead']:.3f}%; "
+              f"smaller than every peer: {all(ws1['bytes'] < p['bytes'] for p in f['peers'].values())}; "
+              f"1-thread decompression vs zstd -d: "
+              f"{f['peers']['zstd -19']['decompress_s'] / ws1['decompress_s']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
