@@ -26,7 +26,7 @@ struct Split {
 Split split_of(DType t);  // throws std::invalid_argument for Raw
 
 struct ChunkOptions {
-  int lanes = 4;
+  int lanes = tans::kDefaultLanes;
   int table_log = tans::kDefaultTableLog;
 };
 

@@ -13,6 +13,7 @@ constexpr int kMinTableLog = 5;
 constexpr int kMaxTableLog = 12;
 constexpr int kDefaultTableLog = 11;  // chosen by measurement, see docs/codec.md
 constexpr int kMaxLanes = 8;
+constexpr int kDefaultLanes = 4;      // chosen by measurement, see docs/codec.md
 
 using Histogram = std::array<uint64_t, 256>;
 
