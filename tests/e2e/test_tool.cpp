@@ -1,0 +1,510 @@
+// The real `weightstream` binary (WS_TOOL) on real and edge-case files: byte-exact round trips,
+// convert checked value by value against an independent rounding reference, inspect --json checked
+// for consistency, and bad inputs failing with one "error:" line, exit code 1 and no output file.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<uint8_t>;
+using nlohmann::json;
+
+const std::string kStories = std::string(WS_DATA_DIR) + "/stories260K.bin";
+
+uint32_t seed() {
+  const char* s = std::getenv("TB_SEED");
+  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
+}
+bool deep() {
+  const char* d = std::getenv("WS_DEPTH");
+  return d && std::string(d) == "long";
+}
+
+fs::path build_dir() { return fs::path(WS_TOOL).parent_path().parent_path(); }
+
+// A fresh directory under the build tree for this test's files.
+fs::path test_dir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const fs::path d = build_dir() / "test-tmp" / (std::string(info->test_suite_name()) + "." + info->name());
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string q(const std::string& s) {
+  std::string r = "'";
+  for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return r + "'";
+}
+std::string q(const fs::path& p) { return q(p.string()); }
+
+Bytes read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+void write_file(const fs::path& p, const Bytes& b) {
+  std::ofstream o(p, std::ios::binary);
+  o.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+}
+std::string text_of(const fs::path& p) {
+  const Bytes b = read_file(p);
+  return std::string(b.begin(), b.end());
+}
+
+struct ToolRun {
+  int code = -1;
+  std::string out, err;
+};
+
+// Runs the tool with `args` (already quoted), capturing stdout and stderr in files of `dir`.
+ToolRun tool(const std::string& args, const fs::path& dir) {
+  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
+  const std::string cmd = q(std::string(WS_TOOL)) + " " + args + " >" + q(out) + " 2>" + q(err);
+  const int st = std::system(cmd.c_str());
+  ToolRun r;
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+  r.out = text_of(out);
+  r.err = text_of(err);
+  return r;
+}
+
+size_t mismatches(const Bytes& a, const Bytes& b) {
+  size_t n = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) n += a[i] != b[i];
+  return n;
+}
+
+// compress (with extra options) then decompress; asserts a byte-exact result; returns the .wsz path.
+fs::path round_trip(const fs::path& src, const fs::path& dir, const std::string& options = "") {
+  const fs::path wsz = dir / (src.filename().string() + ".wsz");
+  const fs::path back = dir / (src.filename().string() + ".back");
+  const ToolRun c = tool("compress " + q(src) + " -o " + q(wsz) + " " + options, dir);
+  EXPECT_EQ(c.code, 0) << c.err;
+  const ToolRun d = tool("decompress " + q(wsz) + " -o " + q(back), dir);
+  EXPECT_EQ(d.code, 0) << d.err;
+  const size_t bad = mismatches(read_file(src), read_file(back));
+  std::printf("%s %s: %llu -> %llu bytes, %zu mismatches after decompress\n", src.filename().c_str(), options.c_str(),
+              (unsigned long long)fs::file_size(src), (unsigned long long)fs::file_size(wsz), bad);
+  EXPECT_EQ(bad, 0u);
+  return wsz;
+}
+
+void expect_near_rel(double a, double b, const std::string& what) {
+  EXPECT_LE(std::fabs(a - b), 1e-9 * std::max(1.0, std::fabs(b))) << what << ": " << a << " vs " << b;
+}
+
+// Runs inspect --json and checks that its numbers add up; returns the document.
+json inspect_checked(const fs::path& wsz, const fs::path& dir) {
+  const ToolRun r = tool("inspect --json " + q(wsz), dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  const uint64_t file_bytes = fs::file_size(wsz);
+  EXPECT_EQ(j.at("file_bytes").get<uint64_t>(), file_bytes);
+
+  uint64_t tensor_bytes = 0, values = 0;
+  double bound = 0;
+  for (const json& t : j.at("tensors")) {
+    const std::string name = t.at("name");
+    const uint64_t n = t.at("values"), bytes = t.at("compressed_bytes");
+    uint64_t product = 1;
+    for (const json& d : t.at("shape")) product *= d.get<uint64_t>();
+    EXPECT_EQ(product, n) << name;
+    tensor_bytes += bytes;
+    values += n;
+    const double tb = t.at("bound_bits");
+    bound += tb;
+    if (n == 0) {
+      EXPECT_TRUE(t.at("bits_per_weight").is_null()) << name;
+      EXPECT_EQ(t.at("chunks").get<uint64_t>(), 0u) << name;
+      continue;
+    }
+    EXPECT_GE(t.at("chunks").get<uint64_t>(), 1u) << name;
+    expect_near_rel(t.at("bits_per_weight"), 8.0 * double(bytes) / double(n), name + " bits_per_weight");
+    EXPECT_LE(tb, 8.0 * double(bytes)) << name << ": the bound exceeds what was achieved";
+    expect_near_rel(t.at("overhead"), 8.0 * double(bytes) / tb - 1, name + " overhead");
+  }
+  const json& other = j.at("other_bytes");
+  const uint64_t literal = j.at("literal").at("bytes");
+  EXPECT_EQ(other.at("total").get<uint64_t>(),
+            other.at("header_footer").get<uint64_t>() + other.at("index_other").get<uint64_t>() + literal);
+  EXPECT_EQ(other.at("header_footer").get<uint64_t>(), 40u);
+  EXPECT_EQ(tensor_bytes + other.at("total").get<uint64_t>(), file_bytes) << "every container byte is attributed";
+
+  const json& total = j.at("total");
+  EXPECT_EQ(total.at("values").get<uint64_t>(), values);
+  EXPECT_EQ(total.at("compressed_bytes").get<uint64_t>(), file_bytes);
+  expect_near_rel(total.at("bound_bits"), bound + 8.0 * double(literal), "total bound_bits");
+  EXPECT_LE(total.at("bound_bits").get<double>(), 8.0 * double(file_bytes));
+  if (values) {
+    expect_near_rel(total.at("bits_per_weight"), 8.0 * double(file_bytes) / double(values), "total bits_per_weight");
+    EXPECT_GE(total.at("overhead").get<double>(), 0.0);
+  } else {
+    EXPECT_TRUE(total.at("bits_per_weight").is_null());
+  }
+  return j;
+}
+
+// Independent fp32 -> bf16 reference: the nearer of the two neighbours by exact arithmetic in double,
+// ties to even, 2^128 standing for the step past the largest finite bf16.
+uint16_t reference_bf16(uint32_t bits) {
+  const uint32_t sign = bits & 0x80000000u, mag = bits & 0x7fffffffu;
+  if (mag > 0x7f800000u) return 0;  // NaN: checked separately
+  if (mag == 0x7f800000u) return uint16_t((sign >> 16) | 0x7f80u);
+  auto value = [](uint32_t m) {
+    if (m == 0x7f80u) return std::ldexp(1.0, 128);
+    const uint32_t b = m << 16;
+    float f;
+    std::memcpy(&f, &b, 4);
+    return double(f);
+  };
+  float xf;
+  std::memcpy(&xf, &mag, 4);
+  const uint32_t lo = mag >> 16, hi = lo + 1;
+  const double below = double(xf) - value(lo), above = value(hi) - double(xf);
+  const uint32_t pick = below < above ? lo : above < below ? hi : (lo & 1u) ? hi : lo;
+  return uint16_t((sign >> 16) | pick);
+}
+
+// Counts values of the bf16 tensor at `out` (n values) that are not the rounding of the fp32 ones at `in`.
+size_t bf16_mismatches(const uint8_t* in, const uint8_t* out, uint64_t n) {
+  size_t bad = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint32_t f;
+    std::memcpy(&f, in + 4 * i, 4);
+    const uint16_t h = uint16_t(out[2 * i] | out[2 * i + 1] << 8);
+    if ((f & 0x7fffffffu) > 0x7f800000u)
+      bad += !((h & 0x7fffu) > 0x7f80u);
+    else
+      bad += h != reference_bf16(f);
+  }
+  return bad;
+}
+
+struct StHeader {
+  json j;
+  uint64_t data_offset = 0;
+};
+StHeader read_st_header(const Bytes& f) {
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= uint64_t(f[size_t(i)]) << (8 * i);
+  return {json::parse(f.begin() + 8, f.begin() + 8 + long(n)), 8 + n};
+}
+
+// The MiniLM path from scripts/minilm.sh. Retried: another test extracting it at the same moment makes
+// the script fail once (they share its temporary name).
+std::string minilm_path() {
+  const std::string cmd = "bash " + q(std::string(WS_SOURCE_DIR) + "/scripts/minilm.sh") + " " + q(build_dir() / "data");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+    if (p && pclose(p) == 0) {
+      while (!out.empty() && out.back() == '\n') out.pop_back();
+      return out;
+    }
+    std::system("sleep 2");
+  }
+  return "";
+}
+
+// One line on stderr, "error: <file>: ...", exit code 1.
+void expect_error(const ToolRun& r, const std::string& file, const std::string& what) {
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(r.err.rfind("error: " + file + ": ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not exactly one line: " << r.err;
+  EXPECT_NE(r.err.find(what), std::string::npos) << "want '" << what << "' in: " << r.err;
+}
+
+// No output and no temporary left in dir besides the given files.
+void expect_no_leftovers(const fs::path& dir, const std::vector<std::string>& keep) {
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name == "stdout.txt" || name == "stderr.txt") continue;
+    EXPECT_NE(std::find(keep.begin(), keep.end(), name), keep.end()) << "left behind: " << name;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+TEST(Tool, Stories260KFp32) {
+  const fs::path dir = test_dir();
+  const fs::path wsz = round_trip(kStories, dir);
+  const json j = inspect_checked(wsz, dir);
+  EXPECT_EQ(j.at("source_kind"), "llama2c");
+  EXPECT_EQ(j.at("source_bytes").get<uint64_t>(), 1056540u);
+  EXPECT_EQ(j.at("tensors").size(), 13u);
+  EXPECT_EQ(j.at("tensors")[2].at("name"), "wq");
+  EXPECT_EQ(j.at("total").at("values").get<uint64_t>(), 264128u);
+  EXPECT_EQ(j.at("literal").at("bytes").get<uint64_t>(), 28u);  // the llama2.c header
+  // fp32 weights: 24 raw bits plus a coded exponent, so less than 32 but more than 24 bits per weight.
+  const double bpw = j.at("total").at("bits_per_weight");
+  std::printf("stories260K fp32: %.3f bits/weight, overhead over the bound %.3f%%\n", bpw,
+              100 * j.at("total").at("overhead").get<double>());
+  EXPECT_LT(bpw, 32.0);
+  EXPECT_GT(bpw, 24.0);
+
+  // The human-readable form names every tensor and ends with the total.
+  const ToolRun text = tool("inspect " + q(wsz), dir);
+  EXPECT_EQ(text.code, 0);
+  EXPECT_NE(text.out.find("token_embedding_table"), std::string::npos);
+  EXPECT_NE(text.out.find("total: 264128 values"), std::string::npos) << text.out;
+}
+
+TEST(Tool, Stories260KBf16) {
+  const fs::path dir = test_dir();
+  const fs::path bf16 = dir / "stories260K_bf16.safetensors";
+  const ToolRun c = tool("convert --to bf16 " + q(kStories) + " -o " + q(bf16), dir);
+  ASSERT_EQ(c.code, 0) << c.err;
+
+  // Every value is the round-to-nearest-even of the fp32 one, tensors in file order with README shapes.
+  const Bytes src = read_file(kStories), out = read_file(bf16);
+  const StHeader h = read_st_header(out);
+  EXPECT_EQ(h.j.at("__metadata__").at("dim"), "64");
+  EXPECT_EQ(h.j.at("__metadata__").at("n_kv_heads"), "4");
+  EXPECT_EQ(h.j.at("__metadata__").at("shared_classifier"), "true");
+  EXPECT_EQ(h.j.at("wk").at("shape"), json({5, 32, 64}));
+  EXPECT_EQ(h.j.at("freq_cis_real").at("shape"), json({512, 4}));
+  EXPECT_EQ(h.j.at("token_embedding_table").at("dtype"), "BF16");
+  EXPECT_EQ(out.size(), h.data_offset + 2 * 264128u);
+  size_t bad = bf16_mismatches(src.data() + 28, out.data() + h.data_offset, 264128);
+  std::printf("stories260K -> bf16: 264128 values, %zu rounding mismatches\n", bad);
+  EXPECT_EQ(bad, 0u);
+
+  // README: the bf16 exponent byte has 25 distinct values and an order-0 entropy of 2.80 bits.
+  std::map<int, uint64_t> hist;
+  for (uint64_t i = 0; i < 264128; ++i) {
+    const uint16_t v = uint16_t(out[h.data_offset + 2 * i] | out[h.data_offset + 2 * i + 1] << 8);
+    ++hist[(v >> 7) & 0xff];
+  }
+  double h0 = 0;
+  for (const auto& [s, n] : hist) h0 -= double(n) / 264128 * std::log2(double(n) / 264128);
+  std::printf("bf16 exponents: %zu distinct, H0 = %.4f bits\n", hist.size(), h0);
+  EXPECT_EQ(hist.size(), 25u);
+  EXPECT_NEAR(h0, 2.80, 0.005);
+
+  const fs::path wsz = round_trip(bf16, dir);
+  const json j = inspect_checked(wsz, dir);
+  EXPECT_EQ(j.at("source_kind"), "safetensors");
+  // Per-chunk tables can only do better than one table for the whole model: the tensors' bound is at
+  // most 8 raw bits + H0 = 10.80 bits per weight.
+  double tensor_bound = 0;
+  for (const json& t : j.at("tensors")) tensor_bound += t.at("bound_bits").get<double>();
+  std::printf("stories260K bf16: %.3f bits/weight, tensors' bound %.3f bits/weight\n",
+              j.at("total").at("bits_per_weight").get<double>(), tensor_bound / 264128);
+  EXPECT_LE(tensor_bound / 264128, 8 + h0 + 1e-9);
+  EXPECT_LT(j.at("total").at("bits_per_weight").get<double>(), 12.0);
+}
+
+TEST(Tool, MiniLMFp32AndBf16) {
+  const fs::path dir = test_dir();
+  const std::string minilm = minilm_path();
+  ASSERT_FALSE(minilm.empty()) << "scripts/minilm.sh failed (run make deps)";
+  const fs::path wsz = round_trip(minilm, dir);
+  json j = inspect_checked(wsz, dir);
+  EXPECT_EQ(j.at("tensors").size(), 103u);  // 104 minus position_ids (I64, stored as literal bytes)
+  EXPECT_EQ(j.at("source_kind"), "safetensors");
+  const double fp32_bpw = j.at("total").at("bits_per_weight");
+
+  const fs::path bf16 = dir / "minilm_bf16.safetensors";
+  const ToolRun c = tool("convert --to bf16 " + q(minilm) + " -o " + q(bf16), dir);
+  ASSERT_EQ(c.code, 0) << c.err;
+  const Bytes src = read_file(minilm), out = read_file(bf16);
+  const StHeader hs = read_st_header(src), ho = read_st_header(out);
+  size_t bad = 0, tensors = 0;
+  for (const auto& [name, e] : hs.j.items()) {
+    if (name == "__metadata__") continue;
+    ++tensors;
+    const json& o = ho.j.at(name);
+    EXPECT_EQ(o.at("shape"), e.at("shape")) << name;
+    const uint64_t sb = e.at("data_offsets")[0], ob = o.at("data_offsets")[0];
+    const uint64_t n = e.at("data_offsets")[1].get<uint64_t>() - sb;
+    if (e.at("dtype") == "F32") {
+      EXPECT_EQ(o.at("dtype"), "BF16") << name;
+      bad += bf16_mismatches(src.data() + hs.data_offset + sb, out.data() + ho.data_offset + ob, n / 4);
+    } else {  // position_ids (I64) is copied unchanged
+      EXPECT_EQ(o.at("dtype"), e.at("dtype")) << name;
+      bad += mismatches(Bytes(src.begin() + long(hs.data_offset + sb), src.begin() + long(hs.data_offset + sb + n)),
+                        Bytes(out.begin() + long(ho.data_offset + ob), out.begin() + long(ho.data_offset + ob + n)));
+    }
+  }
+  EXPECT_EQ(ho.j.at("__metadata__"), hs.j.at("__metadata__"));
+  std::printf("MiniLM -> bf16: %zu tensors, %zu mismatches\n", tensors, bad);
+  EXPECT_EQ(tensors, 104u);
+  EXPECT_EQ(bad, 0u);
+
+  const fs::path wsz16 = round_trip(bf16, dir, "--threads 2");
+  j = inspect_checked(wsz16, dir);
+  const double bf16_bpw = j.at("total").at("bits_per_weight");
+  std::printf("MiniLM: fp32 %.3f, bf16 %.3f bits/weight, bf16 overhead over the bound %.3f%%\n", fp32_bpw, bf16_bpw,
+              100 * j.at("total").at("overhead").get<double>());
+  EXPECT_LT(bf16_bpw, 12.0);
+  EXPECT_LT(j.at("total").at("overhead").get<double>(), 0.02);
+}
+
+// A safetensors file with the edge cases: empty tensors, one-symbol tensors, all 256 exponents, f16,
+// f32, a raw dtype and a gap, each compressed with tiny, odd and huge chunks and other options.
+TEST(Tool, EdgeCaseSafetensors) {
+  const fs::path dir = test_dir();
+  const uint32_t s = seed();
+  std::printf("TB_SEED=%u\n", s);
+  std::mt19937 rng(s);
+  json header = json::object();
+  Bytes data;
+  auto add = [&](const std::string& name, const std::string& dtype, std::vector<uint64_t> shape, const Bytes& bytes) {
+    data.resize(data.size() + 3, 0xAB);  // a gap before every tensor
+    header[name] = {{"dtype", dtype}, {"shape", shape}, {"data_offsets", {data.size(), data.size() + bytes.size()}}};
+    data.insert(data.end(), bytes.begin(), bytes.end());
+  };
+  auto values16 = [&](size_t n, const std::function<uint16_t(size_t)>& f) {
+    Bytes b;
+    for (size_t i = 0; i < n; ++i) b.push_back(uint8_t(f(i))), b.push_back(uint8_t(f(i) >> 8));
+    return b;
+  };
+  add("empty_bf16", "BF16", {0}, {});
+  add("empty_f32", "F32", {4, 0}, {});
+  add("one_symbol_bf16", "BF16", {3, 100}, values16(300, [](size_t i) { return uint16_t(0x3f80 | (i & 0x7f)); }));
+  add("one_value_f16", "F16", {1}, values16(1, [](size_t) { return uint16_t(0x3c00); }));
+  add("all_exponents_bf16", "BF16", {16, 64},
+      values16(1024, [&](size_t i) { return uint16_t((rng() & 1) << 15 | (i % 256) << 7 | (rng() & 0x7f)); }));
+  add("random_f16", "F16", {33, 7}, values16(231, [&](size_t) { return uint16_t(rng()); }));
+  Bytes f32(4 * 500);
+  for (auto& b : f32) b = uint8_t(rng());
+  add("random_f32", "F32", {500}, f32);
+  add("scalar_f32", "F32", {}, Bytes{0, 0, 0x80, 0x3f});
+  add("ids", "I32", {3}, Bytes(12, 7));
+  data.resize(data.size() + 5, 0xCD);  // trailing bytes
+  std::string text = header.dump();
+  Bytes file(8 + text.size());
+  for (int i = 0; i < 8; ++i) file[size_t(i)] = uint8_t(uint64_t(text.size()) >> (8 * i));
+  std::memcpy(file.data() + 8, text.data(), text.size());
+  file.insert(file.end(), data.begin(), data.end());
+  const fs::path src = dir / "edge.safetensors";
+  write_file(src, file);
+
+  for (const char* options : {"--chunk 1", "--chunk 16777216", "--chunk 7 --lanes 1 --table-log 5",
+                              "--chunk 100 --lanes 8 --table-log 12 --threads 1", "--lanes 2 --threads 3"}) {
+    const fs::path wsz = round_trip(src, dir, options);
+    const json j = inspect_checked(wsz, dir);
+    EXPECT_EQ(j.at("tensors").size(), 8u) << options;  // all but the I32 one
+  }
+}
+
+TEST(Tool, OpaqueAndEmptyFiles) {
+  const fs::path dir = test_dir();
+  std::mt19937 rng(seed());
+  Bytes b(100000);
+  for (auto& x : b) x = uint8_t(rng());
+  write_file(dir / "random.bin", b);
+  const json j = inspect_checked(round_trip(dir / "random.bin", dir), dir);
+  EXPECT_EQ(j.at("source_kind"), "opaque");
+  EXPECT_EQ(j.at("tensors").size(), 0u);
+  EXPECT_EQ(j.at("literal").at("bytes").get<uint64_t>(), 100000u);
+  write_file(dir / "empty.bin", {});
+  inspect_checked(round_trip(dir / "empty.bin", dir), dir);
+  // A file that looks like a llama2.c header but has the wrong size is opaque, not an error.
+  Bytes fake = read_file(kStories);
+  fake.resize(fake.size() - 4);
+  write_file(dir / "short.bin", fake);
+  EXPECT_EQ(inspect_checked(round_trip(dir / "short.bin", dir), dir).at("source_kind"), "opaque");
+}
+
+TEST(Tool, SameOutputForAnyThreadCount) {
+  const fs::path dir = test_dir();
+  ASSERT_EQ(tool("compress " + q(kStories) + " -o " + q(dir / "t1.wsz") + " --threads 1 --chunk 999", dir).code, 0);
+  ASSERT_EQ(tool("compress " + q(kStories) + " -o " + q(dir / "t2.wsz") + " --threads 2 --chunk 999", dir).code, 0);
+  EXPECT_EQ(mismatches(read_file(dir / "t1.wsz"), read_file(dir / "t2.wsz")), 0u);
+}
+
+TEST(Tool, BadInputs) {
+  const fs::path dir = test_dir();
+  const fs::path wsz = dir / "good.wsz", out = dir / "out.bin";
+  ASSERT_EQ(tool("compress " + q(kStories) + " -o " + q(wsz) + " --chunk 4096", dir).code, 0);
+  const Bytes good = read_file(wsz);
+  const fs::path bad = dir / "bad.wsz";
+
+  // Truncated at many cut points: the ends of header and footer, and seeded random ones.
+  const uint32_t s = seed();
+  std::printf("TB_SEED=%u\n", s);
+  std::mt19937 rng(s);
+  std::vector<size_t> cuts = {0, 1, 15, 16, 17, 39, 40, good.size() / 2, good.size() - 25, good.size() - 24,
+                              good.size() - 1};
+  for (int i = 0; i < (deep() ? 200 : 20); ++i) cuts.push_back(rng() % good.size());
+  for (size_t cut : cuts) {
+    write_file(bad, Bytes(good.begin(), good.begin() + long(cut)));
+    expect_error(tool("decompress " + q(bad) + " -o " + q(out), dir), bad.string(), "");
+    expect_error(tool("inspect " + q(bad), dir), bad.string(), "");
+  }
+
+  Bytes b = good;
+  b[1] = 'X';
+  write_file(bad, b);
+  expect_error(tool("decompress " + q(bad) + " -o " + q(out), dir), bad.string(), "bad magic");
+
+  b = good;
+  b[b.size() - 24 - 5] ^= 0x01;  // in the index, just before the footer
+  write_file(bad, b);
+  expect_error(tool("decompress " + q(bad) + " -o " + q(out), dir), bad.string(), "index checksum mismatch");
+
+  // A corrupted byte in each of a few chunks' raw streams, and anywhere at random.
+  for (int i = 0; i < 10; ++i) {
+    b = good;
+    const size_t at = i < 5 ? 44 + 5000 * size_t(i) : 16 + rng() % (good.size() / 2);
+    b[at] ^= uint8_t(1u << (rng() % 8));
+    write_file(bad, b);
+    const ToolRun r = tool("decompress " + q(bad) + " -o " + q(out), dir);
+    expect_error(r, bad.string(), "");
+    std::printf("flip at byte %zu: %s", at, r.err.c_str());
+  }
+  b = good;
+  b[20000] ^= 0x40;  // deep inside the token embedding's chunk streams: caught by the chunk's CRC
+  write_file(bad, b);
+  const ToolRun crc = tool("decompress " + q(bad) + " -o " + q(out), dir);
+  EXPECT_TRUE(crc.err.find("checksum mismatch") != std::string::npos || crc.err.find("chunk") != std::string::npos)
+      << crc.err;
+  expect_error(crc, bad.string(), "tensor 'token_embedding_table' chunk");
+  expect_no_leftovers(dir, {"good.wsz", "bad.wsz"});
+
+  // Missing input, a directory, an unwritable output, a bad option, convert of an opaque file, and a
+  // safetensors whose tensors overlap.
+  expect_error(tool("decompress " + q(dir / "missing.wsz") + " -o " + q(out), dir), (dir / "missing.wsz").string(),
+               "cannot open: No such file or directory");
+  expect_error(tool("compress " + q(dir / "missing.bin") + " -o " + q(out), dir), (dir / "missing.bin").string(),
+               "cannot open");
+  expect_error(tool("inspect " + q(dir), dir), dir.string(), "is a directory");
+  expect_error(tool("compress " + q(kStories) + " -o " + q(dir / "no" / "such" / "dir.wsz"), dir),
+               (dir / "no" / "such" / "dir.wsz").string(), "cannot create");
+  expect_error(tool("compress " + q(kStories) + " -o " + q(out) + " --lanes 3", dir), "command line", "--lanes");
+  expect_error(tool("frobnicate", dir), "command line", "");
+  expect_error(tool("convert --to bf16 " + q(wsz) + " -o " + q(out), dir), wsz.string(),
+               "neither safetensors nor a llama2.c model");
+  const std::string overlap = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
+  Bytes st(8);
+  st[0] = uint8_t(overlap.size());
+  st.insert(st.end(), overlap.begin(), overlap.end());
+  st.resize(st.size() + 12);
+  write_file(dir / "overlap.safetensors", st);
+  expect_error(tool("compress " + q(dir / "overlap.safetensors") + " -o " + q(out), dir),
+               (dir / "overlap.safetensors").string(), "tensors 'a' and 'b' overlap");
+  expect_no_leftovers(dir, {"good.wsz", "bad.wsz", "overlap.safetensors"});
+
+  const ToolRun help = tool("--help", dir);
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("compress"), std::string::npos);
+}
+
+}  // namespace

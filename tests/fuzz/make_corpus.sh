@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Regenerates the seed corpus of the container fuzz target: a few small real .wsz files written by the
+# tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, opaque, empty).
+# Usage: tests/fuzz/make_corpus.sh [path to weightstream]   (default build/bin/weightstream)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+tool=${1:-$here/../../build/bin/weightstream}
+stories=${WS_DATA_DIR:-$here/../../../shared/data}/stories260K.bin
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+python3 - "$stories" "$work" <<'PY'
+import json, random, struct, sys
+stories, work = sys.argv[1], sys.argv[2]
+floats = open(stories, "rb").read()[28:]
+# A tiny llama2.c model (dim 8, hidden 8, 1 layer, 2 heads, 1 kv head, vocab 4 with its own
+# classifier, seq_len 2) filled with real stories260K weights.
+n = 32 + 8 + 64 + 32 + 32 + 64 + 8 + 64 + 64 + 64 + 8 + 4 + 4 + 32
+open(f"{work}/tiny.bin", "wb").write(struct.pack("<7i", 8, 8, 1, 2, 1, -4, 2) + floats[:4 * n])
+# A safetensors file: f16 and f32 tensors, an empty one, an I64 one (literal) and a gap.
+random.seed(1)
+f16 = struct.pack("<15e", *[random.gauss(0, 0.1) for _ in range(15)])
+f32 = floats[4000:4000 + 4 * 12]
+i64 = struct.pack("<4q", 0, 1, 2, 3)
+parts, off, header = [], 0, {"__metadata__": {"format": "pt"}}
+for name, dtype, shape, data, gap in [("h", "F16", [5, 3], f16, 0), ("e", "BF16", [0], b"", 0),
+                                      ("ids", "I64", [4], i64, 2), ("w", "F32", [3, 4], f32, 0)]:
+    parts.append(b"\0" * gap + data)
+    off += gap
+    header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(data)]}
+    off += len(data)
+text = json.dumps(header).encode()
+open(f"{work}/mixed.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + b"".join(parts))
+open(f"{work}/opaque.bin", "wb").write(bytes(random.randrange(256) for _ in range(200)))
+open(f"{work}/empty.bin", "wb").write(b"")
+PY
+
+"$tool" convert --to bf16 "$work/tiny.bin" -o "$work/tiny_bf16.safetensors" >/dev/null
+"$tool" compress "$work/tiny.bin" -o "$here/corpus/llama2c_f32.wsz" --chunk 16 >/dev/null
+"$tool" compress "$work/tiny_bf16.safetensors" -o "$here/corpus/bf16_lanes2_L5.wsz" --chunk 8 --lanes 2 --table-log 5 >/dev/null
+"$tool" compress "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes1.wsz" --chunk 5 --lanes 1 >/dev/null
+"$tool" compress "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes8.wsz" --lanes 8 --table-log 12 >/dev/null
+"$tool" compress "$work/opaque.bin" -o "$here/corpus/opaque.wsz" >/dev/null
+"$tool" compress "$work/empty.bin" -o "$here/corpus/empty.wsz" >/dev/null
+cp "$work/mixed.safetensors" "$here/corpus/source_mixed.safetensors"  # also seeds the source parsers
+du -cb "$here"/corpus/* | tail -1

@@ -1,0 +1,411 @@
+// The .wsz container: index round trip, in-memory compress / random access / decompress on synthetic
+// and real files, determinism across thread counts, and every kind of damage detected.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ws/bf16.hpp"
+#include "ws/container.hpp"
+#include "ws/error.hpp"
+#include "ws/safetensors.hpp"
+
+#include <zlib.h>
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+uint32_t seed() {
+  const char* s = std::getenv("TB_SEED");
+  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
+}
+bool deep() {
+  const char* d = std::getenv("WS_DEPTH");
+  return d && std::string(d) == "long";
+}
+
+Bytes read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+void put(Bytes& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
+}
+
+// A safetensors file with every case the container must handle: bf16, f16 and f32 tensors of random
+// (seeded) values, a one-symbol tensor, a tensor with all 256 exponents, an empty tensor, an I64
+// tensor (stored as literal bytes) and a gap between tensors.
+Bytes synthetic_safetensors(uint32_t s) {
+  std::mt19937 rng(s);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  std::vector<std::pair<ws::SafetensorsEntry, Bytes>> t;
+  auto bf16_tensor = [&](const std::string& name, std::vector<uint64_t> shape, std::function<uint16_t(size_t)> f) {
+    uint64_t n = 1;
+    for (uint64_t d : shape) n *= d;
+    Bytes b;
+    for (size_t i = 0; i < n; ++i) put(b, f(i), 2);
+    t.push_back({{name, "BF16", shape}, b});
+  };
+  bf16_tensor("layer.weight", {37, 11}, [&](size_t) { return ws::fp32_to_bf16(normal(rng)); });
+  bf16_tensor("constant", {50}, [](size_t) { return uint16_t(0x3f80); });              // one symbol
+  // Exponent i / 2 (bits 14..7), so every exponent twice, with varied signs and mantissas.
+  bf16_tensor("all_exponents", {256, 2}, [](size_t i) { return uint16_t((i % 3 == 0) << 15 | (i >> 1) << 7 | (i * 5 & 0x7f)); });
+  bf16_tensor("empty", {0, 5}, [](size_t) { return uint16_t(0); });
+  Bytes f16, f32, i64;
+  for (int i = 0; i < 15; ++i) put(f16, uint16_t(rng()), 2);
+  for (int i = 0; i < 12; ++i) {
+    const float v = normal(rng);
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    put(f32, bits, 4);
+  }
+  for (int i = 0; i < 4; ++i) put(i64, uint64_t(i), 8);
+  t.push_back({{"half", "F16", {5, 3}}, f16});
+  t.push_back({{"ids", "I64", {4}}, i64});
+  t.push_back({{"single", "F32", {2, 2, 3}}, f32});
+
+  std::vector<ws::SafetensorsEntry> entries;
+  for (auto& e : t) entries.push_back(e.first);
+  Bytes file = ws::make_safetensors_header({{"format", "test"}}, entries);
+  for (auto& e : t) file.insert(file.end(), e.second.begin(), e.second.end());
+  return file;
+}
+
+Bytes compress_bytes(const Bytes& src, const ws::CompressOptions& opt) {
+  ws::MemorySource in(src.data(), src.size());
+  ws::VectorSink out;
+  const ws::CompressResult r = ws::compress(in, out, opt);
+  EXPECT_EQ(r.container_bytes, out.bytes.size());
+  return out.bytes;
+}
+
+Bytes decompress_bytes(const Bytes& wsz, unsigned threads = 1) {
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  ws::VectorSink out;
+  ws::decompress(r, out, threads);
+  return out.bytes;
+}
+
+size_t mismatches(const Bytes& a, const Bytes& b) {
+  size_t n = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) n += a[i] != b[i];
+  return n;
+}
+
+// The message of the ws::FormatError f throws, or "" if none.
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ws::FormatError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The container with its index edited (and its index CRC and footer made consistent again).
+Bytes with_index(const Bytes& wsz, const std::function<void(ws::Index&)>& edit) {
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  ws::Index ix = r.index();
+  edit(ix);
+  const Bytes index = ws::serialize_index(ix);
+  Bytes out(wsz.begin(), wsz.begin() + long(r.index_offset()));
+  out.insert(out.end(), index.begin(), index.end());
+  put(out, r.index_offset(), 8);
+  put(out, index.size(), 8);
+  put(out, uint32_t(crc32(crc32(0, nullptr, 0), index.data(), unsigned(index.size()))), 4);
+  out.insert(out.end(), {'W', 'S', 'Z', 'E'});
+  return out;
+}
+
+// Opens and fully decodes a container from memory; throws what the reader throws.
+void open_and_decode(const Bytes& wsz) { decompress_bytes(wsz); }
+
+TEST(Container, ChunkValuesRoundToRows) {
+  EXPECT_EQ(ws::chunk_values_for({64, 64}, 65536), 65536u);
+  EXPECT_EQ(ws::chunk_values_for({172, 64}, 1000), 960u);
+  EXPECT_EQ(ws::chunk_values_for({5, 64, 172}, 1000), 860u);
+  EXPECT_EQ(ws::chunk_values_for({100000}, 65536), 65536u);  // a row larger than a chunk: not rounded
+  EXPECT_EQ(ws::chunk_values_for({}, 10), 10u);
+  EXPECT_EQ(ws::chunk_values_for({3, 0}, 10), 10u);
+  EXPECT_EQ(ws::chunk_values_for({7, 3}, 1), 1u);
+}
+
+TEST(Container, IndexRoundTrip) {
+  ws::Index ix;
+  ix.source_kind = ws::SourceKind::Safetensors;
+  ws::Segment lit;
+  lit.length = 10;
+  lit.offset = 16;
+  lit.crc = 0xdeadbeef;
+  ws::Segment t;
+  t.kind = ws::Segment::Kind::Tensor;
+  t.name = "w";
+  t.dtype = ws::DType::F16;
+  t.dims = {2, 3};
+  t.value_count = 6;
+  t.chunks = {{26, 20, 4}, {46, 20, 2}};
+  ix.segments = {lit, t};
+  ix.source_size = 10 + 12;
+  const Bytes b = ws::serialize_index(ix);
+  EXPECT_EQ(b.size(), 13 + lit.index_bytes() + t.index_bytes());
+  const ws::Index back = ws::parse_index(b.data(), b.size(), 16, 66);
+  EXPECT_EQ(back.source_kind, ix.source_kind);
+  EXPECT_EQ(back.source_size, 22u);
+  ASSERT_EQ(back.segments.size(), 2u);
+  EXPECT_EQ(back.segments[0].crc, 0xdeadbeefu);
+  EXPECT_EQ(back.segments[1].source_offset, 10u);
+  EXPECT_EQ(back.segments[1].length, 12u);
+  EXPECT_EQ(back.segments[1].name, "w");
+  EXPECT_EQ(back.segments[1].chunks[1].offset, 46u);
+  EXPECT_EQ(ws::serialize_index(back), b);
+  // The same index with a region too small for its last chunk.
+  EXPECT_NE(error_of([&] { ws::parse_index(b.data(), b.size(), 16, 65); }).find("offset out of range in tensor 'w' chunk 1"),
+            std::string::npos);
+}
+
+TEST(Container, SyntheticRoundTripAndRandomAccess) {
+  const uint32_t s = seed();
+  std::printf("TB_SEED=%u\n", s);
+  const Bytes src = synthetic_safetensors(s);
+  for (uint64_t chunk : {uint64_t(1), uint64_t(7), uint64_t(100), ws::kMaxChunkValues}) {
+    ws::CompressOptions opt;
+    opt.chunk_values = chunk;
+    opt.chunk.lanes = chunk == 7 ? 2 : 8;
+    opt.chunk.table_log = chunk == 100 ? 5 : 12;
+    opt.threads = 2;
+    const Bytes wsz = compress_bytes(src, opt);
+    const Bytes back = decompress_bytes(wsz, 2);
+    const size_t bad = mismatches(src, back);
+    std::printf("chunk %llu: %zu -> %zu bytes, %zu mismatches\n", (unsigned long long)chunk, src.size(), wsz.size(), bad);
+    EXPECT_EQ(bad, 0u);
+
+    const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+    EXPECT_EQ(r.index().source_kind, ws::SourceKind::Safetensors);
+    EXPECT_EQ(r.index().source_size, src.size());
+    // Header + ids (I64) are literal bytes; the coded tensors are tensor segments.
+    const ws::SafetensorsFile st = ws::parse_safetensors_header(src.data() + 8, size_t(src[0] | src[1] << 8), src.size());
+    for (const ws::SafetensorsTensor& t : st.tensors) {
+      const ws::Segment* seg = r.find_tensor(t.name);
+      if (t.coded == ws::DType::Raw) {
+        EXPECT_EQ(seg, nullptr) << t.name;
+        continue;
+      }
+      ASSERT_NE(seg, nullptr) << t.name;
+      EXPECT_EQ(seg->source_offset, t.offset);
+      EXPECT_EQ(seg->dims, t.shape);
+      const uint64_t per = ws::chunk_values_for(t.shape, chunk);
+      EXPECT_EQ(seg->chunks.size(), (t.value_count + per - 1) / per) << t.name;
+      const Bytes values = r.decode_tensor(t.name);
+      EXPECT_EQ(values, Bytes(src.begin() + long(t.offset), src.begin() + long(t.offset + t.size))) << t.name;
+    }
+    EXPECT_EQ(r.find_tensor("ids"), nullptr);
+    EXPECT_THROW(r.tensor("nope"), ws::FormatError);
+  }
+}
+
+TEST(Container, GapsAndTrailingBytesAreLiteral) {
+  const std::string json = R"({"a":{"dtype":"BF16","shape":[3],"data_offsets":[5,11]}})";
+  Bytes src;
+  put(src, json.size(), 8);
+  src.insert(src.end(), json.begin(), json.end());
+  for (int i = 0; i < 5 + 6 + 9; ++i) src.push_back(uint8_t(i * 37 + 1));  // gap, tensor, trailing bytes
+  const Bytes wsz = compress_bytes(src, {});
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  ASSERT_EQ(r.index().segments.size(), 3u);
+  EXPECT_FALSE(r.index().segments[0].is_tensor());
+  EXPECT_EQ(r.index().segments[0].length, 8 + json.size() + 5);
+  EXPECT_TRUE(r.index().segments[1].is_tensor());
+  EXPECT_EQ(r.index().segments[2].length, 9u);
+  EXPECT_EQ(mismatches(src, decompress_bytes(wsz)), 0u);
+}
+
+TEST(Container, OpaqueAndEmptyInputs) {
+  std::mt19937 rng(seed());
+  Bytes src(3 << 20);  // more than one 1 MiB literal window
+  for (auto& b : src) b = uint8_t(rng());
+  const Bytes wsz = compress_bytes(src, {});
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  EXPECT_EQ(r.index().source_kind, ws::SourceKind::Opaque);
+  ASSERT_EQ(r.index().segments.size(), 1u);
+  EXPECT_EQ(r.index().segments[0].length, src.size());
+  EXPECT_EQ(mismatches(src, decompress_bytes(wsz)), 0u);
+
+  const Bytes empty_wsz = compress_bytes({}, {});
+  EXPECT_EQ(empty_wsz.size(), 16u + 13u + 24u);
+  EXPECT_TRUE(decompress_bytes(empty_wsz).empty());
+}
+
+TEST(Container, RealStoriesDeterministicAcrossThreads) {
+  const Bytes src = read_file(std::string(WS_DATA_DIR) + "/stories260K.bin");
+  ASSERT_EQ(src.size(), 1056540u);
+  ws::CompressOptions opt;
+  opt.chunk_values = 1000;
+  opt.threads = 1;
+  const Bytes one = compress_bytes(src, opt);
+  opt.threads = 3;
+  const Bytes three = compress_bytes(src, opt);
+  EXPECT_EQ(mismatches(one, three), 0u) << "output must not depend on the thread count";
+  const Bytes back = decompress_bytes(three, 3);
+  const size_t bad = mismatches(src, back);
+  std::printf("stories260K: %zu -> %zu bytes, %zu mismatches\n", src.size(), one.size(), bad);
+  EXPECT_EQ(bad, 0u);
+
+  // Random access: chunk 5 of wq (64-value rows, so 960 values a chunk) is where the README puts it.
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(one.data(), one.size());
+  EXPECT_EQ(r.index().source_kind, ws::SourceKind::Llama2c);
+  const ws::Segment& wq = r.tensor("wq");
+  const uint64_t wq_offset = 28 + 4 * (512 * 64 + 5 * 64);
+  EXPECT_EQ(wq.source_offset, wq_offset);
+  ASSERT_EQ(wq.chunks.size(), (20480u + 959) / 960);
+  const Bytes c5 = r.decode_chunk(wq, 5);
+  ASSERT_EQ(c5.size(), 960u * 4);
+  EXPECT_EQ(c5, Bytes(src.begin() + long(wq_offset + 5 * 960 * 4), src.begin() + long(wq_offset + 6 * 960 * 4)));
+}
+
+TEST(Container, ValidationMessages) {
+  const Bytes src = synthetic_safetensors(seed());
+  ws::CompressOptions opt;
+  opt.chunk_values = 64;
+  const Bytes wsz = compress_bytes(src, opt);
+  ASSERT_EQ(error_of([&] { open_and_decode(wsz); }), "");
+
+  auto expect = [&](const Bytes& bad, const std::string& what) {
+    const std::string e = error_of([&] { open_and_decode(bad); });
+    EXPECT_NE(e.find(what), std::string::npos) << "want '" << what << "', got '" << e << "'";
+  };
+  auto tensor_of = [](ws::Index& ix, const std::string& name) -> ws::Segment& {
+    for (auto& s : ix.segments)
+      if (s.name == name) return s;
+    throw std::runtime_error("no " + name);
+  };
+  Bytes b = wsz;
+  b[0] = 'X';
+  expect(b, "bad magic");
+  b = wsz;
+  b[4] = 2;
+  expect(b, "unsupported version 2");
+  b = wsz;
+  b[9] = 1;
+  expect(b, "reserved header field");
+  b = wsz;
+  b.back() = 'X';
+  expect(b, "bad magic at end of file");
+  b = wsz;
+  b[b.size() - 30] ^= 0x10;  // inside the index
+  expect(b, "index checksum mismatch");
+  b = wsz;
+  b[b.size() - 24] ^= 1;  // the index offset in the footer
+  expect(b, "index offset out of range");
+  expect(Bytes(wsz.begin(), wsz.begin() + 39), "too short");
+
+  expect(with_index(wsz, [&](ws::Index& ix) { tensor_of(ix, "layer.weight").chunks[3].offset = 1u << 30; }),
+         "offset out of range in tensor 'layer.weight' chunk 3");
+  expect(with_index(wsz, [&](ws::Index& ix) { tensor_of(ix, "layer.weight").chunks[0].offset = 3; }),
+         "offset out of range in tensor 'layer.weight' chunk 0");
+  expect(with_index(wsz, [&](ws::Index& ix) { ix.segments[0].length = 1u << 30; }), "offset out of range in literal segment 0");
+  expect(with_index(wsz, [&](ws::Index& ix) { tensor_of(ix, "layer.weight").chunks[1].value_count = 1u << 30; }),
+         "chunk too small for its value count in tensor 'layer.weight' chunk 1");
+  expect(with_index(wsz, [&](ws::Index& ix) { tensor_of(ix, "constant").chunks[0].value_count -= 1; }),
+         "chunk value counts add up to 49, not 50, in tensor 'constant'");
+  expect(with_index(wsz,
+                    [&](ws::Index& ix) {
+                      auto& t = tensor_of(ix, "layer.weight");
+                      t.chunks[0].value_count -= 11;
+                      t.chunks[1].value_count += 11;
+                    }),
+         "tensor 'layer.weight' chunk 0: holds 55 values, the index says 44");
+  expect(with_index(wsz, [&](ws::Index& ix) { tensor_of(ix, "constant").dims = {7, 7}; }),
+         "dims do not match the value count in tensor 'constant'");
+  expect(with_index(wsz, [&](ws::Index& ix) { tensor_of(ix, "constant").name = "layer.weight"; }),
+         "duplicate tensor 'layer.weight'");
+  expect(with_index(wsz, [&](ws::Index& ix) { ix.source_size += 1; }), "segments cover");
+  expect(with_index(wsz, [&](ws::Index& ix) { ix.source_kind = ws::SourceKind(7); }), "unknown source kind 7");
+  expect(with_index(wsz, [&](ws::Index& ix) { ix.segments[0].crc ^= 1; }), "checksum mismatch in the literal segment");
+  expect(with_index(wsz, [&](ws::Index& ix) { tensor_of(ix, "constant").dtype = ws::DType::Raw; }), "bad dtype 0");
+}
+
+// Damage never gives a crash, another exception, or silently wrong output: every truncation is a
+// ws::FormatError, and so is every single-bit flip except the few that change nothing decoded (such as
+// a larger `last` symbol whose extra counts are all zero, which the format allows); those must then
+// decode to exactly the original.
+TEST(Container, EveryTruncationAndBitFlipDetected) {
+  const uint32_t s = seed();
+  std::printf("TB_SEED=%u\n", s);
+  const Bytes src = synthetic_safetensors(s);
+  ws::CompressOptions opt;
+  opt.chunk_values = 100;
+  opt.threads = 1;
+  const Bytes wsz = compress_bytes(src, opt);
+
+  size_t cuts_undetected = 0;
+  for (size_t cut = 0; cut < wsz.size(); ++cut)
+    if (error_of([&] { open_and_decode(Bytes(wsz.begin(), wsz.begin() + long(cut))); }).empty()) ++cuts_undetected;
+
+  std::mt19937 rng(s);
+  size_t flips = 0, detected = 0, harmless = 0, wrong = 0;
+  for (size_t i = 0; i < wsz.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      if (!deep() && bit != int(rng() % 8)) continue;  // smoke: one random bit a byte
+      Bytes b = wsz;
+      b[i] ^= uint8_t(1u << bit);
+      ++flips;
+      try {
+        if (decompress_bytes(b) == src) {
+          ++harmless;
+        } else if (++wrong < 10) {
+          ADD_FAILURE() << "flip of byte " << i << " bit " << bit << ": wrong output without an error";
+        }
+      } catch (const ws::FormatError&) {
+        ++detected;
+      } catch (const std::exception& other) {
+        ADD_FAILURE() << "byte " << i << " bit " << bit << ": not a FormatError: " << other.what();
+      }
+    }
+  }
+  std::printf("%zu-byte container: %zu truncations, %zu undetected; %zu bit flips: %zu errors, %zu harmless, "
+              "%zu wrong output\n",
+              wsz.size(), wsz.size(), cuts_undetected, flips, detected, harmless, wrong);
+  EXPECT_EQ(cuts_undetected, 0u);
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_EQ(detected + harmless, flips);
+  EXPECT_LT(harmless, flips / 100) << "nearly every flip must be an error";
+}
+
+TEST(Container, WriterMisuseIsALogicError) {
+  ws::VectorSink out;
+  ws::ContainerWriter w(out, ws::SourceKind::Opaque, 4);
+  EXPECT_THROW(w.add_chunk(Bytes(12)), std::logic_error);
+  EXPECT_THROW(w.end_literal(), std::logic_error);
+  w.begin_literal();
+  EXPECT_THROW(w.begin_tensor("t", ws::DType::BF16, {1}), std::logic_error);
+  w.literal_bytes(reinterpret_cast<const uint8_t*>("abc"), 3);
+  w.end_literal();
+  EXPECT_THROW(w.finish(), std::logic_error);  // 3 of 4 source bytes
+  EXPECT_THROW(w.begin_tensor("t", ws::DType::Raw, {1}), std::logic_error);
+}
+
+TEST(Container, BadOptions) {
+  ws::VectorSink out;
+  const Bytes src(10);
+  ws::MemorySource in(src.data(), src.size());
+  ws::CompressOptions opt;
+  opt.chunk.lanes = 3;
+  EXPECT_THROW(ws::compress(in, out, opt), std::invalid_argument);
+  opt = {};
+  opt.chunk.table_log = 13;
+  EXPECT_THROW(ws::compress(in, out, opt), std::invalid_argument);
+  opt = {};
+  opt.chunk_values = 0;
+  EXPECT_THROW(ws::compress(in, out, opt), std::invalid_argument);
+}
+
+}  // namespace
