@@ -1,0 +1,13 @@
+rtl/ws_table_ram.sv
+rtl/ws_bit_reader.sv
+rtl/ws_tans_decoder.sv
+rtl/ws_fp32_add.sv
+rtl/ws_bf16_mul.sv
+rtl/ws_mac_mul.sv
+rtl/ws_mac_add.sv
+rtl/ws_mac_row.sv
+rtl/ws_mac_ctrl.sv
+rtl/ws_sparse_mac_array.sv
+rtl/ws_dense_mac_array.sv
+rtl/ws_num_convert.sv
+rtl/ws_num_unpacker.sv

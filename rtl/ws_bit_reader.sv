@@ -1,0 +1,192 @@
+`default_nettype none
+// ws_bit_reader: turns a stream of words, framed into chunks by `last`, into a window of the next
+// bits of the current chunk (LSB-first, docs/format.md section 1): window_o[0] is the next bit.
+//
+// Words land in a ring of BufferWords slots without being shifted; the window is the ring rotated
+// by the bit read pointer, so the only wide logic is one rotator. The consumer takes consume_i bits
+// per cycle and ends a chunk with done_i, which skips the rest of it: its zero padding, or, when
+// the chunk's last word has not arrived yet, every word up to and including it (error drain).
+// The words of the next chunk may already wait in the ring behind the current chunk's last word,
+// so a new chunk can start on the cycle after done_i.
+module ws_bit_reader #(
+  parameter int WordBits    = 32,
+  parameter int WindowBits  = 48,  // <= BufferWords * WordBits
+  parameter int MaxConsume  = 48,  // <= WindowBits
+  // Power of two. ceil((WindowBits + WordBits - 1) / WordBits) slots keep a full window at any bit
+  // offset; one more lets a word arrive every cycle although in_ready_o looks only at registers.
+  parameter int BufferWords = 4
+) (
+  input  wire                                       clk_i,
+  input  wire                                       rst_ni,
+  // words of the chunks, `last` on the final word of each chunk
+  input  wire                                       in_valid_i,
+  output logic                                      in_ready_o,
+  input  wire  [WordBits-1:0]                       in_data_i,
+  input  wire                                       in_last_i,
+  // the next bits of the current chunk; bits at and above avail_o are undefined
+  output logic [WindowBits-1:0]                     window_o,
+  // bits of the current chunk in the buffer: its exact remainder when ended_o is set
+  output logic [$clog2(BufferWords*WordBits+1)-1:0] avail_o,
+  // the chunk's last word is buffered
+  output logic                                      ended_o,
+  // zero bits on top of that word (at most WordBits-1)
+  output logic [$clog2(WordBits)-1:0]               pad_o,
+  // dropping words up to a `last`
+  output logic                                      skip_o,
+  // bits to consume at the clock edge, clamped to avail_o
+  input  wire  [$clog2(MaxConsume+1)-1:0]           consume_i,
+  // skip the rest of the chunk (consume_i is ignored)
+  input  wire                                       done_i
+);
+  localparam int RingBits = BufferWords * WordBits;
+  localparam int PtrW     = $clog2(RingBits);
+  localparam int SlotW    = $clog2(BufferWords);
+  localparam int OffW     = $clog2(WordBits);
+  localparam int CntW     = $clog2(RingBits + 1);
+
+  logic [RingBits-1:0] ring_q;       // slot s holds bits [s*WordBits, (s+1)*WordBits)
+  logic [SlotW-1:0]    wr_q, wr_d;   // next slot to write
+  logic [PtrW-1:0]     rp_q, rp_d;   // bit read pointer
+  logic [CntW-1:0]     cur_bits_q, cur_bits_d;  // current chunk's bits from rp_q
+  logic                cur_end_q, cur_end_d;
+  logic [OffW-1:0]     cur_pad_q, cur_pad_d;
+  logic [CntW-1:0]     nxt_bits_q, nxt_bits_d;  // next chunk's bits, behind the current's last word
+  logic                nxt_end_q, nxt_end_d;
+  logic [OffW-1:0]     nxt_pad_q, nxt_pad_d;
+  logic                skip_q, skip_d;
+
+  // Leading zero bits of a word, at most WordBits-1: how many bits of padding it can end with.
+  // Normalising search, halves first: each stage looks at the top bits only.
+  function automatic logic [OffW-1:0] top_zeros(input logic [WordBits-1:0] w);
+    logic [WordBits-1:0] v;
+    logic [OffW-1:0]     z;
+    v = w;
+    z = '0;
+    for (int b = OffW - 1; b >= 0; b--) begin
+      if ((v >> (WordBits - (1 << b))) == '0) begin
+        z = z | OffW'(1 << b);
+        v = v << (1 << b);
+      end
+    end
+    top_zeros = z;
+  endfunction
+
+  // The data between rp_q and the newest word ends on a word boundary, so this is exact.
+  logic [CntW-1:0] used_bits;
+  logic            full;
+  assign used_bits = CntW'(rp_q[OffW-1:0]) + cur_bits_q + nxt_bits_q;
+  assign full      = used_bits == CntW'(RingBits);
+
+  // Only registers decide in_ready_o. While a chunk's last word and the next chunk's last word are
+  // both buffered, a third chunk waits.
+  assign in_ready_o = skip_q || (!full && !nxt_end_q);
+
+  // Where a word taken this cycle goes. With done_i the next chunk becomes the current one; both
+  // outcomes are formed first and done_i, which comes late, only picks one.
+  logic take, store_keep, store_done, store;
+  assign take       = in_valid_i && in_ready_o;
+  assign store_keep = take && !skip_q;                 // no done_i
+  assign store_done = take && !skip_q && cur_end_q;    // done_i: drop a word of an unfinished chunk
+  assign store      = done_i ? store_done : store_keep;
+
+  logic [OffW-1:0] in_pad;
+  assign in_pad = top_zeros(in_data_i);
+
+  // A consumer that learns of an overrun only afterwards may ask for more than there is.
+  logic [CntW-1:0] cons;
+  assign cons = (CntW'(consume_i) > cur_bits_q) ? cur_bits_q : CntW'(consume_i);
+
+  always_comb begin
+    if (done_i) begin
+      // Jump over the rest of the current chunk's buffered words. (nxt_end_q blocks in_ready_o,
+      // so a stored word belongs to the new current chunk.)
+      rp_d       = rp_q + PtrW'(cur_bits_q);
+      cur_bits_d = nxt_bits_q + (store_done ? CntW'(WordBits) : '0);
+      cur_end_d  = nxt_end_q || (store_done && in_last_i);
+      cur_pad_d  = nxt_end_q ? nxt_pad_q : in_pad;
+      nxt_bits_d = '0;
+      nxt_end_d  = 1'b0;
+      skip_d     = (skip_q || !cur_end_q) && !(take && in_last_i);  // drop words up to its last one
+    end else begin
+      rp_d       = rp_q + PtrW'(cons);
+      cur_bits_d = cur_bits_q - cons + ((store_keep && !cur_end_q) ? CntW'(WordBits) : '0);
+      cur_end_d  = cur_end_q || (store_keep && in_last_i);
+      cur_pad_d  = cur_end_q ? cur_pad_q : in_pad;
+      nxt_bits_d = nxt_bits_q + ((store_keep && cur_end_q) ? CntW'(WordBits) : '0);
+      nxt_end_d  = nxt_end_q || (store_keep && cur_end_q && in_last_i);
+      skip_d     = skip_q && !(take && in_last_i);       // skipping ends with the dropped last word
+    end
+    nxt_pad_d = nxt_end_q ? nxt_pad_q : in_pad;
+    wr_d      = wr_q + SlotW'(store);
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      wr_q       <= '0;
+      rp_q       <= '0;
+      cur_bits_q <= '0;
+      cur_end_q  <= 1'b0;
+      cur_pad_q  <= '0;
+      nxt_bits_q <= '0;
+      nxt_end_q  <= 1'b0;
+      nxt_pad_q  <= '0;
+      skip_q     <= 1'b0;
+    end else begin
+      wr_q       <= wr_d;
+      rp_q       <= rp_d;
+      cur_bits_q <= cur_bits_d;
+      cur_end_q  <= cur_end_d;
+      cur_pad_q  <= cur_pad_d;
+      nxt_bits_q <= nxt_bits_d;
+      nxt_end_q  <= nxt_end_d;
+      nxt_pad_q  <= nxt_pad_d;
+      skip_q     <= skip_d;
+    end
+  end
+
+  // The ring is data only: no reset.
+  always_ff @(posedge clk_i) begin
+    for (int s = 0; s < BufferWords; s++) begin
+      if (store && wr_q == SlotW'(s)) ring_q[s*WordBits +: WordBits] <= in_data_i;
+    end
+  end
+
+  // The window: the ring rotated right by the read pointer, as a logarithmic shifter with the
+  // largest step first, so that each later stage only keeps the bits the window still needs.
+  function automatic logic [WindowBits-1:0] rotate(input logic [RingBits-1:0] r,
+                                                   input logic [PtrW-1:0] p);
+    logic [2*RingBits-1:0] x;
+    x = {r, r};
+    for (int b = PtrW - 1; b >= 0; b--) begin
+      if (p[b]) x = x >> (1 << b);
+    end
+    rotate = x[WindowBits-1:0];
+  endfunction
+
+  assign window_o = rotate(ring_q, rp_q);
+  assign avail_o  = cur_bits_q;
+  assign ended_o  = cur_end_q;
+  assign pad_o    = cur_pad_q;
+  assign skip_o   = skip_q;
+
+`ifndef SYNTHESIS
+  // The input stream obeys the AXI-Stream rule, and the consumer never takes more than it has.
+  logic             in_stall_q;
+  logic [WordBits:0] in_prev_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      in_stall_q <= 1'b0;
+      in_prev_q  <= '0;
+    end else begin
+      if (in_stall_q) begin
+        assert (in_valid_i && {in_last_i, in_data_i} == in_prev_q)
+          else $error("ws_bit_reader: input word changed or dropped before it was taken");
+      end
+      assert (done_i || cur_end_q || CntW'(consume_i) <= cur_bits_q)
+        else $error("ws_bit_reader: consumed %0d bits with %0d available", consume_i, cur_bits_q);
+      in_stall_q <= in_valid_i && !in_ready_o;
+      in_prev_q  <= {in_last_i, in_data_i};
+    end
+  end
+`endif
+endmodule

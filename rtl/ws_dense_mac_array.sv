@@ -1,0 +1,154 @@
+`default_nettype none
+// ws_dense_mac_array: the dense baseline of ws_sparse_mac_array (docs/mac_array.md section 5): the
+// same multipliers (2 * GroupsPerCycle per row), the same ws_mac_row arithmetic and pipeline, the
+// same ports and configuration, but every weight is streamed and multiplied, zero or not, and
+// there is no permutation table (perm writes are a config error).
+//
+// Weight beat: for row r and lane l, 16 bits at (r*2*GroupsPerCycle + l)*16: W[row][beat*2G + l].
+// Beats go row block by row block, row_beats (CTRL) beats per row, w_last on the final beat.
+// Output, configuration and errors: as ws_sparse_mac_array.
+module ws_dense_mac_array #(
+  parameter int Rows           = 4,
+  parameter int GroupsPerCycle = 2,    // a power of two
+  parameter int MaxK           = 256   // longest row (columns), a power of two >= 8 * GroupsPerCycle
+                                       // (the same bound as the sparse array)
+) (
+  input  wire                              clk_i,
+  input  wire                              rst_ni,
+  input  wire                              cfg_valid_i,
+  output logic                             cfg_ready_o,
+  input  wire  [$clog2(MaxK):0]            cfg_addr_i,
+  input  wire  [31:0]                      cfg_data_i,
+  input  wire                              act_valid_i,
+  output logic                             act_ready_o,
+  input  wire  [15:0]                      act_data_i,
+  input  wire                              act_last_i,
+  input  wire                              w_valid_i,
+  output logic                             w_ready_o,
+  input  wire  [Rows*GroupsPerCycle*32-1:0] w_data_i,
+  input  wire                              w_last_i,
+  output logic                             out_valid_o,
+  input  wire                              out_ready_i,
+  output logic [Rows*32-1:0]               out_data_o,
+  output logic                             out_last_o,
+  input  wire                              err_clear_i,
+  output logic                             err_o,
+  output logic [2:0]                       err_cause_o
+);
+  localparam int G     = GroupsPerCycle;
+  localparam int Lanes = 2 * G;   // multipliers per row
+  localparam int Cols  = Lanes;   // columns per beat
+  localparam int WBits = Rows * Lanes * 16;
+
+  logic                mode, en, w_fire, acc_valid, acc_first, emit;
+  logic [Cols*16-1:0]  x_gather;
+  logic [WBits-1:0]    s1_w_q;
+  logic [Cols*16-1:0]  s1_x_q;
+  logic [Rows*32-1:0]  sums, out_data_q;
+
+  ws_mac_ctrl #(
+    .Cols   (Cols),
+    .Stages (1 + $clog2(Lanes)),
+    .MaxK   (MaxK),
+    .UsePerm(0)
+  ) u_ctrl (
+    .clk_i       (clk_i),
+    .rst_ni      (rst_ni),
+    .cfg_valid_i (cfg_valid_i),
+    .cfg_ready_o (cfg_ready_o),
+    .cfg_addr_i  (cfg_addr_i),
+    .cfg_data_i  (cfg_data_i),
+    .act_valid_i (act_valid_i),
+    .act_ready_o (act_ready_o),
+    .act_data_i  (act_data_i),
+    .act_last_i  (act_last_i),
+    .w_valid_i   (w_valid_i),
+    .w_ready_o   (w_ready_o),
+    .w_last_i    (w_last_i),
+    .w_meta_bad_i(1'b0),
+    .out_valid_o (out_valid_o),
+    .out_ready_i (out_ready_i),
+    .out_last_o  (out_last_o),
+    .err_clear_i (err_clear_i),
+    .err_o       (err_o),
+    .err_cause_o (err_cause_o),
+    .mode_o      (mode),
+    .en_o        (en),
+    .w_fire_o    (w_fire),
+    .x_gather_o  (x_gather),
+    .acc_valid_o (acc_valid),
+    .acc_first_o (acc_first),
+    .emit_o      (emit)
+  );
+
+  // S1: the accepted beat and its gathered activations (datapath: no reset).
+  always_ff @(posedge clk_i) begin
+    if (w_fire) begin
+      s1_w_q <= w_data_i;
+      s1_x_q <= x_gather;
+    end
+  end
+
+  for (genvar r = 0; r < Rows; r++) begin : g_row
+    ws_mac_row #(.Lanes(Lanes)) u_row (
+      .clk_i      (clk_i),
+      .en_i       (en),
+      .mode_i     (mode),
+      .w_i        (s1_w_q[Lanes*16*r +: Lanes*16]),
+      .x_i        (s1_x_q),
+      .acc_valid_i(acc_valid),
+      .acc_first_i(acc_first),
+      .sum_o      (sums[32*r +: 32])
+    );
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (emit) out_data_q <= sums;
+  end
+  assign out_data_o = out_data_q;
+
+`ifndef SYNTHESIS
+  // AXI-Stream rule: once valid, a beat holds until it is taken. Checked on the output and, as
+  // assumptions about the environment, on the three inputs.
+  logic                  out_stall_q, w_stall_q, act_stall_q, cfg_stall_q;
+  logic [Rows*32:0]      out_prev_q;
+  logic [WBits:0]        w_prev_q;
+  logic [16:0]           act_prev_q;
+  logic [$clog2(MaxK)+32:0] cfg_prev_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      out_stall_q <= 1'b0;
+      w_stall_q   <= 1'b0;
+      act_stall_q <= 1'b0;
+      cfg_stall_q <= 1'b0;
+    end else begin
+      if (out_stall_q) begin
+        assert (out_valid_o && {out_last_o, out_data_o} == out_prev_q)
+          else $error("ws_dense_mac_array: output beat changed or dropped before it was taken");
+      end
+      if (w_stall_q) begin
+        assert (w_valid_i && {w_last_i, w_data_i} == w_prev_q)
+          else $error("ws_dense_mac_array: weight beat changed or dropped before it was taken");
+      end
+      if (act_stall_q) begin
+        assert (act_valid_i && {act_last_i, act_data_i} == act_prev_q)
+          else $error("ws_dense_mac_array: activation changed or dropped before it was taken");
+      end
+      if (cfg_stall_q) begin
+        assert (cfg_valid_i && {cfg_addr_i, cfg_data_i} == cfg_prev_q)
+          else $error("ws_dense_mac_array: config write changed or dropped before it was taken");
+      end
+      out_stall_q <= out_valid_o && !out_ready_i;
+      w_stall_q   <= w_valid_i && !w_ready_o;
+      act_stall_q <= act_valid_i && !act_ready_o;
+      cfg_stall_q <= cfg_valid_i && !cfg_ready_o;
+    end
+  end
+  always @(posedge clk_i) begin
+    out_prev_q <= {out_last_o, out_data_o};
+    w_prev_q   <= {w_last_i, w_data_i};
+    act_prev_q <= {act_last_i, act_data_i};
+    cfg_prev_q <= {cfg_addr_i, cfg_data_i};
+  end
+`endif
+endmodule

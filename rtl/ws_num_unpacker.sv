@@ -1,0 +1,328 @@
+`default_nettype none
+// ws_num_unpacker: turns class symbols (from ws_tans_decoder, Lanes per beat) and the raw bit stream
+// of the same chunks into numbers: fp32 bit patterns, or int32 for integer formats (docs/numfmt.md).
+//
+// Each symbol's entry in the format table says how many raw bits follow it and what they mean. The
+// table sits in Lanes copies of a 256-entry RAM, one read port per lane, written together through
+// the configuration port. Pipeline, one beat per cycle while the raw words keep up:
+//   S1  the RAMs' read registers hold the beat's entries; the raw-bit widths are summed, the beat
+//       waits until the bit reader holds that many bits of the chunk (or its last word), then takes
+//       every lane's raw field out of the window at its prefix-sum offset
+//   S2  class, sign, scale, fraction per lane -> ws_num_convert (leading-zero count, one shifter)
+//   OUT output register
+// One output beat per symbol beat, same count and last. After an error every beat leaves with count 0
+// and every raw word is dropped until reset, so neither stream can hang.
+module ws_num_unpacker #(
+  parameter int Lanes = 4  // symbols per beat: 1, 2, 4 or 8
+) (
+  input  wire                         clk_i,
+  input  wire                         rst_ni,
+  // Configuration: address 0..255 writes the table entry of that symbol (Entry::pack(), 21 bits),
+  // address 256 the mode (bit 0: int32 output). Ready while no beat is in S1 or S2.
+  input  wire                         cfg_valid_i,
+  output logic                        cfg_ready_o,
+  input  wire  [8:0]                  cfg_addr_i,
+  input  wire  [20:0]                 cfg_data_i,
+  // Class symbols, lane 0 in the low byte; sym_count_i of them are valid; last ends a chunk
+  input  wire                         sym_valid_i,
+  output logic                        sym_ready_o,
+  input  wire  [8*Lanes-1:0]          sym_data_i,
+  input  wire  [$clog2(Lanes+1)-1:0]  sym_count_i,
+  input  wire                         sym_last_i,
+  // Raw-stream words, `last` on the final word of each chunk's raw stream (a chunk whose symbols
+  // take no raw bits has no raw words)
+  input  wire                         raw_valid_i,
+  output logic                        raw_ready_o,
+  input  wire  [31:0]                 raw_data_i,
+  input  wire                         raw_last_i,
+  // Numbers, lane 0 in the low word; lanes at and above out_count_o are 0
+  output logic                        out_valid_o,
+  input  wire                         out_ready_i,
+  output logic [32*Lanes-1:0]         out_data_o,
+  output logic [$clog2(Lanes+1)-1:0]  out_count_o,
+  output logic                        out_last_o,
+  // Sticky error, the first cause since reset
+  output logic                        err_o,
+  output logic [2:0]                  err_cause_o
+);
+  localparam int K           = Lanes;
+  localparam int WordBits    = 32;
+  localparam int StepBits    = K * 24;  // most raw bits one beat takes
+  localparam int PreW        = $clog2(StepBits + 1);
+  localparam int CW          = $clog2(K + 1);
+  localparam int BufferWords = 2 ** $clog2((StepBits + 2 * WordBits - 2) / WordBits + 1);
+  localparam int AvW         = $clog2(BufferWords * WordBits + 1);
+  localparam int PadW        = $clog2(WordBits);
+  localparam int EntryBits   = 21;
+  localparam int LaneBits    = 43;  // S2 per lane: {frac[22:0], frac_bits[4:0], scale[9:0], implicit, neg, cls[2:0]}
+
+  // Error causes (docs/numfmt.md)
+  localparam logic [2:0] ErrNone     = 3'd0;
+  localparam logic [2:0] ErrRunsOut  = 3'd1;  // a beat needs raw bits past the chunk's last word
+  localparam logic [2:0] ErrUnknown  = 3'd2;  // a symbol whose entry has class none
+  localparam logic [2:0] ErrLeftOver = 3'd3;  // a whole word or a non-zero bit after the chunk's last field
+  localparam logic [2:0] ErrBadCfg   = 3'd4;  // an entry the datapath cannot take, or an unknown address
+
+  // ---------------------------------------------------------------------------------------------
+  // Registers
+  logic                 mode_int_q;
+  logic                 s1_valid_q, s1_valid_d;
+  logic [CW-1:0]        s1_count_q;
+  logic                 s1_last_q;
+  logic                 used_q, used_d;       // the current chunk has taken raw bits
+  logic                 s2_valid_q, s2_valid_d;
+  logic [K*LaneBits-1:0] s2_lane_q;
+  logic [CW-1:0]        s2_count_q;
+  logic                 s2_last_q;
+  logic                 out_valid_q, out_valid_d;
+  logic [32*K-1:0]      out_data_q;
+  logic [CW-1:0]        out_count_q;
+  logic                 out_last_q;
+  logic                 err_q;
+  logic [2:0]           cause_q;
+
+  // ---------------------------------------------------------------------------------------------
+  // Configuration port and the table RAMs
+  logic                 cfg_we, cfg_tab, cfg_bad;
+  logic [2:0]           cfg_cls;
+  logic [4:0]           cfg_rb;
+  logic [1:0]           cfg_sign;
+  logic [EntryBits-1:0] cfg_entry;
+
+  assign cfg_ready_o = !s1_valid_q && !s2_valid_q;
+  assign cfg_we      = cfg_valid_i && cfg_ready_o;
+  assign cfg_tab     = !cfg_addr_i[8];
+  assign cfg_cls     = cfg_data_i[2:0];
+  assign cfg_rb      = cfg_data_i[7:3];
+  assign cfg_sign    = cfg_data_i[9:8];
+  // What would break the datapath: no class 7 or sign 3, at most 24 raw bits, at most 23 fraction
+  // bits, a raw sign needs a raw bit. A bad entry is stored as class none. (Scale ranges are the
+  // software's check: Format::custom.)
+  assign cfg_bad     = cfg_tab ? (cfg_cls != 3'd0 && (cfg_cls == 3'd7 || cfg_sign == 2'd3 || cfg_rb > 5'd24
+                                  || (cfg_sign != 2'd0 && cfg_rb > 5'd23) || (cfg_sign == 2'd0 && cfg_rb == 5'd0)))
+                               : cfg_addr_i != 9'd256;
+  assign cfg_entry   = cfg_bad ? '0 : cfg_data_i;
+
+  logic              ram_re;
+  logic [K*EntryBits-1:0] ent;
+
+  for (genvar j = 0; j < K; j++) begin : g_ram
+    ws_table_ram #(
+      .AddrBits(8),
+      .DataBits(EntryBits)
+    ) u_ram (
+      .clk_i,
+      .we_i   (cfg_we && cfg_tab),
+      .waddr_i(cfg_addr_i[7:0]),
+      .wdata_i(cfg_entry),
+      .re_i   (ram_re),
+      .raddr_i(sym_data_i[8*j +: 8]),
+      .rdata_o(ent[j*EntryBits +: EntryBits])
+    );
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // Bit reader of the raw stream
+  logic [StepBits-1:0] window;
+  logic [AvW-1:0]      rd_avail;
+  logic                rd_ended, rd_skip;
+  logic [PadW-1:0]     rd_pad;
+  logic [PreW-1:0]     rd_consume;
+  logic                rd_done;
+
+  ws_bit_reader #(
+    .WordBits   (WordBits),
+    .WindowBits (StepBits),
+    .MaxConsume (StepBits),
+    .BufferWords(BufferWords)
+  ) u_reader (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (raw_valid_i),
+    .in_ready_o (raw_ready_o),
+    .in_data_i  (raw_data_i),
+    .in_last_i  (raw_last_i),
+    .window_o   (window),
+    .avail_o    (rd_avail),
+    .ended_o    (rd_ended),
+    .pad_o      (rd_pad),
+    .skip_o     (rd_skip),
+    .consume_i  (rd_consume),
+    .done_i     (rd_done)
+  );
+
+  // ---------------------------------------------------------------------------------------------
+  // S1: raw-bit widths, their prefix sums, and each lane's fields
+  logic [PreW-1:0]       need;
+  logic                  unknown;
+  logic [K*LaneBits-1:0] lane_d;
+
+  always_comb begin
+    logic [2:0]      cls;
+    logic [4:0]      rb, fb;
+    logic [1:0]      sgn;
+    logic [PreW-1:0] off;
+    logic [23:0]     field;
+    logic            act, neg;
+    off     = '0;
+    unknown = 1'b0;
+    for (int j = 0; j < K; j++) begin
+      cls   = ent[j*EntryBits +: 3];
+      rb    = ent[j*EntryBits + 3 +: 5];
+      sgn   = ent[j*EntryBits + 8 +: 2];
+      act   = CW'(j) < s1_count_q;
+      if (act && cls == 3'd0) unknown = 1'b1;
+      if (!act) rb = 5'd0;
+      fb    = (sgn == 2'd0 && rb != 5'd0) ? rb - 5'd1 : rb;  // the sign is the top raw bit
+      field = 24'(window >> off) & ~(24'hffffff << rb);
+      neg   = (sgn == 2'd0 && rb != 5'd0) ? field[fb] : sgn == 2'd2;
+      // {frac, frac_bits, scale, implicit, neg, cls}
+      lane_d[j*LaneBits +: LaneBits] = {field[22:0] & ~(23'h7fffff << fb), fb,
+                                        ent[j*EntryBits + 11 +: 10], ent[j*EntryBits + 10], neg, cls};
+      off   = off + PreW'(rb);
+    end
+    need = off;
+  end
+
+  logic           out_free, s2_free, rd_ok, fire, runs_out, null_beat, used_now, left_bad;
+  logic [AvW-1:0] left;
+  logic [2:0]     ev;
+
+  assign out_free  = !out_valid_q || out_ready_i;
+  assign s2_free   = !s2_valid_q || out_free;
+  // Fire when the chunk's bits are in the window, or its last word is (no more bits will come).
+  assign rd_ok     = !rd_skip && (rd_avail >= AvW'(need) || rd_ended);
+  assign fire      = s1_valid_q && s2_free && (err_q || unknown || rd_ok);
+  assign runs_out  = rd_ended && rd_avail < AvW'(need);
+  assign null_beat = err_q || unknown || runs_out;
+  assign used_now  = used_q || need != '0;
+  assign left      = rd_avail - AvW'(need);
+  assign left_bad  = !rd_ended || left > AvW'(rd_pad);
+  assign ev        = (!fire || err_q) ? ErrNone : unknown ? ErrUnknown : runs_out ? ErrRunsOut
+                   : (s1_last_q && used_now && left_bad) ? ErrLeftOver : ErrNone;
+
+  assign rd_consume = (fire && !null_beat) ? need : '0;
+  // End the chunk's raw stream after its last beat; a chunk that took no bits has no raw words.
+  // After an error, keep ending chunks: the reader drops every word.
+  assign rd_done    = err_q || (fire && (null_beat || (s1_last_q && used_now)));
+  assign used_d     = fire ? (!s1_last_q && used_now) : used_q;
+
+  // Symbols enter S1 when it is free; a table write has the RAMs to itself.
+  assign sym_ready_o = (!s1_valid_q || fire) && !cfg_valid_i;
+  assign ram_re      = sym_valid_i && sym_ready_o;
+  assign s1_valid_d  = ram_re || (s1_valid_q && !fire);
+
+  // ---------------------------------------------------------------------------------------------
+  // S2 -> OUT: conversion
+  logic [32*K-1:0] words;
+  for (genvar j = 0; j < K; j++) begin : g_conv
+    logic [LaneBits-1:0] l;
+    logic [31:0]         w;
+    assign l = s2_lane_q[j*LaneBits +: LaneBits];
+    ws_num_convert u_conv (
+      .int_mode_i (mode_int_q),
+      .cls_i      (l[2:0]),
+      .neg_i      (l[3]),
+      .implicit_i (l[4]),
+      .scale_i    (l[14:5]),
+      .frac_bits_i(l[19:15]),
+      .frac_i     (l[42:20]),
+      .word_o     (w)
+    );
+    assign words[32*j +: 32] = CW'(j) < s2_count_q ? w : 32'd0;
+  end
+
+  assign s2_valid_d  = fire || (s2_valid_q && !out_free);
+  assign out_valid_d = (s2_valid_q && out_free) || (out_valid_q && !out_ready_i);
+
+  // ---------------------------------------------------------------------------------------------
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      mode_int_q  <= 1'b0;
+      s1_valid_q  <= 1'b0;
+      used_q      <= 1'b0;
+      s2_valid_q  <= 1'b0;
+      out_valid_q <= 1'b0;
+      err_q       <= 1'b0;
+      cause_q     <= ErrNone;
+    end else begin
+      if (cfg_we && !cfg_tab && !cfg_bad) mode_int_q <= cfg_data_i[0];
+      s1_valid_q  <= s1_valid_d;
+      used_q      <= used_d;
+      s2_valid_q  <= s2_valid_d;
+      out_valid_q <= out_valid_d;
+      if (!err_q && (ev != ErrNone || (cfg_we && cfg_bad))) begin
+        err_q   <= 1'b1;
+        cause_q <= ev != ErrNone ? ev : ErrBadCfg;
+      end
+    end
+  end
+
+  // Datapath registers: no reset.
+  always_ff @(posedge clk_i) begin
+    if (ram_re) begin
+      s1_count_q <= sym_count_i;
+      s1_last_q  <= sym_last_i;
+    end
+    if (fire) begin
+      s2_lane_q  <= lane_d;
+      s2_count_q <= null_beat ? '0 : s1_count_q;
+      s2_last_q  <= s1_last_q;
+    end
+    if (s2_valid_q && out_free) begin
+      out_data_q  <= words;
+      out_count_q <= s2_count_q;
+      out_last_q  <= s2_last_q;
+    end
+  end
+
+  assign out_valid_o = out_valid_q;
+  assign out_data_o  = out_data_q;
+  assign out_count_o = out_count_q;
+  assign out_last_o  = out_last_q;
+  assign err_o       = err_q;
+  assign err_cause_o = cause_q;
+
+`ifndef SYNTHESIS
+  // AXI-Stream rule: once valid, a beat holds until it is taken. Checked on the output and, as an
+  // assumption about the environment, on the symbol and configuration inputs (the raw words are
+  // checked inside ws_bit_reader).
+  logic                   out_stall_q, sym_stall_q, cfg_stall_q;
+  logic [32*K+CW:0]       out_prev_q;
+  logic [8*K+CW:0]        sym_prev_q;
+  logic [29:0]            cfg_prev_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      out_stall_q <= 1'b0;
+      sym_stall_q <= 1'b0;
+      cfg_stall_q <= 1'b0;
+      out_prev_q  <= '0;
+      sym_prev_q  <= '0;
+      cfg_prev_q  <= '0;
+    end else begin
+      if (out_stall_q) begin
+        assert (out_valid_o && {out_last_o, out_count_o, out_data_o} == out_prev_q)
+          else $error("ws_num_unpacker: output beat changed or dropped before it was taken");
+      end
+      if (sym_stall_q) begin
+        assert (sym_valid_i && {sym_last_i, sym_count_i, sym_data_i} == sym_prev_q)
+          else $error("ws_num_unpacker: symbol beat changed or dropped before it was taken");
+      end
+      if (cfg_stall_q) begin
+        assert (cfg_valid_i && {cfg_addr_i, cfg_data_i} == cfg_prev_q)
+          else $error("ws_num_unpacker: configuration write changed or dropped before it was taken");
+      end
+      if (sym_valid_i) begin
+        assert (int'(sym_count_i) <= K)
+          else $error("ws_num_unpacker: symbol beat with count %0d > %0d", sym_count_i, K);
+      end
+      out_stall_q <= out_valid_o && !out_ready_i;
+      sym_stall_q <= sym_valid_i && !sym_ready_o;
+      cfg_stall_q <= cfg_valid_i && !cfg_ready_o;
+      out_prev_q  <= {out_last_o, out_count_o, out_data_o};
+      sym_prev_q  <= {sym_last_i, sym_count_i, sym_data_i};
+      cfg_prev_q  <= {cfg_addr_i, cfg_data_i};
+    end
+  end
+`endif
+endmodule
