@@ -1,0 +1,1 @@
+synth/selftest/st_pipe_add.sv
