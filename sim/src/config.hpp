@@ -1,0 +1,61 @@
+// Parameters of one token-factory run (docs/token_factory.md lists them with their defaults).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace wsim {
+
+// What travels from DRAM: bf16 as is, the .wsz chunks, or 2:4-pruned chunks plus metadata.
+enum class Mode { Raw, Compressed, Sparse };
+const char* mode_name(Mode m);            // "raw", "compressed", "sparse"
+Mode parse_mode(const std::string& s);    // throws std::invalid_argument
+
+// Which model of the tANS decoder sets the decode timing.
+enum class Engine { Functional, CycleModel, Rtl };
+const char* engine_name(Engine e);        // "functional", "cycle", "rtl"
+Engine parse_engine(const std::string& s);
+
+struct Config {
+  std::string model;           // .wsz, llama2.c .bin or safetensors
+  std::string pruned;          // optional: a 2:4-pruned model (weightstream prune) for Mode::Sparse
+  std::string skip = "^freq_cis";  // tensors not streamed per token (RoPE tables are computed)
+  uint64_t chunk_values = 0;   // values per chunk when compressing a non-.wsz model; 0 = the tool's default
+  Mode mode = Mode::Compressed;
+  Engine engine = Engine::Functional;
+
+  int processors = 1;          // N
+  int tokens = 9;              // tokens per processor = passes over the weights (steady state: 3..P-1)
+
+  // DRAM channel.
+  double dram_gbps = 3.2;      // 1e9 bytes/s
+  double dram_latency_ns = 100;
+  int burst_bytes = 64;        // largest read request; requests split at burst-aligned addresses
+  int outstanding = 16;        // requests in flight per DRAM port (fetcher, each KV port)
+  double mem_mhz = 200;        // fetcher clock: one request issued per cycle at most
+
+  // Decompression and broadcast (one clock).
+  double dec_mhz = 250;
+  int lanes = 4;               // symbols per decoder per cycle (functional engine)
+  int decoders = 2;            // decoder instances working on different chunks
+  int bus_values = 16;         // stream values per bus beat, one beat per decoder clock
+  int dec_fifo_beats = 0;      // per-decoder output buffer; 0 = enough for the largest chunk
+  bool table_preload = false;  // functional engine: the next table loads while a chunk decodes
+
+  // Processors.
+  double proc_mhz = 250;
+  int array = 16;              // multipliers: stream values consumed per processor cycle
+  int fifo_beats = 32;         // per-processor input FIFO
+  int context = 128;           // KV-cache positions each token reads (0: weights only)
+  double stall_prob = 0;       // random backpressure: chance a beat stalls its processor
+  int stall_max = 16;          // ... for 1..stall_max cycles
+  uint64_t seed = 1;
+
+  uint64_t inbuf_bytes = 0;    // fetched-chunk buffer; 0 = (decoders + 1) x largest chunk
+  bool log_reads = false;      // keep every DRAM request (for the tests)
+  int64_t fault_beat = -1;     // flip a bit of this bus beat on its way to processor 0 (tests the checks)
+
+  void validate() const;       // throws std::invalid_argument
+};
+
+}  // namespace wsim

@@ -1,0 +1,67 @@
+// One decompression unit behind the interface every implementation shares: it takes whole fetched
+// chunks from `jobs`, and emits each chunk's stream values in order, packed into bus beats in `out`
+// (a full FIFO stalls it). The data always comes from the functional unpacker (bit-exact, CRC
+// checked); the implementation decides only *when* values come out: a parameterised rate
+// (FunctionalDecoder), the C++ cycle model, or the Verilated RTL, each ticking at the decoder clock.
+#pragma once
+
+#include <cstdint>
+#include <systemc>
+#include <vector>
+
+#include "beat.hpp"
+#include "input_buffer.hpp"
+#include "workload.hpp"
+
+namespace wsim {
+
+class DecoderUnit : public sc_core::sc_module {
+ public:
+  sc_core::sc_fifo<FetchedChunk*> jobs;  // depth 1: the chunk after the current one
+  sc_core::sc_fifo<Beat> out;
+
+  DecoderUnit(sc_core::sc_module_name name, const Workload& w, InputBuffer& buffer, int bus_values,
+              int out_beats, double mhz);
+
+  uint64_t backlog() const { return backlog_; }   // values assigned and not yet emitted
+  void assign(uint64_t values) { backlog_ += values; }
+  uint64_t cycles() const { return cycles_; }     // clocks spent decoding (incl. stalls)
+  uint64_t values() const { return values_; }
+  struct ChunkRecord {
+    uint32_t pass, index;
+    uint64_t cycles;  // from its first clock to its last value, stalls included
+  };
+  const std::vector<ChunkRecord>& chunk_log() const { return log_; }
+
+ protected:
+  // Emits the current chunk, calling emit() as values come out; counts its cycles in cycles_.
+  virtual void run_chunk(const StreamChunk& c, const std::vector<uint8_t>& bytes) = 0;
+  // Appends the next n values of the current chunk to the beat being built; a full beat (or the end
+  // of the chunk) goes to `out`, waiting while it is full.
+  void emit(int n);
+  // Whether the next cycle's `n` values can be taken without waiting on `out`.
+  bool can_emit(int n) const;
+
+  // The current chunk's values as the functional unpacker gives them.
+  const std::vector<uint16_t>& chunk_values() const { return data_; }
+
+  const Workload& w_;
+  sc_core::sc_time period_;
+  uint64_t cycles_ = 0;
+
+ private:
+  void thread();
+
+  InputBuffer& buffer_;
+  int bus_values_;
+  uint64_t backlog_ = 0, values_ = 0;
+  std::vector<ChunkRecord> log_;
+  // The chunk being emitted.
+  uint32_t pass_ = 0, index_ = 0;
+  std::vector<uint16_t> data_;
+  std::vector<uint8_t> idx_;
+  size_t done_ = 0;
+  Beat beat_;
+};
+
+}  // namespace wsim

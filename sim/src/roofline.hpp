@@ -1,0 +1,34 @@
+// The analytical bound: a pass (one token on each of the N processors) takes at least as long as
+// its busiest resource needs, each counted alone from the workload and the parameters.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "config.hpp"
+#include "workload.hpp"
+
+namespace wsim {
+
+// Per-token KV-cache traffic: reads of `context` cached positions and the write of the new one, for
+// every layer, keys and values in bf16.
+uint64_t kv_read_bytes(const Workload& w, const Config& cfg);
+uint64_t kv_write_bytes(const Workload& w, const Config& cfg);
+
+struct Roofline {
+  // Seconds per pass each resource needs on its own.
+  double dram = 0;     // (weight stream + N x KV traffic) / bandwidth
+  double fetch = 0;    // weight requests: one per memory clock, and `outstanding` in flight per latency
+  double decoder = 0;  // sum of chunk decode clocks / decoders
+  double bus = 0;      // one beat per decoder clock
+  double proc = 0;     // ceil(beat / array) clocks per beat
+  double pass = 0;     // the largest
+  std::string bound;   // which one
+  uint64_t dram_bytes_per_pass = 0;
+  double tokens_per_s = 0;         // N / pass
+  double dram_bytes_per_token = 0;
+};
+
+Roofline roofline(const Workload& w, const Config& cfg);
+
+}  // namespace wsim

@@ -1,0 +1,40 @@
+// The Verilated RTL (verilator --sc of rtl/ws_tans_decoder.sv, files from rtl/files.f) as a decoder
+// unit: its own clock at the decoder frequency (reset in the first clocks, before any chunk can have
+// arrived); inputs driven on the falling edge, outputs sampled at the rising edge.
+#pragma once
+
+#ifdef WS_SIM_RTL
+
+#include <memory>
+
+#include "pin_decoder.hpp"
+
+class Vws_tans_decoder;
+
+namespace wsim {
+
+class RtlDecoder : public PinDecoder {
+ public:
+  static constexpr int kLanes = 4;  // the Verilated instance's Lanes parameter (its default)
+
+  RtlDecoder(sc_core::sc_module_name name, const Workload& w, InputBuffer& buffer, int bus_values, int out_beats,
+             double mhz);
+  ~RtlDecoder() override;
+
+ private:
+  TansOutputs cycle(const TansInputs& in) override;
+  int lanes() const override { return kLanes; }
+  void reset();
+
+  sc_core::sc_clock clk_;
+  sc_core::sc_signal<bool> rst_n_, cfg_valid_, cfg_ready_, desc_valid_, desc_ready_, in_valid_, in_ready_,
+      in_last_, out_valid_, out_ready_, out_last_, err_clear_, err_;
+  sc_core::sc_signal<uint32_t> cfg_addr_, cfg_data_, in_data_, out_data_, out_count_, err_cause_;
+  sc_core::sc_signal<sc_dt::sc_bv<5 + 32 + 16 * kLanes>> desc_data_;
+  std::unique_ptr<Vws_tans_decoder> dut_;
+  bool reset_done_ = false;
+};
+
+}  // namespace wsim
+
+#endif

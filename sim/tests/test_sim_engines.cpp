@@ -1,0 +1,82 @@
+// The decoder implementations agree cycle for cycle. With nothing stalling it, each chunk takes the
+// clocks of the decoder formula the roofline uses (table load + 2 + ceil(n / lanes)) in the
+// functional engine, the C++ cycle model and the Verilated RTL; under the same random backpressure
+// the cycle model and the RTL give the same clocks for every chunk and the same token timing.
+// Prints simulated decoder clocks per host second of each.
+#include <gtest/gtest.h>
+
+#include "decode_pipeline.hpp"
+#include "harness.hpp"
+
+namespace wsim::test {
+namespace {
+
+std::vector<Engine> engines() {
+#ifdef WS_SIM_RTL
+  return {Engine::Functional, Engine::CycleModel, Engine::Rtl};
+#else
+  return {Engine::Functional, Engine::CycleModel};
+#endif
+}
+
+void print(const Config& c, const Report& r) {
+  std::printf("%s, engine %s: %llu decoder clocks, %.3g simulated decoder clocks per host second\n",
+              mode_name(c.mode), engine_name(c.engine), (unsigned long long)r.decoder_cycles,
+              r.dec_cycles_per_host_s);
+}
+
+TEST(SimEngines, EveryEngineTakesTheClocksOfTheDecoderFormula) {
+  for (Mode mode : {Mode::Compressed, Mode::Sparse}) {
+    Config c = smoke_config(mode, 1);
+    c.tokens = 1;
+    c.context = 0;
+    c.decoders = 1;
+    c.bus_values = 64;  // nothing downstream stalls the decoder
+    c.array = 64;
+    const Workload w = load_workload(c);
+    std::vector<uint64_t> want;
+    for (const StreamChunk& ch : w.chunks) want.push_back(DecodePipeline::chunk_cycles(ch, c));
+    for (Engine e : engines()) {
+      c.engine = e;
+      const Report r = simulate(c);
+      EXPECT_EQ(r.chunk_cycles, want) << mode_name(mode) << ", engine " << engine_name(e);
+      EXPECT_EQ(r.errors(), 0u);
+      print(c, r);
+    }
+  }
+}
+
+TEST(SimEngines, CycleModelAndRtlAgreeUnderBackpressure) {
+#ifndef WS_SIM_RTL
+  GTEST_SKIP() << "built without the Verilated RTL (WS_SIM_RTL=OFF)";
+#endif
+  for (Mode mode : {Mode::Compressed, Mode::Sparse}) {
+    Config c = smoke_config(mode, 2);
+    c.tokens = long_depth() ? 4 : 2;
+    c.decoders = 2;
+    c.fifo_beats = 2;
+    c.dec_fifo_beats = 4;  // small: the backpressure reaches the decoders
+    c.stall_prob = 0.3;
+    c.stall_max = 8;
+    c.engine = Engine::CycleModel;
+    const Report model = simulate(c);
+    c.engine = Engine::Rtl;
+    const Report rtl = simulate(c);
+    print(c, rtl);
+    EXPECT_EQ(model.chunk_cycles, rtl.chunk_cycles) << mode_name(mode);
+    ASSERT_EQ(model.processors.size(), rtl.processors.size());
+    for (size_t i = 0; i < rtl.processors.size(); ++i) {
+      EXPECT_EQ(model.processors[i].pass_end_s, rtl.processors[i].pass_end_s) << "processor " << i;
+      EXPECT_EQ(rtl.processors[i].errors, 0u) << rtl.processors[i].first_error;
+    }
+    EXPECT_GT(rtl.bus_full_cycles, 0u);  // the decoders did see backpressure
+    // ... and it changed their timing: the formula no longer holds for every chunk.
+    const Workload w = load_workload(c);
+    uint64_t formula = 0;
+    for (const StreamChunk& ch : w.chunks) formula += DecodePipeline::chunk_cycles(ch, c);
+    EXPECT_GT(rtl.decoder_cycles, formula * uint64_t(c.tokens));
+  }
+}
+
+}  // namespace
+}  // namespace wsim::test
