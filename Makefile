@@ -43,6 +43,19 @@ bench: build
 fuzz: deps
 	@bash scripts/fuzz.sh
 
+# Yosys + nextpnr (iCE40 HX8K and ECP5-85k) for every block x parameter set: utilisation and fmax
+# in $(BUILD)/reports/synth.{md,json} (synth/run_synth.py --help; docs/synth.md).
+synth: deps
+	python3 synth/run_synth.py --family all -j $(JOBS) --out $(BUILD)/reports --work $(BUILD)/synth-work
+
+# The token-factory sweep (docs/token_factory.md): N = 1..32 processors x raw / compressed / 2:4 on
+# the bundled model, through a .wsz made by the tool; $(BUILD)/reports/token_factory.{json,md,png}.
+.PHONY: sim
+sim: deps
+	cmake -S . -B $(BUILD) -DWS_RTL=ON
+	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
+	python3 sim/sweep.py --build $(BUILD) --jobs $(JOBS)
+
 lint: deps
 	verilator --lint-only -Wall -Irtl rtl/lint.vlt -f rtl/files.f
 
