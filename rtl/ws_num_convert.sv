@@ -42,16 +42,33 @@ module ws_num_convert (
   assign lsb    = $signed({scale_i[9], scale_i} - {6'd0, frac_bits_i});
   assign sub_sh = lsb + 11'sd149;
 
-  always_comb begin
-    lzc = 5'd24;
-    for (int i = 0; i < 23; i++) begin
-      if (frac_i[i]) lzc = 5'(23 - i);
+  // Leading zeros in 8-bit groups, then the first non-empty group: a short tree where a 23-deep
+  // priority chain would be the critical path.
+  function automatic logic [3:0] lz8(input logic [7:0] v);  // 8 when v is 0
+    lz8 = 4'd8;
+    for (int i = 0; i < 8; i++) begin
+      if (v[i]) lz8 = 4'(7 - i);
     end
-  end
+  endfunction
 
-  assign lz         = implicit_i ? 5'(5'd23 - frac_bits_i) : lzc;
-  assign normal     = sub_sh >= $signed({6'd0, lz});
-  assign exp        = normal ? 8'(lsb + 11'sd150 - $signed({6'd0, lz})) : 8'd0;
+  logic [23:0] frac24;
+  assign frac24 = {1'b0, frac_i};
+  assign lzc    = frac24[23:16] != 8'd0 ? 5'(lz8(frac24[23:16]))
+                : frac24[15:8]  != 8'd0 ? 5'd8 + 5'(lz8(frac24[15:8]))
+                :                         5'd16 + 5'(lz8(frac24[7:0]));
+  assign lz     = implicit_i ? 5'(5'd23 - frac_bits_i) : lzc;
+
+  // Normal fp32 when the leading one lands at 2^-126 or above: with an implicit one when
+  // scale >= -126, without one when frac has a bit at position 23 - sub_sh or higher (lz <= sub_sh).
+  // Decided from the registered fields and a mask, beside the leading-zero count, not after it.
+  logic [23:0] top_mask;
+  always_comb begin
+    if (sub_sh >= 11'sd23)    top_mask = 24'hffffff;
+    else if (sub_sh < 11'sd0) top_mask = 24'h0;
+    else                      top_mask = 24'hffffff << (5'd23 - sub_sh[4:0]);
+  end
+  assign normal = implicit_i ? $signed(scale_i) >= -10'sd126 : (frac24 & top_mask) != 24'd0;
+  assign exp    = normal ? 8'(lsb + 11'sd150 - $signed({6'd0, lz})) : 8'd0;
   assign is_nan_max = cls_i == ClsNanMax && frac_i == ~(23'h7fffff << frac_bits_i);
 
   always_comb begin
