@@ -5,11 +5,16 @@
 // Each symbol's entry in the format table says how many raw bits follow it and what they mean. The
 // table sits in Lanes copies of a 256-entry RAM, one read port per lane, written together through
 // the configuration port. Pipeline, one beat per cycle while the raw words keep up:
-//   S1  the RAMs' read registers hold the beat's entries; the raw-bit widths are summed, the beat
-//       waits until the bit reader holds that many bits of the chunk (or its last word), then takes
-//       every lane's raw field out of the window at its prefix-sum offset
-//   S2  class, sign, scale, fraction per lane -> ws_num_convert (leading-zero count, one shifter)
+//   S1  the RAMs' read registers hold the beat's entries
+//   P   each lane's raw width, its offset (prefix sum), sign position and fraction width; the
+//       beat's total. The beat waits here until the bit reader holds that many bits of the chunk (or
+//       its last word), then takes them: the window is registered into W
+//   W   the registered window; every lane's fraction and sign are cut from it into X
+//   X   per lane class, sign, fraction
+//   C   ws_num_convert: leading zeros, shift amount and exponent, then (inside) the shift
 //   OUT output register
+// (The window is registered before the fields are cut: the reader's rotator and the per-lane shift
+// in one cycle would be the critical path.)
 // One output beat per symbol beat, same count and last. After an error every beat leaves with count 0
 // and every raw word is dropped until reset, so neither stream can hang.
 module ws_num_unpacker #(
@@ -54,7 +59,10 @@ module ws_num_unpacker #(
   localparam int AvW         = $clog2(BufferWords * WordBits + 1);
   localparam int PadW        = $clog2(WordBits);
   localparam int EntryBits   = 21;
-  localparam int LaneBits    = 43;  // S2 per lane: {frac[22:0], frac_bits[4:0], scale[9:0], implicit, neg, cls[2:0]}
+  localparam int OffW        = $clog2(StepBits);
+  localparam int PlanBits    = 2 * OffW + 22;  // P, W per lane: {off, sign_pos, lsb[10:0], frac_bits[4:0],
+                                               //                 raw_sign, minus, implicit, cls[2:0]}
+  localparam int LaneBits    = 44;         // X per lane: {frac[22:0], frac_bits[4:0], lsb[10:0], implicit, neg, cls[2:0]}
 
   // Error causes (docs/numfmt.md)
   localparam logic [2:0] ErrNone     = 3'd0;
@@ -65,21 +73,38 @@ module ws_num_unpacker #(
 
   // ---------------------------------------------------------------------------------------------
   // Registers
-  logic                 mode_int_q;
-  logic                 s1_valid_q, s1_valid_d;
-  logic [CW-1:0]        s1_count_q;
-  logic                 s1_last_q;
-  logic                 used_q, used_d;       // the current chunk has taken raw bits
-  logic                 s2_valid_q, s2_valid_d;
-  logic [K*LaneBits-1:0] s2_lane_q;
-  logic [CW-1:0]        s2_count_q;
-  logic                 s2_last_q;
-  logic                 out_valid_q, out_valid_d;
-  logic [32*K-1:0]      out_data_q;
-  logic [CW-1:0]        out_count_q;
-  logic                 out_last_q;
-  logic                 err_q;
-  logic [2:0]           cause_q;
+  logic                  mode_int_q;
+  logic                  s1_valid_q;
+  logic [CW-1:0]         s1_count_q;
+  logic                  s1_last_q;
+  logic                  p_valid_q;
+  logic [K*PlanBits-1:0] p_lane_q;
+  logic [PreW-1:0]       p_need_q;
+  logic                  p_unknown_q;
+  logic [CW-1:0]         p_count_q;
+  logic                  p_last_q;
+  logic                  used_q;      // the current chunk has taken raw bits
+  logic                  w_valid_q;
+  logic [StepBits-1:0]   w_window_q;
+  logic [K*PlanBits-1:0] w_lane_q;
+  logic [CW-1:0]         w_count_q;
+  logic                  w_last_q;
+  logic                  x_valid_q;
+  logic [K*LaneBits-1:0] x_lane_q;
+  logic [CW-1:0]         x_count_q;
+  logic                  x_last_q;
+  logic                  c_valid_q;   // C's data sits in the ws_num_convert registers
+  logic [CW-1:0]         c_count_q;
+  logic                  c_last_q;
+  logic                  out_valid_q;
+  logic [32*K-1:0]       out_data_q;
+  logic [CW-1:0]         out_count_q;
+  logic                  out_last_q;
+  logic                  err_q;
+  logic [2:0]            cause_q;
+
+  // Handshakes down the pipeline: a stage advances when the next one is free or advancing.
+  logic out_free, c_adv, c_free, x_adv, x_free, w_adv, w_free, fire, p_free, s1_adv;
 
   // ---------------------------------------------------------------------------------------------
   // Configuration port and the table RAMs
@@ -89,7 +114,7 @@ module ws_num_unpacker #(
   logic [1:0]           cfg_sign;
   logic [EntryBits-1:0] cfg_entry;
 
-  assign cfg_ready_o = !s1_valid_q && !s2_valid_q;
+  assign cfg_ready_o = !s1_valid_q && !p_valid_q && !w_valid_q && !x_valid_q && !c_valid_q;
   assign cfg_we      = cfg_valid_i && cfg_ready_o;
   assign cfg_tab     = !cfg_addr_i[8];
   assign cfg_cls     = cfg_data_i[2:0];
@@ -152,105 +177,132 @@ module ws_num_unpacker #(
   );
 
   // ---------------------------------------------------------------------------------------------
-  // S1: raw-bit widths, their prefix sums, and each lane's fields
+  // S1 -> P: each lane's widths, offset and sign position from its entry, the beat's total, unknown
+  // symbols
+  logic [K*PlanBits-1:0] plan;
   logic [PreW-1:0]       need;
   logic                  unknown;
-  logic [K*LaneBits-1:0] lane_d;
 
   always_comb begin
     logic [2:0]      cls;
     logic [4:0]      rb, fb;
     logic [1:0]      sgn;
+    logic [9:0]      scale;
     logic [PreW-1:0] off;
-    logic [23:0]     field;
-    logic            act, neg;
+    logic            act, raw_sign;
     off     = '0;
     unknown = 1'b0;
     for (int j = 0; j < K; j++) begin
-      cls   = ent[j*EntryBits +: 3];
-      rb    = ent[j*EntryBits + 3 +: 5];
-      sgn   = ent[j*EntryBits + 8 +: 2];
-      act   = CW'(j) < s1_count_q;
+      cls      = ent[j*EntryBits +: 3];
+      rb       = ent[j*EntryBits + 3 +: 5];
+      sgn      = ent[j*EntryBits + 8 +: 2];
+      scale    = ent[j*EntryBits + 11 +: 10];
+      act      = CW'(j) < s1_count_q;
       if (act && cls == 3'd0) unknown = 1'b1;
       if (!act) rb = 5'd0;
-      fb    = (sgn == 2'd0 && rb != 5'd0) ? rb - 5'd1 : rb;  // the sign is the top raw bit
-      field = 24'(window >> off) & ~(24'hffffff << rb);
-      neg   = (sgn == 2'd0 && rb != 5'd0) ? field[fb] : sgn == 2'd2;
-      // {frac, frac_bits, scale, implicit, neg, cls}
-      lane_d[j*LaneBits +: LaneBits] = {field[22:0] & ~(23'h7fffff << fb), fb,
-                                        ent[j*EntryBits + 11 +: 10], ent[j*EntryBits + 10], neg, cls};
-      off   = off + PreW'(rb);
+      raw_sign = sgn == 2'd0 && rb != 5'd0;        // the sign is the top raw bit
+      fb       = raw_sign ? rb - 5'd1 : rb;
+      plan[j*PlanBits +: PlanBits] = {OffW'(off), OffW'(off + PreW'(fb)), {scale[9], scale} - {6'd0, fb}, fb,
+                                      raw_sign, sgn == 2'd2, ent[j*EntryBits + 10], cls};
+      off      = off + PreW'(rb);
     end
     need = off;
   end
 
-  logic           out_free, s2_free, rd_ok, fire, runs_out, null_beat, used_now, left_bad;
+  // W -> X: each lane's fraction and sign from the registered window
+  logic [K*LaneBits-1:0] lane_d;
+
+  always_comb begin
+    logic [PlanBits-1:0] pl;
+    logic [4:0]          fb;
+    logic                neg;
+    for (int j = 0; j < K; j++) begin
+      pl  = w_lane_q[j*PlanBits +: PlanBits];
+      fb  = pl[10:6];
+      neg = pl[5] ? w_window_q[pl[PlanBits-OffW-1 -: OffW]] : pl[4];
+      // {frac, frac_bits, lsb, implicit, neg, cls}
+      lane_d[j*LaneBits +: LaneBits] = {23'(w_window_q >> pl[PlanBits-1 -: OffW]) & ~(23'h7fffff << fb),
+                                        fb, pl[21:11], pl[3], neg, pl[2:0]};
+    end
+  end
+
+  logic           rd_ok, runs_out, null_beat, used_now, left_bad;
   logic [AvW-1:0] left;
   logic [2:0]     ev;
 
   assign out_free  = !out_valid_q || out_ready_i;
-  assign s2_free   = !s2_valid_q || out_free;
+  assign c_adv     = c_valid_q && out_free;
+  assign c_free    = !c_valid_q || out_free;
+  assign x_adv     = x_valid_q && c_free;
+  assign x_free    = !x_valid_q || c_free;
+  assign w_adv     = w_valid_q && x_free;
+  assign w_free    = !w_valid_q || x_free;
   // Fire when the chunk's bits are in the window, or its last word is (no more bits will come).
-  assign rd_ok     = !rd_skip && (rd_avail >= AvW'(need) || rd_ended);
-  assign fire      = s1_valid_q && s2_free && (err_q || unknown || rd_ok);
-  assign runs_out  = rd_ended && rd_avail < AvW'(need);
-  assign null_beat = err_q || unknown || runs_out;
-  assign used_now  = used_q || need != '0;
-  assign left      = rd_avail - AvW'(need);
+  assign rd_ok     = !rd_skip && (rd_avail >= AvW'(p_need_q) || rd_ended);
+  assign fire      = p_valid_q && w_free && (err_q || p_unknown_q || rd_ok);
+  assign p_free    = !p_valid_q || fire;
+  assign s1_adv    = s1_valid_q && p_free;
+  assign runs_out  = rd_ended && rd_avail < AvW'(p_need_q);
+  assign null_beat = err_q || p_unknown_q || runs_out;
+  assign used_now  = used_q || p_need_q != '0;
+  assign left      = rd_avail - AvW'(p_need_q);
   assign left_bad  = !rd_ended || left > AvW'(rd_pad);
-  assign ev        = (!fire || err_q) ? ErrNone : unknown ? ErrUnknown : runs_out ? ErrRunsOut
-                   : (s1_last_q && used_now && left_bad) ? ErrLeftOver : ErrNone;
+  assign ev        = (!fire || err_q) ? ErrNone : p_unknown_q ? ErrUnknown : runs_out ? ErrRunsOut
+                   : (p_last_q && used_now && left_bad) ? ErrLeftOver : ErrNone;
 
-  assign rd_consume = (fire && !null_beat) ? need : '0;
+  assign rd_consume = (fire && !null_beat) ? p_need_q : '0;
   // End the chunk's raw stream after its last beat; a chunk that took no bits has no raw words.
   // After an error, keep ending chunks: the reader drops every word.
-  assign rd_done    = err_q || (fire && (null_beat || (s1_last_q && used_now)));
-  assign used_d     = fire ? (!s1_last_q && used_now) : used_q;
+  assign rd_done    = err_q || (fire && (null_beat || (p_last_q && used_now)));
 
   // Symbols enter S1 when it is free; a table write has the RAMs to itself.
-  assign sym_ready_o = (!s1_valid_q || fire) && !cfg_valid_i;
+  assign sym_ready_o = (!s1_valid_q || s1_adv) && !cfg_valid_i;
   assign ram_re      = sym_valid_i && sym_ready_o;
-  assign s1_valid_d  = ram_re || (s1_valid_q && !fire);
 
   // ---------------------------------------------------------------------------------------------
-  // S2 -> OUT: conversion
+  // X -> C -> OUT: conversion
   logic [32*K-1:0] words;
   for (genvar j = 0; j < K; j++) begin : g_conv
     logic [LaneBits-1:0] l;
     logic [31:0]         w;
-    assign l = s2_lane_q[j*LaneBits +: LaneBits];
+    assign l = x_lane_q[j*LaneBits +: LaneBits];
     ws_num_convert u_conv (
+      .clk_i,
+      .en_i       (x_adv),
       .int_mode_i (mode_int_q),
       .cls_i      (l[2:0]),
       .neg_i      (l[3]),
       .implicit_i (l[4]),
-      .scale_i    (l[14:5]),
-      .frac_bits_i(l[19:15]),
-      .frac_i     (l[42:20]),
+      .lsb_i      (l[15:5]),
+      .frac_bits_i(l[20:16]),
+      .frac_i     (l[43:21]),
       .word_o     (w)
     );
-    assign words[32*j +: 32] = CW'(j) < s2_count_q ? w : 32'd0;
+    assign words[32*j +: 32] = CW'(j) < c_count_q ? w : 32'd0;
   end
-
-  assign s2_valid_d  = fire || (s2_valid_q && !out_free);
-  assign out_valid_d = (s2_valid_q && out_free) || (out_valid_q && !out_ready_i);
 
   // ---------------------------------------------------------------------------------------------
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       mode_int_q  <= 1'b0;
       s1_valid_q  <= 1'b0;
+      p_valid_q   <= 1'b0;
       used_q      <= 1'b0;
-      s2_valid_q  <= 1'b0;
+      w_valid_q   <= 1'b0;
+      x_valid_q   <= 1'b0;
+      c_valid_q   <= 1'b0;
       out_valid_q <= 1'b0;
       err_q       <= 1'b0;
       cause_q     <= ErrNone;
     end else begin
       if (cfg_we && !cfg_tab && !cfg_bad) mode_int_q <= cfg_data_i[0];
-      s1_valid_q  <= s1_valid_d;
-      used_q      <= used_d;
-      s2_valid_q  <= s2_valid_d;
-      out_valid_q <= out_valid_d;
+      s1_valid_q  <= ram_re || (s1_valid_q && !s1_adv);
+      p_valid_q   <= s1_adv || (p_valid_q && !fire);
+      if (fire) used_q <= !p_last_q && used_now;
+      w_valid_q   <= fire || (w_valid_q && !w_adv);
+      x_valid_q   <= w_adv || (x_valid_q && !x_adv);
+      c_valid_q   <= x_adv || (c_valid_q && !c_adv);
+      out_valid_q <= c_adv || (out_valid_q && !out_ready_i);
       if (!err_q && (ev != ErrNone || (cfg_we && cfg_bad))) begin
         err_q   <= 1'b1;
         cause_q <= ev != ErrNone ? ev : ErrBadCfg;
@@ -264,15 +316,32 @@ module ws_num_unpacker #(
       s1_count_q <= sym_count_i;
       s1_last_q  <= sym_last_i;
     end
-    if (fire) begin
-      s2_lane_q  <= lane_d;
-      s2_count_q <= null_beat ? '0 : s1_count_q;
-      s2_last_q  <= s1_last_q;
+    if (s1_adv) begin
+      p_lane_q    <= plan;
+      p_need_q    <= need;
+      p_unknown_q <= unknown;
+      p_count_q   <= s1_count_q;
+      p_last_q    <= s1_last_q;
     end
-    if (s2_valid_q && out_free) begin
+    if (fire) begin
+      w_window_q <= window;
+      w_lane_q   <= p_lane_q;
+      w_count_q  <= null_beat ? '0 : p_count_q;
+      w_last_q   <= p_last_q;
+    end
+    if (w_adv) begin
+      x_lane_q  <= lane_d;
+      x_count_q <= w_count_q;
+      x_last_q  <= w_last_q;
+    end
+    if (x_adv) begin
+      c_count_q <= x_count_q;
+      c_last_q  <= x_last_q;
+    end
+    if (c_adv) begin
       out_data_q  <= words;
-      out_count_q <= s2_count_q;
-      out_last_q  <= s2_last_q;
+      out_count_q <= c_count_q;
+      out_last_q  <= c_last_q;
     end
   end
 

@@ -107,19 +107,26 @@ NumUnpackerModel::NumUnpackerModel(int lanes)
 void NumUnpackerModel::reset() {
   reader_.reset();
   mode_int_ = false;
-  s1_valid_ = s2_valid_ = out_valid_ = used_ = false;
   err_ = false;
   cause_ = kNumErrNone;
+  used_ = false;
+  s1_valid_ = p_valid_ = w_valid_ = x_valid_ = c_valid_ = out_valid_ = false;
 }
 
 NumUnpackerModel::Step NumUnpackerModel::step(const NumUnpackerInputs& in) const {
   Step st;
-  const bool out_free = !out_valid_ || in.out_ready;
-  const bool s2_free = !s2_valid_ || out_free;
+  st.out_free = !out_valid_ || in.out_ready;
+  st.c_adv = c_valid_ && st.out_free;
+  const bool c_free = !c_valid_ || st.out_free;
+  st.x_adv = x_valid_ && c_free;
+  const bool x_free = !x_valid_ || c_free;
+  st.w_adv = w_valid_ && x_free;
+  const bool w_free = !w_valid_ || x_free;
+  // P: widths, offsets and the total from the beat's entries; fields at those offsets.
   int off = 0;
   for (int j = 0; j < k_; ++j) {
-    const uint32_t e = ent_[size_t(j)];
-    const bool act = j < s1_count_;
+    const uint32_t e = p_ent_[size_t(j)];
+    const bool act = j < p_count_;
     const int rb = act ? int(e >> 3 & 31) : 0;
     if (act && (e & 7) == 0) st.unknown = true;
     st.raw[size_t(j)] = uint32_t(reader_.window(off, rb));
@@ -127,24 +134,26 @@ NumUnpackerModel::Step NumUnpackerModel::step(const NumUnpackerInputs& in) const
   }
   st.need = off;
   const bool rd_ok = !reader_.skip() && (reader_.avail() >= st.need || reader_.ended());
-  st.fire = s1_valid_ && s2_free && (err_ || st.unknown || rd_ok);
+  st.fire = p_valid_ && w_free && (err_ || st.unknown || rd_ok);
   st.runs_out = reader_.ended() && reader_.avail() < st.need;
   st.null_beat = err_ || st.unknown || st.runs_out;
   st.used_now = used_ || st.need != 0;
   const bool left_bad = !reader_.ended() || reader_.avail() - st.need > reader_.pad();
   if (st.fire && !err_) {
     st.ev = st.unknown ? kNumErrUnknown : st.runs_out ? kNumErrRunsOut
-            : (s1_last_ && st.used_now && left_bad) ? kNumErrLeftOver : kNumErrNone;
+            : (p_last_ && st.used_now && left_bad) ? kNumErrLeftOver : kNumErrNone;
   }
   st.consume = st.fire && !st.null_beat ? st.need : 0;
-  st.done = err_ || (st.fire && (st.null_beat || (s1_last_ && st.used_now)));
-  st.sym_ready = (!s1_valid_ || st.fire) && !in.cfg_valid;
+  st.done = err_ || (st.fire && (st.null_beat || (p_last_ && st.used_now)));
+  const bool p_free = !p_valid_ || st.fire;
+  st.s1_adv = s1_valid_ && p_free;
+  st.sym_ready = (!s1_valid_ || st.s1_adv) && !in.cfg_valid;
   return st;
 }
 
 NumUnpackerOutputs NumUnpackerModel::outputs(const NumUnpackerInputs& in) const {
   NumUnpackerOutputs o;
-  o.cfg_ready = !s1_valid_ && !s2_valid_;
+  o.cfg_ready = !s1_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
   o.sym_ready = step(in).sym_ready;
   o.raw_ready = reader_.in_ready();
   o.out_valid = out_valid_;
@@ -158,35 +167,52 @@ NumUnpackerOutputs NumUnpackerModel::outputs(const NumUnpackerInputs& in) const 
 
 void NumUnpackerModel::tick(const NumUnpackerInputs& in) {
   const Step st = step(in);
-  const bool out_free = !out_valid_ || in.out_ready;
-  const bool cfg_we = in.cfg_valid && !s1_valid_ && !s2_valid_;
+  const bool cfg_we = in.cfg_valid && !s1_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
   const uint32_t addr = in.cfg_addr & 0x1ff, data = in.cfg_data & 0x1fffff;
   const bool cfg_tab = addr < 256;
   const bool cfg_bad = cfg_tab ? num_cfg_entry_bad(data) : addr != kNumCfgModeAddr;
   const bool ram_re = in.sym_valid && st.sym_ready;
-  const bool fired_last = s1_last_;  // the beat S1 held before this edge
 
-  // Output register (from S2 as it was before the edge).
-  if (s2_valid_ && out_free) {
+  // Every stage loads from the one before as it was before the edge: update from the output back.
+  if (st.c_adv) {
+    for (int j = 0; j < kNumMaxLanes; ++j) out_data_[size_t(j)] = j < c_count_ ? c_word_[size_t(j)] : 0;
+    out_count_ = c_count_;
+    out_last_ = c_last_;
+  }
+  out_valid_ = st.c_adv || (out_valid_ && !in.out_ready);
+
+  if (st.x_adv) {
     const numfmt::Kind kind = mode_int_ ? numfmt::Kind::Int : numfmt::Kind::Float;
-    for (int j = 0; j < kNumMaxLanes; ++j)
-      out_data_[size_t(j)] = j < s2_count_ ? numfmt::output_word(numfmt::Entry::unpack(s2_ent_[size_t(j)]),
-                                                                  s2_raw_[size_t(j)], kind)
-                                           : 0;
-    out_count_ = s2_count_;
-    out_last_ = s2_last_;
+    for (int j = 0; j < k_; ++j)
+      c_word_[size_t(j)] = numfmt::output_word(numfmt::Entry::unpack(x_ent_[size_t(j)]), x_raw_[size_t(j)], kind);
+    c_count_ = x_count_;
+    c_last_ = x_last_;
   }
-  out_valid_ = (s2_valid_ && out_free) || (out_valid_ && !in.out_ready);
+  c_valid_ = st.x_adv || (c_valid_ && !st.c_adv);
 
-  // S2
-  const bool s2_valid_next = st.fire || (s2_valid_ && !out_free);
-  if (st.fire) {
-    s2_ent_ = ent_;
-    s2_raw_ = st.raw;
-    s2_count_ = st.null_beat ? 0 : s1_count_;
-    s2_last_ = s1_last_;
+  if (st.w_adv) {
+    x_ent_ = w_ent_;
+    x_raw_ = w_raw_;
+    x_count_ = w_count_;
+    x_last_ = w_last_;
   }
-  s2_valid_ = s2_valid_next;
+  x_valid_ = st.w_adv || (x_valid_ && !st.x_adv);
+
+  if (st.fire) {
+    w_ent_ = p_ent_;
+    w_raw_ = st.raw;
+    w_count_ = st.null_beat ? 0 : p_count_;
+    w_last_ = p_last_;
+    used_ = !p_last_ && st.used_now;
+  }
+  w_valid_ = st.fire || (w_valid_ && !st.w_adv);
+
+  if (st.s1_adv) {
+    p_ent_ = ent_;
+    p_count_ = s1_count_;
+    p_last_ = s1_last_;
+  }
+  p_valid_ = st.s1_adv || (p_valid_ && !st.fire);
 
   // S1 and the RAMs (a read sees the table before this edge's write; they never coincide anyway)
   if (ram_re) {
@@ -194,8 +220,7 @@ void NumUnpackerModel::tick(const NumUnpackerInputs& in) {
     s1_count_ = in.sym_count;
     s1_last_ = in.sym_last;
   }
-  s1_valid_ = ram_re || (s1_valid_ && !st.fire);
-  if (st.fire) used_ = !fired_last && st.used_now;
+  s1_valid_ = ram_re || (s1_valid_ && !st.s1_adv);
 
   if (cfg_we && cfg_tab) table_[addr] = cfg_bad ? 0 : data;
   if (cfg_we && !cfg_tab && !cfg_bad) mode_int_ = (data & 1) != 0;

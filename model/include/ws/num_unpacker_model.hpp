@@ -76,35 +76,53 @@ class NumUnpackerModel {
   NumUnpackerOutputs outputs(const NumUnpackerInputs& in) const;
   void tick(const NumUnpackerInputs& in);  // one rising edge
   int lanes() const { return k_; }
-  static constexpr int kLatency = 3;  // cycles from a symbol transfer to its output beat, bits ready
+  static constexpr int kLatency = 6;  // cycles from a symbol transfer to its output beat, bits ready
 
  private:
-  struct Step {  // S1's combinational results
+  struct Step {  // the combinational values of one cycle
+    bool out_free = false, c_adv = false, x_adv = false, w_adv = false, fire = false, s1_adv = false;
     int need = 0;
-    bool unknown = false, fire = false, runs_out = false, null_beat = false, used_now = false;
+    bool unknown = false, runs_out = false, null_beat = false, used_now = false;
     uint8_t ev = kNumErrNone;
     int consume = 0;
     bool done = false;
     bool sym_ready = false;
-    std::array<uint32_t, kNumMaxLanes> raw{};  // each lane's raw field
+    std::array<uint32_t, kNumMaxLanes> raw{};  // each lane's raw field, cut from the window in P
   };
+  using Lanes = std::array<uint32_t, kNumMaxLanes>;
   Step step(const NumUnpackerInputs& in) const;
 
   int k_;
   BitReaderModel reader_;
   std::array<uint32_t, 256> table_{};  // packed entries (every RAM copy holds the same)
   bool mode_int_ = false;
-  std::array<uint32_t, kNumMaxLanes> ent_{};  // the RAMs' read registers
-  bool s1_valid_ = false, s1_last_ = false, used_ = false;
-  int s1_count_ = 0;
-  bool s2_valid_ = false, s2_last_ = false;
-  int s2_count_ = 0;
-  std::array<uint32_t, kNumMaxLanes> s2_ent_{}, s2_raw_{};
-  bool out_valid_ = false, out_last_ = false;
-  int out_count_ = 0;
-  std::array<uint32_t, kNumMaxLanes> out_data_{};
   bool err_ = false;
   uint8_t cause_ = kNumErrNone;
+  bool used_ = false;  // the current chunk has taken raw bits
+  // S1: the RAMs' read registers
+  Lanes ent_{};
+  bool s1_valid_ = false, s1_last_ = false;
+  int s1_count_ = 0;
+  // P: the beat's entries (widths and offsets follow from them), waiting for its bits
+  Lanes p_ent_{};
+  bool p_valid_ = false, p_last_ = false;
+  int p_count_ = 0;
+  // W: entries and the raw fields (the RTL registers the window and cuts them one stage later)
+  Lanes w_ent_{}, w_raw_{};
+  bool w_valid_ = false, w_last_ = false;
+  int w_count_ = 0;
+  // X: entries and raw fields
+  Lanes x_ent_{}, x_raw_{};
+  bool x_valid_ = false, x_last_ = false;
+  int x_count_ = 0;
+  // C: the converted words (ws_num_convert's register between its halves)
+  Lanes c_word_{};
+  bool c_valid_ = false, c_last_ = false;
+  int c_count_ = 0;
+  // OUT
+  Lanes out_data_{};
+  bool out_valid_ = false, out_last_ = false;
+  int out_count_ = 0;
 };
 
 // Whether a configuration word is one the RTL refuses (stored as class none, error kNumErrBadCfg).
