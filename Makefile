@@ -30,7 +30,7 @@ test-long: build
 
 # The software tests under AddressSanitizer and UBSan (the RTL benches are left to `make test`).
 test-asan: deps
-	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DWS_SANITIZE=ON -DWS_RTL=OFF
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWS_SANITIZE=ON -DWS_RTL=OFF
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && $(CTEST) -L 'unit|e2e'
 
@@ -51,8 +51,7 @@ synth: deps
 # The token-factory sweep (docs/token_factory.md): N = 1..32 processors x raw / compressed / 2:4 on
 # the bundled model, through a .wsz made by the tool; $(BUILD)/reports/token_factory.{json,md,png}.
 .PHONY: sim
-sim: deps
-	cmake -S . -B $(BUILD) -DWS_RTL=ON
+sim: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
 	python3 sim/sweep.py --build $(BUILD) --jobs $(JOBS)
 
