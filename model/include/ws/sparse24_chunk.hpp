@@ -26,7 +26,7 @@ namespace ws {
 constexpr uint32_t kSparse24HeaderBytes = 20;
 // Table logs and lanes of the sub-chunks, chosen by measurement on stories260K's pruned layers
 // (docs/format.md section 5.4).
-constexpr int kSparse24ValueTableLog = 8;
+constexpr int kSparse24ValueTableLog = 7;
 constexpr int kSparse24MetaTableLog = 5;
 constexpr int kSparse24MetaLanes = 2;
 constexpr uint8_t kSparse24PadMeta = 0x4;  // the nibble of a padding (all-zero) group: idx 0, 1
