@@ -31,9 +31,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (s.is_sparse24()) {  // the hardware API: chunk refs, their views, the golden model's matrices
         for (const ws::Sparse24ChunkRef& c : ws::sparse24_chunks(r, s.name))
           ws::parse_sparse24_chunk(c.bytes.data(), c.bytes.size());
+        // The first and last matrix only: each call reads the whole tensor's chunk list.
         const uint64_t rows = s.dims[s.dims.size() - 2];
-        if (s.dtype == ws::DType::BF16 && rows != 0)
-          for (uint64_t m = 0; m < s.value_count / (rows * s.dims.back()); ++m) ws::decode_sparse24_matrix(r, s.name, m);
+        const uint64_t matrices = rows ? s.value_count / (rows * s.dims.back()) : 0;
+        if (s.dtype == ws::DType::BF16 && matrices != 0) {
+          ws::decode_sparse24_matrix(r, s.name, 0);
+          ws::decode_sparse24_matrix(r, s.name, matrices - 1);
+        }
       }
     }
     if (produced != r.index().source_size) std::abort();  // decoding must give exactly the source size
