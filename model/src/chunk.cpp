@@ -138,25 +138,31 @@ Split split_of(DType t) {
   throw std::invalid_argument(std::string("dtype ") + dtype_name(t) + " is not split");
 }
 
+int raw_bits_of(DType t) { return t == DType::Raw ? 0 : split_of(t).raw_bits(); }
+
 std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
                                   const ChunkOptions& opt, ChunkStats* stats) {
-  const Split sp = split_of(t);
+  // DType::Raw is the symbols-only mode: each byte is its own symbol and nothing travels raw.
+  const bool symbols_only = t == DType::Raw;
+  const Split sp = symbols_only ? Split{0, 0xff, -1} : split_of(t);
   const size_t width = dtype_size(t);
   if (opt.lanes != 1 && opt.lanes != 2 && opt.lanes != 4 && opt.lanes != 8)
     throw std::invalid_argument("encode_chunk: lanes must be 1, 2, 4 or 8");
   if (count > std::numeric_limits<uint32_t>::max())
     throw std::invalid_argument("encode_chunk: more than 2^32 - 1 values in one chunk");
 
-  // The exponents: they lie in the value's top two bytes, which is all this reads.
   std::vector<uint8_t> symbols(count);
   tans::Histogram hist{};
-  const int top_shift = sp.exponent_shift - int(8 * (width - 2));
-  for (size_t i = 0; i < count; ++i) {
-    const uint32_t top = uint32_t(values[i * width + width - 2]) | uint32_t(values[i * width + width - 1]) << 8;
-    const uint8_t s = uint8_t((top >> top_shift) & sp.exponent_mask);
-    symbols[i] = s;
-    ++hist[s];
+  if (symbols_only) {
+    if (count) std::memcpy(symbols.data(), values, count);
+  } else {  // the exponents: they lie in the value's top two bytes, which is all this reads
+    const int top_shift = sp.exponent_shift - int(8 * (width - 2));
+    for (size_t i = 0; i < count; ++i) {
+      const uint32_t top = uint32_t(values[i * width + width - 2]) | uint32_t(values[i * width + width - 1]) << 8;
+      symbols[i] = uint8_t((top >> top_shift) & sp.exponent_mask);
+    }
   }
+  for (size_t i = 0; i < count; ++i) ++hist[symbols[i]];
 
   std::vector<uint8_t> out;
   put_u32(out, uint32_t(count));
@@ -175,7 +181,9 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
 
   // Raw stream: sign and mantissa of each value, raw_bits() each, LSB-first.
   std::vector<uint8_t> raw;
-  if (t == DType::BF16) {  // one byte per value: sign << 7 | mantissa
+  if (symbols_only) {
+    // no raw stream
+  } else if (t == DType::BF16) {  // one byte per value: sign << 7 | mantissa
     raw.resize(count);
     for (size_t i = 0; i < count; ++i) raw[i] = uint8_t((values[2 * i + 1] & 0x80) | (values[2 * i] & 0x7f));
   } else if (t == DType::F32) {  // three bytes per value: sign << 23 | mantissa
@@ -195,7 +203,7 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
     }
     w.pad_to_words();  // flushes the last partial word
   }
-  raw.resize(size_t(raw_stream_bytes(count, sp.raw_bits())), 0);  // zero padding to a word
+  raw.resize(size_t(raw_stream_bytes(count, raw_bits_of(t))), 0);  // zero padding to a word
 
   put_u32(out, uint32_t(enc.stream.size()));
   put_u32(out, uint32_t(raw.size()));
@@ -205,7 +213,7 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
   if (stats) {
     stats->histogram = hist;
     stats->symbol_bits = enc.bit_count;
-    stats->raw_bits = uint64_t(count) * uint64_t(sp.raw_bits());
+    stats->raw_bits = uint64_t(count) * uint64_t(raw_bits_of(t));
   }
   return out;
 }
@@ -252,16 +260,26 @@ ChunkView parse_chunk(const uint8_t* data, size_t size) {
 }
 
 void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity) {
-  const Split sp = split_of(t);
+  const bool symbols_only = t == DType::Raw;
+  const Split sp = symbols_only ? Split{0, 0xff, -1} : split_of(t);
   const size_t width = dtype_size(t);
   const ChunkView v = parse_chunk(data, size);
   const size_t n = v.value_count;
   if (uint64_t(n) * width > out_capacity)
     throw FormatError("chunk holds " + std::to_string(n) + " values, more than expected");
-  if (v.raw_bytes != raw_stream_bytes(n, sp.raw_bits()))
+  if (v.raw_bytes != raw_stream_bytes(n, raw_bits_of(t)))
     throw FormatError("raw stream size does not match the value count");
   if (n != 0 && v.counts.last > sp.exponent_mask)
     throw FormatError(std::string("symbol range too wide for ") + dtype_name(t));
+  if (symbols_only) {  // the symbols are the bytes
+    if (n != 0) {
+      const auto table = tans::build_decode_table(v.counts);
+      tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes,
+                   v.initial_states.data(), out, n);
+    }
+    if (crc_of(out, n) != v.crc) throw FormatError("checksum mismatch");
+    return;
+  }
 
   // The decoded symbols; kept between calls, since a fresh 64 KiB buffer per chunk costs page faults.
   thread_local std::vector<uint8_t> sym;

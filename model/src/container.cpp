@@ -18,6 +18,7 @@
 #include "ws/error.hpp"
 #include "ws/llama2c.hpp"
 #include "ws/safetensors.hpp"
+#include "ws/sparse24_chunk.hpp"
 
 namespace ws {
 namespace {
@@ -63,6 +64,16 @@ std::string chunk_where(const Segment& t, size_t j) {
 }
 
 bool valid_dtype(uint8_t d) { return d >= 1 && d <= 3; }
+
+// A 2:4 chunk covering `count` values from value `first` of tensor t must hold whole rows (at least
+// one) of one matrix: the hardware streams a layer at a time.
+void check_sparse24_rows(const Segment& t, uint64_t first, uint64_t count, size_t j) {
+  const uint64_t cols = t.dims.back(), rows = t.dims[t.dims.size() - 2];
+  if (count == 0 || count % cols != 0 || rows == 0)
+    throw FormatError("2:4 chunk does not hold whole rows in " + chunk_where(t, j));
+  const uint64_t row = first / cols % rows;  // first row within its matrix
+  if (count / cols > rows - row) throw FormatError("2:4 chunk straddles two matrices in " + chunk_where(t, j));
+}
 
 unsigned resolve_threads(unsigned threads) {
   if (threads != 0) return threads;
@@ -349,8 +360,8 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       s.offset = c.get(8, seg);
       s.crc = uint32_t(c.get(4, seg));
       if (!in_region(s.offset, s.length)) throw FormatError("offset out of range in literal " + seg);
-    } else if (k == 1) {
-      s.kind = Segment::Kind::Tensor;
+    } else if (k == 1 || k == 2) {
+      s.kind = k == 1 ? Segment::Kind::Tensor : Segment::Kind::Sparse24;
       const size_t name_len = size_t(c.get(2, seg));
       const uint8_t* name = c.take(name_len, seg + " name");
       s.name.assign(reinterpret_cast<const char*>(name), name_len);
@@ -378,6 +389,8 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       c.need(16 * chunks, where + " chunk list");
       s.chunks.resize(size_t(chunks));
       const unsigned raw_bits = unsigned(split_of(s.dtype).raw_bits());
+      if (s.is_sparse24() && !sparse24_shape_ok(s.dtype, s.dims))
+        throw FormatError("2:4 " + where + " needs rank >= 2 and a last dim that is a multiple of 4");
       uint64_t values = 0;
       for (uint64_t j = 0; j < chunks; ++j) {
         ChunkEntry& e = s.chunks[size_t(j)];
@@ -386,10 +399,12 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
         e.value_count = uint32_t(c.get(4, where));
         if (!in_region(e.offset, e.size))
           throw FormatError("offset out of range in " + chunk_where(s, size_t(j)));
-        // Every value puts raw_bits into the raw stream, so a chunk cannot be smaller than that;
-        // this also bounds what a reader allocates by the file's size.
-        if (uint64_t(e.value_count) * raw_bits > uint64_t(e.size) * 8)
+        // Every value puts raw_bits into the raw stream (a 2:4 chunk keeps at least half of them), so
+        // a chunk cannot be smaller than that; this also bounds what a reader allocates by the file's size.
+        const uint64_t coded = s.is_sparse24() ? e.value_count / 2 : e.value_count;
+        if (coded * raw_bits > uint64_t(e.size) * 8)
           throw FormatError("chunk too small for its value count in " + chunk_where(s, size_t(j)));
+        if (s.is_sparse24()) check_sparse24_rows(s, values, e.value_count, size_t(j));
         values += e.value_count;  // < 2^64: at most 2^32 chunks of < 2^32 values
       }
       if (values != s.value_count)
@@ -455,13 +470,15 @@ void ContainerWriter::end_literal() {
   state_ = State::Idle;
 }
 
-void ContainerWriter::begin_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& dims) {
+void ContainerWriter::begin_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& dims,
+                                   bool sparse24) {
   if (state_ != State::Idle) throw std::logic_error("ContainerWriter: begin_tensor inside a segment");
   if (!valid_dtype(uint8_t(dtype))) throw std::logic_error("ContainerWriter: tensor dtype is not coded");
   if (name.size() > 0xffff || dims.size() > 255) throw std::logic_error("ContainerWriter: name or rank too long");
+  if (sparse24 && !sparse24_shape_ok(dtype, dims)) throw std::logic_error("ContainerWriter: no 2:4 shape");
   state_ = State::Tensor;
   Segment s;
-  s.kind = Segment::Kind::Tensor;
+  s.kind = sparse24 ? Segment::Kind::Sparse24 : Segment::Kind::Tensor;
   s.source_offset = source_done_;
   s.name = name;
   s.dtype = dtype;
@@ -476,7 +493,10 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk) {
   ChunkEntry e;
   e.offset = written_;
   e.size = uint32_t(chunk.size());
-  e.value_count = uint32_t(get_le(chunk.data(), 4));
+  // A dense chunk starts with its value count, a 2:4 chunk with its row count.
+  const uint64_t count = get_le(chunk.data(), 4) * (s.is_sparse24() ? s.dims.back() : 1);
+  if (count > UINT32_MAX) throw std::logic_error("ContainerWriter: chunk too large");
+  e.value_count = uint32_t(count);
   put(chunk.data(), chunk.size());
   s.chunks.push_back(e);
   s.value_count += e.value_count;
@@ -567,11 +587,15 @@ std::vector<uint8_t> ContainerReader::decode_chunk(const Segment& t, size_t j) c
   const ChunkEntry& e = t.chunks[j];
   std::vector<uint8_t> out(size_t(e.value_count) * dtype_size(t.dtype));
   try {
-    const ChunkView v = parse_chunk(bytes.data(), bytes.size());
-    if (v.value_count != e.value_count)
-      throw FormatError("holds " + std::to_string(v.value_count) + " values, the index says " +
+    const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(bytes.data(), bytes.size()).rows) * t.dims.back()
+                                          : parse_chunk(bytes.data(), bytes.size()).value_count;
+    if (held != e.value_count)
+      throw FormatError("holds " + std::to_string(held) + " values, the index says " +
                         std::to_string(e.value_count));
-    ws::decode_chunk(bytes.data(), bytes.size(), t.dtype, out.data(), out.size());
+    if (t.is_sparse24())
+      decode_sparse24_chunk(bytes.data(), bytes.size(), t.dtype, t.dims.back(), out.data(), out.size());
+    else
+      ws::decode_chunk(bytes.data(), bytes.size(), t.dtype, out.data(), out.size());
   } catch (const FormatError& err) {
     throw FormatError(chunk_where(t, j) + ": " + err.what());
   }
@@ -689,6 +713,25 @@ SourcePlan plan_source(const ByteSource& src) {
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+// Whether a planned tensor qualifies for 2:4 storage: its shape, then its values, a window of whole
+// rows at a time, stopping at the first group with 3 or 4 non-zero values (a dense tensor fails at once).
+bool qualifies_sparse24(const ByteSource& in, const PlannedSegment& s) {
+  if (!sparse24_shape_ok(s.dtype, s.dims)) return false;
+  const size_t width = dtype_size(s.dtype);
+  const uint64_t cols = s.dims.back(), rows = s.length / width / cols;
+  const uint64_t per = std::max<uint64_t>(1, kLiteralWindow / (cols * width));
+  for (uint64_t r = 0; r < rows; r += per) {
+    const uint64_t n = std::min(per, rows - r);
+    const std::vector<uint8_t> b = in.read(s.source_offset + r * cols * width, size_t(n * cols * width));
+    if (!is_sparse24(b.data(), n, cols, s.dtype)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptions& opt) {
   const int lanes = opt.chunk.lanes;
   if (lanes != 1 && lanes != 2 && lanes != 4 && lanes != 8) throw std::invalid_argument("lanes must be 1, 2, 4 or 8");
@@ -723,10 +766,33 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       pipe.then([&w] { w.end_literal(); });
       continue;
     }
-    pipe.then([&w, &s] { w.begin_tensor(s.name, s.dtype, s.dims); });
+    const bool sparse = opt.sparse24 && qualifies_sparse24(in, s);
+    pipe.then([&w, &s, sparse] { w.begin_tensor(s.name, s.dtype, s.dims, sparse); });
     ++result.tensors;
     const size_t width = dtype_size(s.dtype);
     const uint64_t count = s.length / width;
+    if (sparse) {
+      // Whole rows of one matrix per chunk, at most chunk_values kept values (at least one row).
+      ++result.sparse24_tensors;
+      const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
+      const uint64_t per = std::max<uint64_t>(1, opt.chunk_values / (2 * uint64_t(sparse24_stored_groups(cols))));
+      const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog};
+      const DType dtype = s.dtype;
+      for (uint64_t m = 0; m < count / cols; m += rows)
+        for (uint64_t r = 0; r < rows; r += per) {
+          const uint32_t n = uint32_t(std::min(per, rows - r));
+          const uint64_t bytes = n * cols * width;
+          auto values = std::make_shared<Bytes>(in.read(s.source_offset + (m + r) * cols * width, size_t(bytes)));
+          ++result.chunks;
+          pipe.run([values, n, cols, dtype, vopt] { return encode_sparse24_chunk(values->data(), n, cols, dtype, vopt); },
+                   [&w, &advance, bytes](Bytes& chunk) {
+                     w.add_chunk(chunk);
+                     advance(bytes);
+                   });
+        }
+      pipe.then([&w] { w.end_tensor(); });
+      continue;
+    }
     const uint64_t per = chunk_values_for(s.dims, opt.chunk_values);
     for (uint64_t v = 0; v < count; v += per) {
       const size_t n = size_t(std::min<uint64_t>(per, count - v));
@@ -783,6 +849,18 @@ void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, cons
   pipe.finish();
 }
 
+namespace {
+
+// Adds the exponent symbols of the values (bytes of dtype t) to h.
+void count_exponents(const std::vector<uint8_t>& v, DType t, tans::Histogram& h) {
+  const Split sp = split_of(t);
+  const size_t width = dtype_size(t);
+  for (size_t i = 0; i + width <= v.size(); i += width)
+    ++h[(uint32_t(get_le(&v[i], int(width))) >> sp.exponent_shift) & sp.exponent_mask];
+}
+
+}  // namespace
+
 InspectReport inspect(const ContainerReader& in, unsigned threads, const Progress& progress) {
   const Index& ix = in.index();
   InspectReport r;
@@ -812,20 +890,33 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
   struct ChunkMeasure {
     tans::Histogram histogram{};
     double entropy_bits = 0;  // n_c * H0 of the chunk's symbols
+    // 2:4 chunks: the sub-chunks' sizes, what they hold, and the metadata's n_groups * H0(nibbles)
+    uint64_t value_bytes = 0, meta_bytes = 0, stored_values = 0, stored_groups = 0;
+    double meta_entropy_bits = 0;
   };
   OrderedPipeline<ChunkMeasure> pipe(resolve_threads(threads));
   for (TensorReport& t : r.tensors) {
     const Segment& s = *t.segment;
+    t.sparse24 = s.is_sparse24();
     for (size_t j = 0; j < s.chunks.size(); ++j) {
       pipe.run(
           [&in, &s, j] {
-            const std::vector<uint8_t> v = in.decode_chunk(s, j);
-            const Split sp = split_of(s.dtype);
-            const size_t width = dtype_size(s.dtype);
+            const std::vector<uint8_t> dense = in.decode_chunk(s, j);  // every check, the CRC included
             ChunkMeasure m;
-            for (size_t i = 0; i < v.size(); i += width) {
-              const uint32_t value = uint32_t(get_le(&v[i], int(width)));
-              ++m.histogram[(value >> sp.exponent_shift) & sp.exponent_mask];
+            if (!s.is_sparse24()) {
+              count_exponents(dense, s.dtype, m.histogram);
+            } else {
+              const std::vector<uint8_t> bytes = in.chunk_bytes(s, j);
+              const Sparse24ChunkView v = parse_sparse24_chunk(bytes.data(), bytes.size());
+              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back());
+              count_exponents(st.values, s.dtype, m.histogram);
+              tans::Histogram nibbles{};
+              for (uint8_t n : st.meta) ++nibbles[n];
+              m.meta_entropy_bits = tans::entropy_bits(nibbles);
+              m.value_bytes = v.value_chunk_bytes;
+              m.meta_bytes = v.meta_chunk_bytes;
+              m.stored_values = v.values.value_count;
+              m.stored_groups = v.meta.value_count;
             }
             m.entropy_bits = tans::entropy_bits(m.histogram);
             return m;
@@ -833,6 +924,11 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
           [&t, &advance, &s, j](ChunkMeasure& m) {
             for (size_t k = 0; k < m.histogram.size(); ++k) t.histogram[k] += m.histogram[k];
             t.bound_bits += m.entropy_bits;
+            t.value_bytes += m.value_bytes;
+            t.meta_bytes += m.meta_bytes;
+            t.stored_values += m.stored_values;
+            t.stored_groups += m.stored_groups;
+            t.meta_bound_bits += m.meta_entropy_bits;
             advance(uint64_t(s.chunks[j].value_count) * dtype_size(s.dtype));
           });
     }
@@ -845,7 +941,12 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
   }
   for (TensorReport& t : r.tensors) {
     const Segment& s = *t.segment;
-    t.bound_bits += double(s.value_count) * split_of(s.dtype).raw_bits();
+    if (!t.sparse24) {
+      t.bound_bits += double(s.value_count) * split_of(s.dtype).raw_bits();
+      continue;
+    }
+    t.value_bound_bits = t.bound_bits + double(t.stored_values) * split_of(s.dtype).raw_bits();
+    t.bound_bits = t.value_bound_bits + t.meta_bound_bits;
   }
   return r;
 }

@@ -98,7 +98,7 @@ class ProgressBar {
 // ---- compress / decompress
 
 int run_compress(const std::string& in, const std::string& out, int lanes, int table_log, uint64_t chunk,
-                 unsigned threads) {
+                 unsigned threads, bool no_sparse) {
   ws::FileSource src(in);
   Output o(out);
   ProgressBar bar("compress");
@@ -107,14 +107,19 @@ int run_compress(const std::string& in, const std::string& out, int lanes, int t
   opt.chunk.table_log = table_log;
   opt.chunk_values = chunk;
   opt.threads = threads;
+  opt.sparse24 = !no_sparse;
   opt.progress = bar.callback();
   const ws::CompressResult r = ws::compress(src, o.sink, opt);
   o.commit();
   bar.clear();
   std::printf("%s: %s, %" PRIu64 " bytes -> %s: %" PRIu64 " bytes (%.3f:1), %" PRIu64 " tensors in %" PRIu64
-              " chunks\n",
+              " chunks, ",
               in.c_str(), ws::source_kind_name(r.kind), r.source_bytes, out.c_str(), r.container_bytes,
               r.container_bytes ? double(r.source_bytes) / double(r.container_bytes) : 0.0, r.tensors, r.chunks);
+  if (no_sparse)
+    std::printf("all stored dense (--no-sparse)\n");
+  else
+    std::printf("%" PRIu64 " stored 2:4\n", r.sparse24_tensors);
   return 0;
 }
 
@@ -168,6 +173,19 @@ int run_inspect(const std::string& in, bool as_json, unsigned threads) {
     for (const auto& t : r.tensors) {
       const ws::Segment& s = *t.segment;
       const double bits = 8.0 * double(t.compressed_bytes);
+      const double n = double(s.value_count);
+      J sparse = nullptr;  // 2:4 tensors: values and metadata apart, per original (dense) weight
+      if (t.sparse24)
+        sparse = {{"value_bytes", t.value_bytes},
+                  {"meta_bytes", t.meta_bytes},
+                  {"stored_values", t.stored_values},
+                  {"stored_groups", t.stored_groups},
+                  {"value_bits_per_weight", ratio_or_null(8.0 * double(t.value_bytes), n)},
+                  {"meta_bits_per_weight", ratio_or_null(8.0 * double(t.meta_bytes), n)},
+                  {"value_bound_bits", t.value_bound_bits},
+                  {"meta_bound_bits", t.meta_bound_bits},
+                  {"value_bound_bits_per_weight", ratio_or_null(t.value_bound_bits, n)},
+                  {"meta_bound_bits_per_weight", ratio_or_null(t.meta_bound_bits, n)}};
       tensors.push_back({{"name", s.name},
                          {"dtype", ws::dtype_name(s.dtype)},
                          {"shape", s.dims},
@@ -177,7 +195,8 @@ int run_inspect(const std::string& in, bool as_json, unsigned threads) {
                          {"bits_per_weight", ratio_or_null(bits, double(s.value_count))},
                          {"bound_bits", t.bound_bits},
                          {"bound_bits_per_weight", ratio_or_null(t.bound_bits, double(s.value_count))},
-                         {"overhead", t.bound_bits > 0 ? J(bits / t.bound_bits - 1) : J(nullptr)}});
+                         {"overhead", t.bound_bits > 0 ? J(bits / t.bound_bits - 1) : J(nullptr)},
+                         {"sparse24", sparse}});
     }
     const J doc = {
         {"file", in},
@@ -213,13 +232,25 @@ int run_inspect(const std::string& in, bool as_json, unsigned threads) {
               r.file_bytes ? double(ix.source_size) / double(r.file_bytes) : 0.0);
   std::printf("%-*s %-5s %-*s %10s %6s %10s %8s %8s %9s\n", int(name_w), "tensor", "dtype", int(shape_w), "shape",
               "values", "chunks", "bytes", "bits/w", "bound/w", "overhead");
+  bool any_sparse = false;
   for (const auto& t : r.tensors) {
     const ws::Segment& s = *t.segment;
     const double n = double(s.value_count), bits = 8.0 * double(t.compressed_bytes);
-    std::printf("%-*s %-5s %-*s %10" PRIu64 " %6zu %10" PRIu64 " %8.3f %8.3f %8.2f%%\n", int(name_w), s.name.c_str(),
+    std::printf("%-*s %-5s %-*s %10" PRIu64 " %6zu %10" PRIu64 " %8.3f %8.3f %8.2f%%%s\n", int(name_w), s.name.c_str(),
                 ws::dtype_name(s.dtype), int(shape_w), shape_text(s.dims).c_str(), s.value_count, s.chunks.size(),
                 t.compressed_bytes, n ? bits / n : 0.0, n ? t.bound_bits / n : 0.0,
-                t.bound_bits > 0 ? 100.0 * (bits / t.bound_bits - 1) : 0.0);
+                t.bound_bits > 0 ? 100.0 * (bits / t.bound_bits - 1) : 0.0, t.sparse24 ? "  2:4" : "");
+    any_sparse = any_sparse || t.sparse24;
+  }
+  // 2:4 tensors: bits per original (dense) weight of the value and metadata sub-chunks, and their bounds.
+  if (any_sparse)
+    std::printf("2:4 tensors, bits per original weight: values (bound), metadata (bound)\n");
+  for (const auto& t : r.tensors) {
+    if (!t.sparse24) continue;
+    const double n = double(t.segment->value_count);
+    std::printf("  2:4 %-*s values %7.3f (%7.3f)  meta %6.3f (%6.3f)\n", int(name_w), t.segment->name.c_str(),
+                n ? 8.0 * double(t.value_bytes) / n : 0.0, n ? t.value_bound_bits / n : 0.0,
+                n ? 8.0 * double(t.meta_bytes) / n : 0.0, n ? t.meta_bound_bits / n : 0.0);
   }
   std::printf("other: %" PRIu64 " bytes (header+footer %" PRIu64 ", index outside tensors %" PRIu64 ", literal %" PRIu64
               " in %" PRIu64 " segments)\n",
@@ -349,7 +380,7 @@ int main(int argc, char** argv) {
   int lanes = 4, table_log = ws::tans::kDefaultTableLog;
   uint64_t chunk = ws::kDefaultChunkValues;
   unsigned threads = 0;
-  bool as_json = false;
+  bool as_json = false, no_sparse = false;
   auto threads_option = [&](CLI::App* c) {
     c->add_option("--threads", threads, "Worker threads (0 = one per core)")->check(CLI::Range(0u, 1024u));
   };
@@ -366,6 +397,7 @@ int main(int argc, char** argv) {
   compress->add_option("--chunk", chunk, "Values per chunk (rounded down to whole rows when a row fits)")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t(1), ws::kMaxChunkValues));
+  compress->add_flag("--no-sparse", no_sparse, "Store every tensor dense, even those that qualify as 2:4");
   threads_option(compress);
 
   CLI::App* decompress = app.add_subcommand("decompress", "Restore the original file from a .wsz, byte for byte");
@@ -402,7 +434,7 @@ int main(int argc, char** argv) {
 
   // Which file an error is about: an IoError names its own; anything else is about the input.
   try {
-    if (*compress) return run_compress(in, out, lanes, table_log, chunk, threads);
+    if (*compress) return run_compress(in, out, lanes, table_log, chunk, threads, no_sparse);
     if (*decompress) return run_decompress(in, out, threads);
     if (*inspect) return run_inspect(in, as_json, threads);
     if (*convert) return run_convert(in, out);

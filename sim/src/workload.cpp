@@ -117,6 +117,7 @@ std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_valu
   ws::VectorSink sink;
   ws::CompressOptions opt;
   opt.threads = 1;
+  opt.sparse24 = false;  // the token factory streams dense chunks; 2:4 chunks are its own pruned path
   if (chunk_values) opt.chunk_values = chunk_values;
   ws::compress(src, sink, opt);
   return std::move(sink.bytes);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -308,6 +309,88 @@ TEST(Tool, Stories260KBf16) {
               j.at("total").at("bits_per_weight").get<double>(), tensor_bound / 264128);
   EXPECT_LE(tensor_bound / 264128, 8 + h0 + 1e-9);
   EXPECT_LT(j.at("total").at("bits_per_weight").get<double>(), 12.0);
+}
+
+// prune -> convert --to bf16 -> compress -> inspect -> decompress on the real model: the 7 linear
+// tensors are stored 2:4, the file is byte-exact after the round trip and smaller than stored dense.
+TEST(Tool, PrunedStories260KStored24) {
+  const fs::path dir = test_dir();
+  const fs::path pruned = dir / "pruned.safetensors", bf16 = dir / "pruned_bf16.safetensors";
+  ToolRun r = tool("prune " + q(kStories) + " --method esparse --shuffle global+local -o " + q(pruned), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = tool("convert --to bf16 " + q(pruned) + " -o " + q(bf16), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  // convert keeps zeros +0 (so the 2:4 structure survives) and copies the I32 perms unchanged.
+  const std::vector<std::string> linear = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
+  const Bytes f32 = read_file(pruned), b16 = read_file(bf16);
+  const StHeader h32 = read_st_header(f32), h16 = read_st_header(b16);
+  size_t zeros = 0, zero_mismatch = 0, perm_mismatch = 0;
+  for (const std::string& name : linear) {
+    const json& e32 = h32.j.at(name);
+    const json& e16 = h16.j.at(name);
+    ASSERT_EQ(e16.at("dtype"), "BF16");
+    const uint64_t o32 = h32.data_offset + e32.at("data_offsets")[0].get<uint64_t>();
+    const uint64_t o16 = h16.data_offset + e16.at("data_offsets")[0].get<uint64_t>();
+    const uint64_t n = (e32.at("data_offsets")[1].get<uint64_t>() - e32.at("data_offsets")[0].get<uint64_t>()) / 4;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint32_t f;
+      std::memcpy(&f, &f32[o32 + 4 * i], 4);
+      const uint16_t v = uint16_t(b16[o16 + 2 * i] | b16[o16 + 2 * i + 1] << 8);
+      if (f == 0) zeros++, zero_mismatch += v != 0;
+    }
+    const json& p32 = h32.j.at(name + ".perm");
+    const json& p16 = h16.j.at(name + ".perm");
+    EXPECT_EQ(p16.at("dtype"), "I32");
+    const uint64_t a = h32.data_offset + p32.at("data_offsets")[0].get<uint64_t>();
+    const uint64_t b = h16.data_offset + p16.at("data_offsets")[0].get<uint64_t>();
+    const uint64_t len = p32.at("data_offsets")[1].get<uint64_t>() - p32.at("data_offsets")[0].get<uint64_t>();
+    perm_mismatch += mismatches(Bytes(f32.begin() + long(a), f32.begin() + long(a + len)),
+                                Bytes(b16.begin() + long(b), b16.begin() + long(b + len)));
+  }
+  std::printf("pruned -> bf16: %zu zeros, %zu not +0 after convert, %zu perm bytes changed\n", zeros, zero_mismatch,
+              perm_mismatch);
+  EXPECT_EQ(zeros, 226560u / 2);
+  EXPECT_EQ(zero_mismatch, 0u);
+  EXPECT_EQ(perm_mismatch, 0u);
+
+  const fs::path wsz = dir / "sparse.wsz", dense = dir / "dense.wsz", back = dir / "back.safetensors";
+  r = tool("compress " + q(bf16) + " -o " + q(wsz), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(", 7 stored 2:4"), std::string::npos) << r.out;
+  r = tool("compress " + q(bf16) + " -o " + q(dense) + " --no-sparse", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("all stored dense (--no-sparse)"), std::string::npos) << r.out;
+  r = tool("decompress " + q(wsz) + " -o " + q(back), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(mismatches(read_file(back), b16), 0u);
+
+  const json j = inspect_checked(wsz, dir);
+  uint64_t n = 0, bytes = 0, value_bytes = 0, meta_bytes = 0;
+  for (const json& t : j.at("tensors")) {
+    const std::string name = t.at("name");
+    const bool is_linear = std::find(linear.begin(), linear.end(), name) != linear.end();
+    EXPECT_EQ(!t.at("sparse24").is_null(), is_linear) << name;
+    if (!is_linear) continue;
+    n += t.at("values").get<uint64_t>();
+    bytes += t.at("compressed_bytes").get<uint64_t>();
+    value_bytes += t.at("sparse24").at("value_bytes").get<uint64_t>();
+    meta_bytes += t.at("sparse24").at("meta_bytes").get<uint64_t>();
+    EXPECT_LE(t.at("sparse24").at("meta_bound_bits").get<double>(), 8.0 * t.at("sparse24").at("meta_bytes").get<double>());
+  }
+  const uint64_t sparse_size = fs::file_size(wsz), dense_size = fs::file_size(dense);
+  std::printf("linear layers stored 2:4: %.3f bits per original weight (values %.3f, metadata %.3f); file %llu bytes, "
+              "%llu stored dense\n",
+              8.0 * double(bytes) / double(n), 8.0 * double(value_bytes) / double(n), 8.0 * double(meta_bytes) / double(n),
+              (unsigned long long)sparse_size, (unsigned long long)dense_size);
+  EXPECT_EQ(n, 226560u);
+  EXPECT_LT(sparse_size, dense_size);
+  EXPECT_LT(8.0 * double(bytes) / double(n), 7.0);  // half the weights kept: about 5.7 bits each
+
+  const ToolRun text = tool("inspect " + q(wsz), dir);
+  EXPECT_EQ(text.code, 0);
+  EXPECT_NE(text.out.find("  2:4 w1 "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("%  2:4\n"), std::string::npos) << text.out;
 }
 
 TEST(Tool, MiniLMFp32AndBf16) {

@@ -1,4 +1,5 @@
-// libFuzzer target: any bytes, read as a .wsz container from memory and decoded completely, and read as
+// libFuzzer target: any bytes, read as a .wsz container from memory and decoded completely (2:4 tensors
+// also through the hardware API of ws/sparse24_chunk.hpp), and read as
 // a source file to compress (format detection, safetensors and llama2.c header parsing). Malformed input
 // must end in ws::FormatError; any other exception, crash or sanitizer report is a bug.
 #include <algorithm>
@@ -9,6 +10,7 @@
 
 #include "ws/container.hpp"
 #include "ws/error.hpp"
+#include "ws/sparse24_chunk.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
@@ -26,6 +28,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         continue;
       }
       for (size_t j = 0; j < s.chunks.size(); ++j) produced += r.decode_chunk(s, j).size();
+      if (s.is_sparse24()) {  // the hardware API: chunk refs, their views, the golden model's matrices
+        for (const ws::Sparse24ChunkRef& c : ws::sparse24_chunks(r, s.name))
+          ws::parse_sparse24_chunk(c.bytes.data(), c.bytes.size());
+        // The first and last matrix only: each call reads the whole tensor's chunk list.
+        const uint64_t rows = s.dims[s.dims.size() - 2];
+        const uint64_t matrices = rows ? s.value_count / (rows * s.dims.back()) : 0;
+        if (s.dtype == ws::DType::BF16 && matrices != 0) {
+          ws::decode_sparse24_matrix(r, s.name, 0);
+          ws::decode_sparse24_matrix(r, s.name, matrices - 1);
+        }
+      }
     }
     if (produced != r.index().source_size) std::abort();  // decoding must give exactly the source size
   } catch (const ws::FormatError&) {

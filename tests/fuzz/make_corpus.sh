@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpus of the container fuzz target: a few small real .wsz files written by the
-# tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, opaque, empty).
+# tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, 2:4 tensors, opaque, empty).
 # Usage: tests/fuzz/make_corpus.sh [path to weightstream]   (default build/bin/weightstream)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +33,26 @@ text = json.dumps(header).encode()
 open(f"{work}/mixed.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + b"".join(parts))
 open(f"{work}/opaque.bin", "wb").write(bytes(random.randrange(256) for _ in range(200)))
 open(f"{work}/empty.bin", "wb").write(b"")
+# 2:4 tensors (stored 2:4 by compress): a stacked bf16 [2][3][12] (odd group count: padding), f16
+# [2][8] with a kept -0, f32 [1][4], filled from real weights with 2 of every 4 zeroed; and a dense one.
+def sparse24(vals, width):
+    out = bytearray(vals)
+    for g in range(len(out) // (4 * width)):
+        for k in (g % 4, (g % 4 + 1 + g // 4 % 3) % 4):
+            out[(4 * g + k) * width:(4 * g + k + 1) * width] = bytes(width)
+    return bytes(out)
+b16 = sparse24(b"".join(floats[4 * i + 2:4 * i + 4] for i in range(72)), 2)
+h16 = bytearray(sparse24(struct.pack("<16e", *[0.01 * (i + 1) for i in range(16)]), 2))
+h16[2 * 2:2 * 3] = b"\x00\x80"  # -0 in place of a kept value: stays a kept value
+w32 = sparse24(floats[8000:8000 + 16], 4)
+parts, off, header = [], 0, {}
+for name, dtype, shape, data in [("s", "BF16", [2, 3, 12], b16), ("h", "F16", [2, 8], bytes(h16)),
+                                 ("f", "F32", [1, 4], w32), ("d", "BF16", [2, 4], floats[:16])]:
+    parts.append(data)
+    header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(data)]}
+    off += len(data)
+text = json.dumps(header).encode()
+open(f"{work}/sparse24.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + b"".join(parts))
 PY
 
 "$tool" convert --to bf16 "$work/tiny.bin" -o "$work/tiny_bf16.safetensors" >/dev/null
@@ -40,6 +60,8 @@ PY
 "$tool" compress "$work/tiny_bf16.safetensors" -o "$here/corpus/bf16_lanes2_L5.wsz" --chunk 8 --lanes 2 --table-log 5 >/dev/null
 "$tool" compress "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes1.wsz" --chunk 5 --lanes 1 >/dev/null
 "$tool" compress "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes8.wsz" --lanes 8 --table-log 12 >/dev/null
+"$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/sparse24_rows1.wsz" --chunk 8 >/dev/null
+"$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/sparse24_lanes8.wsz" --lanes 8 >/dev/null
 "$tool" compress "$work/opaque.bin" -o "$here/corpus/opaque.wsz" >/dev/null
 "$tool" compress "$work/empty.bin" -o "$here/corpus/empty.wsz" >/dev/null
 cp "$work/mixed.safetensors" "$here/corpus/source_mixed.safetensors"  # also seeds the source parsers

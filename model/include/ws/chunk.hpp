@@ -24,6 +24,7 @@ struct Split {
   int raw_bits() const { return mantissa_bits + 1; }
 };
 Split split_of(DType t);  // throws std::invalid_argument for Raw
+int raw_bits_of(DType t);  // split_of(t).raw_bits(), and 0 for Raw (symbols-only chunks)
 
 struct ChunkOptions {
   int lanes = tans::kDefaultLanes;
@@ -51,6 +52,8 @@ struct ChunkStats {
 };
 
 // Encodes `count` values (little-endian bytes of dtype t, as in the source file) into one chunk.
+// t = DType::Raw is the symbols-only mode (the 2:4 metadata stream): each byte is its own symbol,
+// raw bits 0, raw stream empty; decode_chunk(..., DType::Raw, ...) gives the bytes back.
 std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
                                   const ChunkOptions& opt, ChunkStats* stats = nullptr);
 

@@ -113,7 +113,8 @@ struct ChunkEntry {
 };
 
 struct Segment {
-  enum class Kind : uint8_t { Literal = 0, Tensor = 1 };
+  // Sparse24: a tensor stored 2:4 (ws/sparse24_chunk.hpp); same record as Tensor, other chunk format.
+  enum class Kind : uint8_t { Literal = 0, Tensor = 1, Sparse24 = 2 };
   Kind kind = Kind::Literal;
   uint64_t source_offset = 0;  // where its bytes lie in the source (the lengths before it, summed)
   uint64_t length = 0;         // its bytes in the source
@@ -127,7 +128,8 @@ struct Segment {
   uint64_t value_count = 0;
   std::vector<ChunkEntry> chunks;
 
-  bool is_tensor() const { return kind == Kind::Tensor; }
+  bool is_tensor() const { return kind != Kind::Literal; }  // dense or 2:4
+  bool is_sparse24() const { return kind == Kind::Sparse24; }
   uint64_t index_bytes() const;  // size of this segment's record in the index
 };
 
@@ -152,8 +154,10 @@ class ContainerWriter {
   void begin_literal();
   void literal_bytes(const uint8_t* data, size_t n);
   void end_literal();
-  void begin_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& dims);
-  void add_chunk(const std::vector<uint8_t>& chunk);  // an encode_chunk() result
+  // sparse24: the tensor's chunks are encode_sparse24_chunk() results (whole rows, one matrix each).
+  void begin_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& dims,
+                    bool sparse24 = false);
+  void add_chunk(const std::vector<uint8_t>& chunk);  // an encode_chunk() / encode_sparse24_chunk() result
   void end_tensor();
   uint64_t finish();  // writes index and footer; returns the container's size
 
@@ -237,7 +241,9 @@ using Progress = std::function<void(uint64_t done, uint64_t total)>;
 
 struct CompressOptions {
   ChunkOptions chunk;
-  uint64_t chunk_values = kDefaultChunkValues;  // 1 .. kMaxChunkValues
+  uint64_t chunk_values = kDefaultChunkValues;  // 1 .. kMaxChunkValues (kept values for 2:4 chunks)
+  // Store every tensor that qualifies as 2:4 (ws/sparse24_chunk.hpp); false = everything dense.
+  bool sparse24 = true;
   unsigned threads = 0;
   Progress progress;
 };
@@ -247,6 +253,7 @@ struct CompressResult {
   uint64_t source_bytes = 0;
   uint64_t container_bytes = 0;
   uint64_t tensors = 0;  // tensor segments
+  uint64_t sparse24_tensors = 0;  // of which stored 2:4
   uint64_t chunks = 0;
 };
 
@@ -262,8 +269,14 @@ void decompress(const ContainerReader& in, ByteSink& out, unsigned threads = 0, 
 struct TensorReport {
   const Segment* segment = nullptr;
   uint64_t compressed_bytes = 0;  // its chunks plus its index record
-  tans::Histogram histogram{};    // of all its symbols (exponents)
+  tans::Histogram histogram{};    // of all its symbols (exponents; of the kept values for 2:4)
   double bound_bits = 0;          // sum over chunks of n_c * H0(chunk symbols) + n_c * raw bits
+  // 2:4 tensors: the two sub-streams apart. bound_bits = value_bound_bits + meta_bound_bits.
+  bool sparse24 = false;
+  uint64_t value_bytes = 0, meta_bytes = 0;  // value / meta sub-chunks (the rest: chunk headers, index)
+  uint64_t stored_values = 0, stored_groups = 0;  // kept values and nibbles, padding included
+  double value_bound_bits = 0;    // per chunk: n_kept * H0(exponents) + n_kept * raw bits
+  double meta_bound_bits = 0;     // per chunk: n_groups * H0(nibbles)
 };
 
 struct InspectReport {
