@@ -11,3 +11,4 @@ rtl/ws_sparse_mac_array.sv
 rtl/ws_dense_mac_array.sv
 rtl/ws_num_convert.sv
 rtl/ws_num_unpacker.sv
+rtl/ws_weight_pipeline.sv

@@ -483,6 +483,11 @@ def run_job(job, ctx):
     lut, ff = lut_ff(block_cells, fam)
     wlut, wff = lut_ff(wrap_cells, fam)
     res.update(lut=lut, ff=ff, wrapper_lut=wlut, wrapper_ff=wff, cells=block_cells)
+    if not job.get("pnr", True):
+        # "pnr": false (a set too large for the family's device): synthesis only, no fmax.
+        res.update(synth_only=True, logic_used=None, logic_avail=None, bram=None, bram_avail=None,
+                   dsp=None, dsp_avail=None, fmax_mhz=None, timing_met=None)
+        return res
 
     # 3. place and route
     cmd = [fam["nextpnr"], *fam["nextpnr_args"], "--json", "netlist.json",
@@ -588,6 +593,12 @@ def write_reports(out, results, meta):
                      f"{r.get('wrap', '-')} | **{r['status']}** ({r.get('stage', '')}) "
                      f"| | | | | | | {r['freq_target_mhz']} | | {cpu} |")
             continue
+        if r.get("synth_only"):
+            L.append(f"| {r['block']} | {params_text(r['params'])} | {r['family']} | {r['wrap']} "
+                     f"| synthesis only | {r['lut']} | {r['ff']} | - | - "
+                     f"| {r['wrapper_lut']}/{r['wrapper_ff']} | - | {r['freq_target_mhz']} | - "
+                     f"| {cpu} |")
+            continue
         pct = 100.0 * r["logic_used"] / r["logic_avail"] if r["logic_avail"] else 0.0
         fmax = "-" if r["fmax_mhz"] is None else f"{r['fmax_mhz']:.1f}"
         met = "-" if r["timing_met"] is None else ("yes" if r["timing_met"] else "**no**")
@@ -660,7 +671,8 @@ def main(argv=None):
                 for params, s in sets:
                     freq = (s.get("freq_mhz", {}).get(f) or blk.get("freq_mhz", {}).get(f)
                             or fams_all[f]["freq_mhz"])
-                    jobs.append({"block": blk, "params": params, "family": f, "freq_mhz": freq})
+                    jobs.append({"block": blk, "params": params, "family": f, "freq_mhz": freq,
+                                 "pnr": s.get("pnr", True)})
         if args.list:
             for j in jobs:
                 print(f"{j['block']['name']:<16} {j['family']:<6} {j['freq_mhz']:>6} MHz  "
@@ -712,7 +724,10 @@ def main(argv=None):
             done[0] += 1
             t = f"{fmt_s(run_seconds(r, 's'))} s wall, {fmt_s(run_seconds(r, 'cpu_s'))} s CPU"
             head = f"[{done[0]}/{len(jobs)}] {r['block']} ({params_text(r['params'])}) {r['family']}"
-            if r["status"] == "ok":
+            if r["status"] == "ok" and r.get("synth_only"):
+                print(f"{head}: ok, synthesis only (\"pnr\": false) wrap={r['wrap']} "
+                      f"LUT4 {r['lut']} FF {r['ff']}; {t}", flush=True)
+            elif r["status"] == "ok":
                 fmax = "n/a" if r["fmax_mhz"] is None else f"{r['fmax_mhz']:.1f}"
                 met = "" if r["timing_met"] is None else (" met" if r["timing_met"] else " MISSED")
                 print(f"{head}: ok wrap={r['wrap']} {r['logic_resource']} "
