@@ -20,7 +20,22 @@ void log_softmax(const std::vector<float>& logits, std::vector<double>& out) {
   for (size_t i = 0; i < logits.size(); ++i) out[i] = double(logits[i]) - lse;
 }
 
+double kl_from_log_probs(const std::vector<double>& lp_ref, const std::vector<double>& lp) {
+  double kl = 0.0;
+  for (size_t v = 0; v < lp.size(); ++v) kl += std::exp(lp_ref[v]) * (lp_ref[v] - lp[v]);
+  return kl;
+}
+
 }  // namespace
+
+double kl_divergence(const std::vector<float>& reference_logits, const std::vector<float>& logits) {
+  if (reference_logits.size() != logits.size() || logits.empty())
+    throw std::invalid_argument("kl_divergence: logits of different or zero size");
+  std::vector<double> lp_ref, lp;
+  log_softmax(reference_logits, lp_ref);
+  log_softmax(logits, lp);
+  return kl_from_log_probs(lp_ref, lp);
+}
 
 double EvalResult::perplexity() const { return tokens ? std::exp(nll_sum / double(tokens)) : 0.0; }
 
@@ -41,9 +56,7 @@ std::vector<EvalResult> evaluate(const LlamaWeights& reference, const std::vecto
       log_softmax(ref.forward(seq[pos], int(pos)), lp_ref);
       for (size_t m = 0; m < runs.size(); ++m) {
         log_softmax(runs[m]->forward(seq[pos], int(pos)), lp);
-        double kl = 0.0;
-        for (size_t v = 0; v < lp.size(); ++v) kl += std::exp(lp_ref[v]) * (lp_ref[v] - lp[v]);
-        res[m].kl_sum += kl;
+        res[m].kl_sum += kl_from_log_probs(lp_ref, lp);
         res[m].nll_sum -= lp[size_t(seq[pos + 1])];
         ++res[m].tokens;
       }

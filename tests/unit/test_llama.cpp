@@ -223,6 +223,17 @@ TEST(Llama, BadTokenOrPositionThrows) {
   EXPECT_THROW(m.forward(1, 512), std::invalid_argument);
 }
 
+TEST(Eval, KlDivergenceMatchesTheClosedForm) {
+  // Two outcomes: p = softmax(0, 0) = (1/2, 1/2), q = softmax(0, ln 3) = (1/4, 3/4).
+  const std::vector<float> p{0.0f, 0.0f}, q{0.0f, std::log(3.0f)};
+  const double expected = 0.5 * std::log(0.5 / 0.25) + 0.5 * std::log(0.5 / 0.75);
+  EXPECT_NEAR(ws::kl_divergence(p, q), expected, 1e-7);
+  EXPECT_EQ(ws::kl_divergence(q, q), 0.0);
+  const std::vector<float> shifted{5.0f, 5.0f + std::log(3.0f)};  // softmax ignores a common shift
+  EXPECT_NEAR(ws::kl_divergence(q, shifted), 0.0, 1e-7);
+  EXPECT_THROW(ws::kl_divergence(p, std::vector<float>{0.0f}), std::invalid_argument);
+}
+
 TEST(Sampler, TemperatureZeroIsArgmax) {
   ws::Sampler s(seed());
   std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f, 1.9f};

@@ -107,6 +107,9 @@ struct EvalResult {
   double perplexity() const;
   double kl() const { return tokens ? kl_sum / double(tokens) : 0.0; }
 };
+// KL(reference || model) of the next-token distributions softmax(logits), in nats (computed in double).
+double kl_divergence(const std::vector<float>& reference_logits, const std::vector<float>& logits);
+
 // One result per model, each model run over every sequence with the same config as `reference`.
 // Throws std::invalid_argument if a model's config differs or a sequence does not fit.
 std::vector<EvalResult> evaluate(const LlamaWeights& reference, const std::vector<const LlamaWeights*>& models,
