@@ -34,7 +34,9 @@ test-asan: deps
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && $(CTEST) -L 'unit|e2e'
 
-demo: build
+# Builds only what the demo runs (the tool and the Verilated pipeline), not every bench.
+demo: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream ws_demo
 	@bash scripts/demo.sh $(BUILD)
 
 bench: build

@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
-# `make demo`: the main job on the bundled real model. Until the hardware pipeline exists (issue 8)
-# it runs the lossless codec: fp32 and bf16 stories260K compressed, inspected, decompressed, compared.
+# `make demo`, the main job (docs/demo.md): the bundled real model pruned to 2:4 with E-Sparse,
+# converted to bf16 and compressed; then tokens generated with every pruned linear layer computed by
+# the Verilated RTL pipeline from the compressed chunks, each product checked against the golden model.
+# TRACE=1 also writes an FST waveform of the first token's products.
 set -euo pipefail
 build=${1:-build}
 tool="$build/bin/weightstream"
 model=../shared/data/stories260K.bin
 out="$build/demo"
-mkdir -p "$out"
+tokens=${TOKENS:-32}
+mkdir -p "$out" "$build/reports"
 
-echo "== weightstream demo on $model (a real trained llama2.c model)"
-"$tool" convert --to bf16 "$model" -o "$out/stories260K.bf16.safetensors"
-for f in "$model" "$out/stories260K.bf16.safetensors"; do
-  name=$(basename "$f")
-  echo
-  echo "== $name: compress, inspect, decompress, compare"
-  "$tool" compress "$f" -o "$out/$name.wsz"
-  "$tool" inspect "$out/$name.wsz"
-  "$tool" decompress "$out/$name.wsz" -o "$out/$name.roundtrip"
-  if cmp -s "$f" "$out/$name.roundtrip"; then
-    echo "round trip: byte-exact ($(stat -c %s "$f") bytes -> $(stat -c %s "$out/$name.wsz") bytes)"
-  else
-    echo "round trip: MISMATCH" >&2
-    exit 1
-  fi
-done
+echo "== 1. prune $model (a real trained llama2.c model) to 2:4: E-Sparse, global+local channel shuffle"
+"$tool" prune "$model" --method esparse --shuffle global+local -o "$out/pruned.safetensors" | head -2
 echo
-echo "outputs in $out/"
+echo "== 2. convert to bf16 and compress (2:4 layers: kept values + metadata, both tANS-coded)"
+"$tool" convert --to bf16 "$out/pruned.safetensors" -o "$out/pruned.bf16.safetensors"
+"$tool" compress "$out/pruned.bf16.safetensors" -o "$out/pruned.bf16.wsz"
+"$tool" decompress "$out/pruned.bf16.wsz" -o "$out/pruned.bf16.roundtrip"
+cmp "$out/pruned.bf16.safetensors" "$out/pruned.bf16.roundtrip"
+echo "lossless: decompress gives the bf16 file back byte for byte"
+echo
+echo "== 3. generate $tokens tokens on the Verilated pipeline (ws_weight_pipeline: tANS decoders -> number unpacker -> 2:4 MAC array)"
+trace=()
+if [[ "${TRACE:-0}" == 1 ]]; then
+  mkdir -p "$build/waves"
+  trace=(--trace "$build/waves/demo.fst")
+fi
+"$build/bin/ws_demo" "$out/pruned.bf16.wsz" --dense "$model" --tokens "$tokens" \
+  --report "$build/reports/demo.json" "${trace[@]}"
+if [[ ${#trace[@]} -eq 0 ]]; then
+  echo "waveform: run TRACE=1 make demo for $build/waves/demo.fst"
+fi
+echo "per-tensor storage: $tool inspect $out/pruned.bf16.wsz"

@@ -1,0 +1,337 @@
+// `make demo`, the main job (docs/demo.md): a 2:4-pruned, compressed llama2.c model generates tokens
+// while every pruned linear layer's matrix-vector product is computed by the Verilated
+// ws_weight_pipeline from the layer's compressed chunks, each product checked bit for bit against
+// the golden model of the same arithmetic (ws::sparse_matvec on the functionally decoded layer) and
+// cycle for cycle against the pipeline's cycle model. The classifier (the shared, unpruned embedding
+// table) runs on the host in fp32.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "driver.hpp"
+#include "ws/weight_pipeline_model.hpp"
+#include "ws/bf16.hpp"
+#include "ws/container.hpp"
+#include "ws/error.hpp"
+#include "ws/llama.hpp"
+#include "ws/mac_array_model.hpp"
+#include "ws/sparse24.hpp"
+#include "ws/sparse24_chunk.hpp"
+
+namespace {
+
+constexpr int kGroupsPerCycle = 2;  // the pipeline's MAC array: 1 row x 2 groups (docs/weight_pipeline.md)
+
+// A demo failure the user must see: printed as "error: <what>", exit 1.
+struct DemoError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One pruned linear layer as the hardware streams it, and as the golden model computes it.
+struct Layer {
+  ws::LinearKind kind{};
+  int layer = 0;
+  int out = 0, in = 0;
+  std::vector<ws::Sparse24ChunkRef> chunks;  // its 2:4 chunks, in order
+  std::vector<ws::Sparse24ChunkView> views;  // parsed, pointing into chunks[i].bytes
+  ws::Sparse24 golden;                       // the functional decoder's result, padded to 8 columns
+  std::vector<int32_t> perm;                 // padded like golden
+  // Totals over the run
+  uint64_t products = 0, values = 0, mismatches = 0, cycle_mismatches = 0;
+  uint64_t cycles = 0, config_cycles = 0, stream_cycles = 0;
+};
+
+std::string layer_name(const Layer& l) {
+  return std::string(ws::linear_name(l.kind)) + " layer " + std::to_string(l.layer);
+}
+
+// Decodes and checks (CRC included) every chunk of every pruned layer before anything else, so a
+// damaged container stops the demo at once with the tensor, layer and chunk named.
+void check_pruned_chunks(const ws::ContainerReader& reader, const std::string& path) {
+  for (int k = 0; k < ws::kLayerLinears; ++k) {
+    const std::string name = ws::linear_name(ws::LinearKind(k));
+    std::vector<ws::Sparse24ChunkRef> refs;
+    try {
+      refs = ws::sparse24_chunks(reader, name);
+    } catch (const ws::FormatError& e) {
+      throw DemoError(path + ": tensor " + name + ": " + e.what() +
+                      " (the demo needs a model pruned to 2:4: weightstream prune, convert --to bf16, compress)");
+    }
+    const ws::Segment* seg = nullptr;
+    for (const auto& s : reader.index().segments)
+      if (s.name == name) seg = &s;
+    const uint64_t cols = seg->dims.back();
+    for (const auto& r : refs) {
+      try {
+        std::vector<uint8_t> dense(size_t(r.rows) * size_t(cols) * ws::dtype_size(seg->dtype));
+        ws::decode_sparse24_chunk(r.bytes.data(), r.bytes.size(), seg->dtype, cols, dense.data(), dense.size());
+      } catch (const ws::FormatError& e) {
+        throw DemoError(path + ": " + name + " layer " + std::to_string(r.matrix) + " chunk " + std::to_string(r.chunk) +
+                        ": " + e.what());
+      }
+    }
+  }
+}
+
+// The pruned layers: chunks parsed for the hardware, golden packed matrices with their permutations.
+std::vector<Layer> load_layers(const ws::ContainerReader& reader, const ws::LlamaWeights& w,
+                               const std::string& path) {
+  std::vector<Layer> layers;
+  for (int k = 0; k < ws::kLayerLinears; ++k) {
+    const auto kind = ws::LinearKind(k);
+    const std::string name = ws::linear_name(kind);
+    std::vector<ws::Sparse24ChunkRef> refs = ws::sparse24_chunks(reader, name);
+    for (int l = 0; l < w.config.n_layers; ++l) {
+      Layer L;
+      L.kind = kind;
+      L.layer = l;
+      L.out = ws::linear_out(w.config, kind);
+      L.in = ws::linear_in(w.config, kind);
+      for (auto& r : refs)
+        if (r.matrix == uint64_t(l)) L.chunks.push_back(std::move(r));
+      for (const auto& r : L.chunks) L.views.push_back(ws::parse_sparse24_chunk(r.bytes.data(), r.bytes.size()));
+      if (L.chunks.empty()) throw DemoError(path + ": " + layer_name(L) + ": no chunks");
+      ws::Sparse24 s;
+      try {
+        s = ws::decode_sparse24_matrix(reader, name, uint64_t(l));
+      } catch (const ws::FormatError& e) {
+        throw DemoError(path + ": " + layer_name(L) + ": " + e.what());
+      }
+      if (s.rows != L.out || s.cols != L.in) throw DemoError(path + ": " + layer_name(L) + ": shape differs from the model's config");
+      const auto& p = w.perm[size_t(k)];
+      if (!p.empty()) s.perm.assign(p.begin() + ptrdiff_t(l) * L.in, p.begin() + ptrdiff_t(l + 1) * L.in);
+      L.golden = ws::pad_sparse24_cols(s, 4 * kGroupsPerCycle);
+      L.perm = L.golden.perm;
+      layers.push_back(std::move(L));
+    }
+  }
+  return layers;
+}
+
+// What the pruned layers cost in the container, against dense bf16 and the entropy bound.
+void print_storage(const ws::ContainerReader& reader, const std::string& path) {
+  const ws::InspectReport rep = ws::inspect(reader);
+  uint64_t weights = 0, bytes = 0;
+  double bound = 0, value_bits = 0, meta_bits = 0;
+  for (const ws::TensorReport& t : rep.tensors) {
+    if (!t.sparse24) continue;
+    weights += t.segment->value_count;
+    bytes += t.compressed_bytes;
+    bound += t.bound_bits;
+    value_bits += 8.0 * double(t.value_bytes);
+    meta_bits += 8.0 * double(t.meta_bytes);
+  }
+  const double w = double(weights);
+  std::printf("%s: %" PRIu64 " bytes; the 7 pruned linear tensors: %" PRIu64 " weights in %" PRIu64 " bytes\n", path.c_str(),
+              reader.file_size(), weights, bytes);
+  std::printf("  %.3f bits per original weight (values %.3f + metadata %.3f + headers), %.2fx smaller than dense bf16 (16 bits);"
+              " entropy bound %.3f, overhead %.2f%%\n",
+              8.0 * double(bytes) / w, value_bits / w, meta_bits / w, 16.0 * w / (8.0 * double(bytes)), bound / w,
+              100.0 * (8.0 * double(bytes) - bound) / bound);
+}
+
+// One row per kind of layer (the 5 layers of a kind have the same shape; their per-layer figures are
+// in the JSON report): cycles per product, averaged over the layers and tokens.
+void print_layer_table(const std::vector<Layer>& layers) {
+  std::printf("\nper product (full speed: no input gaps, no output backpressure):\n");
+  std::printf("%-5s %6s %9s %11s %11s %11s %18s %10s\n", "layer", "layers", "shape", "config cyc", "stream cyc",
+              "total cyc", "dense weights/cyc", "mismatches");
+  for (int k = 0; k < ws::kLayerLinears; ++k) {
+    uint64_t n = 0, products = 0, config = 0, stream = 0, mism = 0;
+    const Layer* first = nullptr;
+    for (const Layer& l : layers)
+      if (int(l.kind) == k) {
+        first = first ? first : &l;
+        ++n;
+        products += l.products;
+        config += l.config_cycles;
+        stream += l.stream_cycles;
+        mism += l.mismatches + l.cycle_mismatches;
+      }
+    if (!first || products == 0) continue;
+    const double dense = double(first->out) * double(first->in);
+    std::printf("%-5s %6" PRIu64 " %4dx%-4d %11.1f %11.1f %11.1f %18.3f %10" PRIu64 "\n", ws::linear_name(first->kind), n,
+                first->out, first->in, double(config) / double(products), double(stream) / double(products),
+                double(config + stream) / double(products), dense * double(products) / double(stream), mism);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weightstream demo: generate tokens with every pruned linear layer computed by the Verilated pipeline"};
+  std::string model_path, dense_path, report_path = "build/reports/demo.json", trace_path;
+  int tokens = 32;
+  uint64_t seed = 42;
+  float temperature = 0.0f;
+  app.add_option("model", model_path, "2:4-pruned bf16 model, compressed (.wsz)")->required();
+  app.add_option("--dense", dense_path, "the dense fp32 model the KL divergence is measured from")->required();
+  app.add_option("--tokens", tokens, "tokens to generate")->check(CLI::Range(1, 256));
+  app.add_option("--seed", seed, "sampler seed");
+  app.add_option("--temperature", temperature, "sampling temperature (0: argmax)")->check(CLI::Range(0.0, 2.0));
+  app.add_option("--report", report_path, "JSON report");
+  app.add_option("--trace", trace_path, "FST waveform of the first token's products");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    ws::ContainerReader reader = [&] {
+      try {
+        return ws::ContainerReader::open(model_path);
+      } catch (const ws::FormatError& e) {
+        throw DemoError(model_path + ": " + e.what());
+      }
+    }();
+    check_pruned_chunks(reader, model_path);
+    // The model's other tensors (embedding, RMS weights, permutations) through the software decoder.
+    const std::filesystem::path report_dir = std::filesystem::path(report_path).parent_path();
+    std::filesystem::create_directories(report_dir.empty() ? "." : report_dir);
+    const std::string decoded_path = (report_dir / "demo_model.safetensors").string();
+    try {
+      ws::AtomicFileSink sink(decoded_path);
+      ws::decompress(reader, sink);
+      sink.commit();
+    } catch (const ws::FormatError& e) {
+      throw DemoError(model_path + ": " + e.what());
+    }
+    const ws::LlamaWeights pruned = ws::load_llama(decoded_path);
+    const ws::LlamaWeights dense = ws::load_llama(dense_path);
+    if (!ws::same_config(pruned.config, dense.config)) throw DemoError(model_path + ": not the same model as " + dense_path);
+
+    std::vector<Layer> layers = load_layers(reader, pruned, model_path);
+    print_storage(reader, model_path);
+    std::map<std::pair<int, int>, Layer*> by_kind_layer;
+    for (Layer& l : layers) by_kind_layer[{int(l.kind), l.layer}] = &l;
+
+    // The first token's products go through a traced driver when a waveform is asked for.
+    std::unique_ptr<wp::Driver> traced = trace_path.empty() ? nullptr : std::make_unique<wp::Driver>(trace_path);
+    wp::Driver untraced;
+    int token_index = 0;
+
+    // Every pruned product through the hardware; y is what the hardware computed.
+    auto hook = [&](const ws::LinearView& lv, const float* x, float* y) {
+      if (lv.kind == ws::LinearKind::cls) return ws::matvec(lv, x, y);
+      Layer& L = *by_kind_layer.at({int(lv.kind), lv.layer});
+      wp::Layer job;
+      for (const auto& v : L.views) {
+        job.values.push_back(v.values);
+        job.meta.push_back(v.meta);
+      }
+      job.rows = L.out;
+      job.k = L.in;
+      job.perm = L.perm;
+      job.x.assign(size_t(L.golden.cols), 0);
+      for (int j = 0; j < lv.in; ++j) job.x[size_t(j)] = ws::fp32_to_bf16(x[j]);
+      wp::Driver& hw = (traced && token_index == 0) ? *traced : untraced;
+      const wp::Result r = hw.run({job});
+      if (r.err || !r.complete)
+        throw DemoError(model_path + ": " + layer_name(L) + ": the pipeline " +
+                        (r.err ? "raised error " + ws::weight_pipeline_error_text(r.err_cause) : std::string("did not finish")) +
+                        " (token " + std::to_string(token_index) + ")");
+      const wp::LayerResult& lr = r.layers.at(0);
+      const std::vector<uint32_t> golden = ws::sparse_matvec(L.golden, job.x, ws::MacMode::Bf16, kGroupsPerCycle);
+      for (int i = 0; i < L.out; ++i) {
+        if (lr.y[size_t(i)] != golden[size_t(i)]) ++L.mismatches;
+        std::memcpy(&y[i], &lr.y[size_t(i)], 4);
+      }
+      L.cycle_mismatches += r.cycle_mismatches + r.transfer_mismatches + r.assertion_errors;
+      L.values += uint64_t(L.out);
+      ++L.products;
+      L.cycles += lr.load_cycles() + lr.stream_cycles();
+      L.config_cycles += lr.load_cycles();
+      L.stream_cycles += lr.stream_cycles();
+    };
+
+    ws::Llama hw_model(pruned), sw_model(pruned), dense_model(dense);
+    hw_model.set_hook(hook);
+    ws::Sampler sampler(seed);
+    std::vector<int> seq{ws::kBosToken};
+    double kl_hw = 0, kl_sw = 0, kl_hw_sw = 0;
+    std::printf("generating %d tokens from BOS (seed %" PRIu64 ", temperature %.2f); each token is one pass over the %zu pruned layers\n",
+                tokens, seed, double(temperature), layers.size());
+    for (int pos = 0; pos < tokens; ++pos) {
+      token_index = pos;
+      const std::vector<float> logits_hw = hw_model.forward(seq.back(), pos);
+      if (pos == 0) traced.reset();  // closes the waveform
+      const std::vector<float>& logits_sw = sw_model.forward(seq.back(), pos);
+      kl_hw_sw += ws::kl_divergence(logits_sw, logits_hw);
+      const std::vector<float>& logits_dense = dense_model.forward(seq.back(), pos);
+      kl_hw += ws::kl_divergence(logits_dense, logits_hw);
+      kl_sw += ws::kl_divergence(logits_dense, logits_sw);
+      seq.push_back(sampler.sample(logits_hw, temperature));
+    }
+
+    // The dense fp32 model from the same start with the same sampler, for comparison.
+    ws::Llama dense_gen(dense);
+    ws::Sampler dense_sampler(seed);
+    std::vector<int> dense_seq{ws::kBosToken};
+    for (int pos = 0; pos < tokens; ++pos) dense_seq.push_back(dense_sampler.sample(dense_gen.forward(dense_seq.back(), pos), temperature));
+    std::printf("tokens (hardware path, 2:4 pruned):");
+    for (int t : seq) std::printf(" %d", t);
+    std::printf("\ntokens (dense fp32 model, same sampler):");
+    for (int t : dense_seq) std::printf(" %d", t);
+    std::printf("\n");
+
+    uint64_t mism = 0, values = 0, cycles = 0, stream = 0, config = 0, products = 0;
+    double dense_weights = 0;
+    for (const Layer& l : layers) {
+      mism += l.mismatches + l.cycle_mismatches;
+      values += l.values;
+      cycles += l.cycles;
+      stream += l.stream_cycles;
+      config += l.config_cycles;
+      products += l.products;
+      dense_weights += double(l.out) * double(l.in) * double(l.products);
+    }
+    print_layer_table(layers);
+    std::printf("\nproducts on the hardware: %" PRIu64 " (%" PRIu64 " output values), mismatches vs golden model and cycle model: %" PRIu64 "\n",
+                products, values, mism);
+    std::printf("cycles: %" PRIu64 " (%" PRIu64 " loading tables/permutations, %" PRIu64 " streaming): %.3f dense weights per streaming cycle, %.3f overall\n",
+                cycles, config, stream, dense_weights / double(stream), dense_weights / double(cycles));
+    std::printf("KL divergence from the dense fp32 model, mean over %d positions (nats/token): hardware path %.6f, pruned model in fp32 on the host %.6f; hardware vs that fp32 pruned model %.6f\n",
+                tokens, kl_hw / tokens, kl_sw / tokens, kl_hw_sw / tokens);
+
+    nlohmann::json rep;
+    rep["model"] = model_path;
+    rep["dense"] = dense_path;
+    rep["tokens"] = seq;
+    rep["dense_tokens"] = dense_seq;
+    rep["seed"] = seed;
+    rep["temperature"] = temperature;
+    rep["products"] = products;
+    rep["values"] = values;
+    rep["mismatches"] = mism;
+    rep["cycles"] = {{"total", cycles}, {"config", config}, {"stream", stream}};
+    rep["kl_nats_per_token"] = {{"hardware_vs_dense", kl_hw / tokens}, {"pruned_fp32_vs_dense", kl_sw / tokens},
+                                {"hardware_vs_pruned_fp32", kl_hw_sw / tokens}};
+    for (const Layer& l : layers)
+      rep["layers"].push_back({{"name", ws::linear_name(l.kind)}, {"layer", l.layer}, {"out", l.out}, {"in", l.in},
+                               {"chunks", l.chunks.size()}, {"products", l.products},
+                               {"cycles", l.cycles}, {"config_cycles", l.config_cycles},
+                               {"stream_cycles", l.stream_cycles}, {"mismatches", l.mismatches + l.cycle_mismatches}});
+    std::ofstream(report_path) << rep.dump(2) << "\n";
+    std::printf("report: %s\n", report_path.c_str());
+    if (!trace_path.empty()) std::printf("waveform (first token): %s\n", trace_path.c_str());
+    if (mism != 0) {
+      std::fprintf(stderr, "error: %" PRIu64 " mismatches between the hardware and the golden model\n", mism);
+      return 1;
+    }
+    return 0;
+  } catch (const DemoError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  } catch (const ws::IoError& e) {
+    std::fprintf(stderr, "error: %s: %s\n", e.path().c_str(), e.what());
+  } catch (const ws::FormatError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  }
+  return 1;
+}
