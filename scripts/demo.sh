@@ -12,7 +12,8 @@ tokens=${TOKENS:-32}
 mkdir -p "$out" "$build/reports"
 
 echo "== 1. prune $model (a real trained llama2.c model) to 2:4: E-Sparse, global+local channel shuffle"
-"$tool" prune "$model" --method esparse --shuffle global+local -o "$out/pruned.safetensors" | head -2
+"$tool" prune "$model" --method esparse --shuffle global+local -o "$out/pruned.safetensors" >"$out/prune.log"
+head -n 2 "$out/prune.log"
 echo
 echo "== 2. convert to bf16 and compress (2:4 layers: kept values + metadata, both tANS-coded)"
 "$tool" convert --to bf16 "$out/pruned.safetensors" -o "$out/pruned.bf16.safetensors"
