@@ -18,7 +18,12 @@
 #include <string>
 #include <vector>
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
+using wstest::deep;
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
@@ -26,14 +31,6 @@ using nlohmann::json;
 
 const std::string kStories = std::string(WS_DATA_DIR) + "/stories260K.bin";
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-}
-bool deep() {
-  const char* d = std::getenv("WS_DEPTH");
-  return d && std::string(d) == "long";
-}
 
 fs::path build_dir() { return fs::path(WS_TOOL).parent_path().parent_path(); }
 

@@ -11,16 +11,13 @@
 
 #include "ws/bf16.hpp"
 
+#include "test_env.hpp"
+
 namespace {
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-}
-bool deep() {
-  const char* d = std::getenv("WS_DEPTH");
-  return d && std::string(d) == "long";
-}
+using wstest::seed;
+using wstest::deep;
+
 
 float float_of(uint32_t bits) {
   float f;

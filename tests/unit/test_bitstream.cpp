@@ -10,27 +10,15 @@
 #include "ws/bitstream.hpp"
 #include "ws/error.hpp"
 
+#include "test_env.hpp"
+
 namespace {
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-}
-bool deep() {
-  const char* d = std::getenv("WS_DEPTH");
-  return d && std::string(d) == "long";
-}
+using wstest::seed;
+using wstest::deep;
+using wstest::error_of;
 
-// The message of the ws::FormatError that f throws, or "" if it throws nothing.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ws::FormatError& e) {
-    return e.what();
-  }
-  return "";
-}
+
 
 TEST(BitWriter, HandLayout) {
   // Fields in order: 0b101 (3 bits), 0x1 (1 bit), 0xAB (8 bits), 0 (0 bits), 0x3 (2 bits).

@@ -16,28 +16,17 @@
 #include "ws/chunk.hpp"
 #include "ws/error.hpp"
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
+using wstest::deep;
+using wstest::error_of;
 
 using ws::DType;
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-}
-bool deep() {
-  const char* d = std::getenv("WS_DEPTH");
-  return d && std::string(d) == "long";
-}
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ws::FormatError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

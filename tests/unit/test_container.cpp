@@ -19,18 +19,16 @@
 
 #include <zlib.h>
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
+using wstest::deep;
+using wstest::error_of;
 
 using Bytes = std::vector<uint8_t>;
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-}
-bool deep() {
-  const char* d = std::getenv("WS_DEPTH");
-  return d && std::string(d) == "long";
-}
 
 Bytes read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -101,15 +99,6 @@ size_t mismatches(const Bytes& a, const Bytes& b) {
   return n;
 }
 
-// The message of the ws::FormatError f throws, or "" if none.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ws::FormatError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // The container with its index edited (and its index CRC and footer made consistent again).
 Bytes with_index(const Bytes& wsz, const std::function<void(ws::Index&)>& edit) {

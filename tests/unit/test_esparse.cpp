@@ -22,21 +22,16 @@
 #include "ws/llama.hpp"
 #include "ws/shuffle.hpp"
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
+using wstest::deep;
 
 const std::string kModel = std::string(WS_DATA_DIR) + "/stories260K.bin";
 
-uint64_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  uint64_t v = s ? std::strtoull(s, nullptr, 10) : 1;
-  std::printf("TB_SEED=%llu\n", static_cast<unsigned long long>(v));
-  return v;
-}
 
-bool deep() {
-  const char* d = std::getenv("WS_DEPTH");
-  return d && std::string(d) == "long";
-}
 
 const ws::LlamaWeights& dense() {
   static const ws::LlamaWeights w = ws::load_llama(kModel);

@@ -15,12 +15,12 @@
 
 #include "ws/mac_arith.hpp"
 
+#include "test_env.hpp"
+
 namespace {
 
-uint64_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? std::strtoull(s, nullptr, 0) : 1;
-}
+using wstest::seed;
+
 bool long_run() {
   const char* d = std::getenv("WS_DEPTH");
   return d && std::string(d) == "long";

@@ -21,18 +21,15 @@
 #include "ws/error.hpp"
 #include "ws/numfmt.hpp"
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
 
 using ws::numfmt::Code;
 using ws::numfmt::Format;
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  static const uint32_t v = s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-  static bool printed = false;
-  if (!printed) std::printf("TB_SEED=%u\n", unsigned(v)), printed = true;
-  return v;
-}
 bool long_run() {
   const char* d = std::getenv("WS_DEPTH");
   return d && std::string(d) == "long";

@@ -19,14 +19,14 @@
 #include "ws/shuffle.hpp"
 #include "ws/sparse24.hpp"
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
 
 using ws::MacMode;
 
-uint64_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? std::strtoull(s, nullptr, 0) : 1;
-}
 
 std::vector<int32_t> random_perm(int n, std::mt19937_64& rng) {
   std::vector<int32_t> p = ws::identity_perm(n);

@@ -17,32 +17,22 @@
 #include "ws/sparse24.hpp"
 #include "ws/sparse24_chunk.hpp"
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
+using wstest::deep;
+using wstest::error_of;
 
 using Bytes = std::vector<uint8_t>;
 using ws::DType;
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-}
-bool deep() {
-  const char* d = std::getenv("WS_DEPTH");
-  return d && std::string(d) == "long";
-}
 
 void put(Bytes& out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ws::FormatError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // rows x cols random values of dtype t, 2:4 in the storage sense: in each group of 4, 0, 1 or 2
 // random positions hold a random non-zero pattern (sometimes -0), the rest +0.

@@ -17,30 +17,19 @@
 #include "ws/error.hpp"
 #include "ws/tans.hpp"
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
+using wstest::deep;
+using wstest::error_of;
 
 using ws::tans::DecodeEntry;
 using ws::tans::Histogram;
 using ws::tans::NormalizedCounts;
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-}
-bool deep() {
-  const char* d = std::getenv("WS_DEPTH");
-  return d && std::string(d) == "long";
-}
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const ws::FormatError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // The example of the hand derivations below: L = 5, symbols 3..6 with counts 18, 0, 11, 3.
 NormalizedCounts hand_counts() {
