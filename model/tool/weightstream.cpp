@@ -437,9 +437,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(uint64_t(1), ws::kMaxChunkValues));
   compress->add_flag("--no-sparse", no_sparse, "Store every tensor dense, even those that qualify as 2:4");
-  compress->add_option("--format", format,
-                       "Convert float tensors to this number format first (e4m3, e5m2, int8, int4, posit16_1, ...)");
-  compress->add_flag("--round", round, "With --format: round inexact values to nearest even instead of failing");
+  CLI::Option* format_opt = compress->add_option(
+      "--format", format, "Convert float tensors to this number format first (e4m3, e5m2, int8, int4, posit16_1, ...)");
+  compress->add_flag("--round", round, "With --format: round inexact values to nearest even instead of failing")
+      ->needs(format_opt);
   threads_option(compress);
 
   CLI::App* decompress = app.add_subcommand("decompress", "Restore the original file from a .wsz, byte for byte");
