@@ -112,7 +112,7 @@ ConvertResult convert_to_format(const ByteSource& in, ByteSink& out, const Value
   ConvertResult r;
   for (Piece& p : pieces) {
     if (p.convert && p.dtype == safetensors_dtype_of(f) && !safetensors_needs_metadata(f)) p.convert = false;  // already
-    if (p.convert && safetensors_needs_metadata(f)) metadata[safetensors_format_key(p.name)] = f.name();
+    if (p.convert && safetensors_needs_metadata(f)) metadata[safetensors_format_key(p.name)] = f.metadata_name();
     r.converted += p.convert;
     r.values += p.values;
     entries.push_back({p.name, p.convert ? safetensors_dtype_of(f) : p.dtype, p.shape});

@@ -110,7 +110,17 @@ ValueFormat ValueFormat::of(const numfmt::Format& f) {
   return v;
 }
 
-ValueFormat ValueFormat::named(const std::string& name) { return of(numfmt::Format::builtin(name)); }
+ValueFormat ValueFormat::named(const std::string& name) {
+  // A custom format: its JSON text (as stored in safetensors metadata) or a .json file.
+  if (!name.empty() && name[0] == '{') return of(numfmt::Format::from_json(name));
+  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0)
+    return of(numfmt::Format::from_json_file(name));
+  return of(numfmt::Format::builtin(name));
+}
+
+std::string ValueFormat::metadata_name() const {
+  return d_->id == FormatId::Table ? d_->fmt.to_json() : d_->fmt.name();
+}
 
 ValueFormat ValueFormat::parse(const uint8_t*& p, const uint8_t* end) {
   const uint32_t id = get_bytes(p, end, 1);
@@ -232,7 +242,9 @@ ValueFormat safetensors_value_format(const std::string& dtype, const std::string
   if (!metadata_format.empty()) {
     ValueFormat f;
     try {
-      f = ValueFormat::named(metadata_format);
+      // Never a file name: the metadata comes from the (untrusted) input file.
+      f = ValueFormat::of(metadata_format[0] == '{' ? numfmt::Format::from_json(metadata_format)
+                                                    : numfmt::Format::builtin(metadata_format));
     } catch (const FormatError& e) {
       throw FormatError("tensor '" + tensor + "': " + e.what());
     }

@@ -148,6 +148,9 @@ TEST(ValueFormat, IdsAndNames) {
   EXPECT_EQ(ws::safetensors_value_format("U16", "posit16_1", "x").name(), "posit16_1");
   EXPECT_NE(error_of([] { ws::safetensors_value_format("U8", "posit16_1", "x"); }).find("needs dtype U16, not U8"),
             std::string::npos);
+  // Metadata never names a file to read: a ".json" name there is just an unknown format.
+  EXPECT_NE(error_of([] { ws::safetensors_value_format("U8", "/tmp/x.json", "x"); }).find("unknown number format"),
+            std::string::npos);
 }
 
 // Every record parses back to the same format.
@@ -248,6 +251,23 @@ TEST(ValueFormat, ContainerRoundTripStories) {
   const ws::ContainerReader r = ws::ContainerReader::from_memory(out.bytes.data(), out.bytes.size());
   EXPECT_EQ(r.index().segments[0].format.name(), "e3m2");
   EXPECT_EQ(int(r.index().segments[0].format.id()), 255);
+}
+
+// A custom (JSON) format through convert and compress: stored as code indices in U8 with the table's
+// JSON in __metadata__, coded under an embedded table (id 255), restored byte for byte.
+TEST(ValueFormat, CustomFormatThroughConvertAndCompress) {
+  const ws::ValueFormat t = custom_format();
+  const Bytes bin = read_file(std::string(WS_DATA_DIR) + "/stories260K.bin");
+  ws::MemorySource in(bin.data(), bin.size());
+  ws::VectorSink conv;
+  ws::convert_to_format(in, conv, t, true);
+  const Bytes wsz = compress_bytes(conv.bytes);
+  EXPECT_EQ(decompress_bytes(wsz), conv.bytes);
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  size_t tables = 0;
+  for (const auto& seg : r.index().segments)
+    if (seg.is_tensor()) tables += seg.format.id() == ws::FormatId::Table && seg.format == t;
+  EXPECT_EQ(tables, 13u);
 }
 
 // Containers written before format ids existed (the fuzz corpus) still decode, and the mixed ones give

@@ -35,7 +35,11 @@ class ValueFormat {
   // A format as the container stores it: a built-in under its id, any other table as id 255.
   // Throws ws::FormatError for a table whose patterns are wider than 16 bits (or an fp32 Int layout).
   static ValueFormat of(const numfmt::Format& f);
-  static ValueFormat named(const std::string& name);  // numfmt::Format::builtin(name)
+  // numfmt::Format::builtin(name); a name ending in .json is a custom format's file, one starting
+  // with '{' its JSON text.
+  static ValueFormat named(const std::string& name);
+  // What names this format in safetensors __metadata__: the built-in's name, a table's JSON text.
+  std::string metadata_name() const;
   // Reads the id and its parameters at p (advancing p). Throws ws::FormatError ("bad format id 9").
   static ValueFormat parse(const uint8_t*& p, const uint8_t* end);
   void serialize(std::vector<uint8_t>& out) const;  // id and parameters
@@ -65,7 +69,7 @@ class ValueFormat {
 
 // The format a safetensors dtype is coded in: BF16, F16, F32, F8_E4M3, F8_E5M2, I8; and U8/U16
 // tensors that the file's __metadata__ names a format for (key "weightstream.format.<tensor>",
-// docs/tool.md). Empty for every other dtype (stored as literal bytes). Throws ws::FormatError for a
+// docs/tool.md; the value is a built-in's name or a custom format's JSON). Empty for every other dtype (stored as literal bytes). Throws ws::FormatError for a
 // metadata format that does not fit the dtype.
 ValueFormat safetensors_value_format(const std::string& dtype, const std::string& metadata_format,
                                      const std::string& tensor);
