@@ -10,6 +10,7 @@
 
 #include "ws/bitstream.hpp"
 #include "ws/error.hpp"
+#include "ws/value_format.hpp"
 
 namespace ws {
 namespace {
@@ -107,6 +108,45 @@ void join_f32(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint
   }
 }
 
+void check_chunk_options(const ChunkOptions& opt, size_t count) {
+  if (opt.lanes != 1 && opt.lanes != 2 && opt.lanes != 4 && opt.lanes != 8)
+    throw std::invalid_argument("encode_chunk: lanes must be 1, 2, 4 or 8");
+  if (count > std::numeric_limits<uint32_t>::max())
+    throw std::invalid_argument("encode_chunk: more than 2^32 - 1 values in one chunk");
+}
+
+// The chunk of docs/format.md section 4 around its symbols (tANS-coded here) and its raw stream
+// (already padded to words); raw_bits is the raw stream's length before padding.
+std::vector<uint8_t> assemble_chunk(uint32_t crc, const std::vector<uint8_t>& symbols, const tans::Histogram& hist,
+                                    const std::vector<uint8_t>& raw, uint64_t raw_bits, const ChunkOptions& opt,
+                                    ChunkStats* stats) {
+  const size_t count = symbols.size();
+  std::vector<uint8_t> out;
+  put_u32(out, uint32_t(count));
+  put_u32(out, crc);
+  put_u8(out, uint32_t(opt.lanes));
+  tans::EncodedSymbols enc;
+  if (count == 0) {
+    put_u8(out, 0);  // table log 0, and no range, counts or states
+  } else {
+    const tans::NormalizedCounts nc = tans::normalize(hist, opt.table_log);
+    put_u8(out, uint32_t(nc.table_log));
+    tans::write_counts(nc, out);
+    enc = tans::encode(symbols.data(), count, nc, opt.lanes);
+    for (int j = 0; j < opt.lanes; ++j) put_u16(out, enc.initial_states[size_t(j)]);
+  }
+  put_u32(out, uint32_t(enc.stream.size()));
+  put_u32(out, uint32_t(raw.size()));
+  out.insert(out.end(), enc.stream.begin(), enc.stream.end());
+  out.insert(out.end(), raw.begin(), raw.end());
+  if (stats) {
+    stats->histogram = hist;
+    stats->symbol_bits = enc.bit_count;
+    stats->raw_bits = raw_bits;
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* dtype_name(DType t) {
@@ -146,10 +186,7 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
   const bool symbols_only = t == DType::Raw;
   const Split sp = symbols_only ? Split{0, 0xff, -1} : split_of(t);
   const size_t width = dtype_size(t);
-  if (opt.lanes != 1 && opt.lanes != 2 && opt.lanes != 4 && opt.lanes != 8)
-    throw std::invalid_argument("encode_chunk: lanes must be 1, 2, 4 or 8");
-  if (count > std::numeric_limits<uint32_t>::max())
-    throw std::invalid_argument("encode_chunk: more than 2^32 - 1 values in one chunk");
+  check_chunk_options(opt, count);
 
   std::vector<uint8_t> symbols(count);
   tans::Histogram hist{};
@@ -163,21 +200,6 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
     }
   }
   for (size_t i = 0; i < count; ++i) ++hist[symbols[i]];
-
-  std::vector<uint8_t> out;
-  put_u32(out, uint32_t(count));
-  put_u32(out, crc_of(values, count * width));
-  put_u8(out, uint32_t(opt.lanes));
-  tans::EncodedSymbols enc;
-  if (count == 0) {
-    put_u8(out, 0);  // table log 0, and no range, counts or states
-  } else {
-    const tans::NormalizedCounts nc = tans::normalize(hist, opt.table_log);
-    put_u8(out, uint32_t(nc.table_log));
-    tans::write_counts(nc, out);
-    enc = tans::encode(symbols.data(), count, nc, opt.lanes);
-    for (int j = 0; j < opt.lanes; ++j) put_u16(out, enc.initial_states[size_t(j)]);
-  }
 
   // Raw stream: sign and mantissa of each value, raw_bits() each, LSB-first.
   std::vector<uint8_t> raw;
@@ -204,18 +226,31 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
     w.pad_to_words();  // flushes the last partial word
   }
   raw.resize(size_t(raw_stream_bytes(count, raw_bits_of(t))), 0);  // zero padding to a word
+  return assemble_chunk(crc_of(values, count * width), symbols, hist, raw, uint64_t(count) * uint64_t(raw_bits_of(t)),
+                        opt, stats);
+}
 
-  put_u32(out, uint32_t(enc.stream.size()));
-  put_u32(out, uint32_t(raw.size()));
-  out.insert(out.end(), enc.stream.begin(), enc.stream.end());
-  out.insert(out.end(), raw.begin(), raw.end());
-
-  if (stats) {
-    stats->histogram = hist;
-    stats->symbol_bits = enc.bit_count;
-    stats->raw_bits = uint64_t(count) * uint64_t(raw_bits_of(t));
+std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, const ValueFormat& f,
+                                  const ChunkOptions& opt, ChunkStats* stats) {
+  if (f.dtype() != DType::Raw) return encode_chunk(values, count, f.dtype(), opt, stats);
+  check_chunk_options(opt, count);
+  const size_t width = f.value_bytes();
+  std::vector<uint8_t> symbols(count), raw;
+  tans::Histogram hist{};
+  BitWriter w(raw);
+  for (size_t i = 0; i < count; ++i) {
+    const uint32_t p = load_value(values, i, width);
+    const uint32_t code = f.split_code(p);
+    if (code == ValueFormat::kNoCode)
+      throw FormatError("value " + std::to_string(i) + " (pattern " + std::to_string(p) + ") is not a " + f.name() +
+                        " pattern");
+    symbols[i] = uint8_t(code);
+    ++hist[symbols[i]];
+    w.write(code >> 8, f.format().entry(code & 0xff).raw_bits);
   }
-  return out;
+  const uint64_t raw_bits = w.bit_count();
+  w.pad_to_words();
+  return assemble_chunk(crc_of(values, count * width), symbols, hist, raw, raw_bits, opt, stats);
 }
 
 ChunkView parse_chunk(const uint8_t* data, size_t size) {
@@ -312,6 +347,44 @@ void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_
   for (uint64_t p = raw_used_bits; p < uint64_t(v.raw_bytes) * 8; ++p)
     if ((raw[p >> 3] >> (p & 7)) & 1) throw FormatError("bits left over in raw stream");
 
+  if (crc_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
+}
+
+}  // namespace ws
+
+namespace ws {
+
+void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity) {
+  if (f.dtype() != DType::Raw) return decode_chunk(data, size, f.dtype(), out, out_capacity);
+  const size_t width = f.value_bytes();
+  const ChunkView v = parse_chunk(data, size);
+  const size_t n = v.value_count;
+  if (uint64_t(n) * width > out_capacity)
+    throw FormatError("chunk holds " + std::to_string(n) + " values, more than expected");
+  thread_local std::vector<uint8_t> sym;
+  if (sym.size() < n) sym.resize(n);
+  if (n != 0) {
+    const auto table = tans::build_decode_table(v.counts);
+    tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes,
+                 v.initial_states.data(), sym.data(), n);
+  }
+  // Every symbol must be in the format's alphabet; then the raw stream's size is known.
+  const numfmt::Format& fmt = f.format();
+  uint64_t raw_bits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const numfmt::Entry& e = fmt.entry(sym[i]);
+    if (e.cls == numfmt::Class::None)
+      throw FormatError("symbol " + std::to_string(sym[i]) + " is not in format " + f.name());
+    raw_bits += uint64_t(e.raw_bits);
+  }
+  if (v.raw_bytes != (raw_bits + 31) / 32 * 4) throw FormatError("raw stream size does not match the symbols");
+  BitReader r(v.raw_stream, v.raw_bytes);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t raw = r.read(fmt.entry(sym[i]).raw_bits);
+    const uint32_t p = f.join_code(f.code_base(sym[i]) + raw);
+    for (size_t b = 0; b < width; ++b) out[i * width + b] = uint8_t(p >> (8 * b));
+  }
+  r.expect_padding_only();
   if (crc_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
 }
 

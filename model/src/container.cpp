@@ -63,7 +63,12 @@ std::string chunk_where(const Segment& t, size_t j) {
   return "tensor " + quote_name(t.name) + " chunk " + std::to_string(j);
 }
 
-bool valid_dtype(uint8_t d) { return d >= 1 && d <= 3; }
+
+// A tensor segment's format; a Segment filled in by hand with only a dtype (as before format ids) has
+// the format of that dtype.
+ValueFormat format_of(const Segment& s) {
+  return s.format.empty() ? ValueFormat::of_dtype(s.dtype) : s.format;
+}
 
 // A 2:4 chunk covering `count` values from value `first` of tensor t must hold whole rows (at least
 // one) of one matrix: the hardware streams a layer at a time.
@@ -185,6 +190,7 @@ class IndexCursor {
     if (uint64_t(end_ - p_) < bytes) throw FormatError("index truncated in " + what);
   }
   size_t left() const { return size_t(end_ - p_); }
+  const uint8_t* peek() const { return p_; }
   const uint8_t* take(size_t n, const std::string& what) {
     need(n, what);
     const uint8_t* p = p_;
@@ -196,6 +202,19 @@ class IndexCursor {
   const uint8_t* p_;
   const uint8_t* end_;
 };
+
+// The format id and its parameters (docs/format.md section 4.1), errors naming the tensor.
+ValueFormat parse_format(IndexCursor& c, const std::string& where) {
+  const uint8_t* p = c.peek();
+  const uint8_t* end = p + c.left();
+  try {
+    ValueFormat f = ValueFormat::parse(p, end);
+    c.take(size_t(p - c.peek()), where);
+    return f;
+  } catch (const FormatError& e) {
+    throw FormatError(std::string(e.what()) + " in " + where);
+  }
+}
 
 }  // namespace
 
@@ -301,7 +320,7 @@ const char* source_kind_name(SourceKind k) {
 
 uint64_t Segment::index_bytes() const {
   if (!is_tensor()) return kLiteralRecord;
-  return 1 + 2 + name.size() + 1 + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size();
+  return 1 + 2 + name.size() + format_of(*this).record_bytes() + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size();
 }
 
 std::vector<uint8_t> serialize_index(const Index& index) {
@@ -319,7 +338,7 @@ std::vector<uint8_t> serialize_index(const Index& index) {
     }
     put_le(out, s.name.size(), 2);
     out.insert(out.end(), s.name.begin(), s.name.end());
-    put_le(out, uint8_t(s.dtype), 1);
+    format_of(s).serialize(out);
     put_le(out, s.dims.size(), 1);
     for (uint64_t d : s.dims) put_le(out, d, 8);
     put_le(out, s.value_count, 8);
@@ -366,9 +385,8 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       const uint8_t* name = c.take(name_len, seg + " name");
       s.name.assign(reinterpret_cast<const char*>(name), name_len);
       const std::string where = "tensor " + quote_name(s.name);
-      const uint64_t dtype = c.get(1, where);
-      if (!valid_dtype(uint8_t(dtype))) throw FormatError("bad dtype " + std::to_string(dtype) + " in " + where);
-      s.dtype = DType(dtype);
+      s.format = parse_format(c, where);
+      s.dtype = s.format.dtype();
       const uint64_t rank = c.get(1, where);
       c.need(8 * rank, where + " dims");
       bool empty = false;
@@ -388,7 +406,8 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       const uint64_t chunks = c.get(4, where);
       c.need(16 * chunks, where + " chunk list");
       s.chunks.resize(size_t(chunks));
-      const unsigned raw_bits = unsigned(split_of(s.dtype).raw_bits());
+      const unsigned raw_bits = unsigned(s.format.min_raw_bits());
+      if (s.is_sparse24() && s.dtype == DType::Raw) throw FormatError("2:4 " + where + " must be bf16, f16 or f32");
       if (s.is_sparse24() && !sparse24_shape_ok(s.dtype, s.dims))
         throw FormatError("2:4 " + where + " needs rank >= 2 and a last dim that is a multiple of 4");
       uint64_t values = 0;
@@ -404,14 +423,17 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
         const uint64_t coded = s.is_sparse24() ? e.value_count / 2 : e.value_count;
         if (coded * raw_bits > uint64_t(e.size) * 8)
           throw FormatError("chunk too small for its value count in " + chunk_where(s, size_t(j)));
+        // Formats whose symbols may take no raw bit: the compressor's chunk limit bounds allocation.
+        if (raw_bits == 0 && e.value_count > kMaxChunkValues)
+          throw FormatError("more than 2^24 values in " + chunk_where(s, size_t(j)));
         if (s.is_sparse24()) check_sparse24_rows(s, values, e.value_count, size_t(j));
         values += e.value_count;  // < 2^64: at most 2^32 chunks of < 2^32 values
       }
       if (values != s.value_count)
         throw FormatError("chunk value counts add up to " + std::to_string(values) + ", not " +
                           std::to_string(s.value_count) + ", in " + where);
-      if (s.value_count > UINT64_MAX / dtype_size(s.dtype)) throw FormatError("absurd value count in " + where);
-      s.length = s.value_count * dtype_size(s.dtype);
+      if (s.value_count > UINT64_MAX / s.format.value_bytes()) throw FormatError("absurd value count in " + where);
+      s.length = s.value_count * s.format.value_bytes();
       if (!names.insert(s.name).second) throw FormatError("duplicate " + where);
     } else {
       throw FormatError("unknown kind " + std::to_string(k) + " of " + seg);
@@ -472,8 +494,15 @@ void ContainerWriter::end_literal() {
 
 void ContainerWriter::begin_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& dims,
                                    bool sparse24) {
+  if (dtype == DType::Raw) throw std::logic_error("ContainerWriter: tensor dtype is not coded");
+  begin_tensor(name, ValueFormat::of_dtype(dtype), dims, sparse24);
+}
+
+void ContainerWriter::begin_tensor(const std::string& name, const ValueFormat& format,
+                                   const std::vector<uint64_t>& dims, bool sparse24) {
+  const DType dtype = format.dtype();
   if (state_ != State::Idle) throw std::logic_error("ContainerWriter: begin_tensor inside a segment");
-  if (!valid_dtype(uint8_t(dtype))) throw std::logic_error("ContainerWriter: tensor dtype is not coded");
+  if (format.empty()) throw std::logic_error("ContainerWriter: tensor without a format");
   if (name.size() > 0xffff || dims.size() > 255) throw std::logic_error("ContainerWriter: name or rank too long");
   if (sparse24 && !sparse24_shape_ok(dtype, dims)) throw std::logic_error("ContainerWriter: no 2:4 shape");
   state_ = State::Tensor;
@@ -481,6 +510,7 @@ void ContainerWriter::begin_tensor(const std::string& name, DType dtype, const s
   s.kind = sparse24 ? Segment::Kind::Sparse24 : Segment::Kind::Tensor;
   s.source_offset = source_done_;
   s.name = name;
+  s.format = format;
   s.dtype = dtype;
   s.dims = dims;
   index_.segments.push_back(std::move(s));
@@ -500,8 +530,8 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk) {
   put(chunk.data(), chunk.size());
   s.chunks.push_back(e);
   s.value_count += e.value_count;
-  s.length += uint64_t(e.value_count) * dtype_size(s.dtype);
-  source_done_ += uint64_t(e.value_count) * dtype_size(s.dtype);
+  s.length += uint64_t(e.value_count) * s.format.value_bytes();
+  source_done_ += uint64_t(e.value_count) * s.format.value_bytes();
 }
 
 void ContainerWriter::end_tensor() {
@@ -585,7 +615,7 @@ std::vector<uint8_t> ContainerReader::chunk_bytes(const Segment& t, size_t j) co
 std::vector<uint8_t> ContainerReader::decode_chunk(const Segment& t, size_t j) const {
   const std::vector<uint8_t> bytes = chunk_bytes(t, j);
   const ChunkEntry& e = t.chunks[j];
-  std::vector<uint8_t> out(size_t(e.value_count) * dtype_size(t.dtype));
+  std::vector<uint8_t> out(size_t(e.value_count) * t.format.value_bytes());
   try {
     const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(bytes.data(), bytes.size()).rows) * t.dims.back()
                                           : parse_chunk(bytes.data(), bytes.size()).value_count;
@@ -595,7 +625,7 @@ std::vector<uint8_t> ContainerReader::decode_chunk(const Segment& t, size_t j) c
     if (t.is_sparse24())
       decode_sparse24_chunk(bytes.data(), bytes.size(), t.dtype, t.dims.back(), out.data(), out.size());
     else
-      ws::decode_chunk(bytes.data(), bytes.size(), t.dtype, out.data(), out.size());
+      ws::decode_chunk(bytes.data(), bytes.size(), t.format, out.data(), out.size());
   } catch (const FormatError& err) {
     throw FormatError(chunk_where(t, j) + ": " + err.what());
   }
@@ -653,14 +683,14 @@ void add_literal(SourcePlan& plan, uint64_t offset, uint64_t length) {
   plan.segments.push_back(s);
 }
 
-void add_tensor(SourcePlan& plan, uint64_t offset, uint64_t length, const std::string& name, DType dtype,
+void add_tensor(SourcePlan& plan, uint64_t offset, uint64_t length, const std::string& name, const ValueFormat& format,
                 const std::vector<uint64_t>& dims) {
   PlannedSegment s;
   s.tensor = true;
   s.source_offset = offset;
   s.length = length;
   s.name = name;
-  s.dtype = dtype;
+  s.format = format;
   s.dims = dims;
   plan.segments.push_back(s);
 }
@@ -684,10 +714,12 @@ SourcePlan plan_source(const ByteSource& src) {
     uint64_t at = 0;
     for (const SafetensorsTensor& t : st.tensors) {
       add_literal(plan, at, t.offset - at);  // header and any gap before the tensor
-      if (t.coded == DType::Raw)
+      const auto key = st.metadata.find(safetensors_format_key(t.name));
+      const ValueFormat f = safetensors_value_format(t.dtype, key == st.metadata.end() ? "" : key->second, t.name);
+      if (f.empty())
         add_literal(plan, t.offset, t.size);
       else
-        add_tensor(plan, t.offset, t.size, t.name, t.coded, t.shape);
+        add_tensor(plan, t.offset, t.size, t.name, f, t.shape);
       at = t.offset + t.size;
     }
     add_literal(plan, at, plan.size - at);
@@ -699,7 +731,7 @@ SourcePlan plan_source(const ByteSource& src) {
       const Llama2cFile f = parse_llama2c(first, plan.size);
       plan.kind = SourceKind::Llama2c;
       add_literal(plan, 0, kLlama2cHeaderBytes);
-      for (const Llama2cArray& a : f.arrays) add_tensor(plan, a.offset, a.byte_size(), a.name, DType::F32, a.shape);
+      for (const Llama2cArray& a : f.arrays) add_tensor(plan, a.offset, a.byte_size(), a.name, ValueFormat::of_dtype(DType::F32), a.shape);
       return plan;
     } catch (const FormatError&) {
       // Not a llama2.c model after all: nothing in an opaque file certifies the format.
@@ -718,14 +750,15 @@ namespace {
 // Whether a planned tensor qualifies for 2:4 storage: its shape, then its values, a window of whole
 // rows at a time, stopping at the first group with 3 or 4 non-zero values (a dense tensor fails at once).
 bool qualifies_sparse24(const ByteSource& in, const PlannedSegment& s) {
-  if (!sparse24_shape_ok(s.dtype, s.dims)) return false;
-  const size_t width = dtype_size(s.dtype);
+  const DType dtype = s.format.dtype();
+  if (!sparse24_shape_ok(dtype, s.dims)) return false;
+  const size_t width = dtype_size(dtype);
   const uint64_t cols = s.dims.back(), rows = s.length / width / cols;
   const uint64_t per = std::max<uint64_t>(1, kLiteralWindow / (cols * width));
   for (uint64_t r = 0; r < rows; r += per) {
     const uint64_t n = std::min(per, rows - r);
     const std::vector<uint8_t> b = in.read(s.source_offset + r * cols * width, size_t(n * cols * width));
-    if (!is_sparse24(b.data(), n, cols, s.dtype)) return false;
+    if (!is_sparse24(b.data(), n, cols, dtype)) return false;
   }
   return true;
 }
@@ -767,9 +800,9 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       continue;
     }
     const bool sparse = opt.sparse24 && qualifies_sparse24(in, s);
-    pipe.then([&w, &s, sparse] { w.begin_tensor(s.name, s.dtype, s.dims, sparse); });
+    pipe.then([&w, &s, sparse] { w.begin_tensor(s.name, s.format, s.dims, sparse); });
     ++result.tensors;
-    const size_t width = dtype_size(s.dtype);
+    const size_t width = s.format.value_bytes();
     const uint64_t count = s.length / width;
     if (sparse) {
       // Whole rows of one matrix per chunk, at most chunk_values kept values (at least one row).
@@ -777,7 +810,7 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
       const uint64_t per = std::max<uint64_t>(1, opt.chunk_values / (2 * uint64_t(sparse24_stored_groups(cols))));
       const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog};
-      const DType dtype = s.dtype;
+      const DType dtype = s.format.dtype();
       for (uint64_t m = 0; m < count / cols; m += rows)
         for (uint64_t r = 0; r < rows; r += per) {
           const uint32_t n = uint32_t(std::min(per, rows - r));
@@ -797,10 +830,10 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
     for (uint64_t v = 0; v < count; v += per) {
       const size_t n = size_t(std::min<uint64_t>(per, count - v));
       auto values = std::make_shared<Bytes>(in.read(s.source_offset + v * width, n * width));
-      const DType dtype = s.dtype;
+      const ValueFormat format = s.format;
       const ChunkOptions copt = opt.chunk;
       ++result.chunks;
-      pipe.run([values, n, dtype, copt] { return encode_chunk(values->data(), n, dtype, copt); },
+      pipe.run([values, n, format, copt] { return encode_chunk(values->data(), n, format, copt); },
                [&w, &advance, n, width](Bytes& chunk) {
                  w.add_chunk(chunk);
                  advance(n * width);
@@ -851,12 +884,24 @@ void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, cons
 
 namespace {
 
-// Adds the exponent symbols of the values (bytes of dtype t) to h.
-void count_exponents(const std::vector<uint8_t>& v, DType t, tans::Histogram& h) {
-  const Split sp = split_of(t);
-  const size_t width = dtype_size(t);
-  for (size_t i = 0; i + width <= v.size(); i += width)
-    ++h[(uint32_t(get_le(&v[i], int(width))) >> sp.exponent_shift) & sp.exponent_mask];
+// Adds the class symbols of the values (bytes as in the source) to h: for bf16/f16/f32 the exponents
+// (docs/format.md section 3), for other formats the table's symbols.
+void count_symbols(const std::vector<uint8_t>& v, const ValueFormat& f, tans::Histogram& h) {
+  const size_t width = f.value_bytes();
+  if (f.dtype() != DType::Raw) {
+    const Split sp = split_of(f.dtype());
+    for (size_t i = 0; i + width <= v.size(); i += width)
+      ++h[(uint32_t(get_le(&v[i], int(width))) >> sp.exponent_shift) & sp.exponent_mask];
+    return;
+  }
+  for (size_t i = 0; i + width <= v.size(); i += width) ++h[f.split_code(uint32_t(get_le(&v[i], int(width)))) & 0xff];
+}
+
+// The raw bits the symbols of histogram h carry: each symbol's raw_bits, from the format's table.
+double raw_bits_of(const tans::Histogram& h, const ValueFormat& f) {
+  double bits = 0;
+  for (size_t s = 0; s < h.size(); ++s) bits += double(h[s]) * f.format().entry(unsigned(s)).raw_bits;
+  return bits;
 }
 
 }  // namespace
@@ -904,12 +949,12 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
             const std::vector<uint8_t> dense = in.decode_chunk(s, j);  // every check, the CRC included
             ChunkMeasure m;
             if (!s.is_sparse24()) {
-              count_exponents(dense, s.dtype, m.histogram);
+              count_symbols(dense, s.format, m.histogram);
             } else {
               const std::vector<uint8_t> bytes = in.chunk_bytes(s, j);
               const Sparse24ChunkView v = parse_sparse24_chunk(bytes.data(), bytes.size());
               const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back());
-              count_exponents(st.values, s.dtype, m.histogram);
+              count_symbols(st.values, s.format, m.histogram);
               tans::Histogram nibbles{};
               for (uint8_t n : st.meta) ++nibbles[n];
               m.meta_entropy_bits = tans::entropy_bits(nibbles);
@@ -929,7 +974,7 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
             t.stored_values += m.stored_values;
             t.stored_groups += m.stored_groups;
             t.meta_bound_bits += m.meta_entropy_bits;
-            advance(uint64_t(s.chunks[j].value_count) * dtype_size(s.dtype));
+            advance(uint64_t(s.chunks[j].value_count) * s.format.value_bytes());
           });
     }
   }
@@ -942,10 +987,10 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
   for (TensorReport& t : r.tensors) {
     const Segment& s = *t.segment;
     if (!t.sparse24) {
-      t.bound_bits += double(s.value_count) * split_of(s.dtype).raw_bits();
+      t.bound_bits += raw_bits_of(t.histogram, s.format);
       continue;
     }
-    t.value_bound_bits = t.bound_bits + double(t.stored_values) * split_of(s.dtype).raw_bits();
+    t.value_bound_bits = t.bound_bits + raw_bits_of(t.histogram, s.format);
     t.bound_bits = t.value_bound_bits + t.meta_bound_bits;
   }
   return r;

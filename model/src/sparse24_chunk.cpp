@@ -249,7 +249,7 @@ Sparse24 decode_sparse24_matrix(const ContainerReader& reader, const std::string
   const Segment& s = reader.tensor(name);
   if (!s.is_sparse24()) throw FormatError("tensor '" + name + "' is not stored 2:4");
   if (s.dtype != DType::BF16)
-    throw FormatError("tensor '" + name + "' is " + dtype_name(s.dtype) + ", the MAC array takes bf16");
+    throw FormatError("tensor '" + name + "' is " + s.format.name() + ", the MAC array takes bf16");
   const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
   const uint64_t matrices = rows ? s.value_count / (rows * cols) : 0;
   if (matrix >= matrices) throw FormatError("tensor '" + name + "' has no matrix " + std::to_string(matrix));

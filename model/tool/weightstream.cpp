@@ -10,12 +10,14 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "ws/bf16.hpp"
 #include "ws/container.hpp"
+#include "ws/convert.hpp"
 #include "ws/error.hpp"
 #include "ws/llama2c.hpp"
 #include "ws/safetensors.hpp"
@@ -97,9 +99,28 @@ class ProgressBar {
 
 // ---- compress / decompress
 
-int run_compress(const std::string& in, const std::string& out, int lanes, int table_log, uint64_t chunk,
-                 unsigned threads, bool no_sparse) {
+// --format: the input converted in memory (docs/tool.md); what the container then restores.
+std::vector<uint8_t> convert_in_memory(const std::string& in, const std::string& format, bool round) {
   ws::FileSource src(in);
+  const ws::ValueFormat f = ws::ValueFormat::named(format);
+  ws::VectorSink sink;
+  const ws::ConvertResult r = ws::convert_to_format(src, sink, f, round);
+  std::printf("%s: converted %" PRIu64 " of %" PRIu64 " tensors to %s (%" PRIu64 " values rounded)\n", in.c_str(),
+              r.converted, r.tensors, f.name().c_str(), r.rounded);
+  return std::move(sink.bytes);
+}
+
+int run_compress(const std::string& in, const std::string& out, int lanes, int table_log, uint64_t chunk,
+                 unsigned threads, bool no_sparse, const std::string& format, bool round) {
+  std::vector<uint8_t> converted;
+  std::unique_ptr<ws::ByteSource> src_ptr;
+  if (format.empty()) {
+    src_ptr = std::make_unique<ws::FileSource>(in);
+  } else {
+    converted = convert_in_memory(in, format, round);
+    src_ptr = std::make_unique<ws::MemorySource>(converted.data(), converted.size());
+  }
+  const ws::ByteSource& src = *src_ptr;
   Output o(out);
   ProgressBar bar("compress");
   ws::CompressOptions opt;
@@ -187,7 +208,8 @@ int run_inspect(const std::string& in, bool as_json, unsigned threads) {
                   {"value_bound_bits_per_weight", ratio_or_null(t.value_bound_bits, n)},
                   {"meta_bound_bits_per_weight", ratio_or_null(t.meta_bound_bits, n)}};
       tensors.push_back({{"name", s.name},
-                         {"dtype", ws::dtype_name(s.dtype)},
+                         {"dtype", s.format.name()},
+                         {"format", s.format.name()},
                          {"shape", s.dims},
                          {"values", s.value_count},
                          {"chunks", s.chunks.size()},
@@ -222,22 +244,23 @@ int run_inspect(const std::string& in, bool as_json, unsigned threads) {
     return 0;
   }
 
-  size_t name_w = 6, shape_w = 5;
+  size_t name_w = 6, shape_w = 5, format_w = 6;
   for (const auto& t : r.tensors) {
     name_w = std::max(name_w, t.segment->name.size());
+    format_w = std::max(format_w, t.segment->format.name().size());
     shape_w = std::max(shape_w, shape_text(t.segment->dims).size());
   }
   std::printf("%s: %" PRIu64 " bytes, source %s of %" PRIu64 " bytes, ratio %.3f:1\n", in.c_str(), r.file_bytes,
               ws::source_kind_name(ix.source_kind), ix.source_size,
               r.file_bytes ? double(ix.source_size) / double(r.file_bytes) : 0.0);
-  std::printf("%-*s %-5s %-*s %10s %6s %10s %8s %8s %9s\n", int(name_w), "tensor", "dtype", int(shape_w), "shape",
+  std::printf("%-*s %-*s %-*s %10s %6s %10s %8s %8s %9s\n", int(name_w), "tensor", int(format_w), "format", int(shape_w), "shape",
               "values", "chunks", "bytes", "bits/w", "bound/w", "overhead");
   bool any_sparse = false;
   for (const auto& t : r.tensors) {
     const ws::Segment& s = *t.segment;
     const double n = double(s.value_count), bits = 8.0 * double(t.compressed_bytes);
-    std::printf("%-*s %-5s %-*s %10" PRIu64 " %6zu %10" PRIu64 " %8.3f %8.3f %8.2f%%%s\n", int(name_w), s.name.c_str(),
-                ws::dtype_name(s.dtype), int(shape_w), shape_text(s.dims).c_str(), s.value_count, s.chunks.size(),
+    std::printf("%-*s %-*s %-*s %10" PRIu64 " %6zu %10" PRIu64 " %8.3f %8.3f %8.2f%%%s\n", int(name_w), s.name.c_str(),
+                int(format_w), s.format.name().c_str(), int(shape_w), shape_text(s.dims).c_str(), s.value_count, s.chunks.size(),
                 t.compressed_bytes, n ? bits / n : 0.0, n ? t.bound_bits / n : 0.0,
                 t.bound_bits > 0 ? 100.0 * (bits / t.bound_bits - 1) : 0.0, t.sparse24 ? "  2:4" : "");
     any_sparse = any_sparse || t.sparse24;
@@ -296,6 +319,21 @@ void copy_converted(const ws::ByteSource& src, uint64_t offset, uint64_t size, c
 
 std::string converted_dtype(const std::string& dtype) {
   return dtype == "F32" || dtype == "F16" ? "BF16" : dtype;
+}
+
+// convert --to anything but bf16: ws::convert_to_format (exact unless --round).
+int run_convert_format(const std::string& in, const std::string& out, const std::string& to, bool round) {
+  ws::FileSource src(in);
+  const ws::ValueFormat f = ws::ValueFormat::named(to);
+  Output o(out);
+  ProgressBar bar("convert");
+  const ws::ConvertResult r = ws::convert_to_format(src, o.sink, f, round, bar.callback());
+  o.commit();
+  bar.clear();
+  std::printf("%s -> %s: %" PRIu64 " tensors (%" PRIu64 " converted to %s), %" PRIu64 " values, %" PRIu64
+              " bytes, %" PRIu64 " values rounded\n",
+              in.c_str(), out.c_str(), r.tensors, r.converted, f.name().c_str(), r.values, r.bytes, r.rounded);
+  return 0;
 }
 
 int run_convert(const std::string& in, const std::string& out) {
@@ -380,7 +418,8 @@ int main(int argc, char** argv) {
   int lanes = 4, table_log = ws::tans::kDefaultTableLog;
   uint64_t chunk = ws::kDefaultChunkValues;
   unsigned threads = 0;
-  bool as_json = false, no_sparse = false;
+  bool as_json = false, no_sparse = false, round = false;
+  std::string format;
   auto threads_option = [&](CLI::App* c) {
     c->add_option("--threads", threads, "Worker threads (0 = one per core)")->check(CLI::Range(0u, 1024u));
   };
@@ -398,6 +437,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(uint64_t(1), ws::kMaxChunkValues));
   compress->add_flag("--no-sparse", no_sparse, "Store every tensor dense, even those that qualify as 2:4");
+  CLI::Option* format_opt = compress->add_option(
+      "--format", format, "Convert float tensors to this number format first (e4m3, e5m2, int8, int4, posit16_1, ...)");
+  compress->add_flag("--round", round, "With --format: round inexact values to nearest even instead of failing")
+      ->needs(format_opt);
   threads_option(compress);
 
   CLI::App* decompress = app.add_subcommand("decompress", "Restore the original file from a .wsz, byte for byte");
@@ -410,8 +453,9 @@ int main(int argc, char** argv) {
   inspect->add_flag("--json", as_json, "Print JSON");
   threads_option(inspect);
 
-  CLI::App* convert = app.add_subcommand("convert", "Convert fp32 safetensors or llama2.c .bin to bf16 safetensors");
-  convert->add_option("--to", to, "Target type")->required()->check(CLI::IsMember({"bf16"}));
+  CLI::App* convert = app.add_subcommand("convert", "Convert a safetensors or llama2.c .bin model's float tensors to a number format");
+  convert->add_option("--to", to, "Target format: bf16 (always rounds), or fp16, fp32, e4m3, e5m2, int8, int4, posit<n>_<es>")->required();
+  convert->add_flag("--round", round, "Round inexact values to nearest even instead of failing (formats other than bf16)");
   convert->add_option("input", in, "Input file")->required();
   convert->add_option("-o,--output", out, "Output .safetensors file")->required();
 
@@ -434,10 +478,10 @@ int main(int argc, char** argv) {
 
   // Which file an error is about: an IoError names its own; anything else is about the input.
   try {
-    if (*compress) return run_compress(in, out, lanes, table_log, chunk, threads, no_sparse);
+    if (*compress) return run_compress(in, out, lanes, table_log, chunk, threads, no_sparse, format, round);
     if (*decompress) return run_decompress(in, out, threads);
     if (*inspect) return run_inspect(in, as_json, threads);
-    if (*convert) return run_convert(in, out);
+    if (*convert) return to == "bf16" ? run_convert(in, out) : run_convert_format(in, out, to, round);
   } catch (const ws::IoError& e) {
     return fail(e.path(), e.what());
   } catch (const ws::FormatError& e) {

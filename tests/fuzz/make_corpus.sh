@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpus of the container fuzz target: a few small real .wsz files written by the
-# tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, 2:4 tensors, opaque, empty).
+# tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, 2:4 tensors, fp8 / int8 /
+# posit / int4 tensors, opaque, empty).
 # Usage: tests/fuzz/make_corpus.sh [path to weightstream]   (default build/bin/weightstream)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,6 +54,22 @@ for name, dtype, shape, data in [("s", "BF16", [2, 3, 12], b16), ("h", "F16", [2
     off += len(data)
 text = json.dumps(header).encode()
 open(f"{work}/sparse24.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + b"".join(parts))
+# Every number format the container carries beyond bf16/f16/f32: F8_E4M3, F8_E5M2, I8 tensors, and
+# U16 / U8 tensors that __metadata__ names posit16_1 / int4 for (format ids 4..8, docs/format.md 4.1).
+random.seed(2)
+parts, off = [], 0
+header = {"__metadata__": {"weightstream.format.p": "posit16_1", "weightstream.format.q": "int4"}}
+for name, dtype, shape, data in [
+        ("e", "F8_E4M3", [3, 8], bytes(random.choice([0x30, 0x38, 0xb4, 0x7f, random.randrange(256)]) for _ in range(24))),
+        ("f", "F8_E5M2", [24], bytes(random.choice([0x3c, 0xbc, 0x7c, random.randrange(256)]) for _ in range(24))),
+        ("i", "I8", [4, 5], bytes(random.choice([0, 1, 0xff, 0x80, random.randrange(256)]) for _ in range(20))),
+        ("p", "U16", [2, 6], struct.pack("<12H", *[random.choice([0, 0x8000, 0x4000, 0xc123, random.randrange(65536)]) for _ in range(12)])),
+        ("q", "U8", [16], bytes(random.randrange(16) for _ in range(16)))]:
+    parts.append(data)
+    header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(data)]}
+    off += len(data)
+text = json.dumps(header).encode()
+open(f"{work}/formats.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + b"".join(parts))
 PY
 
 "$tool" convert --to bf16 "$work/tiny.bin" -o "$work/tiny_bf16.safetensors" >/dev/null
@@ -62,6 +79,7 @@ PY
 "$tool" compress "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes8.wsz" --lanes 8 --table-log 12 >/dev/null
 "$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/sparse24_rows1.wsz" --chunk 8 >/dev/null
 "$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/sparse24_lanes8.wsz" --lanes 8 >/dev/null
+"$tool" compress "$work/formats.safetensors" -o "$here/corpus/formats_chunk8.wsz" --chunk 8 --lanes 2 >/dev/null
 "$tool" compress "$work/opaque.bin" -o "$here/corpus/opaque.wsz" >/dev/null
 "$tool" compress "$work/empty.bin" -o "$here/corpus/empty.wsz" >/dev/null
 cp "$work/mixed.safetensors" "$here/corpus/source_mixed.safetensors"  # also seeds the source parsers

@@ -11,6 +11,8 @@
 
 namespace ws {
 
+class ValueFormat;  // ws/value_format.hpp
+
 enum class DType : uint8_t { Raw = 0, BF16 = 1, F16 = 2, F32 = 3 };
 
 const char* dtype_name(DType t);
@@ -57,11 +59,21 @@ struct ChunkStats {
 std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
                                   const ChunkOptions& opt, ChunkStats* stats = nullptr);
 
+// The same for a tensor of any number format (docs/format.md section 4.1): bf16, f16 and f32 take the
+// dtype paths above; every other format splits each value (value_bytes() little-endian bytes) into its
+// class symbol and a raw field of that symbol's raw_bits. A value that is not a pattern of the format
+// throws ws::FormatError.
+std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, const ValueFormat& f,
+                                  const ChunkOptions& opt, ChunkStats* stats = nullptr);
+
 // Parses and bounds-checks a chunk's header. Throws ws::FormatError naming what is wrong.
 ChunkView parse_chunk(const uint8_t* data, size_t size);
 
 // Decodes a chunk into count * dtype_size(t) bytes at out and checks its CRC. Throws
 // ws::FormatError ("checksum mismatch", "stream ends early", ...) on any inconsistency.
 void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity);
+// The same for any number format; a symbol outside the format's alphabet is "symbol N is not in
+// format NAME".
+void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity);
 
 }  // namespace ws

@@ -13,6 +13,7 @@
 
 #include "ws/chunk.hpp"
 #include "ws/tans.hpp"
+#include "ws/value_format.hpp"
 
 namespace ws {
 
@@ -123,7 +124,8 @@ struct Segment {
   uint32_t crc = 0;
   // Tensor.
   std::string name;
-  DType dtype = DType::Raw;
+  ValueFormat format;          // the number format (docs/format.md section 4.1)
+  DType dtype = DType::Raw;    // format.dtype(): BF16/F16/F32 for format ids 1..3, Raw for the others
   std::vector<uint64_t> dims;
   uint64_t value_count = 0;
   std::vector<ChunkEntry> chunks;
@@ -156,6 +158,8 @@ class ContainerWriter {
   void end_literal();
   // sparse24: the tensor's chunks are encode_sparse24_chunk() results (whole rows, one matrix each).
   void begin_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& dims,
+                    bool sparse24 = false);
+  void begin_tensor(const std::string& name, const ValueFormat& format, const std::vector<uint64_t>& dims,
                     bool sparse24 = false);
   void add_chunk(const std::vector<uint8_t>& chunk);  // an encode_chunk() / encode_sparse24_chunk() result
   void end_tensor();
@@ -212,7 +216,7 @@ struct PlannedSegment {
   uint64_t source_offset = 0;
   uint64_t length = 0;
   std::string name;
-  DType dtype = DType::Raw;
+  ValueFormat format;
   std::vector<uint64_t> dims;
 };
 
