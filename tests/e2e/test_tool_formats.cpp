@@ -16,7 +16,11 @@
 
 #include "ws/numfmt.hpp"
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
@@ -24,10 +28,6 @@ using nlohmann::json;
 
 const std::string kStories = std::string(WS_DATA_DIR) + "/stories260K.bin";
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-}
 
 fs::path test_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

@@ -24,14 +24,15 @@
 #include "ws/safetensors.hpp"
 #include "ws/value_format.hpp"
 
+#include "test_env.hpp"
+
 namespace {
+
+using wstest::seed;
+using wstest::error_of;
 
 using Bytes = std::vector<uint8_t>;
 
-uint32_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s ? uint32_t(std::strtoul(s, nullptr, 0)) : 1u;
-}
 
 Bytes read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -99,14 +100,6 @@ Bytes decompress_bytes(const Bytes& wsz) {
   return out.bytes;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ws::FormatError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A safetensors file of one [rows][cols] tensor per format (random patterns), dtypes as the tool writes
 // them, posit / int4 / table formats named in __metadata__.
