@@ -42,6 +42,7 @@ demo: deps configure
 bench: build
 	python3 scripts/bench_codec.py --build $(BUILD)
 	python3 scripts/bench_formats.py --build $(BUILD)
+	python3 scripts/bench_esparse.py --build $(BUILD)
 
 fuzz: deps
 	@bash scripts/fuzz.sh
