@@ -37,8 +37,15 @@ test-asan: deps
 demo: build
 	@bash scripts/demo.sh $(BUILD)
 
-bench: build
-	python3 scripts/bench_codec.py --build $(BUILD)
+# Codec against zstd/xz/bzip2/gzip (build/reports/codec.json), then the hardware figures
+# (build/reports/bench_hw.{json,md}: decoder symbols/cycle, MAC arrays sparse vs dense, bits per weight
+# per number format, with LUT/BRAM/fmax from synthesis). bench_hw.py builds its own targets
+# (WS_RTL=ON) and synthesizes the runs build/reports lacks (about 30+ min on 2 cores for all of them);
+# QUICK=1 skips synthesis and MiniLM. `make synth` refreshes all synthesis results.
+bench: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream
+	python3 scripts/bench_codec.py --build $(BUILD) $(if $(QUICK),--quick)
+	python3 scripts/bench_hw.py --build $(BUILD) -j $(JOBS) $(if $(QUICK),--quick)
 
 fuzz: deps
 	@bash scripts/fuzz.sh
