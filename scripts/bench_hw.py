@@ -287,29 +287,30 @@ def path_in_words(r):
 # Names of the RTL's registers and instances, as they appear in the cell names, in words.
 PLACES = [
     (r"u_ram\.mem|u_ram\b|\.mem\.", "a table RAM (block RAM)"),
-    (r"u_reader\.rp_", "the bit reader's read pointer ({sig})"),
-    (r"u_reader\.cur_bits", "the bit reader's count of the chunk's bits ({sig})"),
-    (r"u_reader\.cons", "the bit reader's clamped consume ({sig})"),
-    (r"u_reader\.", "the bit reader ({sig})"),
-    (r"^rem_", "the remaining-symbol count ({sig})"),
-    (r"^act$", "the active-lane mask ({sig})"),
-    (r"^total$", "the sum of the step's nb_bits ({sig})"),
-    (r"^chunk_end$", "the chunk-end flag ({sig})"),
-    (r"^left_bad", "the bits-left-over check ({sig})"),
-    (r"^fin_field", "the last step's fields ({sig})"),
-    (r"acc", "the row accumulator ({sig})"),
-    (r"u_add|add", "an adder ({sig})"),
-    (r"u_mul|mul|prod", "a multiplier ({sig})"),
-    (r"act_buf|actbuf|x_q|gather|perm", "the activation gather ({sig})"),
-    (r"u_conv|conv", "the number converter ({sig})"),
+    (r"u_reader\.rp_", "the bit reader's read pointer"),
+    (r"u_reader\.cur_bits", "the bit reader's count of the chunk's bits"),
+    (r"u_reader\.cons", "the bit reader's clamped consume"),
+    (r"u_reader\.", "the bit reader"),
+    (r"^rem_", "the remaining-symbol count"),
+    (r"^act$", "the active-lane mask"),
+    (r"^total$", "the sum of the step's nb_bits"),
+    (r"^chunk_end$", "the chunk-end flag"),
+    (r"^left_bad", "the bits-left-over check"),
+    (r"^fin_field", "the last step's fields"),
+    (r"u_acc\.", "the accumulator's fp32 adder"),
+    (r"acc_q$", "the row accumulator register"),
+    (r"g_add\[\d+\]\.u_add", "a tree adder (fp32)"),
+    (r"g_mul\[\d+\]\.u_mul|u_mul", "a multiplier"),
+    (r"sum_o$", "the accumulator's adder output"),
+    (r"u_conv|g_conv|conv", "the number converter"),
 ]
 
 
 def place(sig):
     for pat, text in PLACES:
         if re.search(pat, sig):
-            return text.format(sig=sig)
-    return f"register/net {sig}"
+            return text
+    return f"{sig}"
 
 
 def describe_path(stems, port, split):
@@ -317,20 +318,24 @@ def describe_path(stems, port, split):
     if not stems:
         return ""
     start, end = stems[0], stems[-1]
-    a = place(start)
+    a = f"{place(start)} ({start})" if place(start) != start else start
     if "RAM" in a:
         a = "a table RAM's read data (block RAM output, no output register)"
-    b = place(end)
+    b = f"{place(end)} ({end})" if place(end) != end else end
     if "RAM" in b and re.match(r"AD|A\d", port):
         b = "a table RAM's read address (the next decoder state)"
     elif "RAM" in b:
         b = f"a table RAM (pin {port})"
-    via = [place(s) for s in stems[1:-1] if s not in (start, end)]
+    via = []
+    for s in stems[1:-1]:
+        w = place(s)
+        if s not in (start, end) and w not in via and w not in (place(start), place(end)):
+            via.append(w)
     total = sum(split.values()) or 1.0
     routing = split.get("routing", 0.0)
     text = f"from {a} to {b}"
     if via:
-        text += " through " + ", ".join(dict.fromkeys(via))
+        text += " through " + ", ".join(via)
     text += (f"; {split.get('clk-to-q', 0):.1f} ns clock-to-out, {split.get('logic', 0):.1f} ns logic, "
              f"{routing:.1f} ns routing ({100 * routing / total:.0f}%)")
     return text
