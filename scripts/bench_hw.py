@@ -302,6 +302,7 @@ PLACES = [
     (r"g_add\[\d+\]\.u_add", "a tree adder (fp32)"),
     (r"g_mul\[\d+\]\.u_mul|u_mul", "a multiplier"),
     (r"sum_o$", "the accumulator's adder output"),
+    (r"node_q$", "a tree-level register"),
     (r"u_conv|g_conv|conv", "the number converter"),
 ]
 
