@@ -39,8 +39,16 @@ demo: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream ws_demo
 	@bash scripts/demo.sh $(BUILD)
 
-bench: build
-	python3 scripts/bench_codec.py --build $(BUILD)
+# Codec against zstd/xz/bzip2/gzip (build/reports/codec.json); the hardware figures
+# (build/reports/bench_hw.{json,md}: decoder symbols/cycle, MAC arrays sparse vs dense, number unpacker,
+# with LUT/BRAM/fmax from synthesis); the bundled model under every number format through the real
+# tool; the E-Sparse table (build/reports/esparse.md). bench_hw.py builds its own targets and
+# synthesizes the runs build/reports lacks (about 30+ min on 2 cores for all of them); QUICK=1 skips
+# synthesis and MiniLM. `make synth` refreshes all synthesis results.
+bench: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream
+	python3 scripts/bench_codec.py --build $(BUILD) $(if $(QUICK),--quick)
+	python3 scripts/bench_hw.py --build $(BUILD) -j $(JOBS) $(if $(QUICK),--quick)
 	python3 scripts/bench_formats.py --build $(BUILD)
 	python3 scripts/bench_esparse.py --build $(BUILD)
 

@@ -844,26 +844,47 @@ TEST(MacArrayReal, Stories260KBothArraysBothModes) {
   }
 }
 
-TEST(MacArrayReal, CycleCountSparseVsDense) {
-  // The same pruned real layers at full speed (no gaps, no backpressure): cycles from the first
-  // weight transfer to the last result, and dense-equivalent MACs (rows x K of the layer) per cycle.
-  const MacArrayParams ps = params_A(MacArrayKind::Sparse), pd = params_A(MacArrayKind::Dense);
+// The same pruned real layers at full speed (no gaps, no backpressure) on a sparse and a dense array of
+// equal multiplier count: cycles from the first weight transfer to the last result, and
+// dense-equivalent MACs (rows x K of the layer) per cycle. Besides the human-readable line, each layer
+// gives one "WS_BENCH {json}" line that scripts/bench_hw.py collects (a cycle count, not a timing).
+template <class VS, class VD>
+void cycle_count_sparse_vs_dense(const char* config, const MacArrayParams& ps, const MacArrayParams& pd) {
+  int measured = 0;
   for (const char* want : {"w1[0]", "w2[0]", "wq[0]"}) {
     for (const RealLayer& L : real_layers(7)) {
       if (L.name != want) continue;
       const Lanes q = quantise(L, MacMode::Bf16, ws::identity_perm(L.cols), ps.rows, ps.cols_per_beat());
-      const RunStats s = run<Vsparse_A>(ps, {sparse_job(ps, MacMode::Bf16, q.rows, q.cols, q.w, q.perm, q.x)}, Traffic{}, 1);
-      const RunStats d = run<Vdense_A>(pd, {dense_job(pd, MacMode::Bf16, q.rows, q.cols, q.w, q.x)}, Traffic{}, 1);
+      if (q.cols > ps.max_k) continue;  // the layer does not fit this configuration's MaxK
+      const RunStats s = run<VS>(ps, {sparse_job(ps, MacMode::Bf16, q.rows, q.cols, q.w, q.perm, q.x)}, Traffic{}, 1);
+      const RunStats d = run<VD>(pd, {dense_job(pd, MacMode::Bf16, q.rows, q.cols, q.w, q.x)}, Traffic{}, 1);
       const uint64_t cs = s.last_out - s.first_w + 1, cd = d.last_out - d.first_w + 1;
       const double macs = double(L.rows) * L.cols;
+      const int mults = ps.rows * ps.lanes();
       std::printf("cycles %s (%dx%d) on R%dG%d (%d multipliers each): sparse %llu (%.2f dense-equivalent MAC/cycle), "
                   "dense %llu (%.2f MAC/cycle), speed-up %.3f\n",
-                  want, L.rows, L.cols, ps.rows, ps.groups_per_cycle, ps.rows * ps.lanes(), (unsigned long long)cs,
+                  want, L.rows, L.cols, ps.rows, ps.groups_per_cycle, mults, (unsigned long long)cs,
                   macs / double(cs), (unsigned long long)cd, macs / double(cd), double(cd) / double(cs));
+      std::printf("WS_BENCH {\"bench\":\"mac_array\",\"config\":\"%s\",\"rows\":%d,\"groups_per_cycle\":%d,"
+                  "\"max_k\":%d,\"multipliers\":%d,\"layer\":\"%s\",\"layer_rows\":%d,\"layer_cols\":%d,"
+                  "\"padded_cols\":%d,\"mode\":\"bf16\",\"macs\":%.0f,\"sparse_cycles\":%llu,\"dense_cycles\":%llu,"
+                  "\"mismatches\":%llu}\n",
+                  config, ps.rows, ps.groups_per_cycle, ps.max_k, mults, want, L.rows, L.cols, q.cols, macs,
+                  (unsigned long long)cs, (unsigned long long)cd,
+                  (unsigned long long)(s.value_mismatches + s.cycle_mismatches + d.value_mismatches +
+                                       d.cycle_mismatches));
       EXPECT_EQ(s.value_mismatches + s.cycle_mismatches + d.value_mismatches + d.cycle_mismatches, 0u);
       EXPECT_GT(double(cd) / double(cs), 1.8);  // 2x fewer beats, minus the fixed pipeline latency
+      ++measured;
     }
   }
+  EXPECT_GT(measured, 0);
+}
+
+TEST(MacArrayReal, CycleCountSparseVsDense) {
+  // Configuration A (Rows 4, G 2: 16 multipliers) and B (Rows 3, G 1: 6 multipliers; layers with K <= 64).
+  cycle_count_sparse_vs_dense<Vsparse_A, Vdense_A>("A", params_A(MacArrayKind::Sparse), params_A(MacArrayKind::Dense));
+  cycle_count_sparse_vs_dense<Vsparse_B, Vdense_B>("B", params_B(MacArrayKind::Sparse), params_B(MacArrayKind::Dense));
 }
 
 }  // namespace

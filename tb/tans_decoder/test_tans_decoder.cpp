@@ -298,6 +298,13 @@ TYPED_TEST(TansDecoder, Throughput) {
     std::printf("[%s] throughput %s: %.4f symbols/cycle sustained (Lanes %d)\n",
                 TypeParam::name().c_str(), src.name.c_str(), double(syms) / double(cycles),
                 this->K());
+    // One machine-readable line per source for scripts/bench_hw.py (a cycle count, not a timing).
+    std::printf("WS_BENCH {\"bench\":\"tans_decoder\",\"dut\":\"%s\",\"rtl\":%s,\"lanes\":%d,"
+                "\"max_table_log\":%d,\"source\":\"%s\",\"chunk_values\":65536,\"symbols\":%llu,"
+                "\"cycles\":%llu,\"mismatches\":%llu}\n",
+                TypeParam::name().c_str(), TypeParam::kRtl ? "true" : "false", this->K(), this->ML(),
+                src.name.c_str(), (unsigned long long)syms, (unsigned long long)cycles,
+                (unsigned long long)(s.mismatches));
   }
 }
 
