@@ -214,6 +214,7 @@ void decode_sparse24_chunk(const uint8_t* data, size_t size, DType t, uint64_t c
   const uint64_t bytes = uint64_t(s.rows) * cols * width;
   if (bytes > out_capacity)
     throw FormatError("2:4 chunk holds " + std::to_string(s.rows) + " rows, more than expected");
+  if (bytes == 0) return;  // out may be null (an empty vector's data())
   std::memset(out, 0, size_t(bytes));
   for (uint64_t r = 0; r < s.rows; ++r)
     for (uint64_t g = 0; g < cols / 4; ++g) {
