@@ -19,6 +19,7 @@
 
 #include <zlib.h>
 
+#include "container_io.hpp"
 #include "test_env.hpp"
 
 namespace {
@@ -27,17 +28,14 @@ using wstest::seed;
 using wstest::deep;
 using wstest::error_of;
 
-using Bytes = std::vector<uint8_t>;
+using wstest::Bytes;
+using wstest::read_file;
+using wstest::put;
+using wstest::compress_bytes;
+using wstest::decompress_bytes;
 
 
-Bytes read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
 
-void put(Bytes& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
-}
 
 // A safetensors file with every case the container must handle: bf16, f16 and f32 tensors of random
 // (seeded) values, a one-symbol tensor, a tensor with all 256 exponents, an empty tensor, an I64
@@ -78,20 +76,7 @@ Bytes synthetic_safetensors(uint32_t s) {
   return file;
 }
 
-Bytes compress_bytes(const Bytes& src, const ws::CompressOptions& opt) {
-  ws::MemorySource in(src.data(), src.size());
-  ws::VectorSink out;
-  const ws::CompressResult r = ws::compress(in, out, opt);
-  EXPECT_EQ(r.container_bytes, out.bytes.size());
-  return out.bytes;
-}
 
-Bytes decompress_bytes(const Bytes& wsz, unsigned threads = 1) {
-  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
-  ws::VectorSink out;
-  ws::decompress(r, out, threads);
-  return out.bytes;
-}
 
 size_t mismatches(const Bytes& a, const Bytes& b) {
   size_t n = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();

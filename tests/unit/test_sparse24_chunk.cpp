@@ -17,6 +17,7 @@
 #include "ws/sparse24.hpp"
 #include "ws/sparse24_chunk.hpp"
 
+#include "container_io.hpp"
 #include "test_env.hpp"
 
 namespace {
@@ -25,13 +26,13 @@ using wstest::seed;
 using wstest::deep;
 using wstest::error_of;
 
-using Bytes = std::vector<uint8_t>;
+using wstest::Bytes;
+using wstest::put;
+using wstest::compress_bytes;
+using wstest::decompress_bytes;
 using ws::DType;
 
 
-void put(Bytes& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
-}
 
 
 // rows x cols random values of dtype t, 2:4 in the storage sense: in each group of 4, 0, 1 or 2
@@ -265,20 +266,7 @@ std::vector<Tensor> mixed_tensors(uint32_t s) {
   return ts;
 }
 
-Bytes compress_bytes(const Bytes& src, ws::CompressOptions opt) {
-  ws::MemorySource in(src.data(), src.size());
-  ws::VectorSink out;
-  opt.threads = 1;
-  ws::compress(in, out, opt);
-  return out.bytes;
-}
 
-Bytes decompress_bytes(const Bytes& wsz) {
-  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
-  ws::VectorSink out;
-  ws::decompress(r, out, 1);
-  return out.bytes;
-}
 
 TEST(Sparse24Container, RoundTripKindsAndChunks) {
   const uint32_t s = seed();

@@ -24,6 +24,7 @@
 #include "ws/safetensors.hpp"
 #include "ws/value_format.hpp"
 
+#include "container_io.hpp"
 #include "test_env.hpp"
 
 namespace {
@@ -31,17 +32,14 @@ namespace {
 using wstest::seed;
 using wstest::error_of;
 
-using Bytes = std::vector<uint8_t>;
+using wstest::Bytes;
+using wstest::read_file;
+using wstest::put;
+using wstest::compress_bytes;
+using wstest::decompress_bytes;
 
 
-Bytes read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
 
-void put(Bytes& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
-}
 
 // The formats that take the generic (table) path, and a custom one stored as an embedded table.
 const std::vector<std::string> kFormats = {"e4m3", "e5m2", "int8", "int4", "posit8", "posit16", "posit16_1", "posit10_0"};
@@ -86,19 +84,7 @@ Bytes stories_in(const ws::ValueFormat& f) {
   return out.bytes;
 }
 
-Bytes compress_bytes(const Bytes& src, ws::CompressOptions opt = {}) {
-  ws::MemorySource in(src.data(), src.size());
-  ws::VectorSink out;
-  ws::compress(in, out, opt);
-  return out.bytes;
-}
 
-Bytes decompress_bytes(const Bytes& wsz) {
-  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
-  ws::VectorSink out;
-  ws::decompress(r, out, 1);
-  return out.bytes;
-}
 
 
 // A safetensors file of one [rows][cols] tensor per format (random patterns), dtypes as the tool writes
