@@ -459,7 +459,8 @@ def run_job(job, ctx):
             return res
         syn_top, extra, hier = WRAP_TOP, [wd / "wrapper.sv"], f"hierarchy -check -top {WRAP_TOP}"
     rv = read_verilog_cmd(ctx["files"], ctx["incdirs"], wd, extra)
-    script = (f"{rv}\n{hier}\n{fam['synth_cmd']} -top {syn_top} -json netlist.json\n"
+    synth_cmd = " ".join(x for x in (fam["synth_cmd"], job.get("synth_args", "")) if x)
+    script = (f"{rv}\n{hier}\n{synth_cmd} -top {syn_top} -json netlist.json\n"
               f"tee -q -o stat.json stat -json -top {syn_top}\n")
     if not collect:
         (wd / "synth.ys").write_text(script)
@@ -672,7 +673,7 @@ def main(argv=None):
                     freq = (s.get("freq_mhz", {}).get(f) or blk.get("freq_mhz", {}).get(f)
                             or fams_all[f]["freq_mhz"])
                     jobs.append({"block": blk, "params": params, "family": f, "freq_mhz": freq,
-                                 "pnr": s.get("pnr", True)})
+                                 "pnr": s.get("pnr", True), "synth_args": s.get("synth_args", "")})
         if args.list:
             for j in jobs:
                 print(f"{j['block']['name']:<16} {j['family']:<6} {j['freq_mhz']:>6} MHz  "
