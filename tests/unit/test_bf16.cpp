@@ -17,13 +17,9 @@ namespace {
 
 using wstest::seed;
 using wstest::deep;
+using wstest::float_of;
 
 
-float float_of(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 bool is_nan32(uint32_t b) { return (b & 0x7fffffffu) > 0x7f800000u; }
 bool is_nan16(uint16_t h) { return (h & 0x7fffu) > 0x7f80u; }

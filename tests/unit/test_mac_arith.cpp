@@ -20,35 +20,24 @@
 namespace {
 
 using wstest::seed;
+using wstest::deep;
+using wstest::float_of;
+using wstest::bits_of;
 
-bool long_run() {
-  const char* d = std::getenv("WS_DEPTH");
-  return d && std::string(d) == "long";
-}
 
-float as_float(uint32_t b) {
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-uint32_t as_bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
 
 // Host reference; volatile keeps the compiler from folding with other semantics.
 uint32_t host_add(uint32_t a, uint32_t b) {
-  volatile float x = as_float(a), y = as_float(b);
+  volatile float x = float_of(a), y = float_of(b);
   volatile float r = x + y;
   const float rr = r;
-  return std::isnan(rr) ? ws::kFp32CanonicalNaN : as_bits(rr);
+  return std::isnan(rr) ? ws::kFp32CanonicalNaN : bits_of(rr);
 }
 uint32_t host_bf16_mul(uint16_t a, uint16_t b) {
-  volatile float x = as_float(uint32_t(a) << 16), y = as_float(uint32_t(b) << 16);
+  volatile float x = float_of(uint32_t(a) << 16), y = float_of(uint32_t(b) << 16);
   volatile float r = x * y;  // the exact product has 16 significant bits: one rounding, as in the model
   const float rr = r;
-  return std::isnan(rr) ? ws::kFp32CanonicalNaN : as_bits(rr);
+  return std::isnan(rr) ? ws::kFp32CanonicalNaN : bits_of(rr);
 }
 
 // fp32 operands biased toward the hard cases: equal and near exponents, subnormals, zeros, infinities,
@@ -101,7 +90,7 @@ TEST(MacArith, HostIsIeeeWithGradualUnderflow) {
   // The reference is only a reference if the host keeps subnormals and rounds to nearest even.
   volatile float tiny = FLT_MIN;
   volatile float half = tiny / 2.0f;
-  EXPECT_NE(as_bits(half), 0u) << "host flushes subnormals to zero (FTZ/DAZ): no IEEE reference";
+  EXPECT_NE(bits_of(half), 0u) << "host flushes subnormals to zero (FTZ/DAZ): no IEEE reference";
   EXPECT_EQ(host_add(0x3F800000u, 0x33800000u), 0x3F800000u) << "1 + 2^-24 must tie to even";
 }
 
@@ -136,7 +125,7 @@ TEST(MacArith, Fp32AddDirected) {
 
 TEST(MacArith, Fp32AddMatchesHostRandom) {
   const uint64_t s = seed();
-  const uint64_t n = long_run() ? 200000000ull : 4000000ull;
+  const uint64_t n = deep() ? 200000000ull : 4000000ull;
   Fp32Gen gen(s);
   uint64_t mismatches = 0;
   for (uint64_t i = 0; i < n; ++i) {
@@ -182,8 +171,8 @@ TEST(MacArith, Bf16MulDirected) {
   EXPECT_EQ(ws::bf16_mul(0x0001, 0x0001), 0x00000000u);                  // underflows to +0
   EXPECT_EQ(ws::bf16_mul(0x3F7F, 0x3F7F) & 0xFFFFu, 0x0100u & 0xFFFFu);  // 0x7F*0x7F mantissas, exact
   // Exact in fp32 in the normal range: compare with the exact double product.
-  EXPECT_EQ(double(as_float(ws::bf16_mul(0x3FFF, 0x4055))),
-            double(as_float(0x3FFF0000u)) * double(as_float(0x40550000u)));
+  EXPECT_EQ(double(float_of(ws::bf16_mul(0x3FFF, 0x4055))),
+            double(float_of(0x3FFF0000u)) * double(float_of(0x40550000u)));
 }
 
 TEST(MacArith, Bf16MulMatchesHost) {
@@ -191,7 +180,7 @@ TEST(MacArith, Bf16MulMatchesHost) {
   // exponent-edge set: subnormals, the smallest normals, around 1, the largest finite, inf/NaN.
   const uint64_t s = seed();
   std::mt19937_64 rng(s ^ 0xBF16);
-  const int per_a = long_run() ? 2048 : 64;
+  const int per_a = deep() ? 2048 : 64;
   uint64_t mismatches = 0, n = 0;
   auto check = [&](uint16_t a, uint16_t b) {
     ++n;
