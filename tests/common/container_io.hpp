@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ws/container.hpp"
+#include "ws/error.hpp"
 
 namespace wstest {
 
@@ -39,6 +40,31 @@ inline Bytes decompress_bytes(const Bytes& wsz, unsigned threads = 1) {
   ws::VectorSink out;
   ws::decompress(r, out, threads);
   return out.bytes;
+}
+
+// What single bit flips of a container did to its decompression.
+struct FlipCounts {
+  size_t flips = 0, detected = 0, harmless = 0, wrong = 0;
+};
+
+// Decompresses wsz with bit `bit` of byte `i` flipped: a ws::FormatError counts as detected, the
+// original bytes `src` as harmless; other output, or any other exception, is a test failure (`what`
+// prefixes the message; the first few wrong outputs are reported, all are counted).
+inline void check_bit_flip(const Bytes& wsz, const Bytes& src, size_t i, int bit, FlipCounts& c,
+                           const std::string& what = "") {
+  Bytes b = wsz;
+  b[i] ^= uint8_t(1u << bit);
+  ++c.flips;
+  try {
+    if (decompress_bytes(b) == src)
+      ++c.harmless;
+    else if (++c.wrong < 10)
+      ADD_FAILURE() << what << "flip of byte " << i << " bit " << bit << ": wrong output without an error";
+  } catch (const ws::FormatError&) {
+    ++c.detected;
+  } catch (const std::exception& other) {
+    ADD_FAILURE() << what << "byte " << i << " bit " << bit << ": not a FormatError: " << other.what();
+  }
 }
 
 }  // namespace wstest

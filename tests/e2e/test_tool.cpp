@@ -441,7 +441,6 @@ TEST(Tool, MiniLMFp32AndBf16) {
 TEST(Tool, EdgeCaseSafetensors) {
   const fs::path dir = test_dir();
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   std::mt19937 rng(s);
   json header = json::object();
   Bytes data;
@@ -519,7 +518,6 @@ TEST(Tool, BadInputs) {
 
   // Truncated at many cut points: the ends of header and footer, and seeded random ones.
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   std::mt19937 rng(s);
   std::vector<size_t> cuts = {0, 1, 15, 16, 17, 39, 40, good.size() / 2, good.size() - 25, good.size() - 24,
                               good.size() - 1};

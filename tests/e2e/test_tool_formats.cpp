@@ -125,7 +125,6 @@ TEST(ToolFormats, CompressPosit16MatchesReferenceConversion) {
 TEST(ToolFormats, Fp8AndInt8SafetensorsAreCoded) {
   const fs::path dir = test_dir();
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   std::mt19937 rng(s);
   json header = json::object();
   Bytes data;

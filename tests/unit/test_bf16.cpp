@@ -109,7 +109,6 @@ TEST(Bf16, DirectedCases) {
 // plus random ones. WS_DEPTH=long checks every fp32 pattern.
 TEST(Bf16, AgainstReference) {
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   std::mt19937 rng(s);
   long mismatches = 0, checked = 0;
   int reported = 0;

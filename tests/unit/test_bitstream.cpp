@@ -110,7 +110,6 @@ TEST(BitReader, PaddingChecks) {
 
 TEST(BitStream, RandomRoundTrip) {
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   std::mt19937_64 rng(s);
   const int fields = deep() ? 2000000 : 100000;
   std::vector<uint32_t> value(size_t(fields), 0);

@@ -33,6 +33,8 @@ using wstest::read_file;
 using wstest::put;
 using wstest::compress_bytes;
 using wstest::decompress_bytes;
+using wstest::FlipCounts;
+using wstest::check_bit_flip;
 
 
 
@@ -148,7 +150,6 @@ TEST(Container, IndexRoundTrip) {
 
 TEST(Container, SyntheticRoundTripAndRandomAccess) {
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   const Bytes src = synthetic_safetensors(s);
   for (uint64_t chunk : {uint64_t(1), uint64_t(7), uint64_t(100), ws::kMaxChunkValues}) {
     ws::CompressOptions opt;
@@ -313,7 +314,6 @@ TEST(Container, ValidationMessages) {
 // decode to exactly the original.
 TEST(Container, EveryTruncationAndBitFlipDetected) {
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   const Bytes src = synthetic_safetensors(s);
   ws::CompressOptions opt;
   opt.chunk_values = 100;
@@ -325,33 +325,17 @@ TEST(Container, EveryTruncationAndBitFlipDetected) {
     if (error_of([&] { open_and_decode(Bytes(wsz.begin(), wsz.begin() + long(cut))); }).empty()) ++cuts_undetected;
 
   std::mt19937 rng(s);
-  size_t flips = 0, detected = 0, harmless = 0, wrong = 0;
-  for (size_t i = 0; i < wsz.size(); ++i) {
-    for (int bit = 0; bit < 8; ++bit) {
-      if (!deep() && bit != int(rng() % 8)) continue;  // smoke: one random bit a byte
-      Bytes b = wsz;
-      b[i] ^= uint8_t(1u << bit);
-      ++flips;
-      try {
-        if (decompress_bytes(b) == src) {
-          ++harmless;
-        } else if (++wrong < 10) {
-          ADD_FAILURE() << "flip of byte " << i << " bit " << bit << ": wrong output without an error";
-        }
-      } catch (const ws::FormatError&) {
-        ++detected;
-      } catch (const std::exception& other) {
-        ADD_FAILURE() << "byte " << i << " bit " << bit << ": not a FormatError: " << other.what();
-      }
-    }
-  }
+  FlipCounts c;
+  for (size_t i = 0; i < wsz.size(); ++i)
+    for (int bit = 0; bit < 8; ++bit)
+      if (deep() || bit == int(rng() % 8)) check_bit_flip(wsz, src, i, bit, c);  // smoke: one random bit a byte
   std::printf("%zu-byte container: %zu truncations, %zu undetected; %zu bit flips: %zu errors, %zu harmless, "
               "%zu wrong output\n",
-              wsz.size(), wsz.size(), cuts_undetected, flips, detected, harmless, wrong);
+              wsz.size(), wsz.size(), cuts_undetected, c.flips, c.detected, c.harmless, c.wrong);
   EXPECT_EQ(cuts_undetected, 0u);
-  EXPECT_EQ(wrong, 0u);
-  EXPECT_EQ(detected + harmless, flips);
-  EXPECT_LT(harmless, flips / 100) << "nearly every flip must be an error";
+  EXPECT_EQ(c.wrong, 0u);
+  EXPECT_EQ(c.detected + c.harmless, c.flips);
+  EXPECT_LT(c.harmless, c.flips / 100) << "nearly every flip must be an error";
 }
 
 TEST(Container, WriterMisuseIsALogicError) {

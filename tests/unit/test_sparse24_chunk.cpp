@@ -30,6 +30,8 @@ using wstest::Bytes;
 using wstest::put;
 using wstest::compress_bytes;
 using wstest::decompress_bytes;
+using wstest::FlipCounts;
+using wstest::check_bit_flip;
 using ws::DType;
 
 
@@ -112,7 +114,6 @@ TEST(Sparse24Chunk, StoredGroupsAndQualification) {
 
 TEST(Sparse24Chunk, RandomRoundTripEveryDtype) {
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   std::mt19937 rng(s);
   for (DType t : {DType::BF16, DType::F16, DType::F32})
     for (uint64_t cols : {4u, 8u, 12u, 64u, 172u})
@@ -270,7 +271,6 @@ std::vector<Tensor> mixed_tensors(uint32_t s) {
 
 TEST(Sparse24Container, RoundTripKindsAndChunks) {
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   const std::vector<Tensor> ts = mixed_tensors(s);
   const Bytes src = safetensors(ts);
   for (uint64_t chunk : {uint64_t(1), uint64_t(24), uint64_t(65536)}) {
@@ -406,7 +406,6 @@ TEST(Sparse24Container, IndexValidation) {
 // changes nothing decoded (as Container.EveryTruncationAndBitFlipDetected for dense tensors).
 TEST(Sparse24Container, EveryTruncationAndBitFlipDetected) {
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u\n", s);
   std::mt19937 rng(s);
   std::vector<Tensor> ts = {{"a", "BF16", {2, 3, 12}, random_sparse24(rng, 6, 12, DType::BF16)},
                             {"b", "F32", {3, 8}, random_sparse24(rng, 3, 8, DType::F32)},
@@ -423,31 +422,17 @@ TEST(Sparse24Container, EveryTruncationAndBitFlipDetected) {
   for (size_t cut = 0; cut < wsz.size(); ++cut)
     if (error_of([&] { decompress_bytes(Bytes(wsz.begin(), wsz.begin() + long(cut))); }).empty()) ++cuts_undetected;
 
-  size_t flips = 0, detected = 0, harmless = 0, wrong = 0;
+  FlipCounts c;
   for (size_t i = 0; i < wsz.size(); ++i)
-    for (int bit = 0; bit < 8; ++bit) {
-      if (!deep() && bit != int(rng() % 8) && bit != int(rng() % 8)) continue;  // smoke: ~2 bits a byte
-      Bytes b = wsz;
-      b[i] ^= uint8_t(1u << bit);
-      ++flips;
-      try {
-        if (decompress_bytes(b) == src)
-          ++harmless;
-        else if (++wrong < 10)
-          ADD_FAILURE() << "flip of byte " << i << " bit " << bit << ": wrong output without an error";
-      } catch (const ws::FormatError&) {
-        ++detected;
-      } catch (const std::exception& other) {
-        ADD_FAILURE() << "byte " << i << " bit " << bit << ": not a FormatError: " << other.what();
-      }
-    }
+    for (int bit = 0; bit < 8; ++bit)  // smoke: ~2 random bits a byte
+      if (deep() || bit == int(rng() % 8) || bit == int(rng() % 8)) check_bit_flip(wsz, src, i, bit, c);
   std::printf("%zu-byte 2:4 container: %zu truncations, %zu undetected; %zu bit flips: %zu errors, %zu harmless, "
               "%zu wrong output\n",
-              wsz.size(), wsz.size(), cuts_undetected, flips, detected, harmless, wrong);
+              wsz.size(), wsz.size(), cuts_undetected, c.flips, c.detected, c.harmless, c.wrong);
   EXPECT_EQ(cuts_undetected, 0u);
-  EXPECT_EQ(wrong, 0u);
-  EXPECT_EQ(detected + harmless, flips);
-  EXPECT_LT(harmless, flips / 50) << "nearly every flip must be an error";
+  EXPECT_EQ(c.wrong, 0u);
+  EXPECT_EQ(c.detected + c.harmless, c.flips);
+  EXPECT_LT(c.harmless, c.flips / 50) << "nearly every flip must be an error";
 }
 
 }  // namespace

@@ -154,7 +154,6 @@ NormalizedCounts random_counts(std::mt19937_64& rng, int L) {
 
 TEST(Tans, SpreadAndTableInvariants) {
   std::mt19937_64 rng(seed());
-  std::printf("TB_SEED=%u\n", seed());
   for (int L = 5; L <= 12; ++L) {
     const uint32_t T = 1u << L;
     // The step visits every slot once (it is odd, hence coprime with T).
@@ -401,7 +400,7 @@ std::vector<uint8_t> random_symbols(std::mt19937_64& rng, int shape, size_t n) {
 
 TEST(Tans, RandomRoundTrips) {
   const uint32_t s = seed();
-  std::printf("TB_SEED=%u WS_DEPTH=%s\n", s, deep() ? "long" : "smoke");
+  std::printf("WS_DEPTH=%s\n", deep() ? "long" : "smoke");
   std::mt19937_64 rng(s + 3);
   const size_t large = deep() ? 1000000 : 20000;
   uint64_t symbols = 0, mismatches = 0, ref_mismatches = 0, cases = 0;
