@@ -67,8 +67,9 @@ sim: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
 	python3 sim/sweep.py --build $(BUILD) --jobs $(JOBS)
 
+# verilator --lint-only -Wall of every block with its own file list (rtl/<block>.f); CTest runs it too.
 lint: deps
-	verilator --lint-only -Wall -Irtl rtl/lint.vlt -f rtl/files.f
+	python3 scripts/lint_rtl.py
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

@@ -60,3 +60,4 @@ module ws_bf16_mul (
              : (e >= 11'sd1)      ? {sign, e[7:0], prod_n[14:0], 8'd0}
              : {sign, 7'd0, mant_r};  // a carry into bit 23 is exponent field 1
 endmodule
+`resetall

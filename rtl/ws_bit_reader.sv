@@ -38,6 +38,14 @@ module ws_bit_reader #(
   // skip the rest of the chunk (consume_i is ignored)
   input  wire                                       done_i
 );
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_window, WindowBits >= 1 && MaxConsume >= 1 && MaxConsume <= WindowBits,
+                  ("ws_bit_reader: need 1 <= MaxConsume (%0d) <= WindowBits (%0d)", MaxConsume, WindowBits))
+  `WS_PARAM_CHECK(g_check_buffer, BufferWords == 2 ** $clog2(BufferWords)
+                  && BufferWords >= (WindowBits + 2 * WordBits - 2) / WordBits + 1,
+                  ("ws_bit_reader: BufferWords (%0d) must be a power of two >= %0d", BufferWords,
+                   (WindowBits + 2 * WordBits - 2) / WordBits + 1))
+
   localparam int RingBits = BufferWords * WordBits;
   localparam int PtrW     = $clog2(RingBits);
   localparam int SlotW    = $clog2(BufferWords);
@@ -169,24 +177,9 @@ module ws_bit_reader #(
   assign pad_o    = cur_pad_q;
   assign skip_o   = skip_q;
 
-`ifndef SYNTHESIS
   // The input stream obeys the AXI-Stream rule, and the consumer never takes more than it has.
-  logic             in_stall_q;
-  logic [WordBits:0] in_prev_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      in_stall_q <= 1'b0;
-      in_prev_q  <= '0;
-    end else begin
-      if (in_stall_q) begin
-        assert (in_valid_i && {in_last_i, in_data_i} == in_prev_q)
-          else $error("ws_bit_reader: input word changed or dropped before it was taken");
-      end
-      assert (done_i || cur_end_q || CntW'(consume_i) <= cur_bits_q)
-        else $error("ws_bit_reader: consumed %0d bits with %0d available", consume_i, cur_bits_q);
-      in_stall_q <= in_valid_i && !in_ready_o;
-      in_prev_q  <= {in_last_i, in_data_i};
-    end
-  end
-`endif
+  `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
+  `WS_ASSERT(consume_in_range, done_i || cur_end_q || CntW'(consume_i) <= cur_bits_q,
+             ("ws_bit_reader: consumed %0d bits with %0d available", consume_i, cur_bits_q))
 endmodule
+`resetall

@@ -33,8 +33,13 @@ module ws_dense_mac_array #(
   output logic                             out_last_o,
   input  wire                              err_clear_i,
   output logic                             err_o,
-  output logic [2:0]                       err_cause_o
+  output logic [2:0]                       err_cause_o   // ws_pkg::mac_err_e
 );
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_rows, Rows >= 1, ("ws_dense_mac_array: Rows = %0d, must be >= 1", Rows))
+  `WS_PARAM_CHECK(g_check_groups, GroupsPerCycle >= 1 && GroupsPerCycle == 2 ** $clog2(GroupsPerCycle),
+                  ("ws_dense_mac_array: GroupsPerCycle = %0d, must be a power of two", GroupsPerCycle))
+
   localparam int G     = GroupsPerCycle;
   localparam int Lanes = 2 * G;   // multipliers per row
   localparam int Cols  = Lanes;   // columns per beat
@@ -107,48 +112,10 @@ module ws_dense_mac_array #(
   end
   assign out_data_o = out_data_q;
 
-`ifndef SYNTHESIS
-  // AXI-Stream rule: once valid, a beat holds until it is taken. Checked on the output and, as
-  // assumptions about the environment, on the three inputs.
-  logic                  out_stall_q, w_stall_q, act_stall_q, cfg_stall_q;
-  logic [Rows*32:0]      out_prev_q;
-  logic [WBits:0]        w_prev_q;
-  logic [16:0]           act_prev_q;
-  logic [$clog2(MaxK)+32:0] cfg_prev_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      out_stall_q <= 1'b0;
-      w_stall_q   <= 1'b0;
-      act_stall_q <= 1'b0;
-      cfg_stall_q <= 1'b0;
-    end else begin
-      if (out_stall_q) begin
-        assert (out_valid_o && {out_last_o, out_data_o} == out_prev_q)
-          else $error("ws_dense_mac_array: output beat changed or dropped before it was taken");
-      end
-      if (w_stall_q) begin
-        assert (w_valid_i && {w_last_i, w_data_i} == w_prev_q)
-          else $error("ws_dense_mac_array: weight beat changed or dropped before it was taken");
-      end
-      if (act_stall_q) begin
-        assert (act_valid_i && {act_last_i, act_data_i} == act_prev_q)
-          else $error("ws_dense_mac_array: activation changed or dropped before it was taken");
-      end
-      if (cfg_stall_q) begin
-        assert (cfg_valid_i && {cfg_addr_i, cfg_data_i} == cfg_prev_q)
-          else $error("ws_dense_mac_array: config write changed or dropped before it was taken");
-      end
-      out_stall_q <= out_valid_o && !out_ready_i;
-      w_stall_q   <= w_valid_i && !w_ready_o;
-      act_stall_q <= act_valid_i && !act_ready_o;
-      cfg_stall_q <= cfg_valid_i && !cfg_ready_o;
-    end
-  end
-  always @(posedge clk_i) begin
-    out_prev_q <= {out_last_o, out_data_o};
-    w_prev_q   <= {w_last_i, w_data_i};
-    act_prev_q <= {act_last_i, act_data_i};
-    cfg_prev_q <= {cfg_addr_i, cfg_data_i};
-  end
-`endif
+  // AXI-Stream rule on the output and, as assumptions about the environment, on the three inputs.
+  `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, {out_last_o, out_data_o})
+  `WS_ASSERT_STREAM(w_stable, w_valid_i, w_ready_o, {w_last_i, w_data_i})
+  `WS_ASSERT_STREAM(act_stable, act_valid_i, act_ready_o, {act_last_i, act_data_i})
+  `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
 endmodule
+`resetall

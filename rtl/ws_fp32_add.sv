@@ -78,3 +78,4 @@ module ws_fp32_add (
                : (e_f >= 10'd255) ? {hi[31], 8'hFF, 23'd0}
                : {hi[31], mant_f[23] ? e_f[7:0] : 8'd0, mant_f[22:0]};
 endmodule
+`resetall

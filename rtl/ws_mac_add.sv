@@ -16,3 +16,4 @@ module ws_mac_add (
   );
   assign s_o = mode_i ? s_fp32 : a_i + b_i;
 endmodule
+`resetall

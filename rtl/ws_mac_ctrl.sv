@@ -33,7 +33,7 @@ module ws_mac_ctrl #(
   // Sticky error: the first cause since reset or the last err_clear_i pulse
   input  wire                       err_clear_i,
   output logic                      err_o,
-  output logic [2:0]                err_cause_o,
+  output logic [2:0]                err_cause_o,   // ws_pkg::mac_err_e
   // To the datapath
   output logic                      mode_o,        // 1: BF16, 0: INT8
   output logic                      en_o,          // every pipeline register advances
@@ -43,21 +43,22 @@ module ws_mac_ctrl #(
   output logic                      acc_first_o,   // ... the first beat of a row
   output logic                      emit_o         // the output register takes the sums
 );
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_cols, Cols >= 2 && Cols == 2 ** $clog2(Cols),
+                  ("ws_mac_ctrl: Cols = %0d, must be a power of two >= 2", Cols))
+  `WS_PARAM_CHECK(g_check_max_k, MaxK >= 2 * Cols && MaxK == 2 ** $clog2(MaxK),
+                  ("ws_mac_ctrl: MaxK = %0d, must be a power of two >= %0d", MaxK, 2 * Cols))
+  `WS_PARAM_CHECK(g_check_stages, Stages >= 2,
+                  ("ws_mac_ctrl: Stages = %0d, must be >= 2", Stages))
+
   localparam int KW      = $clog2(MaxK);
   localparam int LogCols = $clog2(Cols);
   localparam int Beats   = MaxK / Cols;            // most beats per row
   localparam int BW      = $clog2(Beats);          // beat counter
   localparam int RBW     = $clog2(Beats + 1);      // row_beats register
 
-  // Error causes (docs/mac_array.md section 3)
-  localparam logic [2:0] ErrNone   = 3'd0;
-  localparam logic [2:0] ErrMeta   = 3'd1;  // metadata with idx0 >= idx1
-  localparam logic [2:0] ErrFrame  = 3'd2;  // w_last on a beat that does not end a row
-  localparam logic [2:0] ErrConfig = 3'd3;  // bad config write
-  localparam logic [2:0] ErrAct    = 3'd4;  // more than MaxK activations without act_last
-
-  logic             mode_q, in_frame_q, err_q, err_d, out_valid_q, out_last_q;
-  logic [2:0]       cause_q, cause_d, ev;
+  logic             mode_q, in_frame_q, out_valid_q, out_last_q;
+  logic [2:0]       ev;  // ws_pkg::mac_err_e
   logic [RBW-1:0]   row_beats_q;
   logic [BW-1:0]    beat_q;
   logic [KW-1:0]    act_ptr_q;
@@ -68,6 +69,7 @@ module ws_mac_ctrl #(
 
   logic en, idle, w_fire, cfg_fire, act_fire, row_end, act_overflow;
   logic cfg_is_perm, ctrl_bad, perm_bad, cfg_bad, ctrl_we, perm_we;
+  ws_pkg::mac_ctrl_t ctrl;
 
   assign en       = !out_valid_q || out_ready_i;
   assign idle     = !in_frame_q && !s1_valid_q && (st_valid_q == '0);
@@ -76,9 +78,12 @@ module ws_mac_ctrl #(
   assign act_fire = act_valid_i && idle;
   assign row_end  = RBW'(beat_q) + RBW'(1) == row_beats_q;
 
-  // Configuration: address 0 is CTRL {row_beats[15:0], 15'b0, mode}; address MaxK + j is perm[j].
+  // Configuration: address 0 is CTRL (ws_pkg::mac_ctrl_t); address MaxK + j is perm[j].
   assign cfg_is_perm = cfg_addr_i[KW];
-  assign ctrl_bad    = (cfg_data_i[31:16] == 16'd0) || ({16'd0, cfg_data_i[31:16]} > Beats);
+  assign ctrl        = cfg_data_i;
+  logic unused_reserved;  // CTRL bits no mode uses yet
+  assign unused_reserved = ^ctrl.reserved;
+  assign ctrl_bad    = (ctrl.row_beats == 16'd0) || ({16'd0, ctrl.row_beats} > Beats);
   assign perm_bad    = (UsePerm == 0) || (cfg_data_i[31:KW] != '0);
   assign cfg_bad     = cfg_is_perm ? perm_bad : ((cfg_addr_i[KW-1:0] != '0) || ctrl_bad);
   assign ctrl_we     = cfg_fire && !cfg_is_perm && !cfg_bad;
@@ -115,21 +120,21 @@ module ws_mac_ctrl #(
 
   // Sticky error, lowest cause of the cycle first.
   always_comb begin
-    ev = ErrNone;
-    if (act_fire && act_overflow)          ev = ErrAct;
-    if (cfg_fire && cfg_bad)               ev = ErrConfig;
-    if (w_fire && w_last_i && !row_end)    ev = ErrFrame;
-    if (w_fire && w_meta_bad_i)            ev = ErrMeta;
-    err_d   = err_q;
-    cause_d = cause_q;
-    if (ev != ErrNone && (!err_q || err_clear_i)) begin
-      err_d   = 1'b1;
-      cause_d = ev;
-    end else if (err_clear_i) begin
-      err_d   = 1'b0;
-      cause_d = ErrNone;
-    end
+    ev = ws_pkg::MAC_ERR_NONE;
+    if (act_fire && act_overflow)          ev = ws_pkg::MAC_ERR_ACT;
+    if (cfg_fire && cfg_bad)               ev = ws_pkg::MAC_ERR_CONFIG;
+    if (w_fire && w_last_i && !row_end)    ev = ws_pkg::MAC_ERR_FRAME;
+    if (w_fire && w_meta_bad_i)            ev = ws_pkg::MAC_ERR_META;
   end
+
+  ws_sticky_error #(.CauseBits(3)) u_err (
+    .clk_i,
+    .rst_ni,
+    .clear_i(err_clear_i),
+    .cause_i(ev),
+    .err_o,
+    .cause_o(err_cause_o)
+  );
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -138,8 +143,6 @@ module ws_mac_ctrl #(
       beat_q        <= '0;
       in_frame_q    <= 1'b0;
       act_ptr_q     <= '0;
-      err_q         <= 1'b0;
-      cause_q       <= ErrNone;
       s1_valid_q    <= 1'b0;
       s1_first_q    <= 1'b0;
       s1_last_row_q <= 1'b0;
@@ -151,11 +154,9 @@ module ws_mac_ctrl #(
       out_valid_q   <= 1'b0;
       out_last_q    <= 1'b0;
     end else begin
-      err_q   <= err_d;
-      cause_q <= cause_d;
       if (ctrl_we) begin
-        mode_q      <= cfg_data_i[0];
-        row_beats_q <= cfg_data_i[16 +: RBW];
+        mode_q      <= ctrl.mode;
+        row_beats_q <= ctrl.row_beats[RBW-1:0];
       end
       if (act_fire) act_ptr_q <= (act_last_i || act_overflow) ? '0 : act_ptr_q + KW'(1);
       if (w_fire) begin
@@ -185,8 +186,6 @@ module ws_mac_ctrl #(
   assign w_ready_o   = en;
   assign out_valid_o = out_valid_q;
   assign out_last_o  = out_last_q;
-  assign err_o       = err_q;
-  assign err_cause_o = cause_q;
   assign mode_o      = mode_q;
   assign en_o        = en;
   assign w_fire_o    = w_fire;
@@ -194,3 +193,4 @@ module ws_mac_ctrl #(
   assign acc_first_o = st_first_q[Stages-1];
   assign emit_o      = en && st_valid_q[Stages-1] && st_last_row_q[Stages-1];
 endmodule
+`resetall

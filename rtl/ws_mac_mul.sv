@@ -18,3 +18,4 @@ module ws_mac_mul (
   assign p_int8 = $signed(w_i[7:0]) * $signed(x_i[7:0]);
   assign p_o    = mode_i ? p_bf16 : {{16{p_int8[15]}}, p_int8};
 endmodule
+`resetall

@@ -15,6 +15,9 @@ module ws_mac_row #(
   input  wire                  acc_first_i,  // ... the first of its row
   output logic [31:0]          sum_o         // acc after adding the root (valid with acc_valid_i)
 );
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_lanes, Lanes >= 2 && Lanes == 2 ** $clog2(Lanes),
+                  ("ws_mac_row: Lanes = %0d, must be a power of two >= 2", Lanes))
   localparam int Nodes = 2 * Lanes - 1;
 
   // Heap layout: node 0 is the root, node i adds nodes 2i+1 and 2i+2, the products are the leaves
@@ -53,3 +56,4 @@ module ws_mac_row #(
     if (en_i && acc_valid_i) acc_q <= sum_o;
   end
 endmodule
+`resetall

@@ -129,3 +129,4 @@ module ws_num_convert (
     endcase
   end
 endmodule
+`resetall

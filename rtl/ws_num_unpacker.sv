@@ -16,14 +16,15 @@
 // (The window is registered before the fields are cut: the reader's rotator and the per-lane shift
 // in one cycle would be the critical path.)
 // One output beat per symbol beat, same count and last. After an error every beat leaves with count 0
-// and every raw word is dropped until reset, so neither stream can hang.
+// and every raw word is dropped until the error is cleared (err_clear_i, or reset), so neither stream
+// can hang. Clear it between chunks: the raw stream resumes with the next chunk's words.
 module ws_num_unpacker #(
   parameter int Lanes = 4  // symbols per beat: 1, 2, 4 or 8
 ) (
   input  wire                         clk_i,
   input  wire                         rst_ni,
-  // Configuration: address 0..255 writes the table entry of that symbol (Entry::pack(), 21 bits),
-  // address 256 the mode (bit 0: int32 output). Ready while no beat is in S1 or S2.
+  // Configuration: address 0..255 writes the table entry of that symbol (ws_pkg::unp_entry_t),
+  // address ws_pkg::UNP_CFG_MODE the mode (bit 0: int32 output). Ready while the pipeline is empty.
   input  wire                         cfg_valid_i,
   output logic                        cfg_ready_o,
   input  wire  [8:0]                  cfg_addr_i,
@@ -46,30 +47,28 @@ module ws_num_unpacker #(
   output logic [32*Lanes-1:0]         out_data_o,
   output logic [$clog2(Lanes+1)-1:0]  out_count_o,
   output logic                        out_last_o,
-  // Sticky error, the first cause since reset
+  // Sticky error: the first cause since reset or the last err_clear_i pulse
+  input  wire                         err_clear_i,
   output logic                        err_o,
-  output logic [2:0]                  err_cause_o
+  output logic [2:0]                  err_cause_o  // ws_pkg::unp_err_e
 );
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_lanes, Lanes == 1 || Lanes == 2 || Lanes == 4 || Lanes == 8,
+                  ("ws_num_unpacker: Lanes = %0d, must be 1, 2, 4 or 8", Lanes))
+
   localparam int K           = Lanes;
-  localparam int WordBits    = 32;
+  localparam int WordBits    = ws_pkg::STREAM_WORD_BITS;
   localparam int StepBits    = K * 24;  // most raw bits one beat takes
   localparam int PreW        = $clog2(StepBits + 1);
   localparam int CW          = $clog2(K + 1);
   localparam int BufferWords = 2 ** $clog2((StepBits + 2 * WordBits - 2) / WordBits + 1);
   localparam int AvW         = $clog2(BufferWords * WordBits + 1);
   localparam int PadW        = $clog2(WordBits);
-  localparam int EntryBits   = 21;
+  localparam int EntryBits   = ws_pkg::UNP_ENTRY_BITS;
   localparam int OffW        = $clog2(StepBits);
   localparam int PlanBits    = 2 * OffW + 22;  // P, W per lane: {off, sign_pos, lsb[10:0], frac_bits[4:0],
                                                //                 raw_sign, minus, implicit, cls[2:0]}
   localparam int LaneBits    = 44;         // X per lane: {frac[22:0], frac_bits[4:0], lsb[10:0], implicit, neg, cls[2:0]}
-
-  // Error causes (docs/numfmt.md)
-  localparam logic [2:0] ErrNone     = 3'd0;
-  localparam logic [2:0] ErrRunsOut  = 3'd1;  // a beat needs raw bits past the chunk's last word
-  localparam logic [2:0] ErrUnknown  = 3'd2;  // a symbol whose entry has class none
-  localparam logic [2:0] ErrLeftOver = 3'd3;  // a whole word or a non-zero bit after the chunk's last field
-  localparam logic [2:0] ErrBadCfg   = 3'd4;  // an entry the datapath cannot take, or an unknown address
 
   // ---------------------------------------------------------------------------------------------
   // Registers
@@ -100,8 +99,7 @@ module ws_num_unpacker #(
   logic [32*K-1:0]       out_data_q;
   logic [CW-1:0]         out_count_q;
   logic                  out_last_q;
-  logic                  err_q;
-  logic [2:0]            cause_q;
+  logic                  err_q;       // the sticky error: poisons the pipeline until cleared
 
   // Handshakes down the pipeline: a stage advances when the next one is free or advancing.
   logic out_free, c_adv, c_free, x_adv, x_free, w_adv, w_free, fire, p_free, s1_adv;
@@ -109,6 +107,7 @@ module ws_num_unpacker #(
   // ---------------------------------------------------------------------------------------------
   // Configuration port and the table RAMs
   logic                 cfg_we, cfg_tab, cfg_bad;
+  ws_pkg::unp_entry_t   cfg;
   logic [2:0]           cfg_cls;
   logic [4:0]           cfg_rb;
   logic [1:0]           cfg_sign;
@@ -117,15 +116,20 @@ module ws_num_unpacker #(
   assign cfg_ready_o = !s1_valid_q && !p_valid_q && !w_valid_q && !x_valid_q && !c_valid_q;
   assign cfg_we      = cfg_valid_i && cfg_ready_o;
   assign cfg_tab     = !cfg_addr_i[8];
-  assign cfg_cls     = cfg_data_i[2:0];
-  assign cfg_rb      = cfg_data_i[7:3];
-  assign cfg_sign    = cfg_data_i[9:8];
+  assign cfg         = cfg_data_i;
+  assign cfg_cls     = cfg.cls;
+  assign cfg_rb      = cfg.raw_bits;
+  assign cfg_sign    = cfg.sign;
+  logic unused_cfg;  // scale and implicit_one go to the RAM unchecked
+  assign unused_cfg  = ^{cfg.scale, cfg.implicit_one};
   // What would break the datapath: no class 7 or sign 3, at most 24 raw bits, at most 23 fraction
   // bits, a raw sign needs a raw bit. A bad entry is stored as class none. (Scale ranges are the
   // software's check: Format::custom.)
-  assign cfg_bad     = cfg_tab ? (cfg_cls != 3'd0 && (cfg_cls == 3'd7 || cfg_sign == 2'd3 || cfg_rb > 5'd24
-                                  || (cfg_sign != 2'd0 && cfg_rb > 5'd23) || (cfg_sign == 2'd0 && cfg_rb == 5'd0)))
-                               : cfg_addr_i != 9'd256;
+  assign cfg_bad     = cfg_tab ? (cfg_cls != ws_pkg::UNP_CLASS_NONE
+                                  && (cfg_cls == 3'd7 || cfg_sign == 2'd3 || cfg_rb > 5'd24
+                                      || (cfg_sign != ws_pkg::UNP_SIGN_RAW && cfg_rb > 5'd23)
+                                      || (cfg_sign == ws_pkg::UNP_SIGN_RAW && cfg_rb == 5'd0)))
+                               : cfg_addr_i != 9'(ws_pkg::UNP_CFG_MODE);
   assign cfg_entry   = cfg_bad ? '0 : cfg_data_i;
 
   logic              ram_re;
@@ -193,17 +197,18 @@ module ws_num_unpacker #(
     off     = '0;
     unknown = 1'b0;
     for (int j = 0; j < K; j++) begin
-      cls      = ent[j*EntryBits +: 3];
-      rb       = ent[j*EntryBits + 3 +: 5];
-      sgn      = ent[j*EntryBits + 8 +: 2];
-      scale    = ent[j*EntryBits + 11 +: 10];
+      cls      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
+      rb       = ent[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5];
+      sgn      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
+      scale    = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
       act      = CW'(j) < s1_count_q;
-      if (act && cls == 3'd0) unknown = 1'b1;
+      if (act && cls == ws_pkg::UNP_CLASS_NONE) unknown = 1'b1;
       if (!act) rb = 5'd0;
-      raw_sign = sgn == 2'd0 && rb != 5'd0;        // the sign is the top raw bit
+      raw_sign = sgn == ws_pkg::UNP_SIGN_RAW && rb != 5'd0;  // the sign is the top raw bit
       fb       = raw_sign ? rb - 5'd1 : rb;
       plan[j*PlanBits +: PlanBits] = {OffW'(off), OffW'(off + PreW'(fb)), {scale[9], scale} - {6'd0, fb}, fb,
-                                      raw_sign, sgn == 2'd2, ent[j*EntryBits + 10], cls};
+                                      raw_sign, sgn == ws_pkg::UNP_SIGN_MINUS,
+                                      ent[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
       off      = off + PreW'(rb);
     end
     need = off;
@@ -228,7 +233,7 @@ module ws_num_unpacker #(
 
   logic           rd_ok, runs_out, null_beat, used_now, left_bad;
   logic [AvW-1:0] left;
-  logic [2:0]     ev;
+  logic [2:0]     ev;  // ws_pkg::unp_err_e
 
   assign out_free  = !out_valid_q || out_ready_i;
   assign c_adv     = c_valid_q && out_free;
@@ -247,8 +252,24 @@ module ws_num_unpacker #(
   assign used_now  = used_q || p_need_q != '0;
   assign left      = rd_avail - AvW'(p_need_q);
   assign left_bad  = !rd_ended || left > AvW'(rd_pad);
-  assign ev        = (!fire || err_q) ? ErrNone : p_unknown_q ? ErrUnknown : runs_out ? ErrRunsOut
-                   : (p_last_q && used_now && left_bad) ? ErrLeftOver : ErrNone;
+  always_comb begin
+    ev = ws_pkg::UNP_ERR_NONE;
+    if (fire && !err_q) begin
+      if (p_unknown_q)                         ev = ws_pkg::UNP_ERR_UNKNOWN;
+      else if (runs_out)                       ev = ws_pkg::UNP_ERR_RUNS_OUT;
+      else if (p_last_q && used_now && left_bad) ev = ws_pkg::UNP_ERR_LEFT_OVER;
+    end
+    if (ev == ws_pkg::UNP_ERR_NONE && cfg_we && cfg_bad) ev = ws_pkg::UNP_ERR_BAD_CFG;
+  end
+
+  ws_sticky_error #(.CauseBits(3)) u_err (
+    .clk_i,
+    .rst_ni,
+    .clear_i(err_clear_i),
+    .cause_i(ev),
+    .err_o  (err_q),
+    .cause_o(err_cause_o)
+  );
 
   assign rd_consume = (fire && !null_beat) ? p_need_q : '0;
   // End the chunk's raw stream after its last beat; a chunk that took no bits has no raw words.
@@ -292,8 +313,6 @@ module ws_num_unpacker #(
       x_valid_q   <= 1'b0;
       c_valid_q   <= 1'b0;
       out_valid_q <= 1'b0;
-      err_q       <= 1'b0;
-      cause_q     <= ErrNone;
     end else begin
       if (cfg_we && !cfg_tab && !cfg_bad) mode_int_q <= cfg_data_i[0];
       s1_valid_q  <= ram_re || (s1_valid_q && !s1_adv);
@@ -303,10 +322,6 @@ module ws_num_unpacker #(
       x_valid_q   <= w_adv || (x_valid_q && !x_adv);
       c_valid_q   <= x_adv || (c_valid_q && !c_adv);
       out_valid_q <= c_adv || (out_valid_q && !out_ready_i);
-      if (!err_q && (ev != ErrNone || (cfg_we && cfg_bad))) begin
-        err_q   <= 1'b1;
-        cause_q <= ev != ErrNone ? ev : ErrBadCfg;
-      end
     end
   end
 
@@ -350,48 +365,13 @@ module ws_num_unpacker #(
   assign out_count_o = out_count_q;
   assign out_last_o  = out_last_q;
   assign err_o       = err_q;
-  assign err_cause_o = cause_q;
 
-`ifndef SYNTHESIS
-  // AXI-Stream rule: once valid, a beat holds until it is taken. Checked on the output and, as an
-  // assumption about the environment, on the symbol and configuration inputs (the raw words are
-  // checked inside ws_bit_reader).
-  logic                   out_stall_q, sym_stall_q, cfg_stall_q;
-  logic [32*K+CW:0]       out_prev_q;
-  logic [8*K+CW:0]        sym_prev_q;
-  logic [29:0]            cfg_prev_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      out_stall_q <= 1'b0;
-      sym_stall_q <= 1'b0;
-      cfg_stall_q <= 1'b0;
-      out_prev_q  <= '0;
-      sym_prev_q  <= '0;
-      cfg_prev_q  <= '0;
-    end else begin
-      if (out_stall_q) begin
-        assert (out_valid_o && {out_last_o, out_count_o, out_data_o} == out_prev_q)
-          else $error("ws_num_unpacker: output beat changed or dropped before it was taken");
-      end
-      if (sym_stall_q) begin
-        assert (sym_valid_i && {sym_last_i, sym_count_i, sym_data_i} == sym_prev_q)
-          else $error("ws_num_unpacker: symbol beat changed or dropped before it was taken");
-      end
-      if (cfg_stall_q) begin
-        assert (cfg_valid_i && {cfg_addr_i, cfg_data_i} == cfg_prev_q)
-          else $error("ws_num_unpacker: configuration write changed or dropped before it was taken");
-      end
-      if (sym_valid_i) begin
-        assert (int'(sym_count_i) <= K)
-          else $error("ws_num_unpacker: symbol beat with count %0d > %0d", sym_count_i, K);
-      end
-      out_stall_q <= out_valid_o && !out_ready_i;
-      sym_stall_q <= sym_valid_i && !sym_ready_o;
-      cfg_stall_q <= cfg_valid_i && !cfg_ready_o;
-      out_prev_q  <= {out_last_o, out_count_o, out_data_o};
-      sym_prev_q  <= {sym_last_i, sym_count_i, sym_data_i};
-      cfg_prev_q  <= {cfg_addr_i, cfg_data_i};
-    end
-  end
-`endif
+  // AXI-Stream rule on the output and, as assumptions about the environment, on the symbol and
+  // configuration inputs (ws_bit_reader checks the raw words).
+  `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, {out_last_o, out_count_o, out_data_o})
+  `WS_ASSERT_STREAM(sym_stable, sym_valid_i, sym_ready_o, {sym_last_i, sym_count_i, sym_data_i})
+  `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
+  `WS_ASSERT(sym_count_in_range, !sym_valid_i || int'(sym_count_i) <= K,
+             ("ws_num_unpacker: symbol beat with count %0d > %0d", sym_count_i, K))
 endmodule
+`resetall

@@ -2,8 +2,8 @@
 // ws_sparse_mac_array: y = W x for a 2:4-sparse W, Rows output rows at a time, GroupsPerCycle groups
 // of 4 columns per row per cycle, INT8 or BF16 (docs/mac_array.md).
 //
-// Weight beat: for row r and group g, 36 bits at (r*GroupsPerCycle + g)*36: {meta[3:0], v1[15:0],
-// v0[15:0]}; meta = idx0 | idx1 << 2 with idx0 < idx1 picks the group's columns of v0 and v1. Beats
+// Weight beat: for row r and group g, a ws_pkg::sparse_group_t at (r*GroupsPerCycle + g)*36;
+// meta = idx0 | idx1 << 2 with idx0 < idx1 picks the group's columns of v0 and v1. Beats
 // go row block by row block, row_beats (CTRL) beats per row, w_last on the matrix's final beat.
 // Column j of the packed matrix multiplies x[perm[j]]: the activation buffer is read through the
 // permutation table (reset to the identity).
@@ -28,7 +28,7 @@ module ws_sparse_mac_array #(
   input  wire                              act_last_i,
   input  wire                              w_valid_i,
   output logic                             w_ready_o,
-  input  wire  [Rows*GroupsPerCycle*36-1:0] w_data_i,
+  input  wire  [Rows*GroupsPerCycle*ws_pkg::SPARSE_GROUP_BITS-1:0] w_data_i,
   input  wire                              w_last_i,
   output logic                             out_valid_o,
   input  wire                              out_ready_i,
@@ -36,12 +36,18 @@ module ws_sparse_mac_array #(
   output logic                             out_last_o,
   input  wire                              err_clear_i,
   output logic                             err_o,
-  output logic [2:0]                       err_cause_o
+  output logic [2:0]                       err_cause_o   // ws_pkg::mac_err_e
 );
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_rows, Rows >= 1, ("ws_sparse_mac_array: Rows = %0d, must be >= 1", Rows))
+  `WS_PARAM_CHECK(g_check_groups, GroupsPerCycle >= 1 && GroupsPerCycle == 2 ** $clog2(GroupsPerCycle),
+                  ("ws_sparse_mac_array: GroupsPerCycle = %0d, must be a power of two", GroupsPerCycle))
+
   localparam int G     = GroupsPerCycle;
   localparam int Lanes = 2 * G;   // multipliers per row
   localparam int Cols  = 4 * G;   // columns per beat
-  localparam int WBits = Rows * G * 36;
+  localparam int GB    = ws_pkg::SPARSE_GROUP_BITS;
+  localparam int WBits = Rows * G * GB;
 
   logic                mode, en, w_fire, acc_valid, acc_first, emit, meta_bad;
   logic [Cols*16-1:0]  x_gather;
@@ -53,7 +59,8 @@ module ws_sparse_mac_array #(
   always_comb begin
     meta_bad = 1'b0;
     for (int k = 0; k < Rows * G; k++) begin
-      if (w_data_i[36*k+32 +: 2] >= w_data_i[36*k+34 +: 2]) meta_bad = 1'b1;
+      if (w_data_i[GB*k + ws_pkg::SPARSE_GROUP_META_LSB +: 2]
+          >= w_data_i[GB*k + ws_pkg::SPARSE_GROUP_META_LSB + 2 +: 2]) meta_bad = 1'b1;
     end
   end
 
@@ -104,10 +111,11 @@ module ws_sparse_mac_array #(
     logic [Lanes*16-1:0] w_lanes, x_lanes;
     // Each group's metadata picks 2 of its 4 activations (as it is: a bad nibble is flagged, not fixed).
     for (genvar g = 0; g < G; g++) begin : g_group
-      localparam int At = 36 * (r * G + g);
+      localparam int At = GB * (r * G + g);
       logic [3:0] meta;
-      assign meta = s1_w_q[At+32 +: 4];
-      assign w_lanes[32*g +: 32]      = s1_w_q[At +: 32];
+      assign meta = s1_w_q[At + ws_pkg::SPARSE_GROUP_META_LSB +: 4];
+      assign w_lanes[32*g +: 16]      = s1_w_q[At + ws_pkg::SPARSE_GROUP_V0_LSB +: 16];
+      assign w_lanes[32*g + 16 +: 16] = s1_w_q[At + ws_pkg::SPARSE_GROUP_V1_LSB +: 16];
       assign x_lanes[32*g +: 16]      = s1_x_q[64*g + 16*meta[1:0] +: 16];
       assign x_lanes[32*g + 16 +: 16] = s1_x_q[64*g + 16*meta[3:2] +: 16];
     end
@@ -128,48 +136,10 @@ module ws_sparse_mac_array #(
   end
   assign out_data_o = out_data_q;
 
-`ifndef SYNTHESIS
-  // AXI-Stream rule: once valid, a beat holds until it is taken. Checked on the output and, as
-  // assumptions about the environment, on the three inputs.
-  logic                  out_stall_q, w_stall_q, act_stall_q, cfg_stall_q;
-  logic [Rows*32:0]      out_prev_q;
-  logic [WBits:0]        w_prev_q;
-  logic [16:0]           act_prev_q;
-  logic [$clog2(MaxK)+32:0] cfg_prev_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      out_stall_q <= 1'b0;
-      w_stall_q   <= 1'b0;
-      act_stall_q <= 1'b0;
-      cfg_stall_q <= 1'b0;
-    end else begin
-      if (out_stall_q) begin
-        assert (out_valid_o && {out_last_o, out_data_o} == out_prev_q)
-          else $error("ws_sparse_mac_array: output beat changed or dropped before it was taken");
-      end
-      if (w_stall_q) begin
-        assert (w_valid_i && {w_last_i, w_data_i} == w_prev_q)
-          else $error("ws_sparse_mac_array: weight beat changed or dropped before it was taken");
-      end
-      if (act_stall_q) begin
-        assert (act_valid_i && {act_last_i, act_data_i} == act_prev_q)
-          else $error("ws_sparse_mac_array: activation changed or dropped before it was taken");
-      end
-      if (cfg_stall_q) begin
-        assert (cfg_valid_i && {cfg_addr_i, cfg_data_i} == cfg_prev_q)
-          else $error("ws_sparse_mac_array: config write changed or dropped before it was taken");
-      end
-      out_stall_q <= out_valid_o && !out_ready_i;
-      w_stall_q   <= w_valid_i && !w_ready_o;
-      act_stall_q <= act_valid_i && !act_ready_o;
-      cfg_stall_q <= cfg_valid_i && !cfg_ready_o;
-    end
-  end
-  always @(posedge clk_i) begin
-    out_prev_q <= {out_last_o, out_data_o};
-    w_prev_q   <= {w_last_i, w_data_i};
-    act_prev_q <= {act_last_i, act_data_i};
-    cfg_prev_q <= {cfg_addr_i, cfg_data_i};
-  end
-`endif
+  // AXI-Stream rule on the output and, as assumptions about the environment, on the three inputs.
+  `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, {out_last_o, out_data_o})
+  `WS_ASSERT_STREAM(w_stable, w_valid_i, w_ready_o, {w_last_i, w_data_i})
+  `WS_ASSERT_STREAM(act_stable, act_valid_i, act_ready_o, {act_last_i, act_data_i})
+  `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
 endmodule
+`resetall

@@ -16,6 +16,9 @@ module ws_table_ram #(
   input  wire  [AddrBits-1:0] raddr_i,
   output logic [DataBits-1:0] rdata_o
 );
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_size, AddrBits >= 1 && DataBits >= 1,
+                  ("ws_table_ram: AddrBits = %0d, DataBits = %0d, both must be >= 1", AddrBits, DataBits))
   (* no_rw_check *)
   logic [DataBits-1:0] mem [2**AddrBits];
 
@@ -27,3 +30,4 @@ module ws_table_ram #(
     if (re_i) rdata_o <= mem[raddr_i];
   end
 endmodule
+`resetall

@@ -15,14 +15,14 @@ module ws_tans_decoder #(
 ) (
   input  wire                               clk_i,
   input  wire                               rst_ni,
-  // Configuration: decode-table entry cfg_addr_i := cfg_data_i (DecodeEntry::pack():
-  // {next_base[11:0], nb_bits[3:0], symbol[7:0]}). Ready only while no chunk is running.
+  // Configuration: decode-table entry cfg_addr_i := cfg_data_i (ws_pkg::tans_entry_t).
+  // Ready only while no chunk is running.
   input  wire                               cfg_valid_i,
   output logic                              cfg_ready_o,
   input  wire  [MaxTableLog-1:0]            cfg_addr_i,
   input  wire  [23:0]                       cfg_data_i,
   // Chunk descriptors: {state[Lanes-1] .. state[0] (16 bits each), count[CountBits-1:0],
-  // no_stream, table_log[3:0]}, LSB first. no_stream: the chunk has no symbol-stream words.
+  // ws_pkg::tans_desc_head_t}, LSB first.
   input  wire                               desc_valid_i,
   output logic                              desc_ready_o,
   input  wire  [5+CountBits+16*Lanes-1:0]   desc_data_i,
@@ -40,43 +40,40 @@ module ws_tans_decoder #(
   // Sticky error: the first cause since reset or the last err_clear_i pulse
   input  wire                               err_clear_i,
   output logic                              err_o,
-  output logic [2:0]                        err_cause_o
+  output logic [2:0]                        err_cause_o  // ws_pkg::tans_err_e
 );
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_lanes, Lanes == 1 || Lanes == 2 || Lanes == 4 || Lanes == 8,
+                  ("ws_tans_decoder: Lanes = %0d, must be 1, 2, 4 or 8", Lanes))
+  `WS_PARAM_CHECK(g_check_table_log, MaxTableLog >= ws_pkg::TANS_MIN_TABLE_LOG
+                  && MaxTableLog <= ws_pkg::TANS_MAX_TABLE_LOG,
+                  ("ws_tans_decoder: MaxTableLog = %0d, must be 5 .. 12", MaxTableLog))
+  `WS_PARAM_CHECK(g_check_count, CountBits >= 1 && CountBits <= 32,
+                  ("ws_tans_decoder: CountBits = %0d, must be 1 .. 32", CountBits))
+
   localparam int K         = Lanes;
   localparam int ML        = MaxTableLog;
   localparam int StepBits  = K * ML;          // most bits one step can read
-  localparam int EntryBits = 12 + ML;         // {next_base, nb_bits[3:0], symbol[7:0]}
+  localparam int EntryBits = 12 + ML;         // tans_entry_t with next_base cut to ML bits
   localparam int PreW      = $clog2(StepBits + 1);
   localparam int LgK       = $clog2(K);
   localparam int CW        = $clog2(K + 1);
   localparam int BufferWords = 2 ** $clog2((StepBits + 2 * WordBits - 2) / WordBits + 1);
   localparam int AvW       = $clog2(BufferWords * WordBits + 1);
   localparam int PadW      = $clog2(WordBits);
-  localparam int DescBits  = 5 + CountBits + 16 * K;
-
-  // Error causes (docs/tans_decoder.md section 2):
-  //   1 a step needs bits beyond the chunk's last word;  2 a whole word or a non-zero bit is left
-  //   after the last step;  3 a lane's state is not 0 after the last symbol;  4 a chunk started
-  //   before any table write;  5 table log outside 5..MaxTableLog, or an initial state >= 2^log;
-  //   6 a table write with nb_bits > MaxTableLog, next_base >= 2^MaxTableLog, or next_base not a
-  //   multiple of 2^nb_bits.
-  localparam logic [2:0] ErrNone       = 3'd0;
-  localparam logic [2:0] ErrEndsEarly  = 3'd1;
-  localparam logic [2:0] ErrLeftOver   = 3'd2;
-  localparam logic [2:0] ErrFinalState = 3'd3;
-  localparam logic [2:0] ErrNoTable    = 3'd4;
-  localparam logic [2:0] ErrBadDesc    = 3'd5;
-  localparam logic [2:0] ErrBadEntry   = 3'd6;
+  localparam int HeadBits  = ws_pkg::TANS_DESC_HEAD_BITS;
+  localparam int SB        = ws_pkg::TANS_STATE_BITS;
+  localparam int StateAt   = HeadBits + CountBits;  // lane 0's initial state in the descriptor
 
   // ---------------------------------------------------------------------------------------------
   // Registers
   logic                 run_q, run_d;          // a chunk runs; the RAMs hold its current entries
   logic [CountBits-1:0] rem_q, rem_d;          // symbols left, including the current step's
   logic                 nostream_q, nostream_d;
-  logic [2:0]           abort_q, abort_d;      // the chunk failed: its next step ends it, empty
+  ws_pkg::tans_err_e    abort_q, abort_d;      // the chunk failed: its next step ends it, empty
   logic                 early_q;               // the last cycle's step ran past the stream's end
   logic                 early_cont_q;          // ... and was not its chunk's last step
-  logic [2:0]           start_ev_q;            // descriptor error found last cycle
+  ws_pkg::tans_err_e    start_ev_q;            // descriptor error found last cycle
   logic                 cfg_ev_q;              // bad table entry written last cycle
   logic [K*ML-1:0]      state_q;               // the states the RAMs were last addressed with
   logic                 loaded_q;              // any table write since reset
@@ -90,12 +87,11 @@ module ws_tans_decoder #(
   logic [8*K-1:0]       out_data_q, out_data_d;
   logic [CW-1:0]        out_count_q, out_count_d;
   logic                 out_last_q, out_last_d;
-  logic                 err_q, err_d;
-  logic [2:0]           cause_q, cause_d;
 
   // ---------------------------------------------------------------------------------------------
   // Configuration port and the table RAMs
   logic                 cfg_we;
+  ws_pkg::tans_entry_t  cfg;
   logic [3:0]           cfg_nb;
   logic [11:0]          cfg_base;
   logic                 cfg_bad;
@@ -103,13 +99,14 @@ module ws_tans_decoder #(
 
   assign cfg_ready_o = !run_q;
   assign cfg_we      = cfg_valid_i && cfg_ready_o;
-  assign cfg_nb      = cfg_data_i[11:8];
-  assign cfg_base    = cfg_data_i[23:12];
+  assign cfg         = cfg_data_i;
+  assign cfg_nb      = cfg.nb_bits;
+  assign cfg_base    = cfg.next_base;
   // Entries the datapath cannot take: a bad one is stored with nb_bits = 0, so that a step never
-  // reads more than StepBits bits, and raises ErrBadEntry.
+  // reads more than StepBits bits, and raises TANS_ERR_BAD_ENTRY.
   assign cfg_bad     = (cfg_nb > 4'(ML)) || ((cfg_base >> ML) != '0)
                      || ((cfg_base & ~(12'hfff << cfg_nb)) != '0);
-  assign cfg_entry   = {cfg_base[ML-1:0], cfg_bad ? 4'd0 : cfg_nb, cfg_data_i[7:0]};
+  assign cfg_entry   = {cfg_base[ML-1:0], cfg_bad ? 4'd0 : cfg_nb, cfg.symbol};
 
   logic               ram_re;
   logic [K*ML-1:0]    raddr;
@@ -194,12 +191,12 @@ module ws_tans_decoder #(
     logic [ML-1:0]   base;
     p = '0;
     for (int j = 0; j < K; j++) begin
-      nb                = ent[j*EntryBits + 8 +: 4];
-      base              = ent[j*EntryBits + 12 +: ML];
-      syms[j*8 +: 8]    = ent[j*EntryBits +: 8];
+      nb                = ent[j*EntryBits + ws_pkg::TANS_ENTRY_NB_BITS_LSB +: 4];
+      base              = ent[j*EntryBits + ws_pkg::TANS_ENTRY_NEXT_BASE_LSB +: ML];
+      syms[j*8 +: 8]    = ent[j*EntryBits + ws_pkg::TANS_ENTRY_SYMBOL_LSB +: 8];
       base0[j]          = base == '0;
       field[j*ML +: ML] = field_at(window, p) & ~({ML{1'b1}} << nb);
-      raddr[j*ML +: ML] = start ? desc_data_i[5 + CountBits + 16*j +: ML]
+      raddr[j*ML +: ML] = start ? desc_data_i[StateAt + SB*j +: ML]
                                 : base | field[j*ML +: ML];
       p = p + PreW'(nb);
     end
@@ -208,7 +205,9 @@ module ws_tans_decoder #(
   // Bits the active lanes read, as a balanced adder tree.
   always_comb begin
     logic [PreW-1:0] part [K];
-    for (int j = 0; j < K; j++) part[j] = act[j] ? PreW'(ent[j*EntryBits + 8 +: 4]) : '0;
+    for (int j = 0; j < K; j++) begin
+      part[j] = act[j] ? PreW'(ent[j*EntryBits + ws_pkg::TANS_ENTRY_NB_BITS_LSB +: 4]) : '0;
+    end
     for (int l = 0; l < LgK; l++) begin
       for (int j = 0; j < K; j++) begin
         if (j % (2 << l) == 0) part[j] = part[j] + part[j + (1 << l)];
@@ -227,7 +226,7 @@ module ws_tans_decoder #(
   assign out_free  = !out_valid_q || out_ready_i;
   assign ended     = nostream_q || rd_ended;
   assign avail     = nostream_q ? '0 : rd_avail;
-  assign aborting  = abort_q != ErrNone || early_cont_q;  // the next step is an empty `last` beat
+  assign aborting  = abort_q != ws_pkg::TANS_ERR_NONE || early_cont_q;  // the next step is an empty `last` beat
   // Step when the window is full, or when the chunk's last word is in it (no more bits to come).
   assign rd_ok     = !rd_skip && (aborting || ended || rd_avail >= AvW'(StepBits));
   assign fire      = run_q && out_free && rd_ok;
@@ -240,16 +239,18 @@ module ws_tans_decoder #(
   assign rd_done    = fire && chunk_end && !nostream_q;
 
   // Descriptors: taken while idle, or on the last step of the running chunk (back to back).
+  ws_pkg::tans_desc_head_t d_head;
   logic [3:0]           d_log;
   logic                 d_nostream;
   logic [CountBits-1:0] d_count;
   logic                 desc_take;
   logic                 d_bad;
-  logic [2:0]           d_err;
+  ws_pkg::tans_err_e    d_err;
 
-  assign d_log        = desc_data_i[3:0];
-  assign d_nostream   = desc_data_i[4];
-  assign d_count      = desc_data_i[5 +: CountBits];
+  assign d_head       = desc_data_i[HeadBits-1:0];
+  assign d_log        = d_head.table_log;
+  assign d_nostream   = d_head.no_stream;
+  assign d_count      = desc_data_i[HeadBits +: CountBits];
   assign desc_ready_o = !cfg_valid_i && (!run_q || (fire && chunk_end));
   assign desc_take    = desc_valid_i && desc_ready_o;
   assign start        = desc_take && d_count != '0;  // a chunk of 0 symbols has nothing to do
@@ -257,12 +258,13 @@ module ws_tans_decoder #(
   always_comb begin
     logic [15:0] hi_mask;  // state bits at and above the table log
     hi_mask = 16'hffff << d_log;
-    d_bad   = d_log < 4'd5 || d_log > 4'(ML);
+    d_bad   = d_log < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || d_log > 4'(ML);
     for (int j = 0; j < K; j++) begin
-      if ((desc_data_i[5 + CountBits + 16*j +: 16] & hi_mask) != '0) d_bad = 1'b1;
+      if ((desc_data_i[StateAt + SB*j +: SB] & hi_mask) != '0) d_bad = 1'b1;
     end
   end
-  assign d_err = !loaded_q ? ErrNoTable : d_bad ? ErrBadDesc : ErrNone;
+  assign d_err = !loaded_q ? ws_pkg::TANS_ERR_NO_TABLE : d_bad ? ws_pkg::TANS_ERR_BAD_DESC
+                                                         : ws_pkg::TANS_ERR_NONE;
 
   assign ram_re = start || fire;
 
@@ -270,10 +272,10 @@ module ws_tans_decoder #(
     run_d      = run_q;
     rem_d      = rem_q;
     nostream_d = nostream_q;
-    abort_d    = early_cont_q ? ErrEndsEarly : abort_q;
+    abort_d    = early_cont_q ? ws_pkg::TANS_ERR_ENDS_EARLY : abort_q;
     if (fire && chunk_end) begin
       run_d   = 1'b0;
-      abort_d = ErrNone;
+      abort_d = ws_pkg::TANS_ERR_NONE;
     end else if (fire) begin
       rem_d = rem_q - CountBits'(K);
     end
@@ -324,25 +326,22 @@ module ws_tans_decoder #(
   // ---------------------------------------------------------------------------------------------
   // Sticky error. Every error is reported the cycle after it is found; when two meet, the older
   // chunk's goes first, and a stream that ends early hides the checks after its last step.
-  logic [2:0] ev;
-  assign ev = early_q                   ? ErrEndsEarly
-            : (fin_chk_q && fin_bad)    ? ErrFinalState
-            : (fin_chk_q && left_bad_q) ? ErrLeftOver
-            : start_ev_q != ErrNone     ? start_ev_q
-            : cfg_ev_q                  ? ErrBadEntry
-            : ErrNone;
+  ws_pkg::tans_err_e ev;
+  assign ev = early_q                                ? ws_pkg::TANS_ERR_ENDS_EARLY
+            : (fin_chk_q && fin_bad)                 ? ws_pkg::TANS_ERR_FINAL_STATE
+            : (fin_chk_q && left_bad_q)              ? ws_pkg::TANS_ERR_LEFT_OVER
+            : start_ev_q != ws_pkg::TANS_ERR_NONE    ? start_ev_q
+            : cfg_ev_q                               ? ws_pkg::TANS_ERR_BAD_ENTRY
+            : ws_pkg::TANS_ERR_NONE;
 
-  always_comb begin
-    err_d   = err_q;
-    cause_d = cause_q;
-    if (ev != ErrNone && (!err_q || err_clear_i)) begin
-      err_d   = 1'b1;
-      cause_d = ev;
-    end else if (err_clear_i) begin
-      err_d   = 1'b0;
-      cause_d = ErrNone;
-    end
-  end
+  ws_sticky_error #(.CauseBits(3)) u_err (
+    .clk_i,
+    .rst_ni,
+    .clear_i(err_clear_i),
+    .cause_i(ev),
+    .err_o,
+    .cause_o(err_cause_o)
+  );
 
   // ---------------------------------------------------------------------------------------------
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -350,16 +349,14 @@ module ws_tans_decoder #(
       run_q       <= 1'b0;
       rem_q       <= '0;
       nostream_q  <= 1'b0;
-      abort_q     <= ErrNone;
+      abort_q     <= ws_pkg::TANS_ERR_NONE;
       early_q     <= 1'b0;
       early_cont_q <= 1'b0;
-      start_ev_q  <= ErrNone;
+      start_ev_q  <= ws_pkg::TANS_ERR_NONE;
       cfg_ev_q    <= 1'b0;
       loaded_q    <= 1'b0;
       fin_chk_q   <= 1'b0;
       out_valid_q <= 1'b0;
-      err_q       <= 1'b0;
-      cause_q     <= ErrNone;
     end else begin
       run_q       <= run_d;
       rem_q       <= rem_d;
@@ -367,13 +364,11 @@ module ws_tans_decoder #(
       abort_q     <= abort_d;
       early_q     <= early_d;
       early_cont_q <= early_d && !is_last;
-      start_ev_q  <= start ? d_err : ErrNone;
+      start_ev_q  <= start ? d_err : ws_pkg::TANS_ERR_NONE;
       cfg_ev_q    <= cfg_we && cfg_bad;
       loaded_q    <= loaded_q || cfg_we;
       fin_chk_q   <= fin_chk_d;
       out_valid_q <= out_valid_d;
-      err_q       <= err_d;
-      cause_q     <= cause_d;
     end
   end
 
@@ -394,48 +389,13 @@ module ws_tans_decoder #(
   assign out_data_o  = out_data_q;
   assign out_count_o = out_count_q;
   assign out_last_o  = out_last_q;
-  assign err_o       = err_q;
-  assign err_cause_o = cause_q;
 
-`ifndef SYNTHESIS
-  // AXI-Stream rule: once valid, a beat holds until it is taken. Checked on the output and, as an
-  // assumption about the environment, on the descriptor and configuration inputs.
-  logic                             out_stall_q, desc_stall_q, cfg_stall_q;
-  logic [8*K+CW:0]                  out_prev_q;
-  logic [DescBits-1:0]              desc_prev_q;
-  logic [ML+23:0]                   cfg_prev_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      out_stall_q  <= 1'b0;
-      desc_stall_q <= 1'b0;
-      cfg_stall_q  <= 1'b0;
-      out_prev_q   <= '0;
-      desc_prev_q  <= '0;
-      cfg_prev_q   <= '0;
-    end else begin
-      if (out_stall_q) begin
-        assert (out_valid_o && {out_last_o, out_count_o, out_data_o} == out_prev_q)
-          else $error("ws_tans_decoder: output beat changed or dropped before it was taken");
-      end
-      if (desc_stall_q) begin
-        assert (desc_valid_i && desc_data_i == desc_prev_q)
-          else $error("ws_tans_decoder: descriptor changed or dropped before it was taken");
-      end
-      if (cfg_stall_q) begin
-        assert (cfg_valid_i && {cfg_addr_i, cfg_data_i} == cfg_prev_q)
-          else $error("ws_tans_decoder: table write changed or dropped before it was taken");
-      end
-      if (out_valid_o) begin
-        assert (out_last_o || out_count_o == CW'(K))
-          else $error("ws_tans_decoder: beat with %0d symbols before the last", out_count_o);
-      end
-      out_stall_q  <= out_valid_o && !out_ready_i;
-      desc_stall_q <= desc_valid_i && !desc_ready_o;
-      cfg_stall_q  <= cfg_valid_i && !cfg_ready_o;
-      out_prev_q   <= {out_last_o, out_count_o, out_data_o};
-      desc_prev_q  <= desc_data_i;
-      cfg_prev_q   <= {cfg_addr_i, cfg_data_i};
-    end
-  end
-`endif
+  // AXI-Stream rule on the output and, as assumptions about the environment, on the descriptor and
+  // configuration inputs (ws_bit_reader checks the words).
+  `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, {out_last_o, out_count_o, out_data_o})
+  `WS_ASSERT_STREAM(desc_stable, desc_valid_i, desc_ready_o, desc_data_i)
+  `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
+  `WS_ASSERT(full_beats, !out_valid_o || out_last_o || out_count_o == CW'(K),
+             ("ws_tans_decoder: beat with %0d symbols before the last", out_count_o))
 endmodule
+`resetall

@@ -14,8 +14,9 @@
 // The join passes a (value, metadata) beat pair to the MAC array only while the layer's activation
 // vector is loaded (act_last taken, until the layer's w_last beat), so the decoders may run ahead of
 // the activations. The beat counter raises w_last on beat LAYER_BEATS - 1.
-// After any error (sticky, first cause since reset; reset to recover) the join drains both beat
-// streams without passing them on, so no input stream can hang.
+// After any error (sticky: the first cause since reset or since err_clear_i) the join drains both
+// beat streams without passing them on, so no input stream can hang. err_clear_i clears every block
+// and the top at once; clear between layers (docs/weight_pipeline.md section 4).
 module ws_weight_pipeline #(
   parameter int MaxK          = 256,  // longest row (MAC array), a power of two, 16 .. 2048
   parameter int ValueTableLog = 12,   // MaxTableLog of the value (exponent) decoder, 5 .. 12
@@ -25,7 +26,7 @@ module ws_weight_pipeline #(
 ) (
   input  wire                          clk_i,
   input  wire                          rst_ni,
-  // Configuration: cfg_addr_i[15:12] selects the block, [11:0] the offset in it (address map in
+  // Configuration: cfg_addr_i = {ws_pkg::wp_cfg_region_e, offset[11:0]} (address map in
   // docs/weight_pipeline.md). Ready as the selected block's port; unknown addresses are taken and
   // raise an error.
   input  wire                          cfg_valid_i,
@@ -63,35 +64,21 @@ module ws_weight_pipeline #(
   input  wire                          y_ready_i,
   output logic [31:0]                  y_data_o,
   output logic                         y_last_o,
-  // Sticky error: {block[2:0], cause[2:0]}; block 1 top, 2 value decoder, 3 metadata decoder,
-  // 4 number unpacker, 5 MAC array; the cause is the block's own code
+  // Sticky error: ws_pkg::wp_cause_t {block, the block's own cause code}, the first since reset or
+  // the last err_clear_i pulse
+  input  wire                          err_clear_i,
   output logic                         err_o,
   output logic [5:0]                   err_cause_o
 );
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_max_k, MaxK >= 16 && MaxK <= 2048 && MaxK == 2 ** $clog2(MaxK),
+                  ("ws_weight_pipeline: MaxK = %0d, must be a power of two, 16 .. 2048", MaxK))
+  `WS_PARAM_CHECK(g_check_beats, BeatBits >= 1 && BeatBits <= 31,
+                  ("ws_weight_pipeline: BeatBits = %0d, must be 1 .. 31", BeatBits))
+
   localparam int KW = $clog2(MaxK);
-
-  // Regions of cfg_addr_i[15:12]
-  localparam logic [3:0] RegValue = 4'd0;  // value decoder table entry  (offset < 2^ValueTableLog)
-  localparam logic [3:0] RegMeta  = 4'd1;  // metadata decoder table entry (offset < 2^MetaTableLog)
-  localparam logic [3:0] RegUnp   = 4'd2;  // unpacker: 0..255 format entries, 256 mode
-  localparam logic [3:0] RegMac   = 4'd3;  // MAC array: 0 CTRL, MaxK + j perm[j]
-  localparam logic [3:0] RegTop   = 4'd4;  // top registers: 0 LAYER_BEATS
-
-  // Blocks in err_cause_o[5:3]
-  localparam logic [2:0] BlkTop  = 3'd1;
-  localparam logic [2:0] BlkVDec = 3'd2;
-  localparam logic [2:0] BlkMDec = 3'd3;
-  localparam logic [2:0] BlkUnp  = 3'd4;
-  localparam logic [2:0] BlkMac  = 3'd5;
-
-  // Causes of block 1 (the top)
-  localparam logic [2:0] ErrNone       = 3'd0;
-  localparam logic [2:0] ErrValuePart  = 3'd1;  // a value beat with fewer than 4 numbers
-  localparam logic [2:0] ErrMetaPart   = 3'd2;  // a metadata beat with fewer than 2 nibbles
-  localparam logic [2:0] ErrChunkEnds  = 3'd3;  // value and metadata chunks end on different beats
-  localparam logic [2:0] ErrLayerEnd   = 3'd4;  // the layer's last beat is not its chunks' last
-  localparam logic [2:0] ErrMetaSym    = 3'd5;  // a metadata symbol above 15
-  localparam logic [2:0] ErrCfg        = 3'd6;  // unknown address, or LAYER_BEATS 0 or too large
+  localparam int VL = ws_pkg::WP_VALUE_LANES;
+  localparam int ML = ws_pkg::WP_META_LANES;
 
   // ---------------------------------------------------------------------------------------------
   // Configuration routing
@@ -102,11 +89,11 @@ module ws_weight_pipeline #(
 
   assign region = cfg_addr_i[15:12];
   assign offset = cfg_addr_i[11:0];
-  assign sel_v  = region == RegValue && (offset >> ValueTableLog) == 12'd0;
-  assign sel_m  = region == RegMeta && (offset >> MetaTableLog) == 12'd0;
-  assign sel_u  = region == RegUnp && offset <= 12'd256;
-  assign sel_a  = region == RegMac && (offset >> (KW + 1)) == 12'd0;
-  assign sel_t  = region == RegTop && offset == 12'd0;
+  assign sel_v  = region == ws_pkg::WP_CFG_VALUE_TABLE && (offset >> ValueTableLog) == 12'd0;
+  assign sel_m  = region == ws_pkg::WP_CFG_META_TABLE && (offset >> MetaTableLog) == 12'd0;
+  assign sel_u  = region == ws_pkg::WP_CFG_UNPACKER && offset <= 12'(ws_pkg::UNP_CFG_MODE);
+  assign sel_a  = region == ws_pkg::WP_CFG_MAC && (offset >> (KW + 1)) == 12'd0;
+  assign sel_t  = region == ws_pkg::WP_CFG_TOP && offset == 12'(ws_pkg::WP_TOP_LAYER_BEATS);
 
   // A layer is open from its LAYER_BEATS write to its last weight beat: the MAC array's configuration
   // and LAYER_BEATS of the next layer wait until it closes (the MAC array alone would take them as soon
@@ -144,7 +131,7 @@ module ws_weight_pipeline #(
   logic                 a_act_ready;
 
   ws_tans_decoder #(
-    .Lanes      (4),
+    .Lanes      (VL),
     .MaxTableLog(ValueTableLog),
     .WordBits   (32),
     .CountBits  (CountBits)
@@ -167,13 +154,13 @@ module ws_weight_pipeline #(
     .out_data_o  (v_out_data),
     .out_count_o (v_out_count),
     .out_last_o  (v_out_last),
-    .err_clear_i (1'b0),
+    .err_clear_i (err_clear_i),
     .err_o       (v_err),
     .err_cause_o (v_cause)
   );
 
   ws_num_unpacker #(
-    .Lanes(4)
+    .Lanes(VL)
   ) u_unp (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
@@ -195,12 +182,13 @@ module ws_weight_pipeline #(
     .out_data_o (u_out_data),
     .out_count_o(u_out_count),
     .out_last_o (u_out_last),
+    .err_clear_i(err_clear_i),
     .err_o      (u_err),
     .err_cause_o(u_cause)
   );
 
   ws_tans_decoder #(
-    .Lanes      (2),
+    .Lanes      (ML),
     .MaxTableLog(MetaTableLog),
     .WordBits   (32),
     .CountBits  (CountBits)
@@ -223,7 +211,7 @@ module ws_weight_pipeline #(
     .out_data_o  (m_out_data),
     .out_count_o (m_out_count),
     .out_last_o  (m_out_last),
-    .err_clear_i (1'b0),
+    .err_clear_i (err_clear_i),
     .err_o       (m_err),
     .err_cause_o (m_cause)
   );
@@ -231,10 +219,9 @@ module ws_weight_pipeline #(
   // ---------------------------------------------------------------------------------------------
   // Join, activation gate, beat counter
   logic                x_loaded_q, err_q;
-  logic [5:0]          cause_q;
   logic [BeatBits-1:0] layer_beats_q, beat_q;
   logic                pair_valid, w_fire, act_fire;
-  logic [2:0]          ev;
+  logic [2:0]          ev;  // ws_pkg::wp_err_e
 
   assign pair_valid = u_out_valid && m_out_valid;
   // Beat pairs go to the MAC array only while the layer's activations are loaded and no error is up;
@@ -256,16 +243,37 @@ module ws_weight_pipeline #(
 
   // Errors of the top, found on a beat pair going to the MAC array and on configuration writes
   always_comb begin
-    ev = ErrNone;
+    ev = ws_pkg::WP_ERR_NONE;
     if (w_fire) begin
-      if (u_out_count != 3'd4) ev = ErrValuePart;
-      else if (m_out_count != 2'd2) ev = ErrMetaPart;
-      else if (u_out_last != m_out_last) ev = ErrChunkEnds;
-      else if (w_last && !u_out_last) ev = ErrLayerEnd;
-      else if (m_out_data[7:4] != 4'd0 || m_out_data[15:12] != 4'd0) ev = ErrMetaSym;
+      if (u_out_count != 3'(VL)) ev = ws_pkg::WP_ERR_VALUE_PARTIAL;
+      else if (m_out_count != 2'(ML)) ev = ws_pkg::WP_ERR_META_PARTIAL;
+      else if (u_out_last != m_out_last) ev = ws_pkg::WP_ERR_CHUNK_ENDS;
+      else if (w_last && !u_out_last) ev = ws_pkg::WP_ERR_LAYER_END;
+      else if (m_out_data[7:4] != 4'd0 || m_out_data[15:12] != 4'd0) ev = ws_pkg::WP_ERR_META_SYMBOL;
     end
-    if (ev == ErrNone && cfg_bad) ev = ErrCfg;
+    if (ev == ws_pkg::WP_ERR_NONE && cfg_bad) ev = ws_pkg::WP_ERR_CONFIG;
   end
+
+  // The first error since reset or clear; blocks in stream order when several rise together. The
+  // blocks' flags are registered: on the clearing cycle they still show what is being cleared.
+  ws_pkg::wp_cause_t cause;
+  always_comb begin
+    cause = '0;
+    if (!err_clear_i && v_err)      cause = {ws_pkg::WP_BLK_VALUE_DEC, v_cause};
+    else if (!err_clear_i && m_err) cause = {ws_pkg::WP_BLK_META_DEC, m_cause};
+    else if (!err_clear_i && u_err) cause = {ws_pkg::WP_BLK_UNPACKER, u_cause};
+    else if (!err_clear_i && a_err) cause = {ws_pkg::WP_BLK_MAC, a_cause};
+    else if (ev != ws_pkg::WP_ERR_NONE) cause = {ws_pkg::WP_BLK_TOP, ev};
+  end
+
+  ws_sticky_error #(.CauseBits(6)) u_sticky (
+    .clk_i,
+    .rst_ni,
+    .clear_i(err_clear_i),
+    .cause_i(cause),
+    .err_o  (err_q),
+    .cause_o(err_cause_o)
+  );
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -273,8 +281,6 @@ module ws_weight_pipeline #(
       open_q        <= 1'b0;
       layer_beats_q <= BeatBits'(1);
       beat_q        <= '0;
-      err_q         <= 1'b0;
-      cause_q       <= '0;
     end else begin
       if (act_fire && act_last_i) x_loaded_q <= 1'b1;
       else if (w_fire && w_last) x_loaded_q <= 1'b0;
@@ -282,24 +288,9 @@ module ws_weight_pipeline #(
       if (top_cfg_fire && sel_t && !cfg_bad) open_q <= 1'b1;
       else if (w_fire && w_last) open_q <= 1'b0;
       if (w_fire) beat_q <= w_last ? '0 : beat_q + 1'b1;
-      if (!err_q) begin
-        // The first error since reset; blocks in stream order when several rise together.
-        if (v_err) begin
-          err_q <= 1'b1; cause_q <= {BlkVDec, v_cause};
-        end else if (m_err) begin
-          err_q <= 1'b1; cause_q <= {BlkMDec, m_cause};
-        end else if (u_err) begin
-          err_q <= 1'b1; cause_q <= {BlkUnp, u_cause};
-        end else if (a_err) begin
-          err_q <= 1'b1; cause_q <= {BlkMac, a_cause};
-        end else if (ev != ErrNone) begin
-          err_q <= 1'b1; cause_q <= {BlkTop, ev};
-        end
-      end
     end
   end
-  assign err_o       = err_q;
-  assign err_cause_o = cause_q;
+  assign err_o = err_q;
 
   ws_sparse_mac_array #(
     .Rows          (1),
@@ -324,46 +315,15 @@ module ws_weight_pipeline #(
     .out_ready_i(y_ready_i),
     .out_data_o (y_data_o),
     .out_last_o (y_last_o),
-    .err_clear_i(1'b0),
+    .err_clear_i(err_clear_i),
     .err_o      (a_err),
     .err_cause_o(a_cause)
   );
 
-`ifndef SYNTHESIS
-  // AXI-Stream rule on the output, and as assumptions on the configuration and activation inputs
+  // AXI-Stream rule on the output and, as assumptions, on the configuration and activation inputs
   // (the blocks check the descriptor, word and raw inputs themselves).
-  logic        y_stall_q, cfg_stall_q, act_stall_q;
-  logic [32:0] y_prev_q;
-  logic [47:0] cfg_prev_q;
-  logic [16:0] act_prev_q;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      y_stall_q   <= 1'b0;
-      cfg_stall_q <= 1'b0;
-      act_stall_q <= 1'b0;
-    end else begin
-      if (y_stall_q) begin
-        assert (y_valid_o && {y_last_o, y_data_o} == y_prev_q)
-          else $error("ws_weight_pipeline: y beat changed or dropped before it was taken");
-      end
-      if (cfg_stall_q) begin
-        assert (cfg_valid_i && {cfg_addr_i, cfg_data_i} == cfg_prev_q)
-          else $error("ws_weight_pipeline: config write changed or dropped before it was taken");
-      end
-      if (act_stall_q) begin
-        assert (act_valid_i && {act_last_i, act_data_i} == act_prev_q)
-          else $error("ws_weight_pipeline: activation changed or dropped before it was taken");
-      end
-      // The join's own handshake: a pair offered to the MAC array stays until taken or an error drains it.
-      y_stall_q   <= y_valid_o && !y_ready_i;
-      cfg_stall_q <= cfg_valid_i && !cfg_ready_o;
-      act_stall_q <= act_valid_i && !act_ready_o;
-    end
-  end
-  always @(posedge clk_i) begin
-    y_prev_q   <= {y_last_o, y_data_o};
-    cfg_prev_q <= {cfg_addr_i, cfg_data_i};
-    act_prev_q <= {act_last_i, act_data_i};
-  end
-`endif
+  `WS_ASSERT_STREAM(y_stable, y_valid_o, y_ready_i, {y_last_o, y_data_o})
+  `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
+  `WS_ASSERT_STREAM(act_stable, act_valid_i, act_ready_o, {act_last_i, act_data_i})
 endmodule
+`resetall

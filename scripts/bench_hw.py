@@ -166,7 +166,8 @@ def measure_numfmt(build_dir, reports, model):
 # 4: synthesis results
 
 def rtl_hashes():
-    files, _ = run_synth.read_files_f(run_synth.DEFAULT_FILES)
+    blocks = run_synth.load_config(run_synth.DEFAULT_CONFIG)["blocks"]
+    files = sorted({f for blk in blocks for f in run_synth.block_files(blk)})
     return {os.path.relpath(f, ROOT): hashlib.sha256(f.read_bytes()).hexdigest()[:16] for f in files}
 
 

@@ -2,7 +2,8 @@
 """Open FPGA flow for the weightstream RTL: Yosys + nextpnr per block x parameter set x family.
 
 For every block of synth/blocks.json, every parameter set and every FPGA family it applies to:
-  1. Yosys elaborates the block (all files of rtl/files.f, read with -sv) with its parameters and
+  1. Yosys elaborates the block (the files of its list, e.g. rtl/tans_decoder.f, read with -sv
+     and -Irtl) with its parameters and
      lists its ports;
   2. a synthesis-only wrapper is generated around it (registered IOs, or a serial shift-in /
      XOR-reduce-out wrapper when the ports outnumber the package's pins; see docs/synth.md);
@@ -36,8 +37,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import rtl_files  # noqa: E402  (the one reader of rtl/<block>.f)
 DEFAULT_CONFIG = ROOT / "synth" / "blocks.json"
-DEFAULT_FILES = ROOT / "rtl" / "files.f"
+RTL_INCLUDE = ROOT / "rtl"  # ws_assert.svh
 DEFAULT_OUT = ROOT / "build" / "reports"
 DEFAULT_WORK = ROOT / "build" / "synth-work"
 SEED = 1
@@ -128,37 +131,16 @@ def params_text(params):
     return ", ".join(f"{k}={verilog_literal(v)}" for k, v in params.items()) or "defaults"
 
 
-def read_files_f(path):
-    """Source files and include directories of a Verilator-style file list. Paths are taken
-    relative to the repository root (how `make lint` passes it), else relative to the list."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist (no RTL listed yet?)")
-    files, incdirs = [], []
-
-    def resolve(p):
-        for base in (ROOT, path.parent):
-            q = (base / p).resolve()
-            if q.exists():
-                return q
-        raise ConfigError(f"{path}: listed file '{p}' not found")
-
-    for raw in path.read_text().splitlines():
-        line = re.sub(r"//.*|#.*", "", raw).strip()
-        if not line:
-            continue
-        for tok in line.split():
-            if tok.startswith("+incdir+"):
-                incdirs += [resolve(d) for d in tok[len("+incdir+"):].split("+") if d]
-            elif tok.startswith("-I"):
-                incdirs.append(resolve(tok[2:]))
-            elif tok.startswith(("-", "+")):
-                continue  # other tool options: not for synthesis
-            else:
-                files.append(resolve(tok))
-    if not files:
-        raise ConfigError(f"{path} lists no source file")
-    return files, incdirs
+def block_files(blk, override=None):
+    """The source files of a block: its own list (blocks.json "files", e.g. rtl/tans_decoder.f),
+    or the --files list that replaces every block's (the flow's self-test)."""
+    listfile = override or blk.get("files")
+    if not listfile:
+        raise ConfigError(f"block '{blk['name']}' names no file list (\"files\")")
+    try:
+        return rtl_files.expand(listfile)
+    except rtl_files.FileListError as e:
+        raise ConfigError(str(e))
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,7 +405,7 @@ def run_job(job, ctx):
     }
     timeout = ctx["timeout"]
     chparams = " ".join(f"-chparam {k} {verilog_literal(v)}" for k, v in params.items())
-    rv = read_verilog_cmd(ctx["files"], ctx["incdirs"], wd)
+    rv = read_verilog_cmd(job["files"], [RTL_INCLUDE], wd)
 
     # 1. elaborate, list the ports
     if not collect:
@@ -458,7 +440,7 @@ def run_job(job, ctx):
             res.update(status="synth_failed", stage="wrapper", error=str(e))
             return res
         syn_top, extra, hier = WRAP_TOP, [wd / "wrapper.sv"], f"hierarchy -check -top {WRAP_TOP}"
-    rv = read_verilog_cmd(ctx["files"], ctx["incdirs"], wd, extra)
+    rv = read_verilog_cmd(job["files"], [RTL_INCLUDE], wd, extra)
     synth_cmd = " ".join(x for x in (fam["synth_cmd"], job.get("synth_args", "")) if x)
     script = (f"{rv}\n{hier}\n{synth_cmd} -top {syn_top} -json netlist.json\n"
               f"tee -q -o stat.json stat -json -top {syn_top}\n")
@@ -635,7 +617,7 @@ def main(argv=None):
     ap.add_argument("-j", "--jobs", type=int, default=1, help="parallel runs (default 1)")
     ap.add_argument("--wrap", choices=WRAP_MODES, help="override every block's wrapper mode")
     ap.add_argument("--config", default=str(DEFAULT_CONFIG), help="blocks file (JSON)")
-    ap.add_argument("--files", default=str(DEFAULT_FILES), help="RTL file list")
+    ap.add_argument("--files", help="an RTL file list for every block instead of each block's own")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="report directory")
     ap.add_argument("--work", default=str(DEFAULT_WORK), help="scratch directory for the runs")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per tool call")
@@ -664,6 +646,7 @@ def main(argv=None):
             blocks = [b for b in blocks if b["name"] in args.block]
         jobs = []
         for blk in blocks:
+            files = block_files(blk, args.files)
             for f in fam_names:
                 sets = expand_sets(blk, f)
                 if args.quick:
@@ -672,14 +655,13 @@ def main(argv=None):
                 for params, s in sets:
                     freq = (s.get("freq_mhz", {}).get(f) or blk.get("freq_mhz", {}).get(f)
                             or fams_all[f]["freq_mhz"])
-                    jobs.append({"block": blk, "params": params, "family": f, "freq_mhz": freq,
+                    jobs.append({"block": blk, "files": files, "params": params, "family": f, "freq_mhz": freq,
                                  "pnr": s.get("pnr", True), "synth_args": s.get("synth_args", "")})
         if args.list:
             for j in jobs:
                 print(f"{j['block']['name']:<16} {j['family']:<6} {j['freq_mhz']:>6} MHz  "
                       f"{params_text(j['params'])}")
             return 0
-        files, incdirs = read_files_f(args.files)
     except ConfigError as e:
         print(f"run_synth: configuration error: {e}", file=sys.stderr)
         return 2
@@ -704,8 +686,8 @@ def main(argv=None):
 
     # What was synthesized, as read at the start (the tree may differ from the commit).
     rtl_hashes = {os.path.relpath(f, ROOT): hashlib.sha256(f.read_bytes()).hexdigest()[:16]
-                  for f in files}
-    ctx = {"families": fams_all, "files": files, "incdirs": incdirs, "work": Path(args.work).resolve(),
+                  for f in sorted({f for j in jobs for f in j["files"]})}
+    ctx = {"families": fams_all, "work": Path(args.work).resolve(),
            "timeout": args.timeout, "wrap": args.wrap, "collect": args.collect}
     print(f"run_synth: {len(jobs)} run(s), -j {args.jobs}, seed {SEED}; work in {args.work}")
     lock = threading.Lock()

@@ -140,8 +140,8 @@ void MacArrayModel::reset() {
   for (size_t j = 0; j < perm_.size(); ++j) perm_[j] = uint32_t(j);  // reset value: identity
   xbuf_.assign(size_t(p_.max_k), 0);  // datapath, not reset in RTL: Verilator starts it at zero
   act_ptr_ = beat_ = 0;
-  in_frame_ = err_ = false;
-  cause_ = 0;
+  in_frame_ = false;
+  err_.reset();
   s1_valid_ = s1_first_ = s1_last_row_ = s1_last_mat_ = false;
   s1_w_.assign(size_t((p_.weight_bits() + 31) / 32), 0);
   s1_x_.assign(size_t(p_.cols_per_beat()), 0);
@@ -166,8 +166,8 @@ MacArrayOutputs MacArrayModel::outputs(bool out_ready) const {
   o.out_valid = out_valid_;
   o.out_data = out_data_;
   o.out_last = out_last_;
-  o.err = err_;
-  o.err_cause = cause_;
+  o.err = err_.err;
+  o.err_cause = err_.cause;
   return o;
 }
 
@@ -284,13 +284,7 @@ void MacArrayModel::tick(const MacArrayInputs& in) {
     act_ptr_ = (in.act_last || act_ptr_ == p_.max_k - 1) ? 0 : act_ptr_ + 1;
   }
 
-  if (new_cause <= kMacErrAct && (!err_ || in.err_clear)) {
-    err_ = true;
-    cause_ = new_cause;
-  } else if (in.err_clear) {
-    err_ = false;
-    cause_ = kMacErrNone;
-  }
+  err_.tick(in.err_clear, new_cause <= kMacErrAct ? new_cause : uint8_t(kMacErrNone));
 }
 
 }  // namespace ws

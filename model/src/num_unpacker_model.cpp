@@ -107,8 +107,7 @@ NumUnpackerModel::NumUnpackerModel(int lanes)
 void NumUnpackerModel::reset() {
   reader_.reset();
   mode_int_ = false;
-  err_ = false;
-  cause_ = kNumErrNone;
+  err_.reset();
   used_ = false;
   s1_valid_ = p_valid_ = w_valid_ = x_valid_ = c_valid_ = out_valid_ = false;
 }
@@ -134,17 +133,17 @@ NumUnpackerModel::Step NumUnpackerModel::step(const NumUnpackerInputs& in) const
   }
   st.need = off;
   const bool rd_ok = !reader_.skip() && (reader_.avail() >= st.need || reader_.ended());
-  st.fire = p_valid_ && w_free && (err_ || st.unknown || rd_ok);
+  st.fire = p_valid_ && w_free && (err_.err || st.unknown || rd_ok);
   st.runs_out = reader_.ended() && reader_.avail() < st.need;
-  st.null_beat = err_ || st.unknown || st.runs_out;
+  st.null_beat = err_.err || st.unknown || st.runs_out;
   st.used_now = used_ || st.need != 0;
   const bool left_bad = !reader_.ended() || reader_.avail() - st.need > reader_.pad();
-  if (st.fire && !err_) {
+  if (st.fire && !err_.err) {
     st.ev = st.unknown ? kNumErrUnknown : st.runs_out ? kNumErrRunsOut
             : (p_last_ && st.used_now && left_bad) ? kNumErrLeftOver : kNumErrNone;
   }
   st.consume = st.fire && !st.null_beat ? st.need : 0;
-  st.done = err_ || (st.fire && (st.null_beat || (p_last_ && st.used_now)));
+  st.done = err_.err || (st.fire && (st.null_beat || (p_last_ && st.used_now)));
   const bool p_free = !p_valid_ || st.fire;
   st.s1_adv = s1_valid_ && p_free;
   st.sym_ready = (!s1_valid_ || st.s1_adv) && !in.cfg_valid;
@@ -160,8 +159,8 @@ NumUnpackerOutputs NumUnpackerModel::outputs(const NumUnpackerInputs& in) const 
   o.out_data = out_data_;
   o.out_count = out_count_;
   o.out_last = out_last_;
-  o.err = err_;
-  o.err_cause = cause_;
+  o.err = err_.err;
+  o.err_cause = err_.cause;
   return o;
 }
 
@@ -225,10 +224,8 @@ void NumUnpackerModel::tick(const NumUnpackerInputs& in) {
   if (cfg_we && cfg_tab) table_[addr] = cfg_bad ? 0 : data;
   if (cfg_we && !cfg_tab && !cfg_bad) mode_int_ = (data & 1) != 0;
 
-  if (!err_ && (st.ev != kNumErrNone || (cfg_we && cfg_bad))) {
-    err_ = true;
-    cause_ = st.ev != kNumErrNone ? st.ev : uint8_t(kNumErrBadCfg);
-  }
+  err_.tick(in.err_clear, st.ev != kNumErrNone ? st.ev : (cfg_we && cfg_bad) ? uint8_t(kNumErrBadCfg)
+                                                                                : uint8_t(kNumErrNone));
   reader_.tick(in.raw_valid, in.raw_data, in.raw_last, st.consume, st.done);
 }
 

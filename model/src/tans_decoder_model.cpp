@@ -88,8 +88,7 @@ void TansDecoderModel::reset_state() {
   loaded_ = false;
   fin_chk_ = false;
   out_valid_ = false;
-  err_ = false;
-  cause_ = 0;
+  err_.reset();
 }
 
 uint32_t TansDecoderModel::ring_bits(uint32_t pos, int n) const {
@@ -231,8 +230,8 @@ void TansDecoderModel::eval() {
   out_data = out_data_;
   out_count = out_count_;
   out_last = out_last_;
-  err = err_;
-  err_cause = TansDecoderError(cause_);
+  err = err_.err;
+  err_cause = TansDecoderError(err_.cause);
 }
 
 void TansDecoderModel::tick() {
@@ -321,13 +320,7 @@ void TansDecoderModel::tick() {
   }
 
   // ---- sticky error
-  if (c.ev != 0 && (!err_ || err_clear)) {
-    err_ = true;
-    cause_ = c.ev;
-  } else if (err_clear) {
-    err_ = false;
-    cause_ = 0;
-  }
+  err_.tick(err_clear, c.ev);
 
   early_cont_ = c.early_d && !c.is_last;
   early_ = c.early_d;

@@ -107,8 +107,7 @@ void WeightPipelineModel::reset() {
   open_ = false;
   layer_beats_ = 1;
   beat_ = 0;
-  err_ = false;
-  cause_ = 0;
+  err_.reset();
 }
 
 struct WeightPipelineModel::Comb {
@@ -148,7 +147,7 @@ void WeightPipelineModel::compute(const WeightPipelineInputs& in, Comb& c) {
     vdec_.in_valid = in.vword_valid;
     vdec_.in_data = in.vword_data;
     vdec_.in_last = in.vword_last;
-    vdec_.err_clear = false;
+    vdec_.err_clear = in.err_clear;
     mdec_.cfg_valid = in.cfg_valid && c.sel_m;
     mdec_.cfg_addr = c.offset & ((1u << p_.meta_table_log) - 1);
     mdec_.cfg_data = in.cfg_data & 0xffffff;
@@ -157,7 +156,7 @@ void WeightPipelineModel::compute(const WeightPipelineInputs& in, Comb& c) {
     mdec_.in_valid = in.mword_valid;
     mdec_.in_data = in.mword_data;
     mdec_.in_last = in.mword_last;
-    mdec_.err_clear = false;
+    mdec_.err_clear = in.err_clear;
     if (pass == 0) {
       vdec_.out_ready = false;
       mdec_.out_ready = false;
@@ -174,14 +173,15 @@ void WeightPipelineModel::compute(const WeightPipelineInputs& in, Comb& c) {
       c.ui.raw_data = in.raw_data;
       c.ui.raw_last = in.raw_last;
       c.ui.out_ready = false;
+      c.ui.err_clear = in.err_clear;
       c.uo = unp_.outputs(c.ui);
       continue;
     }
     // The join: readies from the MAC array back.
     const bool u_valid = c.uo.out_valid, m_valid = mdec_.out_valid;
-    const bool w_valid = u_valid && m_valid && x_loaded_ && !err_;
-    c.ui.out_ready = err_ || (c.ao.w_ready && x_loaded_ && m_valid);
-    const bool m_ready = err_ || (c.ao.w_ready && x_loaded_ && u_valid);
+    const bool w_valid = u_valid && m_valid && x_loaded_ && !err_.err;
+    c.ui.out_ready = err_.err || (c.ao.w_ready && x_loaded_ && m_valid);
+    const bool m_ready = err_.err || (c.ao.w_ready && x_loaded_ && u_valid);
     c.uo = unp_.outputs(c.ui);
     vdec_.out_ready = c.uo.sym_ready;
     mdec_.out_ready = m_ready;
@@ -208,7 +208,7 @@ void WeightPipelineModel::compute(const WeightPipelineInputs& in, Comb& c) {
     bits_put(c.ai.w_data, 68, 4, m[1] & 0xf);
     c.ai.w_last = c.w_last;
     c.ai.out_ready = in.y_ready;
-    c.ai.err_clear = false;
+    c.ai.err_clear = in.err_clear;
 
     const bool act_ready = c.ao.act_ready && !x_loaded_;
     c.act_fire = in.act_valid && act_ready;
@@ -239,8 +239,8 @@ void WeightPipelineModel::compute(const WeightPipelineInputs& in, Comb& c) {
     o.y_valid = c.ao.out_valid;
     o.y_data = c.ao.out_data.empty() ? 0 : c.ao.out_data[0];
     o.y_last = c.ao.out_last;
-    o.err = err_;
-    o.err_cause = cause_;
+    o.err = err_.err;
+    o.err_cause = err_.cause;
     probe_.w_valid = w_valid;
     probe_.w_ready = c.ao.w_ready;
     probe_.w_last = c.w_last;
@@ -269,13 +269,15 @@ void WeightPipelineModel::tick(const WeightPipelineInputs& in) {
   if (c.top_cfg_fire && c.sel_t && !c.cfg_bad) open_ = true;
   else if (c.w_fire && c.w_last) open_ = false;
   if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & ((1u << p_.beat_bits) - 1);
-  if (!err_) {
-    if (v_err) { err_ = true; cause_ = uint8_t(kWpBlkValueDec << 3 | v_c); }
-    else if (m_err) { err_ = true; cause_ = uint8_t(kWpBlkMetaDec << 3 | m_c); }
-    else if (u_err) { err_ = true; cause_ = uint8_t(kWpBlkUnpacker << 3 | u_c); }
-    else if (a_err) { err_ = true; cause_ = uint8_t(kWpBlkMac << 3 | a_c); }
-    else if (c.ev != kWpErrNone) { err_ = true; cause_ = uint8_t(kWpBlkTop << 3 | c.ev); }
-  }
+  // The first error since reset or clear, blocks in stream order; on the clearing cycle the blocks'
+  // registered flags still show what is being cleared, so only the top's own new cause counts.
+  uint8_t cause = 0;
+  if (!in.err_clear && v_err) cause = uint8_t(kWpBlkValueDec << 3 | v_c);
+  else if (!in.err_clear && m_err) cause = uint8_t(kWpBlkMetaDec << 3 | m_c);
+  else if (!in.err_clear && u_err) cause = uint8_t(kWpBlkUnpacker << 3 | u_c);
+  else if (!in.err_clear && a_err) cause = uint8_t(kWpBlkMac << 3 | a_c);
+  else if (c.ev != kWpErrNone) cause = uint8_t(kWpBlkTop << 3 | c.ev);
+  err_.tick(in.err_clear, cause);
   vdec_.tick();
   mdec_.tick();
   unp_.tick(c.ui);

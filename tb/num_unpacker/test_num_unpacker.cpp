@@ -121,6 +121,7 @@ class Rtl {
     top_->raw_data_i = in.raw_data;
     top_->raw_last_i = in.raw_last;
     top_->out_ready_i = in.out_ready;
+    top_->err_clear_i = in.err_clear;
     top_->eval();
   }
   NumUnpackerOutputs outputs() const {

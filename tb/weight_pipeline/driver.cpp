@@ -112,6 +112,7 @@ struct Driver::Impl {
     top->rst_ni = 0;
     top->cfg_valid_i = top->vdesc_valid_i = top->vword_valid_i = top->raw_valid_i = 0;
     top->mdesc_valid_i = top->mword_valid_i = top->act_valid_i = top->y_ready_i = 0;
+    top->err_clear_i = 0;
     top->eval();
     clock();
     top->rst_ni = 1;
@@ -141,6 +142,7 @@ struct Driver::Impl {
     top->act_data_i = in.act_data;
     top->act_last_i = in.act_last;
     top->y_ready_i = in.y_ready;
+    top->err_clear_i = in.err_clear;
     top->eval();
   }
 

@@ -7,6 +7,7 @@
 
 #include "ws/mac_arith.hpp"
 #include "ws/sparse24.hpp"
+#include "ws/sticky_error.hpp"
 
 namespace ws {
 
@@ -110,8 +111,7 @@ class MacArrayModel {
   std::vector<uint16_t> xbuf_;
   int act_ptr_ = 0, beat_ = 0;
   bool in_frame_ = false;
-  bool err_ = false;
-  uint8_t cause_ = 0;
+  StickyError err_;
   // S1: the accepted beat with its gathered activations.
   bool s1_valid_ = false, s1_first_ = false, s1_last_row_ = false, s1_last_mat_ = false;
   Bits s1_w_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ws/numfmt.hpp"
+#include "ws/sticky_error.hpp"
 
 namespace ws {
 
@@ -34,6 +35,7 @@ struct NumUnpackerInputs {
   uint32_t raw_data = 0;
   bool raw_last = false;
   bool out_ready = false;
+  bool err_clear = false;  // clears the sticky error (a cause raised in the same cycle is kept)
 };
 
 struct NumUnpackerOutputs {
@@ -96,8 +98,7 @@ class NumUnpackerModel {
   BitReaderModel reader_;
   std::array<uint32_t, 256> table_{};  // packed entries (every RAM copy holds the same)
   bool mode_int_ = false;
-  bool err_ = false;
-  uint8_t cause_ = kNumErrNone;
+  StickyError err_;  // err_.err also poisons the pipeline, as err_q in the RTL
   bool used_ = false;  // the current chunk has taken raw bits
   // S1: the RAMs' read registers
   Lanes ent_{};

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "ws/sticky_error.hpp"
+
 namespace ws {
 
 // Error causes of err_cause (docs/tans_decoder.md).
@@ -116,8 +118,7 @@ class TansDecoderModel {
   std::array<uint8_t, 8> out_data_{};
   int out_count_ = 0;
   bool out_last_ = false;
-  bool err_ = false;
-  uint8_t cause_ = 0;
+  StickyError err_;
 };
 
 }  // namespace ws

@@ -86,6 +86,7 @@ struct WeightPipelineInputs {
   uint16_t act_data = 0;
   bool act_last = false;
   bool y_ready = false;
+  bool err_clear = false;  // clears the sticky error of the top and of every block at once
 };
 
 struct WeightPipelineOutputs {
@@ -128,8 +129,7 @@ class WeightPipelineModel {
   bool x_loaded_ = false;
   bool open_ = false;
   uint32_t layer_beats_ = 1, beat_ = 0;
-  bool err_ = false;
-  uint8_t cause_ = 0;
+  StickyError err_;
   WeightPipelineProbe probe_;
 };
 

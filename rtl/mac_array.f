@@ -1,6 +1,4 @@
-rtl/ws_table_ram.sv
-rtl/ws_bit_reader.sv
-rtl/ws_tans_decoder.sv
+-f rtl/common.f
 rtl/ws_fp32_add.sv
 rtl/ws_bf16_mul.sv
 rtl/ws_mac_mul.sv
@@ -9,6 +7,3 @@ rtl/ws_mac_row.sv
 rtl/ws_mac_ctrl.sv
 rtl/ws_sparse_mac_array.sv
 rtl/ws_dense_mac_array.sv
-rtl/ws_num_convert.sv
-rtl/ws_num_unpacker.sv
-rtl/ws_weight_pipeline.sv

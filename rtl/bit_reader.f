@@ -1,0 +1,2 @@
+-f rtl/common.f
+rtl/ws_bit_reader.sv

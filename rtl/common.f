@@ -1,0 +1,6 @@
+// What every block reads: the contract package, the assertion checker and the sticky error flag.
+// File lists: one path per line from the repository root, `-f rtl/x.f` includes another list;
+// scripts/rtl_files.py and cmake/ws_rtl.cmake expand them (each file once, first occurrence wins).
+rtl/ws_pkg.sv
+rtl/ws_stream_check.sv
+rtl/ws_sticky_error.sv
