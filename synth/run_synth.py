@@ -340,15 +340,19 @@ def gen_wrapper(mode, top, params, ports, clock):
 # --------------------------------------------------------------------------------------------
 # One run
 
-def read_verilog_cmd(files, incdirs, wd, extra=()):
+def read_verilog_cmd(files, incdirs, wd, fam, extra=()):
     """Paths relative to the run directory: the YoWASP tools see the host's absolute paths except
     under /tmp (mapped to a private directory), but always the working directory and its parents
-    through relative paths, so a repository or work directory under /tmp works too."""
+    through relative paths, so a repository or work directory under /tmp works too. The family's
+    `define` (e.g. WS_ECP5) selects its instantiated primitives in the RTL, and its `cells_lib`
+    declares them for the elaboration pass."""
     def rel(p):
         return os.path.relpath(p, wd)
     inc = "".join(f" -I{rel(d)}" for d in incdirs)
+    defs = "".join(f" -D{d}" for d in fam.get("defines", []))
     srcs = " ".join(rel(f) for f in list(files) + list(extra))
-    return f"read_verilog -sv{inc} {srcs}"
+    lib = f"read_verilog -lib {fam['cells_lib']}\n" if fam.get("cells_lib") else ""
+    return f"{lib}read_verilog -sv{defs}{inc} {srcs}"
 
 
 def cell_counts(stat, module):
@@ -405,12 +409,13 @@ def run_job(job, ctx):
     }
     timeout = ctx["timeout"]
     chparams = " ".join(f"-chparam {k} {verilog_literal(v)}" for k, v in params.items())
-    rv = read_verilog_cmd(job["files"], [RTL_INCLUDE], wd)
+    rv = read_verilog_cmd(job["files"], [RTL_INCLUDE], wd, fam)
 
     # 1. elaborate, list the ports
     if not collect:
         (wd / "ports.ys").write_text(
-            f"{rv}\nhierarchy -check -top {top} {chparams}\nproc\nwrite_json ports.json\n")
+            f"{rv}\nhierarchy -check -top {top} {chparams}\nproc\n"
+            f"select -module {top}\nwrite_json -selected ports.json\n")
     rc, t_ports, c_ports = tool([fam["yosys"], "-q", "-s", "ports.ys"], wd / "ports.log",
                                 "ports.json")
     if rc != 0 or not (wd / "ports.json").exists():
@@ -440,7 +445,7 @@ def run_job(job, ctx):
             res.update(status="synth_failed", stage="wrapper", error=str(e))
             return res
         syn_top, extra, hier = WRAP_TOP, [wd / "wrapper.sv"], f"hierarchy -check -top {WRAP_TOP}"
-    rv = read_verilog_cmd(job["files"], [RTL_INCLUDE], wd, extra)
+    rv = read_verilog_cmd(job["files"], [RTL_INCLUDE], wd, fam, extra)
     synth_cmd = " ".join(x for x in (fam["synth_cmd"], job.get("synth_args", "")) if x)
     script = (f"{rv}\n{hier}\n{synth_cmd} -top {syn_top} -json netlist.json\n"
               f"tee -q -o stat.json stat -json -top {syn_top}\n")
