@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "ws/error.hpp"
-#include "ws/numfmt.hpp"
+#include "core/error.hpp"
+#include "numfmt/numfmt.hpp"
 
 namespace {
 

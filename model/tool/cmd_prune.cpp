@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "ws/calib.hpp"
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/esparse.hpp"
-#include "ws/llama.hpp"
+#include "codec/container.hpp"
+#include "core/error.hpp"
+#include "llm/llama.hpp"
+#include "prune/calib.hpp"
+#include "prune/esparse.hpp"
 
 namespace {
 

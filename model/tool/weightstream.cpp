@@ -15,13 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "ws/bf16.hpp"
-#include "ws/container.hpp"
-#include "ws/convert.hpp"
-#include "ws/error.hpp"
-#include "ws/llama2c.hpp"
-#include "ws/safetensors.hpp"
-#include "ws/tans.hpp"
+#include "codec/container.hpp"
+#include "codec/tans.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "files/llama2c.hpp"
+#include "files/safetensors.hpp"
+#include "ops/convert.hpp"
 
 namespace {
 

@@ -10,14 +10,14 @@
 #include <regex>
 #include <stdexcept>
 
-#include "ws/bf16.hpp"
-#include "ws/chunk.hpp"
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/llama.hpp"
-#include "ws/llama2c.hpp"
-#include "ws/safetensors.hpp"
-#include "ws/sparse24.hpp"
+#include "codec/chunk.hpp"
+#include "codec/container.hpp"
+#include "codec/sparse24.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "files/llama2c.hpp"
+#include "files/safetensors.hpp"
+#include "llm/llama.hpp"
 
 namespace wsim {
 namespace {

@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "tb.hpp"
-#include "ws/bf16.hpp"
-#include "ws/chunk.hpp"
-#include "ws/error.hpp"
-#include "ws/safetensors.hpp"
-#include "ws/tans.hpp"
-#include "ws/tans_decoder_model.hpp"
+#include "codec/chunk.hpp"
+#include "codec/tans.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "files/safetensors.hpp"
+#include "hw/tans_decoder_model.hpp"
 
 namespace tbdec {
 

@@ -10,8 +10,8 @@
 #include "Vweight_pipeline.h"
 #include "verilated.h"
 #include "verilated_fst_c.h"
-#include "ws/numfmt.hpp"
-#include "ws/tans.hpp"
+#include "codec/tans.hpp"
+#include "numfmt/numfmt.hpp"
 
 namespace wp {
 namespace {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "ws/container.hpp"
-#include "ws/error.hpp"
+#include "codec/container.hpp"
+#include "core/error.hpp"
 
 namespace wstest {
 

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-#include "ws/error.hpp"
+#include "core/error.hpp"
 
 namespace wstest {
 

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <vector>
 
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/sparse24_chunk.hpp"
+#include "codec/container.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "core/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "ws/bf16.hpp"
+#include "core/bf16.hpp"
 
 #include "test_env.hpp"
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "ws/chunk.hpp"
-#include "ws/error.hpp"
+#include "codec/chunk.hpp"
+#include "core/error.hpp"
 
 #include "test_env.hpp"
 

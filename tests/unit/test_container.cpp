@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "ws/bf16.hpp"
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/safetensors.hpp"
+#include "codec/container.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "files/safetensors.hpp"
 
 #include <zlib.h>
 

@@ -13,7 +13,7 @@
 #include <random>
 #include <string>
 
-#include "ws/mac_arith.hpp"
+#include "hw/mac_arith.hpp"
 
 #include "test_env.hpp"
 

@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "ws/bf16.hpp"
-#include "ws/chunk.hpp"
-#include "ws/error.hpp"
-#include "ws/numfmt.hpp"
+#include "codec/chunk.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "numfmt/numfmt.hpp"
 
 #include "test_env.hpp"
 

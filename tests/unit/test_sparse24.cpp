@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "ws/bf16.hpp"
-#include "ws/error.hpp"
-#include "ws/mac_array_model.hpp"
-#include "ws/shuffle.hpp"
-#include "ws/sparse24.hpp"
+#include "codec/sparse24.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "hw/mac_array_model.hpp"
+#include "prune/shuffle.hpp"
 
 #include "test_env.hpp"
 

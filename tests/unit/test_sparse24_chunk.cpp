@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/safetensors.hpp"
-#include "ws/sparse24.hpp"
-#include "ws/sparse24_chunk.hpp"
+#include "codec/container.hpp"
+#include "codec/sparse24.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "core/error.hpp"
+#include "files/safetensors.hpp"
 
 #include "container_io.hpp"
 #include "test_env.hpp"

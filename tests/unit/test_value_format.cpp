@@ -17,12 +17,12 @@
 
 #include <zlib.h>
 
-#include "ws/chunk.hpp"
-#include "ws/container.hpp"
-#include "ws/convert.hpp"
-#include "ws/error.hpp"
-#include "ws/safetensors.hpp"
-#include "ws/value_format.hpp"
+#include "codec/chunk.hpp"
+#include "codec/container.hpp"
+#include "core/error.hpp"
+#include "files/safetensors.hpp"
+#include "numfmt/value_format.hpp"
+#include "ops/convert.hpp"
 
 #include "container_io.hpp"
 #include "test_env.hpp"

@@ -1,0 +1,391 @@
+// One chunk: tANS-coded exponents plus raw sign/mantissa bits (docs/format.md sections 3 and 4).
+#include "codec/chunk.hpp"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "core/bitstream.hpp"
+#include "core/error.hpp"
+#include "numfmt/value_format.hpp"
+
+namespace ws {
+namespace {
+
+void put_u8(std::vector<uint8_t>& out, uint32_t v) { out.push_back(uint8_t(v)); }
+void put_u16(std::vector<uint8_t>& out, uint32_t v) {
+  for (int i = 0; i < 2; ++i) out.push_back(uint8_t(v >> (8 * i)));
+}
+void put_u32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(uint8_t(v >> (8 * i)));
+}
+
+// Bounds-checked little-endian reader over a chunk; `what` names the field in the error.
+class Cursor {
+ public:
+  Cursor(const uint8_t* p, const uint8_t* end) : p_(p), end_(end) {}
+  uint32_t get(int bytes, const char* what) {
+    need(size_t(bytes), what);
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= uint32_t(p_[i]) << (8 * i);
+    p_ += bytes;
+    return v;
+  }
+  void need(size_t bytes, const char* what) const {
+    if (size_t(end_ - p_) < bytes) throw FormatError(std::string("chunk truncated in ") + what);
+  }
+  const uint8_t*& ptr() { return p_; }
+  const uint8_t* end() const { return end_; }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+uint32_t crc_of(const uint8_t* data, size_t size) {
+  return uint32_t(crc32_z(crc32_z(0, nullptr, 0), data, size));
+}
+
+// Raw value i of dtype t as an unsigned integer (little-endian in the source bytes).
+uint32_t load_value(const uint8_t* values, size_t i, size_t width) {
+  uint32_t v = 0;
+  for (size_t b = 0; b < width; ++b) v |= uint32_t(values[i * width + b]) << (8 * b);
+  return v;
+}
+
+// Bytes the raw stream of n values takes, padded to whole 32-bit words.
+uint64_t raw_stream_bytes(uint64_t n, int raw_bits) { return (n * uint64_t(raw_bits) + 31) / 32 * 4; }
+
+// The joins below run over fixed blocks of 16 values through restrict pointers and store whole
+// values with memcpy: the form that both -O2's cheap vectoriser and -O3 turn into fast SIMD code.
+// The memcpy stores assume a little-endian host; others take the byte-wise loops.
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+constexpr bool kLittleEndian = true;
+#else
+constexpr bool kLittleEndian = false;
+#endif
+
+inline uint16_t bf16_value(uint8_t sym, uint8_t raw) {  // raw = sign << 7 | mantissa
+  return uint16_t((raw & 0x80) << 8 | sym << 7 | (raw & 0x7f));
+}
+
+void join_bf16(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t* __restrict out,
+               size_t n) {
+  size_t i = 0;
+  if (kLittleEndian)
+    for (; i + 16 <= n; i += 16)
+      for (size_t j = i; j < i + 16; ++j) {
+        const uint16_t v = bf16_value(sym[j], raw[j]);
+        std::memcpy(out + 2 * j, &v, 2);
+      }
+  for (; i < n; ++i) {
+    const uint16_t v = bf16_value(sym[i], raw[i]);
+    out[2 * i] = uint8_t(v);
+    out[2 * i + 1] = uint8_t(v >> 8);
+  }
+}
+
+inline uint32_t f32_value(uint8_t sym, const uint8_t* raw) {  // raw = 3 bytes, sign << 23 | mantissa
+  return uint32_t(raw[0]) | uint32_t(raw[1]) << 8 | uint32_t(raw[2] & 0x7f) << 16 |
+         uint32_t(sym) << 23 | uint32_t(raw[2] & 0x80) << 24;
+}
+
+void join_f32(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t* __restrict out,
+              size_t n) {
+  size_t i = 0;
+  if (kLittleEndian)
+    for (; i + 16 <= n; i += 16)
+      for (size_t j = i; j < i + 16; ++j) {
+        const uint32_t v = f32_value(sym[j], raw + 3 * j);
+        std::memcpy(out + 4 * j, &v, 4);
+      }
+  for (; i < n; ++i) {
+    const uint32_t v = f32_value(sym[i], raw + 3 * i);
+    for (int b = 0; b < 4; ++b) out[4 * i + size_t(b)] = uint8_t(v >> (8 * b));
+  }
+}
+
+void check_chunk_options(const ChunkOptions& opt, size_t count) {
+  if (opt.lanes != 1 && opt.lanes != 2 && opt.lanes != 4 && opt.lanes != 8)
+    throw std::invalid_argument("encode_chunk: lanes must be 1, 2, 4 or 8");
+  if (count > std::numeric_limits<uint32_t>::max())
+    throw std::invalid_argument("encode_chunk: more than 2^32 - 1 values in one chunk");
+}
+
+// The chunk of docs/format.md section 4 around its symbols (tANS-coded here) and its raw stream
+// (already padded to words); raw_bits is the raw stream's length before padding.
+std::vector<uint8_t> assemble_chunk(uint32_t crc, const std::vector<uint8_t>& symbols, const tans::Histogram& hist,
+                                    const std::vector<uint8_t>& raw, uint64_t raw_bits, const ChunkOptions& opt,
+                                    ChunkStats* stats) {
+  const size_t count = symbols.size();
+  std::vector<uint8_t> out;
+  put_u32(out, uint32_t(count));
+  put_u32(out, crc);
+  put_u8(out, uint32_t(opt.lanes));
+  tans::EncodedSymbols enc;
+  if (count == 0) {
+    put_u8(out, 0);  // table log 0, and no range, counts or states
+  } else {
+    const tans::NormalizedCounts nc = tans::normalize(hist, opt.table_log);
+    put_u8(out, uint32_t(nc.table_log));
+    tans::write_counts(nc, out);
+    enc = tans::encode(symbols.data(), count, nc, opt.lanes);
+    for (int j = 0; j < opt.lanes; ++j) put_u16(out, enc.initial_states[size_t(j)]);
+  }
+  put_u32(out, uint32_t(enc.stream.size()));
+  put_u32(out, uint32_t(raw.size()));
+  out.insert(out.end(), enc.stream.begin(), enc.stream.end());
+  out.insert(out.end(), raw.begin(), raw.end());
+  if (stats) {
+    stats->histogram = hist;
+    stats->symbol_bits = enc.bit_count;
+    stats->raw_bits = raw_bits;
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::Raw: return "raw";
+    case DType::BF16: return "bf16";
+    case DType::F16: return "f16";
+    case DType::F32: return "f32";
+  }
+  return "unknown";
+}
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::BF16: return 2;
+    case DType::F16: return 2;
+    case DType::F32: return 4;
+    default: return 1;
+  }
+}
+
+Split split_of(DType t) {
+  switch (t) {
+    case DType::BF16: return Split{7, 0xff, 7};
+    case DType::F16: return Split{10, 0x1f, 10};
+    case DType::F32: return Split{23, 0xff, 23};
+    default: break;
+  }
+  throw std::invalid_argument(std::string("dtype ") + dtype_name(t) + " is not split");
+}
+
+int raw_bits_of(DType t) { return t == DType::Raw ? 0 : split_of(t).raw_bits(); }
+
+std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
+                                  const ChunkOptions& opt, ChunkStats* stats) {
+  // DType::Raw is the symbols-only mode: each byte is its own symbol and nothing travels raw.
+  const bool symbols_only = t == DType::Raw;
+  const Split sp = symbols_only ? Split{0, 0xff, -1} : split_of(t);
+  const size_t width = dtype_size(t);
+  check_chunk_options(opt, count);
+
+  std::vector<uint8_t> symbols(count);
+  tans::Histogram hist{};
+  if (symbols_only) {
+    if (count) std::memcpy(symbols.data(), values, count);
+  } else {  // the exponents: they lie in the value's top two bytes, which is all this reads
+    const int top_shift = sp.exponent_shift - int(8 * (width - 2));
+    for (size_t i = 0; i < count; ++i) {
+      const uint32_t top = uint32_t(values[i * width + width - 2]) | uint32_t(values[i * width + width - 1]) << 8;
+      symbols[i] = uint8_t((top >> top_shift) & sp.exponent_mask);
+    }
+  }
+  for (size_t i = 0; i < count; ++i) ++hist[symbols[i]];
+
+  // Raw stream: sign and mantissa of each value, raw_bits() each, LSB-first.
+  std::vector<uint8_t> raw;
+  if (symbols_only) {
+    // no raw stream
+  } else if (t == DType::BF16) {  // one byte per value: sign << 7 | mantissa
+    raw.resize(count);
+    for (size_t i = 0; i < count; ++i) raw[i] = uint8_t((values[2 * i + 1] & 0x80) | (values[2 * i] & 0x7f));
+  } else if (t == DType::F32) {  // three bytes per value: sign << 23 | mantissa
+    raw.resize(3 * count);
+    for (size_t i = 0; i < count; ++i) {
+      raw[3 * i] = values[4 * i];
+      raw[3 * i + 1] = values[4 * i + 1];
+      raw[3 * i + 2] = uint8_t((values[4 * i + 3] & 0x80) | (values[4 * i + 2] & 0x7f));
+    }
+  } else {
+    BitWriter w(raw);
+    const uint32_t mant_mask = (1u << sp.mantissa_bits) - 1;
+    const int sign_shift = int(width * 8 - 1);
+    for (size_t i = 0; i < count; ++i) {
+      uint32_t v = load_value(values, i, width);
+      w.write((v >> sign_shift) << sp.mantissa_bits | (v & mant_mask), sp.raw_bits());
+    }
+    w.pad_to_words();  // flushes the last partial word
+  }
+  raw.resize(size_t(raw_stream_bytes(count, raw_bits_of(t))), 0);  // zero padding to a word
+  return assemble_chunk(crc_of(values, count * width), symbols, hist, raw, uint64_t(count) * uint64_t(raw_bits_of(t)),
+                        opt, stats);
+}
+
+std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, const ValueFormat& f,
+                                  const ChunkOptions& opt, ChunkStats* stats) {
+  if (f.dtype() != DType::Raw) return encode_chunk(values, count, f.dtype(), opt, stats);
+  check_chunk_options(opt, count);
+  const size_t width = f.value_bytes();
+  std::vector<uint8_t> symbols(count), raw;
+  tans::Histogram hist{};
+  BitWriter w(raw);
+  for (size_t i = 0; i < count; ++i) {
+    const uint32_t p = load_value(values, i, width);
+    const uint32_t code = f.split_code(p);
+    if (code == ValueFormat::kNoCode)
+      throw FormatError("value " + std::to_string(i) + " (pattern " + std::to_string(p) + ") is not a " + f.name() +
+                        " pattern");
+    symbols[i] = uint8_t(code);
+    ++hist[symbols[i]];
+    w.write(code >> 8, f.format().entry(code & 0xff).raw_bits);
+  }
+  const uint64_t raw_bits = w.bit_count();
+  w.pad_to_words();
+  return assemble_chunk(crc_of(values, count * width), symbols, hist, raw, raw_bits, opt, stats);
+}
+
+ChunkView parse_chunk(const uint8_t* data, size_t size) {
+  Cursor c(data, data + size);
+  ChunkView v;
+  v.value_count = c.get(4, "value count");
+  v.crc = c.get(4, "checksum");
+  v.lanes = int(c.get(1, "lanes"));
+  if (v.lanes != 1 && v.lanes != 2 && v.lanes != 4 && v.lanes != 8)
+    throw FormatError("bad lane count " + std::to_string(v.lanes) + " (must be 1, 2, 4 or 8)");
+  const int table_log = int(c.get(1, "table log"));
+  if (v.value_count == 0) {
+    if (table_log != 0)
+      throw FormatError("bad table log " + std::to_string(table_log) + " (must be 0 for an empty chunk)");
+  } else {
+    if (table_log < tans::kMinTableLog || table_log > tans::kMaxTableLog)
+      throw FormatError("bad table log " + std::to_string(table_log) + " (must be 5..12)");
+    v.counts = tans::read_counts(c.ptr(), c.end(), table_log);
+    for (int j = 0; j < v.lanes; ++j) {
+      uint32_t s = c.get(2, "initial states");
+      if (s >= v.counts.table_size())
+        throw FormatError("bad initial state " + std::to_string(s) + " in lane " + std::to_string(j) +
+                          " (must be below 2^L)");
+      // A lane that decodes no symbol never leaves its initial state, which must be final already.
+      if (uint32_t(j) >= v.value_count && s != 0)
+        throw FormatError("bad initial state in lane " + std::to_string(j) + " (it has no symbols)");
+      v.initial_states[size_t(j)] = uint16_t(s);
+    }
+  }
+  v.symbol_bytes = c.get(4, "symbol stream size");
+  v.raw_bytes = c.get(4, "raw stream size");
+  if (v.symbol_bytes % 4 != 0) throw FormatError("symbol stream size is not a multiple of 4");
+  if (v.raw_bytes % 4 != 0) throw FormatError("raw stream size is not a multiple of 4");
+  if (v.value_count == 0 && (v.symbol_bytes != 0 || v.raw_bytes != 0))
+    throw FormatError("empty chunk has stream bytes");
+  const uint64_t left = uint64_t(c.end() - c.ptr());
+  if (uint64_t(v.symbol_bytes) + v.raw_bytes > left) throw FormatError("chunk truncated in streams");
+  if (uint64_t(v.symbol_bytes) + v.raw_bytes < left) throw FormatError("trailing bytes after chunk");
+  v.symbol_stream = c.ptr();
+  v.raw_stream = c.ptr() + v.symbol_bytes;
+  return v;
+}
+
+void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity) {
+  const bool symbols_only = t == DType::Raw;
+  const Split sp = symbols_only ? Split{0, 0xff, -1} : split_of(t);
+  const size_t width = dtype_size(t);
+  const ChunkView v = parse_chunk(data, size);
+  const size_t n = v.value_count;
+  if (uint64_t(n) * width > out_capacity)
+    throw FormatError("chunk holds " + std::to_string(n) + " values, more than expected");
+  if (v.raw_bytes != raw_stream_bytes(n, raw_bits_of(t)))
+    throw FormatError("raw stream size does not match the value count");
+  if (n != 0 && v.counts.last > sp.exponent_mask)
+    throw FormatError(std::string("symbol range too wide for ") + dtype_name(t));
+  if (symbols_only) {  // the symbols are the bytes
+    if (n != 0) {
+      const auto table = tans::build_decode_table(v.counts);
+      tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes,
+                   v.initial_states.data(), out, n);
+    }
+    if (crc_of(out, n) != v.crc) throw FormatError("checksum mismatch");
+    return;
+  }
+
+  // The decoded symbols; kept between calls, since a fresh 64 KiB buffer per chunk costs page faults.
+  thread_local std::vector<uint8_t> sym;
+  if (sym.size() < n) sym.resize(n);
+  if (n != 0) {
+    const auto table = tans::build_decode_table(v.counts);
+    tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes,
+                 v.initial_states.data(), sym.data(), n);
+  }
+
+  // Join each exponent with its raw sign and mantissa.
+  const uint8_t* raw = v.raw_stream;
+  uint64_t raw_used_bits = uint64_t(n) * uint64_t(sp.raw_bits());
+  if (t == DType::BF16) {
+    join_bf16(sym.data(), raw, out, n);
+  } else if (t == DType::F32) {
+    join_f32(sym.data(), raw, out, n);
+  } else {
+    BitReader r(raw, v.raw_bytes);
+    const int sign_shift = int(width * 8 - 1);
+    const uint32_t mant_mask = (1u << sp.mantissa_bits) - 1;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t f = r.read(sp.raw_bits());
+      uint32_t value = (f >> sp.mantissa_bits) << sign_shift |
+                       uint32_t(sym[i]) << sp.exponent_shift | (f & mant_mask);
+      for (size_t b = 0; b < width; ++b) out[i * width + b] = uint8_t(value >> (8 * b));
+    }
+  }
+  // The raw stream's padding must be zero.
+  for (uint64_t p = raw_used_bits; p < uint64_t(v.raw_bytes) * 8; ++p)
+    if ((raw[p >> 3] >> (p & 7)) & 1) throw FormatError("bits left over in raw stream");
+
+  if (crc_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
+}
+
+}  // namespace ws
+
+namespace ws {
+
+void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity) {
+  if (f.dtype() != DType::Raw) return decode_chunk(data, size, f.dtype(), out, out_capacity);
+  const size_t width = f.value_bytes();
+  const ChunkView v = parse_chunk(data, size);
+  const size_t n = v.value_count;
+  if (uint64_t(n) * width > out_capacity)
+    throw FormatError("chunk holds " + std::to_string(n) + " values, more than expected");
+  thread_local std::vector<uint8_t> sym;
+  if (sym.size() < n) sym.resize(n);
+  if (n != 0) {
+    const auto table = tans::build_decode_table(v.counts);
+    tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes,
+                 v.initial_states.data(), sym.data(), n);
+  }
+  // Every symbol must be in the format's alphabet; then the raw stream's size is known.
+  const numfmt::Format& fmt = f.format();
+  uint64_t raw_bits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const numfmt::Entry& e = fmt.entry(sym[i]);
+    if (e.cls == numfmt::Class::None)
+      throw FormatError("symbol " + std::to_string(sym[i]) + " is not in format " + f.name());
+    raw_bits += uint64_t(e.raw_bits);
+  }
+  if (v.raw_bytes != (raw_bits + 31) / 32 * 4) throw FormatError("raw stream size does not match the symbols");
+  BitReader r(v.raw_stream, v.raw_bytes);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t raw = r.read(fmt.entry(sym[i]).raw_bits);
+    const uint32_t p = f.join_code(f.code_base(sym[i]) + raw);
+    for (size_t b = 0; b < width; ++b) out[i * width + b] = uint8_t(p >> (8 * b));
+  }
+  r.expect_padding_only();
+  if (crc_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
+}
+
+}  // namespace ws

@@ -1,0 +1,65 @@
+#include "core/bf16.hpp"
+
+#include <cstring>
+
+namespace ws {
+
+uint16_t fp32_bits_to_bf16(uint32_t bits) {
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return uint16_t((bits >> 16) | 0x0040u);  // quiet NaN
+  // Adding 0x7fff rounds halfway cases up; adding one more when the kept lsb is 1 makes ties even.
+  // A carry out of the mantissa correctly bumps the exponent, up to infinity.
+  const uint32_t bias = 0x7fffu + ((bits >> 16) & 1u);
+  return uint16_t((bits + bias) >> 16);
+}
+
+uint16_t fp32_to_bf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return fp32_bits_to_bf16(bits);
+}
+
+float bf16_to_fp32(uint16_t h) {
+  const uint32_t bits = bf16_to_fp32_bits(h);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint32_t fp16_to_fp32_bits(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  if (exp == 0x1f) return sign | 0x7f800000u | (mant << 13);  // inf / NaN (payload kept)
+  if (exp == 0) {
+    if (mant == 0) return sign;  // signed zero
+    // Subnormal: normalise; the value is mant * 2^-24.
+    int e = -1;
+    do {
+      mant <<= 1;
+      ++e;
+    } while ((mant & 0x400u) == 0);
+    return sign | uint32_t(127 - 15 - e) << 23 | (mant & 0x3ffu) << 13;
+  }
+  return sign | (exp + 127 - 15) << 23 | mant << 13;
+}
+
+void fp32_to_bf16_le(const uint8_t* in, size_t n, uint8_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = in + 4 * i;
+    const uint32_t bits = uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+    const uint16_t h = fp32_bits_to_bf16(bits);
+    out[2 * i] = uint8_t(h);
+    out[2 * i + 1] = uint8_t(h >> 8);
+  }
+}
+
+void fp16_to_bf16_le(const uint8_t* in, size_t n, uint8_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint16_t f = uint16_t(in[2 * i] | in[2 * i + 1] << 8);
+    const uint16_t h = fp32_bits_to_bf16(fp16_to_fp32_bits(f));
+    out[2 * i] = uint8_t(h);
+    out[2 * i + 1] = uint8_t(h >> 8);
+  }
+}
+
+}  // namespace ws

@@ -1,0 +1,172 @@
+// Loading llama2.c models into LlamaWeights (from a .bin, or from a safetensors file that carries the
+// llama2.c config in __metadata__, such as the pruned models `weightstream prune` writes), and saving.
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "codec/container.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "files/llama2c.hpp"
+#include "files/safetensors.hpp"
+#include "llm/llama.hpp"
+
+namespace ws {
+namespace {
+
+const char* const kLinearNames[kLayerLinears] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
+
+// Where each named array of the llama2.c layout lives in LlamaWeights (W: const or not).
+template <class W>
+auto slot(W& w, const std::string& name) -> decltype(&w.wcls) {
+  if (name == "token_embedding_table") return &w.token_embedding_table;
+  if (name == "rms_att_weight") return &w.rms_att_weight;
+  if (name == "rms_ffn_weight") return &w.rms_ffn_weight;
+  if (name == "rms_final_weight") return &w.rms_final_weight;
+  if (name == "freq_cis_real") return &w.freq_cis_real;
+  if (name == "freq_cis_imag") return &w.freq_cis_imag;
+  if (name == "wcls") return &w.wcls;
+  for (int k = 0; k < kLayerLinears; ++k)
+    if (name == kLinearNames[k]) return &w.linear[size_t(k)];
+  throw FormatError("unknown llama2.c array " + name);
+}
+
+bool is_freq_cis(const std::string& name) { return name == "freq_cis_real" || name == "freq_cis_imag"; }
+
+int parse_int(const std::map<std::string, std::string>& md, const std::string& key) {
+  auto it = md.find(key);
+  if (it == md.end()) throw FormatError("safetensors __metadata__ has no llama2.c field '" + key + "'");
+  const std::string& s = it->second;
+  long long v = 0;
+  bool ok = !s.empty() && s.size() <= 10;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') ok = false;
+    else v = v * 10 + (ch - '0');
+  }
+  if (!ok || v > INT32_MAX) throw FormatError("safetensors __metadata__: " + key + " = '" + s + "' is not a number");
+  return int(v);
+}
+
+void put_i32le(uint8_t* p, int32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(uint32_t(v) >> (8 * i));
+}
+
+std::vector<uint8_t> read_bytes(std::ifstream& in, uint64_t offset, uint64_t size) {
+  std::vector<uint8_t> buf(size_t(size), 0);
+  in.seekg(std::streamoff(offset));
+  in.read(reinterpret_cast<char*>(buf.data()), std::streamsize(size));
+  if (!in) throw FormatError("read failed");
+  return buf;
+}
+
+std::vector<float> read_floats(std::ifstream& in, const SafetensorsTensor& t) {
+  std::vector<uint8_t> b = read_bytes(in, t.offset, t.size);
+  std::vector<float> v(size_t(t.value_count));
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint32_t bits = 0;
+    if (t.dtype == "F32") {
+      std::memcpy(&bits, &b[4 * i], 4);  // little-endian host, as everywhere in this project
+    } else if (t.dtype == "BF16") {
+      bits = bf16_to_fp32_bits(uint16_t(b[2 * i] | b[2 * i + 1] << 8));
+    } else if (t.dtype == "F16") {
+      bits = fp16_to_fp32_bits(uint16_t(b[2 * i] | b[2 * i + 1] << 8));
+    } else {
+      throw FormatError("tensor " + t.name + " has dtype " + t.dtype + ", expected F32, BF16 or F16");
+    }
+    std::memcpy(&v[i], &bits, 4);
+  }
+  return v;
+}
+
+LlamaWeights load_safetensors_llama(const std::string& path) {
+  const SafetensorsFile f = read_safetensors(path);
+  // The config goes through the .bin header parser, so it gets the same validation.
+  uint8_t header[kLlama2cHeaderBytes];
+  const char* fields[] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
+  for (int i = 0; i < 7; ++i) put_i32le(header + 4 * i, parse_int(f.metadata, fields[i]));
+  auto shared = f.metadata.find("shared_classifier");
+  if (shared != f.metadata.end() && shared->second == "false")
+    put_i32le(header + 20, -parse_int(f.metadata, "vocab_size"));
+  LlamaWeights w;
+  w.config = parse_llama2c_config(header);
+
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(std::string("cannot open: ") + std::strerror(errno));
+  for (const Llama2cArray& a : llama2c_layout(w.config).arrays) {
+    const SafetensorsTensor* t = f.find(a.name);
+    if (!t) {
+      if (is_freq_cis(a.name)) continue;  // unused by the forward pass
+      throw FormatError("safetensors file has no tensor " + a.name);
+    }
+    if (t->shape != a.shape) throw FormatError("tensor " + a.name + " has the wrong shape for the config");
+    *slot(w, a.name) = read_floats(in, *t);
+  }
+  for (int k = 0; k < kLayerLinears; ++k) {
+    const std::string name = std::string(kLinearNames[k]) + ".perm";
+    const SafetensorsTensor* t = f.find(name);
+    if (!t) continue;
+    const uint64_t in_features = uint64_t(linear_in(w.config, LinearKind(k)));
+    if (t->dtype != "I32") throw FormatError("tensor " + name + " has dtype " + t->dtype + ", expected I32");
+    if (t->shape != std::vector<uint64_t>{uint64_t(w.config.n_layers), in_features})
+      throw FormatError("tensor " + name + " has the wrong shape for the config");
+    std::vector<uint8_t> b = read_bytes(in, t->offset, t->size);
+    w.perm[size_t(k)].resize(size_t(t->value_count));
+    std::memcpy(w.perm[size_t(k)].data(), b.data(), b.size());
+  }
+  w.validate();
+  return w;
+}
+
+}  // namespace
+
+LlamaWeights load_llama(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(std::string("cannot open: ") + std::strerror(errno));
+  if (std::filesystem::is_directory(path)) throw FormatError("is a directory");
+  in.seekg(0, std::ios::end);
+  const uint64_t size = uint64_t(in.tellg());
+  in.seekg(0);
+  uint8_t first[9] = {};
+  const size_t n = size < 9 ? size_t(size) : 9;
+  in.read(reinterpret_cast<char*>(first), std::streamsize(n));
+  if (looks_like_safetensors(first, n, size)) return load_safetensors_llama(path);
+
+  const Llama2cModel m = load_llama2c(path);
+  LlamaWeights w;
+  w.config = m.file.config;
+  for (const Llama2cArray& a : m.file.arrays) {
+    const float* p = m.data(a.name);
+    slot(w, a.name)->assign(p, p + a.value_count);
+  }
+  w.validate();
+  return w;
+}
+
+void save_llama(const LlamaWeights& w, const std::string& path, const std::map<std::string, std::string>& extra) {
+  w.validate();
+  std::map<std::string, std::string> metadata = llama2c_metadata(w.config);
+  for (const auto& [k, v] : extra) metadata[k] = v;
+
+  std::vector<SafetensorsEntry> entries;
+  std::vector<std::pair<const void*, size_t>> blobs;  // data in entry order
+  for (const Llama2cArray& a : llama2c_layout(w.config).arrays) {
+    const std::vector<float>* v = slot(w, a.name);
+    if (v->empty() && is_freq_cis(a.name)) continue;
+    entries.push_back({a.name, "F32", a.shape});
+    blobs.push_back({v->data(), v->size() * 4});
+    for (int k = 0; k < kLayerLinears; ++k) {
+      const std::vector<int32_t>& p = w.perm[size_t(k)];
+      if (a.name != kLinearNames[k] || p.empty()) continue;
+      entries.push_back({a.name + ".perm", "I32", {a.shape[0], a.shape[2]}});
+      blobs.push_back({p.data(), p.size() * 4});
+    }
+  }
+  const std::vector<uint8_t> header = make_safetensors_header(metadata, entries);
+  AtomicFileSink out(path);  // a failed save leaves no half-written file
+  out.write(header.data(), header.size());
+  for (const auto& [data, bytes] : blobs) out.write(static_cast<const uint8_t*>(data), bytes);
+  out.commit();
+}
+
+}  // namespace ws

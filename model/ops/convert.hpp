@@ -1,0 +1,28 @@
+// Converting a model's float tensors to a number format (docs/tool.md, `convert --to` and
+// `compress --format`): a safetensors file or llama2.c .bin in, a safetensors file out.
+#pragma once
+
+#include <cstdint>
+
+#include "codec/container.hpp"
+#include "numfmt/value_format.hpp"
+
+namespace ws {
+
+struct ConvertResult {
+  uint64_t tensors = 0;    // in the output
+  uint64_t converted = 0;  // of which converted (F32, F16, BF16 tensors in another format)
+  uint64_t values = 0;     // all tensors' values
+  uint64_t rounded = 0;    // values that changed (only with round)
+  uint64_t bytes = 0;      // written
+};
+
+// Writes `in` (safetensors or llama2.c) as safetensors with every F32, F16 and BF16 tensor in format
+// f; other dtypes are copied. A value f cannot hold exactly throws ws::FormatError naming the tensor
+// and the value's index, unless `round` (nearest, ties to even, numfmt::Format::encode). Tensors of a
+// format without a safetensors dtype are stored as U8/U16 with __metadata__
+// "weightstream.format.<tensor>" = the format's name. Names, shapes, order and __metadata__ are kept.
+ConvertResult convert_to_format(const ByteSource& in, ByteSink& out, const ValueFormat& f, bool round,
+                                const Progress& progress = {});
+
+}  // namespace ws
