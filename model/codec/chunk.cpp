@@ -1,27 +1,18 @@
 // One chunk: tANS-coded exponents plus raw sign/mantissa bits (docs/format.md sections 3 and 4).
 #include "codec/chunk.hpp"
 
-#include <zlib.h>
-
 #include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "core/bitstream.hpp"
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "numfmt/value_format.hpp"
 
 namespace ws {
 namespace {
-
-void put_u8(std::vector<uint8_t>& out, uint32_t v) { out.push_back(uint8_t(v)); }
-void put_u16(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 2; ++i) out.push_back(uint8_t(v >> (8 * i)));
-}
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(uint8_t(v >> (8 * i)));
-}
 
 // Bounds-checked little-endian reader over a chunk; `what` names the field in the error.
 class Cursor {
@@ -29,8 +20,7 @@ class Cursor {
   Cursor(const uint8_t* p, const uint8_t* end) : p_(p), end_(end) {}
   uint32_t get(int bytes, const char* what) {
     need(size_t(bytes), what);
-    uint32_t v = 0;
-    for (int i = 0; i < bytes; ++i) v |= uint32_t(p_[i]) << (8 * i);
+    const uint32_t v = uint32_t(load_le(p_, bytes));
     p_ += bytes;
     return v;
   }
@@ -45,15 +35,9 @@ class Cursor {
   const uint8_t* end_;
 };
 
-uint32_t crc_of(const uint8_t* data, size_t size) {
-  return uint32_t(crc32_z(crc32_z(0, nullptr, 0), data, size));
-}
-
 // Raw value i of dtype t as an unsigned integer (little-endian in the source bytes).
 uint32_t load_value(const uint8_t* values, size_t i, size_t width) {
-  uint32_t v = 0;
-  for (size_t b = 0; b < width; ++b) v |= uint32_t(values[i * width + b]) << (8 * b);
-  return v;
+  return uint32_t(load_le(values + i * width, int(width)));
 }
 
 // Bytes the raw stream of n values takes, padded to whole 32-bit words.
@@ -82,9 +66,7 @@ void join_bf16(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uin
         std::memcpy(out + 2 * j, &v, 2);
       }
   for (; i < n; ++i) {
-    const uint16_t v = bf16_value(sym[i], raw[i]);
-    out[2 * i] = uint8_t(v);
-    out[2 * i + 1] = uint8_t(v >> 8);
+    store_le(out + 2 * i, bf16_value(sym[i], raw[i]), 2);
   }
 }
 
@@ -103,8 +85,7 @@ void join_f32(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint
         std::memcpy(out + 4 * j, &v, 4);
       }
   for (; i < n; ++i) {
-    const uint32_t v = f32_value(sym[i], raw + 3 * i);
-    for (int b = 0; b < 4; ++b) out[4 * i + size_t(b)] = uint8_t(v >> (8 * b));
+    store_le(out + 4 * i, f32_value(sym[i], raw + 3 * i), 4);
   }
 }
 
@@ -122,21 +103,21 @@ std::vector<uint8_t> assemble_chunk(uint32_t crc, const std::vector<uint8_t>& sy
                                     ChunkStats* stats) {
   const size_t count = symbols.size();
   std::vector<uint8_t> out;
-  put_u32(out, uint32_t(count));
-  put_u32(out, crc);
-  put_u8(out, uint32_t(opt.lanes));
+  append_le(out, count, 4);
+  append_le(out, crc, 4);
+  append_le(out, uint32_t(opt.lanes), 1);
   tans::EncodedSymbols enc;
   if (count == 0) {
-    put_u8(out, 0);  // table log 0, and no range, counts or states
+    append_le(out, 0, 1);  // table log 0, and no range, counts or states
   } else {
     const tans::NormalizedCounts nc = tans::normalize(hist, opt.table_log);
-    put_u8(out, uint32_t(nc.table_log));
+    append_le(out, uint32_t(nc.table_log), 1);
     tans::write_counts(nc, out);
     enc = tans::encode(symbols.data(), count, nc, opt.lanes);
-    for (int j = 0; j < opt.lanes; ++j) put_u16(out, enc.initial_states[size_t(j)]);
+    for (int j = 0; j < opt.lanes; ++j) append_le(out, enc.initial_states[size_t(j)], 2);
   }
-  put_u32(out, uint32_t(enc.stream.size()));
-  put_u32(out, uint32_t(raw.size()));
+  append_le(out, enc.stream.size(), 4);
+  append_le(out, raw.size(), 4);
   out.insert(out.end(), enc.stream.begin(), enc.stream.end());
   out.insert(out.end(), raw.begin(), raw.end());
   if (stats) {
@@ -195,7 +176,7 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
   } else {  // the exponents: they lie in the value's top two bytes, which is all this reads
     const int top_shift = sp.exponent_shift - int(8 * (width - 2));
     for (size_t i = 0; i < count; ++i) {
-      const uint32_t top = uint32_t(values[i * width + width - 2]) | uint32_t(values[i * width + width - 1]) << 8;
+      const uint32_t top = load_le16(values + i * width + width - 2);
       symbols[i] = uint8_t((top >> top_shift) & sp.exponent_mask);
     }
   }
@@ -226,7 +207,7 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
     w.pad_to_words();  // flushes the last partial word
   }
   raw.resize(size_t(raw_stream_bytes(count, raw_bits_of(t))), 0);  // zero padding to a word
-  return assemble_chunk(crc_of(values, count * width), symbols, hist, raw, uint64_t(count) * uint64_t(raw_bits_of(t)),
+  return assemble_chunk(crc32_of(values, count * width), symbols, hist, raw, uint64_t(count) * uint64_t(raw_bits_of(t)),
                         opt, stats);
 }
 
@@ -250,7 +231,7 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, const Val
   }
   const uint64_t raw_bits = w.bit_count();
   w.pad_to_words();
-  return assemble_chunk(crc_of(values, count * width), symbols, hist, raw, raw_bits, opt, stats);
+  return assemble_chunk(crc32_of(values, count * width), symbols, hist, raw, raw_bits, opt, stats);
 }
 
 ChunkView parse_chunk(const uint8_t* data, size_t size) {
@@ -312,7 +293,7 @@ void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_
       tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes,
                    v.initial_states.data(), out, n);
     }
-    if (crc_of(out, n) != v.crc) throw FormatError("checksum mismatch");
+    if (crc32_of(out, n) != v.crc) throw FormatError("checksum mismatch");
     return;
   }
 
@@ -340,14 +321,14 @@ void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_
       uint32_t f = r.read(sp.raw_bits());
       uint32_t value = (f >> sp.mantissa_bits) << sign_shift |
                        uint32_t(sym[i]) << sp.exponent_shift | (f & mant_mask);
-      for (size_t b = 0; b < width; ++b) out[i * width + b] = uint8_t(value >> (8 * b));
+      store_le(out + i * width, value, int(width));
     }
   }
   // The raw stream's padding must be zero.
   for (uint64_t p = raw_used_bits; p < uint64_t(v.raw_bytes) * 8; ++p)
     if ((raw[p >> 3] >> (p & 7)) & 1) throw FormatError("bits left over in raw stream");
 
-  if (crc_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
+  if (crc32_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
 }
 
 }  // namespace ws
@@ -382,10 +363,10 @@ void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_
   for (size_t i = 0; i < n; ++i) {
     const uint32_t raw = r.read(fmt.entry(sym[i]).raw_bits);
     const uint32_t p = f.join_code(f.code_base(sym[i]) + raw);
-    for (size_t b = 0; b < width; ++b) out[i * width + b] = uint8_t(p >> (8 * b));
+    store_le(out + i * width, p, int(width));
   }
   r.expect_padding_only();
-  if (crc_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
+  if (crc32_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
 }
 
 }  // namespace ws

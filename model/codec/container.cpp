@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "codec/sparse24_chunk.hpp"
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "files/llama2c.hpp"
 #include "files/safetensors.hpp"
@@ -29,18 +29,6 @@ constexpr uint16_t kVersion = 1;
 constexpr size_t kLiteralWindow = size_t(1) << 20;  // literal bytes are copied 1 MiB at a time
 constexpr uint64_t kLiteralRecord = 1 + 8 + 8 + 4;
 constexpr uint64_t kIndexFixed = 1 + 8 + 4;
-
-uint32_t crc_update(uint32_t crc, const uint8_t* p, size_t n) { return uint32_t(crc32_z(crc, p, n)); }
-uint32_t crc_init() { return uint32_t(crc32_z(0, nullptr, 0)); }
-
-void put_le(std::vector<uint8_t>& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
-}
-uint64_t get_le(const uint8_t* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= uint64_t(p[i]) << (8 * i);
-  return v;
-}
 
 // A name fit for a one-line error message: control bytes escaped, very long names cut.
 std::string quote_name(const std::string& name) {
@@ -182,7 +170,7 @@ class IndexCursor {
   IndexCursor(const uint8_t* p, size_t n) : p_(p), end_(p + n) {}
   uint64_t get(int bytes, const std::string& what) {
     need(size_t(bytes), what);
-    uint64_t v = get_le(p_, bytes);
+    uint64_t v = load_le(p_, bytes);
     p_ += bytes;
     return v;
   }
@@ -325,28 +313,28 @@ uint64_t Segment::index_bytes() const {
 
 std::vector<uint8_t> serialize_index(const Index& index) {
   std::vector<uint8_t> out;
-  put_le(out, uint8_t(index.source_kind), 1);
-  put_le(out, index.source_size, 8);
-  put_le(out, index.segments.size(), 4);
+  append_le(out, uint8_t(index.source_kind), 1);
+  append_le(out, index.source_size, 8);
+  append_le(out, index.segments.size(), 4);
   for (const Segment& s : index.segments) {
-    put_le(out, uint8_t(s.kind), 1);
+    append_le(out, uint8_t(s.kind), 1);
     if (!s.is_tensor()) {
-      put_le(out, s.length, 8);
-      put_le(out, s.offset, 8);
-      put_le(out, s.crc, 4);
+      append_le(out, s.length, 8);
+      append_le(out, s.offset, 8);
+      append_le(out, s.crc, 4);
       continue;
     }
-    put_le(out, s.name.size(), 2);
+    append_le(out, s.name.size(), 2);
     out.insert(out.end(), s.name.begin(), s.name.end());
     format_of(s).serialize(out);
-    put_le(out, s.dims.size(), 1);
-    for (uint64_t d : s.dims) put_le(out, d, 8);
-    put_le(out, s.value_count, 8);
-    put_le(out, s.chunks.size(), 4);
+    append_le(out, s.dims.size(), 1);
+    for (uint64_t d : s.dims) append_le(out, d, 8);
+    append_le(out, s.value_count, 8);
+    append_le(out, s.chunks.size(), 4);
     for (const ChunkEntry& c : s.chunks) {
-      put_le(out, c.offset, 8);
-      put_le(out, c.size, 4);
-      put_le(out, c.value_count, 4);
+      append_le(out, c.offset, 8);
+      append_le(out, c.size, 4);
+      append_le(out, c.value_count, 4);
     }
   }
   return out;
@@ -456,9 +444,9 @@ ContainerWriter::ContainerWriter(ByteSink& out, SourceKind kind, uint64_t source
   index_.source_kind = kind;
   index_.source_size = source_size;
   std::vector<uint8_t> header(kMagic, kMagic + 4);
-  put_le(header, kVersion, 2);
-  put_le(header, 0, 2);  // flags
-  put_le(header, 0, 8);  // reserved
+  append_le(header, kVersion, 2);
+  append_le(header, 0, 2);  // flags
+  append_le(header, 0, 8);  // reserved
   put(header.data(), header.size());
 }
 
@@ -474,7 +462,7 @@ void ContainerWriter::begin_literal() {
   s.kind = Segment::Kind::Literal;
   s.source_offset = source_done_;
   s.offset = written_;
-  s.crc = crc_init();
+  s.crc = 0;  // a running CRC-32 of the literal bytes, which starts at 0
   index_.segments.push_back(std::move(s));
 }
 
@@ -482,7 +470,7 @@ void ContainerWriter::literal_bytes(const uint8_t* data, size_t n) {
   if (state_ != State::Literal) throw std::logic_error("ContainerWriter: literal bytes outside a literal");
   Segment& s = index_.segments.back();
   put(data, n);
-  s.crc = crc_update(s.crc, data, n);
+  s.crc = crc32_update(s.crc, data, n);
   s.length += n;
   source_done_ += n;
 }
@@ -524,7 +512,7 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk) {
   e.offset = written_;
   e.size = uint32_t(chunk.size());
   // A dense chunk starts with its value count, a 2:4 chunk with its row count.
-  const uint64_t count = get_le(chunk.data(), 4) * (s.is_sparse24() ? s.dims.back() : 1);
+  const uint64_t count = load_le(chunk.data(), 4) * (s.is_sparse24() ? s.dims.back() : 1);
   if (count > UINT32_MAX) throw std::logic_error("ContainerWriter: chunk too large");
   e.value_count = uint32_t(count);
   put(chunk.data(), chunk.size());
@@ -550,9 +538,9 @@ uint64_t ContainerWriter::finish() {
   const uint64_t index_offset = written_;
   put(index.data(), index.size());
   std::vector<uint8_t> footer;
-  put_le(footer, index_offset, 8);
-  put_le(footer, index.size(), 8);
-  put_le(footer, crc_update(crc_init(), index.data(), index.size()), 4);
+  append_le(footer, index_offset, 8);
+  append_le(footer, index.size(), 8);
+  append_le(footer, crc32_of(index.data(), index.size()), 4);
   footer.insert(footer.end(), kEndMagic, kEndMagic + 4);
   put(footer.data(), footer.size());
   state_ = State::Done;
@@ -568,22 +556,22 @@ ContainerReader::ContainerReader(std::unique_ptr<const ByteSource> source) : sou
   uint8_t h[kHeaderBytes];
   source_->read(0, h, sizeof h);
   if (std::memcmp(h, kMagic, 4) != 0) throw FormatError("bad magic (not a .wsz container)");
-  const uint64_t version = get_le(h + 4, 2);
+  const uint64_t version = load_le(h + 4, 2);
   if (version != kVersion) throw FormatError("unsupported version " + std::to_string(version));
-  if (get_le(h + 6, 2) != 0) throw FormatError("unknown flags in header");
-  if (get_le(h + 8, 8) != 0) throw FormatError("reserved header field is not zero");
+  if (load_le(h + 6, 2) != 0) throw FormatError("unknown flags in header");
+  if (load_le(h + 8, 8) != 0) throw FormatError("reserved header field is not zero");
 
   uint8_t f[kFooterBytes];
   source_->read(size - kFooterBytes, f, sizeof f);
   if (std::memcmp(f + 20, kEndMagic, 4) != 0) throw FormatError("bad magic at end of file (truncated?)");
-  index_offset_ = get_le(f, 8);
-  index_size_ = get_le(f + 8, 8);
-  const uint32_t index_crc = uint32_t(get_le(f + 16, 4));
+  index_offset_ = load_le(f, 8);
+  index_size_ = load_le(f + 8, 8);
+  const uint32_t index_crc = uint32_t(load_le(f + 16, 4));
   const uint64_t end = size - kFooterBytes;
   if (index_offset_ < kHeaderBytes || index_offset_ > end || index_size_ != end - index_offset_)
     throw FormatError("index offset out of range");
   const std::vector<uint8_t> index = source_->read(index_offset_, size_t(index_size_));
-  if (crc_update(crc_init(), index.data(), index.size()) != index_crc) throw FormatError("index checksum mismatch");
+  if (crc32_of(index.data(), index.size()) != index_crc) throw FormatError("index checksum mismatch");
   index_ = parse_index(index.data(), index.size(), kHeaderBytes, index_offset_);
 }
 
@@ -650,11 +638,11 @@ void ContainerReader::read_literal(const Segment& s, uint64_t at, uint8_t* dst, 
 
 void ContainerReader::verify_literal(const Segment& s) const {
   std::vector<uint8_t> buf(size_t(std::min<uint64_t>(s.length, kLiteralWindow)));
-  uint32_t crc = crc_init();
+  uint32_t crc = 0;
   for (uint64_t at = 0; at < s.length; at += buf.size()) {
     const size_t n = size_t(std::min<uint64_t>(buf.size(), s.length - at));
     read_literal(s, at, buf.data(), n);
-    crc = crc_update(crc, buf.data(), n);
+    crc = crc32_update(crc, buf.data(), n);
   }
   if (crc != s.crc)
     throw FormatError("checksum mismatch in the literal segment at source offset " + std::to_string(s.source_offset));
@@ -705,7 +693,7 @@ SourcePlan plan_source(const ByteSource& src) {
   src.read(0, first, n);
 
   if (looks_like_safetensors(first, n, plan.size)) {
-    const uint64_t json_size = get_le(first, 8);
+    const uint64_t json_size = load_le(first, 8);
     if (json_size > kSafetensorsMaxHeader)
       throw FormatError("safetensors header of " + std::to_string(json_size) + " bytes is above the 100 MB limit");
     const std::vector<uint8_t> json = src.read(8, size_t(json_size));
@@ -864,12 +852,12 @@ void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, cons
         pipe.run([&in, &s, j] { return in.decode_chunk(s, j); }, [&emit](Bytes& b) { emit(b); });
       continue;
     }
-    pipe.then([&crc] { crc = crc_init(); });
+    pipe.then([&crc] { crc = 0; });  // a running CRC-32 starts at 0
     for (uint64_t at = 0; at < s.length; at += kLiteralWindow) {
       Bytes b(size_t(std::min<uint64_t>(kLiteralWindow, s.length - at)));
       in.read_literal(s, at, b.data(), b.size());
       pipe.ready(std::move(b), [&crc, &emit](Bytes& b) {
-        crc = crc_update(crc, b.data(), b.size());
+        crc = crc32_update(crc, b.data(), b.size());
         emit(b);
       });
     }
@@ -891,10 +879,10 @@ void count_symbols(const std::vector<uint8_t>& v, const ValueFormat& f, tans::Hi
   if (f.dtype() != DType::Raw) {
     const Split sp = split_of(f.dtype());
     for (size_t i = 0; i + width <= v.size(); i += width)
-      ++h[(uint32_t(get_le(&v[i], int(width))) >> sp.exponent_shift) & sp.exponent_mask];
+      ++h[(uint32_t(load_le(&v[i], int(width))) >> sp.exponent_shift) & sp.exponent_mask];
     return;
   }
-  for (size_t i = 0; i + width <= v.size(); i += width) ++h[f.split_code(uint32_t(get_le(&v[i], int(width)))) & 0xff];
+  for (size_t i = 0; i + width <= v.size(); i += width) ++h[f.split_code(uint32_t(load_le(&v[i], int(width)))) & 0xff];
 }
 
 // The raw bits the symbols of histogram h carry: each symbol's raw_bits, from the format's table.

@@ -1,27 +1,17 @@
 // 2:4 structured-sparse chunks (docs/format.md section 5).
 #include "codec/sparse24_chunk.hpp"
 
-#include <zlib.h>
-
 #include <climits>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "prune/shuffle.hpp"
 
 namespace ws {
 namespace {
-
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(uint8_t(v >> (8 * i)));
-}
-uint32_t get_u32(const uint8_t* p) { return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24; }
-
-uint32_t crc_of(const uint8_t* data, size_t size) {
-  return uint32_t(crc32_z(crc32_z(0, nullptr, 0), data, size));
-}
 
 bool all_zero(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i)
@@ -123,11 +113,11 @@ std::vector<uint8_t> encode_sparse24_chunk(const uint8_t* dense, uint32_t rows, 
       encode_chunk(meta.data(), meta.size(), DType::Raw, ChunkOptions{kSparse24MetaLanes, kSparse24MetaTableLog});
   std::vector<uint8_t> out;
   out.reserve(kSparse24HeaderBytes + values.size() + nibbles.size());
-  put_u32(out, rows);
-  put_u32(out, groups);
-  put_u32(out, crc_of(dense, size_t(rows) * cols * width));
-  put_u32(out, uint32_t(values.size()));
-  put_u32(out, uint32_t(nibbles.size()));
+  append_le(out, rows, 4);
+  append_le(out, groups, 4);
+  append_le(out, crc32_of(dense, size_t(rows) * cols * width), 4);
+  append_le(out, values.size(), 4);
+  append_le(out, nibbles.size(), 4);
   out.insert(out.end(), values.begin(), values.end());
   out.insert(out.end(), nibbles.begin(), nibbles.end());
   return out;
@@ -136,11 +126,11 @@ std::vector<uint8_t> encode_sparse24_chunk(const uint8_t* dense, uint32_t rows, 
 Sparse24ChunkView parse_sparse24_chunk(const uint8_t* data, size_t size) {
   if (size < kSparse24HeaderBytes) throw FormatError("2:4 chunk truncated in its header");
   Sparse24ChunkView v;
-  v.rows = get_u32(data);
-  v.groups = get_u32(data + 4);
-  v.crc = get_u32(data + 8);
-  v.value_chunk_bytes = get_u32(data + 12);
-  v.meta_chunk_bytes = get_u32(data + 16);
+  v.rows = load_le32(data);
+  v.groups = load_le32(data + 4);
+  v.crc = load_le32(data + 8);
+  v.value_chunk_bytes = load_le32(data + 12);
+  v.meta_chunk_bytes = load_le32(data + 16);
   if (v.groups % 2 != 0) throw FormatError("2:4 chunk: odd stored group count " + std::to_string(v.groups));
   const uint64_t body = uint64_t(v.value_chunk_bytes) + v.meta_chunk_bytes;
   if (body > size - kSparse24HeaderBytes) throw FormatError("2:4 chunk truncated in its sub-chunks");
@@ -224,7 +214,7 @@ void decode_sparse24_chunk(const uint8_t* data, size_t size, DType t, uint64_t c
       std::memcpy(row + size_t(sparse24_idx0(m)) * width, &s.values[2 * at * width], width);
       std::memcpy(row + size_t(sparse24_idx1(m)) * width, &s.values[(2 * at + 1) * width], width);
     }
-  if (crc_of(out, size_t(bytes)) != get_u32(data + 8)) throw FormatError("checksum mismatch");
+  if (crc32_of(out, size_t(bytes)) != load_le32(data + 8)) throw FormatError("checksum mismatch");
 }
 
 std::vector<Sparse24ChunkRef> sparse24_chunks(const ContainerReader& reader, const std::string& name) {
@@ -271,8 +261,7 @@ Sparse24 decode_sparse24_matrix(const ContainerReader& reader, const std::string
         const size_t from = size_t(r * st.groups + g), to = size_t((c.first_row + r) * groups + g);
         out.meta[to] = st.meta[from];
         for (int k = 0; k < 2; ++k)
-          out.values[2 * to + size_t(k)] = uint16_t(st.values[4 * from + 2 * size_t(k)] |
-                                                    st.values[4 * from + 2 * size_t(k) + 1] << 8);
+          out.values[2 * to + size_t(k)] = load_le16(&st.values[4 * from + 2 * size_t(k)]);
       }
   }
   return out;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/bitstream.hpp"
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 
 namespace ws::tans {
@@ -251,7 +252,8 @@ EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& 
     acc |= uint64_t(field_value[i]) << acc_bits;
     acc_bits += field_bits[i];
     if (acc_bits >= 32) {
-      for (int b = 0; b < 4; ++b) *o++ = uint8_t(acc >> (8 * b));
+      store_le(o, acc, 4);
+      o += 4;
       acc >>= 32;
       acc_bits -= 32;
     }

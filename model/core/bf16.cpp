@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/bytes.hpp"
+
 namespace ws {
 
 uint16_t fp32_bits_to_bf16(uint32_t bits) {
@@ -45,20 +47,13 @@ uint32_t fp16_to_fp32_bits(uint16_t h) {
 
 void fp32_to_bf16_le(const uint8_t* in, size_t n, uint8_t* out) {
   for (size_t i = 0; i < n; ++i) {
-    const uint8_t* p = in + 4 * i;
-    const uint32_t bits = uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-    const uint16_t h = fp32_bits_to_bf16(bits);
-    out[2 * i] = uint8_t(h);
-    out[2 * i + 1] = uint8_t(h >> 8);
+    store_le(out + 2 * i, fp32_bits_to_bf16(load_le32(in + 4 * i)), 2);
   }
 }
 
 void fp16_to_bf16_le(const uint8_t* in, size_t n, uint8_t* out) {
   for (size_t i = 0; i < n; ++i) {
-    const uint16_t f = uint16_t(in[2 * i] | in[2 * i + 1] << 8);
-    const uint16_t h = fp32_bits_to_bf16(fp16_to_fp32_bits(f));
-    out[2 * i] = uint8_t(h);
-    out[2 * i + 1] = uint8_t(h >> 8);
+    store_le(out + 2 * i, fp32_bits_to_bf16(fp16_to_fp32_bits(load_le16(in + 2 * i))), 2);
   }
 }
 

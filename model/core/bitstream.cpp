@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 
 namespace ws {
@@ -16,7 +17,7 @@ void BitWriter::write(uint32_t value, int nbits) {
   bits_written_ += uint64_t(nbits);
   // Keep fewer than 32 bits pending, so the next write fits in the 64-bit accumulator.
   if (acc_bits_ >= 32) {
-    for (int i = 0; i < 4; ++i) out_.push_back(uint8_t(acc_ >> (8 * i)));
+    append_le(out_, acc_, 4);
     acc_ >>= 32;
     acc_bits_ -= 32;
   }

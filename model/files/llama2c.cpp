@@ -6,14 +6,13 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 
 namespace ws {
 namespace {
 
-int32_t load_i32le(const uint8_t* p) {
-  return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
-}
+int32_t load_i32le(const uint8_t* p) { return int32_t(load_le32(p)); }
 
 uint64_t checked_mul(uint64_t a, uint64_t b) {
   if (a != 0 && b > UINT64_MAX / a) throw FormatError("llama2.c config: array sizes overflow");

@@ -7,18 +7,13 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 
 namespace ws {
 namespace {
 
 using nlohmann::json;
-
-uint64_t load_u64le(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t(p[i]) << (8 * i);
-  return v;
-}
 
 // a * b, or throws when it does not fit in 64 bits.
 uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& what) {
@@ -115,7 +110,7 @@ const SafetensorsTensor* SafetensorsFile::find(const std::string& name) const {
 
 bool looks_like_safetensors(const uint8_t* first, size_t n, uint64_t file_size) {
   if (n < 9 || file_size < 10) return false;
-  const uint64_t len = load_u64le(first);
+  const uint64_t len = load_le64(first);
   return len >= 2 && len <= file_size - 8 && first[8] == '{';
 }
 
@@ -181,7 +176,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   uint8_t prefix[9] = {};
   in.read(reinterpret_cast<char*>(prefix), std::streamsize(std::min<uint64_t>(9, size)));
   if (size < 8) throw FormatError("not a safetensors file: shorter than its 8-byte header length");
-  const uint64_t len = load_u64le(prefix);
+  const uint64_t len = load_le64(prefix);
   check_header_length(len, size);
   std::vector<uint8_t> text(len);
   in.seekg(8);
@@ -208,7 +203,7 @@ std::vector<uint8_t> make_safetensors_header(const std::map<std::string, std::st
   std::string text = root.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // data starts 8-byte aligned, as the reference writer does
   std::vector<uint8_t> out(8 + text.size());
-  for (int i = 0; i < 8; ++i) out[size_t(i)] = uint8_t(uint64_t(text.size()) >> (8 * i));
+  store_le(out.data(), text.size(), 8);
   std::memcpy(out.data() + 8, text.data(), text.size());
   return out;
 }

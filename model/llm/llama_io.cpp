@@ -7,6 +7,7 @@
 
 #include "codec/container.hpp"
 #include "core/bf16.hpp"
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "files/llama2c.hpp"
 #include "files/safetensors.hpp"
@@ -48,10 +49,6 @@ int parse_int(const std::map<std::string, std::string>& md, const std::string& k
   return int(v);
 }
 
-void put_i32le(uint8_t* p, int32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = uint8_t(uint32_t(v) >> (8 * i));
-}
-
 std::vector<uint8_t> read_bytes(std::ifstream& in, uint64_t offset, uint64_t size) {
   std::vector<uint8_t> buf(size_t(size), 0);
   in.seekg(std::streamoff(offset));
@@ -68,9 +65,9 @@ std::vector<float> read_floats(std::ifstream& in, const SafetensorsTensor& t) {
     if (t.dtype == "F32") {
       std::memcpy(&bits, &b[4 * i], 4);  // little-endian host, as everywhere in this project
     } else if (t.dtype == "BF16") {
-      bits = bf16_to_fp32_bits(uint16_t(b[2 * i] | b[2 * i + 1] << 8));
+      bits = bf16_to_fp32_bits(load_le16(&b[2 * i]));
     } else if (t.dtype == "F16") {
-      bits = fp16_to_fp32_bits(uint16_t(b[2 * i] | b[2 * i + 1] << 8));
+      bits = fp16_to_fp32_bits(load_le16(&b[2 * i]));
     } else {
       throw FormatError("tensor " + t.name + " has dtype " + t.dtype + ", expected F32, BF16 or F16");
     }
@@ -84,10 +81,10 @@ LlamaWeights load_safetensors_llama(const std::string& path) {
   // The config goes through the .bin header parser, so it gets the same validation.
   uint8_t header[kLlama2cHeaderBytes];
   const char* fields[] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
-  for (int i = 0; i < 7; ++i) put_i32le(header + 4 * i, parse_int(f.metadata, fields[i]));
+  for (int i = 0; i < 7; ++i) store_le(header + 4 * i, uint32_t(parse_int(f.metadata, fields[i])), 4);
   auto shared = f.metadata.find("shared_classifier");
   if (shared != f.metadata.end() && shared->second == "false")
-    put_i32le(header + 20, -parse_int(f.metadata, "vocab_size"));
+    store_le(header + 20, uint32_t(-parse_int(f.metadata, "vocab_size")), 4);
   LlamaWeights w;
   w.config = parse_llama2c_config(header);
 

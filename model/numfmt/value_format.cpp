@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 
 namespace ws {
@@ -71,8 +72,7 @@ std::shared_ptr<ValueFormat::Data> make(FormatId id, numfmt::Format f) {
 
 uint32_t get_bytes(const uint8_t*& p, const uint8_t* end, int n) {
   if (end - p < n) throw FormatError("index truncated in format");
-  uint32_t v = 0;
-  for (int i = 0; i < n; ++i) v |= uint32_t(p[i]) << (8 * i);
+  const uint32_t v = uint32_t(load_le(p, n));
   p += n;
   return v;
 }
@@ -181,10 +181,10 @@ void ValueFormat::serialize(std::vector<uint8_t>& out) const {
       if (e.cls == numfmt::Class::None) continue;
       ++m;
       const uint32_t w = e.pack();
-      entries.insert(entries.end(), {uint8_t(s), uint8_t(w), uint8_t(w >> 8), uint8_t(w >> 16)});
+      entries.push_back(uint8_t(s));
+      append_le(entries, w, 3);
     }
-    out.push_back(uint8_t(m));
-    out.push_back(uint8_t(m >> 8));
+    append_le(out, m, 2);
     out.insert(out.end(), entries.begin(), entries.end());
   }
 }

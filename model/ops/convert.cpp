@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/bf16.hpp"
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "files/llama2c.hpp"
 #include "files/safetensors.hpp"
@@ -23,8 +24,8 @@ struct Piece {
 
 // Value i of a float tensor (F32, F16, BF16 little-endian bytes) as fp32 bits; exact.
 uint32_t fp32_bits_at(const uint8_t* b, size_t i, const std::string& dtype) {
-  if (dtype == "F32") return uint32_t(b[4 * i]) | uint32_t(b[4 * i + 1]) << 8 | uint32_t(b[4 * i + 2]) << 16 | uint32_t(b[4 * i + 3]) << 24;
-  const uint16_t h = uint16_t(b[2 * i] | b[2 * i + 1] << 8);
+  if (dtype == "F32") return load_le32(b + 4 * i);
+  const uint16_t h = load_le16(b + 2 * i);
   return dtype == "BF16" ? bf16_to_fp32_bits(h) : fp16_to_fp32_bits(h);
 }
 
@@ -50,7 +51,7 @@ void write_converted(const ByteSource& in, const Piece& p, const ValueFormat& f,
                           (round ? "" : " (--round rounds to nearest even)"));
       }
       const uint32_t pattern = fmt.join(c);
-      for (size_t b = 0; b < out_width; ++b) dst[i * out_width + b] = uint8_t(pattern >> (8 * b));
+      store_le(&dst[i * out_width], pattern, int(out_width));
       if (round) {
         // Changed when the exact value differs (NaN stays NaN): compare the output word with fp32.
         const uint32_t back = fmt.output_bits(c);
@@ -89,8 +90,7 @@ ConvertResult convert_to_format(const ByteSource& in, ByteSink& out, const Value
   std::vector<Piece> pieces;
   std::map<std::string, std::string> metadata;
   if (looks_like_safetensors(first, n, in.size())) {
-    uint64_t json_size = 0;
-    for (int i = 0; i < 8; ++i) json_size |= uint64_t(first[i]) << (8 * i);
+    const uint64_t json_size = load_le64(first);
     if (json_size > kSafetensorsMaxHeader) throw FormatError("safetensors header above the 100 MB limit");
     const std::vector<uint8_t> json = in.read(8, size_t(json_size));
     const SafetensorsFile st = parse_safetensors_header(json.data(), json.size(), in.size());

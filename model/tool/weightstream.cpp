@@ -18,6 +18,7 @@
 #include "codec/container.hpp"
 #include "codec/tans.hpp"
 #include "core/bf16.hpp"
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "files/llama2c.hpp"
 #include "files/safetensors.hpp"
@@ -351,8 +352,7 @@ int run_convert(const std::string& in, const std::string& out) {
   std::map<std::string, std::string> metadata;
   uint64_t values = 0;
   if (ws::looks_like_safetensors(first, n, src.size())) {
-    uint64_t json_size = 0;
-    for (int i = 0; i < 8; ++i) json_size |= uint64_t(first[i]) << (8 * i);
+    const uint64_t json_size = ws::load_le64(first);
     if (json_size > ws::kSafetensorsMaxHeader) throw ws::FormatError("safetensors header above the 100 MB limit");
     const std::vector<uint8_t> json = src.read(8, size_t(json_size));
     const ws::SafetensorsFile st = ws::parse_safetensors_header(json.data(), json.size(), src.size());
