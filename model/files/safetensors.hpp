@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "codec/chunk.hpp"
+#include "core/dtype.hpp"
 
 namespace ws {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "codec/chunk.hpp"
+#include "core/dtype.hpp"
 #include "numfmt/numfmt.hpp"
 
 namespace ws {
