@@ -1,6 +1,6 @@
 #include "core/bf16.hpp"
 
-#include <cstring>
+#include <stdexcept>
 
 #include "core/bytes.hpp"
 
@@ -12,19 +12,6 @@ uint16_t fp32_bits_to_bf16(uint32_t bits) {
   // A carry out of the mantissa correctly bumps the exponent, up to infinity.
   const uint32_t bias = 0x7fffu + ((bits >> 16) & 1u);
   return uint16_t((bits + bias) >> 16);
-}
-
-uint16_t fp32_to_bf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  return fp32_bits_to_bf16(bits);
-}
-
-float bf16_to_fp32(uint16_t h) {
-  const uint32_t bits = bf16_to_fp32_bits(h);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
 }
 
 uint32_t fp16_to_fp32_bits(uint16_t h) {
@@ -45,16 +32,31 @@ uint32_t fp16_to_fp32_bits(uint16_t h) {
   return sign | (exp + 127 - 15) << 23 | mant << 13;
 }
 
-void fp32_to_bf16_le(const uint8_t* in, size_t n, uint8_t* out) {
-  for (size_t i = 0; i < n; ++i) {
-    store_le(out + 2 * i, fp32_bits_to_bf16(load_le32(in + 4 * i)), 2);
+uint32_t fp32_bits_at(const uint8_t* values, size_t i, DType t) {
+  switch (t) {
+    case DType::F32: return load_le32(values + 4 * i);
+    case DType::BF16: return bf16_to_fp32_bits(load_le16(values + 2 * i));
+    case DType::F16: return fp16_to_fp32_bits(load_le16(values + 2 * i));
+    default: break;
   }
+  throw std::invalid_argument(std::string("fp32_bits_at: dtype ") + dtype_name(t) + " is not a float");
 }
 
-void fp16_to_bf16_le(const uint8_t* in, size_t n, uint8_t* out) {
-  for (size_t i = 0; i < n; ++i) {
-    store_le(out + 2 * i, fp32_bits_to_bf16(fp16_to_fp32_bits(load_le16(in + 2 * i))), 2);
+void to_bf16_le(const uint8_t* in, size_t n, DType from, uint8_t* out) {
+  // One loop per dtype rather than fp32_bits_at's switch per value: this runs over whole models.
+  switch (from) {
+    case DType::BF16:
+      if (n) std::memcpy(out, in, 2 * n);
+      return;
+    case DType::F32:
+      for (size_t i = 0; i < n; ++i) store_le(out + 2 * i, fp32_bits_to_bf16(load_le32(in + 4 * i)), 2);
+      return;
+    case DType::F16:
+      for (size_t i = 0; i < n; ++i) store_le(out + 2 * i, fp32_bits_to_bf16(fp16_to_fp32_bits(load_le16(in + 2 * i))), 2);
+      return;
+    default: break;
   }
+  throw std::invalid_argument(std::string("to_bf16_le: dtype ") + dtype_name(from) + " is not a float");
 }
 
 }  // namespace ws

@@ -59,20 +59,10 @@ std::vector<uint8_t> read_bytes(std::ifstream& in, uint64_t offset, uint64_t siz
 
 std::vector<float> read_floats(std::ifstream& in, const SafetensorsTensor& t) {
   std::vector<uint8_t> b = read_bytes(in, t.offset, t.size);
+  if (t.coded == DType::Raw)
+    throw FormatError("tensor " + t.name + " has dtype " + t.dtype + ", expected F32, BF16 or F16");
   std::vector<float> v(size_t(t.value_count));
-  for (size_t i = 0; i < v.size(); ++i) {
-    uint32_t bits = 0;
-    if (t.dtype == "F32") {
-      std::memcpy(&bits, &b[4 * i], 4);  // little-endian host, as everywhere in this project
-    } else if (t.dtype == "BF16") {
-      bits = bf16_to_fp32_bits(load_le16(&b[2 * i]));
-    } else if (t.dtype == "F16") {
-      bits = fp16_to_fp32_bits(load_le16(&b[2 * i]));
-    } else {
-      throw FormatError("tensor " + t.name + " has dtype " + t.dtype + ", expected F32, BF16 or F16");
-    }
-    std::memcpy(&v[i], &bits, 4);
-  }
+  for (size_t i = 0; i < v.size(); ++i) v[i] = fp32_from_bits(fp32_bits_at(b.data(), i, t.coded));
   return v;
 }
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/bf16.hpp"
 #include "core/bitstream.hpp"
 #include "core/error.hpp"
 
@@ -449,11 +450,7 @@ uint32_t output_word(const Entry& e, uint32_t raw, Kind kind) {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-Code Format::encode_float(float v, bool round) const {
-  uint32_t bits;
-  std::memcpy(&bits, &v, 4);
-  return encode(bits, round);
-}
+Code Format::encode_float(float v, bool round) const { return encode(fp32_bits(v), round); }
 
 Code Format::encode(uint32_t bits, bool round) const {
   const bool vneg = (bits >> 31) != 0;

@@ -22,17 +22,11 @@ struct Piece {
   std::vector<uint64_t> shape;
 };
 
-// Value i of a float tensor (F32, F16, BF16 little-endian bytes) as fp32 bits; exact.
-uint32_t fp32_bits_at(const uint8_t* b, size_t i, const std::string& dtype) {
-  if (dtype == "F32") return load_le32(b + 4 * i);
-  const uint16_t h = load_le16(b + 2 * i);
-  return dtype == "BF16" ? bf16_to_fp32_bits(h) : fp16_to_fp32_bits(h);
-}
-
 // Converts one tensor a window at a time and writes it.
 void write_converted(const ByteSource& in, const Piece& p, const ValueFormat& f, bool round, ByteSink& out,
                      ConvertResult& r, const std::function<void(uint64_t)>& advance) {
-  const size_t in_width = p.dtype == "F32" ? 4 : 2, out_width = f.value_bytes();
+  const DType from = safetensors_coded_dtype(p.dtype);
+  const size_t in_width = dtype_size(from), out_width = f.value_bytes();
   const numfmt::Format& fmt = f.format();
   const uint64_t window = uint64_t(1) << 18;
   std::vector<uint8_t> src, dst;
@@ -42,7 +36,7 @@ void write_converted(const ByteSource& in, const Piece& p, const ValueFormat& f,
     dst.assign(n * out_width, 0);
     in.read(p.offset + v * in_width, src.data(), src.size());
     for (size_t i = 0; i < n; ++i) {
-      const uint32_t bits = fp32_bits_at(src.data(), i, p.dtype);
+      const uint32_t bits = fp32_bits_at(src.data(), i, from);
       numfmt::Code c;
       try {
         c = fmt.encode(bits, round);

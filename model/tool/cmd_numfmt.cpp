@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bf16.hpp"
 #include "core/error.hpp"
 #include "numfmt/numfmt.hpp"
 
@@ -63,12 +64,6 @@ std::string hex(uint32_t v, int bits) {
   return b;
 }
 
-uint32_t bits_of(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
 // "symbol 127 raw 0x00 (8 bits) class finite value 1 out 0x3f800000"
 void print_code(const Format& f, Code c) {
   const ws::numfmt::Entry& e = f.entry(c.symbol);
@@ -102,7 +97,7 @@ void run(const NumfmtArgs& a) {
     const float v = parse_value(s);
     const Code c = f.encode_float(v, a.round);
     const bool exact = std::isnan(v) ? std::isnan(f.value(c)) : f.value(c) == double(v);
-    std::printf("value %s (fp32 %s) -> pattern %s%s  ", s.c_str(), hex(bits_of(v), 32).c_str(),
+    std::printf("value %s (fp32 %s) -> pattern %s%s  ", s.c_str(), hex(ws::fp32_bits(v), 32).c_str(),
                 hex(f.join(c), f.pattern_bits()).c_str(), exact ? "" : " (rounded)");
     print_code(f, c);
   }
