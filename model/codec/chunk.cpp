@@ -129,6 +129,13 @@ std::vector<uint8_t> assemble_chunk(uint32_t crc, const std::vector<uint8_t>& sy
 
 }  // namespace
 
+uint64_t chunk_values_for(const std::vector<uint64_t>& dims, uint64_t chunk_values) {
+  const uint64_t row = dims.empty() ? 1 : dims.back();
+  if (row != 0 && row <= chunk_values) return chunk_values / row * row;
+  return chunk_values;
+}
+
+
 std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
                                   const ChunkOptions& opt, ChunkStats* stats) {
   // DType::Raw is the symbols-only mode: each byte is its own symbol and nothing travels raw.

@@ -13,6 +13,14 @@
 
 namespace ws {
 
+// Values per chunk: the compressor's default, and the limit every reader holds it to.
+constexpr uint64_t kDefaultChunkValues = 65536;
+constexpr uint64_t kMaxChunkValues = uint64_t(1) << 24;
+
+// Values per chunk of a tensor: chunk_values rounded down to whole rows of the last dimension when at
+// least one row fits, else chunk_values itself.
+uint64_t chunk_values_for(const std::vector<uint64_t>& dims, uint64_t chunk_values);
+
 struct ChunkOptions {
   int lanes = tans::kDefaultLanes;
   int table_log = tans::kDefaultTableLog;

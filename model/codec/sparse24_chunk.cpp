@@ -1,14 +1,12 @@
 // 2:4 structured-sparse chunks (docs/format.md section 5).
 #include "codec/sparse24_chunk.hpp"
 
-#include <climits>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
-#include "prune/shuffle.hpp"
 
 namespace ws {
 namespace {
@@ -215,56 +213,6 @@ void decode_sparse24_chunk(const uint8_t* data, size_t size, DType t, uint64_t c
       std::memcpy(row + size_t(sparse24_idx1(m)) * width, &s.values[(2 * at + 1) * width], width);
     }
   if (crc32_of(out, size_t(bytes)) != load_le32(data + 8)) throw FormatError("checksum mismatch");
-}
-
-std::vector<Sparse24ChunkRef> sparse24_chunks(const ContainerReader& reader, const std::string& name) {
-  const Segment& s = reader.tensor(name);
-  if (!s.is_sparse24()) throw FormatError("tensor '" + name + "' is not stored 2:4");
-  const uint64_t cols = s.dims.back(), matrix_rows = s.dims[s.dims.size() - 2];
-  std::vector<Sparse24ChunkRef> refs;
-  uint64_t row = 0;  // flat row over all matrices
-  for (size_t j = 0; j < s.chunks.size(); ++j) {
-    Sparse24ChunkRef c;
-    c.chunk = j;
-    c.matrix = row / matrix_rows;  // the index guarantees whole rows inside one matrix
-    c.first_row = row % matrix_rows;
-    c.rows = uint32_t(s.chunks[j].value_count / cols);
-    c.bytes = reader.chunk_bytes(s, j);
-    row += c.rows;
-    refs.push_back(std::move(c));
-  }
-  return refs;
-}
-
-Sparse24 decode_sparse24_matrix(const ContainerReader& reader, const std::string& name, uint64_t matrix) {
-  const Segment& s = reader.tensor(name);
-  if (!s.is_sparse24()) throw FormatError("tensor '" + name + "' is not stored 2:4");
-  if (s.dtype != DType::BF16)
-    throw FormatError("tensor '" + name + "' is " + s.format.name() + ", the MAC array takes bf16");
-  const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
-  const uint64_t matrices = rows ? s.value_count / (rows * cols) : 0;
-  if (matrix >= matrices) throw FormatError("tensor '" + name + "' has no matrix " + std::to_string(matrix));
-  if (rows > INT_MAX || cols > INT_MAX) throw FormatError("tensor '" + name + "' is too large for ws::Sparse24");
-  Sparse24 out;
-  out.rows = int(rows);
-  out.cols = int(cols);
-  out.values.resize(size_t(rows * cols / 2));
-  out.meta.resize(size_t(rows * cols / 4));
-  out.perm = identity_perm(int(cols));
-  const uint64_t groups = cols / 4;
-  for (const Sparse24ChunkRef& c : sparse24_chunks(reader, name)) {
-    if (c.matrix != matrix) continue;
-    reader.decode_chunk(s, c.chunk);  // every check, the CRC included, with tensor and chunk in errors
-    const Sparse24Stored st = decode_sparse24_stored(c.bytes.data(), c.bytes.size(), s.dtype, cols);
-    for (uint64_t r = 0; r < c.rows; ++r)
-      for (uint64_t g = 0; g < groups; ++g) {
-        const size_t from = size_t(r * st.groups + g), to = size_t((c.first_row + r) * groups + g);
-        out.meta[to] = st.meta[from];
-        for (int k = 0; k < 2; ++k)
-          out.values[2 * to + size_t(k)] = load_le16(&st.values[4 * from + 2 * size_t(k)]);
-      }
-  }
-  return out;
 }
 
 }  // namespace ws

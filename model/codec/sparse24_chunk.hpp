@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "codec/chunk.hpp"
-#include "codec/container.hpp"
 #include "codec/sparse24.hpp"
 
 namespace ws {
@@ -84,22 +83,5 @@ Sparse24Stored decode_sparse24_stored(const uint8_t* data, size_t size, DType t,
 // 5", "checksum mismatch", ...).
 void decode_sparse24_chunk(const uint8_t* data, size_t size, DType t, uint64_t cols, uint8_t* out,
                            size_t out_capacity);
-
-// For the hardware: a 2:4 tensor's chunks in order, each with its bytes and the matrix (flat index
-// over the leading dims; 0 for a rank-2 tensor) and first row it covers.
-struct Sparse24ChunkRef {
-  size_t chunk = 0;         // index in the tensor's chunk list
-  uint64_t matrix = 0;
-  uint64_t first_row = 0;   // within the matrix
-  uint32_t rows = 0;
-  std::vector<uint8_t> bytes;
-};
-// Throws ws::FormatError if the tensor is absent or not stored 2:4.
-std::vector<Sparse24ChunkRef> sparse24_chunks(const ContainerReader& reader, const std::string& tensor);
-
-// The golden model's packed layer: matrix `matrix` of a bf16 2:4 tensor as ws::Sparse24 (values as
-// bf16 lanes, meta, identity perm; padding groups dropped), every chunk checked including its CRC.
-// Throws ws::FormatError for a tensor that is absent, not 2:4, not bf16, or a matrix out of range.
-Sparse24 decode_sparse24_matrix(const ContainerReader& reader, const std::string& tensor, uint64_t matrix);
 
 }  // namespace ws

@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "codec/container.hpp"
 #include "core/bf16.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
 #include "files/llama2c.hpp"
 #include "files/safetensors.hpp"
 #include "llm/llama.hpp"

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "codec/container.hpp"
+#include "core/io.hpp"
 #include "numfmt/value_format.hpp"
 
 namespace ws {

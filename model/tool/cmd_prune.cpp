@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "codec/container.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
 #include "llm/llama.hpp"
 #include "prune/calib.hpp"
 #include "prune/esparse.hpp"

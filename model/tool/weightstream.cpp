@@ -15,14 +15,20 @@
 #include <string>
 #include <vector>
 
-#include "codec/container.hpp"
+#include "codec/chunk.hpp"
+#include "codec/container_reader.hpp"
 #include "codec/tans.hpp"
 #include "core/bf16.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
+#include "core/source_kind.hpp"
 #include "files/llama2c.hpp"
 #include "files/safetensors.hpp"
+#include "ops/compress.hpp"
 #include "ops/convert.hpp"
+#include "ops/decompress.hpp"
+#include "ops/inspect.hpp"
 
 namespace {
 

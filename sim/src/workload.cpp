@@ -9,14 +9,16 @@
 #include <stdexcept>
 
 #include "codec/chunk.hpp"
-#include "codec/container.hpp"
+#include "codec/container_reader.hpp"
 #include "codec/sparse24.hpp"
 #include "core/bf16.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
 #include "files/llama2c.hpp"
 #include "files/safetensors.hpp"
 #include "llm/llama.hpp"
+#include "ops/compress.hpp"
 
 namespace wsim {
 namespace {

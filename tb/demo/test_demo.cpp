@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "codec/container.hpp"
+#include "codec/container_reader.hpp"
 #include "codec/sparse24_chunk.hpp"
 
 namespace {

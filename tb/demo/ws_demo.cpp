@@ -19,14 +19,17 @@
 #include <vector>
 
 #include "driver.hpp"
-#include "codec/container.hpp"
+#include "codec/container_reader.hpp"
 #include "codec/sparse24.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bf16.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
 #include "hw/mac_array_model.hpp"
 #include "hw/weight_pipeline_model.hpp"
 #include "llm/llama.hpp"
+#include "ops/decompress.hpp"
+#include "ops/inspect.hpp"
 
 namespace {
 

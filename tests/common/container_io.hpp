@@ -11,9 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "codec/container.hpp"
+#include "codec/container_reader.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
+#include "ops/compress.hpp"
+#include "ops/decompress.hpp"
 
 namespace wstest {
 

@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <vector>
 
-#include "codec/container.hpp"
+#include "codec/container_reader.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
+#include "files/plan_source.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -12,11 +12,16 @@
 #include <string>
 #include <vector>
 
-#include "codec/container.hpp"
+#include "codec/chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/container_writer.hpp"
 #include "core/bf16.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
+#include "core/source_kind.hpp"
 #include "files/safetensors.hpp"
+#include "ops/compress.hpp"
 
 #include "container_io.hpp"
 #include "test_env.hpp"
@@ -35,7 +40,6 @@ using wstest::compress_bytes;
 using wstest::decompress_bytes;
 using wstest::FlipCounts;
 using wstest::check_bit_flip;
-
 
 
 
@@ -77,7 +81,6 @@ Bytes synthetic_safetensors(uint32_t s) {
   for (auto& e : t) file.insert(file.end(), e.second.begin(), e.second.end());
   return file;
 }
-
 
 
 size_t mismatches(const Bytes& a, const Bytes& b) {

@@ -10,12 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "codec/container.hpp"
+#include "codec/container_reader.hpp"
 #include "codec/sparse24.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
 #include "files/safetensors.hpp"
+#include "ops/compress.hpp"
+#include "ops/inspect.hpp"
 
 #include "container_io.hpp"
 #include "test_env.hpp"
@@ -34,7 +37,6 @@ using wstest::decompress_bytes;
 using wstest::FlipCounts;
 using wstest::check_bit_flip;
 using ws::DType;
-
 
 
 
@@ -267,7 +269,6 @@ std::vector<Tensor> mixed_tensors(uint32_t s) {
   ts.push_back({"perm", "I32", {2, 4}, Bytes(32, 1)});                              // literal
   return ts;
 }
-
 
 
 TEST(Sparse24Container, RoundTripKindsAndChunks) {

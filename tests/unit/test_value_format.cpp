@@ -16,12 +16,17 @@
 #include <vector>
 
 #include "codec/chunk.hpp"
-#include "codec/container.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/container_writer.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
+#include "core/source_kind.hpp"
 #include "files/safetensors.hpp"
 #include "numfmt/value_format.hpp"
+#include "ops/compress.hpp"
 #include "ops/convert.hpp"
+#include "ops/inspect.hpp"
 
 #include "container_io.hpp"
 #include "test_env.hpp"
@@ -38,7 +43,6 @@ using wstest::compress_bytes;
 using wstest::decompress_bytes;
 using wstest::FlipCounts;
 using wstest::check_bit_flip;
-
 
 
 
@@ -84,7 +88,6 @@ Bytes stories_in(const ws::ValueFormat& f) {
   ws::convert_to_format(in, out, f, true);
   return out.bytes;
 }
-
 
 
 
