@@ -9,7 +9,6 @@
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
-#include "prune/shuffle.hpp"
 
 namespace ws {
 

@@ -1,24 +1,32 @@
-// 2:4 packing and pruning (docs/mac_array.md section 1).
+// 2:4 packing (docs/mac_array.md section 1).
 #include "codec/sparse24.hpp"
 
-#include <cmath>
+#include <algorithm>
+#include <numeric>
 #include <string>
 
 #include "core/error.hpp"
-#include "prune/shuffle.hpp"
 
 namespace ws {
 namespace {
 
 std::string where(int r, int g) { return "row " + std::to_string(r) + " group " + std::to_string(g); }
 
-void check_shape(int rows, int cols, size_t n) {
+}  // namespace
+
+std::vector<int32_t> identity_perm(int in) {
+  std::vector<int32_t> p(size_t(std::max(in, 0)));
+  std::iota(p.begin(), p.end(), 0);
+  return p;
+}
+
+void validate_sparse24_shape(int rows, int cols, size_t n) {
   if (rows < 0 || cols < 0 || cols % 4 != 0)
     throw FormatError("2:4 layer: columns must be a non-negative multiple of 4, got " + std::to_string(cols));
   if (n != size_t(rows) * size_t(cols)) throw FormatError("2:4 layer: matrix size does not match rows x cols");
 }
 
-void check_perm(const std::vector<int32_t>& perm, int cols) {
+void validate_perm(const std::vector<int32_t>& perm, int cols) {
   if (perm.size() != size_t(cols))
     throw FormatError("2:4 layer: permutation has " + std::to_string(perm.size()) + " entries, expected " +
                       std::to_string(cols));
@@ -31,20 +39,18 @@ void check_perm(const std::vector<int32_t>& perm, int cols) {
   }
 }
 
-}  // namespace
-
 bool lane_is_zero(MacMode mode, uint16_t lane) {
   return mode == MacMode::Bf16 ? (lane & 0x7FFFu) == 0 : (lane & 0xFFu) == 0;
 }
 
 Sparse24 pack_sparse24(const std::vector<uint16_t>& w, int rows, int cols, MacMode mode,
                        const std::vector<int32_t>& perm) {
-  check_shape(rows, cols, w.size());
+  validate_sparse24_shape(rows, cols, w.size());
   Sparse24 out;
   out.rows = rows;
   out.cols = cols;
   out.perm = perm.empty() ? identity_perm(cols) : perm;
-  check_perm(out.perm, cols);
+  validate_perm(out.perm, cols);
   out.values.reserve(size_t(rows) * cols / 2);
   out.meta.reserve(size_t(rows) * cols / 4);
   for (int r = 0; r < rows; ++r) {
@@ -77,7 +83,7 @@ void validate_sparse24(const Sparse24& layer) {
   const size_t groups = size_t(layer.rows) * size_t(layer.cols / 4);
   if (layer.meta.size() != groups || layer.values.size() != 2 * groups)
     throw FormatError("2:4 layer: value or metadata count does not match the shape");
-  check_perm(layer.perm, layer.cols);
+  validate_perm(layer.perm, layer.cols);
   for (int r = 0; r < layer.rows; ++r)
     for (int g = 0; g < layer.groups(); ++g)
       if (!sparse24_meta_valid(layer.meta_at(r, g)))
@@ -95,32 +101,6 @@ std::vector<uint16_t> unpack_sparse24(const Sparse24& layer) {
       w[size_t(r) * layer.cols + size_t(layer.perm[size_t(4 * g + sparse24_idx1(m))])] = layer.value(r, g, 1);
     }
   return w;
-}
-
-std::vector<float> prune24_magnitude(const std::vector<float>& w, int rows, int cols,
-                                     const std::vector<int32_t>& perm_in) {
-  check_shape(rows, cols, w.size());
-  const std::vector<int32_t> perm = perm_in.empty() ? identity_perm(cols) : perm_in;
-  check_perm(perm, cols);
-  std::vector<float> out(w.size(), 0.0f);
-  for (int r = 0; r < rows; ++r)
-    for (int g = 0; g < cols / 4; ++g) {
-      size_t at[4];
-      float mag[4];
-      for (int i = 0; i < 4; ++i) {
-        at[i] = size_t(r) * cols + size_t(perm[size_t(4 * g + i)]);
-        if (std::isnan(w[at[i]])) throw FormatError("2:4 pruning: NaN weight in " + where(r, g));
-        mag[i] = std::fabs(w[at[i]]);
-      }
-      // Rank each position: the number of positions that beat it (larger, or equal and lower).
-      for (int i = 0; i < 4; ++i) {
-        int beaten_by = 0;
-        for (int k = 0; k < 4; ++k)
-          if (k != i && (mag[k] > mag[i] || (mag[k] == mag[i] && k < i))) ++beaten_by;
-        if (beaten_by < 2) out[at[i]] = w[at[i]];
-      }
-    }
-  return out;
 }
 
 Sparse24 pad_sparse24_cols(const Sparse24& layer, int multiple) {

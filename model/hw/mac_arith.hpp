@@ -4,10 +4,9 @@
 
 #include <cstdint>
 
-namespace ws {
+#include "codec/sparse24.hpp"  // MacMode, the lane type
 
-// Array mode, as written to bit 0 of the CTRL register.
-enum class MacMode : uint8_t { Int8 = 0, Bf16 = 1 };
+namespace ws {
 
 constexpr uint32_t kFp32CanonicalNaN = 0x7FC00000u;  // every NaN result, whatever the inputs
 

@@ -3,7 +3,6 @@
 #include "prune/shuffle.hpp"
 
 #include <algorithm>
-#include <numeric>
 #include <stdexcept>
 
 namespace ws {
@@ -54,12 +53,6 @@ ShuffleMode parse_shuffle(const std::string& s) {
   if (s == "global") return ShuffleMode::global;
   if (s == "global+local") return ShuffleMode::global_local;
   throw std::invalid_argument("unknown shuffle '" + s + "' (none, global, global+local)");
-}
-
-std::vector<int32_t> identity_perm(int in) {
-  std::vector<int32_t> p(size_t(std::max(in, 0)));
-  std::iota(p.begin(), p.end(), 0);
-  return p;
 }
 
 std::vector<uint8_t> mask_24(const std::vector<double>& imp, int out, int in, const std::vector<int32_t>& perm) {

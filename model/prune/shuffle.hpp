@@ -1,5 +1,5 @@
 // 2:4 selection inside groups of 4 input channels, and the channel permutations (E-Sparse's channel
-// shuffle) that choose which channels share a group. Convention (as ws/sparse24.hpp): the permuted
+// shuffle) that choose which channels share a group. Convention (as codec/sparse24.hpp): the permuted
 // layer holds W'[:, j] = W[:, perm[j]], and column j multiplies x[perm[j]]; group g is columns
 // 4g .. 4g+3 of W'.
 //
@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "codec/sparse24.hpp"  // identity_perm, and the layout these permutations are for
 
 namespace ws {
 
@@ -22,8 +24,6 @@ std::vector<uint8_t> mask_24(const std::vector<double>& imp, int out, int in, co
 
 // The importance the 2:4 mask keeps under a permutation: sum over rows and groups of the top two.
 double kept_importance(const std::vector<double>& imp, int out, int in, const std::vector<int32_t>& perm);
-
-std::vector<int32_t> identity_perm(int in);
 
 // Global naive shuffle: channels sorted by total importance (sum over rows, descending; ties by index)
 // and dealt round-robin over the in/4 groups, so that rank r lands in group r % (in/4).

@@ -19,6 +19,7 @@
 #include "files/safetensors.hpp"
 #include "llm/llama.hpp"
 #include "ops/compress.hpp"
+#include "prune/magnitude.hpp"
 
 namespace wsim {
 namespace {

@@ -36,6 +36,7 @@
 #include "core/bf16.hpp"
 #include "hw/mac_arith.hpp"
 #include "hw/mac_array_model.hpp"
+#include "prune/magnitude.hpp"
 #include "prune/shuffle.hpp"
 
 namespace {

@@ -22,6 +22,7 @@
 #include "hw/mac_array_model.hpp"
 #include "llm/llama.hpp"
 #include "numfmt/numfmt.hpp"
+#include "prune/magnitude.hpp"
 #include "prune/shuffle.hpp"
 
 namespace {

@@ -17,6 +17,7 @@
 #include "core/bf16.hpp"
 #include "core/error.hpp"
 #include "hw/mac_array_model.hpp"
+#include "prune/magnitude.hpp"
 #include "prune/shuffle.hpp"
 
 #include "test_env.hpp"
