@@ -1,11 +1,6 @@
 #include "files/plan_source.hpp"
 
-#include <algorithm>
-
-#include "core/bytes.hpp"
-#include "core/error.hpp"
-#include "files/llama2c.hpp"
-#include "files/safetensors.hpp"
+#include "files/model_file.hpp"
 
 namespace ws {
 namespace {
@@ -40,17 +35,11 @@ void add_tensor(SourcePlan& plan, uint64_t offset, uint64_t length, const std::s
 SourcePlan plan_source(const ByteSource& src) {
   SourcePlan plan;
   plan.size = src.size();
-  uint8_t first[kLlama2cHeaderBytes] = {};
-  const size_t n = size_t(std::min<uint64_t>(plan.size, sizeof first));
-  src.read(0, first, n);
+  const ModelFile m = detect_model_file(src);
+  plan.kind = m.kind;
 
-  if (looks_like_safetensors(first, n, plan.size)) {
-    const uint64_t json_size = load_le(first, 8);
-    if (json_size > kSafetensorsMaxHeader)
-      throw FormatError("safetensors header of " + std::to_string(json_size) + " bytes is above the 100 MB limit");
-    const std::vector<uint8_t> json = src.read(8, size_t(json_size));
-    const SafetensorsFile st = parse_safetensors_header(json.data(), json.size(), plan.size);
-    plan.kind = SourceKind::Safetensors;
+  if (m.kind == SourceKind::Safetensors) {
+    const SafetensorsFile& st = m.safetensors;
     uint64_t at = 0;
     for (const SafetensorsTensor& t : st.tensors) {
       add_literal(plan, at, t.offset - at);  // header and any gap before the tensor
@@ -66,19 +55,13 @@ SourcePlan plan_source(const ByteSource& src) {
     return plan;
   }
 
-  if (n == kLlama2cHeaderBytes) {
-    try {
-      const Llama2cFile f = parse_llama2c(first, plan.size);
-      plan.kind = SourceKind::Llama2c;
-      add_literal(plan, 0, kLlama2cHeaderBytes);
-      for (const Llama2cArray& a : f.arrays) add_tensor(plan, a.offset, a.byte_size(), a.name, ValueFormat::of_dtype(DType::F32), a.shape);
-      return plan;
-    } catch (const FormatError&) {
-      // Not a llama2.c model after all: nothing in an opaque file certifies the format.
-    }
+  if (m.kind == SourceKind::Llama2c) {
+    add_literal(plan, 0, kLlama2cHeaderBytes);
+    for (const Llama2cArray& a : m.llama2c.arrays)
+      add_tensor(plan, a.offset, a.byte_size(), a.name, ValueFormat::of_dtype(DType::F32), a.shape);
+    return plan;
   }
 
-  plan.kind = SourceKind::Opaque;
   add_literal(plan, 0, plan.size);
   return plan;
 }

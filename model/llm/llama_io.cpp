@@ -1,16 +1,13 @@
 // Loading llama2.c models into LlamaWeights (from a .bin, or from a safetensors file that carries the
 // llama2.c config in __metadata__, such as the pruned models `weightstream prune` writes), and saving.
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <memory>
 
 #include "core/bf16.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
-#include "files/llama2c.hpp"
-#include "files/safetensors.hpp"
+#include "files/model_file.hpp"
 #include "llm/llama.hpp"
 
 namespace ws {
@@ -49,25 +46,23 @@ int parse_int(const std::map<std::string, std::string>& md, const std::string& k
   return int(v);
 }
 
-std::vector<uint8_t> read_bytes(std::ifstream& in, uint64_t offset, uint64_t size) {
-  std::vector<uint8_t> buf(size_t(size), 0);
-  in.seekg(std::streamoff(offset));
-  in.read(reinterpret_cast<char*>(buf.data()), std::streamsize(size));
-  if (!in) throw FormatError("read failed");
-  return buf;
-}
-
-std::vector<float> read_floats(std::ifstream& in, const SafetensorsTensor& t) {
-  std::vector<uint8_t> b = read_bytes(in, t.offset, t.size);
-  if (t.coded == DType::Raw)
-    throw FormatError("tensor " + t.name + " has dtype " + t.dtype + ", expected F32, BF16 or F16");
-  std::vector<float> v(size_t(t.value_count));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = fp32_from_bits(fp32_bits_at(b.data(), i, t.coded));
+// `count` values of float dtype t at `offset` of src, as floats.
+std::vector<float> read_floats(const ByteSource& src, uint64_t offset, uint64_t count, DType t) {
+  const std::vector<uint8_t> b = src.read(offset, size_t(count * dtype_size(t)));
+  std::vector<float> v(static_cast<size_t>(count));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = fp32_from_bits(fp32_bits_at(b.data(), i, t));
   return v;
 }
 
-LlamaWeights load_safetensors_llama(const std::string& path) {
-  const SafetensorsFile f = read_safetensors(path);
+LlamaWeights from_llama2c(const ByteSource& src, const Llama2cFile& f) {
+  LlamaWeights w;
+  w.config = f.config;
+  for (const Llama2cArray& a : f.arrays) *slot(w, a.name) = read_floats(src, a.offset, a.value_count, DType::F32);
+  w.validate();
+  return w;
+}
+
+LlamaWeights from_safetensors(const ByteSource& src, const SafetensorsFile& f) {
   // The config goes through the .bin header parser, so it gets the same validation.
   uint8_t header[kLlama2cHeaderBytes];
   const char* fields[] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
@@ -78,8 +73,6 @@ LlamaWeights load_safetensors_llama(const std::string& path) {
   LlamaWeights w;
   w.config = parse_llama2c_config(header);
 
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(std::string("cannot open: ") + std::strerror(errno));
   for (const Llama2cArray& a : llama2c_layout(w.config).arrays) {
     const SafetensorsTensor* t = f.find(a.name);
     if (!t) {
@@ -87,7 +80,9 @@ LlamaWeights load_safetensors_llama(const std::string& path) {
       throw FormatError("safetensors file has no tensor " + a.name);
     }
     if (t->shape != a.shape) throw FormatError("tensor " + a.name + " has the wrong shape for the config");
-    *slot(w, a.name) = read_floats(in, *t);
+    if (t->coded == DType::Raw)
+      throw FormatError("tensor " + t->name + " has dtype " + t->dtype + ", expected F32, BF16 or F16");
+    *slot(w, a.name) = read_floats(src, t->offset, t->value_count, t->coded);
   }
   for (int k = 0; k < kLayerLinears; ++k) {
     const std::string name = std::string(kLinearNames[k]) + ".perm";
@@ -97,7 +92,7 @@ LlamaWeights load_safetensors_llama(const std::string& path) {
     if (t->dtype != "I32") throw FormatError("tensor " + name + " has dtype " + t->dtype + ", expected I32");
     if (t->shape != std::vector<uint64_t>{uint64_t(w.config.n_layers), in_features})
       throw FormatError("tensor " + name + " has the wrong shape for the config");
-    std::vector<uint8_t> b = read_bytes(in, t->offset, t->size);
+    const std::vector<uint8_t> b = src.read(t->offset, size_t(t->size));
     w.perm[size_t(k)].resize(size_t(t->value_count));
     std::memcpy(w.perm[size_t(k)].data(), b.data(), b.size());
   }
@@ -108,26 +103,16 @@ LlamaWeights load_safetensors_llama(const std::string& path) {
 }  // namespace
 
 LlamaWeights load_llama(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(std::string("cannot open: ") + std::strerror(errno));
-  if (std::filesystem::is_directory(path)) throw FormatError("is a directory");
-  in.seekg(0, std::ios::end);
-  const uint64_t size = uint64_t(in.tellg());
-  in.seekg(0);
-  uint8_t first[9] = {};
-  const size_t n = size < 9 ? size_t(size) : 9;
-  in.read(reinterpret_cast<char*>(first), std::streamsize(n));
-  if (looks_like_safetensors(first, n, size)) return load_safetensors_llama(path);
-
-  const Llama2cModel m = load_llama2c(path);
-  LlamaWeights w;
-  w.config = m.file.config;
-  for (const Llama2cArray& a : m.file.arrays) {
-    const float* p = m.data(a.name);
-    slot(w, a.name)->assign(p, p + a.value_count);
+  std::unique_ptr<FileSource> src;
+  try {
+    src = std::make_unique<FileSource>(path);
+  } catch (const IoError& e) {
+    throw FormatError(e.what());  // the loader reports every failure as a FormatError
   }
-  w.validate();
-  return w;
+  const ModelFile m = detect_model_file(*src);
+  if (m.kind == SourceKind::Safetensors) return from_safetensors(*src, m.safetensors);
+  if (m.kind == SourceKind::Llama2c) return from_llama2c(*src, m.llama2c);
+  throw FormatError(m.not_llama2c);
 }
 
 void save_llama(const LlamaWeights& w, const std::string& path, const std::map<std::string, std::string>& extra) {

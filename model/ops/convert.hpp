@@ -1,5 +1,5 @@
-// Converting a model's float tensors to a number format (docs/tool.md, `convert --to` and
-// `compress --format`): a safetensors file or llama2.c .bin in, a safetensors file out.
+// Converting a model's float tensors (docs/tool.md, `convert --to` and `compress --format`): a
+// safetensors file or llama2.c .bin in, a safetensors file out.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@ namespace ws {
 
 struct ConvertResult {
   uint64_t tensors = 0;    // in the output
-  uint64_t converted = 0;  // of which converted (F32, F16, BF16 tensors in another format)
+  uint64_t converted = 0;  // of which converted (float tensors in another format)
   uint64_t values = 0;     // all tensors' values
   uint64_t rounded = 0;    // values that changed (only with round)
   uint64_t bytes = 0;      // written
@@ -24,5 +24,9 @@ struct ConvertResult {
 // "weightstream.format.<tensor>" = the format's name. Names, shapes, order and __metadata__ are kept.
 ConvertResult convert_to_format(const ByteSource& in, ByteSink& out, const ValueFormat& f, bool round,
                                 const Progress& progress = {});
+
+// `convert --to bf16`: every F32 and F16 tensor rounded to bf16 (nearest, ties to even; no error for
+// inexact values), BF16 and other dtypes copied. A llama2.c model's config goes into __metadata__.
+ConvertResult convert_to_bf16(const ByteSource& in, ByteSink& out, const Progress& progress = {});
 
 }  // namespace ws

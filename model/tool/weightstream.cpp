@@ -18,13 +18,9 @@
 #include "codec/chunk.hpp"
 #include "codec/container_reader.hpp"
 #include "codec/tans.hpp"
-#include "core/bf16.hpp"
-#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "core/source_kind.hpp"
-#include "files/llama2c.hpp"
-#include "files/safetensors.hpp"
 #include "ops/compress.hpp"
 #include "ops/convert.hpp"
 #include "ops/decompress.hpp"
@@ -291,43 +287,6 @@ int run_inspect(const std::string& in, bool as_json, unsigned threads) {
   return 0;
 }
 
-// ---- convert --to bf16
-
-// Copies `size` bytes at `offset` of src to out, converting n values of `from` to bf16 on the way when
-// `from` is F32 or F16, a window at a time.
-void copy_converted(const ws::ByteSource& src, uint64_t offset, uint64_t size, const std::string& from,
-                    ws::ByteSink& out, const std::function<void(uint64_t)>& advance) {
-  const size_t width = from == "F32" ? 4 : from == "F16" ? 2 : 0;
-  const uint64_t window = uint64_t(1) << 20;  // values (or bytes when copied)
-  std::vector<uint8_t> in_buf, out_buf;
-  if (width == 0) {
-    for (uint64_t at = 0; at < size; at += window) {
-      in_buf.resize(size_t(std::min(window, size - at)));
-      src.read(offset + at, in_buf.data(), in_buf.size());
-      out.write(in_buf.data(), in_buf.size());
-      advance(in_buf.size());
-    }
-    return;
-  }
-  const uint64_t count = size / width;
-  for (uint64_t v = 0; v < count; v += window) {
-    const size_t n = size_t(std::min(window, count - v));
-    in_buf.resize(n * width);
-    out_buf.resize(n * 2);
-    src.read(offset + v * width, in_buf.data(), in_buf.size());
-    if (width == 4)
-      ws::fp32_to_bf16_le(in_buf.data(), n, out_buf.data());
-    else
-      ws::fp16_to_bf16_le(in_buf.data(), n, out_buf.data());
-    out.write(out_buf.data(), out_buf.size());
-    advance(in_buf.size());
-  }
-}
-
-std::string converted_dtype(const std::string& dtype) {
-  return dtype == "F32" || dtype == "F16" ? "BF16" : dtype;
-}
-
 // convert --to anything but bf16: ws::convert_to_format (exact unless --round).
 int run_convert_format(const std::string& in, const std::string& out, const std::string& to, bool round) {
   ws::FileSource src(in);
@@ -345,66 +304,13 @@ int run_convert_format(const std::string& in, const std::string& out, const std:
 
 int run_convert(const std::string& in, const std::string& out) {
   ws::FileSource src(in);
-  uint8_t first[ws::kLlama2cHeaderBytes] = {};
-  const size_t n = size_t(std::min<uint64_t>(src.size(), sizeof first));
-  src.read(0, first, n);
-
-  struct Piece {
-    uint64_t offset, size;
-    std::string dtype;
-  };
-  std::vector<ws::SafetensorsEntry> entries;
-  std::vector<Piece> pieces;
-  std::map<std::string, std::string> metadata;
-  uint64_t values = 0;
-  if (ws::looks_like_safetensors(first, n, src.size())) {
-    const uint64_t json_size = ws::load_le64(first);
-    if (json_size > ws::kSafetensorsMaxHeader) throw ws::FormatError("safetensors header above the 100 MB limit");
-    const std::vector<uint8_t> json = src.read(8, size_t(json_size));
-    const ws::SafetensorsFile st = ws::parse_safetensors_header(json.data(), json.size(), src.size());
-    metadata = st.metadata;
-    for (const auto& t : st.tensors) {
-      entries.push_back({t.name, converted_dtype(t.dtype), t.shape});
-      pieces.push_back({t.offset, t.size, t.dtype});
-      values += t.value_count;
-    }
-  } else {
-    if (n < ws::kLlama2cHeaderBytes)
-      throw ws::FormatError("neither safetensors nor a llama2.c model (too short)");
-    ws::Llama2cFile f;
-    try {
-      f = ws::parse_llama2c(first, src.size());
-    } catch (const ws::FormatError& e) {
-      throw ws::FormatError(std::string("neither safetensors nor a llama2.c model (") + e.what() + ")");
-    }
-    metadata = ws::llama2c_metadata(f.config);
-    for (const auto& a : f.arrays) {
-      entries.push_back({a.name, "BF16", a.shape});
-      pieces.push_back({a.offset, a.byte_size(), "F32"});
-      values += a.value_count;
-    }
-  }
-
   Output o(out);
   ProgressBar bar("convert");
-  const ws::Progress progress = bar.callback();
-  uint64_t done = 0, total = 0;
-  for (const Piece& p : pieces) total += p.size;
-  auto advance = [&](uint64_t n) {
-    done += n;
-    if (progress) progress(done, total);
-  };
-  const std::vector<uint8_t> header = ws::make_safetensors_header(metadata, entries);
-  o.sink.write(header.data(), header.size());
-  uint64_t written = header.size();
-  for (const Piece& p : pieces) {
-    copy_converted(src, p.offset, p.size, p.dtype, o.sink, advance);
-    written += p.dtype == "F32" ? p.size / 2 : p.size;
-  }
+  const ws::ConvertResult r = ws::convert_to_bf16(src, o.sink, bar.callback());
   o.commit();
   bar.clear();
-  std::printf("%s -> %s: %zu tensors, %" PRIu64 " values, %" PRIu64 " bytes (bf16, round to nearest even)\n",
-              in.c_str(), out.c_str(), entries.size(), values, written);
+  std::printf("%s -> %s: %" PRIu64 " tensors, %" PRIu64 " values, %" PRIu64 " bytes (bf16, round to nearest even)\n",
+              in.c_str(), out.c_str(), r.tensors, r.values, r.bytes);
   return 0;
 }
 

@@ -15,8 +15,7 @@
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
-#include "files/llama2c.hpp"
-#include "files/safetensors.hpp"
+#include "files/model_file.hpp"
 #include "llm/llama.hpp"
 #include "ops/compress.hpp"
 #include "prune/magnitude.hpp"
@@ -85,10 +84,9 @@ std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_valu
     else if (width == 2)
       ws::fp16_to_bf16_le(file.data() + offset, count, data.data() + at);
   };
-  if (ws::looks_like_safetensors(file.data(), std::min<size_t>(9, file.size()), file.size())) {
-    uint64_t json = 0;
-    for (int i = 0; i < 8; ++i) json |= uint64_t(file[size_t(i)]) << (8 * i);
-    const ws::SafetensorsFile st = ws::parse_safetensors_header(file.data() + 8, json, file.size());
+  const ws::ModelFile model = ws::require_model_file(ws::MemorySource(file.data(), file.size()));
+  if (model.kind == ws::SourceKind::Safetensors) {
+    const ws::SafetensorsFile& st = model.safetensors;
     metadata = st.metadata;
     for (const auto& t : st.tensors) {
       if (t.dtype == "BF16") {
@@ -99,8 +97,7 @@ std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_valu
       }  // other dtypes (perm tables, integers) are not weights
     }
   } else {
-    if (file.size() < ws::kLlama2cHeaderBytes) throw ws::FormatError(path + ": not a model file");
-    const ws::Llama2cFile f = ws::parse_llama2c(file.data(), file.size());
+    const ws::Llama2cFile& f = model.llama2c;
     metadata = ws::llama2c_metadata(f.config);
     for (const auto& a : f.arrays) add(a.name, a.shape, a.offset, a.value_count, 4);
   }
