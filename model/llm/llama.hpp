@@ -7,7 +7,6 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -97,32 +96,5 @@ constexpr int kBosToken = 1;  // llama2.c's BOS: every sequence starts with it
 // n sequences sampled from the model, each [BOS, t1 .. t_len] (len + 1 tokens, len <= seq_len).
 std::vector<std::vector<int>> sample_sequences(const LlamaWeights& w, int n, int len, uint64_t seed,
                                                float temperature = 1.0f);
-
-// How well a model predicts held-out sequences, and how far its next-token distribution is from a
-// reference model's: perplexity exp(mean NLL) and mean KL(reference || model) per token, in nats.
-struct EvalResult {
-  double nll_sum = 0.0;
-  double kl_sum = 0.0;
-  size_t tokens = 0;  // predicted tokens: every token of each sequence after the first
-  double perplexity() const;
-  double kl() const { return tokens ? kl_sum / double(tokens) : 0.0; }
-};
-// KL(reference || model) of the next-token distributions softmax(logits), in nats (computed in double).
-double kl_divergence(const std::vector<float>& reference_logits, const std::vector<float>& logits);
-
-// One result per model, each model run over every sequence with the same config as `reference`.
-// Throws std::invalid_argument if a model's config differs or a sequence does not fit.
-std::vector<EvalResult> evaluate(const LlamaWeights& reference, const std::vector<const LlamaWeights*>& models,
-                                 const std::vector<std::vector<int>>& seqs);
-
-// Loads a llama2.c .bin (through ws/llama2c.hpp) or a safetensors file written by save_llama
-// (linear weights [L][out][in], optional <name>.perm I32 [L][in], config in __metadata__).
-// Throws ws::FormatError.
-LlamaWeights load_llama(const std::string& path);
-
-// Writes w as safetensors: every tensor F32 (perm I32), the config and `extra` in __metadata__.
-// Through a temporary file renamed into place; throws ws::IoError if the OS refuses.
-void save_llama(const LlamaWeights& w, const std::string& path,
-                const std::map<std::string, std::string>& extra = {});
 
 }  // namespace ws

@@ -1,10 +1,11 @@
 // Held-out evaluation: perplexity and KL divergence from a reference model, token by token.
+#include "llm/llama_eval.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
 
-#include "llm/llama.hpp"
 
 namespace ws {
 namespace {

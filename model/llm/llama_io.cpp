@@ -1,5 +1,5 @@
-// Loading llama2.c models into LlamaWeights (from a .bin, or from a safetensors file that carries the
-// llama2.c config in __metadata__, such as the pruned models `weightstream prune` writes), and saving.
+#include "llm/llama_io.hpp"
+
 #include <cstring>
 #include <memory>
 
@@ -8,7 +8,6 @@
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "files/model_file.hpp"
-#include "llm/llama.hpp"
 
 namespace ws {
 namespace {

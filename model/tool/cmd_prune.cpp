@@ -12,6 +12,8 @@
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "llm/llama.hpp"
+#include "llm/llama_eval.hpp"
+#include "llm/llama_io.hpp"
 #include "prune/calib.hpp"
 #include "prune/esparse.hpp"
 

@@ -17,6 +17,7 @@
 #include "core/io.hpp"
 #include "files/model_file.hpp"
 #include "llm/llama.hpp"
+#include "llm/llama_io.hpp"
 #include "ops/compress.hpp"
 #include "prune/magnitude.hpp"
 

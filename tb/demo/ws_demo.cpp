@@ -28,6 +28,8 @@
 #include "hw/mac_array_model.hpp"
 #include "hw/weight_pipeline_model.hpp"
 #include "llm/llama.hpp"
+#include "llm/llama_eval.hpp"
+#include "llm/llama_io.hpp"
 #include "ops/decompress.hpp"
 #include "ops/inspect.hpp"
 

@@ -21,6 +21,7 @@
 #include "core/error.hpp"
 #include "hw/mac_array_model.hpp"
 #include "llm/llama.hpp"
+#include "llm/llama_io.hpp"
 #include "numfmt/numfmt.hpp"
 #include "prune/magnitude.hpp"
 #include "prune/shuffle.hpp"

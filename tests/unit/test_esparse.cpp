@@ -18,6 +18,8 @@
 
 #include "core/error.hpp"
 #include "llm/llama.hpp"
+#include "llm/llama_eval.hpp"
+#include "llm/llama_io.hpp"
 #include "prune/calib.hpp"
 #include "prune/esparse.hpp"
 #include "prune/shuffle.hpp"

@@ -16,6 +16,8 @@
 #include "files/llama2c.hpp"
 #include "files/safetensors.hpp"
 #include "llm/llama.hpp"
+#include "llm/llama_eval.hpp"
+#include "llm/llama_io.hpp"
 
 #include "test_env.hpp"
 
