@@ -1,6 +1,7 @@
 #include "ops/compress.hpp"
 
 #include <algorithm>
+#include <cinttypes>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,7 @@
 #include "codec/sparse24_chunk.hpp"
 #include "core/threads.hpp"
 #include "files/plan_source.hpp"
+#include "ops/report.hpp"
 
 namespace ws {
 namespace {
@@ -111,6 +113,16 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
   pipe.finish();
   result.container_bytes = w.finish();
   return result;
+}
+
+std::string compress_summary(const std::string& in, const std::string& out, const CompressResult& r,
+                             const CompressOptions& options) {
+  return strprintf("%s: %s, %" PRIu64 " bytes -> %s: %" PRIu64 " bytes (%.3f:1), %" PRIu64 " tensors in %" PRIu64
+                   " chunks, ",
+                   in.c_str(), source_kind_name(r.kind), r.source_bytes, out.c_str(), r.container_bytes,
+                   r.container_bytes ? double(r.source_bytes) / double(r.container_bytes) : 0.0, r.tensors, r.chunks) +
+         (options.sparse24 ? strprintf("%" PRIu64 " stored 2:4\n", r.sparse24_tensors)
+                           : std::string("all stored dense (--no-sparse)\n"));
 }
 
 }  // namespace ws

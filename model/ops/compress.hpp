@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "codec/chunk.hpp"
 #include "core/io.hpp"
@@ -31,5 +32,9 @@ struct CompressResult {
 
 // Throws std::invalid_argument for bad options, ws::FormatError for a bad safetensors header.
 CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptions& options);
+
+// The line `weightstream compress` prints: "<in>: <kind>, N bytes -> <out>: M bytes (ratio), ...".
+std::string compress_summary(const std::string& in, const std::string& out, const CompressResult& r,
+                             const CompressOptions& options);
 
 }  // namespace ws

@@ -3,6 +3,7 @@
 #include "ops/convert.hpp"
 
 #include <algorithm>
+#include <cinttypes>
 #include <functional>
 #include <map>
 #include <string>
@@ -12,6 +13,7 @@
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "files/model_file.hpp"
+#include "ops/report.hpp"
 
 namespace ws {
 namespace {
@@ -171,6 +173,22 @@ ConvertResult convert_to_bf16(const ByteSource& in, ByteSink& out, const Progres
       in, out, mp, [](const Piece& p) { return p.convert ? std::string("BF16") : p.dtype; },
       [&](const Piece& p, ConvertResult& r, const Advance& advance) { write_bf16(in, p, out, r, advance); },
       progress);
+}
+
+std::string convert_summary(const std::string& in, const std::string& out, const ConvertResult& r, const ValueFormat& f) {
+  return strprintf("%s -> %s: %" PRIu64 " tensors (%" PRIu64 " converted to %s), %" PRIu64 " values, %" PRIu64
+                   " bytes, %" PRIu64 " values rounded\n",
+                   in.c_str(), out.c_str(), r.tensors, r.converted, f.name().c_str(), r.values, r.bytes, r.rounded);
+}
+
+std::string convert_bf16_summary(const std::string& in, const std::string& out, const ConvertResult& r) {
+  return strprintf("%s -> %s: %" PRIu64 " tensors, %" PRIu64 " values, %" PRIu64 " bytes (bf16, round to nearest even)\n",
+                   in.c_str(), out.c_str(), r.tensors, r.values, r.bytes);
+}
+
+std::string format_conversion_summary(const std::string& in, const ConvertResult& r, const ValueFormat& f) {
+  return strprintf("%s: converted %" PRIu64 " of %" PRIu64 " tensors to %s (%" PRIu64 " values rounded)\n", in.c_str(),
+                   r.converted, r.tensors, f.name().c_str(), r.rounded);
 }
 
 }  // namespace ws

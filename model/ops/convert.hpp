@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/io.hpp"
 #include "numfmt/value_format.hpp"
@@ -28,5 +29,11 @@ ConvertResult convert_to_format(const ByteSource& in, ByteSink& out, const Value
 // `convert --to bf16`: every F32 and F16 tensor rounded to bf16 (nearest, ties to even; no error for
 // inexact values), BF16 and other dtypes copied. A llama2.c model's config goes into __metadata__.
 ConvertResult convert_to_bf16(const ByteSource& in, ByteSink& out, const Progress& progress = {});
+
+// The lines the tool prints: `convert --to <f>`, `convert --to bf16`, and `compress --format <f>`'s
+// conversion in memory (a line of its own before the compress line).
+std::string convert_summary(const std::string& in, const std::string& out, const ConvertResult& r, const ValueFormat& f);
+std::string convert_bf16_summary(const std::string& in, const std::string& out, const ConvertResult& r);
+std::string format_conversion_summary(const std::string& in, const ConvertResult& r, const ValueFormat& f);
 
 }  // namespace ws

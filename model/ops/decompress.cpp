@@ -1,12 +1,14 @@
 #include "ops/decompress.hpp"
 
 #include <algorithm>
+#include <cinttypes>
 #include <string>
 #include <vector>
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "ops/report.hpp"
 
 namespace ws {
 
@@ -44,6 +46,11 @@ void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, cons
     });
   }
   pipe.finish();
+}
+
+std::string decompress_summary(const std::string& in, const std::string& out, const ContainerReader& reader) {
+  return strprintf("%s -> %s: %" PRIu64 " bytes (%s), every checksum verified\n", in.c_str(), out.c_str(),
+                   reader.index().source_size, source_kind_name(reader.index().source_kind));
 }
 
 }  // namespace ws

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "codec/container_reader.hpp"
@@ -39,5 +40,10 @@ struct InspectReport {
 };
 
 InspectReport inspect(const ContainerReader& in, unsigned threads = 0, const Progress& progress = {});
+
+// What `weightstream inspect` prints for the container `file` (docs/tool.md): a table, or with --json a
+// JSON document, of the report r that inspect(reader) returned.
+std::string inspect_text(const std::string& file, const ContainerReader& reader, const InspectReport& r);
+std::string inspect_json(const std::string& file, const ContainerReader& reader, const InspectReport& r);
 
 }  // namespace ws
