@@ -7,7 +7,7 @@
 // hardware beat (2 groups: 4 values + 2 nibbles) never straddles a row:
 //   u32 rows, u32 stored groups per row G, u32 CRC-32 of the dense bytes, u32 value sub-chunk bytes,
 //   u32 meta sub-chunk bytes, value sub-chunk, meta sub-chunk
-// Both sub-chunks are ordinary chunks (ws/chunk.hpp): values = encode_chunk of the kept values, row by
+// Both sub-chunks are ordinary chunks (codec/chunk.hpp): values = encode_chunk of the kept values, row by
 // row, group by group, v0 then v1, in the tensor's dtype; meta = encode_chunk(..., DType::Raw) of the
 // nibbles (one symbol per group), 2 lanes.
 #pragma once

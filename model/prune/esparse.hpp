@@ -1,5 +1,5 @@
 // 2:4 pruning of a llama2.c model: importance scores (magnitude, Wanda, E-Sparse), an optional channel
-// shuffle (ws/shuffle.hpp), and the pruned model: every linear weight stored permuted and 2:4-masked
+// shuffle (prune/shuffle.hpp), and the pruned model: every linear weight stored permuted and 2:4-masked
 // (dense layout with zeros) with its permutation, computing the same function as its masked twin.
 #pragma once
 

@@ -1,5 +1,5 @@
 // libFuzzer target: any bytes, read as a .wsz container from memory and decoded completely (2:4 tensors
-// also through the hardware API of ws/sparse24_chunk.hpp), and read as
+// also through the hardware API of codec/container_reader.hpp), and read as
 // a source file to compress (format detection, safetensors and llama2.c header parsing). Malformed input
 // must end in ws::FormatError; any other exception, crash or sanitizer report is a bug.
 #include <algorithm>

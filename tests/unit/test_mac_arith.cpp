@@ -1,4 +1,4 @@
-// The MAC arrays' bit-level arithmetic (ws/mac_arith.hpp) against an independent reference: the host
+// The MAC arrays' bit-level arithmetic (hw/mac_arith.hpp) against an independent reference: the host
 // FPU, which on x86-64/ARM64 without fast-math is IEEE binary32 with round-to-nearest-even and gradual
 // underflow, exactly the semantics documented in docs/mac_array.md. Only NaN payloads differ by
 // design (the model always returns the canonical quiet NaN).

@@ -1,4 +1,4 @@
-// Number formats (ws/numfmt.hpp): every pattern of every built-in of 16 bits or fewer against
+// Number formats (numfmt/numfmt.hpp): every pattern of every built-in of 16 bits or fewer against
 // decoders written here from the definitions (or another route: the compiler's _Float16, bf16 as the
 // top half of an fp32), the split of docs/format.md section 3, rounding against a brute-force nearest
 // search, exactness errors, JSON custom formats and hostile JSON.

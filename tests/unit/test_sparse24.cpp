@@ -1,5 +1,5 @@
-// 2:4 packing, validation, magnitude pruning and the input-channel permutation (ws/sparse24.hpp), and
-// the functional matvec models of the sparse and dense arrays (ws/mac_array_model.hpp).
+// 2:4 packing, validation, magnitude pruning and the input-channel permutation (codec/sparse24.hpp), and
+// the functional matvec models of the sparse and dense arrays (hw/mac_array_model.hpp).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// 2:4 chunks (ws/sparse24_chunk.hpp) and 2:4 tensors in the container: the symbols-only chunk mode,
+// 2:4 chunks (codec/sparse24_chunk.hpp) and 2:4 tensors in the container: the symbols-only chunk mode,
 // round trips of random 2:4 data of every dtype (-0 kept, odd group counts, stacked tensors, one row,
 // empty), the stored layout, the hardware API, and damage of every kind detected.
 #include <gtest/gtest.h>
