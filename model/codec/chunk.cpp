@@ -42,50 +42,44 @@ uint32_t load_value(const uint8_t* values, size_t i, size_t width) {
 // Bytes the raw stream of n values takes, padded to whole 32-bit words.
 uint64_t raw_stream_bytes(uint64_t n, int raw_bits) { return (n * uint64_t(raw_bits) + 31) / 32 * 4; }
 
-// The joins below run over fixed blocks of 16 values through restrict pointers and store whole
-// values with memcpy: the form that both -O2's cheap vectoriser and -O3 turn into fast SIMD code.
-// The memcpy stores assume a little-endian host; others take the byte-wise loops.
+// join() runs over fixed blocks of 16 values through restrict pointers and stores whole values with
+// memcpy: the form that both -O2's cheap vectoriser and -O3 turn into fast SIMD code. The memcpy
+// stores assume a little-endian host; others take the byte-wise loop.
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 constexpr bool kLittleEndian = true;
 #else
 constexpr bool kLittleEndian = false;
 #endif
 
-inline uint16_t bf16_value(uint8_t sym, uint8_t raw) {  // raw = sign << 7 | mantissa
-  return uint16_t((raw & 0x80) << 8 | sym << 7 | (raw & 0x7f));
-}
+struct Bf16Join {  // raw: 1 byte, sign << 7 | mantissa
+  using Value = uint16_t;
+  static constexpr size_t kRawBytes = 1;
+  static Value value(uint8_t sym, const uint8_t* raw) {
+    return uint16_t((raw[0] & 0x80) << 8 | sym << 7 | (raw[0] & 0x7f));
+  }
+};
 
-void join_bf16(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t* __restrict out,
-               size_t n) {
+struct F32Join {  // raw: 3 bytes, sign << 23 | mantissa
+  using Value = uint32_t;
+  static constexpr size_t kRawBytes = 3;
+  static Value value(uint8_t sym, const uint8_t* raw) {
+    return uint32_t(raw[0]) | uint32_t(raw[1]) << 8 | uint32_t(raw[2] & 0x7f) << 16 | uint32_t(sym) << 23 |
+           uint32_t(raw[2] & 0x80) << 24;
+  }
+};
+
+// Each decoded exponent joined with its raw field into a little-endian value at out.
+template <class J>
+void join(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t* __restrict out, size_t n) {
+  constexpr size_t width = sizeof(typename J::Value);
   size_t i = 0;
   if (kLittleEndian)
     for (; i + 16 <= n; i += 16)
       for (size_t j = i; j < i + 16; ++j) {
-        const uint16_t v = bf16_value(sym[j], raw[j]);
-        std::memcpy(out + 2 * j, &v, 2);
+        const typename J::Value v = J::value(sym[j], raw + J::kRawBytes * j);
+        std::memcpy(out + width * j, &v, width);
       }
-  for (; i < n; ++i) {
-    store_le(out + 2 * i, bf16_value(sym[i], raw[i]), 2);
-  }
-}
-
-inline uint32_t f32_value(uint8_t sym, const uint8_t* raw) {  // raw = 3 bytes, sign << 23 | mantissa
-  return uint32_t(raw[0]) | uint32_t(raw[1]) << 8 | uint32_t(raw[2] & 0x7f) << 16 |
-         uint32_t(sym) << 23 | uint32_t(raw[2] & 0x80) << 24;
-}
-
-void join_f32(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t* __restrict out,
-              size_t n) {
-  size_t i = 0;
-  if (kLittleEndian)
-    for (; i + 16 <= n; i += 16)
-      for (size_t j = i; j < i + 16; ++j) {
-        const uint32_t v = f32_value(sym[j], raw + 3 * j);
-        std::memcpy(out + 4 * j, &v, 4);
-      }
-  for (; i < n; ++i) {
-    store_le(out + 4 * i, f32_value(sym[i], raw + 3 * i), 4);
-  }
+  for (; i < n; ++i) store_le(out + width * i, J::value(sym[i], raw + J::kRawBytes * i), int(width));
 }
 
 void check_chunk_options(const ChunkOptions& opt, size_t count) {
@@ -285,9 +279,9 @@ void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_
   const uint8_t* raw = v.raw_stream;
   uint64_t raw_used_bits = uint64_t(n) * uint64_t(sp.raw_bits());
   if (t == DType::BF16) {
-    join_bf16(sym.data(), raw, out, n);
+    join<Bf16Join>(sym.data(), raw, out, n);
   } else if (t == DType::F32) {
-    join_f32(sym.data(), raw, out, n);
+    join<F32Join>(sym.data(), raw, out, n);
   } else {
     BitReader r(raw, v.raw_bytes);
     const int sign_shift = int(width * 8 - 1);

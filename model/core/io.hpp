@@ -6,9 +6,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "core/error.hpp"
 
 namespace ws {
 
@@ -21,14 +22,10 @@ class ByteSource {
   std::vector<uint8_t> read(uint64_t offset, size_t n) const;
 };
 
-// An operating-system error on a named file (open, read, write, rename). The tool prints its path.
-class IoError : public std::runtime_error {
+// An operating-system error on a named file (open, read, write, rename).
+class IoError : public FileError {
  public:
-  IoError(std::string path, const std::string& what) : std::runtime_error(what), path_(std::move(path)) {}
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  using FileError::FileError;
 };
 
 class FileSource final : public ByteSource {

@@ -17,7 +17,7 @@ LlamaWeights load(const std::string& path) {
   try {
     return load_llama(path);
   } catch (const FormatError& e) {
-    throw CommandError(path, e.what());
+    throw FileError(path, e.what());
   }
 }
 
@@ -25,10 +25,10 @@ LlamaWeights load(const std::string& path) {
 
 std::string prune_model(const PruneModelOptions& o) {
   const PruneOptions& opt = o.prune;
-  if (opt.block < 8 || opt.block % 4 != 0) throw CommandError("", "--block must be a multiple of 4, at least 8");
+  if (opt.block < 8 || opt.block % 4 != 0) throw FileError("", "--block must be a multiple of 4, at least 8");
   const LlamaWeights dense = load(o.in);
   if (o.calib_len > dense.config.seq_len)
-    throw CommandError("", "--calib-len " + std::to_string(o.calib_len) + " exceeds the model's seq_len " +
+    throw FileError("", "--calib-len " + std::to_string(o.calib_len) + " exceeds the model's seq_len " +
                                std::to_string(dense.config.seq_len));
 
   Calibration cal;
@@ -69,7 +69,7 @@ std::string evaluate_models(const EvalModelsOptions& o) {
   std::vector<LlamaWeights> others;
   for (const std::string& p : o.pruned) others.push_back(load(p));
   if (o.len > dense.config.seq_len)
-    throw CommandError("", "--len " + std::to_string(o.len) + " exceeds the model's seq_len " +
+    throw FileError("", "--len " + std::to_string(o.len) + " exceeds the model's seq_len " +
                                std::to_string(dense.config.seq_len));
 
   std::vector<const LlamaWeights*> models{&dense};
@@ -77,7 +77,7 @@ std::string evaluate_models(const EvalModelsOptions& o) {
   const auto seqs = sample_sequences(dense, o.seqs, o.len, o.seed);
   for (size_t m = 0; m < others.size(); ++m)
     if (!same_config(others[m].config, dense.config))
-      throw CommandError(o.pruned[m], "not the same model shape as " + o.dense);
+      throw FileError(o.pruned[m], "not the same model shape as " + o.dense);
   const std::vector<EvalResult> res = evaluate(dense, models, seqs);
 
   std::string out = strprintf(

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -11,17 +10,8 @@
 
 namespace ws {
 
-// A failure these commands pin on one of their files, or on the command line itself (file ""):
-// they read several models, so "which file" is part of the message. The tool prints
-// "error: <file>: <what>", or "error: <what>" without a file.
-class CommandError : public std::runtime_error {
- public:
-  CommandError(std::string file, const std::string& what) : std::runtime_error(what), file_(std::move(file)) {}
-  const std::string& file() const { return file_; }
-
- private:
-  std::string file_;
-};
+// Both commands read several models, so a model that does not load, or does not match, throws a
+// ws::FileError naming it (core/error.hpp); a bad option throws one with an empty path.
 
 struct PruneModelOptions {
   std::string in, out;

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "core/io.hpp"
+#include "core/error.hpp"
 #include "ops/prune_model.hpp"
 #include "tool/cli.hpp"
 
@@ -23,10 +23,8 @@ void guarded(const std::string& file, F&& run) {
     std::fputs(run().c_str(), stdout);
   } catch (const CLI::Error&) {
     throw;
-  } catch (const ws::CommandError& e) {
-    fail_callback(e.file().empty() ? e.what() : e.file() + ": " + e.what());
-  } catch (const ws::IoError& e) {
-    fail_callback(e.path() + ": " + e.what());
+  } catch (const ws::FileError& e) {
+    fail_callback(e.path().empty() ? e.what() : e.path() + ": " + e.what());
   } catch (const std::exception& e) {
     fail_callback(file + ": " + e.what());
   }

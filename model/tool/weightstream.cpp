@@ -8,6 +8,7 @@
 
 #include "codec/chunk.hpp"
 #include "codec/container_reader.hpp"
+#include "core/error.hpp"
 #include "core/io.hpp"
 #include "ops/compress.hpp"
 #include "ops/convert.hpp"
@@ -151,7 +152,7 @@ int main(int argc, char** argv) {
 
   cli::remove_output_on_signals();
 
-  // Which file an error is about: an IoError names its own; anything else is about the input.
+  // Which file an error is about: a FileError names its own; anything else is about the input.
   try {
     if (*compress) {
       copt.threads = threads;
@@ -161,7 +162,7 @@ int main(int argc, char** argv) {
     if (*decompress) return run_decompress(in, out, threads);
     if (*inspect) return run_inspect(in, as_json, threads);
     if (*convert) return run_convert(in, out, to, round);
-  } catch (const ws::IoError& e) {
+  } catch (const ws::FileError& e) {  // an IoError: the OS refused a file
     return fail(e.path(), e.what());
   } catch (const std::exception& e) {
     return fail(in, e.what());
