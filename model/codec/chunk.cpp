@@ -82,6 +82,22 @@ void join(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t*
   for (; i < n; ++i) store_le(out + width * i, J::value(sym[i], raw + J::kRawBytes * i), int(width));
 }
 
+// The chunk's value_count symbols, tANS-decoded into out.
+void decode_symbols(const ChunkView& v, uint8_t* out) {
+  if (v.value_count == 0) return;
+  const auto table = tans::build_decode_table(v.counts);
+  tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes, v.initial_states.data(), out,
+               v.value_count);
+}
+
+// Room for n decoded symbols, per thread and kept between calls: a fresh 64 KiB buffer per chunk
+// costs page faults.
+uint8_t* symbol_buffer(size_t n) {
+  thread_local std::vector<uint8_t> sym;
+  if (sym.size() < n) sym.resize(n);
+  return sym.data();
+}
+
 void check_chunk_options(const ChunkOptions& opt, size_t count) {
   if (opt.lanes != 1 && opt.lanes != 2 && opt.lanes != 4 && opt.lanes != 8)
     throw std::invalid_argument("encode_chunk: lanes must be 1, 2, 4 or 8");
@@ -257,31 +273,21 @@ void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_
   if (n != 0 && v.counts.last > sp.exponent_mask)
     throw FormatError(std::string("symbol range too wide for ") + dtype_name(t));
   if (symbols_only) {  // the symbols are the bytes
-    if (n != 0) {
-      const auto table = tans::build_decode_table(v.counts);
-      tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes,
-                   v.initial_states.data(), out, n);
-    }
+    decode_symbols(v, out);
     if (crc32_of(out, n) != v.crc) throw FormatError("checksum mismatch");
     return;
   }
 
-  // The decoded symbols; kept between calls, since a fresh 64 KiB buffer per chunk costs page faults.
-  thread_local std::vector<uint8_t> sym;
-  if (sym.size() < n) sym.resize(n);
-  if (n != 0) {
-    const auto table = tans::build_decode_table(v.counts);
-    tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes,
-                 v.initial_states.data(), sym.data(), n);
-  }
+  uint8_t* sym = symbol_buffer(n);
+  decode_symbols(v, sym);
 
   // Join each exponent with its raw sign and mantissa.
   const uint8_t* raw = v.raw_stream;
   uint64_t raw_used_bits = uint64_t(n) * uint64_t(sp.raw_bits());
   if (t == DType::BF16) {
-    join<Bf16Join>(sym.data(), raw, out, n);
+    join<Bf16Join>(sym, raw, out, n);
   } else if (t == DType::F32) {
-    join<F32Join>(sym.data(), raw, out, n);
+    join<F32Join>(sym, raw, out, n);
   } else {
     BitReader r(raw, v.raw_bytes);
     const int sign_shift = int(width * 8 - 1);
@@ -300,10 +306,6 @@ void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_
   if (crc32_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
 }
 
-}  // namespace ws
-
-namespace ws {
-
 void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity) {
   if (f.dtype() != DType::Raw) return decode_chunk(data, size, f.dtype(), out, out_capacity);
   const size_t width = f.value_bytes();
@@ -311,13 +313,8 @@ void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_
   const size_t n = v.value_count;
   if (uint64_t(n) * width > out_capacity)
     throw FormatError("chunk holds " + std::to_string(n) + " values, more than expected");
-  thread_local std::vector<uint8_t> sym;
-  if (sym.size() < n) sym.resize(n);
-  if (n != 0) {
-    const auto table = tans::build_decode_table(v.counts);
-    tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes,
-                 v.initial_states.data(), sym.data(), n);
-  }
+  uint8_t* sym = symbol_buffer(n);
+  decode_symbols(v, sym);
   // Every symbol must be in the format's alphabet; then the raw stream's size is known.
   const numfmt::Format& fmt = f.format();
   uint64_t raw_bits = 0;
