@@ -27,10 +27,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ws/error.hpp"
-#include "ws/llama2c.hpp"
-#include "ws/numfmt.hpp"
-#include "ws/tans.hpp"
+#include "codec/tans.hpp"
+#include "core/error.hpp"
+#include "files/llama2c.hpp"
+#include "numfmt/numfmt.hpp"
 
 namespace {
 

@@ -2,7 +2,7 @@
 // ws_bf16_mul: combinational bf16 x bf16 -> fp32 (docs/mac_array.md section 2). The 8 x 8-bit
 // significand product is exact in fp32; rounding (to nearest even) happens only below the normal
 // range (gradual underflow) and overflow gives inf. 0 * inf and NaN inputs give the canonical quiet
-// NaN. Same steps as ws::bf16_mul (model/src/mac_arith.cpp).
+// NaN. Same steps as ws::bf16_mul (model/hw/mac_arith.cpp).
 module ws_bf16_mul (
   input  wire  [15:0] a_i,
   input  wire  [15:0] b_i,

@@ -1,7 +1,7 @@
 `default_nettype none
 // ws_fp32_add: combinational IEEE 754 binary32 adder (docs/mac_array.md section 2): round to nearest
 // even, gradual underflow, overflow to inf, inf - inf and any NaN input give the canonical quiet NaN
-// 0x7FC00000, exact cancellation gives +0. The steps follow ws::fp32_add (model/src/mac_arith.cpp):
+// 0x7FC00000, exact cancellation gives +0. The steps follow ws::fp32_add (model/hw/mac_arith.cpp):
 // order by magnitude, align with guard/round/sticky bits, add, normalise, round.
 module ws_fp32_add (
   input  wire  [31:0] a_i,

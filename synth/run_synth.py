@@ -415,7 +415,9 @@ def run_job(job, ctx):
     if not collect:
         (wd / "ports.ys").write_text(
             f"{rv}\nhierarchy -check -top {top} {chparams}\nproc\n"
-            f"select -module {top}\nwrite_json -selected ports.json\n")
+            # the primitive library's modules cannot be written; only the top's ports are needed
+            + (f"select -module {top}\nwrite_json -selected ports.json\n" if fam.get("cells_lib")
+               else "write_json ports.json\n"))
     rc, t_ports, c_ports = tool([fam["yosys"], "-q", "-s", "ports.ys"], wd / "ports.log",
                                 "ports.json")
     if rc != 0 or not (wd / "ports.json").exists():

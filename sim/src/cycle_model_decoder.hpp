@@ -3,7 +3,7 @@
 #pragma once
 
 #include "pin_decoder.hpp"
-#include "ws/tans_decoder_model.hpp"
+#include "hw/tans_decoder_model.hpp"
 
 namespace wsim {
 

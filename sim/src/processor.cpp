@@ -1,8 +1,7 @@
 #include "processor.hpp"
 
-#include <zlib.h>
-
 #include "clock.hpp"
+#include "core/bytes.hpp"
 #include "dram.hpp"
 #include "token_tag.hpp"
 
@@ -38,7 +37,7 @@ void Processor::thread() {
     kv_start_ev_.notify(SC_ZERO_TIME);
     for (uint32_t ci = 0; ci < w_.chunks.size(); ++ci) {
       const StreamChunk& c = w_.chunks[ci];
-      uint32_t crc = uint32_t(crc32_z(0, nullptr, 0)), meta_crc = crc;
+      uint32_t crc = 0, meta_crc = 0;  // running CRC-32s (ws::crc32_update)
       uint64_t n = 0;
       for (bool last = false; !last;) {
         const Beat b = in.read();
@@ -50,8 +49,8 @@ void Processor::thread() {
           bytes[2 * i] = uint8_t(b.value[size_t(i)]);
           bytes[2 * i + 1] = uint8_t(b.value[size_t(i)] >> 8);
         }
-        crc = uint32_t(crc32_z(crc, bytes, size_t(2 * b.count)));
-        if (c.sparse) meta_crc = uint32_t(crc32_z(meta_crc, b.idx.data(), size_t(b.count)));
+        crc = ws::crc32_update(crc, bytes, size_t(2 * b.count));
+        if (c.sparse) meta_crc = ws::crc32_update(meta_crc, b.idx.data(), size_t(b.count));
         n += b.count;
         stats_.values += b.count;
         ++stats_.beats;

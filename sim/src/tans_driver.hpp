@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "ws/chunk.hpp"
-#include "ws/tans.hpp"
+#include "codec/chunk.hpp"
+#include "codec/tans.hpp"
 
 namespace wsim {
 

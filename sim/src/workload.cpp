@@ -1,7 +1,5 @@
 #include "workload.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -10,14 +8,18 @@
 #include <regex>
 #include <stdexcept>
 
-#include "ws/bf16.hpp"
-#include "ws/chunk.hpp"
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/llama.hpp"
-#include "ws/llama2c.hpp"
-#include "ws/safetensors.hpp"
-#include "ws/sparse24.hpp"
+#include "codec/chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/sparse24.hpp"
+#include "core/bf16.hpp"
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "files/model_file.hpp"
+#include "llm/llama.hpp"
+#include "llm/llama_io.hpp"
+#include "ops/compress.hpp"
+#include "prune/magnitude.hpp"
 
 namespace wsim {
 namespace {
@@ -28,14 +30,9 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
 }
 
-void put_bf16(std::vector<uint8_t>& out, uint16_t v) {
-  out.push_back(uint8_t(v));
-  out.push_back(uint8_t(v >> 8));
-}
-
 std::vector<uint16_t> as_u16(const std::vector<uint8_t>& bytes) {
   std::vector<uint16_t> v(bytes.size() / 2);
-  for (size_t i = 0; i < v.size(); ++i) v[i] = uint16_t(bytes[2 * i] | bytes[2 * i + 1] << 8);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = ws::load_le16(&bytes[2 * i]);
   return v;
 }
 
@@ -70,10 +67,6 @@ std::vector<uint16_t> pruned_values(const StreamTensor& t, const std::vector<uin
 
 }  // namespace
 
-uint32_t crc32_of(const void* data, size_t n) {
-  return uint32_t(crc32_z(crc32_z(0, nullptr, 0), static_cast<const Bytef*>(data), n));
-}
-
 std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_values) {
   std::vector<uint8_t> file = read_file(path);
   if (file.size() >= 4 && std::memcmp(file.data(), "WSZ1", 4) == 0) return file;
@@ -92,10 +85,9 @@ std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_valu
     else if (width == 2)
       ws::fp16_to_bf16_le(file.data() + offset, count, data.data() + at);
   };
-  if (ws::looks_like_safetensors(file.data(), std::min<size_t>(9, file.size()), file.size())) {
-    uint64_t json = 0;
-    for (int i = 0; i < 8; ++i) json |= uint64_t(file[size_t(i)]) << (8 * i);
-    const ws::SafetensorsFile st = ws::parse_safetensors_header(file.data() + 8, json, file.size());
+  const ws::ModelFile model = ws::require_model_file(ws::MemorySource(file.data(), file.size()));
+  if (model.kind == ws::SourceKind::Safetensors) {
+    const ws::SafetensorsFile& st = model.safetensors;
     metadata = st.metadata;
     for (const auto& t : st.tensors) {
       if (t.dtype == "BF16") {
@@ -106,8 +98,7 @@ std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_valu
       }  // other dtypes (perm tables, integers) are not weights
     }
   } else {
-    if (file.size() < ws::kLlama2cHeaderBytes) throw ws::FormatError(path + ": not a model file");
-    const ws::Llama2cFile f = ws::parse_llama2c(file.data(), file.size());
+    const ws::Llama2cFile& f = model.llama2c;
     metadata = ws::llama2c_metadata(f.config);
     for (const auto& a : f.arrays) add(a.name, a.shape, a.offset, a.value_count, 4);
   }
@@ -184,7 +175,7 @@ Workload load_workload(const Config& cfg) {
         const std::vector<uint8_t> values = reader.decode_chunk(s, ci);
         c.addr = w.image.size();
         c.bytes = uint32_t(values.size());
-        c.crc = crc32_of(values.data(), values.size());
+        c.crc = ws::crc32_of(values.data(), values.size());
         w.image.insert(w.image.end(), values.begin(), values.end());
       } else {  // a 2:4 chunk over the same rows as the dense chunk
         const int cols = int(t.dims.back());
@@ -194,7 +185,7 @@ Workload load_workload(const Config& cfg) {
                                           kept.begin() + long(first_value + e.value_count));
         const ws::Sparse24 sp = ws::pack_sparse24(slice, int(e.value_count) / cols, cols, ws::MacMode::Bf16);
         std::vector<uint8_t> kept_bytes, meta((sp.meta.size() + 1) / 2), idx;
-        for (uint16_t v : sp.values) put_bf16(kept_bytes, v);
+        for (uint16_t v : sp.values) ws::append_le(kept_bytes, v, 2);
         for (size_t g = 0; g < sp.meta.size(); ++g) {
           meta[g / 2] |= uint8_t(sp.meta[g] << (4 * (g & 1)));
           idx.push_back(uint8_t(ws::sparse24_idx0(sp.meta[g])));
@@ -211,8 +202,8 @@ Workload load_workload(const Config& cfg) {
         c.meta_bytes = uint32_t(meta.size());
         c.bytes = uint32_t(meta.size() + coded.size());
         c.values = uint32_t(sp.values.size());
-        c.crc = crc32_of(kept_bytes.data(), kept_bytes.size());
-        c.meta_crc = crc32_of(idx.data(), idx.size());
+        c.crc = ws::crc32_of(kept_bytes.data(), kept_bytes.size());
+        c.meta_crc = ws::crc32_of(idx.data(), idx.size());
         c.coded = c.sparse = true;
         const ws::ChunkView cv = ws::parse_chunk(coded.data(), coded.size());
         c.lanes = cv.lanes;
@@ -242,9 +233,9 @@ void unpack_chunk(const StreamChunk& c, const uint8_t* bytes, std::vector<uint16
     ws::decode_chunk(bytes + c.meta_bytes, c.bytes - c.meta_bytes, ws::DType::BF16, out.data(), out.size());
   } else {
     std::memcpy(out.data(), bytes, out.size());
-    if (crc32_of(out.data(), out.size()) != c.crc) throw ws::FormatError("raw chunk: checksum mismatch");
+    if (ws::crc32_of(out.data(), out.size()) != c.crc) throw ws::FormatError("raw chunk: checksum mismatch");
   }
-  for (size_t i = 0; i < values.size(); ++i) values[i] = uint16_t(out[2 * i] | out[2 * i + 1] << 8);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = ws::load_le16(&out[2 * i]);
   for (size_t i = 0; i < idx.size(); ++i) {
     const size_t g = i / 2;
     const uint8_t nib = uint8_t((bytes[g / 2] >> (4 * (g & 1))) & 15);

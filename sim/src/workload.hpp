@@ -62,6 +62,4 @@ std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_valu
 void unpack_chunk(const StreamChunk& c, const uint8_t* bytes, std::vector<uint16_t>& values,
                   std::vector<uint8_t>& idx);
 
-uint32_t crc32_of(const void* data, size_t n);
-
 }  // namespace wsim

@@ -6,7 +6,7 @@
 #include <regex>
 
 #include "harness.hpp"
-#include "ws/container.hpp"
+#include "codec/container_reader.hpp"
 
 namespace wsim::test {
 namespace {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "ws/container.hpp"
-#include "ws/sparse24_chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/sparse24_chunk.hpp"
 
 namespace {
 

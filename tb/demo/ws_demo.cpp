@@ -19,14 +19,19 @@
 #include <vector>
 
 #include "driver.hpp"
-#include "ws/weight_pipeline_model.hpp"
-#include "ws/bf16.hpp"
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/llama.hpp"
-#include "ws/mac_array_model.hpp"
-#include "ws/sparse24.hpp"
-#include "ws/sparse24_chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/sparse24.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "hw/mac_array_model.hpp"
+#include "hw/weight_pipeline_model.hpp"
+#include "llm/llama.hpp"
+#include "llm/llama_eval.hpp"
+#include "llm/llama_io.hpp"
+#include "ops/decompress.hpp"
+#include "ops/inspect.hpp"
 
 namespace {
 

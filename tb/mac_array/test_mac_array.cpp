@@ -32,11 +32,12 @@
 #include "Vsparse_A.h"
 #include "Vsparse_B.h"
 #include "tb.hpp"
-#include "ws/bf16.hpp"
-#include "ws/mac_arith.hpp"
-#include "ws/mac_array_model.hpp"
-#include "ws/shuffle.hpp"
-#include "ws/sparse24.hpp"
+#include "codec/sparse24.hpp"
+#include "core/bf16.hpp"
+#include "hw/mac_arith.hpp"
+#include "hw/mac_array_model.hpp"
+#include "prune/magnitude.hpp"
+#include "prune/shuffle.hpp"
 
 namespace {
 

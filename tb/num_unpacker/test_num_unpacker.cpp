@@ -33,12 +33,12 @@
 #include "Vnum_unpacker_L1.h"
 #include "Vnum_unpacker_L4.h"
 #include "Vnum_unpacker_L8.h"
-#include "ws/bf16.hpp"
-#include "ws/bitstream.hpp"
-#include "ws/error.hpp"
-#include "ws/num_unpacker_model.hpp"
-#include "ws/numfmt.hpp"
-#include "ws/safetensors.hpp"
+#include "core/bf16.hpp"
+#include "core/bitstream.hpp"
+#include "core/error.hpp"
+#include "files/safetensors.hpp"
+#include "hw/num_unpacker_model.hpp"
+#include "numfmt/numfmt.hpp"
 #include "tb.hpp"
 
 namespace {

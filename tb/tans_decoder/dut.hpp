@@ -10,7 +10,7 @@
 
 #include "verilated.h"
 #include "verilated_fst_c.h"
-#include "ws/tans_decoder_model.hpp"
+#include "hw/tans_decoder_model.hpp"
 
 namespace tbdec {
 

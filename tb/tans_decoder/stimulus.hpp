@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "tb.hpp"
-#include "ws/bf16.hpp"
-#include "ws/chunk.hpp"
-#include "ws/error.hpp"
-#include "ws/safetensors.hpp"
-#include "ws/tans.hpp"
-#include "ws/tans_decoder_model.hpp"
+#include "codec/chunk.hpp"
+#include "codec/tans.hpp"
+#include "core/bf16.hpp"
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "files/safetensors.hpp"
+#include "hw/tans_decoder_model.hpp"
 
 namespace tbdec {
 
@@ -68,7 +69,7 @@ inline uint8_t cause_of(const std::string& what) {
 inline std::vector<uint8_t> bytes_of(const std::vector<uint32_t>& words) {
   std::vector<uint8_t> b(words.size() * 4);
   for (size_t i = 0; i < words.size(); ++i)
-    for (int k = 0; k < 4; ++k) b[4 * i + size_t(k)] = uint8_t(words[i] >> (8 * k));
+    ws::store_le(&b[4 * i], words[i], 4);
   return b;
 }
 
@@ -76,8 +77,7 @@ inline std::vector<uint32_t> words_of(const uint8_t* p, size_t bytes) {
   if (bytes % 4 != 0) throw std::runtime_error("bench: stream is not whole words");
   std::vector<uint32_t> w(bytes / 4);
   for (size_t i = 0; i < w.size(); ++i)
-    w[i] = uint32_t(p[4 * i]) | uint32_t(p[4 * i + 1]) << 8 | uint32_t(p[4 * i + 2]) << 16 |
-           uint32_t(p[4 * i + 3]) << 24;
+    w[i] = ws::load_le32(p + 4 * i);
   return w;
 }
 

@@ -10,8 +10,9 @@
 #include "Vweight_pipeline.h"
 #include "verilated.h"
 #include "verilated_fst_c.h"
-#include "ws/numfmt.hpp"
-#include "ws/tans.hpp"
+#include "codec/tans.hpp"
+#include "core/bytes.hpp"
+#include "numfmt/numfmt.hpp"
 
 namespace wp {
 namespace {
@@ -33,8 +34,7 @@ std::vector<uint32_t> words_of(const uint8_t* p, size_t bytes) {
   if (bytes % 4 != 0) throw std::invalid_argument("wp::Driver: a stream is not whole 32-bit words");
   std::vector<uint32_t> w(bytes / 4);
   for (size_t i = 0; i < w.size(); ++i)
-    w[i] = uint32_t(p[4 * i]) | uint32_t(p[4 * i + 1]) << 8 | uint32_t(p[4 * i + 2]) << 16 |
-           uint32_t(p[4 * i + 3]) << 24;
+    w[i] = ws::load_le32(p + 4 * i);
   return w;
 }
 

@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "ws/chunk.hpp"
-#include "ws/weight_pipeline_model.hpp"
+#include "codec/chunk.hpp"
+#include "hw/weight_pipeline_model.hpp"
 
 namespace wp {
 

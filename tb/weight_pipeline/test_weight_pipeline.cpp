@@ -14,15 +14,17 @@
 
 #include "driver.hpp"
 #include "tb.hpp"
-#include "ws/bf16.hpp"
-#include "ws/chunk.hpp"
-#include "ws/error.hpp"
-#include "ws/llama.hpp"
-#include "ws/mac_array_model.hpp"
-#include "ws/numfmt.hpp"
-#include "ws/shuffle.hpp"
-#include "ws/sparse24.hpp"
-#include "ws/tans.hpp"
+#include "codec/chunk.hpp"
+#include "codec/sparse24.hpp"
+#include "codec/tans.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "hw/mac_array_model.hpp"
+#include "llm/llama.hpp"
+#include "llm/llama_io.hpp"
+#include "numfmt/numfmt.hpp"
+#include "prune/magnitude.hpp"
+#include "prune/shuffle.hpp"
 
 namespace {
 

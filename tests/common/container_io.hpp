@@ -6,12 +6,17 @@
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
 
-#include "ws/container.hpp"
-#include "ws/error.hpp"
+#include "codec/container_reader.hpp"
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "ops/compress.hpp"
+#include "ops/decompress.hpp"
 
 namespace wstest {
 
@@ -22,9 +27,23 @@ inline Bytes read_file(const std::string& path) {
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-// v as `bytes` little-endian bytes.
-inline void put(Bytes& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
+// The container with its index replaced by `index`, the footer (offset, size, CRC) made to match.
+inline Bytes with_index_bytes(const Bytes& wsz, const Bytes& index) {
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  Bytes out(wsz.begin(), wsz.begin() + long(r.index_offset()));
+  out.insert(out.end(), index.begin(), index.end());
+  ws::append_le(out, r.index_offset(), 8);
+  ws::append_le(out, index.size(), 8);
+  ws::append_le(out, ws::crc32_of(index.data(), index.size()), 4);
+  out.insert(out.end(), {'W', 'S', 'Z', 'E'});
+  return out;
+}
+
+// The container with its parsed index edited by `edit`, then serialized back (footer consistent).
+inline Bytes with_index(const Bytes& wsz, const std::function<void(ws::Index&)>& edit) {
+  ws::Index ix = ws::ContainerReader::from_memory(wsz.data(), wsz.size()).index();
+  edit(ix);
+  return with_index_bytes(wsz, ws::serialize_index(ix));
 }
 
 inline Bytes compress_bytes(const Bytes& src, const ws::CompressOptions& opt = {}) {

@@ -1,5 +1,5 @@
-// What every unit and end-to-end test shares: the seed and depth of randomized tests, fp32 bit
-// casts, and the message of an expected ws::FormatError.
+// What every unit and end-to-end test shares: the seed and depth of randomized tests and the message
+// of an expected ws::FormatError. (fp32 bit casts: ws::fp32_bits / ws::fp32_from_bits, core/bf16.hpp.)
 //   TB_SEED   the seed of every random choice (default 1); seed() prints it, so any failure replays.
 //   WS_DEPTH  unset: smoke depth; "long": the deep run (make test-long).
 #pragma once
@@ -7,10 +7,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
-#include "ws/error.hpp"
+#include "core/error.hpp"
 
 namespace wstest {
 
@@ -24,18 +23,6 @@ inline uint64_t seed() {
 inline bool deep() {
   const char* d = std::getenv("WS_DEPTH");
   return d && std::string(d) == "long";
-}
-
-// fp32 bit patterns and floats, without undefined behaviour.
-inline float float_of(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-inline uint32_t bits_of(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
 }
 
 // The message of the ws::FormatError that f throws, or "" if it throws nothing.

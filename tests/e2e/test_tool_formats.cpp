@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "ws/numfmt.hpp"
+#include "numfmt/numfmt.hpp"
 
 #include "test_env.hpp"
 

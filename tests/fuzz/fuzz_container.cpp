@@ -1,5 +1,5 @@
 // libFuzzer target: any bytes, read as a .wsz container from memory and decoded completely (2:4 tensors
-// also through the hardware API of ws/sparse24_chunk.hpp), and read as
+// also through the hardware API of codec/container_reader.hpp), and read as
 // a source file to compress (format detection, safetensors and llama2.c header parsing). Malformed input
 // must end in ws::FormatError; any other exception, crash or sanitizer report is a bug.
 #include <algorithm>
@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <vector>
 
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/sparse24_chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "files/plan_source.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

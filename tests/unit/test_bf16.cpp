@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "ws/bf16.hpp"
+#include "core/bf16.hpp"
 
 #include "test_env.hpp"
 
@@ -17,7 +17,7 @@ namespace {
 
 using wstest::seed;
 using wstest::deep;
-using wstest::float_of;
+using ws::fp32_from_bits;
 
 
 
@@ -28,7 +28,7 @@ bool is_nan16(uint16_t h) { return (h & 0x7fffu) > 0x7f80u; }
 // the exponent, as IEEE rounding treats the overflow threshold) rather than as infinity.
 double bf16_magnitude_value(uint32_t m) {
   if (m == 0x7f80u) return std::ldexp(1.0, 128);
-  return double(float_of(m << 16));
+  return double(fp32_from_bits(m << 16));
 }
 
 // Reference: pick the nearer of the two bf16 neighbours of |x| by exact subtraction in double (both
@@ -39,7 +39,7 @@ uint16_t reference_bf16(uint32_t bits) {
   if (mag == 0x7f800000u) return uint16_t((sign >> 16) | 0x7f80u);  // infinity stays infinity
   const uint32_t lo = mag >> 16;                                   // truncation, toward zero
   const uint32_t hi = lo + 1;
-  const double x = double(float_of(mag));
+  const double x = double(fp32_from_bits(mag));
   const double below = x - bf16_magnitude_value(lo);
   const double above = bf16_magnitude_value(hi) - x;
   uint32_t pick;

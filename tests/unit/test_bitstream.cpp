@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "ws/bitstream.hpp"
-#include "ws/error.hpp"
+#include "core/bitstream.hpp"
+#include "core/error.hpp"
 
 #include "test_env.hpp"
 

@@ -12,12 +12,16 @@
 #include <string>
 #include <vector>
 
-#include "ws/bf16.hpp"
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/safetensors.hpp"
-
-#include <zlib.h>
+#include "codec/chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/container_writer.hpp"
+#include "core/bf16.hpp"
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "core/source_kind.hpp"
+#include "files/safetensors.hpp"
+#include "ops/compress.hpp"
 
 #include "container_io.hpp"
 #include "test_env.hpp"
@@ -30,12 +34,12 @@ using wstest::error_of;
 
 using wstest::Bytes;
 using wstest::read_file;
-using wstest::put;
+using wstest::with_index;
+using ws::append_le;
 using wstest::compress_bytes;
 using wstest::decompress_bytes;
 using wstest::FlipCounts;
 using wstest::check_bit_flip;
-
 
 
 
@@ -50,7 +54,7 @@ Bytes synthetic_safetensors(uint32_t s) {
     uint64_t n = 1;
     for (uint64_t d : shape) n *= d;
     Bytes b;
-    for (size_t i = 0; i < n; ++i) put(b, f(i), 2);
+    for (size_t i = 0; i < n; ++i) append_le(b, f(i), 2);
     t.push_back({{name, "BF16", shape}, b});
   };
   bf16_tensor("layer.weight", {37, 11}, [&](size_t) { return ws::fp32_to_bf16(normal(rng)); });
@@ -59,14 +63,14 @@ Bytes synthetic_safetensors(uint32_t s) {
   bf16_tensor("all_exponents", {256, 2}, [](size_t i) { return uint16_t((i % 3 == 0) << 15 | (i >> 1) << 7 | (i * 5 & 0x7f)); });
   bf16_tensor("empty", {0, 5}, [](size_t) { return uint16_t(0); });
   Bytes f16, f32, i64;
-  for (int i = 0; i < 15; ++i) put(f16, uint16_t(rng()), 2);
+  for (int i = 0; i < 15; ++i) append_le(f16, uint16_t(rng()), 2);
   for (int i = 0; i < 12; ++i) {
     const float v = normal(rng);
     uint32_t bits;
     std::memcpy(&bits, &v, 4);
-    put(f32, bits, 4);
+    append_le(f32, bits, 4);
   }
-  for (int i = 0; i < 4; ++i) put(i64, uint64_t(i), 8);
+  for (int i = 0; i < 4; ++i) append_le(i64, uint64_t(i), 8);
   t.push_back({{"half", "F16", {5, 3}}, f16});
   t.push_back({{"ids", "I64", {4}}, i64});
   t.push_back({{"single", "F32", {2, 2, 3}}, f32});
@@ -79,27 +83,10 @@ Bytes synthetic_safetensors(uint32_t s) {
 }
 
 
-
 size_t mismatches(const Bytes& a, const Bytes& b) {
   size_t n = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
   for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) n += a[i] != b[i];
   return n;
-}
-
-
-// The container with its index edited (and its index CRC and footer made consistent again).
-Bytes with_index(const Bytes& wsz, const std::function<void(ws::Index&)>& edit) {
-  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
-  ws::Index ix = r.index();
-  edit(ix);
-  const Bytes index = ws::serialize_index(ix);
-  Bytes out(wsz.begin(), wsz.begin() + long(r.index_offset()));
-  out.insert(out.end(), index.begin(), index.end());
-  put(out, r.index_offset(), 8);
-  put(out, index.size(), 8);
-  put(out, uint32_t(crc32(crc32(0, nullptr, 0), index.data(), unsigned(index.size()))), 4);
-  out.insert(out.end(), {'W', 'S', 'Z', 'E'});
-  return out;
 }
 
 // Opens and fully decodes a container from memory; throws what the reader throws.
@@ -190,7 +177,7 @@ TEST(Container, SyntheticRoundTripAndRandomAccess) {
 TEST(Container, GapsAndTrailingBytesAreLiteral) {
   const std::string json = R"({"a":{"dtype":"BF16","shape":[3],"data_offsets":[5,11]}})";
   Bytes src;
-  put(src, json.size(), 8);
+  append_le(src, json.size(), 8);
   src.insert(src.end(), json.begin(), json.end());
   for (int i = 0; i < 5 + 6 + 9; ++i) src.push_back(uint8_t(i * 37 + 1));  // gap, tensor, trailing bytes
   const Bytes wsz = compress_bytes(src, {});

@@ -16,11 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "ws/calib.hpp"
-#include "ws/error.hpp"
-#include "ws/esparse.hpp"
-#include "ws/llama.hpp"
-#include "ws/shuffle.hpp"
+#include "core/error.hpp"
+#include "llm/llama.hpp"
+#include "llm/llama_eval.hpp"
+#include "llm/llama_io.hpp"
+#include "prune/calib.hpp"
+#include "prune/esparse.hpp"
+#include "prune/shuffle.hpp"
 
 #include "test_env.hpp"
 

@@ -12,10 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "ws/error.hpp"
-#include "ws/llama.hpp"
-#include "ws/llama2c.hpp"
-#include "ws/safetensors.hpp"
+#include "core/error.hpp"
+#include "files/llama2c.hpp"
+#include "files/safetensors.hpp"
+#include "llm/llama.hpp"
+#include "llm/llama_eval.hpp"
+#include "llm/llama_io.hpp"
 
 #include "test_env.hpp"
 

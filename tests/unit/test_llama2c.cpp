@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "ws/error.hpp"
-#include "ws/llama2c.hpp"
+#include "core/error.hpp"
+#include "files/llama2c.hpp"
 
 namespace {
 

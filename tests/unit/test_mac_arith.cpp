@@ -1,4 +1,4 @@
-// The MAC arrays' bit-level arithmetic (ws/mac_arith.hpp) against an independent reference: the host
+// The MAC arrays' bit-level arithmetic (hw/mac_arith.hpp) against an independent reference: the host
 // FPU, which on x86-64/ARM64 without fast-math is IEEE binary32 with round-to-nearest-even and gradual
 // underflow, exactly the semantics documented in docs/mac_array.md. Only NaN payloads differ by
 // design (the model always returns the canonical quiet NaN).
@@ -13,7 +13,8 @@
 #include <random>
 #include <string>
 
-#include "ws/mac_arith.hpp"
+#include "core/bf16.hpp"
+#include "hw/mac_arith.hpp"
 
 #include "test_env.hpp"
 
@@ -21,23 +22,23 @@ namespace {
 
 using wstest::seed;
 using wstest::deep;
-using wstest::float_of;
-using wstest::bits_of;
+using ws::fp32_from_bits;
+using ws::fp32_bits;
 
 
 
 // Host reference; volatile keeps the compiler from folding with other semantics.
 uint32_t host_add(uint32_t a, uint32_t b) {
-  volatile float x = float_of(a), y = float_of(b);
+  volatile float x = fp32_from_bits(a), y = fp32_from_bits(b);
   volatile float r = x + y;
   const float rr = r;
-  return std::isnan(rr) ? ws::kFp32CanonicalNaN : bits_of(rr);
+  return std::isnan(rr) ? ws::kFp32CanonicalNaN : fp32_bits(rr);
 }
 uint32_t host_bf16_mul(uint16_t a, uint16_t b) {
-  volatile float x = float_of(uint32_t(a) << 16), y = float_of(uint32_t(b) << 16);
+  volatile float x = fp32_from_bits(uint32_t(a) << 16), y = fp32_from_bits(uint32_t(b) << 16);
   volatile float r = x * y;  // the exact product has 16 significant bits: one rounding, as in the model
   const float rr = r;
-  return std::isnan(rr) ? ws::kFp32CanonicalNaN : bits_of(rr);
+  return std::isnan(rr) ? ws::kFp32CanonicalNaN : fp32_bits(rr);
 }
 
 // fp32 operands biased toward the hard cases: equal and near exponents, subnormals, zeros, infinities,
@@ -90,7 +91,7 @@ TEST(MacArith, HostIsIeeeWithGradualUnderflow) {
   // The reference is only a reference if the host keeps subnormals and rounds to nearest even.
   volatile float tiny = FLT_MIN;
   volatile float half = tiny / 2.0f;
-  EXPECT_NE(bits_of(half), 0u) << "host flushes subnormals to zero (FTZ/DAZ): no IEEE reference";
+  EXPECT_NE(fp32_bits(half), 0u) << "host flushes subnormals to zero (FTZ/DAZ): no IEEE reference";
   EXPECT_EQ(host_add(0x3F800000u, 0x33800000u), 0x3F800000u) << "1 + 2^-24 must tie to even";
 }
 
@@ -171,8 +172,8 @@ TEST(MacArith, Bf16MulDirected) {
   EXPECT_EQ(ws::bf16_mul(0x0001, 0x0001), 0x00000000u);                  // underflows to +0
   EXPECT_EQ(ws::bf16_mul(0x3F7F, 0x3F7F) & 0xFFFFu, 0x0100u & 0xFFFFu);  // 0x7F*0x7F mantissas, exact
   // Exact in fp32 in the normal range: compare with the exact double product.
-  EXPECT_EQ(double(float_of(ws::bf16_mul(0x3FFF, 0x4055))),
-            double(float_of(0x3FFF0000u)) * double(float_of(0x40550000u)));
+  EXPECT_EQ(double(fp32_from_bits(ws::bf16_mul(0x3FFF, 0x4055))),
+            double(fp32_from_bits(0x3FFF0000u)) * double(fp32_from_bits(0x40550000u)));
 }
 
 TEST(MacArith, Bf16MulMatchesHost) {

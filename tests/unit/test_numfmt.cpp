@@ -1,4 +1,4 @@
-// Number formats (ws/numfmt.hpp): every pattern of every built-in of 16 bits or fewer against
+// Number formats (numfmt/numfmt.hpp): every pattern of every built-in of 16 bits or fewer against
 // decoders written here from the definitions (or another route: the compiler's _Float16, bf16 as the
 // top half of an fp32), the split of docs/format.md section 3, rounding against a brute-force nearest
 // search, exactness errors, JSON custom formats and hostile JSON.
@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "ws/bf16.hpp"
-#include "ws/chunk.hpp"
-#include "ws/error.hpp"
-#include "ws/numfmt.hpp"
+#include "codec/chunk.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "numfmt/numfmt.hpp"
 
 #include "test_env.hpp"
 
@@ -27,8 +27,8 @@ namespace {
 
 using wstest::seed;
 using wstest::deep;
-using wstest::float_of;
-using wstest::bits_of;
+using ws::fp32_from_bits;
+using ws::fp32_bits;
 
 using ws::numfmt::Code;
 using ws::numfmt::Format;
@@ -81,7 +81,7 @@ double fp16_value(uint32_t p) {  // the compiler's half precision
   return double(float(x));
 }
 
-double bf16_value(uint32_t p) { return double(float_of(p << 16)); }
+double bf16_value(uint32_t p) { return double(fp32_from_bits(p << 16)); }
 
 struct Spec {
   std::string name;
@@ -138,13 +138,13 @@ TEST(NumFmt, EveryPatternOfEverySmallFormat) {
       const uint32_t out = f.output_bits(c);
       bool ok = f.join(c) == p;
       if (std::isnan(want)) {
-        ok = ok && std::isnan(got) && std::isnan(float_of(out));
+        ok = ok && std::isnan(got) && std::isnan(fp32_from_bits(out));
       } else {
         ok = ok && got == want && std::signbit(got) == std::signbit(want);
         if (sp.is_int)
           ok = ok && int32_t(out) == int32_t(want);
         else
-          ok = ok && out == bits_of(float(want)) && double(float(want)) == want;  // fp32 exactly
+          ok = ok && out == fp32_bits(float(want)) && double(float(want)) == want;  // fp32 exactly
         // The exact value encodes back to the same code (-0 is +0 where there is no -0).
         const float wf = float(want);
         ok = ok && f.encode_float(wf) == (sp.signed_zero || want != 0 ? c : f.split(0));
@@ -292,14 +292,14 @@ TEST(NumFmt, RoundingMatchesBruteForceNearest) {
     std::uniform_real_distribution<double> lg(-std::log2(mx) - 8, std::log2(mx) + 3);
     for (int i = 0; i < per_format; ++i) {
       float x = float(std::exp2(lg(rng)) * (rng() & 1 ? -1 : 1));
-      xs.push_back(bits_of(x) & 1 ? x : float_of(bits_of(x) ^ uint32_t(rng() & 0xff)));
+      xs.push_back(fp32_bits(x) & 1 ? x : fp32_from_bits(fp32_bits(x) ^ uint32_t(rng() & 0xff)));
     }
     for (float x : xs) {
       if (!std::isfinite(x)) continue;
       const uint32_t want = ref.pattern(double(x));
       const uint32_t got = f.join(f.encode_float(x, true));
       if (got != want && mismatches++ < 10)
-        ADD_FAILURE() << sp.name << " x=" << x << " (0x" << std::hex << bits_of(x) << ") want 0x" << want
+        ADD_FAILURE() << sp.name << " x=" << x << " (0x" << std::hex << fp32_bits(x) << ") want 0x" << want
                       << " got 0x" << got;
       ++checked;
     }
@@ -320,7 +320,7 @@ TEST(NumFmt, Bf16AndFp16RoundingMatchOtherRoutes) {
     const uint32_t b = rng();
     if ((b & 0x7fffffff) > 0x7f800000) continue;
     mismatches += bf.join(bf.encode(b, true)) != ws::fp32_bits_to_bf16(b);
-    const _Float16 h = _Float16(float_of(b));
+    const _Float16 h = _Float16(fp32_from_bits(b));
     uint16_t hb;
     std::memcpy(&hb, &h, 2);
     mismatches += hf.join(hf.encode(b, true)) != hb;
@@ -351,8 +351,8 @@ TEST(NumFmt, IntegerRounding) {
 TEST(NumFmt, OverflowInfinityAndNan) {
   const Format bf = Format::builtin("bf16"), e4 = Format::builtin("e4m3"), p16 = Format::builtin("posit16");
   const Format i8 = Format::builtin("int8");
-  const float bf_max = float_of(0x7f7f0000);
-  const float half_ulp_above = float_of(0x7f7f8000);  // max + ulp/2: tie, max is odd -> infinity
+  const float bf_max = fp32_from_bits(0x7f7f0000);
+  const float half_ulp_above = fp32_from_bits(0x7f7f8000);  // max + ulp/2: tie, max is odd -> infinity
   EXPECT_EQ(bf.join(bf.encode_float(half_ulp_above, true)), 0x7f80u);
   EXPECT_EQ(bf.join(bf.encode_float(std::nextafter(half_ulp_above, 0.f), true)), 0x7f7fu);
   EXPECT_EQ(bf.join(bf.encode_float(bf_max)), 0x7f7fu);
@@ -451,7 +451,7 @@ TEST(NumFmt, JsonCustomFormatRoundTrip) {
       EXPECT_EQ(f.join(c), codes) << s << " " << raw;
       EXPECT_EQ(f.split(codes), c);
       EXPECT_EQ(f.encode_float(float(v)), c) << v;
-      EXPECT_EQ(f.output_bits(c), bits_of(float(v)));
+      EXPECT_EQ(f.output_bits(c), fp32_bits(float(v)));
     }
   }
   EXPECT_EQ(codes, 8u * 8 + 1 + 1);
@@ -563,10 +563,10 @@ TEST(NumFmt, RealWeightsRoundTripThroughStreams) {
     uint64_t mismatches = 0;
     for (size_t i = 0; i < w.size(); ++i) {
       // Independently: the rounded value is the nearest-even one, so decode(encode(x)) = value(code).
-      const float expect = std::string(n) == "bf16" ? float_of(uint32_t(ws::fp32_to_bf16(w[i])) << 16)
+      const float expect = std::string(n) == "bf16" ? fp32_from_bits(uint32_t(ws::fp32_to_bf16(w[i])) << 16)
                            : std::string(n) == "fp32" ? w[i]
                                                       : float(f.value(f.encode_float(w[i], true)));
-      mismatches += out[i] != bits_of(expect);
+      mismatches += out[i] != fp32_bits(expect);
     }
     std::printf("%s: %zu weights, raw bits %llu, mismatches %llu\n", n, w.size(),
                 (unsigned long long)t.raw_bit_count, (unsigned long long)mismatches);

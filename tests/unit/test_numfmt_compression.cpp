@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "ws/llama2c.hpp"
-#include "ws/numfmt.hpp"
-#include "ws/tans.hpp"
+#include "codec/tans.hpp"
+#include "files/llama2c.hpp"
+#include "numfmt/numfmt.hpp"
 
 namespace {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "ws/error.hpp"
-#include "ws/safetensors.hpp"
+#include "core/error.hpp"
+#include "files/safetensors.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// 2:4 packing, validation, magnitude pruning and the input-channel permutation (ws/sparse24.hpp), and
-// the functional matvec models of the sparse and dense arrays (ws/mac_array_model.hpp).
+// 2:4 packing, validation, magnitude pruning and the input-channel permutation (codec/sparse24.hpp), and
+// the functional matvec models of the sparse and dense arrays (hw/mac_array_model.hpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,11 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "ws/bf16.hpp"
-#include "ws/error.hpp"
-#include "ws/mac_array_model.hpp"
-#include "ws/shuffle.hpp"
-#include "ws/sparse24.hpp"
+#include "codec/sparse24.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "hw/mac_array_model.hpp"
+#include "prune/magnitude.hpp"
+#include "prune/shuffle.hpp"
 
 #include "test_env.hpp"
 

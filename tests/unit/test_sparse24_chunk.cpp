@@ -1,8 +1,7 @@
-// 2:4 chunks (ws/sparse24_chunk.hpp) and 2:4 tensors in the container: the symbols-only chunk mode,
+// 2:4 chunks (codec/sparse24_chunk.hpp) and 2:4 tensors in the container: the symbols-only chunk mode,
 // round trips of random 2:4 data of every dtype (-0 kept, odd group counts, stacked tensors, one row,
 // empty), the stored layout, the hardware API, and damage of every kind detected.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -11,11 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "ws/container.hpp"
-#include "ws/error.hpp"
-#include "ws/safetensors.hpp"
-#include "ws/sparse24.hpp"
-#include "ws/sparse24_chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/sparse24.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "files/safetensors.hpp"
+#include "ops/compress.hpp"
+#include "ops/inspect.hpp"
 
 #include "container_io.hpp"
 #include "test_env.hpp"
@@ -27,13 +30,13 @@ using wstest::deep;
 using wstest::error_of;
 
 using wstest::Bytes;
-using wstest::put;
+using wstest::with_index;
+using ws::append_le;
 using wstest::compress_bytes;
 using wstest::decompress_bytes;
 using wstest::FlipCounts;
 using wstest::check_bit_flip;
 using ws::DType;
-
 
 
 
@@ -65,17 +68,17 @@ Bytes assemble(uint32_t rows, uint32_t groups, uint32_t crc, const Bytes& kept, 
   const Bytes v = ws::encode_chunk(kept.data(), kept.size() / ws::dtype_size(t), t, {4, ws::kSparse24ValueTableLog});
   const Bytes m = ws::encode_chunk(meta.data(), meta.size(), DType::Raw, {meta_lanes, ws::kSparse24MetaTableLog});
   Bytes out;
-  put(out, rows, 4);
-  put(out, groups, 4);
-  put(out, crc, 4);
-  put(out, v.size(), 4);
-  put(out, m.size(), 4);
+  append_le(out, rows, 4);
+  append_le(out, groups, 4);
+  append_le(out, crc, 4);
+  append_le(out, v.size(), 4);
+  append_le(out, m.size(), 4);
   out.insert(out.end(), v.begin(), v.end());
   out.insert(out.end(), m.begin(), m.end());
   return out;
 }
 
-uint32_t crc_of(const Bytes& b) { return uint32_t(crc32(crc32(0, nullptr, 0), b.data(), unsigned(b.size()))); }
+uint32_t crc_of(const Bytes& b) { return ws::crc32_of(b.data(), b.size()); }
 
 TEST(Sparse24Chunk, SymbolsOnlyChunkRoundTrip) {
   std::mt19937 rng(seed());
@@ -162,7 +165,7 @@ TEST(Sparse24Chunk, CanonicalFormMatchesMacArray) {
   for (int g = 0; g < rows * cols / 4; ++g)
     for (int k = 0; k < int(rng() % 3); ++k) w[size_t(4 * g) + rng() % 4] = uint16_t(0x3c00 + rng() % 0x300);
   Bytes dense;
-  for (uint16_t v : w) put(dense, v, 2);
+  for (uint16_t v : w) append_le(dense, v, 2);
   const Bytes c = ws::encode_sparse24_chunk(dense.data(), rows, cols, DType::BF16);
   const ws::Sparse24Stored st = ws::decode_sparse24_stored(c.data(), c.size(), DType::BF16, cols);
   const ws::Sparse24 p = ws::pack_sparse24(w, rows, cols, ws::MacMode::Bf16);
@@ -190,7 +193,7 @@ TEST(Sparse24Chunk, ChunkValidation) {
   const uint32_t crc = crc_of(dense);
   auto kept_of = [](std::vector<uint16_t> v) {
     Bytes b;
-    for (uint16_t x : v) put(b, x, 2);
+    for (uint16_t x : v) append_le(b, x, 2);
     return b;
   };
   const Bytes kept = kept_of({0x3f80, 0, 0, 0, 0x4000, 0xc000, 0, 0});
@@ -266,7 +269,6 @@ std::vector<Tensor> mixed_tensors(uint32_t s) {
   ts.push_back({"perm", "I32", {2, 4}, Bytes(32, 1)});                              // literal
   return ts;
 }
-
 
 
 TEST(Sparse24Container, RoundTripKindsAndChunks) {
@@ -349,21 +351,6 @@ TEST(Sparse24Container, InspectSeparatesValuesAndMetadata) {
     EXPECT_LE(t.value_bound_bits, 8.0 * double(t.value_bytes)) << s.name;
     EXPECT_LE(t.meta_bound_bits, 8.0 * double(t.meta_bytes)) << s.name;
   }
-}
-
-// The container with its index edited and made consistent again (as in test_container.cpp).
-Bytes with_index(const Bytes& wsz, const std::function<void(ws::Index&)>& edit) {
-  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
-  ws::Index ix = r.index();
-  edit(ix);
-  const Bytes index = ws::serialize_index(ix);
-  Bytes out(wsz.begin(), wsz.begin() + long(r.index_offset()));
-  out.insert(out.end(), index.begin(), index.end());
-  put(out, r.index_offset(), 8);
-  put(out, index.size(), 8);
-  put(out, crc_of(index), 4);
-  out.insert(out.end(), {'W', 'S', 'Z', 'E'});
-  return out;
 }
 
 TEST(Sparse24Container, IndexValidation) {

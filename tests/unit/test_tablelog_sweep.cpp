@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "ws/chunk.hpp"
-#include "ws/error.hpp"
-#include "ws/tans.hpp"
+#include "codec/chunk.hpp"
+#include "codec/tans.hpp"
+#include "core/error.hpp"
 
 namespace {
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "ws/bitstream.hpp"
-#include "ws/error.hpp"
-#include "ws/tans.hpp"
+#include "codec/tans.hpp"
+#include "core/bitstream.hpp"
+#include "core/error.hpp"
 
 #include "test_env.hpp"
 

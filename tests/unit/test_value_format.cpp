@@ -15,14 +15,18 @@
 #include <string>
 #include <vector>
 
-#include <zlib.h>
-
-#include "ws/chunk.hpp"
-#include "ws/container.hpp"
-#include "ws/convert.hpp"
-#include "ws/error.hpp"
-#include "ws/safetensors.hpp"
-#include "ws/value_format.hpp"
+#include "codec/chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/container_writer.hpp"
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "core/source_kind.hpp"
+#include "files/safetensors.hpp"
+#include "numfmt/value_format.hpp"
+#include "ops/compress.hpp"
+#include "ops/convert.hpp"
+#include "ops/inspect.hpp"
 
 #include "container_io.hpp"
 #include "test_env.hpp"
@@ -34,12 +38,11 @@ using wstest::error_of;
 
 using wstest::Bytes;
 using wstest::read_file;
-using wstest::put;
+using ws::append_le;
 using wstest::compress_bytes;
 using wstest::decompress_bytes;
 using wstest::FlipCounts;
 using wstest::check_bit_flip;
-
 
 
 
@@ -72,7 +75,7 @@ Bytes random_patterns(const ws::ValueFormat& f, size_t n, std::mt19937& rng) {
   std::geometric_distribution<size_t> geo(0.3);
   for (size_t i = 0; i < n; ++i) {
     const uint32_t p = rng() % 2 ? valid[rng() % valid.size()] : valid[std::min(valid.size() - 1, geo(rng))];
-    put(b, p, int(f.value_bytes()));
+    append_le(b, p, int(f.value_bytes()));
   }
   return b;
 }
@@ -85,7 +88,6 @@ Bytes stories_in(const ws::ValueFormat& f) {
   ws::convert_to_format(in, out, f, true);
   return out.bytes;
 }
-
 
 
 
@@ -269,13 +271,7 @@ Bytes with_raw_index(const Bytes& wsz, const std::function<void(Bytes&)>& edit) 
   const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
   Bytes index(wsz.begin() + long(r.index_offset()), wsz.begin() + long(r.index_offset() + r.index_size()));
   edit(index);
-  Bytes out(wsz.begin(), wsz.begin() + long(r.index_offset()));
-  out.insert(out.end(), index.begin(), index.end());
-  put(out, r.index_offset(), 8);
-  put(out, index.size(), 8);
-  put(out, uint32_t(crc32(crc32(0, nullptr, 0), index.data(), unsigned(index.size()))), 4);
-  out.insert(out.end(), {'W', 'S', 'Z', 'E'});
-  return out;
+  return wstest::with_index_bytes(wsz, index);
 }
 
 // Index position of the format id of the tensor named `name` (the byte after its name).
@@ -353,9 +349,9 @@ TEST(ValueFormat, ConvertExactOrNamedError) {
   for (float x : {1.0f, -0.5f, 0.1f}) {
     uint32_t b;
     std::memcpy(&b, &x, 4);
-    put(src, b, 4);
+    append_le(src, b, 4);
   }
-  put(src, 7, 8);
+  append_le(src, 7, 8);
   ws::MemorySource in(src.data(), src.size());
   ws::VectorSink out;
   const std::string err = error_of([&] { ws::convert_to_format(in, out, ws::ValueFormat::named("e4m3"), false); });

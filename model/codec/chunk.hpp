@@ -1,0 +1,72 @@
+// One independently decodable chunk of a tensor (docs/format.md sections 3 and 4): a tANS-coded
+// symbol stream of exponents plus a raw stream of sign and mantissa bits.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "codec/tans.hpp"
+#include "core/dtype.hpp"
+#include "numfmt/value_format.hpp"
+
+namespace ws {
+
+// Values per chunk: the compressor's default, and the limit every reader holds it to.
+constexpr uint64_t kDefaultChunkValues = 65536;
+constexpr uint64_t kMaxChunkValues = uint64_t(1) << 24;
+
+// Values per chunk of a tensor: chunk_values rounded down to whole rows of the last dimension when at
+// least one row fits, else chunk_values itself.
+uint64_t chunk_values_for(const std::vector<uint64_t>& dims, uint64_t chunk_values);
+
+struct ChunkOptions {
+  int lanes = tans::kDefaultLanes;
+  int table_log = tans::kDefaultTableLog;
+};
+
+// The parsed fixed fields of a chunk, with pointers into the chunk's bytes.
+struct ChunkView {
+  uint32_t value_count = 0;
+  uint32_t crc = 0;
+  int lanes = 1;
+  tans::NormalizedCounts counts;  // table_log == 0 when value_count == 0
+  std::array<uint16_t, tans::kMaxLanes> initial_states{};
+  const uint8_t* symbol_stream = nullptr;
+  uint32_t symbol_bytes = 0;
+  const uint8_t* raw_stream = nullptr;
+  uint32_t raw_bytes = 0;
+};
+
+// What encoding a chunk measured, for `inspect`.
+struct ChunkStats {
+  tans::Histogram histogram{};  // of the symbols
+  uint64_t symbol_bits = 0;     // before padding
+  uint64_t raw_bits = 0;
+};
+
+// Encodes `count` values (little-endian bytes of dtype t, as in the source file) into one chunk.
+// t = DType::Raw is the symbols-only mode (the 2:4 metadata stream): each byte is its own symbol,
+// raw bits 0, raw stream empty; decode_chunk(..., DType::Raw, ...) gives the bytes back.
+std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
+                                  const ChunkOptions& opt, ChunkStats* stats = nullptr);
+
+// The same for a tensor of any number format (docs/format.md section 4.1): bf16, f16 and f32 take the
+// dtype paths above; every other format splits each value (value_bytes() little-endian bytes) into its
+// class symbol and a raw field of that symbol's raw_bits. A value that is not a pattern of the format
+// throws ws::FormatError.
+std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, const ValueFormat& f,
+                                  const ChunkOptions& opt, ChunkStats* stats = nullptr);
+
+// Parses and bounds-checks a chunk's header. Throws ws::FormatError naming what is wrong.
+ChunkView parse_chunk(const uint8_t* data, size_t size);
+
+// Decodes a chunk into count * dtype_size(t) bytes at out and checks its CRC. Throws
+// ws::FormatError ("checksum mismatch", "stream ends early", ...) on any inconsistency.
+void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity);
+// The same for any number format; a symbol outside the format's alphabet is "symbol N is not in
+// format NAME".
+void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity);
+
+}  // namespace ws

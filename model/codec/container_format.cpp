@@ -1,0 +1,226 @@
+#include "codec/container_format.hpp"
+
+#include <cstdio>
+#include <set>
+
+#include "codec/chunk.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+
+namespace ws {
+namespace {
+
+constexpr uint64_t kLiteralRecord = 1 + 8 + 8 + 4;
+
+// A tensor segment's format; a Segment filled in by hand with only a dtype (as before format ids) has
+// the format of that dtype.
+ValueFormat format_of(const Segment& s) {
+  return s.format.empty() ? ValueFormat::of_dtype(s.dtype) : s.format;
+}
+
+// A 2:4 chunk covering `count` values from value `first` of tensor t must hold whole rows (at least
+// one) of one matrix: the hardware streams a layer at a time.
+void check_sparse24_rows(const Segment& t, uint64_t first, uint64_t count, size_t j) {
+  const uint64_t cols = t.dims.back(), rows = t.dims[t.dims.size() - 2];
+  if (count == 0 || count % cols != 0 || rows == 0)
+    throw FormatError("2:4 chunk does not hold whole rows in " + chunk_where(t, j));
+  const uint64_t row = first / cols % rows;  // first row within its matrix
+  if (count / cols > rows - row) throw FormatError("2:4 chunk straddles two matrices in " + chunk_where(t, j));
+}
+
+// Bounds-checked little-endian reader of the index.
+class IndexCursor {
+ public:
+  IndexCursor(const uint8_t* p, size_t n) : p_(p), end_(p + n) {}
+  uint64_t get(int bytes, const std::string& what) {
+    need(size_t(bytes), what);
+    uint64_t v = load_le(p_, bytes);
+    p_ += bytes;
+    return v;
+  }
+  void need(uint64_t bytes, const std::string& what) const {
+    if (uint64_t(end_ - p_) < bytes) throw FormatError("index truncated in " + what);
+  }
+  size_t left() const { return size_t(end_ - p_); }
+  const uint8_t* peek() const { return p_; }
+  const uint8_t* take(size_t n, const std::string& what) {
+    need(n, what);
+    const uint8_t* p = p_;
+    p_ += n;
+    return p;
+  }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+// The format id and its parameters (docs/format.md section 4.1), errors naming the tensor.
+ValueFormat parse_format(IndexCursor& c, const std::string& where) {
+  const uint8_t* p = c.peek();
+  const uint8_t* end = p + c.left();
+  try {
+    ValueFormat f = ValueFormat::parse(p, end);
+    c.take(size_t(p - c.peek()), where);
+    return f;
+  } catch (const FormatError& e) {
+    throw FormatError(std::string(e.what()) + " in " + where);
+  }
+}
+
+}  // namespace
+
+std::string quote_name(const std::string& name) {
+  std::string s = "'";
+  for (size_t i = 0; i < name.size() && i < 200; ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      s += buf;
+    } else {
+      s += char(c);
+    }
+  }
+  if (name.size() > 200) s += "...";
+  return s + "'";
+}
+
+std::string chunk_where(const Segment& t, size_t j) {
+  return "tensor " + quote_name(t.name) + " chunk " + std::to_string(j);
+}
+
+uint64_t Segment::index_bytes() const {
+  if (!is_tensor()) return kLiteralRecord;
+  return 1 + 2 + name.size() + format_of(*this).record_bytes() + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size();
+}
+
+std::vector<uint8_t> serialize_index(const Index& index) {
+  std::vector<uint8_t> out;
+  append_le(out, uint8_t(index.source_kind), 1);
+  append_le(out, index.source_size, 8);
+  append_le(out, index.segments.size(), 4);
+  for (const Segment& s : index.segments) {
+    append_le(out, uint8_t(s.kind), 1);
+    if (!s.is_tensor()) {
+      append_le(out, s.length, 8);
+      append_le(out, s.offset, 8);
+      append_le(out, s.crc, 4);
+      continue;
+    }
+    append_le(out, s.name.size(), 2);
+    out.insert(out.end(), s.name.begin(), s.name.end());
+    format_of(s).serialize(out);
+    append_le(out, s.dims.size(), 1);
+    for (uint64_t d : s.dims) append_le(out, d, 8);
+    append_le(out, s.value_count, 8);
+    append_le(out, s.chunks.size(), 4);
+    for (const ChunkEntry& c : s.chunks) {
+      append_le(out, c.offset, 8);
+      append_le(out, c.size, 4);
+      append_le(out, c.value_count, 4);
+    }
+  }
+  return out;
+}
+
+Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end) {
+  IndexCursor c(data, size);
+  Index ix;
+  const uint64_t kind = c.get(1, "source kind");
+  if (kind > 2) throw FormatError("unknown source kind " + std::to_string(kind));
+  ix.source_kind = SourceKind(kind);
+  ix.source_size = c.get(8, "source size");
+  const uint64_t count = c.get(4, "segment count");
+  // The smallest record (a tensor with an empty name, rank 0 and no chunk) takes 17 bytes.
+  if (count > c.left() / 17) throw FormatError("index truncated: too short for " + std::to_string(count) + " segments");
+  ix.segments.reserve(size_t(count));
+
+  auto in_region = [&](uint64_t offset, uint64_t length) {
+    return offset >= region_begin && offset <= region_end && length <= region_end - offset;
+  };
+  std::set<std::string> names;
+  uint64_t source_offset = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    const std::string seg = "segment " + std::to_string(i);
+    Segment s;
+    const uint64_t k = c.get(1, seg);
+    if (k == 0) {
+      s.kind = Segment::Kind::Literal;
+      s.length = c.get(8, seg);
+      s.offset = c.get(8, seg);
+      s.crc = uint32_t(c.get(4, seg));
+      if (!in_region(s.offset, s.length)) throw FormatError("offset out of range in literal " + seg);
+    } else if (k == 1 || k == 2) {
+      s.kind = k == 1 ? Segment::Kind::Tensor : Segment::Kind::Sparse24;
+      const size_t name_len = size_t(c.get(2, seg));
+      const uint8_t* name = c.take(name_len, seg + " name");
+      s.name.assign(reinterpret_cast<const char*>(name), name_len);
+      const std::string where = "tensor " + quote_name(s.name);
+      s.format = parse_format(c, where);
+      s.dtype = s.format.dtype();
+      const uint64_t rank = c.get(1, where);
+      c.need(8 * rank, where + " dims");
+      bool empty = false;
+      uint64_t product = 1;
+      bool overflow = false;
+      for (uint64_t r = 0; r < rank; ++r) {
+        const uint64_t d = c.get(8, where);
+        s.dims.push_back(d);
+        empty = empty || d == 0;
+        if (product != 0 && d > UINT64_MAX / product) overflow = true;
+        product *= d;
+      }
+      s.value_count = c.get(8, where);
+      if (empty) product = 0, overflow = false;
+      if (overflow || product != s.value_count)
+        throw FormatError("dims do not match the value count in " + where);
+      const uint64_t chunks = c.get(4, where);
+      c.need(16 * chunks, where + " chunk list");
+      s.chunks.resize(size_t(chunks));
+      const unsigned raw_bits = unsigned(s.format.min_raw_bits());
+      if (s.is_sparse24() && s.dtype == DType::Raw) throw FormatError("2:4 " + where + " must be bf16, f16 or f32");
+      if (s.is_sparse24() && !sparse24_shape_ok(s.dtype, s.dims))
+        throw FormatError("2:4 " + where + " needs rank >= 2 and a last dim that is a multiple of 4");
+      uint64_t values = 0;
+      for (uint64_t j = 0; j < chunks; ++j) {
+        ChunkEntry& e = s.chunks[size_t(j)];
+        e.offset = c.get(8, where);
+        e.size = uint32_t(c.get(4, where));
+        e.value_count = uint32_t(c.get(4, where));
+        if (!in_region(e.offset, e.size))
+          throw FormatError("offset out of range in " + chunk_where(s, size_t(j)));
+        // Every value puts raw_bits into the raw stream (a 2:4 chunk keeps at least half of them), so
+        // a chunk cannot be smaller than that; this also bounds what a reader allocates by the file's size.
+        const uint64_t coded = s.is_sparse24() ? e.value_count / 2 : e.value_count;
+        if (coded * raw_bits > uint64_t(e.size) * 8)
+          throw FormatError("chunk too small for its value count in " + chunk_where(s, size_t(j)));
+        // Formats whose symbols may take no raw bit: the compressor's chunk limit bounds allocation.
+        if (raw_bits == 0 && e.value_count > kMaxChunkValues)
+          throw FormatError("more than 2^24 values in " + chunk_where(s, size_t(j)));
+        if (s.is_sparse24()) check_sparse24_rows(s, values, e.value_count, size_t(j));
+        values += e.value_count;  // < 2^64: at most 2^32 chunks of < 2^32 values
+      }
+      if (values != s.value_count)
+        throw FormatError("chunk value counts add up to " + std::to_string(values) + ", not " +
+                          std::to_string(s.value_count) + ", in " + where);
+      if (s.value_count > UINT64_MAX / s.format.value_bytes()) throw FormatError("absurd value count in " + where);
+      s.length = s.value_count * s.format.value_bytes();
+      if (!names.insert(s.name).second) throw FormatError("duplicate " + where);
+    } else {
+      throw FormatError("unknown kind " + std::to_string(k) + " of " + seg);
+    }
+    if (s.length > UINT64_MAX - source_offset) throw FormatError("segment lengths overflow");
+    s.source_offset = source_offset;
+    source_offset += s.length;
+    ix.segments.push_back(std::move(s));
+  }
+  if (c.left() != 0) throw FormatError("trailing bytes in index");
+  if (source_offset != ix.source_size)
+    throw FormatError("segments cover " + std::to_string(source_offset) + " bytes, but the source size is " +
+                      std::to_string(ix.source_size));
+  return ix;
+}
+
+}  // namespace ws

@@ -1,0 +1,69 @@
+// The .wsz container's layout (docs/format.md section 4): header, segments, index and footer, and the
+// index's records. Writing and reading a whole container: codec/container_writer.hpp and
+// codec/container_reader.hpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/dtype.hpp"
+#include "core/source_kind.hpp"
+#include "numfmt/value_format.hpp"
+
+namespace ws {
+
+constexpr uint64_t kHeaderBytes = 16;  // magic, version, flags, reserved
+constexpr uint64_t kFooterBytes = 24;  // index offset, index size, index CRC-32, end magic
+constexpr char kContainerMagic[4] = {'W', 'S', 'Z', '1'};
+constexpr char kContainerEndMagic[4] = {'W', 'S', 'Z', 'E'};
+constexpr uint16_t kContainerVersion = 1;
+constexpr uint64_t kIndexFixedBytes = 1 + 8 + 4;  // source kind, source size, segment count
+constexpr size_t kLiteralWindow = size_t(1) << 20;  // literal bytes are copied 1 MiB at a time
+
+struct ChunkEntry {
+  uint64_t offset = 0;  // in the container
+  uint32_t size = 0;    // bytes
+  uint32_t value_count = 0;
+};
+
+struct Segment {
+  // Sparse24: a tensor stored 2:4 (codec/sparse24_chunk.hpp); same record as Tensor, other chunk format.
+  enum class Kind : uint8_t { Literal = 0, Tensor = 1, Sparse24 = 2 };
+  Kind kind = Kind::Literal;
+  uint64_t source_offset = 0;  // where its bytes lie in the source (the lengths before it, summed)
+  uint64_t length = 0;         // its bytes in the source
+  // Literal: the bytes, verbatim, at `offset` in the container.
+  uint64_t offset = 0;
+  uint32_t crc = 0;
+  // Tensor.
+  std::string name;
+  ValueFormat format;          // the number format (docs/format.md section 4.1)
+  DType dtype = DType::Raw;    // format.dtype(): BF16/F16/F32 for format ids 1..3, Raw for the others
+  std::vector<uint64_t> dims;
+  uint64_t value_count = 0;
+  std::vector<ChunkEntry> chunks;
+
+  bool is_tensor() const { return kind != Kind::Literal; }  // dense or 2:4
+  bool is_sparse24() const { return kind == Kind::Sparse24; }
+  uint64_t index_bytes() const;  // size of this segment's record in the index
+};
+
+struct Index {
+  SourceKind source_kind = SourceKind::Opaque;
+  uint64_t source_size = 0;
+  std::vector<Segment> segments;
+};
+
+std::vector<uint8_t> serialize_index(const Index& index);
+// Parses and validates an index whose chunks and literals must lie in [region_begin, region_end).
+// Throws ws::FormatError naming the problem and the tensor and chunk it is in.
+Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end);
+
+// A name fit for a one-line error message: quoted, control bytes escaped, very long names cut.
+std::string quote_name(const std::string& name);
+// "tensor 'wq' chunk 3", for errors.
+std::string chunk_where(const Segment& t, size_t j);
+
+}  // namespace ws

@@ -1,0 +1,164 @@
+#include "codec/container_reader.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <stdexcept>
+
+#include "codec/chunk.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+
+namespace ws {
+
+ContainerReader::ContainerReader(std::unique_ptr<const ByteSource> source) : source_(std::move(source)) {
+  const uint64_t size = source_->size();
+  if (size < kHeaderBytes + kFooterBytes)
+    throw FormatError("too short for a .wsz container (" + std::to_string(size) + " bytes)");
+  uint8_t h[kHeaderBytes];
+  source_->read(0, h, sizeof h);
+  if (std::memcmp(h, kContainerMagic, 4) != 0) throw FormatError("bad magic (not a .wsz container)");
+  const uint64_t version = load_le(h + 4, 2);
+  if (version != kContainerVersion) throw FormatError("unsupported version " + std::to_string(version));
+  if (load_le(h + 6, 2) != 0) throw FormatError("unknown flags in header");
+  if (load_le(h + 8, 8) != 0) throw FormatError("reserved header field is not zero");
+
+  uint8_t f[kFooterBytes];
+  source_->read(size - kFooterBytes, f, sizeof f);
+  if (std::memcmp(f + 20, kContainerEndMagic, 4) != 0) throw FormatError("bad magic at end of file (truncated?)");
+  index_offset_ = load_le(f, 8);
+  index_size_ = load_le(f + 8, 8);
+  const uint32_t index_crc = uint32_t(load_le(f + 16, 4));
+  const uint64_t end = size - kFooterBytes;
+  if (index_offset_ < kHeaderBytes || index_offset_ > end || index_size_ != end - index_offset_)
+    throw FormatError("index offset out of range");
+  const std::vector<uint8_t> index = source_->read(index_offset_, size_t(index_size_));
+  if (crc32_of(index.data(), index.size()) != index_crc) throw FormatError("index checksum mismatch");
+  index_ = parse_index(index.data(), index.size(), kHeaderBytes, index_offset_);
+}
+
+ContainerReader ContainerReader::open(const std::string& path) {
+  return ContainerReader(std::make_unique<FileSource>(path));
+}
+
+ContainerReader ContainerReader::from_memory(const uint8_t* data, size_t size) {
+  return ContainerReader(std::make_unique<MemorySource>(data, size));
+}
+
+const Segment* ContainerReader::find_tensor(const std::string& name) const {
+  for (const Segment& s : index_.segments)
+    if (s.is_tensor() && s.name == name) return &s;
+  return nullptr;
+}
+
+const Segment& ContainerReader::tensor(const std::string& name) const {
+  const Segment* s = find_tensor(name);
+  if (!s) throw FormatError("no tensor " + quote_name(name));
+  return *s;
+}
+
+std::vector<uint8_t> ContainerReader::chunk_bytes(const Segment& t, size_t j) const {
+  if (!t.is_tensor() || j >= t.chunks.size()) throw std::out_of_range("ContainerReader: no such chunk");
+  return source_->read(t.chunks[j].offset, t.chunks[j].size);
+}
+
+std::vector<uint8_t> ContainerReader::decode_chunk(const Segment& t, size_t j) const {
+  const std::vector<uint8_t> bytes = chunk_bytes(t, j);
+  const ChunkEntry& e = t.chunks[j];
+  std::vector<uint8_t> out(size_t(e.value_count) * t.format.value_bytes());
+  try {
+    const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(bytes.data(), bytes.size()).rows) * t.dims.back()
+                                          : parse_chunk(bytes.data(), bytes.size()).value_count;
+    if (held != e.value_count)
+      throw FormatError("holds " + std::to_string(held) + " values, the index says " +
+                        std::to_string(e.value_count));
+    if (t.is_sparse24())
+      decode_sparse24_chunk(bytes.data(), bytes.size(), t.dtype, t.dims.back(), out.data(), out.size());
+    else
+      ws::decode_chunk(bytes.data(), bytes.size(), t.format, out.data(), out.size());
+  } catch (const FormatError& err) {
+    throw FormatError(chunk_where(t, j) + ": " + err.what());
+  }
+  return out;
+}
+
+std::vector<uint8_t> ContainerReader::decode_tensor(const std::string& name) const {
+  const Segment& t = tensor(name);
+  std::vector<uint8_t> out;
+  out.reserve(size_t(t.length));
+  for (size_t j = 0; j < t.chunks.size(); ++j) {
+    const std::vector<uint8_t> v = decode_chunk(t, j);
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+void ContainerReader::read_literal(const Segment& s, uint64_t at, uint8_t* dst, size_t n) const {
+  if (s.is_tensor() || at > s.length || n > s.length - at) throw std::out_of_range("ContainerReader: literal range");
+  source_->read(s.offset + at, dst, n);
+}
+
+void ContainerReader::verify_literal(const Segment& s) const {
+  std::vector<uint8_t> buf(size_t(std::min<uint64_t>(s.length, kLiteralWindow)));
+  uint32_t crc = 0;
+  for (uint64_t at = 0; at < s.length; at += buf.size()) {
+    const size_t n = size_t(std::min<uint64_t>(buf.size(), s.length - at));
+    read_literal(s, at, buf.data(), n);
+    crc = crc32_update(crc, buf.data(), n);
+  }
+  if (crc != s.crc)
+    throw FormatError("checksum mismatch in the literal segment at source offset " + std::to_string(s.source_offset));
+}
+
+std::vector<Sparse24ChunkRef> sparse24_chunks(const ContainerReader& reader, const std::string& name) {
+  const Segment& s = reader.tensor(name);
+  if (!s.is_sparse24()) throw FormatError("tensor '" + name + "' is not stored 2:4");
+  const uint64_t cols = s.dims.back(), matrix_rows = s.dims[s.dims.size() - 2];
+  std::vector<Sparse24ChunkRef> refs;
+  uint64_t row = 0;  // flat row over all matrices
+  for (size_t j = 0; j < s.chunks.size(); ++j) {
+    Sparse24ChunkRef c;
+    c.chunk = j;
+    c.matrix = row / matrix_rows;  // the index guarantees whole rows inside one matrix
+    c.first_row = row % matrix_rows;
+    c.rows = uint32_t(s.chunks[j].value_count / cols);
+    c.bytes = reader.chunk_bytes(s, j);
+    row += c.rows;
+    refs.push_back(std::move(c));
+  }
+  return refs;
+}
+
+Sparse24 decode_sparse24_matrix(const ContainerReader& reader, const std::string& name, uint64_t matrix) {
+  const Segment& s = reader.tensor(name);
+  if (!s.is_sparse24()) throw FormatError("tensor '" + name + "' is not stored 2:4");
+  if (s.dtype != DType::BF16)
+    throw FormatError("tensor '" + name + "' is " + s.format.name() + ", the MAC array takes bf16");
+  const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
+  const uint64_t matrices = rows ? s.value_count / (rows * cols) : 0;
+  if (matrix >= matrices) throw FormatError("tensor '" + name + "' has no matrix " + std::to_string(matrix));
+  if (rows > INT_MAX || cols > INT_MAX) throw FormatError("tensor '" + name + "' is too large for ws::Sparse24");
+  Sparse24 out;
+  out.rows = int(rows);
+  out.cols = int(cols);
+  out.values.resize(size_t(rows * cols / 2));
+  out.meta.resize(size_t(rows * cols / 4));
+  out.perm = identity_perm(int(cols));
+  const uint64_t groups = cols / 4;
+  for (const Sparse24ChunkRef& c : sparse24_chunks(reader, name)) {
+    if (c.matrix != matrix) continue;
+    reader.decode_chunk(s, c.chunk);  // every check, the CRC included, with tensor and chunk in errors
+    const Sparse24Stored st = decode_sparse24_stored(c.bytes.data(), c.bytes.size(), s.dtype, cols);
+    for (uint64_t r = 0; r < c.rows; ++r)
+      for (uint64_t g = 0; g < groups; ++g) {
+        const size_t from = size_t(r * st.groups + g), to = size_t((c.first_row + r) * groups + g);
+        out.meta[to] = st.meta[from];
+        for (int k = 0; k < 2; ++k)
+          out.values[2 * to + size_t(k)] = load_le16(&st.values[4 * from + 2 * size_t(k)]);
+      }
+  }
+  return out;
+}
+
+}  // namespace ws

@@ -1,0 +1,66 @@
+// Reads a .wsz container (docs/format.md section 4): validates header, footer and index on
+// construction; then random access by tensor and chunk, every read checked.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codec/container_format.hpp"
+#include "codec/sparse24.hpp"
+#include "core/io.hpp"
+
+namespace ws {
+
+class ContainerReader {
+ public:
+  explicit ContainerReader(std::unique_ptr<const ByteSource> source);  // throws ws::FormatError
+  static ContainerReader open(const std::string& path);                // + IoError
+  static ContainerReader from_memory(const uint8_t* data, size_t size);
+
+  const Index& index() const { return index_; }
+  uint64_t file_size() const { return source_->size(); }
+  uint64_t index_offset() const { return index_offset_; }
+  uint64_t index_size() const { return index_size_; }
+
+  const Segment* find_tensor(const std::string& name) const;  // nullptr if absent
+  const Segment& tensor(const std::string& name) const;       // throws ws::FormatError if absent
+
+  std::vector<uint8_t> chunk_bytes(const Segment& tensor, size_t chunk) const;
+  // The chunk's values, bytes as in the source; every check of the format and the CRC done. Errors
+  // read "tensor 'wq' chunk 3: checksum mismatch". Thread-safe.
+  std::vector<uint8_t> decode_chunk(const Segment& tensor, size_t chunk) const;
+  std::vector<uint8_t> decode_tensor(const std::string& name) const;
+  // n bytes of a literal segment from `at` within it (unchecked), and a CRC check of all of it.
+  void read_literal(const Segment& literal, uint64_t at, uint8_t* dst, size_t n) const;
+  void verify_literal(const Segment& literal) const;
+
+ private:
+  std::unique_ptr<const ByteSource> source_;
+  Index index_;
+  uint64_t index_offset_ = 0, index_size_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// 2:4 tensors (codec/sparse24_chunk.hpp) as the hardware takes them.
+
+// For the hardware: a 2:4 tensor's chunks in order, each with its bytes and the matrix (flat index
+// over the leading dims; 0 for a rank-2 tensor) and first row it covers.
+struct Sparse24ChunkRef {
+  size_t chunk = 0;         // index in the tensor's chunk list
+  uint64_t matrix = 0;
+  uint64_t first_row = 0;   // within the matrix
+  uint32_t rows = 0;
+  std::vector<uint8_t> bytes;
+};
+// Throws ws::FormatError if the tensor is absent or not stored 2:4.
+std::vector<Sparse24ChunkRef> sparse24_chunks(const ContainerReader& reader, const std::string& tensor);
+
+// The golden model's packed layer: matrix `matrix` of a bf16 2:4 tensor as ws::Sparse24 (values as
+// bf16 lanes, meta, identity perm; padding groups dropped), every chunk checked including its CRC.
+// Throws ws::FormatError for a tensor that is absent, not 2:4, not bf16, or a matrix out of range.
+Sparse24 decode_sparse24_matrix(const ContainerReader& reader, const std::string& tensor, uint64_t matrix);
+
+}  // namespace ws

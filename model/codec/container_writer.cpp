@@ -1,0 +1,117 @@
+#include "codec/container_writer.hpp"
+
+#include <stdexcept>
+
+#include "codec/sparse24_chunk.hpp"
+#include "core/bytes.hpp"
+
+namespace ws {
+
+ContainerWriter::ContainerWriter(ByteSink& out, SourceKind kind, uint64_t source_size) : out_(out) {
+  index_.source_kind = kind;
+  index_.source_size = source_size;
+  std::vector<uint8_t> header(kContainerMagic, kContainerMagic + 4);
+  append_le(header, kContainerVersion, 2);
+  append_le(header, 0, 2);  // flags
+  append_le(header, 0, 8);  // reserved
+  put(header.data(), header.size());
+}
+
+void ContainerWriter::put(const uint8_t* data, size_t n) {
+  out_.write(data, n);
+  written_ += n;
+}
+
+void ContainerWriter::begin_literal() {
+  if (state_ != State::Idle) throw std::logic_error("ContainerWriter: begin_literal inside a segment");
+  state_ = State::Literal;
+  Segment s;
+  s.kind = Segment::Kind::Literal;
+  s.source_offset = source_done_;
+  s.offset = written_;
+  s.crc = 0;  // a running CRC-32 of the literal bytes, which starts at 0
+  index_.segments.push_back(std::move(s));
+}
+
+void ContainerWriter::literal_bytes(const uint8_t* data, size_t n) {
+  if (state_ != State::Literal) throw std::logic_error("ContainerWriter: literal bytes outside a literal");
+  Segment& s = index_.segments.back();
+  put(data, n);
+  s.crc = crc32_update(s.crc, data, n);
+  s.length += n;
+  source_done_ += n;
+}
+
+void ContainerWriter::end_literal() {
+  if (state_ != State::Literal) throw std::logic_error("ContainerWriter: end_literal outside a literal");
+  state_ = State::Idle;
+}
+
+void ContainerWriter::begin_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& dims,
+                                   bool sparse24) {
+  if (dtype == DType::Raw) throw std::logic_error("ContainerWriter: tensor dtype is not coded");
+  begin_tensor(name, ValueFormat::of_dtype(dtype), dims, sparse24);
+}
+
+void ContainerWriter::begin_tensor(const std::string& name, const ValueFormat& format,
+                                   const std::vector<uint64_t>& dims, bool sparse24) {
+  const DType dtype = format.dtype();
+  if (state_ != State::Idle) throw std::logic_error("ContainerWriter: begin_tensor inside a segment");
+  if (format.empty()) throw std::logic_error("ContainerWriter: tensor without a format");
+  if (name.size() > 0xffff || dims.size() > 255) throw std::logic_error("ContainerWriter: name or rank too long");
+  if (sparse24 && !sparse24_shape_ok(dtype, dims)) throw std::logic_error("ContainerWriter: no 2:4 shape");
+  state_ = State::Tensor;
+  Segment s;
+  s.kind = sparse24 ? Segment::Kind::Sparse24 : Segment::Kind::Tensor;
+  s.source_offset = source_done_;
+  s.name = name;
+  s.format = format;
+  s.dtype = dtype;
+  s.dims = dims;
+  index_.segments.push_back(std::move(s));
+}
+
+void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk) {
+  if (state_ != State::Tensor) throw std::logic_error("ContainerWriter: chunk outside a tensor");
+  if (chunk.size() < 4 || chunk.size() > UINT32_MAX) throw std::logic_error("ContainerWriter: bad chunk size");
+  Segment& s = index_.segments.back();
+  ChunkEntry e;
+  e.offset = written_;
+  e.size = uint32_t(chunk.size());
+  // A dense chunk starts with its value count, a 2:4 chunk with its row count.
+  const uint64_t count = load_le(chunk.data(), 4) * (s.is_sparse24() ? s.dims.back() : 1);
+  if (count > UINT32_MAX) throw std::logic_error("ContainerWriter: chunk too large");
+  e.value_count = uint32_t(count);
+  put(chunk.data(), chunk.size());
+  s.chunks.push_back(e);
+  s.value_count += e.value_count;
+  s.length += uint64_t(e.value_count) * s.format.value_bytes();
+  source_done_ += uint64_t(e.value_count) * s.format.value_bytes();
+}
+
+void ContainerWriter::end_tensor() {
+  if (state_ != State::Tensor) throw std::logic_error("ContainerWriter: end_tensor outside a tensor");
+  const Segment& s = index_.segments.back();
+  uint64_t product = 1;
+  for (uint64_t d : s.dims) product *= d;
+  if (product != s.value_count) throw std::logic_error("ContainerWriter: chunks do not cover tensor " + s.name);
+  state_ = State::Idle;
+}
+
+uint64_t ContainerWriter::finish() {
+  if (state_ != State::Idle) throw std::logic_error("ContainerWriter: finish inside a segment");
+  if (source_done_ != index_.source_size) throw std::logic_error("ContainerWriter: segments do not tile the source");
+  const std::vector<uint8_t> index = serialize_index(index_);
+  const uint64_t index_offset = written_;
+  put(index.data(), index.size());
+  std::vector<uint8_t> footer;
+  append_le(footer, index_offset, 8);
+  append_le(footer, index.size(), 8);
+  append_le(footer, crc32_of(index.data(), index.size()), 4);
+  footer.insert(footer.end(), kContainerEndMagic, kContainerEndMagic + 4);
+  put(footer.data(), footer.size());
+  state_ = State::Done;
+  return written_;
+}
+
+}  // namespace ws

@@ -1,0 +1,40 @@
+// Writes a .wsz container (docs/format.md section 4) to a sink: header first, then segments in
+// source order as they are produced, index and footer last.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codec/container_format.hpp"
+#include "core/io.hpp"
+
+namespace ws {
+
+// Misuse (segments that do not tile the source, a chunk outside a tensor) throws std::logic_error.
+class ContainerWriter {
+ public:
+  ContainerWriter(ByteSink& out, SourceKind kind, uint64_t source_size);
+  void begin_literal();
+  void literal_bytes(const uint8_t* data, size_t n);
+  void end_literal();
+  // sparse24: the tensor's chunks are encode_sparse24_chunk() results (whole rows, one matrix each).
+  void begin_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& dims,
+                    bool sparse24 = false);
+  void begin_tensor(const std::string& name, const ValueFormat& format, const std::vector<uint64_t>& dims,
+                    bool sparse24 = false);
+  void add_chunk(const std::vector<uint8_t>& chunk);  // an encode_chunk() / encode_sparse24_chunk() result
+  void end_tensor();
+  uint64_t finish();  // writes index and footer; returns the container's size
+
+ private:
+  void put(const uint8_t* data, size_t n);
+  ByteSink& out_;
+  Index index_;
+  uint64_t written_ = 0;
+  uint64_t source_done_ = 0;
+  enum class State { Idle, Literal, Tensor, Done } state_ = State::Idle;
+};
+
+}  // namespace ws

@@ -1,0 +1,27 @@
+// Errors the tool reports. It prints what() after "error: <file>: " and exits non-zero.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace ws {
+
+// Malformed input.
+class FormatError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// An error that names the file it is about, so the tool prints that path rather than the command's
+// input: IoError (core/io.hpp) for the operating system's, and the failures of commands that read
+// several files. An empty path means the command line itself ("error: <what>").
+class FileError : public std::runtime_error {
+ public:
+  FileError(std::string path, const std::string& what) : std::runtime_error(what), path_(std::move(path)) {}
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace ws

@@ -1,0 +1,232 @@
+// Cycle model of ws_num_unpacker and its ws_bit_reader: the registers of the RTL, updated once per
+// tick() from the values they and the inputs had before the edge.
+#include "hw/num_unpacker_model.hpp"
+
+#include <stdexcept>
+
+namespace ws {
+namespace {
+
+constexpr int kWordBits = 32;
+
+// Zero bits on top of a word, at most 31 (ws_bit_reader's top_zeros).
+int top_zeros(uint32_t w) {
+  int z = kWordBits - 1;
+  for (int i = 0; i < kWordBits; ++i)
+    if (w >> i & 1) z = kWordBits - 1 - i;
+  return z;
+}
+
+int buffer_words_for(int step_bits) {  // as ws_num_unpacker's BufferWords
+  const int need = (step_bits + 2 * kWordBits - 2) / kWordBits + 1;
+  int p = 1;
+  while (p < need) p *= 2;
+  return p;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Bit reader
+
+BitReaderModel::BitReaderModel(int window_bits, int buffer_words)
+    : window_bits_(window_bits), words_(buffer_words), ring_(size_t(buffer_words), 0) {}
+
+void BitReaderModel::reset() {
+  wr_ = rp_ = cur_bits_ = cur_pad_ = nxt_bits_ = nxt_pad_ = 0;
+  cur_end_ = nxt_end_ = skip_ = false;
+}
+
+bool BitReaderModel::in_ready() const {
+  const bool full = rp_ % kWordBits + cur_bits_ + nxt_bits_ == words_ * kWordBits;
+  return skip_ || (!full && !nxt_end_);
+}
+
+uint64_t BitReaderModel::window(int offset, int nbits) const {
+  const int ring_bits = words_ * kWordBits;
+  uint64_t v = 0;
+  for (int i = 0; i < nbits; ++i) {
+    const int b = (rp_ + offset + i) % ring_bits;
+    v |= uint64_t(ring_[size_t(b / kWordBits)] >> (b % kWordBits) & 1) << i;
+  }
+  return v;
+}
+
+void BitReaderModel::tick(bool in_valid, uint32_t in_data, bool in_last, int consume, bool done) {
+  const int ring_bits = words_ * kWordBits;
+  const bool take = in_valid && in_ready();
+  int rp = (rp_ + consume) % ring_bits, cur_bits = cur_bits_ - consume, cur_pad = cur_pad_;
+  int nxt_bits = nxt_bits_, nxt_pad = nxt_pad_, wr = wr_;
+  bool cur_end = cur_end_, nxt_end = nxt_end_, skip = skip_;
+  if (done) {  // jump past the chunk's buffered words; the next chunk becomes current
+    rp = (rp_ + cur_bits_) % ring_bits;
+    cur_bits = nxt_bits_;
+    cur_end = nxt_end_;
+    cur_pad = nxt_pad_;
+    nxt_bits = 0;
+    nxt_end = false;
+    skip = skip_ || !cur_end_;
+  }
+  if (take) {
+    if (skip) {
+      if (in_last) skip = false;
+    } else {
+      ring_[size_t(wr_)] = in_data;
+      wr = (wr_ + 1) % words_;
+      if (!cur_end) {
+        cur_bits += kWordBits;
+        cur_end = in_last;
+        if (in_last) cur_pad = top_zeros(in_data);
+      } else {
+        nxt_bits += kWordBits;
+        nxt_end = in_last;
+        if (in_last) nxt_pad = top_zeros(in_data);
+      }
+    }
+  }
+  if (consume > cur_bits_) throw std::logic_error("BitReaderModel: consumed more bits than available");
+  rp_ = rp, wr_ = wr, cur_bits_ = cur_bits, cur_pad_ = cur_pad, nxt_bits_ = nxt_bits, nxt_pad_ = nxt_pad;
+  cur_end_ = cur_end, nxt_end_ = nxt_end, skip_ = skip;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unpacker
+
+bool num_cfg_entry_bad(uint32_t w) {
+  const uint32_t cls = w & 7, rb = w >> 3 & 31, sg = w >> 8 & 3;
+  return cls != 0 && (cls == 7 || sg == 3 || rb > 24 || (sg != 0 && rb > 23) || (sg == 0 && rb == 0));
+}
+
+NumUnpackerModel::NumUnpackerModel(int lanes)
+    : k_(lanes), reader_(24 * lanes, buffer_words_for(24 * lanes)) {
+  if (lanes != 1 && lanes != 2 && lanes != 4 && lanes != 8)
+    throw std::invalid_argument("NumUnpackerModel: lanes must be 1, 2, 4 or 8");
+  reset();
+}
+
+void NumUnpackerModel::reset() {
+  reader_.reset();
+  mode_int_ = false;
+  err_.reset();
+  used_ = false;
+  s1_valid_ = p_valid_ = w_valid_ = x_valid_ = c_valid_ = out_valid_ = false;
+}
+
+NumUnpackerModel::Step NumUnpackerModel::step(const NumUnpackerInputs& in) const {
+  Step st;
+  st.out_free = !out_valid_ || in.out_ready;
+  st.c_adv = c_valid_ && st.out_free;
+  const bool c_free = !c_valid_ || st.out_free;
+  st.x_adv = x_valid_ && c_free;
+  const bool x_free = !x_valid_ || c_free;
+  st.w_adv = w_valid_ && x_free;
+  const bool w_free = !w_valid_ || x_free;
+  // P: widths, offsets and the total from the beat's entries; fields at those offsets.
+  int off = 0;
+  for (int j = 0; j < k_; ++j) {
+    const uint32_t e = p_ent_[size_t(j)];
+    const bool act = j < p_count_;
+    const int rb = act ? int(e >> 3 & 31) : 0;
+    if (act && (e & 7) == 0) st.unknown = true;
+    st.raw[size_t(j)] = uint32_t(reader_.window(off, rb));
+    off += rb;
+  }
+  st.need = off;
+  const bool rd_ok = !reader_.skip() && (reader_.avail() >= st.need || reader_.ended());
+  st.fire = p_valid_ && w_free && (err_.err || st.unknown || rd_ok);
+  st.runs_out = reader_.ended() && reader_.avail() < st.need;
+  st.null_beat = err_.err || st.unknown || st.runs_out;
+  st.used_now = used_ || st.need != 0;
+  const bool left_bad = !reader_.ended() || reader_.avail() - st.need > reader_.pad();
+  if (st.fire && !err_.err) {
+    st.ev = st.unknown ? kNumErrUnknown : st.runs_out ? kNumErrRunsOut
+            : (p_last_ && st.used_now && left_bad) ? kNumErrLeftOver : kNumErrNone;
+  }
+  st.consume = st.fire && !st.null_beat ? st.need : 0;
+  st.done = err_.err || (st.fire && (st.null_beat || (p_last_ && st.used_now)));
+  const bool p_free = !p_valid_ || st.fire;
+  st.s1_adv = s1_valid_ && p_free;
+  st.sym_ready = (!s1_valid_ || st.s1_adv) && !in.cfg_valid;
+  return st;
+}
+
+NumUnpackerOutputs NumUnpackerModel::outputs(const NumUnpackerInputs& in) const {
+  NumUnpackerOutputs o;
+  o.cfg_ready = !s1_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
+  o.sym_ready = step(in).sym_ready;
+  o.raw_ready = reader_.in_ready();
+  o.out_valid = out_valid_;
+  o.out_data = out_data_;
+  o.out_count = out_count_;
+  o.out_last = out_last_;
+  o.err = err_.err;
+  o.err_cause = err_.cause;
+  return o;
+}
+
+void NumUnpackerModel::tick(const NumUnpackerInputs& in) {
+  const Step st = step(in);
+  const bool cfg_we = in.cfg_valid && !s1_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
+  const uint32_t addr = in.cfg_addr & 0x1ff, data = in.cfg_data & 0x1fffff;
+  const bool cfg_tab = addr < 256;
+  const bool cfg_bad = cfg_tab ? num_cfg_entry_bad(data) : addr != kNumCfgModeAddr;
+  const bool ram_re = in.sym_valid && st.sym_ready;
+
+  // Every stage loads from the one before as it was before the edge: update from the output back.
+  if (st.c_adv) {
+    for (int j = 0; j < kNumMaxLanes; ++j) out_data_[size_t(j)] = j < c_count_ ? c_word_[size_t(j)] : 0;
+    out_count_ = c_count_;
+    out_last_ = c_last_;
+  }
+  out_valid_ = st.c_adv || (out_valid_ && !in.out_ready);
+
+  if (st.x_adv) {
+    const numfmt::Kind kind = mode_int_ ? numfmt::Kind::Int : numfmt::Kind::Float;
+    for (int j = 0; j < k_; ++j)
+      c_word_[size_t(j)] = numfmt::output_word(numfmt::Entry::unpack(x_ent_[size_t(j)]), x_raw_[size_t(j)], kind);
+    c_count_ = x_count_;
+    c_last_ = x_last_;
+  }
+  c_valid_ = st.x_adv || (c_valid_ && !st.c_adv);
+
+  if (st.w_adv) {
+    x_ent_ = w_ent_;
+    x_raw_ = w_raw_;
+    x_count_ = w_count_;
+    x_last_ = w_last_;
+  }
+  x_valid_ = st.w_adv || (x_valid_ && !st.x_adv);
+
+  if (st.fire) {
+    w_ent_ = p_ent_;
+    w_raw_ = st.raw;
+    w_count_ = st.null_beat ? 0 : p_count_;
+    w_last_ = p_last_;
+    used_ = !p_last_ && st.used_now;
+  }
+  w_valid_ = st.fire || (w_valid_ && !st.w_adv);
+
+  if (st.s1_adv) {
+    p_ent_ = ent_;
+    p_count_ = s1_count_;
+    p_last_ = s1_last_;
+  }
+  p_valid_ = st.s1_adv || (p_valid_ && !st.fire);
+
+  // S1 and the RAMs (a read sees the table before this edge's write; they never coincide anyway)
+  if (ram_re) {
+    for (int j = 0; j < k_; ++j) ent_[size_t(j)] = table_[in.sym[size_t(j)]];
+    s1_count_ = in.sym_count;
+    s1_last_ = in.sym_last;
+  }
+  s1_valid_ = ram_re || (s1_valid_ && !st.s1_adv);
+
+  if (cfg_we && cfg_tab) table_[addr] = cfg_bad ? 0 : data;
+  if (cfg_we && !cfg_tab && !cfg_bad) mode_int_ = (data & 1) != 0;
+
+  err_.tick(in.err_clear, st.ev != kNumErrNone ? st.ev : (cfg_we && cfg_bad) ? uint8_t(kNumErrBadCfg)
+                                                                                : uint8_t(kNumErrNone));
+  reader_.tick(in.raw_valid, in.raw_data, in.raw_last, st.consume, st.done);
+}
+
+}  // namespace ws

@@ -1,0 +1,132 @@
+// Cycle-accurate model of rtl/ws_num_unpacker.sv (docs/numfmt.md section 6), including the
+// ws_bit_reader it instantiates. The functional model is ws::numfmt::decode_tensor.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "numfmt/numfmt.hpp"
+#include "hw/sticky_error.hpp"
+
+namespace ws {
+
+// Sticky error causes (err_cause_o): the first since reset.
+enum NumUnpackerError : uint8_t {
+  kNumErrNone = 0,
+  kNumErrRunsOut = 1,   // a beat needs raw bits past its chunk's last raw word
+  kNumErrUnknown = 2,   // an active lane's symbol has class none
+  kNumErrLeftOver = 3,  // a whole word or a non-zero bit after the chunk's last raw field
+  kNumErrBadCfg = 4,    // a table entry the datapath cannot take, or an unknown address
+};
+
+constexpr uint32_t kNumCfgModeAddr = 256;  // cfg_data bit 0: int32 output
+constexpr int kNumMaxLanes = 8;
+
+struct NumUnpackerInputs {
+  bool cfg_valid = false;
+  uint32_t cfg_addr = 0;
+  uint32_t cfg_data = 0;
+  bool sym_valid = false;
+  std::array<uint8_t, kNumMaxLanes> sym{};  // lane 0 first
+  int sym_count = 0;
+  bool sym_last = false;
+  bool raw_valid = false;
+  uint32_t raw_data = 0;
+  bool raw_last = false;
+  bool out_ready = false;
+  bool err_clear = false;  // clears the sticky error (a cause raised in the same cycle is kept)
+};
+
+struct NumUnpackerOutputs {
+  bool cfg_ready = false, sym_ready = false, raw_ready = false;
+  bool out_valid = false;
+  std::array<uint32_t, kNumMaxLanes> out_data{};  // lanes at and above out_count are 0
+  int out_count = 0;
+  bool out_last = false;
+  bool err = false;
+  uint8_t err_cause = 0;
+};
+
+// ws_bit_reader (rtl/ws_bit_reader.sv) with WordBits = 32, one tick() per clock.
+class BitReaderModel {
+ public:
+  BitReaderModel(int window_bits, int buffer_words);
+  void reset();
+  bool in_ready() const;
+  uint64_t window(int offset, int nbits) const;  // nbits <= 32, offset + nbits <= window_bits
+  int avail() const { return cur_bits_; }
+  bool ended() const { return cur_end_; }
+  int pad() const { return cur_pad_; }
+  bool skip() const { return skip_; }
+  void tick(bool in_valid, uint32_t in_data, bool in_last, int consume, bool done);
+
+ private:
+  int window_bits_, words_;
+  std::vector<uint32_t> ring_;
+  int wr_ = 0, rp_ = 0;
+  int cur_bits_ = 0, cur_pad_ = 0, nxt_bits_ = 0, nxt_pad_ = 0;
+  bool cur_end_ = false, nxt_end_ = false, skip_ = false;
+};
+
+class NumUnpackerModel {
+ public:
+  explicit NumUnpackerModel(int lanes);  // 1, 2, 4 or 8
+  void reset();
+  // The block between two clock edges; sym_ready depends on cfg_valid and, through the pipeline,
+  // on out_ready.
+  NumUnpackerOutputs outputs(const NumUnpackerInputs& in) const;
+  void tick(const NumUnpackerInputs& in);  // one rising edge
+  int lanes() const { return k_; }
+  static constexpr int kLatency = 6;  // cycles from a symbol transfer to its output beat, bits ready
+
+ private:
+  struct Step {  // the combinational values of one cycle
+    bool out_free = false, c_adv = false, x_adv = false, w_adv = false, fire = false, s1_adv = false;
+    int need = 0;
+    bool unknown = false, runs_out = false, null_beat = false, used_now = false;
+    uint8_t ev = kNumErrNone;
+    int consume = 0;
+    bool done = false;
+    bool sym_ready = false;
+    std::array<uint32_t, kNumMaxLanes> raw{};  // each lane's raw field, cut from the window in P
+  };
+  using Lanes = std::array<uint32_t, kNumMaxLanes>;
+  Step step(const NumUnpackerInputs& in) const;
+
+  int k_;
+  BitReaderModel reader_;
+  std::array<uint32_t, 256> table_{};  // packed entries (every RAM copy holds the same)
+  bool mode_int_ = false;
+  StickyError err_;  // err_.err also poisons the pipeline, as err_q in the RTL
+  bool used_ = false;  // the current chunk has taken raw bits
+  // S1: the RAMs' read registers
+  Lanes ent_{};
+  bool s1_valid_ = false, s1_last_ = false;
+  int s1_count_ = 0;
+  // P: the beat's entries (widths and offsets follow from them), waiting for its bits
+  Lanes p_ent_{};
+  bool p_valid_ = false, p_last_ = false;
+  int p_count_ = 0;
+  // W: entries and the raw fields (the RTL registers the window and cuts them one stage later)
+  Lanes w_ent_{}, w_raw_{};
+  bool w_valid_ = false, w_last_ = false;
+  int w_count_ = 0;
+  // X: entries and raw fields
+  Lanes x_ent_{}, x_raw_{};
+  bool x_valid_ = false, x_last_ = false;
+  int x_count_ = 0;
+  // C: the converted words (ws_num_convert's register between its halves)
+  Lanes c_word_{};
+  bool c_valid_ = false, c_last_ = false;
+  int c_count_ = 0;
+  // OUT
+  Lanes out_data_{};
+  bool out_valid_ = false, out_last_ = false;
+  int out_count_ = 0;
+};
+
+// Whether a configuration word is one the RTL refuses (stored as class none, error kNumErrBadCfg).
+bool num_cfg_entry_bad(uint32_t word);
+
+}  // namespace ws

@@ -1,0 +1,292 @@
+// The llama2.c forward pass and sampler; each step mirrors run.c: the same float operations in the
+// same order (llama2.c itself is not built here, so bit equality with it is intended, not tested).
+#include "llm/llama.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace ws {
+
+const char* linear_name(LinearKind k) {
+  switch (k) {
+    case LinearKind::wq: return "wq";
+    case LinearKind::wk: return "wk";
+    case LinearKind::wv: return "wv";
+    case LinearKind::wo: return "wo";
+    case LinearKind::w1: return "w1";
+    case LinearKind::w2: return "w2";
+    case LinearKind::w3: return "w3";
+    case LinearKind::cls: return "wcls";
+  }
+  return "?";
+}
+
+bool same_config(const LlamaConfig& a, const LlamaConfig& b) {
+  return a.dim == b.dim && a.hidden_dim == b.hidden_dim && a.n_layers == b.n_layers && a.n_heads == b.n_heads &&
+         a.n_kv_heads == b.n_kv_heads && a.vocab_size == b.vocab_size && a.seq_len == b.seq_len;
+}
+
+int linear_out(const LlamaConfig& c, LinearKind k) {
+  switch (k) {
+    case LinearKind::wq: case LinearKind::wo: case LinearKind::w2: return c.dim;
+    case LinearKind::wk: case LinearKind::wv: return c.kv_dim();
+    case LinearKind::w1: case LinearKind::w3: return c.hidden_dim;
+    case LinearKind::cls: return c.vocab_size;
+  }
+  return 0;
+}
+
+int linear_in(const LlamaConfig& c, LinearKind k) {
+  return k == LinearKind::w2 ? c.hidden_dim : c.dim;
+}
+
+namespace {
+
+void expect_size(const std::vector<float>& v, size_t n, const char* name) {
+  if (v.size() != n)
+    throw FormatError(std::string("tensor ") + name + " has " + std::to_string(v.size()) +
+                      " values, expected " + std::to_string(n));
+}
+
+// run.c's rmsnorm, in its order of operations.
+void rmsnorm(float* o, const float* x, const float* weight, int size) {
+  float ss = 0.0f;
+  for (int j = 0; j < size; j++) ss += x[j] * x[j];
+  ss /= size;
+  ss += 1e-5f;
+  ss = 1.0f / std::sqrt(ss);
+  for (int j = 0; j < size; j++) o[j] = weight[j] * (ss * x[j]);
+}
+
+void softmax(float* x, int size) {
+  float max_val = x[0];
+  for (int i = 1; i < size; i++)
+    if (x[i] > max_val) max_val = x[i];
+  float sum = 0.0f;
+  for (int i = 0; i < size; i++) {
+    x[i] = std::exp(x[i] - max_val);
+    sum += x[i];
+  }
+  for (int i = 0; i < size; i++) x[i] /= sum;
+}
+
+}  // namespace
+
+void LlamaWeights::validate() const {
+  const LlamaConfig& c = config;
+  if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
+      c.vocab_size <= 0 || c.seq_len <= 0)
+    throw FormatError("config has a non-positive dimension");
+  if (c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0 || c.head_size() % 2 != 0)
+    throw FormatError("config: dim, n_heads and n_kv_heads do not divide into even heads");
+  // Keep every size product far from int overflow.
+  if (c.dim > (1 << 16) || c.hidden_dim > (1 << 18) || c.n_layers > 4096 || c.vocab_size > (1 << 20) ||
+      c.seq_len > (1 << 20))
+    throw FormatError("config dimensions too large");
+  const size_t L = size_t(c.n_layers), dim = size_t(c.dim);
+  expect_size(token_embedding_table, size_t(c.vocab_size) * dim, "token_embedding_table");
+  expect_size(rms_att_weight, L * dim, "rms_att_weight");
+  expect_size(rms_ffn_weight, L * dim, "rms_ffn_weight");
+  expect_size(rms_final_weight, dim, "rms_final_weight");
+  if (!c.shared_classifier) expect_size(wcls, size_t(c.vocab_size) * dim, "wcls");
+  for (int k = 0; k < kLayerLinears; ++k) {
+    LinearKind kind = LinearKind(k);
+    size_t out = size_t(linear_out(c, kind)), in = size_t(linear_in(c, kind));
+    expect_size(linear[k], L * out * in, linear_name(kind));
+    const std::vector<int32_t>& p = perm[k];
+    if (p.empty()) continue;
+    if (p.size() != L * in)
+      throw FormatError(std::string(linear_name(kind)) + ".perm has " + std::to_string(p.size()) +
+                        " entries, expected " + std::to_string(L * in));
+    for (size_t l = 0; l < L; ++l) {
+      std::vector<bool> seen(in, false);
+      for (size_t j = 0; j < in; ++j) {
+        int32_t v = p[l * in + j];
+        if (v < 0 || size_t(v) >= in || seen[size_t(v)])
+          throw FormatError(std::string(linear_name(kind)) + ".perm of layer " + std::to_string(l) +
+                            " is not a permutation");
+        seen[size_t(v)] = true;
+      }
+    }
+  }
+}
+
+void matvec(const LinearView& lv, const float* x, float* y) {
+  for (int i = 0; i < lv.out; i++) {
+    const float* row = lv.w + size_t(i) * size_t(lv.in);
+    float val = 0.0f;
+    if (lv.perm) {
+      for (int j = 0; j < lv.in; j++) val += row[j] * x[lv.perm[j]];
+    } else {
+      for (int j = 0; j < lv.in; j++) val += row[j] * x[j];
+    }
+    y[i] = val;
+  }
+}
+
+Llama::Llama(const LlamaWeights& w) : w_(w) {
+  w_.validate();
+  const LlamaConfig& c = w_.config;
+  x_.resize(size_t(c.dim));
+  xb_.resize(size_t(c.dim));
+  xb2_.resize(size_t(c.dim));
+  hb_.resize(size_t(c.hidden_dim));
+  hb2_.resize(size_t(c.hidden_dim));
+  q_.resize(size_t(c.dim));
+  att_.resize(size_t(c.seq_len));
+  logits_.resize(size_t(c.vocab_size));
+  key_cache_.resize(size_t(c.n_layers) * size_t(c.seq_len) * size_t(c.kv_dim()));
+  value_cache_.resize(key_cache_.size());
+}
+
+void Llama::linear(LinearKind kind, int layer, const float* x, float* y) {
+  const LlamaConfig& c = w_.config;
+  LinearView lv;
+  lv.kind = kind;
+  lv.layer = layer;
+  lv.out = linear_out(c, kind);
+  lv.in = linear_in(c, kind);
+  if (kind == LinearKind::cls) {
+    lv.w = c.shared_classifier ? w_.token_embedding_table.data() : w_.wcls.data();
+  } else {
+    int k = int(kind);
+    lv.w = w_.linear[k].data() + size_t(layer) * size_t(lv.out) * size_t(lv.in);
+    if (!w_.perm[k].empty()) lv.perm = w_.perm[k].data() + size_t(layer) * size_t(lv.in);
+  }
+  if (hook_)
+    hook_(lv, x, y);
+  else
+    matvec(lv, x, y);
+}
+
+const std::vector<float>& Llama::forward(int token, int pos) {
+  const LlamaConfig& p = w_.config;
+  if (token < 0 || token >= p.vocab_size) throw std::invalid_argument("token out of range");
+  if (pos < 0 || pos >= p.seq_len) throw std::invalid_argument("position out of range");
+  const int dim = p.dim, kv_dim = p.kv_dim(), kv_mul = p.n_heads / p.n_kv_heads;
+  const int hidden_dim = p.hidden_dim, head_size = p.head_size();
+  float* x = x_.data();
+
+  const float* content_row = w_.token_embedding_table.data() + size_t(token) * size_t(dim);
+  for (int i = 0; i < dim; i++) x[i] = content_row[i];
+
+  for (int l = 0; l < p.n_layers; l++) {
+    rmsnorm(xb_.data(), x, w_.rms_att_weight.data() + size_t(l) * size_t(dim), dim);
+
+    size_t loff = size_t(l) * size_t(p.seq_len) * size_t(kv_dim);
+    float* k = key_cache_.data() + loff + size_t(pos) * size_t(kv_dim);
+    float* v = value_cache_.data() + loff + size_t(pos) * size_t(kv_dim);
+    linear(LinearKind::wq, l, xb_.data(), q_.data());
+    linear(LinearKind::wk, l, xb_.data(), k);
+    linear(LinearKind::wv, l, xb_.data(), v);
+
+    // RoPE: rotate q and (where i < kv_dim) k pairwise; run.c computes the angle, not the file's tables.
+    for (int i = 0; i < dim; i += 2) {
+      int head_dim = i % head_size;
+      float freq = 1.0f / std::pow(10000.0f, head_dim / float(head_size));
+      float val = pos * freq;
+      float fcr = std::cos(val);
+      float fci = std::sin(val);
+      int rotn = i < kv_dim ? 2 : 1;
+      for (int r = 0; r < rotn; r++) {
+        float* vec = r == 0 ? q_.data() : k;
+        float v0 = vec[i];
+        float v1 = vec[i + 1];
+        vec[i] = v0 * fcr - v1 * fci;
+        vec[i + 1] = v0 * fci + v1 * fcr;
+      }
+    }
+
+    // Grouped-query attention: query head h reads kv head h / kv_mul.
+    for (int h = 0; h < p.n_heads; h++) {
+      const float* q = q_.data() + h * head_size;
+      float* att = att_.data();
+      for (int t = 0; t <= pos; t++) {
+        const float* kt = key_cache_.data() + loff + size_t(t) * size_t(kv_dim) + size_t((h / kv_mul) * head_size);
+        float score = 0.0f;
+        for (int i = 0; i < head_size; i++) score += q[i] * kt[i];
+        score /= std::sqrt(float(head_size));
+        att[t] = score;
+      }
+      softmax(att, pos + 1);
+      float* xb = xb_.data() + h * head_size;
+      for (int i = 0; i < head_size; i++) xb[i] = 0.0f;
+      for (int t = 0; t <= pos; t++) {
+        const float* vt = value_cache_.data() + loff + size_t(t) * size_t(kv_dim) + size_t((h / kv_mul) * head_size);
+        float a = att[t];
+        for (int i = 0; i < head_size; i++) xb[i] += a * vt[i];
+      }
+    }
+
+    linear(LinearKind::wo, l, xb_.data(), xb2_.data());
+    for (int i = 0; i < dim; i++) x[i] += xb2_[size_t(i)];
+
+    rmsnorm(xb_.data(), x, w_.rms_ffn_weight.data() + size_t(l) * size_t(dim), dim);
+    linear(LinearKind::w1, l, xb_.data(), hb_.data());
+    linear(LinearKind::w3, l, xb_.data(), hb2_.data());
+    // SwiGLU: silu(w1 x) * (w3 x)
+    for (int i = 0; i < hidden_dim; i++) {
+      float val = hb_[size_t(i)];
+      val *= (1.0f / (1.0f + std::exp(-val)));
+      val *= hb2_[size_t(i)];
+      hb_[size_t(i)] = val;
+    }
+    linear(LinearKind::w2, l, hb_.data(), xb_.data());
+    for (int i = 0; i < dim; i++) x[i] += xb_[size_t(i)];
+  }
+
+  rmsnorm(x, x, w_.rms_final_weight.data(), dim);
+  linear(LinearKind::cls, -1, x, logits_.data());
+  return logits_;
+}
+
+uint32_t Sampler::random_u32() {
+  state_ ^= state_ >> 12;
+  state_ ^= state_ << 25;
+  state_ ^= state_ >> 27;
+  return uint32_t((state_ * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+float Sampler::random_f32() { return float(random_u32() >> 8) / 16777216.0f; }
+
+int Sampler::sample(const std::vector<float>& logits, float temperature) {
+  const int n = int(logits.size());
+  if (n == 0) throw std::invalid_argument("sample: no logits");
+  if (temperature == 0.0f) {
+    int best = 0;  // first maximum, as run.c's sample_argmax
+    for (int i = 1; i < n; i++)
+      if (logits[size_t(i)] > logits[size_t(best)]) best = i;
+    return best;
+  }
+  std::vector<float> probs(logits);
+  for (float& v : probs) v /= temperature;
+  softmax(probs.data(), n);
+  float coin = random_f32();
+  float cdf = 0.0f;
+  for (int i = 0; i < n; i++) {
+    cdf += probs[size_t(i)];
+    if (coin < cdf) return i;
+  }
+  return n - 1;  // rounding left the cdf below coin
+}
+
+std::vector<std::vector<int>> sample_sequences(const LlamaWeights& w, int n, int len, uint64_t seed,
+                                               float temperature) {
+  if (n < 0 || len < 1 || len > w.config.seq_len)
+    throw std::invalid_argument("sample_sequences: need n >= 0 and 1 <= len <= seq_len (" +
+                                std::to_string(w.config.seq_len) + ")");
+  Llama model(w);
+  Sampler sampler(seed);
+  std::vector<std::vector<int>> seqs;
+  for (int s = 0; s < n; ++s) {
+    std::vector<int> seq{kBosToken};
+    for (int pos = 0; pos < len; ++pos) seq.push_back(sampler.sample(model.forward(seq.back(), pos), temperature));
+    seqs.push_back(std::move(seq));
+  }
+  return seqs;
+}
+
+}  // namespace ws

@@ -1,0 +1,100 @@
+// The fp32 forward pass of the llama2.c model family, computed exactly as llama2.c's run.c does it
+// (RMSNorm eps 1e-5, RoPE computed from position and head dim, grouped-query attention, SwiGLU,
+// shared classifier), with a KV cache, run.c's seeded sampler, and a hook through which every linear
+// layer's matrix-vector product passes (to observe it for calibration, or to compute it elsewhere).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "files/llama2c.hpp"
+
+namespace ws {
+
+// The config of the .bin header (dims, shared_classifier); shared with the .bin reader.
+using LlamaConfig = Llama2cConfig;
+
+// Same dimensions (dim, hidden_dim, layers, heads, kv heads, vocab, seq_len).
+bool same_config(const LlamaConfig& a, const LlamaConfig& b);
+
+// The linear layers of a transformer layer in .bin order, then the classifier.
+enum class LinearKind : int { wq = 0, wk, wv, wo, w1, w2, w3, cls };
+constexpr int kLayerLinears = 7;  // wq .. w3: the ones stacked over layers, and the ones pruned
+const char* linear_name(LinearKind k);  // "wq", ..., "wcls"
+int linear_out(const LlamaConfig& c, LinearKind k);
+int linear_in(const LlamaConfig& c, LinearKind k);
+
+struct LlamaWeights {
+  LlamaConfig config;
+  std::vector<float> token_embedding_table;  // [vocab][dim]
+  std::vector<float> rms_att_weight;         // [L][dim]
+  std::vector<float> rms_ffn_weight;         // [L][dim]
+  std::vector<float> rms_final_weight;       // [dim]
+  std::vector<float> freq_cis_real;          // [seq_len][head_size/2]; carried along, unused:
+  std::vector<float> freq_cis_imag;          //   the forward pass computes RoPE as run.c does
+  std::vector<float> wcls;                   // [vocab][dim], only when !shared_classifier
+  std::array<std::vector<float>, kLayerLinears> linear;  // [L][out][in], indexed by LinearKind
+  // Per linear kind, empty (identity) or [L][in]: column j of the stored matrix multiplies x[perm[j]].
+  std::array<std::vector<int32_t>, kLayerLinears> perm;
+
+  // Throws ws::FormatError when a size or a permutation is inconsistent with the config.
+  void validate() const;
+};
+
+// One product y = W x handed to the hook.
+struct LinearView {
+  LinearKind kind = LinearKind::wq;
+  int layer = -1;                 // -1 for the classifier
+  int out = 0;
+  int in = 0;
+  const float* w = nullptr;       // [out][in] row-major, columns in stored (permuted) order
+  const int32_t* perm = nullptr;  // nullptr = identity; else column j reads x[perm[j]]
+};
+
+// run.c's matmul: y[i] = sum over j = 0..in-1 of w[i][j] * x[perm[j]], accumulated in float in order j.
+void matvec(const LinearView& lv, const float* x, float* y);
+
+// Must write lv.out values to y. To observe, record x and call matvec.
+using LinearHook = std::function<void(const LinearView& lv, const float* x, float* y)>;
+
+class Llama {
+ public:
+  // Keeps a reference to w, which must outlive the model. Throws ws::FormatError if w is inconsistent.
+  explicit Llama(const LlamaWeights& w);
+  void set_hook(LinearHook hook) { hook_ = std::move(hook); }  // empty: matvec
+  // The logits after token at position pos; the KV cache holds positions 0..pos-1 from earlier calls
+  // (run.c's contract: call with pos = 0, 1, 2, ...). Throws std::invalid_argument on a bad token/pos.
+  const std::vector<float>& forward(int token, int pos);
+  const LlamaConfig& config() const { return w_.config; }
+
+ private:
+  void linear(LinearKind kind, int layer, const float* x, float* y);
+
+  const LlamaWeights& w_;
+  LinearHook hook_;
+  std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, att_, logits_;
+  std::vector<float> key_cache_, value_cache_;  // [L][seq_len][kv_dim]
+};
+
+// run.c's sampler (xorshift64*; multinomial over softmax(logits / temperature); argmax at 0).
+class Sampler {
+ public:
+  explicit Sampler(uint64_t seed) : state_(seed ? seed : 0x9E3779B97F4A7C15ull) {}  // 0 would stick
+  uint32_t random_u32();
+  float random_f32();  // in [0, 1)
+  int sample(const std::vector<float>& logits, float temperature);
+
+ private:
+  uint64_t state_;
+};
+
+constexpr int kBosToken = 1;  // llama2.c's BOS: every sequence starts with it
+
+// n sequences sampled from the model, each [BOS, t1 .. t_len] (len + 1 tokens, len <= seq_len).
+std::vector<std::vector<int>> sample_sequences(const LlamaWeights& w, int n, int len, uint64_t seed,
+                                               float temperature = 1.0f);
+
+}  // namespace ws

@@ -1,0 +1,22 @@
+// Loading and saving llama2.c models as LlamaWeights: from a .bin, or from a safetensors file that
+// carries the llama2.c config in __metadata__ (such as the pruned models `weightstream prune` writes).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "llm/llama.hpp"
+
+namespace ws {
+
+// Loads a llama2.c .bin (files/llama2c.hpp) or a safetensors file written by save_llama
+// (linear weights [L][out][in], optional <name>.perm I32 [L][in], config in __metadata__).
+// Throws ws::FormatError.
+LlamaWeights load_llama(const std::string& path);
+
+// Writes w as safetensors: every tensor F32 (perm I32), the config and `extra` in __metadata__.
+// Through a temporary file renamed into place; throws ws::IoError if the OS refuses.
+void save_llama(const LlamaWeights& w, const std::string& path,
+                const std::map<std::string, std::string>& extra = {});
+
+}  // namespace ws

@@ -1,0 +1,128 @@
+#include "ops/compress.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "codec/container_writer.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "core/threads.hpp"
+#include "files/plan_source.hpp"
+#include "ops/report.hpp"
+
+namespace ws {
+namespace {
+
+// Whether a planned tensor qualifies for 2:4 storage: its shape, then its values, a window of whole
+// rows at a time, stopping at the first group with 3 or 4 non-zero values (a dense tensor fails at once).
+bool qualifies_sparse24(const ByteSource& in, const PlannedSegment& s) {
+  const DType dtype = s.format.dtype();
+  if (!sparse24_shape_ok(dtype, s.dims)) return false;
+  const size_t width = dtype_size(dtype);
+  const uint64_t cols = s.dims.back(), rows = s.length / width / cols;
+  const uint64_t per = std::max<uint64_t>(1, kLiteralWindow / (cols * width));
+  for (uint64_t r = 0; r < rows; r += per) {
+    const uint64_t n = std::min(per, rows - r);
+    const std::vector<uint8_t> b = in.read(s.source_offset + r * cols * width, size_t(n * cols * width));
+    if (!is_sparse24(b.data(), n, cols, dtype)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptions& opt) {
+  const int lanes = opt.chunk.lanes;
+  if (lanes != 1 && lanes != 2 && lanes != 4 && lanes != 8) throw std::invalid_argument("lanes must be 1, 2, 4 or 8");
+  if (opt.chunk.table_log < tans::kMinTableLog || opt.chunk.table_log > tans::kMaxTableLog)
+    throw std::invalid_argument("table log must be 5..12");
+  if (opt.chunk_values < 1 || opt.chunk_values > kMaxChunkValues)
+    throw std::invalid_argument("chunk must be 1.." + std::to_string(kMaxChunkValues) + " values");
+
+  const SourcePlan plan = plan_source(in);
+  CompressResult result;
+  result.kind = plan.kind;
+  result.source_bytes = plan.size;
+  ContainerWriter w(out, plan.kind, plan.size);
+  uint64_t done = 0;
+  auto advance = [&](uint64_t n) {
+    done += n;
+    if (opt.progress) opt.progress(done, plan.size);
+  };
+
+  using Bytes = std::vector<uint8_t>;
+  OrderedPipeline<Bytes> pipe(resolve_threads(opt.threads));
+  for (const PlannedSegment& s : plan.segments) {
+    if (!s.tensor) {
+      pipe.then([&w] { w.begin_literal(); });
+      for (uint64_t at = 0; at < s.length; at += kLiteralWindow) {
+        const size_t n = size_t(std::min<uint64_t>(kLiteralWindow, s.length - at));
+        pipe.ready(in.read(s.source_offset + at, n), [&w, &advance](Bytes& b) {
+          w.literal_bytes(b.data(), b.size());
+          advance(b.size());
+        });
+      }
+      pipe.then([&w] { w.end_literal(); });
+      continue;
+    }
+    const bool sparse = opt.sparse24 && qualifies_sparse24(in, s);
+    pipe.then([&w, &s, sparse] { w.begin_tensor(s.name, s.format, s.dims, sparse); });
+    ++result.tensors;
+    const size_t width = s.format.value_bytes();
+    const uint64_t count = s.length / width;
+    if (sparse) {
+      // Whole rows of one matrix per chunk, at most chunk_values kept values (at least one row).
+      ++result.sparse24_tensors;
+      const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
+      const uint64_t per = std::max<uint64_t>(1, opt.chunk_values / (2 * uint64_t(sparse24_stored_groups(cols))));
+      const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog};
+      const DType dtype = s.format.dtype();
+      for (uint64_t m = 0; m < count / cols; m += rows)
+        for (uint64_t r = 0; r < rows; r += per) {
+          const uint32_t n = uint32_t(std::min(per, rows - r));
+          const uint64_t bytes = n * cols * width;
+          auto values = std::make_shared<Bytes>(in.read(s.source_offset + (m + r) * cols * width, size_t(bytes)));
+          ++result.chunks;
+          pipe.run([values, n, cols, dtype, vopt] { return encode_sparse24_chunk(values->data(), n, cols, dtype, vopt); },
+                   [&w, &advance, bytes](Bytes& chunk) {
+                     w.add_chunk(chunk);
+                     advance(bytes);
+                   });
+        }
+      pipe.then([&w] { w.end_tensor(); });
+      continue;
+    }
+    const uint64_t per = chunk_values_for(s.dims, opt.chunk_values);
+    for (uint64_t v = 0; v < count; v += per) {
+      const size_t n = size_t(std::min<uint64_t>(per, count - v));
+      auto values = std::make_shared<Bytes>(in.read(s.source_offset + v * width, n * width));
+      const ValueFormat format = s.format;
+      const ChunkOptions copt = opt.chunk;
+      ++result.chunks;
+      pipe.run([values, n, format, copt] { return encode_chunk(values->data(), n, format, copt); },
+               [&w, &advance, n, width](Bytes& chunk) {
+                 w.add_chunk(chunk);
+                 advance(n * width);
+               });
+    }
+    pipe.then([&w] { w.end_tensor(); });
+  }
+  pipe.finish();
+  result.container_bytes = w.finish();
+  return result;
+}
+
+std::string compress_summary(const std::string& in, const std::string& out, const CompressResult& r,
+                             const CompressOptions& options) {
+  return strprintf("%s: %s, %" PRIu64 " bytes -> %s: %" PRIu64 " bytes (%.3f:1), %" PRIu64 " tensors in %" PRIu64
+                   " chunks, ",
+                   in.c_str(), source_kind_name(r.kind), r.source_bytes, out.c_str(), r.container_bytes,
+                   r.container_bytes ? double(r.source_bytes) / double(r.container_bytes) : 0.0, r.tensors, r.chunks) +
+         (options.sparse24 ? strprintf("%" PRIu64 " stored 2:4\n", r.sparse24_tensors)
+                           : std::string("all stored dense (--no-sparse)\n"));
+}
+
+}  // namespace ws

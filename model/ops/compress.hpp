@@ -1,0 +1,40 @@
+// `compress`: a source file (safetensors, llama2.c or any bytes) into a .wsz container. It streams:
+// input is read a chunk (or 1 MiB of literal) at a time, a pool of `threads` workers codes chunks
+// (0 = hardware concurrency) and results are written in order, with a bounded number in flight.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "codec/chunk.hpp"
+#include "core/io.hpp"
+#include "core/source_kind.hpp"
+
+namespace ws {
+
+struct CompressOptions {
+  ChunkOptions chunk;
+  uint64_t chunk_values = kDefaultChunkValues;  // 1 .. kMaxChunkValues (kept values for 2:4 chunks)
+  // Store every tensor that qualifies as 2:4 (codec/sparse24_chunk.hpp); false = everything dense.
+  bool sparse24 = true;
+  unsigned threads = 0;
+  Progress progress;
+};
+
+struct CompressResult {
+  SourceKind kind = SourceKind::Opaque;
+  uint64_t source_bytes = 0;
+  uint64_t container_bytes = 0;
+  uint64_t tensors = 0;  // tensor segments
+  uint64_t sparse24_tensors = 0;  // of which stored 2:4
+  uint64_t chunks = 0;
+};
+
+// Throws std::invalid_argument for bad options, ws::FormatError for a bad safetensors header.
+CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptions& options);
+
+// The line `weightstream compress` prints: "<in>: <kind>, N bytes -> <out>: M bytes (ratio), ...".
+std::string compress_summary(const std::string& in, const std::string& out, const CompressResult& r,
+                             const CompressOptions& options);
+
+}  // namespace ws

@@ -1,0 +1,264 @@
+#include "ops/inspect.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <nlohmann/json.hpp>
+
+#include "codec/sparse24_chunk.hpp"
+#include "core/bytes.hpp"
+#include "core/threads.hpp"
+#include "ops/report.hpp"
+
+namespace ws {
+namespace {
+
+// Adds the class symbols of the values (bytes as in the source) to h: for bf16/f16/f32 the exponents
+// (docs/format.md section 3), for other formats the table's symbols.
+void count_symbols(const std::vector<uint8_t>& v, const ValueFormat& f, tans::Histogram& h) {
+  const size_t width = f.value_bytes();
+  if (f.dtype() != DType::Raw) {
+    const Split sp = split_of(f.dtype());
+    for (size_t i = 0; i + width <= v.size(); i += width)
+      ++h[(uint32_t(load_le(&v[i], int(width))) >> sp.exponent_shift) & sp.exponent_mask];
+    return;
+  }
+  for (size_t i = 0; i + width <= v.size(); i += width) ++h[f.split_code(uint32_t(load_le(&v[i], int(width)))) & 0xff];
+}
+
+// The raw bits the symbols of histogram h carry: each symbol's raw_bits, from the format's table.
+double raw_bits_of(const tans::Histogram& h, const ValueFormat& f) {
+  double bits = 0;
+  for (size_t s = 0; s < h.size(); ++s) bits += double(h[s]) * f.format().entry(unsigned(s)).raw_bits;
+  return bits;
+}
+
+}  // namespace
+
+InspectReport inspect(const ContainerReader& in, unsigned threads, const Progress& progress) {
+  const Index& ix = in.index();
+  InspectReport r;
+  r.file_bytes = in.file_size();
+  r.header_footer_bytes = kHeaderBytes + kFooterBytes;
+  r.index_other_bytes = kIndexFixedBytes;
+  uint64_t done = 0;
+  auto advance = [&](uint64_t n) {
+    done += n;
+    if (progress) progress(done, ix.source_size);
+  };
+
+  for (const Segment& s : ix.segments) {
+    if (s.is_tensor()) {
+      TensorReport t;
+      t.segment = &s;
+      t.compressed_bytes = s.index_bytes();
+      for (const ChunkEntry& c : s.chunks) t.compressed_bytes += c.size;
+      r.tensors.push_back(t);
+    } else {
+      ++r.literal_segments;
+      r.literal_bytes += s.length;
+      r.index_other_bytes += s.index_bytes();
+    }
+  }
+
+  struct ChunkMeasure {
+    tans::Histogram histogram{};
+    double entropy_bits = 0;  // n_c * H0 of the chunk's symbols
+    // 2:4 chunks: the sub-chunks' sizes, what they hold, and the metadata's n_groups * H0(nibbles)
+    uint64_t value_bytes = 0, meta_bytes = 0, stored_values = 0, stored_groups = 0;
+    double meta_entropy_bits = 0;
+  };
+  OrderedPipeline<ChunkMeasure> pipe(resolve_threads(threads));
+  for (TensorReport& t : r.tensors) {
+    const Segment& s = *t.segment;
+    t.sparse24 = s.is_sparse24();
+    for (size_t j = 0; j < s.chunks.size(); ++j) {
+      pipe.run(
+          [&in, &s, j] {
+            const std::vector<uint8_t> dense = in.decode_chunk(s, j);  // every check, the CRC included
+            ChunkMeasure m;
+            if (!s.is_sparse24()) {
+              count_symbols(dense, s.format, m.histogram);
+            } else {
+              const std::vector<uint8_t> bytes = in.chunk_bytes(s, j);
+              const Sparse24ChunkView v = parse_sparse24_chunk(bytes.data(), bytes.size());
+              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back());
+              count_symbols(st.values, s.format, m.histogram);
+              tans::Histogram nibbles{};
+              for (uint8_t n : st.meta) ++nibbles[n];
+              m.meta_entropy_bits = tans::entropy_bits(nibbles);
+              m.value_bytes = v.value_chunk_bytes;
+              m.meta_bytes = v.meta_chunk_bytes;
+              m.stored_values = v.values.value_count;
+              m.stored_groups = v.meta.value_count;
+            }
+            m.entropy_bits = tans::entropy_bits(m.histogram);
+            return m;
+          },
+          [&t, &advance, &s, j](ChunkMeasure& m) {
+            for (size_t k = 0; k < m.histogram.size(); ++k) t.histogram[k] += m.histogram[k];
+            t.bound_bits += m.entropy_bits;
+            t.value_bytes += m.value_bytes;
+            t.meta_bytes += m.meta_bytes;
+            t.stored_values += m.stored_values;
+            t.stored_groups += m.stored_groups;
+            t.meta_bound_bits += m.meta_entropy_bits;
+            advance(uint64_t(s.chunks[j].value_count) * s.format.value_bytes());
+          });
+    }
+  }
+  pipe.finish();
+  for (const Segment& s : ix.segments) {
+    if (s.is_tensor()) continue;
+    in.verify_literal(s);
+    advance(s.length);
+  }
+  for (TensorReport& t : r.tensors) {
+    const Segment& s = *t.segment;
+    if (!t.sparse24) {
+      t.bound_bits += raw_bits_of(t.histogram, s.format);
+      continue;
+    }
+    t.value_bound_bits = t.bound_bits + raw_bits_of(t.histogram, s.format);
+    t.bound_bits = t.value_bound_bits + t.meta_bound_bits;
+  }
+  return r;
+}
+
+
+namespace {
+
+std::string shape_text(const std::vector<uint64_t>& dims) {
+  if (dims.empty()) return "scalar";
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s;
+}
+
+// a / b, or JSON null when b is 0.
+nlohmann::ordered_json ratio_or_null(double a, double b) {
+  if (b == 0) return nullptr;
+  return a / b;
+}
+
+// The whole container's values and their bound: literal bytes count 8 bits each.
+struct Totals {
+  uint64_t values = 0;
+  double bound = 0;     // bits
+  double achieved = 0;  // bits
+};
+
+Totals totals_of(const InspectReport& r) {
+  Totals t;
+  t.bound = 8.0 * double(r.literal_bytes);
+  for (const auto& tr : r.tensors) {
+    t.values += tr.segment->value_count;
+    t.bound += tr.bound_bits;
+  }
+  t.achieved = 8.0 * double(r.file_bytes);
+  return t;
+}
+
+}  // namespace
+
+std::string inspect_json(const std::string& file, const ContainerReader& reader, const InspectReport& r) {
+  using J = nlohmann::ordered_json;
+  const Index& ix = reader.index();
+  const Totals tot = totals_of(r);
+  J tensors = J::array();
+  for (const auto& t : r.tensors) {
+    const Segment& s = *t.segment;
+    const double bits = 8.0 * double(t.compressed_bytes);
+    const double n = double(s.value_count);
+    J sparse = nullptr;  // 2:4 tensors: values and metadata apart, per original (dense) weight
+    if (t.sparse24)
+      sparse = {{"value_bytes", t.value_bytes},
+                {"meta_bytes", t.meta_bytes},
+                {"stored_values", t.stored_values},
+                {"stored_groups", t.stored_groups},
+                {"value_bits_per_weight", ratio_or_null(8.0 * double(t.value_bytes), n)},
+                {"meta_bits_per_weight", ratio_or_null(8.0 * double(t.meta_bytes), n)},
+                {"value_bound_bits", t.value_bound_bits},
+                {"meta_bound_bits", t.meta_bound_bits},
+                {"value_bound_bits_per_weight", ratio_or_null(t.value_bound_bits, n)},
+                {"meta_bound_bits_per_weight", ratio_or_null(t.meta_bound_bits, n)}};
+    tensors.push_back({{"name", s.name},
+                       {"dtype", s.format.name()},
+                       {"format", s.format.name()},
+                       {"shape", s.dims},
+                       {"values", s.value_count},
+                       {"chunks", s.chunks.size()},
+                       {"compressed_bytes", t.compressed_bytes},
+                       {"bits_per_weight", ratio_or_null(bits, double(s.value_count))},
+                       {"bound_bits", t.bound_bits},
+                       {"bound_bits_per_weight", ratio_or_null(t.bound_bits, double(s.value_count))},
+                       {"overhead", t.bound_bits > 0 ? J(bits / t.bound_bits - 1) : J(nullptr)},
+                       {"sparse24", sparse}});
+  }
+  const J doc = {
+      {"file", file},
+      {"file_bytes", r.file_bytes},
+      {"source_kind", source_kind_name(ix.source_kind)},
+      {"source_bytes", ix.source_size},
+      {"ratio", ratio_or_null(double(ix.source_size), double(r.file_bytes))},
+      {"tensors", tensors},
+      {"literal", {{"segments", r.literal_segments}, {"bytes", r.literal_bytes}}},
+      {"other_bytes",
+       {{"header_footer", r.header_footer_bytes},
+        {"index_other", r.index_other_bytes},
+        {"literal", r.literal_bytes},
+        {"total", r.other_bytes()}}},
+      {"total",
+       {{"values", tot.values},
+        {"compressed_bytes", r.file_bytes},
+        {"bits_per_weight", ratio_or_null(tot.achieved, double(tot.values))},
+        {"bound_bits", tot.bound},
+        {"bound_bits_per_weight", ratio_or_null(tot.bound, double(tot.values))},
+        {"overhead", tot.bound > 0 ? J(tot.achieved / tot.bound - 1) : J(nullptr)}}}};
+  return doc.dump(2) + "\n";
+}
+
+std::string inspect_text(const std::string& file, const ContainerReader& reader, const InspectReport& r) {
+  const Index& ix = reader.index();
+  const Totals tot = totals_of(r);
+  size_t name_w = 6, shape_w = 5, format_w = 6;
+  for (const auto& t : r.tensors) {
+    name_w = std::max(name_w, t.segment->name.size());
+    format_w = std::max(format_w, t.segment->format.name().size());
+    shape_w = std::max(shape_w, shape_text(t.segment->dims).size());
+  }
+  std::string out;
+  out += strprintf("%s: %" PRIu64 " bytes, source %s of %" PRIu64 " bytes, ratio %.3f:1\n", file.c_str(), r.file_bytes,
+                   source_kind_name(ix.source_kind), ix.source_size,
+                   r.file_bytes ? double(ix.source_size) / double(r.file_bytes) : 0.0);
+  out += strprintf("%-*s %-*s %-*s %10s %6s %10s %8s %8s %9s\n", int(name_w), "tensor", int(format_w), "format",
+                   int(shape_w), "shape", "values", "chunks", "bytes", "bits/w", "bound/w", "overhead");
+  bool any_sparse = false;
+  for (const auto& t : r.tensors) {
+    const Segment& s = *t.segment;
+    const double n = double(s.value_count), bits = 8.0 * double(t.compressed_bytes);
+    out += strprintf("%-*s %-*s %-*s %10" PRIu64 " %6zu %10" PRIu64 " %8.3f %8.3f %8.2f%%%s\n", int(name_w),
+                     s.name.c_str(), int(format_w), s.format.name().c_str(), int(shape_w), shape_text(s.dims).c_str(),
+                     s.value_count, s.chunks.size(), t.compressed_bytes, n ? bits / n : 0.0, n ? t.bound_bits / n : 0.0,
+                     t.bound_bits > 0 ? 100.0 * (bits / t.bound_bits - 1) : 0.0, t.sparse24 ? "  2:4" : "");
+    any_sparse = any_sparse || t.sparse24;
+  }
+  // 2:4 tensors: bits per original (dense) weight of the value and metadata sub-chunks, and their bounds.
+  if (any_sparse) out += "2:4 tensors, bits per original weight: values (bound), metadata (bound)\n";
+  for (const auto& t : r.tensors) {
+    if (!t.sparse24) continue;
+    const double n = double(t.segment->value_count);
+    out += strprintf("  2:4 %-*s values %7.3f (%7.3f)  meta %6.3f (%6.3f)\n", int(name_w), t.segment->name.c_str(),
+                     n ? 8.0 * double(t.value_bytes) / n : 0.0, n ? t.value_bound_bits / n : 0.0,
+                     n ? 8.0 * double(t.meta_bytes) / n : 0.0, n ? t.meta_bound_bits / n : 0.0);
+  }
+  out += strprintf("other: %" PRIu64 " bytes (header+footer %" PRIu64 ", index outside tensors %" PRIu64
+                   ", literal %" PRIu64 " in %" PRIu64 " segments)\n",
+                   r.other_bytes(), r.header_footer_bytes, r.index_other_bytes, r.literal_bytes, r.literal_segments);
+  out += strprintf("total: %" PRIu64 " values, %" PRIu64 " bytes, %.3f bits/weight, bound %.3f bits/weight, overhead %.2f%%\n",
+                   tot.values, r.file_bytes, tot.values ? tot.achieved / double(tot.values) : 0.0,
+                   tot.values ? tot.bound / double(tot.values) : 0.0,
+                   tot.bound > 0 ? 100.0 * (tot.achieved / tot.bound - 1) : 0.0);
+  return out;
+}
+
+}  // namespace ws
