@@ -503,6 +503,19 @@ def run_job(job, ctx):
         return sum(util.get(n, {}).get("available", 0) for n in names)
 
     lr = fam["logic_resource"]
+    # Further seeds (--seeds): the same netlist placed and routed again; fmax_mhz stays seed 1's.
+    by_seed = {SEED: None}
+    for s in ctx.get("seeds", [SEED]):
+        if s == SEED:
+            continue
+        scmd = [c if c != str(SEED) or cmd[i - 1] != "--seed" else str(s) for i, c in enumerate(cmd)]
+        scmd[scmd.index("report.json")] = f"report_seed{s}.json"
+        rc_s, _, c_s = tool(scmd, wd / f"nextpnr_seed{s}.log", f"report_seed{s}.json")
+        if not collect:
+            res["nextpnr_cpu_s"] = round(res["nextpnr_cpu_s"] + c_s, 1)
+        if rc_s == 0 and (wd / f"report_seed{s}.json").exists():
+            f = json.loads((wd / f"report_seed{s}.json").read_text()).get("fmax", {})
+            by_seed[s] = round(min(v.get("achieved", 0.0) for v in f.values()), 2) if f else None
     res.update(
         logic_used=used([lr]), logic_avail=avail([lr]), logic_resource=lr,
         bram=used(fam["bram_resources"]), bram_avail=avail(fam["bram_resources"]),
@@ -517,6 +530,9 @@ def run_job(job, ctx):
     else:
         res["fmax_mhz"] = None
         res["timing_met"] = None
+    by_seed[SEED] = res["fmax_mhz"]
+    res["fmax_by_seed"] = by_seed
+    res["fmax_best_mhz"] = max((v for v in by_seed.values() if v is not None), default=None)
     # The worst register-to-register path (nextpnr lists one per clock-domain pair).
     for cp in rep.get("critical_paths", []):
         path = cp.get("path", [])
@@ -574,30 +590,33 @@ def write_reports(out, results, meta):
          "wrapper registers every block input and output, so it covers the block's IO paths too. "
          "CPU s: user + system time of Yosys and nextpnr.", "",
          "| Block | Parameters | Family | Wrap | Logic | LUT4 | FF | BRAM | DSP | Wrap LUT/FF "
-         "| Fmax MHz | Target | Met | CPU s |",
-         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+         "| Fmax MHz | Best of seeds | Target | Met | CPU s |",
+         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for r in results:
         cpu = fmt_s(run_seconds(r, "cpu_s"))
         if r["status"] != "ok":
             L.append(f"| {r['block']} | {params_text(r['params'])} | {r['family']} | "
                      f"{r.get('wrap', '-')} | **{r['status']}** ({r.get('stage', '')}) "
-                     f"| | | | | | | {r['freq_target_mhz']} | | {cpu} |")
+                     f"| | | | | | | | {r['freq_target_mhz']} | | {cpu} |")
             continue
         if r.get("synth_only"):
             L.append(f"| {r['block']} | {params_text(r['params'])} | {r['family']} | {r['wrap']} "
                      f"| synthesis only | {r['lut']} | {r['ff']} | - | - "
-                     f"| {r['wrapper_lut']}/{r['wrapper_ff']} | - | {r['freq_target_mhz']} | - "
+                     f"| {r['wrapper_lut']}/{r['wrapper_ff']} | - | - | {r['freq_target_mhz']} | - "
                      f"| {cpu} |")
             continue
         pct = 100.0 * r["logic_used"] / r["logic_avail"] if r["logic_avail"] else 0.0
         fmax = "-" if r["fmax_mhz"] is None else f"{r['fmax_mhz']:.1f}"
+        seeds = r.get("fmax_by_seed", {})
+        best = (f"{r['fmax_best_mhz']:.1f} (seeds {', '.join(str(s) for s in seeds)})"
+                if len(seeds) > 1 and r.get("fmax_best_mhz") is not None else "-")
         met = "-" if r["timing_met"] is None else ("yes" if r["timing_met"] else "**no**")
         dsp = f"{r['dsp']}/{r['dsp_avail']}" if r["dsp_avail"] else "-"
         L.append(
             f"| {r['block']} | {params_text(r['params'])} | {r['family']} | {r['wrap']} "
             f"| {r['logic_used']}/{r['logic_avail']} ({pct:.1f}%) | {r['lut']} | {r['ff']} "
             f"| {r['bram']}/{r['bram_avail']} | {dsp} "
-            f"| {r['wrapper_lut']}/{r['wrapper_ff']} | {fmax} | {r['freq_target_mhz']} | {met} "
+            f"| {r['wrapper_lut']}/{r['wrapper_ff']} | {fmax} | {best} | {r['freq_target_mhz']} | {met} "
             f"| {cpu} |")
     serial = sorted({r["block"] for r in results if r.get("wrap") == "serial"})
     if serial:
@@ -628,6 +647,9 @@ def main(argv=None):
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="report directory")
     ap.add_argument("--work", default=str(DEFAULT_WORK), help="scratch directory for the runs")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per tool call")
+    ap.add_argument("--seeds", default=str(SEED),
+                    help="nextpnr seeds, comma separated (default 1): fmax is seed 1's, the best of "
+                         "all is reported beside it")
     ap.add_argument("--list", action="store_true", help="print the runs and exit")
     ap.add_argument("--collect", action="store_true",
                     help="run no tool: rebuild the reports from what earlier runs left in --work "
@@ -695,6 +717,7 @@ def main(argv=None):
     rtl_hashes = {os.path.relpath(f, ROOT): hashlib.sha256(f.read_bytes()).hexdigest()[:16]
                   for f in sorted({f for j in jobs for f in j["files"]})}
     ctx = {"families": fams_all, "work": Path(args.work).resolve(),
+           "seeds": [int(s) for s in args.seeds.split(",")],
            "timeout": args.timeout, "wrap": args.wrap, "collect": args.collect}
     print(f"run_synth: {len(jobs)} run(s), -j {args.jobs}, seed {SEED}; work in {args.work}")
     lock = threading.Lock()
@@ -719,6 +742,8 @@ def main(argv=None):
                       f"LUT4 {r['lut']} FF {r['ff']}; {t}", flush=True)
             elif r["status"] == "ok":
                 fmax = "n/a" if r["fmax_mhz"] is None else f"{r['fmax_mhz']:.1f}"
+                if len(r.get("fmax_by_seed", {})) > 1 and r.get("fmax_best_mhz") is not None:
+                    fmax += f" (best of seeds {r['fmax_best_mhz']:.1f})"
                 met = "" if r["timing_met"] is None else (" met" if r["timing_met"] else " MISSED")
                 print(f"{head}: ok wrap={r['wrap']} {r['logic_resource']} "
                       f"{r['logic_used']}/{r['logic_avail']} LUT4 {r['lut']} FF {r['ff']} "
