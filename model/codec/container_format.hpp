@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/tans.hpp"
 #include "core/dtype.hpp"
 #include "core/source_kind.hpp"
 #include "numfmt/value_format.hpp"
@@ -18,7 +19,14 @@ constexpr uint64_t kHeaderBytes = 16;  // magic, version, flags, reserved
 constexpr uint64_t kFooterBytes = 24;  // index offset, index size, index CRC-32, end magic
 constexpr char kContainerMagic[4] = {'W', 'S', 'Z', '1'};
 constexpr char kContainerEndMagic[4] = {'W', 'S', 'Z', 'E'};
-constexpr uint16_t kContainerVersion = 1;
+// Version 2 (what the writer writes): chunks in layout 2, per-state symbol streams. Version 1 (read
+// only): chunks in layout 1, one symbol stream. docs/format.md section 4.
+constexpr uint16_t kContainerVersion = 2;
+constexpr uint16_t kOldestContainerVersion = 1;
+// The chunk layout a container version holds.
+inline tans::Layout layout_of_version(uint16_t version) {
+  return version >= 2 ? tans::Layout::PerState : tans::Layout::Shared;
+}
 constexpr uint64_t kIndexFixedBytes = 1 + 8 + 4;  // source kind, source size, segment count
 constexpr size_t kLiteralWindow = size_t(1) << 20;  // literal bytes are copied 1 MiB at a time
 

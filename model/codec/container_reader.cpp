@@ -11,6 +11,22 @@
 #include "core/error.hpp"
 
 namespace ws {
+namespace {
+
+// Every chunk of a container is in the layout its version names (a 2:4 chunk: both sub-chunks).
+void check_chunk_layouts(const uint8_t* data, size_t size, bool sparse24, tans::Layout want) {
+  const auto check = [want](const uint8_t* p, size_t n) {
+    if (chunk_layout(p, n) != want)
+      throw FormatError("chunk in layout " + std::to_string(int(chunk_layout(p, n))) + " in a container of version " +
+                        std::to_string(int(want)));
+  };
+  if (!sparse24) return check(data, size);
+  const Sparse24ChunkView v = parse_sparse24_chunk(data, size);
+  check(v.value_chunk, v.value_chunk_bytes);
+  check(v.meta_chunk, v.meta_chunk_bytes);
+}
+
+}  // namespace
 
 ContainerReader::ContainerReader(std::unique_ptr<const ByteSource> source) : source_(std::move(source)) {
   const uint64_t size = source_->size();
@@ -20,7 +36,9 @@ ContainerReader::ContainerReader(std::unique_ptr<const ByteSource> source) : sou
   source_->read(0, h, sizeof h);
   if (std::memcmp(h, kContainerMagic, 4) != 0) throw FormatError("bad magic (not a .wsz container)");
   const uint64_t version = load_le(h + 4, 2);
-  if (version != kContainerVersion) throw FormatError("unsupported version " + std::to_string(version));
+  if (version < kOldestContainerVersion || version > kContainerVersion)
+    throw FormatError("unsupported version " + std::to_string(version));
+  version_ = uint16_t(version);
   if (load_le(h + 6, 2) != 0) throw FormatError("unknown flags in header");
   if (load_le(h + 8, 8) != 0) throw FormatError("reserved header field is not zero");
 
@@ -68,6 +86,7 @@ std::vector<uint8_t> ContainerReader::decode_chunk(const Segment& t, size_t j) c
   const ChunkEntry& e = t.chunks[j];
   std::vector<uint8_t> out(size_t(e.value_count) * t.format.value_bytes());
   try {
+    check_chunk_layouts(bytes.data(), bytes.size(), t.is_sparse24(), layout_of_version(version_));
     const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(bytes.data(), bytes.size()).rows) * t.dims.back()
                                           : parse_chunk(bytes.data(), bytes.size()).value_count;
     if (held != e.value_count)

@@ -24,6 +24,7 @@ class ContainerReader {
   uint64_t file_size() const { return source_->size(); }
   uint64_t index_offset() const { return index_offset_; }
   uint64_t index_size() const { return index_size_; }
+  uint16_t version() const { return version_; }
 
   const Segment* find_tensor(const std::string& name) const;  // nullptr if absent
   const Segment& tensor(const std::string& name) const;       // throws ws::FormatError if absent
@@ -41,6 +42,7 @@ class ContainerReader {
   std::unique_ptr<const ByteSource> source_;
   Index index_;
   uint64_t index_offset_ = 0, index_size_ = 0;
+  uint16_t version_ = kContainerVersion;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "codec/chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 
@@ -75,6 +76,17 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk) {
   if (state_ != State::Tensor) throw std::logic_error("ContainerWriter: chunk outside a tensor");
   if (chunk.size() < 4 || chunk.size() > UINT32_MAX) throw std::logic_error("ContainerWriter: bad chunk size");
   Segment& s = index_.segments.back();
+  // The container's version names its chunks' layout (a 2:4 chunk: both sub-chunks).
+  const tans::Layout want = layout_of_version(kContainerVersion);
+  bool layout_ok = false;
+  if (s.is_sparse24()) {
+    const Sparse24ChunkView v = parse_sparse24_chunk(chunk.data(), chunk.size());
+    layout_ok = v.values.layout == want && v.meta.layout == want;
+  } else {
+    layout_ok = chunk_layout(chunk.data(), chunk.size()) == want;
+  }
+  if (!layout_ok) throw std::logic_error("ContainerWriter: a chunk in another layout than version " +
+                                         std::to_string(kContainerVersion) + "'s");
   ChunkEntry e;
   e.offset = written_;
   e.size = uint32_t(chunk.size());

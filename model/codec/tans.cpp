@@ -192,7 +192,36 @@ NormalizedCounts read_counts(const uint8_t*& p, const uint8_t* end, int table_lo
   return nc;
 }
 
-EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& nc, int lanes) {
+namespace {
+
+// The fields i = first, first + step, ... (< n) written forward as a bit stream (docs/format.md
+// section 1), a 32-bit word at a time (the BitWriter layout without its per-call cost: this loop
+// runs once per weight), padded with zeros to a multiple of pad_bytes.
+std::vector<uint8_t> write_fields(const uint16_t* value, const uint8_t* bits, size_t first, size_t step, size_t n,
+                                  size_t pad_bytes) {
+  uint64_t total = 0;
+  for (size_t i = first; i < n; i += step) total += bits[i];
+  std::vector<uint8_t> out(size_t((total + 8 * pad_bytes - 1) / (8 * pad_bytes) * pad_bytes), 0);
+  uint8_t* o = out.data();
+  uint64_t acc = 0;
+  unsigned acc_bits = 0;
+  for (size_t i = first; i < n; i += step) {
+    acc |= uint64_t(value[i]) << acc_bits;
+    acc_bits += bits[i];
+    if (acc_bits >= 32) {
+      store_le(o, acc, 4);
+      o += 4;
+      acc >>= 32;
+      acc_bits -= 32;
+    }
+  }
+  for (unsigned b = 0; b < acc_bits; b += 8) *o++ = uint8_t(acc >> b);  // the last, partial word
+  return out;
+}
+
+}  // namespace
+
+EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& nc, int lanes, Layout layout) {
   validate(nc);
   if (!valid_lanes(lanes)) throw std::invalid_argument("encode: lanes must be 1, 2, 4 or 8");
   const int L = nc.table_log;
@@ -222,44 +251,33 @@ EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& 
   }
 
   // Encode in reverse, keeping each symbol's field so that it can be written forward.
+  EncodedSymbols enc;
+  enc.layout = layout;
+  enc.lanes = lanes;
+  const int states = enc.states();
   std::vector<uint16_t> field_value(n);
   std::vector<uint8_t> field_bits(n);
-  std::array<uint32_t, kMaxLanes> X;
+  std::array<uint32_t, kMaxStates> X;
   X.fill(T);
-  const size_t lane_mask = size_t(lanes) - 1;  // lanes is a power of two
-  uint64_t total_bits = 0;
+  const size_t state_mask = size_t(states) - 1;  // a power of two
   for (size_t i = n; i-- > 0;) {
     const uint8_t s = symbols[i];
     if (delta_nb_bits[s] == 0)  // only symbols with count 0 have no encoding entry
       throw std::invalid_argument("encode: symbol " + std::to_string(s) + " has count 0");
-    uint32_t& x = X[i & lane_mask];
+    uint32_t& x = X[i & state_mask];
     const uint32_t nb = (x + delta_nb_bits[s]) >> 16;
     field_value[i] = uint16_t(x & ((1u << nb) - 1));
     field_bits[i] = uint8_t(nb);
-    total_bits += nb;
+    enc.bit_count += nb;
     x = state_table[size_t(int32_t(x >> nb) + delta_find_state[s])];
   }
-
-  // Write the fields forward, a 32-bit word at a time (the BitWriter layout, without its per-call
-  // cost: this loop runs once per weight).
-  EncodedSymbols enc;
-  enc.bit_count = total_bits;
-  enc.stream.assign(size_t((total_bits + 31) / 32 * 4), 0);
-  uint8_t* o = enc.stream.data();
-  uint64_t acc = 0;
-  unsigned acc_bits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    acc |= uint64_t(field_value[i]) << acc_bits;
-    acc_bits += field_bits[i];
-    if (acc_bits >= 32) {
-      store_le(o, acc, 4);
-      o += 4;
-      acc >>= 32;
-      acc_bits -= 32;
-    }
+  if (layout == Layout::Shared) {
+    enc.streams.push_back(write_fields(field_value.data(), field_bits.data(), 0, 1, n, 4));
+  } else {
+    for (int s = 0; s < states; ++s)
+      enc.streams.push_back(write_fields(field_value.data(), field_bits.data(), size_t(s), size_t(states), n, 2));
   }
-  for (unsigned b = 0; b < acc_bits; b += 8) *o++ = uint8_t(acc >> b);  // the last, partial word
-  for (int j = 0; j < lanes; ++j) enc.initial_states[size_t(j)] = uint16_t(X[size_t(j)] - T);
+  for (int j = 0; j < states; ++j) enc.initial_states[size_t(j)] = uint16_t(X[size_t(j)] - T);
   return enc;
 }
 
@@ -304,6 +322,8 @@ inline uint64_t fetch(const uint8_t* stream, size_t size, uint64_t pos) {
 #endif
   return word >> (pos & 7);
 }
+
+// ---- Layout 1 (Shared): K lanes, one stream in symbol order -------------------------------------
 
 // One decoder step of K lanes, written out so that the states stay in registers. A fetch holds at
 // least 57 usable bits and serves 4 lanes (4 * 12 = 48 bits), so K = 8 fetches twice.
@@ -361,42 +381,129 @@ uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* tab
   return pos;
 }
 
+// Whether the bits of a stream from bit `pos` on are fewer than `unit_bits` and all zero.
+bool padding_only(const uint8_t* stream, size_t bytes, uint64_t pos, unsigned unit_bits) {
+  const uint64_t size_bits = uint64_t(bytes) * 8;
+  if (size_bits - pos >= unit_bits) return false;
+  if (pos == size_bits) return true;
+  const size_t byte = size_t(pos >> 3);
+  bool nonzero = (stream[byte] >> (pos & 7)) != 0;
+  for (size_t b = byte + 1; b < bytes; ++b) nonzero |= stream[b] != 0;
+  return !nonzero;
+}
+
+void decode_shared(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table, int lanes,
+                   uint32_t* states, uint8_t* out, size_t n) {
+  uint64_t pos = 0;
+  switch (lanes) {
+    case 1: pos = decode_lanes<1>(stream, stream_bytes, table, states, out, n); break;
+    case 2: pos = decode_lanes<2>(stream, stream_bytes, table, states, out, n); break;
+    case 4: pos = decode_lanes<4>(stream, stream_bytes, table, states, out, n); break;
+    default: pos = decode_lanes<8>(stream, stream_bytes, table, states, out, n); break;
+  }
+  if (pos > uint64_t(stream_bytes) * 8) throw FormatError("stream ends early");
+  for (int j = 0; j < lanes; ++j)
+    if (states[j] != 0) throw FormatError("final state wrong in lane " + std::to_string(j));
+  // Only zero padding, less than a word of it, may follow the last field.
+  if (!padding_only(stream, stream_bytes, pos, 32)) throw FormatError("bits left over");
+}
+
+// ---- Layout 2 (PerState): S = 2K states, a stream each --------------------------------------------
+
+// G consecutive states decoded side by side (independent dependency chains for the CPU), 4 symbols
+// of each per round while every state's next 8 bytes lie inside its stream (4 * 12 = 48 bits of
+// the 57 a fetch holds). Symbol k of state s goes to out[s + k * S]; `o[g]` points at the next one
+// of state g. Returns the symbols decoded per state, at most `m`.
+template <int G>
+size_t decode_group_fast(const StreamView* st, const DecodeEntry* table, uint32_t* x, uint64_t* pos, uint8_t** o,
+                         size_t stride, size_t m) {
+  size_t k = 0;
+  for (; k + 4 <= m; k += 4) {
+    bool inside = true;
+    for (int g = 0; g < G; ++g) inside &= st[g].bytes >= 8 && (pos[g] >> 3) <= st[g].bytes - 8;
+    if (!inside) break;
+    uint64_t bits[G];
+    unsigned used[G];
+    for (int g = 0; g < G; ++g) bits[g] = fetch<false>(st[g].data, st[g].bytes, pos[g]), used[g] = 0;
+    for (int t = 0; t < 4; ++t)
+      for (int g = 0; g < G; ++g) {
+        uint8_t* p = o[g];
+        lane_step(table, x[g], bits[g], used[g], p);
+        o[g] += stride;
+      }
+    for (int g = 0; g < G; ++g) pos[g] += used[g];
+  }
+  return k;
+}
+
+void decode_per_state(const StreamView* streams, const DecodeEntry* table, int lanes, uint32_t* states,
+                      uint8_t* out, size_t n) {
+  const int S = 2 * lanes;
+  const int G = S >= 4 ? 4 : 2;
+  uint64_t pos[kMaxStates] = {};
+  for (int s0 = 0; s0 < S; s0 += G) {
+    uint8_t* o[4];
+    for (int g = 0; g < G; ++g) o[g] = out + s0 + g;
+    // The last state of the group has the fewest symbols.
+    const size_t m_min = size_t(symbols_of_state(n, s0 + G - 1, S));
+    const size_t done = G == 4 ? decode_group_fast<4>(streams + s0, table, states + s0, pos + s0, o, size_t(S), m_min)
+                               : decode_group_fast<2>(streams + s0, table, states + s0, pos + s0, o, size_t(S), m_min);
+    // The rest of each state one symbol at a time, reading zeros past the end of its stream.
+    for (int g = 0; g < G; ++g) {
+      const int s = s0 + g;
+      const StreamView& st = streams[s];
+      const uint64_t size_bits = uint64_t(st.bytes) * 8;
+      const size_t m = size_t(symbols_of_state(n, s, S));
+      for (size_t k = done; k < m && pos[s] <= size_bits; ++k) {
+        uint64_t bits = fetch_bits(st.data, st.bytes, pos[s]);
+        unsigned used = 0;
+        uint8_t* p = o[g];
+        lane_step(table, states[s], bits, used, p);
+        o[g] += S;
+        pos[s] += used;
+      }
+    }
+  }
+  for (int s = 0; s < S; ++s)
+    if (pos[s] > uint64_t(streams[s].bytes) * 8) throw FormatError("stream ends early");
+  for (int s = 0; s < S; ++s)
+    if (states[s] != 0) throw FormatError("final state wrong in state " + std::to_string(s));
+  // Only zero padding, less than a unit of it, may follow each stream's last field.
+  for (int s = 0; s < S; ++s)
+    if (!padding_only(streams[s].data, streams[s].bytes, pos[s], kUnitBits)) throw FormatError("bits left over");
+}
+
 }  // namespace
 
-void decode(const uint8_t* stream, size_t stream_bytes, const std::vector<DecodeEntry>& table,
-            int table_log, int lanes, const uint16_t* initial_states, uint8_t* out, size_t n) {
+void decode(Layout layout, const StreamView* streams, const std::vector<DecodeEntry>& table, int table_log,
+            int lanes, const uint16_t* initial_states, uint8_t* out, size_t n) {
   if (table_log < kMinTableLog || table_log > kMaxTableLog)
     throw FormatError("bad table log " + std::to_string(table_log) + " (must be 5..12)");
   if (!valid_lanes(lanes))
     throw FormatError("bad lane count " + std::to_string(lanes) + " (must be 1, 2, 4 or 8)");
   const uint32_t T = 1u << table_log;
   if (table.size() != T) throw std::invalid_argument("decode: table size is not 2^table_log");
-  uint32_t states[kMaxLanes] = {};
-  for (int j = 0; j < lanes; ++j) {
+  const int S = states_of(layout, lanes);
+  const char* unit = layout == Layout::Shared ? " of lane " : " of state ";
+  uint32_t states[kMaxStates] = {};
+  for (int j = 0; j < S; ++j) {
     states[j] = initial_states[j];
     if (states[j] >= T)
-      throw FormatError("initial state " + std::to_string(states[j]) + " of lane " +
-                        std::to_string(j) + " is not below 2^L");
+      throw FormatError("initial state " + std::to_string(states[j]) + unit + std::to_string(j) +
+                        " is not below 2^L");
   }
-  uint64_t pos = 0;
-  switch (lanes) {
-    case 1: pos = decode_lanes<1>(stream, stream_bytes, table.data(), states, out, n); break;
-    case 2: pos = decode_lanes<2>(stream, stream_bytes, table.data(), states, out, n); break;
-    case 4: pos = decode_lanes<4>(stream, stream_bytes, table.data(), states, out, n); break;
-    default: pos = decode_lanes<8>(stream, stream_bytes, table.data(), states, out, n); break;
-  }
-  const uint64_t size_bits = uint64_t(stream_bytes) * 8;
-  if (pos > size_bits) throw FormatError("stream ends early");
-  for (int j = 0; j < lanes; ++j)
-    if (states[j] != 0) throw FormatError("final state wrong in lane " + std::to_string(j));
-  // Only zero padding, less than a word of it, may follow the last field.
-  if (size_bits - pos >= 32) throw FormatError("bits left over");
-  if (pos < size_bits) {
-    const size_t byte = size_t(pos >> 3);
-    bool nonzero = (stream[byte] >> (pos & 7)) != 0;
-    for (size_t b = byte + 1; b < stream_bytes; ++b) nonzero |= stream[b] != 0;
-    if (nonzero) throw FormatError("bits left over");
-  }
+  if (layout == Layout::Shared)
+    decode_shared(streams[0].data, streams[0].bytes, table.data(), lanes, states, out, n);
+  else
+    decode_per_state(streams, table.data(), lanes, states, out, n);
+}
+
+void decode(const EncodedSymbols& enc, const std::vector<DecodeEntry>& table, int table_log, uint8_t* out,
+            size_t n) {
+  StreamView views[kMaxStates];
+  for (size_t j = 0; j < enc.streams.size() && j < size_t(kMaxStates); ++j)
+    views[j] = StreamView{enc.streams[j].data(), enc.streams[j].size()};
+  decode(enc.layout, views, table, table_log, enc.lanes, enc.initial_states.data(), out, n);
 }
 
 double coded_bits(const Histogram& hist, const NormalizedCounts& nc) {

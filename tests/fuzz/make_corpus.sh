@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpus of the container fuzz target: a few small real .wsz files written by the
 # tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, 2:4 tensors, fp8 / int8 /
-# posit / int4 tensors, opaque, empty).
+# posit / int4 tensors, opaque, empty). The tool writes container version 2; those seeds are named
+# v2_*.wsz. The seeds without the prefix are version 1, written before version 2 existed: they stay
+# as they are (no tool writes them any more) so that the replay keeps reading the old format.
 # Usage: tests/fuzz/make_corpus.sh [path to weightstream]   (default build/bin/weightstream)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -73,14 +75,14 @@ open(f"{work}/formats.safetensors", "wb").write(struct.pack("<Q", len(text)) + t
 PY
 
 "$tool" convert --to bf16 "$work/tiny.bin" -o "$work/tiny_bf16.safetensors" >/dev/null
-"$tool" compress "$work/tiny.bin" -o "$here/corpus/llama2c_f32.wsz" --chunk 16 >/dev/null
-"$tool" compress "$work/tiny_bf16.safetensors" -o "$here/corpus/bf16_lanes2_L5.wsz" --chunk 8 --lanes 2 --table-log 5 >/dev/null
-"$tool" compress "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes1.wsz" --chunk 5 --lanes 1 >/dev/null
-"$tool" compress "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes8.wsz" --lanes 8 --table-log 12 >/dev/null
-"$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/sparse24_rows1.wsz" --chunk 8 >/dev/null
-"$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/sparse24_lanes8.wsz" --lanes 8 >/dev/null
-"$tool" compress "$work/formats.safetensors" -o "$here/corpus/formats_chunk8.wsz" --chunk 8 --lanes 2 >/dev/null
-"$tool" compress "$work/opaque.bin" -o "$here/corpus/opaque.wsz" >/dev/null
-"$tool" compress "$work/empty.bin" -o "$here/corpus/empty.wsz" >/dev/null
+"$tool" compress "$work/tiny.bin" -o "$here/corpus/v2_llama2c_f32.wsz" --chunk 16 >/dev/null
+"$tool" compress "$work/tiny_bf16.safetensors" -o "$here/corpus/v2_bf16_lanes2_L5.wsz" --chunk 8 --lanes 2 --table-log 5 >/dev/null
+"$tool" compress "$work/mixed.safetensors" -o "$here/corpus/v2_mixed_lanes1.wsz" --chunk 5 --lanes 1 >/dev/null
+"$tool" compress "$work/mixed.safetensors" -o "$here/corpus/v2_mixed_lanes8.wsz" --lanes 8 --table-log 12 >/dev/null
+"$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/v2_sparse24_rows1.wsz" --chunk 8 >/dev/null
+"$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/v2_sparse24_lanes8.wsz" --lanes 8 >/dev/null
+"$tool" compress "$work/formats.safetensors" -o "$here/corpus/v2_formats_chunk8.wsz" --chunk 8 --lanes 2 >/dev/null
+"$tool" compress "$work/opaque.bin" -o "$here/corpus/v2_opaque.wsz" >/dev/null
+"$tool" compress "$work/empty.bin" -o "$here/corpus/v2_empty.wsz" >/dev/null
 cp "$work/mixed.safetensors" "$here/corpus/source_mixed.safetensors"  # also seeds the source parsers
 du -cb "$here"/corpus/* | tail -1

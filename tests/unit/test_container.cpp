@@ -253,8 +253,15 @@ TEST(Container, ValidationMessages) {
   b[0] = 'X';
   expect(b, "bad magic");
   b = wsz;
-  b[4] = 2;
-  expect(b, "unsupported version 2");
+  b[4] = 3;
+  expect(b, "unsupported version 3");
+  b = wsz;
+  b[4] = 0;
+  expect(b, "unsupported version 0");
+  // Version 1 names layout-1 chunks: this container's layout-2 chunks do not belong in it.
+  b = wsz;
+  b[4] = 1;
+  expect(b, "chunk in layout 2 in a container of version 1");
   b = wsz;
   b[9] = 1;
   expect(b, "reserved header field");

@@ -251,19 +251,24 @@ TEST(ValueFormat, CustomFormatThroughConvertAndCompress) {
   EXPECT_EQ(tables, 13u);
 }
 
-// Containers written before format ids existed (the fuzz corpus) still decode, and the mixed ones give
-// back their source byte for byte.
+// Containers written before format ids and before container version 2 existed (the fuzz corpus) still
+// decode, as do the version-2 seeds, and the mixed ones give back their source byte for byte.
 TEST(ValueFormat, OldContainersStillDecode) {
   const std::string dir = std::string(WS_SOURCE_DIR) + "/tests/fuzz/corpus/";
   const Bytes mixed = read_file(dir + "source_mixed.safetensors");
-  for (const char* name : {"bf16_lanes2_L5.wsz", "llama2c_f32.wsz", "mixed_lanes1.wsz", "mixed_lanes8.wsz",
-                           "sparse24_lanes8.wsz", "sparse24_rows1.wsz", "opaque.wsz", "empty.wsz"}) {
-    const Bytes wsz = read_file(dir + name);
-    ASSERT_FALSE(wsz.empty() && std::string(name) != "empty.wsz") << name;
-    Bytes out;
-    EXPECT_EQ(error_of([&] { out = decompress_bytes(wsz); }), "") << name;
-    if (std::string(name).rfind("mixed", 0) == 0) EXPECT_EQ(out, mixed) << name;
-  }
+  // The seeds without a prefix are container version 1 (layout-1 chunks), the v2_ seeds the same
+  // sources as the tool writes them now (tests/fuzz/make_corpus.sh).
+  for (const std::string prefix : {"", "v2_"})
+    for (const char* name : {"bf16_lanes2_L5.wsz", "llama2c_f32.wsz", "mixed_lanes1.wsz", "mixed_lanes8.wsz",
+                             "sparse24_lanes8.wsz", "sparse24_rows1.wsz", "opaque.wsz", "empty.wsz"}) {
+      const Bytes wsz = read_file(dir + prefix + name);
+      ASSERT_FALSE(wsz.empty()) << prefix << name;
+      EXPECT_EQ(ws::ContainerReader::from_memory(wsz.data(), wsz.size()).version(), prefix.empty() ? 1 : 2)
+          << prefix << name;
+      Bytes out;
+      EXPECT_EQ(error_of([&] { out = decompress_bytes(wsz); }), "") << prefix << name;
+      if (std::string(name).rfind("mixed", 0) == 0) EXPECT_EQ(out, mixed) << prefix << name;
+    }
 }
 
 // The container with its index bytes edited by `edit` (index CRC and footer made consistent).
