@@ -145,11 +145,11 @@ void append_chunk_head(std::vector<uint8_t>& out, uint64_t count, uint32_t crc, 
   } else {
     append_le(out, uint32_t(nc.table_log), 1);
     tans::write_counts(nc, out);
-    if (per_state) {  // L bits a state, then each stream's length in units
+    if (per_state) {  // L bits a state, then the streams' lengths in units but the last one's
       BitWriter w(out);
       for (int j = 0; j < enc.states(); ++j) w.write(enc.initial_states[size_t(j)], nc.table_log);
       w.pad_to_bytes();
-      for (const auto& st : enc.streams) append_leb128(out, st.size() / 2);
+      for (size_t j = 0; j + 1 < enc.streams.size(); ++j) append_leb128(out, enc.streams[j].size() / 2);
     } else {
       for (int j = 0; j < lanes; ++j) append_le(out, enc.initial_states[size_t(j)], 2);
       append_le(out, enc.streams[0].size(), 4);
@@ -324,20 +324,26 @@ ChunkView parse_chunk(const uint8_t* data, size_t size) {
         throw FormatError(std::string("bad initial state") + unit + std::to_string(j) + " (it has no symbols)");
     v.states_bytes = uint32_t(c.ptr() - states_at);
     const uint8_t* sizes_at = c.ptr();
-    if (per_state) {
-      uint64_t bytes = 0;
-      for (int j = 0; j < v.states(); ++j) bytes += 2 * uint64_t(units[size_t(j)] = c.get_leb128("stream size"));
-      if (bytes > UINT32_MAX) throw FormatError("chunk truncated in streams");
-      symbol_bytes = uint32_t(bytes);
+    if (per_state) {  // the last state's stream is what the chunk holds before its raw stream
+      for (int j = 0; j + 1 < v.states(); ++j) units[size_t(j)] = c.get_leb128("stream size");
     } else {
       symbol_bytes = c.get(4, "symbol stream size");
     }
     v.sizes_bytes = uint32_t(c.ptr() - sizes_at);
   }
-  v.symbol_bytes = symbol_bytes;
   v.raw_bytes = c.get(4, "raw stream size");
-  if (v.symbol_bytes % 4 != 0 && !per_state) throw FormatError("symbol stream size is not a multiple of 4");
   if (v.raw_bytes % 4 != 0) throw FormatError("raw stream size is not a multiple of 4");
+  if (per_state && v.value_count != 0) {
+    uint64_t bytes = 0;
+    for (int j = 0; j + 1 < v.states(); ++j) bytes += 2 * uint64_t(units[size_t(j)]);
+    const uint64_t left = uint64_t(c.end() - c.ptr());
+    if (bytes + v.raw_bytes > left) throw FormatError("chunk truncated in streams");
+    if ((left - bytes - v.raw_bytes) % 2 != 0) throw FormatError("last state's stream is not whole units");
+    units[size_t(v.states() - 1)] = uint32_t((left - bytes - v.raw_bytes) / 2);
+    symbol_bytes = uint32_t(left - v.raw_bytes);
+  }
+  v.symbol_bytes = symbol_bytes;
+  if (v.symbol_bytes % 4 != 0 && !per_state) throw FormatError("symbol stream size is not a multiple of 4");
   if (v.value_count == 0 && (v.symbol_bytes != 0 || v.raw_bytes != 0))
     throw FormatError("empty chunk has stream bytes");
   const uint64_t left = uint64_t(c.end() - c.ptr());
