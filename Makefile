@@ -35,8 +35,10 @@ test-asan: deps
 	cd $(BUILD_ASAN) && $(CTEST) -L 'unit|e2e'
 
 # Builds only what the demo runs (the tool and the Verilated pipeline), not every bench.
+# TODO(issue 12, pipeline half): ws_demo (the Verilated pipeline) is out of the build until the pipeline
+# takes layout-2 chunks; demo.sh then stops after the container with a notice and exit status 1.
 demo: deps configure
-	cmake --build $(BUILD) -j $(JOBS) --target weightstream ws_demo
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream
 	@bash scripts/demo.sh $(BUILD)
 
 # Codec against zstd/xz/bzip2/gzip (build/reports/codec.json); the hardware figures
@@ -63,9 +65,10 @@ synth: deps
 # The token-factory sweep (docs/token_factory.md): N = 1..32 processors x raw / compressed / 2:4 on
 # the bundled model, through a .wsz made by the tool; $(BUILD)/reports/token_factory.{json,md,png}.
 .PHONY: sim
+# TODO(issue 12, pipeline half): sim/ is out of the build until it takes layout-2 chunks (CMakeLists.txt).
 sim: deps configure
-	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
-	python3 sim/sweep.py --build $(BUILD) --jobs $(JOBS)
+	@echo "make sim: the token factory is out of the build until it takes layout-2 chunks (issue 12, pipeline half)" >&2
+	@exit 1
 
 # verilator --lint-only -Wall of every block with its own file list (rtl/<block>.f); CTest runs it too.
 lint: deps

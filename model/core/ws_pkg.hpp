@@ -34,12 +34,12 @@ constexpr int TANS_ENTRY_NB_BITS_LSB = tans_entry_t::nb_bits.lsb;
 constexpr int TANS_ENTRY_NEXT_BASE_LSB = tans_entry_t::next_base.lsb;
 
 struct tans_desc_head_t {
-  static constexpr Field no_stream{4, 1};
+  static constexpr Field bank{4, 1};
   static constexpr Field table_log{0, 4};
   static constexpr int BITS = 5;
 };
 constexpr int TANS_DESC_HEAD_BITS = tans_desc_head_t::BITS;
-constexpr int TANS_STATE_BITS = 16;
+constexpr int TANS_UNIT_BITS = 16;
 constexpr int TANS_MIN_TABLE_LOG = 5;
 constexpr int TANS_MAX_TABLE_LOG = 12;
 constexpr int STREAM_WORD_BITS = 32;

@@ -1,0 +1,660 @@
+// Standalone check of ws_tans_decoder (rtl/ws_tans_decoder.sv, docs/tans_decoder.md) on layout-2
+// chunks: each Verilated configuration decodes real and random chunks with random gaps on every
+// state port and random output backpressure, and every output symbol is compared with what the
+// functional model ws::tans::decode makes of the same chunk; every error cause is provoked and must
+// be the model's; symbols per cycle on real 65536-value chunks at full rate. TB_SEED replays a run.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "Vws_tans_decoder_L1_ML11.h"
+#include "Vws_tans_decoder_L2_ML11.h"
+#include "Vws_tans_decoder_L4_ML11.h"
+#include "Vws_tans_decoder_L4_ML8.h"
+#include "Vws_tans_decoder_L8_ML12.h"
+#include "codec/chunk.hpp"
+#include "codec/tans.hpp"
+#include "core/bf16.hpp"
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "core/ws_pkg.hpp"
+#include "files/safetensors.hpp"
+#include "tb.hpp"
+#include "verilated.h"
+#include "verilated_fst_c.h"
+
+namespace {
+
+using ws::tans::DecodeEntry;
+using ws::tans::Layout;
+namespace pkg = ws::pkg;
+
+// ------------------------------------------------------------------------------------------------
+// A chunk as the decoder takes it: a table (written into `bank` first when `load`), a descriptor,
+// and per state its units: the initial state, then the state's stream. What it must produce comes
+// from the functional model: the symbols, or the error cause.
+
+struct HwChunk {
+  std::string name;
+  int log = 0, bank = 0;
+  bool load = true;
+  uint32_t n = 0;
+  std::vector<uint32_t> table;               // DecodeEntry::pack() of the 2^log entries
+  std::vector<std::vector<uint16_t>> units;  // per state
+  std::vector<uint8_t> expect;
+  int err = 0;                               // pkg::tans_err_e the chunk must raise, 0 for none
+};
+
+std::vector<uint32_t> packed(const std::vector<DecodeEntry>& t) {
+  std::vector<uint32_t> out;
+  for (const DecodeEntry& e : t) out.push_back(e.pack());
+  return out;
+}
+
+// The decoder's cause for the model's message.
+int cause_of(const std::string& what) {
+  if (what == "stream ends early") return pkg::TANS_ERR_ENDS_EARLY;
+  if (what == "bits left over") return pkg::TANS_ERR_LEFT_OVER;
+  if (what.rfind("final state wrong", 0) == 0) return pkg::TANS_ERR_FINAL_STATE;
+  if (what.find("is not below 2^L") != std::string::npos) return pkg::TANS_ERR_BAD_DESC;
+  ADD_FAILURE() << "no decoder cause for the model's error '" << what << "'";
+  return -1;
+}
+
+// Fills c.expect or c.err from ws::tans::decode of c's units as they will be sent.
+void expect_from_model(HwChunk& c, const std::vector<DecodeEntry>& table, int lanes) {
+  c.expect.clear();
+  c.err = 0;
+  if (c.n == 0) return;
+  const int S = 2 * lanes;
+  std::vector<std::vector<uint8_t>> bytes(static_cast<size_t>(S));
+  uint16_t init[ws::tans::kMaxStates] = {};
+  ws::tans::StreamView views[ws::tans::kMaxStates];
+  for (int s = 0; s < S; ++s) {
+    const auto& u = c.units[size_t(s)];
+    init[s] = u.empty() ? 0 : u[0];
+    for (size_t k = 1; k < u.size(); ++k) {
+      bytes[size_t(s)].push_back(uint8_t(u[k]));
+      bytes[size_t(s)].push_back(uint8_t(u[k] >> 8));
+    }
+    views[s] = {bytes[size_t(s)].data(), bytes[size_t(s)].size()};
+  }
+  std::vector<uint8_t> out(c.n);
+  try {
+    ws::tans::decode(Layout::PerState, views, table, c.log, lanes, init, out.data(), out.size());
+    c.expect = out;
+  } catch (const ws::FormatError& e) {
+    c.err = cause_of(e.what());
+  }
+}
+
+// A layout-2 chunk's bytes (encode_chunk) as the decoder takes it.
+HwChunk from_chunk(const std::vector<uint8_t>& bytes, const std::string& name, int bank) {
+  const ws::ChunkView v = ws::parse_chunk(bytes.data(), bytes.size());
+  EXPECT_EQ(v.layout, Layout::PerState);
+  HwChunk c;
+  c.name = name;
+  c.bank = bank;
+  c.n = v.value_count;
+  c.units.resize(size_t(v.states()));
+  if (c.n == 0) return c;
+  c.log = v.counts.table_log;
+  const std::vector<DecodeEntry> table = ws::tans::build_decode_table(v.counts);
+  c.table = packed(table);
+  for (int s = 0; s < v.states(); ++s) {
+    auto& u = c.units[size_t(s)];
+    u.push_back(v.initial_states[size_t(s)]);
+    const ws::tans::StreamView& st = v.streams[size_t(s)];
+    for (size_t k = 0; k + 1 < st.bytes; k += 2) u.push_back(uint16_t(st.data[k] | st.data[k + 1] << 8));
+  }
+  expect_from_model(c, table, v.lanes);
+  EXPECT_EQ(c.err, 0) << name << ": the model rejects a chunk the codec wrote";
+  return c;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Verilated signals of any width: fields of a scalar or of a VlWide.
+
+template <class T>
+void put(T& sig, int lsb, int width, uint64_t v) {
+  if constexpr (std::is_integral_v<T>) {
+    const T mask = width >= int(8 * sizeof(T)) ? T(~T(0)) : T((T(1) << width) - 1);
+    sig = T((sig & ~T(mask << lsb)) | T((T(v) & mask) << lsb));
+  } else {
+    for (int b = 0; b < width; ++b) {
+      const int bit = lsb + b;
+      const uint32_t m = 1u << (bit % 32);
+      sig[size_t(bit / 32)] = (v >> b & 1) ? (sig[size_t(bit / 32)] | m) : (sig[size_t(bit / 32)] & ~m);
+    }
+  }
+}
+
+template <class T>
+uint64_t get(const T& sig, int lsb, int width) {
+  if constexpr (std::is_integral_v<T>) {
+    return uint64_t(sig) >> lsb & (width >= 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1);
+  } else {
+    uint64_t v = 0;
+    for (int b = 0; b < width; ++b) v |= uint64_t(sig[size_t((lsb + b) / 32)] >> ((lsb + b) % 32) & 1) << b;
+    return v;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The bench: queues chunks, drives every port, checks every output beat.
+
+struct Counts {
+  uint64_t chunks = 0, symbols = 0, beats = 0, mismatches = 0, cycles = 0;
+  uint64_t errors_expected = 0, errors_flagged = 0;
+};
+
+template <class V, int K, int ML>
+class Bench {
+ public:
+  static constexpr int S = 2 * K;
+  explicit Bench(const std::string& test) : dut_(std::make_unique<V>()) {
+    const std::string path = tb::waves_path(test);
+    if (!path.empty()) {
+      Verilated::traceEverOn(true);
+      trace_ = std::make_unique<VerilatedFstC>();
+      dut_->trace(trace_.get(), 99);
+      trace_->open(path.c_str());
+    }
+    dut_->rst_ni = 0;
+    for (int i = 0; i < 4; ++i) clock();
+    dut_->rst_ni = 1;
+    clock();
+  }
+  ~Bench() {
+    if (trace_) trace_->close();
+    dut_->final();
+  }
+
+  void set_patterns(tb::Rng& r, bool full_rate) {
+    for (auto& p : in_pat_) p = full_rate ? tb::Pattern::always() : tb::Pattern::pick(r);
+    out_pat_ = full_rate ? tb::Pattern::always() : tb::Pattern::pick(r);
+  }
+
+  void add(const HwChunk& c) {
+    chunks_.push_back(c);
+    for (int s = 0; s < S && c.n != 0; ++s)
+      for (size_t k = 0; k < c.units[size_t(s)].size(); ++k)
+        units_[s].push_back({c.units[size_t(s)][k], k + 1 == c.units[size_t(s)].size()});
+    if (c.n != 0) expect_.push_back(chunks_.size() - 1);
+    if (c.err) expected_causes_.push_back(c.err);
+  }
+  // A unit on state s's port beyond any chunk's (to provoke "bits left over" without `last`).
+  void add_unit(int s, uint16_t u, bool last) { units_[s].push_back({u, last}); }
+  void add_cfg(int bank, uint32_t addr, uint32_t data) { extra_cfg_.push_back({bank, addr, data}); }
+  void expect_cause(int cause) { expected_causes_.push_back(cause); }
+
+  // Runs until every chunk is through and the output is quiet; false on timeout.
+  bool run(tb::Rng& r, uint64_t max_cycles) {
+    const uint64_t start = cycles_;
+    while (cycles_ - start < max_cycles) {
+      if (busy() == 0 && ++quiet_ > 40) return true;
+      step(r);
+    }
+    return false;
+  }
+
+  Counts& counts() { return counts_; }
+  const std::vector<int>& causes() const { return causes_; }
+  const std::vector<int>& expected_causes() const { return expected_causes_; }
+  uint64_t first_desc_cycle() const { return first_desc_; }
+  uint64_t last_beat_cycle() const { return last_beat_; }
+  V& dut() { return *dut_; }
+
+ private:
+  struct Unit {
+    uint16_t data;
+    bool last;
+  };
+  struct Cfg {
+    int bank;
+    uint32_t addr, data;
+  };
+
+  size_t busy() {
+    size_t b = expect_.size() + extra_cfg_.size() + (desc_next_ < chunks_.size());
+    for (const auto& q : units_) b += q.size();
+    if (b) quiet_ = 0;
+    return b;
+  }
+
+  // The chunk whose table writes go out: after the descriptor before it was taken (a table for the
+  // same bank must not overwrite the one still to be used).
+  bool cfg_for(size_t& chunk, Cfg& w) {
+    while (cfg_chunk_ < chunks_.size() &&
+           (!chunks_[cfg_chunk_].load || cfg_entry_ >= chunks_[cfg_chunk_].table.size())) {
+      ++cfg_chunk_;
+      cfg_entry_ = 0;
+    }
+    if (cfg_chunk_ >= chunks_.size() || cfg_chunk_ > desc_next_) return false;
+    const HwChunk& c = chunks_[cfg_chunk_];
+    chunk = cfg_chunk_;
+    w = {c.bank, uint32_t(cfg_entry_), c.table[cfg_entry_]};
+    return true;
+  }
+
+  void step(tb::Rng& r) {
+    V& d = *dut_;
+    // Configuration: the extra writes first, then the next chunk's table.
+    size_t cfg_chunk = 0;
+    Cfg w{};
+    const bool extra = !extra_cfg_.empty();
+    const bool cfg_v = extra || cfg_for(cfg_chunk, w);
+    if (extra) w = extra_cfg_.front();
+    d.cfg_valid_i = cfg_v;
+    d.cfg_bank_i = uint8_t(w.bank);
+    d.cfg_addr_i = w.addr;
+    d.cfg_data_i = w.data;
+    // The next descriptor, once its table is written.
+    const bool table_done = desc_next_ < chunks_.size() && (cfg_chunk_ > desc_next_ || !chunks_[desc_next_].load ||
+                                                            chunks_[desc_next_].table.empty());
+    const bool desc_v = table_done && !extra;
+    d.desc_valid_i = desc_v;
+    if (desc_v) {
+      const HwChunk& c = chunks_[desc_next_];
+      d.desc_data_i = 0;
+      put(d.desc_data_i, 0, 4, uint64_t(c.log));
+      put(d.desc_data_i, 4, 1, uint64_t(c.bank));
+      put(d.desc_data_i, 5, 32, c.n);
+    }
+    // State ports: an offer holds until taken.
+    for (int s = 0; s < S; ++s) {
+      if (!offered_[s]) offered_[s] = !units_[s].empty() && in_pat_[s].next(r);
+      put(d.in_valid_i, s, 1, offered_[s]);
+      put(d.in_data_i, 16 * s, 16, offered_[s] ? units_[s].front().data : 0);
+      put(d.in_last_i, s, 1, offered_[s] && units_[s].front().last);
+    }
+    d.out_ready_i = out_pat_.next(r);
+    d.err_clear_i = clear_;
+    d.eval();
+
+    if (cfg_v && d.cfg_ready_o) {
+      if (extra) extra_cfg_.pop_front();
+      else ++cfg_entry_;
+    }
+    if (desc_v && d.desc_ready_o) {
+      if (first_desc_ == 0) first_desc_ = cycles_ + 1;
+      ++desc_next_;
+    }
+    for (int s = 0; s < S; ++s) {
+      if (offered_[s] && get(d.in_ready_o, s, 1)) {
+        units_[s].pop_front();
+        offered_[s] = false;
+      }
+    }
+    if (d.out_valid_o && d.out_ready_i) beat();
+    clock();
+    // The sticky error: record each cause once, then clear it.
+    clear_ = false;
+    if (d.err_o && !cleared_) {
+      causes_.push_back(int(d.err_cause_o));
+      clear_ = true;
+    }
+    cleared_ = clear_;
+  }
+
+  void beat() {
+    V& d = *dut_;
+    ++counts_.beats;
+    last_beat_ = cycles_ + 1;
+    if (expect_.empty()) {
+      ADD_FAILURE() << "an output beat with no chunk running, " << tb::seed_text();
+      ++counts_.mismatches;
+      return;
+    }
+    HwChunk& c = chunks_[expect_.front()];
+    const int count = int(d.out_count_o);
+    if (c.err == 0) {
+      const uint64_t left = c.expect.size() - pos_;
+      const int want = int(std::min<uint64_t>(left, K));
+      if (count != want || bool(d.out_last_o) != (left <= uint64_t(K))) {
+        if (counts_.mismatches < 10)
+          ADD_FAILURE() << c.name << ": beat of " << count << " symbols, last " << int(d.out_last_o)
+                        << "; expected " << want << (left <= uint64_t(K) ? ", last" : "") << ", "
+                        << tb::seed_text();
+        ++counts_.mismatches;
+      }
+      for (int j = 0; j < std::min(count, want); ++j) {
+        const uint8_t got = uint8_t(get(d.out_data_o, 8 * j, 8));
+        if (got != c.expect[pos_ + size_t(j)]) {
+          if (counts_.mismatches < 10)
+            ADD_FAILURE() << c.name << ": symbol " << pos_ + size_t(j) << " is " << int(got) << ", the model says "
+                          << int(c.expect[pos_ + size_t(j)]) << ", " << tb::seed_text();
+          ++counts_.mismatches;
+        }
+      }
+      pos_ += size_t(count);
+      counts_.symbols += uint64_t(count);
+    }
+    if (d.out_last_o) {
+      ++counts_.chunks;
+      expect_.pop_front();
+      pos_ = 0;
+    }
+  }
+
+  void clock() {
+    V& d = *dut_;
+    d.clk_i = 1;
+    d.eval();
+    if (trace_) trace_->dump(2 * cycles_ + 1);
+    d.clk_i = 0;
+    d.eval();
+    if (trace_) trace_->dump(2 * cycles_ + 2);
+    ++cycles_;
+    ++counts_.cycles;
+  }
+
+  std::unique_ptr<V> dut_;
+  std::unique_ptr<VerilatedFstC> trace_;
+  std::vector<HwChunk> chunks_;
+  std::deque<size_t> expect_;      // chunks with symbols whose beats are still to come
+  std::deque<Unit> units_[S];
+  std::deque<Cfg> extra_cfg_;
+  bool offered_[S] = {};
+  tb::Pattern in_pat_[S], out_pat_;
+  size_t cfg_chunk_ = 0, cfg_entry_ = 0, desc_next_ = 0, pos_ = 0;
+  uint64_t cycles_ = 0, quiet_ = 0, first_desc_ = 0, last_beat_ = 0;
+  bool clear_ = false, cleared_ = false;
+  std::vector<int> causes_, expected_causes_;
+  Counts counts_;
+};
+
+// ------------------------------------------------------------------------------------------------
+// Data
+
+// stories260K's 264,128 weights (after its 28-byte header) as bf16, little-endian.
+std::vector<uint8_t> stories_bf16() {
+  ws::FileSource f(std::string(WS_DATA_DIR) + "/stories260K.bin");
+  const std::vector<uint8_t> fp32 = f.read(28, size_t(f.size() - 28));
+  std::vector<uint8_t> out(fp32.size() / 2);
+  ws::fp32_to_bf16_le(fp32.data(), fp32.size() / 4, out.data());
+  return out;
+}
+
+// MiniLM's F32 tensors with at least 65536 values, as bf16 (scripts/minilm.sh extracts the file).
+std::vector<std::vector<uint8_t>> minilm_bf16(size_t tensors) {
+  const std::string cmd = "bash '" WS_SOURCE_DIR "/scripts/minilm.sh' '" WS_BUILD_DIR "/data'";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[1024] = {};
+  const bool got = p && std::fgets(buf, sizeof buf, p);
+  if (p) pclose(p);
+  std::string path = got ? buf : "";
+  while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
+  const ws::SafetensorsFile st = ws::read_safetensors(path);
+  ws::FileSource f(path);
+  std::vector<std::vector<uint8_t>> out;
+  for (const auto& t : st.tensors) {
+    if (out.size() >= tensors) break;
+    if (t.dtype != "F32" || t.value_count < 65536) continue;
+    const std::vector<uint8_t> fp32 = f.read(t.offset, size_t(t.size));
+    out.emplace_back(fp32.size() / 2);
+    ws::fp32_to_bf16_le(fp32.data(), fp32.size() / 4, out.back().data());
+  }
+  return out;
+}
+
+// Real chunks of `per` bf16 values, each with its own table, banks alternating.
+std::vector<HwChunk> real_chunks(const std::vector<uint8_t>& bf16, size_t per, int lanes, int log,
+                                 const std::string& name, size_t max_chunks) {
+  std::vector<HwChunk> out;
+  for (size_t at = 0; at < bf16.size() / 2 && out.size() < max_chunks; at += per) {
+    const size_t n = std::min(per, bf16.size() / 2 - at);
+    const std::vector<uint8_t> bytes = ws::encode_chunk(&bf16[2 * at], n, ws::DType::BF16, {lanes, log});
+    out.push_back(from_chunk(bytes, name + " chunk " + std::to_string(out.size()), int(out.size() % 2)));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The configurations
+
+template <class V, int K, int ML>
+struct Config {
+  using Dut = V;
+  static constexpr int kLanes = K;
+  static constexpr int kMaxLog = ML;
+  static constexpr int kLog = ML < ws::tans::kDefaultTableLog ? ML : ws::tans::kDefaultTableLog;
+};
+
+template <class C>
+class TansDecoderV2 : public ::testing::Test {
+ protected:
+  using B = Bench<typename C::Dut, C::kLanes, C::kMaxLog>;
+  static constexpr int K = C::kLanes;
+  std::string name() const {
+    return std::string(::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name()) + "." +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+  void report(const char* what, B& b) {
+    const Counts& c = b.counts();
+    std::printf("%s: %s: %llu chunks, %llu symbols checked against ws::tans::decode, %llu beats, %llu cycles, "
+                "%llu mismatches, %zu of %zu errors flagged as the model says, %s\n",
+                name().c_str(), what, (unsigned long long)c.chunks, (unsigned long long)c.symbols,
+                (unsigned long long)c.beats, (unsigned long long)c.cycles, (unsigned long long)c.mismatches,
+                b.causes().size(), b.expected_causes().size(), tb::seed_text().c_str());
+    EXPECT_EQ(c.mismatches, 0u) << tb::seed_text();
+    EXPECT_EQ(b.causes(), b.expected_causes()) << tb::seed_text();
+  }
+};
+
+using Configs = ::testing::Types<Config<Vws_tans_decoder_L1_ML11, 1, 11>, Config<Vws_tans_decoder_L2_ML11, 2, 11>,
+                                 Config<Vws_tans_decoder_L4_ML11, 4, 11>, Config<Vws_tans_decoder_L8_ML12, 8, 12>,
+                                 Config<Vws_tans_decoder_L4_ML8, 4, 8>>;
+TYPED_TEST_SUITE(TansDecoderV2, Configs);
+
+// Real chunks with random gaps on every port and random backpressure: stories260K (all of it, in
+// chunks of 16384) and MiniLM (65536-value chunks of its first tensors).
+TYPED_TEST(TansDecoderV2, RealChunks) {
+  using C = TypeParam;
+  tb::Rng rng(tb::seed());
+  typename TestFixture::B b(this->name());
+  b.set_patterns(rng, false);
+  const std::vector<uint8_t> stories = stories_bf16();
+  for (const HwChunk& c : real_chunks(stories, 16384, C::kLanes, C::kLog, "stories260K", 100)) b.add(c);
+  for (const auto& t : minilm_bf16(tb::long_run() ? 20 : 2))
+    for (const HwChunk& c : real_chunks(t, 65536, C::kLanes, C::kLog, "MiniLM", tb::long_run() ? 100 : 2)) b.add(c);
+  ASSERT_TRUE(b.run(rng, 50'000'000)) << "timeout, " << tb::seed_text();
+  this->report("real chunks", b);
+}
+
+// Random tables at every table log up to MaxTableLog and alphabets from one symbol to all 256;
+// symbol counts from 1 (fewer symbols than states) up; chunks of 0 symbols; chunks that share a
+// bank's table without reloading it.
+TYPED_TEST(TansDecoderV2, RandomTables) {
+  using C = TypeParam;
+  tb::Rng rng(tb::seed() + 1);
+  typename TestFixture::B b(this->name());
+  b.set_patterns(rng, false);
+  const int rounds = int(tb::depth(1, 12));
+  size_t made = 0;
+  for (int round = 0; round < rounds; ++round)
+    for (int log = ws::tans::kMinTableLog; log <= C::kMaxLog; ++log)
+      for (int shape = 0; shape < 5; ++shape) {
+        // Symbols: 0 uniform over a range, 1 one dominant symbol, 2 a single symbol, 3 all 256 (log >= 8),
+        // 4 geometric, like exponents.
+        if (shape == 3 && log < 8) continue;
+        const size_t n = std::vector<size_t>{1, size_t(C::kLanes), size_t(2 * C::kLanes + 1), 200, 3000}[rng.range(0, 4)];
+        std::vector<uint8_t> v(n);
+        const uint8_t base = uint8_t(rng.range(0, 200));
+        for (size_t i = 0; i < n; ++i) {
+          switch (shape) {
+            case 0: v[i] = uint8_t(base + rng.range(0, 30)); break;
+            case 1: v[i] = rng.chance(0.02) ? uint8_t(rng.next()) : base; break;
+            case 2: v[i] = base; break;
+            case 3: v[i] = uint8_t(i < 256 ? i : rng.next()); break;
+            default: {
+              int e = 0;
+              while (e < 40 && rng.chance(0.5)) ++e;
+              v[i] = uint8_t(base + e);
+            }
+          }
+        }
+        const std::vector<uint8_t> bytes = ws::encode_chunk(v.data(), n, ws::DType::Raw, {C::kLanes, log});
+        HwChunk c = from_chunk(bytes, "random L" + std::to_string(log) + " shape " + std::to_string(shape), int(made % 2));
+        b.add(c);
+        ++made;
+        if (rng.chance(0.3)) {  // the same table again, without reloading it, a different slice of symbols
+          std::vector<uint8_t> w(v.begin(), v.begin() + long(rng.range(1, n)));
+          std::reverse(w.begin(), w.end());
+          const ws::ChunkView cv = ws::parse_chunk(bytes.data(), bytes.size());
+          const std::vector<DecodeEntry> table = ws::tans::build_decode_table(cv.counts);
+          const ws::tans::EncodedSymbols enc = ws::tans::encode(w.data(), w.size(), cv.counts, C::kLanes);
+          HwChunk again = c;
+          again.name += " again";
+          again.load = false;
+          again.n = uint32_t(w.size());
+          for (int s = 0; s < enc.states(); ++s) {
+            auto& u = again.units[size_t(s)];
+            u.assign(1, enc.initial_states[size_t(s)]);
+            const auto& st = enc.streams[size_t(s)];
+            for (size_t k = 0; k + 1 < st.size(); k += 2) u.push_back(uint16_t(st[k] | st[k + 1] << 8));
+          }
+          expect_from_model(again, table, C::kLanes);
+          b.add(again);
+        }
+        if (rng.chance(0.1)) {  // a chunk of no symbols: taken, nothing happens
+          HwChunk none;
+          none.name = "empty";
+          none.load = false;
+          none.log = log;
+          b.add(none);
+        }
+      }
+  ASSERT_TRUE(b.run(rng, 20'000'000)) << "timeout, " << tb::seed_text();
+  this->report("random tables", b);
+}
+
+// Sustained symbols per cycle: 65536-value real chunks (stories260K and MiniLM, bf16), each with its
+// own table loaded into the other bank while the chunk before decodes, every port at full rate,
+// no backpressure; from the first descriptor taken to the last beat.
+TYPED_TEST(TansDecoderV2, Throughput) {
+  using C = TypeParam;
+  tb::Rng rng(tb::seed() + 2);
+  std::vector<std::pair<std::string, std::vector<HwChunk>>> sets;
+  sets.emplace_back("stories260K", real_chunks(stories_bf16(), 65536, C::kLanes, C::kLog, "stories260K", 4));
+  const auto minilm = minilm_bf16(1);
+  sets.emplace_back("MiniLM", real_chunks(minilm[0], 65536, C::kLanes, C::kLog, "MiniLM", 4));
+  for (const auto& [what, chunks] : sets) {
+    typename TestFixture::B b(this->name() + "_" + what);
+    b.set_patterns(rng, true);
+    uint64_t symbols = 0;
+    for (const HwChunk& c : chunks) b.add(c), symbols += c.n;
+    ASSERT_TRUE(b.run(rng, 10'000'000)) << "timeout, " << tb::seed_text();
+    const double cycles = double(b.last_beat_cycle() - b.first_desc_cycle() + 1);
+    const double per_cycle = double(symbols) / cycles;
+    std::printf("%s: %s, %zu chunks of 65536 bf16 values, L %d: %llu symbols in %.0f cycles, %.4f symbols per "
+                "cycle (%d lanes), %s\n",
+                this->name().c_str(), what.c_str(), chunks.size(), C::kLog, (unsigned long long)symbols, cycles,
+                per_cycle, C::kLanes, tb::seed_text().c_str());
+    this->report(what.c_str(), b);
+    EXPECT_GE(per_cycle, 0.98 * C::kLanes) << what;
+  }
+}
+
+// Every error cause, each followed by a good chunk that must decode; each cause must be the one
+// the functional model gives (or, for the table and descriptor checks, the documented one).
+TYPED_TEST(TansDecoderV2, Errors) {
+  using C = TypeParam;
+  tb::Rng rng(tb::seed() + 3);
+  typename TestFixture::B b(this->name());
+  b.set_patterns(rng, false);
+  const std::vector<uint8_t> stories = stories_bf16();
+  std::vector<HwChunk> good = real_chunks(stories, 3000, C::kLanes, C::kLog, "good", 12);
+  size_t g = 0;
+  auto next_good = [&](int bank) {
+    HwChunk c = good[g++ % good.size()];
+    c.bank = bank;
+    return c;
+  };
+
+  // A chunk before any table write to its bank (bank 1 has never been written).
+  HwChunk no_table = next_good(1);
+  no_table.load = false;
+  no_table.expect.clear();
+  no_table.err = pkg::TANS_ERR_NO_TABLE;
+  b.add(no_table);
+  b.add(next_good(0));
+
+  // Bad table entries (written as the table of a chunk of 0 symbols): nb_bits above MaxTableLog;
+  // next_base not a multiple of 2^nb_bits. Then a good chunk reloads the bank.
+  HwChunk bad_cfg;
+  bad_cfg.name = "bad table entries";
+  bad_cfg.table = {DecodeEntry{7, uint8_t(C::kMaxLog + 1), 0}.pack(), DecodeEntry{7, 2, 3}.pack()};
+  b.add(bad_cfg);
+  b.expect_cause(pkg::TANS_ERR_BAD_ENTRY);
+  b.expect_cause(pkg::TANS_ERR_BAD_ENTRY);
+  b.add(next_good(0));
+
+  // Bad descriptors (of a loaded bank): table log 4 and MaxTableLog + 1.
+  for (int log : {4, C::kMaxLog + 1}) {
+    HwChunk d = next_good(0);
+    d.log = log;
+    d.load = false;
+    d.err = pkg::TANS_ERR_BAD_DESC;
+    b.add(d);
+    b.add(next_good(0));
+  }
+
+  // Corrupted streams, each judged by the functional model: a state's stream a unit short, a unit
+  // too long, a padding bit set, an initial state changed, an initial state at or above 2^L, random
+  // bit flips in any unit.
+  int corrupted = 0;
+  for (int kind = 0; kind < 6; ++kind)
+    for (int rep = 0; rep < (kind == 5 ? int(tb::depth(12, 200)) : 2); ++rep) {
+      HwChunk c = next_good(int(g % 2));
+      const int s = int(rng.range(0, 2 * C::kLanes - 1));
+      auto& u = c.units[size_t(s)];
+      switch (kind) {
+        case 0:  // a unit short
+          if (u.size() < 2) continue;
+          u.pop_back();
+          break;
+        case 1:  // units of zeros too many (more than the buffer holds: the rest is skipped up to `last`)
+          u.insert(u.end(), rep == 0 ? 1 : 6, 0);
+          break;
+        case 2:  // the top bit of the last unit (padding unless the fields fill it)
+          if (u.size() < 2) continue;
+          u.back() = uint16_t(u.back() | 0x8000);
+          break;
+        case 3:  // another initial state below 2^L
+          u[0] = uint16_t((u[0] + 1 + rng.range(0, (1u << c.log) - 2)) % (1u << c.log));
+          break;
+        case 4:  // an initial state of 2^L or more
+          u[0] = uint16_t(u[0] | (1u << (c.log + rng.range(0, 15 - uint64_t(c.log)))));
+          break;
+        default: {  // one random bit of one random unit
+          const size_t k = rng.range(0, u.size() - 1);
+          u[k] = uint16_t(u[k] ^ (1u << rng.range(0, 15)));
+        }
+      }
+      // The model's verdict on the corrupted units.
+      std::vector<DecodeEntry> table(c.table.size());
+      for (size_t x = 0; x < table.size(); ++x)
+        table[x] = DecodeEntry{uint8_t(c.table[x]), uint8_t(c.table[x] >> 8 & 15), uint16_t(c.table[x] >> 12)};
+      expect_from_model(c, table, C::kLanes);
+      c.name += " corrupted (" + std::to_string(kind) + ")";
+      corrupted += c.err != 0;
+      b.add(c);
+      b.add(next_good(int(g % 2)));
+    }
+
+  ASSERT_TRUE(b.run(rng, 20'000'000)) << "timeout, " << tb::seed_text();
+  std::printf("%s: %d corrupted chunks the model rejects\n", this->name().c_str(), corrupted);
+  this->report("errors", b);
+  for (int cause : {1, 2, 3, 4, 5, 6})
+    EXPECT_NE(std::find(b.causes().begin(), b.causes().end(), cause), b.causes().end())
+        << "cause " << cause << " never raised, " << tb::seed_text();
+}
+
+}  // namespace
