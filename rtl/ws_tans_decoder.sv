@@ -65,97 +65,125 @@ module ws_tans_decoder #(
   localparam int LoBits    = $clog2(8 * K);  // the symbol counter below 8 Lanes
   localparam int CB        = CountBits > LoBits ? CountBits : LoBits + 1;
 
-  // ---------------------------------------------------------------------------------------------
-  // Configuration: each written entry becomes the RAM word {nb, mask = 2^nb - 1, base, symbol}, one
-  // register stage before the RAMs. Entries the datapath cannot take are stored with nb = 0 and
-  // raise TANS_ERR_BAD_ENTRY: nb above MaxTableLog, next_base >= 2^MaxTableLog, or next_base not a
-  // multiple of 2^nb (no table the format allows has one).
   // The chunk's state (plain codes: Yosys cannot re-derive a module with a typedef of its own).
   localparam logic [2:0] ST_IDLE  = 3'd0;  // no chunk: descriptors are taken
-  localparam logic [2:0] ST_WAIT  = 3'd1;  // a chunk is taken; its states' ready flags catch up
-  localparam logic [2:0] ST_RUN   = 3'd2;  // slots run
-  localparam logic [2:0] ST_ABORT = 3'd3;  // the chunk failed: flush its states, end it with an empty beat
-  localparam logic [2:0] ST_END   = 3'd4;  // the last slot has run: wait for its checks, report
+  localparam logic [2:0] ST_TAKEN = 3'd1;  // a descriptor was taken: check it
+  localparam logic [2:0] ST_WAIT  = 3'd2;  // the chunk starts; its states' ready flags catch up
+  localparam logic [2:0] ST_RUN   = 3'd3;  // slots run
+  localparam logic [2:0] ST_ABORT = 3'd4;  // the chunk failed: flush its states, end it with an empty beat
+  localparam logic [2:0] ST_END   = 3'd5;  // the last slot has run: wait for its checks, report
 
   logic [2:0]           st_q;
-  logic                 bank_q;     // the running chunk's bank
+  logic                 bank_q;     // the chunk's bank
+  logic [3:0]           log_q;      // ... and table log
   logic [1:0]           loaded_q;   // a bank has been written since reset
+
+  // ---------------------------------------------------------------------------------------------
+  // Configuration: each written entry becomes the RAM word {nb, mask = 2^nb - 1, base, symbol}, in
+  // three register stages (as taken, checked, the word). Entries the datapath cannot take are stored
+  // with nb = 0 and raise TANS_ERR_BAD_ENTRY: nb above MaxTableLog, next_base >= 2^MaxTableLog, or
+  // next_base not a multiple of 2^nb (no table the format allows has one).
   ws_pkg::tans_entry_t  cfg;
-  logic                 cfg_take, cfg_bad, cfg_we_q, cfg_bad_q;
-  logic [ML:0]          cfg_addr_q;
+  logic                 cfg_take, cfg_in_q, cfg_chk_q, cfg_we_q, cfg_bad_q, cfg_ev_q;
+  logic [ML:0]          cfg_in_addr_q, cfg_chk_addr_q, cfg_addr_q;
+  logic [23:0]          cfg_in_data_q;
+  logic [ML+11:0]       cfg_pre_q;  // {nb, next_base, symbol}, the mask still to come
+  logic [ML-1:0]        cfg_mask_q;
   logic [EntryBits-1:0] cfg_word_q;
-  logic [ML-1:0]        cfg_mask;
 
   assign cfg_ready_o = st_q == ST_IDLE || bank_q != cfg_bank_i;
   assign cfg_take    = cfg_valid_i && cfg_ready_o;
-  assign cfg         = cfg_data_i;
-  assign cfg_bad     = cfg.nb_bits > 4'(ML) || (cfg.next_base >> ML) != '0
-                    || (cfg.next_base & ~(12'hfff << cfg.nb_bits)) != '0;
-  assign cfg_mask    = cfg_bad ? '0 : ~({ML{1'b1}} << cfg.nb_bits);
+  assign cfg         = cfg_in_data_q;
 
   always_ff @(posedge clk_i) begin
-    cfg_addr_q <= {cfg_bank_i, cfg_addr_i};
-    cfg_word_q <= {cfg_bad ? 4'd0 : cfg.nb_bits, cfg_mask, cfg.next_base[ML-1:0], cfg.symbol};
+    cfg_in_addr_q  <= {cfg_bank_i, cfg_addr_i};
+    cfg_in_data_q  <= cfg_data_i;
+    cfg_chk_addr_q <= cfg_in_addr_q;
+    cfg_pre_q <= {cfg.nb_bits, cfg.next_base[ML-1:0], cfg.symbol};
+    cfg_bad_q      <= cfg.nb_bits > 4'(ML) || (cfg.next_base >> ML) != '0
+                   || (cfg.next_base & ~(12'hfff << cfg.nb_bits)) != '0;
+    cfg_mask_q     <= ~({ML{1'b1}} << cfg.nb_bits);
+    cfg_addr_q     <= cfg_chk_addr_q;
+    cfg_word_q     <= {cfg_bad_q ? 4'd0 : cfg_pre_q[ML+8 +: 4], cfg_bad_q ? ML'(0) : cfg_mask_q,
+                       cfg_pre_q[ML+7:0]};
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
+      cfg_in_q  <= 1'b0;
+      cfg_chk_q <= 1'b0;
       cfg_we_q  <= 1'b0;
-      cfg_bad_q <= 1'b0;
+      cfg_ev_q  <= 1'b0;
       loaded_q  <= '0;
     end else begin
-      cfg_we_q  <= cfg_take;
-      cfg_bad_q <= cfg_take && cfg_bad;
+      cfg_in_q  <= cfg_take;
+      cfg_chk_q <= cfg_in_q;
+      cfg_we_q  <= cfg_chk_q;
+      cfg_ev_q  <= cfg_chk_q && cfg_bad_q;
       if (cfg_take) loaded_q[cfg_bank_i] <= 1'b1;
     end
   end
 
   // ---------------------------------------------------------------------------------------------
   // Descriptors: taken while no chunk runs, unless a write into the chunk's bank is waiting (so
-  // writes presented before a descriptor go first). A chunk of 0 symbols is taken and does nothing.
+  // writes presented before a descriptor go first), then checked from registers. A chunk of 0
+  // symbols is taken and does nothing.
   ws_pkg::tans_desc_head_t d_head;
-  logic [3:0]           d_log;
-  logic                 d_bank, desc_take, d_start, d_bad_log;
-  logic [CountBits-1:0] d_count;
+  logic                 desc_take, start, cnt_nz_q, cnt_small_q;
+  logic [CB-1:0]        cnt_q;
   ws_pkg::tans_err_e    d_err;
 
   assign d_head       = desc_data_i[HeadBits-1:0];
-  assign d_log        = d_head.table_log;
-  assign d_bank       = d_head.bank;
-  assign d_count      = desc_data_i[HeadBits +: CountBits];
-  assign desc_ready_o = st_q == ST_IDLE && !(cfg_valid_i && cfg_bank_i == d_bank);
+  assign desc_ready_o = st_q == ST_IDLE && !(cfg_valid_i && cfg_bank_i == d_head.bank);
   assign desc_take    = desc_valid_i && desc_ready_o;
-  assign d_start      = desc_take && d_count != '0;
-  assign d_bad_log    = d_log < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || d_log > 4'(ML);
-  assign d_err        = !loaded_q[d_bank] ? ws_pkg::TANS_ERR_NO_TABLE
-                      : d_bad_log         ? ws_pkg::TANS_ERR_BAD_DESC
-                                          : ws_pkg::TANS_ERR_NONE;
+  assign start        = st_q == ST_TAKEN && cnt_nz_q;
+  assign d_err        = !loaded_q[bank_q] ? ws_pkg::TANS_ERR_NO_TABLE
+                      : log_q < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || log_q > 4'(ML) ? ws_pkg::TANS_ERR_BAD_DESC
+                                                                             : ws_pkg::TANS_ERR_NONE;
+
+  always_ff @(posedge clk_i) begin
+    if (desc_take) begin
+      bank_q      <= d_head.bank;
+      log_q       <= d_head.table_log;
+      cnt_q       <= CB'(desc_data_i[HeadBits +: CountBits]);
+      cnt_nz_q    <= desc_data_i[HeadBits +: CountBits] != '0;
+      cnt_small_q <= (desc_data_i[HeadBits +: CountBits] >> LoBits) == '0;
+    end
+  end
 
   // ---------------------------------------------------------------------------------------------
   // The slots of a chunk: PRIME (context 0 reads its initial-state unit), PSA and PSB (each context
   // addresses the table with its initial state), BEATs (a context decodes Lanes symbols; the other
   // extracts), TAIL (the last beat's context extracts for the last time). PRIME needs the slot
-  // before it to have run with phase 0 and no decode (so every lane's position reads 16); idle
-  // slots get there.
-  localparam logic [2:0] SL_PRIME = 3'd0;
-  localparam logic [2:0] SL_PSA   = 3'd1;
-  localparam logic [2:0] SL_PSB   = 3'd2;
-  localparam logic [2:0] SL_BEAT  = 3'd3;
-  localparam logic [2:0] SL_TAIL  = 3'd4;
-  localparam logic [2:0] SL_DONE  = 3'd5;
+  // before it to have decoded nothing (so every lane's position reads 16) and the phase 1; IDLE
+  // slots get there. DONE is a slot that does nothing.
+  //
+  // pend_q is the next slot to run and s_*_q what it does, all registered: when adv_q is high it
+  // runs, and at the clock edge pend_q and s_*_q become its successor's. adv_d only decides whether
+  // the pending slot runs next cycle; nothing else waits for it.
+  localparam logic [2:0] SL_IDLE  = 3'd0;
+  localparam logic [2:0] SL_PRIME = 3'd1;
+  localparam logic [2:0] SL_PSA   = 3'd2;
+  localparam logic [2:0] SL_PSB   = 3'd3;
+  localparam logic [2:0] SL_BEAT  = 3'd4;
+  localparam logic [2:0] SL_TAIL  = 3'd5;
+  localparam logic [2:0] SL_DONE  = 3'd6;
 
-  logic [2:0]           nxt_q;          // the next slot of the running chunk
-  logic                 adv_q, adv_d;   // a slot runs this cycle
+  logic                 abort_go;       // the failed chunk's states are flushed now
+  logic                 push_beat;      // the running slot's beat goes into the output
+  logic [2:0]           pend_q;         // the pending slot
+  logic                 adv_q, adv_d;   // it runs this cycle
   logic                 phase_q;        // its decoding context
-  logic                 primed_q;       // the last slot decoded nothing (positions are 16)
-  logic                 s_pseudo_q, s_beat_q, s_ext_q, s_init_q, s_last_q;
-  logic [CW-1:0]        s_count_q;      // symbols of this slot's beat
-  logic [K-1:0]         s_fin_q;        // lanes whose extraction this slot is their state's last
-  logic [K-1:0]         dec_fin_q;      // ... of the extraction after this slot's decode
-  logic [CB-1:0]        rem_q;          // symbols from the next beat to issue on
+  logic                 primed_q;       // the last slot that ran decoded nothing (positions are 16)
+  logic                 s_pseudo_q, s_beat_q, s_init_q;
+  // Per lane j and context: the pending slot's extraction pops (or not) or ends the state's chunk.
+  logic [K-1:0]         s_pop0_q, s_pop1_q, s_fin0_q, s_fin1_q;
+  logic [K-1:0]         dec_fin_q;      // lanes whose state the pending slot decodes for the last time
+  logic [K-1:0]         done0_q, done1_q;  // per context: the lane's state is flushed, its chunk over
+  logic [CB-1:0]        rem_q;          // symbols from the pending (or next) beat on
   logic                 rem_small_q;    // rem_q < 8 Lanes, a cycle ago (it only shrinks)
-  logic [3:0]           log_q;
   logic [1:0]           wait_q;
+  logic [2:0]           end_wait_q;
   logic                 last_out_q;     // the chunk's `last` beat has gone into the output
   logic [1:0]           ready_all_q;    // per context: every lane's state can extract (registered)
   logic [1:0]           ready_all_d;
@@ -163,78 +191,93 @@ module ws_tans_decoder #(
 
   always_comb begin
     ready_all_d = 2'b11;
-    for (int j = 0; j < K; j++) ready_all_d = ready_all_d & lane_ready[2*j +: 2];
+    for (int j = 0; j < K; j++) begin
+      ready_all_d[0] = ready_all_d[0] & (lane_ready[2*j] | done0_q[j]);
+      ready_all_d[1] = ready_all_d[1] & (lane_ready[2*j + 1] | done1_q[j]);
+    end
   end
 
-  // What the next slot would do, from the symbol counter: its beat's count and `last`, and for
-  // its decode, which lanes' states decode for the last time (their next symbol, Lanes or 2 Lanes
-  // symbols on, would be past the chunk's end).
+  // The successor of the pending slot, and what it does. Symbol counts come from le_q[t]: "rem_q
+  // <= t" for t < 4 Lanes, registered from rem_q's next value (rem_q drops by Lanes as a beat runs).
+  logic [2:0]        next_kind;
   logic [LoBits-1:0] rem_lo;
-  logic              is_last_beat;
-  logic [CW-1:0]     beat_count;
-  logic [K-1:0]      fin_beat, fin_psa, fin_psb;
+  logic              beat_running;
+  logic [K-1:0]      next_fin;
+  logic [4*K-1:0]    le_q, le_d;
   assign rem_lo       = rem_q[LoBits-1:0];
-  assign is_last_beat = rem_small_q && rem_lo <= LoBits'(K);
-  assign beat_count   = (rem_small_q && rem_lo < LoBits'(K)) ? CW'(rem_lo) : CW'(K);
+  assign beat_running = pend_q == SL_BEAT;
+
+  // Which states the successor extracts: every lane's state of the context decoding now, unless it
+  // is done, counting the states the running slot ends (flush).
+  logic [K-1:0] flush0, flush1, next_live;
+  assign flush0    = (adv_q ? s_fin0_q : '0) | (abort_go ? ~done0_q : '0);
+  assign flush1    = (adv_q ? s_fin1_q : '0) | (abort_go ? ~done1_q : '0);
+  assign next_live = next_kind == SL_IDLE || next_kind == SL_DONE ? '0
+                   : phase_q ? ~(done1_q | flush1) : ~(done0_q | flush0);
   always_comb begin
+    unique case (pend_q)
+      SL_IDLE:  next_kind = phase_q ? SL_IDLE : SL_PRIME;  // PRIME takes phase 1
+      SL_PRIME: next_kind = SL_PSA;
+      SL_PSA:   next_kind = SL_PSB;
+      SL_PSB:   next_kind = SL_BEAT;
+      SL_BEAT:  next_kind = le_q[K] ? SL_TAIL : SL_BEAT;  // this beat is the last
+      default:  next_kind = SL_DONE;
+    endcase
+    // Lane j's state decodes for the last time when its next symbol, Lanes (PSA: context 0's
+    // first) or 2 Lanes (a beat: two beats on) symbols further, is past the chunk's end.
     for (int j = 0; j < K; j++) begin
-      fin_beat[j] = rem_small_q && rem_lo <= LoBits'(2 * K + j);
-      fin_psa[j]  = rem_small_q && rem_lo <= LoBits'(j);
-      fin_psb[j]  = rem_small_q && rem_lo <= LoBits'(K + j);
+      unique case (next_kind)
+        SL_PSA:  next_fin[j] = le_q[j];
+        SL_PSB:  next_fin[j] = le_q[K + j];
+        SL_BEAT: next_fin[j] = le_q[(beat_running ? 3 * K : 2 * K) + j];
+        default: next_fin[j] = 1'b0;
+      endcase
+    end
+    // rem_q's next value: the descriptor's count at the start, less Lanes as a beat runs.
+    for (int t = 0; t < 4 * K; t++) begin
+      if (start)          le_d[t] = cnt_small_q && cnt_q[LoBits-1:0] <= LoBits'(t);
+      else if (push_beat) le_d[t] = rem_small_q && rem_lo <= LoBits'(t + K);
+      else                le_d[t] = rem_small_q && rem_lo <= LoBits'(t);
     end
   end
 
   // Output room: at most one beat waiting after this edge, whatever out_ready_i does next cycle.
-  logic       push, push_beat, push_empty, take_out, room_next, room_now;
-  logic [1:0] out_n_q;  // beats in the output register and its skid register
+  logic       push, push_empty, take_out, room_next, room_now;
+  logic [1:0] out_n;  // beats in the output register and its skid register
   assign take_out  = out_valid_o && out_ready_i;
   assign push_beat = adv_q && s_beat_q;
-  assign room_next = (out_n_q + 2'(push_beat) - 2'(take_out)) <= 2'd1;
-  assign room_now  = out_n_q <= 2'd1 || take_out;  // a beat pushed now fits
+  assign room_next = (out_n + 2'(push_beat) - 2'(take_out)) <= 2'd1;
+  assign room_now  = out_n <= 2'd1 || take_out;  // a beat pushed now fits
 
-  logic phase_next, ext_ready, want_prime, can_prime, issue_idle;
+  logic phase_next, ext_ready;
   logic any_early_q, any_final_q, any_left_q, any_init_q;  // this cycle's lane check results
   assign phase_next = phase_q ^ adv_q;
   assign ext_ready  = phase_next ? ready_all_q[0] : ready_all_q[1];  // the next extractor: !phase
-  assign want_prime = st_q == ST_RUN && nxt_q == SL_PRIME;
-  assign can_prime  = phase_next && primed_q;
-  assign issue_idle = want_prime && !can_prime;
-  always_comb begin
-    adv_d = 1'b0;
-    if (st_q == ST_RUN && !any_early_q && !any_init_q) begin
-      unique case (nxt_q)
-        SL_PRIME: adv_d = !can_prime || ext_ready;
-        SL_BEAT:  adv_d = ext_ready && room_next;
-        SL_DONE:  adv_d = 1'b0;
-        default:  adv_d = ext_ready;
-      endcase
-    end
-  end
+  assign adv_d      = st_q == ST_RUN && !any_early_q && !any_init_q && ext_ready && room_next;
 
   // ---------------------------------------------------------------------------------------------
   // Sequencer
-  logic issue;  // the next slot is issued at this edge (it runs next cycle)
-  logic [1:0] end_wait_q;
-  logic any_early, any_final, any_left, any_init;
   logic err_early_q, err_final_q, err_left_q, err_init_q;  // the running chunk's findings
   ws_pkg::tans_err_e chunk_ev, desc_ev_q;
-  logic abort_go;
-  assign issue    = adv_d && !issue_idle;
-  assign abort_go = st_q == ST_ABORT && !adv_q && (last_out_q || room_now);
+  assign abort_go   = st_q == ST_ABORT && !adv_q && (last_out_q || room_now);
   assign push_empty = abort_go && !last_out_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       st_q        <= ST_IDLE;
-      nxt_q       <= SL_DONE;
+      pend_q      <= SL_DONE;
       adv_q       <= 1'b0;
       phase_q     <= 1'b0;
       primed_q    <= 1'b0;
       s_pseudo_q  <= 1'b0;
       s_beat_q    <= 1'b0;
-      s_ext_q     <= 1'b0;
       s_init_q    <= 1'b0;
-      s_last_q    <= 1'b0;
+      s_pop0_q    <= '0;
+      s_pop1_q    <= '0;
+      s_fin0_q    <= '0;
+      s_fin1_q    <= '0;
+      done0_q     <= '0;
+      done1_q     <= '0;
       wait_q      <= '0;
       end_wait_q  <= '0;
       last_out_q  <= 1'b0;
@@ -249,80 +292,84 @@ module ws_tans_decoder #(
       adv_q       <= adv_d;
       phase_q     <= phase_next;
       ready_all_q <= ready_all_d;
-      rem_small_q <= (rem_q >> LoBits) == '0;
-      desc_ev_q   <= desc_take && d_count != '0 ? d_err : ws_pkg::TANS_ERR_NONE;
-      if (adv_d) begin  // the next slot's kind
-        s_pseudo_q <= issue && (nxt_q == SL_PSA || nxt_q == SL_PSB);
-        s_beat_q   <= issue && nxt_q == SL_BEAT;
-        s_ext_q    <= issue && nxt_q != SL_DONE;
-        s_init_q   <= issue && (nxt_q == SL_PRIME || nxt_q == SL_PSA);
-        s_last_q   <= is_last_beat;
-        primed_q   <= !(issue && (nxt_q == SL_PSA || nxt_q == SL_PSB || nxt_q == SL_BEAT));
+      rem_small_q <= start ? cnt_small_q : (rem_q >> LoBits) == '0;
+      desc_ev_q   <= start ? d_err : ws_pkg::TANS_ERR_NONE;
+      if (adv_q) begin  // the pending slot runs: its successor is pending next
+        pend_q     <= next_kind;
+        primed_q   <= !s_pseudo_q && !s_beat_q;
+        s_pseudo_q <= next_kind == SL_PSA || next_kind == SL_PSB;
+        s_beat_q   <= next_kind == SL_BEAT;
+        s_init_q   <= next_kind == SL_PRIME || next_kind == SL_PSA;
+        // The successor's extractor is the context that decodes now (phase_q).
+        s_pop0_q   <= phase_q ? '0 : next_live & ~dec_fin_q;
+        s_pop1_q   <= phase_q ? next_live & ~dec_fin_q : '0;
+        s_fin0_q   <= phase_q ? '0 : next_live & dec_fin_q;
+        s_fin1_q   <= phase_q ? next_live & dec_fin_q : '0;
       end
-      if (issue) begin
-        unique case (nxt_q)
-          SL_PRIME: nxt_q <= SL_PSA;
-          SL_PSA:   nxt_q <= SL_PSB;
-          SL_PSB:   nxt_q <= SL_BEAT;
-          SL_BEAT:  nxt_q <= is_last_beat ? SL_TAIL : SL_BEAT;
-          default:  nxt_q <= SL_DONE;
-        endcase
-      end
-      if ((push_beat && s_last_q) || push_empty) last_out_q <= 1'b1;
+      done0_q <= start ? '0 : done0_q | flush0;
+      done1_q <= start ? '0 : done1_q | flush1;
+      if ((push_beat && le_q[K]) || push_empty) last_out_q <= 1'b1;
       err_early_q <= err_early_q || any_early_q;
       err_final_q <= err_final_q || any_final_q;
       err_left_q  <= err_left_q || any_left_q;
       err_init_q  <= err_init_q || any_init_q;
       unique case (st_q)
         ST_IDLE: begin
-          if (d_start) begin
-            st_q        <= d_err != ws_pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
-            nxt_q       <= SL_PRIME;
-            wait_q      <= 2'd3;
-            last_out_q  <= 1'b0;
-            err_early_q <= 1'b0;
-            err_final_q <= 1'b0;
-            err_left_q  <= 1'b0;
-            err_init_q  <= 1'b0;
-          end
+          if (desc_take) st_q <= ST_TAKEN;
+        end
+        ST_TAKEN: begin
+          st_q        <= !cnt_nz_q ? ST_IDLE : d_err != ws_pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
+          wait_q      <= 2'd2;
+          last_out_q  <= 1'b0;
+          err_early_q <= 1'b0;
+          err_final_q <= 1'b0;
+          err_left_q  <= 1'b0;
+          err_init_q  <= 1'b0;
         end
         ST_WAIT: begin  // the lanes' ready flags take two cycles to show the new chunk
           wait_q <= wait_q - 2'd1;
-          if (wait_q == 2'd1) st_q <= ST_RUN;
+          if (wait_q == 2'd1) begin
+            st_q       <= ST_RUN;
+            pend_q     <= phase_next && primed_q ? SL_PRIME : SL_IDLE;
+            s_pseudo_q <= 1'b0;
+            s_beat_q   <= 1'b0;
+            s_init_q   <= phase_next && primed_q;
+            s_pop0_q   <= {K{phase_next && primed_q}};  // PRIME: context 0 reads its first unit
+            s_pop1_q   <= '0;
+            s_fin0_q   <= '0;
+            s_fin1_q   <= '0;
+          end
         end
         ST_RUN: begin
           if (any_early_q || any_init_q) st_q <= ST_ABORT;
-          else if (nxt_q == SL_DONE && !adv_q) st_q <= ST_END;
-          end_wait_q <= 2'd3;
+          else if (adv_q && pend_q == SL_TAIL) st_q <= ST_END;
+          end_wait_q <= 3'd4;
         end
         ST_ABORT: begin
           if (abort_go) st_q <= ST_END;
-          end_wait_q <= 2'd3;
+          end_wait_q <= 3'd4;
         end
-        default: begin  // ST_END: three cycles for the last extraction's checks to come through
-          end_wait_q <= end_wait_q - 2'd1;
-          if (end_wait_q == 2'd0) st_q <= ST_IDLE;
+        default: begin  // ST_END: the last extraction's checks take five cycles to come through
+          end_wait_q <= end_wait_q - 3'd1;
+          if (end_wait_q == 3'd0) st_q <= ST_IDLE;
         end
       endcase
     end
   end
 
   always_ff @(posedge clk_i) begin
-    if (desc_take) begin
-      bank_q <= d_bank;
-      log_q  <= d_log;
+    if (st_q == ST_WAIT) begin  // PRIME or IDLE comes first: no fins
+      dec_fin_q <= '0;
+    end else if (adv_q) begin
+      dec_fin_q <= next_fin;
     end
-    if (adv_d) begin
-      s_fin_q   <= dec_fin_q & {K{issue && nxt_q != SL_PRIME && nxt_q != SL_PSA}};
-      dec_fin_q <= nxt_q == SL_PSA ? fin_psa : nxt_q == SL_PSB ? fin_psb : fin_beat;
-      s_count_q <= beat_count;
-    end
-    if (d_start) rem_q <= CB'(d_count);
-    else if (issue && nxt_q == SL_BEAT) rem_q <= rem_q - CB'(K);
+    if (start) rem_q <= cnt_q;
+    else if (push_beat) rem_q <= rem_q - CB'(K);
+    le_q <= le_d;
   end
 
   // The chunk's verdict, once its last checks are in: what ws::tans::decode throws first.
-  assign chunk_ev = st_q == ST_END && end_wait_q == 2'd0 ?
+  assign chunk_ev = st_q == ST_END && end_wait_q == 3'd0 ?
                       (err_early_q ? ws_pkg::TANS_ERR_ENDS_EARLY
                      : err_init_q  ? ws_pkg::TANS_ERR_BAD_DESC
                      : err_final_q ? ws_pkg::TANS_ERR_FINAL_STATE
@@ -334,9 +381,6 @@ module ws_tans_decoder #(
   // Lanes
   logic [K-1:0]   l_early, l_final, l_left, l_init;
   logic [8*K-1:0] symbols;
-  logic           lane_start, lane_abort;
-  assign lane_start = d_start;
-  assign lane_abort = abort_go;
 
   for (genvar j = 0; j < K; j++) begin : g_lane
     ws_tans_lane #(
@@ -355,13 +399,12 @@ module ws_tans_decoder #(
       .phase_i    (phase_q),
       .pseudo_i   (s_pseudo_q),
       .beat_i     (s_beat_q),
-      .ext_i      (s_ext_q),
+      .pop_sel_i  ({s_pop1_q[j], s_pop0_q[j]}),
+      .fin_sel_i  ({s_fin1_q[j], s_fin0_q[j]}),
       .init_i     (s_init_q),
-      .fin_i      (s_fin_q[j]),
+      .abort_i    ({abort_go && !done1_q[j], abort_go && !done0_q[j]}),
       .bank_i     (bank_q),
       .table_log_i(log_q),
-      .start_i    (lane_start),
-      .abort_i    (lane_abort),
       .symbol_o   (symbols[8*j +: 8]),
       .ready_o    (lane_ready[2*j +: 2]),
       .early_o    (l_early[j]),
@@ -371,10 +414,6 @@ module ws_tans_decoder #(
     );
   end
 
-  assign any_early = |l_early;
-  assign any_final = |l_final;
-  assign any_left  = |l_left;
-  assign any_init  = |l_init;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       any_early_q <= 1'b0;
@@ -382,10 +421,10 @@ module ws_tans_decoder #(
       any_left_q  <= 1'b0;
       any_init_q  <= 1'b0;
     end else begin
-      any_early_q <= any_early;
-      any_final_q <= any_final;
-      any_left_q  <= any_left;
-      any_init_q  <= any_init;
+      any_early_q <= |l_early;
+      any_final_q <= |l_final;
+      any_left_q  <= |l_left;
+      any_init_q  <= |l_init;
     end
   end
 
@@ -398,16 +437,16 @@ module ws_tans_decoder #(
   logic [CW-1:0]  out_count_q, skid_count_q, new_count;
   assign push      = push_beat || push_empty;
   assign new_data  = symbols;
-  assign new_count = push_empty ? '0 : s_count_q;
-  assign new_last  = push_empty || s_last_q;
+  // A beat's symbols: min(Lanes, rem_q); it is the last when rem_q <= Lanes.
+  assign new_count = push_empty ? '0 : le_q[K-1] ? CW'(rem_lo) : CW'(K);
+  assign new_last  = push_empty || le_q[K];
 
+  assign out_n = 2'(out_v_q) + 2'(skid_v_q);
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       out_v_q  <= 1'b0;
       skid_v_q <= 1'b0;
-      out_n_q  <= '0;
     end else begin
-      out_n_q <= out_n_q + 2'(push) - 2'(take_out);
       if (!out_v_q || take_out) begin
         out_v_q  <= skid_v_q || push;
         skid_v_q <= skid_v_q && push;
@@ -436,19 +475,21 @@ module ws_tans_decoder #(
   assign out_last_o  = out_last_q;
 
   // ---------------------------------------------------------------------------------------------
-  // Sticky error: a chunk's verdict, a descriptor's error (the cycle after it is taken), a bad table
-  // entry (the cycle after its write).
-  ws_pkg::tans_err_e ev;
-  assign ev = chunk_ev != ws_pkg::TANS_ERR_NONE  ? chunk_ev
-            : desc_ev_q != ws_pkg::TANS_ERR_NONE ? desc_ev_q
-            : cfg_bad_q                          ? ws_pkg::TANS_ERR_BAD_ENTRY
-                                                 : ws_pkg::TANS_ERR_NONE;
+  // Sticky error: a chunk's verdict, a descriptor's error, a bad table entry, registered once more.
+  ws_pkg::tans_err_e ev_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) ev_q <= ws_pkg::TANS_ERR_NONE;
+    else         ev_q <= chunk_ev != ws_pkg::TANS_ERR_NONE  ? chunk_ev
+                       : desc_ev_q != ws_pkg::TANS_ERR_NONE ? desc_ev_q
+                       : cfg_ev_q                           ? ws_pkg::TANS_ERR_BAD_ENTRY
+                                                            : ws_pkg::TANS_ERR_NONE;
+  end
 
   ws_sticky_error #(.CauseBits(3)) u_err (
     .clk_i,
     .rst_ni,
     .clear_i(err_clear_i),
-    .cause_i(ev),
+    .cause_i(ev_q),
     .err_o,
     .cause_o(err_cause_o)
   );

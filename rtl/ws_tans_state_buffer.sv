@@ -34,12 +34,16 @@ module ws_tans_state_buffer (
   logic        ok_q;
 
   // Moves, bottom up: a slot is free when empty or its unit moves down (w0: popped).
-  // moveK: slot K takes slot K+1's unit (K < 3), or the port's (K = 3).
+  // moveK: slot K loads slot K+1 (K < 3) or the port (K = 3). A pop shifts every slot down at once;
+  // otherwise a unit moves into an empty slot below it, one slot a cycle. No move waits for another,
+  // so the pop (from the decoder's registered slot) is one logic level from the clock enables.
+  // The slots need not be contiguous while units arrive; once the last unit is in, they settle in
+  // three cycles, before the decoder can see ok_o and run the state's next extraction.
   logic move0, move1, move2, move3, free3, ended, take;
   assign ended = ended_q;
-  assign move0 = (!valid_q[0] || pop_i) && valid_q[1];
-  assign move1 = (!valid_q[1] || move0) && valid_q[2];
-  assign move2 = (!valid_q[2] || move1) && valid_q[3];
+  assign move0 = pop_i || (!valid_q[0] && valid_q[1]);
+  assign move1 = pop_i || (!valid_q[1] && valid_q[2]);
+  assign move2 = pop_i || (!valid_q[2] && valid_q[3]);
   assign free3 = !valid_q[3] || move2;
   assign in_ready_o = drain_q || (free3 && !ended);
   assign take  = in_valid_i && in_ready_o;
@@ -65,9 +69,9 @@ module ws_tans_state_buffer (
         drain_q <= !ended && !(take && in_last_i);
       end else begin
         // A slot is full after the edge if it takes a unit, or keeps the one it has.
-        valid_q[0] <= move0 || (valid_q[0] && !pop_i);
-        valid_q[1] <= move1 || (valid_q[1] && !move0);
-        valid_q[2] <= move2 || (valid_q[2] && !move1);
+        valid_q[0] <= move0 ? valid_q[1] : valid_q[0];
+        valid_q[1] <= move1 ? valid_q[2] : valid_q[1] && !move0;
+        valid_q[2] <= move2 ? valid_q[3] : valid_q[2] && !move1;
         valid_q[3] <= move3 || (valid_q[3] && !move2);
         ended_q    <= ended_q || (move3 && in_last_i);
         drain_q    <= drain_q && !(take && in_last_i);
