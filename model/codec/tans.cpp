@@ -415,8 +415,14 @@ void decode_shared(const uint8_t* stream, size_t stream_bytes, const DecodeEntry
 // the 57 a fetch holds). Symbol k of state s goes to out[s + k * S]; `o[g]` points at the next one
 // of state g. Returns the symbols decoded per state, at most `m`.
 template <int G>
-size_t decode_group_fast(const StreamView* st, const DecodeEntry* table, uint32_t* x, uint64_t* pos, uint8_t** o,
-                         size_t stride, size_t m) {
+size_t decode_group_fast(const StreamView* st, const DecodeEntry* table, uint32_t* x_io, uint64_t* pos_io,
+                         uint8_t** o_io, size_t stride, size_t m) {
+  // Local copies: stores through uint8_t pointers may alias anything reachable from outside, which
+  // would keep the states in memory.
+  uint32_t x[G];
+  uint64_t pos[G];
+  uint8_t* o[G];
+  for (int g = 0; g < G; ++g) x[g] = x_io[g], pos[g] = pos_io[g], o[g] = o_io[g];
   size_t k = 0;
   for (; k + 4 <= m; k += 4) {
     bool inside = true;
@@ -427,12 +433,15 @@ size_t decode_group_fast(const StreamView* st, const DecodeEntry* table, uint32_
     for (int g = 0; g < G; ++g) bits[g] = fetch<false>(st[g].data, st[g].bytes, pos[g]), used[g] = 0;
     for (int t = 0; t < 4; ++t)
       for (int g = 0; g < G; ++g) {
-        uint8_t* p = o[g];
-        lane_step(table, x[g], bits[g], used[g], p);
-        o[g] += stride;
+        const DecodeEntry e = table[x[g]];
+        o[g][t * stride] = e.symbol;
+        x[g] = uint32_t(e.next_base) + uint32_t(bits[g] & ((1u << e.nb_bits) - 1));
+        bits[g] >>= e.nb_bits;
+        used[g] += e.nb_bits;
       }
-    for (int g = 0; g < G; ++g) pos[g] += used[g];
+    for (int g = 0; g < G; ++g) pos[g] += used[g], o[g] += 4 * stride;
   }
+  for (int g = 0; g < G; ++g) x_io[g] = x[g], pos_io[g] = pos[g], o_io[g] = o[g];
   return k;
 }
 
