@@ -80,14 +80,16 @@ module ws_tans_decoder #(
 
   // ---------------------------------------------------------------------------------------------
   // Configuration: each written entry becomes the RAM word {nb, mask = 2^nb - 1, base, symbol}, in
-  // three register stages (as taken, checked, the word). Entries the datapath cannot take are stored
-  // with nb = 0 and raise TANS_ERR_BAD_ENTRY: nb above MaxTableLog, next_base >= 2^MaxTableLog, or
-  // next_base not a multiple of 2^nb (no table the format allows has one).
+  // four register stages (as taken; masks; checked; the word). Entries the datapath cannot take are
+  // stored with nb = 0 and raise TANS_ERR_BAD_ENTRY: nb above MaxTableLog, next_base >=
+  // 2^MaxTableLog, or next_base not a multiple of 2^nb (no table the format allows has one).
   ws_pkg::tans_entry_t  cfg;
-  logic                 cfg_take, cfg_in_q, cfg_chk_q, cfg_we_q, cfg_bad_q, cfg_ev_q;
-  logic [ML:0]          cfg_in_addr_q, cfg_chk_addr_q, cfg_addr_q;
+  logic                 cfg_take, cfg_in_q, cfg_msk_q, cfg_chk_q, cfg_we_q, cfg_ev_q;
+  logic                 cfg_big_q, cfg_bad_q;
+  logic [ML:0]          cfg_in_addr_q, cfg_msk_addr_q, cfg_chk_addr_q, cfg_addr_q;
   logic [23:0]          cfg_in_data_q;
-  logic [ML+11:0]       cfg_pre_q;  // {nb, next_base, symbol}, the mask still to come
+  logic [11:0]          cfg_low_q, cfg_base_q;  // the bits below nb; next_base
+  logic [ML+11:0]       cfg_msk_pre_q, cfg_pre_q;  // {nb, next_base, symbol}, the mask still to come
   logic [ML-1:0]        cfg_mask_q;
   logic [EntryBits-1:0] cfg_word_q;
 
@@ -98,26 +100,31 @@ module ws_tans_decoder #(
   always_ff @(posedge clk_i) begin
     cfg_in_addr_q  <= {cfg_bank_i, cfg_addr_i};
     cfg_in_data_q  <= cfg_data_i;
-    cfg_chk_addr_q <= cfg_in_addr_q;
-    cfg_pre_q <= {cfg.nb_bits, cfg.next_base[ML-1:0], cfg.symbol};
-    cfg_bad_q      <= cfg.nb_bits > 4'(ML) || (cfg.next_base >> ML) != '0
-                   || (cfg.next_base & ~(12'hfff << cfg.nb_bits)) != '0;
-    cfg_mask_q     <= ~({ML{1'b1}} << cfg.nb_bits);
+    cfg_msk_addr_q <= cfg_in_addr_q;
+    cfg_msk_pre_q  <= {cfg.nb_bits, cfg.next_base[ML-1:0], cfg.symbol};
+    cfg_low_q      <= ~(12'hfff << cfg.nb_bits);
+    cfg_base_q     <= cfg.next_base;
+    cfg_big_q      <= cfg.nb_bits > 4'(ML) || (cfg.next_base >> ML) != '0;
+    cfg_chk_addr_q <= cfg_msk_addr_q;
+    cfg_pre_q      <= cfg_msk_pre_q;
+    cfg_mask_q     <= cfg_low_q[ML-1:0];
+    cfg_bad_q      <= cfg_big_q || (cfg_base_q & cfg_low_q) != '0;
     cfg_addr_q     <= cfg_chk_addr_q;
-    cfg_word_q     <= {cfg_bad_q ? 4'd0 : cfg_pre_q[ML+8 +: 4], cfg_bad_q ? ML'(0) : cfg_mask_q,
-                       cfg_pre_q[ML+7:0]};
+    cfg_word_q     <= {cfg_bad_q ? 4'd0 : cfg_pre_q[ML+8 +: 4], cfg_bad_q ? ML'(0) : cfg_mask_q, cfg_pre_q[ML+7:0]};
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       cfg_in_q  <= 1'b0;
+      cfg_msk_q <= 1'b0;
       cfg_chk_q <= 1'b0;
       cfg_we_q  <= 1'b0;
       cfg_ev_q  <= 1'b0;
       loaded_q  <= '0;
     end else begin
       cfg_in_q  <= cfg_take;
-      cfg_chk_q <= cfg_in_q;
+      cfg_msk_q <= cfg_in_q;
+      cfg_chk_q <= cfg_msk_q;
       cfg_we_q  <= cfg_chk_q;
       cfg_ev_q  <= cfg_chk_q && cfg_bad_q;
       if (cfg_take) loaded_q[cfg_bank_i] <= 1'b1;
