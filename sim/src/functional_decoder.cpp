@@ -14,7 +14,7 @@ FunctionalDecoder::FunctionalDecoder(sc_module_name name, const Workload& w, Inp
       bus_values_(bus_values) {}
 
 void FunctionalDecoder::run_chunk(const StreamChunk& c, const std::vector<uint8_t>&) {
-  const uint64_t setup = load_table_ ? chunk_cycles(0, rate_, c.table_entries) : 0;
+  const uint64_t setup = load_table_ && c.table_entries ? c.table_entries + kOverhead : 0;
   if (setup) {
     wait(period_ * double(setup));
     cycles_ += setup;

@@ -12,14 +12,10 @@ class FunctionalDecoder : public DecoderUnit {
  public:
   FunctionalDecoder(sc_core::sc_module_name name, const Workload& w, InputBuffer& buffer, int bus_values,
                     int out_beats, double mhz, int rate, bool load_table);
-  // Clocks one chunk of n values takes with an output that never stalls (the roofline's term).
-  static uint64_t chunk_cycles(uint64_t n, int rate, uint64_t table_entries) {
-    return (table_entries ? table_entries + kOverhead : 0) + (n + uint64_t(rate) - 1) / uint64_t(rate);
-  }
-  // Clocks per chunk beyond the table and the steps, as the RTL takes them (descriptor, output register).
-  static constexpr uint64_t kOverhead = 2;
 
  private:
+  // Clocks per chunk beyond the table and the steps, as the RTL takes them (descriptor, output register).
+  static constexpr uint64_t kOverhead = 2;
   void run_chunk(const StreamChunk& c, const std::vector<uint8_t>& bytes) override;
   int rate_;
   bool load_table_;
