@@ -1,5 +1,7 @@
 #include "roofline.hpp"
 
+#include <algorithm>
+
 #include "dram.hpp"
 
 namespace wsim {
@@ -18,12 +20,16 @@ uint64_t decoder_chunk_cycles(const StreamChunk& c, const Config& cfg) {
   // A tANS decoder: one step of `lanes` symbols a clock (--lanes is the functional engine's; the
   // cycle model and the RTL have the chunk's).
   const uint64_t lanes = uint64_t(cfg.engine == Engine::Functional ? cfg.lanes : c.lanes);
-  const uint64_t steps = ceil_div(c.values, lanes);
-  // Per chunk, the table one entry a clock, then the fill; a double-buffered table (--table-preload,
-  // functional engine) loads behind the previous chunk, and back to back the fill is hidden too (0
-  // lost clocks, tans_decoder.md section 4).
+  uint64_t steps = ceil_div(c.values, lanes);
+  // A 2:4 chunk: its nibbles (one per group of 2 values) go through the metadata decoder alongside
+  // (docs/weight_pipeline.md sections 1 and 6), and a beat needs both.
+  if (c.sparse) steps = std::max(steps, ceil_div(c.values / 2, uint64_t(c.meta_lanes)));
+  // Per chunk, each table one entry a clock (value and metadata share the configuration port), then
+  // the fill; a double-buffered table (--table-preload, functional engine) loads behind the previous
+  // chunk, and back to back the fill is hidden too (0 lost clocks, tans_decoder.md section 4).
   if (cfg.table_preload && cfg.engine == Engine::Functional) return steps;
-  return steps + (c.table_entries ? c.table_entries + kDescriptorToFirstBeat : 0);
+  const uint64_t tables = c.table_entries + c.meta_table_entries;
+  return steps + (tables ? tables + kDescriptorToFirstBeat : 0);
 }
 
 uint64_t kv_read_bytes(const Workload& w, const Config& cfg) {
