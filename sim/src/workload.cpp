@@ -1,9 +1,10 @@
 #include "workload.hpp"
 
+#include <stdlib.h>  // mkstemp
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
