@@ -6,7 +6,7 @@ namespace wsim {
 
 void PinDecoder::run_chunk(const StreamChunk& c, const std::vector<uint8_t>& bytes) {
   if (!c.coded) SC_REPORT_FATAL("decoder", "a raw chunk sent to a tANS decoder");
-  const ws::ChunkView v = ws::parse_chunk(bytes.data() + c.meta_bytes, c.bytes - c.meta_bytes);
+  const ws::ChunkView v = ws::parse_chunk(bytes.data() + c.value_chunk_offset, c.value_chunk_bytes);
   if (v.lanes != lanes())
     SC_REPORT_FATAL("decoder", ("chunk has " + std::to_string(v.lanes) + " lanes, the decoder " +
                                 std::to_string(lanes())).c_str());
