@@ -147,7 +147,8 @@ NumUnpackerModel::Step NumUnpackerModel::step() const {
             : (p_last_ && st.used_now && left_bad) ? pkg::UNP_ERR_LEFT_OVER : pkg::UNP_ERR_NONE;
   }
   st.consume = st.fire && !st.null_beat ? st.need : 0;
-  st.done = err_.err || (st.fire && (st.null_beat || (p_last_ && st.used_now)));
+  // After an error, end every chunk the reader holds words of (not one it has none of yet).
+  st.done = err_.err ? (reader_.avail() != 0 || reader_.ended()) : st.fire && (st.null_beat || (p_last_ && st.used_now));
   const bool p_free = !p_valid_ || st.fire;
   st.s1_adv = s1_valid_ && p_free;
   st.sym_ready = (!s1_valid_ || st.s1_adv) && !in.cfg_valid;

@@ -4,7 +4,7 @@
 // (runner.hpp) and checks every output beat bit for bit against the functional model
 // (ws::numfmt::decode_tensor). Data: real weights (stories260K, MiniLM) as bf16, fp8 E4M3 and posit16
 // (rounded), and random tables with random codes; then malformed streams, whose error cause must be
-// the one the functional model names.
+// the one the functional model names; then err_clear without reset.
 //
 // The same typed test bodies also run with the cycle model alone as the device (ModelDut), checked
 // against the functional model only. TB_SEED (default 1) drives everything and is printed;
@@ -25,6 +25,7 @@
 #include "Vnum_unpacker_L8.h"
 #include "core/bf16.hpp"
 #include "dut.hpp"
+#include "hw/error_text.hpp"
 #include "runner.hpp"
 #include "stimulus.hpp"
 #include "tb.hpp"
@@ -201,6 +202,69 @@ TYPED_TEST(NumUnpacker, FullSpeedBf16) {
   EXPECT_LE(double(s.cycles), bound);
 }
 
+
+// err_clear without a reset (docs/numfmt.md section 6): after each kind of error (three malformed
+// chunks, a refused table entry) and with every input taken, one clearing cycle; then good chunks must
+// decode bit for bit, the device and the cycle model in lock step. And a cause that arrives on the
+// clearing cycle itself is kept.
+TYPED_TEST(NumUnpacker, ErrClearThenGoodChunks) {
+  tb::Rng rng(tb_seed());
+  constexpr int K = TypeParam::kLanes;
+  const Format f = Format::builtin("e4m3");  // symbol 255 has no entry
+  const ws::CfgWrite refused{3, Entry{Class::Finite, Sign::Raw, true, 0, 25}.pack()};  // 25 raw bits
+  // Two chunks of 250 real-like values; the first one malformed by `bad` (0 unknown symbol, 1 raw
+  // stream a word short, 2 a word too long; -1 none).
+  auto add_chunks = [&](Job& job, int bad) {
+    std::vector<float> v(500);
+    for (float& x : v) x = float(std::normal_distribution<double>(0, 0.05)(rng.engine()));
+    for (int c = 0; c < 2; ++c) {
+      const ws::numfmt::SplitTensor t = ws::numfmt::encode_tensor(f, v.data() + c * 250, 250, true);
+      std::vector<uint8_t> syms = t.symbols, raw = t.raw;
+      if (c == 0 && bad == 0) syms[size_t(rng.range(0, 249))] = 255;
+      if (c == 0 && bad == 1) raw.resize(raw.size() - 4);
+      if (c == 0 && bad == 2) raw.insert(raw.end(), 4, 0);
+      add_chunk(job, K, f, syms, raw);
+    }
+  };
+  const uint8_t causes[] = {ws::pkg::UNP_ERR_UNKNOWN, ws::pkg::UNP_ERR_RUNS_OUT, ws::pkg::UNP_ERR_LEFT_OVER,
+                            ws::pkg::UNP_ERR_BAD_CFG};
+  Lockstep<TypeParam> bench;
+  Stats total;
+  uint64_t good_values = 0;
+  auto good_job = [&](bool with_table, const std::string& what) {
+    Job good = with_table ? start_job(f) : Job{};  // without: the table loaded before stays
+    add_chunks(good, -1);
+    const Stats s = bench.run(good, Traffic::pick(rng), rng);
+    EXPECT_FALSE(s.err) << what << ": " << ws::error_text(ws::pkg::unp_err_e(s.cause)) << " " << tb::seed_text();
+    EXPECT_EQ(s.values, 500u) << what;
+    good_values += s.values;
+    total += s;
+  };
+  for (int kind = 0; kind < 4; ++kind) {
+    Job bad = start_job(f);
+    if (kind == 3) {
+      bad.cfg.push_back(refused);
+      bad.check_values = false;
+      bad.expect_cause = ws::pkg::UNP_ERR_BAD_CFG;
+    }
+    add_chunks(bad, kind == 3 ? -1 : kind);
+    EXPECT_EQ(bad.expect_cause, causes[kind]) << "kind " << kind;  // as the functional model names it
+    const Stats s = bench.run(bad, Traffic::pick(rng), rng);
+    EXPECT_TRUE(s.err) << "kind " << kind;
+    EXPECT_EQ(s.cause, causes[kind]) << "kind " << kind;
+    total += s;
+    EXPECT_FALSE(bench.clear_error(total).err) << "kind " << kind;
+    good_job(kind == 3, "good chunks after error kind " + std::to_string(kind));  // kind 3: the entry again
+  }
+  const ws::NumUnpackerOutputs kept = bench.clear_error(total, &refused);
+  EXPECT_TRUE(kept.err) << "a cause on the clearing cycle was lost";
+  EXPECT_EQ(kept.err_cause, ws::pkg::UNP_ERR_BAD_CFG);
+  EXPECT_FALSE(bench.clear_error(total).err);
+  good_job(true, "good chunks after a cause on the clearing cycle");
+  std::printf("err_clear: 4 errors cleared, a cause on the clearing cycle kept, %llu values decoded after\n",
+              (unsigned long long)good_values);
+  report("err_clear", total);
+}
 
 }  // namespace
 }  // namespace tbnum
