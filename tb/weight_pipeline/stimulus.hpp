@@ -171,6 +171,12 @@ inline std::vector<RealMatrix> real_matrices() {
   return out;
 }
 
+// stories260K's linear matrix `index` (in real_matrices() order) pruned 2:4 under a random permutation.
+inline ws::Sparse24 real_layer(size_t index, std::mt19937_64& rng) {
+  const RealMatrix M = real_matrices().at(index);
+  return pack_real(M.w, M.rows, M.cols, random_perm(M.cols, rng));
+}
+
 // Extreme bf16 values: zeros of both signs, infinities, NaNs with payloads, subnormals, the largest
 // finite, values near overflow and underflow, and cancelling pairs.
 inline uint16_t extreme(std::mt19937_64& rng) {

@@ -30,9 +30,7 @@ TEST(WeightPipelineErrors, MalformedStreamsRaiseStickyErrors) {
   std::mt19937_64 rng(tb::seed() ^ 0xbad);
   wp::Driver drv(tb::waves_path("WeightPipelineErrors.MalformedStreamsRaiseStickyErrors"));
   Totals tot;
-  const std::vector<RealMatrix> all = real_matrices();
-  const RealMatrix& M = all[1];  // wk[0], 32 x 64
-  const ws::Sparse24 L = pack_real(M.w, M.rows, M.cols, random_perm(M.cols, rng));
+  const ws::Sparse24 L = real_layer(1, rng);  // wk[0], 32 x 64
   const std::vector<uint16_t> x = gaussian_x(L.cols, rng);
   const int reps = int(tb::depth(1, 6));
   uint64_t flagged = 0, cases = 0;
@@ -218,9 +216,7 @@ TEST(WeightPipelineErrors, ErrClearBetweenLayers) {
   std::mt19937_64 rng(tb::seed() ^ 0xc1ea);
   wp::Driver drv(tb::waves_path("WeightPipelineErrors.ErrClearBetweenLayers"));
   Totals tot;
-  const std::vector<RealMatrix> all = real_matrices();
-  const RealMatrix& M = all[2];  // wv[0], 32 x 64
-  const ws::Sparse24 L = pack_real(M.w, M.rows, M.cols, random_perm(M.cols, rng));
+  const ws::Sparse24 L = real_layer(2, rng);  // wv[0], 32 x 64
   auto good_layer = [&](const std::string& what) {
     const std::vector<uint16_t> x = gaussian_x(L.cols, rng);
     auto s = make_streams(L, int(1 + rng() % 8), int(5 + rng() % 4));
