@@ -20,7 +20,7 @@ void PinDecoder::run_chunk(const StreamChunk& c, const std::vector<uint8_t>& byt
     // reads it at rising edges): both implementations see the same backpressure. out_ready only
     // when a whole step fits, so emit() below never waits.
     wait(period_ / 2);
-    const TansInputs in = driver_.drive(can_emit(lanes()));
+    const ws::TansDecoderInputs in = driver_.drive(can_emit(lanes()));
     driver_.edge(in, cycle(in), symbols_);
     ++clocks;
     for (size_t i = emitted; i < symbols_.size(); ++i)
