@@ -1,6 +1,5 @@
 #include "codec/container_format.hpp"
 
-#include <cstdio>
 #include <set>
 
 #include "codec/chunk.hpp"
@@ -70,22 +69,6 @@ ValueFormat parse_format(IndexCursor& c, const std::string& where) {
 }
 
 }  // namespace
-
-std::string quote_name(const std::string& name) {
-  std::string s = "'";
-  for (size_t i = 0; i < name.size() && i < 200; ++i) {
-    const unsigned char c = static_cast<unsigned char>(name[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      s += buf;
-    } else {
-      s += char(c);
-    }
-  }
-  if (name.size() > 200) s += "...";
-  return s + "'";
-}
 
 std::string chunk_where(const Segment& t, size_t j) {
   return "tensor " + quote_name(t.name) + " chunk " + std::to_string(j);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/dtype.hpp"
+#include "core/error.hpp"  // quote_name, for the messages of this layout
 #include "core/source_kind.hpp"
 #include "numfmt/value_format.hpp"
 
@@ -61,8 +62,6 @@ std::vector<uint8_t> serialize_index(const Index& index);
 // Throws ws::FormatError naming the problem and the tensor and chunk it is in.
 Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end);
 
-// A name fit for a one-line error message: quoted, control bytes escaped, very long names cut.
-std::string quote_name(const std::string& name);
 // "tensor 'wq' chunk 3", for errors.
 std::string chunk_where(const Segment& t, size_t j);
 
