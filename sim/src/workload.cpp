@@ -97,10 +97,12 @@ std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_valu
         add(t.name, t.shape, t.offset, t.value_count, t.dtype == "F32" ? 4 : 2);
       }  // other dtypes (perm tables, integers) are not weights
     }
-  } else {
+  } else if (model.kind == ws::SourceKind::Llama2c) {
     const ws::Llama2cFile& f = model.llama2c;
     metadata = ws::llama2c_metadata(f.config);
     for (const auto& a : f.arrays) add(a.name, a.shape, a.offset, a.value_count, 4);
+  } else {
+    throw std::runtime_error(path + ": a GGUF model; convert it first (weightstream convert --to bf16)");
   }
   std::vector<uint8_t> st = ws::make_safetensors_header(metadata, entries);
   st.insert(st.end(), data.begin(), data.end());

@@ -569,7 +569,7 @@ TEST(Tool, BadInputs) {
   expect_error(tool("compress " + q(kStories) + " -o " + q(out) + " --lanes 3", dir), "command line", "--lanes");
   expect_error(tool("frobnicate", dir), "command line", "");
   expect_error(tool("convert --to bf16 " + q(wsz) + " -o " + q(out), dir), wsz.string(),
-               "neither safetensors nor a llama2.c model");
+               "neither safetensors, GGUF nor a llama2.c model");
   const std::string overlap = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
   Bytes st(8);
   st[0] = uint8_t(overlap.size());
