@@ -49,7 +49,7 @@ class Cursor {
   uint64_t left() const { return size_ - pos_; }
 
   void read(uint8_t* dst, uint64_t n, const std::string& where) {
-    if (n > left()) throw FormatError("GGUF truncated in " + where);
+    if (n > left()) throw FormatError(where + ": file truncated");
     while (n > 0) {
       if (pos_ < win_begin_ || pos_ >= win_begin_ + win_.size()) fill();
       const uint64_t at = pos_ - win_begin_;
@@ -67,7 +67,7 @@ class Cursor {
   }
   std::string string(const std::string& where) {
     const uint64_t n = get(8, where);
-    if (n > left()) throw FormatError("GGUF truncated in " + where + " (a string of " + std::to_string(n) + " bytes)");
+    if (n > left()) throw FormatError(where + ": file truncated (in a string of " + std::to_string(n) + " bytes)");
     std::string s(size_t(n), '\0');
     read(reinterpret_cast<uint8_t*>(s.data()), n, where);
     return s;
@@ -132,10 +132,10 @@ uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& what) {
 }
 
 GgufTensor read_tensor_info(Cursor& c, uint64_t index) {
-  const std::string at = "tensor info " + std::to_string(index);
+  const std::string at = "GGUF tensor info " + std::to_string(index);
   GgufTensor t;
   t.name = c.string(at + " name");
-  if (t.name.size() > 0xffff) throw FormatError("GGUF " + at + ": name longer than 65535 bytes");
+  if (t.name.size() > 0xffff) throw FormatError(at + ": name longer than 65535 bytes");
   const std::string where = "GGUF tensor " + quote_name(t.name);
   const uint64_t n_dims = c.get(4, where);
   if (n_dims > kGgufMaxDims)
@@ -275,15 +275,15 @@ GgufFile parse_gguf(const ByteSource& src) {
   f.file_size = src.size();
   Cursor c(src);
   uint8_t magic[4];
-  c.read(magic, 4, "its magic");
+  c.read(magic, 4, "GGUF magic");
   if (!looks_like_gguf(magic, 4)) throw FormatError("bad magic (not a GGUF file)");
-  const uint64_t version = c.get(4, "its version");
+  const uint64_t version = c.get(4, "GGUF version");
   if (version == 1) throw FormatError("GGUF version 1 is not supported (versions 2 and 3 are)");
   if (version == 0x02000000 || version == 0x03000000) throw FormatError("big-endian GGUF is not supported");
   if (version != 2 && version != 3) throw FormatError("unsupported GGUF version " + std::to_string(version));
   f.version = uint32_t(version);
-  const uint64_t n_tensors = c.get(8, "the tensor count");
-  const uint64_t n_kv = c.get(8, "the metadata count");
+  const uint64_t n_tensors = c.get(8, "GGUF tensor count");
+  const uint64_t n_kv = c.get(8, "GGUF metadata count");
   // The smallest metadata entry takes 13 bytes (empty key, type, a u8), a tensor info 24 (empty name,
   // 0 dims, type, offset): counts beyond what the file can hold are refused before any allocation.
   if (n_kv > c.left() / 13)
@@ -296,7 +296,7 @@ GgufFile parse_gguf(const ByteSource& src) {
   std::set<std::string> keys;
   f.metadata.reserve(size_t(n_kv));
   for (uint64_t i = 0; i < n_kv; ++i) {
-    std::string key = c.string("metadata key " + std::to_string(i));
+    std::string key = c.string("GGUF metadata key " + std::to_string(i));
     const std::string where = "GGUF metadata " + quote_name(key);
     if (!keys.insert(key).second) throw FormatError(where + " is given twice");
     const GgufValueType type = value_type(c.get(4, where), where);
