@@ -69,6 +69,13 @@ inline ToolRun tool(const std::string& args, const fs::path& dir) {
   return r;
 }
 
+// Runs the tool and expects it to succeed.
+inline ToolRun tool_ok(const std::string& args, const fs::path& dir) {
+  const ToolRun r = tool(args, dir);
+  EXPECT_EQ(r.code, 0) << args << ": " << r.err;
+  return r;
+}
+
 // One line on stderr, "error: <file>: ...", exit code 1.
 inline void expect_error(const ToolRun& r, const std::string& file, const std::string& what) {
   EXPECT_EQ(r.code, 1) << r.err;
@@ -95,6 +102,14 @@ inline StHeader read_st_header(const std::vector<uint8_t>& f) {
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= uint64_t(f[size_t(i)]) << (8 * i);
   return {nlohmann::json::parse(f.begin() + 8, f.begin() + 8 + long(n)), 8 + n};
+}
+// Where a tensor's data lies in the file: absolute offset and byte count.
+struct StSpan {
+  uint64_t offset = 0, bytes = 0;
+};
+inline StSpan st_span(const StHeader& h, const std::string& tensor) {
+  const nlohmann::json& offsets = h.j.at(tensor).at("data_offsets");
+  return {h.data_offset + offsets[0].get<uint64_t>(), offsets[1].get<uint64_t>() - offsets[0].get<uint64_t>()};
 }
 
 }  // namespace wstest

@@ -48,19 +48,15 @@ TEST(ToolGguf, SmolLM2RoundTripAndInspect) {
   const fs::path dir = test_dir();
   const std::string src = smollm2();
   const fs::path wsz = dir / "smollm2.wsz", back = dir / "back.gguf";
-  const ToolRun c = tool("compress " + q(src) + " -o " + q(wsz), dir);
-  ASSERT_EQ(c.code, 0) << c.err;
+  const ToolRun c = tool_ok("compress " + q(src) + " -o " + q(wsz), dir);
   EXPECT_NE(c.out.find(": gguf, 98362432 bytes -> "), std::string::npos) << c.out;
   EXPECT_NE(c.out.find("272 tensors in "), std::string::npos) << c.out;
   EXPECT_NE(c.out.find("211 block-quantized (GGUF)"), std::string::npos) << c.out;
-  const ToolRun d = tool("decompress " + q(wsz) + " -o " + q(back), dir);
-  ASSERT_EQ(d.code, 0) << d.err;
+  tool_ok("decompress " + q(wsz) + " -o " + q(back), dir);
   EXPECT_TRUE(read_file(back) == read_file(src)) << "decompressed GGUF differs from the original";
   fs::remove(back);
 
-  const ToolRun r = tool("inspect --json " + q(wsz), dir);
-  ASSERT_EQ(r.code, 0) << r.err;
-  const json j = json::parse(r.out);
+  const json j = json::parse(tool_ok("inspect --json " + q(wsz), dir).out);
   EXPECT_EQ(j.at("source_kind"), "gguf");
   uint64_t tensor_bytes = 0;
   for (const json& t : j.at("tensors")) {
@@ -115,10 +111,8 @@ TEST(ToolGguf, ConvertToBf16RoundsTheDequantizedValues) {
   const fs::path dir = test_dir();
   const std::string src = smollm2();
   const fs::path f32 = dir / "f32.safetensors", b16 = dir / "bf16.safetensors";
-  const ToolRun a = tool("convert --to fp32 " + q(src) + " -o " + q(f32), dir);
-  ASSERT_EQ(a.code, 0) << a.err;
-  const ToolRun b = tool("convert --to bf16 " + q(src) + " -o " + q(b16), dir);
-  ASSERT_EQ(b.code, 0) << b.err;
+  tool_ok("convert --to fp32 " + q(src) + " -o " + q(f32), dir);
+  const ToolRun b = tool_ok("convert --to bf16 " + q(src) + " -o " + q(b16), dir);
   EXPECT_NE(b.out.find("272 tensors, 134515008 values"), std::string::npos) << b.out;
 
   const Bytes fb = read_file(f32), bb = read_file(b16);
@@ -141,9 +135,9 @@ TEST(ToolGguf, ConvertToBf16RoundsTheDequantizedValues) {
     EXPECT_EQ(e.at("dtype"), "BF16") << name;
     EXPECT_EQ(fe.at("dtype"), "F32") << name;
     EXPECT_EQ(e.at("shape"), fe.at("shape")) << name;
-    const uint64_t fo = fh.data_offset + fe.at("data_offsets")[0].get<uint64_t>();
-    const uint64_t bo = bh.data_offset + e.at("data_offsets")[0].get<uint64_t>();
-    const uint64_t n = (e.at("data_offsets")[1].get<uint64_t>() - e.at("data_offsets")[0].get<uint64_t>()) / 2;
+    const StSpan fs32 = st_span(fh, name), bs16 = st_span(bh, name);
+    const uint64_t fo = fs32.offset, bo = bs16.offset, n = bs16.bytes / 2;
+    ASSERT_EQ(fs32.bytes, 4 * n) << name;
     for (uint64_t i = 0; i < n; ++i) {
       float x;
       std::memcpy(&x, &fb[fo + 4 * i], 4);
@@ -191,10 +185,8 @@ TEST(ToolGguf, BrokenFilesFailWithOneLine) {
   write_file(k, q5.bytes());
   expect_error(tool("convert --to bf16 " + q(k) + " -o " + q(st), dir), k.string(),
                "GGUF tensor 'k' is Q5_0, which convert cannot dequantize");
-  const ToolRun c = tool("compress " + q(k) + " -o " + q(out), dir);
-  EXPECT_EQ(c.code, 0) << c.err;
-  const ToolRun d = tool("decompress " + q(out) + " -o " + q(dir / "back.gguf"), dir);
-  EXPECT_EQ(d.code, 0) << d.err;
+  tool_ok("compress " + q(k) + " -o " + q(out), dir);
+  tool_ok("decompress " + q(out) + " -o " + q(dir / "back.gguf"), dir);
   EXPECT_EQ(read_file(dir / "back.gguf"), read_file(k));
   fs::remove(out);
   fs::remove(dir / "back.gguf");
