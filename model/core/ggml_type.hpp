@@ -11,17 +11,7 @@ namespace ws {
 // ggml's type ids (ggml.h). Only the ones the project handles by name are listed; ggml_type_info
 // knows every id ggml defines.
 enum class GgmlType : uint32_t {
-  F32 = 0,
-  F16 = 1,
-  Q4_0 = 2,
-  Q4_1 = 3,
-  Q8_0 = 8,
-  I8 = 24,
-  I16 = 25,
-  I32 = 26,
-  I64 = 27,
-  F64 = 28,
-  BF16 = 30,
+  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q8_0 = 8, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, BF16 = 30
 };
 
 // A type stores its values in blocks of block_values values taking block_bytes bytes (1 and the
