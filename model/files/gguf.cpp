@@ -5,6 +5,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <stdexcept>
 
 #include "core/bf16.hpp"
 #include "core/bytes.hpp"
@@ -106,8 +107,16 @@ GgufValue read_value(Cursor& c, GgufValueType type, const std::string& where, ui
     if (min_bytes(v.element) && n > c.left() / min_bytes(v.element))
       throw FormatError(where + ": array of " + std::to_string(n) + " " + gguf_value_type_name(v.element) +
                         " elements does not fit in the " + std::to_string(c.left()) + " bytes left");
-    v.array.reserve(size_t(n));
-    for (uint64_t i = 0; i < n; ++i) v.array.push_back(read_value(c, v.element, where, depth + 1));
+    if (v.element == GgufValueType::String) {
+      v.strings.reserve(size_t(n));
+      for (uint64_t i = 0; i < n; ++i) v.strings.push_back(c.string(where));
+    } else if (v.element == GgufValueType::Array) {
+      v.arrays.reserve(size_t(n));
+      for (uint64_t i = 0; i < n; ++i) v.arrays.push_back(read_value(c, v.element, where, depth + 1));
+    } else {
+      v.scalars.resize(size_t(n * scalar_bytes(v.element)));
+      c.read(v.scalars.data(), v.scalars.size(), where);
+    }
   } else {
     v.bits = c.get(int(scalar_bytes(type)), where);
   }
@@ -204,20 +213,47 @@ const std::string& GgufValue::as_string() const {
   return string;
 }
 
-std::vector<std::string> GgufValue::as_strings() const {
+uint64_t GgufValue::size() const {
+  if (type != GgufValueType::Array) return 0;
+  if (element == GgufValueType::String) return strings.size();
+  if (element == GgufValueType::Array) return arrays.size();
+  return scalars.size() / scalar_bytes(element);
+}
+
+GgufValue GgufValue::item(size_t i) const {
+  if (i >= size()) throw std::out_of_range("GgufValue::item: no element " + std::to_string(i));
+  if (element == GgufValueType::Array) return arrays[i];
+  GgufValue v;
+  v.type = element;
+  if (element == GgufValueType::String) {
+    v.string = strings[i];
+  } else {
+    const size_t w = scalar_bytes(element);
+    v.bits = load_le(&scalars[i * w], int(w));
+  }
+  return v;
+}
+
+const std::vector<std::string>& GgufValue::as_strings() const {
   if (type != GgufValueType::Array || element != GgufValueType::String)
     throw FormatError(type_mismatch(*this, "an array of string"));
-  std::vector<std::string> out;
-  out.reserve(array.size());
-  for (const GgufValue& e : array) out.push_back(e.string);
-  return out;
+  return strings;
 }
 
 std::vector<int64_t> GgufValue::as_ints() const {
   if (type != GgufValueType::Array || !is_integer(element)) throw FormatError(type_mismatch(*this, "an array of integers"));
   std::vector<int64_t> out;
-  out.reserve(array.size());
-  for (const GgufValue& e : array) out.push_back(e.as_int());
+  out.reserve(size_t(size()));
+  for (size_t i = 0; i < size(); ++i) out.push_back(item(i).as_int());
+  return out;
+}
+
+std::vector<double> GgufValue::as_floats() const {
+  if (type != GgufValueType::Array || (element != GgufValueType::F32 && element != GgufValueType::F64))
+    throw FormatError(type_mismatch(*this, "an array of floats"));
+  std::vector<double> out;
+  out.reserve(size_t(size()));
+  for (size_t i = 0; i < size(); ++i) out.push_back(item(i).as_float());
   return out;
 }
 
@@ -255,11 +291,14 @@ bool GgufFile::get_bool(const std::string& k) const { return typed(*this, k, [](
 const std::string& GgufFile::get_string(const std::string& k) const {
   return typed(*this, k, [](const GgufValue& v) -> const std::string& { return v.as_string(); });
 }
-std::vector<std::string> GgufFile::get_strings(const std::string& k) const {
-  return typed(*this, k, [](const GgufValue& v) { return v.as_strings(); });
+const std::vector<std::string>& GgufFile::get_strings(const std::string& k) const {
+  return typed(*this, k, [](const GgufValue& v) -> const std::vector<std::string>& { return v.as_strings(); });
 }
 std::vector<int64_t> GgufFile::get_ints(const std::string& k) const {
   return typed(*this, k, [](const GgufValue& v) { return v.as_ints(); });
+}
+std::vector<double> GgufFile::get_floats(const std::string& k) const {
+  return typed(*this, k, [](const GgufValue& v) { return v.as_floats(); });
 }
 
 const GgufTensor* GgufFile::find_tensor(const std::string& name) const {
@@ -419,7 +458,7 @@ nlohmann::ordered_json to_json(const GgufValue& v) {
     case GgufValueType::F64: return v.as_float();
     case GgufValueType::Array: {
       nlohmann::ordered_json a = nlohmann::ordered_json::array();
-      for (const GgufValue& e : v.array) a.push_back(to_json(e));
+      for (size_t i = 0; i < v.size(); ++i) a.push_back(to_json(v.item(i)));
       return a;
     }
     default: break;

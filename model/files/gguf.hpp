@@ -28,12 +28,19 @@ enum class GgufValueType : uint32_t { U8, I8, U16, I16, U32, I32, F32, Bool, Str
 const char* gguf_value_type_name(GgufValueType t);  // "u8", ..., "string", "array"
 
 // One metadata value. Scalars keep the bytes as read (an f32 as its bit pattern), so nothing is lost.
+// An array keeps its elements by kind, so that a hostile file cannot make the reader allocate much
+// more than its own size: scalars as their bytes in the file, strings, or (nested) arrays.
 struct GgufValue {
   GgufValueType type = GgufValueType::U8;
   uint64_t bits = 0;                          // integer, bool and float scalars, zero-extended
   std::string string;                         // String
   GgufValueType element = GgufValueType::U8;  // Array: its elements' type
-  std::vector<GgufValue> array;               // Array
+  std::vector<uint8_t> scalars;               // Array of scalars: their little-endian bytes
+  std::vector<std::string> strings;           // Array of String
+  std::vector<GgufValue> arrays;              // Array of Array
+
+  uint64_t size() const;           // an array's element count (0 for a scalar)
+  GgufValue item(size_t i) const;  // element i of an array, as a value of its own
 
   // Checked views; a wrong type throws ws::FormatError ("is a string, not an integer").
   uint64_t as_uint() const;   // an unsigned integer, or a signed one that is not negative
@@ -41,8 +48,9 @@ struct GgufValue {
   double as_float() const;    // f32 or f64
   bool as_bool() const;
   const std::string& as_string() const;
-  std::vector<std::string> as_strings() const;  // an array of strings
-  std::vector<int64_t> as_ints() const;         // an array of integers
+  const std::vector<std::string>& as_strings() const;  // an array of strings
+  std::vector<int64_t> as_ints() const;                // an array of integers
+  std::vector<double> as_floats() const;               // an array of f32 or f64
 };
 
 struct GgufTensor {
@@ -74,8 +82,9 @@ struct GgufFile {
   double get_float(const std::string& key) const;
   bool get_bool(const std::string& key) const;
   const std::string& get_string(const std::string& key) const;
-  std::vector<std::string> get_strings(const std::string& key) const;
+  const std::vector<std::string>& get_strings(const std::string& key) const;
   std::vector<int64_t> get_ints(const std::string& key) const;
+  std::vector<double> get_floats(const std::string& key) const;
 
   const GgufTensor* find_tensor(const std::string& name) const;  // nullptr if absent
 };

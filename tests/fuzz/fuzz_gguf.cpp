@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto get : {+[](const ws::GgufValue& x) { (void)x.as_uint(); }, +[](const ws::GgufValue& x) { (void)x.as_int(); },
                      +[](const ws::GgufValue& x) { (void)x.as_float(); }, +[](const ws::GgufValue& x) { (void)x.as_bool(); },
                      +[](const ws::GgufValue& x) { (void)x.as_string(); }, +[](const ws::GgufValue& x) { (void)x.as_strings(); },
-                     +[](const ws::GgufValue& x) { (void)x.as_ints(); }}) {
+                     +[](const ws::GgufValue& x) { (void)x.as_ints(); }, +[](const ws::GgufValue& x) { (void)x.as_floats(); }}) {
       try {
         get(v);
       } catch (const ws::FormatError&) {

@@ -101,6 +101,9 @@ TEST(Gguf, EveryMetadataTypeInVersions2And3) {
     Bytes ints;
     for (int32_t v : {-1, 0, 7}) GgufBuilder::put(ints, uint32_t(v), 4);
     g.kv("ints", kArray, GgufBuilder::array(kI32, 3, ints));
+    Bytes floats;
+    for (float v : {0.5f, -2.0f}) GgufBuilder::put(floats, ws::fp32_bits(v), 4);
+    g.kv("floats", kArray, GgufBuilder::array(kF32, 2, floats));
     // [[1, 2], [3]] as arrays of arrays of i16.
     Bytes inner = GgufBuilder::array(kI16, 2, {1, 0, 2, 0});
     const Bytes inner2 = GgufBuilder::array(kI16, 1, {3, 0});
@@ -109,7 +112,7 @@ TEST(Gguf, EveryMetadataTypeInVersions2And3) {
     const ws::GgufFile f = parse(g.bytes());
 
     EXPECT_EQ(f.version, version);
-    EXPECT_EQ(f.metadata.size(), 15u);
+    EXPECT_EQ(f.metadata.size(), 16u);
     EXPECT_EQ(f.metadata[0].first, "u8");  // file order kept
     EXPECT_EQ(f.get_uint("u8"), 200u);
     EXPECT_EQ(f.get_int("i8"), -5);
@@ -126,10 +129,12 @@ TEST(Gguf, EveryMetadataTypeInVersions2And3) {
     EXPECT_TRUE(f.get_ints("empty").empty());
     EXPECT_EQ(f.get_ints("ints"), (std::vector<int64_t>{-1, 0, 7}));
     const ws::GgufValue& n = f.at("nested");
-    ASSERT_EQ(n.array.size(), 2u);
+    ASSERT_EQ(n.size(), 2u);
     EXPECT_EQ(n.element, ws::GgufValueType::Array);
-    EXPECT_EQ(n.array[0].as_ints(), (std::vector<int64_t>{1, 2}));
-    EXPECT_EQ(n.array[1].as_ints(), (std::vector<int64_t>{3}));
+    EXPECT_EQ(n.item(0).as_ints(), (std::vector<int64_t>{1, 2}));
+    EXPECT_EQ(n.item(1).as_ints(), (std::vector<int64_t>{3}));
+    EXPECT_EQ(f.at("ints").item(0).type, ws::GgufValueType::I32);
+    EXPECT_EQ(f.get_floats("floats"), (std::vector<double>{double(0.5f), -2.0}));
     EXPECT_TRUE(f.tensors.empty());
 
     // Wrong types and missing keys name the key and what it is.
@@ -138,6 +143,7 @@ TEST(Gguf, EveryMetadataTypeInVersions2And3) {
     EXPECT_EQ(error_of([&] { f.get_string("ints"); }), "GGUF metadata 'ints' is array of i32, not a string");
     EXPECT_EQ(error_of([&] { f.get_strings("ints"); }), "GGUF metadata 'ints' is array of i32, not an array of string");
     EXPECT_EQ(error_of([&] { f.get_float("u8"); }), "GGUF metadata 'u8' is u8, not a float");
+    EXPECT_EQ(error_of([&] { f.get_floats("ints"); }), "GGUF metadata 'ints' is array of i32, not an array of floats");
     EXPECT_EQ(error_of([&] { f.get_bool("missing"); }), "GGUF metadata 'missing' is missing");
   }
 }
