@@ -105,7 +105,7 @@ inline void expect_damage_detected(const Bytes& wsz, const Bytes& src, uint32_t 
   FlipCounts c;
   for (size_t i = 0; i < wsz.size(); ++i)
     for (int bit = 0; bit < 8; ++bit)
-      if (deep() || bit == int(rng() % 8)) check_bit_flip(wsz, src, i, bit, c, what + ": ");
+      if (long_run() || bit == int(rng() % 8)) check_bit_flip(wsz, src, i, bit, c, what + ": ");
   std::printf("%s: %zu-byte container: %zu truncations, %zu undetected; %zu bit flips: %zu errors, %zu harmless, "
               "%zu wrong output\n",
               what.c_str(), wsz.size(), wsz.size(), cuts_undetected, c.flips, c.detected, c.harmless, c.wrong);

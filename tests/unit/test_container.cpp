@@ -29,7 +29,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 using wstest::error_of;
 
 using wstest::Bytes;

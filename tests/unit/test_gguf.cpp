@@ -287,7 +287,7 @@ TEST(Gguf, EveryTruncationAndCorruptionIsHandled) {
     EXPECT_NE(parse_error(cut), "") << "prefix of " << n << " bytes parsed";
   }
   std::mt19937_64 rng(wstest::seed());
-  const int rounds = wstest::deep() ? 200000 : 20000;
+  const int rounds = wstest::long_run() ? 200000 : 20000;
   for (int i = 0; i < rounds; ++i) {
     Bytes b = good;
     for (int k = 0; k < 1 + int(rng() % 4); ++k) b[rng() % b.size()] ^= uint8_t(1 + rng() % 255);
