@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "codec/chunk.hpp"
+#include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
@@ -66,15 +67,18 @@ std::vector<uint8_t> ContainerReader::chunk_bytes(const Segment& t, size_t j) co
 std::vector<uint8_t> ContainerReader::decode_chunk(const Segment& t, size_t j) const {
   const std::vector<uint8_t> bytes = chunk_bytes(t, j);
   const ChunkEntry& e = t.chunks[j];
-  std::vector<uint8_t> out(size_t(e.value_count) * t.format.value_bytes());
+  std::vector<uint8_t> out(size_t(t.source_bytes(e.value_count)));
   try {
     const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(bytes.data(), bytes.size()).rows) * t.dims.back()
+                          : t.is_quant()  ? parse_quant_chunk(bytes.data(), bytes.size(), t.quant).value_count
                                           : parse_chunk(bytes.data(), bytes.size()).value_count;
     if (held != e.value_count)
       throw FormatError("holds " + std::to_string(held) + " values, the index says " +
                         std::to_string(e.value_count));
     if (t.is_sparse24())
       decode_sparse24_chunk(bytes.data(), bytes.size(), t.dtype, t.dims.back(), out.data(), out.size());
+    else if (t.is_quant())
+      decode_quant_chunk(bytes.data(), bytes.size(), t.quant, out.data(), out.size());
     else
       ws::decode_chunk(bytes.data(), bytes.size(), t.format, out.data(), out.size());
   } catch (const FormatError& err) {
