@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Codec benchmark: weightstream against zstd -19, xz -9, bzip2 -9 and gzip -9 on the same real files,
-run in this one script on this one machine. Writes build/reports/codec.json and prints a table.
+"""Codec benchmark: weightstream against zstd -19, xz -9, bzip2 -9 and gzip -9 on the same real files
+(stories260K, MiniLM, and SmolLM2-135M as llama.cpp's Q4_1 GGUF), run in this one script on this one
+machine. Writes build/reports/codec.json and prints a table.
 
 Speeds are best-of-N wall-clock runs of the command-line tools (process start-up included for every
 tool alike), in MB/s of the original file. Peak memory is the child's max RSS from wait4().
@@ -118,6 +119,9 @@ def main():
         minilm_bf16 = work / "minilm.bf16.safetensors"
         subprocess.run([tool, "convert", "--to", "bf16", minilm, "-o", minilm_bf16], check=True)
         files += [("MiniLM fp32", minilm), ("MiniLM bf16", minilm_bf16)]
+        smollm2 = Path(subprocess.run(["bash", ROOT / "scripts" / "smollm2.sh"], check=True,
+                                      capture_output=True, text=True).stdout.strip())
+        files.append(("SmolLM2 Q4_1 GGUF", smollm2))
 
     threads = os.cpu_count() or 1
     report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": threads,
@@ -145,15 +149,21 @@ def mbps(nbytes, seconds):
 def print_table(report, threads):
     print(f"machine: {report['machine']['cpu']}, {threads} cores; speeds in MB/s of the original file, "
           "best of >= 3 runs, single-threaded unless marked")
-    print(f"{'file':18} {'codec':16} {'bytes':>11} {'ratio':>6} {'comp':>8} {'decomp':>8} {'peak MiB':>9}")
+    print(f"{'file':18} {'codec':16} {'bytes':>11} {'ratio':>6} {'comp':>8} {'decomp':>8} {'peak MiB':>9} "
+          f"{'decomp/zstd':>11}")
     for f in report["files"]:
         n = f["bytes"]
         ws1, wsn = f["weightstream_1t"], f[f"weightstream_{threads}t"]
         rows = [("weightstream", ws1), (f"weightstream {threads}t", wsn)] + list(f["peers"].items())
+        zstd_d = f["peers"]["zstd -19"]["decompress_s"]
         for name, r in rows:
             print(f"{f['file']:18} {name:16} {r['bytes']:>11} {n / r['bytes']:>6.3f} "
                   f"{mbps(n, r['compress_s']):>8.1f} {mbps(n, r['decompress_s']):>8.1f} "
-                  f"{max(r['compress_peak_mib'], r['decompress_peak_mib']):>9.1f}")
+                  f"{max(r['compress_peak_mib'], r['decompress_peak_mib']):>9.1f} {zstd_d / r['decompress_s']:>11.2f}")
+        formats = ws1["inspect"]["formats"]
+        if len(formats) > 1:  # per tensor type: bits per weight against the bound
+            print(f"{'':18} by format: " + ", ".join(
+                f"{t['format']} {t['bits_per_weight']:.3f} (bound {t['bound_bits_per_weight']:.3f})" for t in formats))
         total = ws1["inspect"]["total"]
         print(f"{'':18} bits/weight {total['bits_per_weight']:.4f}, entropy bound "
               f"{total['bound_bits_per_weight']:.4f}, overhead {100 * total['overhead']:.3f}%; "

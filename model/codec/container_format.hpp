@@ -10,6 +10,8 @@
 
 #include "codec/tans.hpp"
 #include "core/dtype.hpp"
+#include "core/ggml_type.hpp"
+#include "core/error.hpp"  // quote_name, for the messages of this layout
 #include "core/source_kind.hpp"
 #include "numfmt/value_format.hpp"
 
@@ -38,7 +40,8 @@ struct ChunkEntry {
 
 struct Segment {
   // Sparse24: a tensor stored 2:4 (codec/sparse24_chunk.hpp); same record as Tensor, other chunk format.
-  enum class Kind : uint8_t { Literal = 0, Tensor = 1, Sparse24 = 2 };
+  // Quant: a GGUF tensor of Q4_0/Q4_1/Q8_0 blocks (codec/quant_chunk.hpp); a ggml type instead of a format.
+  enum class Kind : uint8_t { Literal = 0, Tensor = 1, Sparse24 = 2, Quant = 3 };
   Kind kind = Kind::Literal;
   uint64_t source_offset = 0;  // where its bytes lie in the source (the lengths before it, summed)
   uint64_t length = 0;         // its bytes in the source
@@ -47,15 +50,19 @@ struct Segment {
   uint32_t crc = 0;
   // Tensor.
   std::string name;
-  ValueFormat format;          // the number format (docs/format.md section 4.1)
+  ValueFormat format;          // the number format (docs/format.md section 4.1); empty for Quant
   DType dtype = DType::Raw;    // format.dtype(): BF16/F16/F32 for format ids 1..3, Raw for the others
+  GgmlType quant = GgmlType::F32;  // Quant: Q4_0, Q4_1 or Q8_0
   std::vector<uint64_t> dims;
-  uint64_t value_count = 0;
+  uint64_t value_count = 0;       // Quant: a multiple of 32, as is every chunk's
   std::vector<ChunkEntry> chunks;
 
   bool is_tensor() const { return kind != Kind::Literal; }  // dense or 2:4
   bool is_sparse24() const { return kind == Kind::Sparse24; }
+  bool is_quant() const { return kind == Kind::Quant; }
   uint64_t index_bytes() const;  // size of this segment's record in the index
+  uint64_t source_bytes(uint64_t values) const;  // bytes that `values` of its values take in the source
+  std::string format_name() const;  // the format's name; "q4_0", "q4_1", "q8_0" for Quant
 };
 
 struct Index {
@@ -69,8 +76,6 @@ std::vector<uint8_t> serialize_index(const Index& index);
 // Throws ws::FormatError naming the problem and the tensor and chunk it is in.
 Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end);
 
-// A name fit for a one-line error message: quoted, control bytes escaped, very long names cut.
-std::string quote_name(const std::string& name);
 // "tensor 'wq' chunk 3", for errors.
 std::string chunk_where(const Segment& t, size_t j);
 

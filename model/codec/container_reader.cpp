@@ -6,27 +6,29 @@
 #include <stdexcept>
 
 #include "codec/chunk.hpp"
+#include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 
 namespace ws {
-namespace {
-
-// Every chunk of a container is in the layout its version names (a 2:4 chunk: both sub-chunks).
-void check_chunk_layouts(const uint8_t* data, size_t size, bool sparse24, tans::Layout want) {
+void check_chunk_layouts(const uint8_t* data, size_t size, const Segment& s, tans::Layout want) {
   const auto check = [want](const uint8_t* p, size_t n) {
     if (chunk_layout(p, n) != want)
       throw FormatError("chunk in layout " + std::to_string(int(chunk_layout(p, n))) + " in a container of version " +
                         std::to_string(int(want)));
   };
-  if (!sparse24) return check(data, size);
-  const Sparse24ChunkView v = parse_sparse24_chunk(data, size);
-  check(v.value_chunk, v.value_chunk_bytes);
-  check(v.meta_chunk, v.meta_chunk_bytes);
+  if (s.is_sparse24()) {
+    const Sparse24ChunkView v = parse_sparse24_chunk(data, size);
+    check(v.value_chunk, v.value_chunk_bytes);
+    check(v.meta_chunk, v.meta_chunk_bytes);
+  } else if (s.is_quant()) {
+    const QuantChunkView v = parse_quant_chunk(data, size, s.quant);
+    for (int k = 0; k < v.streams; ++k) check(v.sub_data[size_t(k)], v.sub_bytes[size_t(k)]);
+  } else {
+    check(data, size);
+  }
 }
-
-}  // namespace
 
 ContainerReader::ContainerReader(std::unique_ptr<const ByteSource> source) : source_(std::move(source)) {
   const uint64_t size = source_->size();
@@ -84,16 +86,19 @@ std::vector<uint8_t> ContainerReader::chunk_bytes(const Segment& t, size_t j) co
 std::vector<uint8_t> ContainerReader::decode_chunk(const Segment& t, size_t j) const {
   const std::vector<uint8_t> bytes = chunk_bytes(t, j);
   const ChunkEntry& e = t.chunks[j];
-  std::vector<uint8_t> out(size_t(e.value_count) * t.format.value_bytes());
+  std::vector<uint8_t> out(size_t(t.source_bytes(e.value_count)));
   try {
-    check_chunk_layouts(bytes.data(), bytes.size(), t.is_sparse24(), layout_of_version(version_));
+    check_chunk_layouts(bytes.data(), bytes.size(), t, layout_of_version(version_));
     const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(bytes.data(), bytes.size()).rows) * t.dims.back()
+                          : t.is_quant()  ? parse_quant_chunk(bytes.data(), bytes.size(), t.quant).value_count
                                           : parse_chunk(bytes.data(), bytes.size()).value_count;
     if (held != e.value_count)
       throw FormatError("holds " + std::to_string(held) + " values, the index says " +
                         std::to_string(e.value_count));
     if (t.is_sparse24())
       decode_sparse24_chunk(bytes.data(), bytes.size(), t.dtype, t.dims.back(), out.data(), out.size());
+    else if (t.is_quant())
+      decode_quant_chunk(bytes.data(), bytes.size(), t.quant, out.data(), out.size());
     else
       ws::decode_chunk(bytes.data(), bytes.size(), t.format, out.data(), out.size());
   } catch (const FormatError& err) {

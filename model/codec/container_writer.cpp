@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "codec/chunk.hpp"
+#include "codec/container_reader.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 
@@ -72,21 +73,32 @@ void ContainerWriter::begin_tensor(const std::string& name, const ValueFormat& f
   index_.segments.push_back(std::move(s));
 }
 
+void ContainerWriter::begin_quant_tensor(const std::string& name, GgmlType type, const std::vector<uint64_t>& dims) {
+  if (state_ != State::Idle) throw std::logic_error("ContainerWriter: begin_quant_tensor inside a segment");
+  if (!quant_layout(type)) throw std::logic_error("ContainerWriter: type is not block-coded");
+  if (name.size() > 0xffff || dims.size() > 255) throw std::logic_error("ContainerWriter: name or rank too long");
+  if (dims.empty() || dims.back() % kQuantBlockValues != 0)
+    throw std::logic_error("ContainerWriter: rows of a block-quantized tensor must be whole blocks");
+  state_ = State::Tensor;
+  Segment s;
+  s.kind = Segment::Kind::Quant;
+  s.source_offset = source_done_;
+  s.name = name;
+  s.quant = type;
+  s.dims = dims;
+  index_.segments.push_back(std::move(s));
+}
+
 void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk) {
   if (state_ != State::Tensor) throw std::logic_error("ContainerWriter: chunk outside a tensor");
   if (chunk.size() < 4 || chunk.size() > UINT32_MAX) throw std::logic_error("ContainerWriter: bad chunk size");
   Segment& s = index_.segments.back();
-  // The container's version names its chunks' layout (a 2:4 chunk: both sub-chunks).
-  const tans::Layout want = layout_of_version(kContainerVersion);
-  bool layout_ok = false;
-  if (s.is_sparse24()) {
-    const Sparse24ChunkView v = parse_sparse24_chunk(chunk.data(), chunk.size());
-    layout_ok = v.values.layout == want && v.meta.layout == want;
-  } else {
-    layout_ok = chunk_layout(chunk.data(), chunk.size()) == want;
+  // The container's version names its chunks' layout (sub-chunks included).
+  try {
+    check_chunk_layouts(chunk.data(), chunk.size(), s, layout_of_version(kContainerVersion));
+  } catch (const FormatError& e) {
+    throw std::logic_error(std::string("ContainerWriter: ") + e.what());
   }
-  if (!layout_ok) throw std::logic_error("ContainerWriter: a chunk in another layout than version " +
-                                         std::to_string(kContainerVersion) + "'s");
   ChunkEntry e;
   e.offset = written_;
   e.size = uint32_t(chunk.size());
@@ -97,8 +109,10 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk) {
   put(chunk.data(), chunk.size());
   s.chunks.push_back(e);
   s.value_count += e.value_count;
-  s.length += uint64_t(e.value_count) * s.format.value_bytes();
-  source_done_ += uint64_t(e.value_count) * s.format.value_bytes();
+  if (s.is_quant() && e.value_count % kQuantBlockValues != 0)
+    throw std::logic_error("ContainerWriter: a block-quantized chunk must hold whole blocks");
+  s.length += s.source_bytes(e.value_count);
+  source_done_ += s.source_bytes(e.value_count);
 }
 
 void ContainerWriter::end_tensor() {

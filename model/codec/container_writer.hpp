@@ -24,7 +24,10 @@ class ContainerWriter {
                     bool sparse24 = false);
   void begin_tensor(const std::string& name, const ValueFormat& format, const std::vector<uint64_t>& dims,
                     bool sparse24 = false);
-  void add_chunk(const std::vector<uint8_t>& chunk);  // an encode_chunk() / encode_sparse24_chunk() result
+  // A GGUF tensor of Q4_0/Q4_1/Q8_0 blocks, dims row-major; its chunks are encode_quant_chunk() results.
+  void begin_quant_tensor(const std::string& name, GgmlType type, const std::vector<uint64_t>& dims);
+  // An encode_chunk() / encode_sparse24_chunk() / encode_quant_chunk() result.
+  void add_chunk(const std::vector<uint8_t>& chunk);
   void end_tensor();
   uint64_t finish();  // writes index and footer; returns the container's size
 

@@ -24,4 +24,7 @@ class FileError : public std::runtime_error {
   std::string path_;
 };
 
+// A name fit for a one-line error message: quoted, control bytes escaped, very long names cut.
+std::string quote_name(const std::string& name);
+
 }  // namespace ws

@@ -111,6 +111,7 @@ LlamaWeights load_llama(const std::string& path) {
   const ModelFile m = detect_model_file(*src);
   if (m.kind == SourceKind::Safetensors) return from_safetensors(*src, m.safetensors);
   if (m.kind == SourceKind::Llama2c) return from_llama2c(*src, m.llama2c);
+  if (m.kind == SourceKind::Gguf) throw FormatError("a GGUF model, which this loader does not read (safetensors and llama2.c only)");
   throw FormatError(m.not_llama2c);
 }
 

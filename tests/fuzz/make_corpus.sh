@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Regenerates the seed corpus of the container fuzz target: a few small real .wsz files written by the
-# tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, 2:4 tensors, fp8 / int8 /
-# posit / int4 tensors, opaque, empty). The tool writes container version 2; those seeds are named
-# v2_*.wsz. The seeds without the prefix are version 1, written before version 2 existed: they stay
-# as they are (no tool writes them any more) so that the replay keeps reading the old format.
+# Regenerates the seed corpora of the fuzz targets. corpus/ (fuzz_container): a few small real .wsz files
+# written by the tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, 2:4
+# tensors, fp8 / int8 / posit / int4 tensors, GGUF with block-quantized tensors, opaque, empty). The tool
+# writes container version 2; those seeds are named v2_*.wsz. The .wsz seeds without the prefix are
+# version 1, written before version 2 existed: they stay as they are (no tool writes them any more) so
+# that the replay keeps reading the old format.
+# corpus_gguf/ (fuzz_gguf): small GGUF files of real SmolLM2 blocks (every metadata type, versions 2
+# and 3, alignment 64, every tensor type the reader decodes and one it stores literally).
 # Usage: tests/fuzz/make_corpus.sh [path to weightstream]   (default build/bin/weightstream)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,6 +77,63 @@ text = json.dumps(header).encode()
 open(f"{work}/formats.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + b"".join(parts))
 PY
 
+# GGUF seeds: real blocks of SmolLM2 (read with gguf-py, the test's reference, installed if missing).
+smollm2=$(bash "$here/../../scripts/smollm2.sh")
+python3 -c "import gguf" 2>/dev/null || python3 -m pip install -q gguf numpy
+mkdir -p "$here/corpus_gguf"
+python3 - "$smollm2" "$here/corpus_gguf" <<'PY'
+import struct, sys
+import gguf
+reader = gguf.GGUFReader(sys.argv[1])
+real = {t.name: bytes(t.data.tobytes()) for t in reader.tensors
+        if t.name in ("token_embd.weight", "blk.0.attn_norm.weight", "blk.0.ffn_up.weight", "blk.1.attn_k.weight")}
+
+def string(s):
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<Q", len(b)) + b
+def kv(key, vtype, value):
+    return string(key) + struct.pack("<I", vtype) + value
+def array(etype, items):
+    return struct.pack("<IQ", etype, len(items)) + b"".join(items)
+
+def gguf_file(version, kvs, tensors, alignment=32):
+    head = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs)) + b"".join(kvs)
+    infos, data, offset = b"", b"", 0
+    for name, ne, ttype, blob in tensors:
+        infos += string(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", d) for d in ne)
+        infos += struct.pack("<IQ", ttype, offset)
+        data += blob + bytes(-len(blob) % alignment)
+        offset += len(blob) + (-len(blob) % alignment)
+    out = head + infos
+    return out + bytes(-len(out) % alignment) + data
+
+q41 = real["blk.0.ffn_up.weight"][:4 * 20]
+q40 = b"".join(q41[i:i + 2] + q41[i + 4:i + 20] for i in range(0, len(q41), 20))  # d and codes of Q4_1 blocks
+every_type = [
+    kv("general.architecture", 8, string("llama")), kv("u8", 0, b"\x07"), kv("i8", 1, b"\xfe"),
+    kv("u16", 2, struct.pack("<H", 60000)), kv("i16", 3, struct.pack("<h", -3)),
+    kv("u32", 4, struct.pack("<I", 30)), kv("i32", 5, struct.pack("<i", -7)), kv("f32", 6, struct.pack("<f", 1e-5)),
+    kv("bool", 7, b"\x01"), kv("u64", 10, struct.pack("<Q", 1 << 40)), kv("i64", 11, struct.pack("<q", -5)),
+    kv("f64", 12, struct.pack("<d", 100000.5)),
+    kv("tokenizer.ggml.tokens", 9, array(8, [string("a"), string("\u0120b"), string("<|im_start|>")])),
+    kv("ints", 9, array(5, [struct.pack("<i", v) for v in (1, -2, 3)])),
+    kv("nested", 9, array(9, [array(3, [struct.pack("<h", 1), struct.pack("<h", 2)]), array(3, [])])),
+]
+tensors = [
+    ("norm", [8], 0, real["blk.0.attn_norm.weight"][:32]),
+    ("emb", [32, 2], 8, real["token_embd.weight"][:2 * 34]),
+    ("q41", [64, 2], 3, q41),
+    ("q40", [32, 2], 2, q40),
+    ("h", [4], 1, struct.pack("<4e", 1.0, -0.5, 6e-8, 65504.0)),
+    ("b", [4], 30, b"".join(real["blk.0.attn_norm.weight"][i + 2:i + 4] for i in range(0, 16, 4))),  # bf16 halves
+    ("q50", [32], 6, bytes(range(22))),
+]
+open(f"{sys.argv[2]}/v3_every_type.gguf", "wb").write(gguf_file(3, every_type, tensors))
+open(f"{sys.argv[2]}/v2_align64.gguf", "wb").write(gguf_file(
+    2, [kv("general.alignment", 4, struct.pack("<I", 64))], tensors[:3], alignment=64))
+open(f"{sys.argv[2]}/empty.gguf", "wb").write(gguf_file(3, [], []))
+PY
+
 "$tool" convert --to bf16 "$work/tiny.bin" -o "$work/tiny_bf16.safetensors" >/dev/null
 "$tool" compress "$work/tiny.bin" -o "$here/corpus/v2_llama2c_f32.wsz" --chunk 16 >/dev/null
 "$tool" compress "$work/tiny_bf16.safetensors" -o "$here/corpus/v2_bf16_lanes2_L5.wsz" --chunk 8 --lanes 2 --table-log 5 >/dev/null
@@ -82,7 +142,10 @@ PY
 "$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/v2_sparse24_rows1.wsz" --chunk 8 >/dev/null
 "$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/v2_sparse24_lanes8.wsz" --lanes 8 >/dev/null
 "$tool" compress "$work/formats.safetensors" -o "$here/corpus/v2_formats_chunk8.wsz" --chunk 8 --lanes 2 >/dev/null
+"$tool" compress "$here/corpus_gguf/v3_every_type.gguf" -o "$here/corpus/v2_gguf_chunk64.wsz" --chunk 64 >/dev/null
+"$tool" compress "$here/corpus_gguf/v2_align64.gguf" -o "$here/corpus/v2_gguf_lanes1.wsz" --lanes 1 --table-log 5 >/dev/null
 "$tool" compress "$work/opaque.bin" -o "$here/corpus/v2_opaque.wsz" >/dev/null
 "$tool" compress "$work/empty.bin" -o "$here/corpus/v2_empty.wsz" >/dev/null
 cp "$work/mixed.safetensors" "$here/corpus/source_mixed.safetensors"  # also seeds the source parsers
-du -cb "$here"/corpus/* | tail -1
+cp "$here/corpus_gguf/v3_every_type.gguf" "$here/corpus/source_every_type.gguf"  # the detector's GGUF path
+du -cb "$here"/corpus/* "$here"/corpus_gguf/* | tail -1
