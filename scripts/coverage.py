@@ -54,6 +54,21 @@ def kind_of(point_line):
     return next((k for k, prefixes in KINDS.items() if page.startswith(prefixes)), None)
 
 
+def toggle_bits(points):
+    """{file: (bits, bits toggled)} from merged toggle points: one bit is one "C '<key>' <hits>" line
+    without its instance (h) and module page, so a bit counts toggled when it changed in any
+    instance or parameter set. verilator_coverage reports no per-bit figure (its annotation counts
+    a signal toggled when any of its bits did); this is the one count the script makes itself."""
+    bits = {}
+    for line in points:
+        key, hits = line[3:].rsplit("' ", 1)
+        fields = dict(f.split("\x02", 1) for f in key.split("\x01") if "\x02" in f)
+        bit = (fields["l"], fields.get("n"), fields.get("o"))
+        seen = bits.setdefault(report_name(fields["f"]), {})
+        seen[bit] = seen.get(bit, False) or int(hits) > 0
+    return {f: (len(b), sum(b.values())) for f, b in bits.items()}
+
+
 def read_lcov(path):
     """{source file: {line: count}} from the DA records of an lcov file."""
     files, current = {}, None
@@ -133,32 +148,33 @@ def rtl_sources():
 
 
 def markdown(report):
-    t = report["total"]
+    def cells(ln, tg):
+        ln = ln or {"lines": 0, "lines_hit": 0}
+        tg = tg or {"points": 0, "points_hit": 0, "bits": 0, "bits_hit": 0}
+        return [pct(ln["lines_hit"], ln["lines"]), f"{ln['lines_hit']} / {ln['lines']}",
+                pct(tg["points_hit"], tg["points"]), f"{tg['points_hit']} / {tg['points']}",
+                pct(tg["bits_hit"], tg["bits"]), f"{tg['bits_hit']} / {tg['bits']}",
+                str(ln["lines"] - ln["lines_hit"])]
+
     rows = [
         "# Coverage of rtl/ by the smoke benches",
         "",
         f"`make coverage`: {report['data_files']} coverage files (one per test process) merged by "
-        f"verilator_coverage. Line: lines hit / lines with a point. Toggle: signals toggled (any bit, "
-        f"any instance) / signals. docs/coverage.md explains the figures.",
+        f"verilator_coverage. Line: lines whose every point was hit / lines with a point. Toggle: "
+        f"signals toggled (any bit, any instance) / signals, as verilator_coverage counts them; "
+        f"bits: bits toggled (any instance) / bits. docs/coverage.md explains the figures.",
         "",
-        "| file | line | lines hit / lines | toggle | signals toggled / signals | uncovered lines |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| file | line | lines hit / lines | toggle | signals | toggle bits | bits | uncovered lines |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for f in report["files"]:
-        ln, tg = f.get("line"), f.get("toggle")
-        if not ln and not tg:
-            rows.append(f"| {f['file']} | - | no points | - | no points | - |")
-            continue
-        ln = ln or {"lines": 0, "lines_hit": 0, "uncovered": []}
-        tg = tg or {"points": 0, "points_hit": 0}
-        rows.append(f"| {f['file']} | {pct(ln['lines_hit'], ln['lines'])} | {ln['lines_hit']} / "
-                    f"{ln['lines']} | {pct(tg['points_hit'], tg['points'])} | {tg['points_hit']} / "
-                    f"{tg['points']} | {len(ln['uncovered'])} |")
-    rows.append(f"| **rtl/** | **{pct(t['line']['lines_hit'], t['line']['lines'])}** | "
-                f"{t['line']['lines_hit']} / {t['line']['lines']} | "
-                f"**{pct(t['toggle']['points_hit'], t['toggle']['points'])}** | "
-                f"{t['toggle']['points_hit']} / {t['toggle']['points']} | "
-                f"{t['line']['lines'] - t['line']['lines_hit']} |")
+        if "line" not in f and "toggle" not in f:
+            rows.append(f"| {f['file']} | no points | | | | | | |")
+        else:
+            rows.append("| " + " | ".join([f["file"], *cells(f.get("line"), f.get("toggle"))]) + " |")
+    total = cells(report["total"]["line"], report["total"]["toggle"])
+    rows.append("| **rtl/** | " + " | ".join(f"**{c}**" if i in (0, 2, 4) else c
+                                             for i, c in enumerate(total)) + " |")
     rows += ["", "## Uncovered lines", ""]
     for f in report["files"]:
         for u in (f.get("line") or {}).get("uncovered", []):
@@ -182,11 +198,14 @@ def collect(dats, work, sources, prefix="rtl/"):
         dat = work / f"{kind}.dat"
         dat.write_text("# SystemC::Coverage-3\n" + "".join(p + "\n" for p in points))
         measured[kind] = measure(kind, dat, work) if points else {}
+    for name, (n, hit) in toggle_bits(by_kind["toggle"]).items():
+        measured["toggle"][name].update(bits=n, bits_hit=hit)
 
     names = sorted(set(sources) | {n for m in measured.values() for n in m if n.startswith(prefix)})
     files = [{"file": n, **{k: measured[k][n] for k in KINDS if n in measured[k]}} for n in names]
-    total = {k: {key: sum(f[k][key] for f in files if k in f)
-                 for key in ("lines", "lines_hit", "points", "points_hit")} for k in KINDS}
+    counts = {"line": ("lines", "lines_hit", "points", "points_hit"),
+              "toggle": ("lines", "lines_hit", "points", "points_hit", "bits", "bits_hit")}
+    total = {k: {key: sum(f[k][key] for f in files if k in f) for key in counts[k]} for k in KINDS}
     return {"data_files": len(dats), "total": total, "files": files}
 
 
@@ -202,20 +221,22 @@ def main():
         sys.exit(f"coverage: no .dat files in {data} (a build with -DWS_COVERAGE=ON writes them)")
     work = Path(args.work) if args.work else data.parent / (data.name + "-work")
     report = collect(dats, work, rtl_sources())
-    total, files = report["total"], report["files"]
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "coverage.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "coverage.md").write_text(markdown(report))
-    print(f"coverage: {len(dats)} data files; rtl/ line {pct(total['line']['lines_hit'], total['line']['lines'])}"
-          f" ({total['line']['lines_hit']}/{total['line']['lines']} lines), toggle "
-          f"{pct(total['toggle']['points_hit'], total['toggle']['points'])} "
-          f"({total['toggle']['points_hit']}/{total['toggle']['points']} signals); {out}/coverage.md")
-    for f in files:
-        if "line" in f:
-            print(f"  {f['file']:32} line {pct(f['line']['lines_hit'], f['line']['lines']):>6}"
-                  f"  toggle {pct(f['toggle']['points_hit'], f['toggle']['points']) if 'toggle' in f else '-':>6}")
+    t = report["total"]
+    print(f"coverage: {len(dats)} data files; rtl/ line {pct(t['line']['lines_hit'], t['line']['lines'])}"
+          f" ({t['line']['lines_hit']}/{t['line']['lines']} lines), toggle "
+          f"{pct(t['toggle']['points_hit'], t['toggle']['points'])} of signals, "
+          f"{pct(t['toggle']['bits_hit'], t['toggle']['bits'])} of bits; {out}/coverage.md")
+    for f in report["files"]:
+        if "line" in f or "toggle" in f:
+            ln, tg = f.get("line", {}), f.get("toggle", {})
+            print(f"  {f['file']:28} line {pct(ln.get('lines_hit', 0), ln.get('lines', 0)):>6}"
+                  f"  toggle {pct(tg.get('points_hit', 0), tg.get('points', 0)):>6}"
+                  f"  bits {pct(tg.get('bits_hit', 0), tg.get('bits', 0)):>6}")
     return 0
 
 

@@ -50,11 +50,13 @@ def main():
            [(12, "if (mode_i) count_d = 4'd0;"), (15, "4'd15:   count_d = 4'd0;"),
             (20, "if (!rst_ni) count_o <= 4'd0;")])
     expect("toggle", (fixture["toggle"]["points"], fixture["toggle"]["points_hit"]), (5, 4))
+    # 11 bits: clk_i, rst_ni, mode_i, count_o[3:0], count_d[3:0]; mode_i never changes.
+    expect("toggle bits", (fixture["toggle"]["bits"], fixture["toggle"]["bits_hit"]), (11, 10))
     expect("untoggled", [u["line"] for u in fixture["toggle"]["uncovered"]], [7])
     expect("no points", set(report["files"][1]), {"file"})
     expect("total", report["total"]["line"], {"lines": 9, "lines_hit": 6, "points": 11, "points_hit": 8})
-    for row in ("| rtl/ws_fixture.sv | 66.7% | 6 / 9 | 80.0% | 4 / 5 | 3 |",
-                "| rtl/ws_no_points.sv | - | no points | - | no points | - |",
+    for row in ("| rtl/ws_fixture.sv | 66.7% | 6 / 9 | 80.0% | 4 / 5 | 90.9% | 10 / 11 | 3 |",
+                "| rtl/ws_no_points.sv | no points | | | | | | |",
                 "- `rtl/ws_fixture.sv:15` `4'd15:   count_d = 4'd0;`"):
         expect(f"markdown has {row}", row in md, True)
     for f in failures:
