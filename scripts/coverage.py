@@ -13,7 +13,10 @@ and v_branch/; toggle: v_toggle/), and has verilator_coverage annotate each kind
   points    the annotation's entries (a statement or branch of a line; for toggles, one signal,
             counted toggled when any of its bits changed in any instance): entries not marked '%' /
             entries, the numbers of the tool's own "Total coverage (hit/points)" line
-  uncovered every line the line annotation marks '%', with its source text
+  uncovered every line the line annotation marks '%', with its source text (for toggles, the
+            signals never toggled)
+  bits      toggles only, the one count made here, since the tool gives no per-bit figure: bits
+            of the merged points (file, line, column, signal[bit]) toggled in any instance / bits
 and checks its reading against the tool: the per-file points add up to the tool's total, and the
 '%' lines are exactly the lcov lines with count 0. The formats are Verilator 5.006's; the fixture
 test (tests/coverage/check.py, CTest coverage_script) fails when they change.
