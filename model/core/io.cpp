@@ -57,45 +57,57 @@ void MemorySource::read(uint64_t offset, uint8_t* dst, size_t n) const {
 
 AtomicFileSink::AtomicFileSink(const std::string& path) : path_(path) {
   std::string tmpl = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) throw IoError(path, std::string("cannot create: ") + std::strerror(errno));
+  fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd_ < 0) throw IoError(path, std::string("cannot create: ") + std::strerror(errno));
   temp_ = tmpl;
   // mkstemp makes the file private (0600); give it the permissions a plain create would.
   const mode_t mask = ::umask(0);
   ::umask(mask);
-  ::fchmod(fd, 0666 & ~mask);
-  file_ = ::fdopen(fd, "wb");
-  if (!file_) {
-    const int e = errno;
-    ::close(fd);
-    ::unlink(temp_.c_str());
-    throw IoError(path, std::string("cannot create: ") + std::strerror(e));
-  }
-  std::setvbuf(file_, nullptr, _IOFBF, size_t(1) << 20);
+  ::fchmod(fd_, 0666 & ~mask);
+  buf_.reserve(kBufferBytes);
 }
 
 AtomicFileSink::~AtomicFileSink() {
-  if (file_) std::fclose(file_);
+  if (fd_ >= 0) ::close(fd_);
   if (!committed_) ::unlink(temp_.c_str());
 }
 
 void AtomicFileSink::write(const uint8_t* data, size_t n) {
-  if (n && std::fwrite(data, 1, n, file_) != n)
-    throw IoError(path_, std::string("write failed: ") + std::strerror(errno));
+  if (buf_.size() + n <= kBufferBytes) {  // small writes (headers, index) gather in the buffer
+    buf_.insert(buf_.end(), data, data + n);
+    return;
+  }
+  flush();
+  if (n < kBufferBytes) {
+    buf_.assign(data, data + n);
+    return;
+  }
+  write_all(fd_, data, n, path_);  // large pieces go straight to the file, not through a copy
+}
+
+void AtomicFileSink::flush() {
+  write_all(fd_, buf_.data(), buf_.size(), path_);
+  buf_.clear();
 }
 
 void AtomicFileSink::commit() {
-  std::FILE* f = file_;
-  file_ = nullptr;
-  if (std::fflush(f) != 0 || std::ferror(f)) {
-    const int e = errno;
-    std::fclose(f);
-    throw IoError(path_, std::string("write failed: ") + std::strerror(e));
-  }
-  if (std::fclose(f) != 0) throw IoError(path_, std::string("write failed: ") + std::strerror(errno));
+  flush();
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) throw IoError(path_, std::string("write failed: ") + std::strerror(errno));
   if (std::rename(temp_.c_str(), path_.c_str()) != 0)
     throw IoError(path_, std::string("cannot write: ") + std::strerror(errno));
   committed_ = true;
+}
+
+void write_all(int fd, const uint8_t* data, size_t n, const std::string& path) {
+  while (n > 0) {
+    const ssize_t put = ::write(fd, data, n);
+    if (put < 0 && errno == EINTR) continue;
+    if (put < 0) throw IoError(path, std::string("write failed: ") + std::strerror(errno));
+    data += put;
+    n -= size_t(put);
+  }
 }
 
 }  // namespace ws

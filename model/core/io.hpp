@@ -82,10 +82,16 @@ class AtomicFileSink final : public ByteSink {
   const std::string& temp_path() const { return temp_; }
 
  private:
+  static constexpr size_t kBufferBytes = size_t(1) << 16;
+  void flush();
   std::string path_, temp_;
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
+  std::vector<uint8_t> buf_;
   bool committed_ = false;
 };
+
+// write(2) of all n bytes (EINTR retried); throws IoError naming path.
+void write_all(int fd, const uint8_t* data, size_t n, const std::string& path);
 
 // How far a streaming operation over a source has got: (source bytes done, source bytes in all).
 using Progress = std::function<void(uint64_t done, uint64_t total)>;

@@ -39,7 +39,7 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
   InspectReport r;
   r.file_bytes = in.file_size();
   r.header_footer_bytes = kHeaderBytes + kFooterBytes;
-  r.index_other_bytes = kIndexFixedBytes;
+  r.index_other_bytes = index_fixed_bytes(ix.version);
   uint64_t done = 0;
   auto advance = [&](uint64_t n) {
     done += n;
@@ -98,7 +98,8 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
             } else {
               const std::vector<uint8_t> bytes = in.chunk_bytes(s, j);
               const Sparse24ChunkView v = parse_sparse24_chunk(bytes.data(), bytes.size());
-              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back());
+              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back(),
+                                                               in.chunk_checksum(s, j));
               count_symbols(st.values, s.format, m.histogram);
               tans::Histogram nibbles{};
               for (uint8_t n : st.meta) ++nibbles[n];
