@@ -37,9 +37,12 @@ void remove_output_on_signals() {
   std::signal(SIGHUP, on_signal);
 }
 
-Output::Output(const std::string& path) : sink(path) {
+Output::Output(const std::string& path, bool force, const std::vector<std::string>& inputs)
+    : out(ws::open_output(path, ws::OutputPolicy{force, inputs})), sink(*out) {
   std::snprintf(g_temp_path, sizeof g_temp_path, "%s", sink.temp_path().c_str());
 }
+
+std::FILE* summary_stream(const std::string& out) { return out == "-" ? stderr : stdout; }
 
 Output::~Output() { g_temp_path[0] = '\0'; }
 
