@@ -86,6 +86,12 @@ Checksum chunk_checksum(uint16_t version, const Segment& t, size_t j) {
 
 Checksum literal_checksum(uint16_t version, const Segment& s) { return segment_checksum(version, "", s.source_offset); }
 
+void ContentChecksum::add(uint64_t digest) {
+  uint8_t b[8];
+  store_le(b, digest, 8);
+  stream_.update(b, 8);
+}
+
 std::string chunk_where(const Segment& t, size_t j) {
   return "tensor " + quote_name(t.name) + " chunk " + std::to_string(j);
 }

@@ -23,8 +23,8 @@ constexpr char kContainerMagic[4] = {'W', 'S', 'Z', '1'};
 constexpr char kContainerEndMagic[4] = {'W', 'S', 'Z', 'E'};
 // Container versions (docs/format.md section 4.2; the one place that numbers them):
 //   1: CRC-32 checksums, each covering its bytes wherever they are.
-//   2: XXH3 checksums bound to their place in the source (segment_checksum) and, in the index, an
-//      XXH3-64 of the whole source (the content checksum).
+//   2: XXH3 checksums bound to their place in the source (segment_checksum) and, in the index, the
+//      content checksum over all of them (ContentChecksum).
 // A renumbering (when another version lands first) changes kVersionBound and docs/format.md 4.2 only;
 // the readers compare against these names, never against a literal.
 constexpr uint16_t kVersionCrc32 = 1;
@@ -73,7 +73,7 @@ struct Index {
   uint16_t version = kContainerVersion;  // from the header; decides the index layout and the checksums
   SourceKind source_kind = SourceKind::Opaque;
   uint64_t source_size = 0;
-  uint64_t content_checksum = 0;  // version >= kVersionBound: XXH3-64 (seed 0) of the whole source
+  uint64_t content_checksum = 0;  // version >= kVersionBound: ContentChecksum of every segment
   std::vector<Segment> segments;
 };
 
@@ -90,6 +90,19 @@ Checksum segment_checksum(uint16_t version, const std::string& name, uint64_t at
 // The same for chunk j of tensor t, and for a literal segment.
 Checksum chunk_checksum(uint16_t version, const Segment& t, size_t j);
 Checksum literal_checksum(uint16_t version, const Segment& literal);
+
+// The content checksum of a version-2 index: XXH3-64 (seed 0) of the 64-bit digests (the full
+// XXH3-64 whose low 32 bits a checksum field holds) of every chunk and literal in source order, each
+// as 8 little-endian bytes. It covers every byte of the source (through the digests) and their order,
+// and decoders running in parallel produce it without a second pass over the content.
+class ContentChecksum {
+ public:
+  void add(uint64_t digest);
+  uint64_t value() const { return stream_.digest(); }
+
+ private:
+  Xxh3Stream stream_;
+};
 
 // "tensor 'wq' chunk 3", for errors.
 std::string chunk_where(const Segment& t, size_t j);

@@ -80,25 +80,31 @@ std::vector<uint8_t> ContainerReader::decode_chunk(const Segment& t, size_t j) c
   return out;
 }
 
-void ContainerReader::decode_chunk_into(const Segment& t, size_t j, uint8_t* out, size_t out_size) const {
-  thread_local std::vector<uint8_t> bytes;  // the coded chunk, kept between calls
-  chunk_bytes(t, j, bytes);
+void ContainerReader::decode_chunk_into(const Segment& t, size_t j, uint8_t* out, size_t out_size,
+                                        uint64_t* digest) const {
+  thread_local std::vector<uint8_t> copy;  // the coded chunk when the source cannot lend it in place
+  if (!t.is_tensor() || j >= t.chunks.size()) throw std::out_of_range("ContainerReader: no such chunk");
   const ChunkEntry& e = t.chunks[j];
+  const uint8_t* at = source_->view(e.offset, e.size);
+  if (!at) {
+    chunk_bytes(t, j, copy);
+    at = copy.data();
+  }
   if (out_size != t.source_bytes(e.value_count)) throw std::invalid_argument("decode_chunk_into: wrong output size");
-  const Checksum sum = chunk_checksum(t, j);
+  const Checksum sum = chunk_checksum(t, j).with_digest(digest);
   try {
-    const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(bytes.data(), bytes.size()).rows) * t.dims.back()
-                          : t.is_quant()  ? parse_quant_chunk(bytes.data(), bytes.size(), t.quant).value_count
-                                          : parse_chunk(bytes.data(), bytes.size()).value_count;
+    const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(at, e.size).rows) * t.dims.back()
+                          : t.is_quant()  ? parse_quant_chunk(at, e.size, t.quant).value_count
+                                          : parse_chunk(at, e.size).value_count;
     if (held != e.value_count)
       throw FormatError("holds " + std::to_string(held) + " values, the index says " +
                         std::to_string(e.value_count));
     if (t.is_sparse24())
-      decode_sparse24_chunk(bytes.data(), bytes.size(), t.dtype, t.dims.back(), out, out_size, sum);
+      decode_sparse24_chunk(at, e.size, t.dtype, t.dims.back(), out, out_size, sum);
     else if (t.is_quant())
-      decode_quant_chunk(bytes.data(), bytes.size(), t.quant, out, out_size, sum);
+      decode_quant_chunk(at, e.size, t.quant, out, out_size, sum);
     else
-      ws::decode_chunk(bytes.data(), bytes.size(), t.format, out, out_size, sum);
+      ws::decode_chunk(at, e.size, t.format, out, out_size, sum);
   } catch (const FormatError& err) {
     throw FormatError(chunk_where(t, j) + ": " + err.what());
   }

@@ -38,8 +38,10 @@ class ContainerReader {
   // Errors read "tensor 'wq' chunk 3: checksum mismatch". Thread-safe.
   std::vector<uint8_t> decode_chunk(const Segment& tensor, size_t chunk) const;
   // The same into out, which must hold tensor.source_bytes(chunk's value count) bytes (no zero fill,
-  // no allocation but a per-thread buffer for the coded bytes).
-  void decode_chunk_into(const Segment& tensor, size_t chunk, uint8_t* out, size_t out_size) const;
+  // no copy of the coded bytes when the source lends them in place). digest, when given, receives the
+  // chunk's 64-bit checksum (what the content checksum is made of, codec/container_format.hpp).
+  void decode_chunk_into(const Segment& tensor, size_t chunk, uint8_t* out, size_t out_size,
+                         uint64_t* digest = nullptr) const;
   std::vector<uint8_t> decode_tensor(const std::string& name) const;
   // n bytes of a literal segment from `at` within it (unchecked), and a checksum check of all of it.
   void read_literal(const Segment& literal, uint64_t at, uint8_t* dst, size_t n) const;

@@ -42,7 +42,6 @@ void ContainerWriter::literal_bytes(const uint8_t* data, size_t n) {
   Segment& s = index_.segments.back();
   put(data, n);
   literal_sum_->update(data, n);
-  if (index_.version >= kVersionBound) content_.update(data, n);
   s.length += n;
   source_done_ += n;
 }
@@ -50,6 +49,7 @@ void ContainerWriter::literal_bytes(const uint8_t* data, size_t n) {
 void ContainerWriter::end_literal() {
   if (state_ != State::Literal) throw std::logic_error("ContainerWriter: end_literal outside a literal");
   index_.segments.back().crc = literal_sum_->value();
+  if (index_.version >= kVersionBound) content_.add(literal_sum_->digest());
   literal_sum_.reset();
   state_ = State::Idle;
 }
@@ -114,7 +114,9 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk, const uint8_t
   if (index_.version >= kVersionBound) {
     if (source_size != s.source_bytes(count) || (source_size && !source))
       throw std::logic_error("ContainerWriter: a chunk needs the source bytes it restores");
-    content_.update(source, source_size);
+    uint64_t digest = 0;
+    segment_checksum(index_.version, s.name, source_done_).with_digest(&digest).of(source, source_size);
+    content_.add(digest);
   }
   put(chunk.data(), chunk.size());
   s.chunks.push_back(e);
@@ -137,7 +139,7 @@ void ContainerWriter::end_tensor() {
 uint64_t ContainerWriter::finish() {
   if (state_ != State::Idle) throw std::logic_error("ContainerWriter: finish inside a segment");
   if (source_done_ != index_.source_size) throw std::logic_error("ContainerWriter: segments do not tile the source");
-  index_.content_checksum = content_.digest();
+  index_.content_checksum = content_.value();
   const std::vector<uint8_t> index = serialize_index(index_);
   const uint64_t index_offset = written_;
   put(index.data(), index.size());

@@ -44,7 +44,7 @@ class ContainerWriter {
   Index index_;
   uint64_t written_ = 0;
   uint64_t source_done_ = 0;
-  Xxh3Stream content_;  // of the source bytes so far (kVersionBound)
+  ContentChecksum content_;  // of the segments so far (kVersionBound)
   std::unique_ptr<Checksum::Running> literal_sum_;  // of the literal being written
   enum class State { Idle, Literal, Tensor, Done } state_ = State::Idle;
 };

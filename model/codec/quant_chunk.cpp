@@ -129,7 +129,7 @@ void decode_quant_chunk(const uint8_t* data, size_t size, GgmlType t, uint8_t* o
     const size_t i = size_t(k);
     s[i].resize(v.sub[i].value_count);
     try {
-      decode_chunk(v.sub_data[i], v.sub_bytes[i], DType::Raw, s[i].data(), s[i].size(), sum);
+      decode_chunk(v.sub_data[i], v.sub_bytes[i], DType::Raw, s[i].data(), s[i].size(), sum.without_digest());
     } catch (const FormatError& e) {
       throw FormatError(sub_where(k) + ": " + e.what());
     }

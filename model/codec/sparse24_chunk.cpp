@@ -166,12 +166,12 @@ Sparse24Stored decode_sparse24_stored(const uint8_t* data, size_t size, DType t,
   s.values.resize(size_t(v.values.value_count) * width);
   s.meta.resize(v.meta.value_count);
   try {
-    decode_chunk(v.value_chunk, v.value_chunk_bytes, t, s.values.data(), s.values.size(), sum);
+    decode_chunk(v.value_chunk, v.value_chunk_bytes, t, s.values.data(), s.values.size(), sum.without_digest());
   } catch (const FormatError& e) {
     throw FormatError(std::string("value sub-chunk: ") + e.what());
   }
   try {
-    decode_chunk(v.meta_chunk, v.meta_chunk_bytes, DType::Raw, s.meta.data(), s.meta.size(), sum);
+    decode_chunk(v.meta_chunk, v.meta_chunk_bytes, DType::Raw, s.meta.data(), s.meta.size(), sum.without_digest());
   } catch (const FormatError& e) {
     throw FormatError(std::string("meta sub-chunk: ") + e.what());
   }
@@ -199,7 +199,7 @@ Sparse24Stored decode_sparse24_stored(const uint8_t* data, size_t size, DType t,
 
 void decode_sparse24_chunk(const uint8_t* data, size_t size, DType t, uint64_t cols, uint8_t* out,
                            size_t out_capacity, const Checksum& sum) {
-  const Sparse24Stored s = decode_sparse24_stored(data, size, t, cols, sum);
+  const Sparse24Stored s = decode_sparse24_stored(data, size, t, cols, sum.without_digest());
   const size_t width = dtype_size(t);
   const uint64_t bytes = uint64_t(s.rows) * cols * width;
   if (bytes > out_capacity)

@@ -58,9 +58,19 @@ class Checksum {
  public:
   static Checksum crc32() { return Checksum(false, 0); }
   static Checksum xxh3(uint64_t seed) { return Checksum(true, seed); }
+  // The 32-bit checksum; the full 64-bit value (XXH3-64, or the CRC-32) also goes to the digest
+  // pointer when one is set (with_digest): the container's content checksum is made of these.
   uint32_t of(const void* data, size_t n) const {
-    return xxh3_ ? uint32_t(xxh3_64(data, n, seed_)) : crc32_of(data, n);
+    const uint64_t h = xxh3_ ? xxh3_64(data, n, seed_) : crc32_of(data, n);
+    if (digest_) *digest_ = h;
+    return uint32_t(h);
   }
+  Checksum with_digest(uint64_t* digest) const {
+    Checksum c = *this;
+    c.digest_ = digest;
+    return c;
+  }
+  Checksum without_digest() const { return with_digest(nullptr); }
   bool is_xxh3() const { return xxh3_; }
   uint64_t seed() const { return seed_; }
 
@@ -71,7 +81,8 @@ class Checksum {
     void update(const void* data, size_t n) {
       if (xxh3_) xxh_.update(data, n); else crc_ = crc32_update(crc_, data, n);
     }
-    uint32_t value() const { return xxh3_ ? uint32_t(xxh_.digest()) : crc_; }
+    uint32_t value() const { return uint32_t(digest()); }
+    uint64_t digest() const { return xxh3_ ? xxh_.digest() : crc_; }
 
    private:
     bool xxh3_;
@@ -83,6 +94,7 @@ class Checksum {
   Checksum(bool xxh3, uint64_t seed) : xxh3_(xxh3), seed_(seed) {}
   bool xxh3_;
   uint64_t seed_;
+  uint64_t* digest_ = nullptr;
 };
 
 }  // namespace ws

@@ -1,16 +1,20 @@
 #include "core/io.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/error.hpp"
 
 namespace ws {
+
+const uint8_t* ByteSource::view(uint64_t, size_t) const { return nullptr; }
 
 std::vector<uint8_t> ByteSource::read(uint64_t offset, size_t n) const {
   std::vector<uint8_t> out(n);
@@ -32,6 +36,27 @@ FileSource::FileSource(const std::string& path) : path_(path) {
     throw IoError(path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
   }
   size_ = uint64_t(st.st_size);
+  map();
+}
+
+// Maps the whole file read-only: readers then take chunks in place (view) instead of copying them.
+// Not mapped (and read with pread) when it is empty or mmap refuses (address space, file system).
+void FileSource::map() {
+  if (size_ == 0 || size_ > uint64_t(SIZE_MAX)) return;
+  void* p = ::mmap(nullptr, size_t(size_), PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, 0);
+  if (p == MAP_FAILED) return;
+  ::madvise(p, size_t(size_), MADV_SEQUENTIAL);
+  map_ = static_cast<const uint8_t*>(p);
+}
+
+const uint8_t* FileSource::view(uint64_t offset, size_t n) const {
+  if (offset > size_ || n > size_ - offset) throw FormatError("read past the end of the file");
+  return map_ ? map_ + offset : nullptr;
+}
+
+const uint8_t* MemorySource::view(uint64_t offset, size_t n) const {
+  if (offset > size_ || n > size_ - offset) throw FormatError("read past the end of the data");
+  return data_ + offset;
 }
 
 FileSource::FileSource(int fd, const std::string& name) : path_(name), fd_(fd) {
@@ -42,9 +67,11 @@ FileSource::FileSource(int fd, const std::string& name) : path_(name), fd_(fd) {
     throw IoError(name, "not a regular file");
   }
   size_ = uint64_t(st.st_size);
+  map();
 }
 
 FileSource::~FileSource() {
+  if (map_) ::munmap(const_cast<uint8_t*>(map_), size_t(size_));
   if (fd_ >= 0) ::close(fd_);
 }
 

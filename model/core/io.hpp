@@ -21,6 +21,9 @@ class ByteSource {
   // Copies n bytes from offset. Thread-safe. Throws ws::FormatError if the range passes the end.
   virtual void read(uint64_t offset, uint8_t* dst, size_t n) const = 0;
   std::vector<uint8_t> read(uint64_t offset, size_t n) const;
+  // The n bytes at offset in place, without a copy, when the source is in memory or mapped (nullptr
+  // otherwise: then read() them). Throws ws::FormatError if the range passes the end.
+  virtual const uint8_t* view(uint64_t offset, size_t n) const;
 };
 
 // An operating-system error on a named file (open, read, write, rename).
@@ -40,11 +43,14 @@ class FileSource final : public ByteSource {
   uint64_t size() const override { return size_; }
   using ByteSource::read;
   void read(uint64_t offset, uint8_t* dst, size_t n) const override;
+  const uint8_t* view(uint64_t offset, size_t n) const override;  // the file is mapped read-only
 
  private:
+  void map();
   std::string path_;
   int fd_ = -1;
   uint64_t size_ = 0;
+  const uint8_t* map_ = nullptr;  // the whole file, or nullptr (empty, or mmap refused)
 };
 
 // Bytes in memory; they must outlive the source.
@@ -54,6 +60,7 @@ class MemorySource final : public ByteSource {
   uint64_t size() const override { return size_; }
   using ByteSource::read;
   void read(uint64_t offset, uint8_t* dst, size_t n) const override;
+  const uint8_t* view(uint64_t offset, size_t n) const override;
 
  private:
   const uint8_t* data_;

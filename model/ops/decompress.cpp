@@ -44,18 +44,17 @@ class BufferPool {
 struct Piece {
   std::vector<uint8_t> buf;  // at least `size` bytes
   size_t size = 0;
+  uint64_t digest = 0;       // a chunk's 64-bit checksum (for the content checksum)
 };
 
 }  // namespace
 
 void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, const Progress& progress) {
   const Index& ix = in.index();
-  const bool content = ix.version >= kVersionBound;
-  Xxh3Stream whole;  // the content checksum, over every byte written, in order
+  ContentChecksum content;  // version 2: over every chunk's and literal's digest, in order
   BufferPool pool;
   uint64_t done = 0;
   auto emit = [&](Piece& p) {
-    if (content) whole.update(p.buf.data(), p.size);
     out.write(p.buf.data(), p.size);
     done += p.size;
     pool.put(std::move(p.buf));
@@ -72,10 +71,13 @@ void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, cons
               Piece p;
               p.size = size_t(s.source_bytes(s.chunks[j].value_count));
               p.buf = pool.get(p.size);
-              in.decode_chunk_into(s, j, p.buf.data(), p.size);
+              in.decode_chunk_into(s, j, p.buf.data(), p.size, &p.digest);
               return p;
             },
-            emit);
+            [&content, &emit](Piece& p) {
+              content.add(p.digest);
+              emit(p);
+            });
       continue;
     }
     pipe.then([&literal, &in, &s] { literal.emplace(literal_checksum(in.version(), s)); });
@@ -89,14 +91,15 @@ void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, cons
         emit(p);
       });
     }
-    pipe.then([&literal, &s] {
+    pipe.then([&literal, &s, &content] {
       if (literal->value() != s.crc)
         throw FormatError("checksum mismatch in the literal segment at source offset " +
                           std::to_string(s.source_offset));
+      content.add(literal->digest());
     });
   }
   pipe.finish();
-  if (content && whole.digest() != ix.content_checksum)
+  if (ix.version >= kVersionBound && content.value() != ix.content_checksum)
     throw FormatError("content checksum mismatch: the decoded bytes are not what was compressed");
 }
 
