@@ -183,6 +183,7 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       const uint8_t* name = c.take(name_len, seg + " name");
       s.name.assign(reinterpret_cast<const char*>(name), name_len);
       const std::string where = "tensor " + quote_name(s.name);
+      if (!is_utf8(s.name)) throw FormatError("the name of " + where + " (" + seg + ") is not UTF-8");
       if (s.is_quant()) {
         const uint64_t type = c.get(1, where);
         if (!quant_layout(GgmlType(type)))

@@ -39,10 +39,12 @@ FileSource::FileSource(const std::string& path) : path_(path) {
   map();
 }
 
-// Maps the whole file read-only: readers then take chunks in place (view) instead of copying them.
-// Not mapped (and read with pread) when it is empty or mmap refuses (address space, file system).
+// Maps the whole file read-only and populated: readers then take chunks in place (view) instead of
+// copying them. Not mapped (read with pread, a chunk at a time) when it is empty, larger than
+// kMapLimit (so the resident memory of a huge file stays a few chunks, docs/tool.md), or mmap refuses.
 void FileSource::map() {
-  if (size_ == 0 || size_ > uint64_t(SIZE_MAX)) return;
+  constexpr uint64_t kMapLimit = uint64_t(1) << 30;
+  if (size_ == 0 || size_ > kMapLimit) return;
   void* p = ::mmap(nullptr, size_t(size_), PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, 0);
   if (p == MAP_FAILED) return;
   ::madvise(p, size_t(size_), MADV_SEQUENTIAL);

@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "test_env.hpp"
+#include "codec/container_reader.hpp"
+#include "container_io.hpp"
+#include "files/safetensors.hpp"
 #include "tool_run.hpp"
 
 namespace {
@@ -148,6 +151,49 @@ TEST(ToolIo, OutputThatIsTheInputIsRefused) {
   fs::create_directory(dir / "d");
   expect_error(run_in(dir, "compress x.bin -o d"), "d", "is a directory");
   expect_no_leftovers(dir, {"x.bin", "alias.bin", "x.wsz", "self.err", "old.wsz", "d"});
+}
+
+}  // namespace
+
+namespace {
+
+// A tensor name that is not UTF-8 (a container whose index was edited, the index checksum fixed):
+// one clean line from every command, text and JSON alike. And one with terminal escapes: printed
+// escaped by text inspect, as JSON escapes by --json.
+TEST(ToolIo, TensorNamesMustBeUtf8AndArePrintedEscaped) {
+  const fs::path dir = test_dir();
+  fs::copy_file(kStories, dir / "s.bin");
+  ok_in(dir, "compress s.bin -o s.wsz");
+  const Bytes wsz = read_file(dir / "s.wsz");
+  auto renamed = [&](const std::string& from, const std::string& to) {
+    return wstest::with_index(wsz, [&](ws::Index& ix) {
+      for (auto& seg : ix.segments)
+        if (seg.name == from) seg.name = to;
+    });
+  };
+  write_file(dir / "bad.wsz", renamed("wq", std::string("w\xff\xfe", 3)));  // same length, not UTF-8
+  const std::string want = "the name of tensor 'w\xff\xfe' (segment 3) is not UTF-8";
+  expect_error(run_in(dir, "decompress bad.wsz -o out.bin"), "bad.wsz", want);
+  expect_error(run_in(dir, "inspect bad.wsz"), "bad.wsz", want);
+  expect_error(run_in(dir, "inspect --json bad.wsz"), "bad.wsz", want);
+  expect_error(run_in(dir, "convert --to bf16 bad.wsz -o out.safetensors"), "bad.wsz", "neither safetensors");
+  EXPECT_FALSE(fs::exists(dir / "out.bin"));
+
+  // (Renaming a tensor in a version-2 index also breaks its chunks' checksums, which bind the name.)
+  write_file(dir / "renamed.wsz", renamed("wq", "wz"));
+  expect_error(run_in(dir, "decompress renamed.wsz -o out.bin"), "renamed.wsz", "tensor 'wz' chunk 0: checksum mismatch");
+
+  // A safetensors tensor named "ESC [2J" (clear the screen), compressed for real.
+  Bytes st = ws::make_safetensors_header({}, {{"\x1b[2J", "BF16", {2, 4}}});
+  for (int i = 0; i < 8; ++i) st.insert(st.end(), {uint8_t(i), 0x3f});
+  write_file(dir / "esc.safetensors", st);
+  ok_in(dir, "compress esc.safetensors -o esc.wsz");
+  const ToolRun text = ok_in(dir, "inspect esc.wsz");
+  EXPECT_EQ(text.out.find('\x1b'), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("\\x1b[2J"), std::string::npos) << text.out;
+  const ToolRun js = ok_in(dir, "inspect --json esc.wsz");
+  EXPECT_EQ(js.out.find('\x1b'), std::string::npos);  // JSON escapes it as \u001b
+  EXPECT_EQ(nlohmann::json::parse(js.out)["tensors"][0]["name"], "\x1b[2J");
 }
 
 }  // namespace
