@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 
 namespace ws {
 
@@ -128,6 +129,25 @@ void matvec(const LinearView& lv, const float* x, float* y) {
     }
     y[i] = val;
   }
+}
+
+LinearHook parallel_matvec(ThreadPool& pool, unsigned threads) {
+  return [&pool, threads](const LinearView& lv, const float* x, float* y) {
+    const int parts = int(std::min<unsigned>(std::max(threads, 1u), unsigned(std::max(lv.out / 64, 1))));
+    std::vector<std::future<void>> done;
+    for (int p = 1; p < parts; ++p)  // part 0 runs here
+      done.push_back(pool.submit<void>([&lv, x, y, p, parts] {
+        LinearView part = lv;
+        const int begin = int(int64_t(lv.out) * p / parts), end = int(int64_t(lv.out) * (p + 1) / parts);
+        part.out = end - begin;
+        part.w = lv.w + size_t(begin) * size_t(lv.in);
+        matvec(part, x, y + begin);
+      }));
+    LinearView first = lv;
+    first.out = int(int64_t(lv.out) / parts);
+    matvec(first, x, y);
+    for (auto& f : done) f.get();
+  };
 }
 
 Llama::Llama(const LlamaWeights& w, int max_seq) : w_(w) {

@@ -68,6 +68,11 @@ void matvec(const LinearView& lv, const float* x, float* y);
 // Must write lv.out values to y. To observe, record x and call matvec.
 using LinearHook = std::function<void(const LinearView& lv, const float* x, float* y)>;
 
+class ThreadPool;
+// matvec with its rows split over the pool's threads: each row's sum is run.c's, so y is bit for bit
+// matvec's. The pool must outlive the hook.
+LinearHook parallel_matvec(ThreadPool& pool, unsigned threads);
+
 class Llama {
  public:
   // Keeps a reference to w, which must outlive the model. Throws ws::FormatError if w is inconsistent.

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "llm/llama.hpp"
 #include "llm/llama_io.hpp"
 #include "llm/tokenizer.hpp"
@@ -29,6 +30,9 @@ GenerateResult generate(const GenerateOptions& o, const std::function<void(const
     throw FormatError("the prompt has " + std::to_string(ids.size()) + " tokens, more than the model's context of " +
                       std::to_string(w.config.seq_len));
   Llama model(w, int(std::min<long long>(needed, w.config.seq_len)));
+  const unsigned threads = resolve_threads(o.threads);
+  ThreadPool pool(threads - 1);  // the calling thread computes a part too
+  if (threads > 1) model.set_hook(parallel_matvec(pool, threads));
   Sampler sampler(o.seed);
 
   using clock = std::chrono::steady_clock;

@@ -16,6 +16,7 @@ struct GenerateOptions {
   float temperature = 0.0f;  // 0: greedy (argmax), else run.c's multinomial sampling
   uint64_t seed = 1;         // the sampler's seed
   bool chat = false;         // wrap the prompt in the model's chat template (ChatML)
+  unsigned threads = 0;      // rows of each product split over T threads (0: one per core); same numbers
 };
 
 struct GenerateResult {

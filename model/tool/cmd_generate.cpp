@@ -21,6 +21,8 @@ void add_generate_command(CLI::App& app) {
       ->check(CLI::Range(0.0f, 100.0f));
   gen->add_option("--seed", o->seed, "sampler seed")->capture_default_str();
   gen->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template (ChatML)");
+  gen->add_option("--threads", o->threads, "threads sharing each product's rows (0 = one per core; same output)")
+      ->capture_default_str()->check(CLI::Range(0u, 1024u));
   gen->callback([o] {
     try {
       const ws::GenerateResult r = ws::generate(*o, [](const std::string& piece) {
