@@ -77,8 +77,7 @@ void softmax(float* x, int size) {
 
 }  // namespace
 
-void LlamaWeights::validate() const {
-  const LlamaConfig& c = config;
+void validate_config(const LlamaConfig& c) {
   if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
       c.vocab_size <= 0 || c.seq_len <= 0)
     throw FormatError("config has a non-positive dimension");
@@ -90,6 +89,11 @@ void LlamaWeights::validate() const {
     throw FormatError("config dimensions too large");
   if (!(c.rope_theta > 0.0f) || !(c.rms_eps >= 0.0f) || !std::isfinite(c.rope_theta) || !std::isfinite(c.rms_eps))
     throw FormatError("config: RoPE base must be positive and RMS epsilon not negative, both finite");
+}
+
+void LlamaWeights::validate() const {
+  const LlamaConfig& c = config;
+  validate_config(c);
   const size_t L = size_t(c.n_layers), dim = size_t(c.dim);
   expect_size(token_embedding_table, size_t(c.vocab_size) * dim, "token_embedding_table");
   expect_size(rms_att_weight, L * dim, "rms_att_weight");

@@ -25,6 +25,10 @@ struct LlamaConfig : Llama2cConfig {
   LlamaConfig(const Llama2cConfig& c) : Llama2cConfig(c) {}  // a llama2.c model: run.c's constants
 };
 
+// Throws ws::FormatError for a non-positive or absurdly large dimension, heads that do not divide dim
+// into even heads, a RoPE base or RMS epsilon out of range: before anything is sized from c.
+void validate_config(const LlamaConfig& c);
+
 // Same dimensions (dim, hidden_dim, layers, heads, kv heads, vocab, seq_len) and constants.
 bool same_config(const LlamaConfig& a, const LlamaConfig& b);
 

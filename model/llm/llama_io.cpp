@@ -111,6 +111,7 @@ std::vector<float> rotate_half_to_pairs(const std::vector<float>& w, int heads, 
 // The weights of config c from tensors named as in `names`; rope_half: q/k rows in HF's order.
 LlamaWeights from_named(const LlamaConfig& c, const TensorNames& names, bool has_classifier, bool rope_half,
                         const ReadTensor& read) {
+  validate_config(c);
   LlamaWeights w;
   w.config = c;
   w.config.shared_classifier = !has_classifier;
@@ -118,6 +119,7 @@ LlamaWeights from_named(const LlamaConfig& c, const TensorNames& names, bool has
   w.token_embedding_table = read(names.embedding, {V, D});
   w.rms_final_weight = read(names.final_norm, {D});
   if (has_classifier) w.wcls = read(names.classifier, {V, D});
+  // Grown tensor by tensor, never sized from the config: every value read exists in the file.
   auto append = [](std::vector<float>& to, const std::vector<float>& v) { to.insert(to.end(), v.begin(), v.end()); };
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string prefix = names.layer_prefix + std::to_string(l) + ".";
@@ -179,7 +181,7 @@ void expect_shape(const std::string& name, const std::vector<uint64_t>& got, con
 
 LlamaWeights from_gguf(const ByteSource& src, const GgufFile& f, const ModelMeta& md) {
   const GgufTensor* embd = f.find_tensor(kGgufNames.embedding);
-  if (!embd) throw FormatError("GGUF file has no tensor 'token_embd.weight'");
+  if (!embd || embd->ne.size() != 2) throw FormatError("GGUF file has no 2-D tensor 'token_embd.weight'");
   const LlamaConfig c = config_from_meta(md, embd->shape()[0]);
   return from_named(c, kGgufNames, f.find_tensor(kGgufNames.classifier) != nullptr, false,
                     [&](const std::string& name, const std::vector<uint64_t>& shape) {
