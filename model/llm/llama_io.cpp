@@ -159,7 +159,7 @@ LlamaConfig config_from_meta(const ModelMeta& md, uint64_t embedding_rows) {
     throw FormatError("metadata 'llama.vocab_size' differs from the embedding's " + std::to_string(c.vocab_size) + " rows");
   c.rope_theta = float(md.number("llama.rope.freq_base", 10000.0));
   c.rms_eps = float(md.number("llama.attention.layer_norm_rms_epsilon"));
-  if (c.n_heads > c.dim || c.dim % c.n_heads != 0) throw FormatError("metadata: head_count does not divide embedding_length");
+  validate_config(c);  // whole heads, sane sizes: before head_size() means anything
   for (const char* key : {"llama.rope.dimension_count", "llama.attention.key_length", "llama.attention.value_length"})
     if (md.has(key) && md.integer(key) != c.head_size())
       throw FormatError("metadata " + quote_name(key) + " = " + md.text(key) + ": only heads of embedding_length / head_count = " +
