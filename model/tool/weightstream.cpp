@@ -1,5 +1,5 @@
 // weightstream: compress, decompress, inspect and convert LLM weight files (docs/tool.md). This file
-// parses the command line and calls ops/; prune, eval and numfmt are in cmd_*.cpp.
+// parses the command line and calls ops/; prune, eval, numfmt and generate are in cmd_*.cpp.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
 
   cli::add_prune_commands(app);
   cli::add_numfmt_command(app);
+  cli::add_generate_command(app);
 
   try {
     app.parse(argc, argv);

@@ -145,24 +145,6 @@ size_t bf16_mismatches(const uint8_t* in, const uint8_t* out, uint64_t n) {
   return bad;
 }
 
-// The MiniLM path from scripts/minilm.sh. Retried: another test extracting it at the same moment makes
-// the script fail once (they share its temporary name).
-std::string minilm_path() {
-  const std::string cmd = "bash " + q(std::string(WS_SOURCE_DIR) + "/scripts/minilm.sh") + " " + q(build_dir() / "data");
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-    if (p && pclose(p) == 0) {
-      while (!out.empty() && out.back() == '\n') out.pop_back();
-      return out;
-    }
-    std::system("sleep 2");
-  }
-  return "";
-}
-
 // ---------------------------------------------------------------------------------------------
 
 TEST(Tool, Stories260KFp32) {

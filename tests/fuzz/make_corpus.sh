@@ -134,6 +134,21 @@ open(f"{sys.argv[2]}/v3_every_type.gguf", "wb").write(gguf_file(3, every_type, t
 open(f"{sys.argv[2]}/v2_align64.gguf", "wb").write(gguf_file(
     2, [kv("general.alignment", 4, struct.pack("<I", 64))], tensors[:3], alignment=64))
 open(f"{sys.argv[2]}/empty.gguf", "wb").write(gguf_file(3, [], []))
+
+# A real tokenizer cut small: SmolLM2's first 400 tokens (control tokens, bytes, early merges) and the
+# merges among them, with its pre-tokenizer and chat template (llm/tokenizer.hpp builds and uses it).
+field = lambda k: reader.fields[k].contents()
+tokens, types = field("tokenizer.ggml.tokens")[:400], field("tokenizer.ggml.token_type")[:400]
+merges = [m for m in field("tokenizer.ggml.merges") if {*m.split(" ", 1), m.replace(" ", "", 1)} <= set(tokens)]
+tokenizer = [
+    kv("tokenizer.ggml.model", 8, string("gpt2")), kv("tokenizer.ggml.pre", 8, string("smollm")),
+    kv("tokenizer.ggml.tokens", 9, array(8, [string(t) for t in tokens])),
+    kv("tokenizer.ggml.token_type", 9, array(5, [struct.pack("<i", t) for t in types])),
+    kv("tokenizer.ggml.merges", 9, array(8, [string(m) for m in merges])),
+    kv("tokenizer.ggml.eos_token_id", 4, struct.pack("<I", 2)),
+    kv("tokenizer.chat_template", 8, string(field("tokenizer.chat_template"))),
+]
+open(f"{sys.argv[2]}/tokenizer.gguf", "wb").write(gguf_file(3, tokenizer, []))
 PY
 
 "$tool" convert -f --to bf16 "$work/tiny.bin" -o "$work/tiny_bf16.safetensors" >/dev/null
