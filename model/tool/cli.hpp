@@ -22,7 +22,8 @@ void print_error(const std::string& what);
 // CLI::RuntimeError(1), which CLI11 treats as an exit code to return silently.
 [[noreturn]] void fail_callback(const std::string& what);
 
-// Removes the temporary output file when SIGINT, SIGTERM or SIGHUP stops the run.
+// Removes the temporary output file when SIGINT, SIGTERM or SIGHUP stops the run; SIGBUS (a mapped
+// input truncated by another process) becomes a one-line error and exit status 1.
 void remove_output_on_signals();
 
 // The output of a command (ws::open_output: "-", FIFOs and devices in place, regular files atomically
