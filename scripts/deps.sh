@@ -8,7 +8,7 @@ apt_packages=(
   verilator iverilog
   libgtest-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libpcre2-dev
-  zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
+  zlib1g-dev libxxhash-dev libzstd-dev liblzma-dev libbz2-dev
   zstd xz-utils bzip2 gzip
   libsystemc-dev
   yosys nextpnr-ice40 fpga-icestorm

@@ -217,7 +217,7 @@ TEST(QuantChunk, WriterMisuseIsALogicError) {
   w.begin_quant_tensor("t", ws::GgmlType::Q4_1, {2, 32});
   Bytes half_block(16, 0);
   ws::store_le(half_block.data(), 16, 4);  // a chunk of 16 values
-  EXPECT_THROW(w.add_chunk(half_block), std::logic_error);
+  EXPECT_THROW(w.add_chunk(half_block, half_block.data(), 10), std::logic_error);
   const Bytes blocks(40, 0);
   EXPECT_THROW(ws::encode_quant_chunk(blocks.data(), 16, ws::GgmlType::Q4_1, {}), std::invalid_argument);
 }
