@@ -33,7 +33,9 @@ Bytes real_bytes(const std::string& tensor, size_t bytes) {
 }
 Bytes real_blocks(const std::string& tensor, size_t blocks) {
   const std::string path = WS_SMOLLM2_GGUF;
-  const ws::GgufTensor* t = path.empty() ? nullptr : ws::read_gguf(path).find_tensor(tensor);
+  if (path.empty()) return real_bytes(tensor, 0);  // fails saying why
+  const ws::GgufFile f = ws::read_gguf(path);  // find_tensor points into it: keep it alive
+  const ws::GgufTensor* t = f.find_tensor(tensor);
   return real_bytes(tensor, t ? blocks * ws::quant_layout(t->type)->block_bytes() : 0);
 }
 
