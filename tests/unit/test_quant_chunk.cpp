@@ -4,6 +4,7 @@
 // detected.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,22 +22,23 @@ namespace {
 using namespace wstest;
 using Bytes = std::vector<uint8_t>;
 
-// The first `bytes` bytes of a tensor of the real SmolLM2 file, and its first `blocks` blocks.
-Bytes real_bytes(const std::string& tensor, size_t bytes) {
+// The first bytes_of(tensor info) bytes of a tensor of the real SmolLM2 file (opened and parsed once).
+Bytes real_prefix(const std::string& tensor, const std::function<size_t(const ws::GgufTensor&)>& bytes_of) {
   const std::string path = WS_SMOLLM2_GGUF;
   if (path.empty()) throw std::runtime_error("SmolLM2 GGUF not found (make deps, then reconfigure)");
   const ws::FileSource src(path);
   const ws::GgufFile f = ws::parse_gguf(src);
   const ws::GgufTensor& t = *f.find_tensor(tensor);
+  const size_t bytes = bytes_of(t);
   EXPECT_LE(bytes, t.size);
   return src.read(t.offset, bytes);
 }
+// Its first `bytes` bytes, and its first `blocks` blocks.
+Bytes real_bytes(const std::string& tensor, size_t bytes) {
+  return real_prefix(tensor, [&](const ws::GgufTensor&) { return bytes; });
+}
 Bytes real_blocks(const std::string& tensor, size_t blocks) {
-  const std::string path = WS_SMOLLM2_GGUF;
-  if (path.empty()) return real_bytes(tensor, 0);  // fails saying why
-  const ws::GgufFile f = ws::read_gguf(path);  // find_tensor points into it: keep it alive
-  const ws::GgufTensor* t = f.find_tensor(tensor);
-  return real_bytes(tensor, t ? blocks * ws::quant_layout(t->type)->block_bytes() : 0);
+  return real_prefix(tensor, [&](const ws::GgufTensor& t) { return blocks * ws::quant_layout(t.type)->block_bytes(); });
 }
 
 // Q4_0 blocks made of real Q4_1 ones (their d and codes, the min dropped): the file has no Q4_0 tensor.
