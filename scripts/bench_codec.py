@@ -33,6 +33,47 @@ def run(cmd, stdin=None, stdout=None):
     return elapsed, usage.ru_maxrss / 1024.0
 
 
+def run_cpu(cmd):
+    """Runs cmd (no pipes), returns (wall seconds, CPU seconds user + system). Raises on failure."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed: {err.strip()}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def decompression_race(tool, src, work, threads, rounds=15):
+    """Whole-process decompression of one file, weightstream (1 thread, all cores) against zstd -d of
+    the same file's zstd -19 frame, each writing a file, in interleaved rounds so that the machine's
+    load falls on all alike. Best wall time and best CPU time of each; ratios are zstd / weightstream."""
+    wsz, zst = work / (src.name + ".race.wsz"), work / (src.name + ".race.zst")
+    subprocess.run([tool, "compress", "-f", src, "-o", wsz], check=True, capture_output=True)
+    subprocess.run(["zstd", "-19", "-T1", "-q", "-f", src, "-o", zst], check=True)
+    out = work / (src.name + ".race.out")
+    cmds = {"weightstream 1t": [tool, "decompress", "-f", wsz, "-o", out, "--threads", "1"],
+            f"weightstream {threads}t": [tool, "decompress", "-f", wsz, "-o", out, "--threads", str(threads)],
+            "zstd -d": ["zstd", "-d", "-f", "-q", zst, "-o", out]}
+    best = {k: [float("inf"), float("inf")] for k in cmds}
+    for _ in range(rounds):
+        for name, cmd in cmds.items():
+            wall, cpu = run_cpu(cmd)
+            best[name][0] = min(best[name][0], wall)
+            best[name][1] = min(best[name][1], cpu)
+            if out.read_bytes() != src.read_bytes():
+                raise RuntimeError(f"{name} round trip differs on {src}")
+    for p in (wsz, zst, out):
+        p.unlink()
+    z_wall, z_cpu = best["zstd -d"]
+    return {"rounds": rounds, "threads": threads,
+            "best": {k: {"wall_s": w, "cpu_s": c} for k, (w, c) in best.items()},
+            "wall_ratio_vs_zstd": {k: z_wall / w for k, (w, c) in best.items() if k != "zstd -d"},
+            "cpu_ratio_vs_zstd": {k: z_cpu / c for k, (w, c) in best.items() if k != "zstd -d"}}
+
+
 def best_of(fn, min_total=1.0, max_runs=20):
     """Repeats fn() until min_total seconds or max_runs; returns the fastest (seconds, rss)."""
     results, total = [], 0.0
@@ -81,8 +122,8 @@ def bench_peer(name, src, work):
 def bench_weightstream(tool, src, work, threads):
     packed = work / (src.name + ".wsz")
     out = work / (src.name + ".ws.out")
-    c_time, c_rss = best_of(lambda: run([tool, "compress", src, "-o", packed, "--threads", str(threads)]))
-    d_time, d_rss = best_of(lambda: run([tool, "decompress", packed, "-o", out, "--threads", str(threads)]))
+    c_time, c_rss = best_of(lambda: run([tool, "compress", "-f", src, "-o", packed, "--threads", str(threads)]))
+    d_time, d_rss = best_of(lambda: run([tool, "decompress", "-f", packed, "-o", out, "--threads", str(threads)]))
     if out.read_bytes() != src.read_bytes():
         raise RuntimeError(f"weightstream round trip differs on {src}")
     inspect = json.loads(subprocess.run([tool, "inspect", packed, "--json"], check=True,
@@ -109,7 +150,7 @@ def main():
     stories = ROOT.parent / "shared" / "data" / "stories260K.bin"
     files = [("stories260K fp32", stories)]
     bf16 = work / "stories260K.bf16.safetensors"
-    subprocess.run([tool, "convert", "--to", "bf16", stories, "-o", bf16], check=True)
+    subprocess.run([tool, "convert", "-f", "--to", "bf16", stories, "-o", bf16], check=True)
     files.append(("stories260K bf16", bf16))
     if not args.quick:
         minilm = Path(subprocess.run(["bash", ROOT / "scripts" / "minilm.sh", build / "data"], check=True,
@@ -117,7 +158,7 @@ def main():
         if not minilm.is_absolute():
             minilm = (ROOT / minilm).resolve()
         minilm_bf16 = work / "minilm.bf16.safetensors"
-        subprocess.run([tool, "convert", "--to", "bf16", minilm, "-o", minilm_bf16], check=True)
+        subprocess.run([tool, "convert", "-f", "--to", "bf16", minilm, "-o", minilm_bf16], check=True)
         files += [("MiniLM fp32", minilm), ("MiniLM bf16", minilm_bf16)]
         smollm2 = Path(subprocess.run(["bash", ROOT / "scripts" / "smollm2.sh"], check=True,
                                       capture_output=True, text=True).stdout.strip())
@@ -137,8 +178,14 @@ def main():
                            for name in ("zstd -19", "xz -9", "bzip2 -9", "gzip -9")}}
         report["files"].append(entry)
 
+    race_file = next((p for label, p in files if label == "MiniLM bf16"), bf16)
+    print(f"bench: decompression race on {race_file.name}", file=sys.stderr)
+    report["decompression_race"] = {"file": str(race_file), "bytes": race_file.stat().st_size,
+                                    **decompression_race(tool, race_file, work, threads)}
+
     (reports / "codec.json").write_text(json.dumps(report, indent=2) + "\n")
     print_table(report, threads)
+    print_race(report["decompression_race"])
     print(f"\nreport: {reports / 'codec.json'}")
 
 
@@ -170,6 +217,16 @@ def print_table(report, threads):
               f"smaller than every peer: {all(ws1['bytes'] < p['bytes'] for p in f['peers'].values())}; "
               f"1-thread decompression vs zstd -d: "
               f"{f['peers']['zstd -19']['decompress_s'] / ws1['decompress_s']:.2f}x")
+
+
+def print_race(r):
+    print(f"\nwhole-process decompression of {Path(r['file']).name} ({r['bytes']} bytes) to a file, "
+          f"best of {r['rounds']} interleaved rounds; ratio = zstd -d time / weightstream time (> 1: faster)")
+    print(f"{'decoder':18} {'wall s':>8} {'cpu s':>8} {'wall vs zstd -d':>16} {'cpu vs zstd -d':>15}")
+    for name, b in r["best"].items():
+        wr = r["wall_ratio_vs_zstd"].get(name, 1.0)
+        cr = r["cpu_ratio_vs_zstd"].get(name, 1.0)
+        print(f"{name:18} {b['wall_s']:>8.3f} {b['cpu_s']:>8.3f} {wr:>16.2f} {cr:>15.2f}")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ apt_packages=(
   build-essential cmake pkg-config git
   verilator iverilog
   libgtest-dev libbenchmark-dev
-  nlohmann-json3-dev libcli11-dev
-  zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
+  nlohmann-json3-dev libcli11-dev libpcre2-dev
+  zlib1g-dev libxxhash-dev libzstd-dev liblzma-dev libbz2-dev
   zstd xz-utils bzip2 gzip
   libsystemc-dev
   yosys nextpnr-ice40 fpga-icestorm

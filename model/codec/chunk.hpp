@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codec/tans.hpp"
+#include "core/bytes.hpp"
 #include "core/dtype.hpp"
 #include "numfmt/value_format.hpp"
 
@@ -24,9 +25,12 @@ uint64_t chunk_values_for(const std::vector<uint64_t>& dims, uint64_t chunk_valu
 struct ChunkOptions {
   int lanes = tans::kDefaultLanes;
   int table_log = tans::kDefaultTableLog;
-  // Layout 2 (per-state streams) is what containers of version 2 hold and what the writer takes;
-  // layout 1 only for tests of the old format.
+  // Layout 2 (per-state streams) is what containers of version 3 hold and what the writer takes;
+  // layout 1 for older containers and tests of the old format.
   tans::Layout layout = tans::kDefaultLayout;
+  // What the chunk's checksum field holds (docs/format.md section 4): CRC-32 in a version-1 container,
+  // XXH3 seeded with the chunk's place from version 2 on (ContainerWriter::chunk_checksum).
+  Checksum checksum = Checksum::crc32();
 };
 
 // The parsed fixed fields of a chunk, with pointers into the chunk's bytes. A chunk says its own
@@ -34,7 +38,7 @@ struct ChunkOptions {
 // holds chunks of the layout its version names.
 struct ChunkView {
   uint32_t value_count = 0;
-  uint32_t crc = 0;
+  uint32_t crc = 0;  // the checksum field (CRC-32 or XXH3, see ChunkOptions::checksum)
   tans::Layout layout = tans::kDefaultLayout;
   int lanes = 1;
   int states() const { return tans::states_of(layout, lanes); }
@@ -84,11 +88,13 @@ uint64_t chunk_size(uint64_t count, const tans::NormalizedCounts& nc, const tans
 // Parses and bounds-checks a chunk's header. Throws ws::FormatError naming what is wrong.
 ChunkView parse_chunk(const uint8_t* data, size_t size);
 
-// Decodes a chunk into count * dtype_size(t) bytes at out and checks its CRC. Throws
-// ws::FormatError ("checksum mismatch", "stream ends early", ...) on any inconsistency.
-void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity);
+// Decodes a chunk into count * dtype_size(t) bytes at out and checks its checksum (computed as `sum`
+// says). Throws ws::FormatError ("checksum mismatch", "stream ends early", ...) on any inconsistency.
+void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity,
+                  const Checksum& sum = Checksum::crc32());
 // The same for any number format; a symbol outside the format's alphabet is "symbol N is not in
 // format NAME".
-void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity);
+void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity,
+                  const Checksum& sum = Checksum::crc32());
 
 }  // namespace ws

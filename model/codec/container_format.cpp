@@ -73,6 +73,25 @@ ValueFormat parse_format(IndexCursor& c, const std::string& where) {
 
 }  // namespace
 
+bool container_version_known(uint64_t version) { return version == kVersionCrc32 || version == kVersionBound || version == kVersionPerState; }
+
+Checksum segment_checksum(uint16_t version, const std::string& name, uint64_t at) {
+  if (version < kVersionBound) return Checksum::crc32();
+  return Checksum::xxh3(xxh3_64(name.data(), name.size(), at));
+}
+
+Checksum chunk_checksum(uint16_t version, const Segment& t, size_t j) {
+  return segment_checksum(version, t.name, t.source_offset + t.source_bytes(t.chunks.at(j).first_value));
+}
+
+Checksum literal_checksum(uint16_t version, const Segment& s) { return segment_checksum(version, "", s.source_offset); }
+
+void ContentChecksum::add(uint64_t digest) {
+  uint8_t b[8];
+  store_le(b, digest, 8);
+  stream_.update(b, 8);
+}
+
 std::string chunk_where(const Segment& t, size_t j) {
   return "tensor " + quote_name(t.name) + " chunk " + std::to_string(j);
 }
@@ -99,6 +118,7 @@ std::vector<uint8_t> serialize_index(const Index& index) {
   std::vector<uint8_t> out;
   append_le(out, uint8_t(index.source_kind), 1);
   append_le(out, index.source_size, 8);
+  if (index.version >= kVersionBound) append_le(out, index.content_checksum, 8);
   append_le(out, index.segments.size(), 4);
   for (const Segment& s : index.segments) {
     append_le(out, uint8_t(s.kind), 1);
@@ -127,13 +147,16 @@ std::vector<uint8_t> serialize_index(const Index& index) {
   return out;
 }
 
-Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end) {
+Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end, uint16_t version) {
   IndexCursor c(data, size);
   Index ix;
+  if (!container_version_known(version)) throw FormatError("unsupported version " + std::to_string(version));
+  ix.version = version;
   const uint64_t kind = c.get(1, "source kind");
   if (kind > 3) throw FormatError("unknown source kind " + std::to_string(kind));
   ix.source_kind = SourceKind(kind);
   ix.source_size = c.get(8, "source size");
+  if (version >= kVersionBound) ix.content_checksum = c.get(8, "content checksum");
   const uint64_t count = c.get(4, "segment count");
   // The smallest record (a tensor with an empty name, rank 0 and no chunk) takes 17 bytes.
   if (count > c.left() / 17) throw FormatError("index truncated: too short for " + std::to_string(count) + " segments");
@@ -160,6 +183,7 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       const uint8_t* name = c.take(name_len, seg + " name");
       s.name.assign(reinterpret_cast<const char*>(name), name_len);
       const std::string where = "tensor " + quote_name(s.name);
+      if (!is_utf8(s.name)) throw FormatError("the name of " + where + " (" + seg + ") is not UTF-8");
       if (s.is_quant()) {
         const uint64_t type = c.get(1, where);
         if (!quant_layout(GgmlType(type)))
@@ -213,6 +237,7 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
         if (s.is_sparse24()) check_sparse24_rows(s, values, e.value_count, size_t(j));
         if (s.is_quant() && e.value_count % kQuantBlockValues != 0)
           throw FormatError("chunk is not whole blocks of 32 values in " + chunk_where(s, size_t(j)));
+        e.first_value = values;
         values += e.value_count;  // < 2^64: at most 2^32 chunks of < 2^32 values
       }
       if (values != s.value_count)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codec/tans.hpp"
+#include "core/bytes.hpp"
 #include "core/dtype.hpp"
 #include "core/ggml_type.hpp"
 #include "core/error.hpp"  // quote_name, for the messages of this layout
@@ -21,21 +22,30 @@ constexpr uint64_t kHeaderBytes = 16;  // magic, version, flags, reserved
 constexpr uint64_t kFooterBytes = 24;  // index offset, index size, index CRC-32, end magic
 constexpr char kContainerMagic[4] = {'W', 'S', 'Z', '1'};
 constexpr char kContainerEndMagic[4] = {'W', 'S', 'Z', 'E'};
-// Version 2 (what the writer writes): chunks in layout 2, per-state symbol streams. Version 1 (read
-// only): chunks in layout 1, one symbol stream. docs/format.md section 4.
-constexpr uint16_t kContainerVersion = 2;
-constexpr uint16_t kOldestContainerVersion = 1;
+// Container versions (docs/format.md section 4.2; the one place that numbers them):
+//   1: CRC-32 checksums, each covering its bytes wherever they are; chunks in layout 1.
+//   2: XXH3 checksums bound to their place in the source (segment_checksum) and, in the index, the
+//      content checksum over all of them (ContentChecksum); chunks in layout 1.
+//   3: as 2, with chunks in layout 2 (one symbol stream per decoder state, docs/format.md section 4).
+// The readers compare against these names, never against a literal.
+constexpr uint16_t kVersionCrc32 = 1;
+constexpr uint16_t kVersionBound = 2;
+constexpr uint16_t kVersionPerState = 3;
+constexpr uint16_t kContainerVersion = kVersionPerState;  // what ContainerWriter writes by default
+bool container_version_known(uint64_t version);
 // The chunk layout a container version holds.
 inline tans::Layout layout_of_version(uint16_t version) {
-  return version >= 2 ? tans::Layout::PerState : tans::Layout::Shared;
+  return version >= kVersionPerState ? tans::Layout::PerState : tans::Layout::Shared;
 }
-constexpr uint64_t kIndexFixedBytes = 1 + 8 + 4;  // source kind, source size, segment count
+// The index's fixed fields: source kind, source size, (from kVersionBound) content checksum, segment count.
+inline uint64_t index_fixed_bytes(uint16_t version) { return 1 + 8 + (version >= kVersionBound ? 8 : 0) + 4; }
 constexpr size_t kLiteralWindow = size_t(1) << 20;  // literal bytes are copied 1 MiB at a time
 
 struct ChunkEntry {
   uint64_t offset = 0;  // in the container
   uint32_t size = 0;    // bytes
   uint32_t value_count = 0;
+  uint64_t first_value = 0;  // not stored: the value counts of the tensor's chunks before it, summed
 };
 
 struct Segment {
@@ -47,7 +57,7 @@ struct Segment {
   uint64_t length = 0;         // its bytes in the source
   // Literal: the bytes, verbatim, at `offset` in the container.
   uint64_t offset = 0;
-  uint32_t crc = 0;
+  uint32_t crc = 0;  // its checksum (segment_checksum)
   // Tensor.
   std::string name;
   ValueFormat format;          // the number format (docs/format.md section 4.1); empty for Quant
@@ -66,15 +76,39 @@ struct Segment {
 };
 
 struct Index {
+  uint16_t version = kContainerVersion;  // from the header; decides the index layout and the checksums
   SourceKind source_kind = SourceKind::Opaque;
   uint64_t source_size = 0;
+  uint64_t content_checksum = 0;  // version >= kVersionBound: ContentChecksum of every segment
   std::vector<Segment> segments;
 };
 
 std::vector<uint8_t> serialize_index(const Index& index);
-// Parses and validates an index whose chunks and literals must lie in [region_begin, region_end).
-// Throws ws::FormatError naming the problem and the tensor and chunk it is in.
-Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end);
+// Parses and validates an index (of a container of the given version) whose chunks and literals must
+// lie in [region_begin, region_end). Throws ws::FormatError naming the problem and the tensor and chunk.
+Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end,
+                  uint16_t version = kContainerVersion);
+
+// The checksum of the bytes a chunk or literal restores, which start at source offset `at`, in segment
+// `name` ("" for a literal): CRC-32 in version 1; from kVersionBound the low 32 bits of XXH3-64 seeded
+// with XXH3-64(name, seed = at), so a chunk or literal moved to another place or tensor fails its check.
+Checksum segment_checksum(uint16_t version, const std::string& name, uint64_t at);
+// The same for chunk j of tensor t, and for a literal segment.
+Checksum chunk_checksum(uint16_t version, const Segment& t, size_t j);
+Checksum literal_checksum(uint16_t version, const Segment& literal);
+
+// The content checksum of a version-2 index: XXH3-64 (seed 0) of the 64-bit digests (the full
+// XXH3-64 whose low 32 bits a checksum field holds) of every chunk and literal in source order, each
+// as 8 little-endian bytes. It covers every byte of the source (through the digests) and their order,
+// and decoders running in parallel produce it without a second pass over the content.
+class ContentChecksum {
+ public:
+  void add(uint64_t digest);
+  uint64_t value() const { return stream_.digest(); }
+
+ private:
+  Xxh3Stream stream_;
+};
 
 // "tensor 'wq' chunk 3", for errors.
 std::string chunk_where(const Segment& t, size_t j);

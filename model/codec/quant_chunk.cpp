@@ -68,10 +68,11 @@ std::vector<uint8_t> encode_quant_chunk(const uint8_t* blocks, size_t values, Gg
   const QuantStreams s = split_quant_blocks(blocks, values, q);
   std::vector<uint8_t> out;
   append_le(out, values, 4);
-  append_le(out, crc32_of(blocks, values / kQuantBlockValues * q.block_bytes()), 4);
+  append_le(out, code_opt.checksum.of(blocks, values / kQuantBlockValues * q.block_bytes()), 4);
   std::vector<std::vector<uint8_t>> subs;
   for (int k = 0; k < quant_streams(q); ++k) {
-    const ChunkOptions opt{code_opt.lanes, k == 0 ? code_opt.table_log : kQuantScaleTableLog, code_opt.layout};
+    const ChunkOptions opt{code_opt.lanes, k == 0 ? code_opt.table_log : kQuantScaleTableLog, code_opt.layout,
+                           code_opt.checksum};
     subs.push_back(encode_chunk(s[size_t(k)].data(), s[size_t(k)].size(), DType::Raw, opt));
     append_le(out, subs.back().size(), 4);
   }
@@ -117,7 +118,8 @@ QuantChunkView parse_quant_chunk(const uint8_t* data, size_t size, GgmlType t) {
   return v;
 }
 
-void decode_quant_chunk(const uint8_t* data, size_t size, GgmlType t, uint8_t* out, size_t out_capacity) {
+void decode_quant_chunk(const uint8_t* data, size_t size, GgmlType t, uint8_t* out, size_t out_capacity,
+                        const Checksum& sum) {
   const QuantLayout& q = layout_of(t);
   const QuantChunkView v = parse_quant_chunk(data, size, t);
   const uint64_t bytes = uint64_t(v.value_count) / kQuantBlockValues * q.block_bytes();
@@ -128,13 +130,13 @@ void decode_quant_chunk(const uint8_t* data, size_t size, GgmlType t, uint8_t* o
     const size_t i = size_t(k);
     s[i].resize(v.sub[i].value_count);
     try {
-      decode_chunk(v.sub_data[i], v.sub_bytes[i], DType::Raw, s[i].data(), s[i].size());
+      decode_chunk(v.sub_data[i], v.sub_bytes[i], DType::Raw, s[i].data(), s[i].size(), sum.without_digest());
     } catch (const FormatError& e) {
       throw FormatError(sub_where(k) + ": " + e.what());
     }
   }
   join_quant_blocks(s, v.value_count, q, out);
-  if (crc32_of(out, size_t(bytes)) != v.crc) throw FormatError("checksum mismatch");
+  if (sum.of(out, size_t(bytes)) != v.crc) throw FormatError("checksum mismatch");
 }
 
 }  // namespace ws

@@ -1,6 +1,6 @@
 // Block-quantized chunks (docs/format.md section 6): whole Q4_0, Q4_1 or Q8_0 blocks (core/ggml_type.hpp)
 // of a GGUF tensor, coded losslessly as symbols-only sub-chunks (codec/chunk.hpp, DType::Raw):
-//   u32 value count n (a multiple of 32), u32 CRC-32 of the blocks' bytes as in the source,
+//   u32 value count n (a multiple of 32), u32 checksum of the blocks' bytes as in the source,
 //   u32 bytes of each sub-chunk, then the sub-chunks:
 //   codes    n symbols, value order: the 4-bit code (Q4_0, Q4_1) or the code byte (Q8_0) of each value
 //   d high   n/32 symbols: each block's fp16 scale, its high byte
@@ -53,7 +53,9 @@ struct QuantChunkView {
 // ws::FormatError ("codes sub-chunk: ...", "codes sub-chunk has symbols above 15", ...).
 QuantChunkView parse_quant_chunk(const uint8_t* data, size_t size, GgmlType t);
 
-// Decodes a chunk into its blocks' bytes at out (value count / 32 blocks) and checks the CRC.
-void decode_quant_chunk(const uint8_t* data, size_t size, GgmlType t, uint8_t* out, size_t out_capacity);
+// Decodes a chunk into its blocks' bytes at out (value count / 32 blocks) and checks every checksum
+// (computed as `sum` says: code_opt.checksum of the encoder).
+void decode_quant_chunk(const uint8_t* data, size_t size, GgmlType t, uint8_t* out, size_t out_capacity,
+                        const Checksum& sum = Checksum::crc32());
 
 }  // namespace ws

@@ -66,7 +66,7 @@ constexpr int kUnitBits = 16;  // layout 2: each state's stream is whole 16-bit 
 
 // How the interleaved states of a chunk read their bits (docs/format.md sections 2.4 and 2.5).
 //   Shared (container version 1): K states, one stream; the fields lie in symbol order.
-//   PerState (container version 2): S = 2K states, each with a stream of its own, padded to 16-bit
+//   PerState (container version 3): S = 2K states, each with a stream of its own, padded to 16-bit
 //   units; the hardware decodes two states per lane on alternate cycles (docs/tans_decoder.md).
 // Symbol i belongs to state i mod (number of states) in both.
 enum class Layout : uint8_t { Shared = 1, PerState = 2 };

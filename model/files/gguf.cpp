@@ -353,6 +353,8 @@ GgufFile parse_gguf(const ByteSource& src) {
   f.tensors.reserve(size_t(n_tensors));
   for (uint64_t i = 0; i < n_tensors; ++i) {
     f.tensors.push_back(read_tensor_info(c, i));
+    if (!is_utf8(f.tensors.back().name))
+      throw FormatError("the name of GGUF tensor " + quote_name(f.tensors.back().name) + " is not UTF-8");
     if (!names.insert(f.tensors.back().name).second)
       throw FormatError("GGUF tensor " + quote_name(f.tensors.back().name) + " is given twice");
   }

@@ -83,11 +83,12 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
         const uint64_t bytes = n / kQuantBlockValues * q.block_bytes();
         auto blocks = std::make_shared<Bytes>(in.read(s.source_offset + v / kQuantBlockValues * q.block_bytes(), size_t(bytes)));
         const GgmlType type = s.quant;
-        const ChunkOptions copt = opt.chunk;
+        ChunkOptions copt = opt.chunk;
+        copt.checksum = segment_checksum(kContainerVersion, s.name, s.source_offset + v / kQuantBlockValues * q.block_bytes());
         ++result.chunks;
         pipe.run([blocks, n, type, copt] { return encode_quant_chunk(blocks->data(), n, type, copt); },
-                 [&w, &advance, bytes](Bytes& chunk) {
-                   w.add_chunk(chunk);
+                 [&w, &advance, blocks, bytes](Bytes& chunk) {
+                   w.add_chunk(chunk, blocks->data(), size_t(bytes));
                    advance(bytes);
                  });
       }
@@ -104,17 +105,19 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       ++result.sparse24_tensors;
       const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
       const uint64_t per = std::max<uint64_t>(1, opt.chunk_values / (2 * uint64_t(sparse24_stored_groups(cols))));
-      const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog};
       const DType dtype = s.format.dtype();
       for (uint64_t m = 0; m < count / cols; m += rows)
         for (uint64_t r = 0; r < rows; r += per) {
           const uint32_t n = uint32_t(std::min(per, rows - r));
           const uint64_t bytes = n * cols * width;
-          auto values = std::make_shared<Bytes>(in.read(s.source_offset + (m + r) * cols * width, size_t(bytes)));
+          const uint64_t at = s.source_offset + (m + r) * cols * width;
+          auto values = std::make_shared<Bytes>(in.read(at, size_t(bytes)));
+          const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog, opt.chunk.layout,
+                                  segment_checksum(kContainerVersion, s.name, at)};
           ++result.chunks;
           pipe.run([values, n, cols, dtype, vopt] { return encode_sparse24_chunk(values->data(), n, cols, dtype, vopt); },
-                   [&w, &advance, bytes](Bytes& chunk) {
-                     w.add_chunk(chunk);
+                   [&w, &advance, values, bytes](Bytes& chunk) {
+                     w.add_chunk(chunk, values->data(), size_t(bytes));
                      advance(bytes);
                    });
         }
@@ -126,11 +129,12 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       const size_t n = size_t(std::min<uint64_t>(per, count - v));
       auto values = std::make_shared<Bytes>(in.read(s.source_offset + v * width, n * width));
       const ValueFormat format = s.format;
-      const ChunkOptions copt = opt.chunk;
+      ChunkOptions copt = opt.chunk;
+      copt.checksum = segment_checksum(kContainerVersion, s.name, s.source_offset + v * width);
       ++result.chunks;
       pipe.run([values, n, format, copt] { return encode_chunk(values->data(), n, format, copt); },
-               [&w, &advance, n, width](Bytes& chunk) {
-                 w.add_chunk(chunk);
+               [&w, &advance, values, n, width](Bytes& chunk) {
+                 w.add_chunk(chunk, values->data(), n * width);
                  advance(n * width);
                });
     }

@@ -6,6 +6,7 @@
 
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
+#include "core/error.hpp"
 #include "core/threads.hpp"
 #include "ops/report.hpp"
 
@@ -39,7 +40,7 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
   InspectReport r;
   r.file_bytes = in.file_size();
   r.header_footer_bytes = kHeaderBytes + kFooterBytes;
-  r.index_other_bytes = kIndexFixedBytes;
+  r.index_other_bytes = index_fixed_bytes(ix.version);
   uint64_t done = 0;
   auto advance = [&](uint64_t n) {
     done += n;
@@ -98,7 +99,8 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
             } else {
               const std::vector<uint8_t> bytes = in.chunk_bytes(s, j);
               const Sparse24ChunkView v = parse_sparse24_chunk(bytes.data(), bytes.size());
-              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back());
+              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back(),
+                                                               in.chunk_checksum(s, j));
               count_symbols(st.values, s.format, m.histogram);
               tans::Histogram nibbles{};
               for (uint8_t n : st.meta) ++nibbles[n];
@@ -301,7 +303,7 @@ std::string inspect_text(const std::string& file, const ContainerReader& reader,
   const Totals tot = totals_of(r);
   size_t name_w = 6, shape_w = 5, format_w = 6;
   for (const auto& t : r.tensors) {
-    name_w = std::max(name_w, t.segment->name.size());
+    name_w = std::max(name_w, printable_name(t.segment->name).size());
     format_w = std::max(format_w, t.segment->format_name().size());
     shape_w = std::max(shape_w, shape_text(t.segment->dims).size());
   }
@@ -316,7 +318,7 @@ std::string inspect_text(const std::string& file, const ContainerReader& reader,
     const Segment& s = *t.segment;
     const double n = double(s.value_count), bits = 8.0 * double(t.compressed_bytes);
     out += strprintf("%-*s %-*s %-*s %10" PRIu64 " %6zu %10" PRIu64 " %8.3f %8.3f %8.2f%%%s\n", int(name_w),
-                     s.name.c_str(), int(format_w), s.format_name().c_str(), int(shape_w), shape_text(s.dims).c_str(),
+                     printable_name(s.name).c_str(), int(format_w), s.format_name().c_str(), int(shape_w), shape_text(s.dims).c_str(),
                      s.value_count, s.chunks.size(), t.compressed_bytes, n ? bits / n : 0.0, n ? t.bound_bits / n : 0.0,
                      t.bound_bits > 0 ? 100.0 * (bits / t.bound_bits - 1) : 0.0, t.sparse24 ? "  2:4" : "");
     any_sparse = any_sparse || t.sparse24;
@@ -326,7 +328,7 @@ std::string inspect_text(const std::string& file, const ContainerReader& reader,
   for (const auto& t : r.tensors) {
     if (!t.sparse24) continue;
     const double n = double(t.segment->value_count);
-    out += strprintf("  2:4 %-*s values %7.3f (%7.3f)  meta %6.3f (%6.3f)\n", int(name_w), t.segment->name.c_str(),
+    out += strprintf("  2:4 %-*s values %7.3f (%7.3f)  meta %6.3f (%6.3f)\n", int(name_w), printable_name(t.segment->name).c_str(),
                      n ? 8.0 * double(t.value_bytes) / n : 0.0, n ? t.value_bound_bits / n : 0.0,
                      n ? 8.0 * double(t.meta_bytes) / n : 0.0, n ? t.meta_bound_bits / n : 0.0);
   }

@@ -1,5 +1,5 @@
-// libFuzzer target: any bytes, read as a GGUF file (files/gguf.hpp): header, metadata (every accessor
-// and the safetensors metadata strings), tensor infos, and every tensor the reader dequantizes; then,
+// libFuzzer target: any bytes, read as a GGUF file (files/gguf.hpp): header, metadata (every accessor,
+// the safetensors metadata strings and the tokenizer built from them), tensor infos, and every tensor the reader dequantizes; then,
 // when they parse, compressed and decompressed, which must give the bytes back exactly. Malformed
 // input must end in ws::FormatError; any other exception, crash or sanitizer report is a bug.
 #include <cstddef>
@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "files/gguf.hpp"
+#include "llm/tokenizer.hpp"
 #include "ops/compress.hpp"
 #include "ops/decompress.hpp"
 
@@ -35,7 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   try {
-    ws::gguf_metadata_strings(f);
+    // The tokenizer built from whatever metadata is there, and used (llm/tokenizer.hpp).
+    const ws::Tokenizer tok{ws::ModelMeta(ws::gguf_metadata_strings(f))};
+    tok.decode(tok.encode("Hi 42 <|im_start|>x\xff", true), true);
   } catch (const ws::FormatError&) {
   }
   for (const ws::GgufTensor& t : f.tensors) {

@@ -4,6 +4,7 @@
 // detected.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,20 +22,23 @@ namespace {
 using namespace wstest;
 using Bytes = std::vector<uint8_t>;
 
-// The first `bytes` bytes of a tensor of the real SmolLM2 file, and its first `blocks` blocks.
-Bytes real_bytes(const std::string& tensor, size_t bytes) {
+// The first bytes_of(tensor info) bytes of a tensor of the real SmolLM2 file (opened and parsed once).
+Bytes real_prefix(const std::string& tensor, const std::function<size_t(const ws::GgufTensor&)>& bytes_of) {
   const std::string path = WS_SMOLLM2_GGUF;
   if (path.empty()) throw std::runtime_error("SmolLM2 GGUF not found (make deps, then reconfigure)");
   const ws::FileSource src(path);
   const ws::GgufFile f = ws::parse_gguf(src);
   const ws::GgufTensor& t = *f.find_tensor(tensor);
+  const size_t bytes = bytes_of(t);
   EXPECT_LE(bytes, t.size);
   return src.read(t.offset, bytes);
 }
+// Its first `bytes` bytes, and its first `blocks` blocks.
+Bytes real_bytes(const std::string& tensor, size_t bytes) {
+  return real_prefix(tensor, [&](const ws::GgufTensor&) { return bytes; });
+}
 Bytes real_blocks(const std::string& tensor, size_t blocks) {
-  const std::string path = WS_SMOLLM2_GGUF;
-  const ws::GgufTensor* t = path.empty() ? nullptr : ws::read_gguf(path).find_tensor(tensor);
-  return real_bytes(tensor, t ? blocks * ws::quant_layout(t->type)->block_bytes() : 0);
+  return real_prefix(tensor, [&](const ws::GgufTensor& t) { return blocks * ws::quant_layout(t.type)->block_bytes(); });
 }
 
 // Q4_0 blocks made of real Q4_1 ones (their d and codes, the min dropped): the file has no Q4_0 tensor.
@@ -217,10 +221,10 @@ TEST(QuantChunk, WriterMisuseIsALogicError) {
   w.begin_quant_tensor("t", ws::GgmlType::Q4_1, {2, 32});
   Bytes half_block(16, 0);
   ws::store_le(half_block.data(), 16, 4);  // a chunk of 16 values
-  EXPECT_THROW(w.add_chunk(half_block), std::logic_error);
+  EXPECT_THROW(w.add_chunk(half_block, half_block.data(), 10), std::logic_error);
   const Bytes blocks(40, 0);
   EXPECT_THROW(ws::encode_quant_chunk(blocks.data(), 16, ws::GgmlType::Q4_1, {}), std::invalid_argument);
-  // The container's version names the sub-chunks' layout: layout-1 sub-chunks do not go into version 2.
+  // The container's version names the sub-chunks' layout: layout-1 sub-chunks do not go into version 3.
   ws::ChunkOptions v1;
   v1.layout = ws::tans::Layout::Shared;
   EXPECT_THROW(w.add_chunk(ws::encode_quant_chunk(blocks.data(), 64, ws::GgmlType::Q4_1, v1)), std::logic_error);

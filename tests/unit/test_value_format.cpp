@@ -224,8 +224,11 @@ TEST(ValueFormat, ContainerRoundTripStories) {
   ws::VectorSink out;
   ws::ContainerWriter w(out, ws::SourceKind::Opaque, v.size());
   w.begin_tensor("custom", t, {3000});
-  w.add_chunk(ws::encode_chunk(v.data(), 1000, t, {}));
-  w.add_chunk(ws::encode_chunk(v.data() + 1000, 2000, t, {}));
+  ws::ChunkOptions opt;
+  opt.checksum = w.chunk_checksum();
+  w.add_chunk(ws::encode_chunk(v.data(), 1000, t, opt), v.data(), 1000 * t.value_bytes());
+  opt.checksum = w.chunk_checksum();
+  w.add_chunk(ws::encode_chunk(v.data() + 1000, 2000, t, opt), v.data() + 1000, 2000 * t.value_bytes());
   w.end_tensor();
   w.finish();
   EXPECT_EQ(decompress_bytes(out.bytes), v);
@@ -251,20 +254,20 @@ TEST(ValueFormat, CustomFormatThroughConvertAndCompress) {
   EXPECT_EQ(tables, 13u);
 }
 
-// Containers written before format ids and before container version 2 existed (the fuzz corpus) still
-// decode, as do the version-2 seeds, and the mixed ones give back their source byte for byte.
+// Containers of every version (the fuzz corpus: 1 before format ids and XXH3, 2 before per-state
+// streams, and the current one) decode, and the mixed ones give back their source byte for byte.
 TEST(ValueFormat, OldContainersStillDecode) {
   const std::string dir = std::string(WS_SOURCE_DIR) + "/tests/fuzz/corpus/";
   const Bytes mixed = read_file(dir + "source_mixed.safetensors");
-  // The seeds without a prefix are container version 1 (layout-1 chunks), the v2_ seeds the same
-  // sources as the tool writes them now (tests/fuzz/make_corpus.sh).
-  for (const std::string prefix : {"", "v2_"})
+  // The v1_ and v2_ seeds are containers of versions 1 and 2 (layout-1 chunks), the seeds without a
+  // prefix the same sources as the tool writes them now (tests/fuzz/make_corpus.sh).
+  for (const std::string prefix : {"v1_", "v2_", ""})
     for (const char* name : {"bf16_lanes2_L5.wsz", "llama2c_f32.wsz", "mixed_lanes1.wsz", "mixed_lanes8.wsz",
                              "sparse24_lanes8.wsz", "sparse24_rows1.wsz", "opaque.wsz", "empty.wsz"}) {
       const Bytes wsz = read_file(dir + prefix + name);
       ASSERT_FALSE(wsz.empty()) << prefix << name;
-      EXPECT_EQ(ws::ContainerReader::from_memory(wsz.data(), wsz.size()).version(), prefix.empty() ? 1 : 2)
-          << prefix << name;
+      const uint16_t version = prefix == "v1_" ? 1 : prefix == "v2_" ? 2 : ws::kContainerVersion;
+      EXPECT_EQ(ws::ContainerReader::from_memory(wsz.data(), wsz.size()).version(), version) << prefix << name;
       Bytes out;
       EXPECT_EQ(error_of([&] { out = decompress_bytes(wsz); }), "") << prefix << name;
       if (std::string(name).rfind("mixed", 0) == 0) EXPECT_EQ(out, mixed) << prefix << name;
@@ -312,7 +315,9 @@ TEST(ValueFormat, BadFormatIdsAndSymbolsAreFormatErrors) {
   ws::VectorSink out;
   ws::ContainerWriter w(out, ws::SourceKind::Opaque, v.size());
   w.begin_tensor("x", i8, {4});
-  w.add_chunk(ws::encode_chunk(v.data(), 4, e5, {}));
+  ws::ChunkOptions opt;
+  opt.checksum = w.chunk_checksum();
+  w.add_chunk(ws::encode_chunk(v.data(), 4, e5, opt), v.data(), v.size());
   w.end_tensor();
   w.finish();
   expect(out.bytes, "tensor 'x' chunk 0: symbol 15 is not in format int8");
