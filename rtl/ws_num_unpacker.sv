@@ -17,7 +17,8 @@
 // in one cycle would be the critical path.)
 // One output beat per symbol beat, same count and last. After an error every beat leaves with count 0
 // and every raw word is dropped until the error is cleared (err_clear_i, or reset), so neither stream
-// can hang. Clear it between chunks: the raw stream resumes with the next chunk's words.
+// can hang. Clear it between chunks, once the raw words sent so far have been taken: the raw stream
+// resumes with the next chunk's words.
 module ws_num_unpacker #(
   parameter int Lanes = 4  // symbols per beat: 1, 2, 4 or 8
 ) (
@@ -273,8 +274,10 @@ module ws_num_unpacker #(
 
   assign rd_consume = (fire && !null_beat) ? p_need_q : '0;
   // End the chunk's raw stream after its last beat; a chunk that took no bits has no raw words.
-  // After an error, keep ending chunks: the reader drops every word.
-  assign rd_done    = err_q || (fire && (null_beat || (p_last_q && used_now)));
+  // After an error, end every chunk the reader holds words of, so that it drops every word; but not
+  // one that has none yet: its words may belong to a chunk after the clear.
+  assign rd_done    = err_q ? (rd_avail != '0 || rd_ended)
+                            : fire && (null_beat || (p_last_q && used_now));
 
   // Symbols enter S1 when it is free; a table write has the RAMs to itself.
   assign sym_ready_o = (!s1_valid_q || s1_adv) && !cfg_valid_i;

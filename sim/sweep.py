@@ -20,15 +20,33 @@ MODES = ["raw", "compressed", "sparse"]
 
 def run_point(binary, model, mode, n, extra):
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
-        cmd = [binary, model, "--mode", mode, "-n", str(n), "--json", f.name] + extra
+        cmd = [binary, model, "--mode", mode, "-n", str(n)] + extra
         env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE="1")
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        p = subprocess.run(cmd + ["--json", f.name], capture_output=True, text=True, env=env)
         if p.returncode != 0:
             sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
         report = json.load(open(f.name))
     report["sim"].pop("weight_request_log", None)
-    report["command"] = " ".join([binary, model, "--mode", mode, "-n", str(n)] + extra)
+    report["command"] = " ".join(cmd)
     return report
+
+
+def is_wsz(path):
+    with open(path, "rb") as f:
+        return f.read(3) == b"WSZ"
+
+
+def streams(reports):
+    """What one pass streams in each mode (the same for every N)."""
+    rows = ["| mode | streamed file | chunks | DRAM bytes per pass | vs bf16 | values on the bus |",
+            "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for mode in MODES:
+        r = next(r for r in reports if r["config"]["mode"] == mode)
+        w, c = r["workload"], r["config"]
+        source = os.path.basename(c["pruned"] if mode == "sparse" and c["pruned"] else c["model"])
+        rows.append(f"| {mode} | {source} | {w['chunks']} | {w['stream_bytes']} | {w['compression']:.3f}:1 | "
+                    f"{w['stream_values']} |")
+    return "\n".join(rows) + "\n"
 
 
 def table(reports):
@@ -54,6 +72,7 @@ def plot(reports, path):
                label=f"{mode} (roofline)")
         b.plot(n, [r["sim"]["dram_bytes_per_token"] / 1024 for r in rs], "o-", label=mode)
     c = reports[0]["config"]
+    pruned = next((r["config"]["pruned"] for r in reports if r["config"]["pruned"]), "")
     kv = reports[0]["workload"]["kv_read_per_token"] + reports[0]["workload"]["kv_write_per_token"]
     if kv:  # where every curve goes as N grows: the KV cache traffic no processor shares
         a.axhline(c["dram_gbps"] * 1e9 / kv, color="gray", ls=":", label="DRAM bandwidth / KV bytes")
@@ -63,7 +82,8 @@ def plot(reports, path):
     for ax in (a, b):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"{os.path.basename(c['model'])}: DRAM {c['dram_gbps']} GB/s, {c['decoders']} decoders x "
+    source = os.path.basename(c["model"]) + (f" (2:4: {os.path.basename(pruned)})" if pruned else "")
+    fig.suptitle(f"{source}: DRAM {c['dram_gbps']} GB/s, {c['decoders']} decoders x "
                  f"{c['lanes']} lanes @ {c['dec_mhz']} MHz, array {c['array']} @ {c['proc_mhz']} MHz, "
                  f"context {c['context']}", fontsize=9)
     fig.tight_layout()
@@ -74,6 +94,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--model", default=os.path.join(os.path.dirname(__file__), "../../shared/data/stories260K.bin"))
+    ap.add_argument("--pruned", help="2:4 mode: a pruned model or its .wsz (default: the model pruned by the tool "
+                    "with E-Sparse)")
     ap.add_argument("--out", help="output folder (default BUILD/reports)")
     ap.add_argument("--n", default="1-32", help="processor counts: 1-32 or 1,2,4")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -88,27 +110,44 @@ def main():
     out = a.out or os.path.join(a.build, "reports")
     os.makedirs(out, exist_ok=True)
     model = os.path.abspath(a.model)
+    pruned = os.path.abspath(a.pruned) if a.pruned else None
     commands = []
     tool = os.path.join(a.build, "bin", "weightstream")
-    if not open(model, "rb").read(4) == b"WSZ1" and os.path.exists(tool):
-        # Stream a real .wsz made by the tool: bf16 first, then compressed with its defaults.
+    if is_wsz(model) and not pruned:
+        sys.exit(f"{model} is a .wsz: the 2:4 mode needs the model file to prune, or --pruned")
+    if not is_wsz(model) and os.path.exists(tool):
+        # Stream real .wsz files made by the tool: bf16 first, then compressed with its defaults; for
+        # the 2:4 mode the model pruned with E-Sparse first (stored 2:4 by compress).
         base = os.path.join(a.build, "sim", os.path.splitext(os.path.basename(model))[0])
         os.makedirs(os.path.dirname(base), exist_ok=True)
-        for cmd in ([tool, "convert", "--to", "bf16", model, "-o", base + ".bf16.safetensors"],
-                    [tool, "compress", base + ".bf16.safetensors", "-o", base + ".bf16.wsz"]):
+        steps = [[tool, "convert", "--to", "bf16", model, "-o", base + ".bf16.safetensors"],
+                 [tool, "compress", base + ".bf16.safetensors", "-o", base + ".bf16.wsz"]]
+        if not pruned:
+            steps.append([tool, "prune", model, "--method", "esparse", "--shuffle", "global+local",
+                          "-o", base + ".esparse-gl.safetensors"])
+            pruned = base + ".esparse-gl.safetensors"
+        if steps[-1][1] == "prune" or not is_wsz(pruned):
+            stem = os.path.join(os.path.dirname(base), os.path.splitext(os.path.basename(pruned))[0])
+            steps += [[tool, "convert", "--to", "bf16", pruned, "-o", stem + ".bf16.safetensors"],
+                      [tool, "compress", stem + ".bf16.safetensors", "-o", stem + ".bf16.wsz"]]
+            pruned = stem + ".bf16.wsz"
+        for cmd in steps:
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             commands.append(" ".join(cmd))
         model = base + ".bf16.wsz"
 
+    def extra(mode):
+        return (["--pruned", pruned] if mode == "sparse" and pruned else []) + a.extra
+
     points = [(m, n) for m in MODES for n in ns]
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        reports = list(pool.map(lambda p: run_point(binary, model, p[0], p[1], a.extra), points))
+        reports = list(pool.map(lambda p: run_point(binary, model, p[0], p[1], extra(p[0])), points))
 
     worst = max(abs(r["sim"]["tokens_per_s"] / r["roofline"]["tokens_per_s"] - 1) for r in reports)
     errors = sum(r["sim"]["errors"] for r in reports)
     with open(os.path.join(out, "token_factory.json"), "w") as f:
         json.dump({"prepare": commands, "runs": reports, "worst_roofline_error": worst}, f, indent=1)
-    t = table(reports)
+    t = streams(reports) + "\n" + table(reports)
     with open(os.path.join(out, "token_factory.md"), "w") as f:
         f.write(t)
     plot(reports, os.path.join(out, "token_factory.png"))

@@ -16,7 +16,9 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("-n,--processors", c.processors, "processors N")->capture_default_str();
   app.add_option("--mode", mode, "raw | compressed | sparse")->capture_default_str();
   app.add_option("--engine", engine, "decoder model: functional | cycle | rtl")->capture_default_str();
-  app.add_option("--pruned", c.pruned, "2:4-pruned model (weightstream prune) for --mode sparse; default: magnitude 2:4");
+  app.add_option("--pruned", c.pruned,
+                 "--mode sparse: a model pruned by `weightstream prune`, or its .wsz; default: MODEL (not a .wsz) "
+                 "pruned as `weightstream prune --method esparse --shuffle global+local`");
   app.add_option("--skip", c.skip, "regex of tensors not streamed per token")->capture_default_str();
   app.add_option("--chunk", c.chunk_values, "values per chunk when compressing a model that is not a .wsz (0: tool default)")
       ->capture_default_str();

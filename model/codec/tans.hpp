@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/ws_pkg.hpp"
+
 namespace ws::tans {
 
 constexpr int kMinTableLog = 5;
@@ -31,13 +33,15 @@ struct NormalizedCounts {
   }
 };
 
-// One decode-table entry (docs/format.md 2.3). pack() gives the 24-bit word of the RTL config port.
+// One decode-table entry (docs/format.md 2.3). pack() gives the word of the RTL config port,
+// ws::pkg::tans_entry_t.
 struct DecodeEntry {
   uint8_t symbol = 0;
   uint8_t nb_bits = 0;
   uint16_t next_base = 0;
   uint32_t pack() const {
-    return uint32_t(symbol) | uint32_t(nb_bits) << 8 | uint32_t(next_base) << 12;
+    using E = pkg::tans_entry_t;
+    return uint32_t(E::symbol.put(symbol) | E::nb_bits.put(nb_bits) | E::next_base.put(next_base));
   }
 };
 

@@ -93,8 +93,11 @@ void BitReaderModel::tick(bool in_valid, uint32_t in_data, bool in_last, int con
 // Unpacker
 
 bool num_cfg_entry_bad(uint32_t w) {
-  const uint32_t cls = w & 7, rb = w >> 3 & 31, sg = w >> 8 & 3;
-  return cls != 0 && (cls == 7 || sg == 3 || rb > 24 || (sg != 0 && rb > 23) || (sg == 0 && rb == 0));
+  using E = pkg::unp_entry_t;
+  const uint64_t cls = E::cls.get(w), rb = E::raw_bits.get(w), sg = E::sign.get(w);
+  const bool known_cls = cls <= pkg::UNP_CLASS_INF_NAN, known_sign = sg <= pkg::UNP_SIGN_MINUS;
+  return cls != pkg::UNP_CLASS_NONE &&
+         (!known_cls || !known_sign || rb > 24 || (sg != pkg::UNP_SIGN_RAW && rb > 23) || (sg == pkg::UNP_SIGN_RAW && rb == 0));
 }
 
 NumUnpackerModel::NumUnpackerModel(int lanes)
@@ -102,6 +105,7 @@ NumUnpackerModel::NumUnpackerModel(int lanes)
   if (lanes != 1 && lanes != 2 && lanes != 4 && lanes != 8)
     throw std::invalid_argument("NumUnpackerModel: lanes must be 1, 2, 4 or 8");
   reset();
+  eval();
 }
 
 void NumUnpackerModel::reset() {
@@ -112,7 +116,7 @@ void NumUnpackerModel::reset() {
   s1_valid_ = p_valid_ = w_valid_ = x_valid_ = c_valid_ = out_valid_ = false;
 }
 
-NumUnpackerModel::Step NumUnpackerModel::step(const NumUnpackerInputs& in) const {
+NumUnpackerModel::Step NumUnpackerModel::step() const {
   Step st;
   st.out_free = !out_valid_ || in.out_ready;
   st.c_adv = c_valid_ && st.out_free;
@@ -126,8 +130,8 @@ NumUnpackerModel::Step NumUnpackerModel::step(const NumUnpackerInputs& in) const
   for (int j = 0; j < k_; ++j) {
     const uint32_t e = p_ent_[size_t(j)];
     const bool act = j < p_count_;
-    const int rb = act ? int(e >> 3 & 31) : 0;
-    if (act && (e & 7) == 0) st.unknown = true;
+    const int rb = act ? int(pkg::unp_entry_t::raw_bits.get(e)) : 0;
+    if (act && pkg::unp_entry_t::cls.get(e) == pkg::UNP_CLASS_NONE) st.unknown = true;
     st.raw[size_t(j)] = uint32_t(reader_.window(off, rb));
     off += rb;
   }
@@ -139,37 +143,43 @@ NumUnpackerModel::Step NumUnpackerModel::step(const NumUnpackerInputs& in) const
   st.used_now = used_ || st.need != 0;
   const bool left_bad = !reader_.ended() || reader_.avail() - st.need > reader_.pad();
   if (st.fire && !err_.err) {
-    st.ev = st.unknown ? kNumErrUnknown : st.runs_out ? kNumErrRunsOut
-            : (p_last_ && st.used_now && left_bad) ? kNumErrLeftOver : kNumErrNone;
+    st.ev = st.unknown ? pkg::UNP_ERR_UNKNOWN : st.runs_out ? pkg::UNP_ERR_RUNS_OUT
+            : (p_last_ && st.used_now && left_bad) ? pkg::UNP_ERR_LEFT_OVER : pkg::UNP_ERR_NONE;
   }
   st.consume = st.fire && !st.null_beat ? st.need : 0;
-  st.done = err_.err || (st.fire && (st.null_beat || (p_last_ && st.used_now)));
+  // After an error, end every chunk the reader holds words of (not one it has none of yet).
+  st.done = err_.err ? (reader_.avail() != 0 || reader_.ended()) : st.fire && (st.null_beat || (p_last_ && st.used_now));
   const bool p_free = !p_valid_ || st.fire;
   st.s1_adv = s1_valid_ && p_free;
   st.sym_ready = (!s1_valid_ || st.s1_adv) && !in.cfg_valid;
   return st;
 }
 
-NumUnpackerOutputs NumUnpackerModel::outputs(const NumUnpackerInputs& in) const {
-  NumUnpackerOutputs o;
-  o.cfg_ready = !s1_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
-  o.sym_ready = step(in).sym_ready;
-  o.raw_ready = reader_.in_ready();
-  o.out_valid = out_valid_;
-  o.out_data = out_data_;
-  o.out_count = out_count_;
-  o.out_last = out_last_;
-  o.err = err_.err;
-  o.err_cause = err_.cause;
-  return o;
+void NumUnpackerModel::eval() {
+  if (!in.rst_n) reset();  // asynchronous reset
+  out.cfg_ready = !s1_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
+  out.sym_ready = step().sym_ready;
+  out.raw_ready = reader_.in_ready();
+  out.out_valid = out_valid_;
+  out.out_data = out_data_;
+  out.out_count = out_count_;
+  out.out_last = out_last_;
+  out.err = err_.err;
+  out.err_cause = pkg::unp_err_e(err_.cause);
 }
 
-void NumUnpackerModel::tick(const NumUnpackerInputs& in) {
-  const Step st = step(in);
+void NumUnpackerModel::tick() {
+  if (!in.rst_n) {
+    reset();
+    eval();
+    return;
+  }
+  const Step st = step();
   const bool cfg_we = in.cfg_valid && !s1_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
-  const uint32_t addr = in.cfg_addr & 0x1ff, data = in.cfg_data & 0x1fffff;
-  const bool cfg_tab = addr < 256;
-  const bool cfg_bad = cfg_tab ? num_cfg_entry_bad(data) : addr != kNumCfgModeAddr;
+  const uint32_t addr = in.cfg_addr & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
+  const uint32_t data = in.cfg_data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
+  const bool cfg_tab = addr < uint32_t(table_.size());
+  const bool cfg_bad = cfg_tab ? num_cfg_entry_bad(data) : addr != uint32_t(pkg::UNP_CFG_MODE);
   const bool ram_re = in.sym_valid && st.sym_ready;
 
   // Every stage loads from the one before as it was before the edge: update from the output back.
@@ -224,9 +234,11 @@ void NumUnpackerModel::tick(const NumUnpackerInputs& in) {
   if (cfg_we && cfg_tab) table_[addr] = cfg_bad ? 0 : data;
   if (cfg_we && !cfg_tab && !cfg_bad) mode_int_ = (data & 1) != 0;
 
-  err_.tick(in.err_clear, st.ev != kNumErrNone ? st.ev : (cfg_we && cfg_bad) ? uint8_t(kNumErrBadCfg)
-                                                                                : uint8_t(kNumErrNone));
+  err_.tick(in.err_clear, st.ev != pkg::UNP_ERR_NONE ? st.ev
+                         : (cfg_we && cfg_bad)     ? pkg::UNP_ERR_BAD_CFG
+                                                   : pkg::UNP_ERR_NONE);
   reader_.tick(in.raw_valid, in.raw_data, in.raw_last, st.consume, st.done);
+  eval();
 }
 
 }  // namespace ws

@@ -1,31 +1,26 @@
 // Cycle-accurate model of rtl/ws_num_unpacker.sv (docs/numfmt.md section 6), including the
-// ws_bit_reader it instantiates. The functional model is ws::numfmt::decode_tensor.
+// ws_bit_reader it instantiates: the same pins (NumUnpackerPins, shared with the Verilated adapter),
+// cycle for cycle. The functional model is ws::numfmt::decode_tensor. Per clock cycle: set `in`;
+// eval(); read `out`; tick() (the rising edge with `in`, then eval()).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <vector>
 
+#include "core/ws_pkg.hpp"
 #include "numfmt/numfmt.hpp"
 #include "hw/sticky_error.hpp"
 
 namespace ws {
 
-// Sticky error causes (err_cause_o): the first since reset.
-enum NumUnpackerError : uint8_t {
-  kNumErrNone = 0,
-  kNumErrRunsOut = 1,   // a beat needs raw bits past its chunk's last raw word
-  kNumErrUnknown = 2,   // an active lane's symbol has class none
-  kNumErrLeftOver = 3,  // a whole word or a non-zero bit after the chunk's last raw field
-  kNumErrBadCfg = 4,    // a table entry the datapath cannot take, or an unknown address
-};
-
-constexpr uint32_t kNumCfgModeAddr = 256;  // cfg_data bit 0: int32 output
 constexpr int kNumMaxLanes = 8;
 
+// The pins of ws_num_unpacker, without the clock.
 struct NumUnpackerInputs {
+  bool rst_n = true;  // active-low reset (asynchronous)
   bool cfg_valid = false;
-  uint32_t cfg_addr = 0;
+  uint32_t cfg_addr = 0;  // 0 .. 255: the entry of that symbol (ws::pkg::unp_entry_t); pkg::UNP_CFG_MODE
   uint32_t cfg_data = 0;
   bool sym_valid = false;
   std::array<uint8_t, kNumMaxLanes> sym{};  // lane 0 first
@@ -45,7 +40,12 @@ struct NumUnpackerOutputs {
   int out_count = 0;
   bool out_last = false;
   bool err = false;
-  uint8_t err_cause = 0;
+  pkg::unp_err_e err_cause = pkg::UNP_ERR_NONE;  // the first since reset or the last clear
+};
+
+struct NumUnpackerPins {
+  NumUnpackerInputs in;
+  NumUnpackerOutputs out;
 };
 
 // ws_bit_reader (rtl/ws_bit_reader.sv) with WordBits = 32, one tick() per clock.
@@ -69,14 +69,14 @@ class BitReaderModel {
   bool cur_end_ = false, nxt_end_ = false, skip_ = false;
 };
 
-class NumUnpackerModel {
+class NumUnpackerModel : public NumUnpackerPins {
  public:
   explicit NumUnpackerModel(int lanes);  // 1, 2, 4 or 8
   void reset();
   // The block between two clock edges; sym_ready depends on cfg_valid and, through the pipeline,
   // on out_ready.
-  NumUnpackerOutputs outputs(const NumUnpackerInputs& in) const;
-  void tick(const NumUnpackerInputs& in);  // one rising edge
+  void eval();
+  void tick();  // one rising edge, then eval()
   int lanes() const { return k_; }
   static constexpr int kLatency = 6;  // cycles from a symbol transfer to its output beat, bits ready
 
@@ -85,14 +85,14 @@ class NumUnpackerModel {
     bool out_free = false, c_adv = false, x_adv = false, w_adv = false, fire = false, s1_adv = false;
     int need = 0;
     bool unknown = false, runs_out = false, null_beat = false, used_now = false;
-    uint8_t ev = kNumErrNone;
+    pkg::unp_err_e ev = pkg::UNP_ERR_NONE;
     int consume = 0;
     bool done = false;
     bool sym_ready = false;
     std::array<uint32_t, kNumMaxLanes> raw{};  // each lane's raw field, cut from the window in P
   };
   using Lanes = std::array<uint32_t, kNumMaxLanes>;
-  Step step(const NumUnpackerInputs& in) const;
+  Step step() const;
 
   int k_;
   BitReaderModel reader_;
@@ -126,7 +126,7 @@ class NumUnpackerModel {
   int out_count_ = 0;
 };
 
-// Whether a configuration word is one the RTL refuses (stored as class none, error kNumErrBadCfg).
+// Whether a configuration word is one the RTL refuses (stored as class none, error UNP_ERR_BAD_CFG).
 bool num_cfg_entry_bad(uint32_t word);
 
 }  // namespace ws

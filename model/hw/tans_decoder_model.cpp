@@ -15,27 +15,9 @@ int clog2(uint64_t v) {  // $clog2: ceil(log2(v)), 0 for v <= 1
 
 uint64_t low_mask(int bits) { return bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1; }
 
-}  // namespace
+using Entry = pkg::tans_entry_t;  // a table word: {next_base, nb_bits, symbol}
 
-const char* tans_decoder_error_name(TansDecoderError e) {
-  switch (e) {
-    case TansDecoderError::None:
-      return "none";
-    case TansDecoderError::EndsEarly:
-      return "stream ends early";
-    case TansDecoderError::LeftOver:
-      return "bits left over";
-    case TansDecoderError::FinalState:
-      return "final state wrong";
-    case TansDecoderError::NoTable:
-      return "table not loaded";
-    case TansDecoderError::BadDescriptor:
-      return "bad descriptor";
-    case TansDecoderError::BadEntry:
-      return "bad table entry";
-  }
-  return "unknown";
-}
+}  // namespace
 
 int TansDecoderParams::buffer_words() const {
   // BufferWords = 2 ** $clog2((StepBits + 2 * WordBits - 2) / WordBits + 1)
@@ -43,23 +25,25 @@ int TansDecoderParams::buffer_words() const {
 }
 
 std::vector<uint32_t> TansDescriptor::pack(const TansDecoderParams& p) const {
-  const int bits = 5 + p.count_bits + 16 * p.lanes;
+  using Head = pkg::tans_desc_head_t;
+  const int count_lsb = pkg::TANS_DESC_HEAD_BITS, states_lsb = count_lsb + p.count_bits;
+  const int bits = states_lsb + pkg::TANS_STATE_BITS * p.lanes;
   std::vector<uint32_t> w(size_t((bits + 31) / 32), 0);
   auto put = [&](int pos, uint64_t v, int n) {
     for (int i = 0; i < n; ++i)
       if ((v >> i) & 1) w[size_t((pos + i) / 32)] |= 1u << ((pos + i) % 32);
   };
-  put(0, table_log & 0xf, 4);
-  put(4, no_stream ? 1 : 0, 1);
-  put(5, count & low_mask(p.count_bits), p.count_bits);
-  for (int j = 0; j < p.lanes; ++j) put(5 + p.count_bits + 16 * j, states[size_t(j)], 16);
+  put(0, Head::table_log.put(table_log) | Head::no_stream.put(no_stream), pkg::TANS_DESC_HEAD_BITS);
+  put(count_lsb, count & low_mask(p.count_bits), p.count_bits);
+  for (int j = 0; j < p.lanes; ++j)
+    put(states_lsb + pkg::TANS_STATE_BITS * j, states[size_t(j)], pkg::TANS_STATE_BITS);
   return w;
 }
 
 TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
   if (p.lanes != 1 && p.lanes != 2 && p.lanes != 4 && p.lanes != 8)
     throw std::invalid_argument("TansDecoderModel: lanes must be 1, 2, 4 or 8");
-  if (p.max_table_log < 5 || p.max_table_log > 12)
+  if (p.max_table_log < pkg::TANS_MIN_TABLE_LOG || p.max_table_log > pkg::TANS_MAX_TABLE_LOG)
     throw std::invalid_argument("TansDecoderModel: max_table_log must be 5..12");
   if (p.word_bits != 32 && p.word_bits != 64)
     throw std::invalid_argument("TansDecoderModel: word_bits must be 32 or 64");
@@ -135,9 +119,9 @@ void TansDecoderModel::compute(Comb& c) const {
   const uint32_t used_bits = (rp_ % uint32_t(W)) + cur_bits_ + nxt_bits_;
   const bool full = used_bits == ring_size_bits_;
   c.in_ready = skip_ || (!full && !nxt_end_);
-  c.take = in_valid && c.in_ready;
+  c.take = in.in_valid && c.in_ready;
   {
-    uint64_t w = in_data & low_mask(W);
+    uint64_t w = in.in_data & low_mask(W);
     int msb = -1;
     for (int i = 0; i < W; ++i)
       if ((w >> i) & 1) msb = i;
@@ -146,11 +130,12 @@ void TansDecoderModel::compute(Comb& c) const {
 
   // ---- configuration port
   c.cfg_ready = !run_;
-  c.cfg_we = cfg_valid && c.cfg_ready;
+  c.cfg_we = in.cfg_valid && c.cfg_ready;
   {
-    const uint32_t nb = (cfg_data >> 8) & 0xf, base = (cfg_data >> 12) & 0xfff;
-    c.cfg_bad = nb > uint32_t(ML) || (base >> ML) != 0 || (base & ~(0xfffu << nb) & 0xfff) != 0;
-    c.cfg_entry = (base & entry_mask_) << 12 | (c.cfg_bad ? 0 : nb) << 8 | (cfg_data & 0xff);
+    const uint32_t nb = uint32_t(Entry::nb_bits.get(in.cfg_data)), base = uint32_t(Entry::next_base.get(in.cfg_data));
+    c.cfg_bad = nb > uint32_t(ML) || (base >> ML) != 0 || (base & ~(~0u << nb) & uint32_t(Entry::next_base.mask())) != 0;
+    c.cfg_entry = uint32_t(Entry::next_base.put(base & entry_mask_) | Entry::nb_bits.put(c.cfg_bad ? 0 : nb) |
+                           Entry::symbol.put(in.cfg_data));
   }
 
   // ---- step datapath
@@ -159,34 +144,32 @@ void TansDecoderModel::compute(Comb& c) const {
     if (!c.is_last || (rem_ & low_mask(cw)) > uint64_t(j)) c.act |= 1u << j;
 
   // ---- step control (registers and inputs)
-  c.out_free = !out_valid_ || out_ready;
+  c.out_free = !out_valid_ || in.out_ready;
   c.ended = nostream_ || cur_end_;
   c.avail = nostream_ ? 0 : cur_bits_;
   c.aborting = abort_ != 0 || early_cont_;
   c.rd_ok = !skip_ && (c.aborting || c.ended || cur_bits_ >= uint32_t(step_bits));
   c.fire = run_ && c.out_free && c.rd_ok;
   c.chunk_end = c.aborting || c.is_last;
-  c.desc_ready = !cfg_valid && (!run_ || (c.fire && c.chunk_end));
-  c.desc_take = desc_valid && c.desc_ready;
-  const uint64_t d_count = desc.count & count_mask;
+  c.desc_ready = !in.cfg_valid && (!run_ || (c.fire && c.chunk_end));
+  c.desc_take = in.desc_valid && c.desc_ready;
+  const uint64_t d_count = in.desc.count & count_mask;
   c.start = c.desc_take && d_count != 0;
   {
-    const uint32_t log = desc.table_log & 0xf;
-    const uint32_t hi_mask = (0xffffu << log) & 0xffff;
-    bool d_bad = log < 5 || log > uint32_t(ML);
+    const uint32_t log = uint32_t(pkg::tans_desc_head_t::table_log.get(in.desc.table_log));
+    const uint32_t state_mask = (1u << pkg::TANS_STATE_BITS) - 1, hi_mask = (state_mask << log) & state_mask;
+    bool d_bad = log < uint32_t(pkg::TANS_MIN_TABLE_LOG) || log > uint32_t(ML);
     for (int j = 0; j < K; ++j)
-      if ((desc.states[size_t(j)] & hi_mask) != 0) d_bad = true;
-    c.d_err = !loaded_ ? uint8_t(TansDecoderError::NoTable)
-              : d_bad  ? uint8_t(TansDecoderError::BadDescriptor)
-                       : uint8_t(TansDecoderError::None);
+      if ((in.desc.states[size_t(j)] & hi_mask) != 0) d_bad = true;
+    c.d_err = !loaded_ ? pkg::TANS_ERR_NO_TABLE : d_bad ? pkg::TANS_ERR_BAD_DESC : pkg::TANS_ERR_NONE;
   }
 
   // ---- lanes: fields, next addresses, bits read
   uint32_t p = 0;
   for (int j = 0; j < K; ++j) {
     const uint32_t e = ent_[size_t(j)];
-    const uint32_t nb = (e >> 8) & 0xf, base = (e >> 12) & entry_mask_;
-    c.syms[size_t(j)] = uint8_t(e & 0xff);
+    const uint32_t nb = uint32_t(Entry::nb_bits.get(e)), base = uint32_t(Entry::next_base.get(e)) & entry_mask_;
+    c.syms[size_t(j)] = uint8_t(Entry::symbol.get(e));
     if (base == 0) c.base0 |= 1u << j;
     // field_at(window, p) & mask: the window holds step_bits bits; p + nb <= step_bits here.
     const int n = nb > uint32_t(ML) ? ML : int(nb);
@@ -194,7 +177,7 @@ void TansDecoderModel::compute(Comb& c) const {
     for (int i = 0; i < n; ++i)
       if (p + uint32_t(i) < uint32_t(step_bits)) f |= ring_bits(rp_ + p + uint32_t(i), 1) << i;
     c.field[size_t(j)] = f;
-    c.raddr[size_t(j)] = c.start ? (desc.states[size_t(j)] & entry_mask_) : (base | f);
+    c.raddr[size_t(j)] = c.start ? (in.desc.states[size_t(j)] & entry_mask_) : (base | f);
     p += nb;
     if ((c.act >> j) & 1) c.total += nb;
   }
@@ -210,32 +193,31 @@ void TansDecoderModel::compute(Comb& c) const {
   for (int j = 0; j < K; ++j)
     if (((fin_act_ >> j) & 1) && (!((fin_base0_ >> j) & 1) || fin_field_[size_t(j)] != 0))
       c.fin_bad = true;
-  using E = TansDecoderError;
-  c.ev = early_                    ? uint8_t(E::EndsEarly)
-         : (fin_chk_ && c.fin_bad) ? uint8_t(E::FinalState)
-         : (fin_chk_ && left_bad_) ? uint8_t(E::LeftOver)
-         : start_ev_ != 0          ? start_ev_
-         : cfg_ev_                 ? uint8_t(E::BadEntry)
-                                   : uint8_t(E::None);
+  c.ev = early_                    ? pkg::TANS_ERR_ENDS_EARLY
+         : (fin_chk_ && c.fin_bad) ? pkg::TANS_ERR_FINAL_STATE
+         : (fin_chk_ && left_bad_) ? pkg::TANS_ERR_LEFT_OVER
+         : start_ev_ != 0          ? pkg::tans_err_e(start_ev_)
+         : cfg_ev_                 ? pkg::TANS_ERR_BAD_ENTRY
+                                   : pkg::TANS_ERR_NONE;
 }
 
 void TansDecoderModel::eval() {
-  if (!rst_n) reset_state();  // asynchronous reset
+  if (!in.rst_n) reset_state();  // asynchronous reset
   Comb c;
   compute(c);
-  cfg_ready = c.cfg_ready;
-  desc_ready = c.desc_ready;
-  in_ready = c.in_ready;
-  out_valid = out_valid_;
-  out_data = out_data_;
-  out_count = out_count_;
-  out_last = out_last_;
-  err = err_.err;
-  err_cause = TansDecoderError(err_.cause);
+  out.cfg_ready = c.cfg_ready;
+  out.desc_ready = c.desc_ready;
+  out.in_ready = c.in_ready;
+  out.out_valid = out_valid_;
+  out.out_data = out_data_;
+  out.out_count = out_count_;
+  out.out_last = out_last_;
+  out.err = err_.err;
+  out.err_cause = pkg::tans_err_e(err_.cause);
 }
 
 void TansDecoderModel::tick() {
-  if (!rst_n) {
+  if (!in.rst_n) {
     reset_state();
     eval();
     return;
@@ -257,22 +239,22 @@ void TansDecoderModel::tick() {
     if (c.rd_done) {
       rp_d = rp_ + cur_bits_;
       cur_bits_d = nxt_bits_ + (store_done ? uint32_t(W) : 0);
-      cur_end_d = nxt_end_ || (store_done && in_last);
+      cur_end_d = nxt_end_ || (store_done && in.in_last);
       cur_pad_d = nxt_end_ ? nxt_pad_ : c.in_pad;
       nxt_bits_d = 0;
       nxt_end_d = false;
-      skip_d = (skip_ || !cur_end_) && !(c.take && in_last);
+      skip_d = (skip_ || !cur_end_) && !(c.take && in.in_last);
     } else {
       rp_d = rp_ + cons;
       cur_bits_d = cur_bits_ - cons + ((store_keep && !cur_end_) ? uint32_t(W) : 0);
-      cur_end_d = cur_end_ || (store_keep && in_last);
+      cur_end_d = cur_end_ || (store_keep && in.in_last);
       cur_pad_d = cur_end_ ? cur_pad_ : c.in_pad;
       nxt_bits_d = nxt_bits_ + ((store_keep && cur_end_) ? uint32_t(W) : 0);
-      nxt_end_d = nxt_end_ || (store_keep && cur_end_ && in_last);
-      skip_d = skip_ && !(c.take && in_last);
+      nxt_end_d = nxt_end_ || (store_keep && cur_end_ && in.in_last);
+      skip_d = skip_ && !(c.take && in.in_last);
     }
     const uint32_t nxt_pad_d = nxt_end_ ? nxt_pad_ : c.in_pad;
-    if (store) ring_[wr_] = in_data & low_mask(W);
+    if (store) ring_[wr_] = in.in_data & low_mask(W);
     wr_ = (wr_ + (store ? 1 : 0)) % uint32_t(p_.buffer_words());
     rp_ = rp_d % ring_size_bits_;
     cur_bits_ = cur_bits_d;
@@ -289,12 +271,12 @@ void TansDecoderModel::tick() {
     for (int j = 0; j < K; ++j) ent_[size_t(j)] = ram_[c.raddr[size_t(j)]];
     for (int j = 0; j < K; ++j) state_[size_t(j)] = c.raddr[size_t(j)];
   }
-  if (c.cfg_we) ram_[cfg_addr & entry_mask_] = c.cfg_entry;
+  if (c.cfg_we) ram_[in.cfg_addr & entry_mask_] = c.cfg_entry;
 
   // ---- decoder control
   bool run_d = run_, nostream_d = nostream_;
   uint64_t rem_d = rem_;
-  uint8_t abort_d = early_cont_ ? uint8_t(TansDecoderError::EndsEarly) : abort_;
+  uint8_t abort_d = early_cont_ ? uint8_t(pkg::TANS_ERR_ENDS_EARLY) : abort_;
   if (c.fire && c.chunk_end) {
     run_d = false;
     abort_d = 0;
@@ -303,8 +285,8 @@ void TansDecoderModel::tick() {
   }
   if (c.start) {
     run_d = true;
-    rem_d = desc.count & count_mask;
-    nostream_d = desc.no_stream;
+    rem_d = in.desc.count & count_mask;
+    nostream_d = in.desc.no_stream;
     abort_d = c.d_err;
   }
 
@@ -315,12 +297,12 @@ void TansDecoderModel::tick() {
     for (int j = 0; j < K; ++j) out_data_[size_t(j)] = c.syms[size_t(j)];
     out_count_ = c.aborting ? 0 : c.is_last ? int(rem_ & low_mask(cw)) : K;
     out_last_ = c.chunk_end;
-  } else if (out_ready) {
+  } else if (in.out_ready) {
     out_valid_ = false;
   }
 
   // ---- sticky error
-  err_.tick(err_clear, c.ev);
+  err_.tick(in.err_clear, c.ev);
 
   early_cont_ = c.early_d && !c.is_last;
   early_ = c.early_d;

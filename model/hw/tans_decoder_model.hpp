@@ -1,31 +1,20 @@
-// Cycle-accurate model of rtl/ws_tans_decoder.sv (with its ws_bit_reader and table RAMs).
-// Same ports as the RTL, as plain fields; the same valid/ready behaviour, latency and error codes,
-// cycle for cycle. The functional model is ws::tans::decode; docs/tans_decoder.md describes both.
+// Cycle-accurate model of rtl/ws_tans_decoder.sv (with its ws_bit_reader and table RAMs): the same
+// pins (TansDecoderPins, shared with the Verilated adapter), valid/ready behaviour, latency and error
+// codes, cycle for cycle. The functional model is ws::tans::decode; docs/tans_decoder.md describes both.
 //
-// Use per clock cycle, exactly like a Verilated model:
-//   set the input fields; eval();  read the output fields (they depend on the inputs: desc_ready);
-//   tick();                        the rising clock edge.
+// Use per clock cycle, exactly like the Verilated adapter:
+//   set `in`; eval();  read `out` (it depends on the inputs: desc_ready on cfg_valid)
+//   tick();            the rising edge with `in`; `out` then shows the new state
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <vector>
 
+#include "core/ws_pkg.hpp"
 #include "hw/sticky_error.hpp"
 
 namespace ws {
-
-// Error causes of err_cause (docs/tans_decoder.md).
-enum class TansDecoderError : uint8_t {
-  None = 0,
-  EndsEarly = 1,      // a step needs bits beyond the chunk's last word
-  LeftOver = 2,       // a whole word or a non-zero bit after the last step
-  FinalState = 3,     // a lane's state is not 0 after the last symbol
-  NoTable = 4,        // a chunk started before any table write since reset
-  BadDescriptor = 5,  // table log outside 5..MaxTableLog, or an initial state >= 2^log
-  BadEntry = 6,       // a table write the datapath cannot take
-};
-const char* tans_decoder_error_name(TansDecoderError e);
 
 struct TansDecoderParams {
   int lanes = 4;           // Lanes: 1, 2, 4, 8
@@ -37,7 +26,7 @@ struct TansDecoderParams {
   int buffer_words() const;
 };
 
-// The fields of desc_data_i: {state[lanes-1] .. state[0] (16 bits each), count, no_stream, log}.
+// The fields of desc_data_i: {state[lanes-1] .. state[0], count, head} (ws::pkg::tans_desc_head_t).
 struct TansDescriptor {
   uint32_t table_log = 0;  // 4 bits
   bool no_stream = false;  // the chunk has no symbol-stream words
@@ -47,36 +36,42 @@ struct TansDescriptor {
   std::vector<uint32_t> pack(const TansDecoderParams& p) const;
 };
 
-class TansDecoderModel {
- public:
-  explicit TansDecoderModel(const TansDecoderParams& p);
-
-  // Inputs
-  bool rst_n = true;  // active-low reset, applied on tick() like the RTL's (asynchronous) reset
+// The pins of ws_tans_decoder (docs/tans_decoder.md section 1), without the clock.
+struct TansDecoderInputs {
+  bool rst_n = true;      // active-low reset (asynchronous)
   bool cfg_valid = false;
   uint32_t cfg_addr = 0;
-  uint32_t cfg_data = 0;  // DecodeEntry::pack()
+  uint32_t cfg_data = 0;  // ws::pkg::tans_entry_t
   bool desc_valid = false;
   TansDescriptor desc;
   bool in_valid = false;
-  uint64_t in_data = 0;
+  uint64_t in_data = 0;   // WordBits
   bool in_last = false;
   bool out_ready = false;
   bool err_clear = false;
-
-  // Outputs (after eval())
+};
+struct TansDecoderOutputs {
   bool cfg_ready = false;
   bool desc_ready = false;
   bool in_ready = false;
   bool out_valid = false;
-  std::array<uint8_t, 8> out_data{};  // lane 0 first; out_count of them are valid
+  std::array<uint8_t, 8> out_data{};  // lane 0 first; out_count of them are valid, lanes >= Lanes are 0
   int out_count = 0;
   bool out_last = false;
   bool err = false;
-  TansDecoderError err_cause = TansDecoderError::None;
+  pkg::tans_err_e err_cause = pkg::TANS_ERR_NONE;
+};
+struct TansDecoderPins {
+  TansDecoderInputs in;
+  TansDecoderOutputs out;
+};
 
-  void eval();
-  void tick();
+class TansDecoderModel : public TansDecoderPins {
+ public:
+  explicit TansDecoderModel(const TansDecoderParams& p);
+
+  void eval();  // out from in and the registers
+  void tick();  // the rising edge with in, then eval()
 
   const TansDecoderParams& params() const { return p_; }
 

@@ -2,55 +2,26 @@
 // (ws::TansDecoderModel, 4 lanes), the number unpacker (ws::NumUnpackerModel, 4 lanes), the metadata
 // decoder (2 lanes) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle 2), plus the
 // top's glue: configuration routing, the join of value and metadata beats, the activation gate, the
-// layer beat counter and the sticky error.
+// layer beat counter and the sticky error. The configuration map, the beat fields and the error
+// causes are ws::pkg's (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
 //
-// Per clock cycle, like a Verilated model: outputs(in) is what the top shows between two edges (the
-// readies depend on the inputs: cfg_ready on cfg_addr, the stream readies on y_ready and cfg_valid);
-// tick(in) is the rising edge. After construction (and reset()) it is in the reset state.
+// The same pins as the Verilated adapter (WeightPipelinePins). Per clock cycle: set `in`; eval(); read
+// `out` (the readies depend on the inputs: cfg_ready on cfg_addr, the stream readies on y_ready and
+// cfg_valid); tick() is the rising edge with `in`, then eval(). After construction (and reset()) it is
+// in the reset state.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <string>
 #include <vector>
 
+#include "core/ws_pkg.hpp"
+#include "hw/error_text.hpp"
 #include "hw/mac_array_model.hpp"
 #include "hw/num_unpacker_model.hpp"
 #include "hw/tans_decoder_model.hpp"
 
 namespace ws {
-
-// Regions of cfg_addr[15:12]; the offset is cfg_addr[11:0].
-enum WeightPipelineRegion : uint32_t {
-  kWpRegValue = 0x0000,  // value decoder table entry j (j < 2^value_table_log), DecodeEntry::pack()
-  kWpRegMeta = 0x1000,   // metadata decoder table entry j (j < 2^meta_table_log)
-  kWpRegUnp = 0x2000,    // unpacker: 0..255 Format::config_words(), 256 mode (0 = float)
-  kWpRegMac = 0x3000,    // MAC array: 0 CTRL (mac_ctrl_word), MaxK + j perm[j]
-  kWpRegTop = 0x4000,    // top: 0 LAYER_BEATS (beats of the layer: rows * K8 / 8)
-};
-constexpr uint32_t kWpLayerBeatsAddr = kWpRegTop | 0;
-
-// err_cause = block << 3 | the block's own cause code.
-enum WeightPipelineBlock : uint8_t {
-  kWpBlkNone = 0,
-  kWpBlkTop = 1,
-  kWpBlkValueDec = 2,  // TansDecoderError
-  kWpBlkMetaDec = 3,   // TansDecoderError
-  kWpBlkUnpacker = 4,  // NumUnpackerError
-  kWpBlkMac = 5,       // MacArrayError
-};
-enum WeightPipelineTopError : uint8_t {
-  kWpErrNone = 0,
-  kWpErrValuePartial = 1,  // a value beat with fewer than 4 numbers (partial or empty beat)
-  kWpErrMetaPartial = 2,   // a metadata beat with fewer than 2 nibbles
-  kWpErrChunkEnds = 3,     // value and metadata chunks end on different beats
-  kWpErrLayerEnd = 4,      // the layer's last beat is not the last beat of its chunks
-  kWpErrMetaSymbol = 5,    // a metadata symbol above 15
-  kWpErrConfig = 6,        // unknown configuration address, or LAYER_BEATS 0 or too large
-};
-const char* weight_pipeline_block_name(uint8_t block);
-// "value decoder: stream ends early" etc. for a 6-bit err_cause.
-std::string weight_pipeline_error_text(uint8_t err_cause);
 
 struct WeightPipelineParams {
   int max_k = 256;            // MaxK
@@ -65,9 +36,11 @@ struct WeightPipelineParams {
   MacArrayParams mac() const;
 };
 
+// The pins of ws_weight_pipeline, without the clock.
 struct WeightPipelineInputs {
+  bool rst_n = true;  // active-low reset (asynchronous)
   bool cfg_valid = false;
-  uint32_t cfg_addr = 0;  // 16 bits
+  uint32_t cfg_addr = 0;  // 16 bits: pkg::wp_cfg_addr(region, offset)
   uint32_t cfg_data = 0;
   bool vdesc_valid = false;
   TansDescriptor vdesc;
@@ -98,7 +71,12 @@ struct WeightPipelineOutputs {
   uint32_t y_data = 0;
   bool y_last = false;
   bool err = false;
-  uint8_t err_cause = 0;  // block << 3 | cause
+  uint8_t err_cause = 0;  // pkg::wp_cause_t {block, the block's own cause}
+};
+
+struct WeightPipelinePins {
+  WeightPipelineInputs in;
+  WeightPipelineOutputs out;
 };
 
 // Internal signals of one cycle, exposed for benches and waveform-style debugging.
@@ -109,18 +87,18 @@ struct WeightPipelineProbe {
   bool open = false;        // a layer is open (LAYER_BEATS written, its last beat not yet taken)
 };
 
-class WeightPipelineModel {
+class WeightPipelineModel : public WeightPipelinePins {
  public:
   explicit WeightPipelineModel(const WeightPipelineParams& p = {});
   void reset();
-  WeightPipelineOutputs outputs(const WeightPipelineInputs& in);
-  void tick(const WeightPipelineInputs& in);
+  void eval();
+  void tick();
   const WeightPipelineParams& params() const { return p_; }
   WeightPipelineProbe probe() const { return probe_; }
 
  private:
   struct Comb;
-  void compute(const WeightPipelineInputs& in, Comb& c);
+  void compute(Comb& c);
 
   WeightPipelineParams p_;
   TansDecoderModel vdec_, mdec_;

@@ -65,18 +65,20 @@ int compare(const Wide& a, const Wide& b) {
 }  // namespace
 
 uint32_t Entry::pack() const {
-  return uint32_t(cls) | uint32_t(raw_bits & 0x1f) << 3 | uint32_t(sign) << 8 |
-         uint32_t(implicit_one) << 10 | (uint32_t(scale) & 0x3ffu) << 11;
+  using W = pkg::unp_entry_t;
+  return uint32_t(W::cls.put(uint64_t(cls)) | W::raw_bits.put(uint64_t(raw_bits)) | W::sign.put(uint64_t(sign)) |
+                  W::implicit_one.put(implicit_one) | W::scale.put(uint64_t(uint32_t(scale))));
 }
 
 Entry Entry::unpack(uint32_t w) {
+  using W = pkg::unp_entry_t;
   Entry e;
-  e.cls = Class(w & 7);
-  e.raw_bits = int(w >> 3 & 0x1f);
-  e.sign = Sign(w >> 8 & 3);
-  e.implicit_one = (w >> 10 & 1) != 0;
-  const int s = int(w >> 11 & 0x3ff);
-  e.scale = s >= 512 ? s - 1024 : s;
+  e.cls = Class(W::cls.get(w));
+  e.raw_bits = int(W::raw_bits.get(w));
+  e.sign = Sign(W::sign.get(w));
+  e.implicit_one = W::implicit_one.get(w) != 0;
+  const int s = int(W::scale.get(w)), half = 1 << (W::scale.bits - 1);  // two's complement
+  e.scale = s >= half ? s - 2 * half : s;
   return e;
 }
 

@@ -9,26 +9,29 @@
 #include <string>
 #include <vector>
 
+#include "core/ws_pkg.hpp"
+
 namespace ws::numfmt {
 
 constexpr int kSymbols = 256;
 constexpr int kMaxRawBits = 24;  // a sign and 23 fraction bits: an fp32 significand
-constexpr int kEntryBits = 21;   // width of Entry::pack(), the RTL configuration word
+constexpr int kEntryBits = pkg::UNP_ENTRY_BITS;  // width of Entry::pack(), the RTL configuration word
 
 // What a symbol stands for. Finite covers zero too when implicit_one is false and the fraction is 0
 // (the IEEE exponent-0 symbol: subnormals and signed zeros share it).
+// The codes are the RTL's (ws::pkg::unp_class_e).
 enum class Class : uint8_t {
-  None = 0,          // no entry: the symbol is unknown, decoding it is an error
-  Zero = 1,          // +-0; no fraction bits
-  Finite = 2,        // sign * 2^scale * (implicit_one + fraction / 2^frac_bits)
-  FiniteNanMax = 3,  // as Finite, but the all-ones fraction is NaN (OCP E4M3's top exponent)
-  Inf = 4,           // +-infinity; no fraction bits
-  NaN = 5,           // not a number; no fraction bits
-  InfNaN = 6,        // IEEE all-ones exponent: fraction 0 is +-infinity, any other is a NaN payload
+  None = pkg::UNP_CLASS_NONE,                  // no entry: the symbol is unknown, decoding it is an error
+  Zero = pkg::UNP_CLASS_ZERO,                  // +-0; no fraction bits
+  Finite = pkg::UNP_CLASS_FINITE,              // sign * 2^scale * (implicit_one + fraction / 2^frac_bits)
+  FiniteNanMax = pkg::UNP_CLASS_FINITE_NAN_MAX,  // as Finite, but the all-ones fraction is NaN (OCP E4M3)
+  Inf = pkg::UNP_CLASS_INF,                    // +-infinity; no fraction bits
+  NaN = pkg::UNP_CLASS_NAN,                    // not a number; no fraction bits
+  InfNaN = pkg::UNP_CLASS_INF_NAN,  // IEEE all-ones exponent: fraction 0 is +-infinity, any other a NaN payload
 };
 
-// Where the sign comes from: the top raw bit, or fixed by the symbol.
-enum class Sign : uint8_t { Raw = 0, Plus = 1, Minus = 2 };
+// Where the sign comes from: the top raw bit, or fixed by the symbol (ws::pkg::unp_sign_e).
+enum class Sign : uint8_t { Raw = pkg::UNP_SIGN_RAW, Plus = pkg::UNP_SIGN_PLUS, Minus = pkg::UNP_SIGN_MINUS };
 
 // Which word the RTL emits per number: the IEEE fp32 bit pattern, or an int32.
 enum class Kind : uint8_t { Float = 0, Int = 1 };
@@ -41,7 +44,7 @@ struct Entry {
   int raw_bits = 0;  // 0..24, sign bit included when sign == Raw (it is the top raw bit)
 
   int frac_bits() const { return raw_bits - (sign == Sign::Raw ? 1 : 0); }
-  // {scale[9:0], implicit_one, sign[1:0], raw_bits[4:0], class[2:0]}: the RTL table word.
+  // The RTL table word, ws::pkg::unp_entry_t: {scale, implicit_one, sign, raw_bits, class}.
   uint32_t pack() const;
   static Entry unpack(uint32_t word);
   bool operator==(const Entry& o) const {

@@ -150,9 +150,10 @@ ValueFormat ValueFormat::parse(const uint8_t*& p, const uint8_t* end) {
       std::array<numfmt::Entry, numfmt::kSymbols> table{};
       for (uint32_t i = 0; i < m; ++i) {
         const uint32_t s = get_bytes(p, end, 1), word = get_bytes(p, end, 3);
-        if (table[s].cls != numfmt::Class::None || (word & 7) == 0)
+        const numfmt::Entry e = numfmt::Entry::unpack(word);
+        if (table[s].cls != numfmt::Class::None || e.cls == numfmt::Class::None)
           throw FormatError("bad format table entry for symbol " + std::to_string(s));
-        table[s] = numfmt::Entry::unpack(word);
+        table[s] = e;
       }
       return of(numfmt::Format::custom(name, numfmt::Kind(kind), table));  // validates the table
     }

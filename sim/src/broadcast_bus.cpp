@@ -38,6 +38,7 @@ void BroadcastBus::thread() {
       if (int64_t(beats_) == fault_beat_) {  // fault injection: processor 0 gets a corrupted copy
         Beat bad = b;
         bad.value[0] ^= 1;
+        bad.idx[0] ^= 1;  // and in a 2:4 chunk its position
         sinks_[0]->write(bad);
       } else {
         sinks_[0]->write(b);

@@ -6,7 +6,7 @@
 
 namespace wsim {
 
-// What travels from DRAM: bf16 as is, the .wsz chunks, or 2:4-pruned chunks plus metadata.
+// What travels from DRAM: bf16 as is, the model's .wsz chunks, or the 2:4-pruned model's .wsz chunks.
 enum class Mode { Raw, Compressed, Sparse };
 const char* mode_name(Mode m);            // "raw", "compressed", "sparse"
 Mode parse_mode(const std::string& s);    // throws std::invalid_argument
@@ -18,7 +18,7 @@ Engine parse_engine(const std::string& s);
 
 struct Config {
   std::string model;           // .wsz, llama2.c .bin or safetensors
-  std::string pruned;          // optional: a 2:4-pruned model (weightstream prune) for Mode::Sparse
+  std::string pruned;          // Mode::Sparse: a model pruned by `weightstream prune` (or its .wsz); else `model` is pruned
   std::string skip = "^freq_cis";  // tensors not streamed per token (RoPE tables are computed)
   uint64_t chunk_values = 0;   // values per chunk when compressing a non-.wsz model; 0 = the tool's default
   Mode mode = Mode::Compressed;
@@ -53,7 +53,7 @@ struct Config {
 
   uint64_t inbuf_bytes = 0;    // fetched-chunk buffer; 0 = (decoders + 1) x largest chunk
   bool log_reads = false;      // keep every DRAM request (for the tests)
-  int64_t fault_beat = -1;     // flip a bit of this bus beat on its way to processor 0 (tests the checks)
+  int64_t fault_beat = -1;     // flip a bit of this bus beat's first value and position on its way to processor 0 (tests the checks)
 
   void validate() const;       // throws std::invalid_argument
 };

@@ -1,4 +1,4 @@
-// The C++ cycle model of the RTL decoder (ws::TansDecoderModel) as a decoder unit: inputs set,
+// The C++ cycle model of the RTL decoder (ws::TansDecoderModel) as a decoder unit: its pins set,
 // eval(), outputs read, tick() once per decoder clock.
 #pragma once
 
@@ -13,7 +13,7 @@ class CycleModelDecoder : public PinDecoder {
                     int out_beats, double mhz, int lanes);
 
  private:
-  TansOutputs cycle(const TansInputs& in) override;
+  ws::TansDecoderOutputs cycle(const ws::TansDecoderInputs& in) override;
   int lanes() const override { return model_.params().lanes; }
 
   ws::TansDecoderModel model_;

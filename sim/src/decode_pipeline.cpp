@@ -47,12 +47,6 @@ DecodePipeline::DecodePipeline(sc_module_name name, const Workload& w, InputBuff
   SC_THREAD(dispatcher);
 }
 
-uint64_t DecodePipeline::chunk_cycles(const StreamChunk& c, const Config& cfg) {
-  if (!c.coded || cfg.mode == Mode::Raw) return FunctionalDecoder::chunk_cycles(c.values, cfg.bus_values, 0);
-  const int lanes = cfg.engine == Engine::Functional ? cfg.lanes : c.lanes;
-  return FunctionalDecoder::chunk_cycles(c.values, lanes, cfg.table_preload ? 0 : c.table_entries);
-}
-
 void DecodePipeline::dispatcher() {
   for (;;) {
     std::unique_ptr<FetchedChunk> c = buffer_.next();

@@ -22,8 +22,6 @@ class DecodePipeline : public sc_core::sc_module {
   void source_done();  // its last beat has been taken
 
   const std::vector<std::unique_ptr<DecoderUnit>>& units() const { return units_; }
-  // Decoder clocks a chunk takes with an output that never stalls, for the roofline.
-  static uint64_t chunk_cycles(const StreamChunk& c, const Config& cfg);
 
  private:
   void dispatcher();

@@ -9,9 +9,9 @@ namespace wsim {
 using namespace sc_core;
 
 DecoderUnit::DecoderUnit(sc_module_name name, const Workload& w, InputBuffer& buffer, int bus_values,
-                         int out_beats, double mhz)
+                         int out_beats, double mhz, bool load_tables)
     : sc_module(name), jobs("jobs", 1), out("out", out_beats), w_(w), period_(period_of(mhz)),
-      buffer_(buffer), bus_values_(bus_values) {
+      load_tables_(load_tables), buffer_(buffer), bus_values_(bus_values) {
   SC_HAS_PROCESS(DecoderUnit);
   SC_THREAD(thread);
 }
@@ -28,6 +28,10 @@ void DecoderUnit::thread() {
     beat_ = Beat{};
     align(period_);
     const uint64_t before = cycles_;
+    if (sc.sparse && load_tables_ && sc.meta_table_entries) {  // the metadata decoder's table
+      wait(period_ * double(sc.meta_table_entries));
+      cycles_ += sc.meta_table_entries;
+    }
     run_chunk(sc, c->bytes);
     log_.push_back({c->pass, c->index, cycles_ - before});
     if (done_ != data_.size()) SC_REPORT_FATAL("decoder", "engine emitted a wrong number of values");

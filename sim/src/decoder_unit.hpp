@@ -3,6 +3,9 @@
 // (a full FIFO stalls it). The data always comes from the functional unpacker (bit-exact, CRC
 // checked); the implementation decides only *when* values come out: a parameterised rate
 // (FunctionalDecoder), the C++ cycle model, or the Verilated RTL, each ticking at the decoder clock.
+// A 2:4 chunk goes to two decoders, as in rtl/ws_weight_pipeline.sv: the implementation runs the
+// value sub-chunk; the metadata decoder beside it (half the symbols, docs/weight_pipeline.md) is
+// counted by the table it loads over the configuration port the two share, before the value table.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +23,10 @@ class DecoderUnit : public sc_core::sc_module {
   sc_core::sc_fifo<FetchedChunk*> jobs;  // depth 1: the chunk after the current one
   sc_core::sc_fifo<Beat> out;
 
+  // load_tables: each chunk's decode tables load one entry per clock before it decodes (as the RTL
+  // does); off: they loaded while the previous chunk decoded (a double-buffered table).
   DecoderUnit(sc_core::sc_module_name name, const Workload& w, InputBuffer& buffer, int bus_values,
-              int out_beats, double mhz);
+              int out_beats, double mhz, bool load_tables = true);
 
   uint64_t backlog() const { return backlog_; }   // values assigned and not yet emitted
   void assign(uint64_t values) { backlog_ += values; }
@@ -47,6 +52,7 @@ class DecoderUnit : public sc_core::sc_module {
 
   const Workload& w_;
   sc_core::sc_time period_;
+  const bool load_tables_;
   uint64_t cycles_ = 0;
 
  private:

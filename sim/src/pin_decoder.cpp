@@ -6,7 +6,7 @@ namespace wsim {
 
 void PinDecoder::run_chunk(const StreamChunk& c, const std::vector<uint8_t>& bytes) {
   if (!c.coded) SC_REPORT_FATAL("decoder", "a raw chunk sent to a tANS decoder");
-  const ws::ChunkView v = ws::parse_chunk(bytes.data() + c.meta_bytes, c.bytes - c.meta_bytes);
+  const ws::ChunkView v = ws::parse_chunk(bytes.data() + c.value_chunk_offset, c.value_chunk_bytes);
   if (v.lanes != lanes())
     SC_REPORT_FATAL("decoder", ("chunk has " + std::to_string(v.lanes) + " lanes, the decoder " +
                                 std::to_string(lanes())).c_str());
@@ -20,7 +20,7 @@ void PinDecoder::run_chunk(const StreamChunk& c, const std::vector<uint8_t>& byt
     // reads it at rising edges): both implementations see the same backpressure. out_ready only
     // when a whole step fits, so emit() below never waits.
     wait(period_ / 2);
-    const TansInputs in = driver_.drive(can_emit(lanes()));
+    const ws::TansDecoderInputs in = driver_.drive(can_emit(lanes()));
     driver_.edge(in, cycle(in), symbols_);
     ++clocks;
     for (size_t i = emitted; i < symbols_.size(); ++i)

@@ -31,7 +31,7 @@ void Processor::thread() {
   std::bernoulli_distribution stall(p_.stall_prob);
   std::uniform_int_distribution<int> stall_len(1, p_.stall_max);
   const bool kv = p_.kv_read_bytes + p_.kv_write_bytes > 0;
-  uint8_t bytes[2 * Beat::kMax];
+  uint8_t bytes[2 * Beat::kMax], nibbles[Beat::kMax];
   for (int pass = 0; pass < p_.passes; ++pass) {
     kv_started_ = pass + 2;  // double-buffered: the next token's KV cache loads during this one
     kv_start_ev_.notify(SC_ZERO_TIME);
@@ -39,6 +39,7 @@ void Processor::thread() {
       const StreamChunk& c = w_.chunks[ci];
       uint32_t crc = 0, meta_crc = 0;  // running CRC-32s (ws::crc32_update)
       uint64_t n = 0;
+      uint8_t idx0 = 0;  // 2:4: the first position of a group whose second is still to come
       for (bool last = false; !last;) {
         const Beat b = in.read();
         align(period_);
@@ -50,7 +51,16 @@ void Processor::thread() {
           bytes[2 * i + 1] = uint8_t(b.value[size_t(i)] >> 8);
         }
         crc = ws::crc32_update(crc, bytes, size_t(2 * b.count));
-        if (c.sparse) meta_crc = ws::crc32_update(meta_crc, b.idx.data(), size_t(b.count));
+        if (c.sparse) {  // the groups' nibbles, idx0 | idx1 << 2, as the metadata sub-chunk's symbols
+          size_t groups = 0;
+          for (int i = 0; i < b.count; ++i) {
+            if ((n + uint64_t(i)) % 2 == 0)
+              idx0 = b.idx[size_t(i)];
+            else
+              nibbles[groups++] = uint8_t(idx0 | b.idx[size_t(i)] << 2);
+          }
+          meta_crc = ws::crc32_update(meta_crc, nibbles, groups);
+        }
         n += b.count;
         stats_.values += b.count;
         ++stats_.beats;
@@ -67,12 +77,12 @@ void Processor::thread() {
       ++stats_.chunks;
       stats_.dense_values += c.dense_values;
       const std::string where = "pass " + std::to_string(pass) + " chunk " + std::to_string(ci);
-      if (n != c.values)
+      if (n != c.values) {
         error(where + ": " + std::to_string(n) + " values, expected " + std::to_string(c.values));
-      else if (crc != c.crc)
-        error(where + ": CRC mismatch");
-      else if (c.sparse && meta_crc != c.meta_crc)
-        error(where + ": 2:4 metadata CRC mismatch");
+      } else {
+        if (crc != c.crc) error(where + ": CRC mismatch");
+        if (c.sparse && meta_crc != c.meta_crc) error(where + ": 2:4 metadata CRC mismatch");
+      }
     }
     if (kv)
       while (kv_done_ < pass + 1) wait(kv_done_ev_);

@@ -2,8 +2,9 @@
 // FIFO (a beat takes ceil(values / array) clocks, at least one), working on its own token, and its
 // own DRAM port for its KV cache: two token buffers, so token p+1's cache loads while token p runs
 // (the DRAM serves the weight stream first; KV requests fill its gaps).
-// It checks every chunk it receives against the stream: order, value count, CRC-32 of the values
-// (and of the 2:4 positions), so "every weight exactly once, in order" is verified, not assumed.
+// It checks every chunk it receives against the container: order, value count, CRC-32 of the values
+// (a 2:4 chunk: also of its metadata nibbles), so "every weight exactly once, in order" is verified,
+// not assumed.
 #pragma once
 
 #include <cstdint>

@@ -31,4 +31,9 @@ struct Roofline {
 
 Roofline roofline(const Workload& w, const Config& cfg);
 
+// Decoder clocks of one chunk with an output that never stalls, in closed form from the documented
+// timing (docs/token_factory.md section 2), written apart from the engines so that the roofline and
+// the tests check them rather than repeat them.
+uint64_t decoder_chunk_cycles(const StreamChunk& c, const Config& cfg);
+
 }  // namespace wsim

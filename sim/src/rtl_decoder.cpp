@@ -2,6 +2,8 @@
 
 #include "rtl_decoder.hpp"
 
+#include <vector>
+
 #include "Vws_tans_decoder.h"
 
 namespace wsim {
@@ -50,36 +52,39 @@ void RtlDecoder::reset() {
   reset_done_ = true;
 }
 
-TansOutputs RtlDecoder::cycle(const TansInputs& in) {
+ws::TansDecoderOutputs RtlDecoder::cycle(const ws::TansDecoderInputs& in) {
   if (!reset_done_) SC_REPORT_FATAL("decoder", "RTL used before its reset");
   cfg_valid_.write(in.cfg_valid);
   cfg_addr_.write(in.cfg_addr);
   cfg_data_.write(in.cfg_data);
   desc_valid_.write(in.desc_valid);
   if (in.desc_valid) {  // an sc_bv write is costly: only while a descriptor is offered
-    sc_dt::sc_bv<5 + 32 + 16 * kLanes> desc;
-    desc.range(3, 0) = in.table_log;
-    desc[4] = in.no_stream;
-    desc.range(36, 5) = in.count;
-    for (int j = 0; j < kLanes; ++j) desc.range(37 + 16 * j + 15, 37 + 16 * j) = in.state[size_t(j)];
+    ws::TansDecoderParams p;
+    p.lanes = kLanes;
+    p.count_bits = kCountBits;
+    const std::vector<uint32_t> words = in.desc.pack(p);
+    sc_dt::sc_bv<kDescBits> desc;
+    for (size_t i = 0; i < words.size(); ++i) desc.set_word(int(i), words[i]);
     desc_data_.write(desc);
   }
   in_valid_.write(in.in_valid);
-  in_data_.write(in.in_data);
+  in_data_.write(uint32_t(in.in_data));
   in_last_.write(in.in_last);
   out_ready_.write(in.out_ready);
+  err_clear_.write(in.err_clear);
   wait(clk_.posedge_event());
   // Woken with the edge: the signals still hold the values the edge sampled.
-  TansOutputs o;
+  ws::TansDecoderOutputs o;
   o.cfg_ready = cfg_ready_.read();
   o.desc_ready = desc_ready_.read();
   o.in_ready = in_ready_.read();
   o.out_valid = out_valid_.read();
-  o.out_data = out_data_.read();
-  o.out_count = out_count_.read();
+  const uint32_t data = out_data_.read();
+  for (int j = 0; j < kLanes; ++j) o.out_data[size_t(j)] = uint8_t(data >> (8 * j));
+  o.out_count = int(out_count_.read());
   o.out_last = out_last_.read();
   o.err = err_.read();
-  o.err_cause = err_cause_.read();
+  o.err_cause = ws::pkg::tans_err_e(err_cause_.read());
   return o;
 }
 

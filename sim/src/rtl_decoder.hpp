@@ -1,12 +1,13 @@
-// The Verilated RTL (verilator --sc of rtl/ws_tans_decoder.sv, files from rtl/files.f) as a decoder
-// unit: its own clock at the decoder frequency (reset in the first clocks, before any chunk can have
-// arrived); inputs driven on the falling edge, outputs sampled at the rising edge.
+// The Verilated RTL (verilator --sc of rtl/ws_tans_decoder.sv, files from rtl/tans_decoder.f) as a
+// decoder unit: its own clock at the decoder frequency (reset in the first clocks, before any chunk can
+// have arrived); the pins (ws::TansDecoderPins) driven on the falling edge, sampled at the rising edge.
 #pragma once
 
 #ifdef WS_SIM_RTL
 
 #include <memory>
 
+#include "core/ws_pkg.hpp"
 #include "pin_decoder.hpp"
 
 class Vws_tans_decoder;
@@ -15,14 +16,16 @@ namespace wsim {
 
 class RtlDecoder : public PinDecoder {
  public:
-  static constexpr int kLanes = 4;  // the Verilated instance's Lanes parameter (its default)
+  static constexpr int kLanes = 4;       // the Verilated instance's Lanes parameter (its default)
+  static constexpr int kCountBits = 32;  // and its CountBits (its default)
+  static constexpr int kDescBits = ws::pkg::TANS_DESC_HEAD_BITS + kCountBits + ws::pkg::TANS_STATE_BITS * kLanes;
 
   RtlDecoder(sc_core::sc_module_name name, const Workload& w, InputBuffer& buffer, int bus_values, int out_beats,
              double mhz);
   ~RtlDecoder() override;
 
  private:
-  TansOutputs cycle(const TansInputs& in) override;
+  ws::TansDecoderOutputs cycle(const ws::TansDecoderInputs& in) override;
   int lanes() const override { return kLanes; }
   void reset();
 
@@ -30,7 +33,7 @@ class RtlDecoder : public PinDecoder {
   sc_core::sc_signal<bool> rst_n_, cfg_valid_, cfg_ready_, desc_valid_, desc_ready_, in_valid_, in_ready_,
       in_last_, out_valid_, out_ready_, out_last_, err_clear_, err_;
   sc_core::sc_signal<uint32_t> cfg_addr_, cfg_data_, in_data_, out_data_, out_count_, err_cause_;
-  sc_core::sc_signal<sc_dt::sc_bv<5 + 32 + 16 * kLanes>> desc_data_;
+  sc_core::sc_signal<sc_dt::sc_bv<kDescBits>> desc_data_;
   std::unique_ptr<Vws_tans_decoder> dut_;
   bool reset_done_ = false;
 };

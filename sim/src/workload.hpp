@@ -1,7 +1,7 @@
 // What one token streams: the DRAM image of a mode and its chunks in pass order, built from a real
-// model. Compressed: the .wsz file itself. Raw: the same tensors as plain bf16. Sparse: the linear
-// layers 2:4-pruned (from a pruned model, else by magnitude), kept values tANS-coded with the
-// chunk codec, plus 4 bits of metadata per group of 4.
+// model with the library calls the tool makes. Raw: the model's tensors as plain bf16. Compressed:
+// the model's .wsz, chunks at their own offsets. Sparse: the .wsz of the 2:4-pruned model, whose
+// linear layers are the container's own 2:4 chunks (docs/format.md section 5).
 #pragma once
 
 #include <cstdint>
@@ -16,27 +16,32 @@ struct StreamTensor {
   std::string name;
   std::vector<uint64_t> dims;
   uint64_t values = 0;
-  bool pruned = false;  // 2:4 in Mode::Sparse
+  bool sparse = false;  // stored 2:4 (index kind 2)
 };
 
 struct StreamChunk {
   int tensor = 0;
   uint64_t addr = 0;          // in the DRAM image
   uint32_t bytes = 0;         // read from DRAM per pass
-  uint32_t meta_bytes = 0;    // 2:4 chunks: metadata (padded to 4 bytes) first, then the tANS chunk
   uint32_t dense_values = 0;  // model weights it stands for
-  uint32_t values = 0;        // stream values it emits (kept values of a 2:4 chunk)
-  uint32_t crc = 0;           // CRC-32 of the emitted values' bf16 bytes
-  uint32_t meta_crc = 0;      // CRC-32 of the emitted 2:4 positions, one byte per value
+  uint32_t values = 0;        // stream values it emits (a 2:4 chunk: its stored values, padding included)
+  uint32_t crc = 0;           // the container's CRC-32 of the emitted values' bf16 bytes
+  uint32_t meta_crc = 0;      // 2:4: the container's CRC-32 of the metadata nibbles, a byte per group
   bool coded = false;         // through the tANS decoder; else plain bf16
-  bool sparse = false;
-  int lanes = 0;              // tANS lanes of a coded chunk
-  uint32_t table_entries = 0; // its decode table: 2^L entries (0 for a chunk of no values)
+  bool sparse = false;        // a 2:4 chunk: value and metadata sub-chunks
+  uint32_t cols = 0;          // 2:4: the tensor's last dimension K
+  // The tANS chunk the value decoder runs, within the chunk's bytes: all of them, or the value sub-chunk.
+  uint32_t value_chunk_offset = 0;
+  uint32_t value_chunk_bytes = 0;
+  int lanes = 0;                    // its tANS lanes
+  uint32_t table_entries = 0;       // its decode table, 2^L entries (0 for a chunk of no values)
+  int meta_lanes = 0;               // 2:4: the metadata sub-chunk's lanes ...
+  uint32_t meta_table_entries = 0;  // ... and decode table
 };
 
 struct Workload {
   Mode mode = Mode::Compressed;
-  std::string source;                // what was loaded
+  std::string source;                // the file the stream comes from
   std::vector<uint8_t> image;        // DRAM contents from address 0
   std::vector<StreamTensor> tensors;
   std::vector<StreamChunk> chunks;   // one pass, in order
@@ -49,16 +54,25 @@ struct Workload {
   double compression() const { return stream_bytes ? 2.0 * double(dense_values) / double(stream_bytes) : 0; }
 };
 
-// Loads cfg.model (a .wsz of bf16 tensors; or a llama2.c .bin / safetensors, converted to bf16 and
-// compressed in memory with the library, as `weightstream convert` + `compress` do) and builds the
-// stream of cfg.mode. Throws std::runtime_error (or ws::FormatError) naming the problem.
+// Loads the stream of cfg.mode. Raw and compressed: cfg.model (a .wsz of bf16 tensors, or a model
+// file made one by bf16_container). Sparse: cfg.pruned through bf16_container, or else cfg.model
+// pruned as pruned_container does. Throws std::runtime_error (or ws::FormatError, ws::FileError)
+// naming the problem.
 Workload load_workload(const Config& cfg);
 
-// The bf16 .wsz bytes of a model file (itself when it already is a .wsz).
+// The .wsz bytes of a file: itself when it is a .wsz; else a llama2.c .bin or safetensors model,
+// converted to bf16 and compressed in memory as `weightstream convert --to bf16` and `compress`
+// (with `--chunk chunk_values` unless 0) do.
 std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_values = 0);
 
-// The number unpacker: a chunk's DRAM bytes to its stream values (bf16 bits) and 2:4 positions.
-// Checks the chunk's CRC (ws::FormatError on a mismatch).
+// The .wsz bytes of a llama2.c model (.bin or safetensors) pruned 2:4 with E-Sparse as
+// `weightstream prune --method esparse --shuffle global+local` does (its other defaults), then made
+// a container by bf16_container: its linear layers qualify as 2:4 and are stored so.
+std::vector<uint8_t> pruned_container(const std::string& path, uint64_t chunk_values = 0);
+
+// The number unpacker: a chunk's DRAM bytes to its stream values (bf16 bits) and, for a 2:4 chunk,
+// each value's position (0..3) in its group of 4, decoded with the codec's own functions (a 2:4
+// chunk: value and metadata sub-chunks). Checks the CRCs (ws::FormatError on a mismatch).
 void unpack_chunk(const StreamChunk& c, const uint8_t* bytes, std::vector<uint16_t>& values,
                   std::vector<uint8_t>& idx);
 

@@ -2,24 +2,50 @@
 // (through sc_elab_and_sim, as a program would) and sends its report back as JSON.
 #pragma once
 
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <systemc>
 
+#include "core/io.hpp"
 #include "token_factory.hpp"
 #include "workload.hpp"
 
 namespace wsim::test {
 
 inline std::string model_path() { return std::string(WS_DATA_DIR) + "/stories260K.bin"; }
+
+// A fresh folder, removed with its files when the test is done.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ws_sim_test_XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp " + pattern);
+    path_ = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline std::vector<uint8_t> read_all(const std::string& path) {
+  const ws::FileSource f(path);
+  return f.read(0, size_t(f.size()));
+}
 
 // TB_SEED (default 1), printed once.
 inline uint64_t seed() {

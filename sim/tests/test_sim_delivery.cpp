@@ -46,5 +46,20 @@ TEST(SimDeliveryCheck, ACorruptedBeatIsCaught) {
   EXPECT_EQ(r.processors[1].errors, 0u);
 }
 
+// In a 2:4 chunk the flipped bit comes with a flipped position: the value CRC and the metadata
+// check each catch theirs.
+TEST(SimDeliveryCheck, ACorruptedTwoFourBeatIsCaughtTwice) {
+  Config c = smoke_config(Mode::Sparse, 2);
+  c.tokens = 1;
+  const Workload w = load_workload(c);
+  int64_t beat = 0;  // the first beat of the first 2:4 chunk
+  for (size_t i = 0; !w.chunks[i].sparse; ++i)
+    beat += int64_t((w.chunks[i].values + uint32_t(c.bus_values) - 1) / uint32_t(c.bus_values));
+  c.fault_beat = beat;
+  const Report r = simulate(c);
+  EXPECT_EQ(r.processors[0].errors, 2u) << r.processors[0].first_error;
+  EXPECT_EQ(r.processors[1].errors, 0u);
+}
+
 }  // namespace
 }  // namespace wsim::test

@@ -1,12 +1,12 @@
 // The decoder implementations agree cycle for cycle. With nothing stalling it, each chunk takes the
-// clocks of the decoder formula the roofline uses (table load + 2 + ceil(n / lanes)) in the
+// clocks of the roofline's closed-form decoder formula (tables + 2 + ceil(n / lanes)) in the
 // functional engine, the C++ cycle model and the Verilated RTL; under the same random backpressure
 // the cycle model and the RTL give the same clocks for every chunk and the same token timing.
 // Prints simulated decoder clocks per host second of each.
 #include <gtest/gtest.h>
 
-#include "decode_pipeline.hpp"
 #include "harness.hpp"
+#include "roofline.hpp"
 
 namespace wsim::test {
 namespace {
@@ -35,7 +35,7 @@ TEST(SimEngines, EveryEngineTakesTheClocksOfTheDecoderFormula) {
     c.array = 64;
     const Workload w = load_workload(c);
     std::vector<uint64_t> want;
-    for (const StreamChunk& ch : w.chunks) want.push_back(DecodePipeline::chunk_cycles(ch, c));
+    for (const StreamChunk& ch : w.chunks) want.push_back(decoder_chunk_cycles(ch, c));
     for (Engine e : engines()) {
       c.engine = e;
       const Report r = simulate(c);
@@ -73,7 +73,7 @@ TEST(SimEngines, CycleModelAndRtlAgreeUnderBackpressure) {
     // ... and it changed their timing: the formula no longer holds for every chunk.
     const Workload w = load_workload(c);
     uint64_t formula = 0;
-    for (const StreamChunk& ch : w.chunks) formula += DecodePipeline::chunk_cycles(ch, c);
+    for (const StreamChunk& ch : w.chunks) formula += decoder_chunk_cycles(ch, c);
     EXPECT_GT(rtl.decoder_cycles, formula * uint64_t(c.tokens));
   }
 }

@@ -1,52 +1,26 @@
-// A small harness for the Verilator + GoogleTest benches: one seed, run depth, random valid and
-// ready patterns, a scoreboard, and where waveforms go.
-//
-//   TB_SEED   one seed drives every random choice of a test (default 1); printed by every test and
-//             in every failure message, so that any failure replays.
-//   WS_DEPTH  unset: smoke depth; "long": the deep run.
-//   TRACE=1   write an FST waveform per test to build/waves/<test>.fst.
+// The harness of the Verilator + GoogleTest benches: random valid and ready patterns and a scoreboard,
+// beside the environment (ws_env.hpp: TB_SEED, WS_DEPTH, data paths, TRACE=1 waveforms), whose
+// names it brings into namespace tb. One Verilated top: verilated_dut.hpp.
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <deque>
-#include <filesystem>
-#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
 
-#ifndef WS_WAVES_DIR
-#define WS_WAVES_DIR "waves"
-#endif
+#include "ws_env.hpp"
 
 namespace tb {
 
-inline uint64_t seed() {
-  const char* s = std::getenv("TB_SEED");
-  return s && *s ? std::strtoull(s, nullptr, 0) : 1;
-}
-
-inline bool long_run() {
-  const char* s = std::getenv("WS_DEPTH");
-  return s && std::string(s) == "long";
-}
-
-// The smoke value, or the deep one under WS_DEPTH=long.
-inline uint64_t depth(uint64_t smoke, uint64_t deep) { return long_run() ? deep : smoke; }
-
-inline std::string seed_text() { return "TB_SEED=" + std::to_string(seed()); }
-
-// Path of the waveform of `test`, or "" when TRACE is not 1.
-inline std::string waves_path(const std::string& test) {
-  const char* t = std::getenv("TRACE");
-  if (!t || std::string(t) != "1") return "";
-  std::filesystem::create_directories(WS_WAVES_DIR);
-  std::string name = test;
-  for (char& c : name)
-    if (c == '/' || c == ' ') c = '_';
-  return std::string(WS_WAVES_DIR) + "/" + name + ".fst";
-}
+using wsenv::data_path;
+using wsenv::depth;
+using wsenv::long_run;
+using wsenv::minilm_path;
+using wsenv::seed;
+using wsenv::seed_text;
+using wsenv::stories_path;
+using wsenv::waves_path;
 
 class Rng {
  public:

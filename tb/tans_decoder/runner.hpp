@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dut.hpp"
+#include "hw/error_text.hpp"
 #include "stimulus.hpp"
 #include "tb.hpp"
 
@@ -21,8 +22,8 @@ namespace tbdec {
 
 struct Op {
   enum Kind { Load, Run, Check } kind = Run;
-  int index = -1;                                    // Load: table; Run: chunk
-  std::vector<std::pair<uint32_t, uint32_t>> extra;  // Load: raw writes after the table
+  int index = -1;                     // Load: table; Run: chunk
+  std::vector<ws::CfgWrite> extra;    // Load: raw writes after the table
   uint8_t expect = 0;  // Check: the sticky error cause expected now (0: none)
 };
 
@@ -35,7 +36,7 @@ struct Program {
     tables.push_back(std::move(t));
     return int(tables.size()) - 1;
   }
-  void load(int table, std::vector<std::pair<uint32_t, uint32_t>> extra = {}) {
+  void load(int table, std::vector<ws::CfgWrite> extra = {}) {
     Op o;
     o.kind = Op::Load;
     o.index = table;
@@ -114,14 +115,16 @@ class Runner {
   Runner(const Program& prog, tb::Rng& rng, Patterns pat, const std::string& waves)
       : prog_(prog), rng_(rng), pat_(pat), dut_(waves), ref_(Dut::params()) {
     for (const auto& op : prog.ops)
-      if (op.kind == Op::Run)
-        for (size_t i = 0; i < prog.chunks[size_t(op.index)].words.size(); ++i)
-          words_.push_back({uint32_t(op.index), uint32_t(i)});
+      if (op.kind == Op::Run) {
+        const Chunk& c = prog.chunks[size_t(op.index)];
+        const std::vector<ws::StreamWord> w = ws::stream_words(c.stream.data(), c.stream.size());
+        words_.insert(words_.end(), w.begin(), w.end());
+      }
     stats_.timing.resize(prog.chunks.size());
   }
 
   Stats run(uint64_t max_cycles) {
-    DecIn in;
+    ws::TansDecoderInputs in;
     uint64_t idle = 0;
     size_t op = 0, write = 0, word = 0;
     bool cfg_on = false, desc_on = false, word_on = false;
@@ -141,16 +144,12 @@ class Runner {
         const Op& o = prog_.ops[op];
         if (o.kind == Op::Load && !cfg_on) {
           const Table& t = prog_.tables[size_t(o.index)];
-          const size_t n = t.words.size() + o.extra.size();
+          const size_t n = t.writes.size() + o.extra.size();
           if (write < n && pat_.cfg.next(rng_)) {
             cfg_on = true;
-            if (write < t.words.size()) {
-              in.cfg_addr = uint32_t(write);
-              in.cfg_data = t.words[write];
-            } else {
-              in.cfg_addr = o.extra[write - t.words.size()].first;
-              in.cfg_data = o.extra[write - t.words.size()].second;
-            }
+            const ws::CfgWrite& w = write < t.writes.size() ? t.writes[write] : o.extra[write - t.writes.size()];
+            in.cfg_addr = w.addr;
+            in.cfg_data = w.data;
           }
         } else if (o.kind == Op::Run && !desc_on && pat_.desc.next(rng_)) {
           desc_on = true;
@@ -162,20 +161,20 @@ class Runner {
       // Word channel: every chunk's words in order, independent of the control channel.
       if (!reset && !word_on && word < words_.size() && pat_.word.next(rng_)) {
         word_on = true;
-        const auto& c = prog_.chunks[words_[word].first];
-        in.in_data = c.words[words_[word].second];
-        in.in_last = words_[word].second + 1 == c.words.size();
+        in.in_data = words_[word].data;
+        in.in_last = words_[word].last;
       }
       in.in_valid = word_on;
       in.out_ready = !reset && pat_.ready.next(rng_);
 
-      dut_.set(in);
-      const DecOut out = dut_.eval();
+      dut_.in = in;
+      dut_.eval();
+      const ws::TansDecoderOutputs out = dut_.out;
       if (Dut::kRtl) {
-        ref_.set(in);
-        const DecOut r = ref_.eval();
+        ref_.in = in;
+        ref_.eval();
         ++stats_.lockstep_cycles;
-        std::string diff = compare(out, r);
+        std::string diff = compare(out, ref_.out);
         if (!diff.empty()) note(cyc, "RTL and cycle model differ: " + diff);
       }
 
@@ -193,7 +192,7 @@ class Runner {
           std::printf(
               "cycle %llu: chunk '%s' accepted: %u symbols, %zu words, %zu beats, error %d\n",
               (unsigned long long)cyc, prog_.chunks[size_t(ci)].name.c_str(),
-              prog_.chunks[size_t(ci)].desc.count, prog_.chunks[size_t(ci)].words.size(),
+              prog_.chunks[size_t(ci)].desc.count, prog_.chunks[size_t(ci)].word_count(),
               prog_.chunks[size_t(ci)].expect.size(), prog_.chunks[size_t(ci)].expect_err);
         for (const Beat& b : prog_.chunks[size_t(ci)].expect) {
           expect.push_back(b);
@@ -237,13 +236,12 @@ class Runner {
         if (check_wait < 0) check_wait = 3;
         if (check_wait-- == 0) {
           const uint8_t want = prog_.ops[op].expect;
-          const int got = out.err ? out.err_cause : 0;
+          const int got = out.err ? int(out.err_cause) : 0;
           if (want != 0) ++stats_.errors_injected;
           if (want != 0 && got == want) ++stats_.errors_flagged;
           if (got != want)
-            note(cyc, std::string("error check: expected '") +
-                          ws::tans_decoder_error_name(TansDecoderError(want)) + "', got '" +
-                          ws::tans_decoder_error_name(TansDecoderError(got)) + "'");
+            note(cyc, std::string("error check: expected '") + ws::error_text(ws::pkg::tans_err_e(want)) +
+                          "', got '" + ws::error_text(ws::pkg::tans_err_e(got)) + "'");
           clear_next = true;
           check_wait = -1;
           ++op;
@@ -252,7 +250,7 @@ class Runner {
       }
       if (!reset && op < prog_.ops.size() && prog_.ops[op].kind == Op::Load && !cfg_on) {
         const Op& o = prog_.ops[op];
-        if (write == prog_.tables[size_t(o.index)].words.size() + o.extra.size()) {
+        if (write == prog_.tables[size_t(o.index)].writes.size() + o.extra.size()) {
           write = 0;
           ++op;
         }
@@ -280,14 +278,15 @@ class Runner {
       }
       if (cyc + 1 == max_cycles) note(cyc, "cycle limit reached");
     }
-    final_out_ = dut_.eval();
+    dut_.eval();
+    final_out_ = dut_.out;
     return stats_;
   }
 
-  DecOut final_out() const { return final_out_; }
+  ws::TansDecoderOutputs final_out() const { return final_out_; }
 
  private:
-  static std::string compare(const DecOut& a, const DecOut& b) {
+  static std::string compare(const ws::TansDecoderOutputs& a, const ws::TansDecoderOutputs& b) {
     std::ostringstream o;
     if (a.cfg_ready != b.cfg_ready) o << " cfg_ready " << a.cfg_ready << "/" << b.cfg_ready;
     if (a.desc_ready != b.desc_ready) o << " desc_ready " << a.desc_ready << "/" << b.desc_ready;
@@ -302,7 +301,7 @@ class Runner {
           << beat_text(b.out_count, b.out_last, b.out_data);
     }
     if (a.err != b.err || a.err_cause != b.err_cause)
-      o << " err " << a.err << ":" << a.err_cause << "/" << b.err << ":" << b.err_cause;
+      o << " err " << a.err << ":" << int(a.err_cause) << "/" << b.err << ":" << int(b.err_cause);
     return o.str().empty() ? "" : o.str() + " (RTL/model)";
   }
 
@@ -316,41 +315,10 @@ class Runner {
   tb::Rng& rng_;
   Patterns pat_;
   Dut dut_;
-  struct Ref {
-    explicit Ref(const ws::TansDecoderParams& p) : m(p) {}
-    ws::TansDecoderModel m;
-    void set(const DecIn& in) {
-      m.rst_n = in.rst_n;
-      m.cfg_valid = in.cfg_valid;
-      m.cfg_addr = in.cfg_addr;
-      m.cfg_data = in.cfg_data;
-      m.desc_valid = in.desc_valid;
-      m.desc = in.desc;
-      m.in_valid = in.in_valid;
-      m.in_data = in.in_data;
-      m.in_last = in.in_last;
-      m.out_ready = in.out_ready;
-      m.err_clear = in.err_clear;
-    }
-    DecOut eval() {
-      m.eval();
-      DecOut o;
-      o.cfg_ready = m.cfg_ready;
-      o.desc_ready = m.desc_ready;
-      o.in_ready = m.in_ready;
-      o.out_valid = m.out_valid;
-      o.out_data = m.out_data;
-      o.out_count = m.out_count;
-      o.out_last = m.out_last;
-      o.err = m.err;
-      o.err_cause = int(m.err_cause);
-      return o;
-    }
-    void tick() { m.tick(); }
-  } ref_;
-  std::vector<std::pair<uint32_t, uint32_t>> words_;  // (chunk, word index)
+  ws::TansDecoderModel ref_;  // the cycle model in lock step with an RTL device
+  std::vector<ws::StreamWord> words_;  // every chunk's words in program order
   Stats stats_;
-  DecOut final_out_;
+  ws::TansDecoderOutputs final_out_;
   int drain_ = 0;
 };
 

@@ -1,5 +1,6 @@
 // What the tANS decoder bench feeds the decoder: tables, chunks (real and random), corruptions, and
 // for each chunk what the decoder must produce, taken from the functional model ws::tans::decode.
+// Table writes, descriptors and words come from the stream program (hw/stream_program.hpp).
 #pragma once
 
 #include <array>
@@ -15,26 +16,22 @@
 #include "codec/chunk.hpp"
 #include "codec/tans.hpp"
 #include "core/bf16.hpp"
-#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "files/safetensors.hpp"
+#include "hw/stream_program.hpp"
 #include "hw/tans_decoder_model.hpp"
 
 namespace tbdec {
 
-using ws::TansDecoderError;
-
-// A decode table as configuration writes.
+// A decode table: its entries (for the functional model) and its configuration writes.
 struct Table {
   int log = 0;
-  std::vector<uint32_t> words;  // DecodeEntry::pack() of entries 0 .. 2^log - 1
+  std::vector<ws::tans::DecodeEntry> entries;  // 0 .. 2^log - 1
+  std::vector<ws::CfgWrite> writes;            // ws::tans_table_writes
 };
 
 inline Table make_table(const ws::tans::NormalizedCounts& nc) {
-  Table t;
-  t.log = nc.table_log;
-  for (const auto& e : ws::tans::build_decode_table(nc)) t.words.push_back(e.pack());
-  return t;
+  return {nc.table_log, ws::tans::build_decode_table(nc), ws::tans_table_writes(nc)};
 }
 
 // One output beat.
@@ -49,36 +46,21 @@ struct Chunk {
   std::string name;
   int table = -1;  // index of the table it needs loaded (in Program::tables)
   ws::TansDescriptor desc;
-  std::vector<uint32_t> words;  // the symbol stream; `last` on the final one
+  std::vector<uint8_t> stream;  // the symbol stream's bytes (ws::stream_words makes the words)
   std::vector<Beat> expect;     // the output beats
   uint64_t expect_symbols = 0;  // valid symbols in `expect`
-  uint8_t expect_err = 0;       // TansDecoderError the chunk raises (0: none)
+  uint8_t expect_err = 0;       // ws::pkg::tans_err_e the chunk raises (0: none)
   uint64_t bits = 0;            // stream bits before the padding
+  size_t word_count() const { return stream.size() / 4; }
 };
 
 inline uint8_t cause_of(const std::string& what) {
-  if (what.find("ends early") != std::string::npos) return uint8_t(TansDecoderError::EndsEarly);
-  if (what.find("bits left over") != std::string::npos) return uint8_t(TansDecoderError::LeftOver);
-  if (what.find("final state") != std::string::npos) return uint8_t(TansDecoderError::FinalState);
-  if (what.find("initial state") != std::string::npos ||
-      what.find("table log") != std::string::npos)
-    return uint8_t(TansDecoderError::BadDescriptor);
+  if (what.find("ends early") != std::string::npos) return ws::pkg::TANS_ERR_ENDS_EARLY;
+  if (what.find("bits left over") != std::string::npos) return ws::pkg::TANS_ERR_LEFT_OVER;
+  if (what.find("final state") != std::string::npos) return ws::pkg::TANS_ERR_FINAL_STATE;
+  if (what.find("initial state") != std::string::npos || what.find("table log") != std::string::npos)
+    return ws::pkg::TANS_ERR_BAD_DESC;
   throw std::runtime_error("bench: unexpected decode error: " + what);
-}
-
-inline std::vector<uint8_t> bytes_of(const std::vector<uint32_t>& words) {
-  std::vector<uint8_t> b(words.size() * 4);
-  for (size_t i = 0; i < words.size(); ++i)
-    ws::store_le(&b[4 * i], words[i], 4);
-  return b;
-}
-
-inline std::vector<uint32_t> words_of(const uint8_t* p, size_t bytes) {
-  if (bytes % 4 != 0) throw std::runtime_error("bench: stream is not whole words");
-  std::vector<uint32_t> w(bytes / 4);
-  for (size_t i = 0; i < w.size(); ++i)
-    w[i] = ws::load_le32(p + 4 * i);
-  return w;
 }
 
 // Fills c.expect and c.expect_err from ws::tans::decode of the chunk as it will be sent. The
@@ -87,23 +69,17 @@ inline std::vector<uint32_t> words_of(const uint8_t* p, size_t bytes) {
 // found by decoding into two buffers pre-filled differently.
 inline void expect_from_golden(Chunk& c, const Table& t, int lanes, int max_table_log) {
   const uint32_t n = c.desc.count;
-  const std::vector<uint8_t> stream = bytes_of(c.words);
-  std::vector<ws::tans::DecodeEntry> table(t.words.size());
-  for (size_t i = 0; i < table.size(); ++i) {
-    table[i].symbol = uint8_t(t.words[i]);
-    table[i].nb_bits = uint8_t((t.words[i] >> 8) & 0xf);
-    table[i].next_base = uint16_t(t.words[i] >> 12);
-  }
   std::vector<uint8_t> a(n, 0x00), b(n, 0xff);
   uint8_t cause = 0;
   // The hardware takes table logs 5 .. MaxTableLog only; it rejects others before decoding.
-  const bool log_ok = c.desc.table_log >= 5 && c.desc.table_log <= uint32_t(max_table_log) &&
-                      t.words.size() == (size_t(1) << c.desc.table_log);
-  if (!log_ok) cause = uint8_t(TansDecoderError::BadDescriptor);
+  const bool log_ok = c.desc.table_log >= uint32_t(ws::pkg::TANS_MIN_TABLE_LOG) &&
+                      c.desc.table_log <= uint32_t(max_table_log) &&
+                      t.entries.size() == (size_t(1) << c.desc.table_log);
+  if (!log_ok) cause = ws::pkg::TANS_ERR_BAD_DESC;
   for (auto* out :
        log_ok ? std::vector<std::vector<uint8_t>*>{&a, &b} : std::vector<std::vector<uint8_t>*>{}) {
     try {
-      ws::tans::decode(stream.data(), stream.size(), table, int(c.desc.table_log), lanes,
+      ws::tans::decode(c.stream.data(), c.stream.size(), t.entries, int(c.desc.table_log), lanes,
                        c.desc.states.data(), out->data(), n);
     } catch (const ws::FormatError& e) {
       cause = cause_of(e.what());
@@ -111,7 +87,7 @@ inline void expect_from_golden(Chunk& c, const Table& t, int lanes, int max_tabl
   }
   size_t emitted = 0;
   while (emitted < n && a[emitted] == b[emitted]) ++emitted;
-  if (cause == uint8_t(TansDecoderError::BadDescriptor)) emitted = 0;
+  if (cause == ws::pkg::TANS_ERR_BAD_DESC) emitted = 0;
   const bool aborted = emitted < n;  // the decoder stops before the chunk's last step
   c.expect_err = cause;
   c.expect.clear();
@@ -126,20 +102,30 @@ inline void expect_from_golden(Chunk& c, const Table& t, int lanes, int max_tabl
   if (aborted) c.expect.push_back(Beat{0, true, {}});
 }
 
+// The chunk of a parsed view, through the stream program.
+inline Chunk chunk_of(const std::string& name, int table, const ws::ChunkView& v, uint64_t bits) {
+  Chunk c;
+  c.name = name;
+  c.table = table;
+  c.desc = ws::tans_descriptor(v);
+  c.stream.assign(v.symbol_stream, v.symbol_stream + v.symbol_bytes);
+  c.bits = bits;
+  return c;
+}
+
 // A chunk of `symbols` coded with counts nc and `lanes` lanes.
 inline Chunk make_chunk(const std::string& name, int table, const Table& t,
                         const ws::tans::NormalizedCounts& nc, const std::vector<uint8_t>& symbols,
                         int lanes, int max_table_log) {
-  Chunk c;
-  c.name = name;
-  c.table = table;
   const ws::tans::EncodedSymbols enc = ws::tans::encode(symbols.data(), symbols.size(), nc, lanes);
-  c.desc.table_log = uint32_t(nc.table_log);
-  c.desc.count = uint32_t(symbols.size());
-  for (int j = 0; j < lanes; ++j) c.desc.states[size_t(j)] = enc.initial_states[size_t(j)];
-  c.words = words_of(enc.stream.data(), enc.stream.size());
-  c.bits = enc.bit_count;
-  c.desc.no_stream = c.words.empty();
+  ws::ChunkView v;  // the fields a chunk header would carry
+  v.value_count = uint32_t(symbols.size());
+  v.lanes = lanes;
+  v.counts = nc;
+  v.initial_states = enc.initial_states;
+  v.symbol_stream = enc.stream.data();
+  v.symbol_bytes = uint32_t(enc.stream.size());
+  Chunk c = chunk_of(name, table, v, enc.bit_count);
   expect_from_golden(c, t, lanes, max_table_log);
   return c;
 }
@@ -155,15 +141,7 @@ inline Chunk make_real_chunk(const std::string& name, int table_index, Table& ta
   const std::vector<uint8_t> bytes = ws::encode_chunk(values, count, dtype, opt, &stats);
   const ws::ChunkView v = ws::parse_chunk(bytes.data(), bytes.size());
   table_out = make_table(v.counts);
-  Chunk c;
-  c.name = name;
-  c.table = table_index;
-  c.desc.table_log = uint32_t(v.counts.table_log);
-  c.desc.count = v.value_count;
-  for (int j = 0; j < lanes; ++j) c.desc.states[size_t(j)] = v.initial_states[size_t(j)];
-  c.words = words_of(v.symbol_stream, v.symbol_bytes);
-  c.bits = stats.symbol_bits;
-  c.desc.no_stream = c.words.empty();
+  Chunk c = chunk_of(name, table_index, v, stats.symbol_bits);
   expect_from_golden(c, table_out, lanes, max_table_log);
   return c;
 }
@@ -173,7 +151,7 @@ inline Chunk make_real_chunk(const std::string& name, int table_index, Table& ta
 
 // stories260K: 264,128 fp32 values after a 28-byte header (../shared/data/README.md).
 inline std::vector<uint8_t> stories_fp32() {
-  const std::string path = std::string(WS_DATA_DIR) + "/stories260K.bin";
+  const std::string path = tb::stories_path();
   std::ifstream f(path, std::ios::binary);
   if (!f) throw std::runtime_error("bench: cannot open " + path);
   std::vector<uint8_t> all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -188,26 +166,11 @@ inline std::vector<uint8_t> to_bf16(const std::vector<uint8_t>& fp32) {
   return out;
 }
 
-// The MiniLM safetensors file (scripts/minilm.sh extracts it into the build tree on first use).
-inline std::string minilm_path() {
-  const std::string cmd = "bash '" + std::string(WS_SOURCE_DIR) + "/scripts/minilm.sh' '" +
-                          std::string(WS_BUILD_DIR) + "/data' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) throw std::runtime_error("bench: cannot run scripts/minilm.sh");
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  const int rc = pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  if (rc != 0) throw std::runtime_error("bench: scripts/minilm.sh failed: " + out);
-  const size_t nl = out.rfind('\n');
-  return nl == std::string::npos ? out : out.substr(nl + 1);
-}
-
 // The fp32 values of the first `tensors` F32 tensors of MiniLM with at least min_values values.
 inline std::vector<std::pair<std::string, std::vector<uint8_t>>> minilm_tensors(
     size_t tensors, uint64_t min_values) {
-  const std::string path = minilm_path();
+  const std::string path = tb::minilm_path();
+  if (path.empty()) throw std::runtime_error("bench: no MiniLM (scripts/minilm.sh, make deps)");
   const ws::SafetensorsFile st = ws::read_safetensors(path);
   std::ifstream f(path, std::ios::binary);
   std::vector<std::pair<std::string, std::vector<uint8_t>>> out;

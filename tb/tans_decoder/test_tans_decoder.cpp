@@ -42,7 +42,7 @@ class TansDecoder : public ::testing::Test {
   // Runs prog, prints the totals, and fails on any mismatch or missed error.
   Stats run(const Program& prog, tb::Rng& rng, const Patterns& pat, const std::string& what) {
     uint64_t symbols = 0;
-    for (const auto& c : prog.chunks) symbols += c.desc.count + c.words.size();
+    for (const auto& c : prog.chunks) symbols += c.desc.count + c.word_count();
     const std::string wave = test_name() + (runs_ ? "." + std::to_string(runs_) : "");
     ++runs_;
     Runner<Dut> r(prog, rng, pat, tb::waves_path(wave));
@@ -334,11 +334,11 @@ TYPED_TEST(TansDecoder, Errors) {
   Chunk first = make_chunk("before any table", t0, prog.tables[size_t(t0)], nc0,
                            random_symbols(rng, nc0, 500), K, ML);
   const Chunk good0 = first;
-  first.expect_err = uint8_t(TansDecoderError::NoTable);
+  first.expect_err = ws::pkg::TANS_ERR_NO_TABLE;
   first.expect = {Beat{0, true, {}}};
   first.expect_symbols = 0;
   prog.run(first);
-  prog.check(uint8_t(TansDecoderError::NoTable));
+  prog.check(ws::pkg::TANS_ERR_NO_TABLE);
   prog.load(t0);
   prog.run(good0);
   prog.check(0);
@@ -357,44 +357,48 @@ TYPED_TEST(TansDecoder, Errors) {
                                   random_symbols(rng, nc, size_t(rng.range(1, 2000))), K, ML);
     // A bad table entry now and then: flagged, then the table is loaded again.
     if (rng.chance(0.15)) {
+      using Entry = ws::pkg::tans_entry_t;
       const uint32_t addr = uint32_t(rng.range(0, (1u << log) - 1));
-      uint32_t bad = table.words[addr];
+      uint64_t bad = table.writes[addr].data;
       if (rng.chance(0.5)) {
-        bad = (bad & ~0xf00u) | uint32_t(rng.range(uint64_t(ML) + 1, 15)) << 8;  // nb_bits too big
+        bad = (bad & ~Entry::nb_bits.put(~0ull)) | Entry::nb_bits.put(rng.range(uint64_t(ML) + 1, 15));  // nb_bits too big
       } else {
-        bad = (bad & 0xffu) | 2u << 8 | 1u << 12;  // next_base not a multiple of 2^nb_bits
+        bad = Entry::symbol.put(Entry::symbol.get(bad)) | Entry::nb_bits.put(2) |
+              Entry::next_base.put(1);  // next_base not a multiple of 2^nb_bits
       }
-      prog.load(t, {{addr, bad}});
-      prog.check(uint8_t(TansDecoderError::BadEntry));
+      prog.load(t, {{addr, uint32_t(bad)}});
+      prog.check(ws::pkg::TANS_ERR_BAD_ENTRY);
       prog.load(t);
     }
     Corrupt kind = Corrupt(rng.range(0, 7));
     if (kind == Corrupt::Padding && c.bits % 32 == 0) kind = Corrupt::ExtraWord;
-    if ((kind == Corrupt::BitFlip || kind == Corrupt::Truncate) && c.words.empty())
+    if ((kind == Corrupt::BitFlip || kind == Corrupt::Truncate) && c.stream.empty())
       kind = Corrupt::ExtraWord;
     std::string what;
-    switch (kind) {
+    switch (kind) {  // on the stream's bytes: bit b is bit b % 8 of byte b / 8 (LSB-first)
       case Corrupt::BitFlip: {
         const uint64_t b = rng.range(0, c.bits - 1);
-        c.words[size_t(b / 32)] ^= 1u << (b % 32);
+        c.stream[size_t(b / 8)] ^= uint8_t(1u << (b % 8));
         what = "bit " + std::to_string(b) + " flipped";
         break;
       }
       case Corrupt::Truncate: {
-        const size_t drop = size_t(rng.range(1, std::min<uint64_t>(3, c.words.size())));
-        c.words.resize(c.words.size() - drop);
-        c.desc.no_stream = c.words.empty();
+        const size_t drop = size_t(rng.range(1, std::min<uint64_t>(3, c.word_count())));
+        c.stream.resize(c.stream.size() - 4 * drop);
+        c.desc.no_stream = c.stream.empty();
         what = std::to_string(drop) + " words cut";
         break;
       }
-      case Corrupt::ExtraWord:
-        c.words.push_back(rng.chance(0.5) ? 0u : uint32_t(rng.next()));
+      case Corrupt::ExtraWord: {
+        const uint32_t w = rng.chance(0.5) ? 0u : uint32_t(rng.next());
+        for (int i = 0; i < 4; ++i) c.stream.push_back(uint8_t(w >> (8 * i)));
         c.desc.no_stream = false;
         what = "a word appended";
         break;
+      }
       case Corrupt::Padding: {
-        const uint64_t b = rng.range(c.bits, 32 * c.words.size() - 1);
-        c.words[size_t(b / 32)] |= 1u << (b % 32);
+        const uint64_t b = rng.range(c.bits, 8 * c.stream.size() - 1);
+        c.stream[size_t(b / 8)] |= uint8_t(1u << (b % 8));
         what = "padding bit " + std::to_string(b) + " set";
         break;
       }
@@ -449,23 +453,20 @@ namespace {
 // the decoder holds it off must be reported by the RTL.
 TEST(TansDecoderAssertions, DescriptorChangedWhileStalledIsCaught) {
   RtlDut<Vws_tans_decoder_L4, 4> dut(tb::waves_path("TansDecoderAssertions"));
-  DecIn in;
-  in.rst_n = false;
-  dut.set(in);
+  dut.in.rst_n = false;
   dut.eval();
   dut.tick();
-  in.rst_n = true;
+  dut.in.rst_n = true;
   // A table write is pending, so the descriptor waits (desc_ready is low while cfg_valid is high).
-  in.cfg_valid = true;
-  in.desc_valid = true;
-  in.desc.table_log = 5;
-  in.desc.count = 10;
-  dut.set(in);
-  EXPECT_FALSE(dut.eval().desc_ready);
+  dut.in.cfg_valid = true;
+  dut.in.desc_valid = true;
+  dut.in.desc.table_log = 5;
+  dut.in.desc.count = 10;
+  dut.eval();
+  EXPECT_FALSE(dut.out.desc_ready);
   dut.tick();
   EXPECT_FALSE(dut.assertion_failed());
-  in.desc.count = 11;  // breaks the rule
-  dut.set(in);
+  dut.in.desc.count = 11;  // breaks the rule
   dut.eval();
   dut.tick();
   EXPECT_TRUE(dut.assertion_failed())

@@ -23,7 +23,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
@@ -521,7 +521,7 @@ TEST(Tool, BadInputs) {
   std::mt19937 rng(s);
   std::vector<size_t> cuts = {0, 1, 15, 16, 17, 39, 40, good.size() / 2, good.size() - 25, good.size() - 24,
                               good.size() - 1};
-  for (int i = 0; i < (deep() ? 200 : 20); ++i) cuts.push_back(rng() % good.size());
+  for (int i = 0; i < (long_run() ? 200 : 20); ++i) cuts.push_back(rng() % good.size());
   for (size_t cut : cuts) {
     write_file(bad, Bytes(good.begin(), good.begin() + long(cut)));
     expect_error(tool("decompress " + q(bad) + " -o " + q(out), dir), bad.string(), "");

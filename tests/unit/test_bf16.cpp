@@ -16,7 +16,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 using ws::fp32_from_bits;
 
 
@@ -112,7 +112,7 @@ TEST(Bf16, AgainstReference) {
   std::mt19937 rng(s);
   long mismatches = 0, checked = 0;
   int reported = 0;
-  if (deep()) {
+  if (long_run()) {
     for (uint64_t b = 0; b <= 0xffffffffu; ++b) mismatches += check(uint32_t(b), reported), ++checked;
   } else {
     const uint32_t lows[] = {0x0000u, 0x0001u, 0x7ffeu, 0x7fffu, 0x8000u, 0x8001u, 0xfffeu, 0xffffu};

@@ -15,7 +15,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 using wstest::error_of;
 
 
@@ -111,7 +111,7 @@ TEST(BitReader, PaddingChecks) {
 TEST(BitStream, RandomRoundTrip) {
   const uint32_t s = seed();
   std::mt19937_64 rng(s);
-  const int fields = deep() ? 2000000 : 100000;
+  const int fields = long_run() ? 2000000 : 100000;
   std::vector<uint32_t> value(size_t(fields), 0);
   std::vector<int> width(size_t(fields), 0);
   std::vector<uint8_t> out;

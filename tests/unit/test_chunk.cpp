@@ -21,7 +21,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 using wstest::error_of;
 
 using ws::DType;
@@ -160,10 +160,10 @@ TEST(Chunk, EverySixteenBitPattern) {
 
 TEST(Chunk, RandomEdgeCases) {
   const uint32_t s = seed();
-  std::printf("WS_DEPTH=%s\n", deep() ? "long" : "smoke");
+  std::printf("WS_DEPTH=%s\n", long_run() ? "long" : "smoke");
   std::mt19937_64 rng(s);
   uint64_t bad = 0, cases = 0;
-  const int rounds = deep() ? 20 : 2;
+  const int rounds = long_run() ? 20 : 2;
   for (int r = 0; r < rounds; ++r)
     for (DType t : {DType::BF16, DType::F16, DType::F32})
       for (int L = 5; L <= 12; ++L)
@@ -398,7 +398,7 @@ TEST(Chunk, FlippedBitsNeverDecodeSilentlyWrong) {
     const std::vector<uint8_t> good = ws::encode_chunk(values.data(), n, t, {4, 9});
     std::vector<std::vector<size_t>> flips;
     for (size_t b = 0; b < good.size() * 8; ++b) flips.push_back({b});  // every single bit
-    const int multi = deep() ? 200000 : 5000;
+    const int multi = long_run() ? 200000 : 5000;
     for (int i = 0; i < multi; ++i) {  // 2 to 4 distinct random bits
       std::vector<size_t> bits;
       for (size_t m = 2 + rng() % 3; bits.size() < m;) {

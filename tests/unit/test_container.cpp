@@ -29,7 +29,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 using wstest::error_of;
 
 using wstest::Bytes;
@@ -315,7 +315,7 @@ TEST(Container, EveryTruncationAndBitFlipDetected) {
   FlipCounts c;
   for (size_t i = 0; i < wsz.size(); ++i)
     for (int bit = 0; bit < 8; ++bit)
-      if (deep() || bit == int(rng() % 8)) check_bit_flip(wsz, src, i, bit, c);  // smoke: one random bit a byte
+      if (long_run() || bit == int(rng() % 8)) check_bit_flip(wsz, src, i, bit, c);  // smoke: one random bit a byte
   std::printf("%zu-byte container: %zu truncations, %zu undetected; %zu bit flips: %zu errors, %zu harmless, "
               "%zu wrong output\n",
               wsz.size(), wsz.size(), cuts_undetected, c.flips, c.detected, c.harmless, c.wrong);

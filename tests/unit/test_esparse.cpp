@@ -29,7 +29,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 
 const std::string kModel = std::string(WS_DATA_DIR) + "/stories260K.bin";
 
@@ -43,7 +43,7 @@ const ws::LlamaWeights& dense() {
 // Smoke: 4 sequences of 64 tokens; long: 16 of 256 (the tool's default).
 const ws::Calibration& calibration() {
   static const ws::Calibration c = [] {
-    const int n = deep() ? 16 : 4, len = deep() ? 256 : 64;
+    const int n = long_run() ? 16 : 4, len = long_run() ? 256 : 64;
     return ws::calibrate(dense(), ws::sample_sequences(dense(), n, len, seed()));
   }();
   return c;
@@ -81,7 +81,7 @@ TEST(ChannelStats, L2AndEntropyOfKnownColumns) {
 
 TEST(ChannelStats, CalibrationRecordsEveryLinearInputOfRealModel) {
   const ws::Calibration& c = calibration();
-  const size_t tokens = deep() ? 16 * 256 : 4 * 64;
+  const size_t tokens = long_run() ? 16 * 256 : 4 * 64;
   EXPECT_EQ(c.tokens, tokens);
   for (int k = 0; k < ws::kLayerLinears; ++k) {
     ASSERT_EQ(c.inputs[size_t(k)].size(), 5u);
@@ -126,7 +126,7 @@ std::vector<double> random_importance(std::mt19937_64& rng, int out, int in) {
 
 TEST(Shuffle, MaskKeepsTopTwoPerGroupUnderAnyPermutation) {
   std::mt19937_64 rng(seed());
-  for (int trial = 0; trial < (deep() ? 200 : 20); ++trial) {
+  for (int trial = 0; trial < (long_run() ? 200 : 20); ++trial) {
     const int out = 1 + int(rng() % 20), in = 4 * (1 + int(rng() % 12));
     const std::vector<double> imp = random_importance(rng, out, in);
     std::vector<int32_t> perm = ws::identity_perm(in);
@@ -168,7 +168,7 @@ TEST(Shuffle, GlobalDealsRankedChannelsRoundRobin) {
 
 TEST(Shuffle, LocalNeverLosesAndFixesCrowdedGroups) {
   std::mt19937_64 rng(seed());
-  for (int trial = 0; trial < (deep() ? 60 : 8); ++trial) {
+  for (int trial = 0; trial < (long_run() ? 60 : 8); ++trial) {
     const int out = 16, in = 4 * (2 + int(rng() % 20));
     const std::vector<double> imp = random_importance(rng, out, in);
     std::vector<int32_t> perm = ws::global_shuffle(imp, out, in);
@@ -295,7 +295,7 @@ TEST(Prune, PermutedAndUnpermutedFormsComputeTheSameFunction) {
       y[i] = acc;
     }
   });
-  const auto seqs = ws::sample_sequences(dense(), 1, deep() ? 128 : 24, seed() + 100);
+  const auto seqs = ws::sample_sequences(dense(), 1, long_run() ? 128 : 24, seed() + 100);
   double natural_diff = 0, largest = 0;
   for (size_t pos = 0; pos + 1 < seqs[0].size(); ++pos) {
     const std::vector<float> a = perm_model.forward(seqs[0][pos], int(pos));

@@ -24,7 +24,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 
 const std::string kModel = std::string(WS_DATA_DIR) + "/stories260K.bin";
 
@@ -125,7 +125,7 @@ TEST(Llama, ForwardMatchesDoubleReferenceOnStories260K) {
   ws::Llama model(::model());
   Reference ref(raw);
   std::mt19937_64 rng(seed());
-  const int steps = deep() ? 128 : 12;
+  const int steps = long_run() ? 128 : 12;
   // Fed tokens: BOS, then random ids (the equations hold for any input, likely or not).
   int token = ws::kBosToken;
   double worst = 0.0, largest = 0.0;
@@ -242,7 +242,7 @@ TEST(Sampler, TemperatureZeroIsArgmax) {
 TEST(Sampler, FrequenciesFollowSoftmaxOverTemperature) {
   ws::Sampler s(seed());
   const std::vector<float> logits = {std::log(0.5f), std::log(0.3f), std::log(0.2f)};
-  const int n = deep() ? 400000 : 40000;
+  const int n = long_run() ? 400000 : 40000;
   for (float temp : {1.0f, 0.5f}) {
     // At temperature 0.5 the probabilities become p^2 / sum p^2 = 25/38, 9/38, 4/38.
     const std::vector<double> p = temp == 1.0f ? std::vector<double>{0.5, 0.3, 0.2}

@@ -21,7 +21,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 using ws::fp32_from_bits;
 using ws::fp32_bits;
 
@@ -126,7 +126,7 @@ TEST(MacArith, Fp32AddDirected) {
 
 TEST(MacArith, Fp32AddMatchesHostRandom) {
   const uint64_t s = seed();
-  const uint64_t n = deep() ? 200000000ull : 4000000ull;
+  const uint64_t n = long_run() ? 200000000ull : 4000000ull;
   Fp32Gen gen(s);
   uint64_t mismatches = 0;
   for (uint64_t i = 0; i < n; ++i) {
@@ -181,7 +181,7 @@ TEST(MacArith, Bf16MulMatchesHost) {
   // exponent-edge set: subnormals, the smallest normals, around 1, the largest finite, inf/NaN.
   const uint64_t s = seed();
   std::mt19937_64 rng(s ^ 0xBF16);
-  const int per_a = deep() ? 2048 : 64;
+  const int per_a = long_run() ? 2048 : 64;
   uint64_t mismatches = 0, n = 0;
   auto check = [&](uint16_t a, uint16_t b) {
     ++n;

@@ -26,7 +26,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 using ws::fp32_from_bits;
 using ws::fp32_bits;
 
@@ -191,9 +191,9 @@ TEST(NumFmt, SplitMatchesFormatSection3) {
     const Format f = Format::builtin(k.name);
     const ws::Split sp = ws::split_of(k.t);
     const int top = k.exp_shift + (k.t == ws::DType::F16 ? 5 : 8);
-    const uint64_t n = k.t == ws::DType::F32 ? (deep() ? (uint64_t(1) << 32) : (1u << 22)) : 0x10000;
+    const uint64_t n = k.t == ws::DType::F32 ? (long_run() ? (uint64_t(1) << 32) : (1u << 22)) : 0x10000;
     for (uint64_t i = 0; i < n; ++i) {
-      const uint32_t p = k.t == ws::DType::F32 && !deep() ? uint32_t(rng()) : uint32_t(i);
+      const uint32_t p = k.t == ws::DType::F32 && !long_run() ? uint32_t(rng()) : uint32_t(i);
       const Code c = f.split(p);
       // Written from the table of section 3 ...
       const uint32_t sym = p >> k.exp_shift & ((1u << (top - k.exp_shift)) - 1);
@@ -269,7 +269,7 @@ uint32_t ieee_inf(int e, int m, bool neg) { return uint32_t(neg) << (e + m) | ((
 
 TEST(NumFmt, RoundingMatchesBruteForceNearest) {
   std::mt19937 rng(seed());
-  const int per_format = deep() ? 200000 : 3000;
+  const int per_format = long_run() ? 200000 : 3000;
   uint64_t checked = 0, mismatches = 0;
   for (const Spec& sp : small_specs()) {
     if (sp.is_int) continue;  // integers: IntegerRounding below
@@ -314,7 +314,7 @@ TEST(NumFmt, RoundingMatchesBruteForceNearest) {
 TEST(NumFmt, Bf16AndFp16RoundingMatchOtherRoutes) {
   std::mt19937 rng(seed());
   const Format bf = Format::builtin("bf16"), hf = Format::builtin("fp16");
-  const int n = deep() ? 20000000 : 300000;
+  const int n = long_run() ? 20000000 : 300000;
   uint64_t mismatches = 0;
   for (int i = 0; i < n; ++i) {
     const uint32_t b = rng();

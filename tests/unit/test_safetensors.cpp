@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "files/safetensors.hpp"
+#include "test_env.hpp"
 
 namespace {
 
@@ -41,34 +42,13 @@ std::string error_of(const std::string& json, size_t data_bytes) {
 
 namespace fs = std::filesystem;
 
-// The build tree (WS_TOOL is <build>/bin/weightstream).
-fs::path build_dir() { return fs::path(WS_TOOL).parent_path().parent_path(); }
-
 // A fresh directory under the build tree for this test's files.
 fs::path test_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path d = build_dir() / "test-tmp" / (std::string(info->test_suite_name()) + "." + info->name());
+  const fs::path d = fs::path(WS_BUILD_DIR) / "test-tmp" / (std::string(info->test_suite_name()) + "." + info->name());
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
-}
-
-// The MiniLM path from scripts/minilm.sh. Retried: another test extracting it at the same moment makes
-// the script fail once (they share its temporary name).
-std::string minilm_path() {
-  const std::string cmd = std::string("bash ") + WS_SOURCE_DIR + "/scripts/minilm.sh " + (build_dir() / "data").string();
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-    if (p && pclose(p) == 0) {
-      while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-      return out;
-    }
-    std::system("sleep 2");
-  }
-  return "";
 }
 
 TEST(Safetensors, DtypeTable) {
@@ -120,7 +100,7 @@ TEST(Safetensors, WriterHeaderReadsBack) {
 }
 
 TEST(Safetensors, RealMiniLM) {
-  const std::string path = minilm_path();
+  const std::string path = wstest::minilm_path();
   ASSERT_FALSE(path.empty()) << "scripts/minilm.sh failed (run make deps)";
   const ws::SafetensorsFile st = ws::read_safetensors(path);
   EXPECT_EQ(st.metadata.at("format"), "pt");

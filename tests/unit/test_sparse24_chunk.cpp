@@ -26,7 +26,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 using wstest::error_of;
 
 using wstest::Bytes;
@@ -412,7 +412,7 @@ TEST(Sparse24Container, EveryTruncationAndBitFlipDetected) {
   FlipCounts c;
   for (size_t i = 0; i < wsz.size(); ++i)
     for (int bit = 0; bit < 8; ++bit)  // smoke: ~2 random bits a byte
-      if (deep() || bit == int(rng() % 8) || bit == int(rng() % 8)) check_bit_flip(wsz, src, i, bit, c);
+      if (long_run() || bit == int(rng() % 8) || bit == int(rng() % 8)) check_bit_flip(wsz, src, i, bit, c);
   std::printf("%zu-byte 2:4 container: %zu truncations, %zu undetected; %zu bit flips: %zu errors, %zu harmless, "
               "%zu wrong output\n",
               wsz.size(), wsz.size(), cuts_undetected, c.flips, c.detected, c.harmless, c.wrong);

@@ -12,13 +12,13 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "codec/chunk.hpp"
 #include "codec/tans.hpp"
 #include "core/error.hpp"
+#include "test_env.hpp"
 
 namespace {
 
@@ -78,14 +78,8 @@ Tensors stories_tensors() {
 
 // MiniLM: every F32 tensor of the safetensors file that scripts/minilm.sh extracts.
 Tensors minilm_tensors() {
-  const std::string cmd = std::string("cd '") + WS_SOURCE_DIR + "' && bash scripts/minilm.sh";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  if (!pipe) throw std::runtime_error("cannot run " + cmd);
-  char line[4096] = {};
-  if (!std::fgets(line, sizeof line, pipe.get())) throw std::runtime_error(cmd + " printed nothing");
-  std::string path(line);
-  while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
-  if (path.empty() || path[0] != '/') path = std::string(WS_SOURCE_DIR) + "/" + path;
+  const std::string path = wstest::minilm_path();
+  if (path.empty()) throw std::runtime_error("no MiniLM (scripts/minilm.sh, make deps)");
   const std::vector<uint8_t> file = read_file(path);
 
   uint64_t header_size = 0;

@@ -22,7 +22,7 @@
 namespace {
 
 using wstest::seed;
-using wstest::deep;
+using wstest::long_run;
 using wstest::error_of;
 
 using ws::tans::DecodeEntry;
@@ -195,7 +195,7 @@ TEST(Tans, SpreadAndTableInvariants) {
 
 TEST(Tans, CountsRoundTrip) {
   std::mt19937_64 rng(seed() + 1);
-  const int trials = deep() ? 20000 : 1000;
+  const int trials = long_run() ? 20000 : 1000;
   int failures = 0;
   for (int i = 0; i < trials; ++i) {
     const int L = 5 + int(rng() % 8);
@@ -302,7 +302,7 @@ Histogram random_histogram(std::mt19937_64& rng, int kind) {
 
 TEST(Tans, NormalizeIsOptimalAndWellFormed) {
   std::mt19937_64 rng(seed() + 2);
-  const int trials = deep() ? 400 : 40;
+  const int trials = long_run() ? 400 : 40;
   int worse = 0;
   for (int i = 0; i < trials; ++i) {
     const Histogram h = random_histogram(rng, i % 4);
@@ -400,9 +400,9 @@ std::vector<uint8_t> random_symbols(std::mt19937_64& rng, int shape, size_t n) {
 
 TEST(Tans, RandomRoundTrips) {
   const uint32_t s = seed();
-  std::printf("WS_DEPTH=%s\n", deep() ? "long" : "smoke");
+  std::printf("WS_DEPTH=%s\n", long_run() ? "long" : "smoke");
   std::mt19937_64 rng(s + 3);
-  const size_t large = deep() ? 1000000 : 20000;
+  const size_t large = long_run() ? 1000000 : 20000;
   uint64_t symbols = 0, mismatches = 0, ref_mismatches = 0, cases = 0;
   for (int L = 5; L <= 12; ++L)
     for (int K : {1, 2, 4, 8})
@@ -563,7 +563,7 @@ TEST(Tans, DecodeErrors) {
   // test_chunk). Every outcome must be a FormatError or a completed decode, never a crash.
   std::mt19937_64 rng(seed() + 9);
   int detected = 0;
-  const int flips = deep() ? 20000 : 2000;
+  const int flips = long_run() ? 20000 : 2000;
   for (int i = 0; i < flips; ++i) {
     s = c.enc.stream;
     const size_t bit = rng() % (s.size() * 8);

@@ -21,11 +21,11 @@
 #include "driver.hpp"
 #include "codec/container_reader.hpp"
 #include "codec/sparse24.hpp"
-#include "codec/sparse24_chunk.hpp"
 #include "core/bf16.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "hw/mac_array_model.hpp"
+#include "hw/stream_program.hpp"
 #include "hw/weight_pipeline_model.hpp"
 #include "llm/llama.hpp"
 #include "llm/llama_eval.hpp"
@@ -47,10 +47,8 @@ struct Layer {
   ws::LinearKind kind{};
   int layer = 0;
   int out = 0, in = 0;
-  std::vector<ws::Sparse24ChunkRef> chunks;  // its 2:4 chunks, in order
-  std::vector<ws::Sparse24ChunkView> views;  // parsed, pointing into chunks[i].bytes
-  ws::Sparse24 golden;                       // the functional decoder's result, padded to 8 columns
-  std::vector<int32_t> perm;                 // padded like golden
+  ws::Sparse24Matrix matrix;  // its 2:4 chunks, parsed, and the packed layer (padded to 8 columns)
+  ws::Sparse24 golden;        // matrix.packed with the model's channel permutation
   // Totals over the run
   uint64_t products = 0, values = 0, mismatches = 0, cycle_mismatches = 0;
   uint64_t cycles = 0, config_cycles = 0, stream_cycles = 0;
@@ -60,67 +58,47 @@ std::string layer_name(const Layer& l) {
   return std::string(ws::linear_name(l.kind)) + " layer " + std::to_string(l.layer);
 }
 
-// Decodes and checks (CRC included) every chunk of every pruned layer before anything else, so a
-// damaged container stops the demo at once with the tensor, layer and chunk named.
-void check_pruned_chunks(const ws::ContainerReader& reader, const std::string& path) {
-  for (int k = 0; k < ws::kLayerLinears; ++k) {
-    const std::string name = ws::linear_name(ws::LinearKind(k));
-    std::vector<ws::Sparse24ChunkRef> refs;
-    try {
-      refs = ws::sparse24_chunks(reader, name);
-    } catch (const ws::FormatError& e) {
-      throw DemoError(path + ": tensor " + name + ": " + e.what() +
-                      " (the demo needs a model pruned to 2:4: weightstream prune, convert --to bf16, compress)");
-    }
-    const ws::Segment* seg = nullptr;
-    for (const auto& s : reader.index().segments)
-      if (s.name == name) seg = &s;
-    const uint64_t cols = seg->dims.back();
-    for (const auto& r : refs) {
-      try {
-        std::vector<uint8_t> dense(size_t(r.rows) * size_t(cols) * ws::dtype_size(seg->dtype));
-        ws::decode_sparse24_chunk(r.bytes.data(), r.bytes.size(), seg->dtype, cols, dense.data(), dense.size());
-      } catch (const ws::FormatError& e) {
-        throw DemoError(path + ": " + name + " layer " + std::to_string(r.matrix) + " chunk " + std::to_string(r.chunk) +
-                        ": " + e.what());
-      }
-    }
-  }
-}
-
-// The pruned layers: chunks parsed for the hardware, golden packed matrices with their permutations.
-std::vector<Layer> load_layers(const ws::ContainerReader& reader, const ws::LlamaWeights& w,
-                               const std::string& path) {
+// Every pruned layer through the stream program once, before anything else: each chunk read,
+// decoded and checked (CRC included), so a damaged container stops the demo at once with the tensor,
+// layer and chunk named.
+std::vector<Layer> read_layers(const ws::ContainerReader& reader, const std::string& path) {
   std::vector<Layer> layers;
   for (int k = 0; k < ws::kLayerLinears; ++k) {
     const auto kind = ws::LinearKind(k);
     const std::string name = ws::linear_name(kind);
-    std::vector<ws::Sparse24ChunkRef> refs = ws::sparse24_chunks(reader, name);
-    for (int l = 0; l < w.config.n_layers; ++l) {
+    std::vector<ws::Sparse24Matrix> matrices;
+    try {
+      matrices = ws::sparse24_matrices(reader, name);
+    } catch (const ws::Sparse24ChunkError& e) {
+      throw DemoError(path + ": " + name + " layer " + std::to_string(e.matrix) + " chunk " + std::to_string(e.chunk) +
+                      ": " + e.detail);
+    } catch (const ws::FormatError& e) {
+      throw DemoError(path + ": tensor " + name + ": " + e.what() +
+                      " (the demo needs a model pruned to 2:4: weightstream prune, convert --to bf16, compress)");
+    }
+    for (ws::Sparse24Matrix& m : matrices) {
       Layer L;
       L.kind = kind;
-      L.layer = l;
-      L.out = ws::linear_out(w.config, kind);
-      L.in = ws::linear_in(w.config, kind);
-      for (auto& r : refs)
-        if (r.matrix == uint64_t(l)) L.chunks.push_back(std::move(r));
-      for (const auto& r : L.chunks) L.views.push_back(ws::parse_sparse24_chunk(r.bytes.data(), r.bytes.size()));
-      if (L.chunks.empty()) throw DemoError(path + ": " + layer_name(L) + ": no chunks");
-      ws::Sparse24 s;
-      try {
-        s = ws::decode_sparse24_matrix(reader, name, uint64_t(l));
-      } catch (const ws::FormatError& e) {
-        throw DemoError(path + ": " + layer_name(L) + ": " + e.what());
-      }
-      if (s.rows != L.out || s.cols != L.in) throw DemoError(path + ": " + layer_name(L) + ": shape differs from the model's config");
-      const auto& p = w.perm[size_t(k)];
-      if (!p.empty()) s.perm.assign(p.begin() + ptrdiff_t(l) * L.in, p.begin() + ptrdiff_t(l + 1) * L.in);
-      L.golden = ws::pad_sparse24_cols(s, 4 * kGroupsPerCycle);
-      L.perm = L.golden.perm;
+      L.layer = int(m.matrix);
+      L.matrix = std::move(m);
       layers.push_back(std::move(L));
     }
   }
   return layers;
+}
+
+// The model's shapes and channel permutations, from the decoded model file.
+void attach_model(std::vector<Layer>& layers, const ws::LlamaWeights& w, const std::string& path) {
+  for (Layer& L : layers) {
+    const int k = int(L.kind);
+    L.out = ws::linear_out(w.config, L.kind);
+    L.in = ws::linear_in(w.config, L.kind);
+    if (L.matrix.rows != L.out || L.matrix.cols != L.in)
+      throw DemoError(path + ": " + layer_name(L) + ": shape differs from the model's config");
+    L.golden = L.matrix.packed;
+    const auto& p = w.perm[size_t(k)];
+    for (int j = 0; j < L.in && !p.empty(); ++j) L.golden.perm[size_t(j)] = p[size_t(L.layer) * size_t(L.in) + size_t(j)];
+  }
 }
 
 // What the pruned layers cost in the container, against dense bf16 and the entropy bound.
@@ -196,7 +174,7 @@ int main(int argc, char** argv) {
         throw DemoError(model_path + ": " + e.what());
       }
     }();
-    check_pruned_chunks(reader, model_path);
+    std::vector<Layer> layers = read_layers(reader, model_path);
     // The model's other tensors (embedding, RMS weights, permutations) through the software decoder.
     const std::filesystem::path report_dir = std::filesystem::path(report_path).parent_path();
     std::filesystem::create_directories(report_dir.empty() ? "." : report_dir);
@@ -212,7 +190,7 @@ int main(int argc, char** argv) {
     const ws::LlamaWeights dense = ws::load_llama(dense_path);
     if (!ws::same_config(pruned.config, dense.config)) throw DemoError(model_path + ": not the same model as " + dense_path);
 
-    std::vector<Layer> layers = load_layers(reader, pruned, model_path);
+    attach_model(layers, pruned, model_path);
     print_storage(reader, model_path);
     std::map<std::pair<int, int>, Layer*> by_kind_layer;
     for (Layer& l : layers) by_kind_layer[{int(l.kind), l.layer}] = &l;
@@ -226,16 +204,9 @@ int main(int argc, char** argv) {
     auto hook = [&](const ws::LinearView& lv, const float* x, float* y) {
       if (lv.kind == ws::LinearKind::cls) return ws::matvec(lv, x, y);
       Layer& L = *by_kind_layer.at({int(lv.kind), lv.layer});
-      wp::Layer job;
-      for (const auto& v : L.views) {
-        job.values.push_back(v.values);
-        job.meta.push_back(v.meta);
-      }
-      job.rows = L.out;
-      job.k = L.in;
-      job.perm = L.perm;
-      job.x.assign(size_t(L.golden.cols), 0);
-      for (int j = 0; j < lv.in; ++j) job.x[size_t(j)] = ws::fp32_to_bf16(x[j]);
+      std::vector<uint16_t> xb(size_t(L.golden.cols), 0);  // bf16, padded with +0 like the columns
+      for (int j = 0; j < lv.in; ++j) xb[size_t(j)] = ws::fp32_to_bf16(x[j]);
+      const ws::PipelineLayer job = ws::sparse24_pipeline_layer(L.matrix.views, L.golden.perm, xb);
       wp::Driver& hw = (traced && token_index == 0) ? *traced : untraced;
       const wp::Result r = hw.run({job});
       if (r.err || !r.complete)
@@ -320,7 +291,7 @@ int main(int argc, char** argv) {
                                 {"hardware_vs_pruned_fp32", kl_hw_sw / tokens}};
     for (const Layer& l : layers)
       rep["layers"].push_back({{"name", ws::linear_name(l.kind)}, {"layer", l.layer}, {"out", l.out}, {"in", l.in},
-                               {"chunks", l.chunks.size()}, {"products", l.products},
+                               {"chunks", l.matrix.chunks.size()}, {"products", l.products},
                                {"cycles", l.cycles}, {"config_cycles", l.config_cycles},
                                {"stream_cycles", l.stream_cycles}, {"mismatches", l.mismatches + l.cycle_mismatches}});
     std::ofstream(report_path) << rep.dump(2) << "\n";

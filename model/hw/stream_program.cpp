@@ -1,0 +1,214 @@
+// The stream program (stream_program.hpp): codec chunks and formats into what the RTL consumes.
+#include "hw/stream_program.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "core/ws_pkg.hpp"
+
+namespace ws {
+
+std::vector<StreamWord> stream_words(const uint8_t* bytes, size_t n) {
+  if (n % 4 != 0)
+    throw FormatError("a stream of " + std::to_string(n) + " bytes is not whole 32-bit words");
+  std::vector<StreamWord> w(n / 4);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = {load_le32(bytes + 4 * i), i + 1 == w.size()};
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// (a) ws_tans_decoder
+
+std::vector<CfgWrite> tans_table_writes(const tans::NormalizedCounts& counts) {
+  const std::vector<tans::DecodeEntry> table = tans::build_decode_table(counts);
+  std::vector<CfgWrite> w(table.size());
+  for (size_t j = 0; j < table.size(); ++j) w[j] = {uint32_t(j), table[j].pack()};
+  return w;
+}
+
+TansDescriptor tans_descriptor(const ChunkView& v) {
+  TansDescriptor d;
+  d.table_log = uint32_t(v.counts.table_log);
+  d.no_stream = v.symbol_bytes == 0;
+  d.count = v.value_count;
+  for (size_t j = 0; j < d.states.size() && j < v.initial_states.size(); ++j) d.states[j] = v.initial_states[j];
+  return d;
+}
+
+TansChunkProgram tans_chunk_program(const ChunkView& v) {
+  TansChunkProgram p;
+  if (v.value_count != 0) p.table = tans_table_writes(v.counts);
+  p.desc = tans_descriptor(v);
+  p.words = stream_words(v.symbol_stream, v.symbol_bytes);
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// (b) ws_num_unpacker
+
+std::vector<CfgWrite> unpacker_config(const numfmt::Format& f) {
+  const std::vector<uint32_t> entries = f.config_words();
+  std::vector<CfgWrite> w;
+  for (size_t s = 0; s < entries.size(); ++s) w.push_back({uint32_t(s), entries[s]});
+  w.push_back({uint32_t(pkg::UNP_CFG_MODE), f.kind() == numfmt::Kind::Int ? 1u : 0u});
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// (c) ws_weight_pipeline
+
+PipelineLayer sparse24_pipeline_layer(const std::vector<Sparse24ChunkView>& chunks, std::vector<int32_t> perm,
+                                      std::vector<uint16_t> x) {
+  PipelineLayer L;
+  for (const Sparse24ChunkView& c : chunks) {
+    if (c.groups != chunks.front().groups)
+      throw FormatError("2:4 chunks of one matrix store " + std::to_string(chunks.front().groups) + " and " +
+                        std::to_string(c.groups) + " groups per row");
+    L.values.push_back(c.values);
+    L.meta.push_back(c.meta);
+    L.rows += int(c.rows);
+  }
+  L.k = chunks.empty() ? 0 : int(4 * chunks.front().groups);  // stored groups: K8 / 4
+  L.perm = std::move(perm);
+  L.x = std::move(x);
+  return L;
+}
+
+std::vector<CfgWrite> pipeline_format_config() {
+  std::vector<CfgWrite> w = unpacker_config(numfmt::Format::builtin("bf16"));
+  for (CfgWrite& c : w) c.addr = pkg::wp_cfg_addr(pkg::WP_CFG_UNPACKER, c.addr);
+  return w;
+}
+
+namespace {
+
+// The MAC array's CTRL word (ws::pkg::mac_ctrl_t): bf16 lanes, row_beats beats per row.
+uint32_t mac_ctrl_bf16(int row_beats) {
+  return uint32_t(pkg::mac_ctrl_t::row_beats.put(uint64_t(row_beats)) | pkg::mac_ctrl_t::mode.put(pkg::MAC_BF16));
+}
+
+}  // namespace
+
+PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,
+                                        bool with_format) {
+  PipelineProgram prog;
+  if (with_format) prog.cfg = pipeline_format_config();
+  const uint32_t mac_perm_base = uint32_t(p.max_k);  // perm[j] at MaxK + j
+  for (const PipelineLayer& L : layers) {
+    if (L.rows <= 0 || L.k <= 0) throw std::invalid_argument("weight pipeline program: empty layer");
+    const int k8 = L.k8();
+    if (k8 > p.max_k) throw std::invalid_argument("weight pipeline program: K8 exceeds MaxK");
+    prog.layers.push_back({prog.cfg.size(), L.beats()});
+    prog.cfg.insert(prog.cfg.end(), L.cfg_before.begin(), L.cfg_before.end());
+    // MAC array: CTRL, the permutation (padded channels map to themselves), then LAYER_BEATS.
+    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, 0), mac_ctrl_bf16(k8 / 8)});
+    for (int j = 0; j < k8; ++j) {
+      const uint32_t pj = j < int(L.perm.size()) ? uint32_t(L.perm[size_t(j)]) : uint32_t(j);
+      prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_perm_base + uint32_t(j)), pj});
+    }
+    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_BEATS), uint32_t(L.beats())});
+    // Activations, padded with +0 to K8.
+    for (int j = 0; j < k8; ++j)
+      prog.act.push_back({j < int(L.x.size()) ? L.x[size_t(j)] : uint16_t(0), j == k8 - 1});
+    // Chunk tables in the order of the beat each chunk starts at, value first on a tie: a table load
+    // waits for its decoder's previous chunk to end, which needs only beats of chunks before it.
+    struct Start {
+      uint64_t beat;
+      bool meta;
+      const ChunkView* v;
+    };
+    std::vector<Start> starts;
+    uint64_t at = 0;
+    for (const ChunkView& v : L.values) {
+      if (v.lanes != pkg::WP_VALUE_LANES) throw std::invalid_argument("weight pipeline program: value chunks must have 4 lanes");
+      starts.push_back({at, false, &v});
+      at += v.value_count / pkg::WP_VALUE_LANES;
+    }
+    at = 0;
+    for (const ChunkView& v : L.meta) {
+      if (v.lanes != pkg::WP_META_LANES) throw std::invalid_argument("weight pipeline program: metadata chunks must have 2 lanes");
+      starts.push_back({at, true, &v});
+      at += v.value_count / pkg::WP_META_LANES;
+    }
+    std::stable_sort(starts.begin(), starts.end(), [](const Start& a, const Start& b) {
+      return a.beat != b.beat ? a.beat < b.beat : a.meta < b.meta;
+    });
+    for (const Start& s : starts) {
+      if (s.v->value_count == 0) continue;
+      const TansChunkProgram c = tans_chunk_program(*s.v);
+      const pkg::wp_cfg_region_e region = s.meta ? pkg::WP_CFG_META_TABLE : pkg::WP_CFG_VALUE_TABLE;
+      for (const CfgWrite& w : c.table) prog.cfg.push_back({pkg::wp_cfg_addr(region, w.addr), w.data});
+      (s.meta ? prog.mdesc : prog.vdesc).push_back({c.desc, prog.cfg.size()});
+      std::vector<StreamWord>& words = s.meta ? prog.mword : prog.vword;
+      words.insert(words.end(), c.words.begin(), c.words.end());
+      if (!s.meta) {
+        const std::vector<StreamWord> raw = stream_words(s.v->raw_stream, s.v->raw_bytes);
+        prog.raw.insert(prog.raw.end(), raw.begin(), raw.end());
+      }
+    }
+  }
+  return prog;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// From the container
+
+std::vector<Sparse24Matrix> sparse24_matrices(const ContainerReader& reader, const std::string& tensor) {
+  const Segment& s = reader.tensor(tensor);
+  if (!s.is_sparse24()) throw FormatError("tensor '" + tensor + "' is not stored 2:4");
+  if (s.dtype != DType::BF16)
+    throw FormatError("tensor '" + tensor + "' is " + s.format.name() + ", the MAC array takes bf16");
+  const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
+  if (rows > INT32_MAX || cols > INT32_MAX) throw FormatError("tensor '" + tensor + "' is too large for ws::Sparse24");
+  const uint64_t groups = cols / 4, stored = sparse24_stored_groups(cols);
+  std::vector<Sparse24Matrix> out;
+  for (Sparse24ChunkRef& c : sparse24_chunks(reader, tensor)) {
+    if (out.empty() || out.back().matrix != c.matrix) {
+      Sparse24Matrix m;
+      m.matrix = c.matrix;
+      m.rows = int(rows);
+      m.cols = int(cols);
+      m.packed.rows = int(rows);
+      m.packed.cols = int(4 * stored);
+      m.packed.values.assign(size_t(rows * stored * 2), 0);
+      m.packed.meta.assign(size_t(rows * stored), kSparse24PadMeta);
+      m.packed.perm = identity_perm(m.packed.cols);
+      out.push_back(std::move(m));
+    }
+    Sparse24Matrix& m = out.back();
+    try {
+      // Sub-chunk CRCs, nibbles, canonical groups and padding; then the dense CRC over the chunk's rows.
+      const Sparse24ChunkView view = parse_sparse24_chunk(c.bytes.data(), c.bytes.size());
+      const Sparse24Stored st = decode_sparse24_stored(c.bytes.data(), c.bytes.size(), s.dtype, cols);
+      if (st.rows != c.rows)
+        throw FormatError("holds " + std::to_string(st.rows) + " rows, the index says " + std::to_string(c.rows));
+      Sparse24 dense_rows;  // the chunk's rows without the padding groups, to check the dense CRC
+      dense_rows.rows = int(st.rows);
+      dense_rows.cols = int(cols);
+      dense_rows.perm = identity_perm(int(cols));
+      for (uint64_t r = 0; r < st.rows; ++r)
+        for (uint64_t g = 0; g < stored; ++g) {
+          const size_t from = size_t(r * stored + g), to = size_t((c.first_row + r) * stored + g);
+          m.packed.meta[to] = st.meta[from];
+          for (size_t k = 0; k < 2; ++k) m.packed.values[2 * to + k] = load_le16(&st.values[4 * from + 2 * k]);
+          if (g >= groups) continue;
+          dense_rows.meta.push_back(st.meta[from]);
+          for (size_t k = 0; k < 2; ++k) dense_rows.values.push_back(m.packed.values[2 * to + k]);
+        }
+      const std::vector<uint16_t> dense = unpack_sparse24(dense_rows);
+      std::vector<uint8_t> bytes(dense.size() * 2);
+      for (size_t i = 0; i < dense.size(); ++i) store_le(&bytes[2 * i], dense[i], 2);
+      if (crc32_of(bytes.data(), bytes.size()) != view.crc) throw FormatError("checksum mismatch");
+      m.views.push_back(view);  // points into c.bytes, whose buffer moves with it
+    } catch (const FormatError& e) {
+      throw Sparse24ChunkError(c.matrix, c.chunk, e.what());
+    }
+    m.chunks.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace ws

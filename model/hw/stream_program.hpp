@@ -1,0 +1,166 @@
+// The stream program: what the RTL blocks consume, made from what the codec writes. It is the only
+// code that builds configuration writes, descriptors and framed word streams (every bench, the token
+// factory's decoder drivers and the demo use it), so the hardware contract (rtl/ws_pkg.sv, ws::pkg)
+// is applied here once.
+//
+//   (a) one codec chunk      -> ws_tans_decoder:   table writes, descriptor, symbol-stream words
+//   (b) a number format      -> ws_num_unpacker:   configuration writes (format table, mode)
+//   (c) 2:4 layers           -> ws_weight_pipeline: every port's items, in the order of
+//                               docs/weight_pipeline.md section 6
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codec/chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/sparse24.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "codec/tans.hpp"
+#include "core/error.hpp"
+#include "hw/tans_decoder_model.hpp"
+#include "hw/weight_pipeline_model.hpp"
+#include "numfmt/numfmt.hpp"
+
+namespace ws {
+
+// One write on a configuration port.
+struct CfgWrite {
+  uint32_t addr = 0;
+  uint32_t data = 0;
+  bool operator==(const CfgWrite& o) const { return addr == o.addr && data == o.data; }
+};
+
+// One word of a framed stream (a chunk's symbol or raw stream): `last` on the chunk's final word.
+struct StreamWord {
+  uint32_t data = 0;
+  bool last = false;
+  bool operator==(const StreamWord& o) const { return data == o.data && last == o.last; }
+};
+
+// A chunk's stream bytes as little-endian 32-bit words, `last` on the final one (none for 0 bytes).
+// Throws ws::FormatError unless the bytes are whole words.
+std::vector<StreamWord> stream_words(const uint8_t* bytes, size_t n);
+
+// ---------------------------------------------------------------------------------------------------
+// (a) ws_tans_decoder
+
+// The decode table of `counts` (docs/format.md 2.3) as writes: entry j, ws::pkg::tans_entry_t, at j.
+std::vector<CfgWrite> tans_table_writes(const tans::NormalizedCounts& counts);
+
+// The descriptor of a chunk: its table log, count, initial states; no_stream when it has no words.
+TansDescriptor tans_descriptor(const ChunkView& v);
+
+// Everything a ws_tans_decoder takes for one chunk: the table writes, then the descriptor (offered
+// once the last write has been taken), and the symbol stream. A chunk of 0 values has a descriptor
+// only (the decoder takes it and does nothing).
+struct TansChunkProgram {
+  std::vector<CfgWrite> table;
+  TansDescriptor desc;
+  std::vector<StreamWord> words;
+};
+TansChunkProgram tans_chunk_program(const ChunkView& v);
+
+// ---------------------------------------------------------------------------------------------------
+// (b) ws_num_unpacker
+
+// The format's 256 table entries (ws::pkg::unp_entry_t, symbol s at address s), then the mode
+// register (ws::pkg::UNP_CFG_MODE: 1 = int32 output).
+std::vector<CfgWrite> unpacker_config(const numfmt::Format& f);
+
+// ---------------------------------------------------------------------------------------------------
+// (c) ws_weight_pipeline
+
+// One layer y = W x as the pipeline takes it (docs/weight_pipeline.md section 2): value and metadata
+// chunks in pairs (value chunk i and metadata chunk i cover the same whole rows of W packed 2:4 and
+// padded to K8 = K rounded up to 8 columns), the input-channel permutation and the activations.
+struct PipelineLayer {
+  std::vector<ChunkView> values;  // bf16 kept values, 4 lanes (their bytes must outlive the program)
+  std::vector<ChunkView> meta;    // metadata nibbles as symbols, 2 lanes, no raw stream
+  int rows = 0;
+  int k = 0;                      // K before padding
+  std::vector<int32_t> perm;      // k (or K8) entries: packed column j reads x[perm[j]]; empty = identity
+  std::vector<uint16_t> x;        // k (or K8) bf16 activations; padded with +0 to K8
+  std::vector<CfgWrite> cfg_before;  // extra writes ahead of the layer's own (tests of bad writes)
+  int k8() const { return (k + 7) / 8 * 8; }
+  uint64_t beats() const { return uint64_t(rows) * uint64_t(k8() / 8); }  // 4 kept values, 2 nibbles each
+};
+
+// A layer from a container's own 2:4 chunks (docs/format.md section 5) of one matrix, in row order:
+// their value and metadata sub-chunks are the pairs. Throws ws::FormatError if the chunks disagree on
+// the stored groups per row.
+PipelineLayer sparse24_pipeline_layer(const std::vector<Sparse24ChunkView>& chunks, std::vector<int32_t> perm,
+                                      std::vector<uint16_t> x);
+
+// A descriptor with the configuration write after which it may be offered: a decoder takes table
+// writes only while idle, so a chunk's descriptor follows its own table.
+struct PipelineDesc {
+  TansDescriptor desc;
+  size_t after_cfg = 0;  // offer once this many items of PipelineProgram::cfg have been taken
+};
+struct PipelineAct {
+  uint16_t data = 0;
+  bool last = false;
+};
+
+// Every port's items for layers streamed back to back. Per layer (section 6): the extra writes, the
+// MAC array's CTRL and permutation, LAYER_BEATS, then each chunk's table before its descriptor, the
+// tables ordered by the beat their chunk starts at (value chunk first on a tie), so that the one
+// configuration port never waits on a decoder whose current chunk needs beats not yet loaded.
+struct PipelineProgram {
+  std::vector<CfgWrite> cfg;
+  std::vector<PipelineDesc> vdesc, mdesc;
+  std::vector<StreamWord> vword, raw, mword;
+  std::vector<PipelineAct> act;
+  struct Layer {
+    size_t cfg_start = 0;  // index in cfg of the layer's first write
+    uint64_t beats = 0;
+  };
+  std::vector<Layer> layers;
+};
+
+// The unpacker's bf16 format (the pipeline's only one) as writes in the pipeline's address map.
+std::vector<CfgWrite> pipeline_format_config();
+
+// The program of `layers`, preceded by pipeline_format_config() when with_format. Throws
+// std::invalid_argument for an empty layer, K8 > MaxK or chunks of the wrong lane count, and
+// ws::FormatError for a stream that is not whole words.
+PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,
+                                        bool with_format);
+
+// ---------------------------------------------------------------------------------------------------
+// From the container
+
+// One matrix of a bf16 2:4 tensor as the pipeline streams it and the golden model computes it: every
+// chunk read, decoded and checked (CRC included) once.
+struct Sparse24Matrix {
+  uint64_t matrix = 0;                   // flat index over the leading dims
+  int rows = 0, cols = 0;                // the dense shape, cols = K
+  std::vector<Sparse24ChunkRef> chunks;  // in row order, owning their bytes
+  std::vector<Sparse24ChunkView> views;  // parsed, pointing into chunks[i].bytes
+  Sparse24 packed;                       // the stored form: rows x K8 (padding groups kept), identity perm
+  Sparse24Matrix() = default;
+  Sparse24Matrix(Sparse24Matrix&&) = default;  // the views stay valid: the bytes do not move
+  Sparse24Matrix& operator=(Sparse24Matrix&&) = default;
+  Sparse24Matrix(const Sparse24Matrix&) = delete;
+  Sparse24Matrix& operator=(const Sparse24Matrix&) = delete;
+};
+
+// A chunk of a 2:4 tensor that fails a check, with where it is: what() is "matrix 2 chunk 5: " + detail.
+class Sparse24ChunkError : public FormatError {
+ public:
+  Sparse24ChunkError(uint64_t matrix, size_t chunk, const std::string& detail)
+      : FormatError("matrix " + std::to_string(matrix) + " chunk " + std::to_string(chunk) + ": " + detail),
+        matrix(matrix), chunk(chunk), detail(detail) {}
+  uint64_t matrix;
+  size_t chunk;       // index in the tensor's chunk list
+  std::string detail;  // "value sub-chunk: stream ends early", "checksum mismatch", ...
+};
+
+// Every matrix of a 2:4 tensor. Throws ws::FormatError for a tensor that is absent, not 2:4 or not
+// bf16, and Sparse24ChunkError for a chunk that fails any check.
+std::vector<Sparse24Matrix> sparse24_matrices(const ContainerReader& reader, const std::string& tensor);
+
+}  // namespace ws

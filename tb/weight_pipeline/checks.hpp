@@ -1,0 +1,102 @@
+// What every weight-pipeline test checks: a good run's y bit for bit against ws::sparse_matvec and
+// its cycles against the cycle model (the driver compares every output every cycle), a malformed
+// run's sticky error; and the totals each test prints.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "driver.hpp"
+#include "tb.hpp"
+#include "codec/sparse24.hpp"
+#include "hw/error_text.hpp"
+#include "hw/mac_array_model.hpp"
+
+namespace tbwp {
+
+struct Totals {
+  uint64_t layers = 0, values = 0, value_mismatches = 0, cycles = 0, cycle_mismatches = 0, signals = 0,
+           transfer_mismatches = 0, y_transfers = 0, assertion_errors = 0;
+  void add(const wp::Result& r) {
+    cycles += r.cycles;
+    cycle_mismatches += r.cycle_mismatches;
+    signals += r.signals_compared;
+    transfer_mismatches += r.transfer_mismatches;
+    y_transfers += r.y_transfers;
+    assertion_errors += r.assertion_errors;
+  }
+  void print(const char* what) const {
+    std::printf("%s %s: %llu layers, %llu y values compared with ws::sparse_matvec, %llu value mismatches; "
+                "%llu cycles, %llu signals compared RTL vs model, %llu cycle mismatches, %llu transfer mismatches, "
+                "%llu assertion errors\n",
+                tb::seed_text().c_str(), what, (unsigned long long)layers, (unsigned long long)values,
+                (unsigned long long)value_mismatches, (unsigned long long)cycles, (unsigned long long)signals,
+                (unsigned long long)cycle_mismatches, (unsigned long long)transfer_mismatches,
+                (unsigned long long)assertion_errors);
+  }
+  void expect_clean() const {
+    EXPECT_EQ(value_mismatches, 0u) << tb::seed_text();
+    EXPECT_EQ(cycle_mismatches, 0u) << tb::seed_text();
+    EXPECT_EQ(transfer_mismatches, 0u) << tb::seed_text();
+    EXPECT_EQ(assertion_errors, 0u) << tb::seed_text();
+    EXPECT_GT(values, 0u);
+  }
+};
+
+// Checks one good run's layers against the golden model.
+inline void check_layers(const wp::Result& r, const std::vector<const ws::Sparse24*>& Ls,
+                         const std::vector<std::vector<uint16_t>>& xs, Totals& tot, const std::string& what) {
+  EXPECT_TRUE(r.complete) << what << " " << tb::seed_text();
+  EXPECT_FALSE(r.err) << what << ": " << ws::weight_pipeline_error_text(r.err_cause) << " " << tb::seed_text();
+  EXPECT_FALSE(r.timed_out) << what << " " << tb::seed_text();
+  EXPECT_TRUE(r.inputs_drained) << what << " " << tb::seed_text();
+  EXPECT_EQ(r.cycle_mismatches, 0u) << what << " " << r.first_mismatch << " " << tb::seed_text();
+  tot.add(r);
+  for (size_t i = 0; i < Ls.size(); ++i) {
+    const std::vector<uint32_t> gold = ws::sparse_matvec(*Ls[i], xs[i], ws::MacMode::Bf16, 2);
+    const std::vector<uint32_t>& y = r.layers[i].y;
+    ++tot.layers;
+    tot.values += gold.size();
+    for (size_t j = 0; j < gold.size(); ++j) {
+      const uint32_t got = j < y.size() ? y[j] : 0xdeadbeef;
+      if (got != gold[j]) {
+        if (tot.value_mismatches < 5)
+          ADD_FAILURE() << what << " layer " << i << " row " << j << ": rtl " << std::hex << got << " golden "
+                        << gold[j] << std::dec << " " << tb::seed_text();
+        ++tot.value_mismatches;
+      }
+    }
+  }
+}
+
+struct ErrCase {
+  std::string name;
+  int expect_block = 0;  // 0: any block (checked with the functional model where known)
+  int expect_cause = -1;
+};
+
+inline void expect_error(const wp::Result& r, const ErrCase& c, Totals& tot) {
+  tot.add(r);
+  EXPECT_TRUE(r.err) << c.name << " " << tb::seed_text();
+  EXPECT_FALSE(r.timed_out) << c.name << " " << tb::seed_text();
+  EXPECT_EQ(r.cycle_mismatches, 0u) << c.name << ": " << r.first_mismatch << " " << tb::seed_text();
+  const int block = int(ws::pkg::wp_cause_t::block.get(r.err_cause)), cause = int(ws::pkg::wp_cause_t::cause.get(r.err_cause));
+  if (c.expect_block) EXPECT_EQ(block, c.expect_block) << c.name << ": " << ws::weight_pipeline_error_text(r.err_cause);
+  if (c.expect_cause >= 0) EXPECT_EQ(cause, c.expect_cause) << c.name << ": " << ws::weight_pipeline_error_text(r.err_cause);
+  std::printf("  %-44s -> %s, %llu cycles%s\n", c.name.c_str(), ws::weight_pipeline_error_text(r.err_cause).c_str(),
+              (unsigned long long)r.cycles, r.inputs_drained ? ", inputs drained" : "");
+}
+
+// The decoder's cause for a ws::tans::decode error message, -1 for none it names.
+inline int tans_cause(const std::string& what) {
+  if (what.find("ends early") != std::string::npos) return ws::pkg::TANS_ERR_ENDS_EARLY;
+  if (what.find("left over") != std::string::npos) return ws::pkg::TANS_ERR_LEFT_OVER;
+  if (what.find("final state") != std::string::npos) return ws::pkg::TANS_ERR_FINAL_STATE;
+  return -1;
+}
+
+}  // namespace tbwp

@@ -1,0 +1,293 @@
+// The stream program (hw/stream_program.hpp) against the specifications it implements, with the bit
+// positions and addresses written out here as the documents state them (not taken from ws::pkg):
+// docs/format.md sections 1, 2.3 and 5 (words, decode-table entries, 2:4 chunks), docs/tans_decoder.md
+// section 1 (table entry and descriptor layout), docs/numfmt.md (format table entry, mode register),
+// docs/weight_pipeline.md sections 3 and 6 (address map, per-layer order). Data: stories260K's wq and
+// w2 matrices pruned 2:4 by magnitude, rounded to bf16, compressed by the library as the tool does.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "codec/chunk.hpp"
+#include "codec/container_reader.hpp"
+#include "codec/sparse24.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "core/bf16.hpp"
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+#include "files/safetensors.hpp"
+#include "hw/stream_program.hpp"
+#include "llm/llama.hpp"
+#include "llm/llama_io.hpp"
+#include "numfmt/numfmt.hpp"
+#include "prune/magnitude.hpp"
+
+#include "container_io.hpp"
+#include "test_env.hpp"
+
+namespace {
+
+using wstest::Bytes;
+
+// Bits [lsb, lsb + n) of a little-endian word vector.
+uint64_t bits_of(const std::vector<uint32_t>& w, int lsb, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v |= uint64_t(w[size_t((lsb + i) / 32)] >> ((lsb + i) % 32) & 1) << i;
+  return v;
+}
+
+// stories260K's values as bf16 little-endian bytes, from value `first` on.
+Bytes stories_bf16(size_t first, size_t n) {
+  const Bytes file = wstest::read_file(wstest::stories_path());
+  Bytes out(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    float f;
+    std::memcpy(&f, &file[28 + 4 * (first + i)], 4);
+    ws::store_le(&out[2 * i], ws::fp32_to_bf16(f), 2);
+  }
+  return out;
+}
+
+TEST(StreamProgram, StreamWordsAreLittleEndianWithLastOnTheFinal) {
+  const Bytes b = {1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<ws::StreamWord> w = ws::stream_words(b.data(), b.size());
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0], (ws::StreamWord{0x04030201u, false}));
+  EXPECT_EQ(w[1], (ws::StreamWord{0x08070605u, true}));
+  EXPECT_TRUE(ws::stream_words(b.data(), 0).empty());
+  EXPECT_THROW(ws::stream_words(b.data(), 5), ws::FormatError);
+}
+
+TEST(StreamProgram, ChunkToTansDecoder) {
+  const Bytes values = stories_bf16(1000, 16384);
+  ws::ChunkOptions opt;
+  opt.lanes = 4;
+  const Bytes chunk = ws::encode_chunk(values.data(), 16384, ws::DType::BF16, opt);
+  const ws::ChunkView v = ws::parse_chunk(chunk.data(), chunk.size());
+  const ws::TansChunkProgram p = ws::tans_chunk_program(v);
+
+  // Table: entry j at address j, {next_base[11:0], nb_bits[3:0], symbol[7:0]}.
+  const std::vector<ws::tans::DecodeEntry> table = ws::tans::build_decode_table(v.counts);
+  ASSERT_EQ(p.table.size(), size_t(1) << v.counts.table_log);
+  for (size_t j = 0; j < table.size(); ++j) {
+    EXPECT_EQ(p.table[j].addr, j);
+    EXPECT_EQ(p.table[j].data, uint32_t(table[j].symbol) | uint32_t(table[j].nb_bits) << 8 |
+                                   uint32_t(table[j].next_base) << 12)
+        << "entry " << j;
+  }
+  // Descriptor, and its bits: [3:0] table log, [4] no_stream, [5 +: CountBits] count,
+  // [5 + CountBits + 16 j +: 16] the initial state of lane j.
+  EXPECT_EQ(p.desc.table_log, uint32_t(v.counts.table_log));
+  EXPECT_EQ(p.desc.count, 16384u);
+  EXPECT_FALSE(p.desc.no_stream);
+  ws::TansDecoderParams params;
+  params.lanes = 4;
+  params.count_bits = 32;
+  const std::vector<uint32_t> d = p.desc.pack(params);
+  ASSERT_EQ(d.size(), size_t((5 + 32 + 64 + 31) / 32));
+  EXPECT_EQ(bits_of(d, 0, 4), uint64_t(v.counts.table_log));
+  EXPECT_EQ(bits_of(d, 4, 1), 0u);
+  EXPECT_EQ(bits_of(d, 5, 32), 16384u);
+  for (int j = 0; j < 4; ++j) EXPECT_EQ(bits_of(d, 37 + 16 * j, 16), v.initial_states[size_t(j)]) << "lane " << j;
+  params.count_bits = 20;  // a narrower count moves the states
+  EXPECT_EQ(bits_of(p.desc.pack(params), 25, 16), v.initial_states[0]);
+  // Words: the symbol stream, little-endian, last on the final word.
+  ASSERT_EQ(p.words.size(), v.symbol_bytes / 4);
+  for (size_t i = 0; i < p.words.size(); ++i) {
+    EXPECT_EQ(p.words[i].data, ws::load_le32(v.symbol_stream + 4 * i));
+    EXPECT_EQ(p.words[i].last, i + 1 == p.words.size());
+  }
+
+  // One symbol: a stream of no words, no_stream set (bit 4).
+  const Bytes same(2 * 100, 0x3f);
+  const Bytes one = ws::encode_chunk(same.data(), 100, ws::DType::BF16, opt);
+  const ws::TansChunkProgram q = ws::tans_chunk_program(ws::parse_chunk(one.data(), one.size()));
+  EXPECT_TRUE(q.words.empty());
+  EXPECT_TRUE(q.desc.no_stream);
+  EXPECT_EQ(bits_of(q.desc.pack(params), 4, 1), 1u);
+  // No values: a descriptor of count 0 and nothing else.
+  const Bytes none = ws::encode_chunk(same.data(), 0, ws::DType::BF16, opt);
+  const ws::TansChunkProgram z = ws::tans_chunk_program(ws::parse_chunk(none.data(), none.size()));
+  EXPECT_TRUE(z.table.empty());
+  EXPECT_TRUE(z.words.empty());
+  EXPECT_EQ(z.desc.count, 0u);
+}
+
+TEST(StreamProgram, FormatToUnpacker) {
+  // Entry word {scale[9:0], implicit_one, sign[1:0], raw_bits[4:0], class[2:0]}; the mode at 256.
+  const std::vector<ws::CfgWrite> w = ws::unpacker_config(ws::numfmt::Format::builtin("bf16"));
+  ASSERT_EQ(w.size(), 257u);
+  for (uint32_t s = 0; s < 256; ++s) EXPECT_EQ(w[s].addr, s);
+  // bf16 exponent 127: finite (2), sign raw (0), 8 raw bits, implicit one, scale 0.
+  EXPECT_EQ(w[127].data, 2u | 8u << 3 | 0u << 8 | 1u << 10 | 0u << 11);
+  // exponent 126: scale -1, two's complement in 10 bits.
+  EXPECT_EQ(w[126].data, 2u | 8u << 3 | 1u << 10 | 0x3ffu << 11);
+  // exponent 255: infinity or NaN (6), 8 raw bits.
+  EXPECT_EQ(w[255].data & 7, 6u);
+  EXPECT_EQ(w[256], (ws::CfgWrite{256, 0}));  // fp32 output
+  EXPECT_EQ(ws::unpacker_config(ws::numfmt::Format::builtin("int8")).back(), (ws::CfgWrite{256, 1}));
+}
+
+// stories260K's `name` matrices ([layers][rows][cols]) pruned 2:4 by magnitude, as bf16 bits.
+struct RealTensor {
+  std::string name;
+  int layers, rows, cols;
+  std::vector<uint16_t> bf16;  // layers x rows x cols
+};
+
+RealTensor pruned(ws::LinearKind kind) {
+  static const ws::LlamaWeights w = ws::load_llama(wstest::stories_path());
+  RealTensor t{ws::linear_name(kind), w.config.n_layers, ws::linear_out(w.config, kind), ws::linear_in(w.config, kind), {}};
+  const size_t n = size_t(t.rows) * size_t(t.cols);
+  const auto& all = w.linear[size_t(kind)];
+  for (int l = 0; l < t.layers; ++l) {
+    const std::vector<float> m(all.begin() + long(size_t(l) * n), all.begin() + long(size_t(l + 1) * n));
+    for (float v : ws::prune24_magnitude(m, t.rows, t.cols, ws::identity_perm(t.cols))) t.bf16.push_back(ws::fp32_to_bf16(v));
+  }
+  return t;
+}
+
+// The tensors as a safetensors file, compressed (2:4 chunks of at most chunk_values kept values).
+Bytes container(const std::vector<RealTensor>& ts, uint64_t chunk_values) {
+  std::vector<ws::SafetensorsEntry> entries;
+  for (const auto& t : ts) entries.push_back({t.name, "BF16", {uint64_t(t.layers), uint64_t(t.rows), uint64_t(t.cols)}});
+  Bytes file = ws::make_safetensors_header({}, entries);
+  for (const auto& t : ts)
+    for (uint16_t v : t.bf16) ws::append_le(file, v, 2);
+  ws::CompressOptions opt;
+  opt.chunk_values = chunk_values;
+  return wstest::compress_bytes(file, opt);
+}
+
+TEST(StreamProgram, Sparse24MatricesFromTheContainer) {
+  const RealTensor w2 = pruned(ws::LinearKind::w2);  // 64 x 172: 43 groups a row, stored as 44
+  const Bytes wsz = container({w2}, 2000);          // 22 rows a chunk
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  const std::vector<ws::Sparse24Matrix> ms = ws::sparse24_matrices(r, "w2");
+  ASSERT_EQ(ms.size(), size_t(w2.layers));
+  for (const ws::Sparse24Matrix& m : ms) {
+    EXPECT_EQ(m.rows, 64);
+    EXPECT_EQ(m.cols, 172);
+    ASSERT_EQ(m.chunks.size(), 3u) << "rows 22 + 22 + 20";
+    ASSERT_EQ(m.views.size(), m.chunks.size());
+    uint32_t rows = 0;
+    for (const auto& v : m.views) rows += v.rows;
+    EXPECT_EQ(rows, 64u);
+    // The golden layer by another route: the source matrix packed and padded to 8 columns.
+    const size_t n = 64 * 172;
+    const std::vector<uint16_t> dense(w2.bf16.begin() + long(m.matrix * n), w2.bf16.begin() + long((m.matrix + 1) * n));
+    const ws::Sparse24 want = ws::pad_sparse24_cols(ws::pack_sparse24(dense, 64, 172, ws::MacMode::Bf16), 8);
+    EXPECT_EQ(m.packed.cols, 176);
+    EXPECT_EQ(m.packed.values, want.values) << "matrix " << m.matrix;
+    EXPECT_EQ(m.packed.meta, want.meta) << "matrix " << m.matrix;
+    EXPECT_EQ(m.packed.perm, want.perm);
+  }
+
+  // A byte of matrix 2's second chunk's value symbol stream flipped: that chunk is named.
+  const ws::Segment& seg = r.tensor("w2");
+  const ws::Sparse24ChunkView v = ws::parse_sparse24_chunk(ms[2].chunks[1].bytes.data(), ms[2].chunks[1].bytes.size());
+  const size_t chunk = ms[2].chunks[1].chunk;
+  Bytes bad = wsz;
+  bad[seg.chunks[chunk].offset + uint64_t(v.values.symbol_stream - ms[2].chunks[1].bytes.data()) + 3] ^= 0x10;
+  const ws::ContainerReader rb = ws::ContainerReader::from_memory(bad.data(), bad.size());
+  try {
+    ws::sparse24_matrices(rb, "w2");
+    ADD_FAILURE() << "a damaged chunk went unnoticed";
+  } catch (const ws::Sparse24ChunkError& e) {
+    EXPECT_EQ(e.matrix, 2u);
+    EXPECT_EQ(e.chunk, chunk);
+    EXPECT_EQ(std::string(e.what()).rfind("matrix 2 chunk " + std::to_string(chunk) + ": ", 0), 0u) << e.what();
+  }
+  EXPECT_THROW(ws::sparse24_matrices(r, "absent"), ws::FormatError);
+}
+
+TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
+  const RealTensor w2 = pruned(ws::LinearKind::w2), wq = pruned(ws::LinearKind::wq);
+  const Bytes wsz = container({w2, wq}, 2000);
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  const std::vector<ws::Sparse24Matrix> w2m = ws::sparse24_matrices(r, "w2"), wqm = ws::sparse24_matrices(r, "wq");
+  std::mt19937_64 rng(wstest::seed());
+  std::vector<int32_t> perm(172);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<uint16_t> x(172);
+  for (auto& v : x) v = uint16_t(rng());
+  const ws::PipelineLayer L = ws::sparse24_pipeline_layer(w2m[1].views, perm, x);
+  EXPECT_EQ(L.rows, 64);
+  EXPECT_EQ(L.k8(), 176);
+  EXPECT_EQ(L.beats(), 64u * 176 / 8);
+  const ws::PipelineLayer L2 = ws::sparse24_pipeline_layer(wqm[0].views, {}, std::vector<uint16_t>(64, 0x3f80));
+  const ws::WeightPipelineParams params;  // MaxK 256
+  const ws::PipelineProgram p = ws::weight_pipeline_program({L, L2}, params, true);
+
+  // The format: the unpacker's region 0x2000, entries then the mode (0x2100).
+  size_t at = 0;
+  const std::vector<ws::CfgWrite> fmt = ws::unpacker_config(ws::numfmt::Format::builtin("bf16"));
+  for (; at < 257; ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x2000 + fmt[at].addr, fmt[at].data})) << at;
+  ASSERT_EQ(p.layers.size(), 2u);
+  size_t vi = 0, mi = 0, vw = 0, mw = 0, rw = 0, ai = 0;
+  for (size_t li = 0; li < 2; ++li) {
+    const ws::PipelineLayer& l = li == 0 ? L : L2;
+    const int k8 = l.k8();
+    EXPECT_EQ(p.layers[li].cfg_start, at);
+    EXPECT_EQ(p.layers[li].beats, l.beats());
+    // MAC CTRL at 0x3000: {row_beats[15:0], 15'b0, mode 1 = bf16}; perm[j] at 0x3000 + MaxK + j, padded
+    // columns mapping to themselves; LAYER_BEATS at 0x4000.
+    EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x3000, uint32_t(k8 / 8) << 16 | 1u}));
+    for (int j = 0; j < k8; ++j, ++at) {
+      const uint32_t pj = j < int(l.perm.size()) ? uint32_t(l.perm[size_t(j)]) : uint32_t(j);
+      EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x3000 + 256 + uint32_t(j), pj})) << "perm " << j;
+    }
+    EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x4000, uint32_t(l.beats())}));
+    // The chunk pairs start on the same beats: value table (0x0000 + j), then metadata (0x1000 + j),
+    // each chunk's descriptor offered once its table is in.
+    ASSERT_EQ(l.values.size(), l.meta.size());
+    for (size_t c = 0; c < l.values.size(); ++c) {
+      for (const auto& [v, base, desc] :
+           {std::tuple{&l.values[c], 0x0000u, &p.vdesc[vi++]}, std::tuple{&l.meta[c], 0x1000u, &p.mdesc[mi++]}}) {
+        const std::vector<ws::tans::DecodeEntry> t = ws::tans::build_decode_table(v->counts);
+        for (size_t j = 0; j < t.size(); ++j, ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{base + uint32_t(j), t[j].pack()}));
+        EXPECT_EQ(desc->after_cfg, at);
+        EXPECT_EQ(desc->desc.count, v->value_count);
+        EXPECT_EQ(desc->desc.table_log, uint32_t(v->counts.table_log));
+      }
+      // Their words, in chunk order, last on each chunk's final word.
+      for (const auto& [words, bytes, n, next] :
+           {std::tuple{&p.vword, l.values[c].symbol_stream, l.values[c].symbol_bytes, &vw},
+            std::tuple{&p.raw, l.values[c].raw_stream, l.values[c].raw_bytes, &rw},
+            std::tuple{&p.mword, l.meta[c].symbol_stream, l.meta[c].symbol_bytes, &mw}})
+        for (uint32_t i = 0; i < n / 4; ++i, ++*next)
+          EXPECT_EQ((*words)[*next], (ws::StreamWord{ws::load_le32(bytes + 4 * i), i + 1 == n / 4}));
+    }
+    // Activations: x, padded with +0 to K8, last on the final one.
+    for (int j = 0; j < k8; ++j, ++ai) {
+      EXPECT_EQ(p.act[ai].data, j < int(l.x.size()) ? l.x[size_t(j)] : 0) << j;
+      EXPECT_EQ(p.act[ai].last, j == k8 - 1);
+    }
+  }
+  EXPECT_EQ(at, p.cfg.size());
+  EXPECT_EQ(vi, p.vdesc.size());
+  EXPECT_EQ(mi, p.mdesc.size());
+  EXPECT_EQ(vw, p.vword.size());
+  EXPECT_EQ(rw, p.raw.size());
+  EXPECT_EQ(mw, p.mword.size());
+  EXPECT_EQ(ai, p.act.size());
+  EXPECT_EQ(ws::weight_pipeline_program({L}, params, false).cfg.front().addr, 0x3000u) << "no format the second time";
+
+  // What the contract refuses.
+  ws::PipelineLayer wide = L;
+  wide.k = 257;
+  EXPECT_THROW(ws::weight_pipeline_program({wide}, params, false), std::invalid_argument);
+  ws::PipelineLayer two_lanes = L;
+  two_lanes.values[0].lanes = 2;
+  EXPECT_THROW(ws::weight_pipeline_program({two_lanes}, params, false), std::invalid_argument);
+}
+
+}  // namespace
