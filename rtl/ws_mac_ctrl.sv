@@ -217,7 +217,7 @@ module ws_mac_ctrl #(
   logic [3:0]                  cmb_last_q;   // the highest partial sum the row reached
   logic                        row_done;
 
-  assign tag    = {w_fire, 4'(beat_q), int'(beat_q) < P, row_fire, w_fire && w_last_i};
+  assign tag    = {w_fire, 4'(beat_q), 32'(beat_q) < 32'(P), row_fire, w_fire && w_last_i};
   assign {rd_k, rd_first} = tag_q[TagBits*(ToRead-1) + 2 +: 5];
   assign tag_wr = tag_q[TagBits*(ToWrite-1) +: TagBits];
   assign row_done = tag_wr[7] && tag_wr[1];
