@@ -156,7 +156,7 @@ void WeightPipelineModel::compute(Comb& c) {
 
     ai.cfg_addr = c.offset & ((2u << kw) - 1);
     ai.cfg_data = in.cfg_data;
-    ai.act_valid = in.act_valid && !x_loaded_;
+    ai.act_valid = in.act_valid && open_ && !x_loaded_;
     ai.act_data = in.act_data;
     ai.act_last = in.act_last;
     ai.w_valid = w_valid;
@@ -177,7 +177,7 @@ void WeightPipelineModel::compute(Comb& c) {
     ai.err_clear = in.err_clear;
     mac_.eval();  // the readies stay; the inputs are complete for the edge
 
-    const bool act_ready = ao.act_ready && !x_loaded_;
+    const bool act_ready = ao.act_ready && open_ && !x_loaded_;  // after the layer's MAC writes
     c.act_fire = in.act_valid && act_ready;
 
     c.ev = pkg::WP_ERR_NONE;
