@@ -1,6 +1,7 @@
 # weightstream: every user-facing command. On a fresh machine `make demo` and `make test` do all set-up.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_COV  ?= build-cov
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CTEST      = ctest --output-on-failure -j $(JOBS)
@@ -67,9 +68,19 @@ sim: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
 	python3 sim/sweep.py --build $(BUILD) --jobs $(JOBS)
 
+# Line and toggle coverage of rtl/ from the smoke benches (docs/coverage.md): the benches built with
+# Verilator coverage in $(BUILD_COV), their tests run (ctest -L rtl without synthesis and lint), the
+# counts merged by verilator_coverage into $(BUILD)/reports/coverage.{json,md}. Not part of `make test`.
+coverage: deps
+	cmake -S . -B $(BUILD_COV) -DCMAKE_BUILD_TYPE=Release -DWS_COVERAGE=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD_COV) -j $(JOBS) --target ws_benches
+	rm -rf $(BUILD_COV)/coverage
+	cd $(BUILD_COV) && $(CTEST) -L rtl -E '^(synth_|rtl_lint$$)'
+	python3 scripts/coverage.py --data $(BUILD_COV)/coverage --out $(BUILD)/reports
+
 # verilator --lint-only -Wall of every block with its own file list (rtl/<block>.f); CTest runs it too.
 lint: deps
 	python3 scripts/lint_rtl.py
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_COV) build-fuzz

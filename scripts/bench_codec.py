@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Codec benchmark: weightstream against zstd -19, xz -9, bzip2 -9 and gzip -9 on the same real files,
-run in this one script on this one machine. Writes build/reports/codec.json and prints a table.
+"""Codec benchmark: weightstream against zstd -19, xz -9, bzip2 -9 and gzip -9 on the same real files
+(stories260K, MiniLM, and SmolLM2-135M as llama.cpp's Q4_1 GGUF), run in this one script on this one
+machine. Writes build/reports/codec.json and prints a table.
 
 Speeds are best-of-N wall-clock runs of the command-line tools (process start-up included for every
 tool alike), in MB/s of the original file. Peak memory is the child's max RSS from wait4().
@@ -30,6 +31,47 @@ def run(cmd, stdin=None, stdout=None):
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}): {err.strip()}")
     return elapsed, usage.ru_maxrss / 1024.0
+
+
+def run_cpu(cmd):
+    """Runs cmd (no pipes), returns (wall seconds, CPU seconds user + system). Raises on failure."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed: {err.strip()}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def decompression_race(tool, src, work, threads, rounds=15):
+    """Whole-process decompression of one file, weightstream (1 thread, all cores) against zstd -d of
+    the same file's zstd -19 frame, each writing a file, in interleaved rounds so that the machine's
+    load falls on all alike. Best wall time and best CPU time of each; ratios are zstd / weightstream."""
+    wsz, zst = work / (src.name + ".race.wsz"), work / (src.name + ".race.zst")
+    subprocess.run([tool, "compress", "-f", src, "-o", wsz], check=True, capture_output=True)
+    subprocess.run(["zstd", "-19", "-T1", "-q", "-f", src, "-o", zst], check=True)
+    out = work / (src.name + ".race.out")
+    cmds = {"weightstream 1t": [tool, "decompress", "-f", wsz, "-o", out, "--threads", "1"],
+            f"weightstream {threads}t": [tool, "decompress", "-f", wsz, "-o", out, "--threads", str(threads)],
+            "zstd -d": ["zstd", "-d", "-f", "-q", zst, "-o", out]}
+    best = {k: [float("inf"), float("inf")] for k in cmds}
+    for _ in range(rounds):
+        for name, cmd in cmds.items():
+            wall, cpu = run_cpu(cmd)
+            best[name][0] = min(best[name][0], wall)
+            best[name][1] = min(best[name][1], cpu)
+            if out.read_bytes() != src.read_bytes():
+                raise RuntimeError(f"{name} round trip differs on {src}")
+    for p in (wsz, zst, out):
+        p.unlink()
+    z_wall, z_cpu = best["zstd -d"]
+    return {"rounds": rounds, "threads": threads,
+            "best": {k: {"wall_s": w, "cpu_s": c} for k, (w, c) in best.items()},
+            "wall_ratio_vs_zstd": {k: z_wall / w for k, (w, c) in best.items() if k != "zstd -d"},
+            "cpu_ratio_vs_zstd": {k: z_cpu / c for k, (w, c) in best.items() if k != "zstd -d"}}
 
 
 def best_of(fn, min_total=1.0, max_runs=20):
@@ -80,8 +122,8 @@ def bench_peer(name, src, work):
 def bench_weightstream(tool, src, work, threads):
     packed = work / (src.name + ".wsz")
     out = work / (src.name + ".ws.out")
-    c_time, c_rss = best_of(lambda: run([tool, "compress", src, "-o", packed, "--threads", str(threads)]))
-    d_time, d_rss = best_of(lambda: run([tool, "decompress", packed, "-o", out, "--threads", str(threads)]))
+    c_time, c_rss = best_of(lambda: run([tool, "compress", "-f", src, "-o", packed, "--threads", str(threads)]))
+    d_time, d_rss = best_of(lambda: run([tool, "decompress", "-f", packed, "-o", out, "--threads", str(threads)]))
     if out.read_bytes() != src.read_bytes():
         raise RuntimeError(f"weightstream round trip differs on {src}")
     inspect = json.loads(subprocess.run([tool, "inspect", packed, "--json"], check=True,
@@ -108,7 +150,7 @@ def main():
     stories = ROOT.parent / "shared" / "data" / "stories260K.bin"
     files = [("stories260K fp32", stories)]
     bf16 = work / "stories260K.bf16.safetensors"
-    subprocess.run([tool, "convert", "--to", "bf16", stories, "-o", bf16], check=True)
+    subprocess.run([tool, "convert", "-f", "--to", "bf16", stories, "-o", bf16], check=True)
     files.append(("stories260K bf16", bf16))
     if not args.quick:
         minilm = Path(subprocess.run(["bash", ROOT / "scripts" / "minilm.sh", build / "data"], check=True,
@@ -116,8 +158,11 @@ def main():
         if not minilm.is_absolute():
             minilm = (ROOT / minilm).resolve()
         minilm_bf16 = work / "minilm.bf16.safetensors"
-        subprocess.run([tool, "convert", "--to", "bf16", minilm, "-o", minilm_bf16], check=True)
+        subprocess.run([tool, "convert", "-f", "--to", "bf16", minilm, "-o", minilm_bf16], check=True)
         files += [("MiniLM fp32", minilm), ("MiniLM bf16", minilm_bf16)]
+        smollm2 = Path(subprocess.run(["bash", ROOT / "scripts" / "smollm2.sh"], check=True,
+                                      capture_output=True, text=True).stdout.strip())
+        files.append(("SmolLM2 Q4_1 GGUF", smollm2))
 
     threads = os.cpu_count() or 1
     report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": threads,
@@ -133,8 +178,14 @@ def main():
                            for name in ("zstd -19", "xz -9", "bzip2 -9", "gzip -9")}}
         report["files"].append(entry)
 
+    race_file = next((p for label, p in files if label == "MiniLM bf16"), bf16)
+    print(f"bench: decompression race on {race_file.name}", file=sys.stderr)
+    report["decompression_race"] = {"file": str(race_file), "bytes": race_file.stat().st_size,
+                                    **decompression_race(tool, race_file, work, threads)}
+
     (reports / "codec.json").write_text(json.dumps(report, indent=2) + "\n")
     print_table(report, threads)
+    print_race(report["decompression_race"])
     print(f"\nreport: {reports / 'codec.json'}")
 
 
@@ -145,21 +196,37 @@ def mbps(nbytes, seconds):
 def print_table(report, threads):
     print(f"machine: {report['machine']['cpu']}, {threads} cores; speeds in MB/s of the original file, "
           "best of >= 3 runs, single-threaded unless marked")
-    print(f"{'file':18} {'codec':16} {'bytes':>11} {'ratio':>6} {'comp':>8} {'decomp':>8} {'peak MiB':>9}")
+    print(f"{'file':18} {'codec':16} {'bytes':>11} {'ratio':>6} {'comp':>8} {'decomp':>8} {'peak MiB':>9} "
+          f"{'decomp/zstd':>11}")
     for f in report["files"]:
         n = f["bytes"]
         ws1, wsn = f["weightstream_1t"], f[f"weightstream_{threads}t"]
         rows = [("weightstream", ws1), (f"weightstream {threads}t", wsn)] + list(f["peers"].items())
+        zstd_d = f["peers"]["zstd -19"]["decompress_s"]
         for name, r in rows:
             print(f"{f['file']:18} {name:16} {r['bytes']:>11} {n / r['bytes']:>6.3f} "
                   f"{mbps(n, r['compress_s']):>8.1f} {mbps(n, r['decompress_s']):>8.1f} "
-                  f"{max(r['compress_peak_mib'], r['decompress_peak_mib']):>9.1f}")
+                  f"{max(r['compress_peak_mib'], r['decompress_peak_mib']):>9.1f} {zstd_d / r['decompress_s']:>11.2f}")
+        formats = ws1["inspect"]["formats"]
+        if len(formats) > 1:  # per tensor type: bits per weight against the bound
+            print(f"{'':18} by format: " + ", ".join(
+                f"{t['format']} {t['bits_per_weight']:.3f} (bound {t['bound_bits_per_weight']:.3f})" for t in formats))
         total = ws1["inspect"]["total"]
         print(f"{'':18} bits/weight {total['bits_per_weight']:.4f}, entropy bound "
               f"{total['bound_bits_per_weight']:.4f}, overhead {100 * total['overhead']:.3f}%; "
               f"smaller than every peer: {all(ws1['bytes'] < p['bytes'] for p in f['peers'].values())}; "
               f"1-thread decompression vs zstd -d: "
               f"{f['peers']['zstd -19']['decompress_s'] / ws1['decompress_s']:.2f}x")
+
+
+def print_race(r):
+    print(f"\nwhole-process decompression of {Path(r['file']).name} ({r['bytes']} bytes) to a file, "
+          f"best of {r['rounds']} interleaved rounds; ratio = zstd -d time / weightstream time (> 1: faster)")
+    print(f"{'decoder':18} {'wall s':>8} {'cpu s':>8} {'wall vs zstd -d':>16} {'cpu vs zstd -d':>15}")
+    for name, b in r["best"].items():
+        wr = r["wall_ratio_vs_zstd"].get(name, 1.0)
+        cr = r["cpu_ratio_vs_zstd"].get(name, 1.0)
+        print(f"{name:18} {b['wall_s']:>8.3f} {b['cpu_s']:>8.3f} {wr:>16.2f} {cr:>15.2f}")
 
 
 if __name__ == "__main__":

@@ -50,14 +50,14 @@ def main():
 
     rows = {}
     # The dense row: the same file in bf16, stored dense.
-    run([tool, "convert", "--to", "bf16", dense, "-o", out / "dense.bf16.safetensors"])
-    run([tool, "compress", out / "dense.bf16.safetensors", "-o", out / "dense.bf16.wsz"])
+    run([tool, "convert", "-f", "--to", "bf16", dense, "-o", out / "dense.bf16.safetensors"])
+    run([tool, "compress", "-f", out / "dense.bf16.safetensors", "-o", out / "dense.bf16.wsz"])
     rows["dense"] = {"options": "", **linear_bits(tool, out / "dense.bf16.wsz")}
     for name, opts in VARIANTS:
         f32 = out / f"{name}.safetensors"
         run([tool, "prune", dense, *opts, "-o", f32])
-        run([tool, "convert", "--to", "bf16", f32, "-o", out / f"{name}.bf16.safetensors"])
-        run([tool, "compress", out / f"{name}.bf16.safetensors", "-o", out / f"{name}.bf16.wsz"])
+        run([tool, "convert", "-f", "--to", "bf16", f32, "-o", out / f"{name}.bf16.safetensors"])
+        run([tool, "compress", "-f", out / f"{name}.bf16.safetensors", "-o", out / f"{name}.bf16.wsz"])
         rows[name] = {"options": " ".join(opts), **linear_bits(tool, out / f"{name}.bf16.wsz")}
         if rows[name]["stored_2_4"] != len(LINEAR):
             sys.exit(f"bench_esparse: {name}: only {rows[name]['stored_2_4']} linear tensors stored 2:4")

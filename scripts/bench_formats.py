@@ -96,14 +96,14 @@ def main():
         for label, fmt, width in FORMATS:
             wsz = work / "out.wsz"
             if fmt is None:
-                tool(build, "compress", args.model, "-o", wsz)
+                tool(build, "compress", "-f", args.model, "-o", wsz)
             elif fmt.startswith("absmax:"):
                 model = model or llama2c_tensors(args.model)
                 src = work / "q.safetensors"
                 absmax_safetensors(model, int(fmt[7:]), src)
-                tool(build, "compress", src, "-o", wsz)
+                tool(build, "compress", "-f", src, "-o", wsz)
             else:
-                tool(build, "compress", args.model, "-o", wsz, "--format", fmt, "--round")
+                tool(build, "compress", "-f", args.model, "-o", wsz, "--format", fmt, "--round")
             rep = json.loads(tool(build, "inspect", "--json", wsz))
             values = sum(t["values"] for t in rep["tensors"])
             coded = sum(t["compressed_bytes"] for t in rep["tensors"])

@@ -16,9 +16,9 @@ echo "== 1. prune $model (a real trained llama2.c model) to 2:4: E-Sparse, globa
 head -n 2 "$out/prune.log"
 echo
 echo "== 2. convert to bf16 and compress (2:4 layers: kept values + metadata, both tANS-coded)"
-"$tool" convert --to bf16 "$out/pruned.safetensors" -o "$out/pruned.bf16.safetensors"
-"$tool" compress "$out/pruned.bf16.safetensors" -o "$out/pruned.bf16.wsz"
-"$tool" decompress "$out/pruned.bf16.wsz" -o "$out/pruned.bf16.roundtrip"
+"$tool" convert -f --to bf16 "$out/pruned.safetensors" -o "$out/pruned.bf16.safetensors"
+"$tool" compress -f "$out/pruned.bf16.safetensors" -o "$out/pruned.bf16.wsz"
+"$tool" decompress -f "$out/pruned.bf16.wsz" -o "$out/pruned.bf16.roundtrip"
 cmp "$out/pruned.bf16.safetensors" "$out/pruned.bf16.roundtrip"
 echo "lossless: decompress gives the bf16 file back byte for byte"
 echo

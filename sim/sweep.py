@@ -120,16 +120,16 @@ def main():
         # the 2:4 mode the model pruned with E-Sparse first (stored 2:4 by compress).
         base = os.path.join(a.build, "sim", os.path.splitext(os.path.basename(model))[0])
         os.makedirs(os.path.dirname(base), exist_ok=True)
-        steps = [[tool, "convert", "--to", "bf16", model, "-o", base + ".bf16.safetensors"],
-                 [tool, "compress", base + ".bf16.safetensors", "-o", base + ".bf16.wsz"]]
+        steps = [[tool, "convert", "-f", "--to", "bf16", model, "-o", base + ".bf16.safetensors"],
+                 [tool, "compress", "-f", base + ".bf16.safetensors", "-o", base + ".bf16.wsz"]]
         if not pruned:
             steps.append([tool, "prune", model, "--method", "esparse", "--shuffle", "global+local",
                           "-o", base + ".esparse-gl.safetensors"])
             pruned = base + ".esparse-gl.safetensors"
         if steps[-1][1] == "prune" or not is_wsz(pruned):
             stem = os.path.join(os.path.dirname(base), os.path.splitext(os.path.basename(pruned))[0])
-            steps += [[tool, "convert", "--to", "bf16", pruned, "-o", stem + ".bf16.safetensors"],
-                      [tool, "compress", stem + ".bf16.safetensors", "-o", stem + ".bf16.wsz"]]
+            steps += [[tool, "convert", "-f", "--to", "bf16", pruned, "-o", stem + ".bf16.safetensors"],
+                      [tool, "compress", "-f", stem + ".bf16.safetensors", "-o", stem + ".bf16.wsz"]]
             pruned = stem + ".bf16.wsz"
         for cmd in steps:
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

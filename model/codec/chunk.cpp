@@ -192,7 +192,7 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
     w.pad_to_words();  // flushes the last partial word
   }
   raw.resize(size_t(raw_stream_bytes(count, raw_bits_of(t))), 0);  // zero padding to a word
-  return assemble_chunk(crc32_of(values, count * width), symbols, hist, raw, uint64_t(count) * uint64_t(raw_bits_of(t)),
+  return assemble_chunk(opt.checksum.of(values, count * width), symbols, hist, raw, uint64_t(count) * uint64_t(raw_bits_of(t)),
                         opt, stats);
 }
 
@@ -216,7 +216,7 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, const Val
   }
   const uint64_t raw_bits = w.bit_count();
   w.pad_to_words();
-  return assemble_chunk(crc32_of(values, count * width), symbols, hist, raw, raw_bits, opt, stats);
+  return assemble_chunk(opt.checksum.of(values, count * width), symbols, hist, raw, raw_bits, opt, stats);
 }
 
 ChunkView parse_chunk(const uint8_t* data, size_t size) {
@@ -260,7 +260,8 @@ ChunkView parse_chunk(const uint8_t* data, size_t size) {
   return v;
 }
 
-void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity) {
+void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity,
+                  const Checksum& sum) {
   const bool symbols_only = t == DType::Raw;
   const Split sp = symbols_only ? Split{0, 0xff, -1} : split_of(t);
   const size_t width = dtype_size(t);
@@ -274,7 +275,7 @@ void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_
     throw FormatError(std::string("symbol range too wide for ") + dtype_name(t));
   if (symbols_only) {  // the symbols are the bytes
     decode_symbols(v, out);
-    if (crc32_of(out, n) != v.crc) throw FormatError("checksum mismatch");
+    if (sum.of(out, n) != v.crc) throw FormatError("checksum mismatch");
     return;
   }
 
@@ -303,11 +304,12 @@ void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_
   for (uint64_t p = raw_used_bits; p < uint64_t(v.raw_bytes) * 8; ++p)
     if ((raw[p >> 3] >> (p & 7)) & 1) throw FormatError("bits left over in raw stream");
 
-  if (crc32_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
+  if (sum.of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
 }
 
-void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity) {
-  if (f.dtype() != DType::Raw) return decode_chunk(data, size, f.dtype(), out, out_capacity);
+void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity,
+                  const Checksum& sum) {
+  if (f.dtype() != DType::Raw) return decode_chunk(data, size, f.dtype(), out, out_capacity, sum);
   const size_t width = f.value_bytes();
   const ChunkView v = parse_chunk(data, size);
   const size_t n = v.value_count;
@@ -332,7 +334,7 @@ void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_
     store_le(out + i * width, p, int(width));
   }
   r.expect_padding_only();
-  if (crc32_of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
+  if (sum.of(out, n * width) != v.crc) throw FormatError("checksum mismatch");
 }
 
 }  // namespace ws

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codec/tans.hpp"
+#include "core/bytes.hpp"
 #include "core/dtype.hpp"
 #include "numfmt/value_format.hpp"
 
@@ -24,12 +25,15 @@ uint64_t chunk_values_for(const std::vector<uint64_t>& dims, uint64_t chunk_valu
 struct ChunkOptions {
   int lanes = tans::kDefaultLanes;
   int table_log = tans::kDefaultTableLog;
+  // What the chunk's checksum field holds (docs/format.md section 4): CRC-32 in a version-1 container,
+  // XXH3 seeded with the chunk's place in a version-2 one (ContainerWriter::chunk_checksum).
+  Checksum checksum = Checksum::crc32();
 };
 
 // The parsed fixed fields of a chunk, with pointers into the chunk's bytes.
 struct ChunkView {
   uint32_t value_count = 0;
-  uint32_t crc = 0;
+  uint32_t crc = 0;  // the checksum field (CRC-32 or XXH3, see ChunkOptions::checksum)
   int lanes = 1;
   tans::NormalizedCounts counts;  // table_log == 0 when value_count == 0
   std::array<uint16_t, tans::kMaxLanes> initial_states{};
@@ -62,11 +66,13 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, const Val
 // Parses and bounds-checks a chunk's header. Throws ws::FormatError naming what is wrong.
 ChunkView parse_chunk(const uint8_t* data, size_t size);
 
-// Decodes a chunk into count * dtype_size(t) bytes at out and checks its CRC. Throws
-// ws::FormatError ("checksum mismatch", "stream ends early", ...) on any inconsistency.
-void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity);
+// Decodes a chunk into count * dtype_size(t) bytes at out and checks its checksum (computed as `sum`
+// says). Throws ws::FormatError ("checksum mismatch", "stream ends early", ...) on any inconsistency.
+void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity,
+                  const Checksum& sum = Checksum::crc32());
 // The same for any number format; a symbol outside the format's alphabet is "symbol N is not in
 // format NAME".
-void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity);
+void decode_chunk(const uint8_t* data, size_t size, const ValueFormat& f, uint8_t* out, size_t out_capacity,
+                  const Checksum& sum = Checksum::crc32());
 
 }  // namespace ws

@@ -1,9 +1,11 @@
 #include "codec/container_format.hpp"
 
-#include <cstdio>
 #include <set>
 
+#include <cctype>
+
 #include "codec/chunk.hpp"
+#include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
@@ -71,20 +73,23 @@ ValueFormat parse_format(IndexCursor& c, const std::string& where) {
 
 }  // namespace
 
-std::string quote_name(const std::string& name) {
-  std::string s = "'";
-  for (size_t i = 0; i < name.size() && i < 200; ++i) {
-    const unsigned char c = static_cast<unsigned char>(name[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      s += buf;
-    } else {
-      s += char(c);
-    }
-  }
-  if (name.size() > 200) s += "...";
-  return s + "'";
+bool container_version_known(uint64_t version) { return version == kVersionCrc32 || version == kVersionBound; }
+
+Checksum segment_checksum(uint16_t version, const std::string& name, uint64_t at) {
+  if (version < kVersionBound) return Checksum::crc32();
+  return Checksum::xxh3(xxh3_64(name.data(), name.size(), at));
+}
+
+Checksum chunk_checksum(uint16_t version, const Segment& t, size_t j) {
+  return segment_checksum(version, t.name, t.source_offset + t.source_bytes(t.chunks.at(j).first_value));
+}
+
+Checksum literal_checksum(uint16_t version, const Segment& s) { return segment_checksum(version, "", s.source_offset); }
+
+void ContentChecksum::add(uint64_t digest) {
+  uint8_t b[8];
+  store_le(b, digest, 8);
+  stream_.update(b, 8);
 }
 
 std::string chunk_where(const Segment& t, size_t j) {
@@ -93,13 +98,27 @@ std::string chunk_where(const Segment& t, size_t j) {
 
 uint64_t Segment::index_bytes() const {
   if (!is_tensor()) return kLiteralRecord;
-  return 1 + 2 + name.size() + format_of(*this).record_bytes() + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size();
+  const uint64_t format_bytes = is_quant() ? 1 : format_of(*this).record_bytes();
+  return 1 + 2 + name.size() + format_bytes + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size();
+}
+
+uint64_t Segment::source_bytes(uint64_t values) const {
+  if (is_quant()) return values / kQuantBlockValues * quant_layout(quant)->block_bytes();
+  return values * format_of(*this).value_bytes();
+}
+
+std::string Segment::format_name() const {
+  if (!is_quant()) return format_of(*this).name();
+  std::string n = ggml_type_name(quant);
+  for (char& c : n) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return n;
 }
 
 std::vector<uint8_t> serialize_index(const Index& index) {
   std::vector<uint8_t> out;
   append_le(out, uint8_t(index.source_kind), 1);
   append_le(out, index.source_size, 8);
+  if (index.version >= kVersionBound) append_le(out, index.content_checksum, 8);
   append_le(out, index.segments.size(), 4);
   for (const Segment& s : index.segments) {
     append_le(out, uint8_t(s.kind), 1);
@@ -111,7 +130,10 @@ std::vector<uint8_t> serialize_index(const Index& index) {
     }
     append_le(out, s.name.size(), 2);
     out.insert(out.end(), s.name.begin(), s.name.end());
-    format_of(s).serialize(out);
+    if (s.is_quant())
+      append_le(out, uint8_t(s.quant), 1);
+    else
+      format_of(s).serialize(out);
     append_le(out, s.dims.size(), 1);
     for (uint64_t d : s.dims) append_le(out, d, 8);
     append_le(out, s.value_count, 8);
@@ -125,13 +147,16 @@ std::vector<uint8_t> serialize_index(const Index& index) {
   return out;
 }
 
-Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end) {
+Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end, uint16_t version) {
   IndexCursor c(data, size);
   Index ix;
+  if (!container_version_known(version)) throw FormatError("unsupported version " + std::to_string(version));
+  ix.version = version;
   const uint64_t kind = c.get(1, "source kind");
-  if (kind > 2) throw FormatError("unknown source kind " + std::to_string(kind));
+  if (kind > 3) throw FormatError("unknown source kind " + std::to_string(kind));
   ix.source_kind = SourceKind(kind);
   ix.source_size = c.get(8, "source size");
+  if (version >= kVersionBound) ix.content_checksum = c.get(8, "content checksum");
   const uint64_t count = c.get(4, "segment count");
   // The smallest record (a tensor with an empty name, rank 0 and no chunk) takes 17 bytes.
   if (count > c.left() / 17) throw FormatError("index truncated: too short for " + std::to_string(count) + " segments");
@@ -152,14 +177,22 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       s.offset = c.get(8, seg);
       s.crc = uint32_t(c.get(4, seg));
       if (!in_region(s.offset, s.length)) throw FormatError("offset out of range in literal " + seg);
-    } else if (k == 1 || k == 2) {
-      s.kind = k == 1 ? Segment::Kind::Tensor : Segment::Kind::Sparse24;
+    } else if (k >= 1 && k <= 3) {
+      s.kind = Segment::Kind(k);
       const size_t name_len = size_t(c.get(2, seg));
       const uint8_t* name = c.take(name_len, seg + " name");
       s.name.assign(reinterpret_cast<const char*>(name), name_len);
       const std::string where = "tensor " + quote_name(s.name);
-      s.format = parse_format(c, where);
-      s.dtype = s.format.dtype();
+      if (!is_utf8(s.name)) throw FormatError("the name of " + where + " (" + seg + ") is not UTF-8");
+      if (s.is_quant()) {
+        const uint64_t type = c.get(1, where);
+        if (!quant_layout(GgmlType(type)))
+          throw FormatError("bad block-quantized type " + std::to_string(type) + " in " + where);
+        s.quant = GgmlType(type);
+      } else {
+        s.format = parse_format(c, where);
+        s.dtype = s.format.dtype();
+      }
       const uint64_t rank = c.get(1, where);
       c.need(8 * rank, where + " dims");
       bool empty = false;
@@ -179,10 +212,12 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       const uint64_t chunks = c.get(4, where);
       c.need(16 * chunks, where + " chunk list");
       s.chunks.resize(size_t(chunks));
-      const unsigned raw_bits = unsigned(s.format.min_raw_bits());
+      const unsigned raw_bits = s.is_quant() ? 0 : unsigned(s.format.min_raw_bits());
       if (s.is_sparse24() && s.dtype == DType::Raw) throw FormatError("2:4 " + where + " must be bf16, f16 or f32");
       if (s.is_sparse24() && !sparse24_shape_ok(s.dtype, s.dims))
         throw FormatError("2:4 " + where + " needs rank >= 2 and a last dim that is a multiple of 4");
+      if (s.is_quant() && (s.dims.empty() || s.dims.back() % kQuantBlockValues != 0))
+        throw FormatError("block-quantized " + where + " needs a last dim that is a multiple of 32");
       uint64_t values = 0;
       for (uint64_t j = 0; j < chunks; ++j) {
         ChunkEntry& e = s.chunks[size_t(j)];
@@ -200,13 +235,17 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
         if (raw_bits == 0 && e.value_count > kMaxChunkValues)
           throw FormatError("more than 2^24 values in " + chunk_where(s, size_t(j)));
         if (s.is_sparse24()) check_sparse24_rows(s, values, e.value_count, size_t(j));
+        if (s.is_quant() && e.value_count % kQuantBlockValues != 0)
+          throw FormatError("chunk is not whole blocks of 32 values in " + chunk_where(s, size_t(j)));
+        e.first_value = values;
         values += e.value_count;  // < 2^64: at most 2^32 chunks of < 2^32 values
       }
       if (values != s.value_count)
         throw FormatError("chunk value counts add up to " + std::to_string(values) + ", not " +
                           std::to_string(s.value_count) + ", in " + where);
-      if (s.value_count > UINT64_MAX / s.format.value_bytes()) throw FormatError("absurd value count in " + where);
-      s.length = s.value_count * s.format.value_bytes();
+      if (!s.is_quant() && s.value_count > UINT64_MAX / s.format.value_bytes())
+        throw FormatError("absurd value count in " + where);
+      s.length = s.source_bytes(s.value_count);
       if (!names.insert(s.name).second) throw FormatError("duplicate " + where);
     } else {
       throw FormatError("unknown kind " + std::to_string(k) + " of " + seg);

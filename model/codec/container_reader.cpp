@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "codec/chunk.hpp"
+#include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
@@ -20,7 +21,7 @@ ContainerReader::ContainerReader(std::unique_ptr<const ByteSource> source) : sou
   source_->read(0, h, sizeof h);
   if (std::memcmp(h, kContainerMagic, 4) != 0) throw FormatError("bad magic (not a .wsz container)");
   const uint64_t version = load_le(h + 4, 2);
-  if (version != kContainerVersion) throw FormatError("unsupported version " + std::to_string(version));
+  if (!container_version_known(version)) throw FormatError("unsupported version " + std::to_string(version));
   if (load_le(h + 6, 2) != 0) throw FormatError("unknown flags in header");
   if (load_le(h + 8, 8) != 0) throw FormatError("reserved header field is not zero");
 
@@ -35,7 +36,7 @@ ContainerReader::ContainerReader(std::unique_ptr<const ByteSource> source) : sou
     throw FormatError("index offset out of range");
   const std::vector<uint8_t> index = source_->read(index_offset_, size_t(index_size_));
   if (crc32_of(index.data(), index.size()) != index_crc) throw FormatError("index checksum mismatch");
-  index_ = parse_index(index.data(), index.size(), kHeaderBytes, index_offset_);
+  index_ = parse_index(index.data(), index.size(), kHeaderBytes, index_offset_, uint16_t(version));
 }
 
 ContainerReader ContainerReader::open(const std::string& path) {
@@ -63,24 +64,50 @@ std::vector<uint8_t> ContainerReader::chunk_bytes(const Segment& t, size_t j) co
   return source_->read(t.chunks[j].offset, t.chunks[j].size);
 }
 
+void ContainerReader::chunk_bytes(const Segment& t, size_t j, std::vector<uint8_t>& buf) const {
+  if (!t.is_tensor() || j >= t.chunks.size()) throw std::out_of_range("ContainerReader: no such chunk");
+  buf.resize(t.chunks[j].size);
+  source_->read(t.chunks[j].offset, buf.data(), buf.size());
+}
+
+Checksum ContainerReader::chunk_checksum(const Segment& t, size_t j) const {
+  return ws::chunk_checksum(index_.version, t, j);
+}
+
 std::vector<uint8_t> ContainerReader::decode_chunk(const Segment& t, size_t j) const {
-  const std::vector<uint8_t> bytes = chunk_bytes(t, j);
+  std::vector<uint8_t> out(size_t(t.source_bytes(t.chunks.at(j).value_count)));
+  decode_chunk_into(t, j, out.data(), out.size());
+  return out;
+}
+
+void ContainerReader::decode_chunk_into(const Segment& t, size_t j, uint8_t* out, size_t out_size,
+                                        uint64_t* digest) const {
+  thread_local std::vector<uint8_t> copy;  // the coded chunk when the source cannot lend it in place
+  if (!t.is_tensor() || j >= t.chunks.size()) throw std::out_of_range("ContainerReader: no such chunk");
   const ChunkEntry& e = t.chunks[j];
-  std::vector<uint8_t> out(size_t(e.value_count) * t.format.value_bytes());
+  const uint8_t* at = source_->view(e.offset, e.size);
+  if (!at) {
+    chunk_bytes(t, j, copy);
+    at = copy.data();
+  }
+  if (out_size != t.source_bytes(e.value_count)) throw std::invalid_argument("decode_chunk_into: wrong output size");
+  const Checksum sum = chunk_checksum(t, j).with_digest(digest);
   try {
-    const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(bytes.data(), bytes.size()).rows) * t.dims.back()
-                                          : parse_chunk(bytes.data(), bytes.size()).value_count;
+    const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(at, e.size).rows) * t.dims.back()
+                          : t.is_quant()  ? parse_quant_chunk(at, e.size, t.quant).value_count
+                                          : parse_chunk(at, e.size).value_count;
     if (held != e.value_count)
       throw FormatError("holds " + std::to_string(held) + " values, the index says " +
                         std::to_string(e.value_count));
     if (t.is_sparse24())
-      decode_sparse24_chunk(bytes.data(), bytes.size(), t.dtype, t.dims.back(), out.data(), out.size());
+      decode_sparse24_chunk(at, e.size, t.dtype, t.dims.back(), out, out_size, sum);
+    else if (t.is_quant())
+      decode_quant_chunk(at, e.size, t.quant, out, out_size, sum);
     else
-      ws::decode_chunk(bytes.data(), bytes.size(), t.format, out.data(), out.size());
+      ws::decode_chunk(at, e.size, t.format, out, out_size, sum);
   } catch (const FormatError& err) {
     throw FormatError(chunk_where(t, j) + ": " + err.what());
   }
-  return out;
 }
 
 std::vector<uint8_t> ContainerReader::decode_tensor(const std::string& name) const {
@@ -101,13 +128,13 @@ void ContainerReader::read_literal(const Segment& s, uint64_t at, uint8_t* dst, 
 
 void ContainerReader::verify_literal(const Segment& s) const {
   std::vector<uint8_t> buf(size_t(std::min<uint64_t>(s.length, kLiteralWindow)));
-  uint32_t crc = 0;
+  Checksum::Running sum(literal_checksum(index_.version, s));
   for (uint64_t at = 0; at < s.length; at += buf.size()) {
     const size_t n = size_t(std::min<uint64_t>(buf.size(), s.length - at));
     read_literal(s, at, buf.data(), n);
-    crc = crc32_update(crc, buf.data(), n);
+    sum.update(buf.data(), n);
   }
-  if (crc != s.crc)
+  if (sum.value() != s.crc)
     throw FormatError("checksum mismatch in the literal segment at source offset " + std::to_string(s.source_offset));
 }
 
@@ -124,6 +151,7 @@ std::vector<Sparse24ChunkRef> sparse24_chunks(const ContainerReader& reader, con
     c.first_row = row % matrix_rows;
     c.rows = uint32_t(s.chunks[j].value_count / cols);
     c.bytes = reader.chunk_bytes(s, j);
+    c.checksum = reader.chunk_checksum(s, j);
     row += c.rows;
     refs.push_back(std::move(c));
   }
@@ -149,7 +177,7 @@ Sparse24 decode_sparse24_matrix(const ContainerReader& reader, const std::string
   for (const Sparse24ChunkRef& c : sparse24_chunks(reader, name)) {
     if (c.matrix != matrix) continue;
     reader.decode_chunk(s, c.chunk);  // every check, the CRC included, with tensor and chunk in errors
-    const Sparse24Stored st = decode_sparse24_stored(c.bytes.data(), c.bytes.size(), s.dtype, cols);
+    const Sparse24Stored st = decode_sparse24_stored(c.bytes.data(), c.bytes.size(), s.dtype, cols, c.checksum);
     for (uint64_t r = 0; r < c.rows; ++r)
       for (uint64_t g = 0; g < groups; ++g) {
         const size_t from = size_t(r * st.groups + g), to = size_t((c.first_row + r) * groups + g);

@@ -21,6 +21,7 @@ class ContainerReader {
   static ContainerReader from_memory(const uint8_t* data, size_t size);
 
   const Index& index() const { return index_; }
+  uint16_t version() const { return index_.version; }
   uint64_t file_size() const { return source_->size(); }
   uint64_t index_offset() const { return index_offset_; }
   uint64_t index_size() const { return index_size_; }
@@ -29,11 +30,20 @@ class ContainerReader {
   const Segment& tensor(const std::string& name) const;       // throws ws::FormatError if absent
 
   std::vector<uint8_t> chunk_bytes(const Segment& tensor, size_t chunk) const;
-  // The chunk's values, bytes as in the source; every check of the format and the CRC done. Errors
-  // read "tensor 'wq' chunk 3: checksum mismatch". Thread-safe.
+  // The chunk's bytes into buf (resized, its capacity kept: no allocation once it is large enough).
+  void chunk_bytes(const Segment& tensor, size_t chunk, std::vector<uint8_t>& buf) const;
+  // How the chunk's checksums are computed (codec/container_format.hpp segment_checksum).
+  Checksum chunk_checksum(const Segment& tensor, size_t chunk) const;
+  // The chunk's values, bytes as in the source; every check of the format and the checksum done.
+  // Errors read "tensor 'wq' chunk 3: checksum mismatch". Thread-safe.
   std::vector<uint8_t> decode_chunk(const Segment& tensor, size_t chunk) const;
+  // The same into out, which must hold tensor.source_bytes(chunk's value count) bytes (no zero fill,
+  // no copy of the coded bytes when the source lends them in place). digest, when given, receives the
+  // chunk's 64-bit checksum (what the content checksum is made of, codec/container_format.hpp).
+  void decode_chunk_into(const Segment& tensor, size_t chunk, uint8_t* out, size_t out_size,
+                         uint64_t* digest = nullptr) const;
   std::vector<uint8_t> decode_tensor(const std::string& name) const;
-  // n bytes of a literal segment from `at` within it (unchecked), and a CRC check of all of it.
+  // n bytes of a literal segment from `at` within it (unchecked), and a checksum check of all of it.
   void read_literal(const Segment& literal, uint64_t at, uint8_t* dst, size_t n) const;
   void verify_literal(const Segment& literal) const;
 
@@ -54,6 +64,7 @@ struct Sparse24ChunkRef {
   uint64_t first_row = 0;   // within the matrix
   uint32_t rows = 0;
   std::vector<uint8_t> bytes;
+  Checksum checksum = Checksum::crc32();  // how its checksums are computed (ContainerReader::chunk_checksum)
 };
 // Throws ws::FormatError if the tensor is absent or not stored 2:4.
 std::vector<Sparse24ChunkRef> sparse24_chunks(const ContainerReader& reader, const std::string& tensor);

@@ -1,5 +1,6 @@
 #include "codec/container_writer.hpp"
 
+#include <memory>
 #include <stdexcept>
 
 #include "codec/sparse24_chunk.hpp"
@@ -7,11 +8,14 @@
 
 namespace ws {
 
-ContainerWriter::ContainerWriter(ByteSink& out, SourceKind kind, uint64_t source_size) : out_(out) {
+ContainerWriter::ContainerWriter(ByteSink& out, SourceKind kind, uint64_t source_size, uint16_t version)
+    : out_(out) {
+  if (!container_version_known(version)) throw std::logic_error("ContainerWriter: unknown version");
+  index_.version = version;
   index_.source_kind = kind;
   index_.source_size = source_size;
   std::vector<uint8_t> header(kContainerMagic, kContainerMagic + 4);
-  append_le(header, kContainerVersion, 2);
+  append_le(header, version, 2);
   append_le(header, 0, 2);  // flags
   append_le(header, 0, 8);  // reserved
   put(header.data(), header.size());
@@ -29,7 +33,7 @@ void ContainerWriter::begin_literal() {
   s.kind = Segment::Kind::Literal;
   s.source_offset = source_done_;
   s.offset = written_;
-  s.crc = 0;  // a running CRC-32 of the literal bytes, which starts at 0
+  literal_sum_ = std::make_unique<Checksum::Running>(literal_checksum(index_.version, s));
   index_.segments.push_back(std::move(s));
 }
 
@@ -37,14 +41,22 @@ void ContainerWriter::literal_bytes(const uint8_t* data, size_t n) {
   if (state_ != State::Literal) throw std::logic_error("ContainerWriter: literal bytes outside a literal");
   Segment& s = index_.segments.back();
   put(data, n);
-  s.crc = crc32_update(s.crc, data, n);
+  literal_sum_->update(data, n);
   s.length += n;
   source_done_ += n;
 }
 
 void ContainerWriter::end_literal() {
   if (state_ != State::Literal) throw std::logic_error("ContainerWriter: end_literal outside a literal");
+  index_.segments.back().crc = literal_sum_->value();
+  if (index_.version >= kVersionBound) content_.add(literal_sum_->digest());
+  literal_sum_.reset();
   state_ = State::Idle;
+}
+
+Checksum ContainerWriter::chunk_checksum() const {
+  if (state_ != State::Tensor) throw std::logic_error("ContainerWriter: chunk_checksum outside a tensor");
+  return segment_checksum(index_.version, index_.segments.back().name, source_done_);
 }
 
 void ContainerWriter::begin_tensor(const std::string& name, DType dtype, const std::vector<uint64_t>& dims,
@@ -71,7 +83,23 @@ void ContainerWriter::begin_tensor(const std::string& name, const ValueFormat& f
   index_.segments.push_back(std::move(s));
 }
 
-void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk) {
+void ContainerWriter::begin_quant_tensor(const std::string& name, GgmlType type, const std::vector<uint64_t>& dims) {
+  if (state_ != State::Idle) throw std::logic_error("ContainerWriter: begin_quant_tensor inside a segment");
+  if (!quant_layout(type)) throw std::logic_error("ContainerWriter: type is not block-coded");
+  if (name.size() > 0xffff || dims.size() > 255) throw std::logic_error("ContainerWriter: name or rank too long");
+  if (dims.empty() || dims.back() % kQuantBlockValues != 0)
+    throw std::logic_error("ContainerWriter: rows of a block-quantized tensor must be whole blocks");
+  state_ = State::Tensor;
+  Segment s;
+  s.kind = Segment::Kind::Quant;
+  s.source_offset = source_done_;
+  s.name = name;
+  s.quant = type;
+  s.dims = dims;
+  index_.segments.push_back(std::move(s));
+}
+
+void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk, const uint8_t* source, size_t source_size) {
   if (state_ != State::Tensor) throw std::logic_error("ContainerWriter: chunk outside a tensor");
   if (chunk.size() < 4 || chunk.size() > UINT32_MAX) throw std::logic_error("ContainerWriter: bad chunk size");
   Segment& s = index_.segments.back();
@@ -82,11 +110,21 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk) {
   const uint64_t count = load_le(chunk.data(), 4) * (s.is_sparse24() ? s.dims.back() : 1);
   if (count > UINT32_MAX) throw std::logic_error("ContainerWriter: chunk too large");
   e.value_count = uint32_t(count);
+  e.first_value = s.value_count;
+  if (index_.version >= kVersionBound) {
+    if (source_size != s.source_bytes(count) || (source_size && !source))
+      throw std::logic_error("ContainerWriter: a chunk needs the source bytes it restores");
+    uint64_t digest = 0;
+    segment_checksum(index_.version, s.name, source_done_).with_digest(&digest).of(source, source_size);
+    content_.add(digest);
+  }
   put(chunk.data(), chunk.size());
   s.chunks.push_back(e);
   s.value_count += e.value_count;
-  s.length += uint64_t(e.value_count) * s.format.value_bytes();
-  source_done_ += uint64_t(e.value_count) * s.format.value_bytes();
+  if (s.is_quant() && e.value_count % kQuantBlockValues != 0)
+    throw std::logic_error("ContainerWriter: a block-quantized chunk must hold whole blocks");
+  s.length += s.source_bytes(e.value_count);
+  source_done_ += s.source_bytes(e.value_count);
 }
 
 void ContainerWriter::end_tensor() {
@@ -101,6 +139,7 @@ void ContainerWriter::end_tensor() {
 uint64_t ContainerWriter::finish() {
   if (state_ != State::Idle) throw std::logic_error("ContainerWriter: finish inside a segment");
   if (source_done_ != index_.source_size) throw std::logic_error("ContainerWriter: segments do not tile the source");
+  index_.content_checksum = content_.value();
   const std::vector<uint8_t> index = serialize_index(index_);
   const uint64_t index_offset = written_;
   put(index.data(), index.size());

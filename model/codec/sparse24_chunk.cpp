@@ -108,12 +108,13 @@ std::vector<uint8_t> encode_sparse24_chunk(const uint8_t* dense, uint32_t rows, 
 
   const std::vector<uint8_t> values = encode_chunk(kept.data(), kept.size() / width, t, value_opt);
   const std::vector<uint8_t> nibbles =
-      encode_chunk(meta.data(), meta.size(), DType::Raw, ChunkOptions{kSparse24MetaLanes, kSparse24MetaTableLog});
+      encode_chunk(meta.data(), meta.size(), DType::Raw,
+                   ChunkOptions{kSparse24MetaLanes, kSparse24MetaTableLog, value_opt.checksum});
   std::vector<uint8_t> out;
   out.reserve(kSparse24HeaderBytes + values.size() + nibbles.size());
   append_le(out, rows, 4);
   append_le(out, groups, 4);
-  append_le(out, crc32_of(dense, size_t(rows) * cols * width), 4);
+  append_le(out, value_opt.checksum.of(dense, size_t(rows) * cols * width), 4);
   append_le(out, values.size(), 4);
   append_le(out, nibbles.size(), 4);
   out.insert(out.end(), values.begin(), values.end());
@@ -152,7 +153,8 @@ Sparse24ChunkView parse_sparse24_chunk(const uint8_t* data, size_t size) {
   return v;
 }
 
-Sparse24Stored decode_sparse24_stored(const uint8_t* data, size_t size, DType t, uint64_t cols) {
+Sparse24Stored decode_sparse24_stored(const uint8_t* data, size_t size, DType t, uint64_t cols,
+                                      const Checksum& sum) {
   const Sparse24ChunkView v = parse_sparse24_chunk(data, size);
   if (v.groups != sparse24_stored_groups(cols))
     throw FormatError("2:4 chunk stores " + std::to_string(v.groups) + " groups per row, not " +
@@ -164,12 +166,12 @@ Sparse24Stored decode_sparse24_stored(const uint8_t* data, size_t size, DType t,
   s.values.resize(size_t(v.values.value_count) * width);
   s.meta.resize(v.meta.value_count);
   try {
-    decode_chunk(v.value_chunk, v.value_chunk_bytes, t, s.values.data(), s.values.size());
+    decode_chunk(v.value_chunk, v.value_chunk_bytes, t, s.values.data(), s.values.size(), sum.without_digest());
   } catch (const FormatError& e) {
     throw FormatError(std::string("value sub-chunk: ") + e.what());
   }
   try {
-    decode_chunk(v.meta_chunk, v.meta_chunk_bytes, DType::Raw, s.meta.data(), s.meta.size());
+    decode_chunk(v.meta_chunk, v.meta_chunk_bytes, DType::Raw, s.meta.data(), s.meta.size(), sum.without_digest());
   } catch (const FormatError& e) {
     throw FormatError(std::string("meta sub-chunk: ") + e.what());
   }
@@ -196,8 +198,8 @@ Sparse24Stored decode_sparse24_stored(const uint8_t* data, size_t size, DType t,
 }
 
 void decode_sparse24_chunk(const uint8_t* data, size_t size, DType t, uint64_t cols, uint8_t* out,
-                           size_t out_capacity) {
-  const Sparse24Stored s = decode_sparse24_stored(data, size, t, cols);
+                           size_t out_capacity, const Checksum& sum) {
+  const Sparse24Stored s = decode_sparse24_stored(data, size, t, cols, sum.without_digest());
   const size_t width = dtype_size(t);
   const uint64_t bytes = uint64_t(s.rows) * cols * width;
   if (bytes > out_capacity)
@@ -212,7 +214,7 @@ void decode_sparse24_chunk(const uint8_t* data, size_t size, DType t, uint64_t c
       std::memcpy(row + size_t(sparse24_idx0(m)) * width, &s.values[2 * at * width], width);
       std::memcpy(row + size_t(sparse24_idx1(m)) * width, &s.values[(2 * at + 1) * width], width);
     }
-  if (crc32_of(out, size_t(bytes)) != load_le32(data + 8)) throw FormatError("checksum mismatch");
+  if (sum.of(out, size_t(bytes)) != load_le32(data + 8)) throw FormatError("checksum mismatch");
 }
 
 }  // namespace ws

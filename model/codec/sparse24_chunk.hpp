@@ -5,7 +5,7 @@
 // A 2:4 chunk holds whole rows of one [rows][K] matrix (never straddling the leading dims of a stacked
 // tensor). Each row is stored as G = K/4 groups padded with zero groups to an even count, so one
 // hardware beat (2 groups: 4 values + 2 nibbles) never straddles a row:
-//   u32 rows, u32 stored groups per row G, u32 CRC-32 of the dense bytes, u32 value sub-chunk bytes,
+//   u32 rows, u32 stored groups per row G, u32 checksum of the dense bytes, u32 value sub-chunk bytes,
 //   u32 meta sub-chunk bytes, value sub-chunk, meta sub-chunk
 // Both sub-chunks are ordinary chunks (codec/chunk.hpp): values = encode_chunk of the kept values, row by
 // row, group by group, v0 then v1, in the tensor's dtype; meta = encode_chunk(..., DType::Raw) of the
@@ -46,7 +46,7 @@ bool sparse24_shape_ok(DType t, const std::vector<uint64_t>& dims);
 struct Sparse24ChunkView {
   uint32_t rows = 0;
   uint32_t groups = 0;  // stored groups per row (even; includes padding)
-  uint32_t crc = 0;     // CRC-32 of the dense decoded bytes, as they lie in the source
+  uint32_t crc = 0;     // checksum of the dense decoded bytes, as they lie in the source
   ChunkView values;     // rows * groups * 2 kept values
   ChunkView meta;       // rows * groups nibbles
   const uint8_t* value_chunk = nullptr;  // the sub-chunks' bytes, each parse_chunk()-able
@@ -69,19 +69,21 @@ Sparse24ChunkView parse_sparse24_chunk(const uint8_t* data, size_t size);
 
 // The decoded stored form of a 2:4 chunk: kept values (bytes of dtype t, rows * groups * 2 values)
 // and nibbles (rows * groups), padding included. Every nibble is checked (valid, canonical for its
-// values, padding groups (0x4, +0, +0)); the CRC is not (it covers the dense bytes).
+// values, padding groups (0x4, +0, +0)), and the sub-chunks' checksums (computed as `sum` says); the
+// chunk's own checksum is not (it covers the dense bytes).
 struct Sparse24Stored {
   uint32_t rows = 0;
   uint32_t groups = 0;
   std::vector<uint8_t> values;
   std::vector<uint8_t> meta;
 };
-Sparse24Stored decode_sparse24_stored(const uint8_t* data, size_t size, DType t, uint64_t cols);
+Sparse24Stored decode_sparse24_stored(const uint8_t* data, size_t size, DType t, uint64_t cols,
+                                      const Checksum& sum = Checksum::crc32());
 
 // Decodes a 2:4 chunk of a tensor with last dim `cols` into rows * cols dense values at out (bytes as
-// in the source) and checks the CRC. Throws ws::FormatError ("bad metadata nibble 0x3 in row 2 group
-// 5", "checksum mismatch", ...).
+// in the source) and checks every checksum (value_opt.checksum of the encoder: CRC-32 in a version-1
+// container). Throws ws::FormatError ("bad metadata nibble 0x3 in row 2 group 5", "checksum mismatch", ...).
 void decode_sparse24_chunk(const uint8_t* data, size_t size, DType t, uint64_t cols, uint8_t* out,
-                           size_t out_capacity);
+                           size_t out_capacity, const Checksum& sum = Checksum::crc32());
 
 }  // namespace ws

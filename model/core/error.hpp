@@ -24,4 +24,15 @@ class FileError : public std::runtime_error {
   std::string path_;
 };
 
+// A name fit for a one-line error message: quoted, control bytes escaped, very long names cut.
+std::string quote_name(const std::string& name);
+
+// Whether s is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
+// Tensor names must be: every reader of names refuses others ("... is not UTF-8").
+bool is_utf8(const std::string& s);
+
+// A name for text output (tables): control bytes (C0, DEL) escaped as \xNN, so a name cannot move the
+// cursor or recolour a terminal; nothing cut, no quotes.
+std::string printable_name(const std::string& name);
+
 }  // namespace ws

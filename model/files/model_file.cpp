@@ -25,6 +25,11 @@ ModelFile detect_model_file(const ByteSource& src) {
     m.kind = SourceKind::Safetensors;
     return m;
   }
+  if (looks_like_gguf(first, n)) {
+    m.gguf = parse_gguf(src);
+    m.kind = SourceKind::Gguf;
+    return m;
+  }
   try {
     m.llama2c = parse_llama2c(first, size);
     m.kind = SourceKind::Llama2c;
@@ -37,7 +42,7 @@ ModelFile detect_model_file(const ByteSource& src) {
 ModelFile require_model_file(const ByteSource& src) {
   ModelFile m = detect_model_file(src);
   if (m.kind == SourceKind::Opaque)
-    throw FormatError("neither safetensors nor a llama2.c model (" +
+    throw FormatError("neither safetensors, GGUF nor a llama2.c model (" +
                       (src.size() < kLlama2cHeaderBytes ? std::string("too short") : m.not_llama2c) + ")");
   return m;
 }

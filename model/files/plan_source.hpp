@@ -1,5 +1,5 @@
-// What a source file holds, as segments that tile it (format detection: safetensors, llama2.c, or
-// opaque). Coded tensors become tensor segments; everything else (headers, gaps, other dtypes)
+// What a source file holds, as segments that tile it (format detection: safetensors, GGUF, llama2.c,
+// or opaque). Coded tensors become tensor segments; everything else (headers, gaps, other dtypes)
 // becomes literal segments, adjacent ones merged. The compressor stores each as planned.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ggml_type.hpp"
 #include "core/io.hpp"
 #include "core/source_kind.hpp"
 #include "numfmt/value_format.hpp"
@@ -18,8 +19,10 @@ struct PlannedSegment {
   uint64_t source_offset = 0;
   uint64_t length = 0;
   std::string name;
-  ValueFormat format;
-  std::vector<uint64_t> dims;
+  ValueFormat format;              // a tensor of values in a number format, or
+  bool quantized = false;          // a GGUF tensor of Q4_0/Q4_1/Q8_0 blocks of type `quant`
+  GgmlType quant = GgmlType::F32;
+  std::vector<uint64_t> dims;      // row-major (a GGUF tensor's ne reversed)
 };
 
 struct SourcePlan {
@@ -28,7 +31,7 @@ struct SourcePlan {
   std::vector<PlannedSegment> segments;
 };
 
-// Throws ws::FormatError for a file that claims to be safetensors but has a bad header.
+// Throws ws::FormatError for a file that claims to be safetensors or GGUF but has a bad header.
 SourcePlan plan_source(const ByteSource& source);
 
 }  // namespace ws

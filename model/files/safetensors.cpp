@@ -21,8 +21,6 @@ uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& what) {
   return a * b;
 }
 
-std::string quote_name(const std::string& name) { return "'" + name + "'"; }
-
 void check_header_length(uint64_t len, uint64_t file_size) {
   if (len > kSafetensorsMaxHeader)
     throw FormatError("safetensors header of " + std::to_string(len) + " bytes is above the 100 MB limit");

@@ -182,7 +182,7 @@ std::vector<Sparse24Matrix> sparse24_matrices(const ContainerReader& reader, con
     try {
       // Sub-chunk CRCs, nibbles, canonical groups and padding; then the dense CRC over the chunk's rows.
       const Sparse24ChunkView view = parse_sparse24_chunk(c.bytes.data(), c.bytes.size());
-      const Sparse24Stored st = decode_sparse24_stored(c.bytes.data(), c.bytes.size(), s.dtype, cols);
+      const Sparse24Stored st = decode_sparse24_stored(c.bytes.data(), c.bytes.size(), s.dtype, cols, c.checksum);
       if (st.rows != c.rows)
         throw FormatError("holds " + std::to_string(st.rows) + " rows, the index says " + std::to_string(c.rows));
       Sparse24 dense_rows;  // the chunk's rows without the padding groups, to check the dense CRC
@@ -201,7 +201,7 @@ std::vector<Sparse24Matrix> sparse24_matrices(const ContainerReader& reader, con
       const std::vector<uint16_t> dense = unpack_sparse24(dense_rows);
       std::vector<uint8_t> bytes(dense.size() * 2);
       for (size_t i = 0; i < dense.size(); ++i) store_le(&bytes[2 * i], dense[i], 2);
-      if (crc32_of(bytes.data(), bytes.size()) != view.crc) throw FormatError("checksum mismatch");
+      if (c.checksum.of(bytes.data(), bytes.size()) != view.crc) throw FormatError("checksum mismatch");
       m.views.push_back(view);  // points into c.bytes, whose buffer moves with it
     } catch (const FormatError& e) {
       throw Sparse24ChunkError(c.matrix, c.chunk, e.what());

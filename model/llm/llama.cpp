@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 
 namespace ws {
 
@@ -26,7 +27,8 @@ const char* linear_name(LinearKind k) {
 
 bool same_config(const LlamaConfig& a, const LlamaConfig& b) {
   return a.dim == b.dim && a.hidden_dim == b.hidden_dim && a.n_layers == b.n_layers && a.n_heads == b.n_heads &&
-         a.n_kv_heads == b.n_kv_heads && a.vocab_size == b.vocab_size && a.seq_len == b.seq_len;
+         a.n_kv_heads == b.n_kv_heads && a.vocab_size == b.vocab_size && a.seq_len == b.seq_len &&
+         a.rope_theta == b.rope_theta && a.rms_eps == b.rms_eps;
 }
 
 int linear_out(const LlamaConfig& c, LinearKind k) {
@@ -52,11 +54,11 @@ void expect_size(const std::vector<float>& v, size_t n, const char* name) {
 }
 
 // run.c's rmsnorm, in its order of operations.
-void rmsnorm(float* o, const float* x, const float* weight, int size) {
+void rmsnorm(float* o, const float* x, const float* weight, int size, float eps) {
   float ss = 0.0f;
   for (int j = 0; j < size; j++) ss += x[j] * x[j];
   ss /= size;
-  ss += 1e-5f;
+  ss += eps;
   ss = 1.0f / std::sqrt(ss);
   for (int j = 0; j < size; j++) o[j] = weight[j] * (ss * x[j]);
 }
@@ -75,8 +77,7 @@ void softmax(float* x, int size) {
 
 }  // namespace
 
-void LlamaWeights::validate() const {
-  const LlamaConfig& c = config;
+void validate_config(const LlamaConfig& c) {
   if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
       c.vocab_size <= 0 || c.seq_len <= 0)
     throw FormatError("config has a non-positive dimension");
@@ -86,6 +87,13 @@ void LlamaWeights::validate() const {
   if (c.dim > (1 << 16) || c.hidden_dim > (1 << 18) || c.n_layers > 4096 || c.vocab_size > (1 << 20) ||
       c.seq_len > (1 << 20))
     throw FormatError("config dimensions too large");
+  if (!(c.rope_theta > 0.0f) || !(c.rms_eps >= 0.0f) || !std::isfinite(c.rope_theta) || !std::isfinite(c.rms_eps))
+    throw FormatError("config: RoPE base must be positive and RMS epsilon not negative, both finite");
+}
+
+void LlamaWeights::validate() const {
+  const LlamaConfig& c = config;
+  validate_config(c);
   const size_t L = size_t(c.n_layers), dim = size_t(c.dim);
   expect_size(token_embedding_table, size_t(c.vocab_size) * dim, "token_embedding_table");
   expect_size(rms_att_weight, L * dim, "rms_att_weight");
@@ -127,18 +135,38 @@ void matvec(const LinearView& lv, const float* x, float* y) {
   }
 }
 
-Llama::Llama(const LlamaWeights& w) : w_(w) {
+LinearHook parallel_matvec(ThreadPool& pool, unsigned threads) {
+  return [&pool, threads](const LinearView& lv, const float* x, float* y) {
+    const int parts = int(std::min<unsigned>(std::max(threads, 1u), unsigned(std::max(lv.out / 64, 1))));
+    std::vector<std::future<void>> done;
+    for (int p = 1; p < parts; ++p)  // part 0 runs here
+      done.push_back(pool.submit<void>([&lv, x, y, p, parts] {
+        LinearView part = lv;
+        const int begin = int(int64_t(lv.out) * p / parts), end = int(int64_t(lv.out) * (p + 1) / parts);
+        part.out = end - begin;
+        part.w = lv.w + size_t(begin) * size_t(lv.in);
+        matvec(part, x, y + begin);
+      }));
+    LinearView first = lv;
+    first.out = int(int64_t(lv.out) / parts);
+    matvec(first, x, y);
+    for (auto& f : done) f.get();
+  };
+}
+
+Llama::Llama(const LlamaWeights& w, int max_seq) : w_(w) {
   w_.validate();
   const LlamaConfig& c = w_.config;
+  max_seq_ = max_seq > 0 && max_seq < c.seq_len ? max_seq : c.seq_len;
   x_.resize(size_t(c.dim));
   xb_.resize(size_t(c.dim));
   xb2_.resize(size_t(c.dim));
   hb_.resize(size_t(c.hidden_dim));
   hb2_.resize(size_t(c.hidden_dim));
   q_.resize(size_t(c.dim));
-  att_.resize(size_t(c.seq_len));
+  att_.resize(size_t(max_seq_));
   logits_.resize(size_t(c.vocab_size));
-  key_cache_.resize(size_t(c.n_layers) * size_t(c.seq_len) * size_t(c.kv_dim()));
+  key_cache_.resize(size_t(c.n_layers) * size_t(max_seq_) * size_t(c.kv_dim()));
   value_cache_.resize(key_cache_.size());
 }
 
@@ -165,7 +193,7 @@ void Llama::linear(LinearKind kind, int layer, const float* x, float* y) {
 const std::vector<float>& Llama::forward(int token, int pos) {
   const LlamaConfig& p = w_.config;
   if (token < 0 || token >= p.vocab_size) throw std::invalid_argument("token out of range");
-  if (pos < 0 || pos >= p.seq_len) throw std::invalid_argument("position out of range");
+  if (pos < 0 || pos >= max_seq_) throw std::invalid_argument("position out of range");
   const int dim = p.dim, kv_dim = p.kv_dim(), kv_mul = p.n_heads / p.n_kv_heads;
   const int hidden_dim = p.hidden_dim, head_size = p.head_size();
   float* x = x_.data();
@@ -174,19 +202,21 @@ const std::vector<float>& Llama::forward(int token, int pos) {
   for (int i = 0; i < dim; i++) x[i] = content_row[i];
 
   for (int l = 0; l < p.n_layers; l++) {
-    rmsnorm(xb_.data(), x, w_.rms_att_weight.data() + size_t(l) * size_t(dim), dim);
+    rmsnorm(xb_.data(), x, w_.rms_att_weight.data() + size_t(l) * size_t(dim), dim, p.rms_eps);
 
-    size_t loff = size_t(l) * size_t(p.seq_len) * size_t(kv_dim);
+    size_t loff = size_t(l) * size_t(max_seq_) * size_t(kv_dim);
     float* k = key_cache_.data() + loff + size_t(pos) * size_t(kv_dim);
     float* v = value_cache_.data() + loff + size_t(pos) * size_t(kv_dim);
     linear(LinearKind::wq, l, xb_.data(), q_.data());
     linear(LinearKind::wk, l, xb_.data(), k);
     linear(LinearKind::wv, l, xb_.data(), v);
 
-    // RoPE: rotate q and (where i < kv_dim) k pairwise; run.c computes the angle, not the file's tables.
+    // RoPE: rotate q and (where i < kv_dim) k on adjacent pairs (2i, 2i+1) of each head; run.c computes
+    // the angle, not the file's tables. GGUF's q/k rows are in this order (llama.cpp's converter
+    // permutes them), and the loader puts HF checkpoints' rotate-half rows into it (llama_io.cpp).
     for (int i = 0; i < dim; i += 2) {
       int head_dim = i % head_size;
-      float freq = 1.0f / std::pow(10000.0f, head_dim / float(head_size));
+      float freq = 1.0f / std::pow(p.rope_theta, head_dim / float(head_size));
       float val = pos * freq;
       float fcr = std::cos(val);
       float fci = std::sin(val);
@@ -224,7 +254,7 @@ const std::vector<float>& Llama::forward(int token, int pos) {
     linear(LinearKind::wo, l, xb_.data(), xb2_.data());
     for (int i = 0; i < dim; i++) x[i] += xb2_[size_t(i)];
 
-    rmsnorm(xb_.data(), x, w_.rms_ffn_weight.data() + size_t(l) * size_t(dim), dim);
+    rmsnorm(xb_.data(), x, w_.rms_ffn_weight.data() + size_t(l) * size_t(dim), dim, p.rms_eps);
     linear(LinearKind::w1, l, xb_.data(), hb_.data());
     linear(LinearKind::w3, l, xb_.data(), hb2_.data());
     // SwiGLU: silu(w1 x) * (w3 x)
@@ -238,7 +268,7 @@ const std::vector<float>& Llama::forward(int token, int pos) {
     for (int i = 0; i < dim; i++) x[i] += xb_[size_t(i)];
   }
 
-  rmsnorm(x, x, w_.rms_final_weight.data(), dim);
+  rmsnorm(x, x, w_.rms_final_weight.data(), dim, p.rms_eps);
   linear(LinearKind::cls, -1, x, logits_.data());
   return logits_;
 }

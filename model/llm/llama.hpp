@@ -1,7 +1,8 @@
-// The fp32 forward pass of the llama2.c model family, computed exactly as llama2.c's run.c does it
-// (RMSNorm eps 1e-5, RoPE computed from position and head dim, grouped-query attention, SwiGLU,
-// shared classifier), with a KV cache, run.c's seeded sampler, and a hook through which every linear
-// layer's matrix-vector product passes (to observe it for calibration, or to compute it elsewhere).
+// The fp32 forward pass of the llama family, computed exactly as llama2.c's run.c does it (RMSNorm,
+// RoPE computed from position and head dim on adjacent pairs, grouped-query attention, SwiGLU, shared
+// classifier), with the RoPE base and RMS epsilon of the config (run.c's constants for llama2.c files),
+// a KV cache, run.c's seeded sampler, and a hook through which every linear layer's matrix-vector
+// product passes (to observe it for calibration, or to compute it elsewhere).
 #pragma once
 
 #include <array>
@@ -14,10 +15,21 @@
 
 namespace ws {
 
-// The config of the .bin header (dims, shared_classifier); shared with the .bin reader.
-using LlamaConfig = Llama2cConfig;
+// The dimensions of the .bin header (shared with the .bin reader), plus the two constants llama2.c
+// fixes and other files state (GGUF: llama.rope.freq_base, llama.attention.layer_norm_rms_epsilon).
+// The head dimension is dim / n_heads (head_size()); the loaders refuse files that say otherwise.
+struct LlamaConfig : Llama2cConfig {
+  float rope_theta = 10000.0f;  // RoPE base; run.c's 10000
+  float rms_eps = 1e-5f;        // RMSNorm epsilon; run.c's 1e-5
+  LlamaConfig() = default;
+  LlamaConfig(const Llama2cConfig& c) : Llama2cConfig(c) {}  // a llama2.c model: run.c's constants
+};
 
-// Same dimensions (dim, hidden_dim, layers, heads, kv heads, vocab, seq_len).
+// Throws ws::FormatError for a non-positive or absurdly large dimension, heads that do not divide dim
+// into even heads, a RoPE base or RMS epsilon out of range: before anything is sized from c.
+void validate_config(const LlamaConfig& c);
+
+// Same dimensions (dim, hidden_dim, layers, heads, kv heads, vocab, seq_len) and constants.
 bool same_config(const LlamaConfig& a, const LlamaConfig& b);
 
 // The linear layers of a transformer layer in .bin order, then the classifier.
@@ -60,20 +72,29 @@ void matvec(const LinearView& lv, const float* x, float* y);
 // Must write lv.out values to y. To observe, record x and call matvec.
 using LinearHook = std::function<void(const LinearView& lv, const float* x, float* y)>;
 
+class ThreadPool;
+// matvec with its rows split over the pool's threads: each row's sum is run.c's, so y is bit for bit
+// matvec's. The pool must outlive the hook.
+LinearHook parallel_matvec(ThreadPool& pool, unsigned threads);
+
 class Llama {
  public:
   // Keeps a reference to w, which must outlive the model. Throws ws::FormatError if w is inconsistent.
-  explicit Llama(const LlamaWeights& w);
+  // The KV cache holds max_seq positions (0 or above seq_len: seq_len); a model with a long context
+  // (SmolLM2: 8192, 377 MB of cache) need not pay for positions it will not reach.
+  explicit Llama(const LlamaWeights& w, int max_seq = 0);
   void set_hook(LinearHook hook) { hook_ = std::move(hook); }  // empty: matvec
   // The logits after token at position pos; the KV cache holds positions 0..pos-1 from earlier calls
   // (run.c's contract: call with pos = 0, 1, 2, ...). Throws std::invalid_argument on a bad token/pos.
   const std::vector<float>& forward(int token, int pos);
   const LlamaConfig& config() const { return w_.config; }
+  int max_seq() const { return max_seq_; }
 
  private:
   void linear(LinearKind kind, int layer, const float* x, float* y);
 
   const LlamaWeights& w_;
+  int max_seq_;
   LinearHook hook_;
   std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, att_, logits_;
   std::vector<float> key_cache_, value_cache_;  // [L][seq_len][kv_dim]

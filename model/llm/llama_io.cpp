@@ -1,13 +1,20 @@
 #include "llm/llama_io.hpp"
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "core/bf16.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "files/model_file.hpp"
+#include "llm/model_meta.hpp"
 
 namespace ws {
 namespace {
@@ -61,6 +68,174 @@ LlamaWeights from_llama2c(const ByteSource& src, const Llama2cFile& f) {
   return w;
 }
 
+// ---- llama-architecture files with named tensors: GGUF, convert's safetensors of one, HF checkpoints.
+
+// A named tensor of the file, dequantized to fp32; throws when it is missing or not of this shape.
+using ReadTensor = std::function<std::vector<float>(const std::string& name, const std::vector<uint64_t>& shape)>;
+
+// The tensor names of one file family (llama.cpp's LLM_TENSOR_NAMES, or transformers' LlamaForCausalLM).
+struct TensorNames {
+  const char* embedding;
+  const char* final_norm;
+  const char* classifier;    // absent in the file: tied to the embedding
+  const char* layer_prefix;  // + layer + "."
+  const char* att_norm;
+  const char* ffn_norm;
+  const char* linear[kLayerLinears];  // wq, wk, wv, wo, w1 (gate), w2 (down), w3 (up)
+};
+const TensorNames kGgufNames{"token_embd.weight", "output_norm.weight", "output.weight", "blk.",
+                             "attn_norm.weight", "ffn_norm.weight",
+                             {"attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight",
+                              "ffn_gate.weight", "ffn_down.weight", "ffn_up.weight"}};
+const TensorNames kHfNames{"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight", "model.layers.",
+                           "input_layernorm.weight", "post_attention_layernorm.weight",
+                           {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+                            "self_attn.o_proj.weight", "mlp.gate_proj.weight", "mlp.down_proj.weight",
+                            "mlp.up_proj.weight"}};
+
+// HF checkpoints rotate (i, i + head_size/2) of each head ("rotate_half"); GGUF files adjacent pairs,
+// because llama.cpp's converter permutes the q/k rows. This is that permutation (convert_hf_to_gguf.py's
+// permute): row 2i of a head takes HF row i, row 2i+1 takes HF row i + head_size/2.
+std::vector<float> rotate_half_to_pairs(const std::vector<float>& w, int heads, int head_size, int in) {
+  std::vector<float> out(w.size());
+  const int half = head_size / 2;
+  for (int h = 0; h < heads; ++h)
+    for (int i = 0; i < half; ++i)
+      for (int j = 0; j < 2; ++j) {
+        const float* from = w.data() + (size_t(h) * head_size + size_t(j) * half + i) * size_t(in);
+        std::copy(from, from + in, out.data() + (size_t(h) * head_size + 2 * size_t(i) + j) * size_t(in));
+      }
+  return out;
+}
+
+// The weights of config c from tensors named as in `names`; rope_half: q/k rows in HF's order.
+LlamaWeights from_named(const LlamaConfig& c, const TensorNames& names, bool has_classifier, bool rope_half,
+                        const ReadTensor& read) {
+  validate_config(c);
+  LlamaWeights w;
+  w.config = c;
+  w.config.shared_classifier = !has_classifier;
+  const uint64_t V = uint64_t(c.vocab_size), D = uint64_t(c.dim);
+  w.token_embedding_table = read(names.embedding, {V, D});
+  w.rms_final_weight = read(names.final_norm, {D});
+  if (has_classifier) w.wcls = read(names.classifier, {V, D});
+  // Grown tensor by tensor, never sized from the config: every value read exists in the file.
+  auto append = [](std::vector<float>& to, const std::vector<float>& v) { to.insert(to.end(), v.begin(), v.end()); };
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string prefix = names.layer_prefix + std::to_string(l) + ".";
+    append(w.rms_att_weight, read(prefix + names.att_norm, {D}));
+    append(w.rms_ffn_weight, read(prefix + names.ffn_norm, {D}));
+    for (int k = 0; k < kLayerLinears; ++k) {
+      const LinearKind kind = LinearKind(k);
+      const int out = linear_out(c, kind), in = linear_in(c, kind);
+      std::vector<float> m = read(prefix + names.linear[k], {uint64_t(out), uint64_t(in)});
+      if (rope_half && (kind == LinearKind::wq || kind == LinearKind::wk))
+        m = rotate_half_to_pairs(m, out / c.head_size(), c.head_size(), in);
+      append(w.linear[size_t(k)], m);
+    }
+  }
+  w.validate();
+  return w;
+}
+
+int checked_int(int64_t v, const std::string& key) {
+  if (v <= 0 || v > INT32_MAX) throw FormatError("metadata " + quote_name(key) + " = " + std::to_string(v) + " is out of range");
+  return int(v);
+}
+
+// The config of a llama model from GGUF's metadata keys; the vocabulary is the embedding's rows.
+LlamaConfig config_from_meta(const ModelMeta& md, uint64_t embedding_rows) {
+  const std::string arch = md.text("general.architecture");
+  if (arch != "llama") throw FormatError("architecture '" + arch + "' is not supported (llama only)");
+  LlamaConfig c;
+  c.dim = checked_int(md.integer("llama.embedding_length"), "llama.embedding_length");
+  c.hidden_dim = checked_int(md.integer("llama.feed_forward_length"), "llama.feed_forward_length");
+  c.n_layers = checked_int(md.integer("llama.block_count"), "llama.block_count");
+  c.n_heads = checked_int(md.integer("llama.attention.head_count"), "llama.attention.head_count");
+  c.n_kv_heads = checked_int(md.integer("llama.attention.head_count_kv", c.n_heads), "llama.attention.head_count_kv");
+  c.seq_len = checked_int(md.integer("llama.context_length"), "llama.context_length");
+  c.vocab_size = checked_int(int64_t(std::min<uint64_t>(embedding_rows, uint64_t(INT32_MAX) + 1)), "token_embd rows");
+  if (md.has("llama.vocab_size") && md.integer("llama.vocab_size") != c.vocab_size)
+    throw FormatError("metadata 'llama.vocab_size' differs from the embedding's " + std::to_string(c.vocab_size) + " rows");
+  c.rope_theta = float(md.number("llama.rope.freq_base", 10000.0));
+  c.rms_eps = float(md.number("llama.attention.layer_norm_rms_epsilon"));
+  validate_config(c);  // whole heads, sane sizes: before head_size() means anything
+  for (const char* key : {"llama.rope.dimension_count", "llama.attention.key_length", "llama.attention.value_length"})
+    if (md.has(key) && md.integer(key) != c.head_size())
+      throw FormatError("metadata " + quote_name(key) + " = " + md.text(key) + ": only heads of embedding_length / head_count = " +
+                        std::to_string(c.head_size()) + " are supported, fully rotated");
+  if (md.has("llama.rope.scaling.type") && md.text("llama.rope.scaling.type") != "none")
+    throw FormatError("metadata 'llama.rope.scaling.type' = " + md.text("llama.rope.scaling.type") + " is not supported");
+  return c;
+}
+
+void expect_shape(const std::string& name, const std::vector<uint64_t>& got, const std::vector<uint64_t>& want) {
+  if (got == want) return;
+  auto text = [](const std::vector<uint64_t>& s) {
+    std::string r;
+    for (uint64_t d : s) r += (r.empty() ? "" : "x") + std::to_string(d);
+    return r;
+  };
+  throw FormatError("tensor " + quote_name(name) + " has shape " + text(got) + ", the config implies " + text(want));
+}
+
+LlamaWeights from_gguf(const ByteSource& src, const GgufFile& f, const ModelMeta& md) {
+  const GgufTensor* embd = f.find_tensor(kGgufNames.embedding);
+  if (!embd || embd->ne.size() != 2) throw FormatError("GGUF file has no 2-D tensor 'token_embd.weight'");
+  const LlamaConfig c = config_from_meta(md, embd->shape()[0]);
+  return from_named(c, kGgufNames, f.find_tensor(kGgufNames.classifier) != nullptr, false,
+                    [&](const std::string& name, const std::vector<uint64_t>& shape) {
+                      const GgufTensor* t = f.find_tensor(name);
+                      if (!t) throw FormatError("GGUF file has no tensor " + quote_name(name));
+                      expect_shape(name, t->shape(), shape);
+                      return gguf_read_fp32(src, *t);
+                    });
+}
+
+ReadTensor safetensors_reader(const ByteSource& src, const SafetensorsFile& f) {
+  return [&src, &f](const std::string& name, const std::vector<uint64_t>& shape) {
+    const SafetensorsTensor* t = f.find(name);
+    if (!t) throw FormatError("safetensors file has no tensor " + quote_name(name));
+    expect_shape(name, t->shape, shape);
+    if (t->coded == DType::Raw)
+      throw FormatError("tensor " + quote_name(name) + " has dtype " + t->dtype + ", expected F32, BF16 or F16");
+    return read_floats(src, t->offset, t->value_count, t->coded);
+  };
+}
+
+uint64_t embedding_rows(const SafetensorsFile& f, const char* name) {
+  const SafetensorsTensor* t = f.find(name);
+  if (!t || t->shape.size() != 2) throw FormatError(std::string("safetensors file has no 2-D tensor '") + name + "'");
+  return t->shape[0];
+}
+
+// An HF checkpoint's config: config.json beside the weights (transformers' LlamaConfig keys).
+LlamaConfig hf_config(const std::string& weights_path, uint64_t embedding_rows) {
+  const std::filesystem::path json_path = std::filesystem::path(weights_path).parent_path() / "config.json";
+  std::ifstream in(json_path);
+  if (!in) throw FormatError("an HF llama checkpoint needs its config.json beside it (" + json_path.string() + " not found)");
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object()) throw FormatError(json_path.string() + " is not a JSON object");
+  // The same keys GGUF's converter reads, mapped onto GGUF's names so that one function checks them.
+  std::map<std::string, std::string> md{{"general.architecture", "llama"}};
+  const std::pair<const char*, const char*> keys[] = {
+      {"hidden_size", "llama.embedding_length"},       {"intermediate_size", "llama.feed_forward_length"},
+      {"num_hidden_layers", "llama.block_count"},      {"num_attention_heads", "llama.attention.head_count"},
+      {"num_key_value_heads", "llama.attention.head_count_kv"}, {"max_position_embeddings", "llama.context_length"},
+      {"rope_theta", "llama.rope.freq_base"},          {"rms_norm_eps", "llama.attention.layer_norm_rms_epsilon"},
+      {"vocab_size", "llama.vocab_size"},              {"head_dim", "llama.attention.key_length"}};
+  for (const auto& [hf, gguf] : keys) {
+    if (!j.contains(hf) || j[hf].is_null()) continue;
+    if (!j[hf].is_number()) throw FormatError(json_path.string() + ": " + hf + " is not a number");
+    md[gguf] = j[hf].is_number_integer() ? std::to_string(j[hf].get<int64_t>()) : j[hf].dump();
+  }
+  if (j.contains("model_type") && j["model_type"] != "llama")
+    throw FormatError(json_path.string() + ": model_type " + j["model_type"].dump() + " is not supported (llama only)");
+  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null())
+    throw FormatError(json_path.string() + ": rope_scaling is not supported");
+  return config_from_meta(ModelMeta(md), embedding_rows);
+}
+
 LlamaWeights from_safetensors(const ByteSource& src, const SafetensorsFile& f) {
   // The config goes through the .bin header parser, so it gets the same validation.
   uint8_t header[kLlama2cHeaderBytes];
@@ -71,6 +246,10 @@ LlamaWeights from_safetensors(const ByteSource& src, const SafetensorsFile& f) {
     store_le(header + 20, uint32_t(-parse_int(f.metadata, "vocab_size")), 4);
   LlamaWeights w;
   w.config = parse_llama2c_config(header);
+  // Written by save_llama only where they differ from run.c's constants (a GGUF model's pruned copy).
+  const ModelMeta md(f.metadata);
+  w.config.rope_theta = float(md.number("rope_theta", w.config.rope_theta));
+  w.config.rms_eps = float(md.number("rms_eps", w.config.rms_eps));
 
   for (const Llama2cArray& a : llama2c_layout(w.config).arrays) {
     const SafetensorsTensor* t = f.find(a.name);
@@ -109,14 +288,32 @@ LlamaWeights load_llama(const std::string& path) {
     throw FormatError(e.what());  // the loader reports every failure as a FormatError
   }
   const ModelFile m = detect_model_file(*src);
-  if (m.kind == SourceKind::Safetensors) return from_safetensors(*src, m.safetensors);
   if (m.kind == SourceKind::Llama2c) return from_llama2c(*src, m.llama2c);
-  throw FormatError(m.not_llama2c);
+  if (m.kind == SourceKind::Gguf) return from_gguf(*src, m.gguf, *model_meta(m));
+  if (m.kind != SourceKind::Safetensors) throw FormatError(m.not_llama2c);
+  const SafetensorsFile& st = m.safetensors;
+  if (const std::optional<ModelMeta> md = model_meta(m)) {  // convert's output from a GGUF file
+    const LlamaConfig c = config_from_meta(*md, embedding_rows(st, kGgufNames.embedding));
+    return from_named(c, kGgufNames, st.find(kGgufNames.classifier) != nullptr, false, safetensors_reader(*src, st));
+  }
+  if (st.find(kHfNames.embedding)) {  // an HF checkpoint
+    const LlamaConfig c = hf_config(path, embedding_rows(st, kHfNames.embedding));
+    return from_named(c, kHfNames, st.find(kHfNames.classifier) != nullptr, true, safetensors_reader(*src, st));
+  }
+  return from_safetensors(*src, st);
 }
 
 void save_llama(const LlamaWeights& w, const std::string& path, const std::map<std::string, std::string>& extra) {
   w.validate();
   std::map<std::string, std::string> metadata = llama2c_metadata(w.config);
+  const LlamaConfig run_c;  // llama2.c files keep exactly the metadata they always had
+  auto text = [](float v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.9g", double(v));
+    return std::string(b);
+  };
+  if (w.config.rope_theta != run_c.rope_theta) metadata["rope_theta"] = text(w.config.rope_theta);
+  if (w.config.rms_eps != run_c.rms_eps) metadata["rms_eps"] = text(w.config.rms_eps);
   for (const auto& [k, v] : extra) metadata[k] = v;
 
   std::vector<SafetensorsEntry> entries;

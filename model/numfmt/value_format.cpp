@@ -1,6 +1,8 @@
 // A tensor segment's number format: id, parameters and the codec's lookup tables (docs/format.md 4.1).
 #include "numfmt/value_format.hpp"
 
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include "core/bytes.hpp"
@@ -79,12 +81,23 @@ uint32_t get_bytes(const uint8_t*& p, const uint8_t* end, int n) {
 
 }  // namespace
 
+// Built once per process and shared: a format's tables (numfmt::Format's encoder index, the split and
+// join tables) cost far more than decoding a chunk, and a reader parses one format per tensor.
+std::shared_ptr<const ValueFormat::Data> builtin_data(FormatId id, const char* name) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const ValueFormat::Data>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& d = cache[name];
+  if (!d) d = make(id, numfmt::Format::builtin(name));
+  return d;
+}
+
 ValueFormat ValueFormat::of_dtype(DType t) {
   ValueFormat v;
   switch (t) {
-    case DType::BF16: v.d_ = make(FormatId::BF16, numfmt::Format::builtin("bf16")); break;
-    case DType::F16: v.d_ = make(FormatId::F16, numfmt::Format::builtin("fp16")); break;
-    case DType::F32: v.d_ = make(FormatId::F32, numfmt::Format::builtin("fp32")); break;
+    case DType::BF16: v.d_ = builtin_data(FormatId::BF16, "bf16"); break;
+    case DType::F16: v.d_ = builtin_data(FormatId::F16, "fp16"); break;
+    case DType::F32: v.d_ = builtin_data(FormatId::F32, "fp32"); break;
     default: throw std::invalid_argument("ValueFormat::of_dtype: dtype is not coded");
   }
   return v;
@@ -98,11 +111,11 @@ ValueFormat ValueFormat::of(const numfmt::Format& f) {
     if (n == "fp16") return of_dtype(DType::F16);
     if (n == "fp32") return of_dtype(DType::F32);
     ValueFormat v;
-    if (n == "e4m3") v.d_ = make(FormatId::E4M3, f);
-    if (n == "e5m2") v.d_ = make(FormatId::E5M2, f);
-    if (n == "int8") v.d_ = make(FormatId::Int8, f);
-    if (n == "int4") v.d_ = make(FormatId::Int4, f);
-    if (f.layout() == numfmt::Layout::Posit) v.d_ = make(FormatId::Posit, f);
+    if (n == "e4m3") v.d_ = builtin_data(FormatId::E4M3, "e4m3");
+    if (n == "e5m2") v.d_ = builtin_data(FormatId::E5M2, "e5m2");
+    if (n == "int8") v.d_ = builtin_data(FormatId::Int8, "int8");
+    if (n == "int4") v.d_ = builtin_data(FormatId::Int4, "int4");
+    if (f.layout() == numfmt::Layout::Posit) v.d_ = builtin_data(FormatId::Posit, n.c_str());
     if (v.d_) return v;
   }
   ValueFormat v;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codec/container_writer.hpp"
+#include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/threads.hpp"
 #include "files/plan_source.hpp"
@@ -68,6 +69,32 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       pipe.then([&w] { w.end_literal(); });
       continue;
     }
+    if (s.quantized) {
+      // Whole blocks per chunk: chunk_values rounded down to whole rows, or to whole blocks.
+      const QuantLayout& q = *quant_layout(s.quant);
+      pipe.then([&w, &s] { w.begin_quant_tensor(s.name, s.quant, s.dims); });
+      ++result.tensors;
+      ++result.quant_tensors;
+      const uint64_t count = s.length / q.block_bytes() * kQuantBlockValues;
+      const uint64_t per =
+          std::max<uint64_t>(kQuantBlockValues, chunk_values_for(s.dims, opt.chunk_values) / kQuantBlockValues * kQuantBlockValues);
+      for (uint64_t v = 0; v < count; v += per) {
+        const size_t n = size_t(std::min<uint64_t>(per, count - v));
+        const uint64_t bytes = n / kQuantBlockValues * q.block_bytes();
+        auto blocks = std::make_shared<Bytes>(in.read(s.source_offset + v / kQuantBlockValues * q.block_bytes(), size_t(bytes)));
+        const GgmlType type = s.quant;
+        ChunkOptions copt = opt.chunk;
+        copt.checksum = segment_checksum(kContainerVersion, s.name, s.source_offset + v / kQuantBlockValues * q.block_bytes());
+        ++result.chunks;
+        pipe.run([blocks, n, type, copt] { return encode_quant_chunk(blocks->data(), n, type, copt); },
+                 [&w, &advance, blocks, bytes](Bytes& chunk) {
+                   w.add_chunk(chunk, blocks->data(), size_t(bytes));
+                   advance(bytes);
+                 });
+      }
+      pipe.then([&w] { w.end_tensor(); });
+      continue;
+    }
     const bool sparse = opt.sparse24 && qualifies_sparse24(in, s);
     pipe.then([&w, &s, sparse] { w.begin_tensor(s.name, s.format, s.dims, sparse); });
     ++result.tensors;
@@ -78,17 +105,18 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       ++result.sparse24_tensors;
       const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
       const uint64_t per = std::max<uint64_t>(1, opt.chunk_values / (2 * uint64_t(sparse24_stored_groups(cols))));
-      const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog};
       const DType dtype = s.format.dtype();
       for (uint64_t m = 0; m < count / cols; m += rows)
         for (uint64_t r = 0; r < rows; r += per) {
           const uint32_t n = uint32_t(std::min(per, rows - r));
           const uint64_t bytes = n * cols * width;
-          auto values = std::make_shared<Bytes>(in.read(s.source_offset + (m + r) * cols * width, size_t(bytes)));
+          const uint64_t at = s.source_offset + (m + r) * cols * width;
+          auto values = std::make_shared<Bytes>(in.read(at, size_t(bytes)));
+          const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog, segment_checksum(kContainerVersion, s.name, at)};
           ++result.chunks;
           pipe.run([values, n, cols, dtype, vopt] { return encode_sparse24_chunk(values->data(), n, cols, dtype, vopt); },
-                   [&w, &advance, bytes](Bytes& chunk) {
-                     w.add_chunk(chunk);
+                   [&w, &advance, values, bytes](Bytes& chunk) {
+                     w.add_chunk(chunk, values->data(), size_t(bytes));
                      advance(bytes);
                    });
         }
@@ -100,11 +128,12 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       const size_t n = size_t(std::min<uint64_t>(per, count - v));
       auto values = std::make_shared<Bytes>(in.read(s.source_offset + v * width, n * width));
       const ValueFormat format = s.format;
-      const ChunkOptions copt = opt.chunk;
+      ChunkOptions copt = opt.chunk;
+      copt.checksum = segment_checksum(kContainerVersion, s.name, s.source_offset + v * width);
       ++result.chunks;
       pipe.run([values, n, format, copt] { return encode_chunk(values->data(), n, format, copt); },
-               [&w, &advance, n, width](Bytes& chunk) {
-                 w.add_chunk(chunk);
+               [&w, &advance, values, n, width](Bytes& chunk) {
+                 w.add_chunk(chunk, values->data(), n * width);
                  advance(n * width);
                });
     }
@@ -121,8 +150,9 @@ std::string compress_summary(const std::string& in, const std::string& out, cons
                    " chunks, ",
                    in.c_str(), source_kind_name(r.kind), r.source_bytes, out.c_str(), r.container_bytes,
                    r.container_bytes ? double(r.source_bytes) / double(r.container_bytes) : 0.0, r.tensors, r.chunks) +
-         (options.sparse24 ? strprintf("%" PRIu64 " stored 2:4\n", r.sparse24_tensors)
-                           : std::string("all stored dense (--no-sparse)\n"));
+         (options.sparse24 ? strprintf("%" PRIu64 " stored 2:4", r.sparse24_tensors)
+                           : std::string("all stored dense (--no-sparse)")) +
+         (r.quant_tensors ? strprintf(", %" PRIu64 " block-quantized (GGUF)\n", r.quant_tensors) : std::string("\n"));
 }
 
 }  // namespace ws

@@ -1,4 +1,4 @@
-// `compress`: a source file (safetensors, llama2.c or any bytes) into a .wsz container. It streams:
+// `compress`: a source file (safetensors, GGUF, llama2.c or any bytes) into a .wsz container. It streams:
 // input is read a chunk (or 1 MiB of literal) at a time, a pool of `threads` workers codes chunks
 // (0 = hardware concurrency) and results are written in order, with a bounded number in flight.
 #pragma once
@@ -27,10 +27,11 @@ struct CompressResult {
   uint64_t container_bytes = 0;
   uint64_t tensors = 0;  // tensor segments
   uint64_t sparse24_tensors = 0;  // of which stored 2:4
+  uint64_t quant_tensors = 0;     // of which GGUF Q4_0/Q4_1/Q8_0 blocks
   uint64_t chunks = 0;
 };
 
-// Throws std::invalid_argument for bad options, ws::FormatError for a bad safetensors header.
+// Throws std::invalid_argument for bad options, ws::FormatError for a bad safetensors or GGUF header.
 CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptions& options);
 
 // The line `weightstream compress` prints: "<in>: <kind>, N bytes -> <out>: M bytes (ratio), ...".

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,41 +13,94 @@
 #include "ops/report.hpp"
 
 namespace ws {
+namespace {
+
+// Decoded pieces travel from the workers to the writer in buffers that are reused: a buffer is
+// zero-filled (by std::vector) only when it first grows, never per chunk, and no chunk allocates.
+class BufferPool {
+ public:
+  std::vector<uint8_t> get(size_t n) {
+    std::vector<uint8_t> b;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        b = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (b.size() < n) b.resize(n);
+    return b;
+  }
+  void put(std::vector<uint8_t> b) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(b));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::vector<uint8_t>> free_;
+};
+
+struct Piece {
+  std::vector<uint8_t> buf;  // at least `size` bytes
+  size_t size = 0;
+  uint64_t digest = 0;       // a chunk's 64-bit checksum (for the content checksum)
+};
+
+}  // namespace
 
 void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, const Progress& progress) {
   const Index& ix = in.index();
+  ContentChecksum content;  // version 2: over every chunk's and literal's digest, in order
+  BufferPool pool;
   uint64_t done = 0;
-  auto emit = [&](const std::vector<uint8_t>& b) {
-    out.write(b.data(), b.size());
-    done += b.size();
+  auto emit = [&](Piece& p) {
+    out.write(p.buf.data(), p.size);
+    done += p.size;
+    pool.put(std::move(p.buf));
     if (progress) progress(done, ix.source_size);
   };
 
-  using Bytes = std::vector<uint8_t>;
-  OrderedPipeline<Bytes> pipe(resolve_threads(threads));
-  uint32_t crc = 0;  // of the literal being written; consumers run one at a time, in order
+  OrderedPipeline<Piece> pipe(resolve_threads(threads));
+  std::optional<Checksum::Running> literal;  // of the literal being written; consumers run in order
   for (const Segment& s : ix.segments) {
     if (s.is_tensor()) {
       for (size_t j = 0; j < s.chunks.size(); ++j)
-        pipe.run([&in, &s, j] { return in.decode_chunk(s, j); }, [&emit](Bytes& b) { emit(b); });
+        pipe.run(
+            [&in, &s, &pool, j] {
+              Piece p;
+              p.size = size_t(s.source_bytes(s.chunks[j].value_count));
+              p.buf = pool.get(p.size);
+              in.decode_chunk_into(s, j, p.buf.data(), p.size, &p.digest);
+              return p;
+            },
+            [&content, &emit](Piece& p) {
+              content.add(p.digest);
+              emit(p);
+            });
       continue;
     }
-    pipe.then([&crc] { crc = 0; });  // a running CRC-32 starts at 0
+    pipe.then([&literal, &in, &s] { literal.emplace(literal_checksum(in.version(), s)); });
     for (uint64_t at = 0; at < s.length; at += kLiteralWindow) {
-      Bytes b(size_t(std::min<uint64_t>(kLiteralWindow, s.length - at)));
-      in.read_literal(s, at, b.data(), b.size());
-      pipe.ready(std::move(b), [&crc, &emit](Bytes& b) {
-        crc = crc32_update(crc, b.data(), b.size());
-        emit(b);
+      Piece p;
+      p.size = size_t(std::min<uint64_t>(kLiteralWindow, s.length - at));
+      p.buf = pool.get(p.size);
+      in.read_literal(s, at, p.buf.data(), p.size);
+      pipe.ready(std::move(p), [&literal, &emit](Piece& p) {
+        literal->update(p.buf.data(), p.size);
+        emit(p);
       });
     }
-    pipe.then([&crc, &s] {
-      if (crc != s.crc)
+    pipe.then([&literal, &s, &content] {
+      if (literal->value() != s.crc)
         throw FormatError("checksum mismatch in the literal segment at source offset " +
                           std::to_string(s.source_offset));
+      content.add(literal->digest());
     });
   }
   pipe.finish();
+  if (ix.version >= kVersionBound && content.value() != ix.content_checksum)
+    throw FormatError("content checksum mismatch: the decoded bytes are not what was compressed");
 }
 
 std::string decompress_summary(const std::string& in, const std::string& out, const ContainerReader& reader) {

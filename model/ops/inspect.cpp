@@ -6,6 +6,7 @@
 
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
+#include "core/error.hpp"
 #include "core/threads.hpp"
 #include "ops/report.hpp"
 
@@ -39,7 +40,7 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
   InspectReport r;
   r.file_bytes = in.file_size();
   r.header_footer_bytes = kHeaderBytes + kFooterBytes;
-  r.index_other_bytes = kIndexFixedBytes;
+  r.index_other_bytes = index_fixed_bytes(ix.version);
   uint64_t done = 0;
   auto advance = [&](uint64_t n) {
     done += n;
@@ -66,22 +67,40 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
     // 2:4 chunks: the sub-chunks' sizes, what they hold, and the metadata's n_groups * H0(nibbles)
     uint64_t value_bytes = 0, meta_bytes = 0, stored_values = 0, stored_groups = 0;
     double meta_entropy_bits = 0;
+    // block-quantized chunks: each sub-chunk's size and n * H0(its symbols)
+    std::array<uint64_t, kQuantMaxStreams> stream_bytes{};
+    std::array<double, kQuantMaxStreams> stream_entropy_bits{};
   };
   OrderedPipeline<ChunkMeasure> pipe(resolve_threads(threads));
   for (TensorReport& t : r.tensors) {
     const Segment& s = *t.segment;
     t.sparse24 = s.is_sparse24();
+    t.quant = s.is_quant();
     for (size_t j = 0; j < s.chunks.size(); ++j) {
       pipe.run(
           [&in, &s, j] {
             const std::vector<uint8_t> dense = in.decode_chunk(s, j);  // every check, the CRC included
             ChunkMeasure m;
+            if (s.is_quant()) {
+              const std::vector<uint8_t> bytes = in.chunk_bytes(s, j);
+              const QuantChunkView v = parse_quant_chunk(bytes.data(), bytes.size(), s.quant);
+              const QuantStreams st = split_quant_blocks(dense.data(), v.value_count, *quant_layout(s.quant));
+              for (int k = 0; k < v.streams; ++k) {
+                tans::Histogram h{};
+                for (uint8_t x : st[size_t(k)]) ++h[x];
+                m.stream_bytes[size_t(k)] = v.sub_bytes[size_t(k)];
+                m.stream_entropy_bits[size_t(k)] = tans::entropy_bits(h);
+                m.entropy_bits += m.stream_entropy_bits[size_t(k)];
+              }
+              return m;
+            }
             if (!s.is_sparse24()) {
               count_symbols(dense, s.format, m.histogram);
             } else {
               const std::vector<uint8_t> bytes = in.chunk_bytes(s, j);
               const Sparse24ChunkView v = parse_sparse24_chunk(bytes.data(), bytes.size());
-              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back());
+              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back(),
+                                                               in.chunk_checksum(s, j));
               count_symbols(st.values, s.format, m.histogram);
               tans::Histogram nibbles{};
               for (uint8_t n : st.meta) ++nibbles[n];
@@ -102,7 +121,11 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
             t.stored_values += m.stored_values;
             t.stored_groups += m.stored_groups;
             t.meta_bound_bits += m.meta_entropy_bits;
-            advance(uint64_t(s.chunks[j].value_count) * s.format.value_bytes());
+            for (int k = 0; k < kQuantMaxStreams; ++k) {
+              t.stream_bytes[size_t(k)] += m.stream_bytes[size_t(k)];
+              t.stream_bound_bits[size_t(k)] += m.stream_entropy_bits[size_t(k)];
+            }
+            advance(s.source_bytes(s.chunks[j].value_count));
           });
     }
   }
@@ -114,6 +137,7 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
   }
   for (TensorReport& t : r.tensors) {
     const Segment& s = *t.segment;
+    if (t.quant) continue;  // symbols only: no raw bits
     if (!t.sparse24) {
       t.bound_bits += raw_bits_of(t.histogram, s.format);
       continue;
@@ -158,6 +182,39 @@ Totals totals_of(const InspectReport& r) {
   return t;
 }
 
+// The tensors of one format (or block-quantized type), summed: the report's per-type view.
+struct FormatTotals {
+  std::string format;
+  uint64_t tensors = 0, values = 0, bytes = 0;
+  double bound = 0;
+  bool quant = false;
+  std::array<uint64_t, kQuantMaxStreams> stream_bytes{};
+  std::array<double, kQuantMaxStreams> stream_bound{};
+  int streams = 0;
+};
+
+// In order of first appearance.
+std::vector<FormatTotals> format_totals(const InspectReport& r) {
+  std::vector<FormatTotals> out;
+  for (const auto& t : r.tensors) {
+    const std::string name = t.segment->format_name();
+    auto it = std::find_if(out.begin(), out.end(), [&](const FormatTotals& f) { return f.format == name; });
+    if (it == out.end()) it = out.insert(out.end(), FormatTotals{name});
+    ++it->tensors;
+    it->values += t.segment->value_count;
+    it->bytes += t.compressed_bytes;
+    it->bound += t.bound_bits;
+    if (!t.quant) continue;
+    it->quant = true;
+    it->streams = quant_streams(*quant_layout(t.segment->quant));
+    for (int k = 0; k < kQuantMaxStreams; ++k) {
+      it->stream_bytes[size_t(k)] += t.stream_bytes[size_t(k)];
+      it->stream_bound[size_t(k)] += t.stream_bound_bits[size_t(k)];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string inspect_json(const std::string& file, const ContainerReader& reader, const InspectReport& r) {
@@ -181,9 +238,19 @@ std::string inspect_json(const std::string& file, const ContainerReader& reader,
                 {"meta_bound_bits", t.meta_bound_bits},
                 {"value_bound_bits_per_weight", ratio_or_null(t.value_bound_bits, n)},
                 {"meta_bound_bits_per_weight", ratio_or_null(t.meta_bound_bits, n)}};
+    J quant = nullptr;  // block-quantized tensors: each sub-stream apart, per weight
+    if (t.quant) {
+      quant = J::array();
+      for (int k = 0; k < quant_streams(*quant_layout(s.quant)); ++k)
+        quant.push_back({{"stream", quant_stream_name(k)},
+                         {"bytes", t.stream_bytes[size_t(k)]},
+                         {"bits_per_weight", ratio_or_null(8.0 * double(t.stream_bytes[size_t(k)]), n)},
+                         {"bound_bits", t.stream_bound_bits[size_t(k)]},
+                         {"bound_bits_per_weight", ratio_or_null(t.stream_bound_bits[size_t(k)], n)}});
+    }
     tensors.push_back({{"name", s.name},
-                       {"dtype", s.format.name()},
-                       {"format", s.format.name()},
+                       {"dtype", s.format_name()},
+                       {"format", s.format_name()},
                        {"shape", s.dims},
                        {"values", s.value_count},
                        {"chunks", s.chunks.size()},
@@ -192,7 +259,20 @@ std::string inspect_json(const std::string& file, const ContainerReader& reader,
                        {"bound_bits", t.bound_bits},
                        {"bound_bits_per_weight", ratio_or_null(t.bound_bits, double(s.value_count))},
                        {"overhead", t.bound_bits > 0 ? J(bits / t.bound_bits - 1) : J(nullptr)},
-                       {"sparse24", sparse}});
+                       {"sparse24", sparse},
+                       {"quant", quant}});
+  }
+  J formats = J::array();
+  for (const FormatTotals& f : format_totals(r)) {
+    const double bits = 8.0 * double(f.bytes), n = double(f.values);
+    formats.push_back({{"format", f.format},
+                       {"tensors", f.tensors},
+                       {"values", f.values},
+                       {"compressed_bytes", f.bytes},
+                       {"bits_per_weight", ratio_or_null(bits, n)},
+                       {"bound_bits", f.bound},
+                       {"bound_bits_per_weight", ratio_or_null(f.bound, n)},
+                       {"overhead", f.bound > 0 ? J(bits / f.bound - 1) : J(nullptr)}});
   }
   const J doc = {
       {"file", file},
@@ -201,6 +281,7 @@ std::string inspect_json(const std::string& file, const ContainerReader& reader,
       {"source_bytes", ix.source_size},
       {"ratio", ratio_or_null(double(ix.source_size), double(r.file_bytes))},
       {"tensors", tensors},
+      {"formats", formats},
       {"literal", {{"segments", r.literal_segments}, {"bytes", r.literal_bytes}}},
       {"other_bytes",
        {{"header_footer", r.header_footer_bytes},
@@ -222,8 +303,8 @@ std::string inspect_text(const std::string& file, const ContainerReader& reader,
   const Totals tot = totals_of(r);
   size_t name_w = 6, shape_w = 5, format_w = 6;
   for (const auto& t : r.tensors) {
-    name_w = std::max(name_w, t.segment->name.size());
-    format_w = std::max(format_w, t.segment->format.name().size());
+    name_w = std::max(name_w, printable_name(t.segment->name).size());
+    format_w = std::max(format_w, t.segment->format_name().size());
     shape_w = std::max(shape_w, shape_text(t.segment->dims).size());
   }
   std::string out;
@@ -237,7 +318,7 @@ std::string inspect_text(const std::string& file, const ContainerReader& reader,
     const Segment& s = *t.segment;
     const double n = double(s.value_count), bits = 8.0 * double(t.compressed_bytes);
     out += strprintf("%-*s %-*s %-*s %10" PRIu64 " %6zu %10" PRIu64 " %8.3f %8.3f %8.2f%%%s\n", int(name_w),
-                     s.name.c_str(), int(format_w), s.format.name().c_str(), int(shape_w), shape_text(s.dims).c_str(),
+                     printable_name(s.name).c_str(), int(format_w), s.format_name().c_str(), int(shape_w), shape_text(s.dims).c_str(),
                      s.value_count, s.chunks.size(), t.compressed_bytes, n ? bits / n : 0.0, n ? t.bound_bits / n : 0.0,
                      t.bound_bits > 0 ? 100.0 * (bits / t.bound_bits - 1) : 0.0, t.sparse24 ? "  2:4" : "");
     any_sparse = any_sparse || t.sparse24;
@@ -247,9 +328,34 @@ std::string inspect_text(const std::string& file, const ContainerReader& reader,
   for (const auto& t : r.tensors) {
     if (!t.sparse24) continue;
     const double n = double(t.segment->value_count);
-    out += strprintf("  2:4 %-*s values %7.3f (%7.3f)  meta %6.3f (%6.3f)\n", int(name_w), t.segment->name.c_str(),
+    out += strprintf("  2:4 %-*s values %7.3f (%7.3f)  meta %6.3f (%6.3f)\n", int(name_w), printable_name(t.segment->name).c_str(),
                      n ? 8.0 * double(t.value_bytes) / n : 0.0, n ? t.value_bound_bits / n : 0.0,
                      n ? 8.0 * double(t.meta_bytes) / n : 0.0, n ? t.meta_bound_bits / n : 0.0);
+  }
+  // Per format (tensor type) when the container mixes them; block-quantized types also by sub-stream,
+  // the rest of their bits/w being chunk headers and index records.
+  const std::vector<FormatTotals> formats = format_totals(r);
+  if (formats.size() > 1) {
+    out += strprintf("by format: %-*s %7s %12s %12s %8s %8s %9s\n", int(format_w), "format", "tensors", "values", "bytes",
+                     "bits/w", "bound/w", "overhead");
+    for (const FormatTotals& f : formats) {
+      const double n = double(f.values), bits = 8.0 * double(f.bytes);
+      out += strprintf("           %-*s %7" PRIu64 " %12" PRIu64 " %12" PRIu64 " %8.3f %8.3f %8.2f%%\n", int(format_w),
+                       f.format.c_str(), f.tensors, f.values, f.bytes, n ? bits / n : 0.0, n ? f.bound / n : 0.0,
+                       f.bound > 0 ? 100.0 * (bits / f.bound - 1) : 0.0);
+    }
+  }
+  for (const FormatTotals& f : formats) {
+    if (!f.quant || f.values == 0) continue;
+    const double n = double(f.values);
+    double streams = 0;
+    out += strprintf("%s sub-streams, bits per weight (bound):", f.format.c_str());
+    for (int k = 0; k < f.streams; ++k) {
+      out += strprintf("  %s %.3f (%.3f)", quant_stream_name(k), 8.0 * double(f.stream_bytes[size_t(k)]) / n,
+                       f.stream_bound[size_t(k)] / n);
+      streams += 8.0 * double(f.stream_bytes[size_t(k)]);
+    }
+    out += strprintf("  headers %.3f\n", (8.0 * double(f.bytes) - streams) / n);
   }
   out += strprintf("other: %" PRIu64 " bytes (header+footer %" PRIu64 ", index outside tensors %" PRIu64
                    ", literal %" PRIu64 " in %" PRIu64 " segments)\n",

@@ -1,11 +1,13 @@
 // `inspect`: what a .wsz container achieved, tensor by tensor, against the entropy bound of its scheme.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "codec/container_reader.hpp"
+#include "codec/quant_chunk.hpp"
 #include "codec/tans.hpp"
 #include "core/io.hpp"
 
@@ -27,6 +29,11 @@ struct TensorReport {
   uint64_t stored_values = 0, stored_groups = 0;  // kept values and nibbles, padding included
   double value_bound_bits = 0;    // per chunk: n_kept * H0(exponents) + n_kept * raw bits
   double meta_bound_bits = 0;     // per chunk: n_groups * H0(nibbles)
+  // Block-quantized tensors (GGUF Q4_0/Q4_1/Q8_0): each sub-stream apart (codes, d high, d low, m high,
+  // m low). bound_bits = the sum of stream_bound_bits; no raw bits.
+  bool quant = false;
+  std::array<uint64_t, kQuantMaxStreams> stream_bytes{};    // the sub-chunks
+  std::array<double, kQuantMaxStreams> stream_bound_bits{};  // per chunk: n * H0(its symbols)
 };
 
 struct InspectReport {

@@ -17,6 +17,15 @@ void on_signal(int sig) {
   std::raise(sig);
 }
 
+// SIGBUS: a memory-mapped input (core/io) was truncated by another process while being read. One line
+// and exit status 1 rather than a crash; write(2) and _exit are async-signal-safe.
+void on_input_truncated(int) {
+  if (g_temp_path[0]) ::unlink(g_temp_path);
+  static const char kMessage[] = "error: an input file shrank while it was being read (changed by another process)\n";
+  [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  ::_exit(1);
+}
+
 }  // namespace
 
 void print_error(const std::string& what) {
@@ -35,11 +44,15 @@ void remove_output_on_signals() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGHUP, on_signal);
+  std::signal(SIGBUS, on_input_truncated);
 }
 
-Output::Output(const std::string& path) : sink(path) {
+Output::Output(const std::string& path, bool force, const std::vector<std::string>& inputs)
+    : out(ws::open_output(path, ws::OutputPolicy{force, inputs})), sink(*out) {
   std::snprintf(g_temp_path, sizeof g_temp_path, "%s", sink.temp_path().c_str());
 }
+
+std::FILE* summary_stream(const std::string& out) { return out == "-" ? stderr : stdout; }
 
 Output::~Output() { g_temp_path[0] = '\0'; }
 

@@ -4,7 +4,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -19,16 +22,23 @@ void print_error(const std::string& what);
 // CLI::RuntimeError(1), which CLI11 treats as an exit code to return silently.
 [[noreturn]] void fail_callback(const std::string& what);
 
-// Removes the temporary output file when SIGINT, SIGTERM or SIGHUP stops the run.
+// Removes the temporary output file when SIGINT, SIGTERM or SIGHUP stops the run; SIGBUS (a mapped
+// input truncated by another process) becomes a one-line error and exit status 1.
 void remove_output_on_signals();
 
-// The output file, written as a temporary beside it and renamed into place by commit().
+// The output of a command (ws::open_output: "-", FIFOs and devices in place, regular files atomically
+// by a temporary renamed on commit(), which a signal removes). Refuses to be one of `inputs`, and an
+// existing regular file without `force`.
 struct Output {
-  explicit Output(const std::string& path);
+  Output(const std::string& path, bool force, const std::vector<std::string>& inputs);
   ~Output();
   void commit();
-  ws::AtomicFileSink sink;
+  std::unique_ptr<ws::OutputSink> out;
+  ws::OutputSink& sink;
 };
+
+// Where a command's summary line goes: stdout, or stderr when stdout carries the output ("-o -").
+std::FILE* summary_stream(const std::string& out);
 
 // A progress bar on stderr, only when stderr is a terminal.
 class ProgressBar {
@@ -49,5 +59,6 @@ class ProgressBar {
 // Subcommands defined in cmd_*.cpp, as callbacks (they report their own errors).
 void add_prune_commands(CLI::App& app);  // prune, eval
 void add_numfmt_command(CLI::App& app);  // numfmt
+void add_generate_command(CLI::App& app);  // generate
 
 }  // namespace cli

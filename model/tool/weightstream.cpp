@@ -1,5 +1,5 @@
 // weightstream: compress, decompress, inspect and convert LLM weight files (docs/tool.md). This file
-// parses the command line and calls ops/; prune, eval and numfmt are in cmd_*.cpp.
+// parses the command line and calls ops/; prune, eval, numfmt and generate are in cmd_*.cpp.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -27,41 +27,42 @@ int fail(const std::string& file, const std::string& what) {
 }
 
 int run_compress(const std::string& in, const std::string& out, const ws::CompressOptions& options,
-                 const std::string& format, bool round) {
-  std::unique_ptr<ws::ByteSource> src = std::make_unique<ws::FileSource>(in);
+                 const std::string& format, bool round, bool force) {
+  std::unique_ptr<ws::ByteSource> src = ws::open_input(in);
+  std::FILE* summary = cli::summary_stream(out);
   std::vector<uint8_t> converted;  // --format: the input converted in memory, what the container restores
   if (!format.empty()) {
     const ws::ValueFormat f = ws::ValueFormat::named(format);
     ws::VectorSink sink;
     const ws::ConvertResult r = ws::convert_to_format(*src, sink, f, round);
-    std::fputs(ws::format_conversion_summary(in, r, f).c_str(), stdout);
+    std::fputs(ws::format_conversion_summary(in, r, f).c_str(), summary);
     converted = std::move(sink.bytes);
     src = std::make_unique<ws::MemorySource>(converted.data(), converted.size());
   }
-  Output o(out);
+  Output o(out, force, {in});
   ProgressBar bar("compress");
   ws::CompressOptions opt = options;
   opt.progress = bar.callback();
   const ws::CompressResult r = ws::compress(*src, o.sink, opt);
   o.commit();
   bar.clear();
-  std::fputs(ws::compress_summary(in, out, r, opt).c_str(), stdout);
+  std::fputs(ws::compress_summary(in, out, r, opt).c_str(), summary);
   return 0;
 }
 
-int run_decompress(const std::string& in, const std::string& out, unsigned threads) {
-  const ws::ContainerReader reader = ws::ContainerReader::open(in);
-  Output o(out);
+int run_decompress(const std::string& in, const std::string& out, unsigned threads, bool force) {
+  const ws::ContainerReader reader(ws::open_input(in));
+  Output o(out, force, {in});
   ProgressBar bar("decompress");
   ws::decompress(reader, o.sink, threads, bar.callback());
   o.commit();
   bar.clear();
-  std::fputs(ws::decompress_summary(in, out, reader).c_str(), stdout);
+  std::fputs(ws::decompress_summary(in, out, reader).c_str(), cli::summary_stream(out));
   return 0;
 }
 
 int run_inspect(const std::string& in, bool as_json, unsigned threads) {
-  const ws::ContainerReader reader = ws::ContainerReader::open(in);
+  const ws::ContainerReader reader(ws::open_input(in));
   ws::InspectReport r;
   {
     ProgressBar bar("inspect");
@@ -72,17 +73,18 @@ int run_inspect(const std::string& in, bool as_json, unsigned threads) {
 }
 
 // bf16 always rounds; every other format is exact unless --round.
-int run_convert(const std::string& in, const std::string& out, const std::string& to, bool round) {
-  ws::FileSource src(in);
+int run_convert(const std::string& in, const std::string& out, const std::string& to, bool round, bool force) {
+  const std::unique_ptr<ws::ByteSource> src = ws::open_input(in);
   const bool bf16 = to == "bf16";
   const ws::ValueFormat f = bf16 ? ws::ValueFormat() : ws::ValueFormat::named(to);
-  Output o(out);
+  Output o(out, force, {in});
   ProgressBar bar("convert");
-  const ws::ConvertResult r = bf16 ? ws::convert_to_bf16(src, o.sink, bar.callback())
-                                   : ws::convert_to_format(src, o.sink, f, round, bar.callback());
+  const ws::ConvertResult r = bf16 ? ws::convert_to_bf16(*src, o.sink, bar.callback())
+                                   : ws::convert_to_format(*src, o.sink, f, round, bar.callback());
   o.commit();
   bar.clear();
-  std::fputs((bf16 ? ws::convert_bf16_summary(in, out, r) : ws::convert_summary(in, out, r, f)).c_str(), stdout);
+  std::fputs((bf16 ? ws::convert_bf16_summary(in, out, r) : ws::convert_summary(in, out, r, f)).c_str(),
+             cli::summary_stream(out));
   return 0;
 }
 
@@ -96,15 +98,19 @@ int main(int argc, char** argv) {
   std::string in, out, to;
   ws::CompressOptions copt;
   unsigned threads = 0;
-  bool as_json = false, no_sparse = false, round = false;
+  bool as_json = false, no_sparse = false, round = false, force = false;
   std::string format;
+  auto force_option = [&](CLI::App* c) {
+    c->add_flag("-f,--force", force, "Overwrite an existing output file (default: refuse)");
+  };
   auto threads_option = [&](CLI::App* c) {
     c->add_option("--threads", threads, "Worker threads (0 = one per core)")->check(CLI::Range(0u, 1024u));
   };
 
   CLI::App* compress = app.add_subcommand("compress", "Compress a safetensors, llama2.c .bin or any file to .wsz");
-  compress->add_option("input", in, "Input file")->required();
-  compress->add_option("-o,--output", out, "Output .wsz file")->required();
+  compress->add_option("input", in, "Input file (- for standard input)")->required();
+  compress->add_option("-o,--output", out, "Output .wsz file (- for standard output)")->required();
+  force_option(compress);
   compress->add_option("--lanes", copt.chunk.lanes, "Interleaved tANS lanes per chunk (1, 2, 4, 8)")
       ->capture_default_str()
       ->check(CLI::IsMember({1, 2, 4, 8}));
@@ -122,23 +128,26 @@ int main(int argc, char** argv) {
   threads_option(compress);
 
   CLI::App* decompress = app.add_subcommand("decompress", "Restore the original file from a .wsz, byte for byte");
-  decompress->add_option("input", in, "Input .wsz file")->required();
-  decompress->add_option("-o,--output", out, "Output file")->required();
+  decompress->add_option("input", in, "Input .wsz file (- for standard input)")->required();
+  decompress->add_option("-o,--output", out, "Output file (- for standard output)")->required();
+  force_option(decompress);
   threads_option(decompress);
 
   CLI::App* inspect = app.add_subcommand("inspect", "Per-tensor sizes, bits per weight and the entropy bound");
-  inspect->add_option("input", in, "Input .wsz file")->required();
+  inspect->add_option("input", in, "Input .wsz file (- for standard input)")->required();
   inspect->add_flag("--json", as_json, "Print JSON");
   threads_option(inspect);
 
   CLI::App* convert = app.add_subcommand("convert", "Convert a safetensors or llama2.c .bin model's float tensors to a number format");
   convert->add_option("--to", to, "Target format: bf16 (always rounds), or fp16, fp32, e4m3, e5m2, int8, int4, posit<n>_<es>")->required();
   convert->add_flag("--round", round, "Round inexact values to nearest even instead of failing (formats other than bf16)");
-  convert->add_option("input", in, "Input file")->required();
-  convert->add_option("-o,--output", out, "Output .safetensors file")->required();
+  convert->add_option("input", in, "Input file (- for standard input)")->required();
+  convert->add_option("-o,--output", out, "Output .safetensors file (- for standard output)")->required();
+  force_option(convert);
 
   cli::add_prune_commands(app);
   cli::add_numfmt_command(app);
+  cli::add_generate_command(app);
 
   try {
     app.parse(argc, argv);
@@ -157,11 +166,11 @@ int main(int argc, char** argv) {
     if (*compress) {
       copt.threads = threads;
       copt.sparse24 = !no_sparse;
-      return run_compress(in, out, copt, format, round);
+      return run_compress(in, out, copt, format, round, force);
     }
-    if (*decompress) return run_decompress(in, out, threads);
+    if (*decompress) return run_decompress(in, out, threads, force);
     if (*inspect) return run_inspect(in, as_json, threads);
-    if (*convert) return run_convert(in, out, to, round);
+    if (*convert) return run_convert(in, out, to, round, force);
   } catch (const ws::FileError& e) {  // an IoError: the OS refused a file
     return fail(e.path(), e.what());
   } catch (const std::exception& e) {

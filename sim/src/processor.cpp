@@ -37,7 +37,7 @@ void Processor::thread() {
     kv_start_ev_.notify(SC_ZERO_TIME);
     for (uint32_t ci = 0; ci < w_.chunks.size(); ++ci) {
       const StreamChunk& c = w_.chunks[ci];
-      uint32_t crc = 0, meta_crc = 0;  // running CRC-32s (ws::crc32_update)
+      ws::Checksum::Running crc(c.sum), meta_crc(c.sum);  // running checksums as the container computes them
       uint64_t n = 0;
       uint8_t idx0 = 0;  // 2:4: the first position of a group whose second is still to come
       for (bool last = false; !last;) {
@@ -50,7 +50,7 @@ void Processor::thread() {
           bytes[2 * i] = uint8_t(b.value[size_t(i)]);
           bytes[2 * i + 1] = uint8_t(b.value[size_t(i)] >> 8);
         }
-        crc = ws::crc32_update(crc, bytes, size_t(2 * b.count));
+        crc.update(bytes, size_t(2 * b.count));
         if (c.sparse) {  // the groups' nibbles, idx0 | idx1 << 2, as the metadata sub-chunk's symbols
           size_t groups = 0;
           for (int i = 0; i < b.count; ++i) {
@@ -59,7 +59,7 @@ void Processor::thread() {
             else
               nibbles[groups++] = uint8_t(idx0 | b.idx[size_t(i)] << 2);
           }
-          meta_crc = ws::crc32_update(meta_crc, nibbles, groups);
+          meta_crc.update(nibbles, groups);
         }
         n += b.count;
         stats_.values += b.count;
@@ -80,8 +80,8 @@ void Processor::thread() {
       if (n != c.values) {
         error(where + ": " + std::to_string(n) + " values, expected " + std::to_string(c.values));
       } else {
-        if (crc != c.crc) error(where + ": CRC mismatch");
-        if (c.sparse && meta_crc != c.meta_crc) error(where + ": 2:4 metadata CRC mismatch");
+        if (crc.value() != c.crc) error(where + ": checksum mismatch");
+        if (c.sparse && meta_crc.value() != c.meta_crc) error(where + ": 2:4 metadata checksum mismatch");
       }
     }
     if (kv)

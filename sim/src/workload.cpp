@@ -51,8 +51,9 @@ class TempFile {
 };
 
 // A chunk of the container streamed as it lies: its kind decides what the decoder runs.
-void describe_coded(StreamChunk& c, const std::vector<uint8_t>& bytes, const ws::Segment& s) {
+void describe_coded(StreamChunk& c, const std::vector<uint8_t>& bytes, const ws::Segment& s, ws::Checksum sum) {
   c.coded = true;
+  c.sum = sum;
   if (!s.is_sparse24()) {
     const ws::ChunkView v = ws::parse_chunk(bytes.data(), bytes.size());
     c.values = v.value_count;
@@ -160,7 +161,7 @@ Workload load_workload(const Config& cfg) {
       } else {  // the container's own chunk at its own offset
         c.addr = e.offset;
         c.bytes = e.size;
-        describe_coded(c, reader.chunk_bytes(s, ci), s);
+        describe_coded(c, reader.chunk_bytes(s, ci), s, reader.chunk_checksum(s, ci));
       }
       w.chunks.push_back(c);
       w.dense_values += c.dense_values;
@@ -183,7 +184,7 @@ void unpack_chunk(const StreamChunk& c, const uint8_t* bytes, std::vector<uint16
   std::vector<uint8_t> out;
   idx.clear();
   if (c.sparse) {
-    ws::Sparse24Stored s = ws::decode_sparse24_stored(bytes, c.bytes, ws::DType::BF16, c.cols);
+    ws::Sparse24Stored s = ws::decode_sparse24_stored(bytes, c.bytes, ws::DType::BF16, c.cols, c.sum);
     out = std::move(s.values);
     for (uint8_t nibble : s.meta) {
       idx.push_back(uint8_t(ws::sparse24_idx0(nibble)));
@@ -191,7 +192,7 @@ void unpack_chunk(const StreamChunk& c, const uint8_t* bytes, std::vector<uint16
     }
   } else if (c.coded) {
     out.resize(size_t(c.values) * 2);
-    ws::decode_chunk(bytes, c.bytes, ws::DType::BF16, out.data(), out.size());
+    ws::decode_chunk(bytes, c.bytes, ws::DType::BF16, out.data(), out.size(), c.sum);
   } else {
     out.assign(bytes, bytes + c.bytes);
     if (ws::crc32_of(out.data(), out.size()) != c.crc) throw ws::FormatError("raw chunk: checksum mismatch");

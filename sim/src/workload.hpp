@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "core/bytes.hpp"
 
 namespace wsim {
 
@@ -25,8 +26,9 @@ struct StreamChunk {
   uint32_t bytes = 0;         // read from DRAM per pass
   uint32_t dense_values = 0;  // model weights it stands for
   uint32_t values = 0;        // stream values it emits (a 2:4 chunk: its stored values, padding included)
-  uint32_t crc = 0;           // the container's CRC-32 of the emitted values' bf16 bytes
-  uint32_t meta_crc = 0;      // 2:4: the container's CRC-32 of the metadata nibbles, a byte per group
+  uint32_t crc = 0;           // the container's checksum of the emitted values' bf16 bytes
+  uint32_t meta_crc = 0;      // 2:4: the container's checksum of the metadata nibbles, a byte per group
+  ws::Checksum sum = ws::Checksum::crc32();  // how both are computed (the container's version)
   bool coded = false;         // through the tANS decoder; else plain bf16
   bool sparse = false;        // a 2:4 chunk: value and metadata sub-chunks
   uint32_t cols = 0;          // 2:4: the tensor's last dimension K

@@ -42,11 +42,11 @@ TEST(SimDeliveryCheck, ACorruptedBeatIsCaught) {
   c.fault_beat = 1000;
   const Report r = simulate(c);
   EXPECT_EQ(r.processors[0].errors, 1u);
-  EXPECT_NE(r.processors[0].first_error.find("CRC"), std::string::npos) << r.processors[0].first_error;
+  EXPECT_NE(r.processors[0].first_error.find("checksum mismatch"), std::string::npos) << r.processors[0].first_error;
   EXPECT_EQ(r.processors[1].errors, 0u);
 }
 
-// In a 2:4 chunk the flipped bit comes with a flipped position: the value CRC and the metadata
+// In a 2:4 chunk the flipped bit comes with a flipped position: the value checksum and the metadata
 // check each catch theirs.
 TEST(SimDeliveryCheck, ACorruptedTwoFourBeatIsCaughtTwice) {
   Config c = smoke_config(Mode::Sparse, 2);

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "core/io.hpp"
 #include "ops/compress.hpp"
 #include "ops/decompress.hpp"
+#include "test_env.hpp"
 
 namespace wstest {
 
@@ -84,6 +87,32 @@ inline void check_bit_flip(const Bytes& wsz, const Bytes& src, size_t i, int bit
   } catch (const std::exception& other) {
     ADD_FAILURE() << what << "byte " << i << " bit " << bit << ": not a FormatError: " << other.what();
   }
+}
+
+// Every truncation of the container wsz of src must fail to decompress, and so must its bit flips
+// (every bit with WS_DEPTH=long, else one random bit a byte) unless harmless (check_bit_flip); nearly
+// every flip must be an error. Prints what it did.
+inline void expect_damage_detected(const Bytes& wsz, const Bytes& src, uint32_t seed, const std::string& what) {
+  size_t cuts_undetected = 0;
+  for (size_t cut = 0; cut < wsz.size(); ++cut) {
+    try {
+      decompress_bytes(Bytes(wsz.begin(), wsz.begin() + long(cut)));
+      ++cuts_undetected;
+    } catch (const ws::FormatError&) {
+    }
+  }
+  std::mt19937 rng(seed);
+  FlipCounts c;
+  for (size_t i = 0; i < wsz.size(); ++i)
+    for (int bit = 0; bit < 8; ++bit)
+      if (long_run() || bit == int(rng() % 8)) check_bit_flip(wsz, src, i, bit, c, what + ": ");
+  std::printf("%s: %zu-byte container: %zu truncations, %zu undetected; %zu bit flips: %zu errors, %zu harmless, "
+              "%zu wrong output\n",
+              what.c_str(), wsz.size(), wsz.size(), cuts_undetected, c.flips, c.detected, c.harmless, c.wrong);
+  EXPECT_EQ(cuts_undetected, 0u);
+  EXPECT_EQ(c.wrong, 0u);
+  EXPECT_EQ(c.detected + c.harmless, c.flips);
+  EXPECT_LT(c.harmless, c.flips / 100 + 1) << "nearly every flip must be an error";
 }
 
 }  // namespace wstest

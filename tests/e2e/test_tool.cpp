@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "test_env.hpp"
+#include "tool_run.hpp"
 
 namespace {
 
-using wstest::seed;
-using wstest::long_run;
+using namespace wstest;
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
@@ -31,54 +31,6 @@ using nlohmann::json;
 
 const std::string kStories = std::string(WS_DATA_DIR) + "/stories260K.bin";
 
-
-fs::path build_dir() { return fs::path(WS_TOOL).parent_path().parent_path(); }
-
-// A fresh directory under the build tree for this test's files.
-fs::path test_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path d = build_dir() / "test-tmp" / (std::string(info->test_suite_name()) + "." + info->name());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string q(const std::string& s) {
-  std::string r = "'";
-  for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return r + "'";
-}
-std::string q(const fs::path& p) { return q(p.string()); }
-
-Bytes read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-void write_file(const fs::path& p, const Bytes& b) {
-  std::ofstream o(p, std::ios::binary);
-  o.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-}
-std::string text_of(const fs::path& p) {
-  const Bytes b = read_file(p);
-  return std::string(b.begin(), b.end());
-}
-
-struct ToolRun {
-  int code = -1;
-  std::string out, err;
-};
-
-// Runs the tool with `args` (already quoted), capturing stdout and stderr in files of `dir`.
-ToolRun tool(const std::string& args, const fs::path& dir) {
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string cmd = q(std::string(WS_TOOL)) + " " + args + " >" + q(out) + " 2>" + q(err);
-  const int st = std::system(cmd.c_str());
-  ToolRun r;
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
-  r.out = text_of(out);
-  r.err = text_of(err);
-  return r;
-}
 
 size_t mismatches(const Bytes& a, const Bytes& b) {
   size_t n = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
@@ -90,9 +42,10 @@ size_t mismatches(const Bytes& a, const Bytes& b) {
 fs::path round_trip(const fs::path& src, const fs::path& dir, const std::string& options = "") {
   const fs::path wsz = dir / (src.filename().string() + ".wsz");
   const fs::path back = dir / (src.filename().string() + ".back");
-  const ToolRun c = tool("compress " + q(src) + " -o " + q(wsz) + " " + options, dir);
+  // -f: a test round-trips one file under several options into the same names.
+  const ToolRun c = tool("compress -f " + q(src) + " -o " + q(wsz) + " " + options, dir);
   EXPECT_EQ(c.code, 0) << c.err;
-  const ToolRun d = tool("decompress " + q(wsz) + " -o " + q(back), dir);
+  const ToolRun d = tool("decompress -f " + q(wsz) + " -o " + q(back), dir);
   EXPECT_EQ(d.code, 0) << d.err;
   const size_t bad = mismatches(read_file(src), read_file(back));
   std::printf("%s %s: %llu -> %llu bytes, %zu mismatches after decompress\n", src.filename().c_str(), options.c_str(),
@@ -190,51 +143,6 @@ size_t bf16_mismatches(const uint8_t* in, const uint8_t* out, uint64_t n) {
       bad += h != reference_bf16(f);
   }
   return bad;
-}
-
-struct StHeader {
-  json j;
-  uint64_t data_offset = 0;
-};
-StHeader read_st_header(const Bytes& f) {
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= uint64_t(f[size_t(i)]) << (8 * i);
-  return {json::parse(f.begin() + 8, f.begin() + 8 + long(n)), 8 + n};
-}
-
-// The MiniLM path from scripts/minilm.sh. Retried: another test extracting it at the same moment makes
-// the script fail once (they share its temporary name).
-std::string minilm_path() {
-  const std::string cmd = "bash " + q(std::string(WS_SOURCE_DIR) + "/scripts/minilm.sh") + " " + q(build_dir() / "data");
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-    if (p && pclose(p) == 0) {
-      while (!out.empty() && out.back() == '\n') out.pop_back();
-      return out;
-    }
-    std::system("sleep 2");
-  }
-  return "";
-}
-
-// One line on stderr, "error: <file>: ...", exit code 1.
-void expect_error(const ToolRun& r, const std::string& file, const std::string& what) {
-  EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_EQ(r.err.rfind("error: " + file + ": ", 0), 0u) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not exactly one line: " << r.err;
-  EXPECT_NE(r.err.find(what), std::string::npos) << "want '" << what << "' in: " << r.err;
-}
-
-// No output and no temporary left in dir besides the given files.
-void expect_no_leftovers(const fs::path& dir, const std::vector<std::string>& keep) {
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (name == "stdout.txt" || name == "stderr.txt") continue;
-    EXPECT_NE(std::find(keep.begin(), keep.end(), name), keep.end()) << "left behind: " << name;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -569,7 +477,7 @@ TEST(Tool, BadInputs) {
   expect_error(tool("compress " + q(kStories) + " -o " + q(out) + " --lanes 3", dir), "command line", "--lanes");
   expect_error(tool("frobnicate", dir), "command line", "");
   expect_error(tool("convert --to bf16 " + q(wsz) + " -o " + q(out), dir), wsz.string(),
-               "neither safetensors nor a llama2.c model");
+               "neither safetensors, GGUF nor a llama2.c model");
   const std::string overlap = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
   Bytes st(8);
   st[0] = uint8_t(overlap.size());

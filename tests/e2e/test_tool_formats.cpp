@@ -17,10 +17,11 @@
 #include "numfmt/numfmt.hpp"
 
 #include "test_env.hpp"
+#include "tool_run.hpp"
 
 namespace {
 
-using wstest::seed;
+using namespace wstest;
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
@@ -29,44 +30,6 @@ using nlohmann::json;
 const std::string kStories = std::string(WS_DATA_DIR) + "/stories260K.bin";
 
 
-fs::path test_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path d = fs::path(WS_TOOL).parent_path().parent_path() / "test-tmp" /
-                     (std::string(info->test_suite_name()) + "." + info->name());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
-Bytes read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-struct ToolRun {
-  int code = -1;
-  std::string out, err;
-};
-
-ToolRun tool(const std::string& args, const fs::path& dir) {
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const int st = std::system((q(WS_TOOL) + " " + args + " >" + q(out) + " 2>" + q(err)).c_str());
-  const Bytes o = read_file(out), e = read_file(err);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 1000, std::string(o.begin(), o.end()), std::string(e.begin(), e.end())};
-}
-
-// The JSON header and where the data starts.
-struct StHeader {
-  json j;
-  size_t data_offset = 0;
-};
-StHeader read_st_header(const Bytes& f) {
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= uint64_t(f[size_t(i)]) << (8 * i);
-  return {json::parse(std::string(f.begin() + 8, f.begin() + long(8 + n))), size_t(8 + n)};
-}
 
 TEST(ToolFormats, CompressPosit16MatchesReferenceConversion) {
   const fs::path dir = test_dir();

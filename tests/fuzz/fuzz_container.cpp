@@ -1,5 +1,5 @@
-// libFuzzer target: any bytes, read as a .wsz container from memory and decoded completely (2:4 tensors
-// also through the hardware API of codec/container_reader.hpp), and read as
+// libFuzzer target: any bytes, read as a .wsz container from memory and decoded completely, chunk by chunk
+// and as `decompress` does (2:4 tensors also through the hardware API of codec/container_reader.hpp), and read as
 // a source file to compress (format detection, safetensors and llama2.c header parsing). Malformed input
 // must end in ws::FormatError; any other exception, crash or sanitizer report is a bug.
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "files/plan_source.hpp"
+#include "ops/decompress.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
@@ -43,6 +44,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     if (produced != r.index().source_size) std::abort();  // decoding must give exactly the source size
+    // The whole-file path: every chunk again, in order, and the content checksum of a version-2 container.
+    struct Count final : ws::ByteSink {
+      uint64_t n = 0;
+      void write(const uint8_t*, size_t k) override { n += k; }
+    } out;
+    ws::decompress(r, out, 1);
+    if (out.n != r.index().source_size) std::abort();
   } catch (const ws::FormatError&) {
   }
 

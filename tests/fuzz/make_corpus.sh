@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Regenerates the seed corpus of the container fuzz target: a few small real .wsz files written by the
-# tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, 2:4 tensors, fp8 / int8 /
-# posit / int4 tensors, opaque, empty).
+# Regenerates the seed corpora of the fuzz targets. corpus/ (fuzz_container): a few small real .wsz files
+# written by the tool (llama2.c, bf16 / f16 / f32 safetensors with literal and empty tensors, 2:4
+# tensors, fp8 / int8 / posit / int4 tensors, GGUF with block-quantized tensors, opaque, empty).
+# corpus_gguf/ (fuzz_gguf): small GGUF files of real SmolLM2 blocks (every metadata type, versions 2
+# and 3, alignment 64, every tensor type the reader decodes and one it stores literally).
+# The v1_*.wsz seeds are version-1 containers (CRC-32 checksums, docs/format.md section 4.2) that the
+# tool wrote before version 2: this script no longer writes them and leaves them as they are (they are
+# what proves that every older container still reads). The crafted_*.wsz seeds are the index attacks of
+# issue 17 on a version-2 container, each with the index checksum made to match: chunks swapped, a chunk
+# duplicated, two tensors' names exchanged, a wrong content checksum.
 # Usage: tests/fuzz/make_corpus.sh [path to weightstream]   (default build/bin/weightstream)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,15 +79,130 @@ text = json.dumps(header).encode()
 open(f"{work}/formats.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + b"".join(parts))
 PY
 
-"$tool" convert --to bf16 "$work/tiny.bin" -o "$work/tiny_bf16.safetensors" >/dev/null
-"$tool" compress "$work/tiny.bin" -o "$here/corpus/llama2c_f32.wsz" --chunk 16 >/dev/null
-"$tool" compress "$work/tiny_bf16.safetensors" -o "$here/corpus/bf16_lanes2_L5.wsz" --chunk 8 --lanes 2 --table-log 5 >/dev/null
-"$tool" compress "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes1.wsz" --chunk 5 --lanes 1 >/dev/null
-"$tool" compress "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes8.wsz" --lanes 8 --table-log 12 >/dev/null
-"$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/sparse24_rows1.wsz" --chunk 8 >/dev/null
-"$tool" compress "$work/sparse24.safetensors" -o "$here/corpus/sparse24_lanes8.wsz" --lanes 8 >/dev/null
-"$tool" compress "$work/formats.safetensors" -o "$here/corpus/formats_chunk8.wsz" --chunk 8 --lanes 2 >/dev/null
-"$tool" compress "$work/opaque.bin" -o "$here/corpus/opaque.wsz" >/dev/null
-"$tool" compress "$work/empty.bin" -o "$here/corpus/empty.wsz" >/dev/null
+# GGUF seeds: real blocks of SmolLM2 (read with gguf-py, the test's reference, installed if missing).
+smollm2=$(bash "$here/../../scripts/smollm2.sh")
+python3 -c "import gguf" 2>/dev/null || python3 -m pip install -q gguf numpy
+mkdir -p "$here/corpus_gguf"
+python3 - "$smollm2" "$here/corpus_gguf" <<'PY'
+import struct, sys
+import gguf
+reader = gguf.GGUFReader(sys.argv[1])
+real = {t.name: bytes(t.data.tobytes()) for t in reader.tensors
+        if t.name in ("token_embd.weight", "blk.0.attn_norm.weight", "blk.0.ffn_up.weight", "blk.1.attn_k.weight")}
+
+def string(s):
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<Q", len(b)) + b
+def kv(key, vtype, value):
+    return string(key) + struct.pack("<I", vtype) + value
+def array(etype, items):
+    return struct.pack("<IQ", etype, len(items)) + b"".join(items)
+
+def gguf_file(version, kvs, tensors, alignment=32):
+    head = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs)) + b"".join(kvs)
+    infos, data, offset = b"", b"", 0
+    for name, ne, ttype, blob in tensors:
+        infos += string(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", d) for d in ne)
+        infos += struct.pack("<IQ", ttype, offset)
+        data += blob + bytes(-len(blob) % alignment)
+        offset += len(blob) + (-len(blob) % alignment)
+    out = head + infos
+    return out + bytes(-len(out) % alignment) + data
+
+q41 = real["blk.0.ffn_up.weight"][:4 * 20]
+q40 = b"".join(q41[i:i + 2] + q41[i + 4:i + 20] for i in range(0, len(q41), 20))  # d and codes of Q4_1 blocks
+every_type = [
+    kv("general.architecture", 8, string("llama")), kv("u8", 0, b"\x07"), kv("i8", 1, b"\xfe"),
+    kv("u16", 2, struct.pack("<H", 60000)), kv("i16", 3, struct.pack("<h", -3)),
+    kv("u32", 4, struct.pack("<I", 30)), kv("i32", 5, struct.pack("<i", -7)), kv("f32", 6, struct.pack("<f", 1e-5)),
+    kv("bool", 7, b"\x01"), kv("u64", 10, struct.pack("<Q", 1 << 40)), kv("i64", 11, struct.pack("<q", -5)),
+    kv("f64", 12, struct.pack("<d", 100000.5)),
+    kv("tokenizer.ggml.tokens", 9, array(8, [string("a"), string("\u0120b"), string("<|im_start|>")])),
+    kv("ints", 9, array(5, [struct.pack("<i", v) for v in (1, -2, 3)])),
+    kv("nested", 9, array(9, [array(3, [struct.pack("<h", 1), struct.pack("<h", 2)]), array(3, [])])),
+]
+tensors = [
+    ("norm", [8], 0, real["blk.0.attn_norm.weight"][:32]),
+    ("emb", [32, 2], 8, real["token_embd.weight"][:2 * 34]),
+    ("q41", [64, 2], 3, q41),
+    ("q40", [32, 2], 2, q40),
+    ("h", [4], 1, struct.pack("<4e", 1.0, -0.5, 6e-8, 65504.0)),
+    ("b", [4], 30, b"".join(real["blk.0.attn_norm.weight"][i + 2:i + 4] for i in range(0, 16, 4))),  # bf16 halves
+    ("q50", [32], 6, bytes(range(22))),
+]
+open(f"{sys.argv[2]}/v3_every_type.gguf", "wb").write(gguf_file(3, every_type, tensors))
+open(f"{sys.argv[2]}/v2_align64.gguf", "wb").write(gguf_file(
+    2, [kv("general.alignment", 4, struct.pack("<I", 64))], tensors[:3], alignment=64))
+open(f"{sys.argv[2]}/empty.gguf", "wb").write(gguf_file(3, [], []))
+
+# A real tokenizer cut small: SmolLM2's first 400 tokens (control tokens, bytes, early merges) and the
+# merges among them, with its pre-tokenizer and chat template (llm/tokenizer.hpp builds and uses it).
+field = lambda k: reader.fields[k].contents()
+tokens, types = field("tokenizer.ggml.tokens")[:400], field("tokenizer.ggml.token_type")[:400]
+merges = [m for m in field("tokenizer.ggml.merges") if {*m.split(" ", 1), m.replace(" ", "", 1)} <= set(tokens)]
+tokenizer = [
+    kv("tokenizer.ggml.model", 8, string("gpt2")), kv("tokenizer.ggml.pre", 8, string("smollm")),
+    kv("tokenizer.ggml.tokens", 9, array(8, [string(t) for t in tokens])),
+    kv("tokenizer.ggml.token_type", 9, array(5, [struct.pack("<i", t) for t in types])),
+    kv("tokenizer.ggml.merges", 9, array(8, [string(m) for m in merges])),
+    kv("tokenizer.ggml.eos_token_id", 4, struct.pack("<I", 2)),
+    kv("tokenizer.chat_template", 8, string(field("tokenizer.chat_template"))),
+]
+open(f"{sys.argv[2]}/tokenizer.gguf", "wb").write(gguf_file(3, tokenizer, []))
+PY
+
+"$tool" convert -f --to bf16 "$work/tiny.bin" -o "$work/tiny_bf16.safetensors" >/dev/null
+"$tool" compress -f "$work/tiny.bin" -o "$here/corpus/llama2c_f32.wsz" --chunk 16 >/dev/null
+"$tool" compress -f "$work/tiny_bf16.safetensors" -o "$here/corpus/bf16_lanes2_L5.wsz" --chunk 8 --lanes 2 --table-log 5 >/dev/null
+"$tool" compress -f "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes1.wsz" --chunk 5 --lanes 1 >/dev/null
+"$tool" compress -f "$work/mixed.safetensors" -o "$here/corpus/mixed_lanes8.wsz" --lanes 8 --table-log 12 >/dev/null
+"$tool" compress -f "$work/sparse24.safetensors" -o "$here/corpus/sparse24_rows1.wsz" --chunk 8 >/dev/null
+"$tool" compress -f "$work/sparse24.safetensors" -o "$here/corpus/sparse24_lanes8.wsz" --lanes 8 >/dev/null
+"$tool" compress -f "$work/formats.safetensors" -o "$here/corpus/formats_chunk8.wsz" --chunk 8 --lanes 2 >/dev/null
+"$tool" compress -f "$here/corpus_gguf/v3_every_type.gguf" -o "$here/corpus/gguf_chunk64.wsz" --chunk 64 >/dev/null
+"$tool" compress -f "$here/corpus_gguf/v2_align64.gguf" -o "$here/corpus/gguf_lanes1.wsz" --lanes 1 --table-log 5 >/dev/null
+"$tool" compress -f "$work/opaque.bin" -o "$here/corpus/opaque.wsz" >/dev/null
+"$tool" compress -f "$work/empty.bin" -o "$here/corpus/empty.wsz" >/dev/null
+python3 - "$here/corpus/llama2c_f32.wsz" "$here/corpus" <<'PY'
+# Index edits of a version-2 container of fp32 tensors (format id 3, no parameters), footer CRC fixed.
+import struct, sys, zlib
+wsz = open(sys.argv[1], "rb").read()
+off, size = struct.unpack_from("<QQ", wsz, len(wsz) - 24)
+ix = wsz[off:off + size]
+kind, source, content, count = struct.unpack_from("<BQQI", ix, 0)
+assert struct.unpack_from("<H", wsz, 4)[0] == 2
+p, segs = 21, []
+for _ in range(count):
+    k = ix[p]
+    if k == 0:
+        segs.append({"kind": 0, "raw": ix[p:p + 21]}); p += 21; continue
+    n = struct.unpack_from("<H", ix, p + 1)[0]
+    name = ix[p + 3:p + 3 + n]; q = p + 3 + n
+    assert ix[q] in (1, 2, 3); fmt = ix[q]; rank = ix[q + 1]; q += 2
+    dims = ix[q:q + 8 * rank + 8]; q += 8 * rank + 8
+    nc = struct.unpack_from("<I", ix, q)[0]; q += 4
+    chunks = [ix[q + 16 * j:q + 16 * j + 16] for j in range(nc)]
+    segs.append({"kind": k, "name": name, "fmt": fmt, "rank": rank, "dims": dims, "chunks": chunks}); p = q + 16 * nc
+assert p == len(ix)
+def write(path, segs, content=content):
+    out = struct.pack("<BQQI", kind, source, content, len(segs))
+    for s in segs:
+        if s["kind"] == 0: out += s["raw"]; continue
+        out += bytes([s["kind"]]) + struct.pack("<H", len(s["name"])) + s["name"] + bytes([s["fmt"], s["rank"]])
+        out += s["dims"] + struct.pack("<I", len(s["chunks"])) + b"".join(s["chunks"])
+    body = wsz[:off] + out
+    open(path, "wb").write(body + struct.pack("<QQI", off, len(out), zlib.crc32(out)) + b"WSZE")
+byname = {s["name"]: s for s in segs if s["kind"]}
+import copy
+e = copy.deepcopy(segs); t = [s for s in e if s.get("name") == b"wq"][0]; t["chunks"][0], t["chunks"][1] = t["chunks"][1], t["chunks"][0]
+write(f"{sys.argv[2]}/crafted_swap.wsz", e)
+e = copy.deepcopy(segs); t = [s for s in e if s.get("name") == b"wq"][0]; t["chunks"][2] = t["chunks"][1]
+write(f"{sys.argv[2]}/crafted_dup.wsz", e)
+e = copy.deepcopy(segs); a = [s for s in e if s.get("name") == b"wq"][0]; b = [s for s in e if s.get("name") == b"wo"][0]
+a["name"], b["name"] = b["name"], a["name"]
+write(f"{sys.argv[2]}/crafted_rename.wsz", e)
+write(f"{sys.argv[2]}/crafted_content.wsz", segs, content ^ 1)
+PY
 cp "$work/mixed.safetensors" "$here/corpus/source_mixed.safetensors"  # also seeds the source parsers
-du -cb "$here"/corpus/* | tail -1
+cp "$here/corpus_gguf/v3_every_type.gguf" "$here/corpus/source_every_type.gguf"  # the detector's GGUF path
+du -cb "$here"/corpus/* "$here"/corpus_gguf/* | tail -1

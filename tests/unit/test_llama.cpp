@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "files/llama2c.hpp"
 #include "files/safetensors.hpp"
 #include "llm/llama.hpp"
@@ -406,6 +407,19 @@ TEST(Evaluate, DenseAgainstItselfHasZeroKl) {
   // A model's own samples at temperature 1: perplexity well above 1 and far below the vocabulary.
   EXPECT_GT(r[0].perplexity(), 1.0);
   EXPECT_LT(r[0].perplexity(), 100.0);
+}
+
+// Rows split over threads: every product, so the logits, bit for bit matvec's.
+TEST(Llama, ParallelMatvecIsBitExact) {
+  const ws::LlamaWeights& w = model();
+  ws::ThreadPool pool(2);
+  ws::Llama plain(w), split(w);
+  split.set_hook(ws::parallel_matvec(pool, 3));
+  for (int pos = 0; pos < 8; ++pos) {
+    const std::vector<float> a = plain.forward(ws::kBosToken + pos, pos);
+    const std::vector<float>& b = split.forward(ws::kBosToken + pos, pos);
+    ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "position " << pos;
+  }
 }
 
 }  // namespace
