@@ -101,6 +101,15 @@ package ws_pkg;
     MAC_BF16 = 1'd1
   } mac_mode_e;
 
+  // The arithmetic's shape (docs/mac_array.md section 2): a row accumulates its beats into
+  // MAC_ACC_PARTIALS interleaved partial sums (beat b into partial b mod MAC_ACC_PARTIALS), combined
+  // by a pairwise tree at the row's end. A partial sum is busy for the read of it plus the adder's
+  // MAC_ADD_STAGES cycles, so MAC_ACC_PARTIALS must exceed MAC_ADD_STAGES. The multiplier takes
+  // MAC_MUL_STAGES cycles; both counts include the output register.
+  localparam int MAC_ACC_PARTIALS = 16;
+  localparam int MAC_ADD_STAGES = 9;
+  localparam int MAC_MUL_STAGES = 9;
+
   // Configuration address 0 (CTRL); perm[j] is at address MaxK + j.
   typedef struct packed {
     logic [15:0] row_beats;  // weight beats per row, 1 .. MaxK / columns per beat

@@ -13,7 +13,8 @@
 // different beats, and a layer that ends inside a chunk are errors of the top.
 // The join passes a (value, metadata) beat pair to the MAC array only while the layer's activation
 // vector is loaded (act_last taken, until the layer's w_last beat), so the decoders may run ahead of
-// the activations. The beat counter raises w_last on beat LAYER_BEATS - 1.
+// the activations; activations are taken only once the layer is open (LAYER_BEATS written, after its
+// MAC CTRL and permutation). The beat counter raises w_last on beat LAYER_BEATS - 1.
 // After any error (sticky: the first cause since reset or since err_clear_i) the join drains both
 // beat streams without passing them on, so no input stream can hang. err_clear_i clears every block
 // and the top at once; clear between layers (docs/weight_pipeline.md section 4).
@@ -237,8 +238,11 @@ module ws_weight_pipeline #(
   assign w_data = {m_out_data[11:8], u_out_data[127:112], u_out_data[95:80],
                    m_out_data[3:0],  u_out_data[63:48],   u_out_data[31:16]};
 
-  // Activations only while the previous layer's weights are all in (x_loaded_q low).
-  assign act_ready_o = a_act_ready && !x_loaded_q;
+  // Activations only while the previous layer's weights are all in (x_loaded_q low) and the layer is
+  // open (its LAYER_BEATS written, so its MAC CTRL and permutation are in): the MAC array refuses
+  // configuration while a vector loads and a vector while configuration is offered, so a vector
+  // begun before the layer's MAC writes would deadlock the configuration port.
+  assign act_ready_o = a_act_ready && open_q && !x_loaded_q;
   assign act_fire    = act_valid_i && act_ready_o;
 
   // Errors of the top, found on a beat pair going to the MAC array and on configuration writes
@@ -303,7 +307,7 @@ module ws_weight_pipeline #(
     .cfg_ready_o(a_cfg_ready),
     .cfg_addr_i (offset[KW:0]),
     .cfg_data_i (cfg_data_i),
-    .act_valid_i(act_valid_i && !x_loaded_q),
+    .act_valid_i(act_valid_i && open_q && !x_loaded_q),
     .act_ready_o(a_act_ready),
     .act_data_i (act_data_i),
     .act_last_i (act_last_i),

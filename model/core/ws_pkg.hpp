@@ -112,6 +112,10 @@ enum mac_mode_e : uint8_t {
   MAC_BF16 = 1,
 };
 
+constexpr int MAC_ACC_PARTIALS = 16;  // partial sums per row (docs/mac_array.md section 2)
+constexpr int MAC_ADD_STAGES = 9;     // pipelined adder, output register included
+constexpr int MAC_MUL_STAGES = 9;     // pipelined multiplier, output register included
+
 struct mac_ctrl_t {
   static constexpr Field row_beats{16, 16};
   static constexpr Field reserved{1, 15};

@@ -73,8 +73,6 @@ struct WeightPipelineModel::Comb {
   uint32_t offset = 0;
   NumUnpackerInputs ui;
   NumUnpackerOutputs uo;
-  MacArrayInputs ai;
-  MacArrayOutputs ao;
   bool w_fire = false, w_last = false, act_fire = false;
   pkg::wp_err_e ev = pkg::WP_ERR_NONE;
 };
@@ -91,8 +89,14 @@ void WeightPipelineModel::compute(Comb& c) {
   c.top_cfg_fire = in.cfg_valid && !c.sel_v && !c.sel_m && !c.sel_u && !c.sel_a && !(c.sel_t && open_);
   c.cfg_bad = c.top_cfg_fire && (!c.sel_t || in.cfg_data == 0 || (uint64_t(in.cfg_data) >> p_.beat_bits) != 0);
 
-  // Valids (all registered in the blocks), with the readies not yet known.
-  c.ao = mac_.outputs(in.y_ready);  // w_ready depends on y_ready only
+  // Valids (all registered in the blocks), with the readies not yet known. The MAC array's readies
+  // depend on its cfg_valid (act_ready) and w_last (w_ready), both known here.
+  c.w_last = beat_ == ((layer_beats_ - 1) & ((1u << p_.beat_bits) - 1));
+  MacArrayInputs& ai = mac_.in;
+  const MacArrayOutputs& ao = mac_.out;
+  ai.cfg_valid = in.cfg_valid && c.sel_a && !open_;
+  ai.w_last = c.w_last;
+  mac_.eval();
   const uint32_t table_entry_mask = uint32_t(pkg::tans_entry_t::next_base.put(~0ull) | pkg::tans_entry_t::nb_bits.put(~0ull) |
                                              pkg::tans_entry_t::symbol.put(~0ull));
   auto decoder_inputs = [&](TansDecoderV1Model& d, bool sel, int table_log, bool desc_valid, const TansV1Descriptor& desc,
@@ -139,8 +143,8 @@ void WeightPipelineModel::compute(Comb& c) {
     const TansDecoderV1Outputs& md = mdec_.out;
     const bool u_valid = c.uo.out_valid, m_valid = md.out_valid;
     const bool w_valid = u_valid && m_valid && x_loaded_ && !err_.err;
-    c.ui.out_ready = err_.err || (c.ao.w_ready && x_loaded_ && m_valid);
-    const bool m_ready = err_.err || (c.ao.w_ready && x_loaded_ && u_valid);
+    c.ui.out_ready = err_.err || (ao.w_ready && x_loaded_ && m_valid);
+    const bool m_ready = err_.err || (ao.w_ready && x_loaded_ && u_valid);
     unp_.in = c.ui;
     unp_.eval();
     c.uo = unp_.out;
@@ -148,34 +152,32 @@ void WeightPipelineModel::compute(Comb& c) {
     mdec_.in.out_ready = m_ready;
     vdec_.eval();
     mdec_.eval();
-    c.w_fire = w_valid && c.ao.w_ready;
-    c.w_last = beat_ == ((layer_beats_ - 1) & ((1u << p_.beat_bits) - 1));
+    c.w_fire = w_valid && ao.w_ready;
 
-    c.ai.cfg_valid = in.cfg_valid && c.sel_a && !open_;
-    c.ai.cfg_addr = c.offset & ((2u << kw) - 1);
-    c.ai.cfg_data = in.cfg_data;
-    c.ai.act_valid = in.act_valid && !x_loaded_;
-    c.ai.act_data = in.act_data;
-    c.ai.act_last = in.act_last;
-    c.ai.w_valid = w_valid;
+    ai.cfg_addr = c.offset & ((2u << kw) - 1);
+    ai.cfg_data = in.cfg_data;
+    ai.act_valid = in.act_valid && open_ && !x_loaded_;
+    ai.act_data = in.act_data;
+    ai.act_last = in.act_last;
+    ai.w_valid = w_valid;
     // The weight beat: group g (pkg::sparse_group_t) holds values 2g, 2g+1 (bf16: the unpacker's
     // words' top halves) and nibble g.
     using Group = pkg::sparse_group_t;
     const int groups = pkg::WP_META_LANES;
-    c.ai.w_data.assign(size_t((groups * Group::BITS + 31) / 32), 0);
+    ai.w_data.assign(size_t((groups * Group::BITS + 31) / 32), 0);
     const auto& u = c.uo.out_data;
     const auto& m = md.out_data;
     for (int g = 0; g < groups; ++g) {
       const int at = g * Group::BITS;
-      bits_put(c.ai.w_data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)] >> 16);
-      bits_put(c.ai.w_data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)] >> 16);
-      bits_put(c.ai.w_data, at + Group::meta.lsb, Group::meta.bits, uint32_t(m[size_t(g)] & Group::meta.mask()));
+      bits_put(ai.w_data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)] >> 16);
+      bits_put(ai.w_data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)] >> 16);
+      bits_put(ai.w_data, at + Group::meta.lsb, Group::meta.bits, uint32_t(m[size_t(g)] & Group::meta.mask()));
     }
-    c.ai.w_last = c.w_last;
-    c.ai.out_ready = in.y_ready;
-    c.ai.err_clear = in.err_clear;
+    ai.out_ready = in.y_ready;
+    ai.err_clear = in.err_clear;
+    mac_.eval();  // the readies stay; the inputs are complete for the edge
 
-    const bool act_ready = c.ao.act_ready && !x_loaded_;
+    const bool act_ready = ao.act_ready && open_ && !x_loaded_;  // after the layer's MAC writes
     c.act_fire = in.act_valid && act_ready;
 
     c.ev = pkg::WP_ERR_NONE;
@@ -194,7 +196,7 @@ void WeightPipelineModel::compute(Comb& c) {
     if (c.sel_v) o.cfg_ready = vdec_.out.cfg_ready;
     if (c.sel_m) o.cfg_ready = md.cfg_ready;
     if (c.sel_u) o.cfg_ready = c.uo.cfg_ready;
-    if (c.sel_a) o.cfg_ready = c.ao.cfg_ready && !open_;
+    if (c.sel_a) o.cfg_ready = ao.cfg_ready && !open_;
     if (c.sel_t) o.cfg_ready = !open_;
     o.vdesc_ready = vdec_.out.desc_ready;
     o.vword_ready = vdec_.out.in_ready;
@@ -202,13 +204,13 @@ void WeightPipelineModel::compute(Comb& c) {
     o.mdesc_ready = md.desc_ready;
     o.mword_ready = md.in_ready;
     o.act_ready = act_ready;
-    o.y_valid = c.ao.out_valid;
-    o.y_data = c.ao.out_data.empty() ? 0 : c.ao.out_data[0];
-    o.y_last = c.ao.out_last;
+    o.y_valid = ao.out_valid;
+    o.y_data = ao.out_data.empty() ? 0 : ao.out_data[0];
+    o.y_last = ao.out_last;
     o.err = err_.err;
     o.err_cause = err_.cause;
     probe_.w_valid = w_valid;
-    probe_.w_ready = c.ao.w_ready;
+    probe_.w_ready = ao.w_ready;
     probe_.w_last = c.w_last;
     probe_.beat = beat_;
     probe_.x_loaded = x_loaded_;
@@ -247,13 +249,13 @@ void WeightPipelineModel::tick() {
   if (!in.err_clear && vo.err) cause = cause_of(pkg::WP_BLK_VALUE_DEC, vo.err_cause);
   else if (!in.err_clear && mo.err) cause = cause_of(pkg::WP_BLK_META_DEC, mo.err_cause);
   else if (!in.err_clear && c.uo.err) cause = cause_of(pkg::WP_BLK_UNPACKER, c.uo.err_cause);
-  else if (!in.err_clear && c.ao.err) cause = cause_of(pkg::WP_BLK_MAC, c.ao.err_cause);
+  else if (!in.err_clear && mac_.out.err) cause = cause_of(pkg::WP_BLK_MAC, mac_.out.err_cause);
   else if (c.ev != pkg::WP_ERR_NONE) cause = cause_of(pkg::WP_BLK_TOP, c.ev);
   err_.tick(in.err_clear, cause);
   vdec_.tick();
   mdec_.tick();
   unp_.tick();
-  mac_.tick(c.ai);
+  mac_.tick();
   eval();
 }
 
