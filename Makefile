@@ -66,10 +66,9 @@ synth: deps
 # The token-factory sweep (docs/token_factory.md): N = 1..32 processors x raw / compressed / 2:4 on
 # the bundled model, through a .wsz made by the tool; $(BUILD)/reports/token_factory.{json,md,png}.
 .PHONY: sim
-# TODO(issue 12, pipeline half): sim/ is out of the build until it takes layout-2 chunks (CMakeLists.txt).
 sim: deps configure
-	@echo "make sim: the token factory is out of the build until it takes layout-2 chunks (issue 12, pipeline half)" >&2
-	@exit 1
+	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
+	python3 sim/sweep.py --build $(BUILD) --jobs $(JOBS)
 
 # Line and toggle coverage of rtl/ from the smoke benches (docs/coverage.md): the benches built with
 # Verilator coverage in $(BUILD_COV), their tests run (ctest -L rtl without synthesis and lint), the

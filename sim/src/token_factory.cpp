@@ -23,7 +23,8 @@ class TokenFactory : public sc_module {
       : sc_module(name),
         kv_region_(round_up(kv_read_bytes(w, cfg) + kv_write_bytes(w, cfg), 4096)),
         kv_base_(round_up(w.image.size(), 4096)),
-        buffer_(cfg.inbuf_bytes ? cfg.inbuf_bytes : uint64_t(cfg.decoders + 1) * w.max_chunk_bytes),
+        // Each decoder holds two chunks (the one decoding, the next loading its table); one more arrives.
+        buffer_(cfg.inbuf_bytes ? cfg.inbuf_bytes : uint64_t(2 * cfg.decoders + 1) * w.max_chunk_bytes),
         dram_("dram", w.image, kv_base_, kv_region_ * uint64_t(cfg.processors),
               DramParams{cfg.dram_gbps, cfg.dram_latency_ns, cfg.burst_bytes, cfg.log_reads}),
         fetcher_("fetcher", w, buffer_, FetcherParams{cfg.tokens, cfg.burst_bytes, cfg.outstanding, cfg.mem_mhz}),
@@ -142,7 +143,7 @@ nlohmann::json to_json(const Report& r) {
                  {"burst_bytes", c.burst_bytes}, {"outstanding", c.outstanding}, {"mem_mhz", c.mem_mhz},
                  {"dec_mhz", c.dec_mhz}, {"lanes", c.lanes}, {"decoders", c.decoders},
                  {"bus_values", c.bus_values}, {"proc_mhz", c.proc_mhz}, {"array", c.array},
-                 {"fifo_beats", c.fifo_beats}, {"table_preload", c.table_preload}, {"chunk_values", c.chunk_values}, {"context", c.context}, {"stall_prob", c.stall_prob},
+                 {"fifo_beats", c.fifo_beats}, {"chunk_values", c.chunk_values}, {"context", c.context}, {"stall_prob", c.stall_prob},
                  {"stall_max", c.stall_max}, {"seed", c.seed}};
   j["workload"] = {{"chunks", r.chunks}, {"dense_values", r.dense_values}, {"stream_values", r.stream_values},
                    {"stream_bytes", r.stream_bytes}, {"compression", r.compression},
