@@ -69,6 +69,9 @@ int sc_main(int argc, char* argv[]) {
                 r.tokens_per_s_total, 100 * r.dram_busy, (unsigned long long)r.bus_full_cycles);
     std::printf("simulated %.3f ms in %.2f s host: %.3g decoder clocks per host second\n", r.sim_s * 1e3,
                 r.host_s, r.dec_cycles_per_host_s);
+    if (r.symbols_checked)
+      std::printf("decoder symbols checked against the functional decode: %llu, mismatches %llu\n",
+                  (unsigned long long)r.symbols_checked, (unsigned long long)r.symbol_mismatches);
     if (r.errors()) {
       for (size_t i = 0; i < r.processors.size(); ++i)
         if (r.processors[i].errors)

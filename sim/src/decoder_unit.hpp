@@ -30,6 +30,9 @@ class DecoderUnit : public sc_core::sc_module {
   void assign(uint64_t values) { backlog_ += values; }
   uint64_t cycles() const { return cycles_; }     // clocks spent decoding (incl. stalls)
   uint64_t values() const { return values_; }
+  // Pin-level engines: decoded symbols checked against the functional unpacker's, and how many differed.
+  uint64_t symbols_checked() const { return checked_; }
+  uint64_t symbol_mismatches() const { return mismatches_; }
   struct ChunkRecord {
     uint32_t pass, index;
     uint64_t cycles;  // from its first clock to its last value, stalls included
@@ -56,6 +59,7 @@ class DecoderUnit : public sc_core::sc_module {
   const Workload& w_;
   sc_core::sc_time period_;
   uint64_t cycles_ = 0;
+  uint64_t checked_ = 0, mismatches_ = 0;
 
  private:
 

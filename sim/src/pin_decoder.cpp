@@ -56,9 +56,8 @@ void PinDecoder::run() {
     }
     ++clocks_;
     const std::vector<uint16_t>& values = chunk_values();
-    for (size_t i = emitted; i < symbols_.size(); ++i)
-      if (i >= values.size() || symbols_[i] != ((values[i] >> 7) & 0xff))
-        SC_REPORT_FATAL("decoder", ("symbol " + std::to_string(i) + " differs from the functional decode").c_str());
+    for (size_t i = emitted; i < symbols_.size(); ++i, ++checked_)
+      mismatches_ += i >= values.size() || symbols_[i] != ((values[i] >> 7) & 0xff);
     if (symbols_.size() > emitted) emit(int(symbols_.size() - emitted));
     if (last) {
       if (symbols_.size() != values.size()) SC_REPORT_FATAL("decoder", "a chunk ended early");

@@ -3,7 +3,7 @@
 // decoder's one pin structure (ws::TansDecoderPins). It holds up to two chunks: the one decoding and
 // the next, whose table loads into the other bank meanwhile (taken from `jobs` once the current
 // chunk's descriptor is in). Its decoded symbols are checked against the exponents of the functional
-// unpacker's values.
+// unpacker's values (counted; the values that go on are the unpacker's).
 #pragma once
 
 #include <deque>

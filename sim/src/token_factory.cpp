@@ -69,7 +69,7 @@ class TokenFactory : public sc_module {
 uint64_t Report::errors() const {
   uint64_t e = 0;
   for (const ProcessorStats& p : processors) e += p.errors;
-  return e;
+  return e + symbol_mismatches;
 }
 
 Report run_token_factory(const Config& cfg, const Workload& w) {
@@ -118,6 +118,8 @@ Report run_token_factory(const Config& cfg, const Workload& w) {
   std::vector<DecoderUnit::ChunkRecord> log;
   for (const auto& u : top.decode_.units()) {
     r.decoder_cycles += u->cycles();
+    r.symbols_checked += u->symbols_checked();
+    r.symbol_mismatches += u->symbol_mismatches();
     log.insert(log.end(), u->chunk_log().begin(), u->chunk_log().end());
   }
   std::sort(log.begin(), log.end(), [](const auto& a, const auto& b) {
@@ -167,6 +169,7 @@ nlohmann::json to_json(const Report& r) {
               {"kv_read_bytes", r.kv.read_bytes}, {"kv_write_bytes", r.kv.write_bytes},
               {"dram_bytes_per_token", r.dram_bytes_per_token}, {"dram_busy", r.dram_busy},
               {"decoder_cycles", r.decoder_cycles}, {"decoder_chunk_cycles", r.chunk_cycles},
+              {"decoder_symbols_checked", r.symbols_checked}, {"decoder_symbol_mismatches", r.symbol_mismatches},
               {"bus_beats", r.bus_beats},
               {"bus_full_cycles", r.bus_full_cycles}, {"dec_cycles_per_host_s", r.dec_cycles_per_host_s},
               {"errors", r.errors()}, {"processors", procs}, {"weight_request_log", reqs}};
@@ -191,6 +194,8 @@ Report report_from_json(const nlohmann::json& j) {
   r.bus_full_cycles = s.at("bus_full_cycles");
   r.bus_beats = s.at("bus_beats");
   r.chunk_cycles = s.at("decoder_chunk_cycles").get<std::vector<uint64_t>>();
+  r.symbols_checked = s.at("decoder_symbols_checked");
+  r.symbol_mismatches = s.at("decoder_symbol_mismatches");
   for (const auto& p : s.at("processors")) {
     ProcessorStats ps;
     ps.values = p.at("values");

@@ -21,8 +21,10 @@ std::vector<Engine> engines() {
 }
 
 void print(const Config& c, const Report& r) {
-  std::printf("%s, engine %s: %llu decoder clocks, %.3g simulated decoder clocks per host second\n",
+  std::printf("%s, engine %s: %llu decoder clocks, %llu symbols checked against the functional decode, %llu "
+              "mismatches, %.3g simulated decoder clocks per host second\n",
               mode_name(c.mode), engine_name(c.engine), (unsigned long long)r.decoder_cycles,
+              (unsigned long long)r.symbols_checked, (unsigned long long)r.symbol_mismatches,
               r.dec_cycles_per_host_s);
 }
 
@@ -41,6 +43,10 @@ TEST(SimEngines, EveryEngineTakesTheClocksOfTheDecoderFormula) {
       const Report r = simulate(c);
       EXPECT_EQ(r.chunk_cycles, want) << mode_name(mode) << ", engine " << engine_name(e);
       EXPECT_EQ(r.errors(), 0u);
+      EXPECT_EQ(r.symbol_mismatches, 0u);
+      if (e != Engine::Functional) {
+        EXPECT_EQ(r.symbols_checked, w.stream_values) << "every symbol checked";
+      }
       print(c, r);
     }
   }
@@ -69,9 +75,12 @@ TEST(SimEngines, CycleModelAndRtlAgreeUnderBackpressure) {
       EXPECT_EQ(model.processors[i].pass_end_s, rtl.processors[i].pass_end_s) << "processor " << i;
       EXPECT_EQ(rtl.processors[i].errors, 0u) << rtl.processors[i].first_error;
     }
+    EXPECT_EQ(model.symbol_mismatches + rtl.symbol_mismatches, 0u);
+    const Workload w = load_workload(c);
+    EXPECT_EQ(rtl.symbols_checked, w.stream_values * uint64_t(c.tokens));
+    EXPECT_EQ(model.symbols_checked, rtl.symbols_checked);
     EXPECT_GT(rtl.bus_full_cycles, 0u);  // the decoders did see backpressure
     // ... and it changed their timing: the formula no longer holds for every chunk.
-    const Workload w = load_workload(c);
     std::vector<StreamChunk> all;
     for (int t = 0; t < c.tokens; ++t) all.insert(all.end(), w.chunks.begin(), w.chunks.end());
     uint64_t formula = 0;
