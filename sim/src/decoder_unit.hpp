@@ -20,7 +20,7 @@ namespace wsim {
 
 class DecoderUnit : public sc_core::sc_module {
  public:
-  sc_core::sc_fifo<FetchedChunk*> jobs;  // depth 1: the chunk after the current one
+  sc_core::sc_fifo<FetchedChunk*> jobs;  // depth 1: the next chunk (a pin-level unit takes it early)
   sc_core::sc_fifo<Beat> out;
 
   DecoderUnit(sc_core::sc_module_name name, const Workload& w, InputBuffer& buffer, int bus_values,
@@ -35,7 +35,7 @@ class DecoderUnit : public sc_core::sc_module {
   uint64_t symbol_mismatches() const { return mismatches_; }
   struct ChunkRecord {
     uint32_t pass, index;
-    uint64_t cycles;  // from its first clock to its last value, stalls included
+    uint64_t cycles;  // from its first clock (or the previous chunk's last value) to its last value, stalls included
   };
   const std::vector<ChunkRecord>& chunk_log() const { return log_; }
 
@@ -62,7 +62,6 @@ class DecoderUnit : public sc_core::sc_module {
   uint64_t checked_ = 0, mismatches_ = 0;
 
  private:
-
   InputBuffer& buffer_;
   int bus_values_;
   uint64_t backlog_ = 0, values_ = 0;

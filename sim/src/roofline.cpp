@@ -32,6 +32,7 @@ ChunkWork work_of(const StreamChunk& c, const Config& cfg) {
 // Decoder clocks of a pass in the steady state: each chunk in order to the decoder whose last beat
 // comes first, each decoder as DecoderTiming has it; the mean pass over 2 x decoders passes after 2.
 double decoder_pass_cycles(const Workload& w, const Config& cfg) {
+  if (w.chunks.empty()) return 0;
   if (!w.chunks.front().coded) {  // the unpacker: a bus beat a clock, context-free
     uint64_t clocks = 0;
     for (const StreamChunk& c : w.chunks) clocks += ceil_div(c.values, uint64_t(cfg.bus_values));
