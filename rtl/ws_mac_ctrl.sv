@@ -108,7 +108,7 @@ module ws_mac_ctrl #(
   logic           load_bank_q;             // the bank the next vector fills
   logic [1:0]     loaded_q, pending_q;     // per bank: readable / its last value on its way
   logic [1:0]     bank_mode_q;
-  logic [2*RBW-1:0] bank_rb_q;             // per bank: row_beats
+  logic [2*BW-1:0] bank_last_q;            // per bank: its rows' last beat (row_beats - 1)
   logic [3*KW-1:0] a_ptr_q;                // A1, A2, A3 from the bottom
   logic [47:0]     a_data_q;
   logic [3:1]      a_valid_q, a_last_q, a_bank_q;
@@ -187,13 +187,14 @@ module ws_mac_ctrl #(
   logic             stream_bank_q;
   logic [BW-1:0]    beat_q;
   logic             row_end, w_fire, row_fire, credit_ok, pace_ok;
-  logic [RBW-1:0]   stream_rb;
+  logic [1:0]       beat_is_last;          // beat_q is the last beat of a row of bank 0 / 1
   logic [$clog2(Credits+1)-1:0] out_count_q;  // results accepted and not yet taken
   logic [$clog2(P/2)-1:0]       pace_q;       // cycles until the next row may end
   logic             s1_int_q, s2_int_q;
 
-  assign stream_rb = bank_rb_q[RBW*stream_bank_q +: RBW];
-  assign row_end   = RBW'(beat_q) + RBW'(1) == stream_rb;
+  // An equality per bank, picked by the bank: no adder between the beat counter and w_ready.
+  assign beat_is_last = {beat_q == bank_last_q[BW +: BW], beat_q == bank_last_q[0 +: BW]};
+  assign row_end   = beat_is_last[stream_bank_q];
   assign credit_ok = out_count_q != ($clog2(Credits+1))'(Credits);
   assign pace_ok   = pace_q == '0;
   assign w_ready_o = loaded_q[stream_bank_q] && (!(row_end || w_last_i) || (credit_ok && pace_ok));
@@ -213,8 +214,10 @@ module ws_mac_ctrl #(
   logic [3:0]                  rd_k;      // the read's fields of the tag ToRead cycles back
   logic                        rd_first;
   logic [2*ToPush-1:0]         push_q;    // {valid, last} per cycle after a row's end
-  logic [2:0]                  cmb_pair_q;
-  logic [3:0]                  cmb_last_q;   // the highest partial sum the row reached
+  logic [2:0]                  cmb_pair_q, cmb_pair_d;
+  logic [3:0]                  cmb_last_q, cmb_last_d;  // the highest partial sum the row reached
+  logic [1:0]                  cmb_zero_q;   // registered from the next pair and last: it drives
+                                             // the synchronous clears of every row's pair registers
   logic                        row_done;
 
   assign tag    = {w_fire, 4'(beat_q), 32'(beat_q) < 32'(P), row_fire, w_fire && w_last_i};
@@ -222,22 +225,25 @@ module ws_mac_ctrl #(
   assign tag_wr = tag_q[TagBits*(ToWrite-1) +: TagBits];
   assign row_done = tag_wr[7] && tag_wr[1];
 
+  // The pair reads run free (cycling through the pairs); a row's end restarts them at pair 0.
+  assign cmb_pair_d = row_done ? 3'd0 : cmb_pair_q + 3'd1;
+  assign cmb_last_d = !row_done ? cmb_last_q
+                    : tag_wr[2] ? tag_wr[6:3] : 4'(P - 1);  // first: the row had beats 0 .. k only
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       tag_q      <= '0;
       push_q     <= '0;
       cmb_pair_q <= '0;
       cmb_last_q <= '0;
+      cmb_zero_q <= '0;
     end else begin
-      tag_q  <= {tag_q[TagBits*(ToWrite-1)-1:0], tag};
-      push_q <= {push_q[2*(ToPush-1)-1:0], row_done, tag_wr[0]};
-      // The pair reads run free (cycling through the pairs); a row's end restarts them at pair 0.
-      if (row_done) begin
-        cmb_pair_q <= '0;
-        cmb_last_q <= tag_wr[2] ? tag_wr[6:3] : 4'(P - 1);  // first: the row had beats 0 .. k only
-      end else begin
-        cmb_pair_q <= cmb_pair_q + 3'd1;
-      end
+      tag_q      <= {tag_q[TagBits*(ToWrite-1)-1:0], tag};
+      push_q     <= {push_q[2*(ToPush-1)-1:0], row_done, tag_wr[0]};
+      cmb_pair_q <= cmb_pair_d;
+      cmb_last_q <= cmb_last_d;
+      cmb_zero_q <= {{1'b0, cmb_pair_d, 1'b1} > {1'b0, cmb_last_d},
+                     {1'b0, cmb_pair_d, 1'b0} > {1'b0, cmb_last_d}};
     end
   end
 
@@ -246,15 +252,16 @@ module ws_mac_ctrl #(
   assign wr_en_o     = tag_wr[7];
   assign wr_k_o      = tag_wr[6:3];
   assign cmb_pair_o  = cmb_pair_q;
-  assign cmb_zero_o  = {{1'b0, cmb_pair_q, 1'b1} > {1'b0, cmb_last_q},
-                        {1'b0, cmb_pair_q, 1'b0} > {1'b0, cmb_last_q}};
+  assign cmb_zero_o  = cmb_zero_q;
   assign push_o      = push_q[2*(ToPush-1) + 1];
   assign push_last_o = push_q[2*(ToPush-1)];
   assign s2_int_o    = s2_int_q;
 
   // ---------------------------------------------------------------------------------------------
-  // Sticky error, lowest cause of the cycle first.
-  logic [2:0] ev;  // ws_pkg::mac_err_e
+  // Sticky error, lowest cause of the cycle first. The cause is registered once before the sticky
+  // error (err_o follows the faulty transfer by two cycles, not one): the handshake that decides it
+  // is the array's longest path otherwise.
+  logic [2:0] ev, ev_q;  // ws_pkg::mac_err_e
   always_comb begin
     ev = ws_pkg::MAC_ERR_NONE;
     if (act_fire && (act_overflow || act_short)) ev = ws_pkg::MAC_ERR_ACT;
@@ -263,11 +270,16 @@ module ws_mac_ctrl #(
     if (w_fire && w_meta_bad_i)                  ev = ws_pkg::MAC_ERR_META;
   end
 
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) ev_q <= ws_pkg::MAC_ERR_NONE;
+    else         ev_q <= ev;
+  end
+
   ws_sticky_error #(.CauseBits(3)) u_err (
     .clk_i,
     .rst_ni,
     .clear_i(err_clear_i),
-    .cause_i(ev),
+    .cause_i(ev_q),
     .err_o,
     .cause_o(err_cause_o)
   );
@@ -284,7 +296,7 @@ module ws_mac_ctrl #(
       loaded_q      <= '0;
       pending_q     <= '0;
       bank_mode_q   <= '0;
-      bank_rb_q     <= {2{RBW'(1)}};
+      bank_last_q   <= '0;
       a_valid_q     <= '0;
       a_last_q      <= '0;
       a_bank_q      <= '0;
@@ -312,7 +324,7 @@ module ws_mac_ctrl #(
           load_bank_q                            <= !load_bank_q;
           pending_q[load_bank_q]                 <= 1'b1;
           bank_mode_q[load_bank_q]               <= mode_q;
-          bank_rb_q[RBW*load_bank_q +: RBW]      <= row_beats_q;
+          bank_last_q[BW*load_bank_q +: BW]      <= BW'(row_beats_q - RBW'(1));
         end
       end
       a_valid_q  <= {a_valid_q[2:1], act_fire};

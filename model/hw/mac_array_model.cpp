@@ -177,6 +177,7 @@ void MacArrayModel::reset() {
   out_valid_ = out_last_ = false;
   out_data_.assign(size_t(p_.rows), 0);
   err_.reset();
+  cause_q_ = 0;
 }
 
 bool MacArrayModel::idle() const {
@@ -339,7 +340,8 @@ void MacArrayModel::tick() {
     in_flight_.pop_front();
   }
 
-  err_.tick(in.err_clear, cause);
+  err_.tick(in.err_clear, cause_q_);
+  cause_q_ = cause;
   ++cycle_;
   eval();
 }

@@ -157,6 +157,7 @@ class MacArrayModel : public MacArrayPins {
   bool out_valid_ = false, out_last_ = false;
   Bits out_data_;
   StickyError err_;
+  uint8_t cause_q_ = 0;  // this cycle's cause reaches err_ one cycle later (the RTL's ev_q)
 };
 
 }  // namespace ws

@@ -126,7 +126,7 @@ RunStats run_jobs(const std::vector<Job>& jobs, const Traffic& t, uint64_t seed,
     }
     if (w < jobs.size()) {  // taken once the job's activations are in (the array keeps the order)
       const Job& J = jobs[w];
-      if (J.clear_error && !cleared) {
+      if (J.clear_error && !cleared && ref.out.err) {  // once the error shows (2 cycles after its cause)
         in.err_clear = true;
         cleared = true;
       }

@@ -38,7 +38,7 @@ struct Job {
   std::vector<Bits> beats;                         // weight beats, w_last on the final one
   std::vector<Bits> expect;                        // output beats (rows words each)
   bool check_values = true;  // false: error tests, compared with the cycle model only
-  bool clear_error = false;  // pulse err_clear_i when the job's weights start
+  bool clear_error = false;  // pulse err_clear_i once the job's weights are due and err_o is up
   int w_last_at = -1;        // >= 0: w_last on this beat instead (frame error)
 };
 
