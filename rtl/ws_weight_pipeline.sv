@@ -130,13 +130,15 @@ module ws_weight_pipeline #(
   logic [15:0]          m_out_data;
   logic [1:0]           m_out_count;
   logic [2:0]           m_cause;
+  logic                 v_pass, m_pass, v_pass_q, m_pass_q, m_valid;
   logic                 u_out_valid, u_out_ready, u_out_last, u_err;
   logic [127:0]         u_out_data;
   logic [2:0]           u_out_count, u_cause;
   logic                 w_valid, w_ready, w_last, a_err;
   logic [71:0]          w_data;
   logic [2:0]           a_cause;
-  logic                 a_act_ready;
+  logic                 a_act_ready, u_sym_ready;
+  logic                 err_q;
 
   ws_tans_decoder #(
     .Lanes      (VL),
@@ -176,8 +178,8 @@ module ws_weight_pipeline #(
     .cfg_ready_o(u_cfg_ready),
     .cfg_addr_i (offset[8:0]),
     .cfg_data_i (cfg_data_i[20:0]),
-    .sym_valid_i(v_out_valid),
-    .sym_ready_o(v_out_ready),
+    .sym_valid_i(v_out_valid && v_pass),
+    .sym_ready_o(u_sym_ready),
     .sym_data_i (v_out_data),
     .sym_count_i(v_out_count),
     .sym_last_i (v_out_last),
@@ -225,18 +227,39 @@ module ws_weight_pipeline #(
   );
 
   // ---------------------------------------------------------------------------------------------
+  // A decoder ends a chunk it aborts (its stream ended early, no table, a bad descriptor) with an
+  // empty beat (count 0) several cycles before its error flag rises. The empty beat waits at the
+  // decoder's output until the flag is up (then stays released until it is taken, whatever an
+  // err_clear does), so the error names the cause, not what the unpacker or the join would make of
+  // the missing symbols. Every abort raises a flag, so the wait ends.
+  assign v_pass      = v_out_count != 3'd0 || v_err || err_q || v_pass_q;
+  assign m_pass      = m_out_count != 2'd0 || m_err || err_q || m_pass_q;
+  assign v_out_ready = u_sym_ready && v_pass;
+  assign m_valid     = m_out_valid && m_pass;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      v_pass_q <= 1'b0;
+      m_pass_q <= 1'b0;
+    end else begin
+      v_pass_q <= v_out_valid && v_out_count == 3'd0 && v_pass && !v_out_ready;
+      m_pass_q <= m_out_valid && m_out_count == 2'd0 && m_pass && !m_out_ready;
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------------
   // Join, activation gate, beat counter
-  logic                x_loaded_q, err_q;
+  logic                x_loaded_q;
   logic [BeatBits-1:0] layer_beats_q, beat_q;
   logic                pair_valid, w_fire, act_fire;
   logic [2:0]          ev;  // ws_pkg::wp_err_e
 
-  assign pair_valid = u_out_valid && m_out_valid;
+  assign pair_valid = u_out_valid && m_valid;
   // Beat pairs go to the MAC array only while the layer's activations are loaded and no error is up;
   // after an error both sides drain.
   assign w_valid     = pair_valid && x_loaded_q && !err_q;
-  assign u_out_ready = err_q || (w_ready && x_loaded_q && m_out_valid);
-  assign m_out_ready = err_q || (w_ready && x_loaded_q && u_out_valid);
+  assign u_out_ready = err_q || (w_ready && x_loaded_q && m_valid);
+  assign m_out_ready = err_q || (m_pass && w_ready && x_loaded_q && u_out_valid);
   assign w_fire      = w_valid && w_ready;
   assign w_last      = beat_q == layer_beats_q - 1'b1;
 

@@ -65,12 +65,14 @@ void WeightPipelineModel::reset() {
   open_ = false;
   layer_beats_ = 1;
   beat_ = 0;
+  v_pass_ = m_pass_ = false;
   err_.reset();
 }
 
 struct WeightPipelineModel::Comb {
   bool sel_v = false, sel_m = false, sel_u = false, sel_a = false, sel_t = false;
   bool bank_v = false, bank_m = false;  // the table bank of a table write
+  bool v_pass = false, m_pass = false, v_ready = false, m_ready = false;  // decoder outputs to the blocks
   bool top_cfg_fire = false, cfg_bad = false;
   uint32_t offset = 0;
   NumUnpackerInputs ui;
@@ -130,10 +132,14 @@ void WeightPipelineModel::compute(Comb& c) {
       mdec_.in.out_ready = false;
       vdec_.eval();
       mdec_.eval();
+      // A decoder's empty (abort) beat waits at its output until its error flag is up.
+      const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
+      c.v_pass = vo.out_count != 0 || vo.err || err_.err || v_pass_;
+      c.m_pass = mo.out_count != 0 || mo.err || err_.err || m_pass_;
       c.ui.cfg_valid = in.cfg_valid && c.sel_u;
       c.ui.cfg_addr = c.offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
       c.ui.cfg_data = in.cfg_data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
-      c.ui.sym_valid = vdec_.out.out_valid;
+      c.ui.sym_valid = vdec_.out.out_valid && c.v_pass;
       c.ui.sym = vdec_.out.out_data;
       c.ui.sym_count = vdec_.out.out_count;
       c.ui.sym_last = vdec_.out.out_last;
@@ -149,15 +155,16 @@ void WeightPipelineModel::compute(Comb& c) {
     }
     // The join: readies from the MAC array back.
     const TansDecoderOutputs& md = mdec_.out;
-    const bool u_valid = c.uo.out_valid, m_valid = md.out_valid;
+    const bool u_valid = c.uo.out_valid, m_valid = md.out_valid && c.m_pass;
     const bool w_valid = u_valid && m_valid && x_loaded_ && !err_.err;
     c.ui.out_ready = err_.err || (ao.w_ready && x_loaded_ && m_valid);
-    const bool m_ready = err_.err || (ao.w_ready && x_loaded_ && u_valid);
+    c.m_ready = err_.err || (c.m_pass && ao.w_ready && x_loaded_ && u_valid);
     unp_.in = c.ui;
     unp_.eval();
     c.uo = unp_.out;
-    vdec_.in.out_ready = c.uo.sym_ready;
-    mdec_.in.out_ready = m_ready;
+    c.v_ready = c.uo.sym_ready && c.v_pass;
+    vdec_.in.out_ready = c.v_ready;
+    mdec_.in.out_ready = c.m_ready;
     vdec_.eval();
     mdec_.eval();
     c.w_fire = w_valid && ao.w_ready;
@@ -248,6 +255,8 @@ void WeightPipelineModel::tick() {
   if (c.top_cfg_fire && c.sel_t && !c.cfg_bad) open_ = true;
   else if (c.w_fire && c.w_last) open_ = false;
   if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & ((1u << p_.beat_bits) - 1);
+  v_pass_ = vo.out_valid && vo.out_count == 0 && c.v_pass && !c.v_ready;
+  m_pass_ = mo.out_valid && mo.out_count == 0 && c.m_pass && !c.m_ready;
   // The first error since reset or clear, blocks in stream order; on the clearing cycle the blocks'
   // registered flags still show what is being cleared, so only the top's own new cause counts.
   auto cause_of = [](pkg::wp_block_e block, uint8_t cause) {

@@ -113,6 +113,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   bool x_loaded_ = false;
   bool open_ = false;
   uint32_t layer_beats_ = 1, beat_ = 0;
+  bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
   StickyError err_;
   WeightPipelineProbe probe_;
 };

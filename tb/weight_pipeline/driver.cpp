@@ -343,7 +343,7 @@ Result Driver::configure(const std::vector<ws::CfgWrite>& writes) {
   Impl& I = *impl_;
   Result res;
   const uint64_t start = I.cyc, errors_before = I.rtl.assertion_errors();
-  constexpr int kSettle = 3;  // a block's error reaches the top's err_o two cycles after its write
+  constexpr int kSettle = 8;  // a bad table entry reaches the top's err_o seven cycles after its write
   size_t next = 0;
   for (int idle = 0; idle < kSettle && I.cyc - start < 100000;) {
     ws::WeightPipelineInputs in;
