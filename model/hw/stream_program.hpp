@@ -118,8 +118,8 @@ struct PipelineAct {
 };
 
 // Every port's items for layers streamed back to back. Per layer (section 6): the extra writes, the
-// tables of the chunk pair that starts the layer, the MAC array's CTRL and permutation, LAYER_BEATS,
-// then the other chunks' tables; each chunk's table before its descriptor, the tables ordered by the
+// tables of the chunk pair that starts the layer (but for the program's first layer), the MAC
+// array's CTRL and permutation, LAYER_BEATS, then the other chunks' tables; each chunk's table before its descriptor, the tables ordered by the
 // beat their chunk starts at (value chunk first on a tie), so that the one configuration port never
 // waits on a decoder whose chunks need beats not yet loaded. Each decoder's chunks alternate between
 // table banks 0 and 1 (one_bank: all in bank 0, each table load waiting for the chunk before to end),
