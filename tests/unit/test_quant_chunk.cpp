@@ -227,8 +227,10 @@ TEST(QuantChunk, WriterMisuseIsALogicError) {
   // The container's version names the sub-chunks' layout: layout-1 sub-chunks do not go into version 3.
   ws::ChunkOptions v1;
   v1.layout = ws::tans::Layout::Shared;
-  EXPECT_THROW(w.add_chunk(ws::encode_quant_chunk(blocks.data(), 64, ws::GgmlType::Q4_1, v1)), std::logic_error);
-  EXPECT_NO_THROW(w.add_chunk(ws::encode_quant_chunk(blocks.data(), 64, ws::GgmlType::Q4_1, {})));
+  // (Version 2 on needs the source bytes a chunk restores: here the 2 blocks of 64 values.)
+  EXPECT_THROW(w.add_chunk(ws::encode_quant_chunk(blocks.data(), 64, ws::GgmlType::Q4_1, v1), blocks.data(), blocks.size()),
+               std::logic_error);
+  EXPECT_NO_THROW(w.add_chunk(ws::encode_quant_chunk(blocks.data(), 64, ws::GgmlType::Q4_1, {}), blocks.data(), blocks.size()));
 }
 
 }  // namespace
