@@ -154,6 +154,8 @@ enum wp_cfg_region_e : uint8_t {
   WP_CFG_UNPACKER = 2,
   WP_CFG_MAC = 3,
   WP_CFG_TOP = 4,
+  WP_CFG_VALUE_TABLE1 = 5,
+  WP_CFG_META_TABLE1 = 6,
 };
 constexpr int WP_TOP_LAYER_BEATS = 0;
 // A configuration address: region and offset.

@@ -21,7 +21,6 @@
 #include "codec/tans.hpp"
 #include "core/error.hpp"
 #include "hw/tans_decoder_model.hpp"
-#include "hw/tans_decoder_v1_model.hpp"
 #include "hw/weight_pipeline_model.hpp"
 #include "numfmt/numfmt.hpp"
 
@@ -107,10 +106,10 @@ struct PipelineLayer {
 PipelineLayer sparse24_pipeline_layer(const std::vector<Sparse24ChunkView>& chunks, std::vector<int32_t> perm,
                                       std::vector<uint16_t> x);
 
-// A descriptor with the configuration write after which it may be offered: a decoder takes table
-// writes only while idle, so a chunk's descriptor follows its own table.
+// A descriptor with the configuration write after which it may be offered: a chunk's descriptor
+// follows its own table (a decoder takes a bank's writes only while no chunk decodes from it).
 struct PipelineDesc {
-  TansV1Descriptor desc;  // TODO(issue 12, pipeline half): the layout-2 decoder's descriptor
+  TansDescriptor desc;   // {count, bank, table log}
   size_t after_cfg = 0;  // offer once this many items of PipelineProgram::cfg have been taken
 };
 struct PipelineAct {
@@ -119,13 +118,17 @@ struct PipelineAct {
 };
 
 // Every port's items for layers streamed back to back. Per layer (section 6): the extra writes, the
-// MAC array's CTRL and permutation, LAYER_BEATS, then each chunk's table before its descriptor, the
-// tables ordered by the beat their chunk starts at (value chunk first on a tie), so that the one
-// configuration port never waits on a decoder whose current chunk needs beats not yet loaded.
+// tables of the chunk pair that starts the layer (but for the program's first layer), the MAC
+// array's CTRL and permutation, LAYER_BEATS, then the other chunks' tables; each chunk's table before its descriptor, the tables ordered by the
+// beat their chunk starts at (value chunk first on a tie), so that the one configuration port never
+// waits on a decoder whose chunks need beats not yet loaded. Each decoder's chunks alternate between
+// table banks 0 and 1 (one_bank: all in bank 0, each table load waiting for the chunk before to end),
+// so a chunk's table loads while the chunk before it decodes, also across layers.
 struct PipelineProgram {
   std::vector<CfgWrite> cfg;
   std::vector<PipelineDesc> vdesc, mdesc;
-  std::vector<StreamWord> vword, raw, mword;
+  std::vector<std::vector<StreamUnit>> vunits, munits;  // per state port: kWpValueStates, kWpMetaStates
+  std::vector<StreamWord> raw;
   std::vector<PipelineAct> act;
   struct Layer {
     size_t cfg_start = 0;  // index in cfg of the layer's first write
@@ -139,9 +142,9 @@ std::vector<CfgWrite> pipeline_format_config();
 
 // The program of `layers`, preceded by pipeline_format_config() when with_format. Throws
 // std::invalid_argument for an empty layer, K8 > MaxK or chunks of the wrong lane count, and
-// ws::FormatError for a stream that is not whole words.
+// ws::FormatError for a layout-1 chunk or a stream that is not whole units or words.
 PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,
-                                        bool with_format);
+                                        bool with_format, bool one_bank = false);
 
 // ---------------------------------------------------------------------------------------------------
 // From the container

@@ -21,16 +21,16 @@ void WeightPipelineParams::check() const {
   if (beat_bits < 1 || beat_bits > 31) throw std::invalid_argument("WeightPipelineParams: beat_bits must be 1..31");
 }
 
-TansDecoderV1Params WeightPipelineParams::value_dec() const {
-  TansDecoderV1Params d;
+TansDecoderParams WeightPipelineParams::value_dec() const {
+  TansDecoderParams d;
   d.lanes = pkg::WP_VALUE_LANES;
   d.max_table_log = value_table_log;
   d.count_bits = count_bits;
   return d;
 }
 
-TansDecoderV1Params WeightPipelineParams::meta_dec() const {
-  TansDecoderV1Params d;
+TansDecoderParams WeightPipelineParams::meta_dec() const {
+  TansDecoderParams d;
   d.lanes = pkg::WP_META_LANES;
   d.max_table_log = meta_table_log;
   d.count_bits = count_bits;
@@ -53,7 +53,8 @@ WeightPipelineModel::WeightPipelineModel(const WeightPipelineParams& p)
 }
 
 void WeightPipelineModel::reset() {
-  for (TansDecoderV1Model* d : {&vdec_, &mdec_}) {
+  for (TansDecoderModel* d : {&vdec_, &mdec_}) {
+    d->in = TansDecoderInputs{};  // the top's idle inputs, as on the driver's reset cycle
     d->in.rst_n = false;
     d->tick();
     d->in.rst_n = true;
@@ -64,11 +65,14 @@ void WeightPipelineModel::reset() {
   open_ = false;
   layer_beats_ = 1;
   beat_ = 0;
+  v_pass_ = m_pass_ = false;
   err_.reset();
 }
 
 struct WeightPipelineModel::Comb {
   bool sel_v = false, sel_m = false, sel_u = false, sel_a = false, sel_t = false;
+  bool bank_v = false, bank_m = false;  // the table bank of a table write
+  bool v_pass = false, m_pass = false, v_ready = false, m_ready = false;  // decoder outputs to the blocks
   bool top_cfg_fire = false, cfg_bad = false;
   uint32_t offset = 0;
   NumUnpackerInputs ui;
@@ -81,8 +85,10 @@ void WeightPipelineModel::compute(Comb& c) {
   const uint32_t region = in.cfg_addr >> pkg::WP_CFG_OFFSET_BITS & ((1u << pkg::wp_cfg_region_e_bits) - 1);
   c.offset = in.cfg_addr & ((1u << pkg::WP_CFG_OFFSET_BITS) - 1);
   const int kw = p_.k_bits();
-  c.sel_v = region == pkg::WP_CFG_VALUE_TABLE && (c.offset >> p_.value_table_log) == 0;
-  c.sel_m = region == pkg::WP_CFG_META_TABLE && (c.offset >> p_.meta_table_log) == 0;
+  c.bank_v = region == pkg::WP_CFG_VALUE_TABLE1;
+  c.bank_m = region == pkg::WP_CFG_META_TABLE1;
+  c.sel_v = (region == pkg::WP_CFG_VALUE_TABLE || c.bank_v) && (c.offset >> p_.value_table_log) == 0;
+  c.sel_m = (region == pkg::WP_CFG_META_TABLE || c.bank_m) && (c.offset >> p_.meta_table_log) == 0;
   c.sel_u = region == pkg::WP_CFG_UNPACKER && c.offset <= uint32_t(pkg::UNP_CFG_MODE);
   c.sel_a = region == pkg::WP_CFG_MAC && (c.offset >> (kw + 1)) == 0;
   c.sel_t = region == pkg::WP_CFG_TOP && c.offset == uint32_t(pkg::WP_TOP_LAYER_BEATS);
@@ -99,33 +105,41 @@ void WeightPipelineModel::compute(Comb& c) {
   mac_.eval();
   const uint32_t table_entry_mask = uint32_t(pkg::tans_entry_t::next_base.put(~0ull) | pkg::tans_entry_t::nb_bits.put(~0ull) |
                                              pkg::tans_entry_t::symbol.put(~0ull));
-  auto decoder_inputs = [&](TansDecoderV1Model& d, bool sel, int table_log, bool desc_valid, const TansV1Descriptor& desc,
-                            bool word_valid, uint32_t word, bool word_last) {
+  auto decoder_inputs = [&](TansDecoderModel& d, bool sel, bool bank, int table_log, bool desc_valid,
+                            const TansDescriptor& desc, const auto& unit_valid, const auto& unit_data,
+                            const auto& unit_last) {
     d.in.cfg_valid = in.cfg_valid && sel;
+    d.in.cfg_bank = bank;
     d.in.cfg_addr = c.offset & ((1u << table_log) - 1);
     d.in.cfg_data = in.cfg_data & table_entry_mask;
     d.in.desc_valid = desc_valid;
     d.in.desc = desc;
-    d.in.in_valid = word_valid;
-    d.in.in_data = word;
-    d.in.in_last = word_last;
+    for (size_t s = 0; s < unit_valid.size(); ++s) {
+      d.in.in_valid[s] = unit_valid[s];
+      d.in.in_data[s] = unit_data[s];
+      d.in.in_last[s] = unit_last[s];
+    }
     d.in.err_clear = in.err_clear;
   };
   for (int pass = 0; pass < 2; ++pass) {
     // pass 0: the decoders' outputs (registered); pass 1: the same inputs with the final out_ready.
-    decoder_inputs(vdec_, c.sel_v, p_.value_table_log, in.vdesc_valid, in.vdesc, in.vword_valid, in.vword_data,
-                   in.vword_last);
-    decoder_inputs(mdec_, c.sel_m, p_.meta_table_log, in.mdesc_valid, in.mdesc, in.mword_valid, in.mword_data,
-                   in.mword_last);
+    decoder_inputs(vdec_, c.sel_v, c.bank_v, p_.value_table_log, in.vdesc_valid, in.vdesc, in.vunit_valid,
+                   in.vunit_data, in.vunit_last);
+    decoder_inputs(mdec_, c.sel_m, c.bank_m, p_.meta_table_log, in.mdesc_valid, in.mdesc, in.munit_valid,
+                   in.munit_data, in.munit_last);
     if (pass == 0) {
       vdec_.in.out_ready = false;
       mdec_.in.out_ready = false;
       vdec_.eval();
       mdec_.eval();
+      // A decoder's empty (abort) beat waits at its output until its error flag is up.
+      const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
+      c.v_pass = vo.out_count != 0 || vo.err || err_.err || v_pass_;
+      c.m_pass = mo.out_count != 0 || mo.err || err_.err || m_pass_;
       c.ui.cfg_valid = in.cfg_valid && c.sel_u;
       c.ui.cfg_addr = c.offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
       c.ui.cfg_data = in.cfg_data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
-      c.ui.sym_valid = vdec_.out.out_valid;
+      c.ui.sym_valid = vdec_.out.out_valid && c.v_pass;
       c.ui.sym = vdec_.out.out_data;
       c.ui.sym_count = vdec_.out.out_count;
       c.ui.sym_last = vdec_.out.out_last;
@@ -140,16 +154,17 @@ void WeightPipelineModel::compute(Comb& c) {
       continue;
     }
     // The join: readies from the MAC array back.
-    const TansDecoderV1Outputs& md = mdec_.out;
-    const bool u_valid = c.uo.out_valid, m_valid = md.out_valid;
+    const TansDecoderOutputs& md = mdec_.out;
+    const bool u_valid = c.uo.out_valid, m_valid = md.out_valid && c.m_pass;
     const bool w_valid = u_valid && m_valid && x_loaded_ && !err_.err;
     c.ui.out_ready = err_.err || (ao.w_ready && x_loaded_ && m_valid);
-    const bool m_ready = err_.err || (ao.w_ready && x_loaded_ && u_valid);
+    c.m_ready = err_.err || (c.m_pass && ao.w_ready && x_loaded_ && u_valid);
     unp_.in = c.ui;
     unp_.eval();
     c.uo = unp_.out;
-    vdec_.in.out_ready = c.uo.sym_ready;
-    mdec_.in.out_ready = m_ready;
+    c.v_ready = c.uo.sym_ready && c.v_pass;
+    vdec_.in.out_ready = c.v_ready;
+    mdec_.in.out_ready = c.m_ready;
     vdec_.eval();
     mdec_.eval();
     c.w_fire = w_valid && ao.w_ready;
@@ -199,10 +214,10 @@ void WeightPipelineModel::compute(Comb& c) {
     if (c.sel_a) o.cfg_ready = ao.cfg_ready && !open_;
     if (c.sel_t) o.cfg_ready = !open_;
     o.vdesc_ready = vdec_.out.desc_ready;
-    o.vword_ready = vdec_.out.in_ready;
+    for (size_t s = 0; s < o.vunit_ready.size(); ++s) o.vunit_ready[s] = vdec_.out.in_ready[s];
     o.raw_ready = c.uo.raw_ready;
     o.mdesc_ready = md.desc_ready;
-    o.mword_ready = md.in_ready;
+    for (size_t s = 0; s < o.munit_ready.size(); ++s) o.munit_ready[s] = md.in_ready[s];
     o.act_ready = act_ready;
     o.y_valid = ao.out_valid;
     o.y_data = ao.out_data.empty() ? 0 : ao.out_data[0];
@@ -233,13 +248,15 @@ void WeightPipelineModel::tick() {
   Comb c;
   compute(c);
   // The top's registers see the blocks' outputs before the edge.
-  const TansDecoderV1Outputs &vo = vdec_.out, &mo = mdec_.out;
+  const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
   if (c.act_fire && in.act_last) x_loaded_ = true;
   else if (c.w_fire && c.w_last) x_loaded_ = false;
   if (c.top_cfg_fire && c.sel_t && !c.cfg_bad) layer_beats_ = in.cfg_data & ((1u << p_.beat_bits) - 1);
   if (c.top_cfg_fire && c.sel_t && !c.cfg_bad) open_ = true;
   else if (c.w_fire && c.w_last) open_ = false;
   if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & ((1u << p_.beat_bits) - 1);
+  v_pass_ = vo.out_valid && vo.out_count == 0 && c.v_pass && !c.v_ready;
+  m_pass_ = mo.out_valid && mo.out_count == 0 && c.m_pass && !c.m_ready;
   // The first error since reset or clear, blocks in stream order; on the clearing cycle the blocks'
   // registered flags still show what is being cleared, so only the top's own new cause counts.
   auto cause_of = [](pkg::wp_block_e block, uint8_t cause) {

@@ -1,6 +1,6 @@
 // Cycle-accurate model of rtl/ws_weight_pipeline.sv (docs/weight_pipeline.md): the value decoder
-// (ws::TansDecoderV1Model, 4 lanes), the number unpacker (ws::NumUnpackerModel, 4 lanes), the metadata
-// decoder (2 lanes) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle 2), plus the
+// (ws::TansDecoderModel, 4 lanes, layout-2 chunks on 8 state ports), the number unpacker
+// (ws::NumUnpackerModel, 4 lanes), the metadata decoder (2 lanes, 4 state ports) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle 2), plus the
 // top's glue: configuration routing, the join of value and metadata beats, the activation gate, the
 // layer beat counter and the sticky error. The configuration map, the beat fields and the error
 // causes are ws::pkg's (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
@@ -19,7 +19,7 @@
 #include "hw/error_text.hpp"
 #include "hw/mac_array_model.hpp"
 #include "hw/num_unpacker_model.hpp"
-#include "hw/tans_decoder_v1_model.hpp"
+#include "hw/tans_decoder_model.hpp"
 
 namespace ws {
 
@@ -31,30 +31,35 @@ struct WeightPipelineParams {
   int beat_bits = 24;         // BeatBits
   int k_bits() const;         // $clog2(MaxK)
   void check() const;         // throws std::invalid_argument
-  TansDecoderV1Params value_dec() const;
-  TansDecoderV1Params meta_dec() const;
+  TansDecoderParams value_dec() const;
+  TansDecoderParams meta_dec() const;
   MacArrayParams mac() const;
 };
 
-// The pins of ws_weight_pipeline, without the clock.
+// The decoders' state ports: 2 x lanes each (docs/tans_decoder.md section 1).
+constexpr int kWpValueStates = 2 * pkg::WP_VALUE_LANES;
+constexpr int kWpMetaStates = 2 * pkg::WP_META_LANES;
+
+// The pins of ws_weight_pipeline, without the clock. State port s is index s of the *unit_* arrays
+// (vunit_data_i[16 s +: 16]).
 struct WeightPipelineInputs {
   bool rst_n = true;  // active-low reset (asynchronous)
   bool cfg_valid = false;
   uint32_t cfg_addr = 0;  // 16 bits: pkg::wp_cfg_addr(region, offset)
   uint32_t cfg_data = 0;
   bool vdesc_valid = false;
-  TansV1Descriptor vdesc;
-  bool vword_valid = false;
-  uint32_t vword_data = 0;
-  bool vword_last = false;
+  TansDescriptor vdesc;
+  std::array<bool, kWpValueStates> vunit_valid{};
+  std::array<uint16_t, kWpValueStates> vunit_data{};
+  std::array<bool, kWpValueStates> vunit_last{};
   bool raw_valid = false;
   uint32_t raw_data = 0;
   bool raw_last = false;
   bool mdesc_valid = false;
-  TansV1Descriptor mdesc;
-  bool mword_valid = false;
-  uint32_t mword_data = 0;
-  bool mword_last = false;
+  TansDescriptor mdesc;
+  std::array<bool, kWpMetaStates> munit_valid{};
+  std::array<uint16_t, kWpMetaStates> munit_data{};
+  std::array<bool, kWpMetaStates> munit_last{};
   bool act_valid = false;
   uint16_t act_data = 0;
   bool act_last = false;
@@ -64,8 +69,9 @@ struct WeightPipelineInputs {
 
 struct WeightPipelineOutputs {
   bool cfg_ready = false;
-  bool vdesc_ready = false, vword_ready = false, raw_ready = false;
-  bool mdesc_ready = false, mword_ready = false;
+  bool vdesc_ready = false, raw_ready = false, mdesc_ready = false;
+  std::array<bool, kWpValueStates> vunit_ready{};
+  std::array<bool, kWpMetaStates> munit_ready{};
   bool act_ready = false;
   bool y_valid = false;
   uint32_t y_data = 0;
@@ -101,12 +107,13 @@ class WeightPipelineModel : public WeightPipelinePins {
   void compute(Comb& c);
 
   WeightPipelineParams p_;
-  TansDecoderV1Model vdec_, mdec_;
+  TansDecoderModel vdec_, mdec_;
   NumUnpackerModel unp_;
   MacArrayModel mac_;
   bool x_loaded_ = false;
   bool open_ = false;
   uint32_t layer_beats_ = 1, beat_ = 0;
+  bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
   StickyError err_;
   WeightPipelineProbe probe_;
 };

@@ -231,8 +231,6 @@ TEST(StreamProgram, Sparse24MatricesFromTheContainer) {
 }
 
 TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
-  GTEST_SKIP() << "TODO(issue 12, pipeline half): the weight pipeline program still frames one symbol stream "
-                  "per chunk (container version 1); the tool writes layout-2 chunks";
   const RealTensor w2 = pruned(ws::LinearKind::w2), wq = pruned(ws::LinearKind::wq);
   const Bytes wsz = container({w2, wq}, 2000);
   const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
@@ -256,40 +254,59 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
   const std::vector<ws::CfgWrite> fmt = ws::unpacker_config(ws::numfmt::Format::builtin("bf16"));
   for (; at < 257; ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x2000 + fmt[at].addr, fmt[at].data})) << at;
   ASSERT_EQ(p.layers.size(), 2u);
-  size_t vi = 0, mi = 0, vw = 0, mw = 0, rw = 0, ai = 0;
+  size_t vi = 0, mi = 0, rw = 0, ai = 0;
+  std::vector<size_t> vu(8, 0), mu(4, 0);  // next unit per state port
+  ASSERT_EQ(p.vunits.size(), 8u);
+  ASSERT_EQ(p.munits.size(), 4u);
+  int vbank = 0, mbank = 0;  // each decoder's chunks alternate between the table banks
   for (size_t li = 0; li < 2; ++li) {
     const ws::PipelineLayer& l = li == 0 ? L : L2;
     const int k8 = l.k8();
     EXPECT_EQ(p.layers[li].cfg_start, at);
     EXPECT_EQ(p.layers[li].beats, l.beats());
-    // MAC CTRL at 0x3000: {row_beats[15:0], 15'b0, mode 1 = bf16}; perm[j] at 0x3000 + MaxK + j, padded
-    // columns mapping to themselves; LAYER_BEATS at 0x4000.
+    ASSERT_EQ(l.values.size(), l.meta.size());
+    ASSERT_GT(l.values.size(), 1u) << "the test wants layers of several chunk pairs";
+    // Chunk pair c: the value table (bank 0 at 0x0000 + j, bank 1 at 0x5000 + j), then the metadata
+    // table (0x1000 + j, bank 1 0x6000 + j), each chunk's descriptor {count, bank, table log} offered
+    // once its table is in; every state's units (initial state, then its stream) on its own port.
+    auto chunk_pair = [&](size_t c) {
+      for (const auto& [v, bases, desc, bank, units, next] :
+           {std::tuple{&l.values[c], std::pair{0x0000u, 0x5000u}, &p.vdesc[vi++], &vbank, &p.vunits, &vu},
+            std::tuple{&l.meta[c], std::pair{0x1000u, 0x6000u}, &p.mdesc[mi++], &mbank, &p.munits, &mu}}) {
+        const uint32_t base = *bank ? bases.second : bases.first;
+        const std::vector<ws::tans::DecodeEntry> t = ws::tans::build_decode_table(v->counts);
+        for (size_t j = 0; j < t.size(); ++j, ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{base + uint32_t(j), t[j].pack()}));
+        EXPECT_EQ(desc->after_cfg, at);
+        EXPECT_EQ(desc->desc.count, v->value_count);
+        EXPECT_EQ(desc->desc.table_log, uint32_t(v->counts.table_log));
+        EXPECT_EQ(desc->desc.bank, *bank == 1);
+        *bank ^= 1;
+        ASSERT_EQ(v->layout, ws::tans::Layout::PerState);
+        for (int st = 0; st < v->states(); ++st) {
+          const std::vector<ws::StreamUnit>& port = (*units)[size_t(st)];
+          size_t& n = (*next)[size_t(st)];
+          const ws::tans::StreamView& sv = v->streams[size_t(st)];
+          EXPECT_EQ(port[n++], (ws::StreamUnit{v->initial_states[size_t(st)], sv.bytes == 0})) << "state " << st;
+          for (size_t k = 0; k < sv.bytes; k += 2, ++n)
+            EXPECT_EQ(port[n], (ws::StreamUnit{uint16_t(ws::load_le16(sv.data + k)), k + 2 == sv.bytes})) << "state " << st;
+        }
+      }
+      // The value chunk's raw words, last on its final one.
+      const ws::ChunkView& v = l.values[c];
+      for (uint32_t i = 0; i < v.raw_bytes / 4; ++i, ++rw)
+        EXPECT_EQ(p.raw[rw], (ws::StreamWord{ws::load_le32(v.raw_stream + 4 * i), i + 1 == v.raw_bytes / 4}));
+    };
+    // After the first layer, the pair that starts the layer first (its tables load while the previous
+    // layer streams); MAC CTRL at 0x3000: {row_beats[15:0], 15'b0, mode 1 = bf16}; perm[j] at 0x3000 +
+    // MaxK + j, padded columns mapping to themselves; LAYER_BEATS at 0x4000; then the other pairs.
+    if (li > 0) chunk_pair(0);
     EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x3000, uint32_t(k8 / 8) << 16 | 1u}));
     for (int j = 0; j < k8; ++j, ++at) {
       const uint32_t pj = j < int(l.perm.size()) ? uint32_t(l.perm[size_t(j)]) : uint32_t(j);
       EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x3000 + 256 + uint32_t(j), pj})) << "perm " << j;
     }
     EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x4000, uint32_t(l.beats())}));
-    // The chunk pairs start on the same beats: value table (0x0000 + j), then metadata (0x1000 + j),
-    // each chunk's descriptor offered once its table is in.
-    ASSERT_EQ(l.values.size(), l.meta.size());
-    for (size_t c = 0; c < l.values.size(); ++c) {
-      for (const auto& [v, base, desc] :
-           {std::tuple{&l.values[c], 0x0000u, &p.vdesc[vi++]}, std::tuple{&l.meta[c], 0x1000u, &p.mdesc[mi++]}}) {
-        const std::vector<ws::tans::DecodeEntry> t = ws::tans::build_decode_table(v->counts);
-        for (size_t j = 0; j < t.size(); ++j, ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{base + uint32_t(j), t[j].pack()}));
-        EXPECT_EQ(desc->after_cfg, at);
-        EXPECT_EQ(desc->desc.count, v->value_count);
-        EXPECT_EQ(desc->desc.table_log, uint32_t(v->counts.table_log));
-      }
-      // Their words, in chunk order, last on each chunk's final word.
-      for (const auto& [words, bytes, n, next] :
-           {std::tuple{&p.vword, l.values[c].symbol_stream, l.values[c].symbol_bytes, &vw},
-            std::tuple{&p.raw, l.values[c].raw_stream, l.values[c].raw_bytes, &rw},
-            std::tuple{&p.mword, l.meta[c].symbol_stream, l.meta[c].symbol_bytes, &mw}})
-        for (uint32_t i = 0; i < n / 4; ++i, ++*next)
-          EXPECT_EQ((*words)[*next], (ws::StreamWord{ws::load_le32(bytes + 4 * i), i + 1 == n / 4}));
-    }
+    for (size_t c = li > 0 ? 1 : 0; c < l.values.size(); ++c) chunk_pair(c);
     // Activations: x, padded with +0 to K8, last on the final one.
     for (int j = 0; j < k8; ++j, ++ai) {
       EXPECT_EQ(p.act[ai].data, j < int(l.x.size()) ? l.x[size_t(j)] : 0) << j;
@@ -299,10 +316,15 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
   EXPECT_EQ(at, p.cfg.size());
   EXPECT_EQ(vi, p.vdesc.size());
   EXPECT_EQ(mi, p.mdesc.size());
-  EXPECT_EQ(vw, p.vword.size());
+  for (size_t st = 0; st < 8; ++st) EXPECT_EQ(vu[st], p.vunits[st].size()) << "value state " << st;
+  for (size_t st = 0; st < 4; ++st) EXPECT_EQ(mu[st], p.munits[st].size()) << "metadata state " << st;
   EXPECT_EQ(rw, p.raw.size());
-  EXPECT_EQ(mw, p.mword.size());
   EXPECT_EQ(ai, p.act.size());
+  // One bank: every table at bank 0's addresses, every descriptor on bank 0.
+  const ws::PipelineProgram one = ws::weight_pipeline_program({L, L2}, params, true, true);
+  for (const ws::CfgWrite& w : one.cfg) EXPECT_TRUE(w.addr >> 12 != 5 && w.addr >> 12 != 6) << std::hex << w.addr;
+  for (const auto* d : {&one.vdesc, &one.mdesc})
+    for (const ws::PipelineDesc& pd : *d) EXPECT_FALSE(pd.desc.bank);
   EXPECT_EQ(ws::weight_pipeline_program({L}, params, false).cfg.front().addr, 0x3000u) << "no format the second time";
 
   // What the contract refuses.
