@@ -31,8 +31,8 @@ constexpr char kContainerEndMagic[4] = {'W', 'S', 'Z', 'E'};
 constexpr uint16_t kVersionCrc32 = 1;
 constexpr uint16_t kVersionBound = 2;
 constexpr uint16_t kVersionPerState = 3;
-constexpr uint16_t kContainerVersion = kVersionPerState;  // what ContainerWriter writes by default
-bool container_version_known(uint64_t version);
+constexpr uint16_t kContainerVersion = kVersionPerState;  // the newest; what ContainerWriter writes by default
+bool container_version_known(uint64_t version);  // kVersionCrc32 .. kContainerVersion
 // The chunk layout a container version holds.
 inline tans::Layout layout_of_version(uint16_t version) {
   return version >= kVersionPerState ? tans::Layout::PerState : tans::Layout::Shared;
@@ -84,8 +84,8 @@ struct Index {
 };
 
 std::vector<uint8_t> serialize_index(const Index& index);
-// Parses and validates an index (of a container of the given version) whose chunks and literals must
-// lie in [region_begin, region_end). Throws ws::FormatError naming the problem and the tensor and chunk.
+// Parses and validates an index (of a container of the given version, which container_version_known
+// accepted) whose chunks and literals must lie in [region_begin, region_end). Throws ws::FormatError naming the problem and the tensor and chunk.
 Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint64_t region_end,
                   uint16_t version = kContainerVersion);
 
