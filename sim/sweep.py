@@ -143,7 +143,7 @@ def plot_sampled(reports, path, title):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.savefig(path, dpi=120)
 
 
@@ -270,7 +270,7 @@ def main():
                     "model (about 30 layers' worth of simulation per point: hours)")
     ap.add_argument("--smollm2-n", default="1-32", help="processor counts of the SmolLM2 sweep")
     ap.add_argument("--smollm2-context", type=int, default=2048, help="KV cache positions per token")
-    ap.add_argument("--smollm2-tokens", type=int, default=5, help="tokens per processor (passes 3..P-1 measured)")
+    ap.add_argument("--smollm2-tokens", type=int, default=4, help="tokens per processor (passes 3..P-1 measured)")
     ap.add_argument("extra", nargs="*", help="arguments for token_factory (after --)")
     a = ap.parse_args()
     models = a.models.split(",")
@@ -323,7 +323,7 @@ def main():
             f.write(t)
         c = reports[0]["config"]
         plot_sampled(reports, os.path.join(out, "token_factory_smollm2.png"),
-                     f"{os.path.basename(gguf)} (2:4: {os.path.basename(pruned)}): DRAM {c['dram_gbps']} GB/s, "
+                     f"{os.path.basename(gguf)} (2:4: {os.path.basename(pruned)})\nDRAM {c['dram_gbps']} GB/s, "
                      f"{c['decoders']} decoders x {c['lanes']} lanes @ {c['dec_mhz']} MHz, array {c['array']} @ "
                      f"{c['proc_mhz']} MHz, context {c['context']}; simulated layers {a.smollm2_layers}")
         print(t)
