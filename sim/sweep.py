@@ -49,45 +49,50 @@ def source(r):
     return os.path.basename(c["pruned"] if c["mode"] == "sparse" and c["pruned"] else c["model"])
 
 
+def kv_per_token(part):
+    """KV-cache bytes a token reads and writes, of a report's `workload` or `model`."""
+    return part["kv_read_per_token"] + part["kv_write_per_token"]
+
+
+def markdown(header, align, rows):
+    return "\n".join(["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"] +
+                     ["| " + " | ".join(map(str, row)) + " |" for row in rows]) + "\n"
+
+
+def first_of_each_mode(reports):
+    return [next(r for r in reports if r["config"]["mode"] == mode) for mode in MODES]
+
+
 def streams(reports):
     """What one pass streams in each mode (the same for every N)."""
-    rows = ["| mode | streamed file | chunks | DRAM bytes per pass | vs bf16 | values on the bus |",
-            "| --- | --- | ---: | ---: | ---: | ---: |"]
-    for mode in MODES:
-        r = next(r for r in reports if r["config"]["mode"] == mode)
-        w = r["workload"]
-        rows.append(f"| {mode} | {source(r)} | {w['chunks']} | {w['stream_bytes']} | {w['compression']:.3f}:1 | "
-                    f"{w['stream_values']} |")
-    return "\n".join(rows) + "\n"
+    rows = [[r["config"]["mode"], source(r), r["workload"]["chunks"], r["workload"]["stream_bytes"],
+             f"{r['workload']['compression']:.3f}:1", r["workload"]["stream_values"]] for r in first_of_each_mode(reports)]
+    return markdown(["mode", "streamed file", "chunks", "DRAM bytes per pass", "vs bf16", "values on the bus"],
+                    ["---", "---", "---:", "---:", "---:", "---:"], rows)
 
 
 def sampled_streams(reports):
     """A layer sample: the whole model's pass in each mode, and the sampled layers' part of it."""
-    rows = ["| mode | streamed file | chunks | weight bytes per pass | vs bf16 | sampled layers | their chunks | "
-            "their bytes | KV B/token (sample) | KV B/token (model) |",
-            "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
-    for mode in MODES:
-        r = next(r for r in reports if r["config"]["mode"] == mode)
+    rows = []
+    for r in first_of_each_mode(reports):
         w, m = r["workload"], r["model"]
-        kv, model_kv = w["kv_read_per_token"] + w["kv_write_per_token"], m["kv_read_per_token"] + m["kv_write_per_token"]
-        layers = ",".join(map(str, m["sampled_layers"]))
-        rows.append(f"| {mode} | {source(r)} | {m['chunks']} | {m['stream_bytes']} | "
-                    f"{2 * m['dense_values'] / m['stream_bytes']:.3f}:1 | {layers} of {m['layers']} | {w['chunks']} | "
-                    f"{w['stream_bytes']} | {kv} | {model_kv} |")
-    return "\n".join(rows) + "\n"
+        rows.append([r["config"]["mode"], source(r), m["chunks"], m["stream_bytes"],
+                     f"{2 * m['dense_values'] / m['stream_bytes']:.3f}:1",
+                     f"{','.join(map(str, m['sampled_layers']))} of {m['layers']}", w["chunks"], w["stream_bytes"],
+                     kv_per_token(w), kv_per_token(m)])
+    return markdown(["mode", "streamed file", "chunks", "weight bytes per pass", "vs bf16", "sampled layers",
+                     "their chunks", "their bytes", "KV B/token (sample)", "KV B/token (model)"],
+                    ["---", "---", "---:", "---:", "---:", "---", "---:", "---:", "---:", "---:"], rows)
 
 
 def sampled_table(reports):
     """The whole model per N: its tokens/s (roofline x the sample's sim/roofline) and DRAM bytes/token."""
-    rows = ["| mode | N | tokens/s | tokens/s (roofline) | sample sim/roof | weight B/token | KV B/token | bound |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for r in reports:
-        m, c, s = r["model"], r["config"], r["sim"]
-        n = c["processors"]
-        kv = m["kv_read_per_token"] + m["kv_write_per_token"]
-        rows.append(f"| {c['mode']} | {n} | {m['tokens_per_s']:.2f} | {m['roofline']['tokens_per_s']:.2f} | "
-                    f"{s['roofline_ratio']:.4f} | {m['stream_bytes'] / n:.0f} | {kv} | {m['roofline']['bound']} |")
-    return "\n".join(rows) + "\n"
+    rows = [[r["config"]["mode"], r["config"]["processors"], f"{r['model']['tokens_per_s']:.2f}",
+             f"{r['model']['roofline']['tokens_per_s']:.2f}", f"{r['sim']['roofline_ratio']:.4f}",
+             f"{r['model']['stream_bytes'] / r['config']['processors']:.0f}", kv_per_token(r["model"]),
+             r["model"]["roofline"]["bound"]] for r in reports]
+    return markdown(["mode", "N", "tokens/s", "tokens/s (roofline)", "sample sim/roof", "weight B/token",
+                     "KV B/token", "bound"], ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---"], rows)
 
 
 def kv_takeover(reports):
@@ -97,7 +102,7 @@ def kv_takeover(reports):
     for mode in MODES:
         rs = [r for r in reports if r["config"]["mode"] == mode]
         m = rs[0]["model"]
-        kv = m["kv_read_per_token"] + m["kv_write_per_token"]
+        kv = kv_per_token(m)
         cross = m["stream_bytes"] / kv if kv else float("inf")
         bounds = []
         for r in rs:
@@ -111,13 +116,11 @@ def kv_takeover(reports):
 
 
 def table(reports):
-    rows = ["| mode | N | tokens/s (sim) | tokens/s (roofline) | sim/roof | DRAM B/token | bound |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for r in reports:
-        s, f, c = r["sim"], r["roofline"], r["config"]
-        rows.append(f"| {c['mode']} | {c['processors']} | {s['tokens_per_s']:.0f} | {f['tokens_per_s']:.0f} | "
-                    f"{s['tokens_per_s'] / f['tokens_per_s']:.4f} | {s['dram_bytes_per_token']:.0f} | {f['bound']} |")
-    return "\n".join(rows) + "\n"
+    rows = [[r["config"]["mode"], r["config"]["processors"], f"{r['sim']['tokens_per_s']:.0f}",
+             f"{r['roofline']['tokens_per_s']:.0f}", f"{r['sim']['tokens_per_s'] / r['roofline']['tokens_per_s']:.4f}",
+             f"{r['sim']['dram_bytes_per_token']:.0f}", r["roofline"]["bound"]] for r in reports]
+    return markdown(["mode", "N", "tokens/s (sim)", "tokens/s (roofline)", "sim/roof", "DRAM B/token", "bound"],
+                    ["---", "---:", "---:", "---:", "---:", "---:", "---"], rows)
 
 
 def plot_sampled(reports, path, title):
@@ -133,7 +136,7 @@ def plot_sampled(reports, path, title):
         b.plot(n, [r["model"]["stream_bytes"] / r["config"]["processors"] / 2**20 for r in rs], "o-", ms=3,
                color=line.get_color(), label=f"{mode}: weights")
     m, c = reports[0]["model"], reports[0]["config"]
-    kv = m["kv_read_per_token"] + m["kv_write_per_token"]
+    kv = kv_per_token(m)
     if kv:
         a.axhline(c["dram_gbps"] * 1e9 / kv, color="gray", ls=":", label="DRAM bandwidth / KV bytes")
         b.axhline(kv / 2**20, color="gray", ls="--", label="KV cache (every mode)")
@@ -161,7 +164,7 @@ def plot(reports, path):
         b.plot(n, [r["sim"]["dram_bytes_per_token"] / 1024 for r in rs], "o-", label=mode)
     c = reports[0]["config"]
     pruned = next((r["config"]["pruned"] for r in reports if r["config"]["pruned"]), "")
-    kv = reports[0]["workload"]["kv_read_per_token"] + reports[0]["workload"]["kv_write_per_token"]
+    kv = kv_per_token(reports[0]["workload"])
     if kv:  # where every curve goes as N grows: the KV cache traffic no processor shares
         a.axhline(c["dram_gbps"] * 1e9 / kv, color="gray", ls=":", label="DRAM bandwidth / KV bytes")
         b.axhline(kv / 1024, color="gray", ls=":", label="KV bytes per token")
@@ -179,10 +182,12 @@ def plot(reports, path):
 
 
 def parse_ns(spec):
-    if "-" in spec:
-        lo, hi = map(int, spec.split("-"))
-        return list(range(lo, hi + 1))
-    return [int(x) for x in spec.split(",")]
+    """Processor counts: "1-32", "1,2,4" or both, "1-8,12,16"."""
+    ns = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        ns += list(range(int(lo), int(hi or lo) + 1))
+    return ns
 
 
 def fresh(out, inputs):
@@ -238,17 +243,11 @@ def summary(reports):
                            f"checker errors: {errors}")
 
 
-def smollm2_path():
-    p = subprocess.run(["bash", os.path.join(HERE, "..", "scripts", "smollm2.sh")], capture_output=True, text=True)
+def script_path(script):
+    """The path a scripts/ helper prints (smollm2.sh: the GGUF of `make deps`; eval_text.sh: the text)."""
+    p = subprocess.run(["bash", os.path.join(HERE, "..", "scripts", script)], capture_output=True, text=True)
     if p.returncode != 0:
-        sys.exit(p.stderr.strip() or "scripts/smollm2.sh failed")
-    return p.stdout.strip()
-
-
-def eval_text_path():
-    p = subprocess.run(["bash", os.path.join(HERE, "..", "scripts", "eval_text.sh")], capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(p.stderr.strip() or "scripts/eval_text.sh failed")
+        sys.exit(p.stderr.strip() or f"scripts/{script} failed")
     return p.stdout.strip()
 
 
@@ -259,7 +258,7 @@ def main():
     ap.add_argument("--pruned", help="2:4 mode: a pruned model or its .wsz (default: the model pruned by the tool "
                     "with E-Sparse)")
     ap.add_argument("--out", help="output folder (default BUILD/reports)")
-    ap.add_argument("--n", default="1-32", help="processor counts: 1-32 or 1,2,4")
+    ap.add_argument("--n", default="1-32", help="processor counts: 1-32, 1,2,4 or 1-8,12,16")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--models", default="stories260K,smollm2", help="which sweeps: stories260K, smollm2 or both")
     ap.add_argument("--smollm2", help="SmolLM2 GGUF (default: what scripts/smollm2.sh prints)")
@@ -268,7 +267,8 @@ def main():
     ap.add_argument("--smollm2-layers", default="15",
                     help="the layers the sim streams, with their KV cache (e.g. 15 or 0,15,29); 'all': the whole "
                     "model (about 30 layers' worth of simulation per point: hours)")
-    ap.add_argument("--smollm2-n", default="1-32", help="processor counts of the SmolLM2 sweep")
+    ap.add_argument("--smollm2-n", default="1-8,12,16,20,24,28,32",
+                    help="processor counts of the SmolLM2 sweep (1-32: every one, about 3 times as long)")
     ap.add_argument("--smollm2-context", type=int, default=2048, help="KV cache positions per token")
     ap.add_argument("--smollm2-tokens", type=int, default=4, help="tokens per processor (passes 3..P-1 measured)")
     ap.add_argument("extra", nargs="*", help="arguments for token_factory (after --)")
@@ -307,8 +307,8 @@ def main():
     if "smollm2" in models:
         t0 = time.time()
         commands = []
-        gguf = os.path.abspath(a.smollm2 or smollm2_path())
-        prune_opts = ["--text", eval_text_path(), "--calib", "4", "--calib-len", "128", "--threads", str(a.jobs)]
+        gguf = os.path.abspath(a.smollm2 or script_path("smollm2.sh"))
+        prune_opts = ["--text", script_path("eval_text.sh"), "--calib", "4", "--calib-len", "128", "--threads", str(a.jobs)]
         model, pruned = prepare(tool, gguf, os.path.abspath(a.smollm2_pruned) if a.smollm2_pruned else None,
                                 workdir, prune_opts, commands)
         extra = ["--context", str(a.smollm2_context), "--tokens", str(a.smollm2_tokens)]
