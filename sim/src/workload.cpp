@@ -154,21 +154,21 @@ int chunk_layer(const ws::Segment& s, uint64_t first, uint64_t count, int model_
   return lo == hi ? int(lo) : kSeveralLayers;
 }
 
+// Appends c to the pass and counts it.
+void add_chunk(Workload& w, const StreamChunk& c) {
+  w.chunks.push_back(c);
+  w.dense_values += c.dense_values;
+  w.stream_values += c.values;
+  w.stream_bytes += c.bytes;
+  w.max_chunk_bytes = std::max<uint64_t>(w.max_chunk_bytes, c.bytes);
+  w.max_chunk_values = std::max<uint64_t>(w.max_chunk_values, c.values);
+}
+
 // Keeps the chunks of the sampled layers; `whole` keeps the whole pass (without the image).
 void sample_layers(Workload& w, const std::vector<int>& layers) {
-  auto whole = std::make_shared<Workload>();
-  whole->mode = w.mode;
-  whole->source = w.source;
-  whole->tensors = w.tensors;
-  whole->chunks = w.chunks;
-  whole->dense_values = w.dense_values;
-  whole->stream_values = w.stream_values;
-  whole->stream_bytes = w.stream_bytes;
-  whole->max_chunk_bytes = w.max_chunk_bytes;
-  whole->max_chunk_values = w.max_chunk_values;
-  whole->model_layers = whole->kv_layers = w.model_layers;
-  whole->kv_dim = w.kv_dim;
-  w.whole = whole;
+  std::vector<uint8_t> image = std::move(w.image);
+  w.whole = std::make_shared<const Workload>(w);
+  w.image = std::move(image);
   w.layers = layers;
   std::sort(w.layers.begin(), w.layers.end());
   if (std::adjacent_find(w.layers.begin(), w.layers.end()) != w.layers.end())
@@ -177,19 +177,13 @@ void sample_layers(Workload& w, const std::vector<int>& layers) {
     if (l < 0 || l >= w.model_layers)
       throw std::runtime_error(w.source + ": no layer " + std::to_string(l) + " (the model has " +
                                std::to_string(w.model_layers) + ")");
-  std::vector<StreamChunk> kept;
+  const std::vector<StreamChunk> all = std::move(w.chunks);
+  w.chunks.clear();
   w.dense_values = w.stream_values = w.stream_bytes = w.max_chunk_bytes = w.max_chunk_values = 0;
-  for (const StreamChunk& c : w.chunks) {
-    if (!std::binary_search(w.layers.begin(), w.layers.end(), c.layer)) continue;
-    kept.push_back(c);
-    w.dense_values += c.dense_values;
-    w.stream_values += c.values;
-    w.stream_bytes += c.bytes;
-    w.max_chunk_bytes = std::max<uint64_t>(w.max_chunk_bytes, c.bytes);
-    w.max_chunk_values = std::max<uint64_t>(w.max_chunk_values, c.values);
-  }
-  w.chunks = std::move(kept);
+  for (const StreamChunk& c : all)
+    if (std::binary_search(w.layers.begin(), w.layers.end(), c.layer)) add_chunk(w, c);
   w.kv_layers = int(w.layers.size());
+  if (w.chunks.empty()) throw std::runtime_error(w.source + ": the sampled layers hold no chunk");
 }
 
 }  // namespace
@@ -285,12 +279,7 @@ Workload load_workload(const Config& cfg) {
         c.bytes = e.size;
         describe_coded(c, reader.chunk_bytes(s, ci), s, reader.chunk_checksum(s, ci));
       }
-      w.chunks.push_back(c);
-      w.dense_values += c.dense_values;
-      w.stream_values += c.values;
-      w.stream_bytes += c.bytes;
-      w.max_chunk_bytes = std::max<uint64_t>(w.max_chunk_bytes, c.bytes);
-      w.max_chunk_values = std::max<uint64_t>(w.max_chunk_values, c.values);
+      add_chunk(w, c);
     }
   }
   if (w.tensors.empty()) throw std::runtime_error(w.source + ": no tensor to stream");
@@ -298,7 +287,6 @@ Workload load_workload(const Config& cfg) {
       std::none_of(w.tensors.begin(), w.tensors.end(), [](const StreamTensor& t) { return t.sparse; }))
     throw std::runtime_error(w.source + ": no tensor stored 2:4 (give a model pruned by `weightstream prune`)");
   if (!cfg.layers.empty()) sample_layers(w, cfg.layers);
-  if (w.chunks.empty()) throw std::runtime_error(w.source + ": the sampled layers hold no chunk");
   if (cfg.mode != Mode::Raw) w.image = std::move(wsz);  // the reader is not used after this
   return w;
 }
