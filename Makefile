@@ -63,8 +63,11 @@ fuzz: deps
 synth: deps
 	python3 synth/run_synth.py --family all -j $(JOBS) --out $(BUILD)/reports --work $(BUILD)/synth-work
 
-# The token-factory sweep (docs/token_factory.md): N = 1..32 processors x raw / compressed / 2:4 on
-# the bundled model, through a .wsz made by the tool; $(BUILD)/reports/token_factory.{json,md,png}.
+# The token-factory sweeps (docs/token_factory.md): N = 1..32 processors x raw / compressed / 2:4 on
+# the bundled model, through a .wsz made by the tool; $(BUILD)/reports/token_factory.{json,md,png}. Then
+# SmolLM2-135M at 2,048 positions of KV cache, one layer simulated on its real chunks and the whole model
+# through its roofline (the first run prunes it with E-Sparse, about 7 minutes on 2 loaded cores);
+# $(BUILD)/reports/token_factory_smollm2.{json,md,png}.
 .PHONY: sim
 sim: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream

@@ -22,6 +22,10 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--skip", c.skip, "regex of tensors not streamed per token")->capture_default_str();
   app.add_option("--chunk", c.chunk_values, "values per chunk when compressing a model that is not a .wsz (0: tool default)")
       ->capture_default_str();
+  app.add_option("--layers", c.layers,
+                 "stream only these transformer layers (e.g. 15 or 0,15,29) and their KV cache; the whole "
+                 "model's roofline is reported beside")
+      ->delimiter(',');
   app.add_option("--tokens", c.tokens, "tokens per processor (passes over the weights)")->capture_default_str();
   app.add_option("--dram-gbps", c.dram_gbps, "DRAM bandwidth, GB/s")->capture_default_str();
   app.add_option("--dram-latency-ns", c.dram_latency_ns, "DRAM access latency, ns")->capture_default_str();
@@ -65,6 +69,20 @@ int sc_main(int argc, char* argv[]) {
     std::printf("%-22s %14.1f %14.1f   (%+.2f%%)\n", "tokens/s", r.tokens_per_s, f.tokens_per_s,
                 100 * (r.tokens_per_s / f.tokens_per_s - 1));
     std::printf("%-22s %14.1f %14.1f\n", "DRAM bytes/token", r.dram_bytes_per_token, f.dram_bytes_per_token);
+    if (!c.layers.empty()) {
+      const auto& m = r.model;
+      std::printf("sampled %zu of %d layers; the whole model: %llu chunks, %llu weights, %llu DRAM bytes per pass, "
+                  "KV per token %llu B read, %llu B written\n",
+                  c.layers.size(), m.layers, (unsigned long long)m.chunks, (unsigned long long)m.dense_values,
+                  (unsigned long long)m.stream_bytes, (unsigned long long)m.kv_read_per_token,
+                  (unsigned long long)m.kv_write_per_token);
+      std::printf("whole model roofline per pass (us): dram %.2f  fetch %.2f  decoder %.2f  bus %.2f  processor %.2f"
+                  "  -> %s-bound\n",
+                  m.roof.dram * 1e6, m.roof.fetch * 1e6, m.roof.decoder * 1e6, m.roof.bus * 1e6, m.roof.proc * 1e6,
+                  m.roof.bound.c_str());
+      std::printf("whole model tokens/s %.2f (roofline %.2f x the sample's sim/roofline), DRAM bytes/token %.1f\n",
+                  m.tokens_per_s, m.roof.tokens_per_s, m.roof.dram_bytes_per_token);
+    }
     std::printf("tokens/s incl. pipeline fill %.1f; DRAM busy %.1f%%; bus waited %llu clocks on full FIFOs\n",
                 r.tokens_per_s_total, 100 * r.dram_busy, (unsigned long long)r.bus_full_cycles);
     std::printf("simulated %.3f ms in %.2f s host: %.3g decoder clocks per host second\n", r.sim_s * 1e3,

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace wsim {
 
@@ -21,6 +22,9 @@ struct Config {
   std::string pruned;          // Mode::Sparse: a model pruned by `weightstream prune` (or its .wsz); else `model` is pruned
   std::string skip = "^freq_cis";  // tensors not streamed per token (RoPE tables are computed)
   uint64_t chunk_values = 0;   // values per chunk when compressing a non-.wsz model; 0 = the tool's default
+  // A sample of the pass: only the chunks that lie wholly in these transformer layers, and only their
+  // KV cache (docs/token_factory.md section 3); empty: the whole model.
+  std::vector<int> layers;
   Mode mode = Mode::Compressed;
   Engine engine = Engine::Functional;
 

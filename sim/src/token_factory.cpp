@@ -84,6 +84,15 @@ Report run_token_factory(const Config& cfg, const Workload& w) {
   r.compression = w.compression();
   r.kv_read_per_token = kv_read_bytes(w, cfg);
   r.kv_write_per_token = kv_write_bytes(w, cfg);
+  const Workload& whole = w.whole ? *w.whole : w;
+  r.model.layers = whole.model_layers;
+  r.model.kv_dim = whole.kv_dim;
+  r.model.chunks = whole.chunks.size();
+  r.model.dense_values = whole.dense_values;
+  r.model.stream_bytes = whole.stream_bytes;
+  r.model.kv_read_per_token = kv_read_bytes(whole, cfg);
+  r.model.kv_write_per_token = kv_write_bytes(whole, cfg);
+  r.model.roof = w.whole ? roofline(whole, cfg) : r.roof;
 
   sc_report_handler::set_actions(SC_INFO, SC_DO_NOTHING);  // "simulation stopped by user"
   TokenFactory top("factory", cfg, w);
@@ -105,6 +114,7 @@ Report run_token_factory(const Config& cfg, const Workload& w) {
   // still finds its data prefetched), the last left out (nothing left to prefetch: it drains).
   const size_t p = end.size();
   r.tokens_per_s = p < 4 ? r.tokens_per_s_total : cfg.processors * double(p - 3) / (end[p - 2] - end[1]);
+  r.model.tokens_per_s = r.model.roof.tokens_per_s * (r.tokens_per_s / r.roof.tokens_per_s);
   r.weights = top.dram_.stats(0);
   for (int i = 1; i <= cfg.processors; ++i) {
     const DramStats& s = top.dram_.stats(i);
@@ -135,6 +145,12 @@ Report run_token_factory(const Config& cfg, const Workload& w) {
   return r;
 }
 
+static nlohmann::json roofline_json(const Roofline& f) {
+  return {{"dram_s", f.dram}, {"fetch_s", f.fetch}, {"decoder_s", f.decoder}, {"bus_s", f.bus},
+          {"proc_s", f.proc}, {"pass_s", f.pass}, {"bound", f.bound}, {"tokens_per_s", f.tokens_per_s},
+          {"dram_bytes_per_pass", f.dram_bytes_per_pass}, {"dram_bytes_per_token", f.dram_bytes_per_token}};
+}
+
 nlohmann::json to_json(const Report& r) {
   using nlohmann::json;
   const Config& c = r.cfg;
@@ -150,10 +166,12 @@ nlohmann::json to_json(const Report& r) {
   j["workload"] = {{"chunks", r.chunks}, {"dense_values", r.dense_values}, {"stream_values", r.stream_values},
                    {"stream_bytes", r.stream_bytes}, {"compression", r.compression},
                    {"kv_read_per_token", r.kv_read_per_token}, {"kv_write_per_token", r.kv_write_per_token}};
-  j["roofline"] = {{"dram_s", r.roof.dram}, {"fetch_s", r.roof.fetch}, {"decoder_s", r.roof.decoder},
-                   {"bus_s", r.roof.bus}, {"proc_s", r.roof.proc}, {"pass_s", r.roof.pass},
-                   {"bound", r.roof.bound}, {"tokens_per_s", r.roof.tokens_per_s},
-                   {"dram_bytes_per_token", r.roof.dram_bytes_per_token}};
+  j["roofline"] = roofline_json(r.roof);
+  j["model"] = {{"sampled_layers", c.layers}, {"layers", r.model.layers}, {"kv_dim", r.model.kv_dim},
+                {"chunks", r.model.chunks}, {"dense_values", r.model.dense_values},
+                {"stream_bytes", r.model.stream_bytes}, {"kv_read_per_token", r.model.kv_read_per_token},
+                {"kv_write_per_token", r.model.kv_write_per_token}, {"roofline", roofline_json(r.model.roof)},
+                {"tokens_per_s", r.model.tokens_per_s}};
   json procs = json::array();
   for (const ProcessorStats& p : r.processors)
     procs.push_back({{"values", p.values}, {"dense_values", p.dense_values}, {"beats", p.beats},
@@ -185,6 +203,20 @@ Report report_from_json(const nlohmann::json& j) {
   r.dense_values = j.at("workload").at("dense_values");
   r.stream_values = j.at("workload").at("stream_values");
   r.chunks = j.at("workload").at("chunks");
+  r.kv_read_per_token = j.at("workload").at("kv_read_per_token");
+  r.kv_write_per_token = j.at("workload").at("kv_write_per_token");
+  const auto& m = j.at("model");
+  r.cfg.layers = m.at("sampled_layers").get<std::vector<int>>();
+  r.model.layers = m.at("layers");
+  r.model.kv_dim = m.at("kv_dim");
+  r.model.chunks = m.at("chunks");
+  r.model.dense_values = m.at("dense_values");
+  r.model.stream_bytes = m.at("stream_bytes");
+  r.model.kv_read_per_token = m.at("kv_read_per_token");
+  r.model.kv_write_per_token = m.at("kv_write_per_token");
+  r.model.roof.tokens_per_s = m.at("roofline").at("tokens_per_s");
+  r.model.roof.dram_bytes_per_pass = m.at("roofline").at("dram_bytes_per_pass");
+  r.model.tokens_per_s = m.at("tokens_per_s");
   r.tokens_per_s = s.at("tokens_per_s");
   r.weights.read_bytes = s.at("weight_read_bytes");
   r.weights.requests = s.at("weight_requests");

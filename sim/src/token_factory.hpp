@@ -24,6 +24,14 @@ struct Report {
   uint64_t chunks = 0, dense_values = 0, stream_values = 0, stream_bytes = 0;
   double compression = 0;
   uint64_t kv_read_per_token = 0, kv_write_per_token = 0;
+  // The whole model: its pass when the simulated one is a layer sample (cfg.layers), else the same.
+  struct Whole {
+    int layers = 0, kv_dim = 0;
+    uint64_t chunks = 0, dense_values = 0, stream_bytes = 0;
+    uint64_t kv_read_per_token = 0, kv_write_per_token = 0;
+    Roofline roof;
+    double tokens_per_s = 0;  // its roofline scaled by the simulated / roofline ratio of the sample
+  } model;
   // Simulated.
   double sim_s = 0, host_s = 0;
   double tokens_per_s = 0;        // steady state: passes 3..P-1 (fill and drain left out); the whole

@@ -112,6 +112,80 @@ void describe_coded(StreamChunk& c, const std::vector<uint8_t>& bytes, const ws:
   c.dma = dma_streams(c.addr, bytes.data(), bytes.size(), std::move(streams));
 }
 
+// The tensors of a llama2.c layout (`.bin`, and what `weightstream prune` writes) stacked over the
+// layers, [layers][...]: a chunk of one holds the layer(s) its values fall in.
+bool stacked_layer_tensor(const std::string& name) {
+  static const char* const kStacked[] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3", "rms_att_weight", "rms_ffn_weight"};
+  return std::any_of(std::begin(kStacked), std::end(kStacked), [&](const char* n) { return name == n; });
+}
+
+// GGUF's per-layer tensors, `blk.<l>.<name>`: l, else -1.
+int gguf_layer(const std::string& name) {
+  static const std::regex blk(R"(^blk\.(\d+)\.)");
+  std::smatch m;
+  return std::regex_search(name, m, blk) ? std::stoi(m[1].str()) : -1;
+}
+
+// The layers and the K width per token and layer, from the key projection of either layout.
+void find_kv_shape(const ws::Index& index, Workload& w) {
+  for (const ws::Segment& s : index.segments) {
+    if (!s.is_tensor()) continue;
+    if (s.name == "wk" && s.dims.size() == 3) {
+      w.model_layers = int(s.dims[0]);
+      w.kv_dim = int(s.dims[1]);
+      return;
+    }
+    const int l = gguf_layer(s.name);
+    if (l >= 0 && s.name == "blk." + std::to_string(l) + ".attn_k.weight" && s.dims.size() == 2) {
+      w.model_layers = std::max(w.model_layers, l + 1);
+      w.kv_dim = int(s.dims[0]);
+    }
+  }
+}
+
+// The layer of the chunk holding values [first, first + count) of tensor s (kNoLayer, kSeveralLayers).
+int chunk_layer(const ws::Segment& s, uint64_t first, uint64_t count, int model_layers) {
+  const int l = gguf_layer(s.name);
+  if (l >= 0) return l;
+  if (!stacked_layer_tensor(s.name) || model_layers <= 0 || s.dims.empty() || s.dims[0] != uint64_t(model_layers))
+    return kNoLayer;
+  const uint64_t per_layer = s.value_count / uint64_t(model_layers);
+  const uint64_t lo = first / per_layer, hi = (first + count - 1) / per_layer;
+  return lo == hi ? int(lo) : kSeveralLayers;
+}
+
+// Appends c to the pass and counts it.
+void add_chunk(Workload& w, const StreamChunk& c) {
+  w.chunks.push_back(c);
+  w.dense_values += c.dense_values;
+  w.stream_values += c.values;
+  w.stream_bytes += c.bytes;
+  w.max_chunk_bytes = std::max<uint64_t>(w.max_chunk_bytes, c.bytes);
+  w.max_chunk_values = std::max<uint64_t>(w.max_chunk_values, c.values);
+}
+
+// Keeps the chunks of the sampled layers; `whole` keeps the whole pass (without the image).
+void sample_layers(Workload& w, const std::vector<int>& layers) {
+  std::vector<uint8_t> image = std::move(w.image);
+  w.whole = std::make_shared<const Workload>(w);
+  w.image = std::move(image);
+  w.layers = layers;
+  std::sort(w.layers.begin(), w.layers.end());
+  if (std::adjacent_find(w.layers.begin(), w.layers.end()) != w.layers.end())
+    throw std::runtime_error("--layers: a layer is given twice");
+  for (int l : w.layers)
+    if (l < 0 || l >= w.model_layers)
+      throw std::runtime_error(w.source + ": no layer " + std::to_string(l) + " (the model has " +
+                               std::to_string(w.model_layers) + ")");
+  const std::vector<StreamChunk> all = std::move(w.chunks);
+  w.chunks.clear();
+  w.dense_values = w.stream_values = w.stream_bytes = w.max_chunk_bytes = w.max_chunk_values = 0;
+  for (const StreamChunk& c : all)
+    if (std::binary_search(w.layers.begin(), w.layers.end(), c.layer)) add_chunk(w, c);
+  w.kv_layers = int(w.layers.size());
+  if (w.chunks.empty()) throw std::runtime_error(w.source + ": the sampled layers hold no chunk");
+}
+
 }  // namespace
 
 std::vector<uint8_t> bf16_container(const std::string& path, uint64_t chunk_values) {
@@ -171,46 +245,48 @@ Workload load_workload(const Config& cfg) {
   }
   const ws::ContainerReader reader = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
 
+  find_kv_shape(reader.index(), w);
+  w.kv_layers = w.model_layers;
   const std::regex skip(cfg.skip.empty() ? std::string("$^") : cfg.skip);
   for (const ws::Segment& s : reader.index().segments) {
     if (!s.is_tensor() || std::regex_search(s.name, skip)) continue;
     if (s.dtype != ws::DType::BF16)
       throw std::runtime_error("tensor '" + s.name + "' is " + ws::dtype_name(s.dtype) + ", not bf16");
     w.tensors.push_back({s.name, s.dims, s.value_count, s.is_sparse24()});
-    if (s.name == "wk" && s.dims.size() == 3) {
-      w.kv_layers = int(s.dims[0]);
-      w.kv_dim = int(s.dims[1]);
-    }
+    uint64_t first = 0;  // the chunk's first value in the tensor
     for (size_t ci = 0; ci < s.chunks.size(); ++ci) {
       const ws::ChunkEntry& e = s.chunks[ci];
       StreamChunk c;
       c.tensor = int(w.tensors.size() - 1);
+      c.layer = chunk_layer(s, first, e.value_count, w.model_layers);
+      first += e.value_count;
       c.dense_values = e.value_count;
       if (cfg.mode == Mode::Raw) {  // the decoded values, one after the other
-        const std::vector<uint8_t> values = reader.decode_chunk(s, ci);
         c.addr = w.image.size();
-        c.bytes = uint32_t(values.size());
+        c.bytes = uint32_t(2 * e.value_count);
         c.values = e.value_count;
-        c.crc = ws::crc32_of(values.data(), values.size());
         c.dma = {{c.addr, c.bytes}};
-        w.image.insert(w.image.end(), values.begin(), values.end());
+        if (cfg.layers.empty() || std::count(cfg.layers.begin(), cfg.layers.end(), c.layer)) {
+          const std::vector<uint8_t> values = reader.decode_chunk(s, ci);
+          if (values.size() != c.bytes) throw ws::FormatError(s.name + ": a chunk decodes to a wrong size");
+          c.crc = ws::crc32_of(values.data(), values.size());
+          w.image.insert(w.image.end(), values.begin(), values.end());
+        } else {  // not in the layer sample: only its place in the image
+          w.image.resize(w.image.size() + c.bytes);
+        }
       } else {  // the container's own chunk at its own offset
         c.addr = e.offset;
         c.bytes = e.size;
         describe_coded(c, reader.chunk_bytes(s, ci), s, reader.chunk_checksum(s, ci));
       }
-      w.chunks.push_back(c);
-      w.dense_values += c.dense_values;
-      w.stream_values += c.values;
-      w.stream_bytes += c.bytes;
-      w.max_chunk_bytes = std::max<uint64_t>(w.max_chunk_bytes, c.bytes);
-      w.max_chunk_values = std::max<uint64_t>(w.max_chunk_values, c.values);
+      add_chunk(w, c);
     }
   }
   if (w.tensors.empty()) throw std::runtime_error(w.source + ": no tensor to stream");
   if (cfg.mode == Mode::Sparse &&
       std::none_of(w.tensors.begin(), w.tensors.end(), [](const StreamTensor& t) { return t.sparse; }))
     throw std::runtime_error(w.source + ": no tensor stored 2:4 (give a model pruned by `weightstream prune`)");
+  if (!cfg.layers.empty()) sample_layers(w, cfg.layers);
   if (cfg.mode != Mode::Raw) w.image = std::move(wsz);  // the reader is not used after this
   return w;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,14 @@ struct DmaStream {
   uint32_t bytes = 0;
 };
 
+// StreamChunk::layer of a chunk that holds no transformer layer's weights (the embedding, the final
+// norm), and of one that holds several (a stacked tensor's chunk across a layer boundary).
+constexpr int kNoLayer = -1;
+constexpr int kSeveralLayers = -2;
+
 struct StreamChunk {
   int tensor = 0;
+  int layer = kNoLayer;       // the transformer layer whose weights it holds, or kNoLayer, kSeveralLayers
   uint64_t addr = 0;          // in the DRAM image
   uint32_t bytes = 0;         // read from DRAM per pass
   uint32_t dense_values = 0;  // model weights it stands for
@@ -63,14 +70,21 @@ struct Workload {
   uint64_t stream_bytes = 0;         // DRAM bytes per pass
   uint64_t max_chunk_bytes = 0;
   uint64_t max_chunk_values = 0;
-  int kv_layers = 0, kv_dim = 0;     // from the wk tensor [layers][kv_dim][dim]; 0 if absent
+  // The model's layers and K (= V) width per token and layer, from its key projection: llama2.c's
+  // stacked `wk` [layers][kv_dim][dim], or GGUF's `blk.<l>.attn_k.weight` [kv_dim][dim] per layer.
+  int model_layers = 0, kv_dim = 0;  // 0 if absent
+  int kv_layers = 0;                 // layers whose KV cache a pass reads: all, or the sampled ones
+  std::vector<int> layers;           // the sampled layers (Config::layers); empty: the whole model
+  // A layer sample: the whole model's pass (its chunks and KV layers, no image) for its roofline.
+  std::shared_ptr<const Workload> whole;
   double compression() const { return stream_bytes ? 2.0 * double(dense_values) / double(stream_bytes) : 0; }
 };
 
 // Loads the stream of cfg.mode. Raw and compressed: cfg.model (a .wsz of bf16 tensors, or a model
 // file made one by bf16_container). Sparse: cfg.pruned through bf16_container, or else cfg.model
-// pruned as pruned_container does. Throws std::runtime_error (or ws::FormatError, ws::FileError)
-// naming the problem.
+// pruned as pruned_container does. With cfg.layers, the pass keeps only the chunks that lie wholly in
+// one of those layers, and their KV cache; `whole` keeps the whole model's. Throws std::runtime_error
+// (or ws::FormatError, ws::FileError) naming the problem.
 Workload load_workload(const Config& cfg);
 
 // The .wsz bytes of a file: itself when it is a .wsz; else a llama2.c .bin or safetensors model,
