@@ -29,13 +29,49 @@ void split(int parts, ThreadPool* pool, F&& f) {
 }
 
 // A chunk's symbols: the decoder's functional model (each state's stream, docs/tans_decoder.md).
-std::vector<uint8_t> chunk_symbols(const ChunkView& v) {
-  std::vector<uint8_t> sym(v.value_count);
+// Into a buffer kept per thread (a fresh one per chunk costs page faults).
+const std::vector<uint8_t>& chunk_symbols(const ChunkView& v) {
+  thread_local std::vector<uint8_t> sym;
+  sym.resize(v.value_count);
   if (v.value_count == 0) return sym;
   tans::decode(v.layout, v.streams.data(), tans::build_decode_table(v.counts), v.counts.table_log, v.lanes,
                v.initial_states.data(), sym.data(), v.value_count);
   return sym;
 }
+
+// The unpacker's functional model for the bf16 table (numfmt::decode_tensor), memoized: every symbol
+// of the table carries 8 raw bits, so a well-formed raw stream is one byte per value, zero-padded to
+// whole words, and each (symbol, byte) has one output word, computed once by Format::output_bits.
+// Anything else (an unknown symbol, a short or long raw stream) goes through decode_tensor itself,
+// which raises the unpacker's error.
+class Bf16Unpacker {
+ public:
+  Bf16Unpacker() : f_(numfmt::Format::builtin("bf16")), out_(size_t(1) << 16, 0) {
+    for (unsigned s = 0; s < 256; ++s) {
+      const numfmt::Entry& e = f_.entry(s);
+      known_[s] = e.cls != numfmt::Class::None;
+      if (known_[s] && e.raw_bits != 8) throw std::logic_error("the bf16 table's symbols carry 8 raw bits");
+      for (uint32_t r = 0; r < 256 && known_[s]; ++r) out_[s << 8 | r] = f_.output_bits({uint8_t(s), r});
+    }
+  }
+  // The bf16 values (the top halves of the output words) of n symbols and their raw stream.
+  void decode(const uint8_t* sym, size_t n, const uint8_t* raw, size_t raw_bytes, uint16_t* values) const {
+    bool plain = raw_bytes == (n + 3) / 4 * 4;
+    for (size_t i = n; i < raw_bytes && plain; ++i) plain = raw[i] == 0;
+    for (size_t i = 0; i < n && plain; ++i) plain = known_[sym[i]];
+    if (!plain) {
+      const std::vector<uint32_t> words = numfmt::decode_tensor(f_, sym, n, raw, raw_bytes);
+      for (size_t i = 0; i < n; ++i) values[i] = uint16_t(words[i] >> 16);
+      return;
+    }
+    for (size_t i = 0; i < n; ++i) values[i] = uint16_t(out_[size_t(sym[i]) << 8 | raw[i]] >> 16);
+  }
+
+ private:
+  numfmt::Format f_;
+  std::vector<uint32_t> out_;  // [symbol << 8 | raw byte]
+  bool known_[256] = {};
+};
 
 float lane_float(uint16_t b) {
   const uint32_t u = uint32_t(b) << 16;
@@ -87,20 +123,19 @@ PipelineWeights weight_pipeline_weights(const PipelineLayer& L, ThreadPool* pool
     throw FormatError("the value chunks hold " + std::to_string(at.back()) + " values, the layer " +
                       std::to_string(per_row * uint64_t(L.rows)));
   w.values.assign(size_t(at.back()), 0);
-  static const numfmt::Format bf16 = numfmt::Format::builtin("bf16");  // the unpacker's table
+  static const Bf16Unpacker unpacker;
   const int chunks = int(L.values.size());
   const int parts = std::max(1, std::min<int>(int(threads), chunks));
   split(parts, pool, [&](int p) {
     for (int i = p; i < chunks; i += parts) {
       const ChunkView& v = L.values[size_t(i)];
-      const std::vector<uint8_t> sym = chunk_symbols(v);
-      const std::vector<uint32_t> words = numfmt::decode_tensor(bf16, sym.data(), sym.size(), v.raw_stream, v.raw_bytes);
-      for (size_t j = 0; j < words.size(); ++j) w.values[size_t(at[size_t(i)]) + j] = uint16_t(words[j] >> 16);
+      const std::vector<uint8_t>& sym = chunk_symbols(v);
+      unpacker.decode(sym.data(), sym.size(), v.raw_stream, v.raw_bytes, w.values.data() + at[size_t(i)]);
     }
   });
   if (L.dense) return w;
   for (const ChunkView& v : L.meta) {
-    const std::vector<uint8_t> sym = chunk_symbols(v);
+    const std::vector<uint8_t>& sym = chunk_symbols(v);
     for (uint8_t s : sym)
       if (s > 15) throw FormatError("metadata symbol " + std::to_string(s) + " is above 15");
     w.meta.insert(w.meta.end(), sym.begin(), sym.end());

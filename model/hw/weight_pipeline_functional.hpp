@@ -1,7 +1,7 @@
 // The functional model of ws_weight_pipeline (docs/weight_pipeline.md section 7.1): y of one layer
 // from the same PipelineLayer the stream program plays to the RTL, with no clock. The value chunks go
 // through the decoder's functional model (tans::decode of each state's stream) and the unpacker's
-// (numfmt::decode_tensor with the bf16 table), the metadata chunks through tans::decode (2:4) or the
+// (numfmt::decode_tensor with the bf16 table, memoized per (symbol, raw byte) for well-formed streams), the metadata chunks through tans::decode (2:4) or the
 // implied nibbles (dense), and the products and sums follow the MAC array's order (docs/mac_array.md
 // section 2: 4 products a beat, their pairwise tree, 16 partial sums, the combine), so y is bit for bit
 // the RTL's. It is what the demo runs for the products that do not go to the Verilated RTL.
