@@ -12,33 +12,19 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "run_command.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 const fs::path kDir = fs::path(WS_BUILD_DIR) / "test-tmp" / "demo_llm";
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using demotest::Outcome;
+using demotest::q;
+using demotest::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-};
-
-Outcome run(const std::string& cmd) {
-  const fs::path out = kDir / "stdout.txt", err = kDir / "stderr.txt";
-  const int status = std::system((cmd + " >" + q(out) + " 2>" + q(err)).c_str());
-  Outcome r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+Outcome run(const std::string& cmd) { return demotest::run(cmd, kDir); }
 
 TEST(DemoSmolLM2, LosslessAnswerIsTheBf16ModelsWithOneLayerOnTheRtl) {
   const std::string gguf = WS_SMOLLM2_GGUF;

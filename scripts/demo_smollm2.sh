@@ -3,7 +3,7 @@
 # chat prompt with every linear layer's product taken from its compressed stream by the weight
 # pipeline: lossless (bf16, every layer dense) and 2:4 (E-Sparse). Per generated token, RTL_PRODUCTS
 # products of one transformer layer (7 = the whole layer) run on the Verilated RTL too.
-# PROMPT, TOKENS (default 48), RTL_PRODUCTS (default 7) change the run. The pruned model is kept in
+# PROMPT, TOKENS (default 32), RTL_PRODUCTS (default 7) change the run. The pruned model is kept in
 # $build/demo-smollm2 and made again only when the tool is newer.
 set -euo pipefail
 build=${1:-build}
@@ -12,7 +12,7 @@ gguf=$(bash scripts/smollm2.sh)
 text=$(bash scripts/eval_text.sh)
 out="$build/demo-smollm2"
 prompt=${PROMPT:-What is the capital of France?}
-tokens=${TOKENS:-48}
+tokens=${TOKENS:-32}
 rtl=${RTL_PRODUCTS:-7}
 mkdir -p "$out" "$build/reports"
 
