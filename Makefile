@@ -37,7 +37,7 @@ test-asan: deps
 
 # Builds only what the demo runs (the tool and the Verilated pipeline), not every bench.
 # MODEL=smollm2: SmolLM2-135M answers a chat prompt through the pipeline, lossless and 2:4 (docs/demo.md;
-# about 15-20 minutes on 2 cores); the default is stories260K (a minute).
+# about 20 minutes on 2 cores, half of it the E-Sparse calibration); the default is stories260K (a minute).
 MODEL ?= stories260k
 demo: deps configure
 ifeq ($(MODEL),smollm2)
