@@ -32,11 +32,11 @@ struct Totals {
     y_transfers += r.y_transfers;
     assertion_errors += r.assertion_errors;
   }
-  void print(const char* what) const {
-    std::printf("%s %s: %llu layers, %llu y values compared with ws::sparse_matvec, %llu value mismatches; "
+  void print(const char* what, const char* golden = "ws::sparse_matvec") const {
+    std::printf("%s %s: %llu layers, %llu y values compared with %s, %llu value mismatches; "
                 "%llu cycles, %llu signals compared RTL vs model, %llu cycle mismatches, %llu transfer mismatches, "
                 "%llu assertion errors\n",
-                tb::seed_text().c_str(), what, (unsigned long long)layers, (unsigned long long)values,
+                tb::seed_text().c_str(), what, (unsigned long long)layers, (unsigned long long)values, golden,
                 (unsigned long long)value_mismatches, (unsigned long long)cycles, (unsigned long long)signals,
                 (unsigned long long)cycle_mismatches, (unsigned long long)transfer_mismatches,
                 (unsigned long long)assertion_errors);

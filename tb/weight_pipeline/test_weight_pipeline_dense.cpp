@@ -94,7 +94,7 @@ TEST(WeightPipelineDense, Stories260KDenseLinears) {
       check_run(r, M.name, tot);
       if (!r.layers.empty()) check_dense(r.layers[0], *d, x, tot);
     }
-  tot.print("stories260K dense linears");
+  tot.print("stories260K dense linears", "ws::dense_matvec and the functional model");
   tot.expect_clean();
 }
 
@@ -114,7 +114,7 @@ TEST(WeightPipelineDense, ExtremeValues) {
     check_run(r, d->name, tot);
     if (!r.layers.empty()) check_dense(r.layers[0], *d, x, tot);
   }
-  tot.print("dense random extremes");
+  tot.print("dense random extremes", "ws::dense_matvec and the functional model");
   tot.expect_clean();
 }
 
@@ -169,7 +169,7 @@ TEST(WeightPipelineDense, MixedWithSparseBackToBack) {
         EXPECT_GE(r.layers[i].beats_per_cycle(), 0.95) << "layer " << i << (is_dense[i] ? " dense" : " 2:4");
     }
   }
-  tot.print("dense and 2:4 back to back");
+  tot.print("dense and 2:4 back to back", "ws::dense_matvec / ws::sparse_matvec");
   tot.expect_clean();
 }
 
@@ -207,7 +207,7 @@ TEST(WeightPipelineDense, MalformedDenseStreamsRaiseStickyErrors) {
     l.cfg_before = {{ws::pkg::wp_cfg_addr(ws::pkg::WP_CFG_TOP, ws::pkg::WP_TOP_LAYER_DENSE), 2u}};
     run_case({"LAYER_DENSE 2", ws::pkg::WP_BLK_TOP, ws::pkg::WP_ERR_CONFIG}, l);
   }
-  tot.print("dense errors (3 malformed, each with a good layer after)");
+  tot.print("dense errors (3 malformed, each with a good layer after)", "ws::dense_matvec");
   EXPECT_EQ(tot.value_mismatches, 0u);
   EXPECT_EQ(tot.cycle_mismatches, 0u);
 }
