@@ -36,9 +36,17 @@ test-asan: deps
 	cd $(BUILD_ASAN) && $(CTEST) -L 'unit|e2e'
 
 # Builds only what the demo runs (the tool and the Verilated pipeline), not every bench.
+# MODEL=smollm2: SmolLM2-135M answers a chat prompt through the pipeline, lossless and 2:4 (docs/demo.md;
+# about 20 minutes on 2 cores, half of it the E-Sparse calibration); the default is stories260K (a minute).
+MODEL ?= stories260k
 demo: deps configure
+ifeq ($(MODEL),smollm2)
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream ws_demo_llm
+	@bash scripts/demo_smollm2.sh $(BUILD)
+else
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream ws_demo
 	@bash scripts/demo.sh $(BUILD)
+endif
 
 # Codec against zstd/xz/bzip2/gzip (build/reports/codec.json); the hardware figures
 # (build/reports/bench_hw.{json,md}: decoder symbols/cycle, MAC arrays sparse vs dense, number unpacker,

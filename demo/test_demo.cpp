@@ -13,6 +13,7 @@
 
 #include "codec/container_reader.hpp"
 #include "codec/sparse24_chunk.hpp"
+#include "run_command.hpp"
 
 namespace {
 
@@ -21,27 +22,11 @@ using Bytes = std::vector<uint8_t>;
 
 const fs::path kDir = fs::path(WS_BUILD_DIR) / "test-tmp" / "demo";
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using demotest::Outcome;
+using demotest::q;
+using demotest::slurp;
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-Outcome run(const std::string& cmd) {
-  const fs::path out = kDir / "stdout.txt", err = kDir / "stderr.txt";
-  const int status = std::system((cmd + " >" + q(out) + " 2>" + q(err)).c_str());
-  Outcome r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+Outcome run(const std::string& cmd) { return demotest::run(cmd, kDir); }
 
 // prune -> convert -> compress, once for the whole suite.
 class Demo : public ::testing::Test {

@@ -149,9 +149,16 @@ package ws_pkg;
     WP_CFG_MAC          = 4'd3,  // the MAC array's own addresses (CTRL, perm)
     WP_CFG_TOP          = 4'd4,  // the top's registers (WP_TOP_*)
     WP_CFG_VALUE_TABLE1 = 4'd5,  // value decoder table entry j, bank 1 (loads while bank 0 decodes)
-    WP_CFG_META_TABLE1  = 4'd6   // metadata decoder table entry j, bank 1
+    WP_CFG_META_TABLE1  = 4'd6,  // metadata decoder table entry j, bank 1
+    WP_CFG_MAC_HI       = 4'd7   // the MAC array's addresses 4096 + offset (perm of MaxK 4096)
   } wp_cfg_region_e;
   localparam int WP_TOP_LAYER_BEATS = 0;  // beats of the next layer; writing it opens the layer
+  localparam int WP_TOP_LAYER_DENSE = 1;  // 1: the next layer is dense (no metadata stream), 0: 2:4
+
+  // A dense layer's beat: 4 consecutive weights as two 2:4 groups with implied nibbles, idx {0, 1}
+  // in group 0 and idx {2, 3} in group 1 (docs/weight_pipeline.md section 2.1).
+  localparam int WP_DENSE_NIBBLE0 = 4;   // 0x4
+  localparam int WP_DENSE_NIBBLE1 = 14;  // 0xE
 
   // The pipeline's weight beat: 4 kept values of the unpacker and 2 nibbles of the metadata decoder.
   localparam int WP_VALUE_LANES = 4;

@@ -14,6 +14,9 @@
 // rounded up to 8 columns, so one row is K8/8 beats of 4 kept values and 2 nibbles. Every decoder and
 // unpacker beat is full (chunks hold whole rows); a partial beat, value and metadata chunks that end on
 // different beats, and a layer that ends inside a chunk are errors of the top.
+// A dense layer (LAYER_DENSE 1) has no metadata stream: each value beat is 4 consecutive weights, joined
+// with the implied nibbles {0, 1} and {2, 3}, and its activations are placed so that those columns
+// read x[4p .. 4p+3] (docs/weight_pipeline.md section 2.1); the metadata decoder stays idle.
 // The join passes a (value, metadata) beat pair to the MAC array only while the layer's activation
 // vector is loaded (act_last taken, until the layer's w_last beat), so the decoders may run ahead of
 // the activations; activations are taken only once the layer is open (LAYER_BEATS written, after its
@@ -22,7 +25,7 @@
 // beat streams without passing them on, so no input stream can hang. err_clear_i clears every block
 // and the top at once; clear between layers (docs/weight_pipeline.md section 4).
 module ws_weight_pipeline #(
-  parameter int MaxK          = 256,  // longest row (MAC array), a power of two, 16 .. 2048
+  parameter int MaxK          = 256,  // longest row (MAC array), a power of two, 16 .. 4096
   parameter int ValueTableLog = 12,   // MaxTableLog of the value (exponent) decoder, 5 .. 12
   parameter int MetaTableLog  = 8,    // MaxTableLog of the metadata decoder, 5 .. 12
   parameter int CountBits     = 32,   // symbol count width of both decoders' descriptors
@@ -76,8 +79,8 @@ module ws_weight_pipeline #(
   output logic [5:0]                   err_cause_o
 );
   `include "ws_assert.svh"
-  `WS_PARAM_CHECK(g_check_max_k, MaxK >= 16 && MaxK <= 2048 && MaxK == 2 ** $clog2(MaxK),
-                  ("ws_weight_pipeline: MaxK = %0d, must be a power of two, 16 .. 2048", MaxK))
+  `WS_PARAM_CHECK(g_check_max_k, MaxK >= 16 && MaxK <= 4096 && MaxK == 2 ** $clog2(MaxK),
+                  ("ws_weight_pipeline: MaxK = %0d, must be a power of two, 16 .. 4096", MaxK))
   `WS_PARAM_CHECK(g_check_beats, BeatBits >= 1 && BeatBits <= 31,
                   ("ws_weight_pipeline: BeatBits = %0d, must be 1 .. 31", BeatBits))
 
@@ -89,7 +92,8 @@ module ws_weight_pipeline #(
   // Configuration routing
   logic [3:0]  region;
   logic [11:0] offset;
-  logic        sel_v, sel_m, sel_u, sel_a, sel_t, cfg_bad;
+  logic        sel_v, sel_m, sel_u, sel_a, sel_t, sel_beats, sel_dense, cfg_bad;
+  logic [12:0] mac_addr;  // the MAC array's address: region WP_CFG_MAC_HI is its upper 4096 (MaxK 4096)
   logic        bank_v, bank_m;  // the table bank a table write goes to
   logic        v_cfg_ready, m_cfg_ready, u_cfg_ready, a_cfg_ready;
 
@@ -100,8 +104,12 @@ module ws_weight_pipeline #(
   assign sel_v  = (region == ws_pkg::WP_CFG_VALUE_TABLE || bank_v) && (offset >> ValueTableLog) == 12'd0;
   assign sel_m  = (region == ws_pkg::WP_CFG_META_TABLE || bank_m) && (offset >> MetaTableLog) == 12'd0;
   assign sel_u  = region == ws_pkg::WP_CFG_UNPACKER && offset <= 12'(ws_pkg::UNP_CFG_MODE);
-  assign sel_a  = region == ws_pkg::WP_CFG_MAC && (offset >> (KW + 1)) == 12'd0;
-  assign sel_t  = region == ws_pkg::WP_CFG_TOP && offset == 12'(ws_pkg::WP_TOP_LAYER_BEATS);
+  assign mac_addr = {region == ws_pkg::WP_CFG_MAC_HI, offset};
+  assign sel_a  = (region == ws_pkg::WP_CFG_MAC || region == ws_pkg::WP_CFG_MAC_HI) &&
+                  (mac_addr >> (KW + 1)) == 13'd0;
+  assign sel_beats = region == ws_pkg::WP_CFG_TOP && offset == 12'(ws_pkg::WP_TOP_LAYER_BEATS);
+  assign sel_dense = region == ws_pkg::WP_CFG_TOP && offset == 12'(ws_pkg::WP_TOP_LAYER_DENSE);
+  assign sel_t  = sel_beats || sel_dense;
 
   // A layer is open from its LAYER_BEATS write to its last weight beat: the MAC array's configuration
   // and LAYER_BEATS of the next layer wait until it closes (the MAC array alone would take them as soon
@@ -118,8 +126,8 @@ module ws_weight_pipeline #(
 
   logic top_cfg_fire;
   assign top_cfg_fire = cfg_valid_i && !sel_v && !sel_m && !sel_u && !sel_a && !(sel_t && open_q);
-  assign cfg_bad = top_cfg_fire &&
-                   (!sel_t || cfg_data_i == 32'd0 || (cfg_data_i >> BeatBits) != 32'd0);
+  assign cfg_bad = top_cfg_fire && (!sel_t || (sel_beats ? cfg_data_i == 32'd0 || (cfg_data_i >> BeatBits) != 32'd0
+                                                          : cfg_data_i > 32'd1));
 
   // ---------------------------------------------------------------------------------------------
   // The blocks
@@ -250,23 +258,27 @@ module ws_weight_pipeline #(
   // ---------------------------------------------------------------------------------------------
   // Join, activation gate, beat counter
   logic                x_loaded_q;
+  logic                dense_q;  // the open (or next) layer is dense: nibbles implied, metadata idle
+  logic [7:0]          nibbles;  // the beat's two nibbles (low: group 0)
   logic [BeatBits-1:0] layer_beats_q, beat_q;
   logic                pair_valid, w_fire, act_fire;
   logic [2:0]          ev;  // ws_pkg::wp_err_e
 
-  assign pair_valid = u_out_valid && m_valid;
+  assign pair_valid = u_out_valid && (dense_q || m_valid);
   // Beat pairs go to the MAC array only while the layer's activations are loaded and no error is up;
   // after an error both sides drain.
   assign w_valid     = pair_valid && x_loaded_q && !err_q;
-  assign u_out_ready = err_q || (w_ready && x_loaded_q && m_valid);
-  assign m_out_ready = err_q || (m_pass && w_ready && x_loaded_q && u_out_valid);
+  assign u_out_ready = err_q || (w_ready && x_loaded_q && (dense_q || m_valid));
+  assign m_out_ready = err_q || (!dense_q && m_pass && w_ready && x_loaded_q && u_out_valid);
   assign w_fire      = w_valid && w_ready;
   assign w_last      = beat_q == layer_beats_q - 1'b1;
 
   // MAC weight beat: group 0 = numbers 0, 1 with nibble 0; group 1 = numbers 2, 3 with nibble 1;
   // a group is {meta[3:0], v1[15:0], v0[15:0]}, a value the top half of the unpacker's fp32 word.
-  assign w_data = {m_out_data[11:8], u_out_data[127:112], u_out_data[95:80],
-                   m_out_data[3:0],  u_out_data[63:48],   u_out_data[31:16]};
+  assign nibbles = dense_q ? {4'(ws_pkg::WP_DENSE_NIBBLE1), 4'(ws_pkg::WP_DENSE_NIBBLE0)}
+                           : {m_out_data[11:8], m_out_data[3:0]};
+  assign w_data = {nibbles[7:4], u_out_data[127:112], u_out_data[95:80],
+                   nibbles[3:0], u_out_data[63:48],   u_out_data[31:16]};
 
   // Activations only while the previous layer's weights are all in (x_loaded_q low) and the layer is
   // open (its LAYER_BEATS written, so its MAC CTRL and permutation are in): the MAC array refuses
@@ -280,10 +292,10 @@ module ws_weight_pipeline #(
     ev = ws_pkg::WP_ERR_NONE;
     if (w_fire) begin
       if (u_out_count != 3'(VL)) ev = ws_pkg::WP_ERR_VALUE_PARTIAL;
-      else if (m_out_count != 2'(ML)) ev = ws_pkg::WP_ERR_META_PARTIAL;
-      else if (u_out_last != m_out_last) ev = ws_pkg::WP_ERR_CHUNK_ENDS;
+      else if (!dense_q && m_out_count != 2'(ML)) ev = ws_pkg::WP_ERR_META_PARTIAL;
+      else if (!dense_q && u_out_last != m_out_last) ev = ws_pkg::WP_ERR_CHUNK_ENDS;
       else if (w_last && !u_out_last) ev = ws_pkg::WP_ERR_LAYER_END;
-      else if (m_out_data[7:4] != 4'd0 || m_out_data[15:12] != 4'd0) ev = ws_pkg::WP_ERR_META_SYMBOL;
+      else if (!dense_q && (m_out_data[7:4] != 4'd0 || m_out_data[15:12] != 4'd0)) ev = ws_pkg::WP_ERR_META_SYMBOL;
     end
     if (ev == ws_pkg::WP_ERR_NONE && cfg_bad) ev = ws_pkg::WP_ERR_CONFIG;
   end
@@ -313,13 +325,15 @@ module ws_weight_pipeline #(
     if (!rst_ni) begin
       x_loaded_q    <= 1'b0;
       open_q        <= 1'b0;
+      dense_q       <= 1'b0;
       layer_beats_q <= BeatBits'(1);
       beat_q        <= '0;
     end else begin
       if (act_fire && act_last_i) x_loaded_q <= 1'b1;
       else if (w_fire && w_last) x_loaded_q <= 1'b0;
-      if (top_cfg_fire && sel_t && !cfg_bad) layer_beats_q <= cfg_data_i[BeatBits-1:0];
-      if (top_cfg_fire && sel_t && !cfg_bad) open_q <= 1'b1;
+      if (top_cfg_fire && sel_dense && !cfg_bad) dense_q <= cfg_data_i[0];
+      if (top_cfg_fire && sel_beats && !cfg_bad) layer_beats_q <= cfg_data_i[BeatBits-1:0];
+      if (top_cfg_fire && sel_beats && !cfg_bad) open_q <= 1'b1;
       else if (w_fire && w_last) open_q <= 1'b0;
       if (w_fire) beat_q <= w_last ? '0 : beat_q + 1'b1;
     end
@@ -335,7 +349,7 @@ module ws_weight_pipeline #(
     .rst_ni     (rst_ni),
     .cfg_valid_i(cfg_valid_i && sel_a && !open_q),
     .cfg_ready_o(a_cfg_ready),
-    .cfg_addr_i (offset[KW:0]),
+    .cfg_addr_i (mac_addr[KW:0]),
     .cfg_data_i (cfg_data_i),
     .act_valid_i(act_valid_i && open_q && !x_loaded_q),
     .act_ready_o(a_act_ready),

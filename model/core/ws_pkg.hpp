@@ -156,8 +156,12 @@ enum wp_cfg_region_e : uint8_t {
   WP_CFG_TOP = 4,
   WP_CFG_VALUE_TABLE1 = 5,
   WP_CFG_META_TABLE1 = 6,
+  WP_CFG_MAC_HI = 7,
 };
 constexpr int WP_TOP_LAYER_BEATS = 0;
+constexpr int WP_TOP_LAYER_DENSE = 1;
+constexpr int WP_DENSE_NIBBLE0 = 4;   // idx {0, 1}
+constexpr int WP_DENSE_NIBBLE1 = 14;  // idx {2, 3}
 // A configuration address: region and offset.
 constexpr uint32_t wp_cfg_addr(wp_cfg_region_e region, uint32_t offset) {
   return uint32_t(region) << WP_CFG_OFFSET_BITS | offset;

@@ -91,6 +91,22 @@ PipelineLayer sparse24_pipeline_layer(const std::vector<Sparse24ChunkView>& chun
   return L;
 }
 
+PipelineLayer dense_pipeline_layer(std::vector<ChunkView> values, int rows, int k, std::vector<uint16_t> x) {
+  PipelineLayer L;
+  L.values = std::move(values);
+  L.rows = rows;
+  L.k = k;
+  L.dense = true;
+  L.x = std::move(x);
+  return L;
+}
+
+std::vector<uint16_t> dense_packed_x(const std::vector<uint16_t>& x) {
+  std::vector<uint16_t> packed(2 * x.size(), 0);
+  for (size_t j = 0; j < x.size(); ++j) packed[8 * (j / 4) + (j % 4 < 2 ? j % 4 : j % 4 + 4)] = x[j];
+  return packed;
+}
+
 std::vector<CfgWrite> pipeline_format_config() {
   std::vector<CfgWrite> w = unpacker_config(numfmt::Format::builtin("bf16"));
   for (CfgWrite& c : w) c.addr = pkg::wp_cfg_addr(pkg::WP_CFG_UNPACKER, c.addr);
@@ -102,6 +118,13 @@ namespace {
 // The MAC array's CTRL word (ws::pkg::mac_ctrl_t): bf16 lanes, row_beats beats per row.
 uint32_t mac_ctrl_bf16(int row_beats) {
   return uint32_t(pkg::mac_ctrl_t::row_beats.put(uint64_t(row_beats)) | pkg::mac_ctrl_t::mode.put(pkg::MAC_BF16));
+}
+
+// A MAC array address in the pipeline's map: region WP_CFG_MAC, or WP_CFG_MAC_HI above 4095 (MaxK 4096).
+uint32_t mac_cfg_addr(uint32_t mac_addr) {
+  const uint32_t span = 1u << pkg::WP_CFG_OFFSET_BITS;
+  return mac_addr < span ? pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_addr)
+                         : pkg::wp_cfg_addr(pkg::WP_CFG_MAC_HI, mac_addr - span);
 }
 
 }  // namespace
@@ -116,8 +139,10 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
   const uint32_t mac_perm_base = uint32_t(p.max_k);  // perm[j] at MaxK + j
   for (const PipelineLayer& L : layers) {
     if (L.rows <= 0 || L.k <= 0) throw std::invalid_argument("weight pipeline program: empty layer");
-    const int k8 = L.k8();
-    if (k8 > p.max_k) throw std::invalid_argument("weight pipeline program: K8 exceeds MaxK");
+    if (L.dense && (L.k % 4 != 0 || !L.perm.empty() || !L.meta.empty()))
+      throw std::invalid_argument("weight pipeline program: a dense layer needs K a multiple of 4, no permutation, no metadata");
+    const int cols = L.packed_cols();  // the MAC array's columns: K8 (2:4) or 2K (dense)
+    if (cols > p.max_k) throw std::invalid_argument("weight pipeline program: the layer's columns exceed MaxK");
     // Chunks in the order of the beat each starts at, value first on a tie: a table load waits for
     // the chunk that last decoded from its bank to end, which needs only beats of chunks before it.
     struct Start {
@@ -166,16 +191,19 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
     size_t first = 0;
     const bool first_layer = &L == &layers.front();
     for (; !first_layer && first < starts.size() && starts[first].beat == 0; ++first) emit_chunk(starts[first]);
-    // MAC array: CTRL, the permutation (padded channels map to themselves), then LAYER_BEATS.
-    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, 0), mac_ctrl_bf16(k8 / 8)});
-    for (int j = 0; j < k8; ++j) {
+    // MAC array: CTRL, the permutation (padded channels map to themselves; dense: identity over the
+    // packed columns), then LAYER_DENSE and LAYER_BEATS.
+    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, 0), mac_ctrl_bf16(cols / 8)});
+    for (int j = 0; j < cols; ++j) {
       const uint32_t pj = j < int(L.perm.size()) ? uint32_t(L.perm[size_t(j)]) : uint32_t(j);
-      prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_perm_base + uint32_t(j)), pj});
+      prog.cfg.push_back({mac_cfg_addr(mac_perm_base + uint32_t(j)), pj});
     }
+    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_DENSE), L.dense ? 1u : 0u});
     prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_BEATS), uint32_t(L.beats())});
-    // Activations, padded with +0 to K8.
-    for (int j = 0; j < k8; ++j)
-      prog.act.push_back({j < int(L.x.size()) ? L.x[size_t(j)] : uint16_t(0), j == k8 - 1});
+    // Activations, padded with +0 to K8 (dense: placed in the packed columns).
+    const std::vector<uint16_t> x = L.dense ? dense_packed_x(L.x) : L.x;
+    for (int j = 0; j < cols; ++j)
+      prog.act.push_back({j < int(x.size()) ? x[size_t(j)] : uint16_t(0), j == cols - 1});
     for (size_t i = first; i < starts.size(); ++i) emit_chunk(starts[i]);
   }
   return prog;
@@ -235,6 +263,54 @@ std::vector<Sparse24Matrix> sparse24_matrices(const ContainerReader& reader, con
       throw Sparse24ChunkError(c.matrix, c.chunk, e.what());
     }
     m.chunks.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace ws
+
+namespace ws {
+
+std::vector<DenseMatrix> dense_matrices(const ContainerReader& reader, const std::string& tensor) {
+  const Segment& s = reader.tensor(tensor);
+  if (s.is_sparse24() || s.is_quant()) throw FormatError("tensor '" + tensor + "' is not stored dense");
+  if (s.dtype != DType::BF16)
+    throw FormatError("tensor '" + tensor + "' is " + s.format.name() + ", the MAC array takes bf16");
+  if (s.dims.size() < 2) throw FormatError("tensor '" + tensor + "' is not a matrix");
+  const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
+  if (rows > INT32_MAX || cols > INT32_MAX || cols % 4 != 0)
+    throw FormatError("tensor '" + tensor + "' has " + std::to_string(cols) +
+                      " columns; the pipeline takes dense rows of a multiple of 4");
+  const uint64_t per_matrix = rows * cols;
+  std::vector<DenseMatrix> out;
+  std::vector<uint8_t> decoded;
+  uint64_t at = 0;  // the chunk's first value in the tensor
+  for (size_t i = 0; i < s.chunks.size(); ++i) {
+    const uint64_t matrix = at / per_matrix;
+    try {
+      std::vector<uint8_t> bytes = reader.chunk_bytes(s, i);
+      const ChunkView v = parse_chunk(bytes.data(), bytes.size());
+      if (at % cols != 0 || (at + v.value_count - 1) / per_matrix != matrix)
+        throw FormatError("not whole rows of one matrix (compress with --chunk a multiple of the row length)");
+      decoded.resize(size_t(v.value_count) * 2);
+      decode_chunk(bytes.data(), bytes.size(), DType::BF16, decoded.data(), decoded.size(), reader.chunk_checksum(s, i));
+      if (out.empty() || out.back().matrix != matrix) {
+        DenseMatrix m;
+        m.matrix = matrix;
+        m.rows = int(rows);
+        m.cols = int(cols);
+        out.push_back(std::move(m));
+      }
+      DenseMatrix& m = out.back();
+      m.chunk_index.push_back(i);
+      m.bytes.push_back(std::move(bytes));
+      m.views.push_back(parse_chunk(m.bytes.back().data(), m.bytes.back().size()));
+      at += v.value_count;
+    } catch (const Sparse24ChunkError&) {
+      throw;
+    } catch (const FormatError& e) {
+      throw Sparse24ChunkError(matrix, i, e.what());
+    }
   }
   return out;
 }

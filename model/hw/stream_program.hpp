@@ -5,7 +5,7 @@
 //
 //   (a) one codec chunk      -> ws_tans_decoder:   table writes, descriptor, per-state units
 //   (b) a number format      -> ws_num_unpacker:   configuration writes (format table, mode)
-//   (c) 2:4 layers           -> ws_weight_pipeline: every port's items, in the order of
+//   (c) 2:4 and dense layers -> ws_weight_pipeline: every port's items, in the order of
 //                               docs/weight_pipeline.md section 6
 #pragma once
 
@@ -85,20 +85,33 @@ std::vector<CfgWrite> unpacker_config(const numfmt::Format& f);
 // ---------------------------------------------------------------------------------------------------
 // (c) ws_weight_pipeline
 
-// One layer y = W x as the pipeline takes it (docs/weight_pipeline.md section 2): value and metadata
-// chunks in pairs (value chunk i and metadata chunk i cover the same whole rows of W packed 2:4 and
-// padded to K8 = K rounded up to 8 columns), the input-channel permutation and the activations.
+// One layer y = W x as the pipeline takes it (docs/weight_pipeline.md section 2). 2:4: value and
+// metadata chunks in pairs (value chunk i and metadata chunk i cover the same whole rows of W packed
+// 2:4 and padded to K8 = K rounded up to 8 columns), the input-channel permutation and the
+// activations. Dense (section 2.1): value chunks only, W row-major with K a multiple of 4, no
+// permutation; each beat is 4 consecutive weights, joined with implied nibbles, and the MAC array's
+// 2K packed columns hold x[4p], x[4p+1] at 8p, 8p+1 and x[4p+2], x[4p+3] at 8p+6, 8p+7 (+0 between).
 struct PipelineLayer {
-  std::vector<ChunkView> values;  // bf16 kept values, 4 lanes (their bytes must outlive the program)
-  std::vector<ChunkView> meta;    // metadata nibbles as symbols, 2 lanes, no raw stream
+  std::vector<ChunkView> values;  // bf16 values (2:4: the kept ones), 4 lanes (their bytes must outlive the program)
+  std::vector<ChunkView> meta;    // 2:4: metadata nibbles as symbols, 2 lanes, no raw stream; dense: none
   int rows = 0;
   int k = 0;                      // K before padding
-  std::vector<int32_t> perm;      // k (or K8) entries: packed column j reads x[perm[j]]; empty = identity
+  bool dense = false;             // LAYER_DENSE: no metadata, nibbles implied
+  std::vector<int32_t> perm;      // 2:4: k (or K8) entries: packed column j reads x[perm[j]]; empty = identity
   std::vector<uint16_t> x;        // k (or K8) bf16 activations; padded with +0 to K8
   std::vector<CfgWrite> cfg_before;  // extra writes ahead of the layer's own (tests of bad writes)
   int k8() const { return (k + 7) / 8 * 8; }
-  uint64_t beats() const { return uint64_t(rows) * uint64_t(k8() / 8); }  // 4 kept values, 2 nibbles each
+  // The MAC array's columns: activations and permutation entries it takes, 8 per beat.
+  int packed_cols() const { return dense ? 2 * k : k8(); }
+  uint64_t beats() const { return uint64_t(rows) * uint64_t(packed_cols() / 8); }  // 4 values each
+  uint64_t weights() const { return uint64_t(rows) * uint64_t(dense ? k : k8()); }  // dense-equivalent
 };
+
+// A dense bf16 layer from a container's own chunks of one matrix (rows x k, row-major, in order).
+PipelineLayer dense_pipeline_layer(std::vector<ChunkView> values, int rows, int k, std::vector<uint16_t> x);
+
+// The activations of a dense layer in the MAC array's packed columns (2k entries, see PipelineLayer).
+std::vector<uint16_t> dense_packed_x(const std::vector<uint16_t>& x);
 
 // A layer from a container's own 2:4 chunks (docs/format.md section 5) of one matrix, in row order:
 // their value and metadata sub-chunks are the pairs. Throws ws::FormatError if the chunks disagree on
@@ -141,7 +154,8 @@ struct PipelineProgram {
 std::vector<CfgWrite> pipeline_format_config();
 
 // The program of `layers`, preceded by pipeline_format_config() when with_format. Throws
-// std::invalid_argument for an empty layer, K8 > MaxK or chunks of the wrong lane count, and
+// std::invalid_argument for an empty layer, packed_cols() > MaxK, chunks of the wrong lane count, or a
+// dense layer with K not a multiple of 4, a permutation or metadata chunks, and
 // ws::FormatError for a layout-1 chunk or a stream that is not whole units or words.
 PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,
                                         bool with_format, bool one_bank = false);
@@ -178,5 +192,25 @@ class Sparse24ChunkError : public FormatError {
 // Every matrix of a 2:4 tensor. Throws ws::FormatError for a tensor that is absent, not 2:4 or not
 // bf16, and Sparse24ChunkError for a chunk that fails any check.
 std::vector<Sparse24Matrix> sparse24_matrices(const ContainerReader& reader, const std::string& tensor);
+
+// One matrix of a dense bf16 tensor as the pipeline streams it: its chunks, each decoded and checked
+// (checksum included) once.
+struct DenseMatrix {
+  uint64_t matrix = 0;                    // flat index over the leading dims
+  int rows = 0, cols = 0;
+  std::vector<size_t> chunk_index;        // in the tensor's chunk list
+  std::vector<std::vector<uint8_t>> bytes;  // each chunk's bytes
+  std::vector<ChunkView> views;           // parsed, pointing into bytes[i] (which never move)
+  DenseMatrix() = default;
+  DenseMatrix(DenseMatrix&&) = default;
+  DenseMatrix& operator=(DenseMatrix&&) = default;
+  DenseMatrix(const DenseMatrix&) = delete;
+  DenseMatrix& operator=(const DenseMatrix&) = delete;
+};
+
+// Every matrix of a dense bf16 tensor of rank >= 2. Throws ws::FormatError for a tensor that is
+// absent, 2:4, not bf16, with K not a multiple of 4 or a chunk that is not whole rows of one matrix,
+// and Sparse24ChunkError (same "matrix M chunk C: detail") for a chunk that fails a check.
+std::vector<DenseMatrix> dense_matrices(const ContainerReader& reader, const std::string& tensor);
 
 }  // namespace ws

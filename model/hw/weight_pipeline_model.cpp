@@ -13,8 +13,8 @@ int WeightPipelineParams::k_bits() const {
 }
 
 void WeightPipelineParams::check() const {
-  if (max_k < 16 || max_k > 2048 || (max_k & (max_k - 1)) != 0)
-    throw std::invalid_argument("WeightPipelineParams: max_k must be a power of two in 16..2048");
+  if (max_k < 16 || max_k > 4096 || (max_k & (max_k - 1)) != 0)
+    throw std::invalid_argument("WeightPipelineParams: max_k must be a power of two in 16..4096");
   auto log_ok = [](int l) { return l >= pkg::TANS_MIN_TABLE_LOG && l <= pkg::TANS_MAX_TABLE_LOG; };
   if (!log_ok(value_table_log) || !log_ok(meta_table_log))
     throw std::invalid_argument("WeightPipelineParams: table logs must be 5..12");
@@ -63,6 +63,7 @@ void WeightPipelineModel::reset() {
   mac_.reset();
   x_loaded_ = false;
   open_ = false;
+  dense_ = false;
   layer_beats_ = 1;
   beat_ = 0;
   v_pass_ = m_pass_ = false;
@@ -71,6 +72,8 @@ void WeightPipelineModel::reset() {
 
 struct WeightPipelineModel::Comb {
   bool sel_v = false, sel_m = false, sel_u = false, sel_a = false, sel_t = false;
+  bool sel_beats = false, sel_dense = false;  // the top's two registers
+  uint32_t mac_addr = 0;                      // region WP_CFG_MAC_HI: the MAC array's upper 4096
   bool bank_v = false, bank_m = false;  // the table bank of a table write
   bool v_pass = false, m_pass = false, v_ready = false, m_ready = false;  // decoder outputs to the blocks
   bool top_cfg_fire = false, cfg_bad = false;
@@ -90,10 +93,15 @@ void WeightPipelineModel::compute(Comb& c) {
   c.sel_v = (region == pkg::WP_CFG_VALUE_TABLE || c.bank_v) && (c.offset >> p_.value_table_log) == 0;
   c.sel_m = (region == pkg::WP_CFG_META_TABLE || c.bank_m) && (c.offset >> p_.meta_table_log) == 0;
   c.sel_u = region == pkg::WP_CFG_UNPACKER && c.offset <= uint32_t(pkg::UNP_CFG_MODE);
-  c.sel_a = region == pkg::WP_CFG_MAC && (c.offset >> (kw + 1)) == 0;
-  c.sel_t = region == pkg::WP_CFG_TOP && c.offset == uint32_t(pkg::WP_TOP_LAYER_BEATS);
+  c.mac_addr = (region == pkg::WP_CFG_MAC_HI ? 1u << pkg::WP_CFG_OFFSET_BITS : 0u) | c.offset;
+  c.sel_a = (region == pkg::WP_CFG_MAC || region == pkg::WP_CFG_MAC_HI) && (c.mac_addr >> (kw + 1)) == 0;
+  c.sel_beats = region == pkg::WP_CFG_TOP && c.offset == uint32_t(pkg::WP_TOP_LAYER_BEATS);
+  c.sel_dense = region == pkg::WP_CFG_TOP && c.offset == uint32_t(pkg::WP_TOP_LAYER_DENSE);
+  c.sel_t = c.sel_beats || c.sel_dense;
   c.top_cfg_fire = in.cfg_valid && !c.sel_v && !c.sel_m && !c.sel_u && !c.sel_a && !(c.sel_t && open_);
-  c.cfg_bad = c.top_cfg_fire && (!c.sel_t || in.cfg_data == 0 || (uint64_t(in.cfg_data) >> p_.beat_bits) != 0);
+  c.cfg_bad = c.top_cfg_fire &&
+              (!c.sel_t || (c.sel_beats ? in.cfg_data == 0 || (uint64_t(in.cfg_data) >> p_.beat_bits) != 0
+                                        : in.cfg_data > 1));
 
   // Valids (all registered in the blocks), with the readies not yet known. The MAC array's readies
   // depend on its cfg_valid (act_ready) and w_last (w_ready), both known here.
@@ -155,10 +163,11 @@ void WeightPipelineModel::compute(Comb& c) {
     }
     // The join: readies from the MAC array back.
     const TansDecoderOutputs& md = mdec_.out;
+    // A dense layer: no metadata beat, the nibbles are implied.
     const bool u_valid = c.uo.out_valid, m_valid = md.out_valid && c.m_pass;
-    const bool w_valid = u_valid && m_valid && x_loaded_ && !err_.err;
-    c.ui.out_ready = err_.err || (ao.w_ready && x_loaded_ && m_valid);
-    c.m_ready = err_.err || (c.m_pass && ao.w_ready && x_loaded_ && u_valid);
+    const bool w_valid = u_valid && (dense_ || m_valid) && x_loaded_ && !err_.err;
+    c.ui.out_ready = err_.err || (ao.w_ready && x_loaded_ && (dense_ || m_valid));
+    c.m_ready = err_.err || (!dense_ && c.m_pass && ao.w_ready && x_loaded_ && u_valid);
     unp_.in = c.ui;
     unp_.eval();
     c.uo = unp_.out;
@@ -169,7 +178,7 @@ void WeightPipelineModel::compute(Comb& c) {
     mdec_.eval();
     c.w_fire = w_valid && ao.w_ready;
 
-    ai.cfg_addr = c.offset & ((2u << kw) - 1);
+    ai.cfg_addr = c.mac_addr & ((2u << kw) - 1);
     ai.cfg_data = in.cfg_data;
     ai.act_valid = in.act_valid && open_ && !x_loaded_;
     ai.act_data = in.act_data;
@@ -182,11 +191,13 @@ void WeightPipelineModel::compute(Comb& c) {
     ai.w_data.assign(size_t((groups * Group::BITS + 31) / 32), 0);
     const auto& u = c.uo.out_data;
     const auto& m = md.out_data;
+    const uint32_t dense_nibble[2] = {uint32_t(pkg::WP_DENSE_NIBBLE0), uint32_t(pkg::WP_DENSE_NIBBLE1)};
     for (int g = 0; g < groups; ++g) {
       const int at = g * Group::BITS;
       bits_put(ai.w_data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)] >> 16);
       bits_put(ai.w_data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)] >> 16);
-      bits_put(ai.w_data, at + Group::meta.lsb, Group::meta.bits, uint32_t(m[size_t(g)] & Group::meta.mask()));
+      bits_put(ai.w_data, at + Group::meta.lsb, Group::meta.bits,
+               dense_ ? dense_nibble[g] : uint32_t(m[size_t(g)] & Group::meta.mask()));
     }
     ai.out_ready = in.y_ready;
     ai.err_clear = in.err_clear;
@@ -199,10 +210,10 @@ void WeightPipelineModel::compute(Comb& c) {
     if (c.w_fire) {
       const auto meta_symbol_bad = [](uint8_t sym) { return (sym >> Group::meta.bits) != 0; };
       if (c.uo.out_count != pkg::WP_VALUE_LANES) c.ev = pkg::WP_ERR_VALUE_PARTIAL;
-      else if (md.out_count != pkg::WP_META_LANES) c.ev = pkg::WP_ERR_META_PARTIAL;
-      else if (c.uo.out_last != md.out_last) c.ev = pkg::WP_ERR_CHUNK_ENDS;
+      else if (!dense_ && md.out_count != pkg::WP_META_LANES) c.ev = pkg::WP_ERR_META_PARTIAL;
+      else if (!dense_ && c.uo.out_last != md.out_last) c.ev = pkg::WP_ERR_CHUNK_ENDS;
       else if (c.w_last && !c.uo.out_last) c.ev = pkg::WP_ERR_LAYER_END;
-      else if (meta_symbol_bad(m[0]) || meta_symbol_bad(m[1])) c.ev = pkg::WP_ERR_META_SYMBOL;
+      else if (!dense_ && (meta_symbol_bad(m[0]) || meta_symbol_bad(m[1]))) c.ev = pkg::WP_ERR_META_SYMBOL;
     }
     if (c.ev == pkg::WP_ERR_NONE && c.cfg_bad) c.ev = pkg::WP_ERR_CONFIG;
 
@@ -230,6 +241,7 @@ void WeightPipelineModel::compute(Comb& c) {
     probe_.beat = beat_;
     probe_.x_loaded = x_loaded_;
     probe_.open = open_;
+    probe_.dense = dense_;
   }
 }
 
@@ -251,8 +263,9 @@ void WeightPipelineModel::tick() {
   const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
   if (c.act_fire && in.act_last) x_loaded_ = true;
   else if (c.w_fire && c.w_last) x_loaded_ = false;
-  if (c.top_cfg_fire && c.sel_t && !c.cfg_bad) layer_beats_ = in.cfg_data & ((1u << p_.beat_bits) - 1);
-  if (c.top_cfg_fire && c.sel_t && !c.cfg_bad) open_ = true;
+  if (c.top_cfg_fire && c.sel_dense && !c.cfg_bad) dense_ = (in.cfg_data & 1u) != 0;
+  if (c.top_cfg_fire && c.sel_beats && !c.cfg_bad) layer_beats_ = in.cfg_data & ((1u << p_.beat_bits) - 1);
+  if (c.top_cfg_fire && c.sel_beats && !c.cfg_bad) open_ = true;
   else if (c.w_fire && c.w_last) open_ = false;
   if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & ((1u << p_.beat_bits) - 1);
   v_pass_ = vo.out_valid && vo.out_count == 0 && c.v_pass && !c.v_ready;

@@ -1,8 +1,8 @@
 // Cycle-accurate model of rtl/ws_weight_pipeline.sv (docs/weight_pipeline.md): the value decoder
 // (ws::TansDecoderModel, 4 lanes, layout-2 chunks on 8 state ports), the number unpacker
 // (ws::NumUnpackerModel, 4 lanes), the metadata decoder (2 lanes, 4 state ports) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle 2), plus the
-// top's glue: configuration routing, the join of value and metadata beats, the activation gate, the
-// layer beat counter and the sticky error. The configuration map, the beat fields and the error
+// top's glue: configuration routing, the join of value and metadata beats (or, for a dense layer, of
+// value beats and implied nibbles), the activation gate, the layer beat counter and the sticky error. The configuration map, the beat fields and the error
 // causes are ws::pkg's (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
 //
 // The same pins as the Verilated adapter (WeightPipelinePins). Per clock cycle: set `in`; eval(); read
@@ -24,7 +24,7 @@
 namespace ws {
 
 struct WeightPipelineParams {
-  int max_k = 256;            // MaxK
+  int max_k = 256;            // MaxK (16 .. 4096)
   int value_table_log = 12;   // ValueTableLog
   int meta_table_log = 8;     // MetaTableLog
   int count_bits = 32;        // CountBits
@@ -91,6 +91,7 @@ struct WeightPipelineProbe {
   uint32_t beat = 0;        // beat counter
   bool x_loaded = false;
   bool open = false;        // a layer is open (LAYER_BEATS written, its last beat not yet taken)
+  bool dense = false;       // LAYER_DENSE: the open (or next) layer is dense
 };
 
 class WeightPipelineModel : public WeightPipelinePins {
@@ -112,6 +113,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   MacArrayModel mac_;
   bool x_loaded_ = false;
   bool open_ = false;
+  bool dense_ = false;  // LAYER_DENSE
   uint32_t layer_beats_ = 1, beat_ = 0;
   bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
   StickyError err_;

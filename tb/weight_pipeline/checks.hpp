@@ -32,11 +32,11 @@ struct Totals {
     y_transfers += r.y_transfers;
     assertion_errors += r.assertion_errors;
   }
-  void print(const char* what) const {
-    std::printf("%s %s: %llu layers, %llu y values compared with ws::sparse_matvec, %llu value mismatches; "
+  void print(const char* what, const char* golden = "ws::sparse_matvec") const {
+    std::printf("%s %s: %llu layers, %llu y values compared with %s, %llu value mismatches; "
                 "%llu cycles, %llu signals compared RTL vs model, %llu cycle mismatches, %llu transfer mismatches, "
                 "%llu assertion errors\n",
-                tb::seed_text().c_str(), what, (unsigned long long)layers, (unsigned long long)values,
+                tb::seed_text().c_str(), what, (unsigned long long)layers, (unsigned long long)values, golden,
                 (unsigned long long)value_mismatches, (unsigned long long)cycles, (unsigned long long)signals,
                 (unsigned long long)cycle_mismatches, (unsigned long long)transfer_mismatches,
                 (unsigned long long)assertion_errors);
@@ -50,30 +50,39 @@ struct Totals {
   }
 };
 
-// Checks one good run's layers against the golden model.
-inline void check_layers(const wp::Result& r, const std::vector<const ws::Sparse24*>& Ls,
-                         const std::vector<std::vector<uint16_t>>& xs, Totals& tot, const std::string& what) {
+// A good run: complete, no error, no timeout, inputs drained, RTL and model in lock step.
+inline void check_run(const wp::Result& r, const std::string& what, Totals& tot) {
   EXPECT_TRUE(r.complete) << what << " " << tb::seed_text();
   EXPECT_FALSE(r.err) << what << ": " << ws::weight_pipeline_error_text(r.err_cause) << " " << tb::seed_text();
   EXPECT_FALSE(r.timed_out) << what << " " << tb::seed_text();
   EXPECT_TRUE(r.inputs_drained) << what << " " << tb::seed_text();
   EXPECT_EQ(r.cycle_mismatches, 0u) << what << " " << r.first_mismatch << " " << tb::seed_text();
   tot.add(r);
-  for (size_t i = 0; i < Ls.size(); ++i) {
-    const std::vector<uint32_t> gold = ws::sparse_matvec(*Ls[i], xs[i], ws::MacMode::Bf16, 2);
-    const std::vector<uint32_t>& y = r.layers[i].y;
-    ++tot.layers;
-    tot.values += gold.size();
-    for (size_t j = 0; j < gold.size(); ++j) {
-      const uint32_t got = j < y.size() ? y[j] : 0xdeadbeef;
-      if (got != gold[j]) {
-        if (tot.value_mismatches < 5)
-          ADD_FAILURE() << what << " layer " << i << " row " << j << ": rtl " << std::hex << got << " golden "
-                        << gold[j] << std::dec << " " << tb::seed_text();
-        ++tot.value_mismatches;
-      }
+}
+
+// One layer's y (fp32 bits) against the golden model's, counted into tot.
+inline void check_y(const std::vector<uint32_t>& y, const std::vector<uint32_t>& gold, const std::string& what,
+                    Totals& tot) {
+  ++tot.layers;
+  tot.values += gold.size();
+  for (size_t j = 0; j < gold.size(); ++j) {
+    const uint32_t got = j < y.size() ? y[j] : 0xdeadbeef;
+    if (got != gold[j]) {
+      if (tot.value_mismatches < 5)
+        ADD_FAILURE() << what << " row " << j << ": rtl " << std::hex << got << " golden " << gold[j] << std::dec
+                      << " " << tb::seed_text();
+      ++tot.value_mismatches;
     }
   }
+}
+
+// Checks one good run's 2:4 layers against the golden model.
+inline void check_layers(const wp::Result& r, const std::vector<const ws::Sparse24*>& Ls,
+                         const std::vector<std::vector<uint16_t>>& xs, Totals& tot, const std::string& what) {
+  check_run(r, what, tot);
+  for (size_t i = 0; i < Ls.size(); ++i)
+    check_y(i < r.layers.size() ? r.layers[i].y : std::vector<uint32_t>{},
+            ws::sparse_matvec(*Ls[i], xs[i], ws::MacMode::Bf16, 2), what + " layer " + std::to_string(i), tot);
 }
 
 struct ErrCase {

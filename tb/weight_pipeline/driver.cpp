@@ -131,10 +131,11 @@ struct Driver::Impl {
     do_reset();
   }
   static const ws::WeightPipelineParams& checked(const ws::WeightPipelineParams& params) {
-    const ws::WeightPipelineParams d;
+    const ws::WeightPipelineParams d = built_params();
     if (params.max_k != d.max_k || params.value_table_log != d.value_table_log ||
         params.meta_table_log != d.meta_table_log || params.count_bits != d.count_bits || params.beat_bits != d.beat_bits)
-      throw std::invalid_argument("wp::Driver: the Verilated top is built with the default parameters only");
+      throw std::invalid_argument("wp::Driver: the Verilated top is built with MaxK " + std::to_string(d.max_k) +
+                                  " and the other parameters at their defaults");
     return params;
   }
 
@@ -173,6 +174,11 @@ struct Driver::Impl {
 Driver::Driver(const std::string& fst_path, const ws::WeightPipelineParams& params)
     : impl_(new Impl(fst_path, params)) {}
 Driver::~Driver() = default;
+ws::WeightPipelineParams Driver::built_params() {
+  ws::WeightPipelineParams p;
+  p.max_k = WS_WP_MAX_K;  // the Verilated top's MaxK (CMake: ws_rtl_driver 256, ws_rtl_driver_4k 4096)
+  return p;
+}
 void Driver::reset() { impl_->do_reset(); }
 const ws::WeightPipelineParams& Driver::params() const { return impl_->p; }
 uint64_t Driver::cycle() const { return impl_->cyc; }
@@ -201,7 +207,7 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
     LayerResult& R = res.layers[li];
     R.beats = prog.layers[li].beats;
     R.kept = R.beats * 4;
-    R.dense = R.beats * 8;
+    R.dense = layers[li].weights();
   }
 
   uint64_t total_items = cfg.items.size() + raw.items.size() + act.items.size();

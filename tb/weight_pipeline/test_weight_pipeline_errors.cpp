@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -165,8 +166,10 @@ std::vector<BadWrite> bad_writes() {
   using namespace ws::pkg;
   const uint32_t layer_beats = wp_cfg_addr(WP_CFG_TOP, WP_TOP_LAYER_BEATS);
   return {
-      {"unknown region", {wp_cfg_addr(wp_cfg_region_e(7), 0), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
-      {"unknown top register", {wp_cfg_addr(WP_CFG_TOP, 1), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
+      {"region 7 (MAC_HI) at MaxK 256", {wp_cfg_addr(WP_CFG_MAC_HI, 0), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
+      {"unknown region 8", {wp_cfg_addr(wp_cfg_region_e(8), 0), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
+      {"unknown top register", {wp_cfg_addr(WP_CFG_TOP, 2), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
+      {"LAYER_DENSE 2", {wp_cfg_addr(WP_CFG_TOP, WP_TOP_LAYER_DENSE), 2}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"LAYER_BEATS 0", {layer_beats, 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"LAYER_BEATS too large", {layer_beats, 1u << 24}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"region 15", {wp_cfg_addr(wp_cfg_region_e(15), 0), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
@@ -222,7 +225,12 @@ TEST(WeightPipelineErrors, ErrClearBetweenLayers) {
   };
   // Between layers: the unknown region, the refused value table entry, the bad MAC address.
   const std::vector<BadWrite> all_bad = bad_writes();
-  const BadWrite cases[] = {all_bad[0], all_bad[10], all_bad[9]};
+  auto named = [&](const std::string& name) {
+    for (const BadWrite& b : all_bad)
+      if (name == b.name) return b;
+    throw std::logic_error("no bad write " + name);
+  };
+  const BadWrite cases[] = {named("unknown region 8"), named("value table entry nb_bits 13"), named("MAC address 1")};
   good_layer("first layer");
   uint64_t cleared = 0;
   for (const BadWrite& c : cases) {

@@ -298,13 +298,15 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
     };
     // After the first layer, the pair that starts the layer first (its tables load while the previous
     // layer streams); MAC CTRL at 0x3000: {row_beats[15:0], 15'b0, mode 1 = bf16}; perm[j] at 0x3000 +
-    // MaxK + j, padded columns mapping to themselves; LAYER_BEATS at 0x4000; then the other pairs.
+    // MaxK + j, padded columns mapping to themselves; LAYER_DENSE at 0x4001 (0: 2:4); LAYER_BEATS at
+    // 0x4000; then the other pairs.
     if (li > 0) chunk_pair(0);
     EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x3000, uint32_t(k8 / 8) << 16 | 1u}));
     for (int j = 0; j < k8; ++j, ++at) {
       const uint32_t pj = j < int(l.perm.size()) ? uint32_t(l.perm[size_t(j)]) : uint32_t(j);
       EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x3000 + 256 + uint32_t(j), pj})) << "perm " << j;
     }
+    EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x4001, 0u}));
     EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x4000, uint32_t(l.beats())}));
     for (size_t c = li > 0 ? 1 : 0; c < l.values.size(); ++c) chunk_pair(c);
     // Activations: x, padded with +0 to K8, last on the final one.
@@ -334,6 +336,77 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
   ws::PipelineLayer two_lanes = L;
   two_lanes.values[0].lanes = 2;
   EXPECT_THROW(ws::weight_pipeline_program({two_lanes}, params, false), std::invalid_argument);
+}
+
+// stories260K's `name` matrices rounded to bf16, unpruned (stored dense).
+RealTensor dense_bf16(ws::LinearKind kind) {
+  static const ws::LlamaWeights w = ws::load_llama(wstest::stories_path());
+  RealTensor t{ws::linear_name(kind), w.config.n_layers, ws::linear_out(w.config, kind), ws::linear_in(w.config, kind), {}};
+  for (float v : w.linear[size_t(kind)]) t.bf16.push_back(ws::fp32_to_bf16(v));
+  return t;
+}
+
+TEST(StreamProgram, DenseLayerToWeightPipeline) {
+  // docs/weight_pipeline.md section 2.1: a dense layer is its value chunks alone, as the container
+  // holds them; MAC CTRL row_beats = K / 4, 2K permutation entries (identity), LAYER_DENSE 1, and x
+  // in the packed columns 8p, 8p+1, 8p+6, 8p+7 with +0 between.
+  const RealTensor wq = dense_bf16(ws::LinearKind::wq);  // 5 x 64 x 64
+  const Bytes wsz = container({wq}, 2048);              // 32 rows a chunk: whole rows of one matrix
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  const std::vector<ws::DenseMatrix> ms = ws::dense_matrices(r, "wq");
+  ASSERT_EQ(ms.size(), 5u);
+  for (const ws::DenseMatrix& m : ms) {
+    EXPECT_EQ(m.rows, 64);
+    EXPECT_EQ(m.cols, 64);
+    ASSERT_EQ(m.views.size(), 2u);
+    EXPECT_EQ(m.views[0].value_count + m.views[1].value_count, 64u * 64u);
+  }
+  std::mt19937_64 rng(wstest::seed());
+  std::vector<uint16_t> x(64);
+  for (auto& v : x) v = uint16_t(rng());
+  const ws::PipelineLayer L = ws::dense_pipeline_layer(ms[3].views, 64, 64, x);
+  EXPECT_EQ(L.packed_cols(), 128);
+  EXPECT_EQ(L.beats(), 64u * 64 / 4);
+  EXPECT_EQ(L.weights(), 64u * 64);
+  ws::WeightPipelineParams params;
+  params.max_k = 4096;
+  const ws::PipelineProgram p = ws::weight_pipeline_program({L}, params, false);
+  ASSERT_EQ(p.cfg.size(), 1 + 128 + 2 + 2 * 2048u);  // CTRL, perm, LAYER_DENSE, LAYER_BEATS, 2 tables
+  EXPECT_EQ(p.cfg[0], (ws::CfgWrite{0x3000, 16u << 16 | 1u}));
+  for (uint32_t j = 0; j < 128; ++j)  // MaxK 4096: perm[j] at MAC address 4096 + j, region 7
+    EXPECT_EQ(p.cfg[1 + j], (ws::CfgWrite{0x7000 + j, j})) << j;
+  EXPECT_EQ(p.cfg[129], (ws::CfgWrite{0x4001, 1u}));
+  EXPECT_EQ(p.cfg[130], (ws::CfgWrite{0x4000, 64u * 16}));
+  EXPECT_TRUE(p.mdesc.empty());
+  for (const auto& port : p.munits) EXPECT_TRUE(port.empty());
+  ASSERT_EQ(p.vdesc.size(), 2u);
+  EXPECT_EQ(p.vdesc[0].desc.count, ms[3].views[0].value_count);
+  ASSERT_EQ(p.act.size(), 128u);
+  for (int j = 0; j < 128; ++j) {
+    const int beat = j / 8, c = j % 8;
+    const uint16_t want = c < 2 ? x[size_t(4 * beat + c)] : c >= 6 ? x[size_t(4 * beat + c - 4)] : uint16_t(0);
+    EXPECT_EQ(p.act[size_t(j)].data, want) << j;
+    EXPECT_EQ(p.act[size_t(j)].last, j == 127);
+  }
+  // MaxK 256 takes 2K = 128 (not 2 x 172 = 344 of w2); K must be a multiple of 4, with no permutation.
+  EXPECT_NO_THROW(ws::weight_pipeline_program({L}, ws::WeightPipelineParams{}, false));
+  ws::PipelineLayer bad = L;
+  bad.k = 62;
+  EXPECT_THROW(ws::weight_pipeline_program({bad}, params, false), std::invalid_argument);
+  bad = L;
+  bad.perm = ws::identity_perm(64);
+  EXPECT_THROW(ws::weight_pipeline_program({bad}, params, false), std::invalid_argument);
+  // Chunks that straddle two matrices (31 rows of 64) are refused, naming the chunk.
+  const Bytes straddle = container({wq}, 2000);
+  const ws::ContainerReader r2 = ws::ContainerReader::from_memory(straddle.data(), straddle.size());
+  try {
+    ws::dense_matrices(r2, "wq");
+    ADD_FAILURE() << "straddling chunks accepted";
+  } catch (const ws::Sparse24ChunkError& e) {
+    EXPECT_EQ(e.chunk, 2u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not whole rows of one matrix"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ws::dense_matrices(r, "absent"), ws::FormatError);
 }
 
 }  // namespace
