@@ -22,7 +22,7 @@
 // beat streams without passing them on, so no input stream can hang. err_clear_i clears every block
 // and the top at once; clear between layers (docs/weight_pipeline.md section 4).
 module ws_weight_pipeline #(
-  parameter int MaxK          = 256,  // longest row (MAC array), a power of two, 16 .. 2048
+  parameter int MaxK          = 256,  // longest row (MAC array), a power of two, 16 .. 4096
   parameter int ValueTableLog = 12,   // MaxTableLog of the value (exponent) decoder, 5 .. 12
   parameter int MetaTableLog  = 8,    // MaxTableLog of the metadata decoder, 5 .. 12
   parameter int CountBits     = 32,   // symbol count width of both decoders' descriptors
@@ -30,7 +30,7 @@ module ws_weight_pipeline #(
 ) (
   input  wire                          clk_i,
   input  wire                          rst_ni,
-  // Configuration: cfg_addr_i = {ws_pkg::wp_cfg_region_e, offset[11:0]} (address map in
+  // Configuration: cfg_addr_i = {ws_pkg::wp_cfg_region_e, offset[12:0]} (address map in
   // docs/weight_pipeline.md). Ready as the selected block's port; unknown addresses are taken and
   // raise an error.
   input  wire                          cfg_valid_i,
@@ -76,8 +76,8 @@ module ws_weight_pipeline #(
   output logic [5:0]                   err_cause_o
 );
   `include "ws_assert.svh"
-  `WS_PARAM_CHECK(g_check_max_k, MaxK >= 16 && MaxK <= 2048 && MaxK == 2 ** $clog2(MaxK),
-                  ("ws_weight_pipeline: MaxK = %0d, must be a power of two, 16 .. 2048", MaxK))
+  `WS_PARAM_CHECK(g_check_max_k, MaxK >= 16 && MaxK <= 4096 && MaxK == 2 ** $clog2(MaxK),
+                  ("ws_weight_pipeline: MaxK = %0d, must be a power of two, 16 .. 4096", MaxK))
   `WS_PARAM_CHECK(g_check_beats, BeatBits >= 1 && BeatBits <= 31,
                   ("ws_weight_pipeline: BeatBits = %0d, must be 1 .. 31", BeatBits))
 
@@ -87,21 +87,22 @@ module ws_weight_pipeline #(
 
   // ---------------------------------------------------------------------------------------------
   // Configuration routing
-  logic [3:0]  region;
-  logic [11:0] offset;
+  localparam int OW = ws_pkg::WP_CFG_OFFSET_BITS;
+  logic [15-OW:0] region;
+  logic [OW-1:0]  offset;
   logic        sel_v, sel_m, sel_u, sel_a, sel_t, cfg_bad;
   logic        bank_v, bank_m;  // the table bank a table write goes to
   logic        v_cfg_ready, m_cfg_ready, u_cfg_ready, a_cfg_ready;
 
-  assign region = cfg_addr_i[15:12];
-  assign offset = cfg_addr_i[11:0];
+  assign region = cfg_addr_i[15:OW];
+  assign offset = cfg_addr_i[OW-1:0];
   assign bank_v = region == ws_pkg::WP_CFG_VALUE_TABLE1;
   assign bank_m = region == ws_pkg::WP_CFG_META_TABLE1;
-  assign sel_v  = (region == ws_pkg::WP_CFG_VALUE_TABLE || bank_v) && (offset >> ValueTableLog) == 12'd0;
-  assign sel_m  = (region == ws_pkg::WP_CFG_META_TABLE || bank_m) && (offset >> MetaTableLog) == 12'd0;
-  assign sel_u  = region == ws_pkg::WP_CFG_UNPACKER && offset <= 12'(ws_pkg::UNP_CFG_MODE);
-  assign sel_a  = region == ws_pkg::WP_CFG_MAC && (offset >> (KW + 1)) == 12'd0;
-  assign sel_t  = region == ws_pkg::WP_CFG_TOP && offset == 12'(ws_pkg::WP_TOP_LAYER_BEATS);
+  assign sel_v  = (region == ws_pkg::WP_CFG_VALUE_TABLE || bank_v) && (offset >> ValueTableLog) == '0;
+  assign sel_m  = (region == ws_pkg::WP_CFG_META_TABLE || bank_m) && (offset >> MetaTableLog) == '0;
+  assign sel_u  = region == ws_pkg::WP_CFG_UNPACKER && offset <= OW'(ws_pkg::UNP_CFG_MODE);
+  assign sel_a  = region == ws_pkg::WP_CFG_MAC && (offset >> (KW + 1)) == '0;
+  assign sel_t  = region == ws_pkg::WP_CFG_TOP && offset == OW'(ws_pkg::WP_TOP_LAYER_BEATS);
 
   // A layer is open from its LAYER_BEATS write to its last weight beat: the MAC array's configuration
   // and LAYER_BEATS of the next layer wait until it closes (the MAC array alone would take them as soon

@@ -13,8 +13,8 @@ int WeightPipelineParams::k_bits() const {
 }
 
 void WeightPipelineParams::check() const {
-  if (max_k < 16 || max_k > 2048 || (max_k & (max_k - 1)) != 0)
-    throw std::invalid_argument("WeightPipelineParams: max_k must be a power of two in 16..2048");
+  if (max_k < 16 || max_k > 4096 || (max_k & (max_k - 1)) != 0)
+    throw std::invalid_argument("WeightPipelineParams: max_k must be a power of two in 16..4096");
   auto log_ok = [](int l) { return l >= pkg::TANS_MIN_TABLE_LOG && l <= pkg::TANS_MAX_TABLE_LOG; };
   if (!log_ok(value_table_log) || !log_ok(meta_table_log))
     throw std::invalid_argument("WeightPipelineParams: table logs must be 5..12");
