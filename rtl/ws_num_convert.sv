@@ -37,7 +37,8 @@ module ws_num_convert (
 
   // ---------------------------------------------------------------------------------------------
   // First half
-  logic signed [10:0] lsb, sub_sh;  // sub_sh = lsb + 149: the shift that puts sig's lsb at 2^-149
+  logic signed [10:0] lsb;
+  logic [4:0]  sub_sh;  // lsb + 149 mod 32: the shift that puts sig's lsb at 2^-149 (149 = 128 + 21)
   logic [23:0] sig, frac24, top_mask;
   logic [4:0]  lzc, lz, shamt;
   logic        normal, is_nan_max;
@@ -45,7 +46,7 @@ module ws_num_convert (
   logic [1:0]  kind;
 
   assign lsb    = $signed(lsb_i);
-  assign sub_sh = lsb + 11'sd149;
+  assign sub_sh = lsb_i[4:0] + 5'd21;
   assign sig    = (24'(implicit_i) << frac_bits_i) | {1'b0, frac_i};
   assign frac24 = {1'b0, frac_i};
 
@@ -64,11 +65,13 @@ module ws_num_convert (
   assign lz  = implicit_i ? 5'(5'd23 - frac_bits_i) : lzc;
 
   // Normal fp32 when sig's leading one lands at 2^-126 or above (lz <= sub_sh): decided from a mask
-  // of the fraction beside the leading-zero count, not after it.
+  // of the fraction beside the leading-zero count, not after it. The range checks compare lsb with
+  // constants (sub_sh >= 23 is lsb >= -126, sub_sh < 0 is lsb < -149) and the shift needs only
+  // 23 - sub_sh = -126 - lsb mod 32 = 2 - lsb[4:0], so no wide adder precedes the mask.
   always_comb begin
-    if (sub_sh >= 11'sd23)    top_mask = 24'hffffff;
-    else if (sub_sh < 11'sd0) top_mask = 24'h0;
-    else                      top_mask = 24'hffffff << (5'd23 - sub_sh[4:0]);
+    if (lsb >= -11'sd126)     top_mask = 24'hffffff;
+    else if (lsb < -11'sd149) top_mask = 24'h0;
+    else                      top_mask = 24'hffffff << (5'd2 - lsb_i[4:0]);
   end
   assign normal     = (sig & top_mask) != 24'd0;
   assign exp        = normal ? 8'(lsb + 11'sd150 - $signed({6'd0, lz})) : 8'd0;
@@ -78,7 +81,7 @@ module ws_num_convert (
     if (int_mode_i)              shamt = lsb[4:0];
     else if (cls_i == ClsInfNaN) shamt = 5'(5'd23 - frac_bits_i);
     else if (normal)             shamt = lz;
-    else                         shamt = sub_sh[4:0];
+    else                         shamt = sub_sh;
   end
 
   always_comb begin

@@ -169,7 +169,7 @@ std::vector<BadWrite> bad_writes() {
       {"unknown top register", {wp_cfg_addr(WP_CFG_TOP, 1), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"LAYER_BEATS 0", {layer_beats, 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"LAYER_BEATS too large", {layer_beats, 1u << 24}, WP_BLK_TOP, WP_ERR_CONFIG},
-      {"region 15", {wp_cfg_addr(wp_cfg_region_e(15), 0), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
+      {"region 7, last offset", {wp_cfg_addr(wp_cfg_region_e(7), 0x1fff), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"meta table offset past 2^8", {wp_cfg_addr(WP_CFG_META_TABLE, 0x100), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"meta table bank 1 offset past 2^8", {wp_cfg_addr(WP_CFG_META_TABLE1, 0x100), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"unpacker offset 257", {wp_cfg_addr(WP_CFG_UNPACKER, UNP_CFG_MODE + 1), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
