@@ -8,7 +8,7 @@
 //   fp32      sig << min(lz, lsb + 149): the leading one to bit 23 while the exponent
 //             lsb + 150 - lz stays >= 1, else an fp32 subnormal with its lsb at 2^-149
 //   inf_nan   payload sig << (23 - frac_bits), the implicit one dropped at bit 23
-//   int32     sig << lsb, then negated
+//   int32     sig << lsb, negated (the negation before the shift: -(sig << s) = (-sig) << s mod 2^32)
 // First half: the leading zeros lz of sig (known from frac_bits with an implicit one, else counted
 // on the fraction), the shift and the exponent. Second half: the shift and the word.
 module ws_num_convert (
@@ -101,7 +101,7 @@ module ws_num_convert (
 
   // ---------------------------------------------------------------------------------------------
   // Register between the halves (datapath: no reset)
-  logic [23:0] sig_q;
+  logic [31:0] sig_q;  // int32 mode: already negated for a negative number
   logic [4:0]  shamt_q;
   logic [7:0]  exp_q;
   logic [1:0]  kind_q;
@@ -109,7 +109,9 @@ module ws_num_convert (
 
   always_ff @(posedge clk_i) begin
     if (en_i) begin
-      sig_q   <= sig;
+      // -(sig << s) = (-sig) << s mod 2^32: the negation runs here, beside the leading-zero count,
+      // not after the second half's shift
+      sig_q   <= (int_mode_i && neg_i) ? 32'd0 - {8'd0, sig} : {8'd0, sig};
       shamt_q <= shamt;
       exp_q   <= cls_i == ClsInfNaN ? 8'hff : exp;
       kind_q  <= kind;
@@ -121,11 +123,11 @@ module ws_num_convert (
   // ---------------------------------------------------------------------------------------------
   // Second half
   logic [31:0] shifted;
-  assign shifted = {8'd0, sig_q} << shamt_q;
+  assign shifted = sig_q << shamt_q;
 
   always_comb begin
     unique case (kind_q)
-      WordShifted: word_o = int_q ? (neg_q ? 32'd0 - shifted : shifted) : {neg_q, exp_q, shifted[22:0]};
+      WordShifted: word_o = int_q ? shifted : {neg_q, exp_q, shifted[22:0]};
       WordInf:     word_o = {neg_q, 8'hff, 23'd0};
       WordNaN:     word_o = {neg_q, 8'hff, 23'h400000};
       default:     word_o = int_q ? 32'd0 : {neg_q, 31'd0};
