@@ -322,7 +322,7 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
   EXPECT_EQ(ai, p.act.size());
   // One bank: every table at bank 0's addresses, every descriptor on bank 0.
   const ws::PipelineProgram one = ws::weight_pipeline_program({L, L2}, params, true, true);
-  for (const ws::CfgWrite& w : one.cfg) EXPECT_TRUE(w.addr >> 12 != 5 && w.addr >> 12 != 6) << std::hex << w.addr;
+  for (const ws::CfgWrite& w : one.cfg) EXPECT_TRUE(w.addr >> 13 != 5 && w.addr >> 13 != 6) << std::hex << w.addr;
   for (const auto* d : {&one.vdesc, &one.mdesc})
     for (const ws::PipelineDesc& pd : *d) EXPECT_FALSE(pd.desc.bank);
   EXPECT_EQ(ws::weight_pipeline_program({L}, params, false).cfg.front().addr, 0x6000u) << "no format the second time";
