@@ -1,4 +1,4 @@
--f rtl/table_ram.f
+-f rtl/bram_sdp.f
 -f rtl/bit_reader.f
 rtl/ws_num_convert.sv
 rtl/ws_num_unpacker.sv

@@ -4,8 +4,9 @@
 //
 // Words land in a ring of BufferWords slots without being shifted; the window is the ring rotated
 // by the bit read pointer, so the only wide logic is one rotator. The consumer takes consume_i bits
-// per cycle and ends a chunk with done_i, which skips the rest of it: its zero padding, or, when
-// the chunk's last word has not arrived yet, every word up to and including it (error drain).
+// in a cycle with consume_en_i and ends a chunk with done_i, which skips the rest of it: its zero
+// padding, or, when the chunk's last word has not arrived yet, every word up to and including it
+// (error drain).
 // The words of the next chunk may already wait in the ring behind the current chunk's last word,
 // so a new chunk can start on the cycle after done_i.
 module ws_bit_reader #(
@@ -33,8 +34,11 @@ module ws_bit_reader #(
   output logic [$clog2(WordBits)-1:0]               pad_o,
   // dropping words up to a `last`
   output logic                                      skip_o,
-  // bits to consume at the clock edge, clamped to avail_o
+  // bits to consume at the clock edge when consume_en_i is set, at most avail_o. The amount should
+  // come early (from registers): the reader adds it before consume_en_i, which may come late, picks
+  // the sum
   input  wire  [$clog2(MaxConsume+1)-1:0]           consume_i,
+  input  wire                                       consume_en_i,
   // skip the rest of the chunk (consume_i is ignored)
   input  wire                                       done_i
 );
@@ -100,9 +104,14 @@ module ws_bit_reader #(
   logic [OffW-1:0] in_pad;
   assign in_pad = top_zeros(in_data_i);
 
-  // A consumer that learns of an overrun only afterwards may ask for more than there is.
-  logic [CntW-1:0] cons;
-  assign cons = (CntW'(consume_i) > cur_bits_q) ? cur_bits_q : CntW'(consume_i);
+  // Every outcome of a cycle without done_i is one adder from registers; consume_en_i and the
+  // word store, which come late, only pick one.
+  logic [PtrW-1:0] rp_cons;
+  logic [CntW-1:0] bits_cons, bits_word, bits_cons_word;
+  assign rp_cons        = rp_q + PtrW'(consume_i);
+  assign bits_cons      = cur_bits_q - CntW'(consume_i);
+  assign bits_word      = cur_bits_q + CntW'(WordBits);
+  assign bits_cons_word = bits_word - CntW'(consume_i);
 
   always_comb begin
     if (done_i) begin
@@ -116,8 +125,13 @@ module ws_bit_reader #(
       nxt_end_d  = 1'b0;
       skip_d     = (skip_q || !cur_end_q) && !(take && in_last_i);  // drop words up to its last one
     end else begin
-      rp_d       = rp_q + PtrW'(cons);
-      cur_bits_d = cur_bits_q - cons + ((store_keep && !cur_end_q) ? CntW'(WordBits) : '0);
+      rp_d       = consume_en_i ? rp_cons : rp_q;
+      unique case ({consume_en_i, store_keep && !cur_end_q})
+        2'b00:   cur_bits_d = cur_bits_q;
+        2'b01:   cur_bits_d = bits_word;
+        2'b10:   cur_bits_d = bits_cons;
+        default: cur_bits_d = bits_cons_word;
+      endcase
       cur_end_d  = cur_end_q || (store_keep && in_last_i);
       cur_pad_d  = cur_end_q ? cur_pad_q : in_pad;
       nxt_bits_d = nxt_bits_q + ((store_keep && cur_end_q) ? CntW'(WordBits) : '0);
@@ -179,7 +193,7 @@ module ws_bit_reader #(
 
   // The input stream obeys the AXI-Stream rule, and the consumer never takes more than it has.
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
-  `WS_ASSERT(consume_in_range, done_i || cur_end_q || CntW'(consume_i) <= cur_bits_q,
+  `WS_ASSERT(consume_in_range, !consume_en_i || done_i || CntW'(consume_i) <= cur_bits_q,
              ("ws_bit_reader: consumed %0d bits with %0d available", consume_i, cur_bits_q))
 endmodule
 `resetall

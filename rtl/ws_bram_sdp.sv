@@ -1,13 +1,17 @@
 `default_nettype none
-// ws_bram_sdp: a simple dual-port RAM (one write port, one read port, one clock) with a two-cycle
-// read: the read address is registered, then the data (rdata_o during the second cycle after the
-// address). The one wrapper of the block RAM primitive. Under WS_ECP5 it is DP16KD blocks with their
-// output register (REGMODE "OUTREG": 0.97 ns clock-to-out on ECP5 instead of 5.8 ns without), in the
-// aspect ratio that holds the depth in one block (1024 x 18, 2048 x 9, 4096 x 4, 8192 x 2,
-// 16384 x 1), side by side for the width; elsewhere a behavioural twin with the same two registers,
-// which Yosys maps to SB_RAM40_4K (plus a fabric register) on iCE40.
-// A read of the address written in the same cycle returns undefined data: the users never read what
-// they are writing (no_rw_check spares the bypass logic Yosys would add).
+// ws_bram_sdp: the one block RAM wrapper. A simple dual-port RAM (one write port, one read port, one
+// clock) with a two-cycle read: the read address is registered at a clock edge with ce_i, the data is
+// in the output register after the next edge with ce_i (rdata_o). ce_i low holds both registers, so
+// the whole read pipeline freezes (tie it high for a free-running read).
+// Contents are not reset. A read of the address written in the same cycle returns undefined data: the
+// users never read what they are writing (no_rw_check spares the bypass logic Yosys would add).
+//
+// Under WS_ECP5 it is DP16KD blocks with their output register (REGMODE "OUTREG": 0.97 ns
+// clock-to-out instead of 5.8 ns), sliced by width, never by depth, so no multiplexer follows them:
+// 512 x 36 (AddrBits <= 9 and Width > 18: write through port A, read on DOA and DOB), else the aspect
+// ratio that holds the depth in one block (1024 x 18, 2048 x 9, 4096 x 4, 8192 x 2, 16384 x 1).
+// Elsewhere (Verilator, iCE40) the behavioural twin below, which Yosys maps to block RAM (SB_RAM40_4K)
+// plus one fabric register.
 module ws_bram_sdp #(
   parameter int AddrBits = 10,  // 1 .. 14
   parameter int Width    = 16
@@ -16,6 +20,7 @@ module ws_bram_sdp #(
   input  wire                 we_i,
   input  wire  [AddrBits-1:0] waddr_i,
   input  wire  [Width-1:0]    wdata_i,
+  input  wire                 ce_i,
   input  wire  [AddrBits-1:0] raddr_i,
   output logic [Width-1:0]    rdata_o
 );
@@ -25,71 +30,80 @@ module ws_bram_sdp #(
                    AddrBits, Width))
 
 `ifdef WS_ECP5
-  // Bits per block in the aspect ratio that holds 2^AddrBits words (AddrBits <= 10: 1024 x 18).
-  localparam int BlockBits = (AddrBits <= 10) ? 18 : (AddrBits == 11) ? 9 : (AddrBits == 12) ? 4
-                           : (AddrBits == 13) ? 2 : 1;
+  // Bits per block: 36 (two ports' data pins) where the depth and the width allow it, else the
+  // ratio that holds 2^AddrBits words.
+  localparam bit Wide      = AddrBits <= 9 && Width > 18;
+  localparam int BlockAddr = Wide ? 9 : (AddrBits < 10 ? 10 : AddrBits);
+  localparam int BlockBits = 36 >> (BlockAddr - 9);
   localparam int Blocks    = (Width + BlockBits - 1) / BlockBits;
-  localparam int AdLow     = (AddrBits <= 10) ? 4 : 14 - AddrBits;  // address at AD[13:AdLow]
+  localparam int Shift     = 14 - BlockAddr;  // address pins below the word address
 
-  logic [13:0] ada, adb;
-  logic [Blocks*BlockBits-1:0] wd, rd;
-  // x18 takes its byte enables from AD[1:0] (both on); narrower modes ignore the low bits.
-  assign ada = (14'(waddr_i) << AdLow) | ((BlockBits == 18) ? 14'd3 : 14'd0);
-  assign adb = 14'(raddr_i) << AdLow;
-  assign wd  = (Blocks*BlockBits)'(wdata_i);
-  assign rdata_o = rd[Width-1:0];
+  logic [13:0] wad, rad;
+  // x36 and x18 take their byte enables from the low address pins (all on); narrower modes ignore them.
+  assign wad = 14'(waddr_i) << Shift | (Wide ? 14'hf : BlockBits == 18 ? 14'h3 : 14'h0);
+  assign rad = 14'(raddr_i) << Shift;
 
-  for (genvar k = 0; k < Blocks; k++) begin : g_block
-    logic [17:0] di, do_b;
-    assign di = 18'(wd[BlockBits*k +: BlockBits]);
-    assign rd[BlockBits*k +: BlockBits] = do_b[BlockBits-1:0];
+  logic [Blocks*BlockBits-1:0] wdata, rdata;
+  assign wdata   = (Blocks*BlockBits)'(wdata_i);
+  assign rdata_o = rdata[Width-1:0];
+
+  for (genvar b = 0; b < Blocks; b++) begin : g_block
+    logic [17:0] dia, dib, doa, dob;
+    if (Wide) begin : g_wide
+      assign dia = wdata[b*36 +: 18];
+      assign dib = wdata[b*36 + 18 +: 18];
+      assign rdata[b*36 +: 36] = {dob, doa};
+    end else begin : g_narrow
+      assign dia = 18'(wdata[b*BlockBits +: BlockBits]);
+      assign dib = '0;
+      assign rdata[b*BlockBits +: BlockBits] = dob[BlockBits-1:0];
+    end
     DP16KD #(
-      .DATA_WIDTH_A(BlockBits),
-      .DATA_WIDTH_B(BlockBits),
-      .REGMODE_A   ("NOREG"),
-      .REGMODE_B   ("OUTREG"),
-      .RESETMODE   ("SYNC"),
-      .WRITEMODE_A ("NORMAL"),
-      .WRITEMODE_B ("NORMAL"),
-      .GSR         ("DISABLED")
-    ) u_ram (
-      .DIA17(di[17]), .DIA16(di[16]), .DIA15(di[15]), .DIA14(di[14]), .DIA13(di[13]),
-      .DIA12(di[12]), .DIA11(di[11]), .DIA10(di[10]), .DIA9(di[9]), .DIA8(di[8]), .DIA7(di[7]),
-      .DIA6(di[6]), .DIA5(di[5]), .DIA4(di[4]), .DIA3(di[3]), .DIA2(di[2]), .DIA1(di[1]),
-      .DIA0(di[0]),
-      .ADA13(ada[13]), .ADA12(ada[12]), .ADA11(ada[11]), .ADA10(ada[10]), .ADA9(ada[9]),
-      .ADA8(ada[8]), .ADA7(ada[7]), .ADA6(ada[6]), .ADA5(ada[5]), .ADA4(ada[4]), .ADA3(ada[3]),
-      .ADA2(ada[2]), .ADA1(ada[1]), .ADA0(ada[0]),
-      .CEA(1'b1), .OCEA(1'b1), .CLKA(clk_i), .WEA(we_i), .RSTA(1'b0),
-      .CSA2(1'b0), .CSA1(1'b0), .CSA0(1'b0),
-      .DOA17(), .DOA16(), .DOA15(), .DOA14(), .DOA13(), .DOA12(), .DOA11(), .DOA10(), .DOA9(),
-      .DOA8(), .DOA7(), .DOA6(), .DOA5(), .DOA4(), .DOA3(), .DOA2(), .DOA1(), .DOA0(),
-      .DIB17(1'b0), .DIB16(1'b0), .DIB15(1'b0), .DIB14(1'b0), .DIB13(1'b0), .DIB12(1'b0),
-      .DIB11(1'b0), .DIB10(1'b0), .DIB9(1'b0), .DIB8(1'b0), .DIB7(1'b0), .DIB6(1'b0),
-      .DIB5(1'b0), .DIB4(1'b0), .DIB3(1'b0), .DIB2(1'b0), .DIB1(1'b0), .DIB0(1'b0),
-      .ADB13(adb[13]), .ADB12(adb[12]), .ADB11(adb[11]), .ADB10(adb[10]), .ADB9(adb[9]),
-      .ADB8(adb[8]), .ADB7(adb[7]), .ADB6(adb[6]), .ADB5(adb[5]), .ADB4(adb[4]), .ADB3(adb[3]),
-      .ADB2(adb[2]), .ADB1(adb[1]), .ADB0(adb[0]),
-      .CEB(1'b1), .OCEB(1'b1), .CLKB(clk_i), .WEB(1'b0), .RSTB(1'b0),
-      .CSB2(1'b0), .CSB1(1'b0), .CSB0(1'b0),
-      .DOB17(do_b[17]), .DOB16(do_b[16]), .DOB15(do_b[15]), .DOB14(do_b[14]), .DOB13(do_b[13]),
-      .DOB12(do_b[12]), .DOB11(do_b[11]), .DOB10(do_b[10]), .DOB9(do_b[9]), .DOB8(do_b[8]),
-      .DOB7(do_b[7]), .DOB6(do_b[6]), .DOB5(do_b[5]), .DOB4(do_b[4]), .DOB3(do_b[3]),
-      .DOB2(do_b[2]), .DOB1(do_b[1]), .DOB0(do_b[0])
+      .DATA_WIDTH_A(BlockBits), .DATA_WIDTH_B(BlockBits),
+      .REGMODE_A(Wide ? "OUTREG" : "NOREG"), .REGMODE_B("OUTREG"),
+      .CSDECODE_A("0b000"), .CSDECODE_B("0b000"), .WRITEMODE_A("NORMAL"), .WRITEMODE_B("NORMAL"),
+      .GSR("DISABLED"), .RESETMODE("SYNC")
+    ) u_dp16kd (
+      .CLKA(clk_i), .CEA(we_i), .WEA(Wide ? 1'b1 : we_i), .OCEA(Wide ? ce_i : 1'b0), .RSTA(1'b0),
+      .CSA0(1'b0), .CSA1(1'b0), .CSA2(1'b0),
+      .ADA0(wad[0]), .ADA1(wad[1]), .ADA2(wad[2]), .ADA3(wad[3]), .ADA4(wad[4]), .ADA5(wad[5]),
+      .ADA6(wad[6]), .ADA7(wad[7]), .ADA8(wad[8]), .ADA9(wad[9]), .ADA10(wad[10]), .ADA11(wad[11]),
+      .ADA12(wad[12]), .ADA13(wad[13]),
+      .DIA0(dia[0]), .DIA1(dia[1]), .DIA2(dia[2]), .DIA3(dia[3]), .DIA4(dia[4]), .DIA5(dia[5]),
+      .DIA6(dia[6]), .DIA7(dia[7]), .DIA8(dia[8]), .DIA9(dia[9]), .DIA10(dia[10]), .DIA11(dia[11]),
+      .DIA12(dia[12]), .DIA13(dia[13]), .DIA14(dia[14]), .DIA15(dia[15]), .DIA16(dia[16]), .DIA17(dia[17]),
+      .DOA0(doa[0]), .DOA1(doa[1]), .DOA2(doa[2]), .DOA3(doa[3]), .DOA4(doa[4]), .DOA5(doa[5]),
+      .DOA6(doa[6]), .DOA7(doa[7]), .DOA8(doa[8]), .DOA9(doa[9]), .DOA10(doa[10]), .DOA11(doa[11]),
+      .DOA12(doa[12]), .DOA13(doa[13]), .DOA14(doa[14]), .DOA15(doa[15]), .DOA16(doa[16]), .DOA17(doa[17]),
+      .CLKB(clk_i), .CEB(ce_i), .WEB(1'b0), .OCEB(ce_i), .RSTB(1'b0),
+      .CSB0(1'b0), .CSB1(1'b0), .CSB2(1'b0),
+      .ADB0(rad[0]), .ADB1(rad[1]), .ADB2(rad[2]), .ADB3(rad[3]), .ADB4(rad[4]), .ADB5(rad[5]),
+      .ADB6(rad[6]), .ADB7(rad[7]), .ADB8(rad[8]), .ADB9(rad[9]), .ADB10(rad[10]), .ADB11(rad[11]),
+      .ADB12(rad[12]), .ADB13(rad[13]),
+      .DIB0(dib[0]), .DIB1(dib[1]), .DIB2(dib[2]), .DIB3(dib[3]), .DIB4(dib[4]), .DIB5(dib[5]),
+      .DIB6(dib[6]), .DIB7(dib[7]), .DIB8(dib[8]), .DIB9(dib[9]), .DIB10(dib[10]), .DIB11(dib[11]),
+      .DIB12(dib[12]), .DIB13(dib[13]), .DIB14(dib[14]), .DIB15(dib[15]), .DIB16(dib[16]), .DIB17(dib[17]),
+      .DOB0(dob[0]), .DOB1(dob[1]), .DOB2(dob[2]), .DOB3(dob[3]), .DOB4(dob[4]), .DOB5(dob[5]),
+      .DOB6(dob[6]), .DOB7(dob[7]), .DOB8(dob[8]), .DOB9(dob[9]), .DOB10(dob[10]), .DOB11(dob[11]),
+      .DOB12(dob[12]), .DOB13(dob[13]), .DOB14(dob[14]), .DOB15(dob[15]), .DOB16(dob[16]), .DOB17(dob[17])
     );
   end
 `else
+  // The behavioural twin: the array read into a register (the block RAM's own), then the output
+  // register, both held by ce_i.
   (* no_rw_check *)
   logic [Width-1:0] mem [2**AddrBits];
-  logic [Width-1:0] rd_q;
+  logic [Width-1:0] read_q;
 
   always_ff @(posedge clk_i) begin
     if (we_i) mem[waddr_i] <= wdata_i;
   end
 
   always_ff @(posedge clk_i) begin
-    rd_q    <= mem[raddr_i];
-    rdata_o <= rd_q;
+    if (ce_i) begin
+      read_q  <= mem[raddr_i];
+      rdata_o <= read_q;
+    end
   end
 `endif
 endmodule

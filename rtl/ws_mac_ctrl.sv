@@ -146,6 +146,7 @@ module ws_mac_ctrl #(
       .we_i   (!init_done_q || perm_we),
       .waddr_i(init_done_q ? cfg_data_i[KW-1:0] : init_q),
       .wdata_i(init_done_q ? cfg_addr_i[KW-1:0] : init_q),
+      .ce_i   (1'b1),
       .raddr_i(a_ptr_q[KW-1:0]),
       .rdata_o(tbl_j)
     );
@@ -177,6 +178,7 @@ module ws_mac_ctrl #(
       .we_i   (a4_valid_q && a4_col_q[c]),
       .waddr_i(a4_row_q),
       .wdata_i(a4_data_q),
+      .ce_i   (1'b1),
       .raddr_i(col_raddr),
       .rdata_o(x_cols_o[16*c +: 16])
     );

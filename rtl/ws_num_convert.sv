@@ -8,7 +8,7 @@
 //   fp32      sig << min(lz, lsb + 149): the leading one to bit 23 while the exponent
 //             lsb + 150 - lz stays >= 1, else an fp32 subnormal with its lsb at 2^-149
 //   inf_nan   payload sig << (23 - frac_bits), the implicit one dropped at bit 23
-//   int32     sig << lsb, then negated
+//   int32     sig << lsb, negated (the negation before the shift: -(sig << s) = (-sig) << s mod 2^32)
 // First half: the leading zeros lz of sig (known from frac_bits with an implicit one, else counted
 // on the fraction), the shift and the exponent. Second half: the shift and the word.
 module ws_num_convert (
@@ -37,7 +37,8 @@ module ws_num_convert (
 
   // ---------------------------------------------------------------------------------------------
   // First half
-  logic signed [10:0] lsb, sub_sh;  // sub_sh = lsb + 149: the shift that puts sig's lsb at 2^-149
+  logic signed [10:0] lsb;
+  logic [4:0]  sub_sh;  // lsb + 149 mod 32: the shift that puts sig's lsb at 2^-149 (149 = 128 + 21)
   logic [23:0] sig, frac24, top_mask;
   logic [4:0]  lzc, lz, shamt;
   logic        normal, is_nan_max;
@@ -45,7 +46,7 @@ module ws_num_convert (
   logic [1:0]  kind;
 
   assign lsb    = $signed(lsb_i);
-  assign sub_sh = lsb + 11'sd149;
+  assign sub_sh = lsb_i[4:0] + 5'd21;
   assign sig    = (24'(implicit_i) << frac_bits_i) | {1'b0, frac_i};
   assign frac24 = {1'b0, frac_i};
 
@@ -64,11 +65,13 @@ module ws_num_convert (
   assign lz  = implicit_i ? 5'(5'd23 - frac_bits_i) : lzc;
 
   // Normal fp32 when sig's leading one lands at 2^-126 or above (lz <= sub_sh): decided from a mask
-  // of the fraction beside the leading-zero count, not after it.
+  // of the fraction beside the leading-zero count, not after it. The range checks compare lsb with
+  // constants (sub_sh >= 23 is lsb >= -126, sub_sh < 0 is lsb < -149) and the shift needs only
+  // 23 - sub_sh = -126 - lsb mod 32 = 2 - lsb[4:0], so no wide adder precedes the mask.
   always_comb begin
-    if (sub_sh >= 11'sd23)    top_mask = 24'hffffff;
-    else if (sub_sh < 11'sd0) top_mask = 24'h0;
-    else                      top_mask = 24'hffffff << (5'd23 - sub_sh[4:0]);
+    if (lsb >= -11'sd126)     top_mask = 24'hffffff;
+    else if (lsb < -11'sd149) top_mask = 24'h0;
+    else                      top_mask = 24'hffffff << (5'd2 - lsb_i[4:0]);
   end
   assign normal     = (sig & top_mask) != 24'd0;
   assign exp        = normal ? 8'(lsb + 11'sd150 - $signed({6'd0, lz})) : 8'd0;
@@ -78,7 +81,7 @@ module ws_num_convert (
     if (int_mode_i)              shamt = lsb[4:0];
     else if (cls_i == ClsInfNaN) shamt = 5'(5'd23 - frac_bits_i);
     else if (normal)             shamt = lz;
-    else                         shamt = sub_sh[4:0];
+    else                         shamt = sub_sh;
   end
 
   always_comb begin
@@ -98,7 +101,7 @@ module ws_num_convert (
 
   // ---------------------------------------------------------------------------------------------
   // Register between the halves (datapath: no reset)
-  logic [23:0] sig_q;
+  logic [31:0] sig_q;  // int32 mode: already negated for a negative number
   logic [4:0]  shamt_q;
   logic [7:0]  exp_q;
   logic [1:0]  kind_q;
@@ -106,7 +109,9 @@ module ws_num_convert (
 
   always_ff @(posedge clk_i) begin
     if (en_i) begin
-      sig_q   <= sig;
+      // -(sig << s) = (-sig) << s mod 2^32: the negation runs here, beside the leading-zero count,
+      // not after the second half's shift
+      sig_q   <= (int_mode_i && neg_i) ? 32'd0 - {8'd0, sig} : {8'd0, sig};
       shamt_q <= shamt;
       exp_q   <= cls_i == ClsInfNaN ? 8'hff : exp;
       kind_q  <= kind;
@@ -118,11 +123,11 @@ module ws_num_convert (
   // ---------------------------------------------------------------------------------------------
   // Second half
   logic [31:0] shifted;
-  assign shifted = {8'd0, sig_q} << shamt_q;
+  assign shifted = sig_q << shamt_q;
 
   always_comb begin
     unique case (kind_q)
-      WordShifted: word_o = int_q ? (neg_q ? 32'd0 - shifted : shifted) : {neg_q, exp_q, shifted[22:0]};
+      WordShifted: word_o = int_q ? shifted : {neg_q, exp_q, shifted[22:0]};
       WordInf:     word_o = {neg_q, 8'hff, 23'd0};
       WordNaN:     word_o = {neg_q, 8'hff, 23'h400000};
       default:     word_o = int_q ? 32'd0 : {neg_q, 31'd0};

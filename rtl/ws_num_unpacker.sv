@@ -3,12 +3,15 @@
 // of the same chunks into numbers: fp32 bit patterns, or int32 for integer formats (docs/numfmt.md).
 //
 // Each symbol's entry in the format table says how many raw bits follow it and what they mean. The
-// table sits in Lanes copies of a 256-entry RAM, one read port per lane, written together through
-// the configuration port. Pipeline, one beat per cycle while the raw words keep up:
-//   S1  the RAMs' read registers hold the beat's entries
-//   P   each lane's raw width, its offset (prefix sum), sign position and fraction width; the
-//       beat's total. The beat waits here until the bit reader holds that many bits of the chunk (or
-//       its last word), then takes them: the window is registered into W
+// table sits in Lanes copies of a 256-entry ws_bram_sdp, one read port per lane, written together
+// through the configuration port. Pipeline, one beat per cycle while the raw words keep up:
+//   R0  the RAMs' address registers hold the beat's symbols
+//   R1  the RAMs' output registers hold the beat's entries (ce freezes R0 and R1 together)
+//   A   each lane's raw width, fraction width, lsb and the raw-bit prefix sum inside its group of 4
+//       lanes; unknown symbols
+//   P   each lane's end offset (the prefix sum across groups) and the beat's total. The beat waits
+//       here until the bit reader holds that many bits of the chunk (or its last word), then takes
+//       them: the window is registered into W
 //   W   the registered window; every lane's fraction and sign are cut from it into X
 //   X   per lane class, sign, fraction
 //   C   ws_num_convert: leading zeros, shift amount and exponent, then (inside) the shift
@@ -66,17 +69,25 @@ module ws_num_unpacker #(
   localparam int AvW         = $clog2(BufferWords * WordBits + 1);
   localparam int PadW        = $clog2(WordBits);
   localparam int EntryBits   = ws_pkg::UNP_ENTRY_BITS;
-  localparam int OffW        = $clog2(StepBits);
-  localparam int PlanBits    = 2 * OffW + 22;  // P, W per lane: {off, sign_pos, lsb[10:0], frac_bits[4:0],
-                                               //                 raw_sign, minus, implicit, cls[2:0]}
+  localparam int Groups      = (K + 3) / 4;  // the prefix sum: inside groups of 4 lanes in A, across them in P
+  localparam int PlanBits    = PreW + 22;  // A, P, W per lane: {end[PreW-1:0], lsb[10:0], frac_bits[4:0],
+                                           //                    raw_sign, minus, implicit, cls[2:0]}
   localparam int LaneBits    = 44;         // X per lane: {frac[22:0], frac_bits[4:0], lsb[10:0], implicit, neg, cls[2:0]}
 
   // ---------------------------------------------------------------------------------------------
   // Registers
   logic                  mode_int_q;
-  logic                  s1_valid_q;
-  logic [CW-1:0]         s1_count_q;
-  logic                  s1_last_q;
+  logic                  r0_valid_q;
+  logic [CW-1:0]         r0_count_q;
+  logic                  r0_last_q;
+  logic                  r1_valid_q;
+  logic [CW-1:0]         r1_count_q;
+  logic                  r1_last_q;
+  logic                  a_valid_q;
+  logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
+  logic                  a_unknown_q;
+  logic [CW-1:0]         a_count_q;
+  logic                  a_last_q;
   logic                  p_valid_q;
   logic [K*PlanBits-1:0] p_lane_q;
   logic [PreW-1:0]       p_need_q;
@@ -103,7 +114,7 @@ module ws_num_unpacker #(
   logic                  err_q;       // the sticky error: poisons the pipeline until cleared
 
   // Handshakes down the pipeline: a stage advances when the next one is free or advancing.
-  logic out_free, c_adv, c_free, x_adv, x_free, w_adv, w_free, fire, p_free, s1_adv;
+  logic out_free, c_adv, c_free, x_adv, x_free, w_adv, w_free, fire, p_free, a_adv, a_free, ram_ce;
 
   // ---------------------------------------------------------------------------------------------
   // Configuration port and the table RAMs
@@ -114,7 +125,8 @@ module ws_num_unpacker #(
   logic [1:0]           cfg_sign;
   logic [EntryBits-1:0] cfg_entry;
 
-  assign cfg_ready_o = !s1_valid_q && !p_valid_q && !w_valid_q && !x_valid_q && !c_valid_q;
+  assign cfg_ready_o = !r0_valid_q && !r1_valid_q && !a_valid_q && !p_valid_q && !w_valid_q
+                    && !x_valid_q && !c_valid_q;
   assign cfg_we      = cfg_valid_i && cfg_ready_o;
   assign cfg_tab     = !cfg_addr_i[8];
   assign cfg         = cfg_data_i;
@@ -133,19 +145,19 @@ module ws_num_unpacker #(
                                : cfg_addr_i != 9'(ws_pkg::UNP_CFG_MODE);
   assign cfg_entry   = cfg_bad ? '0 : cfg_data_i;
 
-  logic              ram_re;
+  logic              sym_take;
   logic [K*EntryBits-1:0] ent;
 
   for (genvar j = 0; j < K; j++) begin : g_ram
-    ws_table_ram #(
+    ws_bram_sdp #(
       .AddrBits(8),
-      .DataBits(EntryBits)
+      .Width   (EntryBits)
     ) u_ram (
       .clk_i,
       .we_i   (cfg_we && cfg_tab),
       .waddr_i(cfg_addr_i[7:0]),
       .wdata_i(cfg_entry),
-      .re_i   (ram_re),
+      .ce_i   (ram_ce),
       .raddr_i(sym_data_i[8*j +: 8]),
       .rdata_o(ent[j*EntryBits +: EntryBits])
     );
@@ -157,7 +169,7 @@ module ws_num_unpacker #(
   logic [AvW-1:0]      rd_avail;
   logic                rd_ended, rd_skip;
   logic [PadW-1:0]     rd_pad;
-  logic [PreW-1:0]     rd_consume;
+  logic                rd_consume;
   logic                rd_done;
 
   ws_bit_reader #(
@@ -177,59 +189,97 @@ module ws_num_unpacker #(
     .ended_o    (rd_ended),
     .pad_o      (rd_pad),
     .skip_o     (rd_skip),
-    .consume_i  (rd_consume),
+    .consume_i  (p_need_q),
+    .consume_en_i(rd_consume),
     .done_i     (rd_done)
   );
 
   // ---------------------------------------------------------------------------------------------
-  // S1 -> P: each lane's widths, offset and sign position from its entry, the beat's total, unknown
-  // symbols
-  logic [K*PlanBits-1:0] plan;
-  logic [PreW-1:0]       need;
-  logic                  unknown;
+  // R1 -> A: each lane's widths and lsb from its entry, the end offsets inside each group of 4 lanes
+  // (a two-adder tree), unknown symbols
+  logic [K*PlanBits-1:0] a_lane;
+  logic                  a_unknown;
 
   always_comb begin
     logic [2:0]      cls;
-    logic [4:0]      rb, fb;
+    logic [4:0]      fb;
     logic [1:0]      sgn;
     logic [9:0]      scale;
-    logic [PreW-1:0] off;
     logic            act, raw_sign;
-    off     = '0;
-    unknown = 1'b0;
+    logic [PreW-1:0] rb [K];
+    logic [PreW-1:0] ends [K];
+    logic [PreW-1:0] pair;
+    a_unknown = 1'b0;
     for (int j = 0; j < K; j++) begin
-      cls      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
-      rb       = ent[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5];
+      cls   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
+      sgn   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
+      scale = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
+      act   = CW'(j) < r1_count_q;
+      if (act && cls == ws_pkg::UNP_CLASS_NONE) a_unknown = 1'b1;
+      rb[j] = act ? PreW'(ent[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]) : '0;
+    end
+    for (int j = 0; j < K; j++) begin
+      pair = rb[j & ~3] + ((j & 3) >= 1 ? rb[(j & ~3) + 1] : '0);
+      unique case (j & 3)
+        0:       ends[j] = rb[j];
+        1:       ends[j] = pair;
+        2:       ends[j] = pair + rb[j];
+        default: ends[j] = pair + (rb[j - 1] + rb[j]);
+      endcase
+    end
+    for (int j = 0; j < K; j++) begin
       sgn      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
       scale    = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
-      act      = CW'(j) < s1_count_q;
-      if (act && cls == ws_pkg::UNP_CLASS_NONE) unknown = 1'b1;
-      if (!act) rb = 5'd0;
-      raw_sign = sgn == ws_pkg::UNP_SIGN_RAW && rb != 5'd0;  // the sign is the top raw bit
-      fb       = raw_sign ? rb - 5'd1 : rb;
-      plan[j*PlanBits +: PlanBits] = {OffW'(off), OffW'(off + PreW'(fb)), {scale[9], scale} - {6'd0, fb}, fb,
-                                      raw_sign, sgn == ws_pkg::UNP_SIGN_MINUS,
-                                      ent[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
-      off      = off + PreW'(rb);
+      cls      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
+      raw_sign = sgn == ws_pkg::UNP_SIGN_RAW && rb[j] != '0;  // the sign is the top raw bit
+      fb       = 5'(raw_sign ? rb[j] - PreW'(1) : rb[j]);
+      a_lane[j*PlanBits +: PlanBits] = {ends[j], {scale[9], scale} - {6'd0, fb}, fb, raw_sign,
+                                        sgn == ws_pkg::UNP_SIGN_MINUS,
+                                        ent[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
     end
-    need = off;
   end
 
-  // W -> X: each lane's fraction and sign from the registered window
-  logic [K*LaneBits-1:0] lane_d;
+  // A -> P: the end offsets across groups (one adder: group 1 adds group 0's total) and the total
+  logic [K*PlanBits-1:0] plan;
+  logic [PreW-1:0]       need;
 
   always_comb begin
-    logic [PlanBits-1:0] pl;
-    logic [4:0]          fb;
-    logic                neg;
-    for (int j = 0; j < K; j++) begin
-      pl  = w_lane_q[j*PlanBits +: PlanBits];
-      fb  = pl[10:6];
-      neg = pl[5] ? w_window_q[pl[PlanBits-OffW-1 -: OffW]] : pl[4];
-      // {frac, frac_bits, lsb, implicit, neg, cls}
-      lane_d[j*LaneBits +: LaneBits] = {23'(w_window_q >> pl[PlanBits-1 -: OffW]) & ~(23'h7fffff << fb),
-                                        fb, pl[21:11], pl[3], neg, pl[2:0]};
+    logic [PreW-1:0] base;
+    plan = a_lane_q;
+    for (int g = 1; g < Groups; g++) begin
+      base = a_lane_q[(4*g-1)*PlanBits + 22 +: PreW];
+      for (int j = 4*g; j < 4*g + 4; j++) begin
+        plan[j*PlanBits + 22 +: PreW] = a_lane_q[j*PlanBits + 22 +: PreW] + base;
+      end
     end
+    need = plan[(K-1)*PlanBits + 22 +: PreW];
+  end
+
+  // W -> X: each lane's fraction and sign from the registered window. Lane j starts at the end of
+  // lane j-1, at most 24 j, so its field lies in the window's low 24 (j+1) bits.
+  logic [K*LaneBits-1:0] lane_d;
+
+  for (genvar j = 0; j < K; j++) begin : g_cut
+    localparam int Top = 24 * (j + 1);
+    logic [PlanBits-1:0] pl;
+    logic [PreW-1:0]     first, last;
+    logic [4:0]          fb;
+    logic [22:0]         field;
+    logic                neg;
+    assign pl    = w_lane_q[j*PlanBits +: PlanBits];
+    assign last  = pl[22 +: PreW];
+    if (j == 0) begin : g_first
+      assign first = '0;
+    end else begin : g_next
+      assign first = w_lane_q[(j-1)*PlanBits + 22 +: PreW];
+    end
+    assign fb    = pl[10:6];
+    assign field = 23'(w_window_q[Top-1:0] >> first);
+    // The raw sign is the lane's last bit: bit `last` of the window shifted up by one.
+    assign neg   = pl[5] ? 1'(({w_window_q[Top-1:0], 1'b0}) >> last) : pl[4];
+    // {frac, frac_bits, lsb, implicit, neg, cls}
+    assign lane_d[j*LaneBits +: LaneBits] = {field & ~(23'h7fffff << fb), fb, pl[21:11], pl[3], neg,
+                                             pl[2:0]};
   end
 
   logic           rd_ok, runs_out, null_beat, used_now, left_bad;
@@ -247,7 +297,10 @@ module ws_num_unpacker #(
   assign rd_ok     = !rd_skip && (rd_avail >= AvW'(p_need_q) || rd_ended);
   assign fire      = p_valid_q && w_free && (err_q || p_unknown_q || rd_ok);
   assign p_free    = !p_valid_q || fire;
-  assign s1_adv    = s1_valid_q && p_free;
+  assign a_adv     = a_valid_q && p_free;
+  assign a_free    = !a_valid_q || p_free;
+  // R0 and R1 move together (the RAM's ce): whenever R1 is empty or leaves
+  assign ram_ce    = !r1_valid_q || a_free;
   assign runs_out  = rd_ended && rd_avail < AvW'(p_need_q);
   assign null_beat = err_q || p_unknown_q || runs_out;
   assign used_now  = used_q || p_need_q != '0;
@@ -272,16 +325,16 @@ module ws_num_unpacker #(
     .cause_o(err_cause_o)
   );
 
-  assign rd_consume = (fire && !null_beat) ? p_need_q : '0;
+  assign rd_consume = fire && !null_beat;
   // End the chunk's raw stream after its last beat; a chunk that took no bits has no raw words.
   // After an error, end every chunk the reader holds words of, so that it drops every word; but not
   // one that has none yet: its words may belong to a chunk after the clear.
   assign rd_done    = err_q ? (rd_avail != '0 || rd_ended)
                             : fire && (null_beat || (p_last_q && used_now));
 
-  // Symbols enter S1 when it is free; a table write has the RAMs to itself.
-  assign sym_ready_o = (!s1_valid_q || s1_adv) && !cfg_valid_i;
-  assign ram_re      = sym_valid_i && sym_ready_o;
+  // Symbols enter R0 when the RAM's read pipeline moves; a table write has the RAMs to itself.
+  assign sym_ready_o = ram_ce && !cfg_valid_i;
+  assign sym_take    = sym_valid_i && sym_ready_o;
 
   // ---------------------------------------------------------------------------------------------
   // X -> C -> OUT: conversion
@@ -309,7 +362,9 @@ module ws_num_unpacker #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       mode_int_q  <= 1'b0;
-      s1_valid_q  <= 1'b0;
+      r0_valid_q  <= 1'b0;
+      r1_valid_q  <= 1'b0;
+      a_valid_q   <= 1'b0;
       p_valid_q   <= 1'b0;
       used_q      <= 1'b0;
       w_valid_q   <= 1'b0;
@@ -318,8 +373,12 @@ module ws_num_unpacker #(
       out_valid_q <= 1'b0;
     end else begin
       if (cfg_we && !cfg_tab && !cfg_bad) mode_int_q <= cfg_data_i[0];
-      s1_valid_q  <= ram_re || (s1_valid_q && !s1_adv);
-      p_valid_q   <= s1_adv || (p_valid_q && !fire);
+      if (ram_ce) begin
+        r0_valid_q <= sym_take;
+        r1_valid_q <= r0_valid_q;
+      end
+      a_valid_q   <= (r1_valid_q && a_free) || (a_valid_q && !a_adv);
+      p_valid_q   <= a_adv || (p_valid_q && !fire);
       if (fire) used_q <= !p_last_q && used_now;
       w_valid_q   <= fire || (w_valid_q && !w_adv);
       x_valid_q   <= w_adv || (x_valid_q && !x_adv);
@@ -330,16 +389,24 @@ module ws_num_unpacker #(
 
   // Datapath registers: no reset.
   always_ff @(posedge clk_i) begin
-    if (ram_re) begin
-      s1_count_q <= sym_count_i;
-      s1_last_q  <= sym_last_i;
+    if (ram_ce) begin
+      r0_count_q <= sym_count_i;
+      r0_last_q  <= sym_last_i;
+      r1_count_q <= r0_count_q;
+      r1_last_q  <= r0_last_q;
     end
-    if (s1_adv) begin
+    if (r1_valid_q && a_free) begin
+      a_lane_q    <= a_lane;
+      a_unknown_q <= a_unknown;
+      a_count_q   <= r1_count_q;
+      a_last_q    <= r1_last_q;
+    end
+    if (a_adv) begin
       p_lane_q    <= plan;
       p_need_q    <= need;
-      p_unknown_q <= unknown;
-      p_count_q   <= s1_count_q;
-      p_last_q    <= s1_last_q;
+      p_unknown_q <= a_unknown_q;
+      p_count_q   <= a_count_q;
+      p_last_q    <= a_last_q;
     end
     if (fire) begin
       w_window_q <= window;

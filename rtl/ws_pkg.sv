@@ -141,16 +141,15 @@ package ws_pkg;
   // The whole datapath, ws_weight_pipeline (docs/weight_pipeline.md)
 
   // Configuration address: {region, offset}.
-  localparam int WP_CFG_OFFSET_BITS = 12;
-  typedef enum logic [3:0] {
-    WP_CFG_VALUE_TABLE  = 4'd0,  // value decoder table entry j, bank 0
-    WP_CFG_META_TABLE   = 4'd1,  // metadata decoder table entry j, bank 0
-    WP_CFG_UNPACKER     = 4'd2,  // the unpacker's own addresses (UNP_CFG_*)
-    WP_CFG_MAC          = 4'd3,  // the MAC array's own addresses (CTRL, perm)
-    WP_CFG_TOP          = 4'd4,  // the top's registers (WP_TOP_*)
-    WP_CFG_VALUE_TABLE1 = 4'd5,  // value decoder table entry j, bank 1 (loads while bank 0 decodes)
-    WP_CFG_META_TABLE1  = 4'd6,  // metadata decoder table entry j, bank 1
-    WP_CFG_MAC_HI       = 4'd7   // the MAC array's addresses 4096 + offset (perm of MaxK 4096)
+  localparam int WP_CFG_OFFSET_BITS = 13;  // the MAC array's 2 MaxK addresses at MaxK 4096
+  typedef enum logic [2:0] {
+    WP_CFG_VALUE_TABLE  = 3'd0,  // value decoder table entry j, bank 0
+    WP_CFG_META_TABLE   = 3'd1,  // metadata decoder table entry j, bank 0
+    WP_CFG_UNPACKER     = 3'd2,  // the unpacker's own addresses (UNP_CFG_*)
+    WP_CFG_MAC          = 3'd3,  // the MAC array's own addresses (CTRL, perm)
+    WP_CFG_TOP          = 3'd4,  // the top's registers (WP_TOP_*)
+    WP_CFG_VALUE_TABLE1 = 3'd5,  // value decoder table entry j, bank 1 (loads while bank 0 decodes)
+    WP_CFG_META_TABLE1  = 3'd6   // metadata decoder table entry j, bank 1
   } wp_cfg_region_e;
   localparam int WP_TOP_LAYER_BEATS = 0;  // beats of the next layer; writing it opens the layer
   localparam int WP_TOP_LAYER_DENSE = 1;  // 1: the next layer is dense (no metadata stream), 0: 2:4

@@ -92,9 +92,9 @@ module ws_tans_lane #(
   logic [4:0]           sum_q;   // the extracting context's position: cur + nb of its last decode
   logic [ML-1:0]        addr_q;  // the address of the last decode: the state after it
 
-  ws_tans_table_ram #(
+  ws_bram_sdp #(
     .AddrBits(ML + 1),
-    .DataBits(EntryBits)
+    .Width   (EntryBits)
   ) u_ram (
     .clk_i,
     .we_i   (cfg_we_i),

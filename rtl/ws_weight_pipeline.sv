@@ -33,7 +33,7 @@ module ws_weight_pipeline #(
 ) (
   input  wire                          clk_i,
   input  wire                          rst_ni,
-  // Configuration: cfg_addr_i = {ws_pkg::wp_cfg_region_e, offset[11:0]} (address map in
+  // Configuration: cfg_addr_i = {ws_pkg::wp_cfg_region_e, offset[12:0]} (address map in
   // docs/weight_pipeline.md). Ready as the selected block's port; unknown addresses are taken and
   // raise an error.
   input  wire                          cfg_valid_i,
@@ -90,25 +90,23 @@ module ws_weight_pipeline #(
 
   // ---------------------------------------------------------------------------------------------
   // Configuration routing
-  logic [3:0]  region;
-  logic [11:0] offset;
+  localparam int OW = ws_pkg::WP_CFG_OFFSET_BITS;
+  logic [15-OW:0] region;
+  logic [OW-1:0]  offset;
   logic        sel_v, sel_m, sel_u, sel_a, sel_t, sel_beats, sel_dense, cfg_bad;
-  logic [12:0] mac_addr;  // the MAC array's address: region WP_CFG_MAC_HI is its upper 4096 (MaxK 4096)
   logic        bank_v, bank_m;  // the table bank a table write goes to
   logic        v_cfg_ready, m_cfg_ready, u_cfg_ready, a_cfg_ready;
 
-  assign region = cfg_addr_i[15:12];
-  assign offset = cfg_addr_i[11:0];
+  assign region = cfg_addr_i[15:OW];
+  assign offset = cfg_addr_i[OW-1:0];
   assign bank_v = region == ws_pkg::WP_CFG_VALUE_TABLE1;
   assign bank_m = region == ws_pkg::WP_CFG_META_TABLE1;
-  assign sel_v  = (region == ws_pkg::WP_CFG_VALUE_TABLE || bank_v) && (offset >> ValueTableLog) == 12'd0;
-  assign sel_m  = (region == ws_pkg::WP_CFG_META_TABLE || bank_m) && (offset >> MetaTableLog) == 12'd0;
-  assign sel_u  = region == ws_pkg::WP_CFG_UNPACKER && offset <= 12'(ws_pkg::UNP_CFG_MODE);
-  assign mac_addr = {region == ws_pkg::WP_CFG_MAC_HI, offset};
-  assign sel_a  = (region == ws_pkg::WP_CFG_MAC || region == ws_pkg::WP_CFG_MAC_HI) &&
-                  (mac_addr >> (KW + 1)) == 13'd0;
-  assign sel_beats = region == ws_pkg::WP_CFG_TOP && offset == 12'(ws_pkg::WP_TOP_LAYER_BEATS);
-  assign sel_dense = region == ws_pkg::WP_CFG_TOP && offset == 12'(ws_pkg::WP_TOP_LAYER_DENSE);
+  assign sel_v  = (region == ws_pkg::WP_CFG_VALUE_TABLE || bank_v) && (offset >> ValueTableLog) == '0;
+  assign sel_m  = (region == ws_pkg::WP_CFG_META_TABLE || bank_m) && (offset >> MetaTableLog) == '0;
+  assign sel_u  = region == ws_pkg::WP_CFG_UNPACKER && offset <= OW'(ws_pkg::UNP_CFG_MODE);
+  assign sel_a  = region == ws_pkg::WP_CFG_MAC && (offset >> (KW + 1)) == '0;
+  assign sel_beats = region == ws_pkg::WP_CFG_TOP && offset == OW'(ws_pkg::WP_TOP_LAYER_BEATS);
+  assign sel_dense = region == ws_pkg::WP_CFG_TOP && offset == OW'(ws_pkg::WP_TOP_LAYER_DENSE);
   assign sel_t  = sel_beats || sel_dense;
 
   // A layer is open from its LAYER_BEATS write to its last weight beat: the MAC array's configuration
@@ -349,7 +347,7 @@ module ws_weight_pipeline #(
     .rst_ni     (rst_ni),
     .cfg_valid_i(cfg_valid_i && sel_a && !open_q),
     .cfg_ready_o(a_cfg_ready),
-    .cfg_addr_i (mac_addr[KW:0]),
+    .cfg_addr_i (offset[KW:0]),
     .cfg_data_i (cfg_data_i),
     .act_valid_i(act_valid_i && open_q && !x_loaded_q),
     .act_ready_o(a_act_ready),

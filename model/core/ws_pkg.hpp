@@ -146,8 +146,8 @@ enum mac_err_e : uint8_t {
 // ---------------------------------------------------------------------------------------------------
 // The whole datapath, ws_weight_pipeline
 
-constexpr int WP_CFG_OFFSET_BITS = 12;
-constexpr int wp_cfg_region_e_bits = 4;
+constexpr int WP_CFG_OFFSET_BITS = 13;
+constexpr int wp_cfg_region_e_bits = 3;
 enum wp_cfg_region_e : uint8_t {
   WP_CFG_VALUE_TABLE = 0,
   WP_CFG_META_TABLE = 1,
@@ -156,7 +156,6 @@ enum wp_cfg_region_e : uint8_t {
   WP_CFG_TOP = 4,
   WP_CFG_VALUE_TABLE1 = 5,
   WP_CFG_META_TABLE1 = 6,
-  WP_CFG_MAC_HI = 7,
 };
 constexpr int WP_TOP_LAYER_BEATS = 0;
 constexpr int WP_TOP_LAYER_DENSE = 1;

@@ -113,7 +113,7 @@ void NumUnpackerModel::reset() {
   mode_int_ = false;
   err_.reset();
   used_ = false;
-  s1_valid_ = p_valid_ = w_valid_ = x_valid_ = c_valid_ = out_valid_ = false;
+  r0_valid_ = r1_valid_ = a_valid_ = p_valid_ = w_valid_ = x_valid_ = c_valid_ = out_valid_ = false;
 }
 
 NumUnpackerModel::Step NumUnpackerModel::step() const {
@@ -150,14 +150,16 @@ NumUnpackerModel::Step NumUnpackerModel::step() const {
   // After an error, end every chunk the reader holds words of (not one it has none of yet).
   st.done = err_.err ? (reader_.avail() != 0 || reader_.ended()) : st.fire && (st.null_beat || (p_last_ && st.used_now));
   const bool p_free = !p_valid_ || st.fire;
-  st.s1_adv = s1_valid_ && p_free;
-  st.sym_ready = (!s1_valid_ || st.s1_adv) && !in.cfg_valid;
+  st.a_adv = a_valid_ && p_free;
+  st.a_free = !a_valid_ || p_free;
+  st.ram_ce = !r1_valid_ || st.a_free;  // R0 and R1 move together
+  st.sym_ready = st.ram_ce && !in.cfg_valid;
   return st;
 }
 
 void NumUnpackerModel::eval() {
   if (!in.rst_n) reset();  // asynchronous reset
-  out.cfg_ready = !s1_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
+  out.cfg_ready = !r0_valid_ && !r1_valid_ && !a_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
   out.sym_ready = step().sym_ready;
   out.raw_ready = reader_.in_ready();
   out.out_valid = out_valid_;
@@ -175,12 +177,12 @@ void NumUnpackerModel::tick() {
     return;
   }
   const Step st = step();
-  const bool cfg_we = in.cfg_valid && !s1_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
+  const bool cfg_we = in.cfg_valid && !r0_valid_ && !r1_valid_ && !a_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
   const uint32_t addr = in.cfg_addr & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
   const uint32_t data = in.cfg_data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
   const bool cfg_tab = addr < uint32_t(table_.size());
   const bool cfg_bad = cfg_tab ? num_cfg_entry_bad(data) : addr != uint32_t(pkg::UNP_CFG_MODE);
-  const bool ram_re = in.sym_valid && st.sym_ready;
+  const bool sym_take = in.sym_valid && st.sym_ready;
 
   // Every stage loads from the one before as it was before the edge: update from the output back.
   if (st.c_adv) {
@@ -216,20 +218,32 @@ void NumUnpackerModel::tick() {
   }
   w_valid_ = st.fire || (w_valid_ && !st.w_adv);
 
-  if (st.s1_adv) {
-    p_ent_ = ent_;
-    p_count_ = s1_count_;
-    p_last_ = s1_last_;
+  if (st.a_adv) {
+    p_ent_ = a_ent_;
+    p_count_ = a_count_;
+    p_last_ = a_last_;
   }
-  p_valid_ = st.s1_adv || (p_valid_ && !st.fire);
+  p_valid_ = st.a_adv || (p_valid_ && !st.fire);
 
-  // S1 and the RAMs (a read sees the table before this edge's write; they never coincide anyway)
-  if (ram_re) {
-    for (int j = 0; j < k_; ++j) ent_[size_t(j)] = table_[in.sym[size_t(j)]];
-    s1_count_ = in.sym_count;
-    s1_last_ = in.sym_last;
+  const bool r1_adv = r1_valid_ && st.a_free;
+  if (r1_adv) {
+    a_ent_ = r1_ent_;
+    a_count_ = r1_count_;
+    a_last_ = r1_last_;
   }
-  s1_valid_ = ram_re || (s1_valid_ && !st.s1_adv);
+  a_valid_ = r1_adv || (a_valid_ && !st.a_adv);
+
+  // R0, R1 and the RAMs (a read sees the table before this edge's write; they never coincide anyway)
+  if (st.ram_ce) {
+    r1_ent_ = r0_ent_;
+    r1_count_ = r0_count_;
+    r1_last_ = r0_last_;
+    r1_valid_ = r0_valid_;
+    for (int j = 0; j < k_; ++j) r0_ent_[size_t(j)] = table_[in.sym[size_t(j)]];
+    r0_count_ = in.sym_count;
+    r0_last_ = in.sym_last;
+    r0_valid_ = sym_take;
+  }
 
   if (cfg_we && cfg_tab) table_[addr] = cfg_bad ? 0 : data;
   if (cfg_we && !cfg_tab && !cfg_bad) mode_int_ = (data & 1) != 0;

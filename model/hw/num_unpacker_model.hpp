@@ -78,11 +78,12 @@ class NumUnpackerModel : public NumUnpackerPins {
   void eval();
   void tick();  // one rising edge, then eval()
   int lanes() const { return k_; }
-  static constexpr int kLatency = 6;  // cycles from a symbol transfer to its output beat, bits ready
+  static constexpr int kLatency = 8;  // cycles from a symbol transfer to its output beat, bits ready
 
  private:
   struct Step {  // the combinational values of one cycle
-    bool out_free = false, c_adv = false, x_adv = false, w_adv = false, fire = false, s1_adv = false;
+    bool out_free = false, c_adv = false, x_adv = false, w_adv = false, fire = false, a_adv = false;
+    bool a_free = false, ram_ce = false;
     int need = 0;
     bool unknown = false, runs_out = false, null_beat = false, used_now = false;
     pkg::unp_err_e ev = pkg::UNP_ERR_NONE;
@@ -100,10 +101,14 @@ class NumUnpackerModel : public NumUnpackerPins {
   bool mode_int_ = false;
   StickyError err_;  // err_.err also poisons the pipeline, as err_q in the RTL
   bool used_ = false;  // the current chunk has taken raw bits
-  // S1: the RAMs' read registers
-  Lanes ent_{};
-  bool s1_valid_ = false, s1_last_ = false;
-  int s1_count_ = 0;
+  // R0 and R1: the RAMs' address and output registers (the entries, read as the address is taken)
+  Lanes r0_ent_{}, r1_ent_{};
+  bool r0_valid_ = false, r0_last_ = false, r1_valid_ = false, r1_last_ = false;
+  int r0_count_ = 0, r1_count_ = 0;
+  // A: the entries (the RTL holds widths and the prefix sum inside groups of 4 lanes)
+  Lanes a_ent_{};
+  bool a_valid_ = false, a_last_ = false;
+  int a_count_ = 0;
   // P: the beat's entries (widths and offsets follow from them), waiting for its bits
   Lanes p_ent_{};
   bool p_valid_ = false, p_last_ = false;

@@ -120,12 +120,8 @@ uint32_t mac_ctrl_bf16(int row_beats) {
   return uint32_t(pkg::mac_ctrl_t::row_beats.put(uint64_t(row_beats)) | pkg::mac_ctrl_t::mode.put(pkg::MAC_BF16));
 }
 
-// A MAC array address in the pipeline's map: region WP_CFG_MAC, or WP_CFG_MAC_HI above 4095 (MaxK 4096).
-uint32_t mac_cfg_addr(uint32_t mac_addr) {
-  const uint32_t span = 1u << pkg::WP_CFG_OFFSET_BITS;
-  return mac_addr < span ? pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_addr)
-                         : pkg::wp_cfg_addr(pkg::WP_CFG_MAC_HI, mac_addr - span);
-}
+// A MAC array address in the pipeline's map.
+uint32_t mac_cfg_addr(uint32_t mac_addr) { return pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_addr); }
 
 }  // namespace
 

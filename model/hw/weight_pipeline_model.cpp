@@ -73,7 +73,6 @@ void WeightPipelineModel::reset() {
 struct WeightPipelineModel::Comb {
   bool sel_v = false, sel_m = false, sel_u = false, sel_a = false, sel_t = false;
   bool sel_beats = false, sel_dense = false;  // the top's two registers
-  uint32_t mac_addr = 0;                      // region WP_CFG_MAC_HI: the MAC array's upper 4096
   bool bank_v = false, bank_m = false;  // the table bank of a table write
   bool v_pass = false, m_pass = false, v_ready = false, m_ready = false;  // decoder outputs to the blocks
   bool top_cfg_fire = false, cfg_bad = false;
@@ -93,8 +92,7 @@ void WeightPipelineModel::compute(Comb& c) {
   c.sel_v = (region == pkg::WP_CFG_VALUE_TABLE || c.bank_v) && (c.offset >> p_.value_table_log) == 0;
   c.sel_m = (region == pkg::WP_CFG_META_TABLE || c.bank_m) && (c.offset >> p_.meta_table_log) == 0;
   c.sel_u = region == pkg::WP_CFG_UNPACKER && c.offset <= uint32_t(pkg::UNP_CFG_MODE);
-  c.mac_addr = (region == pkg::WP_CFG_MAC_HI ? 1u << pkg::WP_CFG_OFFSET_BITS : 0u) | c.offset;
-  c.sel_a = (region == pkg::WP_CFG_MAC || region == pkg::WP_CFG_MAC_HI) && (c.mac_addr >> (kw + 1)) == 0;
+  c.sel_a = region == pkg::WP_CFG_MAC && (c.offset >> (kw + 1)) == 0;
   c.sel_beats = region == pkg::WP_CFG_TOP && c.offset == uint32_t(pkg::WP_TOP_LAYER_BEATS);
   c.sel_dense = region == pkg::WP_CFG_TOP && c.offset == uint32_t(pkg::WP_TOP_LAYER_DENSE);
   c.sel_t = c.sel_beats || c.sel_dense;
@@ -178,7 +176,7 @@ void WeightPipelineModel::compute(Comb& c) {
     mdec_.eval();
     c.w_fire = w_valid && ao.w_ready;
 
-    ai.cfg_addr = c.mac_addr & ((2u << kw) - 1);
+    ai.cfg_addr = c.offset & ((2u << kw) - 1);
     ai.cfg_data = in.cfg_data;
     ai.act_valid = in.act_valid && open_ && !x_loaded_;
     ai.act_data = in.act_data;

@@ -166,13 +166,12 @@ std::vector<BadWrite> bad_writes() {
   using namespace ws::pkg;
   const uint32_t layer_beats = wp_cfg_addr(WP_CFG_TOP, WP_TOP_LAYER_BEATS);
   return {
-      {"region 7 (MAC_HI) at MaxK 256", {wp_cfg_addr(WP_CFG_MAC_HI, 0), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
-      {"unknown region 8", {wp_cfg_addr(wp_cfg_region_e(8), 0), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
+      {"MAC offset past 2 MaxK", {wp_cfg_addr(WP_CFG_MAC, 2 * 256), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"unknown top register", {wp_cfg_addr(WP_CFG_TOP, 2), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"LAYER_DENSE 2", {wp_cfg_addr(WP_CFG_TOP, WP_TOP_LAYER_DENSE), 2}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"LAYER_BEATS 0", {layer_beats, 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"LAYER_BEATS too large", {layer_beats, 1u << 24}, WP_BLK_TOP, WP_ERR_CONFIG},
-      {"region 15", {wp_cfg_addr(wp_cfg_region_e(15), 0), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
+      {"region 7, last offset", {wp_cfg_addr(wp_cfg_region_e(7), 0x1fff), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"meta table offset past 2^8", {wp_cfg_addr(WP_CFG_META_TABLE, 0x100), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"meta table bank 1 offset past 2^8", {wp_cfg_addr(WP_CFG_META_TABLE1, 0x100), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"unpacker offset 257", {wp_cfg_addr(WP_CFG_UNPACKER, UNP_CFG_MODE + 1), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
@@ -230,7 +229,7 @@ TEST(WeightPipelineErrors, ErrClearBetweenLayers) {
       if (name == b.name) return b;
     throw std::logic_error("no bad write " + name);
   };
-  const BadWrite cases[] = {named("unknown region 8"), named("value table entry nb_bits 13"), named("MAC address 1")};
+  const BadWrite cases[] = {named("region 7, last offset"), named("value table entry nb_bits 13"), named("MAC address 1")};
   good_layer("first layer");
   uint64_t cleared = 0;
   for (const BadWrite& c : cases) {

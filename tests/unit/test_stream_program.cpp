@@ -249,10 +249,10 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
   const ws::WeightPipelineParams params;  // MaxK 256
   const ws::PipelineProgram p = ws::weight_pipeline_program({L, L2}, params, true);
 
-  // The format: the unpacker's region 0x2000, entries then the mode (0x2100).
+  // The format: the unpacker's region 0x4000, entries then the mode (0x4100).
   size_t at = 0;
   const std::vector<ws::CfgWrite> fmt = ws::unpacker_config(ws::numfmt::Format::builtin("bf16"));
-  for (; at < 257; ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x2000 + fmt[at].addr, fmt[at].data})) << at;
+  for (; at < 257; ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x4000 + fmt[at].addr, fmt[at].data})) << at;
   ASSERT_EQ(p.layers.size(), 2u);
   size_t vi = 0, mi = 0, rw = 0, ai = 0;
   std::vector<size_t> vu(8, 0), mu(4, 0);  // next unit per state port
@@ -266,13 +266,13 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
     EXPECT_EQ(p.layers[li].beats, l.beats());
     ASSERT_EQ(l.values.size(), l.meta.size());
     ASSERT_GT(l.values.size(), 1u) << "the test wants layers of several chunk pairs";
-    // Chunk pair c: the value table (bank 0 at 0x0000 + j, bank 1 at 0x5000 + j), then the metadata
-    // table (0x1000 + j, bank 1 0x6000 + j), each chunk's descriptor {count, bank, table log} offered
+    // Chunk pair c: the value table (bank 0 at 0x0000 + j, bank 1 at 0xa000 + j), then the metadata
+    // table (0x2000 + j, bank 1 0xc000 + j), each chunk's descriptor {count, bank, table log} offered
     // once its table is in; every state's units (initial state, then its stream) on its own port.
     auto chunk_pair = [&](size_t c) {
       for (const auto& [v, bases, desc, bank, units, next] :
-           {std::tuple{&l.values[c], std::pair{0x0000u, 0x5000u}, &p.vdesc[vi++], &vbank, &p.vunits, &vu},
-            std::tuple{&l.meta[c], std::pair{0x1000u, 0x6000u}, &p.mdesc[mi++], &mbank, &p.munits, &mu}}) {
+           {std::tuple{&l.values[c], std::pair{0x0000u, 0xa000u}, &p.vdesc[vi++], &vbank, &p.vunits, &vu},
+            std::tuple{&l.meta[c], std::pair{0x2000u, 0xc000u}, &p.mdesc[mi++], &mbank, &p.munits, &mu}}) {
         const uint32_t base = *bank ? bases.second : bases.first;
         const std::vector<ws::tans::DecodeEntry> t = ws::tans::build_decode_table(v->counts);
         for (size_t j = 0; j < t.size(); ++j, ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{base + uint32_t(j), t[j].pack()}));
@@ -297,17 +297,17 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
         EXPECT_EQ(p.raw[rw], (ws::StreamWord{ws::load_le32(v.raw_stream + 4 * i), i + 1 == v.raw_bytes / 4}));
     };
     // After the first layer, the pair that starts the layer first (its tables load while the previous
-    // layer streams); MAC CTRL at 0x3000: {row_beats[15:0], 15'b0, mode 1 = bf16}; perm[j] at 0x3000 +
-    // MaxK + j, padded columns mapping to themselves; LAYER_DENSE at 0x4001 (0: 2:4); LAYER_BEATS at
-    // 0x4000; then the other pairs.
+    // layer streams); MAC CTRL at 0x6000: {row_beats[15:0], 15'b0, mode 1 = bf16}; perm[j] at 0x6000 +
+    // MaxK + j, padded columns mapping to themselves; LAYER_DENSE at 0x8001 (0: 2:4); LAYER_BEATS at
+    // 0x8000; then the other pairs.
     if (li > 0) chunk_pair(0);
-    EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x3000, uint32_t(k8 / 8) << 16 | 1u}));
+    EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x6000, uint32_t(k8 / 8) << 16 | 1u}));
     for (int j = 0; j < k8; ++j, ++at) {
       const uint32_t pj = j < int(l.perm.size()) ? uint32_t(l.perm[size_t(j)]) : uint32_t(j);
-      EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x3000 + 256 + uint32_t(j), pj})) << "perm " << j;
+      EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x6000 + 256 + uint32_t(j), pj})) << "perm " << j;
     }
-    EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x4001, 0u}));
-    EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x4000, uint32_t(l.beats())}));
+    EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x8001, 0u}));
+    EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x8000, uint32_t(l.beats())}));
     for (size_t c = li > 0 ? 1 : 0; c < l.values.size(); ++c) chunk_pair(c);
     // Activations: x, padded with +0 to K8, last on the final one.
     for (int j = 0; j < k8; ++j, ++ai) {
@@ -324,10 +324,10 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
   EXPECT_EQ(ai, p.act.size());
   // One bank: every table at bank 0's addresses, every descriptor on bank 0.
   const ws::PipelineProgram one = ws::weight_pipeline_program({L, L2}, params, true, true);
-  for (const ws::CfgWrite& w : one.cfg) EXPECT_TRUE(w.addr >> 12 != 5 && w.addr >> 12 != 6) << std::hex << w.addr;
+  for (const ws::CfgWrite& w : one.cfg) EXPECT_TRUE(w.addr >> 13 != 5 && w.addr >> 13 != 6) << std::hex << w.addr;
   for (const auto* d : {&one.vdesc, &one.mdesc})
     for (const ws::PipelineDesc& pd : *d) EXPECT_FALSE(pd.desc.bank);
-  EXPECT_EQ(ws::weight_pipeline_program({L}, params, false).cfg.front().addr, 0x3000u) << "no format the second time";
+  EXPECT_EQ(ws::weight_pipeline_program({L}, params, false).cfg.front().addr, 0x6000u) << "no format the second time";
 
   // What the contract refuses.
   ws::PipelineLayer wide = L;
@@ -372,11 +372,11 @@ TEST(StreamProgram, DenseLayerToWeightPipeline) {
   params.max_k = 4096;
   const ws::PipelineProgram p = ws::weight_pipeline_program({L}, params, false);
   ASSERT_EQ(p.cfg.size(), 1 + 128 + 2 + 2 * 2048u);  // CTRL, perm, LAYER_DENSE, LAYER_BEATS, 2 tables
-  EXPECT_EQ(p.cfg[0], (ws::CfgWrite{0x3000, 16u << 16 | 1u}));
-  for (uint32_t j = 0; j < 128; ++j)  // MaxK 4096: perm[j] at MAC address 4096 + j, region 7
-    EXPECT_EQ(p.cfg[1 + j], (ws::CfgWrite{0x7000 + j, j})) << j;
-  EXPECT_EQ(p.cfg[129], (ws::CfgWrite{0x4001, 1u}));
-  EXPECT_EQ(p.cfg[130], (ws::CfgWrite{0x4000, 64u * 16}));
+  EXPECT_EQ(p.cfg[0], (ws::CfgWrite{0x6000, 16u << 16 | 1u}));
+  for (uint32_t j = 0; j < 128; ++j)  // MaxK 4096: perm[j] at MAC address 4096 + j
+    EXPECT_EQ(p.cfg[1 + j], (ws::CfgWrite{0x6000 + 4096 + j, j})) << j;
+  EXPECT_EQ(p.cfg[129], (ws::CfgWrite{0x8001, 1u}));
+  EXPECT_EQ(p.cfg[130], (ws::CfgWrite{0x8000, 64u * 16}));
   EXPECT_TRUE(p.mdesc.empty());
   for (const auto& port : p.munits) EXPECT_TRUE(port.empty());
   ASSERT_EQ(p.vdesc.size(), 2u);

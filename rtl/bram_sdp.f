@@ -1,0 +1,2 @@
+-f rtl/common.f
+rtl/ws_bram_sdp.sv

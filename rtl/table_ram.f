@@ -1,2 +1,0 @@
--f rtl/common.f
-rtl/ws_table_ram.sv
