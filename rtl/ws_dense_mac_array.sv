@@ -45,22 +45,17 @@ module ws_dense_mac_array #(
   localparam int Cols  = Lanes;   // columns per beat
   localparam int WBits = Rows * Lanes * 16;
 
-  logic                     s2_int, acc_first, wr_en, push, push_last;
-  logic [3:0]               acc_k, wr_k;
-  logic [2:0]               cmb_pair;
-  logic [1:0]               cmb_zero;
-  logic [Cols*16-1:0]       x_cols;       // during S2: the beat's activations, column by column
-  logic [WBits-1:0]         s1_w_q, s2_w_q;  // S1, S2: the beat (free-running; the schedule knows which)
-  logic [Rows*Lanes*16-1:0] s3_w_q, s3_x_q;  // S3: per row and multiplier, weight and activation
-  logic                     s3_int_q;
-  logic [Rows*32-1:0]       ys;
+  logic [WBits-1:0]   s2_w;
+  logic [Cols*16-1:0] x_cols;  // during S2: the beat's activations, column by column
 
-  ws_mac_ctrl #(
-    .Cols   (Cols),
-    .Lanes  (Lanes),
-    .MaxK   (MaxK),
-    .UsePerm(0)
-  ) u_ctrl (
+  ws_mac_array_core #(
+    .Rows    (Rows),
+    .Lanes   (Lanes),
+    .Cols    (Cols),
+    .MaxK    (MaxK),
+    .UsePerm (0),
+    .BeatBits(WBits)
+  ) u_core (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
     .cfg_valid_i (cfg_valid_i),
@@ -73,64 +68,20 @@ module ws_dense_mac_array #(
     .act_last_i  (act_last_i),
     .w_valid_i   (w_valid_i),
     .w_ready_o   (w_ready_o),
+    .w_data_i    (w_data_i),
     .w_last_i    (w_last_i),
     .w_meta_bad_i(1'b0),
-    .out_valid_i (out_valid_o),
+    .out_valid_o (out_valid_o),
     .out_ready_i (out_ready_i),
+    .out_data_o  (out_data_o),
+    .out_last_o  (out_last_o),
     .err_clear_i (err_clear_i),
     .err_o       (err_o),
     .err_cause_o (err_cause_o),
+    .s2_w_o      (s2_w),
     .x_cols_o    (x_cols),
-    .s2_int_o    (s2_int),
-    .acc_k_o     (acc_k),
-    .acc_first_o (acc_first),
-    .wr_en_o     (wr_en),
-    .wr_k_o      (wr_k),
-    .cmb_pair_o  (cmb_pair),
-    .cmb_zero_o  (cmb_zero),
-    .push_o      (push),
-    .push_last_o (push_last)
+    .s3_w_i      (s2_w),            // the beat's lanes are the multipliers' weights ...
+    .s3_x_i      ({Rows{x_cols}})   // ... and every row multiplies the same activations
   );
-
-  // S1, S2, S3 (the same three stages as the sparse array, here without a select).
-  always_ff @(posedge clk_i) begin
-    s1_w_q   <= w_data_i;
-    s2_w_q   <= s1_w_q;
-    s3_w_q   <= s2_w_q;
-    s3_x_q   <= {Rows{x_cols}};
-    s3_int_q <= s2_int;
-  end
-
-  for (genvar r = 0; r < Rows; r++) begin : g_row
-    ws_mac_row #(.Lanes(Lanes)) u_row (
-      .clk_i      (clk_i),
-      .int_i      (s3_int_q),
-      .w_i        (s3_w_q[Lanes*16*r +: Lanes*16]),
-      .x_i        (s3_x_q[Lanes*16*r +: Lanes*16]),
-      .acc_k_i    (acc_k),
-      .acc_first_i(acc_first),
-      .wr_en_i    (wr_en),
-      .wr_k_i     (wr_k),
-      .cmb_pair_i (cmb_pair),
-      .cmb_zero_i (cmb_zero),
-      .y_o        (ys[32*r +: 32])
-    );
-  end
-
-  ws_mac_out_fifo #(.Width(Rows*32 + 1), .Depth(16)) u_out (
-    .clk_i      (clk_i),
-    .rst_ni     (rst_ni),
-    .push_i     (push),
-    .push_data_i({push_last, ys}),
-    .out_valid_o(out_valid_o),
-    .out_ready_i(out_ready_i),
-    .out_data_o ({out_last_o, out_data_o})
-  );
-
-  // AXI-Stream rule on the output and, as assumptions about the environment, on the three inputs.
-  `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, {out_last_o, out_data_o})
-  `WS_ASSERT_STREAM(w_stable, w_valid_i, w_ready_o, {w_last_i, w_data_i})
-  `WS_ASSERT_STREAM(act_stable, act_valid_i, act_ready_o, {act_last_i, act_data_i})
-  `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
 endmodule
 `resetall

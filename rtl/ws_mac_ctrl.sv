@@ -105,10 +105,13 @@ module ws_mac_ctrl #(
   // Activation loading: act -> A1 (table read) -> A2 -> A3 (j) -> A4 (column write) -> bank loaded
   logic           act_fire, act_overflow, act_short;
   logic [KW-1:0]  act_ptr_q;
+  logic [KW-1:0]  act_end_q;               // row_beats * Cols - 1: a vector's last pointer
   logic           load_bank_q;             // the bank the next vector fills
   logic [1:0]     loaded_q, pending_q;     // per bank: readable / its last value on its way
   logic [1:0]     bank_mode_q;
-  logic [2*BW-1:0] bank_last_q;            // per bank: its rows' last beat (row_beats - 1)
+  logic [2*BW-1:0] bank_prelast_q;         // per bank: its rows' beat before the last (row_beats - 2)
+  logic [1:0]     bank_single_q;           // per bank: its rows have one beat
+  logic           row_single_q;            // CTRL's row_beats is 1
   logic [3*KW-1:0] a_ptr_q;                // A1, A2, A3 from the bottom
   logic [47:0]     a_data_q;
   logic [3:1]      a_valid_q, a_last_q, a_bank_q;
@@ -122,9 +125,10 @@ module ws_mac_ctrl #(
   assign act_ready_o  = init_done && !loaded_q[load_bank_q] && !pending_q[load_bank_q] &&
                         !cfg_valid_i;  // configuration first
   assign act_fire     = act_valid_i && act_ready_o;
-  assign act_overflow = !act_last_i && (act_ptr_q == KW'(MaxK - 1));
-  // A vector must fill every column the rows read: row_beats * Cols values.
-  assign act_short    = act_last_i && ({1'b0, act_ptr_q} + (KW+1)'(1) != (KW+1)'({row_beats_q, LogCols'(0)}));
+  assign act_overflow = !act_last_i && (act_ptr_q == KW'(MaxK - 1));  // the pointer wraps to 0
+  // A vector must fill every column the rows read: row_beats * Cols values. An equality with the
+  // end kept beside CTRL (no adder between act_last_i and the error cause).
+  assign act_short    = act_last_i && (act_ptr_q != act_end_q);
   assign a1_valid_q   = a_valid_q[1];
 
   // The permutation table: identity after reset (a sweep of MaxK cycles), then perm writes.
@@ -188,20 +192,23 @@ module ws_mac_ctrl #(
   // Weights
   logic             stream_bank_q;
   logic [BW-1:0]    beat_q;
-  logic             row_end, w_fire, row_fire, credit_ok, pace_ok;
-  logic [1:0]       beat_is_last;          // beat_q is the last beat of a row of bank 0 / 1
+  logic             w_fire, row_fire, out_take;
+  logic             row_end_q;             // beat_q is the last beat of a row of the stream bank
+  logic             end_ok_q;              // a row may end: a credit is free and the pace allows it
+  logic [1:0]       single_d;              // bank_single_q after this cycle's activation write
   logic [$clog2(Credits+1)-1:0] out_count_q;  // results accepted and not yet taken
   logic [$clog2(P/2)-1:0]       pace_q;       // cycles until the next row may end
   logic             s1_int_q, s2_int_q;
 
-  // An equality per bank, picked by the bank: no adder between the beat counter and w_ready.
-  assign beat_is_last = {beat_q == bank_last_q[BW +: BW], beat_q == bank_last_q[0 +: BW]};
-  assign row_end   = beat_is_last[stream_bank_q];
-  assign credit_ok = out_count_q != ($clog2(Credits+1))'(Credits);
-  assign pace_ok   = pace_q == '0;
-  assign w_ready_o = loaded_q[stream_bank_q] && (!(row_end || w_last_i) || (credit_ok && pace_ok));
+  // w_ready comes from registers and w_last alone: the row end and the room for a result are kept
+  // as flags, each updated from compares of registers (none behind the handshake).
+  assign w_ready_o = loaded_q[stream_bank_q] && (!(row_end_q || w_last_i) || end_ok_q);
   assign w_fire    = w_valid_i && w_ready_o;
-  assign row_fire  = w_fire && (row_end || w_last_i);  // a misplaced w_last still ends the row
+  assign row_fire  = w_fire && (row_end_q || w_last_i);  // a misplaced w_last still ends the row
+  assign out_take  = out_valid_i && out_ready_i;
+  for (genvar b = 0; b < 2; b++) begin : g_single
+    assign single_d[b] = (act_fire && act_last_i && load_bank_q == 1'(b)) ? row_single_q : bank_single_q[b];
+  end
 
   // The column RAMs read the offered beat's row, whether or not it is taken this cycle.
   assign col_raddr = {stream_bank_q, beat_q};
@@ -260,28 +267,31 @@ module ws_mac_ctrl #(
   assign s2_int_o    = s2_int_q;
 
   // ---------------------------------------------------------------------------------------------
-  // Sticky error, lowest cause of the cycle first. The cause is registered once before the sticky
-  // error (err_o follows the faulty transfer by two cycles, not one): the handshake that decides it
-  // is the array's longest path otherwise.
-  logic [2:0] ev, ev_q;  // ws_pkg::mac_err_e
-  always_comb begin
-    ev = ws_pkg::MAC_ERR_NONE;
-    if (act_fire && (act_overflow || act_short)) ev = ws_pkg::MAC_ERR_ACT;
-    if (cfg_fire && cfg_bad)                     ev = ws_pkg::MAC_ERR_CONFIG;
-    if (w_fire && w_last_i && !row_end)          ev = ws_pkg::MAC_ERR_FRAME;
-    if (w_fire && w_meta_bad_i)                  ev = ws_pkg::MAC_ERR_META;
+  // Sticky error, lowest cause of the cycle first. Each cause is registered once on its own before
+  // the priority and the sticky error (err_o follows the faulty transfer by two cycles, not one): the
+  // handshakes that decide them are the array's longest paths otherwise.
+  logic [4:1] ev_q;  // per ws_pkg::mac_err_e code: that cause happened in the cycle before
+  logic [2:0] ev;    // ws_pkg::mac_err_e
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) ev_q <= '0;
+    else begin
+      ev_q[ws_pkg::MAC_ERR_META]   <= w_fire && w_meta_bad_i;
+      ev_q[ws_pkg::MAC_ERR_FRAME]  <= w_fire && w_last_i && !row_end_q;
+      ev_q[ws_pkg::MAC_ERR_CONFIG] <= cfg_fire && cfg_bad;
+      ev_q[ws_pkg::MAC_ERR_ACT]    <= act_fire && (act_overflow || act_short);
+    end
   end
 
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) ev_q <= ws_pkg::MAC_ERR_NONE;
-    else         ev_q <= ev;
+  always_comb begin
+    ev = ws_pkg::MAC_ERR_NONE;
+    for (int c = 4; c >= 1; c--) if (ev_q[c]) ev = 3'(c);
   end
 
   ws_sticky_error #(.CauseBits(3)) u_err (
     .clk_i,
     .rst_ni,
     .clear_i(err_clear_i),
-    .cause_i(ev_q),
+    .cause_i(ev),
     .err_o,
     .cause_o(err_cause_o)
   );
@@ -292,13 +302,18 @@ module ws_mac_ctrl #(
     if (!rst_ni) begin
       mode_q        <= 1'b0;
       row_beats_q   <= RBW'(1);
+      act_end_q     <= KW'(Cols - 1);
+      row_single_q  <= 1'b1;
       in_vector_q   <= 1'b0;
       act_ptr_q     <= '0;
       load_bank_q   <= 1'b0;
       loaded_q      <= '0;
       pending_q     <= '0;
       bank_mode_q   <= '0;
-      bank_last_q   <= '0;
+      bank_prelast_q <= '1;
+      bank_single_q <= '1;
+      row_end_q     <= 1'b1;
+      end_ok_q      <= 1'b1;
       a_valid_q     <= '0;
       a_last_q      <= '0;
       a_bank_q      <= '0;
@@ -317,16 +332,18 @@ module ws_mac_ctrl #(
       if (ctrl_we) begin
         mode_q      <= ctrl.mode;
         row_beats_q <= ctrl.row_beats[RBW-1:0];
+        act_end_q   <= KW'({ctrl.row_beats[RBW-1:0], LogCols'(0)} - (KW+1)'(1));
+        row_single_q <= ctrl.row_beats[RBW-1:0] == RBW'(1);
       end
       // Activations
       if (act_fire) begin
-        act_ptr_q   <= (act_last_i || act_overflow) ? '0 : act_ptr_q + KW'(1);
+        act_ptr_q   <= act_last_i ? '0 : act_ptr_q + KW'(1);  // an overflow wraps to 0
         in_vector_q <= !act_last_i;
         if (act_last_i) begin  // the bank takes the vector's configuration and fills up
           load_bank_q                            <= !load_bank_q;
           pending_q[load_bank_q]                 <= 1'b1;
           bank_mode_q[load_bank_q]               <= mode_q;
-          bank_last_q[BW*load_bank_q +: BW]      <= BW'(row_beats_q - RBW'(1));
+          bank_prelast_q[BW*load_bank_q +: BW]   <= BW'(row_beats_q - RBW'(2));
         end
       end
       a_valid_q  <= {a_valid_q[2:1], act_fire};
@@ -351,14 +368,28 @@ module ws_mac_ctrl #(
           stream_bank_q           <= !stream_bank_q;
         end
       end
+      bank_single_q <= single_d;
+      // The row end after this cycle: a row's first beat after a row end (in the bank that streams
+      // then), the beat after the one taken, or a new vector's rows in the stream bank (beat 0).
+      if (row_fire)     row_end_q <= w_last_i ? single_d[!stream_bank_q] : bank_single_q[stream_bank_q];
+      else if (w_fire)  row_end_q <= beat_q == bank_prelast_q[BW*stream_bank_q +: BW];
+      else if (act_fire && act_last_i && load_bank_q == stream_bank_q) row_end_q <= row_single_q;
+      end_ok_q    <= !row_fire && (pace_q <= ($clog2(P/2))'(1))
+                     && (out_take || out_count_q != ($clog2(Credits+1))'(Credits));
       s1_int_q    <= !bank_mode_q[stream_bank_q];
       s2_int_q    <= s1_int_q;
       out_count_q <= out_count_q + ($clog2(Credits+1))'(row_fire)
-                                 - ($clog2(Credits+1))'(out_valid_i && out_ready_i);
+                                 - ($clog2(Credits+1))'(out_take);
       pace_q      <= row_fire ? ($clog2(P/2))'(P/2 - 1) : (pace_q != '0) ? pace_q - 1'b1 : pace_q;
     end
   end
 
   `WS_ASSERT(credits, !(push_o && out_count_q == '0), ("ws_mac_ctrl: a result without a credit"))
+  // The flags behind w_ready are what they stand for.
+  `WS_ASSERT(row_end_flag, row_end_q == (bank_single_q[stream_bank_q] ? beat_q == '0
+                           : beat_q == bank_prelast_q[BW*stream_bank_q +: BW] + BW'(1)),
+             ("ws_mac_ctrl: row_end_q is not the row end"))
+  `WS_ASSERT(end_ok_flag, end_ok_q == (out_count_q != ($clog2(Credits+1))'(Credits) && pace_q == '0),
+             ("ws_mac_ctrl: end_ok_q is not the credit and the pace"))
 endmodule
 `resetall

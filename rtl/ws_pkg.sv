@@ -107,7 +107,7 @@ package ws_pkg;
   // MAC_ADD_STAGES cycles, so MAC_ACC_PARTIALS must exceed MAC_ADD_STAGES. The multiplier takes
   // MAC_MUL_STAGES cycles; both counts include the output register.
   localparam int MAC_ACC_PARTIALS = 16;
-  localparam int MAC_ADD_STAGES = 9;
+  localparam int MAC_ADD_STAGES = 10;
   localparam int MAC_MUL_STAGES = 9;
 
   // Configuration address 0 (CTRL); perm[j] is at address MaxK + j.

@@ -51,15 +51,9 @@ module ws_sparse_mac_array #(
   localparam int GB    = ws_pkg::SPARSE_GROUP_BITS;
   localparam int WBits = Rows * G * GB;
 
-  logic                     s2_int, acc_first, wr_en, push, push_last;
-  logic [3:0]               acc_k, wr_k;
-  logic [2:0]               cmb_pair;
-  logic [1:0]               cmb_zero;
-  logic [Cols*16-1:0]       x_cols;       // during S2: the beat's activations, column by column
-  logic [WBits-1:0]         s1_w_q, s2_w_q;  // S1, S2: the beat (free-running; the schedule knows which)
-  logic [Rows*Lanes*16-1:0] s3_w_q, s3_x_q;  // S3: per row and multiplier, weight and activation
-  logic                     s3_int_q;
-  logic [Rows*32-1:0]       ys;
+  logic [WBits-1:0]         s2_w;
+  logic [Cols*16-1:0]       x_cols;        // during S2: the beat's activations, column by column
+  logic [Rows*Lanes*16-1:0] s3_w, s3_x;    // into S3: per row and multiplier, weight and activation
   logic                     meta_bad;
 
   // Metadata check on the incoming beat: idx0 must be below idx1.
@@ -71,12 +65,14 @@ module ws_sparse_mac_array #(
     end
   end
 
-  ws_mac_ctrl #(
-    .Cols   (Cols),
-    .Lanes  (Lanes),
-    .MaxK   (MaxK),
-    .UsePerm(1)
-  ) u_ctrl (
+  ws_mac_array_core #(
+    .Rows    (Rows),
+    .Lanes   (Lanes),
+    .Cols    (Cols),
+    .MaxK    (MaxK),
+    .UsePerm (1),
+    .BeatBits(WBits)
+  ) u_core (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
     .cfg_valid_i (cfg_valid_i),
@@ -89,78 +85,35 @@ module ws_sparse_mac_array #(
     .act_last_i  (act_last_i),
     .w_valid_i   (w_valid_i),
     .w_ready_o   (w_ready_o),
+    .w_data_i    (w_data_i),
     .w_last_i    (w_last_i),
     .w_meta_bad_i(meta_bad),
-    .out_valid_i (out_valid_o),
+    .out_valid_o (out_valid_o),
     .out_ready_i (out_ready_i),
+    .out_data_o  (out_data_o),
+    .out_last_o  (out_last_o),
     .err_clear_i (err_clear_i),
     .err_o       (err_o),
     .err_cause_o (err_cause_o),
+    .s2_w_o      (s2_w),
     .x_cols_o    (x_cols),
-    .s2_int_o    (s2_int),
-    .acc_k_o     (acc_k),
-    .acc_first_o (acc_first),
-    .wr_en_o     (wr_en),
-    .wr_k_o      (wr_k),
-    .cmb_pair_o  (cmb_pair),
-    .cmb_zero_o  (cmb_zero),
-    .push_o      (push),
-    .push_last_o (push_last)
+    .s3_w_i      (s3_w),
+    .s3_x_i      (s3_x)
   );
 
-  // S1 and S2 wait for the column RAMs; then S3: each group's metadata picks 2 of its 4
-  // activations (as it is: a bad nibble is flagged, not fixed).
-  always_ff @(posedge clk_i) begin
-    s1_w_q   <= w_data_i;
-    s2_w_q   <= s1_w_q;
-    s3_int_q <= s2_int;
-  end
-
+  // Into S3: each group's metadata picks 2 of its 4 activations (as it is: a bad nibble is flagged,
+  // not fixed).
   for (genvar r = 0; r < Rows; r++) begin : g_s3
     for (genvar g = 0; g < G; g++) begin : g_group
       localparam int At = GB * (r * G + g);
       localparam int L  = Lanes * 16 * r + 32 * g;  // this group's two lanes in the S3 vectors
       logic [3:0] meta;
-      assign meta = s2_w_q[At + ws_pkg::SPARSE_GROUP_META_LSB +: 4];
-      always_ff @(posedge clk_i) begin
-        s3_w_q[L +: 16]      <= s2_w_q[At + ws_pkg::SPARSE_GROUP_V0_LSB +: 16];
-        s3_w_q[L + 16 +: 16] <= s2_w_q[At + ws_pkg::SPARSE_GROUP_V1_LSB +: 16];
-        s3_x_q[L +: 16]      <= x_cols[64*g + 16*meta[1:0] +: 16];
-        s3_x_q[L + 16 +: 16] <= x_cols[64*g + 16*meta[3:2] +: 16];
-      end
+      assign meta            = s2_w[At + ws_pkg::SPARSE_GROUP_META_LSB +: 4];
+      assign s3_w[L +: 16]      = s2_w[At + ws_pkg::SPARSE_GROUP_V0_LSB +: 16];
+      assign s3_w[L + 16 +: 16] = s2_w[At + ws_pkg::SPARSE_GROUP_V1_LSB +: 16];
+      assign s3_x[L +: 16]      = x_cols[64*g + 16*meta[1:0] +: 16];
+      assign s3_x[L + 16 +: 16] = x_cols[64*g + 16*meta[3:2] +: 16];
     end
   end
-
-  for (genvar r = 0; r < Rows; r++) begin : g_row
-    ws_mac_row #(.Lanes(Lanes)) u_row (
-      .clk_i      (clk_i),
-      .int_i      (s3_int_q),
-      .w_i        (s3_w_q[Lanes*16*r +: Lanes*16]),
-      .x_i        (s3_x_q[Lanes*16*r +: Lanes*16]),
-      .acc_k_i    (acc_k),
-      .acc_first_i(acc_first),
-      .wr_en_i    (wr_en),
-      .wr_k_i     (wr_k),
-      .cmb_pair_i (cmb_pair),
-      .cmb_zero_i (cmb_zero),
-      .y_o        (ys[32*r +: 32])
-    );
-  end
-
-  ws_mac_out_fifo #(.Width(Rows*32 + 1), .Depth(16)) u_out (
-    .clk_i      (clk_i),
-    .rst_ni     (rst_ni),
-    .push_i     (push),
-    .push_data_i({push_last, ys}),
-    .out_valid_o(out_valid_o),
-    .out_ready_i(out_ready_i),
-    .out_data_o ({out_last_o, out_data_o})
-  );
-
-  // AXI-Stream rule on the output and, as assumptions about the environment, on the three inputs.
-  `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, {out_last_o, out_data_o})
-  `WS_ASSERT_STREAM(w_stable, w_valid_i, w_ready_o, {w_last_i, w_data_i})
-  `WS_ASSERT_STREAM(act_stable, act_valid_i, act_ready_o, {act_last_i, act_data_i})
-  `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
 endmodule
 `resetall

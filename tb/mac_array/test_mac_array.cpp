@@ -388,7 +388,7 @@ TEST(MacArrayCycles, SparseVsDenseC) {
 
 // ---------------------------------------------------------------------------------------------
 // The adder and the multiplier alone against the bit-level model, both modes, one operation per
-// cycle through their pipelines.
+// cycle through their pipelines; stream_ops prints the count of operations and mismatches.
 
 template <class V, class Op>
 uint64_t stream_ops(V& dut, int latency, uint64_t n, Op op, const char* name) {
@@ -416,6 +416,8 @@ uint64_t stream_ops(V& dut, int latency, uint64_t n, Op op, const char* name) {
     dut.clk_i = 1;
     dut.eval();
   }
+  std::printf("%s vs model: %s, %llu operations, %llu mismatches\n", name, tb::seed_text().c_str(),
+              (unsigned long long)n, (unsigned long long)mismatches);
   return mismatches;
 }
 
@@ -458,8 +460,33 @@ TEST(MacLeaf, AdderMatchesModel) {
     d.int_i = is_int;
     want = ws::mac_add(is_int ? MacMode::Int8 : MacMode::Bf16, a, b);
   }, "ws_mac_add");
-  std::printf("ws_mac_add vs model: %s, %llu operations, %llu mismatches\n", tb::seed_text().c_str(),
-              (unsigned long long)n, (unsigned long long)mismatches);
+  EXPECT_EQ(mismatches, 0u);
+}
+
+TEST(MacLeaf, AdderStickyBitInEveryBlock) {
+  // Directed: the small operand's lowest set bit at every position p of its fraction (p = 23: the
+  // fraction is 0), so that ws_mac_add's low_bit() finds it in each 8-bit block of {f, 4'b0000},
+  // against every alignment distance d from 0 to 31 around it; normal and subnormal small operands,
+  // either operand the small one, sums and differences.
+  VerilatedContext ctx;
+  MacAdd dut(&ctx);
+  std::mt19937_64 rng(tb::seed() ^ 0x57C);
+  const uint64_t n = 24 * 32 * 2 * 2 * 2 * 4;
+  const uint64_t mismatches = stream_ops(dut, ws::pkg::MAC_ADD_STAGES - 1, n, [&](uint64_t i, MacAdd& d, uint32_t& want, bool& is_int) {
+    const uint32_t p = uint32_t(i % 24), dist = uint32_t(i / 24 % 32);
+    const bool sub_small = (i / 768) % 2, b_small = (i / 1536) % 2, diff = (i / 3072) % 2;
+    const uint32_t frac = p == 23 ? 0u : ((uint32_t(rng()) << (p + 1)) | (1u << p)) & 0x7FFFFFu;
+    const uint32_t e_small = sub_small ? 0u : 1u + uint32_t(rng() % 100);
+    const uint32_t small = uint32_t(rng() & 1) << 31 | e_small << 23 | frac;
+    const uint32_t big_sign = (small >> 31) ^ uint32_t(diff);
+    const uint32_t big = big_sign << 31 | (e_small + dist + (dist == 0 && sub_small)) << 23 | (uint32_t(rng()) & 0x7FFFFFu);
+    const uint32_t a = b_small ? big : small, b = b_small ? small : big;
+    is_int = false;
+    d.a_i = a;
+    d.b_i = b;
+    d.int_i = 0;
+    want = ws::mac_add(MacMode::Bf16, a, b);
+  }, "ws_mac_add (sticky bit per block)");
   EXPECT_EQ(mismatches, 0u);
 }
 
@@ -494,8 +521,6 @@ TEST(MacLeaf, MultiplierMatchesModel) {
     d.int_i = is_int;
     want = ws::mac_mul(is_int ? MacMode::Int8 : MacMode::Bf16, a, b);
   }, "ws_mac_mul");
-  std::printf("ws_mac_mul vs model: %s, %llu operations, %llu mismatches\n", tb::seed_text().c_str(),
-              (unsigned long long)n, (unsigned long long)mismatches);
   EXPECT_EQ(mismatches, 0u);
 }
 
