@@ -61,6 +61,7 @@ void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, cons
     if (progress) progress(done, ix.source_size);
   };
 
+  out.expect_size(ix.source_size);
   OrderedPipeline<Piece> pipe(resolve_threads(threads));
   std::optional<Checksum::Running> literal;  // of the literal being written; consumers run in order
   for (const Segment& s : ix.segments) {
