@@ -82,12 +82,14 @@ void join(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t*
   for (; i < n; ++i) store_le(out + width * i, J::value(sym[i], raw + J::kRawBytes * i), int(width));
 }
 
-// The chunk's value_count symbols, tANS-decoded into out.
+// The chunk's value_count symbols, tANS-decoded into out. The decode table is built into a buffer
+// kept per thread: no allocation per chunk.
 void decode_symbols(const ChunkView& v, uint8_t* out) {
   if (v.value_count == 0) return;
-  const auto table = tans::build_decode_table(v.counts);
-  tans::decode(v.symbol_stream, v.symbol_bytes, table, v.counts.table_log, v.lanes, v.initial_states.data(), out,
-               v.value_count);
+  thread_local std::array<tans::DecodeEntry, size_t(1) << tans::kMaxTableLog> table;
+  tans::build_decode_table(v.counts, table.data());
+  tans::decode(v.symbol_stream, v.symbol_bytes, table.data(), v.counts.table_log, v.lanes, v.initial_states.data(),
+               out, v.value_count);
 }
 
 // Room for n decoded symbols, per thread and kept between calls: a fresh 64 KiB buffer per chunk

@@ -132,20 +132,31 @@ std::vector<uint8_t> spread(const NormalizedCounts& nc) {
 }
 
 std::vector<DecodeEntry> build_decode_table(const NormalizedCounts& nc) {
-  const std::vector<uint8_t> sp = spread(nc);  // validates
+  validate(nc);
+  std::vector<DecodeEntry> table(nc.table_size());
+  build_decode_table(nc, table.data());
+  return table;
+}
+
+void build_decode_table(const NormalizedCounts& nc, DecodeEntry* table) {
+  validate(nc);
   const uint32_t T = nc.table_size();
+  // The spread of spread(), written straight into the entries' symbols.
+  const uint32_t step = (T >> 1) + (T >> 3) + 3;
+  uint32_t pos = 0;
+  for (unsigned s = nc.first; s <= nc.last; ++s)
+    for (uint32_t i = nc.count(s); i > 0; --i) {
+      table[pos].symbol = uint8_t(s);
+      pos = (pos + step) & (T - 1);
+    }
   std::array<uint32_t, 256> next{};
   for (unsigned s = nc.first; s <= nc.last; ++s) next[s] = nc.count(s);
-  std::vector<DecodeEntry> table(T);
   for (uint32_t x = 0; x < T; ++x) {
-    uint8_t s = sp[x];
-    uint32_t k = next[s]++;
-    int nb = nc.table_log - floor_log2(k);
-    table[x].symbol = s;
+    const uint32_t k = next[table[x].symbol]++;
+    const int nb = nc.table_log - floor_log2(k);
     table[x].nb_bits = uint8_t(nb);
     table[x].next_base = uint16_t((k << nb) - T);
   }
-  return table;
 }
 
 void write_counts(const NormalizedCounts& nc, std::vector<uint8_t>& out) {
@@ -283,16 +294,6 @@ inline uint64_t fetch_bits(const uint8_t* data, size_t size, uint64_t pos) {
   return word >> (pos & 7);
 }
 
-// One lane's decoder step: emit the symbol, then take nb_bits from the bit buffer.
-inline void lane_step(const DecodeEntry* table, uint32_t& x, uint64_t& bits, unsigned& used,
-                      uint8_t*& o) {
-  const DecodeEntry e = table[x];
-  *o++ = e.symbol;
-  x = uint32_t(e.next_base) + uint32_t(bits & ((1u << e.nb_bits) - 1));
-  bits >>= e.nb_bits;
-  used += e.nb_bits;
-}
-
 // 64 stream bits from bit pos on; unchecked when the caller knows 8 bytes from pos >> 3 exist.
 template <bool kChecked>
 inline uint64_t fetch(const uint8_t* stream, size_t size, uint64_t pos) {
@@ -305,59 +306,67 @@ inline uint64_t fetch(const uint8_t* stream, size_t size, uint64_t pos) {
   return word >> (pos & 7);
 }
 
-// One decoder step of K lanes, written out so that the states stay in registers. A fetch holds at
-// least 57 usable bits and serves 4 lanes (4 * 12 = 48 bits), so K = 8 fetches twice.
+// One lane's decoder step: emit the symbol, then take nb_bits from the bit buffer. The position
+// advances here, lane by lane, rather than by a per-step sum: one dependent add less per step.
+inline void lane_step(const DecodeEntry* table, uint32_t& x, uint64_t& bits, uint64_t& pos, uint8_t* o) {
+  const DecodeEntry e = table[x];
+  *o = e.symbol;
+  x = uint32_t(e.next_base) + (uint32_t(bits) & ((1u << e.nb_bits) - 1));
+  bits >>= e.nb_bits;
+  pos += e.nb_bits;
+}
+
+// One step of up to 4 lanes (K of them) from one fetch: a fetch holds at least 57 usable bits, 4 lanes
+// take at most 4 * 12. The states are separate variables, not an array, so that they stay in registers
+// (an array was kept on the stack: a store and a load in every state's chain).
 template <int K, bool kChecked>
-inline void decode_step(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t* x,
-                        uint8_t*& o, uint64_t& pos) {
+inline void decode_step(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t& x0,
+                        uint32_t& x1, uint32_t& x2, uint32_t& x3, uint8_t* o, uint64_t& pos) {
   uint64_t bits = fetch<kChecked>(stream, size, pos);
-  unsigned used = 0;
-  lane_step(table, x[0], bits, used, o);
-  if constexpr (K >= 2) lane_step(table, x[1], bits, used, o);
+  lane_step(table, x0, bits, pos, o);
+  if constexpr (K >= 2) lane_step(table, x1, bits, pos, o + 1);
   if constexpr (K >= 4) {
-    lane_step(table, x[2], bits, used, o);
-    lane_step(table, x[3], bits, used, o);
-  }
-  pos += used;
-  if constexpr (K == 8) {
-    bits = fetch<kChecked>(stream, size, pos);
-    used = 0;
-    lane_step(table, x[4], bits, used, o);
-    lane_step(table, x[5], bits, used, o);
-    lane_step(table, x[6], bits, used, o);
-    lane_step(table, x[7], bits, used, o);
-    pos += used;
+    lane_step(table, x2, bits, pos, o + 2);
+    lane_step(table, x3, bits, pos, o + 3);
   }
 }
 
-// Decodes n symbols with K lanes whose states are x[0..K-1]; returns the bits consumed (which
-// exceed the stream's size when the reads ran past its end).
+// Decodes n symbols with K lanes whose states are states[0..K-1]; returns the bits consumed (which
+// exceed the stream's size when the reads ran past its end). K = 8 runs two 4-lane steps.
 template <int K>
 uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t* states,
                       uint8_t* out, size_t n) {
+  constexpr int G = K < 4 ? K : 4;  // lanes per fetch
   const uint64_t size_bits = uint64_t(size) * 8;
-  uint32_t x[K];
-  for (int j = 0; j < K; ++j) x[j] = states[j];
+  uint32_t a0 = states[0], a1 = K > 1 ? states[1] : 0, a2 = K > 2 ? states[2] : 0, a3 = K > 3 ? states[3] : 0;
+  uint32_t b0 = K > 4 ? states[4] : 0, b1 = K > 4 ? states[5] : 0, b2 = K > 4 ? states[6] : 0,
+           b3 = K > 4 ? states[7] : 0;
   uint64_t pos = 0;
   uint8_t* o = out;
   uint8_t* const steps_end = out + n / K * K;
   // Fast loop: while a whole step's fetches (at most 6 bytes apart) stay inside the stream.
-  const uint64_t fast_bytes = size >= 16 ? size - 16 : 0;
-  if (size >= 16)
-    while (o != steps_end && (pos >> 3) <= fast_bytes) decode_step<K, false>(stream, size, table, x, o, pos);
+  if (size >= 16) {
+    const uint64_t fast_bits = uint64_t(size - 16) * 8;
+    while (o != steps_end && pos <= fast_bits) {
+      decode_step<G, false>(stream, size, table, a0, a1, a2, a3, o, pos);
+      if constexpr (K == 8) decode_step<4, false>(stream, size, table, b0, b1, b2, b3, o + 4, pos);
+      o += K;
+    }
+  }
   while (o != steps_end) {
-    decode_step<K, true>(stream, size, table, x, o, pos);
+    decode_step<G, true>(stream, size, table, a0, a1, a2, a3, o, pos);
+    if constexpr (K == 8) decode_step<4, true>(stream, size, table, b0, b1, b2, b3, o + 4, pos);
+    o += K;
     // A corrupt stream may claim far more bits than it has: stop at the first overrun.
     if (pos > size_bits) throw FormatError("stream ends early");
   }
   // Last, partial step: lanes 0 .. n mod K - 1.
+  uint32_t* const x[8] = {&a0, &a1, &a2, &a3, &b0, &b1, &b2, &b3};
   for (int j = 0; j < int(n % K); ++j) {
     uint64_t bits = fetch_bits(stream, size, pos);
-    unsigned used = 0;
-    lane_step(table, x[j], bits, used, o);
-    pos += used;
+    lane_step(table, *x[j], bits, pos, o++);
   }
-  for (int j = 0; j < K; ++j) states[j] = x[j];
+  for (int j = 0; j < K; ++j) states[j] = *x[j];
   return pos;
 }
 
@@ -365,12 +374,18 @@ uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* tab
 
 void decode(const uint8_t* stream, size_t stream_bytes, const std::vector<DecodeEntry>& table,
             int table_log, int lanes, const uint16_t* initial_states, uint8_t* out, size_t n) {
+  if (table_log >= kMinTableLog && table_log <= kMaxTableLog && table.size() != (1u << table_log))
+    throw std::invalid_argument("decode: table size is not 2^table_log");
+  decode(stream, stream_bytes, table.data(), table_log, lanes, initial_states, out, n);
+}
+
+void decode(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table, int table_log, int lanes,
+            const uint16_t* initial_states, uint8_t* out, size_t n) {
   if (table_log < kMinTableLog || table_log > kMaxTableLog)
     throw FormatError("bad table log " + std::to_string(table_log) + " (must be 5..12)");
   if (!valid_lanes(lanes))
     throw FormatError("bad lane count " + std::to_string(lanes) + " (must be 1, 2, 4 or 8)");
   const uint32_t T = 1u << table_log;
-  if (table.size() != T) throw std::invalid_argument("decode: table size is not 2^table_log");
   uint32_t states[kMaxLanes] = {};
   for (int j = 0; j < lanes; ++j) {
     states[j] = initial_states[j];
@@ -380,10 +395,10 @@ void decode(const uint8_t* stream, size_t stream_bytes, const std::vector<Decode
   }
   uint64_t pos = 0;
   switch (lanes) {
-    case 1: pos = decode_lanes<1>(stream, stream_bytes, table.data(), states, out, n); break;
-    case 2: pos = decode_lanes<2>(stream, stream_bytes, table.data(), states, out, n); break;
-    case 4: pos = decode_lanes<4>(stream, stream_bytes, table.data(), states, out, n); break;
-    default: pos = decode_lanes<8>(stream, stream_bytes, table.data(), states, out, n); break;
+    case 1: pos = decode_lanes<1>(stream, stream_bytes, table, states, out, n); break;
+    case 2: pos = decode_lanes<2>(stream, stream_bytes, table, states, out, n); break;
+    case 4: pos = decode_lanes<4>(stream, stream_bytes, table, states, out, n); break;
+    default: pos = decode_lanes<8>(stream, stream_bytes, table, states, out, n); break;
   }
   const uint64_t size_bits = uint64_t(stream_bytes) * 8;
   if (pos > size_bits) throw FormatError("stream ends early");

@@ -55,6 +55,8 @@ void validate(const NormalizedCounts& nc);
 
 std::vector<uint8_t> spread(const NormalizedCounts& nc);
 std::vector<DecodeEntry> build_decode_table(const NormalizedCounts& nc);
+// The same into table[0 .. 2^table_log), without allocating (the decoder's per-chunk path).
+void build_decode_table(const NormalizedCounts& nc, DecodeEntry* table);
 
 // Serialised counts (docs/format.md section 4, the chunk's "first, last, counts" fields).
 void write_counts(const NormalizedCounts& nc, std::vector<uint8_t>& out);
@@ -74,6 +76,9 @@ EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& 
 // "final state wrong in lane N", ...) on any violation of docs/format.md 2.4.
 void decode(const uint8_t* stream, size_t stream_bytes, const std::vector<DecodeEntry>& table,
             int table_log, int lanes, const uint16_t* initial_states, uint8_t* out, size_t n);
+// The same with the table's 2^table_log entries at `table`.
+void decode(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table, int table_log, int lanes,
+            const uint16_t* initial_states, uint8_t* out, size_t n);
 
 // Coded size in bits of a histogram under normalised counts (sum over symbols of
 // hist[s] * log2(T / n_s)); used to choose counts and to report overhead.
