@@ -8,6 +8,7 @@
 
 #include "core/bitstream.hpp"
 #include "core/bytes.hpp"
+#include "core/cpu_clones.hpp"
 #include "core/error.hpp"
 
 namespace ws {
@@ -262,6 +263,7 @@ ChunkView parse_chunk(const uint8_t* data, size_t size) {
   return v;
 }
 
+WS_CPU_CLONES
 void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity,
                   const Checksum& sum) {
   const bool symbols_only = t == DType::Raw;

@@ -9,6 +9,7 @@
 
 #include "core/bitstream.hpp"
 #include "core/bytes.hpp"
+#include "core/cpu_clones.hpp"
 #include "core/error.hpp"
 
 namespace ws::tans {
@@ -334,7 +335,7 @@ inline void decode_step(const uint8_t* stream, size_t size, const DecodeEntry* t
 // Decodes n symbols with K lanes whose states are states[0..K-1]; returns the bits consumed (which
 // exceed the stream's size when the reads ran past its end). K = 8 runs two 4-lane steps.
 template <int K>
-uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t* states,
+inline __attribute__((always_inline)) uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t* states,
                       uint8_t* out, size_t n) {
   constexpr int G = K < 4 ? K : 4;  // lanes per fetch
   const uint64_t size_bits = uint64_t(size) * 8;
@@ -360,13 +361,22 @@ uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* tab
     // A corrupt stream may claim far more bits than it has: stop at the first overrun.
     if (pos > size_bits) throw FormatError("stream ends early");
   }
-  // Last, partial step: lanes 0 .. n mod K - 1.
-  uint32_t* const x[8] = {&a0, &a1, &a2, &a3, &b0, &b1, &b2, &b3};
-  for (int j = 0; j < int(n % K); ++j) {
+  // Last, partial step: lanes 0 .. n mod K - 1, a fetch each. (No array of the states: taking
+  // their addresses would keep them in memory in the loops above too.)
+  const int rest = int(n % K);
+  const auto last_step = [&](uint32_t& x) {
     uint64_t bits = fetch_bits(stream, size, pos);
-    lane_step(table, *x[j], bits, pos, o++);
-  }
-  for (int j = 0; j < K; ++j) states[j] = *x[j];
+    lane_step(table, x, bits, pos, o++);
+  };
+  if (rest > 0) last_step(a0);
+  if (rest > 1) last_step(a1);
+  if (rest > 2) last_step(a2);
+  if (rest > 3) last_step(a3);
+  if (rest > 4) last_step(b0);
+  if (rest > 5) last_step(b1);
+  if (rest > 6) last_step(b2);
+  const uint32_t all[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
+  for (int j = 0; j < K; ++j) states[j] = all[j];
   return pos;
 }
 
@@ -379,6 +389,7 @@ void decode(const uint8_t* stream, size_t stream_bytes, const std::vector<Decode
   decode(stream, stream_bytes, table.data(), table_log, lanes, initial_states, out, n);
 }
 
+WS_CPU_CLONES
 void decode(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table, int table_log, int lanes,
             const uint16_t* initial_states, uint8_t* out, size_t n) {
   if (table_log < kMinTableLog || table_log > kMaxTableLog)
