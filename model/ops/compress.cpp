@@ -11,6 +11,7 @@
 #include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/threads.hpp"
+#include "files/model_file.hpp"
 #include "files/plan_source.hpp"
 #include "ops/report.hpp"
 
@@ -142,6 +143,17 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
   pipe.finish();
   result.container_bytes = w.finish();
   return result;
+}
+
+std::string opaque_input_note(const std::string& in, const ByteSource& src, const CompressResult& r) {
+  if (r.kind != SourceKind::Opaque || r.source_bytes == 0) return "";
+  uint8_t first[8] = {};
+  const size_t n = size_t(std::min<uint64_t>(src.size(), sizeof first));
+  src.read(0, first, n);
+  const char* packed = compressed_format_of(first, n);
+  const std::string why = packed ? std::string("already compressed (") + packed + ")" : "not a known weight format";
+  return strprintf("note: %s: %s; stored as opaque bytes (ratio %.3f:1)\n", in.c_str(), why.c_str(),
+                   r.container_bytes ? double(r.source_bytes) / double(r.container_bytes) : 0.0);
 }
 
 std::string compress_summary(const std::string& in, const std::string& out, const CompressResult& r,
