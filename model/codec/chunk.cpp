@@ -71,7 +71,7 @@ struct F32Join {  // raw: 3 bytes, sign << 23 | mantissa
 
 // Each decoded exponent joined with its raw field into a little-endian value at out.
 template <class J>
-void join(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t* __restrict out, size_t n) {
+inline __attribute__((always_inline)) void join(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t* __restrict out, size_t n) {
   constexpr size_t width = sizeof(typename J::Value);
   size_t i = 0;
   if (kLittleEndian)
