@@ -54,6 +54,23 @@ fs::path round_trip(const fs::path& src, const fs::path& dir, const std::string&
   return wsz;
 }
 
+// A safetensors file: the 8-byte length of the header's JSON text, the text, the data.
+Bytes safetensors_file(const json& header, const Bytes& data) {
+  const std::string text = header.dump();
+  Bytes file(8 + text.size());
+  for (int i = 0; i < 8; ++i) file[size_t(i)] = uint8_t(uint64_t(text.size()) >> (8 * i));
+  std::memcpy(file.data() + 8, text.data(), text.size());
+  file.insert(file.end(), data.begin(), data.end());
+  return file;
+}
+
+// The header length (the first 8 bytes) of a safetensors file.
+uint64_t safetensors_header_length(const Bytes& file) {
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= uint64_t(file[size_t(i)]) << (8 * i);
+  return n;
+}
+
 void expect_near_rel(double a, double b, const std::string& what) {
   EXPECT_LE(std::fabs(a - b), 1e-9 * std::max(1.0, std::fabs(b))) << what << ": " << a << " vs " << b;
 }
@@ -375,11 +392,7 @@ TEST(Tool, EdgeCaseSafetensors) {
   add("scalar_f32", "F32", {}, Bytes{0, 0, 0x80, 0x3f});
   add("ids", "I32", {3}, Bytes(12, 7));
   data.resize(data.size() + 5, 0xCD);  // trailing bytes
-  std::string text = header.dump();
-  Bytes file(8 + text.size());
-  for (int i = 0; i < 8; ++i) file[size_t(i)] = uint8_t(uint64_t(text.size()) >> (8 * i));
-  std::memcpy(file.data() + 8, text.data(), text.size());
-  file.insert(file.end(), data.begin(), data.end());
+  const Bytes file = safetensors_file(header, data);
   const fs::path src = dir / "edge.safetensors";
   write_file(src, file);
 
@@ -418,9 +431,7 @@ TEST(Tool, UnknownDtypesKeptOpaque) {
   const std::string minilm = minilm_path();
   ASSERT_FALSE(minilm.empty()) << "scripts/minilm.sh failed (run make deps)";
   const Bytes real = read_file(minilm);
-  uint64_t real_header = 0;
-  for (int i = 0; i < 8; ++i) real_header |= uint64_t(real[size_t(i)]) << (8 * i);
-  size_t from = size_t(8 + real_header);  // MiniLM's tensor data
+  size_t from = size_t(8 + safetensors_header_length(real));  // MiniLM's tensor data
   json header = json::object();
   Bytes data;
   auto add = [&](const std::string& name, const std::string& dtype, std::vector<uint64_t> shape, size_t bytes) {
@@ -434,11 +445,7 @@ TEST(Tool, UnknownDtypesKeptOpaque) {
   add("z", "C64", {3, 5}, 8 * 15);
   add("odd\x07", "my type\n", {7}, 13);
   add("b.bias", "BF16", {32}, 64);
-  const std::string text = header.dump();
-  Bytes file(8 + text.size());
-  for (int i = 0; i < 8; ++i) file[size_t(i)] = uint8_t(uint64_t(text.size()) >> (8 * i));
-  std::memcpy(file.data() + 8, text.data(), text.size());
-  file.insert(file.end(), data.begin(), data.end());
+  const Bytes file = safetensors_file(header, data);
   const fs::path src = dir / "opaque_dtypes.safetensors";
   write_file(src, file);
 
@@ -467,8 +474,7 @@ TEST(Tool, UnknownDtypesKeptOpaque) {
   const ToolRun c = tool("convert --to bf16 " + q(src) + " -o " + q(conv), dir);
   ASSERT_EQ(c.code, 0) << c.err;
   const Bytes out = read_file(conv);
-  uint64_t out_header = 0;
-  for (int i = 0; i < 8; ++i) out_header |= uint64_t(out[size_t(i)]) << (8 * i);
+  const uint64_t out_header = safetensors_header_length(out);
   const json oh = json::parse(out.begin() + 8, out.begin() + long(8 + out_header));
   for (const char* name : {"w.scale", "w.packed", "z", "odd\x07"}) {
     EXPECT_EQ(oh.at(name).at("dtype"), header.at(name).at("dtype")) << name;
