@@ -1,10 +1,8 @@
 #include "files/model_file.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
-#include "codec/container_format.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 
@@ -39,24 +37,6 @@ ModelFile detect_model_file(const ByteSource& src) {
     m.not_llama2c = e.what();
   }
   return m;
-}
-
-const char* compressed_format_of(const uint8_t* first, size_t n) {
-  struct Magic {
-    const char* name;
-    size_t size;
-    const char* bytes;
-  };
-  static const Magic magics[] = {{"a weightstream container", 4, kContainerMagic},
-                                 {"zstd", 4, "\x28\xb5\x2f\xfd"},
-                                 {"gzip", 2, "\x1f\x8b"},
-                                 {"xz", 6, "\xfd" "7zXZ\x00"},
-                                 {"bzip2", 3, "BZh"},
-                                 {"zip", 4, "PK\x03\x04"},
-                                 {"lz4", 4, "\x04\x22\x4d\x18"}};
-  for (const Magic& m : magics)
-    if (n >= m.size && std::memcmp(first, m.bytes, m.size) == 0) return m.name;
-  return nullptr;
 }
 
 ModelFile require_model_file(const ByteSource& src) {

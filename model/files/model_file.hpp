@@ -25,11 +25,6 @@ struct ModelFile {
 // file size matches; else opaque, since nothing in an opaque file certifies a format.
 ModelFile detect_model_file(const ByteSource& src);
 
-// What an opaque file is when its first bytes say it is already compressed: "a weightstream container",
-// "zstd", "gzip", "xz", "bzip2", "zip", "lz4"; nullptr when they say nothing known. `first` holds
-// min(8, file size) bytes, n of them.
-const char* compressed_format_of(const uint8_t* first, size_t n);
-
 // detect_model_file for operations that need a model: an opaque file throws ws::FormatError
 // "neither safetensors, GGUF nor a llama2.c model (<why>)".
 ModelFile require_model_file(const ByteSource& src);

@@ -2,16 +2,17 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "codec/container_format.hpp"
 #include "codec/container_writer.hpp"
 #include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/threads.hpp"
-#include "files/model_file.hpp"
 #include "files/plan_source.hpp"
 #include "ops/report.hpp"
 
@@ -32,6 +33,26 @@ bool qualifies_sparse24(const ByteSource& in, const PlannedSegment& s) {
     if (!is_sparse24(b.data(), n, cols, dtype)) return false;
   }
   return true;
+}
+
+// What an opaque file is when its first bytes (n of them, at most 8) say it is already compressed;
+// nullptr when they say nothing known.
+const char* compressed_format_of(const uint8_t* first, size_t n) {
+  struct Magic {
+    const char* name;
+    size_t size;
+    const char* bytes;
+  };
+  static const Magic magics[] = {{"a weightstream container", 4, kContainerMagic},
+                                 {"zstd", 4, "\x28\xb5\x2f\xfd"},
+                                 {"gzip", 2, "\x1f\x8b"},
+                                 {"xz", 6, "\xfd" "7zXZ\x00"},
+                                 {"bzip2", 3, "BZh"},
+                                 {"zip", 4, "PK\x03\x04"},
+                                 {"lz4", 4, "\x04\x22\x4d\x18"}};
+  for (const Magic& m : magics)
+    if (n >= m.size && std::memcmp(first, m.bytes, m.size) == 0) return m.name;
+  return nullptr;
 }
 
 }  // namespace
