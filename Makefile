@@ -43,7 +43,8 @@ demo: deps configure
 # Codec against zstd/xz/bzip2/gzip (build/reports/codec.json); the hardware figures
 # (build/reports/bench_hw.{json,md}: decoder symbols/cycle, MAC arrays sparse vs dense, number unpacker,
 # with LUT/BRAM/fmax from synthesis); the bundled model under every number format through the real
-# tool; the E-Sparse table (build/reports/esparse.md). bench_hw.py builds its own targets and
+# tool; the E-Sparse tables (build/reports/esparse.md: stories260K; esparse_smollm2.md: SmolLM2 at
+# 2:4 and 4:8 on real text, about 30-40 min on 2 cores). bench_hw.py builds its own targets and
 # synthesizes the runs build/reports lacks (about 30+ min on 2 cores for all of them); QUICK=1 skips
 # synthesis and MiniLM. `make synth` refreshes all synthesis results.
 bench: deps configure
@@ -52,6 +53,7 @@ bench: deps configure
 	python3 scripts/bench_hw.py --build $(BUILD) -j $(JOBS) $(if $(QUICK),--quick)
 	python3 scripts/bench_formats.py --build $(BUILD)
 	python3 scripts/bench_esparse.py --build $(BUILD)
+	python3 scripts/bench_esparse.py --build $(BUILD) --model smollm2 -j $(JOBS)
 
 fuzz: deps
 	@bash scripts/fuzz.sh

@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "codec/chunk.hpp"
 #include "codec/tans.hpp"
 #include "core/error.hpp"
 #include "files/llama2c.hpp"
@@ -118,19 +119,15 @@ Row measure(const Spec& sp, const std::vector<Tensor>& tensors) {
       for (uint8_t s : st.symbols) ++hist[s], used[s] = true;
       const ws::tans::NormalizedCounts nc = ws::tans::normalize(hist);
       const ws::tans::EncodedSymbols enc = ws::tans::encode(st.symbols.data(), n, nc, ws::tans::kDefaultLanes);
-      std::vector<uint8_t> counts;
-      ws::tans::write_counts(nc, counts);
-      const double fixed_bytes = 4 + 4 + 1 + 1 + 2.0 * ws::tans::kDefaultLanes + 4 + 4;
       row.h0_bits += ws::tans::entropy_bits(hist);
       row.raw_bits += double(st.raw_bit_count);
-      row.achieved_bits += 8 * (fixed_bytes + double(counts.size()) + double(enc.stream.size()) + double(st.raw.size()));
+      row.achieved_bits += 8.0 * double(ws::chunk_size(n, nc, enc, st.raw.size()));
       row.values += n;
       ++row.chunks;
 
       // Round trip: tANS decode, then the unpacker's functional model.
       std::vector<uint8_t> sym(n);
-      ws::tans::decode(enc.stream.data(), enc.stream.size(), ws::tans::build_decode_table(nc), nc.table_log,
-                       ws::tans::kDefaultLanes, enc.initial_states.data(), sym.data(), n);
+      ws::tans::decode(enc, ws::tans::build_decode_table(nc), nc.table_log, sym.data(), n);
       const std::vector<uint32_t> words = ws::numfmt::decode_tensor(f, sym.data(), n, st.raw.data(), st.raw.size());
       for (size_t j = 0; j < n; ++j) {
         bool ok = sym[j] == st.symbols[j] && words.size() == n && words[j] == f.output_bits(codes[j]);

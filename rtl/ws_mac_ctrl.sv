@@ -1,22 +1,33 @@
 `default_nettype none
 // ws_mac_ctrl: control shared by ws_sparse_mac_array and ws_dense_mac_array (docs/mac_array.md
-// section 3): configuration registers, the activation buffer and its gather (through the permutation
-// table when UsePerm), the beat counter, the pipeline's valid/first/last flags, the output handshake
-// and the sticky error. The datapath registers live in the arrays and in ws_mac_row.
+// section 3): configuration, the double-buffered activation buffer (one block RAM per column of a
+// beat, two banks) and its loading through the permutation table, the weight handshake, the
+// schedule of the free-running datapath (ws_mac_row), the output credit and the sticky error.
+//
+// Activations: x[i] goes to the column j that reads it (j = perm^-1[i], the table holds the inverse
+// permutation: a perm write "perm[j] = i" stores j at address i), so a weight beat reads one row of
+// every column RAM, in order. Loading runs ahead of the weights: a vector fills the bank the weights
+// do not read, and the bank becomes readable once its last value is written.
+// Weights: beat b of a row is accepted when its bank is loaded and, for a row's last beat, when
+// the result queue has room (credits) and the previous row's end is at least P/2 cycles back (the
+// combine reads one pair of partial sums per cycle). The column RAMs are read at the offered beat's
+// address, straight from the beat counter (no handshake in the address path); their data meets the
+// beat, delayed by two registers (S1, S2), in S2.
 module ws_mac_ctrl #(
-  parameter int Cols     = 8,    // activation columns per weight beat (a power of two, >= 2)
-  parameter int Stages   = 2,    // pipeline stages from the products to the tree root (1 + levels)
-  parameter int MaxK     = 256,  // activation buffer entries (a power of two, >= 2 * Cols)
-  parameter int UsePerm  = 1     // 1: column j reads x[perm[j]] (sparse array); 0: x[j]
+  parameter int Cols    = 8,    // activation columns per weight beat (a power of two, >= 2)
+  parameter int Lanes   = 4,    // multipliers per row (the tree depth sets the schedule)
+  parameter int MaxK    = 256,  // longest row (a power of two, >= 2 * Cols, <= 8192)
+  parameter int UsePerm = 1,    // 1: through the permutation table (sparse array); 0: x[j]
+  parameter int FifoDepth = 16  // the result queue's entries (its output register adds one)
 ) (
   input  wire                       clk_i,
   input  wire                       rst_ni,
-  // Configuration writes (see ws_sparse_mac_array); ready only while idle
+  // Configuration writes: CTRL (address 0) and perm[j] (address MaxK + j)
   input  wire                       cfg_valid_i,
   output logic                      cfg_ready_o,
   input  wire  [$clog2(MaxK):0]     cfg_addr_i,
   input  wire  [31:0]               cfg_data_i,
-  // Activations, x[0] first, act_last_i on the final one; ready only while idle
+  // Activations, x[0] first, act_last_i on the final one
   input  wire                       act_valid_i,
   output logic                      act_ready_o,
   input  wire  [15:0]               act_data_i,
@@ -26,59 +37,60 @@ module ws_mac_ctrl #(
   output logic                      w_ready_o,
   input  wire                       w_last_i,
   input  wire                       w_meta_bad_i,  // the beat on w_data carries invalid metadata
-  // Output handshake (the data register is in the array)
-  output logic                      out_valid_o,
+  // The result queue's output handshake (a result taken frees its credit)
+  input  wire                       out_valid_i,
   input  wire                       out_ready_i,
-  output logic                      out_last_o,
   // Sticky error: the first cause since reset or the last err_clear_i pulse
   input  wire                       err_clear_i,
   output logic                      err_o,
   output logic [2:0]                err_cause_o,   // ws_pkg::mac_err_e
   // To the datapath
-  output logic                      mode_o,        // 1: BF16, 0: INT8
-  output logic                      en_o,          // every pipeline register advances
-  output logic                      w_fire_o,      // S1 takes the beat on w_data and x_gather_o
-  output logic [Cols*16-1:0]        x_gather_o,    // the activations of the beat on w_data
-  output logic                      acc_valid_o,   // the tree roots hold a beat
-  output logic                      acc_first_o,   // ... the first beat of a row
-  output logic                      emit_o         // the output register takes the sums
+  output logic [Cols*16-1:0]        x_cols_o,      // during S2: the activations of the beat in S2
+  output logic                      s2_int_o,      // during S2: its mode, 1 INT8
+  output logic [3:0]                acc_k_o,       // ws_mac_row's schedule (see there)
+  output logic                      acc_first_o,
+  output logic                      wr_en_o,
+  output logic [3:0]                wr_k_o,
+  output logic [2:0]                cmb_pair_o,
+  output logic [1:0]                cmb_zero_o,
+  output logic                      push_o,        // the rows' results go into the queue
+  output logic                      push_last_o    // ... the matrix's final row block
 );
   `include "ws_assert.svh"
   `WS_PARAM_CHECK(g_check_cols, Cols >= 2 && Cols == 2 ** $clog2(Cols),
                   ("ws_mac_ctrl: Cols = %0d, must be a power of two >= 2", Cols))
-  `WS_PARAM_CHECK(g_check_max_k, MaxK >= 2 * Cols && MaxK == 2 ** $clog2(MaxK),
-                  ("ws_mac_ctrl: MaxK = %0d, must be a power of two >= %0d", MaxK, 2 * Cols))
-  `WS_PARAM_CHECK(g_check_stages, Stages >= 2,
-                  ("ws_mac_ctrl: Stages = %0d, must be >= 2", Stages))
+  `WS_PARAM_CHECK(g_check_max_k, MaxK >= 2 * Cols && MaxK <= 8192 && MaxK == 2 ** $clog2(MaxK),
+                  ("ws_mac_ctrl: MaxK = %0d, must be a power of two, %0d .. 8192", MaxK, 2 * Cols))
 
   localparam int KW      = $clog2(MaxK);
   localparam int LogCols = $clog2(Cols);
   localparam int Beats   = MaxK / Cols;            // most beats per row
   localparam int BW      = $clog2(Beats);          // beat counter
   localparam int RBW     = $clog2(Beats + 1);      // row_beats register
+  localparam int P       = ws_pkg::MAC_ACC_PARTIALS;
+  localparam int ADD     = ws_pkg::MAC_ADD_STAGES;
+  localparam int MUL     = ws_pkg::MAC_MUL_STAGES;
+  // The schedule, in cycles after the one that accepts a beat (docs/mac_array.md section 3): S1,
+  // S2 (the column RAMs' data), S3 (the activation select), the multipliers, the tree, the partial
+  // sum's read, its adder.
+  localparam int ToRead  = 3 + MUL + ADD * $clog2(Lanes);  // acc_k/acc_first
+  localparam int ToWrite = ToRead + ADD;                   // wr_en/wr_k; a row's end
+  localparam int ToPush  = 9 + 4 * ADD;                    // after a row's end: its result
+  localparam int Credits = FifoDepth + 1;
 
-  logic             mode_q, in_frame_q, out_valid_q, out_last_q;
-  logic [2:0]       ev;  // ws_pkg::mac_err_e
+  // ---------------------------------------------------------------------------------------------
+  // Configuration
+  logic             init_done;     // the permutation table holds the identity since reset
+  logic             in_vector_q;   // an activation vector has started and not ended
+  logic             a1_valid_q;    // an activation in its first stage (its table read)
+  logic             cfg_fire, cfg_is_perm, ctrl_bad, perm_bad, cfg_bad, ctrl_we, perm_we;
+  logic             mode_q;        // CTRL: 1 BF16
   logic [RBW-1:0]   row_beats_q;
-  logic [BW-1:0]    beat_q;
-  logic [KW-1:0]    act_ptr_q;
-  logic             s1_valid_q, s1_first_q, s1_last_row_q, s1_last_mat_q;
-  logic [Stages-1:0] st_valid_q, st_first_q, st_last_row_q, st_last_mat_q;
-  logic [MaxK*16-1:0] xbuf_q;
-  logic [Cols*KW-1:0] col_idx;  // per lane: the buffer entry it reads
-
-  logic en, idle, w_fire, cfg_fire, act_fire, row_end, act_overflow;
-  logic cfg_is_perm, ctrl_bad, perm_bad, cfg_bad, ctrl_we, perm_we;
   ws_pkg::mac_ctrl_t ctrl;
 
-  assign en       = !out_valid_q || out_ready_i;
-  assign idle     = !in_frame_q && !s1_valid_q && (st_valid_q == '0);
-  assign w_fire   = w_valid_i && en;
-  assign cfg_fire = cfg_valid_i && idle;
-  assign act_fire = act_valid_i && idle;
-  assign row_end  = RBW'(beat_q) + RBW'(1) == row_beats_q;
-
-  // Configuration: address 0 is CTRL (ws_pkg::mac_ctrl_t); address MaxK + j is perm[j].
+  // Configuration waits while an activation vector loads (its table reads must see one table).
+  assign cfg_ready_o = init_done && !in_vector_q && !a1_valid_q;
+  assign cfg_fire    = cfg_valid_i && cfg_ready_o;
   assign cfg_is_perm = cfg_addr_i[KW];
   assign ctrl        = cfg_data_i;
   logic unused_reserved;  // CTRL bits no mode uses yet
@@ -88,109 +100,263 @@ module ws_mac_ctrl #(
   assign cfg_bad     = cfg_is_perm ? perm_bad : ((cfg_addr_i[KW-1:0] != '0) || ctrl_bad);
   assign ctrl_we     = cfg_fire && !cfg_is_perm && !cfg_bad;
   assign perm_we     = cfg_fire && cfg_is_perm && !cfg_bad;
+
+  // ---------------------------------------------------------------------------------------------
+  // Activation loading: act -> A1 (table read) -> A2 -> A3 (j) -> A4 (column write) -> bank loaded
+  logic           act_fire, act_overflow, act_short;
+  logic [KW-1:0]  act_ptr_q;
+  logic           load_bank_q;             // the bank the next vector fills
+  logic [1:0]     loaded_q, pending_q;     // per bank: readable / its last value on its way
+  logic [1:0]     bank_mode_q;
+  logic [2*BW-1:0] bank_last_q;            // per bank: its rows' last beat (row_beats - 1)
+  logic [3*KW-1:0] a_ptr_q;                // A1, A2, A3 from the bottom
+  logic [47:0]     a_data_q;
+  logic [3:1]      a_valid_q, a_last_q, a_bank_q;
+  logic [KW-1:0]  a3_j;                    // the column of x[ptr] in A3
+  logic           a4_valid_q, a4_last_q, a4_bank_q;
+  logic           a5_last_q, a5_bank_q;    // a vector's last value was written: its bank is loaded
+  logic [Cols-1:0] a4_col_q;
+  logic [BW:0]    a4_row_q;                // {bank, row}
+  logic [15:0]    a4_data_q;
+
+  assign act_ready_o  = init_done && !loaded_q[load_bank_q] && !pending_q[load_bank_q] &&
+                        !cfg_valid_i;  // configuration first
+  assign act_fire     = act_valid_i && act_ready_o;
   assign act_overflow = !act_last_i && (act_ptr_q == KW'(MaxK - 1));
+  // A vector must fill every column the rows read: row_beats * Cols values.
+  assign act_short    = act_last_i && ({1'b0, act_ptr_q} + (KW+1)'(1) != (KW+1)'({row_beats_q, LogCols'(0)}));
+  assign a1_valid_q   = a_valid_q[1];
 
-  // Activation buffer: a register file, written one entry per transfer. No reset (datapath).
-  for (genvar j = 0; j < MaxK; j++) begin : g_xbuf
-    always_ff @(posedge clk_i) begin
-      if (act_fire && act_ptr_q == KW'(j)) xbuf_q[16*j +: 16] <= act_data_i;
-    end
-  end
-
-  // Which entry each lane reads: column beat*Cols + l, through the permutation table if any.
+  // The permutation table: identity after reset (a sweep of MaxK cycles), then perm writes.
   if (UsePerm != 0) begin : g_perm
-    logic [MaxK*KW-1:0] perm_q;  // reset to the identity
-    for (genvar j = 0; j < MaxK; j++) begin : g_entry
-      always_ff @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) perm_q[KW*j +: KW] <= KW'(j);
-        else if (perm_we && cfg_addr_i[KW-1:0] == KW'(j)) perm_q[KW*j +: KW] <= cfg_data_i[KW-1:0];
+    logic [KW-1:0] init_q;
+    logic          init_done_q;
+    logic [KW-1:0] tbl_j;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        init_q      <= '0;
+        init_done_q <= 1'b0;
+      end else if (!init_done_q) begin
+        init_q      <= init_q + KW'(1);
+        init_done_q <= init_q == KW'(MaxK - 1);
       end
     end
-    assign col_idx = perm_q[Cols*KW*beat_q +: Cols*KW];
+    ws_bram_sdp #(.AddrBits(KW), .Width(KW)) u_table (
+      .clk_i  (clk_i),
+      .we_i   (!init_done_q || perm_we),
+      .waddr_i(init_done_q ? cfg_data_i[KW-1:0] : init_q),
+      .wdata_i(init_done_q ? cfg_addr_i[KW-1:0] : init_q),
+      .raddr_i(a_ptr_q[KW-1:0]),
+      .rdata_o(tbl_j)
+    );
+    assign init_done = init_done_q;
+    assign a3_j      = tbl_j;
+    logic unused_a3_ptr;  // the table gives the column; the pointer stops at A1
+    assign unused_a3_ptr = ^a_ptr_q[3*KW-1:KW];
   end else begin : g_direct
-    logic unused_perm;  // no table: the perm write enable and data bits go nowhere
-    assign unused_perm = ^{perm_we, cfg_data_i[KW-1:1]};
-    for (genvar l = 0; l < Cols; l++) begin : g_lane
-      assign col_idx[KW*l +: KW] = {beat_q, LogCols'(l)};
-    end
-  end
-  for (genvar l = 0; l < Cols; l++) begin : g_gather
-    assign x_gather_o[16*l +: 16] = xbuf_q[16*col_idx[KW*l +: KW] +: 16];
+    logic unused_perm;  // no table: a perm write is an error and its data goes nowhere
+    assign unused_perm = ^{perm_we, cfg_data_i[KW-1:0]};
+    assign init_done   = 1'b1;
+    assign a3_j        = a_ptr_q[2*KW +: KW];
   end
 
-  // Sticky error, lowest cause of the cycle first.
+  always_ff @(posedge clk_i) begin
+    a_ptr_q  <= {a_ptr_q[2*KW-1:0], act_ptr_q};
+    a_data_q <= {a_data_q[31:0], act_data_i};
+    for (int c = 0; c < Cols; c++) a4_col_q[c] <= a3_j[LogCols-1:0] == LogCols'(c);
+    a4_row_q  <= {a_bank_q[3], a3_j[KW-1:LogCols]};
+    a4_data_q <= a_data_q[47:32];
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // The column RAMs: column c holds x[perm[beat * Cols + c]] of both banks at {bank, beat}.
+  logic [BW:0] col_raddr;
+  for (genvar c = 0; c < Cols; c++) begin : g_col
+    ws_bram_sdp #(.AddrBits(BW + 1), .Width(16)) u_col (
+      .clk_i  (clk_i),
+      .we_i   (a4_valid_q && a4_col_q[c]),
+      .waddr_i(a4_row_q),
+      .wdata_i(a4_data_q),
+      .raddr_i(col_raddr),
+      .rdata_o(x_cols_o[16*c +: 16])
+    );
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // Weights
+  logic             stream_bank_q;
+  logic [BW-1:0]    beat_q;
+  logic             row_end, w_fire, row_fire, credit_ok, pace_ok;
+  logic [1:0]       beat_is_last;          // beat_q is the last beat of a row of bank 0 / 1
+  logic [$clog2(Credits+1)-1:0] out_count_q;  // results accepted and not yet taken
+  logic [$clog2(P/2)-1:0]       pace_q;       // cycles until the next row may end
+  logic             s1_int_q, s2_int_q;
+
+  // An equality per bank, picked by the bank: no adder between the beat counter and w_ready.
+  assign beat_is_last = {beat_q == bank_last_q[BW +: BW], beat_q == bank_last_q[0 +: BW]};
+  assign row_end   = beat_is_last[stream_bank_q];
+  assign credit_ok = out_count_q != ($clog2(Credits+1))'(Credits);
+  assign pace_ok   = pace_q == '0;
+  assign w_ready_o = loaded_q[stream_bank_q] && (!(row_end || w_last_i) || (credit_ok && pace_ok));
+  assign w_fire    = w_valid_i && w_ready_o;
+  assign row_fire  = w_fire && (row_end || w_last_i);  // a misplaced w_last still ends the row
+
+  // The column RAMs read the offered beat's row, whether or not it is taken this cycle.
+  assign col_raddr = {stream_bank_q, beat_q};
+
+  // ---------------------------------------------------------------------------------------------
+  // The schedule: per accepted beat a tag travels to the partial sums' read and write; a row's end
+  // starts the combine's pair reads there, and its push follows.
+  localparam int TagBits = 8;  // {valid, k[3:0], first, row_last, mat_last}
+  logic [TagBits-1:0]          tag;
+  logic [TagBits*ToWrite-1:0]  tag_q;     // tag_q[i] is the tag of the beat accepted i + 1 cycles ago
+  logic [TagBits-1:0]          tag_wr;
+  logic [3:0]                  rd_k;      // the read's fields of the tag ToRead cycles back
+  logic                        rd_first;
+  logic [2*ToPush-1:0]         push_q;    // {valid, last} per cycle after a row's end
+  logic [2:0]                  cmb_pair_q, cmb_pair_d;
+  logic [3:0]                  cmb_last_q, cmb_last_d;  // the highest partial sum the row reached
+  logic [1:0]                  cmb_zero_q;   // registered from the next pair and last: it drives
+                                             // the synchronous clears of every row's pair registers
+  logic                        row_done;
+
+  assign tag    = {w_fire, 4'(beat_q), 32'(beat_q) < 32'(P), row_fire, w_fire && w_last_i};
+  assign {rd_k, rd_first} = tag_q[TagBits*(ToRead-1) + 2 +: 5];
+  assign tag_wr = tag_q[TagBits*(ToWrite-1) +: TagBits];
+  assign row_done = tag_wr[7] && tag_wr[1];
+
+  // The pair reads run free (cycling through the pairs); a row's end restarts them at pair 0.
+  assign cmb_pair_d = row_done ? 3'd0 : cmb_pair_q + 3'd1;
+  assign cmb_last_d = !row_done ? cmb_last_q
+                    : tag_wr[2] ? tag_wr[6:3] : 4'(P - 1);  // first: the row had beats 0 .. k only
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      tag_q      <= '0;
+      push_q     <= '0;
+      cmb_pair_q <= '0;
+      cmb_last_q <= '0;
+      cmb_zero_q <= '0;
+    end else begin
+      tag_q      <= {tag_q[TagBits*(ToWrite-1)-1:0], tag};
+      push_q     <= {push_q[2*(ToPush-1)-1:0], row_done, tag_wr[0]};
+      cmb_pair_q <= cmb_pair_d;
+      cmb_last_q <= cmb_last_d;
+      cmb_zero_q <= {{1'b0, cmb_pair_d, 1'b1} > {1'b0, cmb_last_d},
+                     {1'b0, cmb_pair_d, 1'b0} > {1'b0, cmb_last_d}};
+    end
+  end
+
+  assign acc_k_o     = rd_k;
+  assign acc_first_o = rd_first;
+  assign wr_en_o     = tag_wr[7];
+  assign wr_k_o      = tag_wr[6:3];
+  assign cmb_pair_o  = cmb_pair_q;
+  assign cmb_zero_o  = cmb_zero_q;
+  assign push_o      = push_q[2*(ToPush-1) + 1];
+  assign push_last_o = push_q[2*(ToPush-1)];
+  assign s2_int_o    = s2_int_q;
+
+  // ---------------------------------------------------------------------------------------------
+  // Sticky error, lowest cause of the cycle first. The cause is registered once before the sticky
+  // error (err_o follows the faulty transfer by two cycles, not one): the handshake that decides it
+  // is the array's longest path otherwise.
+  logic [2:0] ev, ev_q;  // ws_pkg::mac_err_e
   always_comb begin
     ev = ws_pkg::MAC_ERR_NONE;
-    if (act_fire && act_overflow)          ev = ws_pkg::MAC_ERR_ACT;
-    if (cfg_fire && cfg_bad)               ev = ws_pkg::MAC_ERR_CONFIG;
-    if (w_fire && w_last_i && !row_end)    ev = ws_pkg::MAC_ERR_FRAME;
-    if (w_fire && w_meta_bad_i)            ev = ws_pkg::MAC_ERR_META;
+    if (act_fire && (act_overflow || act_short)) ev = ws_pkg::MAC_ERR_ACT;
+    if (cfg_fire && cfg_bad)                     ev = ws_pkg::MAC_ERR_CONFIG;
+    if (w_fire && w_last_i && !row_end)          ev = ws_pkg::MAC_ERR_FRAME;
+    if (w_fire && w_meta_bad_i)                  ev = ws_pkg::MAC_ERR_META;
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) ev_q <= ws_pkg::MAC_ERR_NONE;
+    else         ev_q <= ev;
   end
 
   ws_sticky_error #(.CauseBits(3)) u_err (
     .clk_i,
     .rst_ni,
     .clear_i(err_clear_i),
-    .cause_i(ev),
+    .cause_i(ev_q),
     .err_o,
     .cause_o(err_cause_o)
   );
 
+  // ---------------------------------------------------------------------------------------------
+  // Control registers
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       mode_q        <= 1'b0;
       row_beats_q   <= RBW'(1);
-      beat_q        <= '0;
-      in_frame_q    <= 1'b0;
+      in_vector_q   <= 1'b0;
       act_ptr_q     <= '0;
-      s1_valid_q    <= 1'b0;
-      s1_first_q    <= 1'b0;
-      s1_last_row_q <= 1'b0;
-      s1_last_mat_q <= 1'b0;
-      st_valid_q    <= '0;
-      st_first_q    <= '0;
-      st_last_row_q <= '0;
-      st_last_mat_q <= '0;
-      out_valid_q   <= 1'b0;
-      out_last_q    <= 1'b0;
+      load_bank_q   <= 1'b0;
+      loaded_q      <= '0;
+      pending_q     <= '0;
+      bank_mode_q   <= '0;
+      bank_last_q   <= '0;
+      a_valid_q     <= '0;
+      a_last_q      <= '0;
+      a_bank_q      <= '0;
+      a4_valid_q    <= 1'b0;
+      a4_last_q     <= 1'b0;
+      a4_bank_q     <= 1'b0;
+      a5_last_q     <= 1'b0;
+      a5_bank_q     <= 1'b0;
+      stream_bank_q <= 1'b0;
+      beat_q        <= '0;
+      out_count_q   <= '0;
+      pace_q        <= '0;
+      s1_int_q      <= 1'b0;
+      s2_int_q      <= 1'b0;
     end else begin
       if (ctrl_we) begin
         mode_q      <= ctrl.mode;
         row_beats_q <= ctrl.row_beats[RBW-1:0];
       end
-      if (act_fire) act_ptr_q <= (act_last_i || act_overflow) ? '0 : act_ptr_q + KW'(1);
-      if (w_fire) begin
-        // A misplaced w_last still ends the row, so the matrix always completes.
-        beat_q     <= (row_end || w_last_i) ? '0 : beat_q + BW'(1);
-        in_frame_q <= !w_last_i;
-      end
-      if (en) begin
-        s1_valid_q <= w_fire;
-        if (w_fire) begin
-          s1_first_q    <= beat_q == '0;
-          s1_last_row_q <= row_end || w_last_i;
-          s1_last_mat_q <= w_last_i;
+      // Activations
+      if (act_fire) begin
+        act_ptr_q   <= (act_last_i || act_overflow) ? '0 : act_ptr_q + KW'(1);
+        in_vector_q <= !act_last_i;
+        if (act_last_i) begin  // the bank takes the vector's configuration and fills up
+          load_bank_q                            <= !load_bank_q;
+          pending_q[load_bank_q]                 <= 1'b1;
+          bank_mode_q[load_bank_q]               <= mode_q;
+          bank_last_q[BW*load_bank_q +: BW]      <= BW'(row_beats_q - RBW'(1));
         end
-        st_valid_q    <= {st_valid_q[Stages-2:0], s1_valid_q};
-        st_first_q    <= {st_first_q[Stages-2:0], s1_first_q};
-        st_last_row_q <= {st_last_row_q[Stages-2:0], s1_last_row_q};
-        st_last_mat_q <= {st_last_mat_q[Stages-2:0], s1_last_mat_q};
-        out_valid_q   <= st_valid_q[Stages-1] && st_last_row_q[Stages-1];
-        if (st_valid_q[Stages-1] && st_last_row_q[Stages-1]) out_last_q <= st_last_mat_q[Stages-1];
       end
+      a_valid_q  <= {a_valid_q[2:1], act_fire};
+      a_last_q   <= {a_last_q[2:1], act_fire && act_last_i};
+      a_bank_q   <= {a_bank_q[2:1], load_bank_q};
+      a4_valid_q <= a_valid_q[3];
+      a4_last_q  <= a_last_q[3];
+      a4_bank_q  <= a_bank_q[3];
+      a5_last_q  <= a4_valid_q && a4_last_q;
+      a5_bank_q  <= a4_bank_q;
+      // A vector's last value was written one cycle ago: its bank is readable (the weights read the
+      // column RAMs a cycle before a beat's transfer, never the cycle of a write).
+      if (a5_last_q) begin
+        loaded_q[a5_bank_q]  <= 1'b1;
+        pending_q[a5_bank_q] <= 1'b0;
+      end
+      // Weights
+      if (w_fire) begin
+        beat_q <= row_fire ? '0 : beat_q + BW'(1);
+        if (w_last_i) begin
+          loaded_q[stream_bank_q] <= 1'b0;
+          stream_bank_q           <= !stream_bank_q;
+        end
+      end
+      s1_int_q    <= !bank_mode_q[stream_bank_q];
+      s2_int_q    <= s1_int_q;
+      out_count_q <= out_count_q + ($clog2(Credits+1))'(row_fire)
+                                 - ($clog2(Credits+1))'(out_valid_i && out_ready_i);
+      pace_q      <= row_fire ? ($clog2(P/2))'(P/2 - 1) : (pace_q != '0) ? pace_q - 1'b1 : pace_q;
     end
   end
 
-  assign cfg_ready_o = idle;
-  assign act_ready_o = idle;
-  assign w_ready_o   = en;
-  assign out_valid_o = out_valid_q;
-  assign out_last_o  = out_last_q;
-  assign mode_o      = mode_q;
-  assign en_o        = en;
-  assign w_fire_o    = w_fire;
-  assign acc_valid_o = st_valid_q[Stages-1];
-  assign acc_first_o = st_first_q[Stages-1];
-  assign emit_o      = en && st_valid_q[Stages-1] && st_last_row_q[Stages-1];
+  `WS_ASSERT(credits, !(push_o && out_count_q == '0), ("ws_mac_ctrl: a result without a credit"))
 endmodule
 `resetall

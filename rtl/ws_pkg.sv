@@ -25,25 +25,25 @@ package ws_pkg;
   localparam int TANS_ENTRY_NB_BITS_LSB = 8;
   localparam int TANS_ENTRY_NEXT_BASE_LSB = 12;
 
-  // A chunk descriptor is {state[Lanes-1] .. state[0], count[CountBits-1:0], head}, LSB first: the
-  // head, then the symbol count, then one initial state per lane.
+  // A chunk descriptor is {count[CountBits-1:0], head}, LSB first. The initial states travel on the
+  // state ports, as each state's first unit (docs/tans_decoder.md).
   typedef struct packed {
-    logic       no_stream;  // the chunk has no symbol-stream words (one-symbol alphabet)
+    logic       bank;       // the table bank the chunk decodes with
     logic [3:0] table_log;
   } tans_desc_head_t;
   localparam int TANS_DESC_HEAD_BITS = 5;  // $bits(tans_desc_head_t), which Yosys 0.23 cannot evaluate
-  localparam int TANS_STATE_BITS = 16;
+  localparam int TANS_UNIT_BITS = 16;      // a state-stream unit (layout 2, docs/format.md 2.5)
   localparam int TANS_MIN_TABLE_LOG = 5;
   localparam int TANS_MAX_TABLE_LOG = 12;
-  localparam int STREAM_WORD_BITS = 32;  // symbol-stream and raw-stream words
+  localparam int STREAM_WORD_BITS = 32;  // raw-stream words
 
   typedef enum logic [2:0] {
     TANS_ERR_NONE        = 3'd0,
-    TANS_ERR_ENDS_EARLY  = 3'd1,  // a step needs bits beyond the chunk's last word
-    TANS_ERR_LEFT_OVER   = 3'd2,  // a whole word or a non-zero padding bit after the last step
-    TANS_ERR_FINAL_STATE = 3'd3,  // a lane's state is not 0 after the last symbol
-    TANS_ERR_NO_TABLE    = 3'd4,  // a chunk started before any table write since reset
-    TANS_ERR_BAD_DESC    = 3'd5,  // table log outside 5 .. MaxTableLog, or a state >= 2^log
+    TANS_ERR_ENDS_EARLY  = 3'd1,  // a state reads bits beyond its stream's last unit
+    TANS_ERR_LEFT_OVER   = 3'd2,  // a whole unit or a non-zero padding bit after a state's last field
+    TANS_ERR_FINAL_STATE = 3'd3,  // a state is not 0 after its last symbol
+    TANS_ERR_NO_TABLE    = 3'd4,  // a chunk names a bank not written since reset
+    TANS_ERR_BAD_DESC    = 3'd5,  // table log outside 5 .. MaxTableLog, or an initial state >= 2^log
     TANS_ERR_BAD_ENTRY   = 3'd6   // a table write the datapath cannot take
   } tans_err_e;
 
@@ -101,6 +101,15 @@ package ws_pkg;
     MAC_BF16 = 1'd1
   } mac_mode_e;
 
+  // The arithmetic's shape (docs/mac_array.md section 2): a row accumulates its beats into
+  // MAC_ACC_PARTIALS interleaved partial sums (beat b into partial b mod MAC_ACC_PARTIALS), combined
+  // by a pairwise tree at the row's end. A partial sum is busy for the read of it plus the adder's
+  // MAC_ADD_STAGES cycles, so MAC_ACC_PARTIALS must exceed MAC_ADD_STAGES. The multiplier takes
+  // MAC_MUL_STAGES cycles; both counts include the output register.
+  localparam int MAC_ACC_PARTIALS = 16;
+  localparam int MAC_ADD_STAGES = 9;
+  localparam int MAC_MUL_STAGES = 9;
+
   // Configuration address 0 (CTRL); perm[j] is at address MaxK + j.
   typedef struct packed {
     logic [15:0] row_beats;  // weight beats per row, 1 .. MaxK / columns per beat
@@ -134,11 +143,13 @@ package ws_pkg;
   // Configuration address: {region, offset}.
   localparam int WP_CFG_OFFSET_BITS = 12;
   typedef enum logic [3:0] {
-    WP_CFG_VALUE_TABLE = 4'd0,  // value decoder table entry j
-    WP_CFG_META_TABLE  = 4'd1,  // metadata decoder table entry j
-    WP_CFG_UNPACKER    = 4'd2,  // the unpacker's own addresses (UNP_CFG_*)
-    WP_CFG_MAC         = 4'd3,  // the MAC array's own addresses (CTRL, perm)
-    WP_CFG_TOP         = 4'd4   // the top's registers (WP_TOP_*)
+    WP_CFG_VALUE_TABLE  = 4'd0,  // value decoder table entry j, bank 0
+    WP_CFG_META_TABLE   = 4'd1,  // metadata decoder table entry j, bank 0
+    WP_CFG_UNPACKER     = 4'd2,  // the unpacker's own addresses (UNP_CFG_*)
+    WP_CFG_MAC          = 4'd3,  // the MAC array's own addresses (CTRL, perm)
+    WP_CFG_TOP          = 4'd4,  // the top's registers (WP_TOP_*)
+    WP_CFG_VALUE_TABLE1 = 4'd5,  // value decoder table entry j, bank 1 (loads while bank 0 decodes)
+    WP_CFG_META_TABLE1  = 4'd6   // metadata decoder table entry j, bank 1
   } wp_cfg_region_e;
   localparam int WP_TOP_LAYER_BEATS = 0;  // beats of the next layer; writing it opens the layer
 

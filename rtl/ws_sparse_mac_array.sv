@@ -5,16 +5,18 @@
 // Weight beat: for row r and group g, a ws_pkg::sparse_group_t at (r*GroupsPerCycle + g)*36;
 // meta = idx0 | idx1 << 2 with idx0 < idx1 picks the group's columns of v0 and v1. Beats
 // go row block by row block, row_beats (CTRL) beats per row, w_last on the matrix's final beat.
-// Column j of the packed matrix multiplies x[perm[j]]: the activation buffer is read through the
-// permutation table (reset to the identity).
+// Column j of the packed matrix multiplies x[perm[j]]: the activations are stored by column as they
+// load (through the permutation table, reset to the identity), two banks so that the next matrix's
+// activations load while this one streams.
 // Output beat: Rows 32-bit results (row r in bits 32r+31:32r) after each row block, out_last on the
-// matrix's final block. Per row: acc = 0, then per beat acc = add(acc, tree of the beat's 2G products).
-// Configuration (cfg port, only while idle): address 0 = CTRL {row_beats[15:0], 15'b0, mode}, mode
-// 1 = BF16; address MaxK + j = perm[j]. Errors: see ws_mac_ctrl.
+// matrix's final block. Per row: 16 partial sums, beat b into s[b mod 16], combined pairwise at the
+// row's end (docs/mac_array.md section 2).
+// Configuration: address 0 = CTRL {row_beats[15:0], 15'b0, mode}, mode 1 = BF16, taken by the next
+// activation vector; address MaxK + j = perm[j]. Errors: see ws_mac_ctrl.
 module ws_sparse_mac_array #(
   parameter int Rows           = 4,
   parameter int GroupsPerCycle = 2,    // a power of two
-  parameter int MaxK           = 256   // longest row (columns), a power of two >= 8 * GroupsPerCycle
+  parameter int MaxK           = 256   // longest row (columns), a power of two, 8 * GroupsPerCycle .. 8192
 ) (
   input  wire                              clk_i,
   input  wire                              rst_ni,
@@ -49,11 +51,16 @@ module ws_sparse_mac_array #(
   localparam int GB    = ws_pkg::SPARSE_GROUP_BITS;
   localparam int WBits = Rows * G * GB;
 
-  logic                mode, en, w_fire, acc_valid, acc_first, emit, meta_bad;
-  logic [Cols*16-1:0]  x_gather;
-  logic [WBits-1:0]    s1_w_q;
-  logic [Cols*16-1:0]  s1_x_q;
-  logic [Rows*32-1:0]  sums, out_data_q;
+  logic                     s2_int, acc_first, wr_en, push, push_last;
+  logic [3:0]               acc_k, wr_k;
+  logic [2:0]               cmb_pair;
+  logic [1:0]               cmb_zero;
+  logic [Cols*16-1:0]       x_cols;       // during S2: the beat's activations, column by column
+  logic [WBits-1:0]         s1_w_q, s2_w_q;  // S1, S2: the beat (free-running; the schedule knows which)
+  logic [Rows*Lanes*16-1:0] s3_w_q, s3_x_q;  // S3: per row and multiplier, weight and activation
+  logic                     s3_int_q;
+  logic [Rows*32-1:0]       ys;
+  logic                     meta_bad;
 
   // Metadata check on the incoming beat: idx0 must be below idx1.
   always_comb begin
@@ -66,7 +73,7 @@ module ws_sparse_mac_array #(
 
   ws_mac_ctrl #(
     .Cols   (Cols),
-    .Stages (1 + $clog2(Lanes)),
+    .Lanes  (Lanes),
     .MaxK   (MaxK),
     .UsePerm(1)
   ) u_ctrl (
@@ -84,57 +91,71 @@ module ws_sparse_mac_array #(
     .w_ready_o   (w_ready_o),
     .w_last_i    (w_last_i),
     .w_meta_bad_i(meta_bad),
-    .out_valid_o (out_valid_o),
+    .out_valid_i (out_valid_o),
     .out_ready_i (out_ready_i),
-    .out_last_o  (out_last_o),
     .err_clear_i (err_clear_i),
     .err_o       (err_o),
     .err_cause_o (err_cause_o),
-    .mode_o      (mode),
-    .en_o        (en),
-    .w_fire_o    (w_fire),
-    .x_gather_o  (x_gather),
-    .acc_valid_o (acc_valid),
+    .x_cols_o    (x_cols),
+    .s2_int_o    (s2_int),
+    .acc_k_o     (acc_k),
     .acc_first_o (acc_first),
-    .emit_o      (emit)
+    .wr_en_o     (wr_en),
+    .wr_k_o      (wr_k),
+    .cmb_pair_o  (cmb_pair),
+    .cmb_zero_o  (cmb_zero),
+    .push_o      (push),
+    .push_last_o (push_last)
   );
 
-  // S1: the accepted beat and its gathered activations (datapath: no reset).
+  // S1 and S2 wait for the column RAMs; then S3: each group's metadata picks 2 of its 4
+  // activations (as it is: a bad nibble is flagged, not fixed).
   always_ff @(posedge clk_i) begin
-    if (w_fire) begin
-      s1_w_q <= w_data_i;
-      s1_x_q <= x_gather;
+    s1_w_q   <= w_data_i;
+    s2_w_q   <= s1_w_q;
+    s3_int_q <= s2_int;
+  end
+
+  for (genvar r = 0; r < Rows; r++) begin : g_s3
+    for (genvar g = 0; g < G; g++) begin : g_group
+      localparam int At = GB * (r * G + g);
+      localparam int L  = Lanes * 16 * r + 32 * g;  // this group's two lanes in the S3 vectors
+      logic [3:0] meta;
+      assign meta = s2_w_q[At + ws_pkg::SPARSE_GROUP_META_LSB +: 4];
+      always_ff @(posedge clk_i) begin
+        s3_w_q[L +: 16]      <= s2_w_q[At + ws_pkg::SPARSE_GROUP_V0_LSB +: 16];
+        s3_w_q[L + 16 +: 16] <= s2_w_q[At + ws_pkg::SPARSE_GROUP_V1_LSB +: 16];
+        s3_x_q[L +: 16]      <= x_cols[64*g + 16*meta[1:0] +: 16];
+        s3_x_q[L + 16 +: 16] <= x_cols[64*g + 16*meta[3:2] +: 16];
+      end
     end
   end
 
   for (genvar r = 0; r < Rows; r++) begin : g_row
-    logic [Lanes*16-1:0] w_lanes, x_lanes;
-    // Each group's metadata picks 2 of its 4 activations (as it is: a bad nibble is flagged, not fixed).
-    for (genvar g = 0; g < G; g++) begin : g_group
-      localparam int At = GB * (r * G + g);
-      logic [3:0] meta;
-      assign meta = s1_w_q[At + ws_pkg::SPARSE_GROUP_META_LSB +: 4];
-      assign w_lanes[32*g +: 16]      = s1_w_q[At + ws_pkg::SPARSE_GROUP_V0_LSB +: 16];
-      assign w_lanes[32*g + 16 +: 16] = s1_w_q[At + ws_pkg::SPARSE_GROUP_V1_LSB +: 16];
-      assign x_lanes[32*g +: 16]      = s1_x_q[64*g + 16*meta[1:0] +: 16];
-      assign x_lanes[32*g + 16 +: 16] = s1_x_q[64*g + 16*meta[3:2] +: 16];
-    end
     ws_mac_row #(.Lanes(Lanes)) u_row (
       .clk_i      (clk_i),
-      .en_i       (en),
-      .mode_i     (mode),
-      .w_i        (w_lanes),
-      .x_i        (x_lanes),
-      .acc_valid_i(acc_valid),
+      .int_i      (s3_int_q),
+      .w_i        (s3_w_q[Lanes*16*r +: Lanes*16]),
+      .x_i        (s3_x_q[Lanes*16*r +: Lanes*16]),
+      .acc_k_i    (acc_k),
       .acc_first_i(acc_first),
-      .sum_o      (sums[32*r +: 32])
+      .wr_en_i    (wr_en),
+      .wr_k_i     (wr_k),
+      .cmb_pair_i (cmb_pair),
+      .cmb_zero_i (cmb_zero),
+      .y_o        (ys[32*r +: 32])
     );
   end
 
-  always_ff @(posedge clk_i) begin
-    if (emit) out_data_q <= sums;
-  end
-  assign out_data_o = out_data_q;
+  ws_mac_out_fifo #(.Width(Rows*32 + 1), .Depth(16)) u_out (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .push_i     (push),
+    .push_data_i({push_last, ys}),
+    .out_valid_o(out_valid_o),
+    .out_ready_i(out_ready_i),
+    .out_data_o ({out_last_o, out_data_o})
+  );
 
   // AXI-Stream rule on the output and, as assumptions about the environment, on the three inputs.
   `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, {out_last_o, out_data_o})

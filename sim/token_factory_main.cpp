@@ -22,7 +22,6 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--skip", c.skip, "regex of tensors not streamed per token")->capture_default_str();
   app.add_option("--chunk", c.chunk_values, "values per chunk when compressing a model that is not a .wsz (0: tool default)")
       ->capture_default_str();
-  app.add_flag("--table-preload", c.table_preload, "functional engine: double-buffered decode table (no load time)");
   app.add_option("--tokens", c.tokens, "tokens per processor (passes over the weights)")->capture_default_str();
   app.add_option("--dram-gbps", c.dram_gbps, "DRAM bandwidth, GB/s")->capture_default_str();
   app.add_option("--dram-latency-ns", c.dram_latency_ns, "DRAM access latency, ns")->capture_default_str();
@@ -36,7 +35,7 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--bus-values", c.bus_values, "values per bus beat (1..64)")->capture_default_str();
   app.add_option("--proc-mhz", c.proc_mhz, "processor clock, MHz")->capture_default_str();
   app.add_option("--array", c.array, "multipliers per processor (values per clock)")->capture_default_str();
-  app.add_option("--inbuf", c.inbuf_bytes, "fetched-chunk buffer, bytes (0: decoders + 1 largest chunks)")
+  app.add_option("--inbuf", c.inbuf_bytes, "fetched-chunk buffer, bytes (0: 2 x decoders + 1 largest chunks)")
       ->capture_default_str();
   app.add_option("--fifo", c.fifo_beats, "processor FIFO depth, beats")->capture_default_str();
   app.add_option("--context", c.context, "KV-cache positions read per token (0: weights only)")->capture_default_str();
@@ -70,6 +69,9 @@ int sc_main(int argc, char* argv[]) {
                 r.tokens_per_s_total, 100 * r.dram_busy, (unsigned long long)r.bus_full_cycles);
     std::printf("simulated %.3f ms in %.2f s host: %.3g decoder clocks per host second\n", r.sim_s * 1e3,
                 r.host_s, r.dec_cycles_per_host_s);
+    if (r.symbols_checked)
+      std::printf("decoder symbols checked against the functional decode: %llu, mismatches %llu\n",
+                  (unsigned long long)r.symbols_checked, (unsigned long long)r.symbol_mismatches);
     if (r.errors()) {
       for (size_t i = 0; i < r.processors.size(); ++i)
         if (r.processors[i].errors)

@@ -344,14 +344,15 @@ def read_verilog_cmd(files, incdirs, wd, fam, extra=()):
     """Paths relative to the run directory: the YoWASP tools see the host's absolute paths except
     under /tmp (mapped to a private directory), but always the working directory and its parents
     through relative paths, so a repository or work directory under /tmp works too. The family's
-    `define` (e.g. WS_ECP5) selects its instantiated primitives in the RTL, and its `cells_lib`
-    declares them for the elaboration pass."""
+    `define` (e.g. WS_ECP5) selects its instantiated primitives in the RTL, and its `cells_lib` (a
+    file or a list) declares them for the elaboration pass."""
     def rel(p):
         return os.path.relpath(p, wd)
     inc = "".join(f" -I{rel(d)}" for d in incdirs)
     defs = "".join(f" -D{d}" for d in fam.get("defines", []))
     srcs = " ".join(rel(f) for f in list(files) + list(extra))
-    lib = f"read_verilog -lib {fam['cells_lib']}\n" if fam.get("cells_lib") else ""
+    libs = fam.get("cells_lib", [])
+    lib = "".join(f"read_verilog -lib {f}\n" for f in ([libs] if isinstance(libs, str) else libs))
     return f"{lib}read_verilog -sv{defs}{inc} {srcs}"
 
 

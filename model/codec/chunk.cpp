@@ -27,6 +27,21 @@ class Cursor {
   void need(size_t bytes, const char* what) const {
     if (size_t(end_ - p_) < bytes) throw FormatError(std::string("chunk truncated in ") + what);
   }
+  // An unsigned LEB128 number below 2^31 in its shortest form (1 to 5 bytes).
+  uint32_t get_leb128(const char* what) {
+    uint64_t v = 0;
+    for (int i = 0;; ++i) {
+      const uint32_t b = get(1, what);
+      v |= uint64_t(b & 0x7f) << (7 * i);
+      if (!(b & 0x80)) {
+        if (i > 0 && b == 0) throw FormatError(std::string("bad ") + what + " (not in its shortest form)");
+        break;
+      }
+      if (i == 4) throw FormatError(std::string("bad ") + what + " (more than 5 bytes)");
+    }
+    if (v >= (uint64_t(1) << 31)) throw FormatError(std::string("bad ") + what + " (2^31 units or more)");
+    return uint32_t(v);
+  }
   const uint8_t*& ptr() { return p_; }
   const uint8_t* end() const { return end_; }
 
@@ -89,8 +104,8 @@ void decode_symbols(const ChunkView& v, uint8_t* out) {
   if (v.value_count == 0) return;
   thread_local std::array<tans::DecodeEntry, size_t(1) << tans::kMaxTableLog> table;
   tans::build_decode_table(v.counts, table.data());
-  tans::decode(v.symbol_stream, v.symbol_bytes, table.data(), v.counts.table_log, v.lanes, v.initial_states.data(),
-               out, v.value_count);
+  tans::decode(v.layout, v.streams.data(), table.data(), v.counts.table_log, v.lanes, v.initial_states.data(), out,
+               v.value_count);
 }
 
 // Room for n decoded symbols, per thread and kept between calls: a fresh 64 KiB buffer per chunk
@@ -108,29 +123,59 @@ void check_chunk_options(const ChunkOptions& opt, size_t count) {
     throw std::invalid_argument("encode_chunk: more than 2^32 - 1 values in one chunk");
 }
 
-// The chunk of docs/format.md section 4 around its symbols (tANS-coded here) and its raw stream
-// (already padded to words); raw_bits is the raw stream's length before padding.
+// Bit 7 of a chunk's lanes byte: set in layout 2 (per-state streams).
+constexpr uint8_t kPerStateFlag = 0x80;
+
+void append_leb128(std::vector<uint8_t>& out, uint64_t v) {
+  do {
+    const uint8_t b = uint8_t(v & 0x7f);
+    v >>= 7;
+    out.push_back(v ? uint8_t(b | 0x80) : b);
+  } while (v);
+}
+
+// Everything of a chunk (docs/format.md section 4) before its streams: fixed fields, table, initial
+// states, stream sizes. nc and enc are unused when count is 0.
+void append_chunk_head(std::vector<uint8_t>& out, uint64_t count, uint32_t crc, int lanes, tans::Layout layout,
+                       const tans::NormalizedCounts& nc, const tans::EncodedSymbols& enc, uint64_t raw_bytes) {
+  const bool per_state = layout == tans::Layout::PerState;
+  append_le(out, count, 4);
+  append_le(out, crc, 4);
+  append_le(out, uint32_t(lanes) | (per_state ? kPerStateFlag : 0), 1);
+  if (count == 0) {
+    append_le(out, 0, 1);  // table log 0, and no range, counts or states
+    if (!per_state) append_le(out, 0, 4);  // layout 1: an empty symbol stream's size
+  } else {
+    append_le(out, uint32_t(nc.table_log), 1);
+    tans::write_counts(nc, out);
+    if (per_state) {  // L bits a state, then the streams' lengths in units but the last one's
+      BitWriter w(out);
+      for (int j = 0; j < enc.states(); ++j) w.write(enc.initial_states[size_t(j)], nc.table_log);
+      w.pad_to_bytes();
+      for (size_t j = 0; j + 1 < enc.streams.size(); ++j) append_leb128(out, enc.streams[j].size() / 2);
+    } else {
+      for (int j = 0; j < lanes; ++j) append_le(out, enc.initial_states[size_t(j)], 2);
+      append_le(out, enc.streams[0].size(), 4);
+    }
+  }
+  append_le(out, raw_bytes, 4);
+}
+
+// The chunk around its symbols (tANS-coded here) and its raw stream (already padded to words);
+// raw_bits is the raw stream's length before padding.
 std::vector<uint8_t> assemble_chunk(uint32_t crc, const std::vector<uint8_t>& symbols, const tans::Histogram& hist,
                                     const std::vector<uint8_t>& raw, uint64_t raw_bits, const ChunkOptions& opt,
                                     ChunkStats* stats) {
   const size_t count = symbols.size();
-  std::vector<uint8_t> out;
-  append_le(out, count, 4);
-  append_le(out, crc, 4);
-  append_le(out, uint32_t(opt.lanes), 1);
+  tans::NormalizedCounts nc;
   tans::EncodedSymbols enc;
-  if (count == 0) {
-    append_le(out, 0, 1);  // table log 0, and no range, counts or states
-  } else {
-    const tans::NormalizedCounts nc = tans::normalize(hist, opt.table_log);
-    append_le(out, uint32_t(nc.table_log), 1);
-    tans::write_counts(nc, out);
-    enc = tans::encode(symbols.data(), count, nc, opt.lanes);
-    for (int j = 0; j < opt.lanes; ++j) append_le(out, enc.initial_states[size_t(j)], 2);
+  if (count != 0) {
+    nc = tans::normalize(hist, opt.table_log);
+    enc = tans::encode(symbols.data(), count, nc, opt.lanes, opt.layout);
   }
-  append_le(out, enc.stream.size(), 4);
-  append_le(out, raw.size(), 4);
-  out.insert(out.end(), enc.stream.begin(), enc.stream.end());
+  std::vector<uint8_t> out;
+  append_chunk_head(out, count, crc, opt.lanes, opt.layout, nc, enc, raw.size());
+  for (const auto& st : enc.streams) out.insert(out.end(), st.begin(), st.end());
   out.insert(out.end(), raw.begin(), raw.end());
   if (stats) {
     stats->histogram = hist;
@@ -222,37 +267,86 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, const Val
   return assemble_chunk(opt.checksum.of(values, count * width), symbols, hist, raw, raw_bits, opt, stats);
 }
 
+uint64_t chunk_size(uint64_t count, const tans::NormalizedCounts& nc, const tans::EncodedSymbols& enc,
+                    uint64_t raw_bytes) {
+  std::vector<uint8_t> head;
+  append_chunk_head(head, count, 0, enc.lanes, enc.layout, nc, enc, raw_bytes);
+  uint64_t bytes = head.size() + raw_bytes;
+  for (const auto& st : enc.streams) bytes += st.size();
+  return bytes;
+}
+
+tans::Layout chunk_layout(const uint8_t* data, size_t size) {
+  if (size < 9) throw FormatError("chunk truncated in lanes");
+  return data[8] & kPerStateFlag ? tans::Layout::PerState : tans::Layout::Shared;
+}
+
 ChunkView parse_chunk(const uint8_t* data, size_t size) {
   Cursor c(data, data + size);
   ChunkView v;
   v.value_count = c.get(4, "value count");
   v.crc = c.get(4, "checksum");
-  v.lanes = int(c.get(1, "lanes"));
+  const uint32_t lanes_byte = c.get(1, "lanes");
+  v.layout = lanes_byte & kPerStateFlag ? tans::Layout::PerState : tans::Layout::Shared;
+  v.lanes = int(lanes_byte & ~uint32_t(kPerStateFlag));
   if (v.lanes != 1 && v.lanes != 2 && v.lanes != 4 && v.lanes != 8)
     throw FormatError("bad lane count " + std::to_string(v.lanes) + " (must be 1, 2, 4 or 8)");
+  const bool per_state = v.layout == tans::Layout::PerState;
+  const char* unit = per_state ? " in state " : " in lane ";
   const int table_log = int(c.get(1, "table log"));
+  std::array<uint32_t, tans::kMaxStates> units{};  // layout 2: each state's stream length
+  uint32_t symbol_bytes = 0;
   if (v.value_count == 0) {
     if (table_log != 0)
       throw FormatError("bad table log " + std::to_string(table_log) + " (must be 0 for an empty chunk)");
+    if (!per_state) symbol_bytes = c.get(4, "symbol stream size");
   } else {
     if (table_log < tans::kMinTableLog || table_log > tans::kMaxTableLog)
       throw FormatError("bad table log " + std::to_string(table_log) + " (must be 5..12)");
     v.counts = tans::read_counts(c.ptr(), c.end(), table_log);
-    for (int j = 0; j < v.lanes; ++j) {
-      uint32_t s = c.get(2, "initial states");
-      if (s >= v.counts.table_size())
-        throw FormatError("bad initial state " + std::to_string(s) + " in lane " + std::to_string(j) +
-                          " (must be below 2^L)");
-      // A lane that decodes no symbol never leaves its initial state, which must be final already.
-      if (uint32_t(j) >= v.value_count && s != 0)
-        throw FormatError("bad initial state in lane " + std::to_string(j) + " (it has no symbols)");
-      v.initial_states[size_t(j)] = uint16_t(s);
+    const uint8_t* states_at = c.ptr();
+    if (per_state) {  // S fields of L bits, padded to a byte: every value is below 2^L
+      const size_t bytes = (size_t(v.states()) * size_t(table_log) + 7) / 8;
+      c.need(bytes, "initial states");
+      BitReader r(c.ptr(), bytes);
+      for (int j = 0; j < v.states(); ++j) v.initial_states[size_t(j)] = uint16_t(r.read(table_log));
+      if (r.read(int(8 * bytes - r.position())) != 0) throw FormatError("bits left over in initial states");
+      c.ptr() += bytes;
+    } else {
+      for (int j = 0; j < v.lanes; ++j) {
+        const uint32_t s = c.get(2, "initial states");
+        if (s >= v.counts.table_size())
+          throw FormatError("bad initial state " + std::to_string(s) + unit + std::to_string(j) +
+                            " (must be below 2^L)");
+        v.initial_states[size_t(j)] = uint16_t(s);
+      }
     }
+    // A state that decodes no symbol never leaves its initial state, which must be final already.
+    for (int j = 0; j < v.states(); ++j)
+      if (uint32_t(j) >= v.value_count && v.initial_states[size_t(j)] != 0)
+        throw FormatError(std::string("bad initial state") + unit + std::to_string(j) + " (it has no symbols)");
+    v.states_bytes = uint32_t(c.ptr() - states_at);
+    const uint8_t* sizes_at = c.ptr();
+    if (per_state) {  // the last state's stream is what the chunk holds before its raw stream
+      for (int j = 0; j + 1 < v.states(); ++j) units[size_t(j)] = c.get_leb128("stream size");
+    } else {
+      symbol_bytes = c.get(4, "symbol stream size");
+    }
+    v.sizes_bytes = uint32_t(c.ptr() - sizes_at);
   }
-  v.symbol_bytes = c.get(4, "symbol stream size");
   v.raw_bytes = c.get(4, "raw stream size");
-  if (v.symbol_bytes % 4 != 0) throw FormatError("symbol stream size is not a multiple of 4");
   if (v.raw_bytes % 4 != 0) throw FormatError("raw stream size is not a multiple of 4");
+  if (per_state && v.value_count != 0) {
+    uint64_t bytes = 0;
+    for (int j = 0; j + 1 < v.states(); ++j) bytes += 2 * uint64_t(units[size_t(j)]);
+    const uint64_t left = uint64_t(c.end() - c.ptr());
+    if (bytes + v.raw_bytes > left) throw FormatError("chunk truncated in streams");
+    if ((left - bytes - v.raw_bytes) % 2 != 0) throw FormatError("last state's stream is not whole units");
+    units[size_t(v.states() - 1)] = uint32_t((left - bytes - v.raw_bytes) / 2);
+    symbol_bytes = uint32_t(left - v.raw_bytes);
+  }
+  v.symbol_bytes = symbol_bytes;
+  if (v.symbol_bytes % 4 != 0 && !per_state) throw FormatError("symbol stream size is not a multiple of 4");
   if (v.value_count == 0 && (v.symbol_bytes != 0 || v.raw_bytes != 0))
     throw FormatError("empty chunk has stream bytes");
   const uint64_t left = uint64_t(c.end() - c.ptr());
@@ -260,6 +354,15 @@ ChunkView parse_chunk(const uint8_t* data, size_t size) {
   if (uint64_t(v.symbol_bytes) + v.raw_bytes < left) throw FormatError("trailing bytes after chunk");
   v.symbol_stream = c.ptr();
   v.raw_stream = c.ptr() + v.symbol_bytes;
+  if (per_state) {
+    const uint8_t* p = v.symbol_stream;
+    for (int j = 0; j < v.states(); ++j) {
+      v.streams[size_t(j)] = tans::StreamView{p, 2 * size_t(units[size_t(j)])};
+      p += 2 * size_t(units[size_t(j)]);
+    }
+  } else {
+    v.streams[0] = tans::StreamView{v.symbol_stream, v.symbol_bytes};
+  }
   return v;
 }
 

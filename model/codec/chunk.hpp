@@ -25,23 +25,39 @@ uint64_t chunk_values_for(const std::vector<uint64_t>& dims, uint64_t chunk_valu
 struct ChunkOptions {
   int lanes = tans::kDefaultLanes;
   int table_log = tans::kDefaultTableLog;
+  // Layout 2 (per-state streams) is what containers of version 3 hold and what the writer takes;
+  // layout 1 for older containers and tests of the old format.
+  tans::Layout layout = tans::kDefaultLayout;
   // What the chunk's checksum field holds (docs/format.md section 4): CRC-32 in a version-1 container,
-  // XXH3 seeded with the chunk's place in a version-2 one (ContainerWriter::chunk_checksum).
+  // XXH3 seeded with the chunk's place from version 2 on (ContainerWriter::chunk_checksum).
   Checksum checksum = Checksum::crc32();
 };
 
-// The parsed fixed fields of a chunk, with pointers into the chunk's bytes.
+// The parsed fixed fields of a chunk, with pointers into the chunk's bytes. A chunk says its own
+// layout (docs/format.md section 4: bit 7 of the lanes byte), so it decodes on its own; a container
+// holds chunks of the layout its version names.
 struct ChunkView {
   uint32_t value_count = 0;
   uint32_t crc = 0;  // the checksum field (CRC-32 or XXH3, see ChunkOptions::checksum)
+  tans::Layout layout = tans::kDefaultLayout;
   int lanes = 1;
+  int states() const { return tans::states_of(layout, lanes); }
   tans::NormalizedCounts counts;  // table_log == 0 when value_count == 0
-  std::array<uint16_t, tans::kMaxLanes> initial_states{};
+  std::array<uint16_t, tans::kMaxStates> initial_states{};  // states() of them
+  uint32_t states_bytes = 0;  // what the initial states take in the header (layout 1: 2 per lane)
+  uint32_t sizes_bytes = 0;   // what the stream sizes take (layout 1: the symbol stream's u32)
+  // The symbol streams: layout 1 one (streams[0]), layout 2 one per state, back to back from
+  // symbol_stream on; symbol_bytes is all of them.
+  std::array<tans::StreamView, tans::kMaxStates> streams{};
   const uint8_t* symbol_stream = nullptr;
   uint32_t symbol_bytes = 0;
   const uint8_t* raw_stream = nullptr;
   uint32_t raw_bytes = 0;
 };
+
+// The layout a chunk's bytes declare (its lanes byte), without parsing the rest; throws
+// ws::FormatError if the chunk is too short to have one.
+tans::Layout chunk_layout(const uint8_t* data, size_t size);
 
 // What encoding a chunk measured, for `inspect`.
 struct ChunkStats {
@@ -49,6 +65,7 @@ struct ChunkStats {
   uint64_t symbol_bits = 0;     // before padding
   uint64_t raw_bits = 0;
 };
+
 
 // Encodes `count` values (little-endian bytes of dtype t, as in the source file) into one chunk.
 // t = DType::Raw is the symbols-only mode (the 2:4 metadata stream): each byte is its own symbol,
@@ -62,6 +79,11 @@ std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
 // throws ws::FormatError.
 std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, const ValueFormat& f,
                                   const ChunkOptions& opt, ChunkStats* stats = nullptr);
+
+// The size of the chunk of `count` symbols that these parts make (docs/format.md section 4), for
+// measurements that code symbols with tans::encode themselves; raw_bytes is the padded raw stream.
+uint64_t chunk_size(uint64_t count, const tans::NormalizedCounts& nc, const tans::EncodedSymbols& enc,
+                    uint64_t raw_bytes);
 
 // Parses and bounds-checks a chunk's header. Throws ws::FormatError naming what is wrong.
 ChunkView parse_chunk(const uint8_t* data, size_t size);

@@ -73,7 +73,7 @@ ValueFormat parse_format(IndexCursor& c, const std::string& where) {
 
 }  // namespace
 
-bool container_version_known(uint64_t version) { return version == kVersionCrc32 || version == kVersionBound; }
+bool container_version_known(uint64_t version) { return version == kVersionCrc32 || version == kVersionBound || version == kVersionPerState; }
 
 Checksum segment_checksum(uint16_t version, const std::string& name, uint64_t at) {
   if (version < kVersionBound) return Checksum::crc32();

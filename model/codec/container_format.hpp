@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/tans.hpp"
 #include "core/bytes.hpp"
 #include "core/dtype.hpp"
 #include "core/ggml_type.hpp"
@@ -22,15 +23,20 @@ constexpr uint64_t kFooterBytes = 24;  // index offset, index size, index CRC-32
 constexpr char kContainerMagic[4] = {'W', 'S', 'Z', '1'};
 constexpr char kContainerEndMagic[4] = {'W', 'S', 'Z', 'E'};
 // Container versions (docs/format.md section 4.2; the one place that numbers them):
-//   1: CRC-32 checksums, each covering its bytes wherever they are.
+//   1: CRC-32 checksums, each covering its bytes wherever they are; chunks in layout 1.
 //   2: XXH3 checksums bound to their place in the source (segment_checksum) and, in the index, the
-//      content checksum over all of them (ContentChecksum).
-// A renumbering (when another version lands first) changes kVersionBound and docs/format.md 4.2 only;
-// the readers compare against these names, never against a literal.
+//      content checksum over all of them (ContentChecksum); chunks in layout 1.
+//   3: as 2, with chunks in layout 2 (one symbol stream per decoder state, docs/format.md section 4).
+// The readers compare against these names, never against a literal.
 constexpr uint16_t kVersionCrc32 = 1;
 constexpr uint16_t kVersionBound = 2;
-constexpr uint16_t kContainerVersion = kVersionBound;  // what ContainerWriter writes by default
+constexpr uint16_t kVersionPerState = 3;
+constexpr uint16_t kContainerVersion = kVersionPerState;  // what ContainerWriter writes by default
 bool container_version_known(uint64_t version);
+// The chunk layout a container version holds.
+inline tans::Layout layout_of_version(uint16_t version) {
+  return version >= kVersionPerState ? tans::Layout::PerState : tans::Layout::Shared;
+}
 // The index's fixed fields: source kind, source size, (from kVersionBound) content checksum, segment count.
 inline uint64_t index_fixed_bytes(uint16_t version) { return 1 + 8 + (version >= kVersionBound ? 8 : 0) + 4; }
 constexpr size_t kLiteralWindow = size_t(1) << 20;  // literal bytes are copied 1 MiB at a time

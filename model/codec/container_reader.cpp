@@ -12,6 +12,23 @@
 #include "core/error.hpp"
 
 namespace ws {
+void check_chunk_layouts(const uint8_t* data, size_t size, const Segment& s, tans::Layout want) {
+  const auto check = [want](const uint8_t* p, size_t n) {
+    if (chunk_layout(p, n) != want)
+      throw FormatError("chunk in layout " + std::to_string(int(chunk_layout(p, n))) +
+                        " where the container's version holds layout " + std::to_string(int(want)));
+  };
+  if (s.is_sparse24()) {
+    const Sparse24ChunkView v = parse_sparse24_chunk(data, size);
+    check(v.value_chunk, v.value_chunk_bytes);
+    check(v.meta_chunk, v.meta_chunk_bytes);
+  } else if (s.is_quant()) {
+    const QuantChunkView v = parse_quant_chunk(data, size, s.quant);
+    for (int k = 0; k < v.streams; ++k) check(v.sub_data[size_t(k)], v.sub_bytes[size_t(k)]);
+  } else {
+    check(data, size);
+  }
+}
 
 ContainerReader::ContainerReader(std::unique_ptr<const ByteSource> source) : source_(std::move(source)) {
   const uint64_t size = source_->size();
@@ -93,6 +110,7 @@ void ContainerReader::decode_chunk_into(const Segment& t, size_t j, uint8_t* out
   if (out_size != t.source_bytes(e.value_count)) throw std::invalid_argument("decode_chunk_into: wrong output size");
   const Checksum sum = chunk_checksum(t, j).with_digest(digest);
   try {
+    check_chunk_layouts(at, e.size, t, layout_of_version(index_.version));
     const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(at, e.size).rows) * t.dims.back()
                           : t.is_quant()  ? parse_quant_chunk(at, e.size, t.quant).value_count
                                           : parse_chunk(at, e.size).value_count;

@@ -14,6 +14,10 @@
 
 namespace ws {
 
+// Every chunk of a container is in the layout its version names (a 2:4 chunk: both sub-chunks; a
+// block-quantized chunk: every sub-chunk). Throws ws::FormatError naming the chunk's layout otherwise.
+void check_chunk_layouts(const uint8_t* data, size_t size, const Segment& s, tans::Layout want);
+
 class ContainerReader {
  public:
   explicit ContainerReader(std::unique_ptr<const ByteSource> source);  // throws ws::FormatError

@@ -3,6 +3,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "codec/chunk.hpp"
+#include "codec/container_reader.hpp"
 #include "codec/sparse24_chunk.hpp"
 #include "core/bytes.hpp"
 
@@ -103,6 +105,12 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk, const uint8_t
   if (state_ != State::Tensor) throw std::logic_error("ContainerWriter: chunk outside a tensor");
   if (chunk.size() < 4 || chunk.size() > UINT32_MAX) throw std::logic_error("ContainerWriter: bad chunk size");
   Segment& s = index_.segments.back();
+  // The container's version names its chunks' layout (sub-chunks included).
+  try {
+    check_chunk_layouts(chunk.data(), chunk.size(), s, layout_of_version(index_.version));
+  } catch (const FormatError& e) {
+    throw std::logic_error(std::string("ContainerWriter: ") + e.what());
+  }
   ChunkEntry e;
   e.offset = written_;
   e.size = uint32_t(chunk.size());

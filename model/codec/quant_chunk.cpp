@@ -71,7 +71,8 @@ std::vector<uint8_t> encode_quant_chunk(const uint8_t* blocks, size_t values, Gg
   append_le(out, code_opt.checksum.of(blocks, values / kQuantBlockValues * q.block_bytes()), 4);
   std::vector<std::vector<uint8_t>> subs;
   for (int k = 0; k < quant_streams(q); ++k) {
-    const ChunkOptions opt{code_opt.lanes, k == 0 ? code_opt.table_log : kQuantScaleTableLog, code_opt.checksum};
+    const ChunkOptions opt{code_opt.lanes, k == 0 ? code_opt.table_log : kQuantScaleTableLog, code_opt.layout,
+                           code_opt.checksum};
     subs.push_back(encode_chunk(s[size_t(k)].data(), s[size_t(k)].size(), DType::Raw, opt));
     append_le(out, subs.back().size(), 4);
   }

@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/ws_pkg.hpp"
+
 namespace ws {
 
-// What a 16-bit lane of a packed layer holds, as written to bit 0 of the MAC array's CTRL register:
-// an int8 in bits 7:0, or bf16 bits.
-enum class MacMode : uint8_t { Int8 = 0, Bf16 = 1 };
+// What a 16-bit lane of a packed layer holds, as written to bit 0 of the MAC array's CTRL register
+// (ws_pkg::mac_mode_e): an int8 in bits 7:0, or bf16 bits.
+enum class MacMode : uint8_t { Int8 = pkg::MAC_INT8, Bf16 = pkg::MAC_BF16 };
 
 // Metadata nibble of one group of 4: the positions of its two kept values, idx0 | idx1 << 2, with
 // idx0 < idx1 (the PyTorch / cuSPARSELt convention). Six of the sixteen nibbles are valid.

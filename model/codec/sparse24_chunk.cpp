@@ -109,7 +109,7 @@ std::vector<uint8_t> encode_sparse24_chunk(const uint8_t* dense, uint32_t rows, 
   const std::vector<uint8_t> values = encode_chunk(kept.data(), kept.size() / width, t, value_opt);
   const std::vector<uint8_t> nibbles =
       encode_chunk(meta.data(), meta.size(), DType::Raw,
-                   ChunkOptions{kSparse24MetaLanes, kSparse24MetaTableLog, value_opt.checksum});
+                   ChunkOptions{kSparse24MetaLanes, kSparse24MetaTableLog, value_opt.layout, value_opt.checksum});
   std::vector<uint8_t> out;
   out.reserve(kSparse24HeaderBytes + values.size() + nibbles.size());
   append_le(out, rows, 4);
@@ -138,6 +138,7 @@ Sparse24ChunkView parse_sparse24_chunk(const uint8_t* data, size_t size) {
   v.meta_chunk = v.value_chunk + v.value_chunk_bytes;
   v.values = parse_sub(v.value_chunk, v.value_chunk_bytes, "value");
   v.meta = parse_sub(v.meta_chunk, v.meta_chunk_bytes, "meta");
+  if (v.values.layout != v.meta.layout) throw FormatError("2:4 chunk: sub-chunks in different layouts");
   const uint64_t groups = uint64_t(v.rows) * v.groups;
   if (v.values.value_count != 2 * groups)
     throw FormatError("value sub-chunk holds " + std::to_string(v.values.value_count) + " values, not " +

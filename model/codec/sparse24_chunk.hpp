@@ -57,7 +57,7 @@ struct Sparse24ChunkView {
 
 // Encodes `rows` dense rows of `cols` values (dtype t, little-endian source bytes) into one 2:4 chunk.
 // value_opt is for the value sub-chunk (lanes from the user, table log kSparse24ValueTableLog by
-// default). Throws ws::FormatError if a group has more than 2 non-zero bit patterns, and
+// default); its layout is both sub-chunks'. Throws ws::FormatError if a group has more than 2 non-zero bit patterns, and
 // std::invalid_argument for a bad shape or dtype.
 std::vector<uint8_t> encode_sparse24_chunk(const uint8_t* dense, uint32_t rows, uint64_t cols, DType t,
                                            const ChunkOptions& value_opt = {tans::kDefaultLanes,

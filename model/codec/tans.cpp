@@ -1,7 +1,9 @@
 // tANS golden model (docs/format.md section 2, counts serialisation of section 4).
 #include "codec/tans.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -204,7 +206,36 @@ NormalizedCounts read_counts(const uint8_t*& p, const uint8_t* end, int table_lo
   return nc;
 }
 
-EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& nc, int lanes) {
+namespace {
+
+// The fields i = first, first + step, ... (< n) written forward as a bit stream (docs/format.md
+// section 1), a 32-bit word at a time (the BitWriter layout without its per-call cost: this loop
+// runs once per weight), padded with zeros to a multiple of pad_bytes.
+std::vector<uint8_t> write_fields(const uint16_t* value, const uint8_t* bits, size_t first, size_t step, size_t n,
+                                  size_t pad_bytes) {
+  uint64_t total = 0;
+  for (size_t i = first; i < n; i += step) total += bits[i];
+  std::vector<uint8_t> out(size_t((total + 8 * pad_bytes - 1) / (8 * pad_bytes) * pad_bytes), 0);
+  uint8_t* o = out.data();
+  uint64_t acc = 0;
+  unsigned acc_bits = 0;
+  for (size_t i = first; i < n; i += step) {
+    acc |= uint64_t(value[i]) << acc_bits;
+    acc_bits += bits[i];
+    if (acc_bits >= 32) {
+      store_le(o, acc, 4);
+      o += 4;
+      acc >>= 32;
+      acc_bits -= 32;
+    }
+  }
+  for (unsigned b = 0; b < acc_bits; b += 8) *o++ = uint8_t(acc >> b);  // the last, partial word
+  return out;
+}
+
+}  // namespace
+
+EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& nc, int lanes, Layout layout) {
   validate(nc);
   if (!valid_lanes(lanes)) throw std::invalid_argument("encode: lanes must be 1, 2, 4 or 8");
   const int L = nc.table_log;
@@ -234,48 +265,41 @@ EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& 
   }
 
   // Encode in reverse, keeping each symbol's field so that it can be written forward.
+  EncodedSymbols enc;
+  enc.layout = layout;
+  enc.lanes = lanes;
+  const int states = enc.states();
   std::vector<uint16_t> field_value(n);
   std::vector<uint8_t> field_bits(n);
-  std::array<uint32_t, kMaxLanes> X;
+  std::array<uint32_t, kMaxStates> X;
   X.fill(T);
-  const size_t lane_mask = size_t(lanes) - 1;  // lanes is a power of two
-  uint64_t total_bits = 0;
+  const size_t state_mask = size_t(states) - 1;  // a power of two
   for (size_t i = n; i-- > 0;) {
     const uint8_t s = symbols[i];
     if (delta_nb_bits[s] == 0)  // only symbols with count 0 have no encoding entry
       throw std::invalid_argument("encode: symbol " + std::to_string(s) + " has count 0");
-    uint32_t& x = X[i & lane_mask];
+    uint32_t& x = X[i & state_mask];
     const uint32_t nb = (x + delta_nb_bits[s]) >> 16;
     field_value[i] = uint16_t(x & ((1u << nb) - 1));
     field_bits[i] = uint8_t(nb);
-    total_bits += nb;
+    enc.bit_count += nb;
     x = state_table[size_t(int32_t(x >> nb) + delta_find_state[s])];
   }
-
-  // Write the fields forward, a 32-bit word at a time (the BitWriter layout, without its per-call
-  // cost: this loop runs once per weight).
-  EncodedSymbols enc;
-  enc.bit_count = total_bits;
-  enc.stream.assign(size_t((total_bits + 31) / 32 * 4), 0);
-  uint8_t* o = enc.stream.data();
-  uint64_t acc = 0;
-  unsigned acc_bits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    acc |= uint64_t(field_value[i]) << acc_bits;
-    acc_bits += field_bits[i];
-    if (acc_bits >= 32) {
-      store_le(o, acc, 4);
-      o += 4;
-      acc >>= 32;
-      acc_bits -= 32;
-    }
+  if (layout == Layout::Shared) {
+    enc.streams.push_back(write_fields(field_value.data(), field_bits.data(), 0, 1, n, 4));
+  } else {
+    for (int s = 0; s < states; ++s)
+      enc.streams.push_back(write_fields(field_value.data(), field_bits.data(), size_t(s), size_t(states), n, 2));
   }
-  for (unsigned b = 0; b < acc_bits; b += 8) *o++ = uint8_t(acc >> b);  // the last, partial word
-  for (int j = 0; j < lanes; ++j) enc.initial_states[size_t(j)] = uint16_t(X[size_t(j)] - T);
+  for (int j = 0; j < states; ++j) enc.initial_states[size_t(j)] = uint16_t(X[size_t(j)] - T);
   return enc;
 }
 
 namespace {
+
+// The decode loops below are inlined into decode(), the function built per CPU (WS_CPU_CLONES), so
+// that each clone holds its own copy of them.
+#define WS_INLINE inline __attribute__((always_inline))
 
 // Fetches 64 stream bits starting at bit `pos` (at least 57 of them usable), reading zeros past the
 // end of the stream so that the caller can detect an overrun afterwards from the position alone.
@@ -297,7 +321,7 @@ inline uint64_t fetch_bits(const uint8_t* data, size_t size, uint64_t pos) {
 
 // 64 stream bits from bit pos on; unchecked when the caller knows 8 bytes from pos >> 3 exist.
 template <bool kChecked>
-inline uint64_t fetch(const uint8_t* stream, size_t size, uint64_t pos) {
+WS_INLINE uint64_t fetch(const uint8_t* stream, size_t size, uint64_t pos) {
   if (kChecked) return fetch_bits(stream, size, pos);
   uint64_t word;
   std::memcpy(&word, stream + (pos >> 3), 8);
@@ -307,36 +331,64 @@ inline uint64_t fetch(const uint8_t* stream, size_t size, uint64_t pos) {
   return word >> (pos & 7);
 }
 
-// One lane's decoder step: emit the symbol, then take nb_bits from the bit buffer. The position
-// advances here, lane by lane, rather than by a per-step sum: one dependent add less per step.
-inline void lane_step(const DecodeEntry* table, uint32_t& x, uint64_t& bits, uint64_t& pos, uint8_t* o) {
-  const DecodeEntry e = table[x];
-  *o = e.symbol;
-  x = uint32_t(e.next_base) + (uint32_t(bits) & ((1u << e.nb_bits) - 1));
-  bits >>= e.nb_bits;
-  pos += e.nb_bits;
+// One state's decoder step: emit the symbol, then take nb_bits from the bit buffer. The entry is
+// read once, as one 32-bit word; the position advances here, state by state, rather than by a
+// per-step sum: one dependent add less per step.
+template <class State>
+WS_INLINE void state_step(const DecodeEntry* table, State& x, uint64_t& bits, uint64_t& pos, uint8_t* o) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  static_assert(sizeof(DecodeEntry) == 4 && offsetof(DecodeEntry, symbol) == 0 &&
+                    offsetof(DecodeEntry, nb_bits) == 1 && offsetof(DecodeEntry, next_base) == 2,
+                "the entry is read as one little-endian word: symbol, nb_bits, next_base");
+  uint32_t word;
+  std::memcpy(&word, table + x, 4);
+  const uint64_t e = word;  // 64-bit values throughout: no zero-extending moves on the chain
+  const uint64_t nb = (e >> 8) & 0xff;
+  *o = uint8_t(e);
+  x = State((e >> 16) + (bits & ((uint64_t(1) << nb) - 1)));
+#else
+  const DecodeEntry entry = table[x];
+  const uint64_t nb = entry.nb_bits;
+  *o = entry.symbol;
+  x = State(entry.next_base + (bits & ((uint64_t(1) << nb) - 1)));
+#endif
+  bits >>= nb;
+  pos += nb;
 }
+
+// Whether the bits of a stream from bit `pos` on are fewer than `unit_bits` and all zero.
+bool padding_only(const uint8_t* stream, size_t bytes, uint64_t pos, unsigned unit_bits) {
+  const uint64_t size_bits = uint64_t(bytes) * 8;
+  if (size_bits - pos >= unit_bits) return false;
+  if (pos == size_bits) return true;
+  const size_t byte = size_t(pos >> 3);
+  bool nonzero = (stream[byte] >> (pos & 7)) != 0;
+  for (size_t b = byte + 1; b < bytes; ++b) nonzero |= stream[b] != 0;
+  return !nonzero;
+}
+
+// ---- Layout 1 (Shared): K lanes, one stream in symbol order -------------------------------------
 
 // One step of up to 4 lanes (K of them) from one fetch: a fetch holds at least 57 usable bits, 4 lanes
 // take at most 4 * 12. The states are separate variables, not an array, so that they stay in registers
 // (an array was kept on the stack: a store and a load in every state's chain).
 template <int K, bool kChecked>
-inline void decode_step(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t& x0,
-                        uint32_t& x1, uint32_t& x2, uint32_t& x3, uint8_t* o, uint64_t& pos) {
+WS_INLINE void decode_step(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t& x0,
+                           uint32_t& x1, uint32_t& x2, uint32_t& x3, uint8_t* o, uint64_t& pos) {
   uint64_t bits = fetch<kChecked>(stream, size, pos);
-  lane_step(table, x0, bits, pos, o);
-  if constexpr (K >= 2) lane_step(table, x1, bits, pos, o + 1);
+  state_step(table, x0, bits, pos, o);
+  if constexpr (K >= 2) state_step(table, x1, bits, pos, o + 1);
   if constexpr (K >= 4) {
-    lane_step(table, x2, bits, pos, o + 2);
-    lane_step(table, x3, bits, pos, o + 3);
+    state_step(table, x2, bits, pos, o + 2);
+    state_step(table, x3, bits, pos, o + 3);
   }
 }
 
 // Decodes n symbols with K lanes whose states are states[0..K-1]; returns the bits consumed (which
 // exceed the stream's size when the reads ran past its end). K = 8 runs two 4-lane steps.
 template <int K>
-inline __attribute__((always_inline)) uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t* states,
-                      uint8_t* out, size_t n) {
+WS_INLINE uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t* states,
+                                uint8_t* out, size_t n) {
   constexpr int G = K < 4 ? K : 4;  // lanes per fetch
   const uint64_t size_bits = uint64_t(size) * 8;
   uint32_t a0 = states[0], a1 = K > 1 ? states[1] : 0, a2 = K > 2 ? states[2] : 0, a3 = K > 3 ? states[3] : 0;
@@ -366,7 +418,7 @@ inline __attribute__((always_inline)) uint64_t decode_lanes(const uint8_t* strea
   const int rest = int(n % K);
   const auto last_step = [&](uint32_t& x) {
     uint64_t bits = fetch_bits(stream, size, pos);
-    lane_step(table, x, bits, pos, o++);
+    state_step(table, x, bits, pos, o++);
   };
   if (rest > 0) last_step(a0);
   if (rest > 1) last_step(a1);
@@ -380,30 +432,8 @@ inline __attribute__((always_inline)) uint64_t decode_lanes(const uint8_t* strea
   return pos;
 }
 
-}  // namespace
-
-void decode(const uint8_t* stream, size_t stream_bytes, const std::vector<DecodeEntry>& table,
-            int table_log, int lanes, const uint16_t* initial_states, uint8_t* out, size_t n) {
-  if (table_log >= kMinTableLog && table_log <= kMaxTableLog && table.size() != (1u << table_log))
-    throw std::invalid_argument("decode: table size is not 2^table_log");
-  decode(stream, stream_bytes, table.data(), table_log, lanes, initial_states, out, n);
-}
-
-WS_CPU_CLONES
-void decode(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table, int table_log, int lanes,
-            const uint16_t* initial_states, uint8_t* out, size_t n) {
-  if (table_log < kMinTableLog || table_log > kMaxTableLog)
-    throw FormatError("bad table log " + std::to_string(table_log) + " (must be 5..12)");
-  if (!valid_lanes(lanes))
-    throw FormatError("bad lane count " + std::to_string(lanes) + " (must be 1, 2, 4 or 8)");
-  const uint32_t T = 1u << table_log;
-  uint32_t states[kMaxLanes] = {};
-  for (int j = 0; j < lanes; ++j) {
-    states[j] = initial_states[j];
-    if (states[j] >= T)
-      throw FormatError("initial state " + std::to_string(states[j]) + " of lane " +
-                        std::to_string(j) + " is not below 2^L");
-  }
+WS_INLINE void decode_shared(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table, int lanes,
+                             uint32_t* states, uint8_t* out, size_t n) {
   uint64_t pos = 0;
   switch (lanes) {
     case 1: pos = decode_lanes<1>(stream, stream_bytes, table, states, out, n); break;
@@ -411,18 +441,153 @@ void decode(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table
     case 4: pos = decode_lanes<4>(stream, stream_bytes, table, states, out, n); break;
     default: pos = decode_lanes<8>(stream, stream_bytes, table, states, out, n); break;
   }
-  const uint64_t size_bits = uint64_t(stream_bytes) * 8;
-  if (pos > size_bits) throw FormatError("stream ends early");
+  if (pos > uint64_t(stream_bytes) * 8) throw FormatError("stream ends early");
   for (int j = 0; j < lanes; ++j)
     if (states[j] != 0) throw FormatError("final state wrong in lane " + std::to_string(j));
   // Only zero padding, less than a word of it, may follow the last field.
-  if (size_bits - pos >= 32) throw FormatError("bits left over");
-  if (pos < size_bits) {
-    const size_t byte = size_t(pos >> 3);
-    bool nonzero = (stream[byte] >> (pos & 7)) != 0;
-    for (size_t b = byte + 1; b < stream_bytes; ++b) nonzero |= stream[b] != 0;
-    if (nonzero) throw FormatError("bits left over");
+  if (!padding_only(stream, stream_bytes, pos, 32)) throw FormatError("bits left over");
+}
+
+// ---- Layout 2 (PerState): S = 2K states, a stream each --------------------------------------------
+
+// States s0 .. s0 + G - 1 of S (G = 4, or 2 when S = 2: independent chains in registers, each with
+// its own stream), 4 symbols of each per round from one fetch per state (4 * 12 bits of the 57 a
+// fetch holds). Symbol k of state s lies at out[s + k * S], so a round writes o[g + t * S] for state
+// g, symbol t. The rounds run in batches that cannot reach past any stream's end whatever the
+// symbols (a symbol takes at most table_log bits), so the loop itself has no bounds check. Returns the
+// symbols decoded per state: a multiple of 4, at most m.
+template <int S, int G>
+WS_INLINE size_t decode_group_fast(const StreamView* st, const DecodeEntry* table, int table_log, uint32_t* x_io,
+                                   uint64_t* pos_io, uint8_t* o, size_t m) {
+  static_assert(G == 2 || G == 4, "two or four states side by side");
+  const uint8_t *d0 = st[0].data, *d1 = st[1].data, *d2 = G > 2 ? st[2].data : nullptr,
+                *d3 = G > 2 ? st[3].data : nullptr;
+  uint64_t x0 = x_io[0], x1 = x_io[1], x2 = G > 2 ? x_io[2] : 0, x3 = G > 2 ? x_io[3] : 0;
+  uint64_t p0 = pos_io[0], p1 = pos_io[1], p2 = G > 2 ? pos_io[2] : 0, p3 = G > 2 ? pos_io[3] : 0;
+  const uint64_t round_bits = 4 * uint64_t(table_log);
+  // Rounds from bit p on whose 8-byte fetches all lie inside a stream of `bytes`.
+  const auto safe_rounds = [round_bits](size_t bytes, uint64_t p) -> uint64_t {
+    if (bytes < 8 || p > (uint64_t(bytes) - 8) * 8) return 0;
+    return ((uint64_t(bytes) - 8) * 8 - p) / round_bits + 1;
+  };
+  size_t k = 0;
+  for (;;) {
+    uint64_t rounds = (m - k) / 4;
+    rounds = std::min(rounds, safe_rounds(st[0].bytes, p0));
+    rounds = std::min(rounds, safe_rounds(st[1].bytes, p1));
+    if constexpr (G > 2) {
+      rounds = std::min(rounds, safe_rounds(st[2].bytes, p2));
+      rounds = std::min(rounds, safe_rounds(st[3].bytes, p3));
+    }
+    if (rounds == 0) break;
+    k += 4 * rounds;
+    for (; rounds > 0; --rounds, o += 4 * S) {
+      // A state's four symbols one after the other (fewer values live at once than symbol by
+      // symbol across the states: no spills); the CPU overlaps the chains by itself.
+      const auto four = [table, o](const uint8_t* d, uint64_t& x, uint64_t& p, int g) {
+        uint64_t bits = fetch<false>(d, 0, p);
+        state_step(table, x, bits, p, o + g);
+        state_step(table, x, bits, p, o + g + S);
+        state_step(table, x, bits, p, o + g + 2 * S);
+        state_step(table, x, bits, p, o + g + 3 * S);
+      };
+      four(d0, x0, p0, 0);
+      four(d1, x1, p1, 1);
+      if constexpr (G > 2) {
+        four(d2, x2, p2, 2);
+        four(d3, x3, p3, 3);
+      }
+    }
   }
+  x_io[0] = uint32_t(x0), x_io[1] = uint32_t(x1), pos_io[0] = p0, pos_io[1] = p1;
+  if constexpr (G > 2) x_io[2] = uint32_t(x2), x_io[3] = uint32_t(x3), pos_io[2] = p2, pos_io[3] = p3;
+  return k;
+}
+
+template <int S>
+WS_INLINE void decode_states(const StreamView* streams, const DecodeEntry* table, int table_log, uint32_t* states,
+                             uint8_t* out, size_t n) {
+  constexpr int G = S < 4 ? S : 4;
+  uint64_t pos[S] = {};
+  for (int s0 = 0; s0 < S; s0 += G) {
+    // The last state of a group has the fewest symbols.
+    const size_t done = decode_group_fast<S, G>(streams + s0, table, table_log, states + s0, pos + s0, out + s0,
+                                                size_t(symbols_of_state(n, s0 + G - 1, S)));
+    // The rest of each state one symbol at a time, reading zeros past the end of its stream, until
+    // its symbols are done or its position has run past the stream's end.
+    for (int s = s0; s < s0 + G; ++s) {
+      const StreamView& st = streams[s];
+      const uint64_t size_bits = uint64_t(st.bytes) * 8;
+      const size_t m = size_t(symbols_of_state(n, s, S));
+      uint8_t* o = out + s + done * S;
+      uint32_t x = states[s];
+      uint64_t p = pos[s];
+      for (size_t k = done; k < m && p <= size_bits; ++k, o += S) {
+        uint64_t bits = fetch_bits(st.data, st.bytes, p);
+        state_step(table, x, bits, p, o);
+      }
+      states[s] = x;
+      pos[s] = p;
+    }
+  }
+  for (int s = 0; s < S; ++s)
+    if (pos[s] > uint64_t(streams[s].bytes) * 8) throw FormatError("stream ends early");
+  for (int s = 0; s < S; ++s)
+    if (states[s] != 0) throw FormatError("final state wrong in state " + std::to_string(s));
+  // Only zero padding, less than a unit of it, may follow each stream's last field.
+  for (int s = 0; s < S; ++s)
+    if (!padding_only(streams[s].data, streams[s].bytes, pos[s], kUnitBits)) throw FormatError("bits left over");
+}
+
+WS_INLINE void decode_per_state(const StreamView* streams, const DecodeEntry* table, int table_log, int lanes,
+                                uint32_t* states, uint8_t* out, size_t n) {
+  switch (lanes) {
+    case 1: decode_states<2>(streams, table, table_log, states, out, n); break;
+    case 2: decode_states<4>(streams, table, table_log, states, out, n); break;
+    case 4: decode_states<8>(streams, table, table_log, states, out, n); break;
+    default: decode_states<16>(streams, table, table_log, states, out, n); break;
+  }
+}
+
+#undef WS_INLINE
+
+}  // namespace
+
+void decode(Layout layout, const StreamView* streams, const std::vector<DecodeEntry>& table, int table_log,
+            int lanes, const uint16_t* initial_states, uint8_t* out, size_t n) {
+  if (table_log >= kMinTableLog && table_log <= kMaxTableLog && table.size() != (1u << table_log))
+    throw std::invalid_argument("decode: table size is not 2^table_log");
+  decode(layout, streams, table.data(), table_log, lanes, initial_states, out, n);
+}
+
+WS_CPU_CLONES
+void decode(Layout layout, const StreamView* streams, const DecodeEntry* table, int table_log, int lanes,
+            const uint16_t* initial_states, uint8_t* out, size_t n) {
+  if (table_log < kMinTableLog || table_log > kMaxTableLog)
+    throw FormatError("bad table log " + std::to_string(table_log) + " (must be 5..12)");
+  if (!valid_lanes(lanes))
+    throw FormatError("bad lane count " + std::to_string(lanes) + " (must be 1, 2, 4 or 8)");
+  const uint32_t T = 1u << table_log;
+  const int S = states_of(layout, lanes);
+  const char* unit = layout == Layout::Shared ? " of lane " : " of state ";
+  uint32_t states[kMaxStates] = {};
+  for (int j = 0; j < S; ++j) {
+    states[j] = initial_states[j];
+    if (states[j] >= T)
+      throw FormatError("initial state " + std::to_string(states[j]) + unit + std::to_string(j) +
+                        " is not below 2^L");
+  }
+  if (layout == Layout::Shared)
+    decode_shared(streams[0].data, streams[0].bytes, table, lanes, states, out, n);
+  else
+    decode_per_state(streams, table, table_log, lanes, states, out, n);
+}
+void decode(const EncodedSymbols& enc, const std::vector<DecodeEntry>& table, int table_log, uint8_t* out,
+            size_t n) {
+  StreamView views[kMaxStates];
+  for (size_t j = 0; j < enc.streams.size() && j < size_t(kMaxStates); ++j)
+    views[j] = StreamView{enc.streams[j].data(), enc.streams[j].size()};
+  decode(enc.layout, views, table, table_log, enc.lanes, enc.initial_states.data(), out, n);
 }
 
 double coded_bits(const Histogram& hist, const NormalizedCounts& nc) {

@@ -63,22 +63,57 @@ void write_counts(const NormalizedCounts& nc, std::vector<uint8_t>& out);
 // Reads counts from [p, end); advances p. Throws ws::FormatError on truncation or a bad table.
 NormalizedCounts read_counts(const uint8_t*& p, const uint8_t* end, int table_log);
 
+constexpr int kMaxStates = 2 * kMaxLanes;
+constexpr int kUnitBits = 16;  // layout 2: each state's stream is whole 16-bit units
+
+// How the interleaved states of a chunk read their bits (docs/format.md sections 2.4 and 2.5).
+//   Shared (container version 1): K states, one stream; the fields lie in symbol order.
+//   PerState (container version 3): S = 2K states, each with a stream of its own, padded to 16-bit
+//   units; the hardware decodes two states per lane on alternate cycles (docs/tans_decoder.md).
+// Symbol i belongs to state i mod (number of states) in both.
+enum class Layout : uint8_t { Shared = 1, PerState = 2 };
+constexpr Layout kDefaultLayout = Layout::PerState;
+inline int states_of(Layout layout, int lanes) { return layout == Layout::PerState ? 2 * lanes : lanes; }
+// Symbols state s decodes out of n: ceil((n - s) / states), 0 when s >= n.
+inline uint64_t symbols_of_state(uint64_t n, int s, int states) {
+  return n > uint64_t(s) ? (n - uint64_t(s) + uint64_t(states) - 1) / uint64_t(states) : 0;
+}
+
 struct EncodedSymbols {
-  std::vector<uint8_t> stream;           // symbol stream, padded with zeros to a multiple of 4 bytes
-  uint64_t bit_count = 0;                // bits before padding
-  std::array<uint16_t, kMaxLanes> initial_states{};  // decoder initial state per lane
+  Layout layout = kDefaultLayout;
+  int lanes = 1;
+  // Shared: one stream, padded with zeros to a multiple of 4 bytes. PerState: one stream per state,
+  // each padded with zeros to a multiple of 2 bytes (empty when the state reads no bits).
+  std::vector<std::vector<uint8_t>> streams;
+  uint64_t bit_count = 0;                             // all fields, before padding
+  std::array<uint16_t, kMaxStates> initial_states{};  // decoder initial state per state
+  int states() const { return states_of(layout, lanes); }
 };
 
-// Encodes n symbols with K = lanes interleaved states. Every symbol must have a non-zero count.
-EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& nc, int lanes);
+// Encodes n symbols with K = lanes interleaved lanes in the given layout. Every symbol must have a
+// non-zero count.
+EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& nc, int lanes,
+                      Layout layout = kDefaultLayout);
 
-// Decodes n symbols. Throws ws::FormatError ("stream ends early", "bits left over",
-// "final state wrong in lane N", ...) on any violation of docs/format.md 2.4.
-void decode(const uint8_t* stream, size_t stream_bytes, const std::vector<DecodeEntry>& table,
-            int table_log, int lanes, const uint16_t* initial_states, uint8_t* out, size_t n);
-// The same with the table's 2^table_log entries at `table`.
-void decode(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table, int table_log, int lanes,
+struct StreamView {
+  const uint8_t* data = nullptr;
+  size_t bytes = 0;
+};
+
+// The functional model of the decoder, the one software definition of docs/format.md 2.4 and 2.5:
+// decodes n symbols from streams[0] (Shared) or streams[0 .. 2K-1] (PerState). Throws
+// ws::FormatError on any violation, checked in this order: "stream ends early" (a read past the end of
+// a stream), "final state wrong in lane N" / "... in state N", "bits left over" (a whole word (Shared)
+// or unit (PerState) after a stream's last field, or a padding bit that is 1), and before decoding
+// "initial state ... is not below 2^L".
+void decode(Layout layout, const StreamView* streams, const std::vector<DecodeEntry>& table, int table_log,
+            int lanes, const uint16_t* initial_states, uint8_t* out, size_t n);
+// The same with the table's 2^table_log entries at `table` (the decompressor's per-thread table).
+void decode(Layout layout, const StreamView* streams, const DecodeEntry* table, int table_log, int lanes,
             const uint16_t* initial_states, uint8_t* out, size_t n);
+// The same for what encode() produced.
+void decode(const EncodedSymbols& enc, const std::vector<DecodeEntry>& table, int table_log, uint8_t* out,
+            size_t n);
 
 // Coded size in bits of a histogram under normalised counts (sum over symbols of
 // hist[s] * log2(T / n_s)); used to choose counts and to report overhead.

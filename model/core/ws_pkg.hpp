@@ -34,12 +34,12 @@ constexpr int TANS_ENTRY_NB_BITS_LSB = tans_entry_t::nb_bits.lsb;
 constexpr int TANS_ENTRY_NEXT_BASE_LSB = tans_entry_t::next_base.lsb;
 
 struct tans_desc_head_t {
-  static constexpr Field no_stream{4, 1};
+  static constexpr Field bank{4, 1};
   static constexpr Field table_log{0, 4};
   static constexpr int BITS = 5;
 };
 constexpr int TANS_DESC_HEAD_BITS = tans_desc_head_t::BITS;
-constexpr int TANS_STATE_BITS = 16;
+constexpr int TANS_UNIT_BITS = 16;
 constexpr int TANS_MIN_TABLE_LOG = 5;
 constexpr int TANS_MAX_TABLE_LOG = 12;
 constexpr int STREAM_WORD_BITS = 32;
@@ -112,6 +112,10 @@ enum mac_mode_e : uint8_t {
   MAC_BF16 = 1,
 };
 
+constexpr int MAC_ACC_PARTIALS = 16;  // partial sums per row (docs/mac_array.md section 2)
+constexpr int MAC_ADD_STAGES = 9;     // pipelined adder, output register included
+constexpr int MAC_MUL_STAGES = 9;     // pipelined multiplier, output register included
+
 struct mac_ctrl_t {
   static constexpr Field row_beats{16, 16};
   static constexpr Field reserved{1, 15};
@@ -150,6 +154,8 @@ enum wp_cfg_region_e : uint8_t {
   WP_CFG_UNPACKER = 2,
   WP_CFG_MAC = 3,
   WP_CFG_TOP = 4,
+  WP_CFG_VALUE_TABLE1 = 5,
+  WP_CFG_META_TABLE1 = 6,
 };
 constexpr int WP_TOP_LAYER_BEATS = 0;
 // A configuration address: region and offset.

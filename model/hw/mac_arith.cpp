@@ -107,4 +107,15 @@ uint32_t mac_tree(MacMode mode, uint32_t* p, int n) {
   return p[0];
 }
 
+void MacRowSum::add_beat(uint32_t beat_sum) {
+  uint32_t& s = s_[size_t(beats_ % kPartials)];
+  s = mac_add(mode_, s, beat_sum);
+  ++beats_;
+}
+
+uint32_t MacRowSum::result() const {
+  std::array<uint32_t, kPartials> t = s_;
+  return mac_tree(mode_, t.data(), kPartials);
+}
+
 }  // namespace ws

@@ -2,9 +2,11 @@
 // patterns with integer operations only, so the result never depends on the host FPU's modes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "codec/sparse24.hpp"  // MacMode, the lane type
+#include "core/ws_pkg.hpp"
 
 namespace ws {
 
@@ -30,5 +32,23 @@ uint32_t mac_add(MacMode mode, uint32_t a, uint32_t b);
 // The fixed per-beat reduction: a balanced pairwise tree over n = 2^k products, level by level,
 // t[i] = mac_add(t[2i], t[2i+1]). Overwrites p[0 .. n-1]; returns the root.
 uint32_t mac_tree(MacMode mode, uint32_t* p, int n);
+
+// One row's sum in the arrays' order (docs/mac_array.md section 2): P = pkg::MAC_ACC_PARTIALS
+// partial sums start at +0; beat b of the row adds its tree result into s[b mod P]; the row's
+// result is the pairwise tree over s[0 .. P-1] (mac_tree). The accumulator of the arrays is
+// pipelined over P cycles per partial sum, so the order is part of the arithmetic.
+class MacRowSum {
+ public:
+  static constexpr int kPartials = pkg::MAC_ACC_PARTIALS;
+  explicit MacRowSum(MacMode mode = MacMode::Int8) : mode_(mode) {}
+  void add_beat(uint32_t beat_sum);
+  uint32_t result() const;  // the row's value after the beats added so far
+  int beats() const { return beats_; }
+
+ private:
+  MacMode mode_;
+  std::array<uint32_t, kPartials> s_{};  // +0.0f and int 0 share the pattern
+  int beats_ = 0;
+};
 
 }  // namespace ws

@@ -1,6 +1,7 @@
 // Functional and cycle models of the 2:4 sparse and the dense MAC arrays (docs/mac_array.md).
 #include "hw/mac_array_model.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -17,13 +18,29 @@ bool is_pow2(int v) { return v > 0 && (v & (v - 1)) == 0; }
 }  // namespace
 
 int MacArrayParams::k_bits() const { return log2_exact(max_k); }
-int MacArrayParams::latency() const { return 3 + log2_exact(lanes()); }
+
+// Cycles from accepting a row's last beat (cycle t) to its result's push, as ws_mac_ctrl counts
+// them: S1, S2 (the column RAMs' read), S3 (the select), the multipliers, the tree levels, the
+// partial sum's read and adder (the row's end, ToWrite), then the combine's 8 pair reads and its
+// four levels (ToPush).
+int MacArrayParams::result_latency() const {
+  const int add = pkg::MAC_ADD_STAGES, mul = pkg::MAC_MUL_STAGES;
+  const int to_write = 3 + mul + add * log2_exact(lanes()) + add;
+  const int to_push = 9 + 4 * add;
+  return to_write + to_push;
+}
 
 void MacArrayParams::check() const {
-  if (rows < 1 || !is_pow2(groups_per_cycle) || !is_pow2(max_k) || max_k % cols_per_beat() != 0 || max_k > 65536)
+  if (rows < 1 || !is_pow2(groups_per_cycle) || !is_pow2(max_k) || max_k < 2 * cols_per_beat() || max_k > 8192)
     throw std::invalid_argument("MacArrayParams: need rows >= 1, GroupsPerCycle and MaxK powers of two, "
-                                "MaxK a multiple of the columns per beat and at most 65536");
+                                "MaxK from twice the columns per beat to 8192");
 }
+
+uint32_t mac_ctrl_word(MacMode mode, int row_beats) {
+  return uint32_t(pkg::mac_ctrl_t::row_beats.put(uint64_t(row_beats)) | pkg::mac_ctrl_t::mode.put(uint64_t(mode)));
+}
+
+uint32_t mac_perm_addr(const MacArrayParams& p, int j) { return (1u << p.k_bits()) | uint32_t(j); }
 
 void bits_put(Bits& v, int lsb, int width, uint32_t value) {
   for (int i = 0; i < width; ++i) {
@@ -52,7 +69,7 @@ std::vector<uint32_t> sparse_matvec(const Sparse24& layer, const std::vector<uin
   std::vector<uint32_t> y(static_cast<size_t>(layer.rows));
   std::vector<uint32_t> p(static_cast<size_t>(2 * groups_per_cycle));
   for (int r = 0; r < layer.rows; ++r) {
-    uint32_t acc = 0;  // +0.0f and int 0 share the pattern
+    MacRowSum row(mode);
     for (int b = 0; b < layer.cols / cols_per_beat; ++b) {
       for (int g = 0; g < groups_per_cycle; ++g) {
         const int group = b * groups_per_cycle + g;
@@ -60,9 +77,9 @@ std::vector<uint32_t> sparse_matvec(const Sparse24& layer, const std::vector<uin
         p[size_t(2 * g)] = mac_mul(mode, layer.value(r, group, 0), x[size_t(layer.perm[size_t(4 * group + sparse24_idx0(m))])]);
         p[size_t(2 * g + 1)] = mac_mul(mode, layer.value(r, group, 1), x[size_t(layer.perm[size_t(4 * group + sparse24_idx1(m))])]);
       }
-      acc = mac_add(mode, acc, mac_tree(mode, p.data(), int(p.size())));
+      row.add_beat(mac_tree(mode, p.data(), int(p.size())));
     }
-    y[size_t(r)] = acc;
+    y[size_t(r)] = row.result();
   }
   return y;
 }
@@ -75,20 +92,21 @@ std::vector<uint32_t> dense_matvec(const std::vector<uint16_t>& w, int rows, int
   std::vector<uint32_t> y(static_cast<size_t>(rows));
   std::vector<uint32_t> p(static_cast<size_t>(lanes));
   for (int r = 0; r < rows; ++r) {
-    uint32_t acc = 0;
+    MacRowSum row(mode);
     for (int b = 0; b < cols / lanes; ++b) {
       for (int l = 0; l < lanes; ++l) {
         const size_t j = size_t(b * lanes + l);
         p[size_t(l)] = mac_mul(mode, w[size_t(r) * cols + j], x[j]);
       }
-      acc = mac_add(mode, acc, mac_tree(mode, p.data(), lanes));
+      row.add_beat(mac_tree(mode, p.data(), lanes));
     }
-    y[size_t(r)] = acc;
+    y[size_t(r)] = row.result();
   }
   return y;
 }
 
 std::vector<Bits> sparse_weight_beats(const Sparse24& layer, const MacArrayParams& p) {
+  using G36 = pkg::sparse_group_t;
   const int G = p.groups_per_cycle;
   if (p.kind != MacArrayKind::Sparse || layer.rows % p.rows != 0 || layer.cols % p.cols_per_beat() != 0)
     throw std::invalid_argument("sparse_weight_beats: layer shape does not fill whole row blocks and beats");
@@ -98,10 +116,10 @@ std::vector<Bits> sparse_weight_beats(const Sparse24& layer, const MacArrayParam
       Bits v(size_t((p.weight_bits() + 31) / 32), 0);
       for (int r = 0; r < p.rows; ++r)
         for (int g = 0; g < G; ++g) {
-          const int row = rb * p.rows + r, group = b * G + g, at = (r * G + g) * 36;
-          bits_put(v, at, 16, layer.value(row, group, 0));
-          bits_put(v, at + 16, 16, layer.value(row, group, 1));
-          bits_put(v, at + 32, 4, layer.meta_at(row, group));
+          const int row = rb * p.rows + r, group = b * G + g, at = (r * G + g) * G36::BITS;
+          bits_put(v, at + G36::v0.lsb, G36::v0.bits, layer.value(row, group, 0));
+          bits_put(v, at + G36::v1.lsb, G36::v1.bits, layer.value(row, group, 1));
+          bits_put(v, at + G36::meta.lsb, G36::meta.bits, layer.meta_at(row, group));
         }
       beats.push_back(v);
     }
@@ -125,166 +143,207 @@ std::vector<Bits> dense_weight_beats(const std::vector<uint16_t>& w, int rows, i
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cycle model. State names follow the RTL registers; tick() computes every next value from the
-// current state, as the flip-flops do at one rising edge.
+// Cycle model. State names follow ws_mac_ctrl's registers; tick() computes every next value from
+// the current state, as the flip-flops do at one rising edge.
 
 MacArrayModel::MacArrayModel(const MacArrayParams& p) : p_(p) {
   p_.check();
+  // Block RAM contents are not reset; Verilator starts them at zero, and so does the model.
+  for (auto& b : xbuf_) b.assign(size_t(p_.max_k), 0);
+  table_.assign(size_t(p_.max_k), 0);
   reset();
+  eval();
 }
 
 void MacArrayModel::reset() {
-  mode_ = MacMode::Int8;
+  cycle_ = 0;
+  mode_bf16_ = false;
   row_beats_ = 1;
-  perm_.resize(size_t(p_.max_k));
-  for (size_t j = 0; j < perm_.size(); ++j) perm_[j] = uint32_t(j);  // reset value: identity
-  xbuf_.assign(size_t(p_.max_k), 0);  // datapath, not reset in RTL: Verilator starts it at zero
-  act_ptr_ = beat_ = 0;
-  in_frame_ = false;
-  err_.reset();
-  s1_valid_ = s1_first_ = s1_last_row_ = s1_last_mat_ = false;
-  s1_w_.assign(size_t((p_.weight_bits() + 31) / 32), 0);
-  s1_x_.assign(size_t(p_.cols_per_beat()), 0);
-  pipe_.assign(size_t(p_.latency() - 2), Stage{});
-  acc_.assign(size_t(p_.rows), 0);
+  init_count_ = 0;
+  init_done_ = p_.kind == MacArrayKind::Dense;
+  in_vector_ = false;
+  act_ptr_ = load_bank_ = 0;
+  loaded_ = {};
+  pending_ = {};
+  bank_bf16_ = {};
+  bank_rb_ = {{1, 1}};
+  a_ = {};
+  a5_last_ = false;
+  a5_bank_ = 0;
+  stream_bank_ = beat_ = out_count_ = pace_ = 0;
+  rows_.clear();
+  in_flight_.clear();
+  queue_.clear();
   out_valid_ = out_last_ = false;
   out_data_.assign(size_t(p_.rows), 0);
+  err_.reset();
+  cause_q_ = 0;
 }
 
-bool MacArrayModel::busy() const {
-  bool b = s1_valid_;
-  for (const Stage& s : pipe_) b = b || s.valid;
-  return b;
+bool MacArrayModel::idle() const {
+  bool loading = a5_last_;
+  for (const Load& a : a_) loading = loading || a.valid;
+  return !loading && in_flight_.empty() && queue_.empty() && !out_valid_;
 }
 
-MacArrayOutputs MacArrayModel::outputs(bool out_ready) const {
-  MacArrayOutputs o;
-  const bool idle = !in_frame_ && !busy();
-  o.cfg_ready = idle;
-  o.act_ready = idle;
-  o.w_ready = !out_valid_ || out_ready;
-  o.out_valid = out_valid_;
-  o.out_data = out_data_;
-  o.out_last = out_last_;
-  o.err = err_.err;
-  o.err_cause = err_.cause;
-  return o;
+void MacArrayModel::eval() {
+  if (!in.rst_n) reset();  // asynchronous reset
+  const bool credit_ok = out_count_ != MacArrayParams::kQueueDepth + 1, pace_ok = pace_ == 0;
+  out.cfg_ready = init_done_ && !in_vector_ && !a_[1].valid;
+  out.act_ready = init_done_ && !loaded_[size_t(load_bank_)] && !pending_[size_t(load_bank_)] && !in.cfg_valid;
+  out.w_ready = loaded_[size_t(stream_bank_)] && (!(row_end() || in.w_last) || (credit_ok && pace_ok));
+  out.out_valid = out_valid_;
+  out.out_data = out_data_;
+  out.out_last = out_last_;
+  out.err = err_.err;
+  out.err_cause = err_.cause;
 }
 
-std::vector<uint32_t> MacArrayModel::beat_sums(const Bits& w, const std::vector<uint16_t>& xg) const {
+std::vector<uint32_t> MacArrayModel::beat_sums(const Bits& w) const {
+  using G36 = pkg::sparse_group_t;
   const int G = p_.groups_per_cycle, L = p_.lanes();
+  const MacMode mode = bank_bf16_[size_t(stream_bank_)] ? MacMode::Bf16 : MacMode::Int8;
+  const std::vector<uint16_t>& x = xbuf_[size_t(stream_bank_)];
+  const size_t base = size_t(beat_) * size_t(p_.cols_per_beat());
   std::vector<uint32_t> sums(static_cast<size_t>(p_.rows));
   std::vector<uint32_t> prod(static_cast<size_t>(L));
   for (int r = 0; r < p_.rows; ++r) {
     for (int l = 0; l < L; ++l) {
       uint16_t wv, xv;
       if (p_.kind == MacArrayKind::Sparse) {
-        const int g = l / 2, slot = l % 2, at = (r * G + g) * 36;
-        wv = uint16_t(bits_get(w, at + 16 * slot, 16));
-        const uint32_t meta = bits_get(w, at + 32, 4);
+        const int g = l / 2, slot = l % 2, at = (r * G + g) * G36::BITS;
+        wv = uint16_t(bits_get(w, at + (slot ? G36::v1.lsb : G36::v0.lsb), 16));
+        const uint32_t meta = bits_get(w, at + G36::meta.lsb, G36::meta.bits);
         // The RTL selects with the nibble as it is, valid or not; so does the model.
         const int idx = slot ? int(meta >> 2) : int(meta & 3u);
-        xv = xg[size_t(4 * g + idx)];
+        xv = x[base + size_t(4 * g + idx)];
       } else {
         wv = uint16_t(bits_get(w, (r * L + l) * 16, 16));
-        xv = xg[size_t(l)];
+        xv = x[base + size_t(l)];
       }
-      prod[size_t(l)] = mac_mul(mode_, wv, xv);
+      prod[size_t(l)] = mac_mul(mode, wv, xv);
     }
-    sums[size_t(r)] = mac_tree(mode_, prod.data(), L);
+    sums[size_t(r)] = mac_tree(mode, prod.data(), L);
   }
   return sums;
 }
 
-void MacArrayModel::tick(const MacArrayInputs& in) {
-  const bool en = !out_valid_ || in.out_ready;
-  const bool idle = !in_frame_ && !busy();
-  const bool w_fire = in.w_valid && en;
-  const bool cfg_fire = in.cfg_valid && idle;
-  const bool act_fire = in.act_valid && idle;
+void MacArrayModel::tick() {
+  if (!in.rst_n) {
+    reset();
+    eval();
+    return;
+  }
+  using G36 = pkg::sparse_group_t;
+  eval();  // the readies of this cycle
   const bool sparse = p_.kind == MacArrayKind::Sparse;
-  const int kb = p_.k_bits();
-  uint8_t new_cause = kMacErrAct + 1;  // lowest code of this cycle wins
+  const int kb = p_.k_bits(), cols = p_.cols_per_beat();
+  const bool cfg_fire = in.cfg_valid && out.cfg_ready;
+  const bool act_fire = in.act_valid && out.act_ready;
+  const bool w_fire = in.w_valid && out.w_ready;
+  const bool row_fire = w_fire && (row_end() || in.w_last);
+  const bool pop = out_valid_ && in.out_ready;
+  uint8_t cause = pkg::MAC_ERR_NONE;  // lowest code of this cycle wins
   auto raise = [&](uint8_t c) {
-    if (c < new_cause) new_cause = c;
+    if (cause == pkg::MAC_ERR_NONE || c < cause) cause = c;
   };
 
-  // Accumulator and output register, reading the last pipeline stage.
-  if (en) {
-    bool emit = false;
-    const Stage& last = pipe_.back();
-    if (last.valid) {
-      for (int r = 0; r < p_.rows; ++r) {
-        const uint32_t sum = mac_add(mode_, last.first ? 0u : acc_[size_t(r)], last.sums[size_t(r)]);
-        acc_[size_t(r)] = sum;
-        if (last.last_row) out_data_[size_t(r)] = sum;
-      }
-      emit = last.last_row;
-      if (emit) out_last_ = last.last_mat;
-    }
-    out_valid_ = emit;
-    // Shift the pipeline; S1 feeds the product stage.
-    for (size_t i = pipe_.size() - 1; i > 0; --i) pipe_[i] = pipe_[i - 1];
-    Stage s;
-    s.valid = s1_valid_;
-    if (s1_valid_) {
-      s.first = s1_first_;
-      s.last_row = s1_last_row_;
-      s.last_mat = s1_last_mat_;
-      s.sums = beat_sums(s1_w_, s1_x_);
-    }
-    pipe_[0] = s;
-    // S1 takes the accepted beat, with the activations gathered through perm at acceptance.
-    s1_valid_ = w_fire;
-    if (w_fire) {
-      const bool row_end = beat_ == row_beats_ - 1;
-      s1_first_ = beat_ == 0;
-      s1_last_row_ = row_end || in.w_last;
-      s1_last_mat_ = in.w_last;
-      s1_w_ = in.w_data;
-      s1_w_.resize(size_t((p_.weight_bits() + 31) / 32), 0);
-      for (int l = 0; l < p_.cols_per_beat(); ++l) {
-        const size_t j = size_t(beat_ * p_.cols_per_beat() + l);
-        s1_x_[size_t(l)] = xbuf_[sparse ? perm_[j] : j];
-      }
-      if (sparse)
-        for (int r = 0; r < p_.rows; ++r)
-          for (int g = 0; g < p_.groups_per_cycle; ++g)
-            if (!sparse24_meta_valid(uint8_t(bits_get(in.w_data, (r * p_.groups_per_cycle + g) * 36 + 32, 4))))
-              raise(kMacErrMeta);
-      if (in.w_last && !row_end) raise(kMacErrFrame);
-      beat_ = (row_end || in.w_last) ? 0 : beat_ + 1;
-      in_frame_ = !in.w_last;
-    }
-  }
-
+  // Configuration, and the table's sweep after reset
   if (cfg_fire) {
+    const uint32_t j = in.cfg_addr & ((1u << kb) - 1u);
     if ((in.cfg_addr >> kb) & 1u) {
-      const uint32_t j = in.cfg_addr & ((1u << kb) - 1u);
       if (!sparse || in.cfg_data >= uint32_t(p_.max_k))
-        raise(kMacErrConfig);
+        raise(pkg::MAC_ERR_CONFIG);
       else
-        perm_[j] = in.cfg_data;
-    } else if (in.cfg_addr == 0) {
-      const uint32_t rb = in.cfg_data >> 16;
-      if (rb == 0 || rb > uint32_t(p_.max_k / p_.cols_per_beat())) {
-        raise(kMacErrConfig);
+        table_[in.cfg_data] = j;  // perm[j] = i: column j reads x[i]
+    } else {
+      const uint32_t rb = uint32_t(pkg::mac_ctrl_t::row_beats.get(in.cfg_data));
+      if (j != 0 || rb == 0 || rb > uint32_t(p_.max_row_beats())) {
+        raise(pkg::MAC_ERR_CONFIG);
       } else {
-        mode_ = MacMode(in.cfg_data & 1u);
+        mode_bf16_ = pkg::mac_ctrl_t::mode.get(in.cfg_data) == pkg::MAC_BF16;
         row_beats_ = int(rb);
       }
-    } else {
-      raise(kMacErrConfig);
+    }
+  }
+  if (!init_done_) {
+    table_[size_t(init_count_)] = uint32_t(init_count_);
+    init_done_ = init_count_ == p_.max_k - 1;
+    ++init_count_;
+  }
+
+  // Activations: the loading pipeline moves one stage (A1 reads the table, A4 writes the bank, A5
+  // makes a vector's bank readable).
+  if (a5_last_) {
+    loaded_[size_t(a5_bank_)] = true;
+    pending_[size_t(a5_bank_)] = false;
+  }
+  a5_last_ = a_[4].valid && a_[4].last;
+  a5_bank_ = a_[4].bank;
+  if (a_[4].valid) xbuf_[size_t(a_[4].bank)][a_[4].col] = a_[4].data;
+  a_[4] = a_[3];
+  a_[3] = a_[2];
+  a_[2] = a_[1];
+  a_[2].col = sparse ? table_[a_[1].ptr] : a_[1].ptr;
+  a_[1] = Load{};
+  if (act_fire) {
+    a_[1] = Load{true, in.act_last, load_bank_, uint32_t(act_ptr_), 0, in.act_data};
+    const bool overflow = !in.act_last && act_ptr_ == p_.max_k - 1;
+    const bool short_vector = in.act_last && act_ptr_ + 1 != row_beats_ * cols;
+    if (overflow || short_vector) raise(pkg::MAC_ERR_ACT);
+    act_ptr_ = (in.act_last || overflow) ? 0 : act_ptr_ + 1;
+    in_vector_ = !in.act_last;
+    if (in.act_last) {  // the bank takes the vector's configuration and fills up
+      pending_[size_t(load_bank_)] = true;
+      bank_bf16_[size_t(load_bank_)] = mode_bf16_;
+      bank_rb_[size_t(load_bank_)] = row_beats_;
+      load_bank_ ^= 1;
     }
   }
 
-  if (act_fire) {
-    xbuf_[size_t(act_ptr_)] = in.act_data;
-    if (!in.act_last && act_ptr_ == p_.max_k - 1) raise(kMacErrAct);
-    act_ptr_ = (in.act_last || act_ptr_ == p_.max_k - 1) ? 0 : act_ptr_ + 1;
+  // Weights: a row's value is known when its last beat is accepted; it enters the queue later.
+  if (w_fire) {
+    if (sparse)
+      for (int k = 0; k < p_.rows * p_.groups_per_cycle; ++k)
+        if (!sparse24_meta_valid(uint8_t(bits_get(in.w_data, k * G36::BITS + G36::meta.lsb, G36::meta.bits))))
+          raise(pkg::MAC_ERR_META);
+    if (in.w_last && !row_end()) raise(pkg::MAC_ERR_FRAME);
+    const MacMode mode = bank_bf16_[size_t(stream_bank_)] ? MacMode::Bf16 : MacMode::Int8;
+    if (beat_ == 0) rows_.assign(size_t(p_.rows), MacRowSum(mode));
+    const std::vector<uint32_t> sums = beat_sums(in.w_data);
+    for (int r = 0; r < p_.rows; ++r) rows_[size_t(r)].add_beat(sums[size_t(r)]);
+    if (row_fire) {
+      Result res{cycle_ + uint64_t(p_.result_latency()), {}, in.w_last};
+      for (const MacRowSum& row : rows_) res.y.push_back(row.result());
+      in_flight_.push_back(res);
+    }
+    beat_ = row_fire ? 0 : beat_ + 1;
+    if (in.w_last) {
+      loaded_[size_t(stream_bank_)] = false;
+      stream_bank_ ^= 1;
+    }
+  }
+  out_count_ += (row_fire ? 1 : 0) - (pop ? 1 : 0);
+  pace_ = row_fire ? MacArrayParams::kRowPace - 1 : std::max(pace_ - 1, 0);
+
+  // The result queue: the output register takes the oldest entry when free; then this cycle's push.
+  if (!queue_.empty() && (!out_valid_ || in.out_ready)) {
+    out_valid_ = true;
+    out_data_ = queue_.front().y;
+    out_last_ = queue_.front().last;
+    queue_.pop_front();
+  } else if (in.out_ready) {
+    out_valid_ = false;
+  }
+  if (!in_flight_.empty() && in_flight_.front().cycle == cycle_) {
+    queue_.push_back(in_flight_.front());
+    in_flight_.pop_front();
   }
 
-  err_.tick(in.err_clear, new_cause <= kMacErrAct ? new_cause : uint8_t(kMacErrNone));
+  err_.tick(in.err_clear, cause_q_);
+  cause_q_ = cause;
+  ++cycle_;
+  eval();
 }
 
 }  // namespace ws

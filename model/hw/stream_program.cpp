@@ -29,20 +29,34 @@ std::vector<CfgWrite> tans_table_writes(const tans::NormalizedCounts& counts) {
   return w;
 }
 
-TansDescriptor tans_descriptor(const ChunkView& v) {
+TansDescriptor tans_descriptor(const ChunkView& v, int bank) {
   TansDescriptor d;
   d.table_log = uint32_t(v.counts.table_log);
-  d.no_stream = v.symbol_bytes == 0;
+  d.bank = bank != 0;
   d.count = v.value_count;
-  for (size_t j = 0; j < d.states.size() && j < v.initial_states.size(); ++j) d.states[j] = v.initial_states[j];
   return d;
 }
 
-TansChunkProgram tans_chunk_program(const ChunkView& v) {
+std::vector<StreamUnit> tans_state_units(const ChunkView& v, int s) {
+  if (v.layout != tans::Layout::PerState)
+    throw FormatError("the decoder takes layout-2 chunks (container version 3); this chunk is in layout 1");
+  std::vector<StreamUnit> u;
+  if (v.value_count == 0) return u;
+  const tans::StreamView& st = v.streams[size_t(s)];
+  if (st.bytes % 2 != 0) throw FormatError("a state stream of " + std::to_string(st.bytes) + " bytes is not whole units");
+  u.reserve(st.bytes / 2 + 1);
+  u.push_back({v.initial_states[size_t(s)], st.bytes == 0});
+  for (size_t k = 0; k < st.bytes; k += 2)
+    u.push_back({uint16_t(st.data[k] | st.data[k + 1] << 8), k + 2 == st.bytes});
+  return u;
+}
+
+TansChunkProgram tans_chunk_program(const ChunkView& v, int bank) {
   TansChunkProgram p;
   if (v.value_count != 0) p.table = tans_table_writes(v.counts);
-  p.desc = tans_descriptor(v);
-  p.words = stream_words(v.symbol_stream, v.symbol_bytes);
+  p.desc = tans_descriptor(v, bank);
+  p.units.resize(size_t(v.states()));
+  for (int s = 0; s < v.states(); ++s) p.units[size_t(s)] = tans_state_units(v, s);
   return p;
 }
 
@@ -93,28 +107,19 @@ uint32_t mac_ctrl_bf16(int row_beats) {
 }  // namespace
 
 PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,
-                                        bool with_format) {
+                                        bool with_format, bool one_bank) {
   PipelineProgram prog;
   if (with_format) prog.cfg = pipeline_format_config();
+  prog.vunits.resize(kWpValueStates);
+  prog.munits.resize(kWpMetaStates);
+  int vbank = 0, mbank = 0;  // the bank each decoder's next chunk decodes from
   const uint32_t mac_perm_base = uint32_t(p.max_k);  // perm[j] at MaxK + j
   for (const PipelineLayer& L : layers) {
     if (L.rows <= 0 || L.k <= 0) throw std::invalid_argument("weight pipeline program: empty layer");
     const int k8 = L.k8();
     if (k8 > p.max_k) throw std::invalid_argument("weight pipeline program: K8 exceeds MaxK");
-    prog.layers.push_back({prog.cfg.size(), L.beats()});
-    prog.cfg.insert(prog.cfg.end(), L.cfg_before.begin(), L.cfg_before.end());
-    // MAC array: CTRL, the permutation (padded channels map to themselves), then LAYER_BEATS.
-    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, 0), mac_ctrl_bf16(k8 / 8)});
-    for (int j = 0; j < k8; ++j) {
-      const uint32_t pj = j < int(L.perm.size()) ? uint32_t(L.perm[size_t(j)]) : uint32_t(j);
-      prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_perm_base + uint32_t(j)), pj});
-    }
-    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_BEATS), uint32_t(L.beats())});
-    // Activations, padded with +0 to K8.
-    for (int j = 0; j < k8; ++j)
-      prog.act.push_back({j < int(L.x.size()) ? L.x[size_t(j)] : uint16_t(0), j == k8 - 1});
-    // Chunk tables in the order of the beat each chunk starts at, value first on a tie: a table load
-    // waits for its decoder's previous chunk to end, which needs only beats of chunks before it.
+    // Chunks in the order of the beat each starts at, value first on a tie: a table load waits for
+    // the chunk that last decoded from its bank to end, which needs only beats of chunks before it.
     struct Start {
       uint64_t beat;
       bool meta;
@@ -136,19 +141,42 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
     std::stable_sort(starts.begin(), starts.end(), [](const Start& a, const Start& b) {
       return a.beat != b.beat ? a.beat < b.beat : a.meta < b.meta;
     });
-    for (const Start& s : starts) {
-      if (s.v->value_count == 0) continue;
-      const TansChunkProgram c = tans_chunk_program(*s.v);
-      const pkg::wp_cfg_region_e region = s.meta ? pkg::WP_CFG_META_TABLE : pkg::WP_CFG_VALUE_TABLE;
+    auto emit_chunk = [&](const Start& s) {
+      if (s.v->value_count == 0) return;
+      int& bank = s.meta ? mbank : vbank;
+      const TansChunkProgram c = tans_chunk_program(*s.v, bank);
+      const pkg::wp_cfg_region_e region = s.meta ? (bank ? pkg::WP_CFG_META_TABLE1 : pkg::WP_CFG_META_TABLE)
+                                                 : (bank ? pkg::WP_CFG_VALUE_TABLE1 : pkg::WP_CFG_VALUE_TABLE);
       for (const CfgWrite& w : c.table) prog.cfg.push_back({pkg::wp_cfg_addr(region, w.addr), w.data});
       (s.meta ? prog.mdesc : prog.vdesc).push_back({c.desc, prog.cfg.size()});
-      std::vector<StreamWord>& words = s.meta ? prog.mword : prog.vword;
-      words.insert(words.end(), c.words.begin(), c.words.end());
+      std::vector<std::vector<StreamUnit>>& ports = s.meta ? prog.munits : prog.vunits;
+      for (size_t st = 0; st < c.units.size(); ++st) ports[st].insert(ports[st].end(), c.units[st].begin(), c.units[st].end());
       if (!s.meta) {
         const std::vector<StreamWord> raw = stream_words(s.v->raw_stream, s.v->raw_bytes);
         prog.raw.insert(prog.raw.end(), raw.begin(), raw.end());
       }
+      if (!one_bank) bank ^= 1;
+    };
+
+    prog.layers.push_back({prog.cfg.size(), L.beats()});
+    prog.cfg.insert(prog.cfg.end(), L.cfg_before.begin(), L.cfg_before.end());
+    // After the first layer, the chunks that start the layer come first: their tables load while the
+    // previous layer streams (the MAC array's writes below wait until its last beat). The first
+    // layer's MAC writes and LAYER_BEATS go first, so its activations load while its tables do.
+    size_t first = 0;
+    const bool first_layer = &L == &layers.front();
+    for (; !first_layer && first < starts.size() && starts[first].beat == 0; ++first) emit_chunk(starts[first]);
+    // MAC array: CTRL, the permutation (padded channels map to themselves), then LAYER_BEATS.
+    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, 0), mac_ctrl_bf16(k8 / 8)});
+    for (int j = 0; j < k8; ++j) {
+      const uint32_t pj = j < int(L.perm.size()) ? uint32_t(L.perm[size_t(j)]) : uint32_t(j);
+      prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_perm_base + uint32_t(j)), pj});
     }
+    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_BEATS), uint32_t(L.beats())});
+    // Activations, padded with +0 to K8.
+    for (int j = 0; j < k8; ++j)
+      prog.act.push_back({j < int(L.x.size()) ? L.x[size_t(j)] : uint16_t(0), j == k8 - 1});
+    for (size_t i = first; i < starts.size(); ++i) emit_chunk(starts[i]);
   }
   return prog;
 }

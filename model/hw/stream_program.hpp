@@ -3,7 +3,7 @@
 // factory's decoder drivers and the demo use it), so the hardware contract (rtl/ws_pkg.sv, ws::pkg)
 // is applied here once.
 //
-//   (a) one codec chunk      -> ws_tans_decoder:   table writes, descriptor, symbol-stream words
+//   (a) one codec chunk      -> ws_tans_decoder:   table writes, descriptor, per-state units
 //   (b) a number format      -> ws_num_unpacker:   configuration writes (format table, mode)
 //   (c) 2:4 layers           -> ws_weight_pipeline: every port's items, in the order of
 //                               docs/weight_pipeline.md section 6
@@ -50,18 +50,30 @@ std::vector<StreamWord> stream_words(const uint8_t* bytes, size_t n);
 // The decode table of `counts` (docs/format.md 2.3) as writes: entry j, ws::pkg::tans_entry_t, at j.
 std::vector<CfgWrite> tans_table_writes(const tans::NormalizedCounts& counts);
 
-// The descriptor of a chunk: its table log, count, initial states; no_stream when it has no words.
-TansDescriptor tans_descriptor(const ChunkView& v);
+// One 16-bit unit of a state's port (layout 2): `last` on the state's final unit.
+struct StreamUnit {
+  uint16_t data = 0;
+  bool last = false;
+  bool operator==(const StreamUnit& o) const { return data == o.data && last == o.last; }
+};
 
-// Everything a ws_tans_decoder takes for one chunk: the table writes, then the descriptor (offered
-// once the last write has been taken), and the symbol stream. A chunk of 0 values has a descriptor
-// only (the decoder takes it and does nothing).
+// The descriptor of a chunk that decodes from table bank `bank`: its table log, bank and count.
+TansDescriptor tans_descriptor(const ChunkView& v, int bank = 0);
+
+// What state s's port takes for a layout-2 chunk (docs/tans_decoder.md section 1): its initial state
+// as a unit of its own, then its stream's units, `last` on the final one; nothing for a chunk of 0
+// values. Throws ws::FormatError for a layout-1 chunk.
+std::vector<StreamUnit> tans_state_units(const ChunkView& v, int s);
+
+// Everything a ws_tans_decoder takes for one chunk: the table writes (into the bank of the
+// descriptor), then the descriptor (offered once the last write has been taken), and per state its
+// units. A chunk of 0 values has a descriptor only (the decoder takes it and does nothing).
 struct TansChunkProgram {
   std::vector<CfgWrite> table;
   TansDescriptor desc;
-  std::vector<StreamWord> words;
+  std::vector<std::vector<StreamUnit>> units;  // 2 x lanes states
 };
-TansChunkProgram tans_chunk_program(const ChunkView& v);
+TansChunkProgram tans_chunk_program(const ChunkView& v, int bank = 0);
 
 // ---------------------------------------------------------------------------------------------------
 // (b) ws_num_unpacker
@@ -94,10 +106,10 @@ struct PipelineLayer {
 PipelineLayer sparse24_pipeline_layer(const std::vector<Sparse24ChunkView>& chunks, std::vector<int32_t> perm,
                                       std::vector<uint16_t> x);
 
-// A descriptor with the configuration write after which it may be offered: a decoder takes table
-// writes only while idle, so a chunk's descriptor follows its own table.
+// A descriptor with the configuration write after which it may be offered: a chunk's descriptor
+// follows its own table (a decoder takes a bank's writes only while no chunk decodes from it).
 struct PipelineDesc {
-  TansDescriptor desc;
+  TansDescriptor desc;   // {count, bank, table log}
   size_t after_cfg = 0;  // offer once this many items of PipelineProgram::cfg have been taken
 };
 struct PipelineAct {
@@ -106,13 +118,17 @@ struct PipelineAct {
 };
 
 // Every port's items for layers streamed back to back. Per layer (section 6): the extra writes, the
-// MAC array's CTRL and permutation, LAYER_BEATS, then each chunk's table before its descriptor, the
-// tables ordered by the beat their chunk starts at (value chunk first on a tie), so that the one
-// configuration port never waits on a decoder whose current chunk needs beats not yet loaded.
+// tables of the chunk pair that starts the layer (but for the program's first layer), the MAC
+// array's CTRL and permutation, LAYER_BEATS, then the other chunks' tables; each chunk's table before its descriptor, the tables ordered by the
+// beat their chunk starts at (value chunk first on a tie), so that the one configuration port never
+// waits on a decoder whose chunks need beats not yet loaded. Each decoder's chunks alternate between
+// table banks 0 and 1 (one_bank: all in bank 0, each table load waiting for the chunk before to end),
+// so a chunk's table loads while the chunk before it decodes, also across layers.
 struct PipelineProgram {
   std::vector<CfgWrite> cfg;
   std::vector<PipelineDesc> vdesc, mdesc;
-  std::vector<StreamWord> vword, raw, mword;
+  std::vector<std::vector<StreamUnit>> vunits, munits;  // per state port: kWpValueStates, kWpMetaStates
+  std::vector<StreamWord> raw;
   std::vector<PipelineAct> act;
   struct Layer {
     size_t cfg_start = 0;  // index in cfg of the layer's first write
@@ -126,9 +142,9 @@ std::vector<CfgWrite> pipeline_format_config();
 
 // The program of `layers`, preceded by pipeline_format_config() when with_format. Throws
 // std::invalid_argument for an empty layer, K8 > MaxK or chunks of the wrong lane count, and
-// ws::FormatError for a stream that is not whole words.
+// ws::FormatError for a layout-1 chunk or a stream that is not whole units or words.
 PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,
-                                        bool with_format);
+                                        bool with_format, bool one_bank = false);
 
 // ---------------------------------------------------------------------------------------------------
 // From the container

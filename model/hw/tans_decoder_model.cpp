@@ -1,5 +1,7 @@
-// Cycle-accurate model of rtl/ws_tans_decoder.sv. Every register of the RTL has a field here with
-// the same name (without _q); compute() is the RTL's combinational logic, tick() its clock edge.
+// Cycle-accurate model of rtl/ws_tans_decoder.sv. Every register of the RTL has a field here with the
+// same name (without _q; the lanes' and state buffers' in Lane and Buffer); compute() is the RTL's
+// combinational logic, tick() its clock edge. Registers without a reset start at 0, as Verilator's do
+// in the benches (tb/common/verilated_dut.hpp).
 #include "hw/tans_decoder_model.hpp"
 
 #include <stdexcept>
@@ -14,29 +16,21 @@ int clog2(uint64_t v) {  // $clog2: ceil(log2(v)), 0 for v <= 1
 }
 
 uint64_t low_mask(int bits) { return bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1; }
+bool bit(uint64_t v, int i) { return (v >> i) & 1; }
 
-using Entry = pkg::tans_entry_t;  // a table word: {next_base, nb_bits, symbol}
+// The chunk's state and the slot kinds, as the RTL's localparams.
+enum : uint32_t { ST_IDLE, ST_TAKEN, ST_WAIT, ST_RUN, ST_ABORT, ST_END };
+enum : uint32_t { SL_IDLE, SL_PRIME, SL_PSA, SL_PSB, SL_BEAT, SL_TAIL, SL_DONE };
 
 }  // namespace
 
-int TansDecoderParams::buffer_words() const {
-  // BufferWords = 2 ** $clog2((StepBits + 2 * WordBits - 2) / WordBits + 1)
-  return 1 << clog2(uint64_t((step_bits() + 2 * word_bits - 2) / word_bits + 1));
-}
-
 std::vector<uint32_t> TansDescriptor::pack(const TansDecoderParams& p) const {
   using Head = pkg::tans_desc_head_t;
-  const int count_lsb = pkg::TANS_DESC_HEAD_BITS, states_lsb = count_lsb + p.count_bits;
-  const int bits = states_lsb + pkg::TANS_STATE_BITS * p.lanes;
+  const int bits = pkg::TANS_DESC_HEAD_BITS + p.count_bits;
   std::vector<uint32_t> w(size_t((bits + 31) / 32), 0);
-  auto put = [&](int pos, uint64_t v, int n) {
-    for (int i = 0; i < n; ++i)
-      if ((v >> i) & 1) w[size_t((pos + i) / 32)] |= 1u << ((pos + i) % 32);
-  };
-  put(0, Head::table_log.put(table_log) | Head::no_stream.put(no_stream), pkg::TANS_DESC_HEAD_BITS);
-  put(count_lsb, count & low_mask(p.count_bits), p.count_bits);
-  for (int j = 0; j < p.lanes; ++j)
-    put(states_lsb + pkg::TANS_STATE_BITS * j, states[size_t(j)], pkg::TANS_STATE_BITS);
+  const uint64_t v = Head::table_log.put(table_log) | Head::bank.put(bank) |
+                     (uint64_t(count) & low_mask(p.count_bits)) << pkg::TANS_DESC_HEAD_BITS;
+  for (size_t i = 0; i < w.size(); ++i) w[i] = uint32_t(v >> (32 * i));
   return w;
 }
 
@@ -45,280 +39,450 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
     throw std::invalid_argument("TansDecoderModel: lanes must be 1, 2, 4 or 8");
   if (p.max_table_log < pkg::TANS_MIN_TABLE_LOG || p.max_table_log > pkg::TANS_MAX_TABLE_LOG)
     throw std::invalid_argument("TansDecoderModel: max_table_log must be 5..12");
-  if (p.word_bits != 32 && p.word_bits != 64)
-    throw std::invalid_argument("TansDecoderModel: word_bits must be 32 or 64");
-  if (p.count_bits < 1 || p.count_bits > 32)
-    throw std::invalid_argument("TansDecoderModel: count_bits must be 1..32");
-  ring_size_bits_ = uint32_t(p.buffer_words() * p.word_bits);
-  entry_mask_ = (1u << p.max_table_log) - 1;
-  ram_.assign(size_t(1) << p.max_table_log, 0);  // Verilator starts memories at zero
-  ring_.assign(size_t(p.buffer_words()), 0);
+  if (p.count_bits < 4 || p.count_bits > 32) throw std::invalid_argument("TansDecoderModel: count_bits must be 4..32");
+  lo_bits_ = clog2(uint64_t(8 * p.lanes));
+  cb_ = p.count_bits > lo_bits_ ? p.count_bits : lo_bits_ + 1;
+  view_bits_ = p.max_table_log + 27;
+  mem_.assign(size_t(2) << p.max_table_log, 0);
+  lane_.assign(size_t(p.lanes), Lane{});
   reset_state();
   eval();
 }
 
+// The registers with an asynchronous reset.
 void TansDecoderModel::reset_state() {
-  // The registers with a reset in the RTL; datapath registers keep their value.
-  wr_ = rp_ = 0;
-  cur_bits_ = nxt_bits_ = cur_pad_ = nxt_pad_ = 0;
-  cur_end_ = nxt_end_ = skip_ = false;
-  run_ = false;
-  rem_ = 0;
-  nostream_ = false;
-  abort_ = 0;
-  early_ = early_cont_ = false;
-  start_ev_ = 0;
-  cfg_ev_ = false;
-  loaded_ = false;
-  fin_chk_ = false;
-  out_valid_ = false;
+  cfg_in_ = cfg_msk_ = cfg_chk_ = cfg_we_ = cfg_ev_ = false;
+  loaded_ = 0;
+  st_ = ST_IDLE;
+  pend_ = SL_DONE;
+  adv_ = phase_ = primed_ = s_pseudo_ = s_beat_ = s_init_ = false;
+  s_pop0_ = s_pop1_ = s_fin0_ = s_fin1_ = done0_ = done1_ = 0;
+  wait_ = end_wait_ = ready_all_ = 0;
+  last_out_ = rem_small_ = false;
+  err_early_ = err_final_ = err_left_ = err_init_ = false;
+  desc_ev_ = ev_ = 0;
+  any_early_ = any_final_ = any_left_ = any_init_ = false;
+  out_v_ = skid_v_ = false;
   err_.reset();
-}
-
-uint32_t TansDecoderModel::ring_bits(uint32_t pos, int n) const {
-  uint32_t v = 0;
-  const int W = p_.word_bits;
-  for (int i = 0; i < n; ++i) {
-    uint32_t b = (pos + uint32_t(i)) % ring_size_bits_;
-    v |= uint32_t((ring_[b / uint32_t(W)] >> (b % uint32_t(W))) & 1) << i;
+  for (Lane& l : lane_) {
+    l.chk = l.st2 = false;
+    l.early = l.final_ = l.left = l.bad_init = false;
+    for (Buffer& b : l.buf) {
+      b.valid = 1;
+      b.ended = b.drain = b.ok = false;
+    }
   }
-  return v;
 }
 
-// All combinational signals of one cycle, named as in the RTL.
 struct TansDecoderModel::Comb {
-  // bit reader
-  bool in_ready = false, take = false, store = false;
-  uint32_t in_pad = 0;
-  // decoder
-  bool is_last = false;
-  uint32_t act = 0;
-  std::array<uint32_t, 8> field{}, raddr{};
-  std::array<uint8_t, 8> syms{};
-  uint32_t base0 = 0, total = 0, avail = 0;
-  bool out_free = false, ended = false, aborting = false, rd_ok = false, fire = false;
-  bool chunk_end = false, early_d = false, rd_done = false;
-  uint32_t rd_consume = 0;
-  bool cfg_ready = false, cfg_we = false, cfg_bad = false;
-  uint32_t cfg_entry = 0;
-  bool desc_ready = false, desc_take = false, start = false;
-  uint8_t d_err = 0;
-  bool fin_idle_bad_d = false, left_bad_d = false, fin_bad = false;
-  uint8_t ev = 0;
+  bool cfg_ready, cfg_take, desc_ready, desc_take, start;
+  uint8_t d_err;
+  // Per lane and context
+  struct BufComb {
+    bool pop, flush, move0, move1, move2, move3, take, in_ready;
+  };
+  std::array<std::array<BufComb, 2>, 8> b;
+  std::array<uint32_t, 8> addr, nb, coarse, src;
+  std::array<uint8_t, 8> symbol;
+  std::array<bool, 8> live, fin;
+  uint32_t lane_ready0, lane_ready1;  // per lane, context 0 / 1
+  // Sequencer
+  uint32_t ready_all_d, next_kind, next_fin, flush0, flush1, next_live;
+  uint64_t le_d;
+  bool take_out, push_beat, room_next, room_now, phase_next, ext_ready, adv_d, abort_go, push_empty, push;
+  uint8_t chunk_ev;
+  uint32_t new_count;
+  bool new_last;
 };
 
 void TansDecoderModel::compute(Comb& c) const {
-  const int K = p_.lanes, ML = p_.max_table_log, W = p_.word_bits;
-  const int step_bits = p_.step_bits();
-  const int lgk = clog2(uint64_t(K));
-  const int cw = clog2(uint64_t(K) + 1);
-  const int avw = clog2(uint64_t(ring_size_bits_) + 1);
-  const uint64_t count_mask = low_mask(p_.count_bits);
-
-  // ---- bit reader outputs (registers only)
-  const uint32_t used_bits = (rp_ % uint32_t(W)) + cur_bits_ + nxt_bits_;
-  const bool full = used_bits == ring_size_bits_;
-  c.in_ready = skip_ || (!full && !nxt_end_);
-  c.take = in.in_valid && c.in_ready;
-  {
-    uint64_t w = in.in_data & low_mask(W);
-    int msb = -1;
-    for (int i = 0; i < W; ++i)
-      if ((w >> i) & 1) msb = i;
-    c.in_pad = msb < 0 ? uint32_t(W - 1) : uint32_t(W - 1 - msb);
-  }
-
-  // ---- configuration port
-  c.cfg_ready = !run_;
-  c.cfg_we = in.cfg_valid && c.cfg_ready;
-  {
-    const uint32_t nb = uint32_t(Entry::nb_bits.get(in.cfg_data)), base = uint32_t(Entry::next_base.get(in.cfg_data));
-    c.cfg_bad = nb > uint32_t(ML) || (base >> ML) != 0 || (base & ~(~0u << nb) & uint32_t(Entry::next_base.mask())) != 0;
-    c.cfg_entry = uint32_t(Entry::next_base.put(base & entry_mask_) | Entry::nb_bits.put(c.cfg_bad ? 0 : nb) |
-                           Entry::symbol.put(in.cfg_data));
-  }
-
-  // ---- step datapath
-  c.is_last = (rem_ >> lgk) == 0 || rem_ == uint64_t(K);
-  for (int j = 0; j < K; ++j)
-    if (!c.is_last || (rem_ & low_mask(cw)) > uint64_t(j)) c.act |= 1u << j;
-
-  // ---- step control (registers and inputs)
-  c.out_free = !out_valid_ || in.out_ready;
-  c.ended = nostream_ || cur_end_;
-  c.avail = nostream_ ? 0 : cur_bits_;
-  c.aborting = abort_ != 0 || early_cont_;
-  c.rd_ok = !skip_ && (c.aborting || c.ended || cur_bits_ >= uint32_t(step_bits));
-  c.fire = run_ && c.out_free && c.rd_ok;
-  c.chunk_end = c.aborting || c.is_last;
-  c.desc_ready = !in.cfg_valid && (!run_ || (c.fire && c.chunk_end));
+  const int K = p_.lanes, ML = p_.max_table_log;
+  const uint32_t kmask = uint32_t(low_mask(K));
+  // Configuration and descriptors
+  c.cfg_ready = st_ == ST_IDLE || bank_ != in.cfg_bank;
+  c.cfg_take = in.cfg_valid && c.cfg_ready;
+  c.desc_ready = st_ == ST_IDLE && !(in.cfg_valid && in.cfg_bank == in.desc.bank);
   c.desc_take = in.desc_valid && c.desc_ready;
-  const uint64_t d_count = in.desc.count & count_mask;
-  c.start = c.desc_take && d_count != 0;
-  {
-    const uint32_t log = uint32_t(pkg::tans_desc_head_t::table_log.get(in.desc.table_log));
-    const uint32_t state_mask = (1u << pkg::TANS_STATE_BITS) - 1, hi_mask = (state_mask << log) & state_mask;
-    bool d_bad = log < uint32_t(pkg::TANS_MIN_TABLE_LOG) || log > uint32_t(ML);
-    for (int j = 0; j < K; ++j)
-      if ((in.desc.states[size_t(j)] & hi_mask) != 0) d_bad = true;
-    c.d_err = !loaded_ ? pkg::TANS_ERR_NO_TABLE : d_bad ? pkg::TANS_ERR_BAD_DESC : pkg::TANS_ERR_NONE;
-  }
+  c.start = st_ == ST_TAKEN && cnt_nz_;
+  c.d_err = !bit(loaded_, bank_)                                               ? pkg::TANS_ERR_NO_TABLE
+            : log_ < uint32_t(pkg::TANS_MIN_TABLE_LOG) || log_ > uint32_t(ML) ? pkg::TANS_ERR_BAD_DESC
+                                                                              : pkg::TANS_ERR_NONE;
 
-  // ---- lanes: fields, next addresses, bits read
-  uint32_t p = 0;
+  // Output room (needs only registers and out_ready), then the abort, which the lanes see.
+  c.take_out = out_v_ && in.out_ready;
+  c.push_beat = adv_ && s_beat_;
+  const uint32_t out_n = uint32_t(out_v_) + uint32_t(skid_v_);
+  c.room_next = (out_n + uint32_t(c.push_beat) - uint32_t(c.take_out)) <= 1;
+  c.room_now = out_n <= 1 || c.take_out;
+  c.abort_go = st_ == ST_ABORT && !adv_ && (last_out_ || c.room_now);
+  c.push_empty = c.abort_go && !last_out_;
+  c.push = c.push_beat || c.push_empty;
+
+  // Lanes
+  c.lane_ready0 = c.lane_ready1 = 0;
   for (int j = 0; j < K; ++j) {
-    const uint32_t e = ent_[size_t(j)];
-    const uint32_t nb = uint32_t(Entry::nb_bits.get(e)), base = uint32_t(Entry::next_base.get(e)) & entry_mask_;
-    c.syms[size_t(j)] = uint8_t(Entry::symbol.get(e));
-    if (base == 0) c.base0 |= 1u << j;
-    // field_at(window, p) & mask: the window holds step_bits bits; p + nb <= step_bits here.
-    const int n = nb > uint32_t(ML) ? ML : int(nb);
-    uint32_t f = 0;
-    for (int i = 0; i < n; ++i)
-      if (p + uint32_t(i) < uint32_t(step_bits)) f |= ring_bits(rp_ + p + uint32_t(i), 1) << i;
-    c.field[size_t(j)] = f;
-    c.raddr[size_t(j)] = c.start ? (in.desc.states[size_t(j)] & entry_mask_) : (base | f);
-    p += nb;
-    if ((c.act >> j) & 1) c.total += nb;
-  }
-  c.early_d = c.fire && c.ended && c.total > c.avail;
-  c.rd_consume = (c.fire && !nostream_) ? c.total : 0;
-  c.rd_done = c.fire && c.chunk_end && !nostream_;
+    const Lane& l = lane_[size_t(j)];
+    const bool pop_sel[2] = {bit(s_pop0_, j), bit(s_pop1_, j)};
+    const bool fin_sel[2] = {bit(s_fin0_, j), bit(s_fin1_, j)};
+    const bool abort[2] = {c.abort_go && !bit(done0_, j), c.abort_go && !bit(done1_, j)};
+    const bool shift = bit(l.sum, 4);
+    for (int ctx = 0; ctx < 2; ++ctx) {
+      const Buffer& b = l.buf[size_t(ctx)];
+      Comb::BufComb& bc = c.b[size_t(j)][size_t(ctx)];
+      const int s = ctx * K + j;
+      bc.pop = adv_ && pop_sel[ctx] && shift;
+      bc.flush = (adv_ && fin_sel[ctx]) || abort[ctx];
+      bc.move0 = bc.pop || (!bit(b.valid, 0) && bit(b.valid, 1));
+      bc.move1 = bc.pop || (!bit(b.valid, 1) && bit(b.valid, 2));
+      bc.move2 = bc.pop || (!bit(b.valid, 2) && bit(b.valid, 3));
+      const bool free3 = !bit(b.valid, 3) || bc.move2;
+      bc.in_ready = b.drain || (free3 && !b.ended);
+      bc.take = in.in_valid[size_t(s)] && bc.in_ready;
+      bc.move3 = bc.take && !b.drain;
+    }
+    c.lane_ready0 |= uint32_t(l.buf[0].ok) << j;
+    c.lane_ready1 |= uint32_t(l.buf[1].ok) << j;
 
-  // ---- checks
-  c.left_bad_d = !c.ended || ((c.avail - c.total) & uint32_t(low_mask(avw))) > cur_pad_;
-  for (int j = 0; j < K; ++j)
-    if (!((c.act >> j) & 1) && state_[size_t(j)] != 0) c.fin_idle_bad_d = true;
-  c.fin_bad = fin_idle_bad_;
-  for (int j = 0; j < K; ++j)
-    if (((fin_act_ >> j) & 1) && (!((fin_base0_ >> j) & 1) || fin_field_[size_t(j)] != 0))
-      c.fin_bad = true;
-  c.ev = early_                    ? pkg::TANS_ERR_ENDS_EARLY
-         : (fin_chk_ && c.fin_bad) ? pkg::TANS_ERR_FINAL_STATE
-         : (fin_chk_ && left_bad_) ? pkg::TANS_ERR_LEFT_OVER
-         : start_ev_ != 0          ? pkg::tans_err_e(start_ev_)
-         : cfg_ev_                 ? pkg::TANS_ERR_BAD_ENTRY
-                                   : pkg::TANS_ERR_NONE;
+    const uint32_t ml_mask = uint32_t(low_mask(ML));
+    const uint64_t entry = l.rdata;
+    c.symbol[size_t(j)] = uint8_t(entry);
+    const uint32_t base = uint32_t(entry >> 8) & ml_mask;
+    const uint32_t mask = uint32_t(entry >> (8 + ML)) & ml_mask;
+    c.nb[size_t(j)] = uint32_t(entry >> (8 + 2 * ML)) & 15;
+    const uint32_t window = (l.fine ? l.coarse >> 1 : l.coarse) & ml_mask;
+    c.addr[size_t(j)] = s_pseudo_ ? window : (base | (window & mask));
+    const uint32_t k = (l.sum >> 1) & 15;
+    c.coarse[size_t(j)] = k < 14 ? uint32_t(l.view >> (2 * k)) & uint32_t(low_mask(ML + 1)) : 0;
+    c.src[size_t(j)] = uint32_t(l.view >> (shift ? 16 : 0)) & 0xffff;
+    c.live[size_t(j)] = pop_sel[0] || pop_sel[1] || fin_sel[0] || fin_sel[1];
+    c.fin[size_t(j)] = fin_sel[0] || fin_sel[1];
+  }
+
+  // Sequencer
+  c.ready_all_d = 3;
+  for (int j = 0; j < K; ++j) {
+    if (!(bit(c.lane_ready0, j) || bit(done0_, j))) c.ready_all_d &= ~1u;
+    if (!(bit(c.lane_ready1, j) || bit(done1_, j))) c.ready_all_d &= ~2u;
+  }
+  c.flush0 = (adv_ ? s_fin0_ : 0) | (c.abort_go ? ~done0_ & kmask : 0);
+  c.flush1 = (adv_ ? s_fin1_ : 0) | (c.abort_go ? ~done1_ & kmask : 0);
+  switch (pend_) {
+    case SL_IDLE: c.next_kind = phase_ ? SL_IDLE : SL_PRIME; break;
+    case SL_PRIME: c.next_kind = SL_PSA; break;
+    case SL_PSA: c.next_kind = SL_PSB; break;
+    case SL_PSB: c.next_kind = SL_BEAT; break;
+    case SL_BEAT: c.next_kind = bit(le_, K) ? SL_TAIL : SL_BEAT; break;
+    default: c.next_kind = SL_DONE;
+  }
+  c.next_live = c.next_kind == SL_IDLE || c.next_kind == SL_DONE ? 0
+                : phase_ ? ~(done1_ | c.flush1) & kmask : ~(done0_ | c.flush0) & kmask;
+  const bool beat_running = pend_ == SL_BEAT;
+  c.next_fin = 0;
+  for (int j = 0; j < K; ++j) {
+    bool f = false;
+    if (c.next_kind == SL_PSA) f = bit(le_, j);
+    else if (c.next_kind == SL_PSB) f = bit(le_, K + j);
+    else if (c.next_kind == SL_BEAT) f = bit(le_, (beat_running ? 3 * K : 2 * K) + j);
+    c.next_fin |= uint32_t(f) << j;
+  }
+  const uint64_t lo_mask = low_mask(lo_bits_);
+  const uint64_t rem_lo = rem_ & lo_mask;
+  c.le_d = 0;
+  for (int t = 0; t < 4 * K; ++t) {
+    bool le;
+    if (c.start) le = cnt_small_ && (cnt_ & lo_mask) <= uint64_t(t);
+    else if (c.push_beat) le = rem_small_ && rem_lo <= uint64_t(t + K);
+    else le = rem_small_ && rem_lo <= uint64_t(t);
+    c.le_d |= uint64_t(le) << t;
+  }
+  c.phase_next = phase_ != adv_;
+  c.ext_ready = c.phase_next ? bit(ready_all_, 0) : bit(ready_all_, 1);
+  c.adv_d = st_ == ST_RUN && !any_early_ && !any_init_ && c.ext_ready && c.room_next;
+
+  c.chunk_ev = st_ == ST_END && end_wait_ == 0
+                   ? (err_early_   ? pkg::TANS_ERR_ENDS_EARLY
+                      : err_init_  ? pkg::TANS_ERR_BAD_DESC
+                      : err_final_ ? pkg::TANS_ERR_FINAL_STATE
+                      : err_left_  ? pkg::TANS_ERR_LEFT_OVER
+                                   : pkg::TANS_ERR_NONE)
+                   : pkg::TANS_ERR_NONE;
+  const uint32_t cw_mask = uint32_t(low_mask(clog2(uint64_t(K + 1))));
+  c.new_count = c.push_empty ? 0 : bit(le_, K - 1) ? uint32_t(rem_lo) & cw_mask : uint32_t(K);
+  c.new_last = c.push_empty || bit(le_, K);
 }
 
 void TansDecoderModel::eval() {
-  if (!in.rst_n) reset_state();  // asynchronous reset
+  if (!in.rst_n) reset_state();
   Comb c;
   compute(c);
+  const int K = p_.lanes;
   out.cfg_ready = c.cfg_ready;
   out.desc_ready = c.desc_ready;
-  out.in_ready = c.in_ready;
-  out.out_valid = out_valid_;
-  out.out_data = out_data_;
-  out.out_count = out_count_;
+  out.in_ready.fill(false);
+  for (int j = 0; j < K; ++j)
+    for (int ctx = 0; ctx < 2; ++ctx) out.in_ready[size_t(ctx * K + j)] = c.b[size_t(j)][size_t(ctx)].in_ready;
+  out.out_valid = out_v_;
+  out.out_data.fill(0);
+  for (int j = 0; j < K; ++j) out.out_data[size_t(j)] = out_data_[size_t(j)];
+  out.out_count = int(out_count_);
   out.out_last = out_last_;
   out.err = err_.err;
   out.err_cause = pkg::tans_err_e(err_.cause);
 }
 
 void TansDecoderModel::tick() {
-  if (!in.rst_n) {
-    reset_state();
-    eval();
-    return;
-  }
+  if (!in.rst_n) reset_state();
   Comb c;
   compute(c);
-  const int K = p_.lanes, W = p_.word_bits;
-  const uint64_t count_mask = low_mask(p_.count_bits);
-  const int cw = clog2(uint64_t(K) + 1);
+  const int K = p_.lanes, ML = p_.max_table_log;
+  const uint32_t kmask = uint32_t(low_mask(K));
 
-  // ---- bit reader
-  {
-    const uint32_t cons = c.rd_consume > cur_bits_ ? cur_bits_ : c.rd_consume;
-    const bool store_keep = c.take && !skip_;
-    const bool store_done = c.take && !skip_ && cur_end_;
-    const bool store = c.rd_done ? store_done : store_keep;
-    uint32_t rp_d, cur_bits_d, cur_pad_d, nxt_bits_d;
-    bool cur_end_d, nxt_end_d, skip_d;
-    if (c.rd_done) {
-      rp_d = rp_ + cur_bits_;
-      cur_bits_d = nxt_bits_ + (store_done ? uint32_t(W) : 0);
-      cur_end_d = nxt_end_ || (store_done && in.in_last);
-      cur_pad_d = nxt_end_ ? nxt_pad_ : c.in_pad;
-      nxt_bits_d = 0;
-      nxt_end_d = false;
-      skip_d = (skip_ || !cur_end_) && !(c.take && in.in_last);
-    } else {
-      rp_d = rp_ + cons;
-      cur_bits_d = cur_bits_ - cons + ((store_keep && !cur_end_) ? uint32_t(W) : 0);
-      cur_end_d = cur_end_ || (store_keep && in.in_last);
-      cur_pad_d = cur_end_ ? cur_pad_ : c.in_pad;
-      nxt_bits_d = nxt_bits_ + ((store_keep && cur_end_) ? uint32_t(W) : 0);
-      nxt_end_d = nxt_end_ || (store_keep && cur_end_ && in.in_last);
-      skip_d = skip_ && !(c.take && in.in_last);
+  // The lanes' check outputs as they are before this edge (the sequencer registers them).
+  bool l_early = false, l_final = false, l_left = false, l_init = false;
+  for (const Lane& l : lane_) {
+    l_early = l_early || l.early;
+    l_final = l_final || l.final_;
+    l_left = l_left || l.left;
+    l_init = l_init || l.bad_init;
+  }
+
+  // Lanes: the state buffers, the RAM, the decode and extract registers, the checks.
+  const uint64_t view_mask = low_mask(view_bits_);
+  for (int j = 0; j < K; ++j) {
+    Lane& l = lane_[size_t(j)];
+    const bool adv = adv_;
+    // The RAM reads the array as it was before this edge's write.
+    if (adv) {
+      l.rdata = l.read;
+      l.read = mem_[(size_t(bank_) << ML) | c.addr[size_t(j)]];
     }
-    const uint32_t nxt_pad_d = nxt_end_ ? nxt_pad_ : c.in_pad;
-    if (store) ring_[wr_] = in.in_data & low_mask(W);
-    wr_ = (wr_ + (store ? 1 : 0)) % uint32_t(p_.buffer_words());
-    rp_ = rp_d % ring_size_bits_;
-    cur_bits_ = cur_bits_d;
-    cur_end_ = cur_end_d;
-    cur_pad_ = cur_pad_d;
-    nxt_bits_ = nxt_bits_d;
-    nxt_end_ = nxt_end_d;
-    nxt_pad_ = nxt_pad_d;
-    skip_ = skip_d;
+    // The extract view of next cycle's extractor; the buffers' units as they are now.
+    const Buffer& vb = l.buf[phase_ != adv ? 0 : 1];
+    l.view = (uint64_t(vb.data[2]) << 32 | uint64_t(vb.data[1]) << 16 | vb.data[0]) & view_mask;
+    // Checks, from the registers as they are now.
+    const bool above_any = [&] {
+      bool a = false;
+      for (uint32_t n = 0; n < 4; ++n) {
+        if (n == l.from_hi) a = a || bit(l.nib_above, int(n));
+        else if (n > l.from_hi) a = a || bit(l.nib_any, int(n));
+      }
+      return a;
+    }();
+    const bool early = l.st2 && l.st2_early;
+    const bool final_ = l.st2 && l.st2_final;
+    const bool left = l.st2 && (l.st2_left || (l.st2_pad && above_any));
+    const bool bad_init = l.st2 && l.st2_init && above_any;
+    const bool p_zero = l.chk_sum == 0, p_upto16 = l.chk_sum <= 16;
+    const bool st2 = l.chk;
+    const bool st2_early = l.chk_ended && (p_zero ? false : p_upto16 ? !bit(l.chk_valid, 0) : !bit(l.chk_valid, 1));
+    const bool st2_left = l.chk_fin && (!l.chk_ended || (p_zero     ? bit(l.chk_valid, 0)
+                                                         : p_upto16 ? bit(l.chk_valid, 1)
+                                                                    : bit(l.chk_valid, 2)));
+    const bool st2_final = l.chk_fin && l.chk_nz_addr;
+    const bool st2_init = l.chk_init;
+    const bool st2_pad = l.chk_fin && (l.chk_sum & 15) != 0;
+    const uint32_t from_hi = (l.chk_from >> 2) & 3;
+    uint32_t nib_any = 0, nib_above = 0;
+    for (int n = 0; n < 4; ++n) {
+      const uint32_t nib = (l.chk_unit >> (4 * n)) & 15;
+      nib_any |= uint32_t(nib != 0) << n;
+      nib_above |= uint32_t((nib >> (l.chk_from & 3)) != 0) << n;
+    }
+    const int ext_ctx = phase_ ? 0 : 1;
+    const Buffer& eb = l.buf[size_t(ext_ctx)];
+    l.early = early, l.final_ = final_, l.left = left, l.bad_init = bad_init;
+    l.st2 = st2, l.st2_early = st2_early, l.st2_left = st2_left, l.st2_final = st2_final;
+    l.st2_init = st2_init, l.st2_pad = st2_pad, l.from_hi = from_hi, l.nib_any = nib_any, l.nib_above = nib_above;
+    l.chk_init = s_init_;
+    l.chk_fin = c.fin[size_t(j)];
+    l.chk_ended = eb.ended;
+    l.chk_valid = eb.valid & 7;
+    l.chk_nz_addr = l.addr != 0;
+    l.chk_sum = l.sum;
+    l.chk_unit = c.src[size_t(j)];
+    l.chk_from = s_init_ ? log_ : l.sum & 15;
+    l.chk = adv && c.live[size_t(j)];
+    if (adv) {
+      const uint32_t sum = l.sum;
+      l.addr = c.addr[size_t(j)];
+      l.sum = s_beat_ ? l.cur + c.nb[size_t(j)] : 16;
+      l.coarse = c.coarse[size_t(j)];
+      l.fine = bit(sum, 0);
+      l.cur = sum & 15;
+    }
+    // The state buffers.
+    for (int ctx = 0; ctx < 2; ++ctx) {
+      Buffer& b = l.buf[size_t(ctx)];
+      const Comb::BufComb& bc = c.b[size_t(j)][size_t(ctx)];
+      const int s = ctx * K + j;
+      const bool last = in.in_last[size_t(s)];
+      const bool ended = b.ended;
+      const uint8_t v = b.valid;
+      if (bc.move0) b.data[0] = b.data[1];
+      if (bc.move1) b.data[1] = b.data[2];
+      if (bc.move2) b.data[2] = b.data[3];
+      if (bc.move3) b.data[3] = in.in_data[size_t(s)];
+      const bool ok = v == 15 || ended;
+      if (bc.flush) {
+        b.valid = 1;
+        b.ended = false;
+        b.drain = !ended && !(bc.take && last);
+      } else {
+        uint8_t nv = 0;
+        nv |= uint8_t(bc.move0 ? bit(v, 1) : bit(v, 0));
+        nv |= uint8_t(bc.move1 ? bit(v, 2) : (bit(v, 1) && !bc.move0)) << 1;
+        nv |= uint8_t(bc.move2 ? bit(v, 3) : (bit(v, 2) && !bc.move1)) << 2;
+        nv |= uint8_t(bc.move3 || (bit(v, 3) && !bc.move2)) << 3;
+        b.valid = nv;
+        b.ended = ended || (bc.move3 && last);
+        b.drain = b.drain && !(bc.take && last);
+      }
+      b.ok = ok;
+    }
+  }
+  // The RAM write (every lane's copy), after the reads above.
+  if (cfg_we_) mem_[cfg_addr_] = cfg_word_;
+
+  // Old values the sticky error's cause register reads.
+  const uint8_t desc_ev = desc_ev_;
+  const bool cfg_ev = cfg_ev_;
+
+  // Configuration pipeline (each register from the one before it, as it was before this edge)
+  {
+    const uint32_t ml_mask = uint32_t(low_mask(ML));
+    const uint32_t nb = (cfg_in_data_ >> 8) & 15, next_base = (cfg_in_data_ >> 12) & 0xfff, sym = cfg_in_data_ & 0xff;
+    const bool ev = cfg_chk_ && cfg_bad_;
+    cfg_we_ = cfg_chk_;
+    cfg_chk_ = cfg_msk_;
+    cfg_msk_ = cfg_in_;
+    cfg_in_ = c.cfg_take;
+    if (c.cfg_take) loaded_ |= 1u << unsigned(in.cfg_bank);
+    cfg_word_ = uint64_t(cfg_bad_ ? 0 : (cfg_pre_ >> (ML + 8)) & 15) << (8 + 2 * ML) |
+                uint64_t(cfg_bad_ ? 0 : cfg_mask_) << (8 + ML) | (cfg_pre_ & uint32_t(low_mask(ML + 8)));
+    cfg_addr_ = cfg_chk_addr_;
+    cfg_bad_ = cfg_big_ || (cfg_base_ & cfg_low_) != 0;
+    cfg_mask_ = cfg_low_ & ml_mask;
+    cfg_pre_ = cfg_msk_pre_;
+    cfg_chk_addr_ = cfg_msk_addr_;
+    cfg_big_ = nb > uint32_t(ML) || (next_base >> ML) != 0;
+    cfg_base_ = next_base;
+    cfg_low_ = ~(0xfffu << nb) & 0xfff;
+    cfg_msk_pre_ = nb << (ML + 8) | (next_base & ml_mask) << 8 | sym;
+    cfg_msk_addr_ = cfg_in_addr_;
+    cfg_in_data_ = in.cfg_data & 0xffffff;
+    cfg_in_addr_ = uint32_t(in.cfg_bank) << ML | (in.cfg_addr & ml_mask);
+    cfg_ev_ = ev;
   }
 
-  // ---- table RAMs: read port (old contents), then the write port
-  if (c.start || c.fire) {
-    for (int j = 0; j < K; ++j) ent_[size_t(j)] = ram_[c.raddr[size_t(j)]];
-    for (int j = 0; j < K; ++j) state_[size_t(j)] = c.raddr[size_t(j)];
+  // Sequencer (from the registers as they were before this edge)
+  const bool start = c.start;
+  const uint32_t st = st_, dec_fin = dec_fin_;
+  const bool adv = adv_, phase = phase_, primed = primed_, s_pseudo = s_pseudo_, s_beat = s_beat_;
+  const bool any_early = any_early_, any_init = any_init_, any_final = any_final_, any_left = any_left_;
+  const uint32_t pend = pend_;
+  const uint64_t le = le_;
+  adv_ = c.adv_d;
+  phase_ = c.phase_next;
+  ready_all_ = c.ready_all_d;
+  rem_small_ = start ? cnt_small_ : (rem_ >> lo_bits_) == 0;
+  desc_ev_ = start ? c.d_err : uint8_t(pkg::TANS_ERR_NONE);
+  if (adv) {
+    pend_ = c.next_kind;
+    primed_ = !s_pseudo && !s_beat;
+    s_pseudo_ = c.next_kind == SL_PSA || c.next_kind == SL_PSB;
+    s_beat_ = c.next_kind == SL_BEAT;
+    s_init_ = c.next_kind == SL_PRIME || c.next_kind == SL_PSA;
+    s_pop0_ = phase ? 0 : c.next_live & ~dec_fin & kmask;
+    s_pop1_ = phase ? c.next_live & ~dec_fin & kmask : 0;
+    s_fin0_ = phase ? 0 : c.next_live & dec_fin;
+    s_fin1_ = phase ? c.next_live & dec_fin : 0;
   }
-  if (c.cfg_we) ram_[in.cfg_addr & entry_mask_] = c.cfg_entry;
-
-  // ---- decoder control
-  bool run_d = run_, nostream_d = nostream_;
-  uint64_t rem_d = rem_;
-  uint8_t abort_d = early_cont_ ? uint8_t(pkg::TANS_ERR_ENDS_EARLY) : abort_;
-  if (c.fire && c.chunk_end) {
-    run_d = false;
-    abort_d = 0;
-  } else if (c.fire) {
-    rem_d = (rem_ - uint64_t(K)) & count_mask;
+  done0_ = start ? 0 : (done0_ | c.flush0) & kmask;
+  done1_ = start ? 0 : (done1_ | c.flush1) & kmask;
+  if ((c.push_beat && bit(le, K)) || c.push_empty) last_out_ = true;
+  err_early_ = err_early_ || any_early;
+  err_final_ = err_final_ || any_final;
+  err_left_ = err_left_ || any_left;
+  err_init_ = err_init_ || any_init;
+  switch (st) {
+    case ST_IDLE:
+      if (c.desc_take) st_ = ST_TAKEN;
+      break;
+    case ST_TAKEN:
+      st_ = !cnt_nz_ ? ST_IDLE : c.d_err != pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
+      wait_ = 2;
+      last_out_ = false;
+      err_early_ = err_final_ = err_left_ = err_init_ = false;
+      break;
+    case ST_WAIT:  // the lanes' ready flags take two cycles to show the new chunk
+      wait_ = (wait_ - 1) & 3;
+      if (wait_ == 0) {  // it was 1
+        const bool prime = c.phase_next && primed;
+        st_ = ST_RUN;
+        pend_ = prime ? SL_PRIME : SL_IDLE;
+        s_pseudo_ = s_beat_ = false;
+        s_init_ = prime;
+        s_pop0_ = prime ? kmask : 0;
+        s_pop1_ = s_fin0_ = s_fin1_ = 0;
+      }
+      break;
+    case ST_RUN:
+      if (any_early || any_init) st_ = ST_ABORT;
+      else if (adv && pend == SL_TAIL) st_ = ST_END;
+      end_wait_ = 4;
+      break;
+    case ST_ABORT:
+      if (c.abort_go) st_ = ST_END;
+      end_wait_ = 4;
+      break;
+    default:  // ST_END: the last extraction's checks take five cycles to come through
+      if (end_wait_ == 0) st_ = ST_IDLE;
+      end_wait_ = (end_wait_ - 1) & 7;
   }
-  if (c.start) {
-    run_d = true;
-    rem_d = in.desc.count & count_mask;
-    nostream_d = in.desc.no_stream;
-    abort_d = c.d_err;
+  if (st == ST_WAIT) dec_fin_ = 0;
+  else if (adv) dec_fin_ = c.next_fin;
+  if (start) rem_ = cnt_;
+  else if (c.push_beat) rem_ = (rem_ - uint64_t(K)) & low_mask(cb_);
+  le_ = c.le_d;
+  any_early_ = l_early, any_final_ = l_final, any_left_ = l_left, any_init_ = l_init;
+
+  // Descriptor (taken only in ST_IDLE, so nothing above saw these change)
+  if (c.desc_take) {
+    const uint64_t count = uint64_t(in.desc.count) & low_mask(p_.count_bits);
+    bank_ = in.desc.bank;
+    log_ = in.desc.table_log & 15;
+    cnt_ = count & low_mask(cb_);
+    cnt_nz_ = count != 0;
+    cnt_small_ = (count >> lo_bits_) == 0;
   }
 
-  // ---- output register
-  if (c.fire) {
-    out_valid_ = true;
-    out_data_.fill(0);
-    for (int j = 0; j < K; ++j) out_data_[size_t(j)] = c.syms[size_t(j)];
-    out_count_ = c.aborting ? 0 : c.is_last ? int(rem_ & low_mask(cw)) : K;
-    out_last_ = c.chunk_end;
-  } else if (in.out_ready) {
-    out_valid_ = false;
+  // Output register and its skid register
+  std::array<uint8_t, 8> new_data{};
+  for (int j = 0; j < K; ++j) new_data[size_t(j)] = c.symbol[size_t(j)];
+  const bool out_v = out_v_, skid_v = skid_v_;
+  if (!out_v || c.take_out) {
+    out_data_ = skid_v ? skid_data_ : new_data;
+    out_count_ = skid_v ? skid_count_ : c.new_count;
+    out_last_ = skid_v ? skid_last_ : c.new_last;
+    out_v_ = skid_v || c.push;
+    skid_v_ = skid_v && c.push;
+  } else if (c.push) {
+    skid_v_ = true;
+  }
+  if (c.push) {
+    skid_data_ = new_data;
+    skid_count_ = c.new_count;
+    skid_last_ = c.new_last;
   }
 
-  // ---- sticky error
-  err_.tick(in.err_clear, c.ev);
+  // Sticky error: a chunk's verdict, a descriptor's error, a bad table entry, registered once more.
+  err_.tick(in.err_clear, ev_);
+  ev_ = c.chunk_ev != pkg::TANS_ERR_NONE ? c.chunk_ev
+        : desc_ev != pkg::TANS_ERR_NONE  ? desc_ev
+        : cfg_ev                         ? uint8_t(pkg::TANS_ERR_BAD_ENTRY)
+                                         : uint8_t(pkg::TANS_ERR_NONE);
 
-  early_cont_ = c.early_d && !c.is_last;
-  early_ = c.early_d;
-  start_ev_ = c.start ? c.d_err : 0;
-  cfg_ev_ = c.cfg_we && c.cfg_bad;
-  loaded_ = loaded_ || c.cfg_we;
-  fin_chk_ = c.fire && c.is_last && !c.aborting;
-  fin_field_ = c.field;
-  fin_base0_ = c.base0;
-  fin_act_ = c.act;
-  fin_idle_bad_ = c.fin_idle_bad_d;
-  left_bad_ = c.left_bad_d;
-  run_ = run_d;
-  rem_ = rem_d;
-  nostream_ = nostream_d;
-  abort_ = abort_d;
+  if (!in.rst_n) reset_state();
   eval();
 }
 

@@ -1,9 +1,11 @@
-// Cycle-accurate model of rtl/ws_tans_decoder.sv (with its ws_bit_reader and table RAMs): the same
-// pins (TansDecoderPins, shared with the Verilated adapter), valid/ready behaviour, latency and error
-// codes, cycle for cycle. The functional model is ws::tans::decode; docs/tans_decoder.md describes both.
+// Cycle-accurate model of rtl/ws_tans_decoder.sv (layout-2 chunks, docs/tans_decoder.md) with its
+// lanes (ws_tans_lane), state buffers (ws_tans_state_buffer) and table RAMs: the same pins
+// (TansDecoderPins, shared with the Verilated adapter), valid/ready behaviour, latency and error
+// causes, cycle for cycle. Its registers carry the RTL's names; the functional model is
+// ws::tans::decode.
 //
 // Use per clock cycle, exactly like the Verilated adapter:
-//   set `in`; eval();  read `out` (it depends on the inputs: desc_ready on cfg_valid)
+//   set `in`; eval();  read `out` (cfg_ready and desc_ready depend on the inputs of the cycle)
 //   tick();            the rising edge with `in`; `out` then shows the new state
 #pragma once
 
@@ -17,49 +19,55 @@
 namespace ws {
 
 struct TansDecoderParams {
-  int lanes = 4;           // Lanes: 1, 2, 4, 8
-  int max_table_log = 12;  // MaxTableLog: 5 .. 12
-  int word_bits = 32;      // WordBits: 32 or 64
-  int count_bits = 32;     // CountBits: 1 .. 32
-  // Derived as in the RTL.
-  int step_bits() const { return lanes * max_table_log; }
-  int buffer_words() const;
+  int lanes = 4;           // Lanes: 1, 2, 4, 8 (2 x Lanes states)
+  int max_table_log = 11;  // MaxTableLog: 5 .. 12
+  int count_bits = 32;     // CountBits: 4 .. 32
+  int states() const { return 2 * lanes; }
 };
 
-// The fields of desc_data_i: {state[lanes-1] .. state[0], count, head} (ws::pkg::tans_desc_head_t).
+constexpr int kTansMaxPorts = 16;  // state ports of the widest decoder (8 lanes)
+
+// The fields of desc_data_i: {count, head} (ws::pkg::tans_desc_head_t).
 struct TansDescriptor {
   uint32_t table_log = 0;  // 4 bits
-  bool no_stream = false;  // the chunk has no symbol-stream words
+  bool bank = false;       // the table bank the chunk decodes with
   uint32_t count = 0;      // count_bits bits
-  std::array<uint16_t, 8> states{};
   // desc_data_i as little-endian 32-bit words (bit i of the vector is bit i % 32 of word i / 32).
   std::vector<uint32_t> pack(const TansDecoderParams& p) const;
 };
 
-// The pins of ws_tans_decoder (docs/tans_decoder.md section 1), without the clock.
+// The pins of ws_tans_decoder (docs/tans_decoder.md section 1), without the clock. State s's port is
+// index s of the in_* arrays (in_data_i[16 s +: 16]).
 struct TansDecoderInputs {
-  bool rst_n = true;      // active-low reset (asynchronous)
+  bool rst_n = true;  // active-low reset (asynchronous)
   bool cfg_valid = false;
+  bool cfg_bank = false;
   uint32_t cfg_addr = 0;
   uint32_t cfg_data = 0;  // ws::pkg::tans_entry_t
   bool desc_valid = false;
   TansDescriptor desc;
-  bool in_valid = false;
-  uint64_t in_data = 0;   // WordBits
-  bool in_last = false;
+  std::array<bool, kTansMaxPorts> in_valid{};
+  std::array<uint16_t, kTansMaxPorts> in_data{};
+  std::array<bool, kTansMaxPorts> in_last{};
   bool out_ready = false;
   bool err_clear = false;
 };
 struct TansDecoderOutputs {
   bool cfg_ready = false;
   bool desc_ready = false;
-  bool in_ready = false;
+  std::array<bool, kTansMaxPorts> in_ready{};  // states >= 2 x Lanes are false
   bool out_valid = false;
-  std::array<uint8_t, 8> out_data{};  // lane 0 first; out_count of them are valid, lanes >= Lanes are 0
+  std::array<uint8_t, 8> out_data{};  // lane 0 first; lanes >= Lanes are 0
   int out_count = 0;
   bool out_last = false;
   bool err = false;
   pkg::tans_err_e err_cause = pkg::TANS_ERR_NONE;
+  bool operator==(const TansDecoderOutputs& o) const {
+    return cfg_ready == o.cfg_ready && desc_ready == o.desc_ready && in_ready == o.in_ready &&
+           out_valid == o.out_valid && out_data == o.out_data && out_count == o.out_count &&
+           out_last == o.out_last && err == o.err && err_cause == o.err_cause;
+  }
+  bool operator!=(const TansDecoderOutputs& o) const { return !(*this == o); }
 };
 struct TansDecoderPins {
   TansDecoderInputs in;
@@ -76,43 +84,55 @@ class TansDecoderModel : public TansDecoderPins {
   const TansDecoderParams& params() const { return p_; }
 
  private:
+  struct Buffer {  // ws_tans_state_buffer
+    std::array<uint16_t, 4> data{};
+    uint8_t valid = 1;  // slot 0 = w0 .. slot 3 = h2
+    bool ended = false, drain = false, ok = false;
+  };
+  struct Lane {  // ws_tans_lane
+    std::array<Buffer, 2> buf;
+    uint64_t read = 0, rdata = 0;  // the RAM's read and output registers
+    uint32_t addr = 0, sum = 0, coarse = 0, cur = 0;
+    bool fine = false;
+    uint64_t view = 0;
+    bool chk = false, chk_init = false, chk_fin = false, chk_ended = false, chk_nz_addr = false;
+    uint32_t chk_valid = 0, chk_sum = 0, chk_unit = 0, chk_from = 0;
+    bool st2 = false, st2_early = false, st2_left = false, st2_final = false, st2_init = false, st2_pad = false;
+    uint32_t from_hi = 0, nib_any = 0, nib_above = 0;
+    bool early = false, final_ = false, left = false, bad_init = false;
+  };
   struct Comb;  // everything combinational in one cycle
   void compute(Comb& c) const;
   void reset_state();
-  uint32_t ring_bits(uint32_t pos, int n) const;  // n <= 32 bits at ring bit pos, wrapping
 
   TansDecoderParams p_;
-  uint32_t ring_size_bits_;  // BufferWords * WordBits
-  uint32_t entry_mask_;      // 2^MaxTableLog - 1
+  int lo_bits_ = 0, cb_ = 0, view_bits_ = 0;
 
-  // Table RAMs: one content (all lanes are written together) and a read register per lane.
-  std::vector<uint32_t> ram_;  // {next_base, nb_bits, symbol} as stored
-  std::array<uint32_t, 8> ent_{};
+  std::vector<uint64_t> mem_;  // the table RAM's array: every lane's copy holds the same words
+  std::vector<Lane> lane_;
 
-  // Bit reader registers
-  std::vector<uint64_t> ring_;
-  uint32_t wr_ = 0, rp_ = 0;
-  uint32_t cur_bits_ = 0, nxt_bits_ = 0, cur_pad_ = 0, nxt_pad_ = 0;
-  bool cur_end_ = false, nxt_end_ = false, skip_ = false;
-
-  // Decoder registers
-  bool run_ = false;
-  uint64_t rem_ = 0;
-  bool nostream_ = false;
-  uint8_t abort_ = 0;
-  bool early_ = false, early_cont_ = false;
-  uint8_t start_ev_ = 0;
-  bool cfg_ev_ = false;
-  std::array<uint32_t, 8> state_{};
-  bool loaded_ = false;
-  bool fin_chk_ = false;
-  std::array<uint32_t, 8> fin_field_{};
-  uint32_t fin_base0_ = 0, fin_act_ = 0;
-  bool fin_idle_bad_ = false, left_bad_ = false;
-  bool out_valid_ = false;
-  std::array<uint8_t, 8> out_data_{};
-  int out_count_ = 0;
-  bool out_last_ = false;
+  // Configuration
+  uint32_t cfg_in_addr_ = 0, cfg_in_data_ = 0, cfg_msk_addr_ = 0, cfg_msk_pre_ = 0, cfg_low_ = 0, cfg_base_ = 0;
+  uint32_t cfg_chk_addr_ = 0, cfg_pre_ = 0, cfg_mask_ = 0, cfg_addr_ = 0;
+  uint64_t cfg_word_ = 0;
+  bool cfg_big_ = false, cfg_bad_ = false;
+  bool cfg_in_ = false, cfg_msk_ = false, cfg_chk_ = false, cfg_we_ = false, cfg_ev_ = false;
+  uint32_t loaded_ = 0;
+  // Descriptor and sequencer
+  uint32_t st_ = 0, log_ = 0, pend_ = 0, wait_ = 0, end_wait_ = 0, ready_all_ = 0;
+  bool bank_ = false, cnt_nz_ = false, cnt_small_ = false;
+  uint64_t cnt_ = 0, rem_ = 0;
+  bool adv_ = false, phase_ = false, primed_ = false, s_pseudo_ = false, s_beat_ = false, s_init_ = false;
+  uint32_t s_pop0_ = 0, s_pop1_ = 0, s_fin0_ = 0, s_fin1_ = 0, dec_fin_ = 0, done0_ = 0, done1_ = 0;
+  bool rem_small_ = false, last_out_ = false;
+  uint64_t le_ = 0;
+  bool err_early_ = false, err_final_ = false, err_left_ = false, err_init_ = false;
+  uint8_t desc_ev_ = 0, ev_ = 0;
+  bool any_early_ = false, any_final_ = false, any_left_ = false, any_init_ = false;
+  // Output register and skid register
+  bool out_v_ = false, skid_v_ = false, out_last_ = false, skid_last_ = false;
+  std::array<uint8_t, 8> out_data_{}, skid_data_{};
+  uint32_t out_count_ = 0, skid_count_ = 0;
   StickyError err_;
 };
 

@@ -54,6 +54,7 @@ WeightPipelineModel::WeightPipelineModel(const WeightPipelineParams& p)
 
 void WeightPipelineModel::reset() {
   for (TansDecoderModel* d : {&vdec_, &mdec_}) {
+    d->in = TansDecoderInputs{};  // the top's idle inputs, as on the driver's reset cycle
     d->in.rst_n = false;
     d->tick();
     d->in.rst_n = true;
@@ -64,17 +65,18 @@ void WeightPipelineModel::reset() {
   open_ = false;
   layer_beats_ = 1;
   beat_ = 0;
+  v_pass_ = m_pass_ = false;
   err_.reset();
 }
 
 struct WeightPipelineModel::Comb {
   bool sel_v = false, sel_m = false, sel_u = false, sel_a = false, sel_t = false;
+  bool bank_v = false, bank_m = false;  // the table bank of a table write
+  bool v_pass = false, m_pass = false, v_ready = false, m_ready = false;  // decoder outputs to the blocks
   bool top_cfg_fire = false, cfg_bad = false;
   uint32_t offset = 0;
   NumUnpackerInputs ui;
   NumUnpackerOutputs uo;
-  MacArrayInputs ai;
-  MacArrayOutputs ao;
   bool w_fire = false, w_last = false, act_fire = false;
   pkg::wp_err_e ev = pkg::WP_ERR_NONE;
 };
@@ -83,45 +85,61 @@ void WeightPipelineModel::compute(Comb& c) {
   const uint32_t region = in.cfg_addr >> pkg::WP_CFG_OFFSET_BITS & ((1u << pkg::wp_cfg_region_e_bits) - 1);
   c.offset = in.cfg_addr & ((1u << pkg::WP_CFG_OFFSET_BITS) - 1);
   const int kw = p_.k_bits();
-  c.sel_v = region == pkg::WP_CFG_VALUE_TABLE && (c.offset >> p_.value_table_log) == 0;
-  c.sel_m = region == pkg::WP_CFG_META_TABLE && (c.offset >> p_.meta_table_log) == 0;
+  c.bank_v = region == pkg::WP_CFG_VALUE_TABLE1;
+  c.bank_m = region == pkg::WP_CFG_META_TABLE1;
+  c.sel_v = (region == pkg::WP_CFG_VALUE_TABLE || c.bank_v) && (c.offset >> p_.value_table_log) == 0;
+  c.sel_m = (region == pkg::WP_CFG_META_TABLE || c.bank_m) && (c.offset >> p_.meta_table_log) == 0;
   c.sel_u = region == pkg::WP_CFG_UNPACKER && c.offset <= uint32_t(pkg::UNP_CFG_MODE);
   c.sel_a = region == pkg::WP_CFG_MAC && (c.offset >> (kw + 1)) == 0;
   c.sel_t = region == pkg::WP_CFG_TOP && c.offset == uint32_t(pkg::WP_TOP_LAYER_BEATS);
   c.top_cfg_fire = in.cfg_valid && !c.sel_v && !c.sel_m && !c.sel_u && !c.sel_a && !(c.sel_t && open_);
   c.cfg_bad = c.top_cfg_fire && (!c.sel_t || in.cfg_data == 0 || (uint64_t(in.cfg_data) >> p_.beat_bits) != 0);
 
-  // Valids (all registered in the blocks), with the readies not yet known.
-  c.ao = mac_.outputs(in.y_ready);  // w_ready depends on y_ready only
+  // Valids (all registered in the blocks), with the readies not yet known. The MAC array's readies
+  // depend on its cfg_valid (act_ready) and w_last (w_ready), both known here.
+  c.w_last = beat_ == ((layer_beats_ - 1) & ((1u << p_.beat_bits) - 1));
+  MacArrayInputs& ai = mac_.in;
+  const MacArrayOutputs& ao = mac_.out;
+  ai.cfg_valid = in.cfg_valid && c.sel_a && !open_;
+  ai.w_last = c.w_last;
+  mac_.eval();
   const uint32_t table_entry_mask = uint32_t(pkg::tans_entry_t::next_base.put(~0ull) | pkg::tans_entry_t::nb_bits.put(~0ull) |
                                              pkg::tans_entry_t::symbol.put(~0ull));
-  auto decoder_inputs = [&](TansDecoderModel& d, bool sel, int table_log, bool desc_valid, const TansDescriptor& desc,
-                            bool word_valid, uint32_t word, bool word_last) {
+  auto decoder_inputs = [&](TansDecoderModel& d, bool sel, bool bank, int table_log, bool desc_valid,
+                            const TansDescriptor& desc, const auto& unit_valid, const auto& unit_data,
+                            const auto& unit_last) {
     d.in.cfg_valid = in.cfg_valid && sel;
+    d.in.cfg_bank = bank;
     d.in.cfg_addr = c.offset & ((1u << table_log) - 1);
     d.in.cfg_data = in.cfg_data & table_entry_mask;
     d.in.desc_valid = desc_valid;
     d.in.desc = desc;
-    d.in.in_valid = word_valid;
-    d.in.in_data = word;
-    d.in.in_last = word_last;
+    for (size_t s = 0; s < unit_valid.size(); ++s) {
+      d.in.in_valid[s] = unit_valid[s];
+      d.in.in_data[s] = unit_data[s];
+      d.in.in_last[s] = unit_last[s];
+    }
     d.in.err_clear = in.err_clear;
   };
   for (int pass = 0; pass < 2; ++pass) {
     // pass 0: the decoders' outputs (registered); pass 1: the same inputs with the final out_ready.
-    decoder_inputs(vdec_, c.sel_v, p_.value_table_log, in.vdesc_valid, in.vdesc, in.vword_valid, in.vword_data,
-                   in.vword_last);
-    decoder_inputs(mdec_, c.sel_m, p_.meta_table_log, in.mdesc_valid, in.mdesc, in.mword_valid, in.mword_data,
-                   in.mword_last);
+    decoder_inputs(vdec_, c.sel_v, c.bank_v, p_.value_table_log, in.vdesc_valid, in.vdesc, in.vunit_valid,
+                   in.vunit_data, in.vunit_last);
+    decoder_inputs(mdec_, c.sel_m, c.bank_m, p_.meta_table_log, in.mdesc_valid, in.mdesc, in.munit_valid,
+                   in.munit_data, in.munit_last);
     if (pass == 0) {
       vdec_.in.out_ready = false;
       mdec_.in.out_ready = false;
       vdec_.eval();
       mdec_.eval();
+      // A decoder's empty (abort) beat waits at its output until its error flag is up.
+      const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
+      c.v_pass = vo.out_count != 0 || vo.err || err_.err || v_pass_;
+      c.m_pass = mo.out_count != 0 || mo.err || err_.err || m_pass_;
       c.ui.cfg_valid = in.cfg_valid && c.sel_u;
       c.ui.cfg_addr = c.offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
       c.ui.cfg_data = in.cfg_data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
-      c.ui.sym_valid = vdec_.out.out_valid;
+      c.ui.sym_valid = vdec_.out.out_valid && c.v_pass;
       c.ui.sym = vdec_.out.out_data;
       c.ui.sym_count = vdec_.out.out_count;
       c.ui.sym_last = vdec_.out.out_last;
@@ -137,45 +155,44 @@ void WeightPipelineModel::compute(Comb& c) {
     }
     // The join: readies from the MAC array back.
     const TansDecoderOutputs& md = mdec_.out;
-    const bool u_valid = c.uo.out_valid, m_valid = md.out_valid;
+    const bool u_valid = c.uo.out_valid, m_valid = md.out_valid && c.m_pass;
     const bool w_valid = u_valid && m_valid && x_loaded_ && !err_.err;
-    c.ui.out_ready = err_.err || (c.ao.w_ready && x_loaded_ && m_valid);
-    const bool m_ready = err_.err || (c.ao.w_ready && x_loaded_ && u_valid);
+    c.ui.out_ready = err_.err || (ao.w_ready && x_loaded_ && m_valid);
+    c.m_ready = err_.err || (c.m_pass && ao.w_ready && x_loaded_ && u_valid);
     unp_.in = c.ui;
     unp_.eval();
     c.uo = unp_.out;
-    vdec_.in.out_ready = c.uo.sym_ready;
-    mdec_.in.out_ready = m_ready;
+    c.v_ready = c.uo.sym_ready && c.v_pass;
+    vdec_.in.out_ready = c.v_ready;
+    mdec_.in.out_ready = c.m_ready;
     vdec_.eval();
     mdec_.eval();
-    c.w_fire = w_valid && c.ao.w_ready;
-    c.w_last = beat_ == ((layer_beats_ - 1) & ((1u << p_.beat_bits) - 1));
+    c.w_fire = w_valid && ao.w_ready;
 
-    c.ai.cfg_valid = in.cfg_valid && c.sel_a && !open_;
-    c.ai.cfg_addr = c.offset & ((2u << kw) - 1);
-    c.ai.cfg_data = in.cfg_data;
-    c.ai.act_valid = in.act_valid && !x_loaded_;
-    c.ai.act_data = in.act_data;
-    c.ai.act_last = in.act_last;
-    c.ai.w_valid = w_valid;
+    ai.cfg_addr = c.offset & ((2u << kw) - 1);
+    ai.cfg_data = in.cfg_data;
+    ai.act_valid = in.act_valid && open_ && !x_loaded_;
+    ai.act_data = in.act_data;
+    ai.act_last = in.act_last;
+    ai.w_valid = w_valid;
     // The weight beat: group g (pkg::sparse_group_t) holds values 2g, 2g+1 (bf16: the unpacker's
     // words' top halves) and nibble g.
     using Group = pkg::sparse_group_t;
     const int groups = pkg::WP_META_LANES;
-    c.ai.w_data.assign(size_t((groups * Group::BITS + 31) / 32), 0);
+    ai.w_data.assign(size_t((groups * Group::BITS + 31) / 32), 0);
     const auto& u = c.uo.out_data;
     const auto& m = md.out_data;
     for (int g = 0; g < groups; ++g) {
       const int at = g * Group::BITS;
-      bits_put(c.ai.w_data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)] >> 16);
-      bits_put(c.ai.w_data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)] >> 16);
-      bits_put(c.ai.w_data, at + Group::meta.lsb, Group::meta.bits, uint32_t(m[size_t(g)] & Group::meta.mask()));
+      bits_put(ai.w_data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)] >> 16);
+      bits_put(ai.w_data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)] >> 16);
+      bits_put(ai.w_data, at + Group::meta.lsb, Group::meta.bits, uint32_t(m[size_t(g)] & Group::meta.mask()));
     }
-    c.ai.w_last = c.w_last;
-    c.ai.out_ready = in.y_ready;
-    c.ai.err_clear = in.err_clear;
+    ai.out_ready = in.y_ready;
+    ai.err_clear = in.err_clear;
+    mac_.eval();  // the readies stay; the inputs are complete for the edge
 
-    const bool act_ready = c.ao.act_ready && !x_loaded_;
+    const bool act_ready = ao.act_ready && open_ && !x_loaded_;  // after the layer's MAC writes
     c.act_fire = in.act_valid && act_ready;
 
     c.ev = pkg::WP_ERR_NONE;
@@ -194,21 +211,21 @@ void WeightPipelineModel::compute(Comb& c) {
     if (c.sel_v) o.cfg_ready = vdec_.out.cfg_ready;
     if (c.sel_m) o.cfg_ready = md.cfg_ready;
     if (c.sel_u) o.cfg_ready = c.uo.cfg_ready;
-    if (c.sel_a) o.cfg_ready = c.ao.cfg_ready && !open_;
+    if (c.sel_a) o.cfg_ready = ao.cfg_ready && !open_;
     if (c.sel_t) o.cfg_ready = !open_;
     o.vdesc_ready = vdec_.out.desc_ready;
-    o.vword_ready = vdec_.out.in_ready;
+    for (size_t s = 0; s < o.vunit_ready.size(); ++s) o.vunit_ready[s] = vdec_.out.in_ready[s];
     o.raw_ready = c.uo.raw_ready;
     o.mdesc_ready = md.desc_ready;
-    o.mword_ready = md.in_ready;
+    for (size_t s = 0; s < o.munit_ready.size(); ++s) o.munit_ready[s] = md.in_ready[s];
     o.act_ready = act_ready;
-    o.y_valid = c.ao.out_valid;
-    o.y_data = c.ao.out_data.empty() ? 0 : c.ao.out_data[0];
-    o.y_last = c.ao.out_last;
+    o.y_valid = ao.out_valid;
+    o.y_data = ao.out_data.empty() ? 0 : ao.out_data[0];
+    o.y_last = ao.out_last;
     o.err = err_.err;
     o.err_cause = err_.cause;
     probe_.w_valid = w_valid;
-    probe_.w_ready = c.ao.w_ready;
+    probe_.w_ready = ao.w_ready;
     probe_.w_last = c.w_last;
     probe_.beat = beat_;
     probe_.x_loaded = x_loaded_;
@@ -238,6 +255,8 @@ void WeightPipelineModel::tick() {
   if (c.top_cfg_fire && c.sel_t && !c.cfg_bad) open_ = true;
   else if (c.w_fire && c.w_last) open_ = false;
   if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & ((1u << p_.beat_bits) - 1);
+  v_pass_ = vo.out_valid && vo.out_count == 0 && c.v_pass && !c.v_ready;
+  m_pass_ = mo.out_valid && mo.out_count == 0 && c.m_pass && !c.m_ready;
   // The first error since reset or clear, blocks in stream order; on the clearing cycle the blocks'
   // registered flags still show what is being cleared, so only the top's own new cause counts.
   auto cause_of = [](pkg::wp_block_e block, uint8_t cause) {
@@ -247,13 +266,13 @@ void WeightPipelineModel::tick() {
   if (!in.err_clear && vo.err) cause = cause_of(pkg::WP_BLK_VALUE_DEC, vo.err_cause);
   else if (!in.err_clear && mo.err) cause = cause_of(pkg::WP_BLK_META_DEC, mo.err_cause);
   else if (!in.err_clear && c.uo.err) cause = cause_of(pkg::WP_BLK_UNPACKER, c.uo.err_cause);
-  else if (!in.err_clear && c.ao.err) cause = cause_of(pkg::WP_BLK_MAC, c.ao.err_cause);
+  else if (!in.err_clear && mac_.out.err) cause = cause_of(pkg::WP_BLK_MAC, mac_.out.err_cause);
   else if (c.ev != pkg::WP_ERR_NONE) cause = cause_of(pkg::WP_BLK_TOP, c.ev);
   err_.tick(in.err_clear, cause);
   vdec_.tick();
   mdec_.tick();
   unp_.tick();
-  mac_.tick(c.ai);
+  mac_.tick();
   eval();
 }
 

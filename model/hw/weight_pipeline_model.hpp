@@ -1,6 +1,6 @@
 // Cycle-accurate model of rtl/ws_weight_pipeline.sv (docs/weight_pipeline.md): the value decoder
-// (ws::TansDecoderModel, 4 lanes), the number unpacker (ws::NumUnpackerModel, 4 lanes), the metadata
-// decoder (2 lanes) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle 2), plus the
+// (ws::TansDecoderModel, 4 lanes, layout-2 chunks on 8 state ports), the number unpacker
+// (ws::NumUnpackerModel, 4 lanes), the metadata decoder (2 lanes, 4 state ports) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle 2), plus the
 // top's glue: configuration routing, the join of value and metadata beats, the activation gate, the
 // layer beat counter and the sticky error. The configuration map, the beat fields and the error
 // causes are ws::pkg's (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
@@ -36,7 +36,12 @@ struct WeightPipelineParams {
   MacArrayParams mac() const;
 };
 
-// The pins of ws_weight_pipeline, without the clock.
+// The decoders' state ports: 2 x lanes each (docs/tans_decoder.md section 1).
+constexpr int kWpValueStates = 2 * pkg::WP_VALUE_LANES;
+constexpr int kWpMetaStates = 2 * pkg::WP_META_LANES;
+
+// The pins of ws_weight_pipeline, without the clock. State port s is index s of the *unit_* arrays
+// (vunit_data_i[16 s +: 16]).
 struct WeightPipelineInputs {
   bool rst_n = true;  // active-low reset (asynchronous)
   bool cfg_valid = false;
@@ -44,17 +49,17 @@ struct WeightPipelineInputs {
   uint32_t cfg_data = 0;
   bool vdesc_valid = false;
   TansDescriptor vdesc;
-  bool vword_valid = false;
-  uint32_t vword_data = 0;
-  bool vword_last = false;
+  std::array<bool, kWpValueStates> vunit_valid{};
+  std::array<uint16_t, kWpValueStates> vunit_data{};
+  std::array<bool, kWpValueStates> vunit_last{};
   bool raw_valid = false;
   uint32_t raw_data = 0;
   bool raw_last = false;
   bool mdesc_valid = false;
   TansDescriptor mdesc;
-  bool mword_valid = false;
-  uint32_t mword_data = 0;
-  bool mword_last = false;
+  std::array<bool, kWpMetaStates> munit_valid{};
+  std::array<uint16_t, kWpMetaStates> munit_data{};
+  std::array<bool, kWpMetaStates> munit_last{};
   bool act_valid = false;
   uint16_t act_data = 0;
   bool act_last = false;
@@ -64,8 +69,9 @@ struct WeightPipelineInputs {
 
 struct WeightPipelineOutputs {
   bool cfg_ready = false;
-  bool vdesc_ready = false, vword_ready = false, raw_ready = false;
-  bool mdesc_ready = false, mword_ready = false;
+  bool vdesc_ready = false, raw_ready = false, mdesc_ready = false;
+  std::array<bool, kWpValueStates> vunit_ready{};
+  std::array<bool, kWpMetaStates> munit_ready{};
   bool act_ready = false;
   bool y_valid = false;
   uint32_t y_data = 0;
@@ -107,6 +113,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   bool x_loaded_ = false;
   bool open_ = false;
   uint32_t layer_beats_ = 1, beat_ = 0;
+  bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
   StickyError err_;
   WeightPipelineProbe probe_;
 };

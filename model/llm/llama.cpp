@@ -304,15 +304,16 @@ int Sampler::sample(const std::vector<float>& logits, float temperature) {
 }
 
 std::vector<std::vector<int>> sample_sequences(const LlamaWeights& w, int n, int len, uint64_t seed,
-                                               float temperature) {
+                                               float temperature, int start) {
   if (n < 0 || len < 1 || len > w.config.seq_len)
     throw std::invalid_argument("sample_sequences: need n >= 0 and 1 <= len <= seq_len (" +
                                 std::to_string(w.config.seq_len) + ")");
-  Llama model(w);
+  if (start < 0 || start >= w.config.vocab_size) throw std::invalid_argument("sample_sequences: start token out of range");
+  Llama model(w, len);
   Sampler sampler(seed);
   std::vector<std::vector<int>> seqs;
   for (int s = 0; s < n; ++s) {
-    std::vector<int> seq{kBosToken};
+    std::vector<int> seq{start};
     for (int pos = 0; pos < len; ++pos) seq.push_back(sampler.sample(model.forward(seq.back(), pos), temperature));
     seqs.push_back(std::move(seq));
   }

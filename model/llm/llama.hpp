@@ -112,10 +112,11 @@ class Sampler {
   uint64_t state_;
 };
 
-constexpr int kBosToken = 1;  // llama2.c's BOS: every sequence starts with it
+constexpr int kBosToken = 1;  // llama2.c's BOS: every llama2.c sequence starts with it
 
-// n sequences sampled from the model, each [BOS, t1 .. t_len] (len + 1 tokens, len <= seq_len).
+// n sequences sampled from the model, each [start, t1 .. t_len] (len + 1 tokens, len <= seq_len). start
+// is the model file's BOS (llama2.c: kBosToken; a GGUF file: tokenizer.ggml.bos_token_id).
 std::vector<std::vector<int>> sample_sequences(const LlamaWeights& w, int n, int len, uint64_t seed,
-                                               float temperature = 1.0f);
+                                               float temperature = 1.0f, int start = kBosToken);
 
 }  // namespace ws

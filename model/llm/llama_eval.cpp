@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "core/threads.hpp"
 
 namespace ws {
 namespace {
@@ -40,29 +41,62 @@ double kl_divergence(const std::vector<float>& reference_logits, const std::vect
 
 double EvalResult::perplexity() const { return tokens ? std::exp(nll_sum / double(tokens)) : 0.0; }
 
-std::vector<EvalResult> evaluate(const LlamaWeights& reference, const std::vector<const LlamaWeights*>& models,
-                                 const std::vector<std::vector<int>>& seqs) {
-  Llama ref(reference);
-  std::vector<std::unique_ptr<Llama>> runs;
-  for (const LlamaWeights* m : models) {
-    if (!same_config(m->config, reference.config)) throw std::invalid_argument("model config differs from the reference");
-    runs.push_back(std::make_unique<Llama>(*m));
+template <class Visit>
+void Evaluator::run(const LlamaWeights& w, Visit&& visit) const {
+  size_t longest = 0;
+  for (const std::vector<int>& seq : seqs_) longest = std::max(longest, seq.size());
+  Llama model(w, int(longest));  // the cache for the positions the sequences reach
+  ThreadPool pool(threads_ - 1);
+  if (threads_ > 1) model.set_hook(parallel_matvec(pool, threads_));
+  size_t at = 0;
+  for (const std::vector<int>& seq : seqs_)
+    for (size_t pos = 0; pos + 1 < seq.size(); ++pos) visit(at++, model.forward(seq[pos], int(pos)), seq[pos + 1]);
+}
+
+Evaluator::Evaluator(const LlamaWeights& reference, std::vector<std::vector<int>> seqs, unsigned threads)
+    : config_(reference.config), seqs_(std::move(seqs)), threads_(std::max(1u, threads)) {
+  size_t predicted = 0;
+  for (const std::vector<int>& seq : seqs_) {
+    if (seq.size() > size_t(config_.seq_len) + 1) throw std::invalid_argument("sequence longer than seq_len");
+    for (int t : seq)
+      if (t < 0 || t >= config_.vocab_size) throw std::invalid_argument("token out of range");
+    if (!seq.empty()) predicted += seq.size() - 1;
   }
-  std::vector<EvalResult> res(models.size());
+  const size_t vocab = size_t(config_.vocab_size);
+  logits_.resize(predicted * vocab);
+  std::vector<double> lp;
+  run(reference, [&](size_t at, const std::vector<float>& logits, int next) {
+    std::copy(logits.begin(), logits.end(), logits_.begin() + std::ptrdiff_t(at * vocab));
+    log_softmax(logits, lp);
+    reference_.nll_sum -= lp[size_t(next)];
+    ++reference_.tokens;
+  });
+}
+
+EvalResult Evaluator::score(const LlamaWeights& model) const {
+  if (!same_config(model.config, config_)) throw std::invalid_argument("model config differs from the reference");
+  const size_t vocab = size_t(config_.vocab_size);
+  EvalResult r;
+  std::vector<float> ref(vocab);
   std::vector<double> lp_ref, lp;
-  for (const std::vector<int>& seq : seqs) {
-    if (seq.size() > size_t(reference.config.seq_len) + 1) throw std::invalid_argument("sequence longer than seq_len");
-    for (size_t pos = 0; pos + 1 < seq.size(); ++pos) {
-      if (seq[pos + 1] < 0 || seq[pos + 1] >= reference.config.vocab_size) throw std::invalid_argument("token out of range");
-      log_softmax(ref.forward(seq[pos], int(pos)), lp_ref);
-      for (size_t m = 0; m < runs.size(); ++m) {
-        log_softmax(runs[m]->forward(seq[pos], int(pos)), lp);
-        res[m].kl_sum += kl_from_log_probs(lp_ref, lp);
-        res[m].nll_sum -= lp[size_t(seq[pos + 1])];
-        ++res[m].tokens;
-      }
-    }
-  }
+  run(model, [&](size_t at, const std::vector<float>& logits, int next) {
+    std::copy(logits_.begin() + std::ptrdiff_t(at * vocab), logits_.begin() + std::ptrdiff_t((at + 1) * vocab), ref.begin());
+    log_softmax(ref, lp_ref);
+    log_softmax(logits, lp);
+    r.kl_sum += kl_from_log_probs(lp_ref, lp);
+    r.nll_sum -= lp[size_t(next)];
+    ++r.tokens;
+  });
+  return r;
+}
+
+std::vector<EvalResult> evaluate(const LlamaWeights& reference, const std::vector<const LlamaWeights*>& models,
+                                 const std::vector<std::vector<int>>& seqs, unsigned threads) {
+  for (const LlamaWeights* m : models)
+    if (!same_config(m->config, reference.config)) throw std::invalid_argument("model config differs from the reference");
+  const Evaluator ev(reference, seqs, threads);
+  std::vector<EvalResult> res;
+  for (const LlamaWeights* m : models) res.push_back(ev.score(*m));
   return res;
 }
 

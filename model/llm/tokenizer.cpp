@@ -265,7 +265,14 @@ int Tokenizer::chat_end() const {
   return it == ids_.end() ? -1 : it->second;
 }
 
-Tokenizer load_tokenizer(const std::string& path) {
+namespace {
+
+struct FileMeta {
+  SourceKind kind;
+  std::optional<ModelMeta> md;
+};
+
+FileMeta file_meta(const std::string& path) {
   std::unique_ptr<FileSource> src;
   try {
     src = std::make_unique<FileSource>(path);
@@ -273,12 +280,24 @@ Tokenizer load_tokenizer(const std::string& path) {
     throw FormatError(e.what());
   }
   const ModelFile m = require_model_file(*src);
-  const std::optional<ModelMeta> md = model_meta(m);
-  if (!md) {
-    if (m.kind == SourceKind::Llama2c) throw FormatError("has no tokenizer (a llama2.c .bin carries none)");
+  return {m.kind, model_meta(m)};
+}
+
+}  // namespace
+
+Tokenizer load_tokenizer(const std::string& path) {
+  const FileMeta f = file_meta(path);
+  if (!f.md) {
+    if (f.kind == SourceKind::Llama2c) throw FormatError("has no tokenizer (a llama2.c .bin carries none)");
     throw FormatError("has no tokenizer (only GGUF files and what `convert` writes from them carry one)");
   }
-  return Tokenizer(*md);
+  return Tokenizer(*f.md);
+}
+
+std::optional<Tokenizer> load_tokenizer_if_any(const std::string& path) {
+  const FileMeta f = file_meta(path);
+  if (!f.md || !f.md->has("tokenizer.ggml.model")) return std::nullopt;
+  return Tokenizer(*f.md);
 }
 
 }  // namespace ws

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -71,5 +72,9 @@ class Tokenizer {
 // A model file's tokenizer; throws ws::FormatError saying so when the file has none (a llama2.c .bin, a
 // safetensors file without GGUF metadata, a GGUF file without tokenizer.ggml.*).
 Tokenizer load_tokenizer(const std::string& path);
+
+// The tokenizer of a file that carries one, nullopt for a file that carries none (no GGUF-style
+// metadata, or no tokenizer.ggml.model in it); a tokenizer that is there but broken still throws.
+std::optional<Tokenizer> load_tokenizer_if_any(const std::string& path);
 
 }  // namespace ws

@@ -134,7 +134,8 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
           const uint64_t bytes = n * cols * width;
           const uint64_t at = s.source_offset + (m + r) * cols * width;
           auto values = std::make_shared<Bytes>(in.read(at, size_t(bytes)));
-          const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog, segment_checksum(kContainerVersion, s.name, at)};
+          const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog, opt.chunk.layout,
+                                  segment_checksum(kContainerVersion, s.name, at)};
           ++result.chunks;
           pipe.run([values, n, cols, dtype, vopt] { return encode_sparse24_chunk(values->data(), n, cols, dtype, vopt); },
                    [&w, &advance, values, bytes](Bytes& chunk) {

@@ -59,7 +59,7 @@ size_t job_bytes(uint64_t source_size, unsigned threads) {
 
 void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, const Progress& progress) {
   const Index& ix = in.index();
-  ContentChecksum content;  // version 2: over every chunk's and literal's digest, in order
+  ContentChecksum content;  // from version 2: over every chunk's and literal's digest, in order
   BufferPool pool;
   uint64_t done = 0;
   auto emit = [&](Piece& p) {

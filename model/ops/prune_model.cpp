@@ -1,11 +1,18 @@
 #include "ops/prune_model.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <optional>
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "llm/llama_eval.hpp"
 #include "llm/llama_io.hpp"
+#include "llm/text_set.hpp"
+#include "llm/tokenizer.hpp"
 #include "ops/report.hpp"
 #include "prune/calib.hpp"
 
@@ -21,28 +28,96 @@ LlamaWeights load(const std::string& path) {
   }
 }
 
+std::optional<Tokenizer> tokenizer_of(const std::string& path) {
+  try {
+    return load_tokenizer_if_any(path);
+  } catch (const FormatError& e) {
+    throw FileError(path, e.what());
+  }
+}
+
+// Sampled sequences start with the file's BOS: its tokenizer's, else llama2.c's.
+int start_token(const std::string& path) {
+  const std::optional<Tokenizer> tok = tokenizer_of(path);
+  return tok && tok->bos() >= 0 ? tok->bos() : kBosToken;
+}
+
+// The text set of `text` under the model's tokenizer; a model without one cannot read text.
+TextSet text_set(const std::string& model, const std::string& text, int& bos) {
+  const std::optional<Tokenizer> tok = tokenizer_of(model);
+  if (!tok) throw FileError(model, "has no tokenizer, so --text cannot be tokenized (use the GGUF file)");
+  bos = window_bos(*tok);
+  try {
+    return load_text_set(text, *tok);
+  } catch (const FormatError& e) {
+    throw FileError(text, e.what());
+  }
+}
+
+std::vector<std::vector<int>> windows(const std::vector<int>& tokens, int n, int len, int bos,
+                                      const std::string& text, const char* part) {
+  try {
+    return text_windows(tokens, n, len, bos);
+  } catch (const FormatError& e) {
+    throw FileError(text, std::string(part) + ": " + e.what());
+  }
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The process's peak resident memory so far, in MiB (Linux reports ru_maxrss in KiB).
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;
+}
+
 }  // namespace
 
 std::string prune_model(const PruneModelOptions& o) {
   const PruneOptions& opt = o.prune;
-  if (opt.block < 8 || opt.block % 4 != 0) throw FileError("", "--block must be a multiple of 4, at least 8");
+  const NmPattern np = opt.pattern;
+  if (opt.block < 2 * np.m || opt.block % np.m != 0)
+    throw FileError("", "--block must be a multiple of " + std::to_string(np.m) + ", at least " + std::to_string(2 * np.m));
   const LlamaWeights dense = load(o.in);
   if (o.calib_len > dense.config.seq_len)
     throw FileError("", "--calib-len " + std::to_string(o.calib_len) + " exceeds the model's seq_len " +
                                std::to_string(dense.config.seq_len));
+  const unsigned threads = resolve_threads(o.threads);
 
+  using clock = std::chrono::steady_clock;
   Calibration cal;
-  if (opt.method != PruneMethod::magnitude) cal = calibrate(dense, sample_sequences(dense, o.calib, o.calib_len, o.seed));
-  PruneReport report;
-  const LlamaWeights pruned = prune(dense, cal, opt, &report);
-
-  std::map<std::string, std::string> md = {
-      {"sparsity", "2:4"}, {"prune_method", method_name(opt.method)}, {"prune_shuffle", shuffle_name(opt.shuffle)}};
   std::string calib_desc = "none";
+  double calib_seconds = 0.0;
   if (opt.method != PruneMethod::magnitude) {
-    calib_desc = std::to_string(o.calib) + " x " + std::to_string(o.calib_len) + " tokens, seed " + std::to_string(o.seed);
-    md["prune_calibration"] = calib_desc;
+    const auto t0 = clock::now();
+    std::vector<std::vector<int>> seqs;
+    if (!o.text.empty()) {
+      int bos = -1;
+      const TextSet ts = text_set(o.in, o.text, bos);
+      seqs = windows(ts.calibration, o.calib, o.calib_len, bos, o.text, "calibration part");
+      calib_desc = strprintf("%d x %d tokens of the calibration part of %s (%zu of its %zu tokens)", o.calib,
+                             o.calib_len, o.text.c_str(), seqs.size() * seqs[0].size(), ts.calibration.size());
+    } else {
+      seqs = sample_sequences(dense, o.calib, o.calib_len, o.seed, 1.0f, start_token(o.in));
+      calib_desc = std::to_string(o.calib) + " x " + std::to_string(o.calib_len) + " tokens, seed " + std::to_string(o.seed);
+    }
+    cal = calibrate(dense, seqs, threads);
+    calib_seconds = seconds_since(t0);
   }
+  const auto t1 = clock::now();
+  PruneOptions popt = opt;
+  popt.threads = threads;
+  PruneReport report;
+  const LlamaWeights pruned = prune(dense, cal, popt, &report);
+  const double prune_seconds = seconds_since(t1);
+
+  std::map<std::string, std::string> md = {{"sparsity", pattern_name(np)},
+                                           {"prune_method", method_name(opt.method)},
+                                           {"prune_shuffle", shuffle_name(opt.shuffle)}};
+  if (opt.method != PruneMethod::magnitude) md["prune_calibration"] = calib_desc;
   if (opt.method == PruneMethod::esparse) {
     md["prune_alpha"] = strprintf("%g", opt.alpha);
     md["prune_bins"] = std::to_string(opt.bins);
@@ -50,45 +125,63 @@ std::string prune_model(const PruneModelOptions& o) {
   if (opt.shuffle == ShuffleMode::global_local) md["prune_block"] = std::to_string(opt.block);
   save_llama(pruned, o.out, md);
 
-  std::string out = strprintf("pruned %s -> %s: method %s, shuffle %s", o.in.c_str(), o.out.c_str(),
-                              method_name(opt.method), shuffle_name(opt.shuffle));
+  std::string out = strprintf("pruned %s -> %s: %s, method %s, shuffle %s", o.in.c_str(), o.out.c_str(),
+                              pattern_name(np).c_str(), method_name(opt.method), shuffle_name(opt.shuffle));
   if (opt.method == PruneMethod::esparse) out += strprintf(", alpha %g, bins %d", opt.alpha, opt.bins);
   if (opt.shuffle == ShuffleMode::global_local) out += strprintf(", block %d", opt.block);
   out += strprintf("\ncalibration: %s\n", calib_desc.c_str());
-  out += "importance kept by the 2:4 mask (fraction of the layer's total, summed over layers):\n";
+  out += strprintf("importance kept by the %s mask (fraction of the layer's total, summed over layers):\n",
+                   pattern_name(np).c_str());
   out += strprintf("  %-5s %12s %12s\n", "layer", "unshuffled", "kept");
   for (int k = 0; k < kLayerLinears; ++k)
     out += strprintf("  %-5s %12.4f %12.4f\n", linear_name(LinearKind(k)),
                      report.kept_unshuffled[size_t(k)] / report.total[size_t(k)],
                      report.kept[size_t(k)] / report.total[size_t(k)]);
+  out += strprintf("time: calibration %.2f s, pruning %.2f s (%u threads); peak memory %.0f MiB (ru_maxrss)\n",
+                   calib_seconds, prune_seconds, threads, peak_rss_mib());
   return out;
 }
 
 std::string evaluate_models(const EvalModelsOptions& o) {
-  const LlamaWeights dense = load(o.dense);
-  std::vector<LlamaWeights> others;
-  for (const std::string& p : o.pruned) others.push_back(load(p));
-  if (o.len > dense.config.seq_len)
-    throw FileError("", "--len " + std::to_string(o.len) + " exceeds the model's seq_len " +
-                               std::to_string(dense.config.seq_len));
+  std::vector<std::vector<int>> seqs;
+  std::string what;
+  unsigned threads = resolve_threads(o.threads);
+  std::optional<Evaluator> ev;
+  {
+    const LlamaWeights dense = load(o.dense);
+    if (o.len > dense.config.seq_len)
+      throw FileError("", "--len " + std::to_string(o.len) + " exceeds the model's seq_len " +
+                                 std::to_string(dense.config.seq_len));
+    if (!o.text.empty()) {
+      int bos = -1;
+      const TextSet ts = text_set(o.dense, o.text, bos);
+      seqs = windows(ts.held_out, o.seqs, o.len, bos, o.text, "held-out part");
+      what = strprintf("%zu windows x %d tokens of the held-out part of %s (%zu bytes, %zu tokens; calibration part "
+                       "%zu bytes, %zu tokens)", seqs.size(), o.len, o.text.c_str(), ts.held_out_text.size(),
+                       ts.held_out.size(), ts.calibration_text.size(), ts.calibration.size());
+    } else {
+      if (o.seqs < 1) throw FileError("", "--seqs must be at least 1 without --text");
+      seqs = sample_sequences(dense, o.seqs, o.len, o.seed, 1.0f, start_token(o.dense));
+      what = strprintf("%d sequences x %d tokens sampled from %s (temperature 1, seed %llu)", o.seqs, o.len,
+                       o.dense.c_str(), static_cast<unsigned long long>(o.seed));
+    }
+    ev.emplace(dense, seqs, threads);
+  }  // the dense weights go; its logits stay in the evaluator
 
-  std::vector<const LlamaWeights*> models{&dense};
-  for (const LlamaWeights& w : others) models.push_back(&w);
-  const auto seqs = sample_sequences(dense, o.seqs, o.len, o.seed);
-  for (size_t m = 0; m < others.size(); ++m)
-    if (!same_config(others[m].config, dense.config))
-      throw FileError(o.pruned[m], "not the same model shape as " + o.dense);
-  const std::vector<EvalResult> res = evaluate(dense, models, seqs);
+  std::vector<EvalResult> res{ev->reference_result()};
+  for (const std::string& p : o.pruned) {
+    const LlamaWeights w = load(p);
+    if (!same_config(w.config, ev->config())) throw FileError(p, "not the same model shape as " + o.dense);
+    res.push_back(ev->score(w));
+  }
 
-  std::string out = strprintf(
-      "held-out: %d sequences x %d tokens sampled from %s (temperature 1, seed %llu), %zu predicted tokens\n", o.seqs,
-      o.len, o.dense.c_str(), static_cast<unsigned long long>(o.seed), res[0].tokens);
+  std::string out = strprintf("held-out: %s, %zu predicted tokens\n", what.c_str(), res[0].tokens);
   std::vector<std::string> names{o.dense + " (dense)"};
   names.insert(names.end(), o.pruned.begin(), o.pruned.end());
   int width = 5;
   for (const std::string& n : names) width = std::max(width, int(n.size()));
   out += strprintf("%-*s %12s %16s\n", width, "model", "perplexity", "KL nats/token");
-  for (size_t m = 0; m < models.size(); ++m)
+  for (size_t m = 0; m < res.size(); ++m)
     out += strprintf("%-*s %12.4f %16.6f\n", width, names[m].c_str(), res[m].perplexity(), res[m].kl());
   return out;
 }

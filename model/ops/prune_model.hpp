@@ -1,5 +1,5 @@
-// `prune` (2:4 pruning of a llama2.c model: magnitude, Wanda or E-Sparse, with optional channel
-// shuffle, into safetensors) and `eval` (perplexity and KL on held-out sequences), docs/esparse.md.
+// `prune` (N:M pruning of a llama model: magnitude, Wanda or E-Sparse, with optional channel shuffle,
+// into safetensors) and `eval` (perplexity and KL on held-out sequences), docs/esparse.md.
 #pragma once
 
 #include <cstdint>
@@ -17,21 +17,28 @@ struct PruneModelOptions {
   std::string in, out;
   PruneOptions prune;
   int calib = 16, calib_len = 256;  // calibration sequences and tokens each (not for magnitude)
-  uint64_t seed = 1;                // calibration sampling seed
+  uint64_t seed = 1;                // calibration sampling seed (without `text`)
+  std::string text;                 // calibrate on this text's calibration part (llm/text_set.hpp)
+  unsigned threads = 0;             // calibration and pruning threads (0: one per core); same result
 };
 
-// Loads `in`, calibrates on sequences sampled from it, prunes, saves `out` with the method and its
-// parameters in __metadata__, and returns the report: what ran and the importance the masks keep.
+// Loads `in`, calibrates on sequences sampled from it (or on windows of the calibration part of
+// `text`, tokenized with the file's tokenizer), prunes, saves `out` with the pattern, the method and its
+// parameters in __metadata__, and returns the report: what ran, the importance the masks keep, the
+// calibration and pruning time and the peak memory (getrusage's ru_maxrss).
 std::string prune_model(const PruneModelOptions& o);
 
 struct EvalModelsOptions {
-  std::string dense;                // samples the held-out sequences; the reference of the KL
+  std::string dense;                // samples (or tokenizes) the held-out sequences; the reference of the KL
   std::vector<std::string> pruned;  // models to compare with it
-  int seqs = 16, len = 256;
+  int seqs = 16, len = 256;         // with `text`, seqs = 0: every window the held-out part holds
   uint64_t seed = 2;  // not prune's default calibration seed: held-out means unseen
+  std::string text;   // held-out windows of this text (llm/text_set.hpp) instead of sampled sequences
+  unsigned threads = 0;
 };
 
-// Perplexity and KL from the dense model of every model on the held-out sequences, as a table.
+// Perplexity and KL from the dense model of every model on the held-out sequences, as a table. The
+// models are loaded one after another, so memory holds the dense logits and one model at a time.
 std::string evaluate_models(const EvalModelsOptions& o);
 
 }  // namespace ws

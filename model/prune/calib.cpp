@@ -5,21 +5,28 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/threads.hpp"
+
 namespace ws {
 
-Calibration calibrate(const LlamaWeights& w, const std::vector<std::vector<int>>& seqs) {
-  Llama model(w);
+Calibration calibrate(const LlamaWeights& w, const std::vector<std::vector<int>>& seqs, unsigned threads) {
+  size_t longest = 0;
+  for (const std::vector<int>& seq : seqs) longest = std::max(longest, seq.size());
+  Llama model(w, int(std::min<size_t>(longest, size_t(w.config.seq_len))));  // no cache for unused positions
+  threads = std::max(1u, threads);
+  ThreadPool pool(threads - 1);
+  const LinearHook product = threads > 1 ? parallel_matvec(pool, threads) : LinearHook(matvec);
   Calibration cal;
   for (int k = 0; k < kLayerLinears; ++k) {
     cal.inputs[size_t(k)].resize(size_t(w.config.n_layers));
     for (ActivationLog& log : cal.inputs[size_t(k)]) log.in = linear_in(w.config, LinearKind(k));
   }
-  model.set_hook([&cal](const LinearView& lv, const float* x, float* y) {
+  model.set_hook([&cal, &product](const LinearView& lv, const float* x, float* y) {
     if (lv.kind != LinearKind::cls) {
       std::vector<float>& rec = cal.inputs[size_t(lv.kind)][size_t(lv.layer)].x;
       rec.insert(rec.end(), x, x + lv.in);
     }
-    matvec(lv, x, y);
+    product(lv, x, y);
   });
   for (const std::vector<int>& seq : seqs) {
     for (size_t pos = 0; pos + 1 < seq.size(); ++pos) {

@@ -23,8 +23,9 @@ struct Calibration {
 };
 
 // Runs the model over each sequence (positions 0 .. size-2, every token but the last as input, as
-// when the sequence was sampled) and records the input of every linear layer.
-Calibration calibrate(const LlamaWeights& w, const std::vector<std::vector<int>>& seqs);
+// when the sequence was sampled) and records the input of every linear layer. `threads` split each
+// product's rows (the same numbers for any count).
+Calibration calibrate(const LlamaWeights& w, const std::vector<std::vector<int>>& seqs, unsigned threads = 1);
 
 // ||X_j||_2 over the tokens, for each input channel j.
 std::vector<double> channel_l2(const ActivationLog& log);

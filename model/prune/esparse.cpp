@@ -1,8 +1,13 @@
 // Importance scores and the 2:4 pruning of a whole model.
 #include "prune/esparse.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <future>
 #include <stdexcept>
+
+#include "core/threads.hpp"
 
 namespace ws {
 
@@ -41,10 +46,10 @@ std::vector<double> importance(const float* w, int out, int in, PruneMethod m, c
 }
 
 PrunedLayer prune_layer(const float* w, int out, int in, const std::vector<double>& imp, ShuffleMode shuffle,
-                        int block) {
+                        int block, NmPattern pattern) {
   PrunedLayer p;
-  p.perm = channel_permutation(imp, out, in, shuffle, block);
-  p.mask = mask_24(imp, out, in, p.perm);
+  p.perm = channel_permutation(imp, out, in, shuffle, block, pattern);
+  p.mask = nm_mask(imp, out, in, p.perm, pattern);
   p.w.assign(size_t(out) * size_t(in), 0.0f);
   for (size_t i = 0; i < size_t(out); ++i)
     for (size_t j = 0; j < size_t(in); ++j)
@@ -54,6 +59,7 @@ PrunedLayer prune_layer(const float* w, int out, int in, const std::vector<doubl
 
 LlamaWeights prune(const LlamaWeights& dense, const Calibration& cal, const PruneOptions& opt, PruneReport* report) {
   if (opt.bins < 1) throw std::invalid_argument("bins must be >= 1");
+  const NmPattern np = opt.pattern;
   // A model that is already permuted (a pruned file) is pruned in its original channel order, the
   // order its calibration activations come in.
   const LlamaWeights base = unpermute(dense);
@@ -61,33 +67,68 @@ LlamaWeights prune(const LlamaWeights& dense, const Calibration& cal, const Prun
   LlamaWeights out = base;
   for (int k = 0; k < kLayerLinears; ++k) {
     const LinearKind kind = LinearKind(k);
-    const int rows = linear_out(c, kind), in = linear_in(c, kind);
-    if (in % 4 != 0)
+    const int in = linear_in(c, kind);
+    if (in % np.m != 0)
       throw std::invalid_argument(std::string(linear_name(kind)) + ": in_features " + std::to_string(in) +
-                                  " is not a multiple of 4");
-    out.perm[size_t(k)].assign(size_t(c.n_layers) * size_t(in), 0);
-    for (int l = 0; l < c.n_layers; ++l) {
-      std::vector<double> l2, h;
-      if (opt.method != PruneMethod::magnitude) {
-        const std::vector<ActivationLog>& logs = cal.inputs[size_t(k)];
-        if (logs.size() != size_t(c.n_layers) || logs[size_t(l)].in != in || logs[size_t(l)].tokens() == 0)
-          throw std::invalid_argument("calibration does not match the model");
-        l2 = channel_l2(logs[size_t(l)]);
-        if (opt.method == PruneMethod::esparse) h = channel_entropy(logs[size_t(l)], opt.bins);
-      }
-      const size_t off = size_t(l) * size_t(rows) * size_t(in);
-      const float* w = base.linear[size_t(k)].data() + off;
-      const std::vector<double> imp = importance(w, rows, in, opt.method, l2, h, opt.alpha);
-      PrunedLayer p = prune_layer(w, rows, in, imp, opt.shuffle, opt.block);
-      if (report) {
-        for (double v : imp) report->total[size_t(k)] += v;
-        report->kept[size_t(k)] += kept_importance(imp, rows, in, p.perm);
-        report->kept_unshuffled[size_t(k)] += kept_importance(imp, rows, in, identity_perm(in));
-      }
-      std::copy(p.w.begin(), p.w.end(), out.linear[size_t(k)].begin() + std::ptrdiff_t(off));
-      std::copy(p.perm.begin(), p.perm.end(), out.perm[size_t(k)].begin() + std::ptrdiff_t(size_t(l) * size_t(in)));
+                                  " is not a multiple of " + std::to_string(np.m));
+    if (opt.method != PruneMethod::magnitude) {
+      const std::vector<ActivationLog>& logs = cal.inputs[size_t(k)];
+      if (logs.size() != size_t(c.n_layers)) throw std::invalid_argument("calibration does not match the model");
+      for (const ActivationLog& log : logs)
+        if (log.in != in || log.tokens() == 0) throw std::invalid_argument("calibration does not match the model");
     }
+    out.perm[size_t(k)].assign(size_t(c.n_layers) * size_t(in), 0);
   }
+
+  // One job per (kind, layer); each writes its own slice of `out`, and the report is summed in order
+  // afterwards, so the result is the same for any number of threads.
+  struct Job {
+    int k, l;
+    double total = 0.0, kept = 0.0, kept_unshuffled = 0.0;
+  };
+  std::vector<Job> jobs;
+  for (int k = 0; k < kLayerLinears; ++k)
+    for (int l = 0; l < c.n_layers; ++l) jobs.push_back({k, l});
+  auto run = [&](Job& job) {
+    const size_t k = size_t(job.k);
+    const LinearKind kind = LinearKind(job.k);
+    const int rows = linear_out(c, kind), in = linear_in(c, kind);
+    std::vector<double> l2, h;
+    if (opt.method != PruneMethod::magnitude) {
+      const ActivationLog& log = cal.inputs[k][size_t(job.l)];
+      l2 = channel_l2(log);
+      if (opt.method == PruneMethod::esparse) h = channel_entropy(log, opt.bins);
+    }
+    const size_t off = size_t(job.l) * size_t(rows) * size_t(in);
+    const float* w = base.linear[k].data() + off;
+    const std::vector<double> imp = importance(w, rows, in, opt.method, l2, h, opt.alpha);
+    PrunedLayer p = prune_layer(w, rows, in, imp, opt.shuffle, opt.block, np);
+    if (report) {
+      for (double v : imp) job.total += v;
+      job.kept = kept_importance(imp, rows, in, p.perm, np);
+      job.kept_unshuffled = kept_importance(imp, rows, in, identity_perm(in), np);
+    }
+    std::copy(p.w.begin(), p.w.end(), out.linear[k].begin() + std::ptrdiff_t(off));
+    std::copy(p.perm.begin(), p.perm.end(), out.perm[k].begin() + std::ptrdiff_t(size_t(job.l) * size_t(in)));
+  };
+  const unsigned threads = std::max(1u, opt.threads);
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t j; (j = next++) < jobs.size();) run(jobs[j]);
+  };
+  {
+    ThreadPool pool(threads - 1);  // the calling thread works too
+    std::vector<std::future<void>> done;
+    for (unsigned t = 1; t < threads; ++t) done.push_back(pool.submit<void>(worker));
+    worker();
+    for (auto& f : done) f.get();  // rethrows a worker's exception
+  }
+  if (report)
+    for (const Job& job : jobs) {
+      report->total[size_t(job.k)] += job.total;
+      report->kept[size_t(job.k)] += job.kept;
+      report->kept_unshuffled[size_t(job.k)] += job.kept_unshuffled;
+    }
   return out;
 }
 

@@ -1,6 +1,6 @@
-// 2:4 pruning of a llama2.c model: importance scores (magnitude, Wanda, E-Sparse), an optional channel
-// shuffle (prune/shuffle.hpp), and the pruned model: every linear weight stored permuted and 2:4-masked
-// (dense layout with zeros) with its permutation, computing the same function as its masked twin.
+// N:M (2:4, 4:8) pruning of a llama model: importance scores (magnitude, Wanda, E-Sparse), an optional
+// channel shuffle (prune/shuffle.hpp), and the pruned model: every linear weight stored permuted and
+// N:M-masked (dense layout with zeros) with its permutation, computing the same function as its masked twin.
 #pragma once
 
 #include <array>
@@ -23,6 +23,8 @@ struct PruneOptions {
   double alpha = 1.0;  // E-Sparse: |W| * (H / alpha + ||X||); docs/esparse.md has the sweep
   int bins = 64;       // entropy histogram bins
   int block = 32;      // local shuffle block, in channels
+  NmPattern pattern;   // keep n of every m input channels: 2:4 (default) or 4:8
+  unsigned threads = 1;  // layers pruned in parallel (the result does not depend on it)
 };
 
 // Importance [out][in] of weight w [out][in]:
@@ -33,11 +35,11 @@ std::vector<double> importance(const float* w, int out, int in, PruneMethod m, c
 
 struct PrunedLayer {
   std::vector<int32_t> perm;   // [in]
-  std::vector<uint8_t> mask;   // [out][in], of the permuted columns; two per group of 4
+  std::vector<uint8_t> mask;   // [out][in], of the permuted columns; n per group of m
   std::vector<float> w;        // [out][in]: W'[i][j] = mask ? W[i][perm[j]] : 0
 };
 PrunedLayer prune_layer(const float* w, int out, int in, const std::vector<double>& imp, ShuffleMode shuffle,
-                        int block);
+                        int block, NmPattern pattern = {});
 
 // Importance summed per linear kind over the layers: all of it, what the mask keeps, and what it would
 // keep without the shuffle (identity permutation), to show what shuffling bought.

@@ -40,7 +40,6 @@ struct Config {
   int decoders = 2;            // decoder instances working on different chunks
   int bus_values = 16;         // stream values per bus beat, one beat per decoder clock
   int dec_fifo_beats = 0;      // per-decoder output buffer; 0 = enough for the largest chunk
-  bool table_preload = false;  // functional engine: the next table loads while a chunk decodes
 
   // Processors.
   double proc_mhz = 250;
@@ -51,7 +50,7 @@ struct Config {
   int stall_max = 16;          // ... for 1..stall_max cycles
   uint64_t seed = 1;
 
-  uint64_t inbuf_bytes = 0;    // fetched-chunk buffer; 0 = (decoders + 1) x largest chunk
+  uint64_t inbuf_bytes = 0;    // fetched-chunk buffer; 0 = (2 x decoders + 1) x largest chunk
   bool log_reads = false;      // keep every DRAM request (for the tests)
   int64_t fault_beat = -1;     // flip a bit of this bus beat's first value and position on its way to processor 0 (tests the checks)
 

@@ -12,7 +12,7 @@ ws::TansDecoderParams params_with(int lanes) {
 
 CycleModelDecoder::CycleModelDecoder(sc_core::sc_module_name name, const Workload& w, InputBuffer& buffer,
                                      int bus_values, int out_beats, double mhz, int lanes)
-    : PinDecoder(name, w, buffer, bus_values, out_beats, mhz), model_(params_with(lanes)) {}
+    : PinDecoder(name, w, buffer, bus_values, out_beats, mhz, lanes), model_(params_with(lanes)) {}
 
 ws::TansDecoderOutputs CycleModelDecoder::cycle(const ws::TansDecoderInputs& in) {
   model_.in = in;

@@ -14,7 +14,6 @@ class CycleModelDecoder : public PinDecoder {
 
  private:
   ws::TansDecoderOutputs cycle(const ws::TansDecoderInputs& in) override;
-  int lanes() const override { return model_.params().lanes; }
 
   ws::TansDecoderModel model_;
 };

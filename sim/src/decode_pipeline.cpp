@@ -18,20 +18,32 @@ DecodePipeline::DecodePipeline(sc_module_name name, const Workload& w, InputBuff
   int out_beats = cfg.dec_fifo_beats;
   if (out_beats == 0)
     out_beats = cfg.decoders == 1 ? 8 : int((w.max_chunk_values + uint64_t(cfg.bus_values) - 1) / uint64_t(cfg.bus_values)) + 8;
+  // The pin-level engines take what the RTL decoder takes: layout-2 chunks of one lane count.
+  const bool pins = cfg.mode != Mode::Raw && cfg.engine != Engine::Functional;
+  const int lanes = w.chunks.front().lanes;
+  for (const StreamChunk& c : w.chunks)
+    if (pins && c.coded && (!c.per_state || c.lanes != lanes))
+      throw std::invalid_argument(std::string("engine '") + engine_name(cfg.engine) + "' takes layout-2 chunks " +
+                                  "(container version 3) of one lane count; chunk of tensor '" +
+                                  w.tensors[size_t(c.tensor)].name + "' is " +
+                                  (c.per_state ? std::to_string(c.lanes) + " lanes" : "in layout 1"));
   for (int i = 0; i < cfg.decoders; ++i) {
     const std::string n = "decoder_" + std::to_string(i);
     if (cfg.mode == Mode::Raw) {  // no tANS decoder: the unpacker passes a beat per clock
       units_.push_back(std::make_unique<FunctionalDecoder>(n.c_str(), w, buffer, cfg.bus_values, out_beats,
-                                                           cfg.dec_mhz, cfg.bus_values, false));
+                                                           cfg.dec_mhz, cfg.bus_values));
       continue;
     }
     switch (cfg.engine) {
       case Engine::Functional:
         units_.push_back(std::make_unique<FunctionalDecoder>(n.c_str(), w, buffer, cfg.bus_values, out_beats,
-                                                             cfg.dec_mhz, cfg.lanes, !cfg.table_preload));
+                                                             cfg.dec_mhz, cfg.lanes));
         break;
       case Engine::Rtl:
 #ifdef WS_SIM_RTL
+        if (lanes != RtlDecoder::kLanes)
+          throw std::invalid_argument("engine 'rtl' is built with " + std::to_string(RtlDecoder::kLanes) +
+                                      " lanes; the chunks have " + std::to_string(lanes));
         units_.push_back(std::make_unique<RtlDecoder>(n.c_str(), w, buffer, cfg.bus_values, out_beats, cfg.dec_mhz));
         break;
 #else
@@ -39,7 +51,7 @@ DecodePipeline::DecodePipeline(sc_module_name name, const Workload& w, InputBuff
 #endif
       case Engine::CycleModel:
         units_.push_back(std::make_unique<CycleModelDecoder>(n.c_str(), w, buffer, cfg.bus_values, out_beats,
-                                                             cfg.dec_mhz, w.chunks.front().lanes));
+                                                             cfg.dec_mhz, lanes));
         break;
     }
   }
@@ -50,18 +62,12 @@ DecodePipeline::DecodePipeline(sc_module_name name, const Workload& w, InputBuff
 void DecodePipeline::dispatcher() {
   for (;;) {
     std::unique_ptr<FetchedChunk> c = buffer_.next();
-    int best = -1;
-    for (;;) {
-      for (size_t u = 0; u < units_.size(); ++u)
-        if (units_[u]->jobs.num_free() > 0 && (best < 0 || units_[u]->backlog() < units_[size_t(best)]->backlog()))
-          best = int(u);
-      if (best >= 0) break;
-      sc_event_or_list any;
-      for (auto& u : units_) any |= u->jobs.data_read_event();
-      wait(any);
-    }
+    int best = 0;
+    for (size_t u = 1; u < units_.size(); ++u)
+      if (units_[u]->backlog() < units_[size_t(best)]->backlog()) best = int(u);
     DecoderUnit& u = *units_[size_t(best)];
     u.assign(w_.chunks[c->index].values);
+    c->assigned = sc_time_stamp();
     u.jobs.write(c.release());
     order_.push_back(best);
     dispatched_.notify(SC_ZERO_TIME);

@@ -1,6 +1,7 @@
 // The decompression stage: `decoders` units of one implementation working on different chunks. The
-// dispatcher hands each fetched chunk, in order, to the unit with the least work queued that has a
-// free job slot; the bus then drains the units in chunk order (next_source / source_done).
+// dispatcher hands each fetched chunk, in order, to the unit with the least work queued (values
+// assigned and not yet emitted), waiting for that unit's job slot: a unit with a free slot but more
+// work would take it later; the bus then drains the units in chunk order (next_source / source_done).
 #pragma once
 
 #include <deque>

@@ -9,35 +9,27 @@ namespace wsim {
 using namespace sc_core;
 
 DecoderUnit::DecoderUnit(sc_module_name name, const Workload& w, InputBuffer& buffer, int bus_values,
-                         int out_beats, double mhz, bool load_tables)
-    : sc_module(name), jobs("jobs", 1), out("out", out_beats), w_(w), period_(period_of(mhz)),
-      load_tables_(load_tables), buffer_(buffer), bus_values_(bus_values) {
+                         int out_beats, double mhz)
+    : sc_module(name), jobs("jobs", 1), out("out", out_beats), w_(w), period_(period_of(mhz)), buffer_(buffer),
+      bus_values_(bus_values) {
   SC_HAS_PROCESS(DecoderUnit);
-  SC_THREAD(thread);
+  SC_THREAD(run);
 }
 
-void DecoderUnit::thread() {
-  for (;;) {
-    FetchedChunk* c = nullptr;
-    jobs.read(c);
-    const StreamChunk& sc = w_.chunks[c->index];
-    unpack_chunk(sc, c->bytes.data(), data_, idx_);
-    pass_ = c->pass;
-    index_ = c->index;
-    done_ = 0;
-    beat_ = Beat{};
-    align(period_);
-    const uint64_t before = cycles_;
-    if (sc.sparse && load_tables_ && sc.meta_table_entries) {  // the metadata decoder's table
-      wait(period_ * double(sc.meta_table_entries));
-      cycles_ += sc.meta_table_entries;
-    }
-    run_chunk(sc, c->bytes);
-    log_.push_back({c->pass, c->index, cycles_ - before});
-    if (done_ != data_.size()) SC_REPORT_FATAL("decoder", "engine emitted a wrong number of values");
-    buffer_.release(*c);
-    delete c;
-  }
+void DecoderUnit::begin_output(FetchedChunk* c) {
+  unpack_chunk(w_.chunks[c->index], c->bytes.data(), data_, idx_);
+  pass_ = c->pass;
+  index_ = c->index;
+  done_ = 0;
+  beat_ = Beat{};
+}
+
+void DecoderUnit::end_output(FetchedChunk* c, uint64_t clocks) {
+  if (done_ != data_.size()) SC_REPORT_FATAL("decoder", "engine emitted a wrong number of values");
+  cycles_ += clocks;
+  log_.push_back({c->pass, c->index, clocks});
+  buffer_.release(*c);
+  delete c;
 }
 
 bool DecoderUnit::can_emit(int n) const {

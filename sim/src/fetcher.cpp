@@ -23,9 +23,12 @@ void Fetcher::planner() {
     for (size_t i = 0; i < w_.chunks.size(); ++i) {
       const StreamChunk& sc = w_.chunks[i];
       FetchedChunk* c = buffer_.allocate(uint32_t(pass), uint32_t(i), sc.bytes);
-      const auto bursts = split_bursts(sc.addr, sc.bytes, uint32_t(p_.burst_bytes));
-      c->pending = int(bursts.size());
-      for (const auto& [addr, len] : bursts) queue_.push_back({c, addr, uint32_t(addr - sc.addr), len});
+      // Each DMA stream of the chunk (headers, a state's stream, the raw stream) in bursts of its own.
+      for (const DmaStream& d : sc.dma)
+        for (const auto& [addr, len] : split_bursts(d.addr, d.bytes, uint32_t(p_.burst_bytes))) {
+          queue_.push_back({c, addr, uint32_t(addr - sc.addr), len});
+          ++c->pending;
+        }
       queued_.notify();
     }
 }

@@ -1,6 +1,7 @@
 // The weight fetcher: reads every chunk of a pass from DRAM in order, once per pass, into the input
-// buffer. A chunk is allocated in the buffer before its first request, then read in burst-aligned
-// requests by `outstanding` worker threads (requests in flight), one issued per memory clock.
+// buffer. A chunk is allocated in the buffer before its first request, then read as its DMA streams
+// (StreamChunk::dma: headers, each state's stream, the raw stream), each in burst-aligned requests,
+// by `outstanding` worker threads (requests in flight), one issued per memory clock.
 #pragma once
 
 #include <deque>

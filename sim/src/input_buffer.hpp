@@ -16,6 +16,7 @@ struct FetchedChunk {
   uint32_t index = 0;          // within the pass
   std::vector<uint8_t> bytes;  // filled by the fetcher's read requests
   int pending = 0;             // requests not yet completed
+  sc_core::sc_time assigned;   // when the dispatcher gave it to a decoder unit
 };
 
 class InputBuffer {

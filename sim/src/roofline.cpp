@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "decoder_timing.hpp"
 #include "dram.hpp"
 
 namespace wsim {
@@ -9,27 +10,71 @@ namespace {
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-// docs/tans_decoder.md section 4: the descriptor is taken on the clock after the table's last entry,
-// the first step on the next, its beat valid on the one after.
-constexpr uint64_t kDescriptorToFirstBeat = 2;
+// A tANS chunk's configuration-port slots and beats (a chunk of no values has neither).
+struct ChunkWork {
+  uint64_t slots = 0, steps = 0;
+};
+ChunkWork work_of(const StreamChunk& c, const Config& cfg) {
+  ChunkWork k;
+  if (c.values == 0) return k;
+  // One step of `lanes` symbols a clock (--lanes is the functional engine's; the cycle model and
+  // the RTL have the chunk's).
+  const uint64_t lanes = uint64_t(cfg.engine == Engine::Functional ? cfg.lanes : c.lanes);
+  k.steps = ceil_div(c.values, lanes);
+  // A 2:4 chunk: its nibbles (one per group of 2 values) go through the metadata decoder alongside
+  // (docs/weight_pipeline.md sections 1 and 6), and a beat needs both.
+  if (c.sparse) k.steps = std::max(k.steps, ceil_div(c.values / 2, uint64_t(c.meta_lanes)));
+  // Its tables (value and metadata share the configuration port) one entry a clock.
+  k.slots = c.meta_table_entries + c.table_entries;
+  return k;
+}
+
+// Decoder clocks of a pass in the steady state: each chunk in order to the decoder whose last beat
+// comes first, each decoder as DecoderTiming has it; the mean pass over 2 x decoders passes after 2.
+double decoder_pass_cycles(const Workload& w, const Config& cfg) {
+  if (w.chunks.empty()) return 0;
+  if (!w.chunks.front().coded) {  // the unpacker: a bus beat a clock, context-free
+    uint64_t clocks = 0;
+    for (const StreamChunk& c : w.chunks) clocks += ceil_div(c.values, uint64_t(cfg.bus_values));
+    return double(clocks) / cfg.decoders;
+  }
+  std::vector<DecoderTiming> unit(size_t(cfg.decoders));
+  std::vector<uint64_t> last(unit.size(), 0);
+  const int warm = 2, passes = warm + 2 * cfg.decoders;
+  uint64_t start = 0, end = 0;
+  for (int p = 0; p < passes; ++p) {
+    for (const StreamChunk& c : w.chunks) {
+      const ChunkWork k = work_of(c, cfg);
+      if (k.steps == 0) continue;
+      const size_t u = size_t(std::min_element(last.begin(), last.end()) - last.begin());
+      const DecoderTiming::Chunk t = unit[u].next(1, k.slots, k.steps);
+      unit[u].take(t, k.steps, t.last_beat);
+      last[u] = t.last_beat;
+    }
+    const uint64_t done = *std::max_element(last.begin(), last.end());
+    if (p == warm - 1) start = done;
+    end = done;
+  }
+  return double(end - start) / (passes - warm);
+}
 
 }  // namespace
 
-uint64_t decoder_chunk_cycles(const StreamChunk& c, const Config& cfg) {
-  if (!c.coded) return ceil_div(c.values, uint64_t(cfg.bus_values));  // the unpacker: a bus beat a clock
-  // A tANS decoder: one step of `lanes` symbols a clock (--lanes is the functional engine's; the
-  // cycle model and the RTL have the chunk's).
-  const uint64_t lanes = uint64_t(cfg.engine == Engine::Functional ? cfg.lanes : c.lanes);
-  uint64_t steps = ceil_div(c.values, lanes);
-  // A 2:4 chunk: its nibbles (one per group of 2 values) go through the metadata decoder alongside
-  // (docs/weight_pipeline.md sections 1 and 6), and a beat needs both.
-  if (c.sparse) steps = std::max(steps, ceil_div(c.values / 2, uint64_t(c.meta_lanes)));
-  // Per chunk, each table one entry a clock (value and metadata share the configuration port), then
-  // the fill; a double-buffered table (--table-preload, functional engine) loads behind the previous
-  // chunk, and back to back the fill is hidden too (0 lost clocks, tans_decoder.md section 4).
-  if (cfg.table_preload && cfg.engine == Engine::Functional) return steps;
-  const uint64_t tables = c.table_entries + c.meta_table_entries;
-  return steps + (tables ? tables + kDescriptorToFirstBeat : 0);
+std::vector<uint64_t> decoder_chunk_cycles(const std::vector<StreamChunk>& chunks, const Config& cfg) {
+  std::vector<uint64_t> out;
+  DecoderTiming timing;
+  for (const StreamChunk& c : chunks) {
+    const ChunkWork k = work_of(c, cfg);
+    if (!c.coded) {  // the unpacker: a bus beat a clock
+      out.push_back(ceil_div(c.values, uint64_t(cfg.bus_values)));
+    } else if (k.steps == 0) {
+      out.push_back(0);
+    } else {
+      const DecoderTiming::Chunk t = timing.next(1, k.slots, k.steps);
+      out.push_back(timing.take(t, k.steps, t.last_beat));
+    }
+  }
+  return out;
 }
 
 uint64_t kv_read_bytes(const Workload& w, const Config& cfg) {
@@ -42,11 +87,10 @@ uint64_t kv_write_bytes(const Workload& w, const Config& cfg) {
 Roofline roofline(const Workload& w, const Config& cfg) {
   Roofline r;
   const double n = cfg.processors;
-  uint64_t requests = 0, dec_cycles = 0, bus_beats = 0, proc_cycles = 0;
+  uint64_t requests = 0, bus_beats = 0, proc_cycles = 0;
   const uint64_t bus = uint64_t(cfg.bus_values), arr = uint64_t(cfg.array);
   for (const StreamChunk& c : w.chunks) {
-    requests += split_bursts(c.addr, c.bytes, uint32_t(cfg.burst_bytes)).size();
-    dec_cycles += decoder_chunk_cycles(c, cfg);
+    for (const DmaStream& d : c.dma) requests += split_bursts(d.addr, d.bytes, uint32_t(cfg.burst_bytes)).size();
     const uint64_t full = c.values / bus, rest = c.values % bus;
     bus_beats += full + (rest ? 1 : 0);
     proc_cycles += full * ((bus + arr - 1) / arr) + (rest + arr - 1) / arr;
@@ -56,7 +100,7 @@ Roofline roofline(const Workload& w, const Config& cfg) {
   r.dram = double(r.dram_bytes_per_pass) / (cfg.dram_gbps * 1e9);
   const double round_trip = cfg.dram_latency_ns * 1e-9 + cfg.burst_bytes / (cfg.dram_gbps * 1e9);
   r.fetch = double(requests) * std::max(1 / (cfg.mem_mhz * 1e6), round_trip / cfg.outstanding);
-  r.decoder = double(dec_cycles) / cfg.decoders / (cfg.dec_mhz * 1e6);
+  r.decoder = decoder_pass_cycles(w, cfg) / (cfg.dec_mhz * 1e6);
   r.bus = double(bus_beats) / (cfg.dec_mhz * 1e6);
   r.proc = double(proc_cycles) / (cfg.proc_mhz * 1e6);
   const std::pair<double, const char*> terms[] = {

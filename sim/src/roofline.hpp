@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config.hpp"
 #include "workload.hpp"
@@ -19,7 +20,7 @@ struct Roofline {
   // Seconds per pass each resource needs on its own.
   double dram = 0;     // (weight stream + N x KV traffic) / bandwidth
   double fetch = 0;    // weight requests: one per memory clock, and `outstanding` in flight per latency
-  double decoder = 0;  // sum of chunk decode clocks / decoders
+  double decoder = 0;  // decoder clocks of a pass in the steady state, chunks spread over the decoders
   double bus = 0;      // one beat per decoder clock
   double proc = 0;     // ceil(beat / array) clocks per beat
   double pass = 0;     // the largest
@@ -31,9 +32,10 @@ struct Roofline {
 
 Roofline roofline(const Workload& w, const Config& cfg);
 
-// Decoder clocks of one chunk with an output that never stalls, in closed form from the documented
-// timing (docs/token_factory.md section 2), written apart from the engines so that the roofline and
-// the tests check them rather than repeat them.
-uint64_t decoder_chunk_cycles(const StreamChunk& c, const Config& cfg);
+// Decoder clocks of each chunk of `chunks` for one decoder that takes them back to back from idle,
+// with an output that never stalls and every chunk there by the time its table may load: the
+// documented timing (DecoderTiming; docs/token_factory.md section 2) that the tests hold the cycle
+// model and the RTL to, chunk for chunk.
+std::vector<uint64_t> decoder_chunk_cycles(const std::vector<StreamChunk>& chunks, const Config& cfg);
 
 }  // namespace wsim

@@ -23,7 +23,8 @@ class TokenFactory : public sc_module {
       : sc_module(name),
         kv_region_(round_up(kv_read_bytes(w, cfg) + kv_write_bytes(w, cfg), 4096)),
         kv_base_(round_up(w.image.size(), 4096)),
-        buffer_(cfg.inbuf_bytes ? cfg.inbuf_bytes : uint64_t(cfg.decoders + 1) * w.max_chunk_bytes),
+        // Each decoder holds two chunks (the one decoding, the next loading its table); one more arrives.
+        buffer_(cfg.inbuf_bytes ? cfg.inbuf_bytes : uint64_t(2 * cfg.decoders + 1) * w.max_chunk_bytes),
         dram_("dram", w.image, kv_base_, kv_region_ * uint64_t(cfg.processors),
               DramParams{cfg.dram_gbps, cfg.dram_latency_ns, cfg.burst_bytes, cfg.log_reads}),
         fetcher_("fetcher", w, buffer_, FetcherParams{cfg.tokens, cfg.burst_bytes, cfg.outstanding, cfg.mem_mhz}),
@@ -68,7 +69,7 @@ class TokenFactory : public sc_module {
 uint64_t Report::errors() const {
   uint64_t e = 0;
   for (const ProcessorStats& p : processors) e += p.errors;
-  return e;
+  return e + symbol_mismatches;
 }
 
 Report run_token_factory(const Config& cfg, const Workload& w) {
@@ -117,6 +118,8 @@ Report run_token_factory(const Config& cfg, const Workload& w) {
   std::vector<DecoderUnit::ChunkRecord> log;
   for (const auto& u : top.decode_.units()) {
     r.decoder_cycles += u->cycles();
+    r.symbols_checked += u->symbols_checked();
+    r.symbol_mismatches += u->symbol_mismatches();
     log.insert(log.end(), u->chunk_log().begin(), u->chunk_log().end());
   }
   std::sort(log.begin(), log.end(), [](const auto& a, const auto& b) {
@@ -142,7 +145,7 @@ nlohmann::json to_json(const Report& r) {
                  {"burst_bytes", c.burst_bytes}, {"outstanding", c.outstanding}, {"mem_mhz", c.mem_mhz},
                  {"dec_mhz", c.dec_mhz}, {"lanes", c.lanes}, {"decoders", c.decoders},
                  {"bus_values", c.bus_values}, {"proc_mhz", c.proc_mhz}, {"array", c.array},
-                 {"fifo_beats", c.fifo_beats}, {"table_preload", c.table_preload}, {"chunk_values", c.chunk_values}, {"context", c.context}, {"stall_prob", c.stall_prob},
+                 {"fifo_beats", c.fifo_beats}, {"chunk_values", c.chunk_values}, {"context", c.context}, {"stall_prob", c.stall_prob},
                  {"stall_max", c.stall_max}, {"seed", c.seed}};
   j["workload"] = {{"chunks", r.chunks}, {"dense_values", r.dense_values}, {"stream_values", r.stream_values},
                    {"stream_bytes", r.stream_bytes}, {"compression", r.compression},
@@ -166,6 +169,7 @@ nlohmann::json to_json(const Report& r) {
               {"kv_read_bytes", r.kv.read_bytes}, {"kv_write_bytes", r.kv.write_bytes},
               {"dram_bytes_per_token", r.dram_bytes_per_token}, {"dram_busy", r.dram_busy},
               {"decoder_cycles", r.decoder_cycles}, {"decoder_chunk_cycles", r.chunk_cycles},
+              {"decoder_symbols_checked", r.symbols_checked}, {"decoder_symbol_mismatches", r.symbol_mismatches},
               {"bus_beats", r.bus_beats},
               {"bus_full_cycles", r.bus_full_cycles}, {"dec_cycles_per_host_s", r.dec_cycles_per_host_s},
               {"errors", r.errors()}, {"processors", procs}, {"weight_request_log", reqs}};
@@ -190,6 +194,8 @@ Report report_from_json(const nlohmann::json& j) {
   r.bus_full_cycles = s.at("bus_full_cycles");
   r.bus_beats = s.at("bus_beats");
   r.chunk_cycles = s.at("decoder_chunk_cycles").get<std::vector<uint64_t>>();
+  r.symbols_checked = s.at("decoder_symbols_checked");
+  r.symbol_mismatches = s.at("decoder_symbol_mismatches");
   for (const auto& p : s.at("processors")) {
     ProcessorStats ps;
     ps.values = p.at("values");

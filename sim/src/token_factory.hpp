@@ -34,11 +34,12 @@ struct Report {
   double dram_busy = 0;           // fraction of the run the channel was occupied
   uint64_t decoder_cycles = 0;    // summed over the units
   std::vector<uint64_t> chunk_cycles;  // decoder clocks of every chunk, in stream order
+  uint64_t symbols_checked = 0, symbol_mismatches = 0;  // pin-level engines against the functional decode
   uint64_t bus_beats = 0, bus_full_cycles = 0;
   double dec_cycles_per_host_s = 0;  // simulated decoder clocks per host second
   std::vector<ProcessorStats> processors;
   std::vector<DramRequest> weight_requests;  // cfg.log_reads only
-  uint64_t errors() const;
+  uint64_t errors() const;  // wrong weights at the processors, and decoder symbol mismatches
 };
 
 // Elaborates and simulates once; SystemC allows one elaboration per process.

@@ -50,31 +50,66 @@ class TempFile {
   std::string path_;
 };
 
+// The streams of a tANS chunk that a DMA reads on its own: each state's, then the raw stream.
+void add_streams(const ws::ChunkView& v, std::vector<ws::tans::StreamView>& out) {
+  for (int s = 0; s < v.states(); ++s) out.push_back(v.streams[size_t(s)]);
+  out.push_back({v.raw_stream, v.raw_bytes});
+}
+
+// The chunk at `addr` (its bytes at `base`) as DMA streams: the non-empty `streams` and the bytes
+// between them (headers, tables, sizes), in address order, together every byte once.
+std::vector<DmaStream> dma_streams(uint64_t addr, const uint8_t* base, size_t size,
+                                   std::vector<ws::tans::StreamView> streams) {
+  std::sort(streams.begin(), streams.end(), [](const auto& a, const auto& b) { return a.data < b.data; });
+  std::vector<DmaStream> out;
+  size_t at = 0;
+  auto add = [&](size_t from, size_t to) {
+    if (to > from) out.push_back({addr + from, uint32_t(to - from)});
+  };
+  for (const ws::tans::StreamView& st : streams) {
+    if (st.bytes == 0) continue;
+    const size_t off = size_t(st.data - base);
+    if (off < at || off + st.bytes > size) throw std::logic_error("chunk streams overlap or leave the chunk");
+    add(at, off);
+    add(off, off + st.bytes);
+    at = off + st.bytes;
+  }
+  add(at, size);
+  return out;
+}
+
 // A chunk of the container streamed as it lies: its kind decides what the decoder runs.
 void describe_coded(StreamChunk& c, const std::vector<uint8_t>& bytes, const ws::Segment& s, ws::Checksum sum) {
   c.coded = true;
   c.sum = sum;
+  std::vector<ws::tans::StreamView> streams;
   if (!s.is_sparse24()) {
     const ws::ChunkView v = ws::parse_chunk(bytes.data(), bytes.size());
     c.values = v.value_count;
     c.crc = v.crc;
     c.value_chunk_bytes = uint32_t(bytes.size());
     c.lanes = v.lanes;
+    c.per_state = v.layout == ws::tans::Layout::PerState;
     c.table_entries = v.value_count ? v.counts.table_size() : 0;
-    return;
+    add_streams(v, streams);
+  } else {
+    const ws::Sparse24ChunkView v = ws::parse_sparse24_chunk(bytes.data(), bytes.size());
+    c.sparse = true;
+    c.cols = uint32_t(s.dims.back());
+    c.values = v.values.value_count;  // 2 per stored group: the hardware streams the padding groups too
+    c.crc = v.values.crc;
+    c.meta_crc = v.meta.crc;
+    c.value_chunk_offset = uint32_t(v.value_chunk - bytes.data());
+    c.value_chunk_bytes = v.value_chunk_bytes;
+    c.lanes = v.values.lanes;
+    c.per_state = v.values.layout == ws::tans::Layout::PerState;
+    c.table_entries = v.values.value_count ? v.values.counts.table_size() : 0;
+    c.meta_lanes = v.meta.lanes;
+    c.meta_table_entries = v.meta.value_count ? v.meta.counts.table_size() : 0;
+    add_streams(v.values, streams);
+    add_streams(v.meta, streams);
   }
-  const ws::Sparse24ChunkView v = ws::parse_sparse24_chunk(bytes.data(), bytes.size());
-  c.sparse = true;
-  c.cols = uint32_t(s.dims.back());
-  c.values = v.values.value_count;  // 2 per stored group: the hardware streams the padding groups too
-  c.crc = v.values.crc;
-  c.meta_crc = v.meta.crc;
-  c.value_chunk_offset = uint32_t(v.value_chunk - bytes.data());
-  c.value_chunk_bytes = v.value_chunk_bytes;
-  c.lanes = v.values.lanes;
-  c.table_entries = v.values.value_count ? v.values.counts.table_size() : 0;
-  c.meta_lanes = v.meta.lanes;
-  c.meta_table_entries = v.meta.value_count ? v.meta.counts.table_size() : 0;
+  c.dma = dma_streams(c.addr, bytes.data(), bytes.size(), std::move(streams));
 }
 
 }  // namespace
@@ -157,6 +192,7 @@ Workload load_workload(const Config& cfg) {
         c.bytes = uint32_t(values.size());
         c.values = e.value_count;
         c.crc = ws::crc32_of(values.data(), values.size());
+        c.dma = {{c.addr, c.bytes}};
         w.image.insert(w.image.end(), values.begin(), values.end());
       } else {  // the container's own chunk at its own offset
         c.addr = e.offset;

@@ -20,6 +20,12 @@ struct StreamTensor {
   bool sparse = false;  // stored 2:4 (index kind 2)
 };
 
+// One DMA stream of a chunk: a byte range of the DRAM image that the fetcher reads on its own.
+struct DmaStream {
+  uint64_t addr = 0;
+  uint32_t bytes = 0;
+};
+
 struct StreamChunk {
   int tensor = 0;
   uint64_t addr = 0;          // in the DRAM image
@@ -36,9 +42,14 @@ struct StreamChunk {
   uint32_t value_chunk_offset = 0;
   uint32_t value_chunk_bytes = 0;
   int lanes = 0;                    // its tANS lanes
+  bool per_state = false;           // layout 2 (container version 3), what the RTL decoder takes
   uint32_t table_entries = 0;       // its decode table, 2^L entries (0 for a chunk of no values)
   int meta_lanes = 0;               // 2:4: the metadata sub-chunk's lanes ...
   uint32_t meta_table_entries = 0;  // ... and decode table
+  // How the fetcher reads the chunk, in address order, together exactly its bytes: a tANS chunk as
+  // its headers (with the tables), each state's stream and the raw stream, located by the chunk's
+  // stream sizes (docs/format.md section 4; a 2:4 chunk: both sub-chunks' so); a raw chunk as one.
+  std::vector<DmaStream> dma;
 };
 
 struct Workload {

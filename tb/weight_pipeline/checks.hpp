@@ -12,7 +12,10 @@
 
 #include "driver.hpp"
 #include "tb.hpp"
+#include "codec/chunk.hpp"
 #include "codec/sparse24.hpp"
+#include "codec/tans.hpp"
+#include "core/error.hpp"
 #include "hw/error_text.hpp"
 #include "hw/mac_array_model.hpp"
 
@@ -96,7 +99,33 @@ inline int tans_cause(const std::string& what) {
   if (what.find("ends early") != std::string::npos) return ws::pkg::TANS_ERR_ENDS_EARLY;
   if (what.find("left over") != std::string::npos) return ws::pkg::TANS_ERR_LEFT_OVER;
   if (what.find("final state") != std::string::npos) return ws::pkg::TANS_ERR_FINAL_STATE;
+  if (what.find("is not below 2^L") != std::string::npos) return ws::pkg::TANS_ERR_BAD_DESC;
   return -1;
+}
+
+// What the functional model (ws::tans::decode) says of a layout-2 chunk's symbol streams as the view
+// holds them: 0 when they decode, else the decoder's cause (-1: a message it does not name).
+inline int tans_cause_of(const ws::ChunkView& v) {
+  std::vector<uint8_t> out(v.value_count);
+  try {
+    ws::tans::decode(v.layout, v.streams.data(), ws::tans::build_decode_table(v.counts), v.counts.table_log, v.lanes,
+                     v.initial_states.data(), out.data(), out.size());
+  } catch (const ws::FormatError& e) {
+    return tans_cause(e.what());
+  }
+  return 0;
+}
+
+// A view whose state s stream is one 16-bit unit short (the first state with a unit, from s on).
+inline ws::ChunkView cut_one_unit(ws::ChunkView v, int s) {
+  for (int k = 0; k < v.states(); ++k) {
+    ws::tans::StreamView& st = v.streams[size_t((s + k) % v.states())];
+    if (st.bytes >= 2) {
+      st.bytes -= 2;
+      return v;
+    }
+  }
+  return v;
 }
 
 }  // namespace tbwp

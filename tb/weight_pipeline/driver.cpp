@@ -3,6 +3,7 @@
 #include "driver.hpp"
 
 #include <algorithm>
+#include <array>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -25,17 +26,13 @@ class PipelineRtl : public tb::VerilatedPins<PipelineRtl, Vweight_pipeline, ws::
     t.cfg_data_i = in.cfg_data;
     t.vdesc_valid_i = in.vdesc_valid;
     tb::set_words(t.vdesc_data_i, in.vdesc.pack(p_.value_dec()));
-    t.vword_valid_i = in.vword_valid;
-    t.vword_data_i = in.vword_data;
-    t.vword_last_i = in.vword_last;
+    drive_units(in.vunit_valid, in.vunit_data, in.vunit_last, t.vunit_valid_i, t.vunit_data_i, t.vunit_last_i);
     t.raw_valid_i = in.raw_valid;
     t.raw_data_i = in.raw_data;
     t.raw_last_i = in.raw_last;
     t.mdesc_valid_i = in.mdesc_valid;
     tb::set_words(t.mdesc_data_i, in.mdesc.pack(p_.meta_dec()));
-    t.mword_valid_i = in.mword_valid;
-    t.mword_data_i = in.mword_data;
-    t.mword_last_i = in.mword_last;
+    drive_units(in.munit_valid, in.munit_data, in.munit_last, t.munit_valid_i, t.munit_data_i, t.munit_last_i);
     t.act_valid_i = in.act_valid;
     t.act_data_i = in.act_data;
     t.act_last_i = in.act_last;
@@ -45,10 +42,10 @@ class PipelineRtl : public tb::VerilatedPins<PipelineRtl, Vweight_pipeline, ws::
   void sample(const Vweight_pipeline& t) {
     out.cfg_ready = t.cfg_ready_o;
     out.vdesc_ready = t.vdesc_ready_o;
-    out.vword_ready = t.vword_ready_o;
+    for (size_t s = 0; s < out.vunit_ready.size(); ++s) out.vunit_ready[s] = (uint32_t(t.vunit_ready_o) >> s) & 1;
     out.raw_ready = t.raw_ready_o;
     out.mdesc_ready = t.mdesc_ready_o;
-    out.mword_ready = t.mword_ready_o;
+    for (size_t s = 0; s < out.munit_ready.size(); ++s) out.munit_ready[s] = (uint32_t(t.munit_ready_o) >> s) & 1;
     out.act_ready = t.act_ready_o;
     out.y_valid = t.y_valid_o;
     out.y_data = t.y_data_o;
@@ -58,6 +55,22 @@ class PipelineRtl : public tb::VerilatedPins<PipelineRtl, Vweight_pipeline, ws::
   }
 
  private:
+  // State port s: valid and last bit s, data bits [16 s +: 16] (a Verilator word array or scalar).
+  template <size_t N, class Bits, class Data>
+  static void drive_units(const std::array<bool, N>& valid, const std::array<uint16_t, N>& data,
+                          const std::array<bool, N>& last, Bits& valid_o, Data& data_o, Bits& last_o) {
+    uint32_t v = 0, l = 0;
+    std::vector<uint32_t> d((N + 1) / 2, 0);
+    for (size_t s = 0; s < N; ++s) {
+      v |= uint32_t(valid[s]) << s;
+      l |= uint32_t(last[s]) << s;
+      d[s / 2] |= uint32_t(data[s]) << (16 * (s % 2));
+    }
+    valid_o = v;
+    last_o = l;
+    tb::set_words(data_o, d);
+  }
+
   ws::WeightPipelineParams p_;
 };
 
@@ -88,10 +101,10 @@ int compare(const ws::WeightPipelineOutputs& r, const ws::WeightPipelineOutputs&
   };
   chk("cfg_ready", r.cfg_ready, m.cfg_ready);
   chk("vdesc_ready", r.vdesc_ready, m.vdesc_ready);
-  chk("vword_ready", r.vword_ready, m.vword_ready);
+  for (size_t s = 0; s < r.vunit_ready.size(); ++s) chk("vunit_ready", r.vunit_ready[s], m.vunit_ready[s]);
   chk("raw_ready", r.raw_ready, m.raw_ready);
   chk("mdesc_ready", r.mdesc_ready, m.mdesc_ready);
-  chk("mword_ready", r.mword_ready, m.mword_ready);
+  for (size_t s = 0; s < r.munit_ready.size(); ++s) chk("munit_ready", r.munit_ready[s], m.munit_ready[s]);
   chk("act_ready", r.act_ready, m.act_ready);
   chk("y_valid", r.y_valid, m.y_valid);
   if (r.y_valid && m.y_valid) {
@@ -166,12 +179,22 @@ uint64_t Driver::cycle() const { return impl_->cyc; }
 
 Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& t) {
   Impl& I = *impl_;
-  const ws::PipelineProgram prog = ws::weight_pipeline_program(layers, I.p, !I.fmt_loaded);
+  const ws::PipelineProgram prog = ws::weight_pipeline_program(layers, I.p, !I.fmt_loaded, t.one_bank);
   I.fmt_loaded = true;
   Src<ws::CfgWrite> cfg{prog.cfg};
   Src<ws::PipelineDesc> vdesc{prog.vdesc}, mdesc{prog.mdesc};
-  Src<ws::StreamWord> vword{prog.vword}, raw{prog.raw}, mword{prog.mword};
+  Src<ws::StreamWord> raw{prog.raw};
   Src<ws::PipelineAct> act{prog.act};
+  // Every state port is a stream of its own (its own gaps).
+  std::vector<Src<ws::StreamUnit>> vunit, munit;
+  for (const auto& u : prog.vunits) vunit.push_back({u});
+  for (const auto& u : prog.munits) munit.push_back({u});
+  auto units_done = [&] {
+    for (const auto* ports : {&vunit, &munit})
+      for (const auto& s : *ports)
+        if (!s.done()) return false;
+    return true;
+  };
   Result res;
   res.layers.resize(layers.size());
   for (size_t li = 0; li < layers.size(); ++li) {
@@ -181,8 +204,9 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
     R.dense = R.beats * 8;
   }
 
-  uint64_t total_items = cfg.items.size() + vword.items.size() + raw.items.size() + mword.items.size() +
-                         act.items.size();
+  uint64_t total_items = cfg.items.size() + raw.items.size() + act.items.size();
+  for (const auto* ports : {&prog.vunits, &prog.munits})
+    for (const auto& u : *ports) total_items += u.size();
   for (const auto& R : res.layers) total_items += R.beats * 2;
   const double rate = std::max(0.05, std::min(t.valid_rate, 1.0) * std::min(t.ready_rate, 1.0));
   const uint64_t max_cycles = t.max_cycles ? t.max_cycles : uint64_t(20000 + 4.0 * double(total_items) / rate);
@@ -203,8 +227,7 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
     if (!s.valid && !s.done() && eligible) s.valid = chance(t.valid_rate);
   };
   for (;;) {
-    const bool all_in = cfg.done() && vdesc.done() && mdesc.done() && vword.done() && raw.done() &&
-                        mword.done() && act.done();
+    const bool all_in = cfg.done() && vdesc.done() && mdesc.done() && units_done() && raw.done() && act.done();
     const bool complete = y_layer >= layers.size();
     if (complete && all_in) break;
     if (I.cyc - start >= max_cycles) {
@@ -216,9 +239,9 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
     offer(cfg, true);
     offer(vdesc, cfg.next >= vdesc.cur().after_cfg);
     offer(mdesc, cfg.next >= mdesc.cur().after_cfg);
-    offer(vword, true);
+    for (auto& s : vunit) offer(s, true);
+    for (auto& s : munit) offer(s, true);
     offer(raw, true);
-    offer(mword, true);
     offer(act, true);
     ws::WeightPipelineInputs in;
     in.cfg_valid = cfg.valid;
@@ -226,17 +249,21 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
     in.cfg_data = cfg.cur().data;
     in.vdesc_valid = vdesc.valid;
     in.vdesc = vdesc.cur().desc;
-    in.vword_valid = vword.valid;
-    in.vword_data = vword.cur().data;
-    in.vword_last = vword.cur().last;
+    for (size_t s = 0; s < vunit.size(); ++s) {
+      in.vunit_valid[s] = vunit[s].valid;
+      in.vunit_data[s] = vunit[s].cur().data;
+      in.vunit_last[s] = vunit[s].cur().last;
+    }
     in.raw_valid = raw.valid;
     in.raw_data = raw.cur().data;
     in.raw_last = raw.cur().last;
     in.mdesc_valid = mdesc.valid;
     in.mdesc = mdesc.cur().desc;
-    in.mword_valid = mword.valid;
-    in.mword_data = mword.cur().data;
-    in.mword_last = mword.cur().last;
+    for (size_t s = 0; s < munit.size(); ++s) {
+      in.munit_valid[s] = munit[s].valid;
+      in.munit_data[s] = munit[s].cur().data;
+      in.munit_last[s] = munit[s].cur().last;
+    }
     in.act_valid = act.valid;
     in.act_data = act.cur().data;
     in.act_last = act.cur().last;
@@ -259,9 +286,9 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
     take(cfg, ro.cfg_ready);
     take(vdesc, ro.vdesc_ready);
     take(mdesc, ro.mdesc_ready);
-    take(vword, ro.vword_ready);
+    for (size_t s = 0; s < vunit.size(); ++s) take(vunit[s], ro.vunit_ready[s]);
+    for (size_t s = 0; s < munit.size(); ++s) take(munit[s], ro.munit_ready[s]);
     take(raw, ro.raw_ready);
-    take(mword, ro.mword_ready);
     take(act, ro.act_ready);
     // A layer starts on the cycle after its first configuration item becomes the current one.
     for (size_t li = 1; li < layers.size(); ++li)
@@ -302,8 +329,7 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
   res.err = I.rtl.out.err;
   res.err_cause = I.rtl.out.err_cause;
   res.complete = y_layer >= layers.size();
-  res.inputs_drained = cfg.done() && vdesc.done() && mdesc.done() && vword.done() && raw.done() && mword.done() &&
-                       act.done();
+  res.inputs_drained = cfg.done() && vdesc.done() && mdesc.done() && units_done() && raw.done() && act.done();
   res.assertion_errors = I.rtl.assertion_errors() - errors_before;
   if (!res.inputs_drained || res.err) {
     // Items still offered cannot be withdrawn (AXI-Stream), and the error is sticky: start over.
@@ -317,7 +343,7 @@ Result Driver::configure(const std::vector<ws::CfgWrite>& writes) {
   Impl& I = *impl_;
   Result res;
   const uint64_t start = I.cyc, errors_before = I.rtl.assertion_errors();
-  constexpr int kSettle = 3;  // a block's error reaches the top's err_o two cycles after its write
+  constexpr int kSettle = 8;  // a bad table entry reaches the top's err_o seven cycles after its write
   size_t next = 0;
   for (int idle = 0; idle < kSettle && I.cyc - start < 100000;) {
     ws::WeightPipelineInputs in;

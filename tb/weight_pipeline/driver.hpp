@@ -29,6 +29,8 @@ struct Traffic {
   uint64_t seed = 1;
   uint64_t max_cycles = 0;     // 0: a bound computed from the layers' sizes
   uint64_t quiet_cycles = 2000;  // after an error: stop once no transfer happened for this many cycles
+  bool one_bank = false;         // every table in bank 0: each load waits for the chunk before to end
+                                 // (the serial baseline of the double-buffered tables)
 };
 
 struct LayerResult {

@@ -24,9 +24,9 @@ namespace tbwp {
 
 using ws::MacMode;
 
-// A metadata chunk of nibbles (normalised at meta_table_log, 2 lanes, no raw stream) as the pipeline
-// takes it; the container's own are encode_sparse24_chunk's meta sub-chunks. The view points into
-// `stream`: move, never copy.
+// A metadata chunk of nibbles (normalised at meta_table_log, 2 lanes, layout 2: 4 state streams, no
+// raw stream) as the pipeline takes it; the container's own are encode_sparse24_chunk's meta
+// sub-chunks. The view points into `stream` (the state streams back to back): move, never copy.
 struct MetaChunk {
   std::vector<uint8_t> stream;
   ws::ChunkView view;
@@ -41,14 +41,20 @@ inline MetaChunk make_meta_chunk(const uint8_t* nibbles, size_t n, int meta_tabl
   ws::tans::Histogram h{};
   for (size_t i = 0; i < n; ++i) ++h[nibbles[i]];
   const ws::tans::NormalizedCounts nc = ws::tans::normalize(h, meta_table_log);
-  ws::tans::EncodedSymbols e = ws::tans::encode(nibbles, n, nc, ws::pkg::WP_META_LANES);
-  c.stream = std::move(e.stream);
+  const ws::tans::EncodedSymbols e = ws::tans::encode(nibbles, n, nc, ws::pkg::WP_META_LANES, ws::tans::Layout::PerState);
+  for (const auto& st : e.streams) c.stream.insert(c.stream.end(), st.begin(), st.end());
   c.view.value_count = uint32_t(n);
+  c.view.layout = ws::tans::Layout::PerState;
   c.view.lanes = ws::pkg::WP_META_LANES;
   c.view.counts = nc;
   c.view.initial_states = e.initial_states;
   c.view.symbol_stream = c.stream.data();
   c.view.symbol_bytes = uint32_t(c.stream.size());
+  size_t at = 0;
+  for (size_t j = 0; j < e.streams.size(); ++j) {
+    c.view.streams[j] = {c.stream.data() + at, e.streams[j].size()};
+    at += e.streams[j].size();
+  }
   return c;
 }
 

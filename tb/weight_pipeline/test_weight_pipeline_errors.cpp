@@ -113,21 +113,21 @@ TEST(WeightPipelineErrors, MalformedStreamsRaiseStickyErrors) {
       const size_t at = size_t(v.symbol_stream - b.data()) + rng() % v.symbol_bytes;
       b[at] ^= uint8_t(1u << (rng() % 8));
       v = ws::parse_chunk(b.data(), b.size());
-      std::vector<uint8_t> out(v.value_count);
-      int cause = 0;
-      try {
-        ws::tans::decode(v.symbol_stream, v.symbol_bytes, ws::tans::build_decode_table(v.counts), v.counts.table_log,
-                         4, v.initial_states.data(), out.data(), out.size());
-      } catch (const ws::FormatError& e) {
-        cause = tans_cause(e.what());
-      }
+      const int cause = tans_cause_of(v);
       s->values_v[0] = v;
       if (cause > 0) run_case({"value stream bit flip", ws::pkg::WP_BLK_VALUE_DEC, cause}, layer_of(L, *s, x));
     }
-    {  // the value symbol stream cut by its last word
+    {  // a value state stream cut by its last unit: the cause the functional model names
       auto s = make_streams(L);
-      s->values_v[0].symbol_bytes -= 4;
-      run_case({"value stream truncated", ws::pkg::WP_BLK_VALUE_DEC, -1}, layer_of(L, *s, x));
+      s->values_v[0] = cut_one_unit(s->values_v[0], int(rng() % 8));
+      run_case({"value state stream truncated", ws::pkg::WP_BLK_VALUE_DEC, tans_cause_of(s->values_v[0])},
+               layer_of(L, *s, x));
+    }
+    {  // an initial state >= 2^L on a value state port (layout 2 sends them as units): bad descriptor
+      auto s = make_streams(L);
+      ws::ChunkView& v = s->values_v[0];
+      v.initial_states[rng() % 8] = uint16_t((1u << v.counts.table_log) + rng() % 16);
+      run_case({"value initial state >= 2^L", ws::pkg::WP_BLK_VALUE_DEC, tans_cause_of(v)}, layer_of(L, *s, x));
     }
     {  // the raw stream cut by its last word: the unpacker runs out
       auto s = make_streams(L);
@@ -136,23 +136,16 @@ TEST(WeightPipelineErrors, MalformedStreamsRaiseStickyErrors) {
     }
     {  // a word flipped in the metadata stream
       auto s = make_streams(L);
-      ws::ChunkView& v = s->meta_v[0];
       std::vector<uint8_t>& b = s->meta[0].stream;
       b[rng() % b.size()] ^= uint8_t(1u << (rng() % 8));
-      std::vector<uint8_t> out(v.value_count);
-      int cause = 0;
-      try {
-        ws::tans::decode(v.symbol_stream, v.symbol_bytes, ws::tans::build_decode_table(v.counts), v.counts.table_log,
-                         2, v.initial_states.data(), out.data(), out.size());
-      } catch (const ws::FormatError& e) {
-        cause = tans_cause(e.what());
-      }
+      const int cause = tans_cause_of(s->meta_v[0]);
       if (cause > 0) run_case({"metadata stream bit flip", ws::pkg::WP_BLK_META_DEC, cause}, layer_of(L, *s, x));
     }
-    {  // the metadata stream cut by its last word
+    {  // a metadata state stream cut by its last unit
       auto s = make_streams(L);
-      s->meta_v[0].symbol_bytes -= 4;
-      run_case({"metadata stream truncated", ws::pkg::WP_BLK_META_DEC, -1}, layer_of(L, *s, x));
+      s->meta_v[0] = cut_one_unit(s->meta_v[0], int(rng() % 4));
+      run_case({"metadata state stream truncated", ws::pkg::WP_BLK_META_DEC, tans_cause_of(s->meta_v[0])},
+               layer_of(L, *s, x));
     }
   }
   std::printf("%s errors: %llu malformed layers, %llu flagged with the expected cause\n", tb::seed_text().c_str(),
@@ -172,18 +165,21 @@ std::vector<BadWrite> bad_writes() {
   using namespace ws::pkg;
   const uint32_t layer_beats = wp_cfg_addr(WP_CFG_TOP, WP_TOP_LAYER_BEATS);
   return {
-      {"unknown region", {wp_cfg_addr(wp_cfg_region_e(5), 0), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
+      {"unknown region", {wp_cfg_addr(wp_cfg_region_e(7), 0), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"unknown top register", {wp_cfg_addr(WP_CFG_TOP, 1), 1}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"LAYER_BEATS 0", {layer_beats, 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"LAYER_BEATS too large", {layer_beats, 1u << 24}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"region 15", {wp_cfg_addr(wp_cfg_region_e(15), 0), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"meta table offset past 2^8", {wp_cfg_addr(WP_CFG_META_TABLE, 0x100), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
+      {"meta table bank 1 offset past 2^8", {wp_cfg_addr(WP_CFG_META_TABLE1, 0x100), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"unpacker offset 257", {wp_cfg_addr(WP_CFG_UNPACKER, UNP_CFG_MODE + 1), 0}, WP_BLK_TOP, WP_ERR_CONFIG},
       {"unpacker entry class 7", {wp_cfg_addr(WP_CFG_UNPACKER, 9), uint32_t(unp_entry_t::cls.put(7))}, WP_BLK_UNPACKER,
        UNP_ERR_BAD_CFG},
       {"MAC address 1", {wp_cfg_addr(WP_CFG_MAC, 1), 0}, WP_BLK_MAC, MAC_ERR_CONFIG},
       {"value table entry nb_bits 13", {wp_cfg_addr(WP_CFG_VALUE_TABLE, 3), uint32_t(tans_entry_t::nb_bits.put(13))},
        WP_BLK_VALUE_DEC, TANS_ERR_BAD_ENTRY},
+      {"meta table bank 1 entry nb_bits 9", {wp_cfg_addr(WP_CFG_META_TABLE1, 5), uint32_t(tans_entry_t::nb_bits.put(9))},
+       WP_BLK_META_DEC, TANS_ERR_BAD_ENTRY},
   };
 }
 
@@ -226,7 +222,7 @@ TEST(WeightPipelineErrors, ErrClearBetweenLayers) {
   };
   // Between layers: the unknown region, the refused value table entry, the bad MAC address.
   const std::vector<BadWrite> all_bad = bad_writes();
-  const BadWrite cases[] = {all_bad[0], all_bad[9], all_bad[8]};
+  const BadWrite cases[] = {all_bad[0], all_bad[10], all_bad[9]};
   good_layer("first layer");
   uint64_t cleared = 0;
   for (const BadWrite& c : cases) {

@@ -4,10 +4,10 @@
 # tensors, fp8 / int8 / posit / int4 tensors, GGUF with block-quantized tensors, opaque, empty).
 # corpus_gguf/ (fuzz_gguf): small GGUF files of real SmolLM2 blocks (every metadata type, versions 2
 # and 3, alignment 64, every tensor type the reader decodes and one it stores literally).
-# The v1_*.wsz seeds are version-1 containers (CRC-32 checksums, docs/format.md section 4.2) that the
-# tool wrote before version 2: this script no longer writes them and leaves them as they are (they are
-# what proves that every older container still reads). The crafted_*.wsz seeds are the index attacks of
-# issue 17 on a version-2 container, each with the index checksum made to match: chunks swapped, a chunk
+# The v1_*.wsz and v2_*.wsz seeds are version-1 and version-2 containers (docs/format.md section 4.2)
+# that the tool wrote before version 3: this script no longer writes them and leaves them as they are
+# (they are what proves that every older container still reads). The crafted_*.wsz seeds are the index
+# attacks of issue 17 on a container of the current version, each with the index checksum made to match: chunks swapped, a chunk
 # duplicated, two tensors' names exchanged, a wrong content checksum.
 # Usage: tests/fuzz/make_corpus.sh [path to weightstream]   (default build/bin/weightstream)
 set -euo pipefail
@@ -164,13 +164,13 @@ PY
 "$tool" compress -f "$work/opaque.bin" -o "$here/corpus/opaque.wsz" >/dev/null
 "$tool" compress -f "$work/empty.bin" -o "$here/corpus/empty.wsz" >/dev/null
 python3 - "$here/corpus/llama2c_f32.wsz" "$here/corpus" <<'PY'
-# Index edits of a version-2 container of fp32 tensors (format id 3, no parameters), footer CRC fixed.
+# Index edits of a version-3 container of fp32 tensors (format id 3, no parameters), footer CRC fixed.
 import struct, sys, zlib
 wsz = open(sys.argv[1], "rb").read()
 off, size = struct.unpack_from("<QQ", wsz, len(wsz) - 24)
 ix = wsz[off:off + size]
 kind, source, content, count = struct.unpack_from("<BQQI", ix, 0)
-assert struct.unpack_from("<H", wsz, 4)[0] == 2
+assert struct.unpack_from("<H", wsz, 4)[0] == 3
 p, segs = 21, []
 for _ in range(count):
     k = ix[p]

@@ -25,6 +25,7 @@ using wstest::long_run;
 using wstest::error_of;
 
 using ws::DType;
+using ws::tans::Layout;
 
 
 
@@ -88,9 +89,58 @@ TEST(Chunk, DTypes) {
 }
 
 TEST(Chunk, HandBuilt) {
-  // Two bf16 values, 1.0 = 0x3F80 and -1.5 = 0xBFC0: both have exponent 0x7F, so the alphabet is
-  // the single symbol 0x7F with count T = 32 (L = 5), coded in zero bits, initial state 0.
+  // Layout 2. Two bf16 values, 1.0 = 0x3F80 and -1.5 = 0xBFC0: both have exponent 0x7F, so the
+  // alphabet is the single symbol 0x7F with count T = 32 (L = 5), coded in zero bits; with one lane
+  // there are two states, one symbol each, both starting (and ending) in state 0 with empty streams.
   // Raw fields: sign << 7 | mantissa = 0x00 and 0x80 | 0x40 = 0xC0, one byte each, padded to a word.
+  const std::vector<uint8_t> values = {0x80, 0x3F, 0xC0, 0xBF};
+  const uint32_t crc = ws::crc32_of(values.data(), 4);
+  const std::vector<uint8_t> expect = {
+      2, 0, 0, 0,                                                               // value count
+      uint8_t(crc), uint8_t(crc >> 8), uint8_t(crc >> 16), uint8_t(crc >> 24),  // CRC-32
+      0x81, 5, 0x7F, 0x7F,  // lanes 1 in layout 2, table log, first, last
+      0x20,                 // counts: 32 in bit_length(32) = 6 bits, padded to a byte
+      0, 0,                 // initial states: 2 x 5 bits, padded to a byte
+      0,                    // stream sizes in units (LEB128) but the last: 0
+      4, 0, 0, 0,           // raw stream: 4 bytes
+      0x00, 0xC0, 0, 0,     // raw stream
+  };
+  ws::ChunkStats st;
+  const std::vector<uint8_t> chunk = ws::encode_chunk(values.data(), 2, DType::BF16, {1, 5}, &st);
+  EXPECT_EQ(chunk, expect);
+  EXPECT_EQ(st.symbol_bits, 0u);
+  EXPECT_EQ(decode(expect, DType::BF16, 2), values);
+
+  const ws::ChunkView v = ws::parse_chunk(expect.data(), expect.size());
+  EXPECT_EQ(v.layout, Layout::PerState);
+  EXPECT_EQ(v.lanes, 1);
+  EXPECT_EQ(v.states(), 2);
+  EXPECT_EQ(v.states_bytes, 2u);
+  EXPECT_EQ(v.sizes_bytes, 1u);
+  EXPECT_EQ(v.symbol_bytes, 0u);
+  EXPECT_EQ(v.raw_bytes, 4u);
+  EXPECT_EQ(v.raw_stream, expect.data() + 20);
+}
+
+TEST(Chunk, PerStateStreamsLieBackToBack) {
+  // Layout 2, K = 1: five bf16 values with exponents 6 3 5 3 6; state 0 codes values 0, 2, 4 and
+  // state 1 values 1, 3, each in a stream of its own, state 0's first.
+  const std::vector<uint8_t> values = {0x00, 0x03, 0x80, 0x01, 0x80, 0x02, 0x80, 0x81, 0x00, 0x83};
+  const std::vector<uint8_t> chunk = ws::encode_chunk(values.data(), 5, DType::BF16, {1, 5});
+  const ws::ChunkView v = ws::parse_chunk(chunk.data(), chunk.size());
+  ASSERT_EQ(v.states(), 2);
+  EXPECT_EQ(v.states_bytes, 2u);  // 2 x 5 bits
+  EXPECT_EQ(v.sizes_bytes, 1u);   // state 0's size, one LEB128 byte; state 1's stream is the rest
+  EXPECT_EQ(v.streams[0].data, v.symbol_stream);
+  EXPECT_EQ(v.streams[1].data, v.symbol_stream + v.streams[0].bytes);
+  EXPECT_EQ(v.streams[0].bytes + v.streams[1].bytes, v.symbol_bytes);
+  EXPECT_EQ(v.raw_stream, v.symbol_stream + v.symbol_bytes);
+  EXPECT_EQ(size_t(v.raw_stream - chunk.data()) + v.raw_bytes, chunk.size());
+  EXPECT_EQ(decode(chunk, DType::BF16, 5), values);
+}
+
+TEST(Chunk, HandBuiltLayout1) {
+  // The same two values in layout 1 (container version 1): one lane, one stream, u16 state.
   const std::vector<uint8_t> values = {0x80, 0x3F, 0xC0, 0xBF};
   const uint32_t crc = ws::crc32_of(values.data(), 4);
   const std::vector<uint8_t> expect = {
@@ -104,7 +154,7 @@ TEST(Chunk, HandBuilt) {
       0x00, 0xC0, 0, 0,  // raw stream
   };
   ws::ChunkStats st;
-  const std::vector<uint8_t> chunk = ws::encode_chunk(values.data(), 2, DType::BF16, {1, 5}, &st);
+  const std::vector<uint8_t> chunk = ws::encode_chunk(values.data(), 2, DType::BF16, {1, 5, Layout::Shared}, &st);
   EXPECT_EQ(chunk, expect);
   EXPECT_EQ(st.histogram[0x7F], 2u);
   EXPECT_EQ(st.symbol_bits, 0u);
@@ -114,6 +164,7 @@ TEST(Chunk, HandBuilt) {
   const ws::ChunkView v = ws::parse_chunk(expect.data(), expect.size());
   EXPECT_EQ(v.value_count, 2u);
   EXPECT_EQ(v.crc, crc);
+  EXPECT_EQ(v.layout, Layout::Shared);
   EXPECT_EQ(v.lanes, 1);
   EXPECT_EQ(v.counts.table_log, 5);
   EXPECT_EQ(v.symbol_bytes, 0u);
@@ -123,10 +174,14 @@ TEST(Chunk, HandBuilt) {
 
 TEST(Chunk, Empty) {
   for (DType t : {DType::BF16, DType::F16, DType::F32}) {
+    // value count 0, CRC-32 of nothing (0), lanes 8 in layout 2, table log 0, raw stream size 0.
     const std::vector<uint8_t> chunk = ws::encode_chunk(nullptr, 0, t, {8, 11});
-    // value count 0, CRC-32 of nothing (0), lanes 8, table log 0, stream sizes 0, 0.
-    EXPECT_EQ(chunk, (std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+    EXPECT_EQ(chunk, (std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 0, 0, 0x88, 0, 0, 0, 0, 0}));
     EXPECT_NO_THROW(ws::decode_chunk(chunk.data(), chunk.size(), t, nullptr, 0));
+    // Layout 1: lanes 8, table log 0, symbol and raw stream sizes 0, 0.
+    const std::vector<uint8_t> old = ws::encode_chunk(nullptr, 0, t, {8, 11, Layout::Shared});
+    EXPECT_EQ(old, (std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+    EXPECT_NO_THROW(ws::decode_chunk(old.data(), old.size(), t, nullptr, 0));
   }
 }
 
@@ -153,7 +208,8 @@ TEST(Chunk, EverySixteenBitPattern) {
   uint64_t bad = 0;
   for (DType t : {DType::BF16, DType::F16})
     for (int K : {1, 2, 4, 8})
-      for (size_t per : {size_t(65536), size_t(1000)}) bad += round_trip(all, t, {K, 11}, per);
+      for (size_t per : {size_t(65536), size_t(1000)})
+        for (Layout layout : {Layout::PerState, Layout::Shared}) bad += round_trip(all, t, {K, 11, layout}, per);
   std::printf("every 16-bit pattern, bf16 and f16: %llu mismatching bytes\n", (unsigned long long)bad);
   EXPECT_EQ(bad, 0u);
 }
@@ -174,8 +230,10 @@ TEST(Chunk, RandomEdgeCases) {
             for (auto& b : v) b = uint8_t(rng());
             if (r % 2)  // one exponent only: a single-symbol alphabet
               for (size_t i = 0; i < n; ++i) v[i * w + w - 1] = uint8_t((v[i * w + w - 1] & 0x80) | 0x3c);
-            bad += round_trip(v, t, {K, L}, n ? n : 1);
-            ++cases;
+            for (Layout layout : {Layout::PerState, Layout::Shared}) {
+              bad += round_trip(v, t, {K, L, layout}, n ? n : 1);
+              ++cases;
+            }
           }
   std::printf("%llu random chunks, %llu mismatching bytes\n", (unsigned long long)cases,
               (unsigned long long)bad);
@@ -198,6 +256,7 @@ TEST(Chunk, RealWeightsRoundTrip) {
   EXPECT_LT(bytes_bf16, bf16.size());  // the exponents compress
   uint64_t bad = 0;
   for (int K : {1, 2, 8}) bad += round_trip(bf16, DType::BF16, {K, 7}, 65536);
+  for (int K : {1, 4}) bad += round_trip(bf16, DType::BF16, {K, 11, Layout::Shared}, 65536);
   EXPECT_EQ(bad, 0u);
 }
 
@@ -210,7 +269,12 @@ TEST(Chunk, Stats) {
   EXPECT_EQ(st.histogram, h);
   EXPECT_EQ(st.raw_bits, 4096u * 8u);
   const ws::ChunkView v = ws::parse_chunk(chunk.data(), chunk.size());
-  EXPECT_EQ(v.symbol_bytes, (st.symbol_bits + 31) / 32 * 4);
+  // Each of the 8 state streams is padded to a 16-bit unit: less than 16 bits of padding each.
+  EXPECT_GE(8 * uint64_t(v.symbol_bytes), st.symbol_bits);
+  EXPECT_LT(8 * uint64_t(v.symbol_bytes), st.symbol_bits + 16 * 8);
+  ws::ChunkStats old;
+  const std::vector<uint8_t> c1 = ws::encode_chunk(bf16.data(), 4096, DType::BF16, {4, 11, Layout::Shared}, &old);
+  EXPECT_EQ(ws::parse_chunk(c1.data(), c1.size()).symbol_bytes, (old.symbol_bits + 31) / 32 * 4);
 }
 
 // --- Malformed chunks ----------------------------------------------------------------------------
@@ -228,30 +292,49 @@ std::string chunk_error(const std::vector<uint8_t>& chunk, DType t = DType::BF16
   return error_of([&] { ws::decode_chunk(chunk.data(), chunk.size(), t, out.data(), out.size()); });
 }
 
-// Offsets of a chunk's fields (n > 0): 0 value count, 4 CRC, 8 lanes, 9 table log, 10 first,
-// 11 last, 12 counts ..., then states, symbol stream size, raw stream size, streams.
-struct Layout {
-  size_t states, sizes, symbols, raw;
+// Offsets of a chunk's fields (n > 0): 0 value count, 4 CRC, 8 lanes byte, 9 table log, 10 first,
+// 11 last, 12 counts ..., then the initial states, the stream sizes (layout 1: the symbol stream's
+// u32), the raw stream's u32 size, the symbol streams and the raw stream.
+struct Offsets {
+  size_t states, sizes, raw_size, symbols, raw;
 };
-Layout layout_of(const std::vector<uint8_t>& c) {
+Offsets offsets_of(const std::vector<uint8_t>& c) {
   const ws::ChunkView v = ws::parse_chunk(c.data(), c.size());
-  Layout l;
-  l.symbols = size_t(v.symbol_stream - c.data());
-  l.raw = size_t(v.raw_stream - c.data());
-  l.sizes = l.symbols - 8;
-  l.states = l.sizes - 2 * size_t(v.lanes);
-  return l;
+  Offsets o;
+  o.symbols = size_t(v.symbol_stream - c.data());
+  o.raw = size_t(v.raw_stream - c.data());
+  o.raw_size = o.symbols - 4;
+  o.sizes = o.raw_size - v.sizes_bytes;
+  o.states = o.sizes - v.states_bytes;
+  return o;
+}
+
+// Layout 2 chunk c with state j's stream size (a one-byte LEB128 number) changed by `units` and its
+// stream's end grown or cut to match (zero units appended, or units removed).
+std::vector<uint8_t> resize_stream(const std::vector<uint8_t>& c, int j, int units) {
+  const ws::ChunkView v = ws::parse_chunk(c.data(), c.size());
+  const Offsets at = offsets_of(c);
+  std::vector<uint8_t> d = c;
+  const size_t end = size_t(v.streams[size_t(j)].data - c.data()) + v.streams[size_t(j)].bytes;
+  EXPECT_LT(d[at.sizes + size_t(j)], 0x7f);  // one byte before and after
+  d[at.sizes + size_t(j)] = uint8_t(d[at.sizes + size_t(j)] + units);
+  if (units > 0) d.insert(d.begin() + long(end), size_t(2 * units), 0);
+  else d.erase(d.begin() + long(end) - 2 * (-units), d.begin() + long(end));
+  return d;
 }
 
 TEST(Chunk, HeaderErrors) {
   const std::vector<uint8_t> good = small_chunk(1000);
   ASSERT_EQ(chunk_error(good), "");
-  const Layout at = layout_of(good);
+  const Offsets at = offsets_of(good);
+  const ws::ChunkView gv = ws::parse_chunk(good.data(), good.size());
+  ASSERT_EQ(gv.states_bytes, 11u);  // 8 states x 11 bits
+  ASSERT_EQ(gv.sizes_bytes, 7u);    // 7 one-byte sizes (the last state's stream is the rest)
   std::vector<uint8_t> c;
 
-  c = good, c[8] = 3;
+  c = good, c[8] = 0x83;
   EXPECT_EQ(chunk_error(c), "bad lane count 3 (must be 1, 2, 4 or 8)");
-  c = good, c[8] = 16;
+  c = good, c[8] = 0x90;
   EXPECT_EQ(chunk_error(c), "bad lane count 16 (must be 1, 2, 4 or 8)");
   c = good, c[9] = 4;
   EXPECT_EQ(chunk_error(c), "bad table log 4 (must be 5..12)");
@@ -265,70 +348,116 @@ TEST(Chunk, HeaderErrors) {
   EXPECT_NE(chunk_error(c), "");
   c = good, c[12] ^= 0x01;  // the first count changes by one: the table no longer sums to 2^L
   EXPECT_EQ(chunk_error(c), "table does not sum to 2^L");
+  c = good, c[at.states + 2] ^= 0x01;  // a state starts elsewhere
+  EXPECT_NE(chunk_error(c), "");
+  // The chunk read as layout 1: the header no longer adds up.
+  c = good, c[8] = 4;
+  EXPECT_NE(chunk_error(c), "");
+  // Stream sizes: a unit moved from the last state's stream (the rest) to state 0's and back, a unit
+  // moved between two states, more units than the chunk holds, a size not in its shortest LEB128 form.
+  c = good, c[at.sizes] += 1;
+  EXPECT_NE(chunk_error(c), "");
+  c = good, c[at.sizes] -= 1;
+  EXPECT_NE(chunk_error(c), "");
+  c = good, c[at.sizes] -= 1, c[at.sizes + 1] += 1;
+  EXPECT_NE(chunk_error(c), "");
+  c = good, c[at.sizes] |= 0x7f, c[at.sizes + 1] |= 0x7f, c[at.sizes + 2] |= 0x7f, c[at.sizes + 3] |= 0x7f;
+  EXPECT_EQ(chunk_error(c), "chunk truncated in streams");
+  c = good, c[at.sizes] |= 0x80, c.insert(c.begin() + long(at.sizes) + 1, 0);
+  EXPECT_EQ(chunk_error(c), "bad stream size (not in its shortest form)");
+  c = good, c[at.raw_size] ^= 0x01;
+  EXPECT_EQ(chunk_error(c), "raw stream size is not a multiple of 4");
+  // Bytes after the chunk's end land in the last state's stream: an odd one is not a unit, two are
+  // a unit of zeros after its fields.
+  c = good, c.insert(c.end(), 1, 0);
+  EXPECT_EQ(chunk_error(c), "last state's stream is not whole units");
+  c = good, c.insert(c.end(), 2, 0);
+  EXPECT_EQ(chunk_error(c), "bits left over");
+  // Two units moved from the raw stream to state 0's stream: sizes still add up, raw does not.
+  c = good, c[at.sizes] += 2, c[at.raw_size] -= 4;
+  EXPECT_EQ(chunk_error(c), "raw stream size does not match the value count");
+  // Too small an output buffer.
+  EXPECT_EQ(chunk_error(good, DType::BF16, 1999), "chunk holds 1000 values, more than expected");
+  // Exponent symbols above 31 cannot be f16 exponents (and this raw stream is too short for f16).
+  EXPECT_NE(chunk_error(good, DType::F16), "");
+  // The initial states' padding bits (4 states x 11 bits = 44 bits: 4 bits of padding) must be 0.
+  c = small_chunk(1000, nullptr, 2);
+  ASSERT_EQ(chunk_error(c), "");
+  c[offsets_of(c).states + 5] |= 0x80;
+  EXPECT_EQ(chunk_error(c), "bits left over in initial states");
+
+  // Empty chunks: nothing but table log 0 and raw stream size 0.
+  const std::vector<uint8_t> empty = ws::encode_chunk(nullptr, 0, DType::BF16, {4, 11});
+  ASSERT_EQ(chunk_error(empty), "");
+  c = empty, c[9] = 11;
+  EXPECT_EQ(chunk_error(c), "bad table log 11 (must be 0 for an empty chunk)");
+  c = empty, c[10] = 4, c.insert(c.end(), 4, 0);
+  EXPECT_EQ(chunk_error(c), "empty chunk has stream bytes");
+  c = empty, c[4] = 1;
+  EXPECT_EQ(chunk_error(c), "checksum mismatch");
+}
+
+TEST(Chunk, HeaderErrorsLayout1) {
+  std::vector<uint8_t> values;
+  small_chunk(1000, &values);
+  const std::vector<uint8_t> good = ws::encode_chunk(values.data(), 1000, DType::BF16, {4, 11, Layout::Shared});
+  ASSERT_EQ(chunk_error(good), "");
+  const Offsets at = offsets_of(good);
+  std::vector<uint8_t> c;
+  c = good, c[8] = 3;
+  EXPECT_EQ(chunk_error(c), "bad lane count 3 (must be 1, 2, 4 or 8)");
   c = good, c[at.states] = 0x00, c[at.states + 1] = 0x08;  // 2048 = 2^L
   EXPECT_EQ(chunk_error(c), "bad initial state 2048 in lane 0 (must be below 2^L)");
   c = good, c[at.states + 2] ^= 0x01;  // lane 1 starts elsewhere
   EXPECT_NE(chunk_error(c), "");
   c = good, c[at.sizes] ^= 0x02;  // symbol stream size not a multiple of 4
   EXPECT_EQ(chunk_error(c), "symbol stream size is not a multiple of 4");
-  c = good, c[at.sizes + 4] ^= 0x01;
-  EXPECT_EQ(chunk_error(c), "raw stream size is not a multiple of 4");
   c = good, c[at.sizes] += 4;  // symbol stream claims a word more than the chunk holds
   EXPECT_EQ(chunk_error(c), "chunk truncated in streams");
-  c = good, c.insert(c.end(), 4, 0);
-  EXPECT_EQ(chunk_error(c), "trailing bytes after chunk");
-  // A word moved from the raw stream to the symbol stream: sizes still add up, raw does not.
-  c = good, c[at.sizes] += 4, c[at.sizes + 4] -= 4;
+  c = good, c[at.sizes] += 4, c[at.raw_size] -= 4;
   EXPECT_EQ(chunk_error(c), "raw stream size does not match the value count");
-  // Too small an output buffer.
-  EXPECT_EQ(chunk_error(good, DType::BF16, 1999), "chunk holds 1000 values, more than expected");
-  // Exponent symbols above 31 cannot be f16 exponents (and this raw stream is too short for f16).
-  EXPECT_NE(chunk_error(good, DType::F16), "");
-
-  // Empty chunks: nothing but sizes 0 and table log 0.
-  const std::vector<uint8_t> empty = ws::encode_chunk(nullptr, 0, DType::BF16, {4, 11});
+  const std::vector<uint8_t> empty = ws::encode_chunk(nullptr, 0, DType::BF16, {4, 11, Layout::Shared});
   ASSERT_EQ(chunk_error(empty), "");
-  c = empty, c[9] = 11;
-  EXPECT_EQ(chunk_error(c), "bad table log 11 (must be 0 for an empty chunk)");
   c = empty, c[14] = 4, c.insert(c.end(), 4, 0);
   EXPECT_EQ(chunk_error(c), "empty chunk has stream bytes");
-  c = empty, c[4] = 1;
-  EXPECT_EQ(chunk_error(c), "checksum mismatch");
 }
 
-TEST(Chunk, EmptyLaneMustStartAtZero) {
-  // Two values, eight lanes: lanes 2..7 decode nothing and must have initial state 0.
+TEST(Chunk, EmptyStateMustStartAtZero) {
+  // Two values, eight lanes: states 2..15 (layout 2) or lanes 2..7 (layout 1) decode nothing and must
+  // have initial state 0.
   std::vector<uint8_t> values;
   std::vector<uint8_t> c = small_chunk(2, &values, 8);
   EXPECT_EQ(decode(c, DType::BF16, 2), values);
-  const Layout at = layout_of(c);
-  c[at.states + 2 * 5] = 1;
+  c[offsets_of(c).states + 6] |= 0x80;  // bit 55 of the 11-bit fields: bit 0 of state 5
+  EXPECT_EQ(chunk_error(c), "bad initial state in state 5 (it has no symbols)");
+  c = ws::encode_chunk(values.data(), 2, DType::BF16, {8, 11, Layout::Shared});
+  EXPECT_EQ(decode(c, DType::BF16, 2), values);
+  c[offsets_of(c).states + 2 * 5] = 1;
   EXPECT_EQ(chunk_error(c), "bad initial state in lane 5 (it has no symbols)");
 }
 
 TEST(Chunk, StreamErrors) {
-  const std::vector<uint8_t> good = small_chunk(1000);
-  const Layout at = layout_of(good);
-  std::vector<uint8_t> c;
-  // A set padding bit: the last bit of the symbol stream is padding unless the fields fill the
-  // last word exactly.
   std::vector<uint8_t> values;
-  ws::ChunkStats st;
-  small_chunk(1000, &values);
-  ws::encode_chunk(values.data(), 1000, DType::BF16, {4, 11}, &st);
-  ASSERT_NE(st.symbol_bits % 32, 0u);
-  c = good, c[at.raw - 1] |= 0x80;
-  EXPECT_EQ(chunk_error(c), "bits left over");
-  // A symbol stream one word short (raw stream intact): fields run out.
+  const std::vector<uint8_t> good = small_chunk(1000, &values);
+  const ws::ChunkView v = ws::parse_chunk(good.data(), good.size());
+  const Offsets at = offsets_of(good);
+  std::vector<uint8_t> c;
+  // A set padding bit: the top bit of a state's last unit, in a state whose fields do not fill it.
+  int padded = -1;
+  for (int j = 0; j < v.states() && padded < 0; ++j) {
+    c = good;
+    c[size_t(v.streams[size_t(j)].data - good.data()) + v.streams[size_t(j)].bytes - 1] |= 0x80;
+    if (chunk_error(c) == "bits left over") padded = j;
+  }
+  EXPECT_GE(padded, 0) << "no state stream ends in padding";
+  // A state's stream one unit short (raw stream intact): its fields run out.
+  EXPECT_EQ(chunk_error(resize_stream(good, 3, -1)), "stream ends early");
+  // An extra unit of zeros in a state's stream.
+  EXPECT_EQ(chunk_error(resize_stream(good, 3, 1)), "bits left over");
+  // A unit moved from the end of state 3's stream to the start of state 4's.
   c = good;
-  c.erase(c.begin() + long(at.raw) - 4, c.begin() + long(at.raw));
-  c[at.sizes] -= 4;
-  EXPECT_EQ(chunk_error(c), "stream ends early");
-  // An extra word of zeros in the symbol stream.
-  c = good;
-  c.insert(c.begin() + long(at.raw), 4, 0);
-  c[at.sizes] += 4;
-  EXPECT_EQ(chunk_error(c), "bits left over");
+  c[at.sizes + 3] -= 1, c[at.sizes + 4] += 1;
+  EXPECT_NE(chunk_error(c), "");
 
   // 999 values: the raw stream has a byte of padding, which must be zero.
   std::vector<uint8_t> odd = small_chunk(999);
@@ -338,16 +467,36 @@ TEST(Chunk, StreamErrors) {
   // A changed raw byte decodes, but to other values: the CRC catches it.
   c = good, c[at.raw + 10] ^= 0x01;
   EXPECT_EQ(chunk_error(c), "checksum mismatch");
+
+  // Layout 1: its one stream, a word short, a word too long, a padding bit set.
+  const std::vector<uint8_t> old = ws::encode_chunk(values.data(), 1000, DType::BF16, {4, 11, Layout::Shared});
+  const Offsets o1 = offsets_of(old);
+  ws::ChunkStats st;
+  ws::encode_chunk(values.data(), 1000, DType::BF16, {4, 11, Layout::Shared}, &st);
+  ASSERT_NE(st.symbol_bits % 32, 0u);
+  c = old, c[o1.raw - 1] |= 0x80;
+  EXPECT_EQ(chunk_error(c), "bits left over");
+  c = old;
+  c.erase(c.begin() + long(o1.raw) - 4, c.begin() + long(o1.raw));
+  c[o1.sizes] -= 4;
+  EXPECT_EQ(chunk_error(c), "stream ends early");
+  c = old;
+  c.insert(c.begin() + long(o1.raw), 4, 0);
+  c[o1.sizes] += 4;
+  EXPECT_EQ(chunk_error(c), "bits left over");
 }
 
 TEST(Chunk, TruncatedAtEveryLength) {
-  const std::vector<uint8_t> good = small_chunk(300);
+  std::vector<uint8_t> values;
+  const std::vector<uint8_t> good = small_chunk(300, &values);
+  const std::vector<uint8_t> old = ws::encode_chunk(values.data(), 300, DType::BF16, {4, 11, Layout::Shared});
   int silent = 0;
-  for (size_t len = 0; len < good.size(); ++len) {
-    std::vector<uint8_t> c(good.begin(), good.begin() + long(len));
-    silent += chunk_error(c) == "";
-  }
-  std::printf("%zu truncations, %d accepted\n", good.size(), silent);
+  for (const auto* chunk : {&good, &old})
+    for (size_t len = 0; len < chunk->size(); ++len) {
+      std::vector<uint8_t> c(chunk->begin(), chunk->begin() + long(len));
+      silent += chunk_error(c) == "";
+    }
+  std::printf("%zu truncations, %d accepted\n", good.size() + old.size(), silent);
   EXPECT_EQ(silent, 0);
 }
 
@@ -395,7 +544,8 @@ TEST(Chunk, FlippedBitsNeverDecodeSilentlyWrong) {
       }
       values = bf;
     }
-    const std::vector<uint8_t> good = ws::encode_chunk(values.data(), n, t, {4, 9});
+    for (Layout layout : {Layout::PerState, Layout::Shared}) {
+    const std::vector<uint8_t> good = ws::encode_chunk(values.data(), n, t, {4, 9, layout});
     std::vector<std::vector<size_t>> flips;
     for (size_t b = 0; b < good.size() * 8; ++b) flips.push_back({b});  // every single bit
     const int multi = long_run() ? 200000 : 5000;
@@ -408,11 +558,12 @@ TEST(Chunk, FlippedBitsNeverDecodeSilentlyWrong) {
       flips.push_back(bits);
     }
     const FlipResult r = flip_and_decode(good, values, t, flips);
-    std::printf("%s chunk of %zu bytes, %zu flip patterns: %d detected, %d decoded intact, "
+    std::printf("%s chunk (layout %d) of %zu bytes, %zu flip patterns: %d detected, %d decoded intact, "
                 "%d decoded wrong silently\n",
-                ws::dtype_name(t), good.size(), flips.size(), r.detected, r.intact, r.silent_wrong);
+                ws::dtype_name(t), int(layout), good.size(), flips.size(), r.detected, r.intact, r.silent_wrong);
     EXPECT_EQ(r.silent_wrong, 0);
     EXPECT_GT(r.detected, 0);
+    }
   }
 }
 

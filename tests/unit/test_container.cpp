@@ -252,8 +252,15 @@ TEST(Container, ValidationMessages) {
   b[0] = 'X';
   expect(b, "bad magic");
   b = wsz;
-  b[4] = 3;
-  expect(b, "unsupported version 3");
+  b[4] = 4;
+  expect(b, "unsupported version 4");
+  b = wsz;
+  b[4] = 0;
+  expect(b, "unsupported version 0");
+  // Version 2 names layout-1 chunks: this container's layout-2 chunks do not belong in it.
+  b = wsz;
+  b[4] = 2;
+  expect(b, "chunk in layout 2 where the container's version holds layout 1");
   b = wsz;
   b[9] = 1;
   expect(b, "reserved header field");
@@ -356,7 +363,7 @@ TEST(Container, CraftedIndexEditsFailWithTheirChunk) {
   opt.chunk_values = 512;
   const Bytes wsz = compress_bytes(src, opt);
   ASSERT_EQ(decompress_bytes(wsz), src);
-  ASSERT_EQ(ws::ContainerReader::from_memory(wsz.data(), wsz.size()).version(), ws::kVersionBound);
+  ASSERT_EQ(ws::ContainerReader::from_memory(wsz.data(), wsz.size()).version(), ws::kContainerVersion);
 
   struct Edit {
     std::string what, error;
@@ -400,8 +407,9 @@ TEST(Container, Version1SwapIsUndetectedWhichIsWhyVersion2Exists) {
   ws::VectorSink out;
   ws::ContainerWriter w(out, ws::SourceKind::Opaque, values.size(), ws::kVersionCrc32);
   w.begin_tensor("w", ws::DType::F32, {4, 512});
-  for (size_t r = 0; r < 4; ++r)
-    w.add_chunk(ws::encode_chunk(values.data() + r * 2048, 512, ws::DType::F32, {}));  // CRC-32
+  ws::ChunkOptions v1;  // CRC-32, layout 1
+  v1.layout = ws::tans::Layout::Shared;
+  for (size_t r = 0; r < 4; ++r) w.add_chunk(ws::encode_chunk(values.data() + r * 2048, 512, ws::DType::F32, v1));
   w.end_tensor();
   w.finish();
   ASSERT_EQ(decompress_bytes(out.bytes), values);
@@ -422,7 +430,7 @@ TEST(Container, ReadsVersion1Containers) {
     ASSERT_EQ(ws::ContainerReader::from_memory(v1.data(), v1.size()).version(), ws::kVersionCrc32) << name;
     const Bytes src = decompress_bytes(v1);
     const Bytes v2 = compress_bytes(src);
-    EXPECT_EQ(ws::ContainerReader::from_memory(v2.data(), v2.size()).version(), ws::kVersionBound);
+    EXPECT_EQ(ws::ContainerReader::from_memory(v2.data(), v2.size()).version(), ws::kContainerVersion);
     EXPECT_EQ(decompress_bytes(v2), src) << name;
     // A flipped byte inside a chunk is still caught by its CRC-32.
     const ws::ContainerReader r1 = ws::ContainerReader::from_memory(v1.data(), v1.size());

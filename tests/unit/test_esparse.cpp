@@ -131,7 +131,7 @@ TEST(Shuffle, MaskKeepsTopTwoPerGroupUnderAnyPermutation) {
     const std::vector<double> imp = random_importance(rng, out, in);
     std::vector<int32_t> perm = ws::identity_perm(in);
     std::shuffle(perm.begin(), perm.end(), rng);
-    const std::vector<uint8_t> mask = ws::mask_24(imp, out, in, perm);
+    const std::vector<uint8_t> mask = ws::nm_mask(imp, out, in, perm);
     expect_top2(imp, out, in, perm, mask);
     double kept = 0;
     for (int i = 0; i < out; ++i)
@@ -140,9 +140,9 @@ TEST(Shuffle, MaskKeepsTopTwoPerGroupUnderAnyPermutation) {
     EXPECT_NEAR(ws::kept_importance(imp, out, in, perm), kept, 1e-9 * kept);
   }
   const std::vector<double> ties(8, 1.0);
-  const std::vector<uint8_t> m = ws::mask_24(ties, 2, 4, ws::identity_perm(4));
+  const std::vector<uint8_t> m = ws::nm_mask(ties, 2, 4, ws::identity_perm(4));
   EXPECT_EQ(m, (std::vector<uint8_t>{1, 1, 0, 0, 1, 1, 0, 0}));  // ties keep the lower columns
-  EXPECT_THROW(ws::mask_24(std::vector<double>(6, 1.0), 1, 6, ws::identity_perm(6)), std::invalid_argument);
+  EXPECT_THROW(ws::nm_mask(std::vector<double>(6, 1.0), 1, 6, ws::identity_perm(6)), std::invalid_argument);
 }
 
 TEST(Shuffle, GlobalDealsRankedChannelsRoundRobin) {

@@ -271,6 +271,10 @@ TEST(Sampler, SequencesAreSeededAndStartWithBos) {
     for (int t : seq) EXPECT_TRUE(t >= 0 && t < 512);
   }
   EXPECT_THROW(ws::sample_sequences(model(), 1, 513, s), std::invalid_argument);
+  // Another file's BOS (a GGUF file's tokenizer.ggml.bos_token_id) starts the sequence instead.
+  const auto d = ws::sample_sequences(model(), 1, 8, s, 1.0f, 7);
+  EXPECT_EQ(d[0][0], 7);
+  EXPECT_THROW(ws::sample_sequences(model(), 1, 8, s, 1.0f, 512), std::invalid_argument);
 }
 
 std::string temp_path(const std::string& name) { return ::testing::TempDir() + "ws_test_llama_" + name; }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/chunk.hpp"
 #include "codec/tans.hpp"
 #include "files/llama2c.hpp"
 #include "numfmt/numfmt.hpp"
@@ -49,19 +50,15 @@ struct Row {
   double h0_bits = 0, raw_bits = 0, achieved_bits = 0;
 };
 
-// One chunk as docs/format.md section 4 lays it out: the fixed fields, the counts, the initial states
-// and both streams padded to words.
+// One chunk as docs/format.md section 4 lays it out (ws::chunk_size).
 double chunk_bits(const ws::numfmt::SplitTensor& t, size_t n, Row& row, std::vector<bool>& used) {
   ws::tans::Histogram hist{};
   for (uint8_t s : t.symbols) ++hist[s], used[s] = true;
   const ws::tans::NormalizedCounts nc = ws::tans::normalize(hist);
   const ws::tans::EncodedSymbols enc = ws::tans::encode(t.symbols.data(), n, nc, ws::tans::kDefaultLanes);
-  std::vector<uint8_t> counts;
-  ws::tans::write_counts(nc, counts);  // first, last and the counts
-  const double fixed_bytes = 4 + 4 + 1 + 1 + 2.0 * ws::tans::kDefaultLanes + 4 + 4;
   row.h0_bits += ws::tans::entropy_bits(hist);
   row.raw_bits += double(t.raw_bit_count);
-  return 8 * (fixed_bytes + double(counts.size()) + double(enc.stream.size()) + double(t.raw.size()));
+  return 8.0 * double(ws::chunk_size(n, nc, enc, t.raw.size()));
 }
 
 Row measure(const std::string& label, const Format& f, const std::vector<Tensor>& tensors, int dtype_bits,

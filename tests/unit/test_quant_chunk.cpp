@@ -224,6 +224,15 @@ TEST(QuantChunk, WriterMisuseIsALogicError) {
   EXPECT_THROW(w.add_chunk(half_block, half_block.data(), 10), std::logic_error);
   const Bytes blocks(40, 0);
   EXPECT_THROW(ws::encode_quant_chunk(blocks.data(), 16, ws::GgmlType::Q4_1, {}), std::invalid_argument);
+  // The container's version names the sub-chunks' layout: layout-1 sub-chunks do not go into version 3.
+  ws::ChunkOptions v1;
+  v1.layout = ws::tans::Layout::Shared;
+  // (From version 2 a chunk comes with the source bytes it restores, for its checksum.)
+  EXPECT_THROW(w.add_chunk(ws::encode_quant_chunk(blocks.data(), 64, ws::GgmlType::Q4_1, v1), blocks.data(),
+                           blocks.size()),
+               std::logic_error);
+  EXPECT_NO_THROW(
+      w.add_chunk(ws::encode_quant_chunk(blocks.data(), 64, ws::GgmlType::Q4_1, {}), blocks.data(), blocks.size()));
 }
 
 }  // namespace

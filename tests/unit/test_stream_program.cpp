@@ -82,42 +82,64 @@ TEST(StreamProgram, ChunkToTansDecoder) {
                                    uint32_t(table[j].next_base) << 12)
         << "entry " << j;
   }
-  // Descriptor, and its bits: [3:0] table log, [4] no_stream, [5 +: CountBits] count,
-  // [5 + CountBits + 16 j +: 16] the initial state of lane j.
+  // Descriptor, and its bits: [3:0] table log, [4] bank, [5 +: CountBits] count.
   EXPECT_EQ(p.desc.table_log, uint32_t(v.counts.table_log));
   EXPECT_EQ(p.desc.count, 16384u);
-  EXPECT_FALSE(p.desc.no_stream);
+  EXPECT_FALSE(p.desc.bank);
   ws::TansDecoderParams params;
   params.lanes = 4;
   params.count_bits = 32;
-  const std::vector<uint32_t> d = p.desc.pack(params);
-  ASSERT_EQ(d.size(), size_t((5 + 32 + 64 + 31) / 32));
+  const std::vector<uint32_t> d = ws::tans_chunk_program(v, 1).desc.pack(params);
+  ASSERT_EQ(d.size(), size_t((5 + 32 + 31) / 32));
   EXPECT_EQ(bits_of(d, 0, 4), uint64_t(v.counts.table_log));
-  EXPECT_EQ(bits_of(d, 4, 1), 0u);
+  EXPECT_EQ(bits_of(d, 4, 1), 1u);
   EXPECT_EQ(bits_of(d, 5, 32), 16384u);
-  for (int j = 0; j < 4; ++j) EXPECT_EQ(bits_of(d, 37 + 16 * j, 16), v.initial_states[size_t(j)]) << "lane " << j;
-  params.count_bits = 20;  // a narrower count moves the states
-  EXPECT_EQ(bits_of(p.desc.pack(params), 25, 16), v.initial_states[0]);
-  // Words: the symbol stream, little-endian, last on the final word.
-  ASSERT_EQ(p.words.size(), v.symbol_bytes / 4);
-  for (size_t i = 0; i < p.words.size(); ++i) {
-    EXPECT_EQ(p.words[i].data, ws::load_le32(v.symbol_stream + 4 * i));
-    EXPECT_EQ(p.words[i].last, i + 1 == p.words.size());
+  params.count_bits = 20;
+  EXPECT_EQ(ws::tans_chunk_program(v, 1).desc.pack(params).size(), 1u);
+  // Units: per state its initial state, then its stream as little-endian 16-bit units, last on the
+  // final unit; the states' streams decode back to the values' exponents.
+  ASSERT_EQ(v.layout, ws::tans::Layout::PerState);
+  ASSERT_EQ(p.units.size(), 8u);
+  std::vector<std::vector<uint8_t>> bytes(8);
+  ws::tans::StreamView views[ws::tans::kMaxStates];
+  uint16_t init[ws::tans::kMaxStates] = {};
+  for (int s = 0; s < 8; ++s) {
+    const auto& u = p.units[size_t(s)];
+    ASSERT_EQ(u.size(), v.streams[size_t(s)].bytes / 2 + 1) << "state " << s;
+    EXPECT_EQ(u[0].data, v.initial_states[size_t(s)]);
+    for (size_t k = 0; k < u.size(); ++k) {
+      EXPECT_EQ(u[k].last, k + 1 == u.size()) << "state " << s << " unit " << k;
+      if (k == 0) continue;
+      bytes[size_t(s)].push_back(uint8_t(u[k].data));
+      bytes[size_t(s)].push_back(uint8_t(u[k].data >> 8));
+    }
+    init[s] = u[0].data;
+    views[s] = {bytes[size_t(s)].data(), bytes[size_t(s)].size()};
   }
+  std::vector<uint8_t> sym(16384);
+  ws::tans::decode(ws::tans::Layout::PerState, views, table, v.counts.table_log, 4, init, sym.data(), sym.size());
+  for (size_t i = 0; i < sym.size(); ++i)
+    ASSERT_EQ(sym[i], uint8_t((values[2 * i + 1] << 1 | values[2 * i] >> 7) & 0xff)) << "symbol " << i;
 
-  // One symbol: a stream of no words, no_stream set (bit 4).
+  // One symbol: every state's stream is empty; its initial-state unit is its last.
   const Bytes same(2 * 100, 0x3f);
   const Bytes one = ws::encode_chunk(same.data(), 100, ws::DType::BF16, opt);
   const ws::TansChunkProgram q = ws::tans_chunk_program(ws::parse_chunk(one.data(), one.size()));
-  EXPECT_TRUE(q.words.empty());
-  EXPECT_TRUE(q.desc.no_stream);
-  EXPECT_EQ(bits_of(q.desc.pack(params), 4, 1), 1u);
+  for (const auto& u : q.units) {
+    ASSERT_EQ(u.size(), 1u);
+    EXPECT_TRUE(u[0].last);
+  }
   // No values: a descriptor of count 0 and nothing else.
   const Bytes none = ws::encode_chunk(same.data(), 0, ws::DType::BF16, opt);
   const ws::TansChunkProgram z = ws::tans_chunk_program(ws::parse_chunk(none.data(), none.size()));
   EXPECT_TRUE(z.table.empty());
-  EXPECT_TRUE(z.words.empty());
+  for (const auto& u : z.units) EXPECT_TRUE(u.empty());
   EXPECT_EQ(z.desc.count, 0u);
+  // A layout-1 chunk is not the decoder's.
+  ws::ChunkOptions v1 = opt;
+  v1.layout = ws::tans::Layout::Shared;
+  const Bytes old = ws::encode_chunk(values.data(), 1000, ws::DType::BF16, v1);
+  EXPECT_THROW(ws::tans_chunk_program(ws::parse_chunk(old.data(), old.size())), ws::FormatError);
 }
 
 TEST(StreamProgram, FormatToUnpacker) {
@@ -232,40 +254,59 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
   const std::vector<ws::CfgWrite> fmt = ws::unpacker_config(ws::numfmt::Format::builtin("bf16"));
   for (; at < 257; ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x2000 + fmt[at].addr, fmt[at].data})) << at;
   ASSERT_EQ(p.layers.size(), 2u);
-  size_t vi = 0, mi = 0, vw = 0, mw = 0, rw = 0, ai = 0;
+  size_t vi = 0, mi = 0, rw = 0, ai = 0;
+  std::vector<size_t> vu(8, 0), mu(4, 0);  // next unit per state port
+  ASSERT_EQ(p.vunits.size(), 8u);
+  ASSERT_EQ(p.munits.size(), 4u);
+  int vbank = 0, mbank = 0;  // each decoder's chunks alternate between the table banks
   for (size_t li = 0; li < 2; ++li) {
     const ws::PipelineLayer& l = li == 0 ? L : L2;
     const int k8 = l.k8();
     EXPECT_EQ(p.layers[li].cfg_start, at);
     EXPECT_EQ(p.layers[li].beats, l.beats());
-    // MAC CTRL at 0x3000: {row_beats[15:0], 15'b0, mode 1 = bf16}; perm[j] at 0x3000 + MaxK + j, padded
-    // columns mapping to themselves; LAYER_BEATS at 0x4000.
+    ASSERT_EQ(l.values.size(), l.meta.size());
+    ASSERT_GT(l.values.size(), 1u) << "the test wants layers of several chunk pairs";
+    // Chunk pair c: the value table (bank 0 at 0x0000 + j, bank 1 at 0x5000 + j), then the metadata
+    // table (0x1000 + j, bank 1 0x6000 + j), each chunk's descriptor {count, bank, table log} offered
+    // once its table is in; every state's units (initial state, then its stream) on its own port.
+    auto chunk_pair = [&](size_t c) {
+      for (const auto& [v, bases, desc, bank, units, next] :
+           {std::tuple{&l.values[c], std::pair{0x0000u, 0x5000u}, &p.vdesc[vi++], &vbank, &p.vunits, &vu},
+            std::tuple{&l.meta[c], std::pair{0x1000u, 0x6000u}, &p.mdesc[mi++], &mbank, &p.munits, &mu}}) {
+        const uint32_t base = *bank ? bases.second : bases.first;
+        const std::vector<ws::tans::DecodeEntry> t = ws::tans::build_decode_table(v->counts);
+        for (size_t j = 0; j < t.size(); ++j, ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{base + uint32_t(j), t[j].pack()}));
+        EXPECT_EQ(desc->after_cfg, at);
+        EXPECT_EQ(desc->desc.count, v->value_count);
+        EXPECT_EQ(desc->desc.table_log, uint32_t(v->counts.table_log));
+        EXPECT_EQ(desc->desc.bank, *bank == 1);
+        *bank ^= 1;
+        ASSERT_EQ(v->layout, ws::tans::Layout::PerState);
+        for (int st = 0; st < v->states(); ++st) {
+          const std::vector<ws::StreamUnit>& port = (*units)[size_t(st)];
+          size_t& n = (*next)[size_t(st)];
+          const ws::tans::StreamView& sv = v->streams[size_t(st)];
+          EXPECT_EQ(port[n++], (ws::StreamUnit{v->initial_states[size_t(st)], sv.bytes == 0})) << "state " << st;
+          for (size_t k = 0; k < sv.bytes; k += 2, ++n)
+            EXPECT_EQ(port[n], (ws::StreamUnit{uint16_t(ws::load_le16(sv.data + k)), k + 2 == sv.bytes})) << "state " << st;
+        }
+      }
+      // The value chunk's raw words, last on its final one.
+      const ws::ChunkView& v = l.values[c];
+      for (uint32_t i = 0; i < v.raw_bytes / 4; ++i, ++rw)
+        EXPECT_EQ(p.raw[rw], (ws::StreamWord{ws::load_le32(v.raw_stream + 4 * i), i + 1 == v.raw_bytes / 4}));
+    };
+    // After the first layer, the pair that starts the layer first (its tables load while the previous
+    // layer streams); MAC CTRL at 0x3000: {row_beats[15:0], 15'b0, mode 1 = bf16}; perm[j] at 0x3000 +
+    // MaxK + j, padded columns mapping to themselves; LAYER_BEATS at 0x4000; then the other pairs.
+    if (li > 0) chunk_pair(0);
     EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x3000, uint32_t(k8 / 8) << 16 | 1u}));
     for (int j = 0; j < k8; ++j, ++at) {
       const uint32_t pj = j < int(l.perm.size()) ? uint32_t(l.perm[size_t(j)]) : uint32_t(j);
       EXPECT_EQ(p.cfg[at], (ws::CfgWrite{0x3000 + 256 + uint32_t(j), pj})) << "perm " << j;
     }
     EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x4000, uint32_t(l.beats())}));
-    // The chunk pairs start on the same beats: value table (0x0000 + j), then metadata (0x1000 + j),
-    // each chunk's descriptor offered once its table is in.
-    ASSERT_EQ(l.values.size(), l.meta.size());
-    for (size_t c = 0; c < l.values.size(); ++c) {
-      for (const auto& [v, base, desc] :
-           {std::tuple{&l.values[c], 0x0000u, &p.vdesc[vi++]}, std::tuple{&l.meta[c], 0x1000u, &p.mdesc[mi++]}}) {
-        const std::vector<ws::tans::DecodeEntry> t = ws::tans::build_decode_table(v->counts);
-        for (size_t j = 0; j < t.size(); ++j, ++at) EXPECT_EQ(p.cfg[at], (ws::CfgWrite{base + uint32_t(j), t[j].pack()}));
-        EXPECT_EQ(desc->after_cfg, at);
-        EXPECT_EQ(desc->desc.count, v->value_count);
-        EXPECT_EQ(desc->desc.table_log, uint32_t(v->counts.table_log));
-      }
-      // Their words, in chunk order, last on each chunk's final word.
-      for (const auto& [words, bytes, n, next] :
-           {std::tuple{&p.vword, l.values[c].symbol_stream, l.values[c].symbol_bytes, &vw},
-            std::tuple{&p.raw, l.values[c].raw_stream, l.values[c].raw_bytes, &rw},
-            std::tuple{&p.mword, l.meta[c].symbol_stream, l.meta[c].symbol_bytes, &mw}})
-        for (uint32_t i = 0; i < n / 4; ++i, ++*next)
-          EXPECT_EQ((*words)[*next], (ws::StreamWord{ws::load_le32(bytes + 4 * i), i + 1 == n / 4}));
-    }
+    for (size_t c = li > 0 ? 1 : 0; c < l.values.size(); ++c) chunk_pair(c);
     // Activations: x, padded with +0 to K8, last on the final one.
     for (int j = 0; j < k8; ++j, ++ai) {
       EXPECT_EQ(p.act[ai].data, j < int(l.x.size()) ? l.x[size_t(j)] : 0) << j;
@@ -275,10 +316,15 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
   EXPECT_EQ(at, p.cfg.size());
   EXPECT_EQ(vi, p.vdesc.size());
   EXPECT_EQ(mi, p.mdesc.size());
-  EXPECT_EQ(vw, p.vword.size());
+  for (size_t st = 0; st < 8; ++st) EXPECT_EQ(vu[st], p.vunits[st].size()) << "value state " << st;
+  for (size_t st = 0; st < 4; ++st) EXPECT_EQ(mu[st], p.munits[st].size()) << "metadata state " << st;
   EXPECT_EQ(rw, p.raw.size());
-  EXPECT_EQ(mw, p.mword.size());
   EXPECT_EQ(ai, p.act.size());
+  // One bank: every table at bank 0's addresses, every descriptor on bank 0.
+  const ws::PipelineProgram one = ws::weight_pipeline_program({L, L2}, params, true, true);
+  for (const ws::CfgWrite& w : one.cfg) EXPECT_TRUE(w.addr >> 12 != 5 && w.addr >> 12 != 6) << std::hex << w.addr;
+  for (const auto* d : {&one.vdesc, &one.mdesc})
+    for (const ws::PipelineDesc& pd : *d) EXPECT_FALSE(pd.desc.bank);
   EXPECT_EQ(ws::weight_pipeline_program({L}, params, false).cfg.front().addr, 0x3000u) << "no format the second time";
 
   // What the contract refuses.

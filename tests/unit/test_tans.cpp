@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/chunk.hpp"
 #include "codec/tans.hpp"
 #include "core/bitstream.hpp"
 #include "core/error.hpp"
@@ -26,6 +27,8 @@ using wstest::long_run;
 using wstest::error_of;
 
 using ws::tans::DecodeEntry;
+using ws::tans::Layout;
+using ws::tans::StreamView;
 using ws::tans::Histogram;
 using ws::tans::NormalizedCounts;
 
@@ -87,15 +90,17 @@ TEST(Tans, HandStreamOneLane) {
   // tANS coding is a bijection, so the encoder must produce exactly this for symbols 6 3 5 3 6.
   const NormalizedCounts nc = hand_counts();
   const uint8_t symbols[5] = {6, 3, 5, 3, 6};
-  const ws::tans::EncodedSymbols enc = ws::tans::encode(symbols, 5, nc, 1);
-  EXPECT_EQ(enc.stream, (std::vector<uint8_t>{0x37, 0, 0, 0}));
+  const ws::tans::EncodedSymbols enc = ws::tans::encode(symbols, 5, nc, 1, Layout::Shared);
+  ASSERT_EQ(enc.streams.size(), 1u);
+  EXPECT_EQ(enc.streams[0], (std::vector<uint8_t>{0x37, 0, 0, 0}));
   EXPECT_EQ(enc.bit_count, 10u);
   EXPECT_EQ(enc.initial_states[0], 9);
 
   const std::vector<uint8_t> stream = {0x37, 0, 0, 0};
+  const StreamView view{stream.data(), stream.size()};
   const uint16_t init[1] = {9};
   uint8_t out[5] = {};
-  ws::tans::decode(stream.data(), stream.size(), ws::tans::build_decode_table(nc), 5, 1, init, out, 5);
+  ws::tans::decode(Layout::Shared, &view, ws::tans::build_decode_table(nc), 5, 1, init, out, 5);
   EXPECT_EQ(std::vector<uint8_t>(out, out + 5), std::vector<uint8_t>(symbols, symbols + 5));
 }
 
@@ -107,17 +112,49 @@ TEST(Tans, HandStreamTwoLanes) {
   // Bits 0,0, 1,0,0,0, 0, 0 -> byte 0 = 0b00000100 = 0x04; the last step is partial (lane 0 only).
   const NormalizedCounts nc = hand_counts();
   const uint8_t symbols[5] = {5, 6, 3, 5, 3};
-  const ws::tans::EncodedSymbols enc = ws::tans::encode(symbols, 5, nc, 2);
-  EXPECT_EQ(enc.stream, (std::vector<uint8_t>{0x04, 0, 0, 0}));
+  const ws::tans::EncodedSymbols enc = ws::tans::encode(symbols, 5, nc, 2, Layout::Shared);
+  ASSERT_EQ(enc.streams.size(), 1u);
+  EXPECT_EQ(enc.streams[0], (std::vector<uint8_t>{0x04, 0, 0, 0}));
   EXPECT_EQ(enc.bit_count, 8u);
   EXPECT_EQ(enc.initial_states[0], 4);
   EXPECT_EQ(enc.initial_states[1], 9);
 
   const std::vector<uint8_t> stream = {0x04, 0, 0, 0};
+  const StreamView view{stream.data(), stream.size()};
   const uint16_t init[2] = {4, 9};
   uint8_t out[5] = {};
-  ws::tans::decode(stream.data(), stream.size(), ws::tans::build_decode_table(nc), 5, 2, init, out, 5);
+  ws::tans::decode(Layout::Shared, &view, ws::tans::build_decode_table(nc), 5, 2, init, out, 5);
   EXPECT_EQ(std::vector<uint8_t>(out, out + 5), std::vector<uint8_t>(symbols, symbols + 5));
+}
+
+TEST(Tans, HandStreamsPerState) {
+  // Layout 2, K = 1: S = 2 states, each with its own stream. Symbols 6 3 5 3 6: state 0 decodes
+  // i = 0, 2, 4 (6 5 6), state 1 decodes i = 1, 3 (3 3). Backwards from final state 0:
+  //   state 0: x=18 -> s6, 3 bits = 4 -> 0 + 4 = 4;  x=4 -> s5, 2 bits = 2 -> 16 + 2 = 18;
+  //            x=18 -> s6, 3 bits = 0 -> 0.   Bits 0,0,1, 0,1, 0,0,0 -> 0x14, padded to a unit.
+  //   state 1: x=16 -> s3, 1 bit = 0 -> 24 + 0 = 24;  x=24 -> s3, 0 bits -> 0.   One zero bit.
+  const NormalizedCounts nc = hand_counts();
+  const uint8_t symbols[5] = {6, 3, 5, 3, 6};
+  const ws::tans::EncodedSymbols enc = ws::tans::encode(symbols, 5, nc, 1, Layout::PerState);
+  ASSERT_EQ(enc.streams.size(), 2u);
+  EXPECT_EQ(enc.streams[0], (std::vector<uint8_t>{0x14, 0}));
+  EXPECT_EQ(enc.streams[1], (std::vector<uint8_t>{0, 0}));
+  EXPECT_EQ(enc.bit_count, 9u);
+  EXPECT_EQ(enc.initial_states[0], 18);
+  EXPECT_EQ(enc.initial_states[1], 16);
+
+  const std::vector<uint8_t> s0 = {0x14, 0}, s1 = {0, 0};
+  const StreamView views[2] = {{s0.data(), s0.size()}, {s1.data(), s1.size()}};
+  const uint16_t init[2] = {18, 16};
+  uint8_t out[5] = {};
+  ws::tans::decode(Layout::PerState, views, ws::tans::build_decode_table(nc), 5, 1, init, out, 5);
+  EXPECT_EQ(std::vector<uint8_t>(out, out + 5), std::vector<uint8_t>(symbols, symbols + 5));
+  // State 1's stream may also be empty? No: its one field takes a bit, so it is a unit of zeros.
+  const StreamView short_views[2] = {{s0.data(), s0.size()}, {s1.data(), 0}};
+  EXPECT_EQ(error_of([&] {
+              ws::tans::decode(Layout::PerState, short_views, ws::tans::build_decode_table(nc), 5, 1, init, out, 5);
+            }),
+            "stream ends early");
 }
 
 TEST(Tans, HandCounts) {
@@ -357,21 +394,30 @@ TEST(Tans, NormalizeEdges) {
   EXPECT_DOUBLE_EQ(ws::tans::entropy_bits(q), 80.0);
 }
 
-// A reference decoder written line by line from docs/format.md 2.4, with the slow BitReader.
-std::vector<uint8_t> reference_decode(const std::vector<uint8_t>& stream, const NormalizedCounts& nc,
-                                      int K, const uint16_t* init, size_t n) {
+// A reference decoder written line by line from docs/format.md 2.4 and 2.5, with the slow BitReader:
+// symbol i belongs to state i mod S and reads the shared stream (layout 1) or its state's (layout 2).
+std::vector<uint8_t> reference_decode(const ws::tans::EncodedSymbols& enc, const NormalizedCounts& nc, size_t n) {
   const std::vector<DecodeEntry> t = ws::tans::build_decode_table(nc);
-  ws::BitReader r(stream.data(), stream.size());
-  std::vector<uint32_t> state(init, init + K);
+  const int S = enc.states();
+  std::vector<ws::BitReader> r;
+  for (const auto& st : enc.streams) r.emplace_back(st.data(), st.size());
+  std::vector<uint32_t> state(enc.initial_states.begin(), enc.initial_states.begin() + S);
   std::vector<uint8_t> out(n);
   for (size_t i = 0; i < n; ++i) {
-    uint32_t& x = state[i % size_t(K)];
+    uint32_t& x = state[i % size_t(S)];
     out[i] = t[x].symbol;
-    x = t[x].next_base + r.read(t[x].nb_bits);
+    x = t[x].next_base + r[enc.layout == Layout::Shared ? 0 : i % size_t(S)].read(t[x].nb_bits);
   }
-  for (int j = 0; j < K; ++j)
+  for (int j = 0; j < S; ++j)
     if (state[size_t(j)] != 0) throw ws::FormatError("final state wrong");
-  r.expect_padding_only();
+  for (size_t j = 0; j < r.size(); ++j) {
+    if (enc.layout == Layout::Shared) {
+      r[j].expect_padding_only();
+    } else {  // less than a unit, all zero
+      const uint64_t left = r[j].size_bits() - r[j].position();
+      if (left >= 16 || r[j].read(int(left)) != 0) throw ws::FormatError("bits left over");
+    }
+  }
   return out;
 }
 
@@ -404,27 +450,38 @@ TEST(Tans, RandomRoundTrips) {
   std::mt19937_64 rng(s + 3);
   const size_t large = long_run() ? 1000000 : 20000;
   uint64_t symbols = 0, mismatches = 0, ref_mismatches = 0, cases = 0;
+  for (Layout layout : {Layout::PerState, Layout::Shared})
   for (int L = 5; L <= 12; ++L)
     for (int K : {1, 2, 4, 8})
       for (int shape = 0; shape < 5; ++shape)
-        for (size_t n : {size_t(0), size_t(1), size_t(K - 1), size_t(K + 1), size_t(257), large}) {
+        for (size_t n : {size_t(0), size_t(1), size_t(K - 1), size_t(K + 1), size_t(2 * K + 1), size_t(257), large}) {
           std::vector<uint8_t> v = random_symbols(rng, shape, n);
           Histogram h{};
           for (uint8_t x : v) ++h[x];
           if (n == 0) h[0] = 1;  // any table will do for no symbols
           const NormalizedCounts nc = ws::tans::normalize(h, L);
-          const ws::tans::EncodedSymbols enc = ws::tans::encode(v.data(), n, nc, K);
-          ASSERT_EQ(enc.stream.size() % 4, 0u);
-          ASSERT_EQ(enc.stream.size(), (enc.bit_count + 31) / 32 * 4);
-          for (int j = int(std::min<size_t>(n, size_t(K))); j < K; ++j)
-            ASSERT_EQ(enc.initial_states[size_t(j)], 0) << "a lane without symbols starts at 0";
+          const ws::tans::EncodedSymbols enc = ws::tans::encode(v.data(), n, nc, K, layout);
+          const int S = enc.states();
+          ASSERT_EQ(S, layout == Layout::Shared ? K : 2 * K);
+          ASSERT_EQ(enc.streams.size(), layout == Layout::Shared ? 1u : size_t(S));
+          uint64_t stream_bits = 0;
+          for (const auto& st : enc.streams) {
+            ASSERT_EQ(st.size() % (layout == Layout::Shared ? 4 : 2), 0u);
+            stream_bits += 8 * st.size();
+          }
+          if (layout == Layout::Shared) ASSERT_EQ(stream_bits, (enc.bit_count + 31) / 32 * 32);
+          ASSERT_GE(stream_bits, enc.bit_count);
+          ASSERT_LT(stream_bits, enc.bit_count + 16 * enc.streams.size() + 16);
+          for (int j = int(std::min<size_t>(n, size_t(S))); j < S; ++j) {
+            ASSERT_EQ(enc.initial_states[size_t(j)], 0) << "a state without symbols starts at 0";
+            if (layout == Layout::PerState) ASSERT_TRUE(enc.streams[size_t(j)].empty());
+          }
           std::vector<uint8_t> out(n + 1, 0xEE);  // one guard byte
-          ws::tans::decode(enc.stream.data(), enc.stream.size(), ws::tans::build_decode_table(nc),
-                           nc.table_log, K, enc.initial_states.data(), out.data(), n);
+          ws::tans::decode(enc, ws::tans::build_decode_table(nc), nc.table_log, out.data(), n);
           ASSERT_EQ(out[n], 0xEE) << "decode wrote past n";
           for (size_t i = 0; i < n; ++i) mismatches += out[i] != v[i];
           if (n <= 257) {
-            std::vector<uint8_t> ref = reference_decode(enc.stream, nc, K, enc.initial_states.data(), n);
+            std::vector<uint8_t> ref = reference_decode(enc, nc, n);
             for (size_t i = 0; i < n; ++i) ref_mismatches += ref[i] != v[i];
           }
           symbols += n;
@@ -462,8 +519,8 @@ TEST(Tans, RealExponentsNearEntropy) {
     std::memcpy(&f, file.data() + 28 + 4 * i, 4);
     exps[i] = uint8_t(to_bf16(f) >> 7);  // bf16 exponent, bits 14..7 (sign dropped by the cast)
   }
-  // Chunks of 65536 symbols, default table log and lanes. Coded size: symbol stream with its word
-  // padding, plus the table header (first, last, counts) and the initial states.
+  // Chunks of 65536 symbols, default table log, lanes and layout. Coded size: the symbol streams with
+  // their padding, the table header (first, last, counts), the initial states and stream sizes.
   double coded = 0, entropy = 0;
   uint64_t mismatches = 0;
   for (size_t at = 0; at < count; at += 65536) {
@@ -472,13 +529,10 @@ TEST(Tans, RealExponentsNearEntropy) {
     for (size_t i = 0; i < n; ++i) ++h[exps[at + i]];
     const NormalizedCounts nc = ws::tans::normalize(h);
     const ws::tans::EncodedSymbols enc = ws::tans::encode(exps.data() + at, n, nc, ws::tans::kDefaultLanes);
-    std::vector<uint8_t> header;
-    ws::tans::write_counts(nc, header);
-    coded += 8.0 * double(enc.stream.size() + header.size() + 2 * ws::tans::kDefaultLanes);
+    coded += 8.0 * double(ws::chunk_size(n, nc, enc, 0) - 14);  // without value count, CRC, lanes, log, raw size
     entropy += ws::tans::entropy_bits(h);
     std::vector<uint8_t> out(n);
-    ws::tans::decode(enc.stream.data(), enc.stream.size(), ws::tans::build_decode_table(nc),
-                     nc.table_log, ws::tans::kDefaultLanes, enc.initial_states.data(), out.data(), n);
+    ws::tans::decode(enc, ws::tans::build_decode_table(nc), nc.table_log, out.data(), n);
     for (size_t i = 0; i < n; ++i) mismatches += out[i] != exps[at + i];
   }
   std::printf("stories260K bf16 exponents: %zu symbols, %llu mismatches, entropy %.4f bits/symbol, "
@@ -498,7 +552,7 @@ struct Coded {
   std::vector<uint8_t> symbols;
 };
 
-Coded make_coded(size_t n, int K, uint32_t s) {
+Coded make_coded(size_t n, int K, uint32_t s, Layout layout) {
   std::mt19937_64 rng(s);
   Coded c;
   c.symbols = random_symbols(rng, 4, n);
@@ -506,72 +560,105 @@ Coded make_coded(size_t n, int K, uint32_t s) {
   for (uint8_t x : c.symbols) ++h[x];
   c.nc = ws::tans::normalize(h, 11);
   c.table = ws::tans::build_decode_table(c.nc);
-  c.enc = ws::tans::encode(c.symbols.data(), n, c.nc, K);
+  c.enc = ws::tans::encode(c.symbols.data(), n, c.nc, K, layout);
   return c;
 }
 
-std::string decode_error(const Coded& c, const std::vector<uint8_t>& stream, int K,
+// The error of decoding `streams` (one per stream of the layout) as c's symbols.
+std::string decode_error(const Coded& c, const std::vector<std::vector<uint8_t>>& streams, int K,
                          const uint16_t* init, size_t n) {
   std::vector<uint8_t> out(n);
+  std::vector<StreamView> views;
+  for (const auto& st : streams) views.push_back({st.data(), st.size()});
+  views.resize(ws::tans::kMaxStates);
   return error_of([&] {
-    ws::tans::decode(stream.data(), stream.size(), c.table, c.nc.table_log, K, init, out.data(), n);
+    ws::tans::decode(c.enc.layout, views.data(), c.table, c.nc.table_log, K, init, out.data(), n);
   });
 }
 
+// The padding bits of a stream: a field of the last unit (word) above the data, when there is one.
+bool ends_in_padding(const Coded& c, size_t stream) {
+  const std::vector<uint8_t> save = c.enc.streams[stream];
+  Coded d = c;
+  d.enc.streams[stream].back() ^= 0x80;
+  return decode_error(d, d.enc.streams, c.enc.lanes, c.enc.initial_states.data(), c.symbols.size()) ==
+         "bits left over";
+}
+
 TEST(Tans, DecodeErrors) {
-  const int K = 4;
-  // A symbol count whose fields do not fill the last word, so that the stream ends in padding.
-  size_t n = 5000;
-  Coded c = make_coded(n, K, seed());
-  while (c.enc.bit_count % 32 == 0) c = make_coded(++n, K, seed());
-  const uint16_t* init = c.enc.initial_states.data();
-  ASSERT_EQ(decode_error(c, c.enc.stream, K, init, n), "");
+  for (Layout layout : {Layout::PerState, Layout::Shared}) {
+    SCOPED_TRACE(layout == Layout::Shared ? "layout 1" : "layout 2");
+    const int K = 4;
+    const bool shared = layout == Layout::Shared;
+    const size_t unit = shared ? 4 : 2;  // bytes a stream is padded to
+    const char* name = shared ? "lane" : "state";
+    // A symbol count whose fields do not fill stream 1's last unit, so that it ends in padding.
+    const uint32_t sd = seed();
+    size_t n = 5000;
+    Coded c = make_coded(n, K, sd, layout);
+    const size_t victim = shared ? 0 : 1;
+    while (!ends_in_padding(c, victim)) c = make_coded(++n, K, sd, layout);
+    const uint16_t* init = c.enc.initial_states.data();
+    const auto good = c.enc.streams;
+    ASSERT_EQ(decode_error(c, good, K, init, n), "");
 
-  // Truncated by a word: the reads run past the end.
-  std::vector<uint8_t> s(c.enc.stream.begin(), c.enc.stream.end() - 4);
-  EXPECT_EQ(decode_error(c, s, K, init, n), "stream ends early");
-  // Truncated to nothing at all.
-  EXPECT_EQ(decode_error(c, {}, K, init, n), "stream ends early");
-  // An extra zero word.
-  s = c.enc.stream;
-  s.insert(s.end(), 4, 0);
-  EXPECT_EQ(decode_error(c, s, K, init, n), "bits left over");
-  // A set padding bit (the last bit of the stream is padding unless the bits fill the word).
-  ASSERT_NE(c.enc.bit_count % 32, 0u);
-  s = c.enc.stream;
-  s.back() |= 0x80;
-  EXPECT_EQ(decode_error(c, s, K, init, n), "bits left over");
-  // An initial state changed: the lane ends elsewhere than 0, or reads a different number of bits.
-  uint16_t bad[8];
-  std::copy(init, init + K, bad);
-  bad[2] ^= 1;
-  EXPECT_NE(decode_error(c, c.enc.stream, K, bad, n), "");
-  bad[2] = uint16_t(c.nc.table_size());
-  EXPECT_EQ(decode_error(c, c.enc.stream, K, bad, n), "initial state 2048 of lane 2 is not below 2^L");
-  // Bad lane count and table log.
-  EXPECT_EQ(decode_error(c, c.enc.stream, 3, init, n), "bad lane count 3 (must be 1, 2, 4 or 8)");
-  // Decoding fewer symbols than were coded leaves bits and lane states behind.
-  EXPECT_NE(decode_error(c, c.enc.stream, K, init, n - 4), "");
-  // A lane with no symbols but a nonzero state.
-  const Coded two = make_coded(2, K, seed());
-  uint16_t st[8];
-  std::copy(two.enc.initial_states.begin(), two.enc.initial_states.begin() + K, st);
-  st[3] = 5;
-  EXPECT_EQ(decode_error(two, two.enc.stream, K, st, 2), "final state wrong in lane 3");
+    // Truncated by a unit: the reads run past the end.
+    auto s = good;
+    s[victim].resize(s[victim].size() - unit);
+    EXPECT_EQ(decode_error(c, s, K, init, n), "stream ends early");
+    // Truncated to nothing at all.
+    s = good;
+    s[victim].clear();
+    EXPECT_EQ(decode_error(c, s, K, init, n), "stream ends early");
+    // An extra zero unit.
+    s = good;
+    s[victim].insert(s[victim].end(), unit, 0);
+    EXPECT_EQ(decode_error(c, s, K, init, n), "bits left over");
+    // A set padding bit.
+    s = good;
+    s[victim].back() |= 0x80;
+    EXPECT_EQ(decode_error(c, s, K, init, n), "bits left over");
+    // An initial state changed: the state ends elsewhere than 0, or reads a different number of bits.
+    uint16_t bad[ws::tans::kMaxStates];
+    std::copy(init, init + c.enc.states(), bad);
+    bad[2] ^= 1;
+    EXPECT_NE(decode_error(c, good, K, bad, n), "");
+    bad[2] = uint16_t(c.nc.table_size());
+    EXPECT_EQ(decode_error(c, good, K, bad, n), std::string("initial state 2048 of ") + name + " 2 is not below 2^L");
+    // Bad lane count.
+    EXPECT_EQ(decode_error(c, good, 3, init, n), "bad lane count 3 (must be 1, 2, 4 or 8)");
+    // Decoding fewer symbols than were coded leaves bits and states behind.
+    EXPECT_NE(decode_error(c, good, K, init, n - 4), "");
+    // A state with no symbols but a nonzero initial state.
+    const Coded two = make_coded(2, K, sd, layout);
+    uint16_t st[ws::tans::kMaxStates];
+    std::copy(two.enc.initial_states.begin(), two.enc.initial_states.begin() + two.enc.states(), st);
+    st[3] = 5;
+    EXPECT_EQ(decode_error(two, two.enc.streams, K, st, 2), std::string("final state wrong in ") + name + " 3");
+    // Layout 2: a state with no symbols but a stream.
+    if (!shared) {
+      s = two.enc.streams;
+      s[5] = {0, 0};
+      EXPECT_EQ(decode_error(two, s, K, two.enc.initial_states.data(), 2), "bits left over");
+    }
 
-  // Flipped bits: count how often the decoder itself notices (the chunk CRC catches the rest; see
-  // test_chunk). Every outcome must be a FormatError or a completed decode, never a crash.
-  std::mt19937_64 rng(seed() + 9);
-  int detected = 0;
-  const int flips = long_run() ? 20000 : 2000;
-  for (int i = 0; i < flips; ++i) {
-    s = c.enc.stream;
-    const size_t bit = rng() % (s.size() * 8);
-    s[bit / 8] ^= uint8_t(1u << (bit % 8));
-    detected += decode_error(c, s, K, init, n) != "";
+    // Flipped bits: count how often the decoder itself notices (the chunk CRC catches the rest; see
+    // test_chunk). Every outcome must be a FormatError or a completed decode, never a crash.
+    std::mt19937_64 rng(sd + 9);
+    int detected = 0;
+    const int flips = long_run() ? 20000 : 2000;
+    for (int i = 0; i < flips; ++i) {
+      s = good;
+      const size_t j = rng() % s.size();
+      if (s[j].empty()) continue;
+      const size_t bit = rng() % (s[j].size() * 8);
+      s[j][bit / 8] ^= uint8_t(1u << (bit % 8));
+      detected += decode_error(c, s, K, init, n) != "";
+    }
+    std::printf("%s: single bit flips detected by the tANS decoder alone: %d of %d\n",
+                shared ? "layout 1" : "layout 2", detected, flips);
+    EXPECT_GT(detected, flips * 9 / 10);
   }
-  std::printf("single bit flips detected by the tANS decoder alone: %d of %d\n", detected, flips);
-  EXPECT_GT(detected, flips * 9 / 10);
 }
 
 }  // namespace

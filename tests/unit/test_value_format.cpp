@@ -254,19 +254,24 @@ TEST(ValueFormat, CustomFormatThroughConvertAndCompress) {
   EXPECT_EQ(tables, 13u);
 }
 
-// Containers written before format ids existed (the fuzz corpus) still decode, and the mixed ones give
-// back their source byte for byte.
+// Containers of every version (the fuzz corpus: 1 before format ids and XXH3, 2 before per-state
+// streams, and the current one) decode, and the mixed ones give back their source byte for byte.
 TEST(ValueFormat, OldContainersStillDecode) {
   const std::string dir = std::string(WS_SOURCE_DIR) + "/tests/fuzz/corpus/";
   const Bytes mixed = read_file(dir + "source_mixed.safetensors");
-  for (const char* name : {"v1_bf16_lanes2_L5.wsz", "v1_llama2c_f32.wsz", "v1_mixed_lanes1.wsz", "v1_mixed_lanes8.wsz",
-                           "v1_sparse24_lanes8.wsz", "v1_sparse24_rows1.wsz", "v1_opaque.wsz", "v1_empty.wsz"}) {
-    const Bytes wsz = read_file(dir + name);
-    ASSERT_FALSE(wsz.empty()) << name;
-    Bytes out;
-    EXPECT_EQ(error_of([&] { out = decompress_bytes(wsz); }), "") << name;
-    if (std::string(name).rfind("v1_mixed", 0) == 0) EXPECT_EQ(out, mixed) << name;
-  }
+  // The v1_ and v2_ seeds are containers of versions 1 and 2 (layout-1 chunks), the seeds without a
+  // prefix the same sources as the tool writes them now (tests/fuzz/make_corpus.sh).
+  for (const std::string prefix : {"v1_", "v2_", ""})
+    for (const char* name : {"bf16_lanes2_L5.wsz", "llama2c_f32.wsz", "mixed_lanes1.wsz", "mixed_lanes8.wsz",
+                             "sparse24_lanes8.wsz", "sparse24_rows1.wsz", "opaque.wsz", "empty.wsz"}) {
+      const Bytes wsz = read_file(dir + prefix + name);
+      ASSERT_FALSE(wsz.empty()) << prefix << name;
+      const uint16_t version = prefix == "v1_" ? 1 : prefix == "v2_" ? 2 : ws::kContainerVersion;
+      EXPECT_EQ(ws::ContainerReader::from_memory(wsz.data(), wsz.size()).version(), version) << prefix << name;
+      Bytes out;
+      EXPECT_EQ(error_of([&] { out = decompress_bytes(wsz); }), "") << prefix << name;
+      if (std::string(name).rfind("mixed", 0) == 0) EXPECT_EQ(out, mixed) << prefix << name;
+    }
 }
 
 // The container with its index bytes edited by `edit` (index CRC and footer made consistent).

@@ -1,0 +1,94 @@
+`default_nettype none
+// ws_tans_state_buffer: the input of one tANS state (docs/tans_decoder.md, section 3). Four 16-bit
+// unit slots, w0 (the unit the state reads from), h0, h1, h2: units enter at h2 and move down
+// whenever the slot below is free, so every slot register has one source and a clock enable, no
+// multiplexer. The decoder reads {h1, h0, w0} and pops w0 (w0 <- h0 ...) once its bit position
+// passes 16.
+//
+// A chunk's units end at the one with `last`; after it the port takes nothing until flush_i, so
+// the next chunk's units never mix in. flush_i ends the state's chunk: the slots empty, w0 becomes
+// a dummy unit (the first pop of the next chunk drops it, which puts the initial state unit in w0),
+// and if the last unit has not come yet the buffer drains the port up to it.
+module ws_tans_state_buffer (
+  input  wire         clk_i,
+  input  wire         rst_ni,
+  input  wire         in_valid_i,
+  output logic        in_ready_o,
+  input  wire  [15:0] in_data_i,
+  input  wire         in_last_i,
+  input  wire         pop_i,     // w0 is used up
+  input  wire         flush_i,   // the state's chunk is over
+  output logic [15:0] w0_o,
+  output logic [15:0] h0_o,
+  output logic [15:0] h1_o,
+  output logic [2:0]  valid_o,   // w0, h0, h1 hold units (w0 may be the dummy)
+  output logic        ended_o,   // the chunk's last unit came in: what is left of it is in the slots
+  output logic        ok_o       // registered: all four slots full, or the last unit in (a cycle ago)
+);
+  `include "ws_assert.svh"
+
+  logic [15:0] data_q [4];
+  logic [3:0]  valid_q;  // slot 0 = w0 .. slot 3 = h2
+  logic        ended_q;  // the chunk's last unit came in (it may have been popped since)
+  logic        drain_q;
+  logic        ok_q;
+
+  // Moves, bottom up: a slot is free when empty or its unit moves down (w0: popped).
+  // moveK: slot K loads slot K+1 (K < 3) or the port (K = 3). A pop shifts every slot down at once;
+  // otherwise a unit moves into an empty slot below it, one slot a cycle. No move waits for another,
+  // so the pop (from the decoder's registered slot) is one logic level from the clock enables.
+  // The slots need not be contiguous while units arrive; once the last unit is in, they settle in
+  // three cycles, before the decoder can see ok_o and run the state's next extraction.
+  logic move0, move1, move2, move3, free3, ended, take;
+  assign ended = ended_q;
+  assign move0 = pop_i || (!valid_q[0] && valid_q[1]);
+  assign move1 = pop_i || (!valid_q[1] && valid_q[2]);
+  assign move2 = pop_i || (!valid_q[2] && valid_q[3]);
+  assign free3 = !valid_q[3] || move2;
+  assign in_ready_o = drain_q || (free3 && !ended);
+  assign take  = in_valid_i && in_ready_o;
+  assign move3 = take && !drain_q;
+
+  always_ff @(posedge clk_i) begin
+    if (move0) data_q[0] <= data_q[1];
+    if (move1) data_q[1] <= data_q[2];
+    if (move2) data_q[2] <= data_q[3];
+    if (move3) data_q[3] <= in_data_i;
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      valid_q <= 4'b0001;  // w0: the dummy the first chunk's first pop drops
+      ended_q <= 1'b0;
+      drain_q <= 1'b0;
+      ok_q    <= 1'b0;
+    end else begin
+      if (flush_i) begin
+        valid_q <= 4'b0001;
+        ended_q <= 1'b0;
+        drain_q <= !ended && !(take && in_last_i);
+      end else begin
+        // A slot is full after the edge if it takes a unit, or keeps the one it has.
+        valid_q[0] <= move0 ? valid_q[1] : valid_q[0];
+        valid_q[1] <= move1 ? valid_q[2] : valid_q[1] && !move0;
+        valid_q[2] <= move2 ? valid_q[3] : valid_q[2] && !move1;
+        valid_q[3] <= move3 || (valid_q[3] && !move2);
+        ended_q    <= ended_q || (move3 && in_last_i);
+        drain_q    <= drain_q && !(take && in_last_i);
+      end
+      ok_q <= &valid_q || ended;
+    end
+  end
+
+  assign w0_o    = data_q[0];
+  assign h0_o    = data_q[1];
+  assign h1_o    = data_q[2];
+  assign valid_o = valid_q[2:0];
+  assign ended_o = ended;
+  assign ok_o    = ok_q;
+
+  `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
+  `WS_ASSERT(pop_full, !pop_i || flush_i || &valid_q[2:0] || ended,
+             ("ws_tans_state_buffer: pop without three units or the last one"))
+endmodule
+`resetall
