@@ -8,6 +8,7 @@
 
 #include "core/bitstream.hpp"
 #include "core/bytes.hpp"
+#include "core/cpu_clones.hpp"
 #include "core/error.hpp"
 
 namespace ws {
@@ -85,7 +86,7 @@ struct F32Join {  // raw: 3 bytes, sign << 23 | mantissa
 
 // Each decoded exponent joined with its raw field into a little-endian value at out.
 template <class J>
-void join(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t* __restrict out, size_t n) {
+inline __attribute__((always_inline)) void join(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t* __restrict out, size_t n) {
   constexpr size_t width = sizeof(typename J::Value);
   size_t i = 0;
   if (kLittleEndian)
@@ -97,11 +98,13 @@ void join(const uint8_t* __restrict sym, const uint8_t* __restrict raw, uint8_t*
   for (; i < n; ++i) store_le(out + width * i, J::value(sym[i], raw + J::kRawBytes * i), int(width));
 }
 
-// The chunk's value_count symbols, tANS-decoded into out.
+// The chunk's value_count symbols, tANS-decoded into out. The decode table is built into a buffer
+// kept per thread: no allocation per chunk.
 void decode_symbols(const ChunkView& v, uint8_t* out) {
   if (v.value_count == 0) return;
-  const auto table = tans::build_decode_table(v.counts);
-  tans::decode(v.layout, v.streams.data(), table, v.counts.table_log, v.lanes, v.initial_states.data(), out,
+  thread_local std::array<tans::DecodeEntry, size_t(1) << tans::kMaxTableLog> table;
+  tans::build_decode_table(v.counts, table.data());
+  tans::decode(v.layout, v.streams.data(), table.data(), v.counts.table_log, v.lanes, v.initial_states.data(), out,
                v.value_count);
 }
 
@@ -363,6 +366,7 @@ ChunkView parse_chunk(const uint8_t* data, size_t size) {
   return v;
 }
 
+WS_CPU_CLONES
 void decode_chunk(const uint8_t* data, size_t size, DType t, uint8_t* out, size_t out_capacity,
                   const Checksum& sum) {
   const bool symbols_only = t == DType::Raw;

@@ -1,7 +1,9 @@
 // tANS golden model (docs/format.md section 2, counts serialisation of section 4).
 #include "codec/tans.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -9,6 +11,7 @@
 
 #include "core/bitstream.hpp"
 #include "core/bytes.hpp"
+#include "core/cpu_clones.hpp"
 #include "core/error.hpp"
 
 namespace ws::tans {
@@ -132,20 +135,31 @@ std::vector<uint8_t> spread(const NormalizedCounts& nc) {
 }
 
 std::vector<DecodeEntry> build_decode_table(const NormalizedCounts& nc) {
-  const std::vector<uint8_t> sp = spread(nc);  // validates
+  validate(nc);
+  std::vector<DecodeEntry> table(nc.table_size());
+  build_decode_table(nc, table.data());
+  return table;
+}
+
+void build_decode_table(const NormalizedCounts& nc, DecodeEntry* table) {
+  validate(nc);
   const uint32_t T = nc.table_size();
+  // The spread of spread(), written straight into the entries' symbols.
+  const uint32_t step = (T >> 1) + (T >> 3) + 3;
+  uint32_t pos = 0;
+  for (unsigned s = nc.first; s <= nc.last; ++s)
+    for (uint32_t i = nc.count(s); i > 0; --i) {
+      table[pos].symbol = uint8_t(s);
+      pos = (pos + step) & (T - 1);
+    }
   std::array<uint32_t, 256> next{};
   for (unsigned s = nc.first; s <= nc.last; ++s) next[s] = nc.count(s);
-  std::vector<DecodeEntry> table(T);
   for (uint32_t x = 0; x < T; ++x) {
-    uint8_t s = sp[x];
-    uint32_t k = next[s]++;
-    int nb = nc.table_log - floor_log2(k);
-    table[x].symbol = s;
+    const uint32_t k = next[table[x].symbol]++;
+    const int nb = nc.table_log - floor_log2(k);
     table[x].nb_bits = uint8_t(nb);
     table[x].next_base = uint16_t((k << nb) - T);
   }
-  return table;
 }
 
 void write_counts(const NormalizedCounts& nc, std::vector<uint8_t>& out) {
@@ -283,6 +297,10 @@ EncodedSymbols encode(const uint8_t* symbols, size_t n, const NormalizedCounts& 
 
 namespace {
 
+// The decode loops below are inlined into decode(), the function built per CPU (WS_CPU_CLONES), so
+// that each clone holds its own copy of them.
+#define WS_INLINE inline __attribute__((always_inline))
+
 // Fetches 64 stream bits starting at bit `pos` (at least 57 of them usable), reading zeros past the
 // end of the stream so that the caller can detect an overrun afterwards from the position alone.
 inline uint64_t fetch_bits(const uint8_t* data, size_t size, uint64_t pos) {
@@ -301,19 +319,9 @@ inline uint64_t fetch_bits(const uint8_t* data, size_t size, uint64_t pos) {
   return word >> (pos & 7);
 }
 
-// One lane's decoder step: emit the symbol, then take nb_bits from the bit buffer.
-inline void lane_step(const DecodeEntry* table, uint32_t& x, uint64_t& bits, unsigned& used,
-                      uint8_t*& o) {
-  const DecodeEntry e = table[x];
-  *o++ = e.symbol;
-  x = uint32_t(e.next_base) + uint32_t(bits & ((1u << e.nb_bits) - 1));
-  bits >>= e.nb_bits;
-  used += e.nb_bits;
-}
-
 // 64 stream bits from bit pos on; unchecked when the caller knows 8 bytes from pos >> 3 exist.
 template <bool kChecked>
-inline uint64_t fetch(const uint8_t* stream, size_t size, uint64_t pos) {
+WS_INLINE uint64_t fetch(const uint8_t* stream, size_t size, uint64_t pos) {
   if (kChecked) return fetch_bits(stream, size, pos);
   uint64_t word;
   std::memcpy(&word, stream + (pos >> 3), 8);
@@ -323,62 +331,29 @@ inline uint64_t fetch(const uint8_t* stream, size_t size, uint64_t pos) {
   return word >> (pos & 7);
 }
 
-// ---- Layout 1 (Shared): K lanes, one stream in symbol order -------------------------------------
-
-// One decoder step of K lanes, written out so that the states stay in registers. A fetch holds at
-// least 57 usable bits and serves 4 lanes (4 * 12 = 48 bits), so K = 8 fetches twice.
-template <int K, bool kChecked>
-inline void decode_step(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t* x,
-                        uint8_t*& o, uint64_t& pos) {
-  uint64_t bits = fetch<kChecked>(stream, size, pos);
-  unsigned used = 0;
-  lane_step(table, x[0], bits, used, o);
-  if constexpr (K >= 2) lane_step(table, x[1], bits, used, o);
-  if constexpr (K >= 4) {
-    lane_step(table, x[2], bits, used, o);
-    lane_step(table, x[3], bits, used, o);
-  }
-  pos += used;
-  if constexpr (K == 8) {
-    bits = fetch<kChecked>(stream, size, pos);
-    used = 0;
-    lane_step(table, x[4], bits, used, o);
-    lane_step(table, x[5], bits, used, o);
-    lane_step(table, x[6], bits, used, o);
-    lane_step(table, x[7], bits, used, o);
-    pos += used;
-  }
-}
-
-// Decodes n symbols with K lanes whose states are x[0..K-1]; returns the bits consumed (which
-// exceed the stream's size when the reads ran past its end).
-template <int K>
-uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t* states,
-                      uint8_t* out, size_t n) {
-  const uint64_t size_bits = uint64_t(size) * 8;
-  uint32_t x[K];
-  for (int j = 0; j < K; ++j) x[j] = states[j];
-  uint64_t pos = 0;
-  uint8_t* o = out;
-  uint8_t* const steps_end = out + n / K * K;
-  // Fast loop: while a whole step's fetches (at most 6 bytes apart) stay inside the stream.
-  const uint64_t fast_bytes = size >= 16 ? size - 16 : 0;
-  if (size >= 16)
-    while (o != steps_end && (pos >> 3) <= fast_bytes) decode_step<K, false>(stream, size, table, x, o, pos);
-  while (o != steps_end) {
-    decode_step<K, true>(stream, size, table, x, o, pos);
-    // A corrupt stream may claim far more bits than it has: stop at the first overrun.
-    if (pos > size_bits) throw FormatError("stream ends early");
-  }
-  // Last, partial step: lanes 0 .. n mod K - 1.
-  for (int j = 0; j < int(n % K); ++j) {
-    uint64_t bits = fetch_bits(stream, size, pos);
-    unsigned used = 0;
-    lane_step(table, x[j], bits, used, o);
-    pos += used;
-  }
-  for (int j = 0; j < K; ++j) states[j] = x[j];
-  return pos;
+// One state's decoder step: emit the symbol, then take nb_bits from the bit buffer. The entry is
+// read once, as one 32-bit word; the position advances here, state by state, rather than by a
+// per-step sum: one dependent add less per step.
+template <class State>
+WS_INLINE void state_step(const DecodeEntry* table, State& x, uint64_t& bits, uint64_t& pos, uint8_t* o) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  static_assert(sizeof(DecodeEntry) == 4 && offsetof(DecodeEntry, symbol) == 0 &&
+                    offsetof(DecodeEntry, nb_bits) == 1 && offsetof(DecodeEntry, next_base) == 2,
+                "the entry is read as one little-endian word: symbol, nb_bits, next_base");
+  uint32_t word;
+  std::memcpy(&word, table + x, 4);
+  const uint64_t e = word;  // 64-bit values throughout: no zero-extending moves on the chain
+  const uint64_t nb = (e >> 8) & 0xff;
+  *o = uint8_t(e);
+  x = State((e >> 16) + (bits & ((uint64_t(1) << nb) - 1)));
+#else
+  const DecodeEntry entry = table[x];
+  const uint64_t nb = entry.nb_bits;
+  *o = entry.symbol;
+  x = State(entry.next_base + (bits & ((uint64_t(1) << nb) - 1)));
+#endif
+  bits >>= nb;
+  pos += nb;
 }
 
 // Whether the bits of a stream from bit `pos` on are fewer than `unit_bits` and all zero.
@@ -392,8 +367,73 @@ bool padding_only(const uint8_t* stream, size_t bytes, uint64_t pos, unsigned un
   return !nonzero;
 }
 
-void decode_shared(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table, int lanes,
-                   uint32_t* states, uint8_t* out, size_t n) {
+// ---- Layout 1 (Shared): K lanes, one stream in symbol order -------------------------------------
+
+// One step of up to 4 lanes (K of them) from one fetch: a fetch holds at least 57 usable bits, 4 lanes
+// take at most 4 * 12. The states are separate variables, not an array, so that they stay in registers
+// (an array was kept on the stack: a store and a load in every state's chain).
+template <int K, bool kChecked>
+WS_INLINE void decode_step(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t& x0,
+                           uint32_t& x1, uint32_t& x2, uint32_t& x3, uint8_t* o, uint64_t& pos) {
+  uint64_t bits = fetch<kChecked>(stream, size, pos);
+  state_step(table, x0, bits, pos, o);
+  if constexpr (K >= 2) state_step(table, x1, bits, pos, o + 1);
+  if constexpr (K >= 4) {
+    state_step(table, x2, bits, pos, o + 2);
+    state_step(table, x3, bits, pos, o + 3);
+  }
+}
+
+// Decodes n symbols with K lanes whose states are states[0..K-1]; returns the bits consumed (which
+// exceed the stream's size when the reads ran past its end). K = 8 runs two 4-lane steps.
+template <int K>
+WS_INLINE uint64_t decode_lanes(const uint8_t* stream, size_t size, const DecodeEntry* table, uint32_t* states,
+                                uint8_t* out, size_t n) {
+  constexpr int G = K < 4 ? K : 4;  // lanes per fetch
+  const uint64_t size_bits = uint64_t(size) * 8;
+  uint32_t a0 = states[0], a1 = K > 1 ? states[1] : 0, a2 = K > 2 ? states[2] : 0, a3 = K > 3 ? states[3] : 0;
+  uint32_t b0 = K > 4 ? states[4] : 0, b1 = K > 4 ? states[5] : 0, b2 = K > 4 ? states[6] : 0,
+           b3 = K > 4 ? states[7] : 0;
+  uint64_t pos = 0;
+  uint8_t* o = out;
+  uint8_t* const steps_end = out + n / K * K;
+  // Fast loop: while a whole step's fetches (at most 6 bytes apart) stay inside the stream.
+  if (size >= 16) {
+    const uint64_t fast_bits = uint64_t(size - 16) * 8;
+    while (o != steps_end && pos <= fast_bits) {
+      decode_step<G, false>(stream, size, table, a0, a1, a2, a3, o, pos);
+      if constexpr (K == 8) decode_step<4, false>(stream, size, table, b0, b1, b2, b3, o + 4, pos);
+      o += K;
+    }
+  }
+  while (o != steps_end) {
+    decode_step<G, true>(stream, size, table, a0, a1, a2, a3, o, pos);
+    if constexpr (K == 8) decode_step<4, true>(stream, size, table, b0, b1, b2, b3, o + 4, pos);
+    o += K;
+    // A corrupt stream may claim far more bits than it has: stop at the first overrun.
+    if (pos > size_bits) throw FormatError("stream ends early");
+  }
+  // Last, partial step: lanes 0 .. n mod K - 1, a fetch each. (No array of the states: taking
+  // their addresses would keep them in memory in the loops above too.)
+  const int rest = int(n % K);
+  const auto last_step = [&](uint32_t& x) {
+    uint64_t bits = fetch_bits(stream, size, pos);
+    state_step(table, x, bits, pos, o++);
+  };
+  if (rest > 0) last_step(a0);
+  if (rest > 1) last_step(a1);
+  if (rest > 2) last_step(a2);
+  if (rest > 3) last_step(a3);
+  if (rest > 4) last_step(b0);
+  if (rest > 5) last_step(b1);
+  if (rest > 6) last_step(b2);
+  const uint32_t all[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
+  for (int j = 0; j < K; ++j) states[j] = all[j];
+  return pos;
+}
+
+WS_INLINE void decode_shared(const uint8_t* stream, size_t stream_bytes, const DecodeEntry* table, int lanes,
+                             uint32_t* states, uint8_t* out, size_t n) {
   uint64_t pos = 0;
   switch (lanes) {
     case 1: pos = decode_lanes<1>(stream, stream_bytes, table, states, out, n); break;
@@ -410,67 +450,84 @@ void decode_shared(const uint8_t* stream, size_t stream_bytes, const DecodeEntry
 
 // ---- Layout 2 (PerState): S = 2K states, a stream each --------------------------------------------
 
-// G consecutive states decoded side by side (independent dependency chains for the CPU), 4 symbols
-// of each per round while every state's next 8 bytes lie inside its stream (4 * 12 = 48 bits of
-// the 57 a fetch holds). Symbol k of state s goes to out[s + k * S]; `o[g]` points at the next one
-// of state g. Returns the symbols decoded per state, at most `m`.
-template <int G>
-size_t decode_group_fast(const StreamView* st, const DecodeEntry* table, uint32_t* x_io, uint64_t* pos_io,
-                         uint8_t** o_io, size_t stride, size_t m) {
-  // Local copies: stores through uint8_t pointers may alias anything reachable from outside, which
-  // would keep the states in memory.
-  uint32_t x[G];
-  uint64_t pos[G];
-  uint8_t* o[G];
-  for (int g = 0; g < G; ++g) x[g] = x_io[g], pos[g] = pos_io[g], o[g] = o_io[g];
+// States s0 .. s0 + G - 1 of S (G = 4, or 2 when S = 2: independent chains in registers, each with
+// its own stream), 4 symbols of each per round from one fetch per state (4 * 12 bits of the 57 a
+// fetch holds). Symbol k of state s lies at out[s + k * S], so a round writes o[g + t * S] for state
+// g, symbol t. The rounds run in batches that cannot reach past any stream's end whatever the
+// symbols (a symbol takes at most table_log bits), so the loop itself has no bounds check. Returns the
+// symbols decoded per state: a multiple of 4, at most m.
+template <int S, int G>
+WS_INLINE size_t decode_group_fast(const StreamView* st, const DecodeEntry* table, int table_log, uint32_t* x_io,
+                                   uint64_t* pos_io, uint8_t* o, size_t m) {
+  static_assert(G == 2 || G == 4, "two or four states side by side");
+  const uint8_t *d0 = st[0].data, *d1 = st[1].data, *d2 = G > 2 ? st[2].data : nullptr,
+                *d3 = G > 2 ? st[3].data : nullptr;
+  uint64_t x0 = x_io[0], x1 = x_io[1], x2 = G > 2 ? x_io[2] : 0, x3 = G > 2 ? x_io[3] : 0;
+  uint64_t p0 = pos_io[0], p1 = pos_io[1], p2 = G > 2 ? pos_io[2] : 0, p3 = G > 2 ? pos_io[3] : 0;
+  const uint64_t round_bits = 4 * uint64_t(table_log);
+  // Rounds from bit p on whose 8-byte fetches all lie inside a stream of `bytes`.
+  const auto safe_rounds = [round_bits](size_t bytes, uint64_t p) -> uint64_t {
+    if (bytes < 8 || p > (uint64_t(bytes) - 8) * 8) return 0;
+    return ((uint64_t(bytes) - 8) * 8 - p) / round_bits + 1;
+  };
   size_t k = 0;
-  for (; k + 4 <= m; k += 4) {
-    bool inside = true;
-    for (int g = 0; g < G; ++g) inside &= st[g].bytes >= 8 && (pos[g] >> 3) <= st[g].bytes - 8;
-    if (!inside) break;
-    uint64_t bits[G];
-    unsigned used[G];
-    for (int g = 0; g < G; ++g) bits[g] = fetch<false>(st[g].data, st[g].bytes, pos[g]), used[g] = 0;
-    for (int t = 0; t < 4; ++t)
-      for (int g = 0; g < G; ++g) {
-        const DecodeEntry e = table[x[g]];
-        o[g][t * stride] = e.symbol;
-        x[g] = uint32_t(e.next_base) + uint32_t(bits[g] & ((1u << e.nb_bits) - 1));
-        bits[g] >>= e.nb_bits;
-        used[g] += e.nb_bits;
+  for (;;) {
+    uint64_t rounds = (m - k) / 4;
+    rounds = std::min(rounds, safe_rounds(st[0].bytes, p0));
+    rounds = std::min(rounds, safe_rounds(st[1].bytes, p1));
+    if constexpr (G > 2) {
+      rounds = std::min(rounds, safe_rounds(st[2].bytes, p2));
+      rounds = std::min(rounds, safe_rounds(st[3].bytes, p3));
+    }
+    if (rounds == 0) break;
+    k += 4 * rounds;
+    for (; rounds > 0; --rounds, o += 4 * S) {
+      // A state's four symbols one after the other (fewer values live at once than symbol by
+      // symbol across the states: no spills); the CPU overlaps the chains by itself.
+      const auto four = [table, o](const uint8_t* d, uint64_t& x, uint64_t& p, int g) {
+        uint64_t bits = fetch<false>(d, 0, p);
+        state_step(table, x, bits, p, o + g);
+        state_step(table, x, bits, p, o + g + S);
+        state_step(table, x, bits, p, o + g + 2 * S);
+        state_step(table, x, bits, p, o + g + 3 * S);
+      };
+      four(d0, x0, p0, 0);
+      four(d1, x1, p1, 1);
+      if constexpr (G > 2) {
+        four(d2, x2, p2, 2);
+        four(d3, x3, p3, 3);
       }
-    for (int g = 0; g < G; ++g) pos[g] += used[g], o[g] += 4 * stride;
+    }
   }
-  for (int g = 0; g < G; ++g) x_io[g] = x[g], pos_io[g] = pos[g], o_io[g] = o[g];
+  x_io[0] = uint32_t(x0), x_io[1] = uint32_t(x1), pos_io[0] = p0, pos_io[1] = p1;
+  if constexpr (G > 2) x_io[2] = uint32_t(x2), x_io[3] = uint32_t(x3), pos_io[2] = p2, pos_io[3] = p3;
   return k;
 }
 
-void decode_per_state(const StreamView* streams, const DecodeEntry* table, int lanes, uint32_t* states,
-                      uint8_t* out, size_t n) {
-  const int S = 2 * lanes;
-  const int G = S >= 4 ? 4 : 2;
-  uint64_t pos[kMaxStates] = {};
+template <int S>
+WS_INLINE void decode_states(const StreamView* streams, const DecodeEntry* table, int table_log, uint32_t* states,
+                             uint8_t* out, size_t n) {
+  constexpr int G = S < 4 ? S : 4;
+  uint64_t pos[S] = {};
   for (int s0 = 0; s0 < S; s0 += G) {
-    uint8_t* o[4];
-    for (int g = 0; g < G; ++g) o[g] = out + s0 + g;
-    // The last state of the group has the fewest symbols.
-    const size_t m_min = size_t(symbols_of_state(n, s0 + G - 1, S));
-    const size_t done = G == 4 ? decode_group_fast<4>(streams + s0, table, states + s0, pos + s0, o, size_t(S), m_min)
-                               : decode_group_fast<2>(streams + s0, table, states + s0, pos + s0, o, size_t(S), m_min);
-    // The rest of each state one symbol at a time, reading zeros past the end of its stream.
-    for (int g = 0; g < G; ++g) {
-      const int s = s0 + g;
+    // The last state of a group has the fewest symbols.
+    const size_t done = decode_group_fast<S, G>(streams + s0, table, table_log, states + s0, pos + s0, out + s0,
+                                                size_t(symbols_of_state(n, s0 + G - 1, S)));
+    // The rest of each state one symbol at a time, reading zeros past the end of its stream, until
+    // its symbols are done or its position has run past the stream's end.
+    for (int s = s0; s < s0 + G; ++s) {
       const StreamView& st = streams[s];
       const uint64_t size_bits = uint64_t(st.bytes) * 8;
       const size_t m = size_t(symbols_of_state(n, s, S));
-      for (size_t k = done; k < m && pos[s] <= size_bits; ++k) {
-        uint64_t bits = fetch_bits(st.data, st.bytes, pos[s]);
-        unsigned used = 0;
-        uint8_t* p = o[g];
-        lane_step(table, states[s], bits, used, p);
-        o[g] += S;
-        pos[s] += used;
+      uint8_t* o = out + s + done * S;
+      uint32_t x = states[s];
+      uint64_t p = pos[s];
+      for (size_t k = done; k < m && p <= size_bits; ++k, o += S) {
+        uint64_t bits = fetch_bits(st.data, st.bytes, p);
+        state_step(table, x, bits, p, o);
       }
+      states[s] = x;
+      pos[s] = p;
     }
   }
   for (int s = 0; s < S; ++s)
@@ -482,16 +539,35 @@ void decode_per_state(const StreamView* streams, const DecodeEntry* table, int l
     if (!padding_only(streams[s].data, streams[s].bytes, pos[s], kUnitBits)) throw FormatError("bits left over");
 }
 
+WS_INLINE void decode_per_state(const StreamView* streams, const DecodeEntry* table, int table_log, int lanes,
+                                uint32_t* states, uint8_t* out, size_t n) {
+  switch (lanes) {
+    case 1: decode_states<2>(streams, table, table_log, states, out, n); break;
+    case 2: decode_states<4>(streams, table, table_log, states, out, n); break;
+    case 4: decode_states<8>(streams, table, table_log, states, out, n); break;
+    default: decode_states<16>(streams, table, table_log, states, out, n); break;
+  }
+}
+
+#undef WS_INLINE
+
 }  // namespace
 
 void decode(Layout layout, const StreamView* streams, const std::vector<DecodeEntry>& table, int table_log,
             int lanes, const uint16_t* initial_states, uint8_t* out, size_t n) {
+  if (table_log >= kMinTableLog && table_log <= kMaxTableLog && table.size() != (1u << table_log))
+    throw std::invalid_argument("decode: table size is not 2^table_log");
+  decode(layout, streams, table.data(), table_log, lanes, initial_states, out, n);
+}
+
+WS_CPU_CLONES
+void decode(Layout layout, const StreamView* streams, const DecodeEntry* table, int table_log, int lanes,
+            const uint16_t* initial_states, uint8_t* out, size_t n) {
   if (table_log < kMinTableLog || table_log > kMaxTableLog)
     throw FormatError("bad table log " + std::to_string(table_log) + " (must be 5..12)");
   if (!valid_lanes(lanes))
     throw FormatError("bad lane count " + std::to_string(lanes) + " (must be 1, 2, 4 or 8)");
   const uint32_t T = 1u << table_log;
-  if (table.size() != T) throw std::invalid_argument("decode: table size is not 2^table_log");
   const int S = states_of(layout, lanes);
   const char* unit = layout == Layout::Shared ? " of lane " : " of state ";
   uint32_t states[kMaxStates] = {};
@@ -502,11 +578,10 @@ void decode(Layout layout, const StreamView* streams, const std::vector<DecodeEn
                         " is not below 2^L");
   }
   if (layout == Layout::Shared)
-    decode_shared(streams[0].data, streams[0].bytes, table.data(), lanes, states, out, n);
+    decode_shared(streams[0].data, streams[0].bytes, table, lanes, states, out, n);
   else
-    decode_per_state(streams, table.data(), lanes, states, out, n);
+    decode_per_state(streams, table, table_log, lanes, states, out, n);
 }
-
 void decode(const EncodedSymbols& enc, const std::vector<DecodeEntry>& table, int table_log, uint8_t* out,
             size_t n) {
   StreamView views[kMaxStates];

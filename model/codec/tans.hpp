@@ -55,6 +55,8 @@ void validate(const NormalizedCounts& nc);
 
 std::vector<uint8_t> spread(const NormalizedCounts& nc);
 std::vector<DecodeEntry> build_decode_table(const NormalizedCounts& nc);
+// The same into table[0 .. 2^table_log), without allocating (the decoder's per-chunk path).
+void build_decode_table(const NormalizedCounts& nc, DecodeEntry* table);
 
 // Serialised counts (docs/format.md section 4, the chunk's "first, last, counts" fields).
 void write_counts(const NormalizedCounts& nc, std::vector<uint8_t>& out);
@@ -106,6 +108,9 @@ struct StreamView {
 // "initial state ... is not below 2^L".
 void decode(Layout layout, const StreamView* streams, const std::vector<DecodeEntry>& table, int table_log,
             int lanes, const uint16_t* initial_states, uint8_t* out, size_t n);
+// The same with the table's 2^table_log entries at `table` (the decompressor's per-thread table).
+void decode(Layout layout, const StreamView* streams, const DecodeEntry* table, int table_log, int lanes,
+            const uint16_t* initial_states, uint8_t* out, size_t n);
 // The same for what encode() produced.
 void decode(const EncodedSymbols& enc, const std::vector<DecodeEntry>& table, int table_log, uint8_t* out,
             size_t n);

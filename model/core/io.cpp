@@ -268,11 +268,21 @@ AtomicFileSink::~AtomicFileSink() {
   if (!committed_) ::unlink(temp_.c_str());
 }
 
-void AtomicFileSink::write(const uint8_t* data, size_t n) { buffered_write(fd_, buf_, data, n, path_); }
+void AtomicFileSink::write(const uint8_t* data, size_t n) {
+  buffered_write(fd_, buf_, data, n, path_);
+  written_ += n;
+}
+
+void AtomicFileSink::expect_size(uint64_t total) {
+  // A file system without fallocate (or a full disk, which the writes then report) just goes without.
+  if (total > 0 && written_ == 0 && ::fallocate(fd_, 0, 0, off_t(total)) == 0) reserved_ = total;
+}
 
 void AtomicFileSink::commit() {
   write_all(fd_, buf_.data(), buf_.size(), path_);
   buf_.clear();
+  if (written_ < reserved_ && ::ftruncate(fd_, off_t(written_)) != 0)  // a hint larger than the output
+    throw IoError(path_, std::string("write failed: ") + std::strerror(errno));
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) throw IoError(path_, std::string("write failed: ") + std::strerror(errno));

@@ -85,6 +85,8 @@ class ByteSink {
  public:
   virtual ~ByteSink() = default;
   virtual void write(const uint8_t* data, size_t n) = 0;
+  // The whole output will be `total` bytes (a hint: a sink may ignore it).
+  virtual void expect_size(uint64_t /*total*/) {}
 };
 
 // Where a command writes its result: commit() when everything is written; destroyed without a commit
@@ -124,6 +126,9 @@ class AtomicFileSink final : public OutputSink {
   AtomicFileSink(const AtomicFileSink&) = delete;
   AtomicFileSink& operator=(const AtomicFileSink&) = delete;
   void write(const uint8_t* data, size_t n) override;  // throws IoError
+  // Allocates the file's blocks at once (fallocate): cheaper than block by block as the writes come,
+  // and ext4 then has no delayed allocation to flush when the rename replaces an existing file.
+  void expect_size(uint64_t total) override;
   void commit() override;                              // throws IoError
   std::string temp_path() const override { return temp_; }
 
@@ -131,6 +136,7 @@ class AtomicFileSink final : public OutputSink {
   std::string path_, temp_;
   int fd_ = -1;
   std::vector<uint8_t> buf_;
+  uint64_t written_ = 0, reserved_ = 0;
   bool committed_ = false;
 };
 

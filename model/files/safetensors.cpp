@@ -46,7 +46,7 @@ SafetensorsTensor parse_entry(const std::string& name, const json& e, uint64_t d
   if (!dtype.is_string()) throw FormatError(where + ": dtype is not a string");
   t.dtype = dtype.get<std::string>();
   const size_t width = safetensors_dtype_size(t.dtype);
-  if (width == 0) throw FormatError(where + ": unknown dtype " + quote_name(t.dtype));
+  t.opaque = width == 0;
   t.coded = safetensors_coded_dtype(t.dtype);
 
   const json& shape = e.at("shape");
@@ -64,7 +64,7 @@ SafetensorsTensor parse_entry(const std::string& name, const json& e, uint64_t d
   } else {
     for (uint64_t d : t.shape) t.value_count = checked_mul(t.value_count, d, where + ": absurd shape");
   }
-  const uint64_t bytes = checked_mul(t.value_count, width, where + ": absurd shape");
+  const uint64_t bytes = t.opaque ? 0 : checked_mul(t.value_count, width, where + ": absurd shape");
 
   const json& offs = e.at("data_offsets");
   if (!offs.is_array() || offs.size() != 2) throw FormatError(where + ": data_offsets is not [begin, end]");
@@ -74,6 +74,11 @@ SafetensorsTensor parse_entry(const std::string& name, const json& e, uint64_t d
   if (end > data_size)
     throw FormatError(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                       ") out of range (data is " + std::to_string(data_size) + " bytes)");
+  if (t.opaque) {
+    t.offset = begin;
+    t.size = end - begin;
+    return t;
+  }
   if (end - begin != bytes)
     throw FormatError(where + ": " + std::to_string(t.value_count) + " values of " + t.dtype + " need " +
                       std::to_string(bytes) + " bytes but data_offsets span " + std::to_string(end - begin));
@@ -190,11 +195,11 @@ std::vector<uint8_t> make_safetensors_header(const std::map<std::string, std::st
   uint64_t offset = 0;
   for (const auto& t : tensors) {
     const size_t width = safetensors_dtype_size(t.dtype);
-    if (width == 0) throw std::invalid_argument("make_safetensors_header: unknown dtype " + t.dtype);
     if (t.name == "__metadata__" || root.contains(t.name))
       throw std::invalid_argument("make_safetensors_header: duplicate tensor name " + t.name);
     uint64_t bytes = width;
     for (uint64_t d : t.shape) bytes *= d;
+    if (width == 0) bytes = t.opaque_bytes;
     root[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }

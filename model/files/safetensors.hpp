@@ -25,6 +25,9 @@ struct SafetensorsTensor {
   std::string name;
   std::string dtype;            // as in the header, e.g. "BF16"
   DType coded = DType::Raw;     // safetensors_coded_dtype(dtype)
+  // A dtype this tool does not know (F8_E8M0, F4, C64, ...): its bytes are what data_offsets span,
+  // whatever the shape says, and every tool keeps them as they are.
+  bool opaque = false;
   std::vector<uint64_t> shape;
   uint64_t value_count = 0;     // product of shape
   uint64_t offset = 0;          // absolute file offset of the first byte
@@ -46,8 +49,9 @@ struct SafetensorsFile {
 bool looks_like_safetensors(const uint8_t* first, size_t n, uint64_t file_size);
 
 // Parses and validates the JSON header (json_size bytes, the ones after the 8-byte prefix) of a file
-// of file_size bytes. Throws ws::FormatError naming what is wrong: not JSON, a bad entry, an unknown
-// dtype, a shape that does not match the byte size, offsets out of range, overlapping tensors.
+// of file_size bytes. Throws ws::FormatError naming what is wrong: not JSON, a bad entry, a shape that
+// does not match the byte size of a known dtype, offsets out of range, overlapping tensors. A dtype it
+// does not know makes the tensor opaque, not an error.
 SafetensorsFile parse_safetensors_header(const uint8_t* json, size_t json_size, uint64_t file_size);
 
 // Opens path, reads the header only and parses it. Throws ws::FormatError.
@@ -59,6 +63,7 @@ struct SafetensorsEntry {
   std::string name;
   std::string dtype;
   std::vector<uint64_t> shape;
+  uint64_t opaque_bytes = 0;  // the data's size when safetensors_dtype_size(dtype) is 0 (opaque)
 };
 std::vector<uint8_t> make_safetensors_header(const std::map<std::string, std::string>& metadata,
                                              const std::vector<SafetensorsEntry>& tensors);

@@ -198,7 +198,7 @@ ReadTensor safetensors_reader(const ByteSource& src, const SafetensorsFile& f) {
     if (!t) throw FormatError("safetensors file has no tensor " + quote_name(name));
     expect_shape(name, t->shape, shape);
     if (t->coded == DType::Raw)
-      throw FormatError("tensor " + quote_name(name) + " has dtype " + t->dtype + ", expected F32, BF16 or F16");
+      throw FormatError("tensor " + quote_name(name) + " has dtype " + quote_name(t->dtype) + ", expected F32, BF16 or F16");
     return read_floats(src, t->offset, t->value_count, t->coded);
   };
 }
@@ -259,7 +259,7 @@ LlamaWeights from_safetensors(const ByteSource& src, const SafetensorsFile& f) {
     }
     if (t->shape != a.shape) throw FormatError("tensor " + a.name + " has the wrong shape for the config");
     if (t->coded == DType::Raw)
-      throw FormatError("tensor " + t->name + " has dtype " + t->dtype + ", expected F32, BF16 or F16");
+      throw FormatError("tensor " + t->name + " has dtype " + quote_name(t->dtype) + ", expected F32, BF16 or F16");
     *slot(w, a.name) = read_floats(src, t->offset, t->value_count, t->coded);
   }
   for (int k = 0; k < kLayerLinears; ++k) {
@@ -267,7 +267,7 @@ LlamaWeights from_safetensors(const ByteSource& src, const SafetensorsFile& f) {
     const SafetensorsTensor* t = f.find(name);
     if (!t) continue;
     const uint64_t in_features = uint64_t(linear_in(w.config, LinearKind(k)));
-    if (t->dtype != "I32") throw FormatError("tensor " + name + " has dtype " + t->dtype + ", expected I32");
+    if (t->dtype != "I32") throw FormatError("tensor " + name + " has dtype " + quote_name(t->dtype) + ", expected I32");
     if (t->shape != std::vector<uint64_t>{uint64_t(w.config.n_layers), in_features})
       throw FormatError("tensor " + name + " has the wrong shape for the config");
     const std::vector<uint8_t> b = src.read(t->offset, size_t(t->size));

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "codec/container_format.hpp"
 #include "codec/container_writer.hpp"
 #include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
@@ -31,6 +33,26 @@ bool qualifies_sparse24(const ByteSource& in, const PlannedSegment& s) {
     if (!is_sparse24(b.data(), n, cols, dtype)) return false;
   }
   return true;
+}
+
+// What an opaque file is when its first bytes (n of them, at most 8) say it is already compressed;
+// nullptr when they say nothing known.
+const char* compressed_format_of(const uint8_t* first, size_t n) {
+  struct Magic {
+    const char* name;
+    size_t size;
+    const char* bytes;
+  };
+  static const Magic magics[] = {{"a weightstream container", 4, kContainerMagic},
+                                 {"zstd", 4, "\x28\xb5\x2f\xfd"},
+                                 {"gzip", 2, "\x1f\x8b"},
+                                 {"xz", 6, "\xfd" "7zXZ\x00"},
+                                 {"bzip2", 3, "BZh"},
+                                 {"zip", 4, "PK\x03\x04"},
+                                 {"lz4", 4, "\x04\x22\x4d\x18"}};
+  for (const Magic& m : magics)
+    if (n >= m.size && std::memcmp(first, m.bytes, m.size) == 0) return m.name;
+  return nullptr;
 }
 
 }  // namespace
@@ -143,6 +165,17 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
   pipe.finish();
   result.container_bytes = w.finish();
   return result;
+}
+
+std::string opaque_input_note(const std::string& in, const ByteSource& src, const CompressResult& r) {
+  if (r.kind != SourceKind::Opaque || r.source_bytes == 0) return "";
+  uint8_t first[8] = {};
+  const size_t n = size_t(std::min<uint64_t>(src.size(), sizeof first));
+  src.read(0, first, n);
+  const char* packed = compressed_format_of(first, n);
+  const std::string why = packed ? std::string("already compressed (") + packed + ")" : "not a known weight format";
+  return strprintf("note: %s: %s; stored as opaque bytes (ratio %.3f:1)\n", in.c_str(), why.c_str(),
+                   r.container_bytes ? double(r.source_bytes) / double(r.container_bytes) : 0.0);
 }
 
 std::string compress_summary(const std::string& in, const std::string& out, const CompressResult& r,

@@ -38,4 +38,9 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
 std::string compress_summary(const std::string& in, const std::string& out, const CompressResult& r,
                              const CompressOptions& options);
 
+// A note for stderr when the whole input was stored as opaque bytes (an already compressed file, a
+// .wsz, a format the tool does not know), "note: <in>: <why>; stored as opaque bytes (ratio R:1)\n";
+// "" for a model file or an empty input.
+std::string opaque_input_note(const std::string& in, const ByteSource& src, const CompressResult& r);
+
 }  // namespace ws

@@ -165,7 +165,7 @@ ConvertResult write_safetensors(const ByteSource& in, ByteSink& out, const Model
   for (const Piece& p : mp.pieces) {
     r.converted += p.convert;
     r.values += p.values;
-    entries.push_back({p.name, out_dtype(p), p.shape});
+    entries.push_back({p.name, out_dtype(p), p.shape, p.size});  // the size is used for opaque dtypes only
   }
   r.tensors = entries.size();
 

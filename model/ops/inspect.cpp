@@ -8,6 +8,7 @@
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "files/safetensors.hpp"
 #include "ops/report.hpp"
 
 namespace ws {
@@ -31,6 +32,36 @@ double raw_bits_of(const tans::Histogram& h, const ValueFormat& f) {
   double bits = 0;
   for (size_t s = 0; s < h.size(); ++s) bits += double(h[s]) * f.format().entry(unsigned(s)).raw_bits;
   return bits;
+}
+
+// The first n bytes of the source, which must lie in literal segments (a safetensors header does).
+std::vector<uint8_t> literal_prefix(const ContainerReader& in, uint64_t n) {
+  std::vector<uint8_t> out(size_t(std::min(n, in.index().source_size)));
+  uint64_t at = 0;
+  for (const Segment& s : in.index().segments) {
+    if (at == out.size()) break;
+    if (s.is_tensor()) throw FormatError("the safetensors header is not stored as literal bytes");
+    const size_t k = size_t(std::min<uint64_t>(s.length, out.size() - at));
+    in.read_literal(s, 0, out.data() + at, k);
+    at += k;
+  }
+  return out;
+}
+
+// The tensors of a safetensors source whose dtype the tool does not know, from the header in the
+// container's first literal bytes (checked already).
+std::vector<OpaqueTensor> opaque_tensors(const ContainerReader& in) {
+  const uint64_t source_size = in.index().source_size;
+  const std::vector<uint8_t> prefix = literal_prefix(in, 8);
+  if (prefix.size() < 8) throw FormatError("safetensors source shorter than its header length");
+  const uint64_t json_size = load_le64(prefix.data());
+  if (json_size > kSafetensorsMaxHeader || json_size > source_size - 8)
+    throw FormatError("safetensors header length out of range");
+  const std::vector<uint8_t> head = literal_prefix(in, 8 + json_size);
+  std::vector<OpaqueTensor> out;
+  for (const SafetensorsTensor& t : parse_safetensors_header(head.data() + 8, size_t(json_size), source_size).tensors)
+    if (t.opaque) out.push_back({t.name, t.dtype, t.shape, t.size});
+  return out;
 }
 
 }  // namespace
@@ -135,6 +166,7 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
     in.verify_literal(s);
     advance(s.length);
   }
+  if (ix.source_kind == SourceKind::Safetensors) r.opaque = opaque_tensors(in);
   for (TensorReport& t : r.tensors) {
     const Segment& s = *t.segment;
     if (t.quant) continue;  // symbols only: no raw bits
@@ -274,6 +306,9 @@ std::string inspect_json(const std::string& file, const ContainerReader& reader,
                        {"bound_bits_per_weight", ratio_or_null(f.bound, n)},
                        {"overhead", f.bound > 0 ? J(bits / f.bound - 1) : J(nullptr)}});
   }
+  J opaque = J::array();  // stored among the literal bytes
+  for (const OpaqueTensor& t : r.opaque)
+    opaque.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"bytes", t.bytes}});
   const J doc = {
       {"file", file},
       {"file_bytes", r.file_bytes},
@@ -282,6 +317,7 @@ std::string inspect_json(const std::string& file, const ContainerReader& reader,
       {"ratio", ratio_or_null(double(ix.source_size), double(r.file_bytes))},
       {"tensors", tensors},
       {"formats", formats},
+      {"opaque_tensors", opaque},
       {"literal", {{"segments", r.literal_segments}, {"bytes", r.literal_bytes}}},
       {"other_bytes",
        {{"header_footer", r.header_footer_bytes},
@@ -357,6 +393,10 @@ std::string inspect_text(const std::string& file, const ContainerReader& reader,
     }
     out += strprintf("  headers %.3f\n", (8.0 * double(f.bytes) - streams) / n);
   }
+  if (!r.opaque.empty()) out += "opaque tensors (a dtype this tool does not know, kept as literal bytes):\n";
+  for (const OpaqueTensor& t : r.opaque)
+    out += strprintf("  opaque %s dtype %s shape %s, %" PRIu64 " bytes\n", printable_name(t.name).c_str(),
+                     printable_name(t.dtype).c_str(), shape_text(t.shape).c_str(), t.bytes);
   out += strprintf("other: %" PRIu64 " bytes (header+footer %" PRIu64 ", index outside tensors %" PRIu64
                    ", literal %" PRIu64 " in %" PRIu64 " segments)\n",
                    r.other_bytes(), r.header_footer_bytes, r.index_other_bytes, r.literal_bytes, r.literal_segments);

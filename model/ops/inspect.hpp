@@ -36,9 +36,17 @@ struct TensorReport {
   std::array<double, kQuantMaxStreams> stream_bound_bits{};  // per chunk: n * H0(its symbols)
 };
 
+// A safetensors tensor of a dtype the tool does not know (F8_E8M0, F4, C64, ...), kept as literal bytes.
+struct OpaqueTensor {
+  std::string name, dtype;  // as in the source's header
+  std::vector<uint64_t> shape;
+  uint64_t bytes = 0;       // what its data_offsets span
+};
+
 struct InspectReport {
   uint64_t file_bytes = 0;
   std::vector<TensorReport> tensors;
+  std::vector<OpaqueTensor> opaque;  // a safetensors source's opaque tensors, read from its header
   uint64_t literal_segments = 0;
   uint64_t literal_bytes = 0;       // stored verbatim, bound 8 bits each
   uint64_t header_footer_bytes = 0;
@@ -46,6 +54,8 @@ struct InspectReport {
   uint64_t other_bytes() const { return literal_bytes + header_footer_bytes + index_other_bytes; }
 };
 
+// Throws ws::FormatError for a bad chunk or checksum, and for a safetensors source whose header (kept
+// as literal bytes) does not parse.
 InspectReport inspect(const ContainerReader& in, unsigned threads = 0, const Progress& progress = {});
 
 // What `weightstream inspect` prints for the container `file` (docs/tool.md): a table, or with --json a

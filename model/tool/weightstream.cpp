@@ -47,6 +47,7 @@ int run_compress(const std::string& in, const std::string& out, const ws::Compre
   o.commit();
   bar.clear();
   std::fputs(ws::compress_summary(in, out, r, opt).c_str(), summary);
+  std::fputs(ws::opaque_input_note(in, *src, r).c_str(), stderr);
   return 0;
 }
 

@@ -54,6 +54,23 @@ fs::path round_trip(const fs::path& src, const fs::path& dir, const std::string&
   return wsz;
 }
 
+// A safetensors file: the 8-byte length of the header's JSON text, the text, the data.
+Bytes safetensors_file(const json& header, const Bytes& data) {
+  const std::string text = header.dump();
+  Bytes file(8 + text.size());
+  for (int i = 0; i < 8; ++i) file[size_t(i)] = uint8_t(uint64_t(text.size()) >> (8 * i));
+  std::memcpy(file.data() + 8, text.data(), text.size());
+  file.insert(file.end(), data.begin(), data.end());
+  return file;
+}
+
+// The header length (the first 8 bytes) of a safetensors file.
+uint64_t safetensors_header_length(const Bytes& file) {
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= uint64_t(file[size_t(i)]) << (8 * i);
+  return n;
+}
+
 void expect_near_rel(double a, double b, const std::string& what) {
   EXPECT_LE(std::fabs(a - b), 1e-9 * std::max(1.0, std::fabs(b))) << what << ": " << a << " vs " << b;
 }
@@ -375,11 +392,7 @@ TEST(Tool, EdgeCaseSafetensors) {
   add("scalar_f32", "F32", {}, Bytes{0, 0, 0x80, 0x3f});
   add("ids", "I32", {3}, Bytes(12, 7));
   data.resize(data.size() + 5, 0xCD);  // trailing bytes
-  std::string text = header.dump();
-  Bytes file(8 + text.size());
-  for (int i = 0; i < 8; ++i) file[size_t(i)] = uint8_t(uint64_t(text.size()) >> (8 * i));
-  std::memcpy(file.data() + 8, text.data(), text.size());
-  file.insert(file.end(), data.begin(), data.end());
+  const Bytes file = safetensors_file(header, data);
   const fs::path src = dir / "edge.safetensors";
   write_file(src, file);
 
@@ -408,6 +421,109 @@ TEST(Tool, OpaqueAndEmptyFiles) {
   fake.resize(fake.size() - 4);
   write_file(dir / "short.bin", fake);
   EXPECT_EQ(inspect_checked(round_trip(dir / "short.bin", dir), dir).at("source_kind"), "opaque");
+}
+
+// Tensors of dtypes the tool does not know (MX scales F8_E8M0, packed F4, complex C64, any string) are
+// kept byte for byte beside coded ones, and inspect names them opaque with their dtype. The bytes are
+// real MiniLM weights: a slice of its fp32 data under each dtype.
+TEST(Tool, UnknownDtypesKeptOpaque) {
+  const fs::path dir = test_dir();
+  const std::string minilm = minilm_path();
+  ASSERT_FALSE(minilm.empty()) << "scripts/minilm.sh failed (run make deps)";
+  const Bytes real = read_file(minilm);
+  size_t from = size_t(8 + safetensors_header_length(real));  // MiniLM's tensor data
+  json header = json::object();
+  Bytes data;
+  auto add = [&](const std::string& name, const std::string& dtype, std::vector<uint64_t> shape, size_t bytes) {
+    header[name] = {{"dtype", dtype}, {"shape", shape}, {"data_offsets", {data.size(), data.size() + bytes}}};
+    data.insert(data.end(), real.begin() + long(from), real.begin() + long(from + bytes));
+    from += bytes;
+  };
+  add("w.weight", "F32", {64, 32}, 4 * 64 * 32);
+  add("w.scale", "F8_E8M0", {64}, 64);
+  add("w.packed", "F4", {64, 32}, 64 * 32 / 2);
+  add("z", "C64", {3, 5}, 8 * 15);
+  add("odd\x07", "my type\n", {7}, 13);
+  add("b.bias", "BF16", {32}, 64);
+  const Bytes file = safetensors_file(header, data);
+  const fs::path src = dir / "opaque_dtypes.safetensors";
+  write_file(src, file);
+
+  const fs::path wsz = round_trip(src, dir);
+  const json j = inspect_checked(wsz, dir);
+  EXPECT_EQ(j.at("tensors").size(), 2u);  // w.weight and b.bias are coded
+  const json& op = j.at("opaque_tensors");
+  ASSERT_EQ(op.size(), 4u);
+  std::map<std::string, json> by_name;
+  for (const json& t : op) by_name[t.at("name")] = t;
+  EXPECT_EQ(by_name.at("w.scale").at("dtype"), "F8_E8M0");
+  EXPECT_EQ(by_name.at("w.packed").at("dtype"), "F4");
+  EXPECT_EQ(by_name.at("w.packed").at("bytes").get<uint64_t>(), 1024u);
+  EXPECT_EQ(by_name.at("w.packed").at("shape"), json({64, 32}));
+  EXPECT_EQ(by_name.at("z").at("dtype"), "C64");
+  EXPECT_EQ(by_name.at("odd\x07").at("dtype"), "my type\n");
+  const ToolRun text_run = tool("inspect " + q(wsz), dir);
+  EXPECT_EQ(text_run.code, 0) << text_run.err;
+  EXPECT_NE(text_run.out.find("opaque w.scale dtype F8_E8M0 shape 64, 64 bytes"), std::string::npos) << text_run.out;
+  EXPECT_NE(text_run.out.find("opaque w.packed dtype F4 shape 64x32, 1024 bytes"), std::string::npos);
+  EXPECT_NE(text_run.out.find("opaque odd\\x07 dtype my type\\x0a shape 7, 13 bytes"), std::string::npos)
+      << "control bytes escaped";
+
+  // convert rewrites the float tensors and copies the opaque ones under their dtype, byte for byte.
+  const fs::path conv = dir / "opaque_dtypes_bf16.safetensors";
+  const ToolRun c = tool("convert --to bf16 " + q(src) + " -o " + q(conv), dir);
+  ASSERT_EQ(c.code, 0) << c.err;
+  const Bytes out = read_file(conv);
+  const uint64_t out_header = safetensors_header_length(out);
+  const json oh = json::parse(out.begin() + 8, out.begin() + long(8 + out_header));
+  for (const char* name : {"w.scale", "w.packed", "z", "odd\x07"}) {
+    EXPECT_EQ(oh.at(name).at("dtype"), header.at(name).at("dtype")) << name;
+    EXPECT_EQ(oh.at(name).at("shape"), header.at(name).at("shape")) << name;
+    const uint64_t b0 = header.at(name).at("data_offsets")[0], b1 = header.at(name).at("data_offsets")[1];
+    const uint64_t o0 = oh.at(name).at("data_offsets")[0], o1 = oh.at(name).at("data_offsets")[1];
+    ASSERT_EQ(o1 - o0, b1 - b0) << name;
+    EXPECT_EQ(mismatches(Bytes(data.begin() + long(b0), data.begin() + long(b1)),
+                         Bytes(out.begin() + long(8 + out_header + o0), out.begin() + long(8 + out_header + o1))),
+              0u)
+        << name;
+  }
+  EXPECT_EQ(oh.at("w.weight").at("dtype"), "BF16");
+}
+
+// An input stored opaque as a whole gets one note on stderr saying why (already compressed, or no
+// known weight format), exit status 0, and still a byte-exact round trip; a model file gets none.
+TEST(Tool, OpaqueInputNote) {
+  const fs::path dir = test_dir();
+  const fs::path wsz = dir / "stories260K.wsz";
+  const ToolRun model = tool("compress " + q(kStories) + " -o " + q(wsz), dir);
+  ASSERT_EQ(model.code, 0) << model.err;
+  EXPECT_EQ(model.err, "") << "no note for a model file";
+  Bytes cut = read_file(kStories);  // a llama2.c header whose file size is wrong: no known format
+  cut.resize(cut.size() - 4);
+  write_file(dir / "cut.bin", cut);
+  const struct {
+    fs::path in;
+    std::string why;
+  } cases[] = {{wsz, "already compressed (a weightstream container)"}, {dir / "cut.bin", "not a known weight format"}};
+  for (const auto& c : cases) {
+    const fs::path packed = dir / (c.in.filename().string() + ".again.wsz"), back = dir / "back.bin";
+    const ToolRun r = tool("compress " + q(c.in) + " -o " + q(packed), dir);
+    EXPECT_EQ(r.code, 0) << r.err;
+    const std::string name = c.in.string();
+    const std::string head = "note: " + name + ": " + c.why + "; stored as opaque bytes (ratio ";
+    ASSERT_EQ(r.err.rfind(head, 0), 0u) << r.err;
+    const double ratio = std::atof(r.err.c_str() + head.size());  // the container's few bytes more
+    EXPECT_GT(ratio, 0.99) << r.err;
+    EXPECT_LE(ratio, 1.0) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+    EXPECT_EQ(r.err.find("error"), std::string::npos) << r.err;
+    const ToolRun d = tool("decompress " + q(packed) + " -o " + q(back), dir);
+    ASSERT_EQ(d.code, 0) << d.err;
+    const size_t bad = mismatches(read_file(c.in), read_file(back));
+    std::printf("%s: %s, %zu mismatches after decompress\n", c.in.filename().c_str(), c.why.c_str(), bad);
+    EXPECT_EQ(bad, 0u);
+    fs::remove(back);
+  }
 }
 
 TEST(Tool, SameOutputForAnyThreadCount) {
