@@ -84,7 +84,6 @@ void check_dense(const std::vector<uint16_t>& w, int rows, int k, const std::vec
 
 // A 2:4 layer (packed, padded to K8) against ws::sparse_matvec (G = 2).
 void check_sparse(const ws::Sparse24& P, const std::vector<uint16_t>& x, int chunk_rows, Count& c, const std::string& what) {
-  std::vector<uint8_t> meta_bytes(P.meta.begin(), P.meta.end());
   const size_t vpr = size_t(P.cols) / 2, mpr = size_t(P.cols) / 4;
   const Chunks v = value_chunks(P.values, vpr * size_t(chunk_rows));
   std::vector<uint16_t> meta(P.meta.begin(), P.meta.end());
