@@ -120,9 +120,6 @@ uint32_t mac_ctrl_bf16(int row_beats) {
   return uint32_t(pkg::mac_ctrl_t::row_beats.put(uint64_t(row_beats)) | pkg::mac_ctrl_t::mode.put(pkg::MAC_BF16));
 }
 
-// A MAC array address in the pipeline's map.
-uint32_t mac_cfg_addr(uint32_t mac_addr) { return pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_addr); }
-
 }  // namespace
 
 PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,
@@ -192,7 +189,7 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
     prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, 0), mac_ctrl_bf16(cols / 8)});
     for (int j = 0; j < cols; ++j) {
       const uint32_t pj = j < int(L.perm.size()) ? uint32_t(L.perm[size_t(j)]) : uint32_t(j);
-      prog.cfg.push_back({mac_cfg_addr(mac_perm_base + uint32_t(j)), pj});
+      prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_perm_base + uint32_t(j)), pj});
     }
     prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_DENSE), L.dense ? 1u : 0u});
     prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_BEATS), uint32_t(L.beats())});
