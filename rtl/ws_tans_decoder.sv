@@ -176,7 +176,8 @@ module ws_tans_decoder #(
   localparam logic [2:0] SL_TAIL  = 3'd5;
   localparam logic [2:0] SL_DONE  = 3'd6;
 
-  logic                 abort_go;       // the failed chunk's states are flushed now
+  logic                 abort_go;       // the failed chunk ends now (its empty beat)
+  logic [K-1:0]         abort0_q, abort1_q;  // per context: the lanes' states it flushes, a cycle later
   logic                 push_beat;      // the running slot's beat goes into the output
   logic [2:0]           pend_q;         // the pending slot
   logic                 adv_q, adv_d;   // it runs this cycle
@@ -249,12 +250,11 @@ module ws_tans_decoder #(
   end
 
   // Output room: at most one beat waiting after this edge, whatever out_ready_i does next cycle.
-  logic       push, push_empty, take_out, room_next, room_now;
+  logic       push, push_empty, take_out, room_next;
   logic [1:0] out_n;  // beats in the output register and its skid register
   assign take_out  = out_valid_o && out_ready_i;
   assign push_beat = adv_q && s_beat_q;
   assign room_next = (out_n + 2'(push_beat) - 2'(take_out)) <= 2'd1;
-  assign room_now  = out_n <= 2'd1 || take_out;  // a beat pushed now fits
 
   logic phase_next, ext_ready;
   logic any_early_q, any_final_q, any_left_q, any_init_q;  // this cycle's lane check results
@@ -266,7 +266,9 @@ module ws_tans_decoder #(
   // Sequencer
   logic err_early_q, err_final_q, err_left_q, err_init_q;  // the running chunk's findings
   ws_pkg::tans_err_e chunk_ev, desc_ev_q;
-  assign abort_go   = st_q == ST_ABORT && !adv_q && (last_out_q || room_now);
+  // From registers only (not the output handshake): the empty beat waits for a free output place.
+  // The lanes flush the chunk's states from abort0_q / abort1_q, a cycle later (no slot runs then).
+  assign abort_go   = st_q == ST_ABORT && !adv_q && (last_out_q || out_n <= 2'd1);
   assign push_empty = abort_go && !last_out_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -285,6 +287,8 @@ module ws_tans_decoder #(
       s_fin1_q    <= '0;
       done0_q     <= '0;
       done1_q     <= '0;
+      abort0_q    <= '0;
+      abort1_q    <= '0;
       wait_q      <= '0;
       end_wait_q  <= '0;
       last_out_q  <= 1'b0;
@@ -315,6 +319,8 @@ module ws_tans_decoder #(
       end
       done0_q <= start ? '0 : done0_q | flush0;
       done1_q <= start ? '0 : done1_q | flush1;
+      abort0_q <= abort_go ? ~done0_q : '0;
+      abort1_q <= abort_go ? ~done1_q : '0;
       if ((push_beat && le_q[K]) || push_empty) last_out_q <= 1'b1;
       err_early_q <= err_early_q || any_early_q;
       err_final_q <= err_final_q || any_final_q;
@@ -409,7 +415,7 @@ module ws_tans_decoder #(
       .pop_sel_i  ({s_pop1_q[j], s_pop0_q[j]}),
       .fin_sel_i  ({s_fin1_q[j], s_fin0_q[j]}),
       .init_i     (s_init_q),
-      .abort_i    ({abort_go && !done1_q[j], abort_go && !done0_q[j]}),
+      .abort_i    ({abort1_q[j], abort0_q[j]}),
       .bank_i     (bank_q),
       .table_log_i(log_q),
       .symbol_o   (symbols[8*j +: 8]),

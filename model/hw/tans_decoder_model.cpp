@@ -42,7 +42,7 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
   if (p.count_bits < 4 || p.count_bits > 32) throw std::invalid_argument("TansDecoderModel: count_bits must be 4..32");
   lo_bits_ = clog2(uint64_t(8 * p.lanes));
   cb_ = p.count_bits > lo_bits_ ? p.count_bits : lo_bits_ + 1;
-  view_bits_ = p.max_table_log + 27;
+  view_bits_ = 2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1;
   mem_.assign(size_t(2) << p.max_table_log, 0);
   lane_.assign(size_t(p.lanes), Lane{});
   reset_state();
@@ -56,7 +56,7 @@ void TansDecoderModel::reset_state() {
   st_ = ST_IDLE;
   pend_ = SL_DONE;
   adv_ = phase_ = primed_ = s_pseudo_ = s_beat_ = s_init_ = false;
-  s_pop0_ = s_pop1_ = s_fin0_ = s_fin1_ = done0_ = done1_ = 0;
+  s_pop0_ = s_pop1_ = s_fin0_ = s_fin1_ = done0_ = done1_ = abort0_ = abort1_ = 0;
   wait_ = end_wait_ = ready_all_ = 0;
   last_out_ = rem_small_ = false;
   err_early_ = err_final_ = err_left_ = err_init_ = false;
@@ -89,7 +89,7 @@ struct TansDecoderModel::Comb {
   // Sequencer
   uint32_t ready_all_d, next_kind, next_fin, flush0, flush1, next_live;
   uint64_t le_d;
-  bool take_out, push_beat, room_next, room_now, phase_next, ext_ready, adv_d, abort_go, push_empty, push;
+  bool take_out, push_beat, room_next, phase_next, ext_ready, adv_d, abort_go, push_empty, push;
   uint8_t chunk_ev;
   uint32_t new_count;
   bool new_last;
@@ -113,8 +113,7 @@ void TansDecoderModel::compute(Comb& c) const {
   c.push_beat = adv_ && s_beat_;
   const uint32_t out_n = uint32_t(out_v_) + uint32_t(skid_v_);
   c.room_next = (out_n + uint32_t(c.push_beat) - uint32_t(c.take_out)) <= 1;
-  c.room_now = out_n <= 1 || c.take_out;
-  c.abort_go = st_ == ST_ABORT && !adv_ && (last_out_ || c.room_now);
+  c.abort_go = st_ == ST_ABORT && !adv_ && (last_out_ || out_n <= 1);
   c.push_empty = c.abort_go && !last_out_;
   c.push = c.push_beat || c.push_empty;
 
@@ -124,7 +123,7 @@ void TansDecoderModel::compute(Comb& c) const {
     const Lane& l = lane_[size_t(j)];
     const bool pop_sel[2] = {bit(s_pop0_, j), bit(s_pop1_, j)};
     const bool fin_sel[2] = {bit(s_fin0_, j), bit(s_fin1_, j)};
-    const bool abort[2] = {c.abort_go && !bit(done0_, j), c.abort_go && !bit(done1_, j)};
+    const bool abort[2] = {bit(abort0_, j), bit(abort1_, j)};
     const bool shift = bit(l.sum, 4);
     for (int ctx = 0; ctx < 2; ++ctx) {
       const Buffer& b = l.buf[size_t(ctx)];
@@ -151,9 +150,10 @@ void TansDecoderModel::compute(Comb& c) const {
     c.nb[size_t(j)] = uint32_t(entry >> (8 + 2 * ML)) & 15;
     const uint32_t window = (l.fine ? l.coarse >> 1 : l.coarse) & ml_mask;
     c.addr[size_t(j)] = s_pseudo_ ? window : (base | (window & mask));
-    const uint32_t k = (l.sum >> 1) & 15;
-    c.coarse[size_t(j)] = k < 14 ? uint32_t(l.view >> (2 * k)) & uint32_t(low_mask(ML + 1)) : 0;
-    c.src[size_t(j)] = uint32_t(l.view >> (shift ? 16 : 0)) & 0xffff;
+    // The shifter: a shift by 16 (sum[4]), whose low unit the checks read, then by 2 * sum[3:1].
+    const uint64_t half = (l.view >> (shift ? 16 : 0)) & low_mask(ML + 15);
+    c.coarse[size_t(j)] = uint32_t(half >> (2 * ((l.sum >> 1) & 7))) & uint32_t(low_mask(ML + 1));
+    c.src[size_t(j)] = uint32_t(half) & 0xffff;
     c.live[size_t(j)] = pop_sel[0] || pop_sel[1] || fin_sel[0] || fin_sel[1];
     c.fin[size_t(j)] = fin_sel[0] || fin_sel[1];
   }
@@ -397,6 +397,8 @@ void TansDecoderModel::tick() {
     s_fin0_ = phase ? 0 : c.next_live & dec_fin;
     s_fin1_ = phase ? c.next_live & dec_fin : 0;
   }
+  abort0_ = c.abort_go ? ~done0_ & kmask : 0;
+  abort1_ = c.abort_go ? ~done1_ & kmask : 0;
   done0_ = start ? 0 : (done0_ | c.flush0) & kmask;
   done1_ = start ? 0 : (done1_ | c.flush1) & kmask;
   if ((c.push_beat && bit(le, K)) || c.push_empty) last_out_ = true;
