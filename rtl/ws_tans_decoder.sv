@@ -64,6 +64,7 @@ module ws_tans_decoder #(
   localparam int HeadBits  = ws_pkg::TANS_DESC_HEAD_BITS;
   localparam int LoBits    = $clog2(8 * K);  // the symbol counter below 8 Lanes
   localparam int CB        = CountBits > LoBits ? CountBits : LoBits + 1;
+  localparam int KB        = $clog2(K);      // rem_q's bits below whole beats
 
   // The chunk's state (plain codes: Yosys cannot re-derive a module with a typedef of its own).
   localparam logic [2:0] ST_IDLE  = 3'd0;  // no chunk: descriptors are taken
@@ -205,13 +206,18 @@ module ws_tans_decoder #(
     end
   end
 
-  // The successor of the pending slot, and what it does. Symbol counts come from le_q[t]: "rem_q
-  // <= t" for t < 4 Lanes, registered from rem_q's next value (rem_q drops by Lanes as a beat runs).
+  // The successor of the pending slot, and what it does. Symbol counts come from le[t]: "rem_q
+  // <= t" for t < 4 Lanes, one LUT from registered flags (rem_q drops by Lanes as a beat runs, so
+  // rem_q mod Lanes stays and the whole beats left move down by one).
   logic [2:0]        next_kind;
   logic [LoBits-1:0] rem_lo;
   logic              beat_running;
   logic [K-1:0]      next_fin;
-  logic [4*K-1:0]    le_q, le_d;
+  logic [4*K-1:0]    le;
+  logic [3:0]        qle_q, qle_d;  // "beats left (rem_q / Lanes) <= i", i = 0 .. 3
+  logic [3:0]        qlt;           // "beats left < i": qle_q one place up
+  logic [K-1:0]      rle_q;         // "rem_q mod Lanes <= b", b < Lanes: fixed for the chunk
+  assign qlt = {qle_q[2:0], 1'b0};
   assign rem_lo       = rem_q[LoBits-1:0];
   assign beat_running = pend_q == SL_BEAT;
 
@@ -223,29 +229,37 @@ module ws_tans_decoder #(
   assign next_live = next_kind == SL_IDLE || next_kind == SL_DONE ? '0
                    : phase_q ? ~(done1_q | flush1) : ~(done0_q | flush0);
   always_comb begin
+    // "rem_q <= t" for t = a Lanes + b: fewer than a beats left, or a beats and rem_q mod Lanes <= b.
+    for (int t = 0; t < 4 * K; t++) begin
+      le[t] = qlt[t/K] || (qle_q[t/K] && rle_q[t%K]);
+    end
+    // qle_q's next value: from the descriptor's count at the start; as a beat runs each flag takes
+    // the one above it, and the top one is compared afresh (rem_small_q is exact where it counts).
+    for (int i = 0; i < 4; i++) begin
+      if (start)          qle_d[i] = cnt_small_q && cnt_q[LoBits-1:KB] <= 3'(i);
+      else if (push_beat) qle_d[i] = i < 3 ? qle_q[i + 1] : rem_small_q && rem_lo[LoBits-1:KB] <= 3'd4;
+      else                qle_d[i] = qle_q[i];
+    end
+  end
+
+  always_comb begin
     unique case (pend_q)
       SL_IDLE:  next_kind = phase_q ? SL_IDLE : SL_PRIME;  // PRIME takes phase 1
       SL_PRIME: next_kind = SL_PSA;
       SL_PSA:   next_kind = SL_PSB;
       SL_PSB:   next_kind = SL_BEAT;
-      SL_BEAT:  next_kind = le_q[K] ? SL_TAIL : SL_BEAT;  // this beat is the last
+      SL_BEAT:  next_kind = le[K] ? SL_TAIL : SL_BEAT;  // this beat is the last
       default:  next_kind = SL_DONE;
     endcase
     // Lane j's state decodes for the last time when its next symbol, Lanes (PSA: context 0's
     // first) or 2 Lanes (a beat: two beats on) symbols further, is past the chunk's end.
     for (int j = 0; j < K; j++) begin
       unique case (next_kind)
-        SL_PSA:  next_fin[j] = le_q[j];
-        SL_PSB:  next_fin[j] = le_q[K + j];
-        SL_BEAT: next_fin[j] = le_q[(beat_running ? 3 * K : 2 * K) + j];
+        SL_PSA:  next_fin[j] = le[j];
+        SL_PSB:  next_fin[j] = le[K + j];
+        SL_BEAT: next_fin[j] = le[(beat_running ? 3 * K : 2 * K) + j];
         default: next_fin[j] = 1'b0;
       endcase
-    end
-    // rem_q's next value: the descriptor's count at the start, less Lanes as a beat runs.
-    for (int t = 0; t < 4 * K; t++) begin
-      if (start)          le_d[t] = cnt_small_q && cnt_q[LoBits-1:0] <= LoBits'(t);
-      else if (push_beat) le_d[t] = rem_small_q && rem_lo <= LoBits'(t + K);
-      else                le_d[t] = rem_small_q && rem_lo <= LoBits'(t);
     end
   end
 
@@ -321,7 +335,7 @@ module ws_tans_decoder #(
       done1_q <= start ? '0 : done1_q | flush1;
       abort0_q <= abort_go ? ~done0_q : '0;
       abort1_q <= abort_go ? ~done1_q : '0;
-      if ((push_beat && le_q[K]) || push_empty) last_out_q <= 1'b1;
+      if ((push_beat && le[K]) || push_empty) last_out_q <= 1'b1;
       err_early_q <= err_early_q || any_early_q;
       err_final_q <= err_final_q || any_final_q;
       err_left_q  <= err_left_q || any_left_q;
@@ -378,7 +392,10 @@ module ws_tans_decoder #(
     end
     if (start) rem_q <= cnt_q;
     else if (push_beat) rem_q <= rem_q - CB'(K);
-    le_q <= le_d;
+    qle_q <= qle_d;
+    if (start) begin
+      for (int b = 0; b < K; b++) rle_q[b] <= (cnt_q[LoBits-1:0] & LoBits'(K - 1)) < LoBits'(b + 1);
+    end
   end
 
   // The chunk's verdict, once its last checks are in: what ws::tans::decode throws first.
@@ -451,8 +468,8 @@ module ws_tans_decoder #(
   assign push      = push_beat || push_empty;
   assign new_data  = symbols;
   // A beat's symbols: min(Lanes, rem_q); it is the last when rem_q <= Lanes.
-  assign new_count = push_empty ? '0 : le_q[K-1] ? CW'(rem_lo) : CW'(K);
-  assign new_last  = push_empty || le_q[K];
+  assign new_count = push_empty ? '0 : le[K-1] ? CW'(rem_lo) : CW'(K);
+  assign new_last  = push_empty || le[K];
 
   assign out_n = 2'(out_v_q) + 2'(skid_v_q);
   always_ff @(posedge clk_i or negedge rst_ni) begin

@@ -88,7 +88,8 @@ struct TansDecoderModel::Comb {
   uint32_t lane_ready0, lane_ready1;  // per lane, context 0 / 1
   // Sequencer
   uint32_t ready_all_d, next_kind, next_fin, flush0, flush1, next_live;
-  uint64_t le_d;
+  uint64_t le;     // "rem <= t", t < 4 Lanes, from qle and rle
+  uint32_t qle_d;
   bool take_out, push_beat, room_next, phase_next, ext_ready, adv_d, abort_go, push_empty, push;
   uint8_t chunk_ev;
   uint32_t new_count;
@@ -166,12 +167,19 @@ void TansDecoderModel::compute(Comb& c) const {
   }
   c.flush0 = (adv_ ? s_fin0_ : 0) | (c.abort_go ? ~done0_ & kmask : 0);
   c.flush1 = (adv_ ? s_fin1_ : 0) | (c.abort_go ? ~done1_ & kmask : 0);
+  // "rem <= a Lanes + b": fewer than a whole beats left, or a and rem mod Lanes <= b.
+  c.le = 0;
+  for (int t = 0; t < 4 * K; ++t) {
+    const int a = t / K, b = t % K;
+    const bool le = (a > 0 && bit(qle_, a - 1)) || (bit(qle_, a) && bit(rle_, b));
+    c.le |= uint64_t(le) << t;
+  }
   switch (pend_) {
     case SL_IDLE: c.next_kind = phase_ ? SL_IDLE : SL_PRIME; break;
     case SL_PRIME: c.next_kind = SL_PSA; break;
     case SL_PSA: c.next_kind = SL_PSB; break;
     case SL_PSB: c.next_kind = SL_BEAT; break;
-    case SL_BEAT: c.next_kind = bit(le_, K) ? SL_TAIL : SL_BEAT; break;
+    case SL_BEAT: c.next_kind = bit(c.le, K) ? SL_TAIL : SL_BEAT; break;
     default: c.next_kind = SL_DONE;
   }
   c.next_live = c.next_kind == SL_IDLE || c.next_kind == SL_DONE ? 0
@@ -180,20 +188,22 @@ void TansDecoderModel::compute(Comb& c) const {
   c.next_fin = 0;
   for (int j = 0; j < K; ++j) {
     bool f = false;
-    if (c.next_kind == SL_PSA) f = bit(le_, j);
-    else if (c.next_kind == SL_PSB) f = bit(le_, K + j);
-    else if (c.next_kind == SL_BEAT) f = bit(le_, (beat_running ? 3 * K : 2 * K) + j);
+    if (c.next_kind == SL_PSA) f = bit(c.le, j);
+    else if (c.next_kind == SL_PSB) f = bit(c.le, K + j);
+    else if (c.next_kind == SL_BEAT) f = bit(c.le, (beat_running ? 3 * K : 2 * K) + j);
     c.next_fin |= uint32_t(f) << j;
   }
   const uint64_t lo_mask = low_mask(lo_bits_);
   const uint64_t rem_lo = rem_ & lo_mask;
-  c.le_d = 0;
-  for (int t = 0; t < 4 * K; ++t) {
-    bool le;
-    if (c.start) le = cnt_small_ && (cnt_ & lo_mask) <= uint64_t(t);
-    else if (c.push_beat) le = rem_small_ && rem_lo <= uint64_t(t + K);
-    else le = rem_small_ && rem_lo <= uint64_t(t);
-    c.le_d |= uint64_t(le) << t;
+  // qle's next value: "whole beats left <= i", i < 4; a beat moves each flag down one.
+  const int kb = clog2(uint64_t(K));
+  c.qle_d = 0;
+  for (int i = 0; i < 4; ++i) {
+    bool q;
+    if (c.start) q = cnt_small_ && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
+    else if (c.push_beat) q = i < 3 ? bit(qle_, i + 1) : rem_small_ && (rem_lo >> kb) <= 4;
+    else q = bit(qle_, i);
+    c.qle_d |= uint32_t(q) << i;
   }
   c.phase_next = phase_ != adv_;
   c.ext_ready = c.phase_next ? bit(ready_all_, 0) : bit(ready_all_, 1);
@@ -207,8 +217,8 @@ void TansDecoderModel::compute(Comb& c) const {
                                    : pkg::TANS_ERR_NONE)
                    : pkg::TANS_ERR_NONE;
   const uint32_t cw_mask = uint32_t(low_mask(clog2(uint64_t(K + 1))));
-  c.new_count = c.push_empty ? 0 : bit(le_, K - 1) ? uint32_t(rem_lo) & cw_mask : uint32_t(K);
-  c.new_last = c.push_empty || bit(le_, K);
+  c.new_count = c.push_empty ? 0 : bit(c.le, K - 1) ? uint32_t(rem_lo) & cw_mask : uint32_t(K);
+  c.new_last = c.push_empty || bit(c.le, K);
 }
 
 void TansDecoderModel::eval() {
@@ -380,7 +390,7 @@ void TansDecoderModel::tick() {
   const bool adv = adv_, phase = phase_, primed = primed_, s_pseudo = s_pseudo_, s_beat = s_beat_;
   const bool any_early = any_early_, any_init = any_init_, any_final = any_final_, any_left = any_left_;
   const uint32_t pend = pend_;
-  const uint64_t le = le_;
+  const uint64_t le = c.le;
   adv_ = c.adv_d;
   phase_ = c.phase_next;
   ready_all_ = c.ready_all_d;
@@ -445,7 +455,11 @@ void TansDecoderModel::tick() {
   else if (adv) dec_fin_ = c.next_fin;
   if (start) rem_ = cnt_;
   else if (c.push_beat) rem_ = (rem_ - uint64_t(K)) & low_mask(cb_);
-  le_ = c.le_d;
+  qle_ = c.qle_d;
+  if (start) {
+    rle_ = 0;
+    for (int b = 0; b < K; ++b) rle_ |= uint32_t((cnt_ & uint64_t(K - 1)) <= uint64_t(b)) << b;
+  }
   any_early_ = l_early, any_final_ = l_final, any_left_ = l_left, any_init_ = l_init;
 
   // Descriptor (taken only in ST_IDLE, so nothing above saw these change)
