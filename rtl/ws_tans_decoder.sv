@@ -64,6 +64,7 @@ module ws_tans_decoder #(
   localparam int HeadBits  = ws_pkg::TANS_DESC_HEAD_BITS;
   localparam int LoBits    = $clog2(8 * K);  // the symbol counter below 8 Lanes
   localparam int CB        = CountBits > LoBits ? CountBits : LoBits + 1;
+  localparam int KB        = $clog2(K);      // rem_q's bits below whole beats
 
   // The chunk's state (plain codes: Yosys cannot re-derive a module with a typedef of its own).
   localparam logic [2:0] ST_IDLE  = 3'd0;  // no chunk: descriptors are taken
@@ -176,7 +177,8 @@ module ws_tans_decoder #(
   localparam logic [2:0] SL_TAIL  = 3'd5;
   localparam logic [2:0] SL_DONE  = 3'd6;
 
-  logic                 abort_go;       // the failed chunk's states are flushed now
+  logic                 abort_go;       // the failed chunk ends now (its empty beat)
+  logic [K-1:0]         abort0_q, abort1_q;  // per context: the lanes' states it flushes, a cycle later
   logic                 push_beat;      // the running slot's beat goes into the output
   logic [2:0]           pend_q;         // the pending slot
   logic                 adv_q, adv_d;   // it runs this cycle
@@ -204,13 +206,18 @@ module ws_tans_decoder #(
     end
   end
 
-  // The successor of the pending slot, and what it does. Symbol counts come from le_q[t]: "rem_q
-  // <= t" for t < 4 Lanes, registered from rem_q's next value (rem_q drops by Lanes as a beat runs).
+  // The successor of the pending slot, and what it does. Symbol counts come from le[t]: "rem_q
+  // <= t" for t < 4 Lanes, one LUT from registered flags (rem_q drops by Lanes as a beat runs, so
+  // rem_q mod Lanes stays and the whole beats left move down by one).
   logic [2:0]        next_kind;
   logic [LoBits-1:0] rem_lo;
   logic              beat_running;
   logic [K-1:0]      next_fin;
-  logic [4*K-1:0]    le_q, le_d;
+  logic [4*K-1:0]    le;
+  logic [3:0]        qle_q, qle_d;  // "beats left (rem_q / Lanes) <= i", i = 0 .. 3
+  logic [3:0]        qlt;           // "beats left < i": qle_q one place up
+  logic [K-1:0]      rle_q;         // "rem_q mod Lanes <= b", b < Lanes: fixed for the chunk
+  assign qlt = {qle_q[2:0], 1'b0};
   assign rem_lo       = rem_q[LoBits-1:0];
   assign beat_running = pend_q == SL_BEAT;
 
@@ -222,39 +229,46 @@ module ws_tans_decoder #(
   assign next_live = next_kind == SL_IDLE || next_kind == SL_DONE ? '0
                    : phase_q ? ~(done1_q | flush1) : ~(done0_q | flush0);
   always_comb begin
+    // "rem_q <= t" for t = a Lanes + b: fewer than a beats left, or a beats and rem_q mod Lanes <= b.
+    for (int t = 0; t < 4 * K; t++) begin
+      le[t] = qlt[t/K] || (qle_q[t/K] && rle_q[t%K]);
+    end
+    // qle_q's next value: from the descriptor's count at the start; as a beat runs each flag takes
+    // the one above it, and the top one is compared afresh (rem_small_q is exact where it counts).
+    for (int i = 0; i < 4; i++) begin
+      if (start)          qle_d[i] = cnt_small_q && cnt_q[LoBits-1:KB] <= 3'(i);
+      else if (push_beat) qle_d[i] = i < 3 ? qle_q[i + 1] : rem_small_q && rem_lo[LoBits-1:KB] <= 3'd4;
+      else                qle_d[i] = qle_q[i];
+    end
+  end
+
+  always_comb begin
     unique case (pend_q)
       SL_IDLE:  next_kind = phase_q ? SL_IDLE : SL_PRIME;  // PRIME takes phase 1
       SL_PRIME: next_kind = SL_PSA;
       SL_PSA:   next_kind = SL_PSB;
       SL_PSB:   next_kind = SL_BEAT;
-      SL_BEAT:  next_kind = le_q[K] ? SL_TAIL : SL_BEAT;  // this beat is the last
+      SL_BEAT:  next_kind = le[K] ? SL_TAIL : SL_BEAT;  // this beat is the last
       default:  next_kind = SL_DONE;
     endcase
     // Lane j's state decodes for the last time when its next symbol, Lanes (PSA: context 0's
     // first) or 2 Lanes (a beat: two beats on) symbols further, is past the chunk's end.
     for (int j = 0; j < K; j++) begin
       unique case (next_kind)
-        SL_PSA:  next_fin[j] = le_q[j];
-        SL_PSB:  next_fin[j] = le_q[K + j];
-        SL_BEAT: next_fin[j] = le_q[(beat_running ? 3 * K : 2 * K) + j];
+        SL_PSA:  next_fin[j] = le[j];
+        SL_PSB:  next_fin[j] = le[K + j];
+        SL_BEAT: next_fin[j] = le[(beat_running ? 3 * K : 2 * K) + j];
         default: next_fin[j] = 1'b0;
       endcase
-    end
-    // rem_q's next value: the descriptor's count at the start, less Lanes as a beat runs.
-    for (int t = 0; t < 4 * K; t++) begin
-      if (start)          le_d[t] = cnt_small_q && cnt_q[LoBits-1:0] <= LoBits'(t);
-      else if (push_beat) le_d[t] = rem_small_q && rem_lo <= LoBits'(t + K);
-      else                le_d[t] = rem_small_q && rem_lo <= LoBits'(t);
     end
   end
 
   // Output room: at most one beat waiting after this edge, whatever out_ready_i does next cycle.
-  logic       push, push_empty, take_out, room_next, room_now;
+  logic       push, push_empty, take_out, room_next;
   logic [1:0] out_n;  // beats in the output register and its skid register
   assign take_out  = out_valid_o && out_ready_i;
   assign push_beat = adv_q && s_beat_q;
   assign room_next = (out_n + 2'(push_beat) - 2'(take_out)) <= 2'd1;
-  assign room_now  = out_n <= 2'd1 || take_out;  // a beat pushed now fits
 
   logic phase_next, ext_ready;
   logic any_early_q, any_final_q, any_left_q, any_init_q;  // this cycle's lane check results
@@ -266,7 +280,9 @@ module ws_tans_decoder #(
   // Sequencer
   logic err_early_q, err_final_q, err_left_q, err_init_q;  // the running chunk's findings
   ws_pkg::tans_err_e chunk_ev, desc_ev_q;
-  assign abort_go   = st_q == ST_ABORT && !adv_q && (last_out_q || room_now);
+  // From registers only (not the output handshake): the empty beat waits for a free output place.
+  // The lanes flush the chunk's states from abort0_q / abort1_q, a cycle later (no slot runs then).
+  assign abort_go   = st_q == ST_ABORT && !adv_q && (last_out_q || out_n <= 2'd1);
   assign push_empty = abort_go && !last_out_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -285,6 +301,8 @@ module ws_tans_decoder #(
       s_fin1_q    <= '0;
       done0_q     <= '0;
       done1_q     <= '0;
+      abort0_q    <= '0;
+      abort1_q    <= '0;
       wait_q      <= '0;
       end_wait_q  <= '0;
       last_out_q  <= 1'b0;
@@ -315,7 +333,9 @@ module ws_tans_decoder #(
       end
       done0_q <= start ? '0 : done0_q | flush0;
       done1_q <= start ? '0 : done1_q | flush1;
-      if ((push_beat && le_q[K]) || push_empty) last_out_q <= 1'b1;
+      abort0_q <= abort_go ? ~done0_q : '0;
+      abort1_q <= abort_go ? ~done1_q : '0;
+      if ((push_beat && le[K]) || push_empty) last_out_q <= 1'b1;
       err_early_q <= err_early_q || any_early_q;
       err_final_q <= err_final_q || any_final_q;
       err_left_q  <= err_left_q || any_left_q;
@@ -372,7 +392,10 @@ module ws_tans_decoder #(
     end
     if (start) rem_q <= cnt_q;
     else if (push_beat) rem_q <= rem_q - CB'(K);
-    le_q <= le_d;
+    qle_q <= qle_d;
+    if (start) begin
+      for (int b = 0; b < K; b++) rle_q[b] <= (cnt_q[LoBits-1:0] & LoBits'(K - 1)) < LoBits'(b + 1);
+    end
   end
 
   // The chunk's verdict, once its last checks are in: what ws::tans::decode throws first.
@@ -409,7 +432,7 @@ module ws_tans_decoder #(
       .pop_sel_i  ({s_pop1_q[j], s_pop0_q[j]}),
       .fin_sel_i  ({s_fin1_q[j], s_fin0_q[j]}),
       .init_i     (s_init_q),
-      .abort_i    ({abort_go && !done1_q[j], abort_go && !done0_q[j]}),
+      .abort_i    ({abort1_q[j], abort0_q[j]}),
       .bank_i     (bank_q),
       .table_log_i(log_q),
       .symbol_o   (symbols[8*j +: 8]),
@@ -445,8 +468,8 @@ module ws_tans_decoder #(
   assign push      = push_beat || push_empty;
   assign new_data  = symbols;
   // A beat's symbols: min(Lanes, rem_q); it is the last when rem_q <= Lanes.
-  assign new_count = push_empty ? '0 : le_q[K-1] ? CW'(rem_lo) : CW'(K);
-  assign new_last  = push_empty || le_q[K];
+  assign new_count = push_empty ? '0 : le[K-1] ? CW'(rem_lo) : CW'(K);
+  assign new_last  = push_empty || le[K];
 
   assign out_n = 2'(out_v_q) + 2'(skid_v_q);
   always_ff @(posedge clk_i or negedge rst_ni) begin

@@ -120,13 +120,17 @@ module ws_tans_lane #(
   // w0} of that context, are copied into view_q the cycle before: they hold still then (the
   // context decodes, so pops nothing, and has at least three units in, so nothing moves into
   // them), and the copy takes the context multiplexer off the extraction path.
-  localparam int ViewBits = ML + 27;  // bits 0 .. 26 + ML of {h1, h0, w0}: every window
+  // The positions an extraction can see: sum <= 15 + ML (cur <= 15, nb <= ML), so the window but its
+  // last 2:1 starts at bit 2 * sum[4:1] <= 2 * ((15 + ML) / 2) of {h1, h0, w0}.
+  localparam int ViewBits = 2 * ((15 + ML) / 2) + ML + 1;
+  localparam int HalfBits = ML + 15;  // after the shift by 16: every start 2 * sum[3:1] <= 14
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
   logic                fin;      // ... for the last time
   logic                shift;    // sum >= 16: w0 is used up
   logic [ViewBits-1:0] view_q;
-  logic [15:0]         src;      // the unit the position is in (w0, or h0 when w0 is used up)
+  logic [HalfBits+15:0] view_ext;  // view_q, zeros above (positions no sum reaches)
+  logic [HalfBits-1:0] half;     // view_q from bit 16 * sum[4] on: its low unit is the position's
   logic [ML:0]         coarse;   // view_q from bit 2 * sum[4:1] on
 
   assign ext_ctx = !phase_i;
@@ -138,14 +142,11 @@ module ws_tans_lane #(
     if (phase_i ^ adv_i) view_q <= ViewBits'({h1[15:0], h0[15:0], w0[15:0]});
     else                 view_q <= ViewBits'({h1[31:16], h0[31:16], w0[31:16]});
   end
-  assign src = shift ? view_q[16 +: 16] : view_q[0 +: 16];
-  // The window but its last 2:1, view_q[2 * sum[4:1] +: ML + 1]: sum[4:1] picks one of 14 places.
-  always_comb begin
-    coarse = '0;
-    for (int k = 0; k < 14; k++) begin
-      if (sum_q[4:1] == 4'(k)) coarse = view_q[2*k +: ML+1];
-    end
-  end
+  // A logarithmic shifter, not a 14:1 multiplexer per bit: a 2:1 by sum[4] (whose low 16 bits are
+  // the unit the checks read), then shifts by 8, 4, 2 (sum[3:1]): a third of the LUTs.
+  assign view_ext = (HalfBits+16)'(view_q);
+  assign half     = shift ? view_ext[16 +: HalfBits] : view_ext[0 +: HalfBits];
+  assign coarse   = (ML+1)'(half >> {sum_q[3:1], 1'b0});
 
   for (genvar c = 0; c < 2; c++) begin : g_ctl
     assign pop[c]   = adv_i && pop_sel_i[c] && shift;
@@ -189,7 +190,7 @@ module ws_tans_lane #(
     chk_valid_q   <= ext_ctx ? valid[5:3] : valid[2:0];
     chk_nz_addr_q <= addr_q != '0;
     chk_sum_q     <= sum_q;
-    chk_unit_q    <= src[15:0];  // the unit the position is in (the initial state's, at init)
+    chk_unit_q    <= half[15:0];  // the unit the position is in (the initial state's, at init)
     chk_from_q    <= init_i ? table_log_i : sum_q[3:0];
   end
 

@@ -42,7 +42,7 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
   if (p.count_bits < 4 || p.count_bits > 32) throw std::invalid_argument("TansDecoderModel: count_bits must be 4..32");
   lo_bits_ = clog2(uint64_t(8 * p.lanes));
   cb_ = p.count_bits > lo_bits_ ? p.count_bits : lo_bits_ + 1;
-  view_bits_ = p.max_table_log + 27;
+  view_bits_ = 2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1;
   mem_.assign(size_t(2) << p.max_table_log, 0);
   lane_.assign(size_t(p.lanes), Lane{});
   reset_state();
@@ -56,7 +56,7 @@ void TansDecoderModel::reset_state() {
   st_ = ST_IDLE;
   pend_ = SL_DONE;
   adv_ = phase_ = primed_ = s_pseudo_ = s_beat_ = s_init_ = false;
-  s_pop0_ = s_pop1_ = s_fin0_ = s_fin1_ = done0_ = done1_ = 0;
+  s_pop0_ = s_pop1_ = s_fin0_ = s_fin1_ = done0_ = done1_ = abort0_ = abort1_ = 0;
   wait_ = end_wait_ = ready_all_ = 0;
   last_out_ = rem_small_ = false;
   err_early_ = err_final_ = err_left_ = err_init_ = false;
@@ -88,8 +88,9 @@ struct TansDecoderModel::Comb {
   uint32_t lane_ready0, lane_ready1;  // per lane, context 0 / 1
   // Sequencer
   uint32_t ready_all_d, next_kind, next_fin, flush0, flush1, next_live;
-  uint64_t le_d;
-  bool take_out, push_beat, room_next, room_now, phase_next, ext_ready, adv_d, abort_go, push_empty, push;
+  uint64_t le;     // "rem <= t", t < 4 Lanes, from qle and rle
+  uint32_t qle_d;
+  bool take_out, push_beat, room_next, phase_next, ext_ready, adv_d, abort_go, push_empty, push;
   uint8_t chunk_ev;
   uint32_t new_count;
   bool new_last;
@@ -113,8 +114,7 @@ void TansDecoderModel::compute(Comb& c) const {
   c.push_beat = adv_ && s_beat_;
   const uint32_t out_n = uint32_t(out_v_) + uint32_t(skid_v_);
   c.room_next = (out_n + uint32_t(c.push_beat) - uint32_t(c.take_out)) <= 1;
-  c.room_now = out_n <= 1 || c.take_out;
-  c.abort_go = st_ == ST_ABORT && !adv_ && (last_out_ || c.room_now);
+  c.abort_go = st_ == ST_ABORT && !adv_ && (last_out_ || out_n <= 1);
   c.push_empty = c.abort_go && !last_out_;
   c.push = c.push_beat || c.push_empty;
 
@@ -124,7 +124,7 @@ void TansDecoderModel::compute(Comb& c) const {
     const Lane& l = lane_[size_t(j)];
     const bool pop_sel[2] = {bit(s_pop0_, j), bit(s_pop1_, j)};
     const bool fin_sel[2] = {bit(s_fin0_, j), bit(s_fin1_, j)};
-    const bool abort[2] = {c.abort_go && !bit(done0_, j), c.abort_go && !bit(done1_, j)};
+    const bool abort[2] = {bit(abort0_, j), bit(abort1_, j)};
     const bool shift = bit(l.sum, 4);
     for (int ctx = 0; ctx < 2; ++ctx) {
       const Buffer& b = l.buf[size_t(ctx)];
@@ -151,9 +151,10 @@ void TansDecoderModel::compute(Comb& c) const {
     c.nb[size_t(j)] = uint32_t(entry >> (8 + 2 * ML)) & 15;
     const uint32_t window = (l.fine ? l.coarse >> 1 : l.coarse) & ml_mask;
     c.addr[size_t(j)] = s_pseudo_ ? window : (base | (window & mask));
-    const uint32_t k = (l.sum >> 1) & 15;
-    c.coarse[size_t(j)] = k < 14 ? uint32_t(l.view >> (2 * k)) & uint32_t(low_mask(ML + 1)) : 0;
-    c.src[size_t(j)] = uint32_t(l.view >> (shift ? 16 : 0)) & 0xffff;
+    // The shifter: a shift by 16 (sum[4]), whose low unit the checks read, then by 2 * sum[3:1].
+    const uint64_t half = (l.view >> (shift ? 16 : 0)) & low_mask(ML + 15);
+    c.coarse[size_t(j)] = uint32_t(half >> (2 * ((l.sum >> 1) & 7))) & uint32_t(low_mask(ML + 1));
+    c.src[size_t(j)] = uint32_t(half) & 0xffff;
     c.live[size_t(j)] = pop_sel[0] || pop_sel[1] || fin_sel[0] || fin_sel[1];
     c.fin[size_t(j)] = fin_sel[0] || fin_sel[1];
   }
@@ -166,12 +167,19 @@ void TansDecoderModel::compute(Comb& c) const {
   }
   c.flush0 = (adv_ ? s_fin0_ : 0) | (c.abort_go ? ~done0_ & kmask : 0);
   c.flush1 = (adv_ ? s_fin1_ : 0) | (c.abort_go ? ~done1_ & kmask : 0);
+  // "rem <= a Lanes + b": fewer than a whole beats left, or a and rem mod Lanes <= b.
+  c.le = 0;
+  for (int t = 0; t < 4 * K; ++t) {
+    const int a = t / K, b = t % K;
+    const bool le = (a > 0 && bit(qle_, a - 1)) || (bit(qle_, a) && bit(rle_, b));
+    c.le |= uint64_t(le) << t;
+  }
   switch (pend_) {
     case SL_IDLE: c.next_kind = phase_ ? SL_IDLE : SL_PRIME; break;
     case SL_PRIME: c.next_kind = SL_PSA; break;
     case SL_PSA: c.next_kind = SL_PSB; break;
     case SL_PSB: c.next_kind = SL_BEAT; break;
-    case SL_BEAT: c.next_kind = bit(le_, K) ? SL_TAIL : SL_BEAT; break;
+    case SL_BEAT: c.next_kind = bit(c.le, K) ? SL_TAIL : SL_BEAT; break;
     default: c.next_kind = SL_DONE;
   }
   c.next_live = c.next_kind == SL_IDLE || c.next_kind == SL_DONE ? 0
@@ -180,20 +188,22 @@ void TansDecoderModel::compute(Comb& c) const {
   c.next_fin = 0;
   for (int j = 0; j < K; ++j) {
     bool f = false;
-    if (c.next_kind == SL_PSA) f = bit(le_, j);
-    else if (c.next_kind == SL_PSB) f = bit(le_, K + j);
-    else if (c.next_kind == SL_BEAT) f = bit(le_, (beat_running ? 3 * K : 2 * K) + j);
+    if (c.next_kind == SL_PSA) f = bit(c.le, j);
+    else if (c.next_kind == SL_PSB) f = bit(c.le, K + j);
+    else if (c.next_kind == SL_BEAT) f = bit(c.le, (beat_running ? 3 * K : 2 * K) + j);
     c.next_fin |= uint32_t(f) << j;
   }
   const uint64_t lo_mask = low_mask(lo_bits_);
   const uint64_t rem_lo = rem_ & lo_mask;
-  c.le_d = 0;
-  for (int t = 0; t < 4 * K; ++t) {
-    bool le;
-    if (c.start) le = cnt_small_ && (cnt_ & lo_mask) <= uint64_t(t);
-    else if (c.push_beat) le = rem_small_ && rem_lo <= uint64_t(t + K);
-    else le = rem_small_ && rem_lo <= uint64_t(t);
-    c.le_d |= uint64_t(le) << t;
+  // qle's next value: "whole beats left <= i", i < 4; a beat moves each flag down one.
+  const int kb = clog2(uint64_t(K));
+  c.qle_d = 0;
+  for (int i = 0; i < 4; ++i) {
+    bool q;
+    if (c.start) q = cnt_small_ && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
+    else if (c.push_beat) q = i < 3 ? bit(qle_, i + 1) : rem_small_ && (rem_lo >> kb) <= 4;
+    else q = bit(qle_, i);
+    c.qle_d |= uint32_t(q) << i;
   }
   c.phase_next = phase_ != adv_;
   c.ext_ready = c.phase_next ? bit(ready_all_, 0) : bit(ready_all_, 1);
@@ -207,8 +217,8 @@ void TansDecoderModel::compute(Comb& c) const {
                                    : pkg::TANS_ERR_NONE)
                    : pkg::TANS_ERR_NONE;
   const uint32_t cw_mask = uint32_t(low_mask(clog2(uint64_t(K + 1))));
-  c.new_count = c.push_empty ? 0 : bit(le_, K - 1) ? uint32_t(rem_lo) & cw_mask : uint32_t(K);
-  c.new_last = c.push_empty || bit(le_, K);
+  c.new_count = c.push_empty ? 0 : bit(c.le, K - 1) ? uint32_t(rem_lo) & cw_mask : uint32_t(K);
+  c.new_last = c.push_empty || bit(c.le, K);
 }
 
 void TansDecoderModel::eval() {
@@ -380,7 +390,7 @@ void TansDecoderModel::tick() {
   const bool adv = adv_, phase = phase_, primed = primed_, s_pseudo = s_pseudo_, s_beat = s_beat_;
   const bool any_early = any_early_, any_init = any_init_, any_final = any_final_, any_left = any_left_;
   const uint32_t pend = pend_;
-  const uint64_t le = le_;
+  const uint64_t le = c.le;
   adv_ = c.adv_d;
   phase_ = c.phase_next;
   ready_all_ = c.ready_all_d;
@@ -397,6 +407,8 @@ void TansDecoderModel::tick() {
     s_fin0_ = phase ? 0 : c.next_live & dec_fin;
     s_fin1_ = phase ? c.next_live & dec_fin : 0;
   }
+  abort0_ = c.abort_go ? ~done0_ & kmask : 0;
+  abort1_ = c.abort_go ? ~done1_ & kmask : 0;
   done0_ = start ? 0 : (done0_ | c.flush0) & kmask;
   done1_ = start ? 0 : (done1_ | c.flush1) & kmask;
   if ((c.push_beat && bit(le, K)) || c.push_empty) last_out_ = true;
@@ -443,7 +455,11 @@ void TansDecoderModel::tick() {
   else if (adv) dec_fin_ = c.next_fin;
   if (start) rem_ = cnt_;
   else if (c.push_beat) rem_ = (rem_ - uint64_t(K)) & low_mask(cb_);
-  le_ = c.le_d;
+  qle_ = c.qle_d;
+  if (start) {
+    rle_ = 0;
+    for (int b = 0; b < K; ++b) rle_ |= uint32_t((cnt_ & uint64_t(K - 1)) <= uint64_t(b)) << b;
+  }
   any_early_ = l_early, any_final_ = l_final, any_left_ = l_left, any_init_ = l_init;
 
   // Descriptor (taken only in ST_IDLE, so nothing above saw these change)

@@ -124,8 +124,9 @@ class TansDecoderModel : public TansDecoderPins {
   uint64_t cnt_ = 0, rem_ = 0;
   bool adv_ = false, phase_ = false, primed_ = false, s_pseudo_ = false, s_beat_ = false, s_init_ = false;
   uint32_t s_pop0_ = 0, s_pop1_ = 0, s_fin0_ = 0, s_fin1_ = 0, dec_fin_ = 0, done0_ = 0, done1_ = 0;
+  uint32_t abort0_ = 0, abort1_ = 0;
   bool rem_small_ = false, last_out_ = false;
-  uint64_t le_ = 0;
+  uint32_t qle_ = 0, rle_ = 0;  // "whole beats left <= i"; "rem mod Lanes <= b" (set at the start)
   bool err_early_ = false, err_final_ = false, err_left_ = false, err_init_ = false;
   uint8_t desc_ev_ = 0, ev_ = 0;
   bool any_early_ = false, any_final_ = false, any_left_ = false, any_init_ = false;
