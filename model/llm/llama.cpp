@@ -63,6 +63,13 @@ void rmsnorm(float* o, const float* x, const float* weight, int size, float eps)
   for (int j = 0; j < size; j++) o[j] = weight[j] * (ss * x[j]);
 }
 
+// SwiGLU of one neuron, run.c's order: silu(w1 x) * (w3 x).
+float swiglu(float gate, float up) {
+  float val = gate;
+  val *= (1.0f / (1.0f + std::exp(-val)));
+  return val * up;
+}
+
 void softmax(float* x, int size) {
   float max_val = x[0];
   for (int i = 1; i < size; i++)
@@ -238,13 +245,14 @@ void Llama::gated_ffn(int l) {
   for (int e = 0; e < experts; ++e)
     if (active_[size_t(e)])
       for (int i = b[size_t(e)]; i < b[size_t(e) + 1]; ++i) {
-        float val = hb_[size_t(i)];
-        val *= (1.0f / (1.0f + std::exp(-val)));
-        val *= hb2_[size_t(i)];
-        h_active_.push_back(val);
+        h_active_.push_back(swiglu(hb_[size_t(i)], hb2_[size_t(i)]));
         cols.push_back(i);
       }
   const size_t n = cols.size();
+  if (n == 0) {  // every expert off: the FFN adds nothing, and nothing is multiplied
+    for (int i = 0; i < dim; i++) xb_[size_t(i)] = 0.0f;
+    return;
+  }
   w2_active_.resize(size_t(dim) * n);
   for (int r = 0; r < dim; ++r) {
     const float* row = w2.w + size_t(r) * size_t(w2.in);
@@ -254,10 +262,6 @@ void Llama::gated_ffn(int l) {
   lv.in = int(n);
   lv.w = w2_active_.data();
   lv.perm = nullptr;
-  if (n == 0) {  // every expert off: the FFN adds nothing
-    for (int i = 0; i < dim; i++) xb_[size_t(i)] = 0.0f;
-    return;
-  }
   apply(lv, h_active_.data(), xb_.data());
 }
 
@@ -331,13 +335,7 @@ const std::vector<float>& Llama::forward(int token, int pos) {
     } else {
       linear(LinearKind::w1, l, xb_.data(), hb_.data());
       linear(LinearKind::w3, l, xb_.data(), hb2_.data());
-      // SwiGLU: silu(w1 x) * (w3 x)
-      for (int i = 0; i < hidden_dim; i++) {
-        float val = hb_[size_t(i)];
-        val *= (1.0f / (1.0f + std::exp(-val)));
-        val *= hb2_[size_t(i)];
-        hb_[size_t(i)] = val;
-      }
+      for (int i = 0; i < hidden_dim; i++) hb_[size_t(i)] = swiglu(hb_[size_t(i)], hb2_[size_t(i)]);
       linear(LinearKind::w2, l, hb_.data(), xb_.data());
     }
     for (int i = 0; i < dim; i++) x[i] += xb_[size_t(i)];

@@ -6,8 +6,9 @@
            with eta moved every step by dual ascent (eta += eta_rate * (off - fraction of scores <= 0.5),
            eta >= 0) towards --off, and lam ramped from 0 to --lam over the stage (a barrier at 0.5 from the
            start would freeze the experts on the side where the first steps left them);
-  calibration: each layer's threshold is the --off quantile of its router scores on training tokens, layer
-           by layer with the layers before it routed hard at their thresholds;
+  calibration: each layer's threshold puts the --off fraction of its router scores on training tokens at
+           or below it (halfway between two distinct scores), layer by layer with the layers before it
+           routed hard at their thresholds;
   stage 2: hard routing (expert on iff score > threshold), routers frozen, the model fine-tuned on the KL,
            the thresholds re-calibrated every 25 steps and at the end (the model's change moves the
            router inputs, and with them the fraction off). Skipped with --no-finetune: the side file
@@ -140,12 +141,20 @@ def main():
         jax_llama.forward(pr, c, b, lte_jax.gated_ffn(ro, member, lte_jax.hard(th), rec))
         return jnp.stack(rec)
 
+    def cut(sc, off):
+        """A threshold with the lowest round(off * n) scores at or below it, halfway to the next distinct
+        score, so that no training score (the BOS position's, the same in every sequence) lies on it."""
+        s = np.sort(sc)
+        k = min(max(int(round(off * s.size)), 1), s.size - 1)
+        above = s[k:][s[k:] > s[k - 1]]
+        return np.float32((s[k - 1] + above[0]) / 2 if above.size else s[k - 1] + 1e-3)
+
     def calibrate(pr):
         th = np.full(L, -1.0, dtype=np.float32)  # not yet calibrated: every expert on
         batches = [next(it) for _ in range(8)]
         for l in range(L):
             sc = np.concatenate([np.asarray(rec_scores(pr, router, b, jnp.asarray(th)))[l].ravel() for b in batches])
-            th[l] = np.quantile(sc, a.off)
+            th[l] = cut(sc, a.off)
         sc = np.stack([np.asarray(rec_scores(pr, router, b, jnp.asarray(th))).reshape(L, -1) for b in batches], axis=1)
         sc = sc.reshape(L, -1)
         return th, float(np.mean(np.abs(sc - th[:, None]) < 0.01))
