@@ -10,7 +10,7 @@
            or below it (halfway between two distinct scores), layer by layer with the layers before it
            routed hard at their thresholds;
   stage 2: hard routing (expert on iff score > threshold), routers frozen, the model fine-tuned on the KL,
-           the thresholds re-calibrated every 25 steps and at the end (the model's change moves the
+           the thresholds re-calibrated every 50 steps and at the end (the model's change moves the
            router inputs, and with them the fraction off). Skipped with --no-finetune: the side file
            then applies to the unchanged model.
 
@@ -57,8 +57,8 @@ def main():
     ap.add_argument("--no-finetune", action="store_true", help="no stage 2: the side file is for the unchanged model")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--steps1", type=int, default=200)
-    ap.add_argument("--steps2", type=int, default=150)
+    ap.add_argument("--steps1", type=int, default=150)
+    ap.add_argument("--steps2", type=int, default=100)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lam", type=float, default=1e-2, help="separability loss weight (reached at the end of stage 1)")
     ap.add_argument("--sep-eps", type=float, default=1e-2)
@@ -132,7 +132,7 @@ def main():
         params = trainable[0]
     stage1_s = time.time() - t1
 
-    # Calibration: layer by layer, the --off quantile of the layer's scores on 8 training batches with the
+    # Calibration: layer by layer, the --off quantile of the layer's scores on 4 training batches with the
     # layers before it already routed hard at their thresholds (the inference rule; the layers after it
     # do not change its input).
     @jax.jit
@@ -151,7 +151,7 @@ def main():
 
     def calibrate(pr):
         th = np.full(L, -1.0, dtype=np.float32)  # not yet calibrated: every expert on
-        batches = [next(it) for _ in range(8)]
+        batches = [next(it) for _ in range(4)]
         for l in range(L):
             sc = np.concatenate([np.asarray(rec_scores(pr, router, b, jnp.asarray(th)))[l].ravel() for b in batches])
             th[l] = cut(sc, a.off)
@@ -178,7 +178,7 @@ def main():
             return optax.apply_updates(params, upd), state, loss, off
 
         for s in range(a.steps2):
-            if s and s % 25 == 0:
+            if s and s % 50 == 0:
                 threshold, close = calibrate(params)
             b = next(it)
             params, state2, loss, off = step2(params, state2, b, teacher(b), jnp.asarray(threshold))
