@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "llm/llama_io.hpp"
 #include "llm/lte.hpp"
 #include "test_env.hpp"
 #include "tool_run.hpp"
