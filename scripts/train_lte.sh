@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 "$ws" lte-experts "$model" -o "$out/experts.safetensors" --seed 1
 "$ws" sample "$model" -o "$out/tokens.safetensors" --seqs 512 --len 128 --seed 1
 for off in 25 50 75; do
-  /usr/bin/time -f "train $off%: %e s wall, %U s user" nice -n 5 python3 "$here/train/lte/train.py" \
+  /usr/bin/time -f "train $off%%: %e s wall, %U s user CPU" nice -n 5 python3 "$here/train/lte/train.py" \
     --model "$model" --experts "$out/experts.safetensors" --tokens "$out/tokens.safetensors" --off 0.$off \
     --out-side "$out/lte$off.safetensors" --out-model "$out/lte$off.model.safetensors" --seed 1 --batch 8 \
     | tee "$out/train$off.log"
