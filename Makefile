@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps configure build test test-long test-asan demo bench fuzz synth lint coverage clean
+.PHONY: all deps configure build test test-long test-asan demo bench train-lte fuzz synth lint coverage clean
 
 all: build
 
@@ -62,6 +62,12 @@ bench: deps configure
 	python3 scripts/bench_formats.py --build $(BUILD)
 	python3 scripts/bench_esparse.py --build $(BUILD)
 	python3 scripts/bench_esparse.py --build $(BUILD) --model smollm2 -j $(JOBS)
+
+# LTE routers for stories260K at 25/50/75% of experts off and their quality table (docs/lte.md):
+# JAX on CPU, installed by train/common/pyenv.py on first use; about a quarter of an hour on 2 cores.
+train-lte: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream
+	bash scripts/train_lte.sh $(BUILD)
 
 fuzz: deps
 	@bash scripts/fuzz.sh

@@ -63,6 +63,13 @@ void rmsnorm(float* o, const float* x, const float* weight, int size, float eps)
   for (int j = 0; j < size; j++) o[j] = weight[j] * (ss * x[j]);
 }
 
+// SwiGLU of one neuron, run.c's order: silu(w1 x) * (w3 x).
+float swiglu(float gate, float up) {
+  float val = gate;
+  val *= (1.0f / (1.0f + std::exp(-val)));
+  return val * up;
+}
+
 void softmax(float* x, int size) {
   float max_val = x[0];
   for (int i = 1; i < size; i++)
@@ -170,7 +177,7 @@ Llama::Llama(const LlamaWeights& w, int max_seq) : w_(w) {
   value_cache_.resize(key_cache_.size());
 }
 
-void Llama::linear(LinearKind kind, int layer, const float* x, float* y) {
+LinearView Llama::view(LinearKind kind, int layer) const {
   const LlamaConfig& c = w_.config;
   LinearView lv;
   lv.kind = kind;
@@ -184,10 +191,78 @@ void Llama::linear(LinearKind kind, int layer, const float* x, float* y) {
     lv.w = w_.linear[k].data() + size_t(layer) * size_t(lv.out) * size_t(lv.in);
     if (!w_.perm[k].empty()) lv.perm = w_.perm[k].data() + size_t(layer) * size_t(lv.in);
   }
+  return lv;
+}
+
+void Llama::apply(const LinearView& lv, const float* x, float* y) {
   if (hook_)
     hook_(lv, x, y);
   else
     matvec(lv, x, y);
+}
+
+void Llama::linear(LinearKind kind, int layer, const float* x, float* y) { apply(view(kind, layer), x, y); }
+
+void Llama::set_ffn_gate(FfnGate* gate) {
+  if (gate) {
+    const std::vector<int>& b = gate->bounds();
+    bool ok = b.size() >= 2 && b.front() == 0 && b.back() == w_.config.hidden_dim;
+    for (size_t e = 1; ok && e < b.size(); ++e) ok = b[e] > b[e - 1];
+    if (!ok) throw std::invalid_argument("FFN gate: expert bounds do not cover the hidden dimension");
+    if (!w_.perm[int(LinearKind::w2)].empty())  // its stored column order is not the neurons' order
+      throw std::invalid_argument("FFN gate: the model's w2 has a column permutation (channel shuffle)");
+    active_.assign(b.size() - 1, 0);
+  }
+  gate_ = gate;
+}
+
+void Llama::gated_ffn(int l) {
+  const int dim = w_.config.dim;
+  const std::vector<int>& b = gate_->bounds();
+  const int experts = int(b.size()) - 1;
+  gate_->route(l, xb_.data(), active_.data());
+  // w1 and w3 over each run of consecutive active experts: only their rows are read.
+  for (int e = 0; e < experts;) {
+    if (!active_[size_t(e)]) {
+      ++e;
+      continue;
+    }
+    int end = e;
+    while (end < experts && active_[size_t(end)]) ++end;
+    const int r0 = b[size_t(e)], r1 = b[size_t(end)];
+    for (LinearKind kind : {LinearKind::w1, LinearKind::w3}) {
+      LinearView lv = view(kind, l);
+      lv.w += size_t(r0) * size_t(lv.in);
+      lv.out = r1 - r0;
+      apply(lv, xb_.data(), (kind == LinearKind::w1 ? hb_ : hb2_).data() + r0);
+    }
+    e = end;
+  }
+  // SwiGLU on the active neurons, gathered with w2's columns of them, in neuron order.
+  const LinearView w2 = view(LinearKind::w2, l);
+  h_active_.clear();
+  std::vector<int> cols;
+  for (int e = 0; e < experts; ++e)
+    if (active_[size_t(e)])
+      for (int i = b[size_t(e)]; i < b[size_t(e) + 1]; ++i) {
+        h_active_.push_back(swiglu(hb_[size_t(i)], hb2_[size_t(i)]));
+        cols.push_back(i);
+      }
+  const size_t n = cols.size();
+  if (n == 0) {  // every expert off: the FFN adds nothing, and nothing is multiplied
+    for (int i = 0; i < dim; i++) xb_[size_t(i)] = 0.0f;
+    return;
+  }
+  w2_active_.resize(size_t(dim) * n);
+  for (int r = 0; r < dim; ++r) {
+    const float* row = w2.w + size_t(r) * size_t(w2.in);
+    for (size_t j = 0; j < n; ++j) w2_active_[size_t(r) * n + j] = row[cols[j]];
+  }
+  LinearView lv = w2;
+  lv.in = int(n);
+  lv.w = w2_active_.data();
+  lv.perm = nullptr;
+  apply(lv, h_active_.data(), xb_.data());
 }
 
 const std::vector<float>& Llama::forward(int token, int pos) {
@@ -255,16 +330,14 @@ const std::vector<float>& Llama::forward(int token, int pos) {
     for (int i = 0; i < dim; i++) x[i] += xb2_[size_t(i)];
 
     rmsnorm(xb_.data(), x, w_.rms_ffn_weight.data() + size_t(l) * size_t(dim), dim, p.rms_eps);
-    linear(LinearKind::w1, l, xb_.data(), hb_.data());
-    linear(LinearKind::w3, l, xb_.data(), hb2_.data());
-    // SwiGLU: silu(w1 x) * (w3 x)
-    for (int i = 0; i < hidden_dim; i++) {
-      float val = hb_[size_t(i)];
-      val *= (1.0f / (1.0f + std::exp(-val)));
-      val *= hb2_[size_t(i)];
-      hb_[size_t(i)] = val;
+    if (gate_) {
+      gated_ffn(l);
+    } else {
+      linear(LinearKind::w1, l, xb_.data(), hb_.data());
+      linear(LinearKind::w3, l, xb_.data(), hb2_.data());
+      for (int i = 0; i < hidden_dim; i++) hb_[size_t(i)] = swiglu(hb_[size_t(i)], hb2_[size_t(i)]);
+      linear(LinearKind::w2, l, hb_.data(), xb_.data());
     }
-    linear(LinearKind::w2, l, hb_.data(), xb_.data());
     for (int i = 0; i < dim; i++) x[i] += xb_[size_t(i)];
   }
 

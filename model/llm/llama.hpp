@@ -72,6 +72,20 @@ void matvec(const LinearView& lv, const float* x, float* y);
 // Must write lv.out values to y. To observe, record x and call matvec.
 using LinearHook = std::function<void(const LinearView& lv, const float* x, float* y)>;
 
+// Decides per token and layer which experts of the FFN run (LTE, docs/lte.md). The hidden neurons must be
+// in expert order (llm/lte.hpp, expert_ordered): expert e is the neurons bounds()[e] .. bounds()[e+1]-1.
+// An expert switched off is neither read nor multiplied: the hook sees w1/w3 views of the active experts'
+// rows only (one view per run of consecutive active experts, `out` its rows, `w` its first row) and one
+// w2 view whose `in` is the active neurons (columns gathered in their order), so the w2 sum is the dense
+// one with the inactive products (exact zeros) left out, bit for bit.
+class FfnGate {
+ public:
+  virtual ~FfnGate() = default;
+  virtual const std::vector<int>& bounds() const = 0;  // experts + 1 entries, 0 .. hidden_dim
+  // Sets active[e] (1 = runs) for layer `layer` from the FFN input xb (after RMSNorm, dim values).
+  virtual void route(int layer, const float* xb, uint8_t* active) = 0;
+};
+
 class ThreadPool;
 // matvec with its rows split over the pool's threads: each row's sum is run.c's, so y is bit for bit
 // matvec's. The pool must outlive the hook.
@@ -84,6 +98,8 @@ class Llama {
   // (SmolLM2: 8192, 377 MB of cache) need not pay for positions it will not reach.
   explicit Llama(const LlamaWeights& w, int max_seq = 0);
   void set_hook(LinearHook hook) { hook_ = std::move(hook); }  // empty: matvec
+  // nullptr: the dense FFN. The gate must outlive the model's use of it and match its hidden_dim.
+  void set_ffn_gate(FfnGate* gate);
   // The logits after token at position pos; the KV cache holds positions 0..pos-1 from earlier calls
   // (run.c's contract: call with pos = 0, 1, 2, ...). Throws std::invalid_argument on a bad token/pos.
   const std::vector<float>& forward(int token, int pos);
@@ -91,11 +107,19 @@ class Llama {
   int max_seq() const { return max_seq_; }
 
  private:
+  LinearView view(LinearKind kind, int layer) const;  // the whole matrix
+  void apply(const LinearView& lv, const float* x, float* y);  // through the hook
   void linear(LinearKind kind, int layer, const float* x, float* y);
+  void gated_ffn(int layer);  // xb_ -> xb_ with the gate's experts only
+
 
   const LlamaWeights& w_;
   int max_seq_;
   LinearHook hook_;
+  FfnGate* gate_ = nullptr;
+  std::vector<uint8_t> active_;    // [experts] of the gated layer
+  std::vector<float> w2_active_;   // [dim][active neurons]: w2's active columns, gathered
+  std::vector<float> h_active_;    // [active neurons]
   std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, att_, logits_;
   std::vector<float> key_cache_, value_cache_;  // [L][seq_len][kv_dim]
 };

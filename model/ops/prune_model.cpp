@@ -11,6 +11,7 @@
 #include "core/threads.hpp"
 #include "llm/llama_eval.hpp"
 #include "llm/llama_io.hpp"
+#include "llm/lte.hpp"
 #include "llm/text_set.hpp"
 #include "llm/tokenizer.hpp"
 #include "ops/report.hpp"
@@ -169,20 +170,69 @@ std::string evaluate_models(const EvalModelsOptions& o) {
   }  // the dense weights go; its logits stay in the evaluator
 
   std::vector<EvalResult> res{ev->reference_result()};
-  for (const std::string& p : o.pruned) {
-    const LlamaWeights w = load(p);
-    if (!same_config(w.config, ev->config())) throw FileError(p, "not the same model shape as " + o.dense);
-    res.push_back(ev->score(w));
+  std::vector<std::string> names{o.dense + " (dense)"};
+  std::vector<std::string> off{"", ""};  // experts off, FFN neurons off
+  if (!o.lte.empty()) {
+    const std::vector<std::string> models = o.pruned.empty() ? std::vector<std::string>{o.dense} : o.pruned;
+    if (o.lte.size() != 1 && o.lte.size() != models.size())
+      throw FileError("", "--lte: give one side file for all models or one per model (" + std::to_string(models.size()) + ")");
+    for (size_t m = 0; m < models.size(); ++m) {
+      const std::string& side_path = o.lte.size() == 1 ? o.lte[0] : o.lte[m];
+      LteSide side;
+      try {
+        side = load_lte(side_path);
+      } catch (const FormatError& e) {
+        throw FileError(side_path, e.what());
+      }
+      if (!side.has_router() && o.lte_norm.empty())
+        throw FileError(side_path, "has no routers (a grouping only): give --lte-norm fractions for the baseline");
+      const LlamaWeights raw = load(models[m]);
+      if (!same_config(raw.config, ev->config())) throw FileError(models[m], "not the same model shape as " + o.dense);
+      LlamaWeights w;
+      try {
+        w = expert_ordered(raw, side);
+      } catch (const FormatError& e) {
+        throw FileError(side_path, std::string(e.what()) + " (model " + models[m] + ")");
+      }
+      auto row = [&](const std::string& name, FfnGate* gate, const GateCounts* c) {
+        res.push_back(ev->score(w, gate));
+        names.push_back(name);
+        off.push_back(c ? strprintf("%.1f%%", 100.0 * c->experts_off_fraction()) : "0.0%");
+        off.push_back(c ? strprintf("%.1f%%", 100.0 * c->neurons_off_fraction()) : "0.0%");
+      };
+      row(models[m] + ", expert order, all on", nullptr, nullptr);
+      if (side.has_router()) {
+        RouterGate gate(side);
+        row(models[m] + " + LTE " + side_path, &gate, &gate.counts());
+      } else {
+        for (double f : o.lte_norm) {
+          NormGate gate(w, side.bounds(), f);
+          row(models[m] + strprintf(" + norm oracle %.0f%%", 100.0 * f), &gate, &gate.counts());
+        }
+      }
+    }
+  } else {
+    for (const std::string& p : o.pruned) {
+      const LlamaWeights w = load(p);
+      if (!same_config(w.config, ev->config())) throw FileError(p, "not the same model shape as " + o.dense);
+      res.push_back(ev->score(w));
+      names.push_back(p);
+    }
   }
 
   std::string out = strprintf("held-out: %s, %zu predicted tokens\n", what.c_str(), res[0].tokens);
-  std::vector<std::string> names{o.dense + " (dense)"};
-  names.insert(names.end(), o.pruned.begin(), o.pruned.end());
   int width = 5;
   for (const std::string& n : names) width = std::max(width, int(n.size()));
-  out += strprintf("%-*s %12s %16s\n", width, "model", "perplexity", "KL nats/token");
+  if (o.lte.empty()) {
+    out += strprintf("%-*s %12s %16s\n", width, "model", "perplexity", "KL nats/token");
+    for (size_t m = 0; m < res.size(); ++m)
+      out += strprintf("%-*s %12.4f %16.6f\n", width, names[m].c_str(), res[m].perplexity(), res[m].kl());
+    return out;
+  }
+  out += strprintf("%-*s %12s %16s %12s %12s\n", width, "model", "perplexity", "KL nats/token", "experts off", "neurons off");
   for (size_t m = 0; m < res.size(); ++m)
-    out += strprintf("%-*s %12.4f %16.6f\n", width, names[m].c_str(), res[m].perplexity(), res[m].kl());
+    out += strprintf("%-*s %12.4f %16.6f %12s %12s\n", width, names[m].c_str(), res[m].perplexity(), res[m].kl(),
+                     off[2 * m].c_str(), off[2 * m + 1].c_str());
   return out;
 }
 

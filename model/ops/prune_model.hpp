@@ -35,6 +35,11 @@ struct EvalModelsOptions {
   uint64_t seed = 2;  // not prune's default calibration seed: held-out means unseen
   std::string text;   // held-out windows of this text (llm/text_set.hpp) instead of sampled sequences
   unsigned threads = 0;
+  // LTE (docs/lte.md): one side file for every model (DENSE when no model is given), or one per model.
+  // Each model runs in the side file's expert order with all experts on, then with its routers (a side
+  // file with routers) or with the activation-norm baseline at each fraction of `lte_norm` (without).
+  std::vector<std::string> lte;
+  std::vector<double> lte_norm;
 };
 
 // Perplexity and KL from the dense model of every model on the held-out sequences, as a table. The

@@ -1,11 +1,13 @@
-// `weightstream prune` and `weightstream eval`: their options, and the calls into ops/prune_model.
+// `weightstream prune`, `eval`, `lte-experts` and `sample`: their options, and the calls into ops/.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "core/error.hpp"
+#include "ops/lte_experts.hpp"
 #include "ops/prune_model.hpp"
+#include "ops/sample_tokens.hpp"
 #include "tool/cli.hpp"
 
 namespace cli {
@@ -78,6 +80,30 @@ void add_prune_commands(CLI::App& app) {
   eval->add_option("--len", ea->len, "predicted tokens per sequence")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   eval->add_option("--seed", ea->seed, "held-out sampling seed (without --text)")->capture_default_str();
   eval->add_option("--threads", ea->threads, "threads (0 = one per core)")->check(CLI::Range(0u, 1024u));
+  eval->add_option("--lte", ea->lte, "LTE side file(s): one for every model (DENSE if none given) or one per model")
+      ->check(CLI::ExistingFile);
+  eval->add_option("--lte-norm", ea->lte_norm, "with a grouping-only side file: the activation-norm baseline at these fractions of experts off")
+      ->delimiter(',')
+      ->check(CLI::Range(0.0, 1.0));
+
+  auto la = std::make_shared<ws::LteExpertsOptions>();
+  CLI::App* lte = app.add_subcommand("lte-experts", "group each FFN's neurons into LTE experts (balanced k-means on w1 rows) into a side file");
+  lte->add_option("IN", la->in, "llama model")->required()->check(CLI::ExistingFile);
+  lte->add_option("-o,--output", la->out, "side file (safetensors, docs/lte.md)")->required();
+  lte->add_option("--expert-size", la->expert_size, "neurons per expert")->capture_default_str()->check(CLI::Range(1, 1 << 18));
+  lte->add_option("--seed", la->seed, "k-means++ seed (layer l uses seed + l)")->capture_default_str();
+  lte->callback([la] { guarded(la->in, [&] { return ws::lte_experts_file(*la); }); });
+
+  auto sa = std::make_shared<ws::SampleTokensOptions>();
+  CLI::App* sample = app.add_subcommand("sample", "token sequences sampled from a llama model into safetensors (training data of train/)");
+  sample->add_option("MODEL", sa->model, "llama model")->required()->check(CLI::ExistingFile);
+  sample->add_option("-o,--output", sa->out, "tokens (safetensors: I32 [seqs][len + 1])")->required();
+  sample->add_option("--seqs", sa->seqs, "sequences")->capture_default_str()->check(CLI::Range(1, 1000000));
+  sample->add_option("--len", sa->len, "sampled tokens per sequence")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  sample->add_option("--seed", sa->seed, "sampler seed")->capture_default_str();
+  sample->add_option("--temperature", sa->temperature, "softmax temperature (0: greedy)")->capture_default_str()
+      ->check(CLI::Range(0.0f, 100.0f));
+  sample->callback([sa] { guarded(sa->model, [&] { return ws::sample_tokens(*sa); }); });
   eval->callback([ea] { guarded(ea->dense, [&] { return ws::evaluate_models(*ea); }); });
 }
 

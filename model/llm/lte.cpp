@@ -1,0 +1,330 @@
+// LTE experts, routers and side file (docs/lte.md).
+#include "llm/lte.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "files/safetensors.hpp"
+
+namespace ws {
+namespace {
+
+constexpr const char* kFormat = "weightstream-lte";
+constexpr const char* kVersion = "1";
+
+double sq_dist(const float* a, const double* c, int d) {
+  double s = 0.0;
+  for (int j = 0; j < d; ++j) {
+    const double t = double(a[j]) - c[j];
+    s += t * t;
+  }
+  return s;
+}
+
+int parse_field(const std::map<std::string, std::string>& md, const std::string& key) {
+  auto it = md.find(key);
+  if (it == md.end()) throw FormatError("LTE side file: metadata has no " + key);
+  try {
+    size_t used = 0;
+    const long v = std::stol(it->second, &used);
+    if (used != it->second.size() || v < 1 || v > (1 << 20)) throw std::out_of_range(key);
+    return int(v);
+  } catch (const std::logic_error&) {
+    throw FormatError("LTE side file: metadata " + key + " is not a positive integer: " + it->second);
+  }
+}
+
+template <class T>
+std::vector<T> read_tensor(const ByteSource& src, const SafetensorsFile& f, const std::string& name,
+                           const std::string& dtype, const std::vector<uint64_t>& shape) {
+  const SafetensorsTensor* t = f.find(name);
+  if (!t) throw FormatError("LTE side file has no tensor " + name);
+  if (t->dtype != dtype) throw FormatError("LTE side file: " + name + " has dtype " + t->dtype + ", expected " + dtype);
+  if (t->shape != shape) throw FormatError("LTE side file: " + name + " has the wrong shape for its metadata");
+  std::vector<T> v(size_t(t->value_count));
+  src.read(t->offset, reinterpret_cast<uint8_t*>(v.data()), size_t(t->size));  // little-endian, as the host
+  return v;
+}
+
+}  // namespace
+
+std::vector<int> expert_bounds(int hidden, int size) {
+  if (size < 1 || hidden < 1) throw std::invalid_argument("expert_bounds: need hidden >= 1 and size >= 1");
+  std::vector<int> b{0};
+  while (b.back() + size <= hidden) b.push_back(b.back() + size);
+  if (b.back() != hidden) b.push_back(hidden);  // the remainder: one smaller expert, last
+  return b;
+}
+
+std::vector<int32_t> balanced_kmeans(const float* rows, int n, int d, int size, uint64_t seed, int iters) {
+  const std::vector<int> bounds = expert_bounds(n, size);
+  const int k = int(bounds.size()) - 1;
+  // k-means++ seeding.
+  Sampler rng(seed);
+  std::vector<double> cent(size_t(k) * size_t(d));
+  std::vector<double> best(size_t(n), 1e300);
+  int pick = int(rng.random_u32() % uint32_t(n));
+  for (int c = 0; c < k; ++c) {
+    for (int j = 0; j < d; ++j) cent[size_t(c) * size_t(d) + size_t(j)] = rows[size_t(pick) * size_t(d) + size_t(j)];
+    if (c + 1 == k) break;
+    double total = 0.0;
+    for (int i = 0; i < n; ++i) {
+      best[size_t(i)] = std::min(best[size_t(i)], sq_dist(rows + size_t(i) * size_t(d), &cent[size_t(c) * size_t(d)], d));
+      total += best[size_t(i)];
+    }
+    double coin = double(rng.random_f32()) * total, cdf = 0.0;
+    pick = n - 1;
+    for (int i = 0; i < n; ++i) {
+      cdf += best[size_t(i)];
+      if (coin < cdf) {
+        pick = i;
+        break;
+      }
+    }
+  }
+  std::vector<int> assign(size_t(n), -1), prev;
+  std::vector<std::tuple<double, int, int>> pairs(size_t(n) * size_t(k));
+  for (int it = 0; it < iters && assign != prev; ++it) {
+    prev = assign;
+    for (int i = 0; i < n; ++i)
+      for (int c = 0; c < k; ++c)
+        pairs[size_t(i) * size_t(k) + size_t(c)] = {sq_dist(rows + size_t(i) * size_t(d), &cent[size_t(c) * size_t(d)], d), i, c};
+    std::sort(pairs.begin(), pairs.end());
+    std::vector<int> room(static_cast<size_t>(k));
+    for (int c = 0; c < k; ++c) room[size_t(c)] = bounds[size_t(c) + 1] - bounds[size_t(c)];
+    std::fill(assign.begin(), assign.end(), -1);
+    for (const auto& [dist, i, c] : pairs)
+      if (assign[size_t(i)] < 0 && room[size_t(c)] > 0) {
+        assign[size_t(i)] = c;
+        --room[size_t(c)];
+      }
+    std::fill(cent.begin(), cent.end(), 0.0);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < d; ++j) cent[size_t(assign[size_t(i)]) * size_t(d) + size_t(j)] += rows[size_t(i) * size_t(d) + size_t(j)];
+    for (int c = 0; c < k; ++c)
+      for (int j = 0; j < d; ++j) cent[size_t(c) * size_t(d) + size_t(j)] /= double(bounds[size_t(c) + 1] - bounds[size_t(c)]);
+  }
+  std::vector<int32_t> order;
+  for (int c = 0; c < k; ++c)
+    for (int i = 0; i < n; ++i)
+      if (assign[size_t(i)] == c) order.push_back(i);
+  return order;
+}
+
+double grouping_cost(const float* rows, int d, const std::vector<int32_t>& order, const std::vector<int>& bounds) {
+  double cost = 0.0;
+  std::vector<double> mean(static_cast<size_t>(d));
+  for (size_t e = 0; e + 1 < bounds.size(); ++e) {
+    std::fill(mean.begin(), mean.end(), 0.0);
+    const int b0 = bounds[e], b1 = bounds[e + 1];
+    for (int k = b0; k < b1; ++k)
+      for (int j = 0; j < d; ++j) mean[size_t(j)] += rows[size_t(order[size_t(k)]) * size_t(d) + size_t(j)];
+    for (double& m : mean) m /= double(b1 - b0);
+    for (int k = b0; k < b1; ++k) cost += sq_dist(rows + size_t(order[size_t(k)]) * size_t(d), mean.data(), d);
+  }
+  return cost;
+}
+
+void LteSide::validate() const {
+  if (n_layers < 1 || dim < 1 || hidden_dim < 1 || expert_size < 1)
+    throw FormatError("LTE side file: non-positive n_layers, dim, hidden_dim or expert_size");
+  const size_t L = size_t(n_layers), H = size_t(hidden_dim);
+  if (order.size() != L * H) throw FormatError("LTE side file: lte.order has the wrong size");
+  for (size_t l = 0; l < L; ++l) {
+    std::vector<bool> seen(H, false);
+    for (size_t k = 0; k < H; ++k) {
+      const int32_t v = order[l * H + k];
+      if (v < 0 || size_t(v) >= H || seen[size_t(v)])
+        throw FormatError("LTE side file: lte.order of layer " + std::to_string(l) +
+                          " is not a permutation of the hidden neurons (every neuron in exactly one expert)");
+      seen[size_t(v)] = true;
+    }
+  }
+  if (router.empty()) {
+    if (!threshold.empty()) throw FormatError("LTE side file: lte.threshold without lte.router");
+    return;
+  }
+  if (router.size() != L * size_t(experts()) * size_t(dim)) throw FormatError("LTE side file: lte.router has the wrong size");
+  if (threshold.size() != L) throw FormatError("LTE side file: lte.router needs lte.threshold, one per layer");
+  for (float v : router)
+    if (!std::isfinite(v)) throw FormatError("LTE side file: lte.router holds a value that is not finite");
+  for (float v : threshold)
+    if (!std::isfinite(v)) throw FormatError("LTE side file: lte.threshold holds a value that is not finite");
+}
+
+void LteSide::check_model(const LlamaConfig& c) const {
+  if (c.n_layers != n_layers || c.dim != dim || c.hidden_dim != hidden_dim)
+    throw FormatError("LTE side file is for n_layers " + std::to_string(n_layers) + ", dim " + std::to_string(dim) +
+                      ", hidden_dim " + std::to_string(hidden_dim) + "; the model has " + std::to_string(c.n_layers) +
+                      ", " + std::to_string(c.dim) + ", " + std::to_string(c.hidden_dim));
+}
+
+LteSide lte_experts(const LlamaWeights& w, int expert_size, uint64_t seed) {
+  const LlamaConfig& c = w.config;
+  LteSide s;
+  s.n_layers = c.n_layers;
+  s.dim = c.dim;
+  s.hidden_dim = c.hidden_dim;
+  s.expert_size = expert_size;
+  s.metadata["kmeans_seed"] = std::to_string(seed);
+  const size_t per_layer = size_t(c.hidden_dim) * size_t(c.dim);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::vector<int32_t> o = balanced_kmeans(w.linear[int(LinearKind::w1)].data() + size_t(l) * per_layer,
+                                                   c.hidden_dim, c.dim, expert_size, seed + uint64_t(l));
+    s.order.insert(s.order.end(), o.begin(), o.end());
+  }
+  s.validate();
+  return s;
+}
+
+LteSide load_lte(const std::string& path) {
+  const SafetensorsFile f = read_safetensors(path);
+  auto fmt = f.metadata.find("format");
+  if (fmt == f.metadata.end() || fmt->second != kFormat)
+    throw FormatError("not an LTE side file (its metadata format is not \"" + std::string(kFormat) + "\")");
+  auto version = f.metadata.find("version");
+  if (version == f.metadata.end() || version->second != kVersion)
+    throw FormatError("LTE side file: metadata version is not " + std::string(kVersion));
+  LteSide s;
+  s.n_layers = parse_field(f.metadata, "n_layers");
+  s.dim = parse_field(f.metadata, "dim");
+  s.hidden_dim = parse_field(f.metadata, "hidden_dim");
+  s.expert_size = parse_field(f.metadata, "expert_size");
+  for (const auto& [k, v] : f.metadata)
+    if (k != "format" && k != "version" && k != "n_layers" && k != "dim" && k != "hidden_dim" && k != "expert_size")
+      s.metadata[k] = v;
+  const FileSource src(path);
+  const uint64_t L = uint64_t(s.n_layers);
+  s.order = read_tensor<int32_t>(src, f, "lte.order", "I32", {L, uint64_t(s.hidden_dim)});
+  if (f.find("lte.router")) {
+    s.router = read_tensor<float>(src, f, "lte.router", "F32", {L, uint64_t(s.experts()), uint64_t(s.dim)});
+    s.threshold = read_tensor<float>(src, f, "lte.threshold", "F32", {L});
+  } else if (f.find("lte.threshold")) {
+    throw FormatError("LTE side file: lte.threshold without lte.router");
+  }
+  s.validate();
+  return s;
+}
+
+void save_lte(const LteSide& s, const std::string& path) {
+  s.validate();
+  std::map<std::string, std::string> md = s.metadata;
+  md["format"] = kFormat;
+  md["version"] = kVersion;
+  md["n_layers"] = std::to_string(s.n_layers);
+  md["dim"] = std::to_string(s.dim);
+  md["hidden_dim"] = std::to_string(s.hidden_dim);
+  md["expert_size"] = std::to_string(s.expert_size);
+  const uint64_t L = uint64_t(s.n_layers);
+  std::vector<SafetensorsEntry> entries{{"lte.order", "I32", {L, uint64_t(s.hidden_dim)}}};
+  if (s.has_router()) {
+    entries.push_back({"lte.router", "F32", {L, uint64_t(s.experts()), uint64_t(s.dim)}});
+    entries.push_back({"lte.threshold", "F32", {L}});
+  }
+  const std::vector<uint8_t> header = make_safetensors_header(md, entries);
+  AtomicFileSink out(path);
+  out.write(header.data(), header.size());
+  out.write(reinterpret_cast<const uint8_t*>(s.order.data()), s.order.size() * 4);
+  if (s.has_router()) {
+    out.write(reinterpret_cast<const uint8_t*>(s.router.data()), s.router.size() * 4);
+    out.write(reinterpret_cast<const uint8_t*>(s.threshold.data()), s.threshold.size() * 4);
+  }
+  out.commit();
+}
+
+LlamaWeights expert_ordered(const LlamaWeights& w, const LteSide& side) {
+  side.validate();
+  side.check_model(w.config);
+  if (!w.perm[int(LinearKind::w2)].empty())
+    throw FormatError("the model's w2 has a column permutation (a channel shuffle); LTE needs w2 in neuron order");
+  LlamaWeights o = w;
+  const size_t H = size_t(w.config.hidden_dim), D = size_t(w.config.dim);
+  for (size_t l = 0; l < size_t(w.config.n_layers); ++l) {
+    const int32_t* ord = side.order.data() + l * H;
+    for (LinearKind kind : {LinearKind::w1, LinearKind::w3}) {
+      const float* src = w.linear[int(kind)].data() + l * H * D;
+      float* dst = o.linear[int(kind)].data() + l * H * D;
+      for (size_t k = 0; k < H; ++k) std::memcpy(dst + k * D, src + size_t(ord[k]) * D, D * sizeof(float));
+    }
+    const float* src = w.linear[int(LinearKind::w2)].data() + l * D * H;
+    float* dst = o.linear[int(LinearKind::w2)].data() + l * D * H;
+    for (size_t r = 0; r < D; ++r)
+      for (size_t k = 0; k < H; ++k) dst[r * H + k] = src[r * H + size_t(ord[k])];
+  }
+  return o;
+}
+
+void CountingGate::count(const uint8_t* active) {
+  for (size_t e = 0; e + 1 < bounds_.size(); ++e) {
+    const uint64_t n = uint64_t(bounds_[e + 1] - bounds_[e]);
+    ++counts_.experts;
+    counts_.neurons += n;
+    if (!active[e]) {
+      ++counts_.experts_off;
+      counts_.neurons_off += n;
+    }
+  }
+}
+
+RouterGate::RouterGate(const LteSide& side) : CountingGate(side.bounds()), side_(side) {
+  if (!side.has_router()) throw FormatError("LTE side file has no routers (lte.router): a grouping only");
+  scores_.resize(size_t(side.experts()));
+}
+
+void RouterGate::route(int layer, const float* xb, uint8_t* active) {
+  const int E = int(scores_.size()), d = side_.dim;
+  const float* wg = side_.router.data() + size_t(layer) * size_t(E) * size_t(d);
+  const float th = side_.threshold[size_t(layer)];
+  for (int e = 0; e < E; ++e) {
+    float z = 0.0f;
+    for (int j = 0; j < d; ++j) z += wg[size_t(e) * size_t(d) + size_t(j)] * xb[j];
+    scores_[size_t(e)] = 1.0f / (1.0f + std::exp(-z));
+    active[e] = scores_[size_t(e)] > th;
+  }
+  count(active);
+}
+
+NormGate::NormGate(const LlamaWeights& w, std::vector<int> bounds, double off_fraction)
+    : CountingGate(std::move(bounds)), w_(w), fraction_(off_fraction) {
+  if (!(off_fraction >= 0.0 && off_fraction <= 1.0)) throw std::invalid_argument("NormGate: fraction off outside 0..1");
+  h1_.resize(size_t(w.config.hidden_dim));
+  h3_.resize(size_t(w.config.hidden_dim));
+}
+
+void NormGate::route(int layer, const float* xb, uint8_t* active) {
+  const LlamaConfig& c = w_.config;
+  const int E = int(bounds_.size()) - 1;
+  for (LinearKind kind : {LinearKind::w1, LinearKind::w3}) {
+    LinearView lv;
+    lv.kind = kind;
+    lv.layer = layer;
+    lv.out = c.hidden_dim;
+    lv.in = c.dim;
+    lv.w = w_.linear[int(kind)].data() + size_t(layer) * size_t(c.hidden_dim) * size_t(c.dim);
+    if (!w_.perm[int(kind)].empty()) lv.perm = w_.perm[int(kind)].data() + size_t(layer) * size_t(c.dim);
+    matvec(lv, xb, (kind == LinearKind::w1 ? h1_ : h3_).data());
+  }
+  std::vector<std::pair<double, int>> rms;
+  for (int e = 0; e < E; ++e) {
+    double s = 0.0;
+    for (int i = bounds_[size_t(e)]; i < bounds_[size_t(e) + 1]; ++i) {
+      const double v = double(h1_[size_t(i)]) / (1.0 + std::exp(-double(h1_[size_t(i)]))) * double(h3_[size_t(i)]);
+      s += v * v;
+    }
+    rms.push_back({std::sqrt(s / double(bounds_[size_t(e) + 1] - bounds_[size_t(e)])), e});
+  }
+  std::sort(rms.begin(), rms.end());
+  const double per_layer = fraction_ * double(E);
+  const long off = std::lround(per_layer * double(layer + 1)) - std::lround(per_layer * double(layer));
+  for (int e = 0; e < E; ++e) active[e] = 1;
+  for (long r = 0; r < off && r < long(E); ++r) active[rms[size_t(r)].second] = 0;
+  count(active);
+}
+
+}  // namespace ws

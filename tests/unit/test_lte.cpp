@@ -1,0 +1,425 @@
+// LTE (docs/lte.md, llm/lte.hpp) on the real stories260K: the experts of balanced k-means are balanced
+// (32 neurons each, the remainder in one last expert, every neuron in exactly one), the side file
+// round-trips and refuses what is malformed, the gated forward pass skips exactly the inactive experts
+// and equals the dense computation with their outputs zeroed bit for bit, and the JAX forward pass of
+// train/ (train/lte/reference.py, which installs JAX itself) gives the same logits and chooses exactly
+// the same experts as the C++ model for a side file that train/lte/train.py wrote in a smoke run.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <random>
+#include <vector>
+
+#include "llm/llama.hpp"
+#include "llm/llama_io.hpp"
+#include "llm/lte.hpp"
+#include "test_env.hpp"
+#include "tool_run.hpp"
+
+namespace {
+
+using namespace wstest;
+
+const ws::LlamaWeights& stories() {
+  static const ws::LlamaWeights w = ws::load_llama(stories_path());
+  return w;
+}
+
+// A side file with the k-means grouping and a random router (normal, scale 0.3: about half the
+// experts on at threshold 0.5), seeded by TB_SEED.
+ws::LteSide random_router_side(uint64_t seed, float threshold) {
+  ws::LteSide s = ws::lte_experts(stories(), ws::kLteExpertSize, 1);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> n(0.0f, 0.3f);
+  s.router.resize(size_t(s.n_layers) * size_t(s.experts()) * size_t(s.dim));
+  for (float& v : s.router) v = n(rng);
+  s.threshold.assign(size_t(s.n_layers), threshold);
+  return s;
+}
+
+TEST(Lte, ExpertBoundsFollowTheRemainderRule) {
+  EXPECT_EQ(ws::expert_bounds(172, 32), (std::vector<int>{0, 32, 64, 96, 128, 160, 172}));  // stories260K
+  EXPECT_EQ(ws::expert_bounds(64, 32), (std::vector<int>{0, 32, 64}));
+  EXPECT_EQ(ws::expert_bounds(5, 32), (std::vector<int>{0, 5}));
+  const std::vector<int> smol = ws::expert_bounds(1536, 32);  // SmolLM2: 48 experts of 32
+  ASSERT_EQ(smol.size(), 49u);
+  for (size_t e = 0; e + 1 < smol.size(); ++e) EXPECT_EQ(smol[e + 1] - smol[e], 32);
+  EXPECT_THROW(ws::expert_bounds(172, 0), std::invalid_argument);
+}
+
+// Every expert holds exactly its size of neurons, every neuron is in exactly one expert.
+void expect_balanced(const std::vector<int32_t>& order, int n, int size) {
+  const std::vector<int> b = ws::expert_bounds(n, size);
+  ASSERT_EQ(order.size(), size_t(n));
+  std::vector<int> seen(size_t(n), 0);
+  for (int32_t v : order) {
+    ASSERT_GE(v, 0);
+    ASSERT_LT(v, n);
+    ++seen[size_t(v)];
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), n) << "a neuron in no expert or in two";
+  for (size_t e = 0; e + 1 < b.size(); ++e) {
+    EXPECT_EQ(b[e + 1] - b[e], e + 2 < b.size() || n % size == 0 ? size : n % size);
+    EXPECT_TRUE(std::is_sorted(order.begin() + b[e], order.begin() + b[e + 1])) << "rows ascending within an expert";
+  }
+}
+
+TEST(Lte, KmeansExpertsAreBalancedOnStories260K) {
+  const ws::LlamaWeights& w = stories();
+  const ws::LteSide s = ws::lte_experts(w, ws::kLteExpertSize, 1);
+  ASSERT_EQ(s.experts(), 6);
+  const size_t H = size_t(s.hidden_dim), per_layer = H * size_t(s.dim);
+  std::vector<int32_t> identity(H);
+  for (size_t i = 0; i < H; ++i) identity[i] = int32_t(i);
+  for (int l = 0; l < s.n_layers; ++l) {
+    const std::vector<int32_t> ord(s.order.begin() + std::ptrdiff_t(size_t(l) * H), s.order.begin() + std::ptrdiff_t(size_t(l + 1) * H));
+    expect_balanced(ord, s.hidden_dim, 32);
+    const float* rows = w.linear[int(ws::LinearKind::w1)].data() + size_t(l) * per_layer;
+    const double km = ws::grouping_cost(rows, s.dim, ord, s.bounds()), file = ws::grouping_cost(rows, s.dim, identity, s.bounds());
+    std::printf("layer %d: k-means cost %.3f, file-order cost %.3f\n", l, km, file);
+    EXPECT_LT(km, file) << "k-means groups no closer than the file's order, layer " << l;
+  }
+  EXPECT_EQ(ws::lte_experts(w, 32, 1).order, s.order) << "not deterministic for a seed";
+  EXPECT_NE(ws::lte_experts(w, 32, 2).order, s.order) << "the seed changes nothing";
+}
+
+TEST(Lte, KmeansIsBalancedForAnySizeAndRemainder) {
+  const uint64_t sd = seed();
+  std::mt19937_64 rng(sd);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  for (int rows : {1, 31, 32, 33, 100, 172, 256}) {
+    for (int size : {1, 7, 32}) {
+      std::vector<float> data(size_t(rows) * 8);
+      for (float& v : data) v = n(rng);
+      SCOPED_TRACE("rows " + std::to_string(rows) + ", size " + std::to_string(size) + ", TB_SEED=" + std::to_string(sd));
+      expect_balanced(ws::balanced_kmeans(data.data(), rows, 8, size, sd), rows, size);
+    }
+  }
+}
+
+TEST(Lte, SideFileRoundTripsAndRefusesMalformed) {
+  const fs::path dir = test_dir();
+  ws::LteSide s = random_router_side(seed(), 0.5f);
+  s.metadata["note"] = "test";
+  ws::save_lte(s, (dir / "a.safetensors").string());
+  const ws::LteSide r = ws::load_lte((dir / "a.safetensors").string());
+  EXPECT_EQ(r.order, s.order);
+  EXPECT_EQ(r.router, s.router);
+  EXPECT_EQ(r.threshold, s.threshold);
+  EXPECT_EQ(r.metadata.at("note"), "test");
+  EXPECT_EQ(r.metadata.at("kmeans_seed"), "1");
+
+  ws::LteSide dup = s;
+  dup.order[5] = dup.order[6];
+  EXPECT_NE(error_of([&] { dup.validate(); }).find("not a permutation"), std::string::npos);
+  ws::LteSide no_th = s;
+  no_th.threshold.clear();
+  EXPECT_NE(error_of([&] { no_th.validate(); }).find("lte.threshold"), std::string::npos);
+  ws::LteSide nan = s;
+  nan.router[3] = NAN;
+  EXPECT_NE(error_of([&] { nan.validate(); }).find("not finite"), std::string::npos);
+  ws::LlamaConfig other = stories().config;
+  other.hidden_dim = 176;
+  EXPECT_NE(error_of([&] { s.check_model(other); }).find("hidden_dim 172"), std::string::npos);
+  EXPECT_NE(error_of([&] { ws::load_lte(stories_path()); }), "");  // not a side file at all
+  ws::LteSide grouping = s;
+  grouping.router.clear();
+  grouping.threshold.clear();
+  EXPECT_NE(error_of([&] { ws::RouterGate g(grouping); }).find("no routers"), std::string::npos);
+}
+
+// One hook call seen by the gated model, or (route) the gate deciding a layer's experts.
+struct Call {
+  ws::LinearKind kind;
+  int layer, first_row, out, in;
+  bool route = false;
+};
+
+// Runs `seqs` through the gated model, returning every logit and recording calls and decisions.
+std::vector<float> gated_run(const ws::LlamaWeights& w, ws::FfnGate& gate, const std::vector<std::vector<int>>& seqs,
+                             std::vector<Call>& calls, std::vector<std::vector<uint8_t>>& decisions) {
+  struct Recorder : ws::FfnGate {
+    ws::FfnGate& inner;
+    std::vector<std::vector<uint8_t>>& out;
+    std::vector<Call>& calls;
+    Recorder(ws::FfnGate& g, std::vector<std::vector<uint8_t>>& o, std::vector<Call>& c) : inner(g), out(o), calls(c) {}
+    const std::vector<int>& bounds() const override { return inner.bounds(); }
+    void route(int layer, const float* xb, uint8_t* active) override {
+      inner.route(layer, xb, active);
+      out.emplace_back(active, active + bounds().size() - 1);
+      calls.push_back({ws::LinearKind::w1, layer, 0, 0, 0, true});
+    }
+  } rec(gate, decisions, calls);
+  std::vector<float> logits;
+  for (const std::vector<int>& seq : seqs) {
+    ws::Llama m(w, int(seq.size()));
+    m.set_ffn_gate(&rec);
+    m.set_hook([&](const ws::LinearView& lv, const float* x, float* y) {
+      const float* base = w.linear[lv.kind == ws::LinearKind::cls ? 0 : int(lv.kind)].data();
+      const int first = lv.kind == ws::LinearKind::w1 || lv.kind == ws::LinearKind::w3
+                            ? int((lv.w - base) / lv.in) - lv.layer * w.config.hidden_dim
+                            : 0;
+      calls.push_back({lv.kind, lv.layer, first, lv.out, lv.in, false});
+      ws::matvec(lv, x, y);
+    });
+    for (size_t pos = 0; pos < seq.size(); ++pos) {
+      const std::vector<float>& l = m.forward(seq[pos], int(pos));
+      logits.insert(logits.end(), l.begin(), l.end());
+    }
+  }
+  return logits;
+}
+
+// The dense model with the recorded decisions' inactive neurons zeroed before w2.
+std::vector<float> zeroed_dense_run(const ws::LlamaWeights& w, const std::vector<int>& bounds,
+                                    const std::vector<std::vector<int>>& seqs,
+                                    const std::vector<std::vector<uint8_t>>& decisions) {
+  std::vector<float> logits;
+  size_t at = 0;
+  for (const std::vector<int>& seq : seqs) {
+    ws::Llama m(w, int(seq.size()));
+    m.set_hook([&](const ws::LinearView& lv, const float* x, float* y) {
+      if (lv.kind != ws::LinearKind::w2) return ws::matvec(lv, x, y);
+      std::vector<float> h(x, x + lv.in);
+      const std::vector<uint8_t>& on = decisions.at(at++);
+      for (size_t e = 0; e + 1 < bounds.size(); ++e)
+        if (!on[e]) std::fill(h.begin() + bounds[e], h.begin() + bounds[e + 1], 0.0f);
+      ws::matvec(lv, h.data(), y);
+    });
+    for (size_t pos = 0; pos < seq.size(); ++pos) {
+      const std::vector<float>& l = m.forward(seq[pos], int(pos));
+      logits.insert(logits.end(), l.begin(), l.end());
+    }
+  }
+  EXPECT_EQ(at, decisions.size());
+  return logits;
+}
+
+size_t bit_mismatches(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  size_t n = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) n += std::memcmp(&a[i], &b[i], 4) != 0;
+  return n;
+}
+
+TEST(Lte, SkippedComputationIsDenseWithThoseExpertsZeroedBitForBit) {
+  const uint64_t sd = seed();
+  const std::vector<std::vector<int>> seqs = ws::sample_sequences(stories(), 3, 48, sd);
+  for (float threshold : {0.5f, -1.0f, 2.0f}) {  // mixed; every expert on; every expert off
+    SCOPED_TRACE("threshold " + std::to_string(threshold) + ", TB_SEED=" + std::to_string(sd));
+    const ws::LteSide side = random_router_side(sd, threshold);
+    const ws::LlamaWeights w = ws::expert_ordered(stories(), side);
+    const std::vector<int> b = side.bounds();
+    ws::RouterGate gate(side);
+    std::vector<Call> calls;
+    std::vector<std::vector<uint8_t>> decisions;
+    const std::vector<float> gated = gated_run(w, gate, seqs, calls, decisions);
+    const std::vector<float> zeroed = zeroed_dense_run(w, b, seqs, decisions);
+    const size_t bad = bit_mismatches(gated, zeroed);
+    std::printf("threshold %g: %.1f%% of experts off, %zu logits, %zu bit mismatches (TB_SEED=%llu)\n", threshold,
+                100.0 * gate.counts().experts_off_fraction(), gated.size(), bad, static_cast<unsigned long long>(sd));
+    EXPECT_EQ(bad, 0u);
+    if (threshold == 0.5f) {
+      EXPECT_GT(gate.counts().experts_off_fraction(), 0.2);
+      EXPECT_LT(gate.counts().experts_off_fraction(), 0.8);
+    }
+    if (threshold < 0) {  // all on: the plain dense forward pass of the expert-ordered model
+      std::vector<float> plain;
+      for (const std::vector<int>& seq : seqs) {
+        ws::Llama m(w, int(seq.size()));
+        for (size_t pos = 0; pos < seq.size(); ++pos) {
+          const std::vector<float>& l = m.forward(seq[pos], int(pos));
+          plain.insert(plain.end(), l.begin(), l.end());
+        }
+      }
+      EXPECT_EQ(bit_mismatches(gated, plain), 0u);
+    }
+    // The hook saw exactly the active experts' rows: between the gate's decision for a layer and the next
+    // one (or the classifier), w1 and w3 views cover the runs of active experts, and one w2 view has the
+    // active neurons as its inputs (none when every expert is off: nothing left to multiply).
+    size_t d = 0, skipped_rows = 0;
+    for (size_t i = 0; i < calls.size(); ++i) {
+      if (!calls[i].route) continue;
+      const std::vector<uint8_t>& on = decisions.at(d++);
+      std::vector<int> active, rows_w1, rows_w3, w2_in;
+      for (size_t e = 0; e + 1 < b.size(); ++e)
+        for (int r = b[e]; r < b[e + 1]; ++r)
+          if (on[e]) active.push_back(r);
+      for (size_t j = i + 1; j < calls.size() && !calls[j].route && calls[j].kind != ws::LinearKind::cls; ++j) {
+        const Call& c = calls[j];
+        if (c.kind == ws::LinearKind::w1 || c.kind == ws::LinearKind::w3)
+          for (int r = c.first_row; r < c.first_row + c.out; ++r) (c.kind == ws::LinearKind::w1 ? rows_w1 : rows_w3).push_back(r);
+        if (c.kind == ws::LinearKind::w2) w2_in.push_back(c.in);
+      }
+      EXPECT_EQ(rows_w1, active);
+      EXPECT_EQ(rows_w3, active);
+      EXPECT_EQ(w2_in, active.empty() ? std::vector<int>{} : std::vector<int>{int(active.size())});
+      skipped_rows += size_t(side.hidden_dim) - active.size();
+    }
+    EXPECT_EQ(d, decisions.size());
+    EXPECT_EQ(skipped_rows, gate.counts().neurons_off);
+  }
+}
+
+TEST(Lte, NormBaselineSwitchesOffTheLowestExpertsAtTheFraction) {
+  const ws::LteSide side = ws::lte_experts(stories(), 32, 1);
+  const ws::LlamaWeights w = ws::expert_ordered(stories(), side);
+  const std::vector<std::vector<int>> seqs = ws::sample_sequences(stories(), 1, 32, seed());
+  for (double f : {0.0, 0.25, 0.5, 0.75, 1.0}) {
+    ws::NormGate gate(w, side.bounds(), f);
+    std::vector<Call> calls;
+    std::vector<std::vector<uint8_t>> decisions;
+    gated_run(w, gate, seqs, calls, decisions);
+    // k_l = round(6 f (l+1)) - round(6 f l) off in layer l; over 5 layers round(30 f) per token.
+    const double expect = double(std::lround(30.0 * f)) / 30.0;
+    EXPECT_DOUBLE_EQ(gate.counts().experts_off_fraction(), expect) << "fraction " << f;
+  }
+  EXPECT_THROW(ws::NormGate(w, side.bounds(), 1.5), std::invalid_argument);
+}
+
+// Where the JAX side runs: train/lte/*.py, run with the build's tool-written inputs.
+std::string py(const std::string& script) { return "python3 " + q(std::string(WS_SOURCE_DIR) + "/train/" + script); }
+
+void run_ok(const std::string& cmd) {
+  const int st = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "failed: " << cmd;
+}
+
+std::vector<float> read_f32(const fs::path& p) {
+  const std::vector<uint8_t> b = read_file(p);
+  std::vector<float> v(b.size() / 4);
+  std::memcpy(v.data(), b.data(), v.size() * 4);
+  return v;
+}
+
+// Largest |a - b| at a position relative to b's logit range there, over all positions.
+double worst_relative(const std::vector<float>& a, const std::vector<float>& b, size_t vocab) {
+  double worst = 0.0;
+  for (size_t p = 0; p * vocab < b.size(); ++p) {
+    const auto lo = std::minmax_element(b.begin() + std::ptrdiff_t(p * vocab), b.begin() + std::ptrdiff_t((p + 1) * vocab));
+    double diff = 0.0;
+    for (size_t v = p * vocab; v < (p + 1) * vocab; ++v) diff = std::max(diff, std::fabs(double(a[v]) - double(b[v])));
+    worst = std::max(worst, diff / (double(*lo.second) - double(*lo.first)));
+  }
+  return worst;
+}
+
+// JAX (float32, XLA's summation order) against run.c's sequential float sums: a few 1e-7 of the logit
+// range on stories260K; 1e-4 leaves a wide margin while a modelling error (a RoPE pair, a norm) is 1e-1.
+constexpr double kLogitTolerance = 1e-4;
+// A router score this close to its threshold may fall on either side under the two summation orders.
+constexpr double kRoundingMargin = 1e-5;
+
+TEST(LteJax, ForwardAndExpertChoicesMatchTheCppModel) {
+  const fs::path dir = test_dir();
+  const std::string tool = std::string(WS_TOOL), model = stories_path();
+  // A smoke run of the whole training pipeline: grouping, tokens, both stages for a few steps.
+  run_ok(q(tool) + " lte-experts " + q(model) + " -o " + q(dir / "experts.safetensors") + " >/dev/null");
+  run_ok(q(tool) + " sample " + q(model) + " -o " + q(dir / "tokens.safetensors") + " --seqs 16 --len 32 >/dev/null");
+  run_ok(py("lte/train.py") + " --model " + q(model) + " --experts " + q(dir / "experts.safetensors") + " --tokens " +
+         q(dir / "tokens.safetensors") + " --off 0.5 --steps1 3 --steps2 2 --batch 4 --out-side " +
+         q(dir / "side.safetensors") + " --out-model " + q(dir / "model.safetensors") + " >" + q(dir / "train.log") + " 2>&1");
+  const ws::LteSide side = ws::load_lte((dir / "side.safetensors").string());
+  const ws::LlamaWeights tuned = ws::load_llama((dir / "model.safetensors").string());
+  const ws::LlamaWeights w = ws::expert_ordered(tuned, side);
+
+  const std::vector<std::vector<int>> seqs = ws::sample_sequences(stories(), 3, 40, seed() + 100);
+  std::string ids;
+  for (const std::vector<int>& s : seqs) {
+    if (!ids.empty()) ids += ",";
+    for (size_t i = 0; i < s.size(); ++i) ids += (i ? " " : "") + std::to_string(s[i]);
+  }
+  const size_t vocab = size_t(w.config.vocab_size), L = size_t(side.n_layers), E = size_t(side.experts());
+
+  // Dense: the original model's logits.
+  run_ok(py("lte/reference.py") + " --model " + q(model) + " --ids " + q(ids) + " --out-logits " + q(dir / "dense.f32"));
+  std::vector<float> dense;
+  for (const std::vector<int>& seq : seqs) {
+    ws::Llama m(stories(), int(seq.size()));
+    for (size_t pos = 0; pos < seq.size(); ++pos) {
+      const std::vector<float>& l = m.forward(seq[pos], int(pos));
+      dense.insert(dense.end(), l.begin(), l.end());
+    }
+  }
+  const std::vector<float> jax_dense = read_f32(dir / "dense.f32");
+  ASSERT_EQ(jax_dense.size(), dense.size());
+  const double dense_err = worst_relative(dense, jax_dense, vocab);
+
+  // LTE: the fine-tuned model in expert order with hard routing.
+  run_ok(py("lte/reference.py") + " --model " + q(dir / "model.safetensors") + " --side " + q(dir / "side.safetensors") +
+         " --ids " + q(ids) + " --out-logits " + q(dir / "lte.f32") + " --out-scores " + q(dir / "scores.f32"));
+  const std::vector<float> jax_lte = read_f32(dir / "lte.f32"), jax_scores = read_f32(dir / "scores.f32");
+  ws::RouterGate gate(side);
+  std::vector<float> ours, our_scores;  // [position][layer][expert]
+  struct Scores : ws::FfnGate {
+    ws::RouterGate& g;
+    std::vector<float>& out;
+    Scores(ws::RouterGate& gg, std::vector<float>& o) : g(gg), out(o) {}
+    const std::vector<int>& bounds() const override { return g.bounds(); }
+    void route(int layer, const float* xb, uint8_t* active) override {
+      g.route(layer, xb, active);
+      out.insert(out.end(), g.scores().begin(), g.scores().end());
+    }
+  } rec(gate, our_scores);
+  for (const std::vector<int>& seq : seqs) {
+    ws::Llama m(w, int(seq.size()));
+    m.set_ffn_gate(&rec);
+    for (size_t pos = 0; pos < seq.size(); ++pos) {
+      const std::vector<float>& l = m.forward(seq[pos], int(pos));
+      ours.insert(ours.end(), l.begin(), l.end());
+    }
+  }
+  ASSERT_EQ(jax_lte.size(), ours.size());
+  ASSERT_EQ(jax_scores.size(), our_scores.size());
+  ASSERT_EQ(our_scores.size(), ours.size() / vocab * L * E);
+  // Per sequence, position by position: decisions must agree wherever both scores are farther than
+  // kRoundingMargin from the threshold. A score nearer may fall on either side under the two summation
+  // orders; if such a decision differs, the two runs follow different computations from there on (the KV
+  // cache carries it), so that sequence is compared only up to that position (counted and printed).
+  size_t differ = 0, near = 0, flipped = 0, off = 0, compared = 0, positions = 0;
+  double smallest = 1e9, score_diff = 0.0, lte_err = 0.0;
+  const size_t per_pos = L * E;
+  for (const std::vector<int>& seq : seqs) {
+    const size_t p0 = positions;
+    positions += seq.size();
+    for (size_t p = p0; p < positions; ++p) {
+      bool flip = false;
+      for (size_t i = p * per_pos; i < (p + 1) * per_pos; ++i) {
+        const float th = side.threshold[(i / E) % L];
+        const double margin = std::min(std::fabs(double(our_scores[i]) - th), std::fabs(double(jax_scores[i]) - th));
+        smallest = std::min(smallest, margin);
+        score_diff = std::max(score_diff, std::fabs(double(our_scores[i]) - double(jax_scores[i])));
+        const bool a = our_scores[i] > th, b = jax_scores[i] > th;
+        off += !a;
+        near += margin < kRoundingMargin;
+        if (a != b && margin < kRoundingMargin) flip = true;
+        differ += a != b && margin >= kRoundingMargin;
+      }
+      if (flip) {
+        ++flipped;
+        break;  // the rest of this sequence runs on different experts
+      }
+      const std::vector<float> a(ours.begin() + std::ptrdiff_t(p * vocab), ours.begin() + std::ptrdiff_t((p + 1) * vocab));
+      const std::vector<float> b(jax_lte.begin() + std::ptrdiff_t(p * vocab), jax_lte.begin() + std::ptrdiff_t((p + 1) * vocab));
+      lte_err = std::max(lte_err, worst_relative(a, b, vocab));
+      ++compared;
+    }
+  }
+  std::printf("JAX vs C++ (TB_SEED=%llu): dense logits %.3g of the range on %zu positions, LTE logits %.3g on %zu "
+              "(tolerance %.0e); %zu expert decisions compared, %zu off, %zu differ; largest |score difference| %.3g, "
+              "smallest |score - threshold| %.3g, %zu within %.0e, %zu sequences cut at a flip there\n",
+              static_cast<unsigned long long>(seed()), dense_err, ours.size() / vocab, lte_err, compared,
+              kLogitTolerance, compared * per_pos, off, differ, score_diff, smallest, near, kRoundingMargin, flipped);
+  EXPECT_LT(dense_err, kLogitTolerance);
+  EXPECT_EQ(differ, 0u);
+  EXPECT_LT(score_diff, kRoundingMargin / 10) << "scores differ by more than rounding: the margin is not safe";
+  EXPECT_GT(off, 0u);
+  EXPECT_GT(compared, positions / 2) << "most positions must be compared";
+  EXPECT_LT(lte_err, kLogitTolerance);
+}
+
+}  // namespace
