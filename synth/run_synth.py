@@ -651,6 +651,9 @@ def main(argv=None):
     ap.add_argument("--seeds", default=str(SEED),
                     help="nextpnr seeds, comma separated (default 1): fmax is seed 1's, the best of "
                          "all is reported beside it")
+    ap.add_argument("--where", action="append", default=[], metavar="PARAM=V[,V...]",
+                    help="only the parameter sets whose PARAM is one of the values (repeatable: all must hold), "
+                         "for example --where Lanes=1,4 --where MaxTableLog=8")
     ap.add_argument("--list", action="store_true", help="print the runs and exit")
     ap.add_argument("--collect", action="store_true",
                     help="run no tool: rebuild the reports from what earlier runs left in --work "
@@ -674,6 +677,12 @@ def main(argv=None):
                 if b not in known:
                     raise ConfigError(f"unknown block '{b}' (have: {', '.join(sorted(known))})")
             blocks = [b for b in blocks if b["name"] in args.block]
+        where = {}
+        for w in args.where:
+            key, sep, values = w.partition("=")
+            if not sep or not key or not values:
+                raise ConfigError(f"--where wants PARAM=V[,V...], got '{w}'")
+            where[key] = set(values.split(","))
         jobs = []
         for blk in blocks:
             files = block_files(blk, args.files)
@@ -682,6 +691,7 @@ def main(argv=None):
                 if args.quick:
                     marked = [x for x in sets if x[1].get("quick")]
                     sets = (marked or sets)[:1]
+                sets = [x for x in sets if all(str(x[0].get(k)) in v for k, v in where.items())]
                 for params, s in sets:
                     freq = (s.get("freq_mhz", {}).get(f) or blk.get("freq_mhz", {}).get(f)
                             or fams_all[f]["freq_mhz"])

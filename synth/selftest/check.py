@@ -89,6 +89,15 @@ def main():
     expect("FAILED ghost" in err and "FAILED typo (Widht=8) on ice40" in err,
            "broken blocks: the block, parameters and family are named")
 
+    # 3. --where keeps only the matching parameter sets (--list runs no tool).
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        run_synth.main(["--config", str(Path(work) / "good" / "blocks.json"), "--files", str(HERE / "files.f"),
+                        "--family", "ice40",
+                        "--block", "add", "--where", "Width=100", "--list"])
+    listed = buf.getvalue().splitlines()
+    expect(len(listed) == 1 and "Width=100" in listed[0], f"--where Width=100 lists that set only (got {listed})")
+
     n_fail = len(failures)
     print(f"synth selftest: {n_fail} failed check(s)")
     return 1 if n_fail else 0
