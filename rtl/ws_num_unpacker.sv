@@ -374,7 +374,6 @@ module ws_num_unpacker #(
       mode_int_q  <= 1'b0;
       r0_valid_q  <= 1'b0;
       r1_valid_q  <= 1'b0;
-      a_valid_q   <= 1'b0;
       p_valid_q   <= 1'b0;
       used_q      <= 1'b0;
       w_valid_q   <= 1'b0;
