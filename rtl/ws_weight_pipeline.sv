@@ -7,7 +7,7 @@
 //   meta desc + 4 state ports ─► ws_tans_decoder (2 lanes) ─► 2 nibbles ──────────────────────────────────────────┴► join
 //   join ─► ws_sparse_mac_array (Rows 1, GroupsPerCycle 2, BF16) ─► y
 //
-// No ready crosses a block combinationally (docs/weight_pipeline.md section 5): the metadata beats
+// No ready crosses a block combinationally (docs/weight_pipeline.md section 5): both decoders' beats
 // and the join's MAC beats pass a ws_skid_buffer each, and the unpacker's output is one, so the join
 // sees only registers and the MAC array's, the unpacker's and the decoders' stall logic stay apart.
 // The decoders take layout-2 chunks (docs/tans_decoder.md): each state's 16-bit units on a port of its
@@ -132,7 +132,10 @@ module ws_weight_pipeline #(
 
   // ---------------------------------------------------------------------------------------------
   // The blocks
-  logic                 v_out_valid, v_out_ready, v_out_last, v_err;
+  logic                 v_dec_valid, v_dec_ready, v_dec_last;  // the value decoder's output
+  logic [31:0]          v_dec_data;
+  logic [2:0]           v_dec_count;
+  logic                 v_out_valid, v_out_ready, v_out_last, v_err;  // ... through u_v_slice
   logic [31:0]          v_out_data;
   logic [2:0]           v_out_count, v_cause;
   logic                 m_dec_valid, m_dec_ready, m_dec_last;  // the metadata decoder's output
@@ -173,14 +176,25 @@ module ws_weight_pipeline #(
     .in_ready_o  (vunit_ready_o),
     .in_data_i   (vunit_data_i),
     .in_last_i   (vunit_last_i),
-    .out_valid_o (v_out_valid),
-    .out_ready_i (v_out_ready),
-    .out_data_o  (v_out_data),
-    .out_count_o (v_out_count),
-    .out_last_o  (v_out_last),
+    .out_valid_o (v_dec_valid),
+    .out_ready_i (v_dec_ready),
+    .out_data_o  (v_dec_data),
+    .out_count_o (v_dec_count),
+    .out_last_o  (v_dec_last),
     .err_clear_i (err_clear_i),
     .err_o       (v_err),
     .err_cause_o (v_cause)
+  );
+
+  ws_skid_buffer #(.Width(36)) u_v_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (v_dec_valid),
+    .in_ready_o (v_dec_ready),
+    .in_data_i  ({v_dec_last, v_dec_count, v_dec_data}),
+    .out_valid_o(v_out_valid),
+    .out_ready_i(v_out_ready),
+    .out_data_o ({v_out_last, v_out_count, v_out_data})
   );
 
   ws_num_unpacker #(
@@ -254,7 +268,7 @@ module ws_weight_pipeline #(
   // ---------------------------------------------------------------------------------------------
   // A decoder ends a chunk it aborts (its stream ended early, no table, a bad descriptor) with an
   // empty beat (count 0) several cycles before its error flag rises. The empty beat waits at the
-  // decoder's output (the metadata slice's) until the flag is up (then stays released until it is taken, whatever an
+  // decoder's output (its slice's) until the flag is up (then stays released until it is taken, whatever an
   // err_clear does), so the error names the cause, not what the unpacker or the join would make of
   // the missing symbols. Every abort raises a flag, so the wait ends.
   assign v_pass      = v_out_count != 3'd0 || v_err || err_q || v_pass_q;

@@ -1,6 +1,6 @@
 // Cycle-accurate model of rtl/ws_weight_pipeline.sv: the three blocks' cycle models composed as the
 // RTL wires them, with the top's glue in the RTL's order (valids first, readies from the output back),
-// and the two register slices of the top (metadata beats, MAC beats) as SkidBufferModels.
+// and the three register slices of the top (value and metadata beats, MAC beats) as SkidBufferModels.
 #include "hw/weight_pipeline_model.hpp"
 
 #include <stdexcept>
@@ -62,6 +62,7 @@ void WeightPipelineModel::reset() {
   }
   unp_.reset();
   mac_.reset();
+  v_slice_.reset();
   m_slice_.reset();
   w_slice_.reset();
   x_loaded_ = false;
@@ -150,15 +151,16 @@ void WeightPipelineModel::compute(Comb& c) {
       mdec_.eval();
       // A decoder's empty (abort) beat waits at its output until its error flag is up.
       const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
-      c.v_pass = vo.out_count != 0 || vo.err || err_.err || v_pass_;
+      const DecBeat& vb = v_slice_.out();
+      c.v_pass = vb.count != 0 || vo.err || err_.err || v_pass_;
       c.m_pass = m_slice_.out().count != 0 || mo.err || err_.err || m_pass_;
       c.ui.cfg_valid = in.cfg_valid && c.sel_u;
       c.ui.cfg_addr = c.offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
       c.ui.cfg_data = in.cfg_data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
-      c.ui.sym_valid = vdec_.out.out_valid && c.v_pass;
-      c.ui.sym = vdec_.out.out_data;
-      c.ui.sym_count = vdec_.out.out_count;
-      c.ui.sym_last = vdec_.out.out_last;
+      c.ui.sym_valid = v_slice_.out_valid() && c.v_pass;
+      c.ui.sym = vb.data;
+      c.ui.sym_count = vb.count;
+      c.ui.sym_last = vb.last;
       c.ui.raw_valid = in.raw_valid;
       c.ui.raw_data = in.raw_data;
       c.ui.raw_last = in.raw_last;
@@ -172,7 +174,7 @@ void WeightPipelineModel::compute(Comb& c) {
     // The join: its ready is the MAC slice's (a register). A dense layer: no metadata beat, the
     // nibbles are implied.
     const TansDecoderOutputs& md = mdec_.out;
-    const MetaBeat& mb = m_slice_.out();
+    const DecBeat& mb = m_slice_.out();
     const bool w_ready = w_slice_.in_ready(), gate = x_loaded_ && !sent_;
     const bool u_valid = c.uo.out_valid, m_valid = m_slice_.out_valid() && c.m_pass;
     c.w_valid = u_valid && (dense_ || m_valid) && gate && !err_.err;
@@ -182,7 +184,7 @@ void WeightPipelineModel::compute(Comb& c) {
     unp_.eval();
     c.uo = unp_.out;
     c.v_ready = c.uo.sym_ready && c.v_pass;
-    vdec_.in.out_ready = c.v_ready;
+    vdec_.in.out_ready = v_slice_.in_ready();
     mdec_.in.out_ready = m_slice_.in_ready();
     vdec_.eval();
     mdec_.eval();
@@ -284,7 +286,7 @@ void WeightPipelineModel::tick() {
   if (c.top_cfg_fire && c.sel_beats && !c.cfg_bad) open_ = true;
   else if (closing) open_ = false;
   if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & ((1u << p_.beat_bits) - 1);
-  v_pass_ = vo.out_valid && vo.out_count == 0 && c.v_pass && !c.v_ready;
+  v_pass_ = v_slice_.out_valid() && v_slice_.out().count == 0 && c.v_pass && !c.v_ready;
   m_pass_ = m_slice_.out_valid() && m_slice_.out().count == 0 && c.m_pass && !c.m_ready;
   // The first error since reset or clear, blocks in stream order; on the clearing cycle the blocks'
   // registered flags still show what is being cleared, so only the top's own new cause counts.
@@ -299,7 +301,8 @@ void WeightPipelineModel::tick() {
   else if (c.ev != pkg::WP_ERR_NONE) cause = cause_of(pkg::WP_BLK_TOP, c.ev);
   err_.tick(in.err_clear, cause);
   w_slice_.tick(c.w_valid, c.w_beat, ao_w_ready);
-  m_slice_.tick(mo.out_valid, MetaBeat{mo.out_data, mo.out_count, mo.out_last}, c.m_ready);
+  v_slice_.tick(vo.out_valid, DecBeat{vo.out_data, vo.out_count, vo.out_last}, c.v_ready);
+  m_slice_.tick(mo.out_valid, DecBeat{mo.out_data, mo.out_count, mo.out_last}, c.m_ready);
   vdec_.tick();
   mdec_.tick();
   unp_.tick();

@@ -107,7 +107,7 @@ class WeightPipelineModel : public WeightPipelinePins {
  private:
   struct Comb;
   void compute(Comb& c);
-  struct MetaBeat {  // the metadata decoder's output beat
+  struct DecBeat {  // a decoder's output beat
     std::array<uint8_t, 8> data{};
     int count = 0;
     bool last = false;
@@ -121,7 +121,8 @@ class WeightPipelineModel : public WeightPipelinePins {
   TansDecoderModel vdec_, mdec_;
   NumUnpackerModel unp_;
   MacArrayModel mac_;
-  SkidBufferModel<MetaBeat> m_slice_;  // metadata decoder -> join (u_m_slice)
+  SkidBufferModel<DecBeat> v_slice_;   // value decoder -> unpacker (u_v_slice)
+  SkidBufferModel<DecBeat> m_slice_;   // metadata decoder -> join (u_m_slice)
   SkidBufferModel<MacBeat> w_slice_;   // join -> MAC array (u_w_slice)
   bool x_loaded_ = false;
   bool sent_ = false;  // the layer's last beat is in the MAC slice, not yet in the MAC array
