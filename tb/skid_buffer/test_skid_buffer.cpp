@@ -93,20 +93,17 @@ void expect_clean(const Totals& t, const std::string& what) {
 TEST(SkidBuffer, RandomValidAndReady) {
   tb::Rng rng(tb::seed());
   const int runs = int(tb::depth(40, 1000));
-  Totals sum;
+  uint64_t cycles = 0, words = 0, bad_runs = 0;
   for (int i = 0; i < runs; ++i) {
     const tb::Pattern src = tb::Pattern::pick(rng), sink = tb::Pattern::pick(rng);
     const Totals t = run("SkidBuffer.RandomValidAndReady", rng, src, sink, rng.range(50, 2000));
     expect_clean(t, "run " + std::to_string(i) + " src " + src.describe() + " sink " + sink.describe());
-    sum.cycles += t.cycles;
-    sum.in_words += t.in_words;
-    sum.out_words += t.out_words;
-    sum.cycle_mismatches += t.cycle_mismatches;
-    sum.order_mismatches += t.order_mismatches;
-    sum.left_in_scoreboard += t.left_in_scoreboard;
-    sum.assertion_errors += t.assertion_errors;
+    cycles += t.cycles;
+    words += t.out_words;
+    bad_runs += t.cycle_mismatches + t.order_mismatches + t.left_in_scoreboard + t.assertion_errors != 0;
   }
-  expect_clean(sum, "total of " + std::to_string(runs) + " runs");
+  std::printf("total: %d runs, %llu cycles, %llu words, %llu runs with a mismatch\n", runs,
+              (unsigned long long)cycles, (unsigned long long)words, (unsigned long long)bad_runs);
 }
 
 // No gaps, no backpressure: one word per cycle in and out (the first out one cycle after the first in).
