@@ -8,14 +8,16 @@
 //   R0  the RAMs' address registers hold the beat's symbols
 //   R1  the RAMs' output registers hold the beat's entries (ce freezes R0 and R1 together)
 //   A   each lane's raw width, fraction width, lsb and the raw-bit prefix sum inside its group of 4
-//       lanes; unknown symbols
+//       lanes; unknown symbols. A is the output register of a ws_skid_buffer: the RAMs' ce and
+//       sym_ready_o come from its registered ready, not from the stall chain behind it.
 //   P   each lane's end offset (the prefix sum across groups) and the beat's total. The beat waits
 //       here until the bit reader holds that many bits of the chunk (or its last word), then takes
 //       them: the window is registered into W
 //   W   the registered window; every lane's fraction and sign are cut from it into X
 //   X   per lane class, sign, fraction
 //   C   ws_num_convert: leading zeros, shift amount and exponent, then (inside) the shift
-//   OUT output register
+//   OUT output register: a ws_skid_buffer's, so out_ready_i reaches only its registers and the
+//       stall chain inside starts from a register (docs/numfmt.md section 6)
 // (The window is registered before the fields are cut: the reader's rotator and the per-lane shift
 // in one cycle would be the critical path.)
 // One output beat per symbol beat, same count and last. After an error every beat leaves with count 0
@@ -83,11 +85,12 @@ module ws_num_unpacker #(
   logic                  r1_valid_q;
   logic [CW-1:0]         r1_count_q;
   logic                  r1_last_q;
-  logic                  a_valid_q;
+  logic                  a_valid_q;   // A: the output of the skid buffer u_a_slice
   logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
   logic                  a_unknown_q;
   logic [CW-1:0]         a_count_q;
   logic                  a_last_q;
+  logic                  a_in_ready;  // the A slice can take R1's beat (a register)
   logic                  p_valid_q;
   logic [K*PlanBits-1:0] p_lane_q;
   logic [PreW-1:0]       p_need_q;
@@ -107,14 +110,11 @@ module ws_num_unpacker #(
   logic                  c_valid_q;   // C's data sits in the ws_num_convert registers
   logic [CW-1:0]         c_count_q;
   logic                  c_last_q;
-  logic                  out_valid_q;
-  logic [32*K-1:0]       out_data_q;
-  logic [CW-1:0]         out_count_q;
-  logic                  out_last_q;
+  logic                  out_in_ready;  // the OUT slice can take C's beat (a register)
   logic                  err_q;       // the sticky error: poisons the pipeline until cleared
 
   // Handshakes down the pipeline: a stage advances when the next one is free or advancing.
-  logic out_free, c_adv, c_free, x_adv, x_free, w_adv, w_free, fire, p_free, a_adv, a_free, ram_ce;
+  logic c_adv, c_free, x_adv, x_free, w_adv, w_free, fire, p_free, a_adv, ram_ce;
 
   // ---------------------------------------------------------------------------------------------
   // Configuration port and the table RAMs
@@ -239,6 +239,17 @@ module ws_num_unpacker #(
     end
   end
 
+  ws_skid_buffer #(.Width(K * PlanBits + 2 + CW)) u_a_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (r1_valid_q),
+    .in_ready_o (a_in_ready),
+    .in_data_i  ({a_lane, a_unknown, r1_count_q, r1_last_q}),
+    .out_valid_o(a_valid_q),
+    .out_ready_i(p_free),
+    .out_data_o ({a_lane_q, a_unknown_q, a_count_q, a_last_q})
+  );
+
   // A -> P: the end offsets across groups (one adder: group 1 adds group 0's total) and the total
   logic [K*PlanBits-1:0] plan;
   logic [PreW-1:0]       need;
@@ -286,9 +297,8 @@ module ws_num_unpacker #(
   logic [AvW-1:0] left;
   logic [2:0]     ev;  // ws_pkg::unp_err_e
 
-  assign out_free  = !out_valid_q || out_ready_i;
-  assign c_adv     = c_valid_q && out_free;
-  assign c_free    = !c_valid_q || out_free;
+  assign c_adv     = c_valid_q && out_in_ready;
+  assign c_free    = !c_valid_q || out_in_ready;
   assign x_adv     = x_valid_q && c_free;
   assign x_free    = !x_valid_q || c_free;
   assign w_adv     = w_valid_q && x_free;
@@ -298,9 +308,9 @@ module ws_num_unpacker #(
   assign fire      = p_valid_q && w_free && (err_q || p_unknown_q || rd_ok);
   assign p_free    = !p_valid_q || fire;
   assign a_adv     = a_valid_q && p_free;
-  assign a_free    = !a_valid_q || p_free;
-  // R0 and R1 move together (the RAM's ce): whenever R1 is empty or leaves
-  assign ram_ce    = !r1_valid_q || a_free;
+  // R0 and R1 move together (the RAM's ce): whenever R1 is empty or the A slice has room, both
+  // registers, so the stall chain from OUT to P never reaches the RAMs or sym_ready_o.
+  assign ram_ce    = !r1_valid_q || a_in_ready;
   assign runs_out  = rd_ended && rd_avail < AvW'(p_need_q);
   assign null_beat = err_q || p_unknown_q || runs_out;
   assign used_now  = used_q || p_need_q != '0;
@@ -364,26 +374,22 @@ module ws_num_unpacker #(
       mode_int_q  <= 1'b0;
       r0_valid_q  <= 1'b0;
       r1_valid_q  <= 1'b0;
-      a_valid_q   <= 1'b0;
       p_valid_q   <= 1'b0;
       used_q      <= 1'b0;
       w_valid_q   <= 1'b0;
       x_valid_q   <= 1'b0;
       c_valid_q   <= 1'b0;
-      out_valid_q <= 1'b0;
     end else begin
       if (cfg_we && !cfg_tab && !cfg_bad) mode_int_q <= cfg_data_i[0];
       if (ram_ce) begin
         r0_valid_q <= sym_take;
         r1_valid_q <= r0_valid_q;
       end
-      a_valid_q   <= (r1_valid_q && a_free) || (a_valid_q && !a_adv);
       p_valid_q   <= a_adv || (p_valid_q && !fire);
       if (fire) used_q <= !p_last_q && used_now;
       w_valid_q   <= fire || (w_valid_q && !w_adv);
       x_valid_q   <= w_adv || (x_valid_q && !x_adv);
       c_valid_q   <= x_adv || (c_valid_q && !c_adv);
-      out_valid_q <= c_adv || (out_valid_q && !out_ready_i);
     end
   end
 
@@ -394,12 +400,6 @@ module ws_num_unpacker #(
       r0_last_q  <= sym_last_i;
       r1_count_q <= r0_count_q;
       r1_last_q  <= r0_last_q;
-    end
-    if (r1_valid_q && a_free) begin
-      a_lane_q    <= a_lane;
-      a_unknown_q <= a_unknown;
-      a_count_q   <= r1_count_q;
-      a_last_q    <= r1_last_q;
     end
     if (a_adv) begin
       p_lane_q    <= plan;
@@ -423,18 +423,20 @@ module ws_num_unpacker #(
       c_count_q <= x_count_q;
       c_last_q  <= x_last_q;
     end
-    if (c_adv) begin
-      out_data_q  <= words;
-      out_count_q <= c_count_q;
-      out_last_q  <= c_last_q;
-    end
   end
 
-  assign out_valid_o = out_valid_q;
-  assign out_data_o  = out_data_q;
-  assign out_count_o = out_count_q;
-  assign out_last_o  = out_last_q;
-  assign err_o       = err_q;
+  ws_skid_buffer #(.Width(1 + CW + 32 * K)) u_out_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (c_valid_q),
+    .in_ready_o (out_in_ready),
+    .in_data_i  ({c_last_q, c_count_q, words}),
+    .out_valid_o(out_valid_o),
+    .out_ready_i(out_ready_i),
+    .out_data_o ({out_last_o, out_count_o, out_data_o})
+  );
+
+  assign err_o = err_q;
 
   // AXI-Stream rule on the output and, as assumptions about the environment, on the symbol and
   // configuration inputs (ws_bit_reader checks the raw words).

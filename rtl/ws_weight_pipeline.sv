@@ -7,6 +7,9 @@
 //   meta desc + 4 state ports ─► ws_tans_decoder (2 lanes) ─► 2 nibbles ──────────────────────────────────────────┴► join
 //   join ─► ws_sparse_mac_array (Rows 1, GroupsPerCycle 2, BF16) ─► y
 //
+// No ready crosses a block combinationally (docs/weight_pipeline.md section 5): both decoders' beats
+// and the join's MAC beats pass a ws_skid_buffer each, and the unpacker's output is one, so the join
+// sees only registers and the MAC array's, the unpacker's and the decoders' stall logic stay apart.
 // The decoders take layout-2 chunks (docs/tans_decoder.md): each state's 16-bit units on a port of its
 // own, and two table banks, so a chunk's table loads into one bank while the chunk before decodes
 // from the other (the bank is the configuration region: docs/weight_pipeline.md section 3).
@@ -129,10 +132,16 @@ module ws_weight_pipeline #(
 
   // ---------------------------------------------------------------------------------------------
   // The blocks
-  logic                 v_out_valid, v_out_ready, v_out_last, v_err;
+  logic                 v_dec_valid, v_dec_ready, v_dec_last;  // the value decoder's output
+  logic [31:0]          v_dec_data;
+  logic [2:0]           v_dec_count;
+  logic                 v_out_valid, v_out_ready, v_out_last, v_err;  // ... through u_v_slice
   logic [31:0]          v_out_data;
   logic [2:0]           v_out_count, v_cause;
-  logic                 m_out_valid, m_out_ready, m_out_last, m_err;
+  logic                 m_dec_valid, m_dec_ready, m_dec_last;  // the metadata decoder's output
+  logic [15:0]          m_dec_data;
+  logic [1:0]           m_dec_count;
+  logic                 m_out_valid, m_out_ready, m_out_last, m_err;  // ... through u_m_slice
   logic [15:0]          m_out_data;
   logic [1:0]           m_out_count;
   logic [2:0]           m_cause;
@@ -140,8 +149,10 @@ module ws_weight_pipeline #(
   logic                 u_out_valid, u_out_ready, u_out_last, u_err;
   logic [127:0]         u_out_data;
   logic [2:0]           u_out_count, u_cause;
-  logic                 w_valid, w_ready, w_last, a_err;
+  logic                 w_valid, w_ready, w_last, a_err;  // the join's beat, into u_w_slice
   logic [71:0]          w_data;
+  logic                 mac_w_valid, mac_w_ready, mac_w_last, mac_w_fire;  // ... out of it, into the MAC array
+  logic [71:0]          mac_w_data;
   logic [2:0]           a_cause;
   logic                 a_act_ready, u_sym_ready;
   logic                 err_q;
@@ -165,14 +176,25 @@ module ws_weight_pipeline #(
     .in_ready_o  (vunit_ready_o),
     .in_data_i   (vunit_data_i),
     .in_last_i   (vunit_last_i),
-    .out_valid_o (v_out_valid),
-    .out_ready_i (v_out_ready),
-    .out_data_o  (v_out_data),
-    .out_count_o (v_out_count),
-    .out_last_o  (v_out_last),
+    .out_valid_o (v_dec_valid),
+    .out_ready_i (v_dec_ready),
+    .out_data_o  (v_dec_data),
+    .out_count_o (v_dec_count),
+    .out_last_o  (v_dec_last),
     .err_clear_i (err_clear_i),
     .err_o       (v_err),
     .err_cause_o (v_cause)
+  );
+
+  ws_skid_buffer #(.Width(36)) u_v_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (v_dec_valid),
+    .in_ready_o (v_dec_ready),
+    .in_data_i  ({v_dec_last, v_dec_count, v_dec_data}),
+    .out_valid_o(v_out_valid),
+    .out_ready_i(v_out_ready),
+    .out_data_o ({v_out_last, v_out_count, v_out_data})
   );
 
   ws_num_unpacker #(
@@ -222,20 +244,31 @@ module ws_weight_pipeline #(
     .in_ready_o  (munit_ready_o),
     .in_data_i   (munit_data_i),
     .in_last_i   (munit_last_i),
-    .out_valid_o (m_out_valid),
-    .out_ready_i (m_out_ready),
-    .out_data_o  (m_out_data),
-    .out_count_o (m_out_count),
-    .out_last_o  (m_out_last),
+    .out_valid_o (m_dec_valid),
+    .out_ready_i (m_dec_ready),
+    .out_data_o  (m_dec_data),
+    .out_count_o (m_dec_count),
+    .out_last_o  (m_dec_last),
     .err_clear_i (err_clear_i),
     .err_o       (m_err),
     .err_cause_o (m_cause)
   );
 
+  ws_skid_buffer #(.Width(19)) u_m_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (m_dec_valid),
+    .in_ready_o (m_dec_ready),
+    .in_data_i  ({m_dec_last, m_dec_count, m_dec_data}),
+    .out_valid_o(m_out_valid),
+    .out_ready_i(m_out_ready),
+    .out_data_o ({m_out_last, m_out_count, m_out_data})
+  );
+
   // ---------------------------------------------------------------------------------------------
   // A decoder ends a chunk it aborts (its stream ended early, no table, a bad descriptor) with an
   // empty beat (count 0) several cycles before its error flag rises. The empty beat waits at the
-  // decoder's output until the flag is up (then stays released until it is taken, whatever an
+  // decoder's output (its slice's) until the flag is up (then stays released until it is taken, whatever an
   // err_clear does), so the error names the cause, not what the unpacker or the join would make of
   // the missing symbols. Every abort raises a flag, so the wait ends.
   assign v_pass      = v_out_count != 3'd0 || v_err || err_q || v_pass_q;
@@ -256,6 +289,7 @@ module ws_weight_pipeline #(
   // ---------------------------------------------------------------------------------------------
   // Join, activation gate, beat counter
   logic                x_loaded_q;
+  logic                sent_q;   // the layer's last beat is in u_w_slice, not yet in the MAC array
   logic                dense_q;  // the open (or next) layer is dense: nibbles implied, metadata idle
   logic [7:0]          nibbles;  // the beat's two nibbles (low: group 0)
   logic [BeatBits-1:0] layer_beats_q, beat_q;
@@ -263,11 +297,12 @@ module ws_weight_pipeline #(
   logic [2:0]          ev;  // ws_pkg::wp_err_e
 
   assign pair_valid = u_out_valid && (dense_q || m_valid);
-  // Beat pairs go to the MAC array only while the layer's activations are loaded and no error is up;
-  // after an error both sides drain.
-  assign w_valid     = pair_valid && x_loaded_q && !err_q;
-  assign u_out_ready = err_q || (w_ready && x_loaded_q && (dense_q || m_valid));
-  assign m_out_ready = err_q || (!dense_q && m_pass && w_ready && x_loaded_q && u_out_valid);
+  // Beat pairs go to the MAC array only while the layer's activations are loaded (until its last
+  // beat is sent) and no error is up; after an error both sides drain. w_ready is the slice's, a
+  // register.
+  assign w_valid     = pair_valid && x_loaded_q && !sent_q && !err_q;
+  assign u_out_ready = err_q || (w_ready && x_loaded_q && !sent_q && (dense_q || m_valid));
+  assign m_out_ready = err_q || (!dense_q && m_pass && w_ready && x_loaded_q && !sent_q && u_out_valid);
   assign w_fire      = w_valid && w_ready;
   assign w_last      = beat_q == layer_beats_q - 1'b1;
 
@@ -322,21 +357,39 @@ module ws_weight_pipeline #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       x_loaded_q    <= 1'b0;
+      sent_q        <= 1'b0;
       open_q        <= 1'b0;
       dense_q       <= 1'b0;
       layer_beats_q <= BeatBits'(1);
       beat_q        <= '0;
     end else begin
+      // The layer closes when the MAC array takes its last beat, as if the slice were not there: its
+      // next configuration and activations must not overtake that beat.
       if (act_fire && act_last_i) x_loaded_q <= 1'b1;
-      else if (w_fire && w_last) x_loaded_q <= 1'b0;
+      else if (mac_w_fire && mac_w_last) x_loaded_q <= 1'b0;
+      if (w_fire && w_last) sent_q <= 1'b1;
+      else if (mac_w_fire && mac_w_last) sent_q <= 1'b0;
       if (top_cfg_fire && sel_dense && !cfg_bad) dense_q <= cfg_data_i[0];
       if (top_cfg_fire && sel_beats && !cfg_bad) layer_beats_q <= cfg_data_i[BeatBits-1:0];
       if (top_cfg_fire && sel_beats && !cfg_bad) open_q <= 1'b1;
-      else if (w_fire && w_last) open_q <= 1'b0;
+      else if (mac_w_fire && mac_w_last) open_q <= 1'b0;
       if (w_fire) beat_q <= w_last ? '0 : beat_q + 1'b1;
     end
   end
   assign err_o = err_q;
+
+  assign mac_w_fire = mac_w_valid && mac_w_ready;
+
+  ws_skid_buffer #(.Width(73)) u_w_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (w_valid),
+    .in_ready_o (w_ready),
+    .in_data_i  ({w_last, w_data}),
+    .out_valid_o(mac_w_valid),
+    .out_ready_i(mac_w_ready),
+    .out_data_o ({mac_w_last, mac_w_data})
+  );
 
   ws_sparse_mac_array #(
     .Rows          (1),
@@ -353,10 +406,10 @@ module ws_weight_pipeline #(
     .act_ready_o(a_act_ready),
     .act_data_i (act_data_i),
     .act_last_i (act_last_i),
-    .w_valid_i  (w_valid),
-    .w_ready_o  (w_ready),
-    .w_data_i   (w_data),
-    .w_last_i   (w_last),
+    .w_valid_i  (mac_w_valid),
+    .w_ready_o  (mac_w_ready),
+    .w_data_i   (mac_w_data),
+    .w_last_i   (mac_w_last),
     .out_valid_o(y_valid_o),
     .out_ready_i(y_ready_i),
     .out_data_o (y_data_o),

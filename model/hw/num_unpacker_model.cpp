@@ -113,14 +113,15 @@ void NumUnpackerModel::reset() {
   mode_int_ = false;
   err_.reset();
   used_ = false;
-  r0_valid_ = r1_valid_ = a_valid_ = p_valid_ = w_valid_ = x_valid_ = c_valid_ = out_valid_ = false;
+  r0_valid_ = r1_valid_ = p_valid_ = w_valid_ = x_valid_ = c_valid_ = false;
+  a_slice_.reset();
+  out_slice_.reset();
 }
 
 NumUnpackerModel::Step NumUnpackerModel::step() const {
   Step st;
-  st.out_free = !out_valid_ || in.out_ready;
-  st.c_adv = c_valid_ && st.out_free;
-  const bool c_free = !c_valid_ || st.out_free;
+  st.c_adv = c_valid_ && out_slice_.in_ready();
+  const bool c_free = !c_valid_ || out_slice_.in_ready();
   st.x_adv = x_valid_ && c_free;
   const bool x_free = !x_valid_ || c_free;
   st.w_adv = w_valid_ && x_free;
@@ -149,23 +150,22 @@ NumUnpackerModel::Step NumUnpackerModel::step() const {
   st.consume = st.fire && !st.null_beat ? st.need : 0;
   // After an error, end every chunk the reader holds words of (not one it has none of yet).
   st.done = err_.err ? (reader_.avail() != 0 || reader_.ended()) : st.fire && (st.null_beat || (p_last_ && st.used_now));
-  const bool p_free = !p_valid_ || st.fire;
-  st.a_adv = a_valid_ && p_free;
-  st.a_free = !a_valid_ || p_free;
-  st.ram_ce = !r1_valid_ || st.a_free;  // R0 and R1 move together
+  st.p_free = !p_valid_ || st.fire;
+  st.a_adv = a_slice_.out_valid() && st.p_free;
+  st.ram_ce = !r1_valid_ || a_slice_.in_ready();  // R0 and R1 move together, from registers
   st.sym_ready = st.ram_ce && !in.cfg_valid;
   return st;
 }
 
 void NumUnpackerModel::eval() {
   if (!in.rst_n) reset();  // asynchronous reset
-  out.cfg_ready = !r0_valid_ && !r1_valid_ && !a_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
+  out.cfg_ready = pipeline_empty();
   out.sym_ready = step().sym_ready;
   out.raw_ready = reader_.in_ready();
-  out.out_valid = out_valid_;
-  out.out_data = out_data_;
-  out.out_count = out_count_;
-  out.out_last = out_last_;
+  out.out_valid = out_slice_.out_valid();
+  out.out_data = out_slice_.out().data;
+  out.out_count = out_slice_.out().count;
+  out.out_last = out_slice_.out().last;
   out.err = err_.err;
   out.err_cause = pkg::unp_err_e(err_.cause);
 }
@@ -177,7 +177,7 @@ void NumUnpackerModel::tick() {
     return;
   }
   const Step st = step();
-  const bool cfg_we = in.cfg_valid && !r0_valid_ && !r1_valid_ && !a_valid_ && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
+  const bool cfg_we = in.cfg_valid && pipeline_empty();
   const uint32_t addr = in.cfg_addr & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
   const uint32_t data = in.cfg_data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
   const bool cfg_tab = addr < uint32_t(table_.size());
@@ -185,12 +185,11 @@ void NumUnpackerModel::tick() {
   const bool sym_take = in.sym_valid && st.sym_ready;
 
   // Every stage loads from the one before as it was before the edge: update from the output back.
-  if (st.c_adv) {
-    for (int j = 0; j < kNumMaxLanes; ++j) out_data_[size_t(j)] = j < c_count_ ? c_word_[size_t(j)] : 0;
-    out_count_ = c_count_;
-    out_last_ = c_last_;
-  }
-  out_valid_ = st.c_adv || (out_valid_ && !in.out_ready);
+  OutBeat c_beat;
+  for (int j = 0; j < kNumMaxLanes; ++j) c_beat.data[size_t(j)] = j < c_count_ ? c_word_[size_t(j)] : 0;
+  c_beat.count = c_count_;
+  c_beat.last = c_last_;
+  out_slice_.tick(c_valid_, c_beat, in.out_ready);
 
   if (st.x_adv) {
     const numfmt::Kind kind = mode_int_ ? numfmt::Kind::Int : numfmt::Kind::Float;
@@ -219,19 +218,13 @@ void NumUnpackerModel::tick() {
   w_valid_ = st.fire || (w_valid_ && !st.w_adv);
 
   if (st.a_adv) {
-    p_ent_ = a_ent_;
-    p_count_ = a_count_;
-    p_last_ = a_last_;
+    p_ent_ = a_slice_.out().ent;
+    p_count_ = a_slice_.out().count;
+    p_last_ = a_slice_.out().last;
   }
   p_valid_ = st.a_adv || (p_valid_ && !st.fire);
 
-  const bool r1_adv = r1_valid_ && st.a_free;
-  if (r1_adv) {
-    a_ent_ = r1_ent_;
-    a_count_ = r1_count_;
-    a_last_ = r1_last_;
-  }
-  a_valid_ = r1_adv || (a_valid_ && !st.a_adv);
+  a_slice_.tick(r1_valid_, ABeat{r1_ent_, r1_count_, r1_last_}, st.p_free);
 
   // R0, R1 and the RAMs (a read sees the table before this edge's write; they never coincide anyway)
   if (st.ram_ce) {

@@ -10,6 +10,7 @@
 
 #include "core/ws_pkg.hpp"
 #include "numfmt/numfmt.hpp"
+#include "hw/skid_buffer_model.hpp"
 #include "hw/sticky_error.hpp"
 
 namespace ws {
@@ -73,8 +74,8 @@ class NumUnpackerModel : public NumUnpackerPins {
  public:
   explicit NumUnpackerModel(int lanes);  // 1, 2, 4 or 8
   void reset();
-  // The block between two clock edges; sym_ready depends on cfg_valid and, through the pipeline,
-  // on out_ready.
+  // The block between two clock edges; sym_ready depends on cfg_valid and registers only (not on
+  // out_ready: the A and OUT stages are register slices).
   void eval();
   void tick();  // one rising edge, then eval()
   int lanes() const { return k_; }
@@ -82,8 +83,8 @@ class NumUnpackerModel : public NumUnpackerPins {
 
  private:
   struct Step {  // the combinational values of one cycle
-    bool out_free = false, c_adv = false, x_adv = false, w_adv = false, fire = false, a_adv = false;
-    bool a_free = false, ram_ce = false;
+    bool c_adv = false, x_adv = false, w_adv = false, fire = false, a_adv = false;
+    bool p_free = false, ram_ce = false;
     int need = 0;
     bool unknown = false, runs_out = false, null_beat = false, used_now = false;
     pkg::unp_err_e ev = pkg::UNP_ERR_NONE;
@@ -93,7 +94,21 @@ class NumUnpackerModel : public NumUnpackerPins {
     std::array<uint32_t, kNumMaxLanes> raw{};  // each lane's raw field, cut from the window in P
   };
   using Lanes = std::array<uint32_t, kNumMaxLanes>;
+  struct ABeat {  // what stage A holds: the entries (the RTL holds widths and the prefix sum inside
+                  // groups of 4 lanes)
+    Lanes ent{};
+    int count = 0;
+    bool last = false;
+  };
+  struct OutBeat {
+    Lanes data{};
+    int count = 0;
+    bool last = false;
+  };
   Step step() const;
+  bool pipeline_empty() const {
+    return !r0_valid_ && !r1_valid_ && !a_slice_.out_valid() && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
+  }
 
   int k_;
   BitReaderModel reader_;
@@ -105,10 +120,8 @@ class NumUnpackerModel : public NumUnpackerPins {
   Lanes r0_ent_{}, r1_ent_{};
   bool r0_valid_ = false, r0_last_ = false, r1_valid_ = false, r1_last_ = false;
   int r0_count_ = 0, r1_count_ = 0;
-  // A: the entries (the RTL holds widths and the prefix sum inside groups of 4 lanes)
-  Lanes a_ent_{};
-  bool a_valid_ = false, a_last_ = false;
-  int a_count_ = 0;
+  // A: a register slice (ws_skid_buffer) whose registered ready moves R0 and R1
+  SkidBufferModel<ABeat> a_slice_;
   // P: the beat's entries (widths and offsets follow from them), waiting for its bits
   Lanes p_ent_{};
   bool p_valid_ = false, p_last_ = false;
@@ -125,10 +138,8 @@ class NumUnpackerModel : public NumUnpackerPins {
   Lanes c_word_{};
   bool c_valid_ = false, c_last_ = false;
   int c_count_ = 0;
-  // OUT
-  Lanes out_data_{};
-  bool out_valid_ = false, out_last_ = false;
-  int out_count_ = 0;
+  // OUT: a register slice, so out_ready reaches only its registers
+  SkidBufferModel<OutBeat> out_slice_;
 };
 
 // Whether a configuration word is one the RTL refuses (stored as class none, error UNP_ERR_BAD_CFG).

@@ -1,5 +1,6 @@
 // Cycle-accurate model of rtl/ws_weight_pipeline.sv: the three blocks' cycle models composed as the
-// RTL wires them, with the top's glue in the RTL's order (valids first, readies from the output back).
+// RTL wires them, with the top's glue in the RTL's order (valids first, readies from the output back),
+// and the three register slices of the top (value and metadata beats, MAC beats) as SkidBufferModels.
 #include "hw/weight_pipeline_model.hpp"
 
 #include <stdexcept>
@@ -61,7 +62,11 @@ void WeightPipelineModel::reset() {
   }
   unp_.reset();
   mac_.reset();
+  v_slice_.reset();
+  m_slice_.reset();
+  w_slice_.reset();
   x_loaded_ = false;
+  sent_ = false;
   open_ = false;
   dense_ = false;
   layer_beats_ = 1;
@@ -79,7 +84,9 @@ struct WeightPipelineModel::Comb {
   uint32_t offset = 0;
   NumUnpackerInputs ui;
   NumUnpackerOutputs uo;
-  bool w_fire = false, w_last = false, act_fire = false;
+  bool w_valid = false, w_fire = false, w_last = false, act_fire = false;
+  bool mac_w_fire = false;  // the MAC array takes a beat from the slice
+  MacBeat w_beat;
   pkg::wp_err_e ev = pkg::WP_ERR_NONE;
 };
 
@@ -102,12 +109,16 @@ void WeightPipelineModel::compute(Comb& c) {
                                         : in.cfg_data > 1));
 
   // Valids (all registered in the blocks), with the readies not yet known. The MAC array's readies
-  // depend on its cfg_valid (act_ready) and w_last (w_ready), both known here.
+  // depend on its cfg_valid (act_ready) and w_last (w_ready), both known here; its weight beat is
+  // the slice's, a register.
   c.w_last = beat_ == ((layer_beats_ - 1) & ((1u << p_.beat_bits) - 1));
   MacArrayInputs& ai = mac_.in;
   const MacArrayOutputs& ao = mac_.out;
   ai.cfg_valid = in.cfg_valid && c.sel_a && !open_;
-  ai.w_last = c.w_last;
+  ai.w_valid = w_slice_.out_valid();
+  ai.w_data = w_slice_.out().data;
+  if (ai.w_data.empty()) ai.w_data.assign(size_t((pkg::WP_META_LANES * pkg::sparse_group_t::BITS + 31) / 32), 0);
+  ai.w_last = w_slice_.out().last;
   mac_.eval();
   const uint32_t table_entry_mask = uint32_t(pkg::tans_entry_t::next_base.put(~0ull) | pkg::tans_entry_t::nb_bits.put(~0ull) |
                                              pkg::tans_entry_t::symbol.put(~0ull));
@@ -140,15 +151,16 @@ void WeightPipelineModel::compute(Comb& c) {
       mdec_.eval();
       // A decoder's empty (abort) beat waits at its output until its error flag is up.
       const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
-      c.v_pass = vo.out_count != 0 || vo.err || err_.err || v_pass_;
-      c.m_pass = mo.out_count != 0 || mo.err || err_.err || m_pass_;
+      const DecBeat& vb = v_slice_.out();
+      c.v_pass = vb.count != 0 || vo.err || err_.err || v_pass_;
+      c.m_pass = m_slice_.out().count != 0 || mo.err || err_.err || m_pass_;
       c.ui.cfg_valid = in.cfg_valid && c.sel_u;
       c.ui.cfg_addr = c.offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
       c.ui.cfg_data = in.cfg_data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
-      c.ui.sym_valid = vdec_.out.out_valid && c.v_pass;
-      c.ui.sym = vdec_.out.out_data;
-      c.ui.sym_count = vdec_.out.out_count;
-      c.ui.sym_last = vdec_.out.out_last;
+      c.ui.sym_valid = v_slice_.out_valid() && c.v_pass;
+      c.ui.sym = vb.data;
+      c.ui.sym_count = vb.count;
+      c.ui.sym_last = vb.last;
       c.ui.raw_valid = in.raw_valid;
       c.ui.raw_data = in.raw_data;
       c.ui.raw_last = in.raw_last;
@@ -159,42 +171,45 @@ void WeightPipelineModel::compute(Comb& c) {
       c.uo = unp_.out;
       continue;
     }
-    // The join: readies from the MAC array back.
+    // The join: its ready is the MAC slice's (a register). A dense layer: no metadata beat, the
+    // nibbles are implied.
     const TansDecoderOutputs& md = mdec_.out;
-    // A dense layer: no metadata beat, the nibbles are implied.
-    const bool u_valid = c.uo.out_valid, m_valid = md.out_valid && c.m_pass;
-    const bool w_valid = u_valid && (dense_ || m_valid) && x_loaded_ && !err_.err;
-    c.ui.out_ready = err_.err || (ao.w_ready && x_loaded_ && (dense_ || m_valid));
-    c.m_ready = err_.err || (!dense_ && c.m_pass && ao.w_ready && x_loaded_ && u_valid);
+    const DecBeat& mb = m_slice_.out();
+    const bool w_ready = w_slice_.in_ready(), gate = x_loaded_ && !sent_;
+    const bool u_valid = c.uo.out_valid, m_valid = m_slice_.out_valid() && c.m_pass;
+    c.w_valid = u_valid && (dense_ || m_valid) && gate && !err_.err;
+    c.ui.out_ready = err_.err || (w_ready && gate && (dense_ || m_valid));
+    c.m_ready = err_.err || (!dense_ && c.m_pass && w_ready && gate && u_valid);
     unp_.in = c.ui;
     unp_.eval();
     c.uo = unp_.out;
     c.v_ready = c.uo.sym_ready && c.v_pass;
-    vdec_.in.out_ready = c.v_ready;
-    mdec_.in.out_ready = c.m_ready;
+    vdec_.in.out_ready = v_slice_.in_ready();
+    mdec_.in.out_ready = m_slice_.in_ready();
     vdec_.eval();
     mdec_.eval();
-    c.w_fire = w_valid && ao.w_ready;
+    c.w_fire = c.w_valid && w_ready;
+    c.mac_w_fire = ai.w_valid && ao.w_ready;
 
     ai.cfg_addr = c.offset & ((2u << kw) - 1);
     ai.cfg_data = in.cfg_data;
     ai.act_valid = in.act_valid && open_ && !x_loaded_;
     ai.act_data = in.act_data;
     ai.act_last = in.act_last;
-    ai.w_valid = w_valid;
-    // The weight beat: group g (pkg::sparse_group_t) holds values 2g, 2g+1 (bf16: the unpacker's
-    // words' top halves) and nibble g.
+    // The join's weight beat (into the slice): group g (pkg::sparse_group_t) holds values 2g, 2g+1
+    // (bf16: the unpacker's words' top halves) and nibble g.
     using Group = pkg::sparse_group_t;
     const int groups = pkg::WP_META_LANES;
-    ai.w_data.assign(size_t((groups * Group::BITS + 31) / 32), 0);
+    c.w_beat.data.assign(size_t((groups * Group::BITS + 31) / 32), 0);
+    c.w_beat.last = c.w_last;
     const auto& u = c.uo.out_data;
-    const auto& m = md.out_data;
+    const auto& m = mb.data;
     const uint32_t dense_nibble[2] = {uint32_t(pkg::WP_DENSE_NIBBLE0), uint32_t(pkg::WP_DENSE_NIBBLE1)};
     for (int g = 0; g < groups; ++g) {
       const int at = g * Group::BITS;
-      bits_put(ai.w_data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)] >> 16);
-      bits_put(ai.w_data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)] >> 16);
-      bits_put(ai.w_data, at + Group::meta.lsb, Group::meta.bits,
+      bits_put(c.w_beat.data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)] >> 16);
+      bits_put(c.w_beat.data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)] >> 16);
+      bits_put(c.w_beat.data, at + Group::meta.lsb, Group::meta.bits,
                dense_ ? dense_nibble[g] : uint32_t(m[size_t(g)] & Group::meta.mask()));
     }
     ai.out_ready = in.y_ready;
@@ -208,8 +223,8 @@ void WeightPipelineModel::compute(Comb& c) {
     if (c.w_fire) {
       const auto meta_symbol_bad = [](uint8_t sym) { return (sym >> Group::meta.bits) != 0; };
       if (c.uo.out_count != pkg::WP_VALUE_LANES) c.ev = pkg::WP_ERR_VALUE_PARTIAL;
-      else if (!dense_ && md.out_count != pkg::WP_META_LANES) c.ev = pkg::WP_ERR_META_PARTIAL;
-      else if (!dense_ && c.uo.out_last != md.out_last) c.ev = pkg::WP_ERR_CHUNK_ENDS;
+      else if (!dense_ && mb.count != pkg::WP_META_LANES) c.ev = pkg::WP_ERR_META_PARTIAL;
+      else if (!dense_ && c.uo.out_last != mb.last) c.ev = pkg::WP_ERR_CHUNK_ENDS;
       else if (c.w_last && !c.uo.out_last) c.ev = pkg::WP_ERR_LAYER_END;
       else if (!dense_ && (meta_symbol_bad(m[0]) || meta_symbol_bad(m[1]))) c.ev = pkg::WP_ERR_META_SYMBOL;
     }
@@ -233,8 +248,8 @@ void WeightPipelineModel::compute(Comb& c) {
     o.y_last = ao.out_last;
     o.err = err_.err;
     o.err_cause = err_.cause;
-    probe_.w_valid = w_valid;
-    probe_.w_ready = ao.w_ready;
+    probe_.w_valid = c.w_valid;
+    probe_.w_ready = w_ready;
     probe_.w_last = c.w_last;
     probe_.beat = beat_;
     probe_.x_loaded = x_loaded_;
@@ -257,17 +272,22 @@ void WeightPipelineModel::tick() {
   }
   Comb c;
   compute(c);
+  const bool ao_w_ready = mac_.out.w_ready;
   // The top's registers see the blocks' outputs before the edge.
   const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
+  // The layer closes when the MAC array takes its last beat from the slice.
+  const bool closing = c.mac_w_fire && w_slice_.out().last;
   if (c.act_fire && in.act_last) x_loaded_ = true;
-  else if (c.w_fire && c.w_last) x_loaded_ = false;
+  else if (closing) x_loaded_ = false;
+  if (c.w_fire && c.w_last) sent_ = true;
+  else if (closing) sent_ = false;
   if (c.top_cfg_fire && c.sel_dense && !c.cfg_bad) dense_ = (in.cfg_data & 1u) != 0;
   if (c.top_cfg_fire && c.sel_beats && !c.cfg_bad) layer_beats_ = in.cfg_data & ((1u << p_.beat_bits) - 1);
   if (c.top_cfg_fire && c.sel_beats && !c.cfg_bad) open_ = true;
-  else if (c.w_fire && c.w_last) open_ = false;
+  else if (closing) open_ = false;
   if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & ((1u << p_.beat_bits) - 1);
-  v_pass_ = vo.out_valid && vo.out_count == 0 && c.v_pass && !c.v_ready;
-  m_pass_ = mo.out_valid && mo.out_count == 0 && c.m_pass && !c.m_ready;
+  v_pass_ = v_slice_.out_valid() && v_slice_.out().count == 0 && c.v_pass && !c.v_ready;
+  m_pass_ = m_slice_.out_valid() && m_slice_.out().count == 0 && c.m_pass && !c.m_ready;
   // The first error since reset or clear, blocks in stream order; on the clearing cycle the blocks'
   // registered flags still show what is being cleared, so only the top's own new cause counts.
   auto cause_of = [](pkg::wp_block_e block, uint8_t cause) {
@@ -280,6 +300,9 @@ void WeightPipelineModel::tick() {
   else if (!in.err_clear && mac_.out.err) cause = cause_of(pkg::WP_BLK_MAC, mac_.out.err_cause);
   else if (c.ev != pkg::WP_ERR_NONE) cause = cause_of(pkg::WP_BLK_TOP, c.ev);
   err_.tick(in.err_clear, cause);
+  w_slice_.tick(c.w_valid, c.w_beat, ao_w_ready);
+  v_slice_.tick(vo.out_valid, DecBeat{vo.out_data, vo.out_count, vo.out_last}, c.v_ready);
+  m_slice_.tick(mo.out_valid, DecBeat{mo.out_data, mo.out_count, mo.out_last}, c.m_ready);
   vdec_.tick();
   mdec_.tick();
   unp_.tick();

@@ -19,6 +19,7 @@
 #include "hw/error_text.hpp"
 #include "hw/mac_array_model.hpp"
 #include "hw/num_unpacker_model.hpp"
+#include "hw/skid_buffer_model.hpp"
 #include "hw/tans_decoder_model.hpp"
 
 namespace ws {
@@ -87,7 +88,7 @@ struct WeightPipelinePins {
 
 // Internal signals of one cycle, exposed for benches and waveform-style debugging.
 struct WeightPipelineProbe {
-  bool w_valid = false, w_ready = false, w_last = false;
+  bool w_valid = false, w_ready = false, w_last = false;  // the join's beat into the MAC slice
   uint32_t beat = 0;        // beat counter
   bool x_loaded = false;
   bool open = false;        // a layer is open (LAYER_BEATS written, its last beat not yet taken)
@@ -106,12 +107,25 @@ class WeightPipelineModel : public WeightPipelinePins {
  private:
   struct Comb;
   void compute(Comb& c);
+  struct DecBeat {  // a decoder's output beat
+    std::array<uint8_t, 8> data{};
+    int count = 0;
+    bool last = false;
+  };
+  struct MacBeat {  // the join's beat for the MAC array
+    Bits data;
+    bool last = false;
+  };
 
   WeightPipelineParams p_;
   TansDecoderModel vdec_, mdec_;
   NumUnpackerModel unp_;
   MacArrayModel mac_;
+  SkidBufferModel<DecBeat> v_slice_;   // value decoder -> unpacker (u_v_slice)
+  SkidBufferModel<DecBeat> m_slice_;   // metadata decoder -> join (u_m_slice)
+  SkidBufferModel<MacBeat> w_slice_;   // join -> MAC array (u_w_slice)
   bool x_loaded_ = false;
+  bool sent_ = false;  // the layer's last beat is in the MAC slice, not yet in the MAC array
   bool open_ = false;
   bool dense_ = false;  // LAYER_DENSE
   uint32_t layer_beats_ = 1, beat_ = 0;
