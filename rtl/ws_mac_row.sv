@@ -12,7 +12,7 @@
 //   pairwise tree, serially: one pair per cycle into adder 1, then each level's adder takes pairs
 //   of consecutive results of the level before, behind delay registers of 1, 2 and 4 cycles.
 // Timing (cycle numbers of ws_mac_ctrl): operands on w_i/x_i at cycle m give the beat's sum at
-// m + MUL + ADD * log2(Lanes) = r, where acc_k_i/acc_first_i name its partial sum; wr_en_i/wr_k_i
+// m + MUL + ADD * log2(Lanes) = r, where acc_k_i/acc_first_i name its partial sum; wr_en_i/wr_hot_i
 // at r + ADD store the new partial sum; the pair reads of the row ending there follow on the next
 // P/2 cycles; y_o holds the row's result 9 + 4 ADD cycles after the row's last store (P = 16).
 module ws_mac_row #(
@@ -24,8 +24,8 @@ module ws_mac_row #(
   input  wire  [Lanes*16-1:0] x_i,
   input  wire  [3:0]          acc_k_i,      // the beat's partial sum
   input  wire                 acc_first_i,  // ... which starts from +0 (the row's first P beats)
-  input  wire                 wr_en_i,      // store the adder's result into s[wr_k_i]
-  input  wire  [3:0]          wr_k_i,
+  input  wire                 wr_en_i,      // the adder's result is a partial sum ...
+  input  wire  [15:0]         wr_hot_i,     // ... store it into s[k] where bit k is set (one-hot)
   input  wire  [2:0]          cmb_pair_i,   // combine: read s[2i] and s[2i+1] ...
   input  wire  [1:0]          cmb_zero_i,   // ... as +0 where set (partial sums past the row's end)
   output logic [31:0]         y_o
@@ -104,7 +104,7 @@ module ws_mac_row #(
 
   for (genvar k = 0; k < P; k++) begin : g_part
     always_ff @(posedge clk_i) begin
-      if (wr_en_i && wr_k_i == 4'(k)) part[32*k +: 32] <= acc_sum;
+      if (wr_hot_i[k]) part[32*k +: 32] <= acc_sum;  // decoded in a register: no logic before the enable
     end
   end
   always_ff @(posedge clk_i) begin
