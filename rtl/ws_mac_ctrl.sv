@@ -47,10 +47,11 @@ module ws_mac_ctrl #(
   // To the datapath
   output logic [Cols*16-1:0]        x_cols_o,      // during S2: the activations of the beat in S2
   output logic                      s2_int_o,      // during S2: its mode, 1 INT8
-  output logic [3:0]                acc_k_o,       // ws_mac_row's schedule (see there)
+  output logic [3:0]                acc_k_o,       // ws_mac_row's schedule (see there), one cycle
+                                                   // ahead: each row registers it beside its selects
   output logic                      acc_first_o,
   output logic                      wr_en_o,
-  output logic [15:0]               wr_hot_o,      // per partial sum k: wr_en_o and the write is to k
+  output logic [15:0]               wr_hot_o,      // per partial sum k: the write is to k (decoded)
   output logic [2:0]                cmb_pair_o,
   output logic [1:0]                cmb_zero_o,
   output logic                      push_o,        // the rows' results go into the queue
@@ -224,7 +225,7 @@ module ws_mac_ctrl #(
   localparam int TagBits = 8;  // {valid, k[3:0], first, row_last, mat_last}
   logic [TagBits-1:0]          tag;
   logic [TagBits*ToWrite-1:0]  tag_q;     // tag_q[i] is the tag of the beat accepted i + 1 cycles ago
-  logic [TagBits-1:0]          tag_wr;
+  logic                        wr_mat_last;  // the tag ToWrite cycles back: the matrix's last beat
   logic [3:0]                  rd_k;      // the read's fields of the tag ToRead cycles back
   logic                        rd_first;
   logic [2*ToPush-1:0]         push_q;    // {valid, last} per cycle after a row's end
@@ -235,21 +236,28 @@ module ws_mac_ctrl #(
   logic                        row_done;
 
   assign tag    = {w_fire, 4'(beat_q), 32'(beat_q) < 32'(P), row_fire, w_fire && w_last_i};
-  assign {rd_k, rd_first} = tag_q[TagBits*(ToRead-1) + 2 +: 5];
-  assign tag_wr = tag_q[TagBits*(ToWrite-1) +: TagBits];
-  assign row_done = tag_wr[7] && tag_wr[1];
+  // The row's schedule leaves here one cycle ahead (tags one stage younger) and each row registers
+  // it beside the selects it drives; the row end for the pushes is on time.
+  logic [7:1]         tag_row;  // the tag the rows' write and combine schedule comes from
+  logic               row_done_early;
+  assign {rd_k, rd_first} = tag_q[TagBits*(ToRead-2) + 2 +: 5];
+  assign wr_mat_last = tag_q[TagBits*(ToWrite-1)];
+  assign tag_row  = tag_q[TagBits*(ToWrite-2) + 1 +: 7];
+  assign row_done = tag_q[TagBits*(ToWrite-1) + 7] && tag_q[TagBits*(ToWrite-1) + 1];
+  assign row_done_early = tag_row[7] && tag_row[1];
   assign row_fire_q = tag_q[1];
 
   // The pair reads run free (cycling through the pairs); a row's end restarts them at pair 0.
-  assign cmb_pair_d = row_done ? 3'd0 : cmb_pair_q + 3'd1;
-  assign cmb_last_d = !row_done ? cmb_last_q
-                    : tag_wr[2] ? tag_wr[6:3] : 4'(P - 1);  // first: the row had beats 0 .. k only
+  assign cmb_pair_d = row_done_early ? 3'd0 : cmb_pair_q + 3'd1;
+  assign cmb_last_d = !row_done_early ? cmb_last_q
+                    : tag_row[2] ? tag_row[6:3] : 4'(P - 1);  // first: the row had beats 0 .. k only
 
-  // The partial sums' write enables, decoded one cycle ahead from the tag before tag_wr: each
-  // drives the clock enables of one partial sum (32 flip-flops per row) straight from a register.
-  logic [7:3]   tag_pre_wr;  // {valid, k} of the tag before tag_wr
+  // The partial sums' write enables, decoded here (a register one cycle ahead of tag_row) and
+  // registered again in each row: each drives the clock enables of one partial sum (32 flip-flops
+  // per row) straight from a register.
+  logic [7:3]   tag_pre_wr;  // {valid, k} of the tag before tag_row
   logic [P-1:0] wr_hot_q;
-  assign tag_pre_wr = tag_q[TagBits*(ToWrite-2) + 3 +: 5];
+  assign tag_pre_wr = tag_q[TagBits*(ToWrite-3) + 3 +: 5];
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) wr_hot_q <= '0;
     else for (int k = 0; k < P; k++) wr_hot_q[k] <= tag_pre_wr[7] && tag_pre_wr[6:3] == 4'(k);
@@ -265,7 +273,7 @@ module ws_mac_ctrl #(
       cmb_zero_q <= '0;
     end else begin
       tag_q      <= {tag_q[TagBits*(ToWrite-1)-1:0], tag};
-      push_q     <= {push_q[2*(ToPush-1)-1:0], row_done, tag_wr[0]};
+      push_q     <= {push_q[2*(ToPush-1)-1:0], row_done, wr_mat_last};
       cmb_pair_q <= cmb_pair_d;
       cmb_last_q <= cmb_last_d;
       cmb_zero_q <= {{1'b0, cmb_pair_d, 1'b1} > {1'b0, cmb_last_d},
@@ -275,7 +283,7 @@ module ws_mac_ctrl #(
 
   assign acc_k_o     = rd_k;
   assign acc_first_o = rd_first;
-  assign wr_en_o     = tag_wr[7];
+  assign wr_en_o     = tag_row[7];
   assign cmb_pair_o  = cmb_pair_q;
   assign cmb_zero_o  = cmb_zero_q;
   assign push_o      = push_q[2*(ToPush-1) + 1];
@@ -425,7 +433,7 @@ module ws_mac_ctrl #(
   `WS_ASSERT(end_ok_flag, end_ok_q == (!row_fire_q && pace_q <= ($clog2(P/2))'(1)
                                        && out_count_q != ($clog2(Credits+1))'(Credits)),
              ("ws_mac_ctrl: end_ok_q is not the credit and the pace"))
-  `WS_ASSERT(wr_hot_onehot, wr_hot_q == (wr_en_o ? P'(1) << tag_wr[6:3] : P'(0)),
+  `WS_ASSERT(wr_hot_onehot, wr_hot_q == (tag_row[7] ? P'(1) << tag_row[6:3] : P'(0)),
              ("ws_mac_ctrl: wr_hot_o is not the decoded write"))
 endmodule
 `resetall
