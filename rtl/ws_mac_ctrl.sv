@@ -198,12 +198,16 @@ module ws_mac_ctrl #(
   logic             end_ok_q;              // a row may end: a credit is free and the pace allows it
   logic [1:0]       single_d;              // bank_single_q after this cycle's activation write
   // out_count_q and pace_q take a row's end one cycle late, from the tag register (tag_q[0]), so
-  // that the handshake drives only the flags w_ready needs at once and the beat counter:
-  // with row_fire_q the row end of the cycle before, the count is out_count_q + row_fire_q and the
-  // pace is (row_fire_q ? P/2 - 1 : pace_q - 1, floored at 0).
-  logic [$clog2(Credits+1)-1:0] out_count_q;  // results accepted and not yet taken, but row_fire_q
-  logic [$clog2(P/2)-1:0]       pace_q;       // cycles until the next row may end, one cycle late
-  logic                         row_fire_q;
+  // that the handshake drives only the flags w_ready needs at once and the beat counter; the count
+  // takes a result's departure one cycle late too (out_take_q: the queue's output sits far from
+  // here). With row_fire_q the row end of the cycle before, the count of results accepted and not
+  // yet taken is out_count_q + row_fire_q - out_take_q and the pace is (row_fire_q ? P/2 - 1 :
+  // pace_q - 1, floored at 0).
+  localparam int CW = $clog2(Credits + 2);
+  logic [CW-1:0]          out_count_q;
+  logic [$clog2(P/2)-1:0] pace_q;       // cycles until the next row may end, one cycle late
+  logic                   row_fire_q, out_take_q;
+  logic [CW-1:0]          out_full_at;  // out_count_q when every credit is used (out_take_q counts)
   logic             s1_int_q, s2_int_q;
 
   // w_ready comes from registers and w_last alone: the row end and the room for a result are kept
@@ -212,6 +216,7 @@ module ws_mac_ctrl #(
   assign w_fire    = w_valid_i && w_ready_o;
   assign row_fire  = w_fire && (row_end_q || w_last_i);  // a misplaced w_last still ends the row
   assign out_take  = out_valid_i && out_ready_i;
+  assign out_full_at = out_take_q ? CW'(Credits + 1) : CW'(Credits);
   for (genvar b = 0; b < 2; b++) begin : g_single
     assign single_d[b] = (act_fire && act_last_i && load_bank_q == 1'(b)) ? row_single_q : bank_single_q[b];
   end
@@ -363,6 +368,7 @@ module ws_mac_ctrl #(
       stream_bank_q <= 1'b0;
       beat_q        <= '0;
       out_count_q   <= '0;
+      out_take_q    <= 1'b0;
       pace_q        <= '0;
       s1_int_q      <= 1'b0;
       s2_int_q      <= 1'b0;
@@ -415,23 +421,23 @@ module ws_mac_ctrl #(
       // A row may end after this cycle: none ends now or ended in the cycle before (the pace), the
       // pace runs out and a credit is free.
       end_ok_q    <= !row_fire && !row_fire_q && (pace_q <= ($clog2(P/2))'(2))
-                     && (out_take || out_count_q != ($clog2(Credits+1))'(Credits));
+                     && (out_take || out_count_q != out_full_at);
       s1_int_q    <= !bank_mode_q[stream_bank_q];
       s2_int_q    <= s1_int_q;
-      out_count_q <= out_count_q + ($clog2(Credits+1))'(row_fire_q)
-                                 - ($clog2(Credits+1))'(out_take);
+      out_take_q  <= out_take;
+      out_count_q <= out_count_q + CW'(row_fire_q) - CW'(out_take_q);
       pace_q      <= row_fire_q ? ($clog2(P/2))'(P/2 - 1) : (pace_q != '0) ? pace_q - 1'b1 : pace_q;
     end
   end
 
-  `WS_ASSERT(credits, !(push_o && out_count_q == '0 && !row_fire_q),
+  `WS_ASSERT(credits, !(push_o && out_count_q + CW'(row_fire_q) - CW'(out_take_q) == '0),
              ("ws_mac_ctrl: a result without a credit"))
   // The flags behind w_ready are what they stand for.
   `WS_ASSERT(row_end_flag, row_end_q == (bank_single_q[stream_bank_q] ? beat_q == '0
                            : beat_q == bank_prelast_q[BW*stream_bank_q +: BW] + BW'(1)),
              ("ws_mac_ctrl: row_end_q is not the row end"))
   `WS_ASSERT(end_ok_flag, end_ok_q == (!row_fire_q && pace_q <= ($clog2(P/2))'(1)
-                                       && out_count_q != ($clog2(Credits+1))'(Credits)),
+                                       && out_count_q != out_full_at),
              ("ws_mac_ctrl: end_ok_q is not the credit and the pace"))
   `WS_ASSERT(wr_hot_onehot, wr_hot_q == (tag_row[7] ? P'(1) << tag_row[6:3] : P'(0)),
              ("ws_mac_ctrl: wr_hot_o is not the decoded write"))
