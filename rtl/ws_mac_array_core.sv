@@ -44,7 +44,8 @@ module ws_mac_array_core #(
   `include "ws_assert.svh"
 
   logic                     s2_int, acc_first, wr_en, push, push_last;
-  logic [3:0]               acc_k, wr_k;
+  logic [3:0]               acc_k;
+  logic [15:0]              wr_hot;
   logic [2:0]               cmb_pair;
   logic [1:0]               cmb_zero;
   logic [BeatBits-1:0]      s1_w_q, s2_w_q;  // S1, S2: the beat (free-running; the schedule knows which)
@@ -82,7 +83,7 @@ module ws_mac_array_core #(
     .acc_k_o     (acc_k),
     .acc_first_o (acc_first),
     .wr_en_o     (wr_en),
-    .wr_k_o      (wr_k),
+    .wr_hot_o    (wr_hot),
     .cmb_pair_o  (cmb_pair),
     .cmb_zero_o  (cmb_zero),
     .push_o      (push),
@@ -108,7 +109,7 @@ module ws_mac_array_core #(
       .acc_k_i    (acc_k),
       .acc_first_i(acc_first),
       .wr_en_i    (wr_en),
-      .wr_k_i     (wr_k),
+      .wr_hot_i   (wr_hot),
       .cmb_pair_i (cmb_pair),
       .cmb_zero_i (cmb_zero),
       .y_o        (ys[32*r +: 32])

@@ -47,10 +47,11 @@ module ws_mac_ctrl #(
   // To the datapath
   output logic [Cols*16-1:0]        x_cols_o,      // during S2: the activations of the beat in S2
   output logic                      s2_int_o,      // during S2: its mode, 1 INT8
-  output logic [3:0]                acc_k_o,       // ws_mac_row's schedule (see there)
+  output logic [3:0]                acc_k_o,       // ws_mac_row's schedule (see there), one cycle
+                                                   // ahead: each row registers it beside its selects
   output logic                      acc_first_o,
   output logic                      wr_en_o,
-  output logic [3:0]                wr_k_o,
+  output logic [15:0]               wr_hot_o,      // per partial sum k: the write is to k (decoded)
   output logic [2:0]                cmb_pair_o,
   output logic [1:0]                cmb_zero_o,
   output logic                      push_o,        // the rows' results go into the queue
@@ -74,7 +75,7 @@ module ws_mac_ctrl #(
   // S2 (the column RAMs' data), S3 (the activation select), the multipliers, the tree, the partial
   // sum's read, its adder.
   localparam int ToRead  = 3 + MUL + ADD * $clog2(Lanes);  // acc_k/acc_first
-  localparam int ToWrite = ToRead + ADD;                   // wr_en/wr_k; a row's end
+  localparam int ToWrite = ToRead + ADD;                   // wr_en/wr_hot; a row's end
   localparam int ToPush  = 9 + 4 * ADD;                    // after a row's end: its result
   localparam int Credits = FifoDepth + 1;
 
@@ -196,8 +197,17 @@ module ws_mac_ctrl #(
   logic             row_end_q;             // beat_q is the last beat of a row of the stream bank
   logic             end_ok_q;              // a row may end: a credit is free and the pace allows it
   logic [1:0]       single_d;              // bank_single_q after this cycle's activation write
-  logic [$clog2(Credits+1)-1:0] out_count_q;  // results accepted and not yet taken
-  logic [$clog2(P/2)-1:0]       pace_q;       // cycles until the next row may end
+  // out_count_q and pace_q take a row's end one cycle late, from the tag register (tag_q[0]), so
+  // that the handshake drives only the flags w_ready needs at once and the beat counter; the count
+  // takes a result's departure one cycle late too (out_take_q: the queue's output sits far from
+  // here). With row_fire_q the row end of the cycle before, the count of results accepted and not
+  // yet taken is out_count_q + row_fire_q - out_take_q and the pace is (row_fire_q ? P/2 - 1 :
+  // pace_q - 1, floored at 0).
+  localparam int CW = $clog2(Credits + 2);
+  logic [CW-1:0]          out_count_q;
+  logic [$clog2(P/2)-1:0] pace_q;       // cycles until the next row may end, one cycle late
+  logic                   row_fire_q, out_take_q;
+  logic [CW-1:0]          out_full_at;  // out_count_q when every credit is used (out_take_q counts)
   logic             s1_int_q, s2_int_q;
 
   // w_ready comes from registers and w_last alone: the row end and the room for a result are kept
@@ -206,6 +216,7 @@ module ws_mac_ctrl #(
   assign w_fire    = w_valid_i && w_ready_o;
   assign row_fire  = w_fire && (row_end_q || w_last_i);  // a misplaced w_last still ends the row
   assign out_take  = out_valid_i && out_ready_i;
+  assign out_full_at = out_take_q ? CW'(Credits + 1) : CW'(Credits);
   for (genvar b = 0; b < 2; b++) begin : g_single
     assign single_d[b] = (act_fire && act_last_i && load_bank_q == 1'(b)) ? row_single_q : bank_single_q[b];
   end
@@ -219,7 +230,7 @@ module ws_mac_ctrl #(
   localparam int TagBits = 8;  // {valid, k[3:0], first, row_last, mat_last}
   logic [TagBits-1:0]          tag;
   logic [TagBits*ToWrite-1:0]  tag_q;     // tag_q[i] is the tag of the beat accepted i + 1 cycles ago
-  logic [TagBits-1:0]          tag_wr;
+  logic                        wr_mat_last;  // the tag ToWrite cycles back: the matrix's last beat
   logic [3:0]                  rd_k;      // the read's fields of the tag ToRead cycles back
   logic                        rd_first;
   logic [2*ToPush-1:0]         push_q;    // {valid, last} per cycle after a row's end
@@ -230,14 +241,33 @@ module ws_mac_ctrl #(
   logic                        row_done;
 
   assign tag    = {w_fire, 4'(beat_q), 32'(beat_q) < 32'(P), row_fire, w_fire && w_last_i};
-  assign {rd_k, rd_first} = tag_q[TagBits*(ToRead-1) + 2 +: 5];
-  assign tag_wr = tag_q[TagBits*(ToWrite-1) +: TagBits];
-  assign row_done = tag_wr[7] && tag_wr[1];
+  // The row's schedule leaves here one cycle ahead (tags one stage younger) and each row registers
+  // it beside the selects it drives; the row end for the pushes is on time.
+  logic [7:1]         tag_row;  // the tag the rows' write and combine schedule comes from
+  logic               row_done_early;
+  assign {rd_k, rd_first} = tag_q[TagBits*(ToRead-2) + 2 +: 5];
+  assign wr_mat_last = tag_q[TagBits*(ToWrite-1)];
+  assign tag_row  = tag_q[TagBits*(ToWrite-2) + 1 +: 7];
+  assign row_done = tag_q[TagBits*(ToWrite-1) + 7] && tag_q[TagBits*(ToWrite-1) + 1];
+  assign row_done_early = tag_row[7] && tag_row[1];
+  assign row_fire_q = tag_q[1];
 
   // The pair reads run free (cycling through the pairs); a row's end restarts them at pair 0.
-  assign cmb_pair_d = row_done ? 3'd0 : cmb_pair_q + 3'd1;
-  assign cmb_last_d = !row_done ? cmb_last_q
-                    : tag_wr[2] ? tag_wr[6:3] : 4'(P - 1);  // first: the row had beats 0 .. k only
+  assign cmb_pair_d = row_done_early ? 3'd0 : cmb_pair_q + 3'd1;
+  assign cmb_last_d = !row_done_early ? cmb_last_q
+                    : tag_row[2] ? tag_row[6:3] : 4'(P - 1);  // first: the row had beats 0 .. k only
+
+  // The partial sums' write enables, decoded here (a register one cycle ahead of tag_row) and
+  // registered again in each row: each drives the clock enables of one partial sum (32 flip-flops
+  // per row) straight from a register.
+  logic [7:3]   tag_pre_wr;  // {valid, k} of the tag before tag_row
+  logic [P-1:0] wr_hot_q;
+  assign tag_pre_wr = tag_q[TagBits*(ToWrite-3) + 3 +: 5];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) wr_hot_q <= '0;
+    else for (int k = 0; k < P; k++) wr_hot_q[k] <= tag_pre_wr[7] && tag_pre_wr[6:3] == 4'(k);
+  end
+  assign wr_hot_o = wr_hot_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -248,7 +278,7 @@ module ws_mac_ctrl #(
       cmb_zero_q <= '0;
     end else begin
       tag_q      <= {tag_q[TagBits*(ToWrite-1)-1:0], tag};
-      push_q     <= {push_q[2*(ToPush-1)-1:0], row_done, tag_wr[0]};
+      push_q     <= {push_q[2*(ToPush-1)-1:0], row_done, wr_mat_last};
       cmb_pair_q <= cmb_pair_d;
       cmb_last_q <= cmb_last_d;
       cmb_zero_q <= {{1'b0, cmb_pair_d, 1'b1} > {1'b0, cmb_last_d},
@@ -258,8 +288,7 @@ module ws_mac_ctrl #(
 
   assign acc_k_o     = rd_k;
   assign acc_first_o = rd_first;
-  assign wr_en_o     = tag_wr[7];
-  assign wr_k_o      = tag_wr[6:3];
+  assign wr_en_o     = tag_row[7];
   assign cmb_pair_o  = cmb_pair_q;
   assign cmb_zero_o  = cmb_zero_q;
   assign push_o      = push_q[2*(ToPush-1) + 1];
@@ -270,16 +299,30 @@ module ws_mac_ctrl #(
   // Sticky error, lowest cause of the cycle first. Each cause is registered once on its own before
   // the priority and the sticky error (err_o follows the faulty transfer by two cycles, not one): the
   // handshakes that decide them are the array's longest paths otherwise.
+  // The weight causes are registered without the handshake (the offered beat's metadata and
+  // frame check) and ANDed with the transfer's tag register (tag_q[0]) after it.
   logic [4:1] ev_q;  // per ws_pkg::mac_err_e code: that cause happened in the cycle before
   logic [2:0] ev;    // ws_pkg::mac_err_e
+  logic       meta_bad_q, frame_bad_q, cfg_ev_q, act_ev_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) ev_q <= '0;
-    else begin
-      ev_q[ws_pkg::MAC_ERR_META]   <= w_fire && w_meta_bad_i;
-      ev_q[ws_pkg::MAC_ERR_FRAME]  <= w_fire && w_last_i && !row_end_q;
-      ev_q[ws_pkg::MAC_ERR_CONFIG] <= cfg_fire && cfg_bad;
-      ev_q[ws_pkg::MAC_ERR_ACT]    <= act_fire && (act_overflow || act_short);
+    if (!rst_ni) begin
+      meta_bad_q  <= 1'b0;
+      frame_bad_q <= 1'b0;
+      cfg_ev_q    <= 1'b0;
+      act_ev_q    <= 1'b0;
+    end else begin
+      meta_bad_q  <= w_meta_bad_i;
+      frame_bad_q <= w_last_i && !row_end_q;
+      cfg_ev_q    <= cfg_fire && cfg_bad;
+      act_ev_q    <= act_fire && (act_overflow || act_short);
     end
+  end
+  always_comb begin
+    ev_q = '0;
+    ev_q[ws_pkg::MAC_ERR_META]   = tag_q[7] && meta_bad_q;
+    ev_q[ws_pkg::MAC_ERR_FRAME]  = tag_q[7] && frame_bad_q;
+    ev_q[ws_pkg::MAC_ERR_CONFIG] = cfg_ev_q;
+    ev_q[ws_pkg::MAC_ERR_ACT]    = act_ev_q;
   end
 
   always_comb begin
@@ -325,6 +368,7 @@ module ws_mac_ctrl #(
       stream_bank_q <= 1'b0;
       beat_q        <= '0;
       out_count_q   <= '0;
+      out_take_q    <= 1'b0;
       pace_q        <= '0;
       s1_int_q      <= 1'b0;
       s2_int_q      <= 1'b0;
@@ -374,22 +418,28 @@ module ws_mac_ctrl #(
       if (row_fire)     row_end_q <= w_last_i ? single_d[!stream_bank_q] : bank_single_q[stream_bank_q];
       else if (w_fire)  row_end_q <= beat_q == bank_prelast_q[BW*stream_bank_q +: BW];
       else if (act_fire && act_last_i && load_bank_q == stream_bank_q) row_end_q <= row_single_q;
-      end_ok_q    <= !row_fire && (pace_q <= ($clog2(P/2))'(1))
-                     && (out_take || out_count_q != ($clog2(Credits+1))'(Credits));
+      // A row may end after this cycle: none ends now or ended in the cycle before (the pace), the
+      // pace runs out and a credit is free.
+      end_ok_q    <= !row_fire && !row_fire_q && (pace_q <= ($clog2(P/2))'(2))
+                     && (out_take || out_count_q != out_full_at);
       s1_int_q    <= !bank_mode_q[stream_bank_q];
       s2_int_q    <= s1_int_q;
-      out_count_q <= out_count_q + ($clog2(Credits+1))'(row_fire)
-                                 - ($clog2(Credits+1))'(out_take);
-      pace_q      <= row_fire ? ($clog2(P/2))'(P/2 - 1) : (pace_q != '0) ? pace_q - 1'b1 : pace_q;
+      out_take_q  <= out_take;
+      out_count_q <= out_count_q + CW'(row_fire_q) - CW'(out_take_q);
+      pace_q      <= row_fire_q ? ($clog2(P/2))'(P/2 - 1) : (pace_q != '0) ? pace_q - 1'b1 : pace_q;
     end
   end
 
-  `WS_ASSERT(credits, !(push_o && out_count_q == '0), ("ws_mac_ctrl: a result without a credit"))
+  `WS_ASSERT(credits, !(push_o && out_count_q + CW'(row_fire_q) - CW'(out_take_q) == '0),
+             ("ws_mac_ctrl: a result without a credit"))
   // The flags behind w_ready are what they stand for.
   `WS_ASSERT(row_end_flag, row_end_q == (bank_single_q[stream_bank_q] ? beat_q == '0
                            : beat_q == bank_prelast_q[BW*stream_bank_q +: BW] + BW'(1)),
              ("ws_mac_ctrl: row_end_q is not the row end"))
-  `WS_ASSERT(end_ok_flag, end_ok_q == (out_count_q != ($clog2(Credits+1))'(Credits) && pace_q == '0),
+  `WS_ASSERT(end_ok_flag, end_ok_q == (!row_fire_q && pace_q <= ($clog2(P/2))'(1)
+                                       && out_count_q != out_full_at),
              ("ws_mac_ctrl: end_ok_q is not the credit and the pace"))
+  `WS_ASSERT(wr_hot_onehot, wr_hot_q == (tag_row[7] ? P'(1) << tag_row[6:3] : P'(0)),
+             ("ws_mac_ctrl: wr_hot_o is not the decoded write"))
 endmodule
 `resetall

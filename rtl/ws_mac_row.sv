@@ -12,9 +12,11 @@
 //   pairwise tree, serially: one pair per cycle into adder 1, then each level's adder takes pairs
 //   of consecutive results of the level before, behind delay registers of 1, 2 and 4 cycles.
 // Timing (cycle numbers of ws_mac_ctrl): operands on w_i/x_i at cycle m give the beat's sum at
-// m + MUL + ADD * log2(Lanes) = r, where acc_k_i/acc_first_i name its partial sum; wr_en_i/wr_k_i
+// m + MUL + ADD * log2(Lanes) = r, where acc_k_i/acc_first_i name its partial sum; wr_en_i/wr_hot_i
 // at r + ADD store the new partial sum; the pair reads of the row ending there follow on the next
 // P/2 cycles; y_o holds the row's result 9 + 4 ADD cycles after the row's last store (P = 16).
+// The schedule inputs (acc_*, wr_*, cmb_*) come one cycle ahead of these cycles: the row registers
+// them beside the selects and clock enables they drive (ws_mac_ctrl sits far from the rows).
 module ws_mac_row #(
   parameter int Lanes = 4  // multipliers: a power of two, at least 2
 ) (
@@ -24,8 +26,8 @@ module ws_mac_row #(
   input  wire  [Lanes*16-1:0] x_i,
   input  wire  [3:0]          acc_k_i,      // the beat's partial sum
   input  wire                 acc_first_i,  // ... which starts from +0 (the row's first P beats)
-  input  wire                 wr_en_i,      // store the adder's result into s[wr_k_i]
-  input  wire  [3:0]          wr_k_i,
+  input  wire                 wr_en_i,      // the adder's result is a partial sum ...
+  input  wire  [15:0]         wr_hot_i,     // ... store it into s[k] where bit k is set (one-hot)
   input  wire  [2:0]          cmb_pair_i,   // combine: read s[2i] and s[2i+1] ...
   input  wire  [1:0]          cmb_zero_i,   // ... as +0 where set (partial sums past the row's end)
   output logic [31:0]         y_o
@@ -86,9 +88,23 @@ module ws_mac_row #(
   logic [P*32-1:0] part;
   logic [31:0]     acc_a, acc_b, acc_sum;
   logic            acc_int, acc_sum_int, row_int;
+  logic [3:0]      acc_k_q;
+  logic            acc_first_q, wr_en_q;
+  logic [P-1:0]    wr_hot_q;
+  logic [2:0]      cmb_pair_q;
+  logic [1:0]      cmb_zero_q;
 
   always_ff @(posedge clk_i) begin
-    acc_a   <= acc_first_i ? 32'd0 : part[32*acc_k_i +: 32];
+    acc_k_q     <= acc_k_i;
+    acc_first_q <= acc_first_i;
+    wr_en_q     <= wr_en_i;
+    wr_hot_q    <= wr_hot_i;
+    cmb_pair_q  <= cmb_pair_i;
+    cmb_zero_q  <= cmb_zero_i;
+  end
+
+  always_ff @(posedge clk_i) begin
+    acc_a   <= acc_first_q ? 32'd0 : part[32*acc_k_q +: 32];
     acc_b   <= node[31:0];
     acc_int <= node_int[0];
   end
@@ -104,11 +120,11 @@ module ws_mac_row #(
 
   for (genvar k = 0; k < P; k++) begin : g_part
     always_ff @(posedge clk_i) begin
-      if (wr_en_i && wr_k_i == 4'(k)) part[32*k +: 32] <= acc_sum;
+      if (wr_hot_q[k]) part[32*k +: 32] <= acc_sum;  // decoded in a register: no logic before the enable
     end
   end
   always_ff @(posedge clk_i) begin
-    if (wr_en_i) row_int <= acc_sum_int;  // the mode of the row whose partial sums are stored
+    if (wr_en_q) row_int <= acc_sum_int;  // the mode of the row whose partial sums are stored
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -121,10 +137,10 @@ module ws_mac_row #(
   logic        unused_c4_int;
 
   always_ff @(posedge clk_i) begin
-    c1_a   <= cmb_zero_i[0] ? 32'd0 : part[64*cmb_pair_i +: 32];
-    c1_b   <= cmb_zero_i[1] ? 32'd0 : part[64*cmb_pair_i + 32 +: 32];
+    c1_a   <= cmb_zero_q[0] ? 32'd0 : part[64*cmb_pair_q +: 32];
+    c1_b   <= cmb_zero_q[1] ? 32'd0 : part[64*cmb_pair_q + 32 +: 32];
     // The row's mode, taken with its first pair: the next row's stores may change row_int meanwhile.
-    c1_int <= (cmb_pair_i == 3'd0) ? row_int : c1_int;
+    c1_int <= (cmb_pair_q == 3'd0) ? row_int : c1_int;
   end
 
   ws_mac_add u_c1 (
