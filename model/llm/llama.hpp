@@ -112,7 +112,6 @@ class Llama {
   void linear(LinearKind kind, int layer, const float* x, float* y);
   void gated_ffn(int layer);  // xb_ -> xb_ with the gate's experts only
 
-
   const LlamaWeights& w_;
   int max_seq_;
   LinearHook hook_;
