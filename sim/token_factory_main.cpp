@@ -26,6 +26,10 @@ int sc_main(int argc, char* argv[]) {
                  "stream only these transformer layers (e.g. 15 or 0,15,29) and their KV cache; the whole "
                  "model's roofline is reported beside")
       ->delimiter(',');
+  app.add_option("--lte-decisions", c.lte_decisions,
+                 "LTE: the routers' decisions (`weightstream eval --lte-dump`); MODEL a .wsz of `compress --lte`; "
+                 "a pass fetches the union of its N tokens' active experts")
+      ->check(CLI::ExistingFile);
   app.add_option("--tokens", c.tokens, "tokens per processor (passes over the weights)")->capture_default_str();
   app.add_option("--dram-gbps", c.dram_gbps, "DRAM bandwidth, GB/s")->capture_default_str();
   app.add_option("--dram-latency-ns", c.dram_latency_ns, "DRAM access latency, ns")->capture_default_str();

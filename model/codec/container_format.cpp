@@ -71,9 +71,64 @@ ValueFormat parse_format(IndexCursor& c, const std::string& where) {
   }
 }
 
+// Version kVersionExperts: a dense tensor's expert layout and, with one, each chunk's key (docs/format.md
+// section 4.3). The chunks must tile every matrix in order: matrix 0's experts 0, 1, ... covering its
+// rows (or columns) without gap or overlap, then matrix 1's, and so on.
+void parse_experts(IndexCursor& c, Segment& s, const std::string& where) {
+  const uint64_t mode = c.get(1, where + " expert layout");
+  if (mode > 2) throw FormatError("bad expert layout " + std::to_string(mode) + " in " + where);
+  s.experts = Segment::Experts(mode);
+  if (!s.has_experts()) return;
+  if (s.dims.size() < 2) throw FormatError("expert chunks need rank >= 2 in " + where);
+  const bool rows = s.experts == Segment::Experts::Rows;
+  const uint64_t extent = rows ? s.dims[s.dims.size() - 2] : s.dims.back();  // rows or columns per matrix
+  const uint64_t across = rows ? s.dims.back() : s.dims[s.dims.size() - 2];  // values per row or column
+  const char* unit = rows ? "rows" : "columns";
+  const uint64_t matrices = s.matrices();
+  c.need(16 * s.chunks.size(), where + " expert keys");
+  uint64_t matrix = 0, next = 0, expert = 0;  // where the next chunk must start
+  for (size_t j = 0; j < s.chunks.size(); ++j) {
+    ChunkEntry& e = s.chunks[j];
+    e.matrix = uint32_t(c.get(4, where));
+    e.expert = uint32_t(c.get(4, where));
+    e.first = uint32_t(c.get(4, where));
+    e.count = uint32_t(c.get(4, where));
+    const std::string at = chunk_where(s, j);
+    const std::string span = std::string(unit) + " " + std::to_string(e.first) + ".." +
+                             std::to_string(uint64_t(e.first) + e.count) + " of matrix " + std::to_string(e.matrix);
+    if (e.matrix >= matrices)
+      throw FormatError("expert chunk in matrix " + std::to_string(e.matrix) + " out of range (" +
+                        std::to_string(matrices) + " matrices) in " + at);
+    if (e.matrix != matrix) {  // the matrix before must be complete, and this one the next
+      if (e.matrix != matrix + 1 || next != extent)
+        throw FormatError("expert chunks leave " + std::string(unit) + " " + std::to_string(next) + ".." +
+                          std::to_string(extent) + " of matrix " + std::to_string(matrix) + " uncovered before " + at);
+      matrix = e.matrix, next = 0, expert = 0;
+    }
+    if (e.count == 0) throw FormatError("empty expert chunk (" + span + ") in " + at);
+    if (uint64_t(e.first) + e.count > extent)
+      throw FormatError("expert chunk " + span + " out of range (" + std::to_string(extent) + " " + unit + ") in " + at);
+    if (e.first < next) throw FormatError("expert chunk " + span + " overlaps the chunk before in " + at);
+    if (e.first > next) throw FormatError("gap before expert chunk " + span + " in " + at);
+    if (e.expert != expert)
+      throw FormatError("expert " + std::to_string(e.expert) + " where expert " + std::to_string(expert) +
+                        " comes next in " + at);
+    if (uint64_t(e.count) * across != e.value_count)
+      throw FormatError("expert chunk of " + std::to_string(e.count) + " " + unit + " holds " +
+                        std::to_string(e.value_count) + " values, not " + std::to_string(uint64_t(e.count) * across) +
+                        ", in " + at);
+    next = uint64_t(e.first) + e.count;
+    ++expert;
+  }
+  if (matrices != 0 && (matrix + 1 != matrices || next != extent))
+    throw FormatError("expert chunks cover " + std::string(unit) + " 0.." + std::to_string(next) + " of matrix " +
+                      std::to_string(matrix) + ", not all " + std::to_string(matrices) + " matrices of " +
+                      std::to_string(extent) + " " + unit + ", in " + where);
+}
+
 }  // namespace
 
-bool container_version_known(uint64_t version) { return version >= kVersionCrc32 && version <= kContainerVersion; }
+bool container_version_known(uint64_t version) { return version >= kVersionCrc32 && version <= kNewestVersion; }
 
 Checksum segment_checksum(uint16_t version, const std::string& name, uint64_t at) {
   if (version < kVersionBound) return Checksum::crc32();
@@ -96,10 +151,18 @@ std::string chunk_where(const Segment& t, size_t j) {
   return "tensor " + quote_name(t.name) + " chunk " + std::to_string(j);
 }
 
-uint64_t Segment::index_bytes() const {
+uint64_t Segment::index_bytes(uint16_t version) const {
   if (!is_tensor()) return kLiteralRecord;
   const uint64_t format_bytes = is_quant() ? 1 : format_of(*this).record_bytes();
-  return 1 + 2 + name.size() + format_bytes + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size();
+  const uint64_t experts_bytes =
+      version >= kVersionExperts && kind == Kind::Tensor ? 1 + (has_experts() ? 16 * chunks.size() : 0) : 0;
+  return 1 + 2 + name.size() + format_bytes + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size() + experts_bytes;
+}
+
+uint64_t Segment::matrices() const {
+  if (dims.size() < 2) return 0;
+  const uint64_t per = dims[dims.size() - 2] * dims.back();
+  return per ? value_count / per : 0;
 }
 
 uint64_t Segment::source_bytes(uint64_t values) const {
@@ -142,6 +205,15 @@ std::vector<uint8_t> serialize_index(const Index& index) {
       append_le(out, c.offset, 8);
       append_le(out, c.size, 4);
       append_le(out, c.value_count, 4);
+    }
+    if (index.version < kVersionExperts || s.kind != Segment::Kind::Tensor) continue;
+    append_le(out, uint8_t(s.experts), 1);
+    if (!s.has_experts()) continue;
+    for (const ChunkEntry& c : s.chunks) {
+      append_le(out, c.matrix, 4);
+      append_le(out, c.expert, 4);
+      append_le(out, c.first, 4);
+      append_le(out, c.count, 4);
     }
   }
   return out;
@@ -245,6 +317,7 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       if (!s.is_quant() && s.value_count > UINT64_MAX / s.format.value_bytes())
         throw FormatError("absurd value count in " + where);
       s.length = s.source_bytes(s.value_count);
+      if (version >= kVersionExperts && s.kind == Segment::Kind::Tensor) parse_experts(c, s, where);
       if (!names.insert(s.name).second) throw FormatError("duplicate " + where);
     } else {
       throw FormatError("unknown kind " + std::to_string(k) + " of " + seg);

@@ -27,12 +27,17 @@ constexpr char kContainerEndMagic[4] = {'W', 'S', 'Z', 'E'};
 //   2: XXH3 checksums bound to their place in the source (segment_checksum) and, in the index, the
 //      content checksum over all of them (ContentChecksum); chunks in layout 1.
 //   3: as 2, with chunks in layout 2 (one symbol stream per decoder state, docs/format.md section 4).
+//   4: as 3, with an expert layout in every dense tensor record (docs/format.md section 4.3: a tensor
+//      cut into chunks at LTE expert boundaries, each chunk keyed by matrix and expert). The writer
+//      writes 4 only for a container with such a tensor, so every other container stays version 3.
 // The readers compare against these names, never against a literal.
 constexpr uint16_t kVersionCrc32 = 1;
 constexpr uint16_t kVersionBound = 2;
 constexpr uint16_t kVersionPerState = 3;
-constexpr uint16_t kContainerVersion = kVersionPerState;  // the newest; what ContainerWriter writes by default
-bool container_version_known(uint64_t version);  // kVersionCrc32 .. kContainerVersion
+constexpr uint16_t kVersionExperts = 4;
+constexpr uint16_t kContainerVersion = kVersionPerState;  // what ContainerWriter writes by default
+constexpr uint16_t kNewestVersion = kVersionExperts;
+bool container_version_known(uint64_t version);  // kVersionCrc32 .. kNewestVersion
 // The chunk layout a container version holds.
 inline tans::Layout layout_of_version(uint16_t version) {
   return version >= kVersionPerState ? tans::Layout::PerState : tans::Layout::Shared;
@@ -46,6 +51,9 @@ struct ChunkEntry {
   uint32_t size = 0;    // bytes
   uint32_t value_count = 0;
   uint64_t first_value = 0;  // not stored: the value counts of the tensor's chunks before it, summed
+  // Expert chunks (Segment::experts != None): the matrix (flat index over the leading dims), the
+  // expert, and its first row (Rows) or column (Columns) and how many it holds.
+  uint32_t matrix = 0, expert = 0, first = 0, count = 0;
 };
 
 struct Segment {
@@ -66,11 +74,18 @@ struct Segment {
   std::vector<uint64_t> dims;
   uint64_t value_count = 0;       // Quant: a multiple of 32, as is every chunk's
   std::vector<ChunkEntry> chunks;
+  // Version kVersionExperts, dense tensors (docs/format.md section 4.3): None, the chunks in value
+  // order; Rows, chunk = one expert's rows of one matrix; Columns, chunk = one expert's column block
+  // of one matrix, [rows][count] row-major, which a decoder puts back at its columns.
+  enum class Experts : uint8_t { None = 0, Rows = 1, Columns = 2 };
+  Experts experts = Experts::None;
 
   bool is_tensor() const { return kind != Kind::Literal; }  // dense or 2:4
   bool is_sparse24() const { return kind == Kind::Sparse24; }
   bool is_quant() const { return kind == Kind::Quant; }
-  uint64_t index_bytes() const;  // size of this segment's record in the index
+  bool has_experts() const { return experts != Experts::None; }
+  uint64_t matrices() const;  // the product of the leading dims (rank >= 2), else 0
+  uint64_t index_bytes(uint16_t version = kContainerVersion) const;  // size of its record in the index
   uint64_t source_bytes(uint64_t values) const;  // bytes that `values` of its values take in the source
   std::string format_name() const;  // the format's name; "q4_0", "q4_1", "q8_0" for Quant
 };

@@ -130,11 +130,66 @@ void ContainerReader::decode_chunk_into(const Segment& t, size_t j, uint8_t* out
 
 std::vector<uint8_t> ContainerReader::decode_tensor(const std::string& name) const {
   const Segment& t = tensor(name);
-  std::vector<uint8_t> out;
-  out.reserve(size_t(t.length));
+  std::vector<uint8_t> out(size_t(t.length));
+  const uint64_t matrix_bytes = t.matrices() ? t.length / t.matrices() : 0;
   for (size_t j = 0; j < t.chunks.size(); ++j) {
     const std::vector<uint8_t> v = decode_chunk(t, j);
-    out.insert(out.end(), v.begin(), v.end());
+    if (t.experts == Segment::Experts::Columns)
+      place_expert_chunk(t, j, v.data(), out.data() + t.chunks[j].matrix * matrix_bytes);
+    else
+      std::copy(v.begin(), v.end(), out.begin() + std::ptrdiff_t(t.source_bytes(t.chunks[j].first_value)));
+  }
+  return out;
+}
+
+void place_expert_chunk(const Segment& t, size_t j, const uint8_t* chunk, uint8_t* matrix_bytes) {
+  const ChunkEntry& e = t.chunks.at(j);
+  if (t.experts != Segment::Experts::Columns) {
+    const uint64_t matrix_values = t.matrices() ? t.value_count / t.matrices() : 0;
+    const uint64_t at = t.has_experts() ? e.first_value - uint64_t(e.matrix) * matrix_values : e.first_value;
+    std::copy(chunk, chunk + t.source_bytes(e.value_count), matrix_bytes + t.source_bytes(at));
+    return;
+  }
+  const uint64_t rows = t.dims[t.dims.size() - 2], cols = t.dims.back();
+  const size_t run = size_t(t.source_bytes(e.count));
+  for (uint64_t r = 0; r < rows; ++r)
+    std::copy(chunk + r * run, chunk + (r + 1) * run, matrix_bytes + t.source_bytes(r * cols + e.first));
+}
+
+size_t expert_chunk(const Segment& t, uint64_t matrix, uint32_t expert) {
+  if (!t.has_experts()) throw FormatError("tensor " + quote_name(t.name) + " has no expert chunks");
+  const auto key = [](const ChunkEntry& e) { return std::make_pair(uint64_t(e.matrix), e.expert); };
+  const auto it = std::lower_bound(t.chunks.begin(), t.chunks.end(), std::make_pair(matrix, expert),
+                                   [&](const ChunkEntry& e, const std::pair<uint64_t, uint32_t>& k) { return key(e) < k; });
+  if (it == t.chunks.end() || key(*it) != std::make_pair(matrix, expert))
+    throw FormatError("tensor " + quote_name(t.name) + " has no expert " + std::to_string(expert) + " in matrix " +
+                      std::to_string(matrix));
+  return size_t(it - t.chunks.begin());
+}
+
+std::vector<ExpertBlock> fetch_experts(const ContainerReader& reader, const Segment& t, uint64_t matrix,
+                                       const std::vector<uint8_t>& active) {
+  if (!t.has_experts()) throw FormatError("tensor " + quote_name(t.name) + " has no expert chunks");
+  if (matrix >= t.matrices())
+    throw FormatError("tensor " + quote_name(t.name) + " has no matrix " + std::to_string(matrix));
+  const size_t first = expert_chunk(t, matrix, 0);
+  size_t experts = 0;
+  while (first + experts < t.chunks.size() && t.chunks[first + experts].matrix == matrix) ++experts;
+  if (active.size() != experts)
+    throw FormatError("tensor " + quote_name(t.name) + " matrix " + std::to_string(matrix) + " has " +
+                      std::to_string(experts) + " experts, the decision " + std::to_string(active.size()));
+  std::vector<ExpertBlock> out;
+  for (size_t e = 0; e < experts; ++e) {
+    if (!active[e]) continue;
+    const ChunkEntry& c = t.chunks[first + e];
+    ExpertBlock b;
+    b.expert = c.expert;
+    b.first = c.first;
+    b.count = c.count;
+    b.chunk = first + e;
+    b.coded_bytes = c.size;
+    b.values = reader.decode_chunk(t, first + e);
+    out.push_back(std::move(b));
   }
   return out;
 }

@@ -58,6 +58,33 @@ class ContainerReader {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Expert chunks (docs/format.md section 4.3; LTE, docs/lte.md).
+
+// Where chunk j of a tensor puts its decoded values: `chunk` (its values in chunk order) into
+// `matrix_bytes` (the whole matrix e.matrix, source layout). A Columns chunk scatters its block to its
+// columns; any other chunk is one contiguous run (there: its offset within the tensor's bytes is what
+// first_value says, and this copies it into the tensor's bytes when matrix_bytes is the tensor's).
+void place_expert_chunk(const Segment& t, size_t j, const uint8_t* chunk, uint8_t* matrix_bytes);
+
+// The index of expert `expert`'s chunk of matrix `matrix` in an expert-chunked tensor (binary search
+// over the keys). Throws ws::FormatError if the tensor has no expert chunks or no such expert.
+size_t expert_chunk(const Segment& t, uint64_t matrix, uint32_t expert);
+
+// What a reader fetches of one matrix when only some experts run: each active expert's chunk, read and
+// decoded (every check done), nothing of the others.
+struct ExpertBlock {
+  uint32_t expert = 0;
+  uint32_t first = 0, count = 0;  // its rows (Rows) or columns (Columns) in the matrix
+  size_t chunk = 0;               // index in the tensor's chunk list
+  uint32_t coded_bytes = 0;       // the chunk's size in the container: what was read for it
+  std::vector<uint8_t> values;    // decoded, in chunk order: [count][cols] or [rows][count], source dtype
+};
+// active[e] != 0: expert e runs (active.size() = the matrix's experts). Throws ws::FormatError for a
+// tensor without expert chunks, a matrix out of range, or an active list of the wrong length.
+std::vector<ExpertBlock> fetch_experts(const ContainerReader& reader, const Segment& tensor, uint64_t matrix,
+                                       const std::vector<uint8_t>& active);
+
+// ---------------------------------------------------------------------------------------------
 // 2:4 tensors (codec/sparse24_chunk.hpp) as the hardware takes them.
 
 // For the hardware: a 2:4 tensor's chunks in order, each with its bytes and the matrix (flat index

@@ -135,6 +135,24 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk, const uint8_t
   source_done_ += s.source_bytes(e.value_count);
 }
 
+void ContainerWriter::set_experts(Segment::Experts experts) {
+  if (state_ != State::Tensor || index_.segments.back().kind != Segment::Kind::Tensor ||
+      !index_.segments.back().chunks.empty())
+    throw std::logic_error("ContainerWriter: set_experts outside a dense tensor's start");
+  if (index_.version < kVersionExperts && experts != Segment::Experts::None)
+    throw std::logic_error("ContainerWriter: expert chunks need version " + std::to_string(kVersionExperts));
+  index_.segments.back().experts = experts;
+}
+
+void ContainerWriter::add_expert_chunk(const std::vector<uint8_t>& chunk, const uint8_t* source, size_t source_size,
+                                       uint32_t matrix, uint32_t expert, uint32_t first, uint32_t count) {
+  if (state_ != State::Tensor || !index_.segments.back().has_experts())
+    throw std::logic_error("ContainerWriter: expert chunk outside an expert-chunked tensor");
+  add_chunk(chunk, source, source_size);
+  ChunkEntry& e = index_.segments.back().chunks.back();
+  e.matrix = matrix, e.expert = expert, e.first = first, e.count = count;
+}
+
 void ContainerWriter::end_tensor() {
   if (state_ != State::Tensor) throw std::logic_error("ContainerWriter: end_tensor outside a tensor");
   const Segment& s = index_.segments.back();

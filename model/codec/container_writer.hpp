@@ -35,6 +35,13 @@ class ContainerWriter {
   // An encode_chunk() / encode_sparse24_chunk() / encode_quant_chunk() result, with the source bytes
   // it restores (required from kVersionBound: they feed the content checksum; their size is checked).
   void add_chunk(const std::vector<uint8_t>& chunk, const uint8_t* source = nullptr, size_t source_size = 0);
+  // Version kVersionExperts: the current (dense) tensor's chunks are expert chunks (docs/format.md
+  // section 4.3), each added with add_expert_chunk in matrix and expert order.
+  void set_experts(Segment::Experts experts);
+  // add_chunk, keyed: matrix, expert, its first row or column and how many it holds. `source` is the
+  // chunk's values in chunk order (a column block row-major), as the chunk's checksum covers them.
+  void add_expert_chunk(const std::vector<uint8_t>& chunk, const uint8_t* source, size_t source_size,
+                        uint32_t matrix, uint32_t expert, uint32_t first, uint32_t count);
   void end_tensor();
   uint64_t finish();  // writes index and footer; returns the container's size
 

@@ -303,7 +303,15 @@ LlamaWeights load_llama(const std::string& path) {
   return from_safetensors(*src, st);
 }
 
-void save_llama(const LlamaWeights& w, const std::string& path, const std::map<std::string, std::string>& extra) {
+namespace {
+
+// save_llama's file: its header, then the blobs (pointers into w) in order.
+struct LlamaParts {
+  std::vector<uint8_t> header;
+  std::vector<std::pair<const void*, size_t>> blobs;
+};
+
+LlamaParts llama_parts(const LlamaWeights& w, const std::map<std::string, std::string>& extra) {
   w.validate();
   std::map<std::string, std::string> metadata = llama2c_metadata(w.config);
   const LlamaConfig run_c;  // llama2.c files keep exactly the metadata they always had
@@ -330,10 +338,24 @@ void save_llama(const LlamaWeights& w, const std::string& path, const std::map<s
       blobs.push_back({p.data(), p.size() * 4});
     }
   }
-  const std::vector<uint8_t> header = make_safetensors_header(metadata, entries);
+  return {make_safetensors_header(metadata, entries), std::move(blobs)};
+}
+
+}  // namespace
+
+std::vector<uint8_t> llama_safetensors(const LlamaWeights& w, const std::map<std::string, std::string>& extra) {
+  const LlamaParts parts = llama_parts(w, extra);
+  std::vector<uint8_t> out = parts.header;
+  for (const auto& [data, bytes] : parts.blobs)
+    out.insert(out.end(), static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + bytes);
+  return out;
+}
+
+void save_llama(const LlamaWeights& w, const std::string& path, const std::map<std::string, std::string>& extra) {
+  const LlamaParts parts = llama_parts(w, extra);
   AtomicFileSink out(path);  // a failed save leaves no half-written file
-  out.write(header.data(), header.size());
-  for (const auto& [data, bytes] : blobs) out.write(static_cast<const uint8_t*>(data), bytes);
+  out.write(parts.header.data(), parts.header.size());
+  for (const auto& [data, bytes] : parts.blobs) out.write(static_cast<const uint8_t*>(data), bytes);
   out.commit();
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <map>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "llm/llama.hpp"
 
@@ -13,6 +15,9 @@ namespace ws {
 // (linear weights [L][out][in], optional <name>.perm I32 [L][in], config in __metadata__).
 // Throws ws::FormatError.
 LlamaWeights load_llama(const std::string& path);
+
+// The bytes save_llama writes.
+std::vector<uint8_t> llama_safetensors(const LlamaWeights& w, const std::map<std::string, std::string>& extra = {});
 
 // Writes w as safetensors: every tensor F32 (perm I32), the config and `extra` in __metadata__.
 // Through a temporary file renamed into place; throws ws::IoError if the OS refuses.

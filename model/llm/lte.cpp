@@ -327,4 +327,37 @@ void NormGate::route(int layer, const float* xb, uint8_t* active) {
   count(active);
 }
 
+namespace {
+
+// Passes the decisions on and records them as bits.
+class RecordingGate final : public FfnGate {
+ public:
+  RecordingGate(FfnGate& inner, std::vector<uint8_t>& out) : inner_(inner), out_(out) {}
+  const std::vector<int>& bounds() const override { return inner_.bounds(); }
+  void route(int layer, const float* xb, uint8_t* active) override {
+    inner_.route(layer, xb, active);
+    const size_t experts = bounds().size() - 1, at = out_.size();
+    out_.resize(at + (experts + 7) / 8, 0);
+    for (size_t e = 0; e < experts; ++e)
+      if (active[e]) out_[at + e / 8] = uint8_t(out_[at + e / 8] | 1u << (e % 8));
+  }
+
+ private:
+  FfnGate& inner_;
+  std::vector<uint8_t>& out_;
+};
+
+}  // namespace
+
+std::vector<uint8_t> gate_decisions(const LlamaWeights& w, FfnGate& gate, const std::vector<std::vector<int>>& seqs) {
+  std::vector<uint8_t> out;
+  RecordingGate rec(gate, out);
+  for (const std::vector<int>& seq : seqs) {
+    Llama m(w, int(seq.size()));
+    m.set_ffn_gate(&rec);
+    for (size_t pos = 0; pos < seq.size(); ++pos) m.forward(seq[pos], int(pos));
+  }
+  return out;
+}
+
 }  // namespace ws

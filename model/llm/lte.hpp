@@ -110,4 +110,10 @@ class NormGate : public CountingGate {
   std::vector<float> h1_, h3_;
 };
 
+// The gate's decisions on token sequences, for the token factory (docs/token_factory.md section 7): w
+// (in expert order) runs each sequence from position 0 under the gate, and every (token, layer) gives a
+// record of ceil(experts / 8) bytes, bit e % 8 of byte e / 8 set when expert e runs; records in order
+// (sequence, position, layer).
+std::vector<uint8_t> gate_decisions(const LlamaWeights& w, FfnGate& gate, const std::vector<std::vector<int>>& seqs);
+
 }  // namespace ws

@@ -12,6 +12,7 @@
 #include "codec/container_writer.hpp"
 #include "codec/quant_chunk.hpp"
 #include "codec/sparse24_chunk.hpp"
+#include "core/error.hpp"
 #include "core/threads.hpp"
 #include "files/plan_source.hpp"
 #include "ops/report.hpp"
@@ -55,6 +56,25 @@ const char* compressed_format_of(const uint8_t* first, size_t n) {
   return nullptr;
 }
 
+// An expert cut must name a dense float tensor of rank >= 2 whose matrices' rows (columns) the
+// bounds cover exactly, in experts of at most 2^24 values.
+void check_expert_cut(const SourcePlan& plan, const std::string& name, const ExpertCut& cut) {
+  const PlannedSegment* t = nullptr;
+  for (const PlannedSegment& s : plan.segments)
+    if (s.tensor && s.name == name) t = &s;
+  if (!t) throw std::invalid_argument("no tensor " + quote_name(name) + " to cut into experts");
+  if (t->quantized || t->dims.size() < 2) throw std::invalid_argument("tensor " + quote_name(name) + " cannot be cut into experts");
+  const uint64_t extent = cut.columns ? t->dims.back() : t->dims[t->dims.size() - 2];
+  const uint64_t across = cut.columns ? t->dims[t->dims.size() - 2] : t->dims.back();
+  const std::vector<int>& b = cut.bounds;
+  bool ok = b.size() >= 2 && b.front() == 0 && uint64_t(b.back()) == extent;
+  for (size_t e = 0; ok && e + 1 < b.size(); ++e)
+    ok = b[e] < b[e + 1] && uint64_t(b[e + 1] - b[e]) * across <= kMaxChunkValues;
+  if (!ok)
+    throw std::invalid_argument("the expert bounds do not cut the " + std::to_string(extent) + " " +
+                                (cut.columns ? "columns" : "rows") + " of tensor " + quote_name(name));
+}
+
 }  // namespace
 
 CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptions& opt) {
@@ -66,10 +86,12 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
     throw std::invalid_argument("chunk must be 1.." + std::to_string(kMaxChunkValues) + " values");
 
   const SourcePlan plan = plan_source(in);
+  for (const auto& [name, cut] : opt.experts) check_expert_cut(plan, name, cut);
+  const uint16_t version = opt.experts.empty() ? kContainerVersion : kVersionExperts;
   CompressResult result;
   result.kind = plan.kind;
   result.source_bytes = plan.size;
-  ContainerWriter w(out, plan.kind, plan.size);
+  ContainerWriter w(out, plan.kind, plan.size, version);
   uint64_t done = 0;
   auto advance = [&](uint64_t n) {
     done += n;
@@ -106,13 +128,58 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
         auto blocks = std::make_shared<Bytes>(in.read(s.source_offset + v / kQuantBlockValues * q.block_bytes(), size_t(bytes)));
         const GgmlType type = s.quant;
         ChunkOptions copt = opt.chunk;
-        copt.checksum = segment_checksum(kContainerVersion, s.name, s.source_offset + v / kQuantBlockValues * q.block_bytes());
+        copt.checksum = segment_checksum(version, s.name, s.source_offset + v / kQuantBlockValues * q.block_bytes());
         ++result.chunks;
         pipe.run([blocks, n, type, copt] { return encode_quant_chunk(blocks->data(), n, type, copt); },
                  [&w, &advance, blocks, bytes](Bytes& chunk) {
                    w.add_chunk(chunk, blocks->data(), size_t(bytes));
                    advance(bytes);
                  });
+      }
+      pipe.then([&w] { w.end_tensor(); });
+      continue;
+    }
+    if (const auto cut = opt.experts.find(s.name); cut != opt.experts.end()) {
+      // One chunk per expert of every matrix: its rows, or its column block gathered row-major.
+      const Segment::Experts layout = cut->second.columns ? Segment::Experts::Columns : Segment::Experts::Rows;
+      pipe.then([&w, &s, layout] {
+        w.begin_tensor(s.name, s.format, s.dims, false);
+        w.set_experts(layout);
+      });
+      ++result.tensors;
+      const size_t width = s.format.value_bytes();
+      const uint64_t rows = s.dims[s.dims.size() - 2], cols = s.dims.back();
+      const std::vector<int> b = cut->second.bounds;  // what the jobs below need, by value
+      const bool columns = layout == Segment::Experts::Columns;
+      uint64_t done_values = 0;  // in chunk order: what the next chunk's checksum is bound to
+      for (uint64_t m = 0; m < s.length / width / (rows * cols); ++m) {
+        auto matrix = std::make_shared<Bytes>(in.read(s.source_offset + m * rows * cols * width, size_t(rows * cols * width)));
+        for (size_t e = 0; e + 1 < b.size(); ++e) {
+          const uint64_t first = uint64_t(b[e]), count = uint64_t(b[e + 1] - b[e]);
+          auto values = std::make_shared<Bytes>();
+          if (!columns) {
+            values->assign(matrix->begin() + std::ptrdiff_t(first * cols * width),
+                           matrix->begin() + std::ptrdiff_t((first + count) * cols * width));
+          } else {
+            values->reserve(size_t(rows * count * width));
+            for (uint64_t r = 0; r < rows; ++r) {
+              const auto row = matrix->begin() + std::ptrdiff_t((r * cols + first) * width);
+              values->insert(values->end(), row, row + std::ptrdiff_t(count * width));
+            }
+          }
+          const size_t n = values->size() / width;
+          const ValueFormat format = s.format;
+          ChunkOptions copt = opt.chunk;
+          copt.checksum = segment_checksum(version, s.name, s.source_offset + done_values * width);
+          done_values += n;
+          ++result.chunks;
+          const uint32_t key[4] = {uint32_t(m), uint32_t(e), uint32_t(first), uint32_t(count)};
+          pipe.run([values, n, format, copt] { return encode_chunk(values->data(), n, format, copt); },
+                   [&w, &advance, values, key](Bytes& chunk) {
+                     w.add_expert_chunk(chunk, values->data(), values->size(), key[0], key[1], key[2], key[3]);
+                     advance(values->size());
+                   });
+        }
       }
       pipe.then([&w] { w.end_tensor(); });
       continue;
@@ -135,7 +202,7 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
           const uint64_t at = s.source_offset + (m + r) * cols * width;
           auto values = std::make_shared<Bytes>(in.read(at, size_t(bytes)));
           const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog, opt.chunk.layout,
-                                  segment_checksum(kContainerVersion, s.name, at)};
+                                  segment_checksum(version, s.name, at)};
           ++result.chunks;
           pipe.run([values, n, cols, dtype, vopt] { return encode_sparse24_chunk(values->data(), n, cols, dtype, vopt); },
                    [&w, &advance, values, bytes](Bytes& chunk) {
@@ -152,7 +219,7 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       auto values = std::make_shared<Bytes>(in.read(s.source_offset + v * width, n * width));
       const ValueFormat format = s.format;
       ChunkOptions copt = opt.chunk;
-      copt.checksum = segment_checksum(kContainerVersion, s.name, s.source_offset + v * width);
+      copt.checksum = segment_checksum(version, s.name, s.source_offset + v * width);
       ++result.chunks;
       pipe.run([values, n, format, copt] { return encode_chunk(values->data(), n, format, copt); },
                [&w, &advance, values, n, width](Bytes& chunk) {

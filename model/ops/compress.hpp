@@ -4,13 +4,23 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "codec/chunk.hpp"
 #include "core/io.hpp"
 #include "core/source_kind.hpp"
 
 namespace ws {
+
+// How a tensor is cut into LTE expert chunks (docs/format.md section 4.3): every matrix (the leading dims
+// flattened) into one chunk per expert, expert e holding rows (or, `columns`, the column block)
+// bounds[e] .. bounds[e+1]-1.
+struct ExpertCut {
+  bool columns = false;
+  std::vector<int> bounds;  // 0 = bounds[0] < ... < bounds.back() = the matrix's rows (columns)
+};
 
 struct CompressOptions {
   ChunkOptions chunk;
@@ -19,6 +29,9 @@ struct CompressOptions {
   bool sparse24 = true;
   unsigned threads = 0;
   Progress progress;
+  // Tensors (by name) stored as expert chunks; not empty: the container is version kVersionExperts.
+  // Such a tensor is stored dense; a name the source lacks, or a cut that does not fit, is invalid.
+  std::map<std::string, ExpertCut> experts;
 };
 
 struct CompressResult {

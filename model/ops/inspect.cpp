@@ -82,13 +82,13 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
     if (s.is_tensor()) {
       TensorReport t;
       t.segment = &s;
-      t.compressed_bytes = s.index_bytes();
+      t.compressed_bytes = s.index_bytes(ix.version);
       for (const ChunkEntry& c : s.chunks) t.compressed_bytes += c.size;
       r.tensors.push_back(t);
     } else {
       ++r.literal_segments;
       r.literal_bytes += s.length;
-      r.index_other_bytes += s.index_bytes();
+      r.index_other_bytes += s.index_bytes(ix.version);
     }
   }
 
@@ -367,6 +367,20 @@ std::string inspect_text(const std::string& file, const ContainerReader& reader,
     out += strprintf("  2:4 %-*s values %7.3f (%7.3f)  meta %6.3f (%6.3f)\n", int(name_w), printable_name(t.segment->name).c_str(),
                      n ? 8.0 * double(t.value_bytes) / n : 0.0, n ? t.value_bound_bits / n : 0.0,
                      n ? 8.0 * double(t.meta_bytes) / n : 0.0, n ? t.meta_bound_bits / n : 0.0);
+  }
+  // Expert chunks (LTE, docs/format.md section 4.3): each chunk's matrix (a stacked tensor's layer) and expert.
+  for (const auto& t : r.tensors) {
+    const Segment& s = *t.segment;
+    if (!s.has_experts()) continue;
+    const bool rows = s.experts == Segment::Experts::Rows;
+    out += strprintf("expert chunks of %s (%s per expert; matrix = layer of a stacked [L][..] tensor):\n",
+                     printable_name(s.name).c_str(), rows ? "rows" : "column block [rows][columns]");
+    for (size_t j = 0; j < s.chunks.size(); ++j) {
+      const ChunkEntry& c = s.chunks[j];
+      out += strprintf("  %s chunk %zu: matrix %u expert %u %s %u..%u, %u values, %u bytes\n",
+                       printable_name(s.name).c_str(), j, c.matrix, c.expert, rows ? "rows" : "columns", c.first,
+                       c.first + c.count, c.value_count, c.size);
+    }
   }
   // Per format (tensor type) when the container mixes them; block-quantized types also by sub-stream,
   // the rest of their bits/w being chunk headers and index records.

@@ -5,7 +5,9 @@
 #include "core/error.hpp"
 #include "llm/llama_io.hpp"
 #include "llm/lte.hpp"
+#include "ops/convert.hpp"
 #include "ops/report.hpp"
+#include "files/plan_source.hpp"
 
 namespace ws {
 
@@ -40,5 +42,42 @@ std::string lte_experts_file(const LteExpertsOptions& o) {
   }
   return out;
 }
+
+LteSource lte_source(const std::string& in, const std::string& side_path) {
+  LlamaWeights w;
+  bool bf16 = false;  // keep the input's dtype: bf16 values permute exactly
+  try {
+    w = load_llama(in);
+    const FileSource src(in);
+    for (const PlannedSegment& s : plan_source(src).segments)
+      if (s.tensor && s.name == "w1") bf16 = s.format.dtype() == DType::BF16;
+  } catch (const FormatError& e) {
+    throw FileError(in, e.what());
+  }
+  LteSource out;
+  try {
+    out.side = load_lte(side_path);
+    w = expert_ordered(w, out.side);
+  } catch (const FormatError& e) {
+    throw FileError(side_path, e.what());
+  }
+  out.bytes = llama_safetensors(w);
+  if (bf16) {
+    const MemorySource f32(out.bytes.data(), out.bytes.size());
+    VectorSink sink;
+    convert_to_bf16(f32, sink);
+    out.bytes = std::move(sink.bytes);
+  }
+  const std::vector<int> bounds = out.side.bounds();
+  out.experts["w1"] = {false, bounds};
+  out.experts["w3"] = {false, bounds};
+  out.experts["w2"] = {true, bounds};
+  for (int l = 0; l < out.side.n_layers; ++l)
+    for (int k = 0; k < out.side.hidden_dim; ++k) out.side.order[size_t(l) * size_t(out.side.hidden_dim) + size_t(k)] = k;
+  out.side.metadata["expert_ordered_from"] = side_path;
+  return out;
+}
+
+std::string lte_side_path(const std::string& container) { return container + ".lte.safetensors"; }
 
 }  // namespace ws

@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "core/io.hpp"
+#include "files/safetensors.hpp"
 #include "core/threads.hpp"
 #include "llm/llama_eval.hpp"
 #include "llm/llama_io.hpp"
@@ -143,6 +145,29 @@ std::string prune_model(const PruneModelOptions& o) {
   return out;
 }
 
+namespace {
+
+// eval --lte-dump: the gate's decisions (llm/lte.hpp gate_decisions) as safetensors: U8
+// lte.decisions [tokens][layers][ceil(experts / 8)], and in __metadata__ the shape and where they come from.
+void dump_decisions(const std::string& path, const LlamaWeights& w, FfnGate& gate,
+                    const std::vector<std::vector<int>>& seqs, const LteSide& side, const std::string& source) {
+  const std::vector<uint8_t> bits = gate_decisions(w, gate, seqs);
+  const uint64_t per = uint64_t(side.experts() + 7) / 8, layers = uint64_t(side.n_layers);
+  const uint64_t tokens = bits.size() / (per * layers);
+  const std::map<std::string, std::string> md = {
+      {"format", "weightstream-lte-decisions"}, {"version", "1"},
+      {"n_layers", std::to_string(layers)},     {"experts", std::to_string(side.experts())},
+      {"expert_size", std::to_string(side.expert_size)}, {"hidden_dim", std::to_string(side.hidden_dim)},
+      {"sequences", std::to_string(seqs.size())}, {"tokens", std::to_string(tokens)}, {"source", source}};
+  const std::vector<uint8_t> header = make_safetensors_header(md, {{"lte.decisions", "U8", {tokens, layers, per}}});
+  AtomicFileSink out(path);
+  out.write(header.data(), header.size());
+  out.write(bits.data(), bits.size());
+  out.commit();
+}
+
+}  // namespace
+
 std::string evaluate_models(const EvalModelsOptions& o) {
   std::vector<std::vector<int>> seqs;
   std::string what;
@@ -174,6 +199,8 @@ std::string evaluate_models(const EvalModelsOptions& o) {
   std::vector<std::string> off{"", ""};  // experts off, FFN neurons off
   if (!o.lte.empty()) {
     const std::vector<std::string> models = o.pruned.empty() ? std::vector<std::string>{o.dense} : o.pruned;
+    if (!o.lte_dump.empty() && (models.size() != 1 || o.lte_norm.size() > 1))
+      throw FileError("", "--lte-dump: give one model and one gate (its routers, or one --lte-norm fraction)");
     if (o.lte.size() != 1 && o.lte.size() != models.size())
       throw FileError("", "--lte: give one side file for all models or one per model (" + std::to_string(models.size()) + ")");
     for (size_t m = 0; m < models.size(); ++m) {
@@ -204,10 +231,18 @@ std::string evaluate_models(const EvalModelsOptions& o) {
       if (side.has_router()) {
         RouterGate gate(side);
         row(models[m] + " + LTE " + side_path, &gate, &gate.counts());
+        if (!o.lte_dump.empty()) {
+          RouterGate fresh(side);
+          dump_decisions(o.lte_dump, w, fresh, seqs, side, models[m] + " + LTE " + side_path);
+        }
       } else {
         for (double f : o.lte_norm) {
           NormGate gate(w, side.bounds(), f);
           row(models[m] + strprintf(" + norm oracle %.0f%%", 100.0 * f), &gate, &gate.counts());
+          if (!o.lte_dump.empty()) {
+            NormGate fresh(w, side.bounds(), f);
+            dump_decisions(o.lte_dump, w, fresh, seqs, side, models[m] + strprintf(" + norm oracle %.0f%%", 100.0 * f));
+          }
         }
       }
     }

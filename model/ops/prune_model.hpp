@@ -40,6 +40,9 @@ struct EvalModelsOptions {
   // file with routers) or with the activation-norm baseline at each fraction of `lte_norm` (without).
   std::vector<std::string> lte;
   std::vector<double> lte_norm;
+  // With one model and one gate (its routers, or one --lte-norm fraction): the gate's decisions per token
+  // and layer on the held-out sequences, into this safetensors file (docs/token_factory.md section 7).
+  std::string lte_dump;
 };
 
 // Perplexity and KL from the dense model of every model on the held-out sequences, as a table. The

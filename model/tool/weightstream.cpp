@@ -14,6 +14,7 @@
 #include "ops/convert.hpp"
 #include "ops/decompress.hpp"
 #include "ops/inspect.hpp"
+#include "ops/lte_experts.hpp"
 #include "tool/cli.hpp"
 
 namespace {
@@ -27,9 +28,19 @@ int fail(const std::string& file, const std::string& what) {
 }
 
 int run_compress(const std::string& in, const std::string& out, const ws::CompressOptions& options,
-                 const std::string& format, bool round, bool force) {
-  std::unique_ptr<ws::ByteSource> src = ws::open_input(in);
+                 const std::string& format, bool round, bool force, const std::string& lte) {
+  std::unique_ptr<ws::ByteSource> src;
   std::FILE* summary = cli::summary_stream(out);
+  ws::CompressOptions opt = options;
+  ws::LteSource ordered;  // --lte: the model in expert order, what the container restores
+  if (!lte.empty()) {
+    if (out == "-") return fail(out, "--lte writes its side file beside the container: give a file name");
+    ordered = ws::lte_source(in, lte);
+    opt.experts = ordered.experts;
+    src = std::make_unique<ws::MemorySource>(ordered.bytes.data(), ordered.bytes.size());
+  } else {
+    src = ws::open_input(in);
+  }
   std::vector<uint8_t> converted;  // --format: the input converted in memory, what the container restores
   if (!format.empty()) {
     const ws::ValueFormat f = ws::ValueFormat::named(format);
@@ -41,12 +52,17 @@ int run_compress(const std::string& in, const std::string& out, const ws::Compre
   }
   Output o(out, force, {in});
   ProgressBar bar("compress");
-  ws::CompressOptions opt = options;
   opt.progress = bar.callback();
   const ws::CompressResult r = ws::compress(*src, o.sink, opt);
   o.commit();
   bar.clear();
   std::fputs(ws::compress_summary(in, out, r, opt).c_str(), summary);
+  if (!lte.empty()) {
+    const std::string side = ws::lte_side_path(out);
+    ws::save_lte(ordered.side, side);
+    std::fprintf(summary, "%s: the FFN in the expert order of %s, w1/w3/w2 cut into %d experts per layer; side file %s\n",
+                 out.c_str(), lte.c_str(), ordered.side.experts(), side.c_str());
+  }
   std::fputs(ws::opaque_input_note(in, *src, r).c_str(), stderr);
   return 0;
 }
@@ -100,7 +116,7 @@ int main(int argc, char** argv) {
   ws::CompressOptions copt;
   unsigned threads = 0;
   bool as_json = false, no_sparse = false, round = false, force = false;
-  std::string format;
+  std::string format, lte;
   auto force_option = [&](CLI::App* c) {
     c->add_flag("-f,--force", force, "Overwrite an existing output file (default: refuse)");
   };
@@ -126,6 +142,8 @@ int main(int argc, char** argv) {
       "--format", format, "Convert float tensors to this number format first (e4m3, e5m2, int8, int4, posit16_1, ...)");
   compress->add_flag("--round", round, "With --format: round inexact values to nearest even instead of failing")
       ->needs(format_opt);
+  compress->add_option("--lte", lte, "LTE side file: the FFN in its expert order, one chunk per expert (docs/lte.md)")
+      ->check(CLI::ExistingFile);
   threads_option(compress);
 
   CLI::App* decompress = app.add_subcommand("decompress", "Restore the original file from a .wsz, byte for byte");
@@ -167,7 +185,7 @@ int main(int argc, char** argv) {
     if (*compress) {
       copt.threads = threads;
       copt.sparse24 = !no_sparse;
-      return run_compress(in, out, copt, format, round, force);
+      return run_compress(in, out, copt, format, round, force, lte);
     }
     if (*decompress) return run_decompress(in, out, threads, force);
     if (*inspect) return run_inspect(in, as_json, threads);

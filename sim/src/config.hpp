@@ -25,6 +25,9 @@ struct Config {
   // A sample of the pass: only the chunks that lie wholly in these transformer layers, and only their
   // KV cache (docs/token_factory.md section 3); empty: the whole model.
   std::vector<int> layers;
+  // LTE: the routers' decisions (`weightstream eval --lte-dump`); the model must then be a .wsz with
+  // expert chunks (`compress --lte`), and each pass fetches the union of its N tokens' active experts.
+  std::string lte_decisions;
   Mode mode = Mode::Compressed;
   Engine engine = Engine::Functional;
 

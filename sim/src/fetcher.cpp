@@ -20,9 +20,9 @@ Fetcher::Fetcher(sc_module_name name, const Workload& w, InputBuffer& buffer, co
 
 void Fetcher::planner() {
   for (int pass = 0; pass < p_.passes; ++pass)
-    for (size_t i = 0; i < w_.chunks.size(); ++i) {
+    for (uint32_t i : w_.pass_chunks(pass)) {
       const StreamChunk& sc = w_.chunks[i];
-      FetchedChunk* c = buffer_.allocate(uint32_t(pass), uint32_t(i), sc.bytes);
+      FetchedChunk* c = buffer_.allocate(uint32_t(pass), i, sc.bytes);
       // Each DMA stream of the chunk (headers, a state's stream, the raw stream) in bursts of its own.
       for (const DmaStream& d : sc.dma)
         for (const auto& [addr, len] : split_bursts(d.addr, d.bytes, uint32_t(p_.burst_bytes))) {

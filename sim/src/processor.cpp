@@ -35,7 +35,7 @@ void Processor::thread() {
   for (int pass = 0; pass < p_.passes; ++pass) {
     kv_started_ = pass + 2;  // double-buffered: the next token's KV cache loads during this one
     kv_start_ev_.notify(SC_ZERO_TIME);
-    for (uint32_t ci = 0; ci < w_.chunks.size(); ++ci) {
+    for (uint32_t ci : w_.pass_chunks(pass)) {
       const StreamChunk& c = w_.chunks[ci];
       ws::Checksum::Running crc(c.sum), meta_crc(c.sum);  // running checksums as the container computes them
       uint64_t n = 0;

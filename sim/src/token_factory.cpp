@@ -162,7 +162,7 @@ nlohmann::json to_json(const Report& r) {
                  {"dec_mhz", c.dec_mhz}, {"lanes", c.lanes}, {"decoders", c.decoders},
                  {"bus_values", c.bus_values}, {"proc_mhz", c.proc_mhz}, {"array", c.array},
                  {"fifo_beats", c.fifo_beats}, {"chunk_values", c.chunk_values}, {"context", c.context}, {"stall_prob", c.stall_prob},
-                 {"stall_max", c.stall_max}, {"seed", c.seed}};
+                 {"stall_max", c.stall_max}, {"seed", c.seed}, {"lte_decisions", c.lte_decisions}};
   j["workload"] = {{"chunks", r.chunks}, {"dense_values", r.dense_values}, {"stream_values", r.stream_values},
                    {"stream_bytes", r.stream_bytes}, {"compression", r.compression},
                    {"kv_read_per_token", r.kv_read_per_token}, {"kv_write_per_token", r.kv_write_per_token}};

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <numeric>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <stdexcept>
 
+#include "lte_fetch.hpp"
 #include "codec/chunk.hpp"
 #include "codec/container_format.hpp"
 #include "codec/container_reader.hpp"
@@ -259,6 +261,7 @@ Workload load_workload(const Config& cfg) {
       StreamChunk c;
       c.tensor = int(w.tensors.size() - 1);
       c.layer = chunk_layer(s, first, e.value_count, w.model_layers);
+      if (s.has_experts()) c.layer = int(e.matrix), c.expert = int(e.expert);  // LTE: a layer's expert
       first += e.value_count;
       c.dense_values = e.value_count;
       if (cfg.mode == Mode::Raw) {  // the decoded values, one after the other
@@ -287,8 +290,17 @@ Workload load_workload(const Config& cfg) {
       std::none_of(w.tensors.begin(), w.tensors.end(), [](const StreamTensor& t) { return t.sparse; }))
     throw std::runtime_error(w.source + ": no tensor stored 2:4 (give a model pruned by `weightstream prune`)");
   if (!cfg.layers.empty()) sample_layers(w, cfg.layers);
+  if (!cfg.lte_decisions.empty())
+    w.passes = lte_passes(w, load_lte_decisions(cfg.lte_decisions), cfg.processors, cfg.tokens);
   if (cfg.mode != Mode::Raw) w.image = std::move(wsz);  // the reader is not used after this
   return w;
+}
+
+std::vector<uint32_t> Workload::pass_chunks(int pass) const {
+  if (!passes.empty()) return passes.at(size_t(pass));
+  std::vector<uint32_t> all(chunks.size());
+  std::iota(all.begin(), all.end(), 0u);
+  return all;
 }
 
 void unpack_chunk(const StreamChunk& c, const uint8_t* bytes, std::vector<uint16_t>& values,

@@ -35,6 +35,7 @@ constexpr int kSeveralLayers = -2;
 struct StreamChunk {
   int tensor = 0;
   int layer = kNoLayer;       // the transformer layer whose weights it holds, or kNoLayer, kSeveralLayers
+  int expert = -1;            // an LTE expert chunk (docs/format.md section 4.3): its expert in `layer`
   uint64_t addr = 0;          // in the DRAM image
   uint32_t bytes = 0;         // read from DRAM per pass
   uint32_t dense_values = 0;  // model weights it stands for
@@ -77,6 +78,10 @@ struct Workload {
   std::vector<int> layers;           // the sampled layers (Config::layers); empty: the whole model
   // A layer sample: the whole model's pass (its chunks and KV layers, no image) for its roofline.
   std::shared_ptr<const Workload> whole;
+  // LTE (Config::lte_decisions, lte_fetch.hpp): the chunks pass p streams, in order; empty: every chunk
+  // in every pass.
+  std::vector<std::vector<uint32_t>> passes;
+  std::vector<uint32_t> pass_chunks(int pass) const;
   double compression() const { return stream_bytes ? 2.0 * double(dense_values) / double(stream_bytes) : 0; }
 };
 

@@ -1,5 +1,6 @@
 // libFuzzer target: any bytes, read as a .wsz container from memory and decoded completely, chunk by chunk
-// and as `decompress` does (2:4 tensors also through the hardware API of codec/container_reader.hpp), and read as
+// and as `decompress` does (2:4 tensors also through the hardware API of codec/container_reader.hpp, LTE
+// expert chunks through fetch by expert), and read as
 // a source file to compress (format detection, safetensors and llama2.c header parsing). Malformed input
 // must end in ws::FormatError; any other exception, crash or sanitizer report is a bug.
 #include <algorithm>
@@ -31,6 +32,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         continue;
       }
       for (size_t j = 0; j < s.chunks.size(); ++j) produced += r.decode_chunk(s, j).size();
+      if (s.has_experts() && s.matrices() != 0) {  // LTE fetch by expert: every expert of the first and last matrix
+        for (const uint64_t m : {uint64_t(0), s.matrices() - 1}) {
+          size_t experts = 0;
+          for (const ws::ChunkEntry& e : s.chunks) experts += e.matrix == m;
+          uint64_t values = 0;
+          for (const ws::ExpertBlock& b : ws::fetch_experts(r, s, m, std::vector<uint8_t>(experts, 1)))
+            values += b.values.size();
+          if (values != s.source_bytes(s.value_count / s.matrices())) std::abort();  // the experts tile the matrix
+        }
+        if (r.decode_tensor(s.name).size() != s.length) std::abort();
+      }
       if (s.is_sparse24()) {  // the hardware API: chunk refs, their views, the golden model's matrices
         for (const ws::Sparse24ChunkRef& c : ws::sparse24_chunks(r, s.name))
           ws::parse_sparse24_chunk(c.bytes.data(), c.bytes.size());

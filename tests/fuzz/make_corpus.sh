@@ -203,6 +203,43 @@ a["name"], b["name"] = b["name"], a["name"]
 write(f"{sys.argv[2]}/crafted_rename.wsz", e)
 write(f"{sys.argv[2]}/crafted_content.wsz", segs, content ^ 1)
 PY
+# Version 4 (docs/format.md section 4.3): the tiny model's FFN cut into LTE experts of 3 neurons (8 = 3 + 3
+# + 2: w1/w3 rows, w2 column blocks), and the crafted expert indexes the reader must refuse by name:
+# overlapping, out-of-range and missing expert chunks.
+"$tool" lte-experts "$work/tiny.bin" -o "$work/tiny_experts.safetensors" --expert-size 3 >/dev/null
+"$tool" compress -f --lte "$work/tiny_experts.safetensors" "$work/tiny.bin" -o "$work/lte_experts.wsz" >/dev/null
+cp "$work/lte_experts.wsz" "$here/corpus/lte_experts.wsz"  # the side file beside it stays behind
+python3 - "$here/corpus/lte_experts.wsz" "$here/corpus" <<'PY'
+import struct, sys, zlib
+wsz = open(sys.argv[1], "rb").read()
+assert struct.unpack_from("<H", wsz, 4)[0] == 4
+off, size = struct.unpack_from("<QQ", wsz, len(wsz) - 24)
+ix = bytearray(wsz[off:off + size])
+count = struct.unpack_from("<I", ix, 17)[0]
+p, keys = 21, {}  # tensor name -> offset of its first expert key (16 bytes: matrix, expert, first, count)
+for _ in range(count):
+    k = ix[p]
+    if k == 0:
+        p += 21; continue
+    n = struct.unpack_from("<H", ix, p + 1)[0]
+    name = bytes(ix[p + 3:p + 3 + n]); q = p + 3 + n
+    assert ix[q] in (1, 2, 3); rank = ix[q + 1]; q += 2 + 8 * rank + 8
+    nc = struct.unpack_from("<I", ix, q)[0]; q += 4 + 16 * nc
+    if k == 1:
+        layout = ix[q]; q += 1
+        if layout: keys[name] = q; q += 16 * nc
+    p = q
+assert p == len(ix) and set(keys) == {b"w1", b"w2", b"w3"}
+def write(path, edit):
+    out = bytearray(ix); edit(out)
+    open(path, "wb").write(wsz[:off] + out + struct.pack("<QQI", off, len(out), zlib.crc32(out)) + b"WSZE")
+def field(name, chunk, k):  # k: 0 matrix, 1 expert, 2 first, 3 count
+    return keys[name] + 16 * chunk + 4 * k
+write(f"{sys.argv[2]}/crafted_lte_overlap.wsz", lambda b: struct.pack_into("<I", b, field(b"w1", 1, 2), 1))
+write(f"{sys.argv[2]}/crafted_lte_range.wsz", lambda b: struct.pack_into("<I", b, field(b"w2", 2, 3), 9))
+write(f"{sys.argv[2]}/crafted_lte_matrix.wsz", lambda b: struct.pack_into("<I", b, field(b"w3", 2, 0), 7))
+write(f"{sys.argv[2]}/crafted_lte_expert.wsz", lambda b: struct.pack_into("<I", b, field(b"w1", 2, 1), 1))
+PY
 cp "$work/mixed.safetensors" "$here/corpus/source_mixed.safetensors"  # also seeds the source parsers
 cp "$here/corpus_gguf/v3_every_type.gguf" "$here/corpus/source_every_type.gguf"  # the detector's GGUF path
 du -cb "$here"/corpus/* "$here"/corpus_gguf/* | tail -1
