@@ -50,6 +50,63 @@ void expect_option_error(const ToolRun& r, const std::string& what) {
   EXPECT_NE(r.err.find(what), std::string::npos) << "want '" << what << "' in: " << r.err;
 }
 
+// The numbers of an eval table's last row: perplexity, KL, experts off, neurons off.
+std::string last_row_numbers(const std::string& table) {
+  std::string row = table.substr(table.rfind('\n', table.size() - 2) + 1);
+  // The model name may hold spaces; the four numbers are the last four fields.
+  std::vector<std::string> f;
+  for (size_t at = 0; at < row.size();) {
+    const size_t b = row.find_first_not_of(" \n", at);
+    if (b == std::string::npos) break;
+    const size_t e = row.find_first_of(" \n", b);
+    f.push_back(row.substr(b, e - b));
+    at = e;
+  }
+  return f.size() < 4 ? row : f[f.size() - 4] + " " + f[f.size() - 3] + " " + f[f.size() - 2] + " " + f[f.size() - 1];
+}
+
+// compress --lte: the container (version 4, expert chunks that inspect names), its side file beside it,
+// decompress to the expert-ordered model, and eval on that model under that side file gives the
+// original's numbers under the original side file; the decisions dump has one record per token and layer.
+TEST(ToolLte, CompressLteDecompressEvalAndDump) {
+  const fs::path dir = test_dir();
+  const std::string m = q(stories_path()), groups = (dir / "experts.safetensors").string();
+  tool_ok("lte-experts " + m + " -o " + q(groups), dir);
+  const ToolRun c = tool_ok("compress -f --lte " + q(groups) + " " + m + " -o " + q(dir / "lte.wsz"), dir);
+  EXPECT_NE(c.out.find("w1/w3/w2 cut into 6 experts per layer; side file"), std::string::npos) << c.out;
+  ASSERT_TRUE(fs::exists(dir / "lte.wsz.lte.safetensors"));
+  const ws::LteSide beside = ws::load_lte((dir / "lte.wsz.lte.safetensors").string());
+  for (int l = 0; l < beside.n_layers; ++l)
+    for (int k = 0; k < beside.hidden_dim; ++k) ASSERT_EQ(beside.order[size_t(l * beside.hidden_dim + k)], k);
+  const ToolRun i = tool_ok("inspect " + q(dir / "lte.wsz"), dir);
+  EXPECT_NE(i.out.find("w1 chunk 0: matrix 0 expert 0 rows 0..32, 2048 values"), std::string::npos) << i.out;
+  EXPECT_NE(i.out.find("w2 chunk 29: matrix 4 expert 5 columns 160..172, 768 values"), std::string::npos) << i.out;
+  tool_ok("decompress -f " + q(dir / "lte.wsz") + " -o " + q(dir / "lte.safetensors"), dir);
+  const ws::LlamaWeights got = ws::load_llama((dir / "lte.safetensors").string());
+  const ws::LlamaWeights want = ws::expert_ordered(ws::load_llama(stories_path()), ws::load_lte(groups));
+  for (int k = 0; k < ws::kLayerLinears; ++k)
+    EXPECT_EQ(std::memcmp(got.linear[size_t(k)].data(), want.linear[size_t(k)].data(), 4 * want.linear[size_t(k)].size()), 0);
+  const std::string args = " --lte-norm 0.5 --seqs 2 --len 24";
+  const ToolRun a = tool_ok("eval " + m + " --lte " + q(groups) + args, dir);
+  const ToolRun b = tool_ok("eval " + m + " " + q(dir / "lte.safetensors") + " --lte " + q(dir / "lte.wsz.lte.safetensors") +
+                                args + " --lte-dump " + q(dir / "decisions.safetensors"), dir);
+  EXPECT_EQ(last_row_numbers(a.out), last_row_numbers(b.out)) << a.out << b.out;
+  const std::vector<uint8_t> f = read_file(dir / "decisions.safetensors");
+  const StHeader h = read_st_header(f);
+  EXPECT_EQ(h.j["lte.decisions"]["dtype"], "U8");
+  EXPECT_EQ(h.j["lte.decisions"]["shape"], nlohmann::json::array({2 * 25, 5, 1}));  // (BOS + 24) x 2, 5 layers, 6 bits
+  EXPECT_EQ(h.j["__metadata__"]["experts"], "6");
+  // Every record has the norm oracle's count of experts on: at f = 0.5, k_l = round(3 (l + 1)) - round(3 l) = 3
+  // of 6 off in every layer.
+  size_t on = 0;
+  for (size_t r = 0; r < 2 * 25 * 5; ++r) on += size_t(__builtin_popcount(f[size_t(h.data_offset) + r]));
+  EXPECT_EQ(on, 2u * 25u * 5u * 3u);  // half of 6 experts on, every token and layer
+  // The side file is written beside the container: not to standard output.
+  expect_error(tool("compress --lte " + q(groups) + " " + m + " -o -", dir), "-", "--lte writes its side file");
+  expect_error(tool("eval " + m + " --lte " + q(groups) + " --lte-norm 0.25,0.5 --lte-dump x.safetensors --seqs 1 --len 4", dir),
+               "--lte-dump", "give one model and one gate");
+}
+
 TEST(ToolLte, BadInputIsOneLine) {
   const fs::path dir = test_dir();
   const std::string m = q(stories_path()), side = (dir / "experts.safetensors").string();
