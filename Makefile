@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps configure build test test-long test-asan demo bench train-lte fuzz synth lint coverage clean
+.PHONY: all deps configure build test test-long test-asan demo bench train-lte sim-lte fuzz synth lint coverage clean
 
 all: build
 
@@ -54,7 +54,8 @@ endif
 # tool; the E-Sparse tables (build/reports/esparse.md: stories260K; esparse_smollm2.md: SmolLM2 at
 # 2:4 and 4:8 on real text, about 30-40 min on 2 cores). bench_hw.py builds its own targets and
 # synthesizes the runs build/reports lacks (about 30+ min on 2 cores for all of them); QUICK=1 skips
-# synthesis and MiniLM. `make synth` refreshes all synthesis results.
+# synthesis and MiniLM. `make synth` refreshes all synthesis results. Last, `make sim-lte` (the LTE
+# token-factory sweep, a few minutes).
 bench: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream
 	python3 scripts/bench_codec.py --build $(BUILD) $(if $(QUICK),--quick)
@@ -62,6 +63,7 @@ bench: deps configure
 	python3 scripts/bench_formats.py --build $(BUILD)
 	python3 scripts/bench_esparse.py --build $(BUILD)
 	python3 scripts/bench_esparse.py --build $(BUILD) --model smollm2 -j $(JOBS)
+	$(MAKE) sim-lte
 
 # LTE routers for stories260K at 25/50/75% of experts off and their quality table (docs/lte.md):
 # JAX on CPU, installed by train/common/pyenv.py on first use; about a quarter of an hour on 2 cores.
@@ -86,6 +88,13 @@ synth: deps
 sim: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
 	python3 sim/sweep.py --build $(BUILD) --jobs $(JOBS)
+
+# The token factory with LTE (docs/token_factory.md section 7): dense vs LTE at 25/50/75% of experts off,
+# raw and compressed, N = 1..32, the routers of `make train-lte` (else the activation-norm oracle), and
+# the expert size; build/reports/token_factory_lte.{json,md,png}. Part of `make bench`.
+sim-lte: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
+	python3 sim/sweep_lte.py --build $(BUILD) --jobs $(JOBS)
 
 # Line and toggle coverage of rtl/ from the smoke benches (docs/coverage.md): the benches built with
 # Verilator coverage in $(BUILD_COV), their tests run (ctest -L rtl without synthesis and lint), the
