@@ -251,6 +251,15 @@ def script_path(script):
     return p.stdout.strip()
 
 
+def binaries(build, target):
+    """build/bin/token_factory and build/bin/weightstream, which `target` builds."""
+    paths = os.path.join(build, "bin", "token_factory"), os.path.join(build, "bin", "weightstream")
+    for b in paths:
+        if not os.path.exists(b):
+            sys.exit(f"{b} is missing: build the token_factory and weightstream targets ({target} does)")
+    return paths
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
@@ -276,11 +285,7 @@ def main():
     models = a.models.split(",")
     if not set(models) <= {"stories260K", "smollm2"}:
         sys.exit(f"--models: {a.models}: stories260K, smollm2 or both")
-    binary = os.path.join(a.build, "bin", "token_factory")
-    tool = os.path.join(a.build, "bin", "weightstream")
-    for b in (binary, tool):
-        if not os.path.exists(b):
-            sys.exit(f"{b} is missing: build the token_factory and weightstream targets (make sim does)")
+    binary, tool = binaries(a.build, "make sim")
     out = a.out or os.path.join(a.build, "reports")
     os.makedirs(out, exist_ok=True)
     workdir = os.path.join(a.build, "sim")

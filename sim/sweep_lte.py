@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from sweep import HERE, fresh, markdown, parse_ns, run_point, summary
+from sweep import HERE, binaries, fresh, markdown, parse_ns, run_point, summary
 
 LEVELS = [25, 50, 75]
 SIZES = [16, 32, 64]
@@ -70,11 +70,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("extra", nargs="*", help="arguments for token_factory (after --)")
     a = ap.parse_args()
-    binary = os.path.join(a.build, "bin", "token_factory")
-    tool = os.path.join(a.build, "bin", "weightstream")
-    for b in (binary, tool):
-        if not os.path.exists(b):
-            sys.exit(f"{b} is missing: build the token_factory and weightstream targets (make sim-lte does)")
+    binary, tool = binaries(a.build, "make sim-lte")
     out = a.out or os.path.join(a.build, "reports")
     work = os.path.join(a.build, "sim", "lte")
     lte_dir = a.lte_dir or os.path.join(a.build, "lte")

@@ -144,12 +144,7 @@ std::vector<uint8_t> ContainerReader::decode_tensor(const std::string& name) con
 
 void place_expert_chunk(const Segment& t, size_t j, const uint8_t* chunk, uint8_t* matrix_bytes) {
   const ChunkEntry& e = t.chunks.at(j);
-  if (t.experts != Segment::Experts::Columns) {
-    const uint64_t matrix_values = t.matrices() ? t.value_count / t.matrices() : 0;
-    const uint64_t at = t.has_experts() ? e.first_value - uint64_t(e.matrix) * matrix_values : e.first_value;
-    std::copy(chunk, chunk + t.source_bytes(e.value_count), matrix_bytes + t.source_bytes(at));
-    return;
-  }
+  if (t.experts != Segment::Experts::Columns) throw std::logic_error("place_expert_chunk: not a column block");
   const uint64_t rows = t.dims[t.dims.size() - 2], cols = t.dims.back();
   const size_t run = size_t(t.source_bytes(e.count));
   for (uint64_t r = 0; r < rows; ++r)

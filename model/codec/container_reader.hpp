@@ -60,10 +60,9 @@ class ContainerReader {
 // ---------------------------------------------------------------------------------------------
 // Expert chunks (docs/format.md section 4.3; LTE, docs/lte.md).
 
-// Where chunk j of a tensor puts its decoded values: `chunk` (its values in chunk order) into
-// `matrix_bytes` (the whole matrix e.matrix, source layout). A Columns chunk scatters its block to its
-// columns; any other chunk is one contiguous run (there: its offset within the tensor's bytes is what
-// first_value says, and this copies it into the tensor's bytes when matrix_bytes is the tensor's).
+// Puts chunk j of a tensor of column blocks (Segment::Experts::Columns) back: `chunk`, its decoded block
+// ([rows][count] row-major), into `matrix_bytes`, the whole matrix e.matrix in source layout, at its
+// columns. Throws std::logic_error for a tensor of another layout (its chunks are contiguous runs).
 void place_expert_chunk(const Segment& t, size_t j, const uint8_t* chunk, uint8_t* matrix_bytes);
 
 // The index of expert `expert`'s chunk of matrix `matrix` in an expert-chunked tensor (binary search

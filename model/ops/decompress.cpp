@@ -75,47 +75,29 @@ void decompress(const ContainerReader& in, ByteSink& out, unsigned threads, cons
   OrderedPipeline<Piece> pipe(workers);
   std::optional<Checksum::Running> literal;  // of the literal being written; consumers run in order
   for (const Segment& s : ix.segments) {
-    if (s.experts == Segment::Experts::Columns) {
-      // A matrix at a time: its column blocks decoded and put back at their columns.
-      const size_t matrix_bytes = size_t(s.length / s.matrices());
-      for (size_t j = 0, k; j < s.chunks.size(); j = k) {
-        for (k = j + 1; k < s.chunks.size() && s.chunks[k].matrix == s.chunks[j].matrix;) ++k;
-        pipe.run(
-            [&in, &s, &pool, j, k, matrix_bytes] {
-              Piece p;
-              p.size = matrix_bytes;
-              p.buf = pool.get(matrix_bytes);
-              p.digests.resize(k - j);
-              std::vector<uint8_t> block;
-              for (size_t i = j; i < k; ++i) {
-                block.resize(size_t(s.source_bytes(s.chunks[i].value_count)));
-                in.decode_chunk_into(s, i, block.data(), block.size(), &p.digests[i - j]);
-                place_expert_chunk(s, i, block.data(), p.buf.data());
-              }
-              return p;
-            },
-            [&content, &emit](Piece& p) {
-              for (uint64_t d : p.digests) content.add(d);
-              emit(p);
-            });
-      }
-      continue;
-    }
     if (s.is_tensor()) {
+      // LTE column blocks (docs/format.md section 4.3): a job is one whole matrix, each block decoded
+      // and put back at its columns.
+      const bool columns = s.experts == Segment::Experts::Columns;
       for (size_t j = 0, k; j < s.chunks.size(); j = k) {
         size_t bytes = size_t(s.source_bytes(s.chunks[j].value_count));  // chunks j .. k-1, at least one
-        for (k = j + 1; k < s.chunks.size() && bytes + s.source_bytes(s.chunks[k].value_count) <= group; ++k)
+        for (k = j + 1; k < s.chunks.size() && (columns ? s.chunks[k].matrix == s.chunks[j].matrix
+                                                        : bytes + s.source_bytes(s.chunks[k].value_count) <= group);
+             ++k)
           bytes += size_t(s.source_bytes(s.chunks[k].value_count));
         pipe.run(
-            [&in, &s, &pool, j, k, bytes] {
+            [&in, &s, &pool, j, k, bytes, columns] {
               Piece p;
               p.size = bytes;
               p.buf = pool.get(bytes);
               p.digests.resize(k - j);
+              std::vector<uint8_t> block;  // a column block before it is put back
               size_t at = 0;
               for (size_t i = j; i < k; ++i) {
                 const size_t n = size_t(s.source_bytes(s.chunks[i].value_count));
-                in.decode_chunk_into(s, i, p.buf.data() + at, n, &p.digests[i - j]);
+                if (columns) block.resize(n);
+                in.decode_chunk_into(s, i, columns ? block.data() : p.buf.data() + at, n, &p.digests[i - j]);
+                if (columns) place_expert_chunk(s, i, block.data(), p.buf.data());
                 at += n;
               }
               return p;
