@@ -290,6 +290,8 @@ Workload load_workload(const Config& cfg) {
       std::none_of(w.tensors.begin(), w.tensors.end(), [](const StreamTensor& t) { return t.sparse; }))
     throw std::runtime_error(w.source + ": no tensor stored 2:4 (give a model pruned by `weightstream prune`)");
   if (!cfg.layers.empty()) sample_layers(w, cfg.layers);
+  if (!cfg.lte_decisions.empty() && !cfg.layers.empty())  // the whole model's roofline would be the dense one
+    throw std::runtime_error("--lte-decisions takes the whole model: no --layers sample");
   if (!cfg.lte_decisions.empty())
     w.passes = lte_passes(w, load_lte_decisions(cfg.lte_decisions), cfg.processors, cfg.tokens);
   if (cfg.mode != Mode::Raw) w.image = std::move(wsz);  // the reader is not used after this
