@@ -3,7 +3,9 @@
 // the recurrent form equals the parallel form (computed here independently, in double) including the
 // group norm and gate, the literal parallel form's gamma^-m overflows float where the recurrent form does
 // not, the state is fixed in size and cleared at position 0, and the side file round-trips and refuses
-// what is malformed.
+// what is malformed; and the JAX forward pass of train/dijiang (train/dijiang/reference.py, which installs
+// JAX itself) gives the C++ model's logits, for a side file and model written by a smoke run of
+// train/dijiang/distill.py and for a random-feature side file written by the C++ side.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +15,7 @@
 #include "llm/dijiang.hpp"
 #include "llm/llama.hpp"
 #include "llm/llama_io.hpp"
+#include "jax_reference.hpp"
 #include "test_env.hpp"
 #include "tool_run.hpp"
 
@@ -218,6 +221,61 @@ TEST(DiJiang, SideFileRoundTripsAndRefusesMalformed) {
   other.n_layers += 1;
   EXPECT_NE(error_of([&] { s.check_model(other); }).find("layers"), std::string::npos);
   EXPECT_NE(error_of([&] { ws::load_dijiang(stories_path()); }), "");  // not a side file at all
+}
+
+// The C++ logits of `seqs` (each from position 0) with DiJiang attention.
+std::vector<float> cpp_logits(const ws::LlamaWeights& w, const ws::DiJiangSide& side,
+                              const std::vector<std::vector<int>>& seqs) {
+  std::vector<float> out;
+  for (const std::vector<int>& seq : seqs) {
+    ws::DiJiangAttention att(side, w.config);
+    ws::Llama m(w, int(seq.size()));
+    m.set_attention(&att);
+    for (size_t pos = 0; pos < seq.size(); ++pos) {
+      const std::vector<float>& l = m.forward(seq[pos], int(pos));
+      out.insert(out.end(), l.begin(), l.end());
+    }
+  }
+  return out;
+}
+
+// JAX's parallel form (float32, XLA's sums, the decay as exp((n - m) log gamma)) against the recurrent
+// form's sequential float sums: about 1e-6 of the logit range on stories260K; a modelling error (a
+// transposed gate, the norm's groups, the decay per head) is 1e-2 or more.
+constexpr double kLogitTolerance = 1e-4;
+
+TEST(DiJiangJax, ForwardMatchesTheCppModel) {
+  const fs::path dir = test_dir();
+  const std::string tool = std::string(WS_TOOL), model = stories_path();
+  run_ok(q(tool) + " sample " + q(model) + " -o " + q(dir / "tokens.safetensors") + " --seqs 16 --len 32 >/dev/null");
+  run_ok(py("dijiang/distill.py") + " --model " + q(model) + " --tokens " + q(dir / "tokens.safetensors") +
+         " --steps 3 --batch 4 --seed " + std::to_string(seed()) + " --out-side " + q(dir / "side.safetensors") +
+         " --out-model " + q(dir / "model.safetensors") + " >" + q(dir / "distill.log") + " 2>&1");
+  const std::vector<std::vector<int>> seqs = ws::sample_sequences(stories(), 3, 40, seed() + 100);
+  const size_t vocab = size_t(stories().config.vocab_size);
+
+  // Python wrote the side file and the model: the distilled pair.
+  const ws::DiJiangSide distilled = ws::load_dijiang((dir / "side.safetensors").string());
+  const ws::LlamaWeights tuned = ws::load_llama((dir / "model.safetensors").string());
+  run_ok(py("dijiang/reference.py") + " --model " + q(dir / "model.safetensors") + " --side " +
+         q(dir / "side.safetensors") + " --ids " + q(ids_arg(seqs)) + " --out-logits " + q(dir / "distilled.f32"));
+  const std::vector<float> ours = cpp_logits(tuned, distilled, seqs), theirs = read_f32(dir / "distilled.f32");
+  ASSERT_EQ(ours.size(), theirs.size());
+  const double err = worst_relative(ours, theirs, vocab);
+
+  // C++ wrote the side file (the random-feature baseline), on the original model.
+  const ws::DiJiangSide random = ws::dijiang_init(stories().config, ws::FeatureMap::Random, seed());
+  ws::save_dijiang(random, (dir / "random.safetensors").string());
+  run_ok(py("dijiang/reference.py") + " --model " + q(model) + " --side " + q(dir / "random.safetensors") + " --ids " +
+         q(ids_arg(seqs)) + " --out-logits " + q(dir / "random.f32"));
+  const std::vector<float> ours_r = cpp_logits(stories(), random, seqs), theirs_r = read_f32(dir / "random.f32");
+  ASSERT_EQ(ours_r.size(), theirs_r.size());
+  const double err_r = worst_relative(ours_r, theirs_r, vocab);
+  std::printf("JAX vs C++ (TB_SEED=%llu), %zu positions: distilled dct %.3g, random features %.3g of the logit range "
+              "(tolerance %.0e)\n",
+              static_cast<unsigned long long>(seed()), ours.size() / vocab, err, err_r, kLogitTolerance);
+  EXPECT_LT(err, kLogitTolerance);
+  EXPECT_LT(err_r, kLogitTolerance);
 }
 
 }  // namespace
