@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps configure build test test-long test-asan demo bench train-lte fuzz synth lint coverage clean
+.PHONY: all deps configure build test test-long test-asan demo bench train-lte train-dijiang fuzz synth lint coverage clean
 
 all: build
 
@@ -69,6 +69,12 @@ bench: deps configure
 train-lte: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream
 	bash scripts/train_lte.sh $(BUILD)
+
+# DiJiang on stories260K (docs/dijiang.md): distillation with the DCT feature map and with the random-feature
+# baseline (JAX on CPU, train/common/pyenv.py installs it), then their quality table.
+train-dijiang: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream
+	bash scripts/train_dijiang.sh $(BUILD)
 
 fuzz: deps
 	@bash scripts/fuzz.sh

@@ -40,6 +40,9 @@ struct EvalModelsOptions {
   // file with routers) or with the activation-norm baseline at each fraction of `lte_norm` (without).
   std::vector<std::string> lte;
   std::vector<double> lte_norm;
+  // DiJiang (docs/dijiang.md): one side file for every model (DENSE when no model is given), or one per
+  // model; each model runs with its side file's DiJiang attention in place of softmax attention.
+  std::vector<std::string> dijiang;
 };
 
 // Perplexity and KL from the dense model of every model on the held-out sequences, as a table. The

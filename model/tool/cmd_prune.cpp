@@ -85,6 +85,8 @@ void add_prune_commands(CLI::App& app) {
   eval->add_option("--lte-norm", ea->lte_norm, "with a grouping-only side file: the activation-norm baseline at these fractions of experts off")
       ->delimiter(',')
       ->check(CLI::Range(0.0, 1.0));
+  eval->add_option("--dijiang", ea->dijiang, "DiJiang side file(s) (docs/dijiang.md): one for every model (DENSE if none given) or one per model")
+      ->check(CLI::ExistingFile);
 
   auto la = std::make_shared<ws::LteExpertsOptions>();
   CLI::App* lte = app.add_subcommand("lte-experts", "group each FFN's neurons into LTE experts (balanced k-means on w1 rows) into a side file");
