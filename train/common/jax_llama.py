@@ -57,3 +57,10 @@ def forward(p, c, tokens, ffn=dense_ffn, attn=softmax_attention):
     x = rmsnorm(x, p["rms_final_weight"], c["rms_eps"])
     cls = p["token_embedding_table"] if c["shared_classifier"] else p["wcls"]
     return x @ cls.T
+
+
+def kl(teacher_logits, logits):
+    """Mean KL(teacher || model) per position, in nats: the distillation loss of train/lte and train/dijiang."""
+    lt = jax.nn.log_softmax(teacher_logits, axis=-1)
+    ls = jax.nn.log_softmax(logits, axis=-1)
+    return jnp.mean(jnp.sum(jnp.exp(lt) * (lt - ls), axis=-1))

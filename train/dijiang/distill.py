@@ -32,12 +32,6 @@ ALL = ["token_embedding_table", "rms_att_weight", "wq", "wk", "wv", "wo", "rms_f
        "rms_final_weight", "wcls"]
 
 
-def kl(teacher_logits, logits):
-    lt = jax.nn.log_softmax(teacher_logits, axis=-1)
-    ls = jax.nn.log_softmax(logits, axis=-1)
-    return jnp.mean(jnp.sum(jnp.exp(lt) * (lt - ls), axis=-1))
-
-
 def init_side(c, feature_map, seed):
     L, dim, H = c["n_layers"], c["dim"], c["n_heads"]
     d = dim // H
@@ -93,7 +87,7 @@ def main():
 
     @jax.jit
     def step(tr, state, batch, tlog):
-        loss, g = jax.value_and_grad(lambda t: kl(tlog, student(t, batch)))(tr)
+        loss, g = jax.value_and_grad(lambda t: jax_llama.kl(tlog, student(t, batch)))(tr)
         upd, state = opt.update(g, state, tr)
         return optax.apply_updates(tr, upd), state, loss
 

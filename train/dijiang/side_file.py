@@ -2,10 +2,9 @@
 weightstream-dijiang, version 1, feature_map (dct | random), n_layers, dim, n_heads, head_size, records of
 how it was made; F32 tensors dijiang.weight [L][d] (dct) or dijiang.projection [L][d][d] (random),
 dijiang.gate [L][dim][dim], dijiang.norm_weight and dijiang.norm_bias [L][dim]."""
-import json
-import struct
-
 import numpy as np
+
+import llama_file
 
 FORMAT, VERSION = "weightstream-dijiang", "1"
 FIELDS = ("n_layers", "dim", "n_heads", "head_size")
@@ -13,9 +12,7 @@ FIELDS = ("n_layers", "dim", "n_heads", "head_size")
 
 def load(path):
     from safetensors.numpy import load_file
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        md = json.loads(f.read(n)).get("__metadata__", {})
+    md = llama_file.safetensors_metadata(path)
     if md.get("format") != FORMAT or md.get("version") != VERSION:
         raise ValueError(f"{path}: not a DiJiang side file of version {VERSION}")
     t = load_file(path)
