@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps configure build test test-long test-asan demo bench train-lte sim-lte fuzz synth lint coverage clean
+.PHONY: all deps configure build test test-long test-asan demo bench train-lte train-dijiang sim-lte fuzz synth lint coverage clean
 
 all: build
 
@@ -49,13 +49,14 @@ else
 endif
 
 # Codec against zstd/xz/bzip2/gzip (build/reports/codec.json); the hardware figures
-# (build/reports/bench_hw.{json,md}: decoder symbols/cycle, MAC arrays sparse vs dense, number unpacker,
-# with LUT/BRAM/fmax from synthesis); the bundled model under every number format through the real
-# tool; the E-Sparse tables (build/reports/esparse.md: stories260K; esparse_smollm2.md: SmolLM2 at
-# 2:4 and 4:8 on real text, about 30-40 min on 2 cores). bench_hw.py builds its own targets and
-# synthesizes the runs build/reports lacks (about 30+ min on 2 cores for all of them); QUICK=1 skips
-# synthesis and MiniLM. `make synth` refreshes all synthesis results. Last, `make sim-lte` (the LTE
-# token-factory sweep, a few minutes).
+# (build/reports/bench_hw.{json,md}: per block of the weight path and for the whole pipeline LUT4, FF,
+# BRAM, DSP, fmax of seed 1 and best of 3, weights/s, per LUT4 and the DRAM bandwidth it keeps up with,
+# against issue 12's targets; MAC arrays sparse vs dense); the bundled model under every number format
+# through the real tool; the E-Sparse tables (build/reports/esparse.md: stories260K; esparse_smollm2.md:
+# SmolLM2 at 2:4 and 4:8 on real text, about 30-40 min on 2 cores). bench_hw.py builds its own targets
+# and synthesizes the sets build/reports lacks (seeds 1-3 for the sets a target names: a few hours on
+# 2 cores when none is there); QUICK=1 skips synthesis and MiniLM. `make synth` refreshes all results.
+# Last, `make sim-lte` (the LTE token-factory sweep, a few minutes).
 bench: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream
 	python3 scripts/bench_codec.py --build $(BUILD) $(if $(QUICK),--quick)
@@ -70,6 +71,12 @@ bench: deps configure
 train-lte: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream
 	bash scripts/train_lte.sh $(BUILD)
+
+# DiJiang on stories260K (docs/dijiang.md): distillation with the DCT feature map and with the random-feature
+# baseline (JAX on CPU, train/common/pyenv.py installs it), then their quality table.
+train-dijiang: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream
+	bash scripts/train_dijiang.sh $(BUILD)
 
 fuzz: deps
 	@bash scripts/fuzz.sh

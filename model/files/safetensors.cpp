@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "core/bytes.hpp"
@@ -209,6 +210,29 @@ std::vector<uint8_t> make_safetensors_header(const std::map<std::string, std::st
   store_le(out.data(), text.size(), 8);
   std::memcpy(out.data() + 8, text.data(), text.size());
   return out;
+}
+
+int side_metadata_int(const std::map<std::string, std::string>& md, const std::string& key, const std::string& what) {
+  auto it = md.find(key);
+  if (it == md.end()) throw FormatError(what + ": metadata has no " + key);
+  try {
+    size_t used = 0;
+    const long v = std::stol(it->second, &used);
+    if (used != it->second.size() || v < 1 || v > (1 << 20)) throw std::out_of_range(key);
+    return int(v);
+  } catch (const std::logic_error&) {
+    throw FormatError(what + ": metadata " + key + " is not a positive integer: " + it->second);
+  }
+}
+
+void read_side_tensor(const ByteSource& src, const SafetensorsFile& f, const std::string& name,
+                      const std::string& dtype, const std::vector<uint64_t>& shape, const std::string& what,
+                      void* out, size_t bytes) {
+  const SafetensorsTensor* t = f.find(name);
+  if (!t) throw FormatError(what + " has no tensor " + name);
+  if (t->dtype != dtype) throw FormatError(what + ": " + name + " has dtype " + t->dtype + ", expected " + dtype);
+  if (t->shape != shape || t->size != bytes) throw FormatError(what + ": " + name + " has the wrong shape for its metadata");
+  src.read(t->offset, static_cast<uint8_t*>(out), bytes);
 }
 
 }  // namespace ws

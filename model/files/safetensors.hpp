@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/dtype.hpp"
+#include "core/io.hpp"
 
 namespace ws {
 
@@ -67,5 +68,24 @@ struct SafetensorsEntry {
 };
 std::vector<uint8_t> make_safetensors_header(const std::map<std::string, std::string>& metadata,
                                              const std::vector<SafetensorsEntry>& tensors);
+
+// Side files (the LTE and DiJiang files beside a model, docs/lte.md and docs/dijiang.md) read their
+// pieces through these; `what` names the file in errors ("LTE side file").
+// The metadata value `key` as an integer in [1, 2^20]; throws FormatError when missing or not one.
+int side_metadata_int(const std::map<std::string, std::string>& md, const std::string& key, const std::string& what);
+// The bytes of tensor `name`, which must have this dtype and shape, into out (bytes = its size).
+void read_side_tensor(const ByteSource& src, const SafetensorsFile& f, const std::string& name,
+                      const std::string& dtype, const std::vector<uint64_t>& shape, const std::string& what,
+                      void* out, size_t bytes);
+template <class T>  // T's size must be the dtype's; little-endian, as the host
+std::vector<T> read_side_tensor(const ByteSource& src, const SafetensorsFile& f, const std::string& name,
+                                const std::string& dtype, const std::vector<uint64_t>& shape,
+                                const std::string& what) {
+  uint64_t n = 1;
+  for (uint64_t d : shape) n *= d;
+  std::vector<T> v(static_cast<size_t>(n));
+  read_side_tensor(src, f, name, dtype, shape, what, v.data(), v.size() * sizeof(T));
+  return v;
+}
 
 }  // namespace ws

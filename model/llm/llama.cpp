@@ -64,10 +64,14 @@ void rmsnorm(float* o, const float* x, const float* weight, int size, float eps)
 }
 
 // SwiGLU of one neuron, run.c's order: silu(w1 x) * (w3 x).
-float swiglu(float gate, float up) {
-  float val = gate;
+float swiglu(float gate, float up) { return silu(gate) * up; }
+
+}  // namespace
+
+float silu(float x) {
+  float val = x;
   val *= (1.0f / (1.0f + std::exp(-val)));
-  return val * up;
+  return val;
 }
 
 void softmax(float* x, int size) {
@@ -81,8 +85,6 @@ void softmax(float* x, int size) {
   }
   for (int i = 0; i < size; i++) x[i] /= sum;
 }
-
-}  // namespace
 
 void validate_config(const LlamaConfig& c) {
   if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
@@ -175,6 +177,9 @@ Llama::Llama(const LlamaWeights& w, int max_seq) : w_(w) {
   logits_.resize(size_t(c.vocab_size));
   key_cache_.resize(size_t(c.n_layers) * size_t(max_seq_) * size_t(c.kv_dim()));
   value_cache_.resize(key_cache_.size());
+  k_.resize(size_t(c.kv_dim()));
+  v_.resize(size_t(c.kv_dim()));
+  mixed_.resize(size_t(c.dim));
 }
 
 LinearView Llama::view(LinearKind kind, int layer) const {
@@ -280,8 +285,8 @@ const std::vector<float>& Llama::forward(int token, int pos) {
     rmsnorm(xb_.data(), x, w_.rms_att_weight.data() + size_t(l) * size_t(dim), dim, p.rms_eps);
 
     size_t loff = size_t(l) * size_t(max_seq_) * size_t(kv_dim);
-    float* k = key_cache_.data() + loff + size_t(pos) * size_t(kv_dim);
-    float* v = value_cache_.data() + loff + size_t(pos) * size_t(kv_dim);
+    float* k = mixer_ ? k_.data() : key_cache_.data() + loff + size_t(pos) * size_t(kv_dim);
+    float* v = mixer_ ? v_.data() : value_cache_.data() + loff + size_t(pos) * size_t(kv_dim);
     linear(LinearKind::wq, l, xb_.data(), q_.data());
     linear(LinearKind::wk, l, xb_.data(), k);
     linear(LinearKind::wv, l, xb_.data(), v);
@@ -305,28 +310,32 @@ const std::vector<float>& Llama::forward(int token, int pos) {
       }
     }
 
-    // Grouped-query attention: query head h reads kv head h / kv_mul.
-    for (int h = 0; h < p.n_heads; h++) {
-      const float* q = q_.data() + h * head_size;
-      float* att = att_.data();
-      for (int t = 0; t <= pos; t++) {
-        const float* kt = key_cache_.data() + loff + size_t(t) * size_t(kv_dim) + size_t((h / kv_mul) * head_size);
-        float score = 0.0f;
-        for (int i = 0; i < head_size; i++) score += q[i] * kt[i];
-        score /= std::sqrt(float(head_size));
-        att[t] = score;
-      }
-      softmax(att, pos + 1);
-      float* xb = xb_.data() + h * head_size;
-      for (int i = 0; i < head_size; i++) xb[i] = 0.0f;
-      for (int t = 0; t <= pos; t++) {
-        const float* vt = value_cache_.data() + loff + size_t(t) * size_t(kv_dim) + size_t((h / kv_mul) * head_size);
-        float a = att[t];
-        for (int i = 0; i < head_size; i++) xb[i] += a * vt[i];
+    if (mixer_) {
+      mixer_->attend(l, pos, xb_.data(), q_.data(), k, v, mixed_.data());
+    } else {
+      // Grouped-query attention: query head h reads kv head h / kv_mul.
+      for (int h = 0; h < p.n_heads; h++) {
+        const float* q = q_.data() + h * head_size;
+        float* att = att_.data();
+        for (int t = 0; t <= pos; t++) {
+          const float* kt = key_cache_.data() + loff + size_t(t) * size_t(kv_dim) + size_t((h / kv_mul) * head_size);
+          float score = 0.0f;
+          for (int i = 0; i < head_size; i++) score += q[i] * kt[i];
+          score /= std::sqrt(float(head_size));
+          att[t] = score;
+        }
+        softmax(att, pos + 1);
+        float* xb = xb_.data() + h * head_size;
+        for (int i = 0; i < head_size; i++) xb[i] = 0.0f;
+        for (int t = 0; t <= pos; t++) {
+          const float* vt = value_cache_.data() + loff + size_t(t) * size_t(kv_dim) + size_t((h / kv_mul) * head_size);
+          float a = att[t];
+          for (int i = 0; i < head_size; i++) xb[i] += a * vt[i];
+        }
       }
     }
 
-    linear(LinearKind::wo, l, xb_.data(), xb2_.data());
+    linear(LinearKind::wo, l, mixer_ ? mixed_.data() : xb_.data(), xb2_.data());
     for (int i = 0; i < dim; i++) x[i] += xb2_[size_t(i)];
 
     rmsnorm(xb_.data(), x, w_.rms_ffn_weight.data() + size_t(l) * size_t(dim), dim, p.rms_eps);

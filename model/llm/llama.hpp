@@ -86,6 +86,21 @@ class FfnGate {
   virtual void route(int layer, const float* xb, uint8_t* active) = 0;
 };
 
+// Replaces softmax attention over the KV cache (DiJiang, llm/dijiang.hpp). Per token and layer it gets
+// the attention input x (after RMSNorm, dim values), q after RoPE (n_heads x head_size), this position's
+// k after RoPE and v (kv_dim each), and writes the dim values that wo multiplies. The model then keeps no
+// KV cache of its own for this layer; the mixer keeps whatever state it needs.
+class AttentionMixer {
+ public:
+  virtual ~AttentionMixer() = default;
+  virtual void attend(int layer, int pos, const float* x, const float* q, const float* k, const float* v,
+                      float* out) = 0;
+};
+
+// run.c's softmax (max, exp(x - max) summed in order, divided) and silu (x * (1 / (1 + exp(-x)))).
+void softmax(float* x, int size);
+float silu(float x);
+
 class ThreadPool;
 // matvec with its rows split over the pool's threads: each row's sum is run.c's, so y is bit for bit
 // matvec's. The pool must outlive the hook.
@@ -100,6 +115,8 @@ class Llama {
   void set_hook(LinearHook hook) { hook_ = std::move(hook); }  // empty: matvec
   // nullptr: the dense FFN. The gate must outlive the model's use of it and match its hidden_dim.
   void set_ffn_gate(FfnGate* gate);
+  // nullptr: softmax attention over the KV cache. The mixer must outlive the model's use of it.
+  void set_attention(AttentionMixer* mixer) { mixer_ = mixer; }
   // The logits after token at position pos; the KV cache holds positions 0..pos-1 from earlier calls
   // (run.c's contract: call with pos = 0, 1, 2, ...). Throws std::invalid_argument on a bad token/pos.
   const std::vector<float>& forward(int token, int pos);
@@ -116,6 +133,8 @@ class Llama {
   int max_seq_;
   LinearHook hook_;
   FfnGate* gate_ = nullptr;
+  AttentionMixer* mixer_ = nullptr;
+  std::vector<float> k_, v_, mixed_;  // with a mixer: this position's k and v, and the mixer's output
   std::vector<uint8_t> active_;    // [experts] of the gated layer
   std::vector<float> w2_active_;   // [dim][active neurons]: w2's active columns, gathered
   std::vector<float> h_active_;    // [active neurons]

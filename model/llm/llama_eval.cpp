@@ -42,13 +42,14 @@ double kl_divergence(const std::vector<float>& reference_logits, const std::vect
 double EvalResult::perplexity() const { return tokens ? std::exp(nll_sum / double(tokens)) : 0.0; }
 
 template <class Visit>
-void Evaluator::run(const LlamaWeights& w, FfnGate* gate, Visit&& visit) const {
+void Evaluator::run(const LlamaWeights& w, FfnGate* gate, AttentionMixer* mixer, Visit&& visit) const {
   size_t longest = 0;
   for (const std::vector<int>& seq : seqs_) longest = std::max(longest, seq.size());
   Llama model(w, int(longest));  // the cache for the positions the sequences reach
   ThreadPool pool(threads_ - 1);
   if (threads_ > 1) model.set_hook(parallel_matvec(pool, threads_));
   model.set_ffn_gate(gate);
+  model.set_attention(mixer);
   size_t at = 0;
   for (const std::vector<int>& seq : seqs_)
     for (size_t pos = 0; pos + 1 < seq.size(); ++pos) visit(at++, model.forward(seq[pos], int(pos)), seq[pos + 1]);
@@ -66,7 +67,7 @@ Evaluator::Evaluator(const LlamaWeights& reference, std::vector<std::vector<int>
   const size_t vocab = size_t(config_.vocab_size);
   logits_.resize(predicted * vocab);
   std::vector<double> lp;
-  run(reference, nullptr, [&](size_t at, const std::vector<float>& logits, int next) {
+  run(reference, nullptr, nullptr, [&](size_t at, const std::vector<float>& logits, int next) {
     std::copy(logits.begin(), logits.end(), logits_.begin() + std::ptrdiff_t(at * vocab));
     log_softmax(logits, lp);
     reference_.nll_sum -= lp[size_t(next)];
@@ -74,13 +75,13 @@ Evaluator::Evaluator(const LlamaWeights& reference, std::vector<std::vector<int>
   });
 }
 
-EvalResult Evaluator::score(const LlamaWeights& model, FfnGate* gate) const {
+EvalResult Evaluator::score(const LlamaWeights& model, FfnGate* gate, AttentionMixer* mixer) const {
   if (!same_config(model.config, config_)) throw std::invalid_argument("model config differs from the reference");
   const size_t vocab = size_t(config_.vocab_size);
   EvalResult r;
   std::vector<float> ref(vocab);
   std::vector<double> lp_ref, lp;
-  run(model, gate, [&](size_t at, const std::vector<float>& logits, int next) {
+  run(model, gate, mixer, [&](size_t at, const std::vector<float>& logits, int next) {
     std::copy(logits_.begin() + std::ptrdiff_t(at * vocab), logits_.begin() + std::ptrdiff_t((at + 1) * vocab), ref.begin());
     log_softmax(ref, lp_ref);
     log_softmax(logits, lp);

@@ -30,13 +30,14 @@ class Evaluator {
   const EvalResult& reference_result() const { return reference_; }  // KL 0
   const LlamaConfig& config() const { return config_; }
   // Throws std::invalid_argument if the model's config differs from the reference's. With a gate, the
-  // model's FFN runs only the experts the gate leaves on (LTE, llm/lte.hpp).
-  EvalResult score(const LlamaWeights& model, FfnGate* gate = nullptr) const;
+  // model's FFN runs only the experts the gate leaves on (LTE, llm/lte.hpp); with a mixer, its attention
+  // is the mixer's (DiJiang, llm/dijiang.hpp), which each sequence starts afresh at position 0.
+  EvalResult score(const LlamaWeights& model, FfnGate* gate = nullptr, AttentionMixer* mixer = nullptr) const;
 
  private:
   // Runs w over every sequence, calling visit(index of the predicted token, its logits, the token).
   template <class Visit>
-  void run(const LlamaWeights& w, FfnGate* gate, Visit&& visit) const;
+  void run(const LlamaWeights& w, FfnGate* gate, AttentionMixer* mixer, Visit&& visit) const;
 
   LlamaConfig config_;
   std::vector<std::vector<int>> seqs_;

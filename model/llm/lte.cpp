@@ -27,30 +27,7 @@ double sq_dist(const float* a, const double* c, int d) {
   return s;
 }
 
-int parse_field(const std::map<std::string, std::string>& md, const std::string& key) {
-  auto it = md.find(key);
-  if (it == md.end()) throw FormatError("LTE side file: metadata has no " + key);
-  try {
-    size_t used = 0;
-    const long v = std::stol(it->second, &used);
-    if (used != it->second.size() || v < 1 || v > (1 << 20)) throw std::out_of_range(key);
-    return int(v);
-  } catch (const std::logic_error&) {
-    throw FormatError("LTE side file: metadata " + key + " is not a positive integer: " + it->second);
-  }
-}
-
-template <class T>
-std::vector<T> read_tensor(const ByteSource& src, const SafetensorsFile& f, const std::string& name,
-                           const std::string& dtype, const std::vector<uint64_t>& shape) {
-  const SafetensorsTensor* t = f.find(name);
-  if (!t) throw FormatError("LTE side file has no tensor " + name);
-  if (t->dtype != dtype) throw FormatError("LTE side file: " + name + " has dtype " + t->dtype + ", expected " + dtype);
-  if (t->shape != shape) throw FormatError("LTE side file: " + name + " has the wrong shape for its metadata");
-  std::vector<T> v(size_t(t->value_count));
-  src.read(t->offset, reinterpret_cast<uint8_t*>(v.data()), size_t(t->size));  // little-endian, as the host
-  return v;
-}
+constexpr const char* kWhat = "LTE side file";
 
 }  // namespace
 
@@ -192,19 +169,19 @@ LteSide load_lte(const std::string& path) {
   if (version == f.metadata.end() || version->second != kVersion)
     throw FormatError("LTE side file: metadata version is not " + std::string(kVersion));
   LteSide s;
-  s.n_layers = parse_field(f.metadata, "n_layers");
-  s.dim = parse_field(f.metadata, "dim");
-  s.hidden_dim = parse_field(f.metadata, "hidden_dim");
-  s.expert_size = parse_field(f.metadata, "expert_size");
+  s.n_layers = side_metadata_int(f.metadata, "n_layers", kWhat);
+  s.dim = side_metadata_int(f.metadata, "dim", kWhat);
+  s.hidden_dim = side_metadata_int(f.metadata, "hidden_dim", kWhat);
+  s.expert_size = side_metadata_int(f.metadata, "expert_size", kWhat);
   for (const auto& [k, v] : f.metadata)
     if (k != "format" && k != "version" && k != "n_layers" && k != "dim" && k != "hidden_dim" && k != "expert_size")
       s.metadata[k] = v;
   const FileSource src(path);
   const uint64_t L = uint64_t(s.n_layers);
-  s.order = read_tensor<int32_t>(src, f, "lte.order", "I32", {L, uint64_t(s.hidden_dim)});
+  s.order = read_side_tensor<int32_t>(src, f, "lte.order", "I32", {L, uint64_t(s.hidden_dim)}, kWhat);
   if (f.find("lte.router")) {
-    s.router = read_tensor<float>(src, f, "lte.router", "F32", {L, uint64_t(s.experts()), uint64_t(s.dim)});
-    s.threshold = read_tensor<float>(src, f, "lte.threshold", "F32", {L});
+    s.router = read_side_tensor<float>(src, f, "lte.router", "F32", {L, uint64_t(s.experts()), uint64_t(s.dim)}, kWhat);
+    s.threshold = read_side_tensor<float>(src, f, "lte.threshold", "F32", {L}, kWhat);
   } else if (f.find("lte.threshold")) {
     throw FormatError("LTE side file: lte.threshold without lte.router");
   }

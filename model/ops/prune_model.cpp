@@ -13,6 +13,7 @@
 #include "core/threads.hpp"
 #include "llm/llama_eval.hpp"
 #include "llm/llama_io.hpp"
+#include "llm/dijiang.hpp"
 #include "llm/lte.hpp"
 #include "llm/text_set.hpp"
 #include "llm/tokenizer.hpp"
@@ -197,14 +198,36 @@ std::string evaluate_models(const EvalModelsOptions& o) {
   std::vector<EvalResult> res{ev->reference_result()};
   std::vector<std::string> names{o.dense + " (dense)"};
   std::vector<std::string> off{"", ""};  // experts off, FFN neurons off
-  if (!o.lte.empty()) {
-    const std::vector<std::string> models = o.pruned.empty() ? std::vector<std::string>{o.dense} : o.pruned;
+  const std::vector<std::string> with_side = o.pruned.empty() ? std::vector<std::string>{o.dense} : o.pruned;
+  auto side_of = [&](const std::vector<std::string>& sides, size_t m, const char* option) -> const std::string& {
+    if (sides.size() != 1 && sides.size() != with_side.size())
+      throw FileError("", std::string(option) + ": give one side file for all models or one per model (" +
+                              std::to_string(with_side.size()) + ")");
+    return sides.size() == 1 ? sides[0] : sides[m];
+  };
+  if (!o.lte.empty() && !o.dijiang.empty()) throw FileError("", "--lte and --dijiang: one at a time");
+  if (!o.dijiang.empty()) {
+    for (size_t m = 0; m < with_side.size(); ++m) {
+      const std::string& side_path = side_of(o.dijiang, m, "--dijiang");
+      const LlamaWeights w = load(with_side[m]);
+      if (!same_config(w.config, ev->config())) throw FileError(with_side[m], "not the same model shape as " + o.dense);
+      DiJiangSide side;
+      try {
+        side = load_dijiang(side_path);
+        side.check_model(w.config);
+      } catch (const FormatError& e) {
+        throw FileError(side_path, e.what());
+      }
+      DiJiangAttention att(side, w.config);
+      res.push_back(ev->score(w, nullptr, &att));
+      names.push_back(with_side[m] + " + DiJiang (" + feature_map_name(side.feature_map) + ") " + side_path);
+    }
+  } else if (!o.lte.empty()) {
+    const std::vector<std::string>& models = with_side;
     if (!o.lte_dump.empty() && (models.size() != 1 || o.lte_norm.size() > 1))
       throw FileError("", "--lte-dump: give one model and one gate (its routers, or one --lte-norm fraction)");
-    if (o.lte.size() != 1 && o.lte.size() != models.size())
-      throw FileError("", "--lte: give one side file for all models or one per model (" + std::to_string(models.size()) + ")");
     for (size_t m = 0; m < models.size(); ++m) {
-      const std::string& side_path = o.lte.size() == 1 ? o.lte[0] : o.lte[m];
+      const std::string& side_path = side_of(o.lte, m, "--lte");
       LteSide side;
       try {
         side = load_lte(side_path);

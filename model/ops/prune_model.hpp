@@ -43,6 +43,9 @@ struct EvalModelsOptions {
   // With one model and one gate (its routers, or one --lte-norm fraction): the gate's decisions per token
   // and layer on the held-out sequences, into this safetensors file (docs/token_factory.md section 7).
   std::string lte_dump;
+  // DiJiang (docs/dijiang.md): one side file for every model (DENSE when no model is given), or one per
+  // model; each model runs with its side file's DiJiang attention in place of softmax attention.
+  std::vector<std::string> dijiang;
 };
 
 // Perplexity and KL from the dense model of every model on the held-out sequences, as a table. The

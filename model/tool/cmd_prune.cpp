@@ -86,6 +86,8 @@ void add_prune_commands(CLI::App& app) {
       ->delimiter(',')
       ->check(CLI::Range(0.0, 1.0));
   eval->add_option("--lte-dump", ea->lte_dump, "with one model and one gate: its decisions per token and layer (a bit per expert) into this safetensors file");
+  eval->add_option("--dijiang", ea->dijiang, "DiJiang side file(s) (docs/dijiang.md): one for every model (DENSE if none given) or one per model")
+      ->check(CLI::ExistingFile);
 
   auto la = std::make_shared<ws::LteExpertsOptions>();
   CLI::App* lte = app.add_subcommand("lte-experts", "group each FFN's neurons into LTE experts (balanced k-means on w1 rows) into a side file");

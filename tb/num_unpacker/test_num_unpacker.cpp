@@ -199,6 +199,9 @@ TYPED_TEST(NumUnpacker, FullSpeedBf16) {
   const double beats = double(job.beats.size());
   const double bound = 257 + ws::NumUnpackerModel::kLatency + 2 + beats * std::max(1.0, K * 8 / 32.0);
   std::printf("cycles %llu for %.0f beats (bound %.0f)\n", (unsigned long long)s.cycles, beats, bound);
+  std::printf("WS_BENCH {\"bench\":\"num_unpacker\",\"lanes\":%d,\"values\":%llu,\"cycles\":%llu,"
+              "\"config_cycles\":257,\"latency\":%d}\n",
+              K, (unsigned long long)s.values, (unsigned long long)s.cycles, ws::NumUnpackerModel::kLatency);
   EXPECT_LE(double(s.cycles), bound);
 }
 

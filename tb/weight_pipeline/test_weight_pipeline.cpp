@@ -167,6 +167,14 @@ TEST(WeightPipelineReal, FullSpeedThroughput) {
                 (unsigned long long)R.load_cycles(), s->values_v[0].counts.table_log, s->meta_v[0].counts.table_log,
                 (unsigned long long)R.stream_cycles(), (unsigned long long)R.beats, st, R.beats_per_cycle(),
                 4 * R.beats_per_cycle(), 8 * R.beats_per_cycle(), double(R.dense) / double(r.cycles));
+    // For scripts/bench_hw.py: what the layer's compressed streams (value and metadata chunks) weigh.
+    size_t stream_bytes = 0;
+    for (const auto& b : s->value_bytes) stream_bytes += b.size();
+    for (const MetaChunk& m : s->meta) stream_bytes += m.stream.size();
+    std::printf("WS_BENCH {\"bench\":\"weight_pipeline\",\"layer\":\"%s\",\"rows\":%d,\"cols\":%d,"
+                "\"beats\":%llu,\"stream_cycles\":%.0f,\"dense\":%llu,\"cycles\":%llu,\"stream_bytes\":%zu}\n",
+                M.name.c_str(), M.rows, M.cols, (unsigned long long)R.beats, st, (unsigned long long)R.dense,
+                (unsigned long long)r.cycles, stream_bytes);
     EXPECT_GE(R.beats_per_cycle(), 0.95) << M.name;
   }
   tot.expect_clean();

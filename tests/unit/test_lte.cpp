@@ -17,6 +17,7 @@
 #include "llm/llama.hpp"
 #include "llm/llama_io.hpp"
 #include "llm/lte.hpp"
+#include "jax_reference.hpp"
 #include "test_env.hpp"
 #include "tool_run.hpp"
 
@@ -281,33 +282,6 @@ TEST(Lte, NormBaselineSwitchesOffTheLowestExpertsAtTheFraction) {
   EXPECT_THROW(ws::NormGate(w, side.bounds(), 1.5), std::invalid_argument);
 }
 
-// Where the JAX side runs: train/lte/*.py, run with the build's tool-written inputs.
-std::string py(const std::string& script) { return "python3 " + q(std::string(WS_SOURCE_DIR) + "/train/" + script); }
-
-void run_ok(const std::string& cmd) {
-  const int st = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "failed: " << cmd;
-}
-
-std::vector<float> read_f32(const fs::path& p) {
-  const std::vector<uint8_t> b = read_file(p);
-  std::vector<float> v(b.size() / 4);
-  std::memcpy(v.data(), b.data(), v.size() * 4);
-  return v;
-}
-
-// Largest |a - b| at a position relative to b's logit range there, over all positions.
-double worst_relative(const std::vector<float>& a, const std::vector<float>& b, size_t vocab) {
-  double worst = 0.0;
-  for (size_t p = 0; p * vocab < b.size(); ++p) {
-    const auto lo = std::minmax_element(b.begin() + std::ptrdiff_t(p * vocab), b.begin() + std::ptrdiff_t((p + 1) * vocab));
-    double diff = 0.0;
-    for (size_t v = p * vocab; v < (p + 1) * vocab; ++v) diff = std::max(diff, std::fabs(double(a[v]) - double(b[v])));
-    worst = std::max(worst, diff / (double(*lo.second) - double(*lo.first)));
-  }
-  return worst;
-}
-
 // JAX (float32, XLA's summation order) against run.c's sequential float sums: a few 1e-7 of the logit
 // range on stories260K; 1e-4 leaves a wide margin while a modelling error (a RoPE pair, a norm) is 1e-1.
 constexpr double kLogitTolerance = 1e-4;
@@ -328,11 +302,7 @@ TEST(LteJax, ForwardAndExpertChoicesMatchTheCppModel) {
   const ws::LlamaWeights w = ws::expert_ordered(tuned, side);
 
   const std::vector<std::vector<int>> seqs = ws::sample_sequences(stories(), 3, 40, seed() + 100);
-  std::string ids;
-  for (const std::vector<int>& s : seqs) {
-    if (!ids.empty()) ids += ",";
-    for (size_t i = 0; i < s.size(); ++i) ids += (i ? " " : "") + std::to_string(s[i]);
-  }
+  const std::string ids = ids_arg(seqs);
   const size_t vocab = size_t(w.config.vocab_size), L = size_t(side.n_layers), E = size_t(side.experts());
 
   // Dense: the original model's logits.

@@ -45,11 +45,16 @@ def load(path):
     return c, p
 
 
-def _load_safetensors(path):
-    from safetensors.numpy import load_file
+def safetensors_metadata(path):
+    """The __metadata__ of a safetensors file (its header read alone), {} if it has none."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
-        md = json.loads(f.read(n)).get("__metadata__", {})
+        return json.loads(f.read(n)).get("__metadata__", {})
+
+
+def _load_safetensors(path):
+    from safetensors.numpy import load_file
+    md = safetensors_metadata(path)
     if md.get("format") != "llama2.c":
         raise ValueError(f"{path}: not a llama2.c-named safetensors file (format {md.get('format')!r})")
     c = {k: int(md[k]) for k in FIELDS}

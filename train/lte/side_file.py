@@ -2,10 +2,9 @@
 k of layer l's expert order holds the model's neuron order[l][k]), and with routers lte.router F32
 [L][experts][dim] and lte.threshold F32 [L]; __metadata__ format = weightstream-lte, version 1, dim,
 hidden_dim, n_layers, expert_size, and records of how it was made."""
-import json
-import struct
-
 import numpy as np
+
+import llama_file
 
 FORMAT, VERSION = "weightstream-lte", "1"
 
@@ -20,9 +19,7 @@ def expert_bounds(hidden, size):
 
 def load(path):
     from safetensors.numpy import load_file
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        md = json.loads(f.read(n)).get("__metadata__", {})
+    md = llama_file.safetensors_metadata(path)
     if md.get("format") != FORMAT or md.get("version") != VERSION:
         raise ValueError(f"{path}: not an LTE side file of version {VERSION}")
     t = load_file(path)

@@ -38,12 +38,6 @@ TRAINED = ["token_embedding_table", "rms_att_weight", "wq", "wk", "wv", "wo", "r
            "rms_final_weight", "wcls"]
 
 
-def kl(teacher_logits, logits):
-    lt = jax.nn.log_softmax(teacher_logits, axis=-1)
-    ls = jax.nn.log_softmax(logits, axis=-1)
-    return jnp.mean(jnp.sum(jnp.exp(lt) * (lt - ls), axis=-1))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
@@ -91,7 +85,7 @@ def main():
         rec = []
         logits = jax_llama.forward(params, c, batch, lte_jax.gated_ffn(router, member, lte_jax.soft, rec))
         s = jnp.stack(rec)
-        task = kl(tlog, logits)
+        task = jax_llama.kl(tlog, logits)
         eff = jnp.mean(s)
         sep = jnp.mean(1.0 / ((s - 0.5) ** 2 + a.sep_eps))
         return task + eta * eff + lam * sep, (task, jnp.mean(s <= 0.5))
@@ -172,7 +166,7 @@ def main():
             def f(pr):
                 rec = []
                 logits = jax_llama.forward(pr, c, batch, lte_jax.gated_ffn(router, member, lte_jax.hard(th), rec))
-                return kl(tlog, logits), jnp.mean(jnp.stack(rec) <= th[:, None, None, None])
+                return jax_llama.kl(tlog, logits), jnp.mean(jnp.stack(rec) <= th[:, None, None, None])
             (loss, off), g = jax.value_and_grad(f, has_aux=True)(params)
             upd, state = opt2.update(g, state, params)
             return optax.apply_updates(params, upd), state, loss, off
