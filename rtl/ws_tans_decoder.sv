@@ -16,7 +16,8 @@
 module ws_tans_decoder #(
   parameter int Lanes       = 4,   // 1, 2, 4 or 8
   parameter int MaxTableLog = 11,  // 5 .. 12: each bank holds 2**MaxTableLog entries
-  parameter int CountBits   = 32   // width of a chunk's symbol count
+  parameter int CountBits   = 32,  // width of the descriptor's symbol count field
+  parameter int ChunkBits   = 17   // the largest chunk the decoder takes: n < 2**ChunkBits symbols
 ) (
   input  wire                               clk_i,
   input  wire                               rst_ni,
@@ -56,6 +57,8 @@ module ws_tans_decoder #(
                   ("ws_tans_decoder: MaxTableLog = %0d, must be 5 .. 12", MaxTableLog))
   `WS_PARAM_CHECK(g_check_count, CountBits >= 4 && CountBits <= 32,
                   ("ws_tans_decoder: CountBits = %0d, must be 4 .. 32", CountBits))
+  `WS_PARAM_CHECK(g_check_chunk, ChunkBits >= 4 && ChunkBits <= CountBits,
+                  ("ws_tans_decoder: ChunkBits = %0d, must be 4 .. CountBits", ChunkBits))
 
   localparam int K         = Lanes;
   localparam int ML        = MaxTableLog;
@@ -63,7 +66,7 @@ module ws_tans_decoder #(
   localparam int CW        = $clog2(K + 1);
   localparam int HeadBits  = ws_pkg::TANS_DESC_HEAD_BITS;
   localparam int LoBits    = $clog2(8 * K);  // the symbol counter below 8 Lanes
-  localparam int CB        = CountBits > LoBits ? CountBits : LoBits + 1;
+  localparam int CB        = ChunkBits > LoBits ? ChunkBits : LoBits + 1;  // the symbol counter
   localparam int KB        = $clog2(K);      // rem_q's bits below whole beats
 
   // The chunk's state (plain codes: Yosys cannot re-derive a module with a typedef of its own).
@@ -138,6 +141,7 @@ module ws_tans_decoder #(
   // symbols is taken and does nothing.
   ws_pkg::tans_desc_head_t d_head;
   logic                 desc_take, start, cnt_nz_q, cnt_small_q;
+  logic                 cnt_big_q;  // the count does not fit ChunkBits: a bad descriptor
   logic [CB-1:0]        cnt_q;
   ws_pkg::tans_err_e    d_err;
 
@@ -146,7 +150,8 @@ module ws_tans_decoder #(
   assign desc_take    = desc_valid_i && desc_ready_o;
   assign start        = st_q == ST_TAKEN && cnt_nz_q;
   assign d_err        = !loaded_q[bank_q] ? ws_pkg::TANS_ERR_NO_TABLE
-                      : log_q < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || log_q > 4'(ML) ? ws_pkg::TANS_ERR_BAD_DESC
+                      : log_q < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || log_q > 4'(ML) || cnt_big_q
+                                                                             ? ws_pkg::TANS_ERR_BAD_DESC
                                                                              : ws_pkg::TANS_ERR_NONE;
 
   always_ff @(posedge clk_i) begin
@@ -156,6 +161,7 @@ module ws_tans_decoder #(
       cnt_q       <= CB'(desc_data_i[HeadBits +: CountBits]);
       cnt_nz_q    <= desc_data_i[HeadBits +: CountBits] != '0;
       cnt_small_q <= (desc_data_i[HeadBits +: CountBits] >> LoBits) == '0;
+      cnt_big_q   <= (desc_data_i[HeadBits +: CountBits] >> ChunkBits) != '0;
     end
   end
 

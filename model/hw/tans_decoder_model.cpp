@@ -40,8 +40,10 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
   if (p.max_table_log < pkg::TANS_MIN_TABLE_LOG || p.max_table_log > pkg::TANS_MAX_TABLE_LOG)
     throw std::invalid_argument("TansDecoderModel: max_table_log must be 5..12");
   if (p.count_bits < 4 || p.count_bits > 32) throw std::invalid_argument("TansDecoderModel: count_bits must be 4..32");
+  if (p.chunk_bits < 4 || p.chunk_bits > p.count_bits)
+    throw std::invalid_argument("TansDecoderModel: chunk_bits must be 4..count_bits");
   lo_bits_ = clog2(uint64_t(8 * p.lanes));
-  cb_ = p.count_bits > lo_bits_ ? p.count_bits : lo_bits_ + 1;
+  cb_ = p.chunk_bits > lo_bits_ ? p.chunk_bits : lo_bits_ + 1;
   view_bits_ = 2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1;
   mem_.assign(size_t(2) << p.max_table_log, 0);
   lane_.assign(size_t(p.lanes), Lane{});
@@ -106,7 +108,8 @@ void TansDecoderModel::compute(Comb& c) const {
   c.desc_take = in.desc_valid && c.desc_ready;
   c.start = st_ == ST_TAKEN && cnt_nz_;
   c.d_err = !bit(loaded_, bank_)                                               ? pkg::TANS_ERR_NO_TABLE
-            : log_ < uint32_t(pkg::TANS_MIN_TABLE_LOG) || log_ > uint32_t(ML) ? pkg::TANS_ERR_BAD_DESC
+            : log_ < uint32_t(pkg::TANS_MIN_TABLE_LOG) || log_ > uint32_t(ML) || cnt_big_
+                ? pkg::TANS_ERR_BAD_DESC
                                                                               : pkg::TANS_ERR_NONE;
 
   // Output room (needs only registers and out_ready), then the abort, which the lanes see.
@@ -470,6 +473,7 @@ void TansDecoderModel::tick() {
     cnt_ = count & low_mask(cb_);
     cnt_nz_ = count != 0;
     cnt_small_ = (count >> lo_bits_) == 0;
+    cnt_big_ = (count >> p_.chunk_bits) != 0;
   }
 
   // Output register and its skid register

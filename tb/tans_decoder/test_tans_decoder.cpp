@@ -582,6 +582,17 @@ TYPED_TEST(TansDecoder, Errors) {
     b.add(d);
     b.add(next_good(0));
   }
+  // Counts the hardware does not take (n >= 2^ChunkBits, the RTL's default and the model's): the
+  // smallest such count and the largest the descriptor's 32-bit field carries.
+  const int chunk_bits = C::Dut::params().chunk_bits;
+  for (uint32_t n : {uint32_t(1) << chunk_bits, ~uint32_t(0)}) {
+    HwChunk d = next_good(0);
+    d.n = n;
+    d.load = false;
+    d.err = pkg::TANS_ERR_BAD_DESC;
+    b.add(d);
+    b.add(next_good(0));
+  }
 
   // Corrupted streams, each judged by the functional model: a state's stream a unit short, a unit
   // too long, a padding bit set, an initial state changed, an initial state at or above 2^L, random
