@@ -106,7 +106,7 @@ void TansDecoderModel::compute(Comb& c) const {
   c.cfg_take = in.cfg_valid && c.cfg_ready;
   c.desc_ready = st_ == ST_IDLE && !(in.cfg_valid && in.cfg_bank == in.desc.bank);
   c.desc_take = in.desc_valid && c.desc_ready;
-  c.start = st_ == ST_TAKEN && cnt_nz_;
+  c.start = st_ == ST_TAKEN && cnt_nz();
   c.d_err = !bit(loaded_, bank_)                                               ? pkg::TANS_ERR_NO_TABLE
             : log_ < uint32_t(pkg::TANS_MIN_TABLE_LOG) || log_ > uint32_t(ML) || cnt_big_
                 ? pkg::TANS_ERR_BAD_DESC
@@ -203,7 +203,7 @@ void TansDecoderModel::compute(Comb& c) const {
   c.qle_d = 0;
   for (int i = 0; i < 4; ++i) {
     bool q;
-    if (c.start) q = cnt_small_ && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
+    if (c.start) q = cnt_small() && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
     else if (c.push_beat) q = i < 3 ? bit(qle_, i + 1) : rem_small_ && (rem_lo >> kb) <= 4;
     else q = bit(qle_, i);
     c.qle_d |= uint32_t(q) << i;
@@ -397,7 +397,7 @@ void TansDecoderModel::tick() {
   adv_ = c.adv_d;
   phase_ = c.phase_next;
   ready_all_ = c.ready_all_d;
-  rem_small_ = start ? cnt_small_ : (rem_ >> lo_bits_) == 0;
+  rem_small_ = start ? cnt_small() : (rem_ >> lo_bits_) == 0;
   desc_ev_ = start ? c.d_err : uint8_t(pkg::TANS_ERR_NONE);
   if (adv) {
     pend_ = c.next_kind;
@@ -424,7 +424,7 @@ void TansDecoderModel::tick() {
       if (c.desc_take) st_ = ST_TAKEN;
       break;
     case ST_TAKEN:
-      st_ = !cnt_nz_ ? ST_IDLE : c.d_err != pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
+      st_ = !cnt_nz() ? ST_IDLE : c.d_err != pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
       wait_ = 2;
       last_out_ = false;
       err_early_ = err_final_ = err_left_ = err_init_ = false;
@@ -471,9 +471,10 @@ void TansDecoderModel::tick() {
     bank_ = in.desc.bank;
     log_ = in.desc.table_log & 15;
     cnt_ = count & low_mask(cb_);
-    cnt_nz_ = count != 0;
-    cnt_small_ = (count >> lo_bits_) == 0;
+    const uint64_t low = count & low_mask(p_.chunk_bits);
     cnt_big_ = (count >> p_.chunk_bits) != 0;
+    cnt_lo_nz_ = low != 0;
+    cnt_mid_z_ = (low >> lo_bits_) == 0;
   }
 
   // Output register and its skid register
