@@ -138,7 +138,7 @@ void TansDecoderModel::compute(Comb& c) const {
       bc.move0 = bc.pop || (!bit(b.valid, 0) && bit(b.valid, 1));
       bc.move1 = bc.pop || (!bit(b.valid, 1) && bit(b.valid, 2));
       bc.move2 = bc.pop || (!bit(b.valid, 2) && bit(b.valid, 3));
-      const bool free3 = !bit(b.valid, 3) || bc.move2;
+      const bool free3 = !bit(b.valid, 3) || !bit(b.valid, 2);  // never counts on the pop
       bc.in_ready = b.drain || (free3 && !b.ended);
       bc.take = in.in_valid[size_t(s)] && bc.in_ready;
       bc.move3 = bc.take && !b.drain;
@@ -335,7 +335,7 @@ void TansDecoderModel::tick() {
       if (bc.move1) b.data[1] = b.data[2];
       if (bc.move2) b.data[2] = b.data[3];
       if (bc.move3) b.data[3] = in.in_data[size_t(s)];
-      const bool ok = v == 15 || ended;
+      const bool ok = ended || ((v & 7) == 7 && (bit(v, 3) || bc.move3));
       if (bc.flush) {
         b.valid = 1;
         b.ended = false;
