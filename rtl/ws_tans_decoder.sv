@@ -16,7 +16,8 @@
 module ws_tans_decoder #(
   parameter int Lanes       = 4,   // 1, 2, 4 or 8
   parameter int MaxTableLog = 11,  // 5 .. 12: each bank holds 2**MaxTableLog entries
-  parameter int CountBits   = 32   // width of a chunk's symbol count
+  parameter int CountBits   = 32,  // width of the descriptor's symbol count field
+  parameter int ChunkBits   = 17   // the largest chunk the decoder takes: n < 2**ChunkBits symbols
 ) (
   input  wire                               clk_i,
   input  wire                               rst_ni,
@@ -56,6 +57,8 @@ module ws_tans_decoder #(
                   ("ws_tans_decoder: MaxTableLog = %0d, must be 5 .. 12", MaxTableLog))
   `WS_PARAM_CHECK(g_check_count, CountBits >= 4 && CountBits <= 32,
                   ("ws_tans_decoder: CountBits = %0d, must be 4 .. 32", CountBits))
+  `WS_PARAM_CHECK(g_check_chunk, ChunkBits >= 4 && ChunkBits <= CountBits,
+                  ("ws_tans_decoder: ChunkBits = %0d, must be 4 .. CountBits", ChunkBits))
 
   localparam int K         = Lanes;
   localparam int ML        = MaxTableLog;
@@ -63,7 +66,7 @@ module ws_tans_decoder #(
   localparam int CW        = $clog2(K + 1);
   localparam int HeadBits  = ws_pkg::TANS_DESC_HEAD_BITS;
   localparam int LoBits    = $clog2(8 * K);  // the symbol counter below 8 Lanes
-  localparam int CB        = CountBits > LoBits ? CountBits : LoBits + 1;
+  localparam int CB        = ChunkBits > LoBits ? ChunkBits : LoBits + 1;  // the symbol counter
   localparam int KB        = $clog2(K);      // rem_q's bits below whole beats
 
   // The chunk's state (plain codes: Yosys cannot re-derive a module with a typedef of its own).
@@ -137,16 +140,27 @@ module ws_tans_decoder #(
   // writes presented before a descriptor go first), then checked from registers. A chunk of 0
   // symbols is taken and does nothing.
   ws_pkg::tans_desc_head_t d_head;
-  logic                 desc_take, start, cnt_nz_q, cnt_small_q;
+  logic                 desc_take, start;
+  logic [ChunkBits-1:0] d_count;    // the descriptor's count below 2^ChunkBits
+  // The count's tests, split so that none is a 32-input OR on the descriptor input: registered
+  // per part, combined by one gate where they are used.
+  logic                 cnt_big_q;     // the count does not fit ChunkBits: a bad descriptor
+  logic                 cnt_lo_nz_q;   // its bits below ChunkBits are not all 0
+  logic                 cnt_mid_z_q;   // its bits LoBits .. ChunkBits-1 are all 0
+  logic                 cnt_nz, cnt_small;  // n != 0; n < 8 Lanes
   logic [CB-1:0]        cnt_q;
   ws_pkg::tans_err_e    d_err;
 
   assign d_head       = desc_data_i[HeadBits-1:0];
   assign desc_ready_o = st_q == ST_IDLE && !(cfg_valid_i && cfg_bank_i == d_head.bank);
   assign desc_take    = desc_valid_i && desc_ready_o;
-  assign start        = st_q == ST_TAKEN && cnt_nz_q;
+  assign d_count      = desc_data_i[HeadBits +: ChunkBits];
+  assign cnt_nz       = cnt_lo_nz_q || cnt_big_q;
+  assign cnt_small    = cnt_mid_z_q && !cnt_big_q;
+  assign start        = st_q == ST_TAKEN && cnt_nz;
   assign d_err        = !loaded_q[bank_q] ? ws_pkg::TANS_ERR_NO_TABLE
-                      : log_q < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || log_q > 4'(ML) ? ws_pkg::TANS_ERR_BAD_DESC
+                      : log_q < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || log_q > 4'(ML) || cnt_big_q
+                                                                             ? ws_pkg::TANS_ERR_BAD_DESC
                                                                              : ws_pkg::TANS_ERR_NONE;
 
   always_ff @(posedge clk_i) begin
@@ -154,8 +168,9 @@ module ws_tans_decoder #(
       bank_q      <= d_head.bank;
       log_q       <= d_head.table_log;
       cnt_q       <= CB'(desc_data_i[HeadBits +: CountBits]);
-      cnt_nz_q    <= desc_data_i[HeadBits +: CountBits] != '0;
-      cnt_small_q <= (desc_data_i[HeadBits +: CountBits] >> LoBits) == '0;
+      cnt_big_q   <= (desc_data_i[HeadBits +: CountBits] >> ChunkBits) != '0;
+      cnt_lo_nz_q <= d_count != '0;
+      cnt_mid_z_q <= (d_count >> LoBits) == '0;
     end
   end
 
@@ -236,7 +251,7 @@ module ws_tans_decoder #(
     // qle_q's next value: from the descriptor's count at the start; as a beat runs each flag takes
     // the one above it, and the top one is compared afresh (rem_small_q is exact where it counts).
     for (int i = 0; i < 4; i++) begin
-      if (start)          qle_d[i] = cnt_small_q && cnt_q[LoBits-1:KB] <= 3'(i);
+      if (start)          qle_d[i] = cnt_small && cnt_q[LoBits-1:KB] <= 3'(i);
       else if (push_beat) qle_d[i] = i < 3 ? qle_q[i + 1] : rem_small_q && rem_lo[LoBits-1:KB] <= 3'd4;
       else                qle_d[i] = qle_q[i];
     end
@@ -317,7 +332,7 @@ module ws_tans_decoder #(
       adv_q       <= adv_d;
       phase_q     <= phase_next;
       ready_all_q <= ready_all_d;
-      rem_small_q <= start ? cnt_small_q : (rem_q >> LoBits) == '0;
+      rem_small_q <= start ? cnt_small : (rem_q >> LoBits) == '0;
       desc_ev_q   <= start ? d_err : ws_pkg::TANS_ERR_NONE;
       if (adv_q) begin  // the pending slot runs: its successor is pending next
         pend_q     <= next_kind;
@@ -345,7 +360,7 @@ module ws_tans_decoder #(
           if (desc_take) st_q <= ST_TAKEN;
         end
         ST_TAKEN: begin
-          st_q        <= !cnt_nz_q ? ST_IDLE : d_err != ws_pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
+          st_q        <= !cnt_nz ? ST_IDLE : d_err != ws_pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
           wait_q      <= 2'd2;
           last_out_q  <= 1'b0;
           err_early_q <= 1'b0;

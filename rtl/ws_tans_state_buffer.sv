@@ -23,7 +23,7 @@ module ws_tans_state_buffer (
   output logic [15:0] h1_o,
   output logic [2:0]  valid_o,   // w0, h0, h1 hold units (w0 may be the dummy)
   output logic        ended_o,   // the chunk's last unit came in: what is left of it is in the slots
-  output logic        ok_o       // registered: all four slots full, or the last unit in (a cycle ago)
+  output logic        ok_o       // registered: all four slots full (or the fourth unit coming in), or the last unit in, a cycle ago
 );
   `include "ws_assert.svh"
 
@@ -37,6 +37,10 @@ module ws_tans_state_buffer (
   // moveK: slot K loads slot K+1 (K < 3) or the port (K = 3). A pop shifts every slot down at once;
   // otherwise a unit moves into an empty slot below it, one slot a cycle. No move waits for another,
   // so the pop (from the decoder's registered slot) is one logic level from the clock enables.
+  // The port does not count on a pop either: h2 takes a unit when it is empty or its unit can sink
+  // into an empty h1, so in_ready and the h2 enable come from registers and in_valid alone. (After a
+  // pop of a full buffer h2 refills a cycle later; ok_o looks ahead by that unit, so a state that
+  // pops every other cycle never waits for it.)
   // The slots need not be contiguous while units arrive; once the last unit is in, they settle in
   // three cycles, before the decoder can see ok_o and run the state's next extraction.
   logic move0, move1, move2, move3, free3, ended, take;
@@ -44,7 +48,7 @@ module ws_tans_state_buffer (
   assign move0 = pop_i || (!valid_q[0] && valid_q[1]);
   assign move1 = pop_i || (!valid_q[1] && valid_q[2]);
   assign move2 = pop_i || (!valid_q[2] && valid_q[3]);
-  assign free3 = !valid_q[3] || move2;
+  assign free3 = !valid_q[3] || !valid_q[2];
   assign in_ready_o = drain_q || (free3 && !ended);
   assign take  = in_valid_i && in_ready_o;
   assign move3 = take && !drain_q;
@@ -76,7 +80,8 @@ module ws_tans_state_buffer (
         ended_q    <= ended_q || (move3 && in_last_i);
         drain_q    <= drain_q && !(take && in_last_i);
       end
-      ok_q <= &valid_q || ended;
+      // w0, h0, h1 full and h2 full or filling now (the unit a pop of a full buffer left room for)
+      ok_q <= ended || (&valid_q[2:0] && (valid_q[3] || move3));
     end
   end
 

@@ -40,8 +40,10 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
   if (p.max_table_log < pkg::TANS_MIN_TABLE_LOG || p.max_table_log > pkg::TANS_MAX_TABLE_LOG)
     throw std::invalid_argument("TansDecoderModel: max_table_log must be 5..12");
   if (p.count_bits < 4 || p.count_bits > 32) throw std::invalid_argument("TansDecoderModel: count_bits must be 4..32");
+  if (p.chunk_bits < 4 || p.chunk_bits > p.count_bits)
+    throw std::invalid_argument("TansDecoderModel: chunk_bits must be 4..count_bits");
   lo_bits_ = clog2(uint64_t(8 * p.lanes));
-  cb_ = p.count_bits > lo_bits_ ? p.count_bits : lo_bits_ + 1;
+  cb_ = p.chunk_bits > lo_bits_ ? p.chunk_bits : lo_bits_ + 1;
   view_bits_ = 2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1;
   mem_.assign(size_t(2) << p.max_table_log, 0);
   lane_.assign(size_t(p.lanes), Lane{});
@@ -104,9 +106,10 @@ void TansDecoderModel::compute(Comb& c) const {
   c.cfg_take = in.cfg_valid && c.cfg_ready;
   c.desc_ready = st_ == ST_IDLE && !(in.cfg_valid && in.cfg_bank == in.desc.bank);
   c.desc_take = in.desc_valid && c.desc_ready;
-  c.start = st_ == ST_TAKEN && cnt_nz_;
+  c.start = st_ == ST_TAKEN && cnt_nz();
   c.d_err = !bit(loaded_, bank_)                                               ? pkg::TANS_ERR_NO_TABLE
-            : log_ < uint32_t(pkg::TANS_MIN_TABLE_LOG) || log_ > uint32_t(ML) ? pkg::TANS_ERR_BAD_DESC
+            : log_ < uint32_t(pkg::TANS_MIN_TABLE_LOG) || log_ > uint32_t(ML) || cnt_big_
+                ? pkg::TANS_ERR_BAD_DESC
                                                                               : pkg::TANS_ERR_NONE;
 
   // Output room (needs only registers and out_ready), then the abort, which the lanes see.
@@ -135,7 +138,7 @@ void TansDecoderModel::compute(Comb& c) const {
       bc.move0 = bc.pop || (!bit(b.valid, 0) && bit(b.valid, 1));
       bc.move1 = bc.pop || (!bit(b.valid, 1) && bit(b.valid, 2));
       bc.move2 = bc.pop || (!bit(b.valid, 2) && bit(b.valid, 3));
-      const bool free3 = !bit(b.valid, 3) || bc.move2;
+      const bool free3 = !bit(b.valid, 3) || !bit(b.valid, 2);  // never counts on the pop
       bc.in_ready = b.drain || (free3 && !b.ended);
       bc.take = in.in_valid[size_t(s)] && bc.in_ready;
       bc.move3 = bc.take && !b.drain;
@@ -200,7 +203,7 @@ void TansDecoderModel::compute(Comb& c) const {
   c.qle_d = 0;
   for (int i = 0; i < 4; ++i) {
     bool q;
-    if (c.start) q = cnt_small_ && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
+    if (c.start) q = cnt_small() && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
     else if (c.push_beat) q = i < 3 ? bit(qle_, i + 1) : rem_small_ && (rem_lo >> kb) <= 4;
     else q = bit(qle_, i);
     c.qle_d |= uint32_t(q) << i;
@@ -332,7 +335,7 @@ void TansDecoderModel::tick() {
       if (bc.move1) b.data[1] = b.data[2];
       if (bc.move2) b.data[2] = b.data[3];
       if (bc.move3) b.data[3] = in.in_data[size_t(s)];
-      const bool ok = v == 15 || ended;
+      const bool ok = ended || ((v & 7) == 7 && (bit(v, 3) || bc.move3));
       if (bc.flush) {
         b.valid = 1;
         b.ended = false;
@@ -394,7 +397,7 @@ void TansDecoderModel::tick() {
   adv_ = c.adv_d;
   phase_ = c.phase_next;
   ready_all_ = c.ready_all_d;
-  rem_small_ = start ? cnt_small_ : (rem_ >> lo_bits_) == 0;
+  rem_small_ = start ? cnt_small() : (rem_ >> lo_bits_) == 0;
   desc_ev_ = start ? c.d_err : uint8_t(pkg::TANS_ERR_NONE);
   if (adv) {
     pend_ = c.next_kind;
@@ -421,7 +424,7 @@ void TansDecoderModel::tick() {
       if (c.desc_take) st_ = ST_TAKEN;
       break;
     case ST_TAKEN:
-      st_ = !cnt_nz_ ? ST_IDLE : c.d_err != pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
+      st_ = !cnt_nz() ? ST_IDLE : c.d_err != pkg::TANS_ERR_NONE ? ST_ABORT : ST_WAIT;
       wait_ = 2;
       last_out_ = false;
       err_early_ = err_final_ = err_left_ = err_init_ = false;
@@ -468,8 +471,10 @@ void TansDecoderModel::tick() {
     bank_ = in.desc.bank;
     log_ = in.desc.table_log & 15;
     cnt_ = count & low_mask(cb_);
-    cnt_nz_ = count != 0;
-    cnt_small_ = (count >> lo_bits_) == 0;
+    const uint64_t low = count & low_mask(p_.chunk_bits);
+    cnt_big_ = (count >> p_.chunk_bits) != 0;
+    cnt_lo_nz_ = low != 0;
+    cnt_mid_z_ = (low >> lo_bits_) == 0;
   }
 
   // Output register and its skid register

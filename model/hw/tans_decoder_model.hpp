@@ -21,7 +21,8 @@ namespace ws {
 struct TansDecoderParams {
   int lanes = 4;           // Lanes: 1, 2, 4, 8 (2 x Lanes states)
   int max_table_log = 11;  // MaxTableLog: 5 .. 12
-  int count_bits = 32;     // CountBits: 4 .. 32
+  int count_bits = 32;     // CountBits: 4 .. 32, the descriptor's count field
+  int chunk_bits = 17;     // ChunkBits: 4 .. count_bits, chunks of n < 2^chunk_bits symbols
   int states() const { return 2 * lanes; }
 };
 
@@ -120,7 +121,9 @@ class TansDecoderModel : public TansDecoderPins {
   uint32_t loaded_ = 0;
   // Descriptor and sequencer
   uint32_t st_ = 0, log_ = 0, pend_ = 0, wait_ = 0, end_wait_ = 0, ready_all_ = 0;
-  bool bank_ = false, cnt_nz_ = false, cnt_small_ = false;
+  bool bank_ = false, cnt_big_ = false, cnt_lo_nz_ = false, cnt_mid_z_ = false;
+  bool cnt_nz() const { return cnt_lo_nz_ || cnt_big_; }         // n != 0
+  bool cnt_small() const { return cnt_mid_z_ && !cnt_big_; }     // n < 8 Lanes
   uint64_t cnt_ = 0, rem_ = 0;
   bool adv_ = false, phase_ = false, primed_ = false, s_pseudo_ = false, s_beat_ = false, s_init_ = false;
   uint32_t s_pop0_ = 0, s_pop1_ = 0, s_fin0_ = 0, s_fin1_ = 0, dec_fin_ = 0, done0_ = 0, done1_ = 0;

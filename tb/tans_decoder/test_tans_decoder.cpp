@@ -573,15 +573,21 @@ TYPED_TEST(TansDecoder, Errors) {
   b.expect_cause(pkg::TANS_ERR_BAD_ENTRY);
   b.add(next_good(0));
 
-  // Bad descriptors (of a loaded bank): table log 4 and MaxTableLog + 1.
-  for (int log : {4, C::kMaxLog + 1}) {
+  // Bad descriptors (of a loaded bank), each followed by a good chunk: table log 4 and MaxTableLog +
+  // 1; counts the hardware does not take (n >= 2^ChunkBits, the RTL's default and the model's), the
+  // smallest such count and the largest the descriptor's 32-bit field carries.
+  auto add_bad_desc = [&](int log, uint32_t n) {
     HwChunk d = next_good(0);
-    d.log = log;
+    if (log != 0) d.log = log;
+    if (n != 0) d.n = n;
     d.load = false;
     d.err = pkg::TANS_ERR_BAD_DESC;
     b.add(d);
     b.add(next_good(0));
-  }
+  };
+  for (int log : {4, C::kMaxLog + 1}) add_bad_desc(log, 0);
+  const int chunk_bits = C::Dut::params().chunk_bits;
+  for (uint32_t n : {uint32_t(1) << chunk_bits, ~uint32_t(0)}) add_bad_desc(0, n);
 
   // Corrupted streams, each judged by the functional model: a state's stream a unit short, a unit
   // too long, a padding bit set, an initial state changed, an initial state at or above 2^L, random
