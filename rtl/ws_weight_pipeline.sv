@@ -92,13 +92,22 @@ module ws_weight_pipeline #(
   localparam int ML = ws_pkg::WP_META_LANES;
 
   // ---------------------------------------------------------------------------------------------
-  // Configuration routing
+  // Configuration: the address is decoded at the port into one select bit per target, and the write
+  // passes a register slice (u_cfg_slice) before it reaches any block, so cfg_ready_o is a register
+  // and every block's cfg_valid one gate from registers. A write takes effect a cycle later than at
+  // the port; writes keep their order.
   localparam int OW = ws_pkg::WP_CFG_OFFSET_BITS;
+  // Offset bits a target reads: table entries, the unpacker's 9 address bits, the MAC array's 2 MaxK
+  localparam int OffA   = ValueTableLog > MetaTableLog ? ValueTableLog : MetaTableLog;
+  localparam int OffB   = KW + 1 > 9 ? KW + 1 : 9;
+  localparam int CfgOff = OffA > OffB ? OffA : OffB;
+  localparam int CfgSlotBits = 10 + CfgOff + 32;  // the select and bank bits, offset, data
   logic [15-OW:0] region;
   logic [OW-1:0]  offset;
-  logic        sel_v, sel_m, sel_u, sel_a, sel_t, sel_beats, sel_dense, cfg_bad;
-  logic        bank_v, bank_m;  // the table bank a table write goes to
-  logic        v_cfg_ready, m_cfg_ready, u_cfg_ready, a_cfg_ready;
+  logic           sel_v, sel_m, sel_u, sel_a, sel_beats, sel_dense, cfg_bad;
+  logic           bank_v, bank_m;  // the table bank a table write goes to
+  logic           unknown, data_bad;
+  logic           v_cfg_ready, m_cfg_ready, u_cfg_ready, a_cfg_ready;
 
   assign region = cfg_addr_i[15:OW];
   assign offset = cfg_addr_i[OW-1:0];
@@ -110,25 +119,46 @@ module ws_weight_pipeline #(
   assign sel_a  = region == ws_pkg::WP_CFG_MAC && (offset >> (KW + 1)) == '0;
   assign sel_beats = region == ws_pkg::WP_CFG_TOP && offset == OW'(ws_pkg::WP_TOP_LAYER_BEATS);
   assign sel_dense = region == ws_pkg::WP_CFG_TOP && offset == OW'(ws_pkg::WP_TOP_LAYER_DENSE);
-  assign sel_t  = sel_beats || sel_dense;
+  assign unknown   = !sel_v && !sel_m && !sel_u && !sel_a && !sel_beats && !sel_dense;
+  assign data_bad  = sel_beats ? cfg_data_i == 32'd0 || (cfg_data_i >> BeatBits) != 32'd0
+                               : sel_dense && cfg_data_i > 32'd1;
+
+  logic           c_valid, c_ready;  // the write out of the slice, to its target
+  logic           c_sel_v, c_sel_m, c_sel_u, c_sel_a, c_sel_beats, c_sel_dense, c_sel_t, c_unknown, c_data_bad;
+  logic           c_bank_v, c_bank_m;
+  logic [CfgOff-1:0] c_offset;
+  logic [31:0]    c_data;
+
+  ws_skid_buffer #(.Width(CfgSlotBits)) u_cfg_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (cfg_valid_i),
+    .in_ready_o (cfg_ready_o),
+    .in_data_i  ({sel_v, sel_m, sel_u, sel_a, sel_beats, sel_dense, unknown, data_bad, bank_v, bank_m,
+                  offset[CfgOff-1:0], cfg_data_i}),
+    .out_valid_o(c_valid),
+    .out_ready_i(c_ready),
+    .out_data_o ({c_sel_v, c_sel_m, c_sel_u, c_sel_a, c_sel_beats, c_sel_dense, c_unknown, c_data_bad,
+                  c_bank_v, c_bank_m, c_offset, c_data})
+  );
+  assign c_sel_t = c_sel_beats || c_sel_dense;
 
   // A layer is open from its LAYER_BEATS write to its last weight beat: the MAC array's configuration
   // and LAYER_BEATS of the next layer wait until it closes (the MAC array alone would take them as soon
   // as it is idle, which it also is before the open layer's first beat).
   logic open_q;
   always_comb begin
-    cfg_ready_o = 1'b1;  // unknown addresses: taken at once
-    if (sel_v) cfg_ready_o = v_cfg_ready;
-    if (sel_m) cfg_ready_o = m_cfg_ready;
-    if (sel_u) cfg_ready_o = u_cfg_ready;
-    if (sel_a) cfg_ready_o = a_cfg_ready && !open_q;
-    if (sel_t) cfg_ready_o = !open_q;
+    c_ready = 1'b1;  // unknown addresses: taken at once
+    if (c_sel_v) c_ready = v_cfg_ready;
+    if (c_sel_m) c_ready = m_cfg_ready;
+    if (c_sel_u) c_ready = u_cfg_ready;
+    if (c_sel_a) c_ready = a_cfg_ready && !open_q;
+    if (c_sel_t) c_ready = !open_q;
   end
 
   logic top_cfg_fire;
-  assign top_cfg_fire = cfg_valid_i && !sel_v && !sel_m && !sel_u && !sel_a && !(sel_t && open_q);
-  assign cfg_bad = top_cfg_fire && (!sel_t || (sel_beats ? cfg_data_i == 32'd0 || (cfg_data_i >> BeatBits) != 32'd0
-                                                          : cfg_data_i > 32'd1));
+  assign top_cfg_fire = c_valid && (c_unknown || (c_sel_t && !open_q));
+  assign cfg_bad      = top_cfg_fire && (c_unknown || c_data_bad);
 
   // ---------------------------------------------------------------------------------------------
   // The blocks
@@ -164,11 +194,11 @@ module ws_weight_pipeline #(
   ) u_vdec (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
-    .cfg_valid_i (cfg_valid_i && sel_v),
+    .cfg_valid_i (c_valid && c_sel_v),
     .cfg_ready_o (v_cfg_ready),
-    .cfg_bank_i  (bank_v),
-    .cfg_addr_i  (offset[ValueTableLog-1:0]),
-    .cfg_data_i  (cfg_data_i[23:0]),
+    .cfg_bank_i  (c_bank_v),
+    .cfg_addr_i  (c_offset[ValueTableLog-1:0]),
+    .cfg_data_i  (c_data[23:0]),
     .desc_valid_i(vdesc_valid_i),
     .desc_ready_o(vdesc_ready_o),
     .desc_data_i (vdesc_data_i),
@@ -202,10 +232,10 @@ module ws_weight_pipeline #(
   ) u_unp (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
-    .cfg_valid_i(cfg_valid_i && sel_u),
+    .cfg_valid_i(c_valid && c_sel_u),
     .cfg_ready_o(u_cfg_ready),
-    .cfg_addr_i (offset[8:0]),
-    .cfg_data_i (cfg_data_i[20:0]),
+    .cfg_addr_i (c_offset[8:0]),
+    .cfg_data_i (c_data[20:0]),
     .sym_valid_i(v_out_valid && v_pass),
     .sym_ready_o(u_sym_ready),
     .sym_data_i (v_out_data),
@@ -232,11 +262,11 @@ module ws_weight_pipeline #(
   ) u_mdec (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
-    .cfg_valid_i (cfg_valid_i && sel_m),
+    .cfg_valid_i (c_valid && c_sel_m),
     .cfg_ready_o (m_cfg_ready),
-    .cfg_bank_i  (bank_m),
-    .cfg_addr_i  (offset[MetaTableLog-1:0]),
-    .cfg_data_i  (cfg_data_i[23:0]),
+    .cfg_bank_i  (c_bank_m),
+    .cfg_addr_i  (c_offset[MetaTableLog-1:0]),
+    .cfg_data_i  (c_data[23:0]),
     .desc_valid_i(mdesc_valid_i),
     .desc_ready_o(mdesc_ready_o),
     .desc_data_i (mdesc_data_i),
@@ -369,9 +399,9 @@ module ws_weight_pipeline #(
       else if (mac_w_fire && mac_w_last) x_loaded_q <= 1'b0;
       if (w_fire && w_last) sent_q <= 1'b1;
       else if (mac_w_fire && mac_w_last) sent_q <= 1'b0;
-      if (top_cfg_fire && sel_dense && !cfg_bad) dense_q <= cfg_data_i[0];
-      if (top_cfg_fire && sel_beats && !cfg_bad) layer_beats_q <= cfg_data_i[BeatBits-1:0];
-      if (top_cfg_fire && sel_beats && !cfg_bad) open_q <= 1'b1;
+      if (top_cfg_fire && c_sel_dense && !cfg_bad) dense_q <= c_data[0];
+      if (top_cfg_fire && c_sel_beats && !cfg_bad) layer_beats_q <= c_data[BeatBits-1:0];
+      if (top_cfg_fire && c_sel_beats && !cfg_bad) open_q <= 1'b1;
       else if (mac_w_fire && mac_w_last) open_q <= 1'b0;
       if (w_fire) beat_q <= w_last ? '0 : beat_q + 1'b1;
     end
@@ -398,10 +428,10 @@ module ws_weight_pipeline #(
   ) u_mac (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
-    .cfg_valid_i(cfg_valid_i && sel_a && !open_q),
+    .cfg_valid_i(c_valid && c_sel_a && !open_q),
     .cfg_ready_o(a_cfg_ready),
-    .cfg_addr_i (offset[KW:0]),
-    .cfg_data_i (cfg_data_i),
+    .cfg_addr_i (c_offset[KW:0]),
+    .cfg_data_i (c_data),
     .act_valid_i(act_valid_i && open_q && !x_loaded_q),
     .act_ready_o(a_act_ready),
     .act_data_i (act_data_i),

@@ -6,8 +6,7 @@
 // causes are ws::pkg's (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
 //
 // The same pins as the Verilated adapter (WeightPipelinePins). Per clock cycle: set `in`; eval(); read
-// `out` (the readies depend on the inputs: cfg_ready on cfg_addr, the stream readies on y_ready and
-// cfg_valid); tick() is the rising edge with `in`, then eval(). After construction (and reset()) it is
+// `out` (cfg_ready is a register; the stream readies depend on y_ready); tick() is the rising edge with `in`, then eval(). After construction (and reset()) it is
 // in the reset state.
 #pragma once
 
@@ -112,6 +111,12 @@ class WeightPipelineModel : public WeightPipelinePins {
     int count = 0;
     bool last = false;
   };
+  struct CfgSlot {  // a configuration write in u_cfg_slice: its target decoded at the port
+    bool sel_v = false, sel_m = false, sel_u = false, sel_a = false, sel_beats = false, sel_dense = false;
+    bool unknown = false, data_bad = false, bank_v = false, bank_m = false;
+    uint32_t offset = 0, data = 0;
+  };
+  CfgSlot decode_cfg() const;  // the port's write, decoded
   struct MacBeat {  // the join's beat for the MAC array
     Bits data;
     bool last = false;
@@ -121,6 +126,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   TansDecoderModel vdec_, mdec_;
   NumUnpackerModel unp_;
   MacArrayModel mac_;
+  SkidBufferModel<CfgSlot> cfg_slice_;  // configuration port -> blocks (u_cfg_slice)
   SkidBufferModel<DecBeat> v_slice_;   // value decoder -> unpacker (u_v_slice)
   SkidBufferModel<DecBeat> m_slice_;   // metadata decoder -> join (u_m_slice)
   SkidBufferModel<MacBeat> w_slice_;   // join -> MAC array (u_w_slice)
