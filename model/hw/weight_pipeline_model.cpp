@@ -66,11 +66,10 @@ void WeightPipelineModel::reset() {
   v_slice_.reset();
   m_slice_.reset();
   w_slice_.reset();
-  x_loaded_ = false;
+  layers_ = loaded_ = 0;
   sent_ = false;
-  open_ = false;
-  dense_ = false;
-  layer_beats_ = 1;
+  dense_ = dense_next_ = dense_new_ = false;
+  last_beat_ = last_beat_next_ = 0;
   beat_ = 0;
   v_pass_ = m_pass_ = false;
   err_.reset();
@@ -80,6 +79,8 @@ struct WeightPipelineModel::Comb {
   bool sel_t = false;  // the slice's write goes to the top's two registers
   bool v_pass = false, m_pass = false, v_ready = false, m_ready = false;  // decoder outputs to the blocks
   bool cfg_out_ready = false;  // the slice's write is taken by its target
+  bool mac_cfg_ok = false, top_cfg_ok = false;  // MAC writes, the top's registers may go
+  bool x_loaded = false, act_open = false;  // the head's activations are in; an open layer waits for its own
   bool top_cfg_fire = false, cfg_bad = false;
   NumUnpackerInputs ui;
   NumUnpackerOutputs uo;
@@ -117,16 +118,22 @@ void WeightPipelineModel::compute(Comb& c) {
   const CfgSlot& cw = cfg_slice_.out();
   const int kw = p_.k_bits();
   c.sel_t = cw.sel_beats || cw.sel_dense;
-  c.top_cfg_fire = cfg_valid && (cw.unknown || (c.sel_t && !open_));
+  // The next layer's MAC writes wait until every open layer's activations are in; the top's
+  // registers while two layers are open.
+  c.mac_cfg_ok = loaded_ == layers_;
+  c.top_cfg_ok = layers_ != 2;
+  c.x_loaded = loaded_ != 0;
+  c.act_open = loaded_ != layers_;
+  c.top_cfg_fire = cfg_valid && (cw.unknown || (c.sel_t && c.top_cfg_ok));
   c.cfg_bad = c.top_cfg_fire && (cw.unknown || cw.data_bad);
 
   // Valids (all registered in the blocks), with the readies not yet known. The MAC array's readies
   // depend on its cfg_valid (act_ready) and w_last (w_ready), both known here; its weight beat is
   // the slice's, a register.
-  c.w_last = beat_ == ((layer_beats_ - 1) & ((1u << p_.beat_bits) - 1));
+  c.w_last = beat_ == last_beat_;
   MacArrayInputs& ai = mac_.in;
   const MacArrayOutputs& ao = mac_.out;
-  ai.cfg_valid = cfg_valid && cw.sel_a && !open_;
+  ai.cfg_valid = cfg_valid && cw.sel_a && c.mac_cfg_ok;
   ai.w_valid = w_slice_.out_valid();
   ai.w_data = w_slice_.out().data;
   if (ai.w_data.empty()) ai.w_data.assign(size_t((pkg::WP_META_LANES * pkg::sparse_group_t::BITS + 31) / 32), 0);
@@ -187,7 +194,7 @@ void WeightPipelineModel::compute(Comb& c) {
     // nibbles are implied.
     const TansDecoderOutputs& md = mdec_.out;
     const DecBeat& mb = m_slice_.out();
-    const bool w_ready = w_slice_.in_ready(), gate = x_loaded_ && !sent_;
+    const bool w_ready = w_slice_.in_ready(), gate = c.x_loaded && !sent_;
     const bool u_valid = c.uo.out_valid, m_valid = m_slice_.out_valid() && c.m_pass;
     c.w_valid = u_valid && (dense_ || m_valid) && gate && !err_.err;
     c.ui.out_ready = err_.err || (w_ready && gate && (dense_ || m_valid));
@@ -205,7 +212,7 @@ void WeightPipelineModel::compute(Comb& c) {
 
     ai.cfg_addr = cw.offset & ((2u << kw) - 1);
     ai.cfg_data = cw.data;
-    ai.act_valid = in.act_valid && open_ && !x_loaded_;
+    ai.act_valid = in.act_valid && c.act_open;
     ai.act_data = in.act_data;
     ai.act_last = in.act_last;
     // The join's weight beat (into the slice): group g (pkg::sparse_group_t) holds values 2g, 2g+1
@@ -228,7 +235,7 @@ void WeightPipelineModel::compute(Comb& c) {
     ai.err_clear = in.err_clear;
     mac_.eval();  // the readies stay; the inputs are complete for the edge
 
-    const bool act_ready = ao.act_ready && open_ && !x_loaded_;  // after the layer's MAC writes
+    const bool act_ready = ao.act_ready && c.act_open;  // after the layer's MAC writes
     c.act_fire = in.act_valid && act_ready;
 
     c.ev = pkg::WP_ERR_NONE;
@@ -247,8 +254,8 @@ void WeightPipelineModel::compute(Comb& c) {
     if (cw.sel_v) c.cfg_out_ready = vdec_.out.cfg_ready;
     if (cw.sel_m) c.cfg_out_ready = md.cfg_ready;
     if (cw.sel_u) c.cfg_out_ready = c.uo.cfg_ready;
-    if (cw.sel_a) c.cfg_out_ready = ao.cfg_ready && !open_;
-    if (c.sel_t) c.cfg_out_ready = !open_;
+    if (cw.sel_a) c.cfg_out_ready = ao.cfg_ready && c.mac_cfg_ok;
+    if (c.sel_t) c.cfg_out_ready = c.top_cfg_ok;
     o.cfg_ready = cfg_slice_.in_ready();
     o.vdesc_ready = vdec_.out.desc_ready;
     for (size_t s = 0; s < o.vunit_ready.size(); ++s) o.vunit_ready[s] = vdec_.out.in_ready[s];
@@ -265,8 +272,9 @@ void WeightPipelineModel::compute(Comb& c) {
     probe_.w_ready = w_ready;
     probe_.w_last = c.w_last;
     probe_.beat = beat_;
-    probe_.x_loaded = x_loaded_;
-    probe_.open = open_;
+    probe_.x_loaded = c.x_loaded;
+    probe_.open = layers_;
+    probe_.loaded = loaded_;
     probe_.dense = dense_;
   }
 }
@@ -288,18 +296,30 @@ void WeightPipelineModel::tick() {
   const bool ao_w_ready = mac_.out.w_ready;
   // The top's registers see the blocks' outputs before the edge.
   const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
-  // The layer closes when the MAC array takes its last beat from the slice.
-  const bool closing = c.mac_w_fire && w_slice_.out().last;
-  if (c.act_fire && in.act_last) x_loaded_ = true;
-  else if (closing) x_loaded_ = false;
-  if (c.w_fire && c.w_last) sent_ = true;
-  else if (closing) sent_ = false;
+  // The head closes when the MAC array takes its last beat from the slice; a new layer becomes the
+  // head if none is left, else the next one.
+  const bool retire = c.mac_w_fire && w_slice_.out().last;
   const CfgSlot& cw = cfg_slice_.out();
-  if (c.top_cfg_fire && cw.sel_dense && !c.cfg_bad) dense_ = (cw.data & 1u) != 0;
-  if (c.top_cfg_fire && cw.sel_beats && !c.cfg_bad) layer_beats_ = cw.data & ((1u << p_.beat_bits) - 1);
-  if (c.top_cfg_fire && cw.sel_beats && !c.cfg_bad) open_ = true;
-  else if (closing) open_ = false;
-  if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & ((1u << p_.beat_bits) - 1);
+  const bool push = c.top_cfg_fire && cw.sel_beats && !c.cfg_bad;
+  const uint32_t beat_mask = (1u << p_.beat_bits) - 1;
+  const int layers = layers_;
+  layers_ += int(push) - int(retire);
+  loaded_ += int(c.act_fire && in.act_last) - int(retire);
+  if (c.w_fire && c.w_last) sent_ = true;
+  else if (retire) sent_ = false;
+  if (retire) {
+    dense_ = dense_next_;
+    last_beat_ = last_beat_next_;
+  }
+  if (push && (layers == 0 || (layers == 1 && retire))) {
+    dense_ = dense_new_;
+    last_beat_ = (cw.data - 1) & beat_mask;
+  } else if (push) {
+    dense_next_ = dense_new_;
+    last_beat_next_ = (cw.data - 1) & beat_mask;
+  }
+  if (c.top_cfg_fire && cw.sel_dense && !c.cfg_bad) dense_new_ = (cw.data & 1u) != 0;
+  if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & beat_mask;
   v_pass_ = v_slice_.out_valid() && v_slice_.out().count == 0 && c.v_pass && !c.v_ready;
   m_pass_ = m_slice_.out_valid() && m_slice_.out().count == 0 && c.m_pass && !c.m_ready;
   // The first error since reset or clear, blocks in stream order; on the clearing cycle the blocks'

@@ -89,9 +89,10 @@ struct WeightPipelinePins {
 struct WeightPipelineProbe {
   bool w_valid = false, w_ready = false, w_last = false;  // the join's beat into the MAC slice
   uint32_t beat = 0;        // beat counter
-  bool x_loaded = false;
-  bool open = false;        // a layer is open (LAYER_BEATS written, its last beat not yet taken)
-  bool dense = false;       // LAYER_DENSE: the open (or next) layer is dense
+  bool x_loaded = false;    // the head layer's activations are in
+  int open = 0;             // layers open (LAYER_BEATS written, last beat not yet taken): 0 .. 2
+  int loaded = 0;           // of those, the ones whose activations are in
+  bool dense = false;       // the head layer is dense
 };
 
 class WeightPipelineModel : public WeightPipelinePins {
@@ -130,11 +131,13 @@ class WeightPipelineModel : public WeightPipelinePins {
   SkidBufferModel<DecBeat> v_slice_;   // value decoder -> unpacker (u_v_slice)
   SkidBufferModel<DecBeat> m_slice_;   // metadata decoder -> join (u_m_slice)
   SkidBufferModel<MacBeat> w_slice_;   // join -> MAC array (u_w_slice)
-  bool x_loaded_ = false;
-  bool sent_ = false;  // the layer's last beat is in the MAC slice, not yet in the MAC array
-  bool open_ = false;
-  bool dense_ = false;  // LAYER_DENSE
-  uint32_t layer_beats_ = 1, beat_ = 0;
+  int layers_ = 0;  // open layers (LAYER_BEATS written, last beat not in the MAC array), 0 .. 2
+  int loaded_ = 0;  // of those, the ones whose activations are in
+  bool sent_ = false;  // the head's last beat is in the MAC slice, not yet in the MAC array
+  bool dense_ = false, dense_next_ = false;  // the head's and the next open layer's
+  bool dense_new_ = false;  // LAYER_DENSE, for the next LAYER_BEATS
+  uint32_t last_beat_ = 0, last_beat_next_ = 0;  // LAYER_BEATS - 1 of the head and the next layer
+  uint32_t beat_ = 0;
   bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
   StickyError err_;
   WeightPipelineProbe probe_;

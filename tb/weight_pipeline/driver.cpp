@@ -242,7 +242,12 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
     }
     if (I.rtl.out.err && I.cyc - last_transfer >= t.quiet_cycles) break;
 
-    offer(cfg, true);
+    // The serial baseline: layer li's MAC writes wait for the last beat of layer li - 1.
+    bool cfg_eligible = true;
+    if (t.serial_layers)
+      for (size_t li = 1; li < layers.size(); ++li)
+        if (cfg.next >= prog.layers[li].mac_start && w_layer < li) cfg_eligible = false;
+    offer(cfg, cfg_eligible);
     offer(vdesc, cfg.next >= vdesc.cur().after_cfg);
     offer(mdesc, cfg.next >= mdesc.cur().after_cfg);
     for (auto& s : vunit) offer(s, true);

@@ -31,6 +31,9 @@ struct Traffic {
   uint64_t quiet_cycles = 2000;  // after an error: stop once no transfer happened for this many cycles
   bool one_bank = false;         // every table in bank 0: each load waits for the chunk before to end
                                  // (the serial baseline of the double-buffered tables)
+  bool serial_layers = false;    // a layer's MAC writes (and what follows them on the configuration
+                                 // port) only once every beat of the layers before has left the join:
+                                 // the serial baseline of the next layer's permutation and activations
 };
 
 struct LayerResult {
