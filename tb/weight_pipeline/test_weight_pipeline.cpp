@@ -172,6 +172,13 @@ TEST(WeightPipelineReal, FullSpeedThroughput) {
   tot.expect_clean();
 }
 
+// A run on a driver of its own, destroyed before the next one is made: one driver at a time
+// (Verilator 5.006 deadlocks destroying one of two live models).
+wp::Result fresh_run(const std::vector<ws::PipelineLayer>& layers, const wp::Traffic& t) {
+  wp::Driver drv;
+  return drv.run(layers, t);
+}
+
 TEST(WeightPipelineReal, TableLoadOverlapsDecode) {
   // The decoders' two table banks: each chunk's table loads into one bank while the chunk before
   // decodes from the other. The same layers at full speed with the tables alternating between the
@@ -208,14 +215,9 @@ TEST(WeightPipelineReal, TableLoadOverlapsDecode) {
       for (const ws::ChunkView& v : ss.back()->values_v) hidden_beats += v.value_count / 4;
     }
     hidden_beats -= ss.back()->values_v.back().value_count / 4;
-    // One driver at a time: Verilator 5.006 deadlocks destroying one of two live models.
-    auto fresh_run = [&](bool one_bank) {
-      wp::Driver drv;
-      wp::Traffic t;
-      t.one_bank = one_bank;
-      return drv.run(layers, t);
-    };
-    const wp::Result rb = fresh_run(false), rs = fresh_run(true);
+    wp::Traffic one_bank;
+    one_bank.one_bank = true;
+    const wp::Result rb = fresh_run(layers, wp::Traffic{}), rs = fresh_run(layers, one_bank);
     check_layers(rb, ptrs, xs, tot, c.name + " (two banks)");
     check_layers(rs, ptrs, xs, tot, c.name + " (one bank)");
     std::printf("%s table load overlap, %s: %llu cycles with two table banks, %llu with one (loads in series): "
@@ -255,14 +257,9 @@ TEST(WeightPipelineReal, NextLayerLoadsWhileStreaming) {
     layers.push_back(layer_of(Ls.back(), *ss.back(), xs.back()));
     ptrs.push_back(&Ls.back());
   }
-  // One driver at a time: Verilator 5.006 deadlocks destroying one of two live models.
-  auto fresh_run = [&](bool serial) {
-    wp::Driver drv;
-    wp::Traffic t;
-    t.serial_layers = serial;
-    return drv.run(layers, t);
-  };
-  const wp::Result ro = fresh_run(false), rs = fresh_run(true);
+  wp::Traffic serial;
+  serial.serial_layers = true;
+  const wp::Result ro = fresh_run(layers, wp::Traffic{}), rs = fresh_run(layers, serial);
   Totals tot;
   check_layers(ro, ptrs, xs, tot, "overlapped");
   check_layers(rs, ptrs, xs, tot, "serial");
