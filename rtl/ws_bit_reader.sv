@@ -83,15 +83,13 @@ module ws_bit_reader #(
     top_zeros = z;
   endfunction
 
-  // The data between rp_q and the newest word ends on a word boundary, so this is exact.
-  logic [CntW-1:0] used_bits;
-  logic            full;
-  assign used_bits = CntW'(rp_q[OffW-1:0]) + cur_bits_q + nxt_bits_q;
-  assign full      = used_bits == CntW'(RingBits);
-
-  // Only registers decide in_ready_o. While a chunk's last word and the next chunk's last word are
-  // both buffered, a third chunk waits.
-  assign in_ready_o = skip_q || (!full && !nxt_end_q);
+  // in_ready_o is a register of its own, decided a cycle ahead from the slots the ring will hold
+  // after this cycle: no carry chain runs from in_valid_i into it, and it never differs from the
+  // ready the registers alone would give (skip, or a free slot and no second chunk end buffered).
+  localparam int WordsW = SlotW + 1;
+  logic [WordsW-1:0] words_q, words_d;  // occupied slots: from rp_q's word to the newest word
+  logic              ready_q, ready_d;
+  assign in_ready_o = ready_q;
 
   // Where a word taken this cycle goes. With done_i the next chunk becomes the current one; both
   // outcomes are formed first and done_i, which comes late, only picks one.
@@ -142,6 +140,37 @@ module ws_bit_reader #(
     wr_d      = wr_q + SlotW'(store);
   end
 
+  // Slots after this cycle. Every candidate and its room test come from registers and consume_i
+  // (early); done_i, consume_en_i and the word store (late) only pick one. done_i jumps rp_q to the
+  // next chunk's first word (rp_q + cur_bits_q ends on a word boundary), so the next chunk's words
+  // are what stays; a consume frees the words rp_q leaves.
+  logic [WordsW-1:0] freed, words_cons, words_nxt;
+  logic              room_keep, room_keep_word, room_cons, room_cons_word, room_done, room_done_word;
+  logic              room;
+  assign freed          = WordsW'((CntW'(rp_q[OffW-1:0]) + CntW'(consume_i)) >> OffW);
+  assign words_cons     = words_q - freed;
+  assign words_nxt      = WordsW'(nxt_bits_q >> OffW);
+  assign room_keep      = words_q < WordsW'(BufferWords);
+  assign room_keep_word = words_q < WordsW'(BufferWords - 1);
+  assign room_cons      = words_cons < WordsW'(BufferWords);
+  assign room_cons_word = words_cons < WordsW'(BufferWords - 1);
+  assign room_done      = words_nxt < WordsW'(BufferWords);
+  assign room_done_word = words_nxt < WordsW'(BufferWords - 1);
+
+  always_comb begin
+    if (done_i) begin
+      words_d = words_nxt + WordsW'(store_done);
+      room    = store_done ? room_done_word : room_done;
+    end else if (consume_en_i) begin
+      words_d = words_cons + WordsW'(store_keep);
+      room    = store_keep ? room_cons_word : room_cons;
+    end else begin
+      words_d = words_q + WordsW'(store_keep);
+      room    = store_keep ? room_keep_word : room_keep;
+    end
+    ready_d = skip_d || (room && !nxt_end_d);
+  end
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       wr_q       <= '0;
@@ -153,6 +182,8 @@ module ws_bit_reader #(
       nxt_end_q  <= 1'b0;
       nxt_pad_q  <= '0;
       skip_q     <= 1'b0;
+      words_q    <= '0;
+      ready_q    <= 1'b1;
     end else begin
       wr_q       <= wr_d;
       rp_q       <= rp_d;
@@ -163,6 +194,8 @@ module ws_bit_reader #(
       nxt_end_q  <= nxt_end_d;
       nxt_pad_q  <= nxt_pad_d;
       skip_q     <= skip_d;
+      words_q    <= words_d;
+      ready_q    <= ready_d;
     end
   end
 
@@ -193,6 +226,12 @@ module ws_bit_reader #(
 
   // The input stream obeys the AXI-Stream rule, and the consumer never takes more than it has.
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
+  // words_q and ready_q are what the other registers say (the ready the reader had before issue 12).
+  `WS_ASSERT(words_exact, CntW'(rp_q[OffW-1:0]) + cur_bits_q + nxt_bits_q == CntW'(words_q) * CntW'(WordBits),
+             ("ws_bit_reader: %0d slots counted, %0d bits held", words_q,
+              CntW'(rp_q[OffW-1:0]) + cur_bits_q + nxt_bits_q))
+  `WS_ASSERT(ready_exact, ready_q == (skip_q || (words_q != WordsW'(BufferWords) && !nxt_end_q)),
+             ("ws_bit_reader: registered ready %0d differs from the registers' room", ready_q))
   `WS_ASSERT(consume_in_range, !consume_en_i || done_i || CntW'(consume_i) <= cur_bits_q,
              ("ws_bit_reader: consumed %0d bits with %0d available", consume_i, cur_bits_q))
 endmodule

@@ -20,10 +20,13 @@
 // A dense layer (LAYER_DENSE 1) has no metadata stream: each value beat is 4 consecutive weights, joined
 // with the implied nibbles {0, 1} and {2, 3}, and its activations are placed so that those columns
 // read x[4p .. 4p+3] (docs/weight_pipeline.md section 2.1); the metadata decoder stays idle.
-// The join passes a (value, metadata) beat pair to the MAC array only while the layer's activation
-// vector is loaded (act_last taken, until the layer's w_last beat), so the decoders may run ahead of
-// the activations; activations are taken only once the layer is open (LAYER_BEATS written, after its
-// MAC CTRL and permutation). The beat counter raises w_last on beat LAYER_BEATS - 1.
+// Two layers may be open (LAYER_BEATS written, last beat not yet in the MAC array): the head, whose
+// beats stream, and the next, whose MAC CTRL, permutation and activations load (into the MAC array's
+// other bank) while the head streams. The join passes a (value, metadata) beat pair to the MAC array
+// only while the head's activation vector is in, so the decoders may run ahead of the activations;
+// a layer's activations are taken only once it is open (after its MAC CTRL and permutation), and the
+// next layer's MAC writes only once every open layer's activations are in. The beat counter raises
+// w_last on the head's beat LAYER_BEATS - 1.
 // After any error (sticky: the first cause since reset or since err_clear_i) the join drains both
 // beat streams without passing them on, so no input stream can hang. err_clear_i clears every block
 // and the top at once; clear between layers (docs/weight_pipeline.md section 4).
@@ -92,13 +95,22 @@ module ws_weight_pipeline #(
   localparam int ML = ws_pkg::WP_META_LANES;
 
   // ---------------------------------------------------------------------------------------------
-  // Configuration routing
+  // Configuration: the address is decoded at the port into one select bit per target, and the write
+  // passes a register slice (u_cfg_slice) before it reaches any block, so cfg_ready_o is a register
+  // and every block's cfg_valid one gate from registers. A write takes effect a cycle later than at
+  // the port; writes keep their order.
   localparam int OW = ws_pkg::WP_CFG_OFFSET_BITS;
+  // Offset bits a target reads: table entries, the unpacker's 9 address bits, the MAC array's 2 MaxK
+  localparam int OffA   = ValueTableLog > MetaTableLog ? ValueTableLog : MetaTableLog;
+  localparam int OffB   = KW + 1 > 9 ? KW + 1 : 9;
+  localparam int CfgOff = OffA > OffB ? OffA : OffB;
+  localparam int CfgSlotBits = 10 + CfgOff + 32;  // the select and bank bits, offset, data
   logic [15-OW:0] region;
   logic [OW-1:0]  offset;
-  logic        sel_v, sel_m, sel_u, sel_a, sel_t, sel_beats, sel_dense, cfg_bad;
-  logic        bank_v, bank_m;  // the table bank a table write goes to
-  logic        v_cfg_ready, m_cfg_ready, u_cfg_ready, a_cfg_ready;
+  logic           sel_v, sel_m, sel_u, sel_a, sel_beats, sel_dense, cfg_bad;
+  logic           bank_v, bank_m;  // the table bank a table write goes to
+  logic           unknown, data_bad;
+  logic           v_cfg_ready, m_cfg_ready, u_cfg_ready, a_cfg_ready;
 
   assign region = cfg_addr_i[15:OW];
   assign offset = cfg_addr_i[OW-1:0];
@@ -110,25 +122,52 @@ module ws_weight_pipeline #(
   assign sel_a  = region == ws_pkg::WP_CFG_MAC && (offset >> (KW + 1)) == '0;
   assign sel_beats = region == ws_pkg::WP_CFG_TOP && offset == OW'(ws_pkg::WP_TOP_LAYER_BEATS);
   assign sel_dense = region == ws_pkg::WP_CFG_TOP && offset == OW'(ws_pkg::WP_TOP_LAYER_DENSE);
-  assign sel_t  = sel_beats || sel_dense;
+  assign unknown   = !sel_v && !sel_m && !sel_u && !sel_a && !sel_beats && !sel_dense;
+  assign data_bad  = sel_beats ? cfg_data_i == 32'd0 || (cfg_data_i >> BeatBits) != 32'd0
+                               : sel_dense && cfg_data_i > 32'd1;
 
-  // A layer is open from its LAYER_BEATS write to its last weight beat: the MAC array's configuration
-  // and LAYER_BEATS of the next layer wait until it closes (the MAC array alone would take them as soon
-  // as it is idle, which it also is before the open layer's first beat).
-  logic open_q;
+  logic           c_valid, c_ready;  // the write out of the slice, to its target
+  logic           c_sel_v, c_sel_m, c_sel_u, c_sel_a, c_sel_beats, c_sel_dense, c_sel_t, c_unknown, c_data_bad;
+  logic           c_bank_v, c_bank_m;
+  logic [CfgOff-1:0] c_offset;
+  logic [31:0]    c_data;
+
+  ws_skid_buffer #(.Width(CfgSlotBits)) u_cfg_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (cfg_valid_i),
+    .in_ready_o (cfg_ready_o),
+    .in_data_i  ({sel_v, sel_m, sel_u, sel_a, sel_beats, sel_dense, unknown, data_bad, bank_v, bank_m,
+                  offset[CfgOff-1:0], cfg_data_i}),
+    .out_valid_o(c_valid),
+    .out_ready_i(c_ready),
+    .out_data_o ({c_sel_v, c_sel_m, c_sel_u, c_sel_a, c_sel_beats, c_sel_dense, c_unknown, c_data_bad,
+                  c_bank_v, c_bank_m, c_offset, c_data})
+  );
+  assign c_sel_t = c_sel_beats || c_sel_dense;
+
+  // A layer is open from its LAYER_BEATS write to its last weight beat; two may be open, the one that
+  // streams (the head) and the next. The MAC array's writes of the next layer wait until every open
+  // layer's activations are in (the MAC array places a vector through the permutation as it arrives,
+  // so a permutation is not needed after its vector; before, it is); the top's registers wait while
+  // two layers are open.
+  logic [1:0] layers_q;  // open layers, 0 .. 2
+  logic [1:0] loaded_q;  // of those, the ones whose activations are in (the head's first)
+  logic       mac_cfg_ok, top_cfg_ok;
+  assign mac_cfg_ok = loaded_q == layers_q;
+  assign top_cfg_ok = layers_q != 2'd2;
   always_comb begin
-    cfg_ready_o = 1'b1;  // unknown addresses: taken at once
-    if (sel_v) cfg_ready_o = v_cfg_ready;
-    if (sel_m) cfg_ready_o = m_cfg_ready;
-    if (sel_u) cfg_ready_o = u_cfg_ready;
-    if (sel_a) cfg_ready_o = a_cfg_ready && !open_q;
-    if (sel_t) cfg_ready_o = !open_q;
+    c_ready = 1'b1;  // unknown addresses: taken at once
+    if (c_sel_v) c_ready = v_cfg_ready;
+    if (c_sel_m) c_ready = m_cfg_ready;
+    if (c_sel_u) c_ready = u_cfg_ready;
+    if (c_sel_a) c_ready = a_cfg_ready && mac_cfg_ok;
+    if (c_sel_t) c_ready = top_cfg_ok;
   end
 
   logic top_cfg_fire;
-  assign top_cfg_fire = cfg_valid_i && !sel_v && !sel_m && !sel_u && !sel_a && !(sel_t && open_q);
-  assign cfg_bad = top_cfg_fire && (!sel_t || (sel_beats ? cfg_data_i == 32'd0 || (cfg_data_i >> BeatBits) != 32'd0
-                                                          : cfg_data_i > 32'd1));
+  assign top_cfg_fire = c_valid && (c_unknown || (c_sel_t && top_cfg_ok));
+  assign cfg_bad      = top_cfg_fire && (c_unknown || c_data_bad);
 
   // ---------------------------------------------------------------------------------------------
   // The blocks
@@ -164,11 +203,11 @@ module ws_weight_pipeline #(
   ) u_vdec (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
-    .cfg_valid_i (cfg_valid_i && sel_v),
+    .cfg_valid_i (c_valid && c_sel_v),
     .cfg_ready_o (v_cfg_ready),
-    .cfg_bank_i  (bank_v),
-    .cfg_addr_i  (offset[ValueTableLog-1:0]),
-    .cfg_data_i  (cfg_data_i[23:0]),
+    .cfg_bank_i  (c_bank_v),
+    .cfg_addr_i  (c_offset[ValueTableLog-1:0]),
+    .cfg_data_i  (c_data[23:0]),
     .desc_valid_i(vdesc_valid_i),
     .desc_ready_o(vdesc_ready_o),
     .desc_data_i (vdesc_data_i),
@@ -202,10 +241,10 @@ module ws_weight_pipeline #(
   ) u_unp (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
-    .cfg_valid_i(cfg_valid_i && sel_u),
+    .cfg_valid_i(c_valid && c_sel_u),
     .cfg_ready_o(u_cfg_ready),
-    .cfg_addr_i (offset[8:0]),
-    .cfg_data_i (cfg_data_i[20:0]),
+    .cfg_addr_i (c_offset[8:0]),
+    .cfg_data_i (c_data[20:0]),
     .sym_valid_i(v_out_valid && v_pass),
     .sym_ready_o(u_sym_ready),
     .sym_data_i (v_out_data),
@@ -232,11 +271,11 @@ module ws_weight_pipeline #(
   ) u_mdec (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
-    .cfg_valid_i (cfg_valid_i && sel_m),
+    .cfg_valid_i (c_valid && c_sel_m),
     .cfg_ready_o (m_cfg_ready),
-    .cfg_bank_i  (bank_m),
-    .cfg_addr_i  (offset[MetaTableLog-1:0]),
-    .cfg_data_i  (cfg_data_i[23:0]),
+    .cfg_bank_i  (c_bank_m),
+    .cfg_addr_i  (c_offset[MetaTableLog-1:0]),
+    .cfg_data_i  (c_data[23:0]),
     .desc_valid_i(mdesc_valid_i),
     .desc_ready_o(mdesc_ready_o),
     .desc_data_i (mdesc_data_i),
@@ -288,23 +327,28 @@ module ws_weight_pipeline #(
 
   // ---------------------------------------------------------------------------------------------
   // Join, activation gate, beat counter
-  logic                x_loaded_q;
-  logic                sent_q;   // the layer's last beat is in u_w_slice, not yet in the MAC array
-  logic                dense_q;  // the open (or next) layer is dense: nibbles implied, metadata idle
-  logic [7:0]          nibbles;  // the beat's two nibbles (low: group 0)
-  logic [BeatBits-1:0] layer_beats_q, beat_q;
+  logic                x_loaded;  // the head layer's activations are in
+  logic                act_open;  // an open layer waits for its activations
+  logic                sent_q;    // the head's last beat is in u_w_slice, not yet in the MAC array
+  logic                dense_q;   // the head layer is dense: nibbles implied, metadata idle
+  logic                dense_next_q, dense_new_q;  // of the next open layer; LAYER_DENSE
+  logic [7:0]          nibbles;   // the beat's two nibbles (low: group 0)
+  logic [BeatBits-1:0] last_beat_q, last_beat_next_q, beat_q;  // LAYER_BEATS - 1 of head and next
+  logic                push, retire;  // a layer opens (LAYER_BEATS); the head closes
   logic                pair_valid, w_fire, act_fire;
   logic [2:0]          ev;  // ws_pkg::wp_err_e
 
+  assign x_loaded   = loaded_q != 2'd0;
+  assign act_open   = loaded_q != layers_q;
   assign pair_valid = u_out_valid && (dense_q || m_valid);
   // Beat pairs go to the MAC array only while the layer's activations are loaded (until its last
   // beat is sent) and no error is up; after an error both sides drain. w_ready is the slice's, a
   // register.
-  assign w_valid     = pair_valid && x_loaded_q && !sent_q && !err_q;
-  assign u_out_ready = err_q || (w_ready && x_loaded_q && !sent_q && (dense_q || m_valid));
-  assign m_out_ready = err_q || (!dense_q && m_pass && w_ready && x_loaded_q && !sent_q && u_out_valid);
+  assign w_valid     = pair_valid && x_loaded && !sent_q && !err_q;
+  assign u_out_ready = err_q || (w_ready && x_loaded && !sent_q && (dense_q || m_valid));
+  assign m_out_ready = err_q || (!dense_q && m_pass && w_ready && x_loaded && !sent_q && u_out_valid);
   assign w_fire      = w_valid && w_ready;
-  assign w_last      = beat_q == layer_beats_q - 1'b1;
+  assign w_last      = beat_q == last_beat_q;
 
   // MAC weight beat: group 0 = numbers 0, 1 with nibble 0; group 1 = numbers 2, 3 with nibble 1;
   // a group is {meta[3:0], v1[15:0], v0[15:0]}, a value the top half of the unpacker's fp32 word.
@@ -313,11 +357,12 @@ module ws_weight_pipeline #(
   assign w_data = {nibbles[7:4], u_out_data[127:112], u_out_data[95:80],
                    nibbles[3:0], u_out_data[63:48],   u_out_data[31:16]};
 
-  // Activations only while the previous layer's weights are all in (x_loaded_q low) and the layer is
-  // open (its LAYER_BEATS written, so its MAC CTRL and permutation are in): the MAC array refuses
-  // configuration while a vector loads and a vector while configuration is offered, so a vector
-  // begun before the layer's MAC writes would deadlock the configuration port.
-  assign act_ready_o = a_act_ready && open_q && !x_loaded_q;
+  // Activations only for an open layer without them (its LAYER_BEATS written, so its MAC CTRL and
+  // permutation are in): the MAC array refuses configuration while a vector loads and a vector while
+  // configuration is offered, so a vector begun before the layer's MAC writes would deadlock the
+  // configuration port. The next layer's vector loads into the MAC array's other bank while the head
+  // streams.
+  assign act_ready_o = a_act_ready && act_open;
   assign act_fire    = act_valid_i && act_ready_o;
 
   // Errors of the top, found on a beat pair going to the MAC array and on configuration writes
@@ -354,25 +399,39 @@ module ws_weight_pipeline #(
     .cause_o(err_cause_o)
   );
 
+  assign push   = top_cfg_fire && c_sel_beats && !cfg_bad;
+  assign retire = mac_w_fire && mac_w_last;
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      x_loaded_q    <= 1'b0;
-      sent_q        <= 1'b0;
-      open_q        <= 1'b0;
-      dense_q       <= 1'b0;
-      layer_beats_q <= BeatBits'(1);
-      beat_q        <= '0;
+      layers_q         <= '0;
+      loaded_q         <= '0;
+      sent_q           <= 1'b0;
+      dense_q          <= 1'b0;
+      dense_next_q     <= 1'b0;
+      dense_new_q      <= 1'b0;
+      last_beat_q      <= '0;  // LAYER_BEATS 1
+      last_beat_next_q <= '0;
+      beat_q           <= '0;
     end else begin
-      // The layer closes when the MAC array takes its last beat, as if the slice were not there: its
-      // next configuration and activations must not overtake that beat.
-      if (act_fire && act_last_i) x_loaded_q <= 1'b1;
-      else if (mac_w_fire && mac_w_last) x_loaded_q <= 1'b0;
+      // The head closes when the MAC array takes its last beat, as if the slice were not there: the
+      // next layer's beats must not overtake that beat. A new layer becomes the head if none is left.
+      layers_q <= layers_q + 2'(push) - 2'(retire);
+      loaded_q <= loaded_q + 2'(act_fire && act_last_i) - 2'(retire);
       if (w_fire && w_last) sent_q <= 1'b1;
-      else if (mac_w_fire && mac_w_last) sent_q <= 1'b0;
-      if (top_cfg_fire && sel_dense && !cfg_bad) dense_q <= cfg_data_i[0];
-      if (top_cfg_fire && sel_beats && !cfg_bad) layer_beats_q <= cfg_data_i[BeatBits-1:0];
-      if (top_cfg_fire && sel_beats && !cfg_bad) open_q <= 1'b1;
-      else if (mac_w_fire && mac_w_last) open_q <= 1'b0;
+      else if (retire) sent_q <= 1'b0;
+      if (retire) begin
+        dense_q     <= dense_next_q;
+        last_beat_q <= last_beat_next_q;
+      end
+      if (push && (layers_q == 2'd0 || (layers_q == 2'd1 && retire))) begin
+        dense_q     <= dense_new_q;
+        last_beat_q <= c_data[BeatBits-1:0] - 1'b1;
+      end else if (push) begin
+        dense_next_q     <= dense_new_q;
+        last_beat_next_q <= c_data[BeatBits-1:0] - 1'b1;
+      end
+      if (top_cfg_fire && c_sel_dense && !cfg_bad) dense_new_q <= c_data[0];
       if (w_fire) beat_q <= w_last ? '0 : beat_q + 1'b1;
     end
   end
@@ -398,11 +457,11 @@ module ws_weight_pipeline #(
   ) u_mac (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
-    .cfg_valid_i(cfg_valid_i && sel_a && !open_q),
+    .cfg_valid_i(c_valid && c_sel_a && mac_cfg_ok),
     .cfg_ready_o(a_cfg_ready),
-    .cfg_addr_i (offset[KW:0]),
-    .cfg_data_i (cfg_data_i),
-    .act_valid_i(act_valid_i && open_q && !x_loaded_q),
+    .cfg_addr_i (c_offset[KW:0]),
+    .cfg_data_i (c_data),
+    .act_valid_i(act_valid_i && act_open),
     .act_ready_o(a_act_ready),
     .act_data_i (act_data_i),
     .act_last_i (act_last_i),
@@ -421,6 +480,8 @@ module ws_weight_pipeline #(
 
   // AXI-Stream rule on the output and, as assumptions, on the configuration and activation inputs
   // (the blocks check the descriptor, state and raw inputs themselves).
+  `WS_ASSERT(layers_in_range, layers_q <= 2'd2 && loaded_q <= layers_q,
+             ("ws_weight_pipeline: %0d layers open, %0d with activations", layers_q, loaded_q))
   `WS_ASSERT_STREAM(y_stable, y_valid_o, y_ready_i, {y_last_o, y_data_o})
   `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
   `WS_ASSERT_STREAM(act_stable, act_valid_i, act_ready_o, {act_last_i, act_data_i})

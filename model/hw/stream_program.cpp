@@ -179,11 +179,13 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
     prog.layers.push_back({prog.cfg.size(), L.beats()});
     prog.cfg.insert(prog.cfg.end(), L.cfg_before.begin(), L.cfg_before.end());
     // After the first layer, the chunks that start the layer come first: their tables load while the
-    // previous layer streams (the MAC array's writes below wait until its last beat). The first
-    // layer's MAC writes and LAYER_BEATS go first, so its activations load while its tables do.
+    // previous layer streams, and so do the MAC array's writes below and the activations (the MAC
+    // writes wait only until the previous layer's activations are in). The first layer's MAC writes
+    // and LAYER_BEATS go first, so its activations load while its tables do.
     size_t first = 0;
     const bool first_layer = &L == &layers.front();
     for (; !first_layer && first < starts.size() && starts[first].beat == 0; ++first) emit_chunk(starts[first]);
+    prog.layers.back().mac_start = prog.cfg.size();
     // MAC array: CTRL, the permutation (padded channels map to themselves; dense: identity over the
     // packed columns), then LAYER_DENSE and LAYER_BEATS.
     prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, 0), mac_ctrl_bf16(cols / 8)});

@@ -146,6 +146,7 @@ struct PipelineProgram {
   struct Layer {
     size_t cfg_start = 0;  // index in cfg of the layer's first write
     uint64_t beats = 0;
+    size_t mac_start = 0;  // index in cfg of the layer's MAC CTRL write (then perm, LAYER_DENSE, LAYER_BEATS)
   };
   std::vector<Layer> layers;
 };

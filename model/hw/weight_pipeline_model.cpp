@@ -62,26 +62,26 @@ void WeightPipelineModel::reset() {
   }
   unp_.reset();
   mac_.reset();
+  cfg_slice_.reset();
   v_slice_.reset();
   m_slice_.reset();
   w_slice_.reset();
-  x_loaded_ = false;
+  layers_ = loaded_ = 0;
   sent_ = false;
-  open_ = false;
-  dense_ = false;
-  layer_beats_ = 1;
+  dense_ = dense_next_ = dense_new_ = false;
+  last_beat_ = last_beat_next_ = 0;
   beat_ = 0;
   v_pass_ = m_pass_ = false;
   err_.reset();
 }
 
 struct WeightPipelineModel::Comb {
-  bool sel_v = false, sel_m = false, sel_u = false, sel_a = false, sel_t = false;
-  bool sel_beats = false, sel_dense = false;  // the top's two registers
-  bool bank_v = false, bank_m = false;  // the table bank of a table write
+  bool sel_t = false;  // the slice's write goes to the top's two registers
   bool v_pass = false, m_pass = false, v_ready = false, m_ready = false;  // decoder outputs to the blocks
+  bool cfg_out_ready = false;  // the slice's write is taken by its target
+  bool mac_cfg_ok = false, top_cfg_ok = false;  // MAC writes, the top's registers may go
+  bool x_loaded = false, act_open = false;  // the head's activations are in; an open layer waits for its own
   bool top_cfg_fire = false, cfg_bad = false;
-  uint32_t offset = 0;
   NumUnpackerInputs ui;
   NumUnpackerOutputs uo;
   bool w_valid = false, w_fire = false, w_last = false, act_fire = false;
@@ -90,31 +90,50 @@ struct WeightPipelineModel::Comb {
   pkg::wp_err_e ev = pkg::WP_ERR_NONE;
 };
 
-void WeightPipelineModel::compute(Comb& c) {
+// The address decode at the port, before u_cfg_slice (the RTL's select bits).
+WeightPipelineModel::CfgSlot WeightPipelineModel::decode_cfg() const {
+  CfgSlot w;
   const uint32_t region = in.cfg_addr >> pkg::WP_CFG_OFFSET_BITS & ((1u << pkg::wp_cfg_region_e_bits) - 1);
-  c.offset = in.cfg_addr & ((1u << pkg::WP_CFG_OFFSET_BITS) - 1);
+  const uint32_t offset = in.cfg_addr & ((1u << pkg::WP_CFG_OFFSET_BITS) - 1);
   const int kw = p_.k_bits();
-  c.bank_v = region == pkg::WP_CFG_VALUE_TABLE1;
-  c.bank_m = region == pkg::WP_CFG_META_TABLE1;
-  c.sel_v = (region == pkg::WP_CFG_VALUE_TABLE || c.bank_v) && (c.offset >> p_.value_table_log) == 0;
-  c.sel_m = (region == pkg::WP_CFG_META_TABLE || c.bank_m) && (c.offset >> p_.meta_table_log) == 0;
-  c.sel_u = region == pkg::WP_CFG_UNPACKER && c.offset <= uint32_t(pkg::UNP_CFG_MODE);
-  c.sel_a = region == pkg::WP_CFG_MAC && (c.offset >> (kw + 1)) == 0;
-  c.sel_beats = region == pkg::WP_CFG_TOP && c.offset == uint32_t(pkg::WP_TOP_LAYER_BEATS);
-  c.sel_dense = region == pkg::WP_CFG_TOP && c.offset == uint32_t(pkg::WP_TOP_LAYER_DENSE);
-  c.sel_t = c.sel_beats || c.sel_dense;
-  c.top_cfg_fire = in.cfg_valid && !c.sel_v && !c.sel_m && !c.sel_u && !c.sel_a && !(c.sel_t && open_);
-  c.cfg_bad = c.top_cfg_fire &&
-              (!c.sel_t || (c.sel_beats ? in.cfg_data == 0 || (uint64_t(in.cfg_data) >> p_.beat_bits) != 0
-                                        : in.cfg_data > 1));
+  w.bank_v = region == pkg::WP_CFG_VALUE_TABLE1;
+  w.bank_m = region == pkg::WP_CFG_META_TABLE1;
+  w.sel_v = (region == pkg::WP_CFG_VALUE_TABLE || w.bank_v) && (offset >> p_.value_table_log) == 0;
+  w.sel_m = (region == pkg::WP_CFG_META_TABLE || w.bank_m) && (offset >> p_.meta_table_log) == 0;
+  w.sel_u = region == pkg::WP_CFG_UNPACKER && offset <= uint32_t(pkg::UNP_CFG_MODE);
+  w.sel_a = region == pkg::WP_CFG_MAC && (offset >> (kw + 1)) == 0;
+  w.sel_beats = region == pkg::WP_CFG_TOP && offset == uint32_t(pkg::WP_TOP_LAYER_BEATS);
+  w.sel_dense = region == pkg::WP_CFG_TOP && offset == uint32_t(pkg::WP_TOP_LAYER_DENSE);
+  w.unknown = !w.sel_v && !w.sel_m && !w.sel_u && !w.sel_a && !w.sel_beats && !w.sel_dense;
+  w.data_bad = w.sel_beats ? in.cfg_data == 0 || (uint64_t(in.cfg_data) >> p_.beat_bits) != 0
+                           : w.sel_dense && in.cfg_data > 1;
+  w.offset = offset;
+  w.data = in.cfg_data;
+  return w;
+}
+
+void WeightPipelineModel::compute(Comb& c) {
+  // The configuration write the blocks see is the slice's (decoded a cycle earlier at the port).
+  const bool cfg_valid = cfg_slice_.out_valid();
+  const CfgSlot& cw = cfg_slice_.out();
+  const int kw = p_.k_bits();
+  c.sel_t = cw.sel_beats || cw.sel_dense;
+  // The next layer's MAC writes wait until every open layer's activations are in; the top's
+  // registers while two layers are open.
+  c.mac_cfg_ok = loaded_ == layers_;
+  c.top_cfg_ok = layers_ != 2;
+  c.x_loaded = loaded_ != 0;
+  c.act_open = loaded_ != layers_;
+  c.top_cfg_fire = cfg_valid && (cw.unknown || (c.sel_t && c.top_cfg_ok));
+  c.cfg_bad = c.top_cfg_fire && (cw.unknown || cw.data_bad);
 
   // Valids (all registered in the blocks), with the readies not yet known. The MAC array's readies
   // depend on its cfg_valid (act_ready) and w_last (w_ready), both known here; its weight beat is
   // the slice's, a register.
-  c.w_last = beat_ == ((layer_beats_ - 1) & ((1u << p_.beat_bits) - 1));
+  c.w_last = beat_ == last_beat_;
   MacArrayInputs& ai = mac_.in;
   const MacArrayOutputs& ao = mac_.out;
-  ai.cfg_valid = in.cfg_valid && c.sel_a && !open_;
+  ai.cfg_valid = cfg_valid && cw.sel_a && c.mac_cfg_ok;
   ai.w_valid = w_slice_.out_valid();
   ai.w_data = w_slice_.out().data;
   if (ai.w_data.empty()) ai.w_data.assign(size_t((pkg::WP_META_LANES * pkg::sparse_group_t::BITS + 31) / 32), 0);
@@ -125,10 +144,10 @@ void WeightPipelineModel::compute(Comb& c) {
   auto decoder_inputs = [&](TansDecoderModel& d, bool sel, bool bank, int table_log, bool desc_valid,
                             const TansDescriptor& desc, const auto& unit_valid, const auto& unit_data,
                             const auto& unit_last) {
-    d.in.cfg_valid = in.cfg_valid && sel;
+    d.in.cfg_valid = cfg_valid && sel;
     d.in.cfg_bank = bank;
-    d.in.cfg_addr = c.offset & ((1u << table_log) - 1);
-    d.in.cfg_data = in.cfg_data & table_entry_mask;
+    d.in.cfg_addr = cw.offset & ((1u << table_log) - 1);
+    d.in.cfg_data = cw.data & table_entry_mask;
     d.in.desc_valid = desc_valid;
     d.in.desc = desc;
     for (size_t s = 0; s < unit_valid.size(); ++s) {
@@ -140,9 +159,9 @@ void WeightPipelineModel::compute(Comb& c) {
   };
   for (int pass = 0; pass < 2; ++pass) {
     // pass 0: the decoders' outputs (registered); pass 1: the same inputs with the final out_ready.
-    decoder_inputs(vdec_, c.sel_v, c.bank_v, p_.value_table_log, in.vdesc_valid, in.vdesc, in.vunit_valid,
+    decoder_inputs(vdec_, cw.sel_v, cw.bank_v, p_.value_table_log, in.vdesc_valid, in.vdesc, in.vunit_valid,
                    in.vunit_data, in.vunit_last);
-    decoder_inputs(mdec_, c.sel_m, c.bank_m, p_.meta_table_log, in.mdesc_valid, in.mdesc, in.munit_valid,
+    decoder_inputs(mdec_, cw.sel_m, cw.bank_m, p_.meta_table_log, in.mdesc_valid, in.mdesc, in.munit_valid,
                    in.munit_data, in.munit_last);
     if (pass == 0) {
       vdec_.in.out_ready = false;
@@ -154,9 +173,9 @@ void WeightPipelineModel::compute(Comb& c) {
       const DecBeat& vb = v_slice_.out();
       c.v_pass = vb.count != 0 || vo.err || err_.err || v_pass_;
       c.m_pass = m_slice_.out().count != 0 || mo.err || err_.err || m_pass_;
-      c.ui.cfg_valid = in.cfg_valid && c.sel_u;
-      c.ui.cfg_addr = c.offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
-      c.ui.cfg_data = in.cfg_data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
+      c.ui.cfg_valid = cfg_valid && cw.sel_u;
+      c.ui.cfg_addr = cw.offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
+      c.ui.cfg_data = cw.data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
       c.ui.sym_valid = v_slice_.out_valid() && c.v_pass;
       c.ui.sym = vb.data;
       c.ui.sym_count = vb.count;
@@ -175,7 +194,7 @@ void WeightPipelineModel::compute(Comb& c) {
     // nibbles are implied.
     const TansDecoderOutputs& md = mdec_.out;
     const DecBeat& mb = m_slice_.out();
-    const bool w_ready = w_slice_.in_ready(), gate = x_loaded_ && !sent_;
+    const bool w_ready = w_slice_.in_ready(), gate = c.x_loaded && !sent_;
     const bool u_valid = c.uo.out_valid, m_valid = m_slice_.out_valid() && c.m_pass;
     c.w_valid = u_valid && (dense_ || m_valid) && gate && !err_.err;
     c.ui.out_ready = err_.err || (w_ready && gate && (dense_ || m_valid));
@@ -191,9 +210,9 @@ void WeightPipelineModel::compute(Comb& c) {
     c.w_fire = c.w_valid && w_ready;
     c.mac_w_fire = ai.w_valid && ao.w_ready;
 
-    ai.cfg_addr = c.offset & ((2u << kw) - 1);
-    ai.cfg_data = in.cfg_data;
-    ai.act_valid = in.act_valid && open_ && !x_loaded_;
+    ai.cfg_addr = cw.offset & ((2u << kw) - 1);
+    ai.cfg_data = cw.data;
+    ai.act_valid = in.act_valid && c.act_open;
     ai.act_data = in.act_data;
     ai.act_last = in.act_last;
     // The join's weight beat (into the slice): group g (pkg::sparse_group_t) holds values 2g, 2g+1
@@ -216,7 +235,7 @@ void WeightPipelineModel::compute(Comb& c) {
     ai.err_clear = in.err_clear;
     mac_.eval();  // the readies stay; the inputs are complete for the edge
 
-    const bool act_ready = ao.act_ready && open_ && !x_loaded_;  // after the layer's MAC writes
+    const bool act_ready = ao.act_ready && c.act_open;  // after the layer's MAC writes
     c.act_fire = in.act_valid && act_ready;
 
     c.ev = pkg::WP_ERR_NONE;
@@ -231,12 +250,13 @@ void WeightPipelineModel::compute(Comb& c) {
     if (c.ev == pkg::WP_ERR_NONE && c.cfg_bad) c.ev = pkg::WP_ERR_CONFIG;
 
     WeightPipelineOutputs& o = out;
-    o.cfg_ready = true;
-    if (c.sel_v) o.cfg_ready = vdec_.out.cfg_ready;
-    if (c.sel_m) o.cfg_ready = md.cfg_ready;
-    if (c.sel_u) o.cfg_ready = c.uo.cfg_ready;
-    if (c.sel_a) o.cfg_ready = ao.cfg_ready && !open_;
-    if (c.sel_t) o.cfg_ready = !open_;
+    c.cfg_out_ready = true;  // unknown addresses: taken at once
+    if (cw.sel_v) c.cfg_out_ready = vdec_.out.cfg_ready;
+    if (cw.sel_m) c.cfg_out_ready = md.cfg_ready;
+    if (cw.sel_u) c.cfg_out_ready = c.uo.cfg_ready;
+    if (cw.sel_a) c.cfg_out_ready = ao.cfg_ready && c.mac_cfg_ok;
+    if (c.sel_t) c.cfg_out_ready = c.top_cfg_ok;
+    o.cfg_ready = cfg_slice_.in_ready();
     o.vdesc_ready = vdec_.out.desc_ready;
     for (size_t s = 0; s < o.vunit_ready.size(); ++s) o.vunit_ready[s] = vdec_.out.in_ready[s];
     o.raw_ready = c.uo.raw_ready;
@@ -252,8 +272,9 @@ void WeightPipelineModel::compute(Comb& c) {
     probe_.w_ready = w_ready;
     probe_.w_last = c.w_last;
     probe_.beat = beat_;
-    probe_.x_loaded = x_loaded_;
-    probe_.open = open_;
+    probe_.x_loaded = c.x_loaded;
+    probe_.open = layers_;
+    probe_.loaded = loaded_;
     probe_.dense = dense_;
   }
 }
@@ -275,17 +296,30 @@ void WeightPipelineModel::tick() {
   const bool ao_w_ready = mac_.out.w_ready;
   // The top's registers see the blocks' outputs before the edge.
   const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
-  // The layer closes when the MAC array takes its last beat from the slice.
-  const bool closing = c.mac_w_fire && w_slice_.out().last;
-  if (c.act_fire && in.act_last) x_loaded_ = true;
-  else if (closing) x_loaded_ = false;
+  // The head closes when the MAC array takes its last beat from the slice; a new layer becomes the
+  // head if none is left, else the next one.
+  const bool retire = c.mac_w_fire && w_slice_.out().last;
+  const CfgSlot& cw = cfg_slice_.out();
+  const bool push = c.top_cfg_fire && cw.sel_beats && !c.cfg_bad;
+  const uint32_t beat_mask = (1u << p_.beat_bits) - 1;
+  const int layers = layers_;
+  layers_ += int(push) - int(retire);
+  loaded_ += int(c.act_fire && in.act_last) - int(retire);
   if (c.w_fire && c.w_last) sent_ = true;
-  else if (closing) sent_ = false;
-  if (c.top_cfg_fire && c.sel_dense && !c.cfg_bad) dense_ = (in.cfg_data & 1u) != 0;
-  if (c.top_cfg_fire && c.sel_beats && !c.cfg_bad) layer_beats_ = in.cfg_data & ((1u << p_.beat_bits) - 1);
-  if (c.top_cfg_fire && c.sel_beats && !c.cfg_bad) open_ = true;
-  else if (closing) open_ = false;
-  if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & ((1u << p_.beat_bits) - 1);
+  else if (retire) sent_ = false;
+  if (retire) {
+    dense_ = dense_next_;
+    last_beat_ = last_beat_next_;
+  }
+  if (push && (layers == 0 || (layers == 1 && retire))) {
+    dense_ = dense_new_;
+    last_beat_ = (cw.data - 1) & beat_mask;
+  } else if (push) {
+    dense_next_ = dense_new_;
+    last_beat_next_ = (cw.data - 1) & beat_mask;
+  }
+  if (c.top_cfg_fire && cw.sel_dense && !c.cfg_bad) dense_new_ = (cw.data & 1u) != 0;
+  if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & beat_mask;
   v_pass_ = v_slice_.out_valid() && v_slice_.out().count == 0 && c.v_pass && !c.v_ready;
   m_pass_ = m_slice_.out_valid() && m_slice_.out().count == 0 && c.m_pass && !c.m_ready;
   // The first error since reset or clear, blocks in stream order; on the clearing cycle the blocks'
@@ -300,6 +334,7 @@ void WeightPipelineModel::tick() {
   else if (!in.err_clear && mac_.out.err) cause = cause_of(pkg::WP_BLK_MAC, mac_.out.err_cause);
   else if (c.ev != pkg::WP_ERR_NONE) cause = cause_of(pkg::WP_BLK_TOP, c.ev);
   err_.tick(in.err_clear, cause);
+  cfg_slice_.tick(in.cfg_valid, decode_cfg(), c.cfg_out_ready);
   w_slice_.tick(c.w_valid, c.w_beat, ao_w_ready);
   v_slice_.tick(vo.out_valid, DecBeat{vo.out_data, vo.out_count, vo.out_last}, c.v_ready);
   m_slice_.tick(mo.out_valid, DecBeat{mo.out_data, mo.out_count, mo.out_last}, c.m_ready);

@@ -6,8 +6,7 @@
 // causes are ws::pkg's (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
 //
 // The same pins as the Verilated adapter (WeightPipelinePins). Per clock cycle: set `in`; eval(); read
-// `out` (the readies depend on the inputs: cfg_ready on cfg_addr, the stream readies on y_ready and
-// cfg_valid); tick() is the rising edge with `in`, then eval(). After construction (and reset()) it is
+// `out` (cfg_ready is a register; the stream readies depend on y_ready); tick() is the rising edge with `in`, then eval(). After construction (and reset()) it is
 // in the reset state.
 #pragma once
 
@@ -90,9 +89,10 @@ struct WeightPipelinePins {
 struct WeightPipelineProbe {
   bool w_valid = false, w_ready = false, w_last = false;  // the join's beat into the MAC slice
   uint32_t beat = 0;        // beat counter
-  bool x_loaded = false;
-  bool open = false;        // a layer is open (LAYER_BEATS written, its last beat not yet taken)
-  bool dense = false;       // LAYER_DENSE: the open (or next) layer is dense
+  bool x_loaded = false;    // the head layer's activations are in
+  int open = 0;             // layers open (LAYER_BEATS written, last beat not yet taken): 0 .. 2
+  int loaded = 0;           // of those, the ones whose activations are in
+  bool dense = false;       // the head layer is dense
 };
 
 class WeightPipelineModel : public WeightPipelinePins {
@@ -112,6 +112,12 @@ class WeightPipelineModel : public WeightPipelinePins {
     int count = 0;
     bool last = false;
   };
+  struct CfgSlot {  // a configuration write in u_cfg_slice: its target decoded at the port
+    bool sel_v = false, sel_m = false, sel_u = false, sel_a = false, sel_beats = false, sel_dense = false;
+    bool unknown = false, data_bad = false, bank_v = false, bank_m = false;
+    uint32_t offset = 0, data = 0;
+  };
+  CfgSlot decode_cfg() const;  // the port's write, decoded
   struct MacBeat {  // the join's beat for the MAC array
     Bits data;
     bool last = false;
@@ -121,14 +127,17 @@ class WeightPipelineModel : public WeightPipelinePins {
   TansDecoderModel vdec_, mdec_;
   NumUnpackerModel unp_;
   MacArrayModel mac_;
+  SkidBufferModel<CfgSlot> cfg_slice_;  // configuration port -> blocks (u_cfg_slice)
   SkidBufferModel<DecBeat> v_slice_;   // value decoder -> unpacker (u_v_slice)
   SkidBufferModel<DecBeat> m_slice_;   // metadata decoder -> join (u_m_slice)
   SkidBufferModel<MacBeat> w_slice_;   // join -> MAC array (u_w_slice)
-  bool x_loaded_ = false;
-  bool sent_ = false;  // the layer's last beat is in the MAC slice, not yet in the MAC array
-  bool open_ = false;
-  bool dense_ = false;  // LAYER_DENSE
-  uint32_t layer_beats_ = 1, beat_ = 0;
+  int layers_ = 0;  // open layers (LAYER_BEATS written, last beat not in the MAC array), 0 .. 2
+  int loaded_ = 0;  // of those, the ones whose activations are in
+  bool sent_ = false;  // the head's last beat is in the MAC slice, not yet in the MAC array
+  bool dense_ = false, dense_next_ = false;  // the head's and the next open layer's
+  bool dense_new_ = false;  // LAYER_DENSE, for the next LAYER_BEATS
+  uint32_t last_beat_ = 0, last_beat_next_ = 0;  // LAYER_BEATS - 1 of the head and the next layer
+  uint32_t beat_ = 0;
   bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
   StickyError err_;
   WeightPipelineProbe probe_;

@@ -242,7 +242,12 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
     }
     if (I.rtl.out.err && I.cyc - last_transfer >= t.quiet_cycles) break;
 
-    offer(cfg, true);
+    // The serial baseline: layer li's MAC writes wait for the last beat of layer li - 1.
+    bool cfg_eligible = true;
+    if (t.serial_layers)
+      for (size_t li = 1; li < layers.size(); ++li)
+        if (cfg.next >= prog.layers[li].mac_start && w_layer < li) cfg_eligible = false;
+    offer(cfg, cfg_eligible);
     offer(vdesc, cfg.next >= vdesc.cur().after_cfg);
     offer(mdesc, cfg.next >= mdesc.cur().after_cfg);
     for (auto& s : vunit) offer(s, true);
@@ -375,19 +380,27 @@ Result Driver::clear_error(const ws::CfgWrite* write) {
   Impl& I = *impl_;
   Result res;
   const uint64_t errors_before = I.rtl.assertion_errors();
-  ws::WeightPipelineInputs in;
-  in.err_clear = true;
   if (write) {
+    // The write enters the configuration slice a cycle before the clear, so that it reaches the top
+    // (and raises its cause) on the clearing cycle.
+    ws::WeightPipelineInputs in;
     in.cfg_valid = true;
     in.cfg_addr = write->addr;
     in.cfg_data = write->data;
+    const ws::WeightPipelineOutputs& ro = I.eval(in, res);
+    res.inputs_drained = ro.cfg_ready;
+    res.cfg_writes = ro.cfg_ready ? 1 : 0;
+    I.tick();
+    res.cycles = 1;
+  } else {
+    res.inputs_drained = true;
   }
-  const ws::WeightPipelineOutputs& ro = I.eval(in, res);
-  res.inputs_drained = !write || ro.cfg_ready;
-  res.cfg_writes = write && ro.cfg_ready ? 1 : 0;
+  ws::WeightPipelineInputs in;
+  in.err_clear = true;
+  I.eval(in, res);
   I.tick();
   I.eval(ws::WeightPipelineInputs{}, res);
-  res.cycles = 1;
+  res.cycles += 1;
   res.err = I.rtl.out.err;
   res.err_cause = I.rtl.out.err_cause;
   res.assertion_errors = I.rtl.assertion_errors() - errors_before;

@@ -31,6 +31,9 @@ struct Traffic {
   uint64_t quiet_cycles = 2000;  // after an error: stop once no transfer happened for this many cycles
   bool one_bank = false;         // every table in bank 0: each load waits for the chunk before to end
                                  // (the serial baseline of the double-buffered tables)
+  bool serial_layers = false;    // a layer's MAC writes (and what follows them on the configuration
+                                 // port) only once every beat of the layers before has left the join:
+                                 // the serial baseline of the next layer's permutation and activations
 };
 
 struct LayerResult {
@@ -89,8 +92,9 @@ class Driver {
   // Configuration writes alone (each held until taken), then a few idle cycles for the error flags to
   // settle; never resets. For errors between layers, which err_clear recovers from.
   Result configure(const std::vector<ws::CfgWrite>& writes);
-  // One cycle with err_clear high, a configuration write offered on the same cycle when given (it
-  // must be taken at once, as an unknown address is); err and err_cause are those after the edge.
+  // One cycle with err_clear high. With a write, it is offered on the cycle before (it must be taken
+  // at once) so that it reaches the top through the configuration slice on the clearing cycle; err
+  // and err_cause are those after the clearing edge.
   Result clear_error(const ws::CfgWrite* write = nullptr);
 
   const ws::WeightPipelineParams& params() const;

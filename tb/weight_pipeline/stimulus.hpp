@@ -67,7 +67,9 @@ struct Streams {
 
 // Chunk pairs of `crows` rows (0: one pair for the layer): value chunk i and metadata chunk i cover
 // the same rows (the stream contract). mrows != crows builds a stream that breaks it (error tests).
-inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 0, int meta_log = 6, int mrows = -1) {
+// value_log: the value chunks' table log (0: the codec's default).
+inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 0, int meta_log = 6, int mrows = -1,
+                                             int value_log = 0) {
   int vrows = crows;
   if (mrows < 0) mrows = crows;
   auto s = std::make_unique<Streams>();
@@ -84,6 +86,7 @@ inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 
     }
     ws::ChunkOptions opt;
     opt.lanes = 4;
+    if (value_log > 0) opt.table_log = value_log;
     s->value_bytes.push_back(ws::encode_chunk(bytes.data(), size_t(n) * vpr, ws::DType::BF16, opt));
   }
   for (const auto& b : s->value_bytes) s->values_v.push_back(ws::parse_chunk(b.data(), b.size()));

@@ -243,7 +243,7 @@ TEST(WeightPipelineErrors, ErrClearBetweenLayers) {
   // A cause on the clearing cycle wins over the clear.
   const ws::CfgWrite unknown = cases[0].write;
   const wp::Result kept = drv.clear_error(&unknown);
-  EXPECT_TRUE(kept.inputs_drained) << "the write on the clearing cycle was not taken";
+  EXPECT_TRUE(kept.inputs_drained) << "the write reaching the top on the clearing cycle was not taken";
   expect_error(kept, {"a cause on the clearing cycle", cases[0].block, cases[0].cause}, tot);
   const wp::Result cl = drv.clear_error();
   tot.add(cl);

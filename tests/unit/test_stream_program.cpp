@@ -301,6 +301,7 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
     // MaxK + j, padded columns mapping to themselves; LAYER_DENSE at 0x8001 (0: 2:4); LAYER_BEATS at
     // 0x8000; then the other pairs.
     if (li > 0) chunk_pair(0);
+    EXPECT_EQ(p.layers[li].mac_start, at);
     EXPECT_EQ(p.cfg[at++], (ws::CfgWrite{0x6000, uint32_t(k8 / 8) << 16 | 1u}));
     for (int j = 0; j < k8; ++j, ++at) {
       const uint32_t pj = j < int(l.perm.size()) ? uint32_t(l.perm[size_t(j)]) : uint32_t(j);
