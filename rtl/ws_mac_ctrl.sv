@@ -73,9 +73,10 @@ module ws_mac_ctrl #(
   localparam int MUL     = ws_pkg::MAC_MUL_STAGES;
   // The schedule, in cycles after the one that accepts a beat (docs/mac_array.md section 3): S1,
   // S2 (the column RAMs' data), S3 (the activation select), the multipliers, the tree, the partial
-  // sum's read, its adder.
+  // sum's read (its select at ToRead, then the operand register), its adder.
   localparam int ToRead  = 3 + MUL + ADD * $clog2(Lanes);  // acc_k/acc_first
-  localparam int ToWrite = ToRead + ADD;                   // wr_en/wr_hot; a row's end
+  localparam int READ    = ws_pkg::MAC_ACC_READ_STAGES;
+  localparam int ToWrite = ToRead + READ - 1 + ADD;        // wr_en/wr_hot; a row's end
   localparam int ToPush  = 9 + 4 * ADD;                    // after a row's end: its result
   localparam int Credits = FifoDepth + 1;
 
@@ -95,12 +96,28 @@ module ws_mac_ctrl #(
   assign cfg_is_perm = cfg_addr_i[KW];
   assign ctrl        = cfg_data_i;
   logic unused_reserved;  // CTRL bits no mode uses yet
-  assign unused_reserved = ^ctrl.reserved;
+  assign unused_reserved = ^{ctrl_q.reserved, ctrl_q.row_beats[15:RBW]};
   assign ctrl_bad    = (ctrl.row_beats == 16'd0) || ({16'd0, ctrl.row_beats} > Beats);
   assign perm_bad    = (UsePerm == 0) || (cfg_data_i[31:KW] != '0);
   assign cfg_bad     = cfg_is_perm ? perm_bad : ((cfg_addr_i[KW-1:0] != '0) || ctrl_bad);
   assign ctrl_we     = cfg_fire && !cfg_is_perm && !cfg_bad;
   assign perm_we     = cfg_fire && cfg_is_perm && !cfg_bad;
+
+  // A write takes effect from registers one cycle after its transfer: the decode of the offered
+  // address and data ends in a flip-flop beside it, and the CTRL registers and the permutation
+  // table's write port (enable, address, data) are driven from flip-flops only. Nothing reads the
+  // table or CTRL in that cycle (an activation waits for cfg_valid to fall; the one exception, a
+  // one-value vector right after a CTRL write, is an error and takes the CTRL before the write, as
+  // the cycle model does).
+  logic              ctrl_we_q;
+  ws_pkg::mac_ctrl_t ctrl_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) ctrl_we_q <= 1'b0;
+    else         ctrl_we_q <= ctrl_we;
+  end
+  always_ff @(posedge clk_i) begin
+    if (ctrl_we) ctrl_q <= ctrl;
+  end
 
   // ---------------------------------------------------------------------------------------------
   // Activation loading: act -> A1 (table read) -> A2 -> A3 (j) -> A4 (column write) -> bank loaded
@@ -137,20 +154,32 @@ module ws_mac_ctrl #(
     logic [KW-1:0] init_q;
     logic          init_done_q;
     logic [KW-1:0] tbl_j;
+    logic          tbl_we_q;                 // the table's write port, one cycle after the write
+    logic [KW-1:0] tbl_waddr_q, tbl_wdata_q;
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
         init_q      <= '0;
         init_done_q <= 1'b0;
-      end else if (!init_done_q) begin
-        init_q      <= init_q + KW'(1);
-        init_done_q <= init_q == KW'(MaxK - 1);
+        tbl_we_q    <= 1'b0;
+      end else begin
+        if (!init_done_q) begin
+          init_q      <= init_q + KW'(1);
+          init_done_q <= init_q == KW'(MaxK - 1);
+        end
+        tbl_we_q <= !init_done_q || perm_we;
       end
     end
+    always_ff @(posedge clk_i) begin
+      tbl_waddr_q <= init_done_q ? cfg_data_i[KW-1:0] : init_q;
+      tbl_wdata_q <= init_done_q ? cfg_addr_i[KW-1:0] : init_q;
+    end
+    // The sweep's last write lands one cycle after init_done_q rises: the first table read (A1)
+    // comes two cycles after it at the earliest.
     ws_bram_sdp #(.AddrBits(KW), .Width(KW)) u_table (
       .clk_i  (clk_i),
-      .we_i   (!init_done_q || perm_we),
-      .waddr_i(init_done_q ? cfg_data_i[KW-1:0] : init_q),
-      .wdata_i(init_done_q ? cfg_addr_i[KW-1:0] : init_q),
+      .we_i   (tbl_we_q),
+      .waddr_i(tbl_waddr_q),
+      .wdata_i(tbl_wdata_q),
       .ce_i   (1'b1),
       .raddr_i(a_ptr_q[KW-1:0]),
       .rdata_o(tbl_j)
@@ -373,11 +402,11 @@ module ws_mac_ctrl #(
       s1_int_q      <= 1'b0;
       s2_int_q      <= 1'b0;
     end else begin
-      if (ctrl_we) begin
-        mode_q      <= ctrl.mode;
-        row_beats_q <= ctrl.row_beats[RBW-1:0];
-        act_end_q   <= KW'({ctrl.row_beats[RBW-1:0], LogCols'(0)} - (KW+1)'(1));
-        row_single_q <= ctrl.row_beats[RBW-1:0] == RBW'(1);
+      if (ctrl_we_q) begin
+        mode_q      <= ctrl_q.mode;
+        row_beats_q <= ctrl_q.row_beats[RBW-1:0];
+        act_end_q   <= KW'({ctrl_q.row_beats[RBW-1:0], LogCols'(0)} - (KW+1)'(1));
+        row_single_q <= ctrl_q.row_beats[RBW-1:0] == RBW'(1);
       end
       // Activations
       if (act_fire) begin

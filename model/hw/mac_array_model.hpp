@@ -128,6 +128,11 @@ class MacArrayModel : public MacArrayPins {
     std::vector<uint32_t> y;
     bool last = false;
   };
+  struct CfgWrite {  // a valid configuration write, applied one cycle after its transfer
+    bool ctrl = false, perm = false;
+    uint32_t data = 0;  // CTRL word, or the x index i of perm[j] = i
+    uint32_t col = 0;   // j
+  };
   bool row_end() const { return beat_ + 1 == bank_rb_[size_t(stream_bank_)]; }
   std::vector<uint32_t> beat_sums(const Bits& w) const;
 
@@ -136,6 +141,7 @@ class MacArrayModel : public MacArrayPins {
   // Configuration and the permutation table (the inverse: table_[i] is the column of x[i])
   bool mode_bf16_ = false;
   int row_beats_ = 1;
+  CfgWrite cfg_q_;  // the RTL's ctrl_we_q / table write port
   int init_count_ = 0;
   bool init_done_ = false;
   std::vector<uint32_t> table_;
