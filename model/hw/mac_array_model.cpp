@@ -172,6 +172,7 @@ void MacArrayModel::reset() {
   a5_last_ = false;
   a5_bank_ = 0;
   stream_bank_ = beat_ = out_count_ = pace_ = 0;
+  pop_q_ = false;
   rows_.clear();
   in_flight_.clear();
   queue_.clear();
@@ -189,7 +190,8 @@ bool MacArrayModel::idle() const {
 
 void MacArrayModel::eval() {
   if (!in.rst_n) reset();  // asynchronous reset
-  const bool credit_ok = out_count_ != MacArrayParams::kQueueDepth + 1, pace_ok = pace_ == 0;
+  // A result taken frees its credit for w_ready one cycle after the cycle it leaves (pop_q_).
+  const bool credit_ok = out_count_ + (pop_q_ ? 1 : 0) != MacArrayParams::kQueueDepth + 1, pace_ok = pace_ == 0;
   out.cfg_ready = init_done_ && !in_vector_ && !a_[1].valid;
   out.act_ready = init_done_ && !loaded_[size_t(load_bank_)] && !pending_[size_t(load_bank_)] && !in.cfg_valid;
   out.w_ready = loaded_[size_t(stream_bank_)] && (!(row_end() || in.w_last) || (credit_ok && pace_ok));
@@ -333,6 +335,7 @@ void MacArrayModel::tick() {
     }
   }
   out_count_ += (row_fire ? 1 : 0) - (pop ? 1 : 0);
+  pop_q_ = pop;
   pace_ = row_fire ? MacArrayParams::kRowPace - 1 : std::max(pace_ - 1, 0);
 
   // The result queue: the output register takes the oldest entry when free; then this cycle's push.

@@ -156,6 +156,7 @@ class MacArrayModel : public MacArrayPins {
   int a5_bank_ = 0;
   // Weights
   int stream_bank_ = 0, beat_ = 0, out_count_ = 0, pace_ = 0;
+  bool pop_q_ = false;  // a result left in the cycle before: its credit is free from this cycle on
   std::vector<MacRowSum> rows_;
   std::deque<Result> in_flight_;
   // The result queue and its output register
