@@ -478,7 +478,8 @@ module ws_mac_ctrl #(
              ("ws_mac_ctrl: end_ok_q is not the credit and the pace"))
   `WS_ASSERT(wr_hot_onehot, wr_hot_q == (tag_row[7] ? P'(1) << tag_row[6:3] : P'(0)),
              ("ws_mac_ctrl: wr_hot_o is not the decoded write"))
-  `WS_ASSERT(rd_hot_onehot, rd_hot_q == (tag_q[TagBits*(ToRead-2) + 2] ? P'(0)
+  `WS_ASSERT(rd_hot_onehot, !tag_q[TagBits*(ToRead-2) + 7] ||  // a beat's read (the others are unused)
+                            rd_hot_q == (tag_q[TagBits*(ToRead-2) + 2] ? P'(0)
                                          : P'(1) << tag_q[TagBits*(ToRead-2) + 3 +: 4]),
              ("ws_mac_ctrl: rd_hot_o is not the decoded read"))
 endmodule

@@ -7,8 +7,9 @@
 // with its hidden bit, or the sign-extended int8); exponent, sign and special cases go beside it.
 //
 // Free-running, one operation per cycle: operands during cycle c give p_o (registered) during cycle
-// c + ws_pkg::MAC_MUL_STAGES. Stages: 1 the DSP's operands into fabric registers, 2-3 the DSP
-// (input and product registers), beside them the exponent sum and the special cases; 4 the product
+// c + ws_pkg::MAC_MUL_STAGES. Stages: 1 the DSP's operands into fabric registers and a copy of
+// both operands, 2-3 the DSP (input and product registers), beside them the exponent sum and the
+// special cases from the copies; 4 the product
 // into a fabric register; 5 leading and trailing zeros of the product; 6 normalisation shift,
 // exponent, shift into the subnormal range and its sticky bit; 7-8 that shift (by 8s, then by
 // 0 .. 7), the guard bit and the result of every case but a subnormal one; 9 rounding of a
