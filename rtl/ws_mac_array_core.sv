@@ -43,9 +43,8 @@ module ws_mac_array_core #(
 );
   `include "ws_assert.svh"
 
-  logic                     s2_int, acc_first, wr_en, push, push_last;
-  logic [3:0]               acc_k;
-  logic [15:0]              wr_hot;
+  logic                     s2_int, wr_en, push, push_last;
+  logic [15:0]              rd_hot, wr_hot;
   logic [2:0]               cmb_pair;
   logic [1:0]               cmb_zero;
   logic [BeatBits-1:0]      s1_w_q, s2_w_q;  // S1, S2: the beat (free-running; the schedule knows which)
@@ -80,8 +79,7 @@ module ws_mac_array_core #(
     .err_cause_o (err_cause_o),
     .x_cols_o    (x_cols_o),
     .s2_int_o    (s2_int),
-    .acc_k_o     (acc_k),
-    .acc_first_o (acc_first),
+    .rd_hot_o    (rd_hot),
     .wr_en_o     (wr_en),
     .wr_hot_o    (wr_hot),
     .cmb_pair_o  (cmb_pair),
@@ -106,8 +104,7 @@ module ws_mac_array_core #(
       .int_i      (s3_int_q),
       .w_i        (s3_w_q[Lanes*16*r +: Lanes*16]),
       .x_i        (s3_x_q[Lanes*16*r +: Lanes*16]),
-      .acc_k_i    (acc_k),
-      .acc_first_i(acc_first),
+      .rd_hot_i   (rd_hot),
       .wr_en_i    (wr_en),
       .wr_hot_i   (wr_hot),
       .cmb_pair_i (cmb_pair),

@@ -47,9 +47,10 @@ module ws_mac_ctrl #(
   // To the datapath
   output logic [Cols*16-1:0]        x_cols_o,      // during S2: the activations of the beat in S2
   output logic                      s2_int_o,      // during S2: its mode, 1 INT8
-  output logic [3:0]                acc_k_o,       // ws_mac_row's schedule (see there), one cycle
-                                                   // ahead: each row registers it beside its selects
-  output logic                      acc_first_o,
+  output logic [15:0]               rd_hot_o,      // ws_mac_row's schedule (see there), one cycle
+                                                   // ahead: each row registers it beside its selects;
+                                                   // per partial sum k: the read is of k (decoded,
+                                                   // none for a row's first P beats: +0)
   output logic                      wr_en_o,
   output logic [15:0]               wr_hot_o,      // per partial sum k: the write is to k (decoded)
   output logic [2:0]                cmb_pair_o,
@@ -73,9 +74,10 @@ module ws_mac_ctrl #(
   localparam int MUL     = ws_pkg::MAC_MUL_STAGES;
   // The schedule, in cycles after the one that accepts a beat (docs/mac_array.md section 3): S1,
   // S2 (the column RAMs' data), S3 (the activation select), the multipliers, the tree, the partial
-  // sum's read, its adder.
-  localparam int ToRead  = 3 + MUL + ADD * $clog2(Lanes);  // acc_k/acc_first
-  localparam int ToWrite = ToRead + ADD;                   // wr_en/wr_hot; a row's end
+  // sum's read (its select at ToRead, then the operand register), its adder.
+  localparam int ToRead  = 3 + MUL + ADD * $clog2(Lanes);  // the partial sum's select (rd_hot)
+  localparam int READ    = ws_pkg::MAC_ACC_READ_STAGES;
+  localparam int ToWrite = ToRead + READ - 1 + ADD;        // wr_en/wr_hot; a row's end
   localparam int ToPush  = 9 + 4 * ADD;                    // after a row's end: its result
   localparam int Credits = FifoDepth + 1;
 
@@ -95,12 +97,28 @@ module ws_mac_ctrl #(
   assign cfg_is_perm = cfg_addr_i[KW];
   assign ctrl        = cfg_data_i;
   logic unused_reserved;  // CTRL bits no mode uses yet
-  assign unused_reserved = ^ctrl.reserved;
+  assign unused_reserved = ^{ctrl_q.reserved, ctrl_q.row_beats[15:RBW]};
   assign ctrl_bad    = (ctrl.row_beats == 16'd0) || ({16'd0, ctrl.row_beats} > Beats);
   assign perm_bad    = (UsePerm == 0) || (cfg_data_i[31:KW] != '0);
   assign cfg_bad     = cfg_is_perm ? perm_bad : ((cfg_addr_i[KW-1:0] != '0) || ctrl_bad);
   assign ctrl_we     = cfg_fire && !cfg_is_perm && !cfg_bad;
   assign perm_we     = cfg_fire && cfg_is_perm && !cfg_bad;
+
+  // A write takes effect from registers one cycle after its transfer: the decode of the offered
+  // address and data ends in a flip-flop beside it, and the CTRL registers and the permutation
+  // table's write port (enable, address, data) are driven from flip-flops only. Nothing reads the
+  // table or CTRL in that cycle (an activation waits for cfg_valid to fall; the one exception, a
+  // one-value vector right after a CTRL write, is an error and takes the CTRL before the write, as
+  // the cycle model does).
+  logic              ctrl_we_q;
+  ws_pkg::mac_ctrl_t ctrl_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) ctrl_we_q <= 1'b0;
+    else         ctrl_we_q <= ctrl_we;
+  end
+  always_ff @(posedge clk_i) begin
+    if (ctrl_we) ctrl_q <= ctrl;
+  end
 
   // ---------------------------------------------------------------------------------------------
   // Activation loading: act -> A1 (table read) -> A2 -> A3 (j) -> A4 (column write) -> bank loaded
@@ -137,20 +155,32 @@ module ws_mac_ctrl #(
     logic [KW-1:0] init_q;
     logic          init_done_q;
     logic [KW-1:0] tbl_j;
+    logic          tbl_we_q;                 // the table's write port, one cycle after the write
+    logic [KW-1:0] tbl_waddr_q, tbl_wdata_q;
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
         init_q      <= '0;
         init_done_q <= 1'b0;
-      end else if (!init_done_q) begin
-        init_q      <= init_q + KW'(1);
-        init_done_q <= init_q == KW'(MaxK - 1);
+        tbl_we_q    <= 1'b0;
+      end else begin
+        if (!init_done_q) begin
+          init_q      <= init_q + KW'(1);
+          init_done_q <= init_q == KW'(MaxK - 1);
+        end
+        tbl_we_q <= !init_done_q || perm_we;
       end
     end
+    always_ff @(posedge clk_i) begin
+      tbl_waddr_q <= init_done_q ? cfg_data_i[KW-1:0] : init_q;
+      tbl_wdata_q <= init_done_q ? cfg_addr_i[KW-1:0] : init_q;
+    end
+    // The sweep's last write lands one cycle after init_done_q rises: the first table read (A1)
+    // comes two cycles after it at the earliest.
     ws_bram_sdp #(.AddrBits(KW), .Width(KW)) u_table (
       .clk_i  (clk_i),
-      .we_i   (!init_done_q || perm_we),
-      .waddr_i(init_done_q ? cfg_data_i[KW-1:0] : init_q),
-      .wdata_i(init_done_q ? cfg_addr_i[KW-1:0] : init_q),
+      .we_i   (tbl_we_q),
+      .waddr_i(tbl_waddr_q),
+      .wdata_i(tbl_wdata_q),
       .ce_i   (1'b1),
       .raddr_i(a_ptr_q[KW-1:0]),
       .rdata_o(tbl_j)
@@ -231,8 +261,6 @@ module ws_mac_ctrl #(
   logic [TagBits-1:0]          tag;
   logic [TagBits*ToWrite-1:0]  tag_q;     // tag_q[i] is the tag of the beat accepted i + 1 cycles ago
   logic                        wr_mat_last;  // the tag ToWrite cycles back: the matrix's last beat
-  logic [3:0]                  rd_k;      // the read's fields of the tag ToRead cycles back
-  logic                        rd_first;
   logic [2*ToPush-1:0]         push_q;    // {valid, last} per cycle after a row's end
   logic [2:0]                  cmb_pair_q, cmb_pair_d;
   logic [3:0]                  cmb_last_q, cmb_last_d;  // the highest partial sum the row reached
@@ -245,7 +273,6 @@ module ws_mac_ctrl #(
   // it beside the selects it drives; the row end for the pushes is on time.
   logic [7:1]         tag_row;  // the tag the rows' write and combine schedule comes from
   logic               row_done_early;
-  assign {rd_k, rd_first} = tag_q[TagBits*(ToRead-2) + 2 +: 5];
   assign wr_mat_last = tag_q[TagBits*(ToWrite-1)];
   assign tag_row  = tag_q[TagBits*(ToWrite-2) + 1 +: 7];
   assign row_done = tag_q[TagBits*(ToWrite-1) + 7] && tag_q[TagBits*(ToWrite-1) + 1];
@@ -259,15 +286,26 @@ module ws_mac_ctrl #(
 
   // The partial sums' write enables, decoded here (a register one cycle ahead of tag_row) and
   // registered again in each row: each drives the clock enables of one partial sum (32 flip-flops
-  // per row) straight from a register.
+  // per row) straight from a register. The read select likewise, one-hot (an AND-OR read: each
+  // select bit drives one LUT per bit of the sum instead of every level of a 16:1 multiplexer).
   logic [7:3]   tag_pre_wr;  // {valid, k} of the tag before tag_row
-  logic [P-1:0] wr_hot_q;
+  logic [6:2]   tag_pre_rd;  // {k, first} of the tag ToRead - 2 cycles back
+  logic [P-1:0] wr_hot_q, rd_hot_q;
   assign tag_pre_wr = tag_q[TagBits*(ToWrite-3) + 3 +: 5];
+  assign tag_pre_rd = tag_q[TagBits*(ToRead-3) + 2 +: 5];
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) wr_hot_q <= '0;
-    else for (int k = 0; k < P; k++) wr_hot_q[k] <= tag_pre_wr[7] && tag_pre_wr[6:3] == 4'(k);
+    if (!rst_ni) begin
+      wr_hot_q <= '0;
+      rd_hot_q <= '0;
+    end else begin
+      for (int k = 0; k < P; k++) begin
+        wr_hot_q[k] <= tag_pre_wr[7] && tag_pre_wr[6:3] == 4'(k);
+        rd_hot_q[k] <= !tag_pre_rd[2] && tag_pre_rd[6:3] == 4'(k);
+      end
+    end
   end
   assign wr_hot_o = wr_hot_q;
+  assign rd_hot_o = rd_hot_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -286,8 +324,6 @@ module ws_mac_ctrl #(
     end
   end
 
-  assign acc_k_o     = rd_k;
-  assign acc_first_o = rd_first;
   assign wr_en_o     = tag_row[7];
   assign cmb_pair_o  = cmb_pair_q;
   assign cmb_zero_o  = cmb_zero_q;
@@ -373,11 +409,11 @@ module ws_mac_ctrl #(
       s1_int_q      <= 1'b0;
       s2_int_q      <= 1'b0;
     end else begin
-      if (ctrl_we) begin
-        mode_q      <= ctrl.mode;
-        row_beats_q <= ctrl.row_beats[RBW-1:0];
-        act_end_q   <= KW'({ctrl.row_beats[RBW-1:0], LogCols'(0)} - (KW+1)'(1));
-        row_single_q <= ctrl.row_beats[RBW-1:0] == RBW'(1);
+      if (ctrl_we_q) begin
+        mode_q      <= ctrl_q.mode;
+        row_beats_q <= ctrl_q.row_beats[RBW-1:0];
+        act_end_q   <= KW'({ctrl_q.row_beats[RBW-1:0], LogCols'(0)} - (KW+1)'(1));
+        row_single_q <= ctrl_q.row_beats[RBW-1:0] == RBW'(1);
       end
       // Activations
       if (act_fire) begin
@@ -419,9 +455,10 @@ module ws_mac_ctrl #(
       else if (w_fire)  row_end_q <= beat_q == bank_prelast_q[BW*stream_bank_q +: BW];
       else if (act_fire && act_last_i && load_bank_q == stream_bank_q) row_end_q <= row_single_q;
       // A row may end after this cycle: none ends now or ended in the cycle before (the pace), the
-      // pace runs out and a credit is free.
+      // pace runs out and a credit is free. A result taken in this cycle frees its credit a cycle
+      // later (out_take_q): the queue's output handshake reaches only out_take_q here.
       end_ok_q    <= !row_fire && !row_fire_q && (pace_q <= ($clog2(P/2))'(2))
-                     && (out_take || out_count_q != out_full_at);
+                     && out_count_q != out_full_at;
       s1_int_q    <= !bank_mode_q[stream_bank_q];
       s2_int_q    <= s1_int_q;
       out_take_q  <= out_take;
@@ -437,9 +474,13 @@ module ws_mac_ctrl #(
                            : beat_q == bank_prelast_q[BW*stream_bank_q +: BW] + BW'(1)),
              ("ws_mac_ctrl: row_end_q is not the row end"))
   `WS_ASSERT(end_ok_flag, end_ok_q == (!row_fire_q && pace_q <= ($clog2(P/2))'(1)
-                                       && out_count_q != out_full_at),
+                                       && out_count_q != CW'(Credits)),
              ("ws_mac_ctrl: end_ok_q is not the credit and the pace"))
   `WS_ASSERT(wr_hot_onehot, wr_hot_q == (tag_row[7] ? P'(1) << tag_row[6:3] : P'(0)),
              ("ws_mac_ctrl: wr_hot_o is not the decoded write"))
+  `WS_ASSERT(rd_hot_onehot, !tag_q[TagBits*(ToRead-2) + 7] ||  // a beat's read (the others are unused)
+                            rd_hot_q == (tag_q[TagBits*(ToRead-2) + 2] ? P'(0)
+                                         : P'(1) << tag_q[TagBits*(ToRead-2) + 3 +: 4]),
+             ("ws_mac_ctrl: rd_hot_o is not the decoded read"))
 endmodule
 `resetall

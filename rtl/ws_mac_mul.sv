@@ -7,8 +7,9 @@
 // with its hidden bit, or the sign-extended int8); exponent, sign and special cases go beside it.
 //
 // Free-running, one operation per cycle: operands during cycle c give p_o (registered) during cycle
-// c + ws_pkg::MAC_MUL_STAGES. Stages: 1 the DSP's operands into fabric registers, 2-3 the DSP
-// (input and product registers), beside them the exponent sum and the special cases; 4 the product
+// c + ws_pkg::MAC_MUL_STAGES. Stages: 1 the DSP's operands into fabric registers and a copy of
+// both operands, 2-3 the DSP (input and product registers), beside them the exponent sum and the
+// special cases from the copies; 4 the product
 // into a fabric register; 5 leading and trailing zeros of the product; 6 normalisation shift,
 // exponent, shift into the subnormal range and its sticky bit; 7-8 that shift (by 8s, then by
 // 0 .. 7), the guard bit and the result of every case but a subnormal one; 9 rounding of a
@@ -39,15 +40,17 @@ module ws_mac_mul (
   logic [7:0]        ew1, ex1;
   logic signed [8:0] dsp_a, dsp_b, dsp_a_q, dsp_b_q;
   logic signed [17:0] dsp_p;
+  logic [14:0]       w_q, x_q;  // stage 1: the operands' magnitudes, copied beside the logic below
+                                // (the operand registers sit away from it, by the DSP's inputs)
 
-  assign w_nan  = (w_i[14:7] == 8'hFF) && (w_i[6:0] != 7'd0);
-  assign x_nan  = (x_i[14:7] == 8'hFF) && (x_i[6:0] != 7'd0);
-  assign w_inf  = (w_i[14:7] == 8'hFF) && (w_i[6:0] == 7'd0);
-  assign x_inf  = (x_i[14:7] == 8'hFF) && (x_i[6:0] == 7'd0);
-  assign w_zero = w_i[14:0] == 15'd0;
-  assign x_zero = x_i[14:0] == 15'd0;
-  assign ew1    = (w_i[14:7] == 8'd0) ? 8'd1 : w_i[14:7];  // subnormals at exponent 1
-  assign ex1    = (x_i[14:7] == 8'd0) ? 8'd1 : x_i[14:7];
+  assign w_nan  = (w_q[14:7] == 8'hFF) && (w_q[6:0] != 7'd0);
+  assign x_nan  = (x_q[14:7] == 8'hFF) && (x_q[6:0] != 7'd0);
+  assign w_inf  = (w_q[14:7] == 8'hFF) && (w_q[6:0] == 7'd0);
+  assign x_inf  = (x_q[14:7] == 8'hFF) && (x_q[6:0] == 7'd0);
+  assign w_zero = w_q[14:0] == 15'd0;
+  assign x_zero = x_q[14:0] == 15'd0;
+  assign ew1    = (w_q[14:7] == 8'd0) ? 8'd1 : w_q[14:7];  // subnormals at exponent 1
+  assign ex1    = (x_q[14:7] == 8'd0) ? 8'd1 : x_q[14:7];
   assign dsp_a  = int_i ? {w_i[7], w_i[7:0]} : {1'b0, w_i[14:7] != 8'd0, w_i[6:0]};
   assign dsp_b  = int_i ? {x_i[7], x_i[7:0]} : {1'b0, x_i[14:7] != 8'd0, x_i[6:0]};
 
@@ -63,16 +66,18 @@ module ws_mac_mul (
     .p_o  (dsp_p)
   );
 
-  // Per operation: int, sign, NaN, infinity, zero (per operand first, combined in stage 2), and the
-  // exponent sum; stage 2 derives from it e0, the exponent field of the product when its top bit is
+  // Per operation: int, sign, NaN, infinity, zero (per operand in stage 2 from the copies, combined
+  // in stage 3), and the exponent sum (stage 2); stage 3 derives from it e0, the exponent field of the product when its top bit is
   // at 15, and the constants that the later compares need (each then one carry chain).
   logic [3:0]         d_int, d_sign;
-  logic [3:1]         d_nan, d_inf, d_zero;
+  logic [3:2]         d_nan, d_inf, d_zero;
   logic               d_w_nan, d_x_nan, d_w_inf, d_x_inf, d_w_zero, d_x_zero;
-  logic [8:0]         d_esum, d_esum_q;
+  logic [8:0]         d_esum_q;
   logic signed [10:0] d_e0, d_e0m1, d_e0m255, d_ne0, d_ne0m10, d_ne0m9, d_ne0m8;
 
   always_ff @(posedge clk_i) begin
+    w_q       <= w_i[14:0];
+    x_q       <= x_i[14:0];
     d_int[0]  <= int_i;
     d_sign[0] <= w_i[15] ^ x_i[15];
     d_w_nan   <= w_nan;
@@ -81,16 +86,15 @@ module ws_mac_mul (
     d_x_inf   <= x_inf;
     d_w_zero  <= w_zero;
     d_x_zero  <= x_zero;
-    d_nan[1]  <= d_w_nan || d_x_nan || (d_w_inf && d_x_zero) || (d_x_inf && d_w_zero);
-    d_inf[1]  <= d_w_inf || d_x_inf;
-    d_zero[1] <= d_w_zero || d_x_zero;
-    d_esum    <= {1'b0, ew1} + {1'b0, ex1};
-    d_esum_q  <= d_esum;
+    d_esum_q  <= {1'b0, ew1} + {1'b0, ex1};
+    d_nan[2]  <= d_w_nan || d_x_nan || (d_w_inf && d_x_zero) || (d_x_inf && d_w_zero);
+    d_inf[2]  <= d_w_inf || d_x_inf;
+    d_zero[2] <= d_w_zero || d_x_zero;
     d_int[3:1]  <= d_int[2:0];
     d_sign[3:1] <= d_sign[2:0];
-    d_nan[3:2]  <= d_nan[2:1];
-    d_inf[3:2]  <= d_inf[2:1];
-    d_zero[3:2] <= d_zero[2:1];
+    d_nan[3]    <= d_nan[2];
+    d_inf[3]    <= d_inf[2];
+    d_zero[3]   <= d_zero[2];
     d_e0      <= $signed({2'b00, d_esum_q}) - 11'sd126;
     d_e0m1    <= $signed({2'b00, d_esum_q}) - 11'sd127;
     d_e0m255  <= $signed({2'b00, d_esum_q}) - 11'sd381;

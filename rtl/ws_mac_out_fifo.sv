@@ -26,34 +26,34 @@ module ws_mac_out_fifo #(
   (* ram_style = "distributed" *)
 `endif
   logic [Width-1:0] mem [Depth];
-  logic [AW-1:0]    wp_q, rp_q;
-  logic [AW:0]      count_q;
+  // Pointers with one bit more than the address: the queue is empty when they are equal. The
+  // output handshake then reaches only clock enables (load), no counter's carry chain.
+  logic [AW:0]      wp_q, rp_q, count;
   logic             load;
 
   // The output register takes the oldest entry when it is empty or being taken.
-  assign load = (count_q != '0) && (!out_valid_o || out_ready_i);
+  assign load  = (wp_q != rp_q) && (!out_valid_o || out_ready_i);
+  assign count = wp_q - rp_q;
 
   always_ff @(posedge clk_i) begin
-    if (push_i) mem[wp_q] <= push_data_i;
-    if (load) out_data_o <= mem[rp_q];
+    if (push_i) mem[wp_q[AW-1:0]] <= push_data_i;
+    if (load) out_data_o <= mem[rp_q[AW-1:0]];
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       wp_q        <= '0;
       rp_q        <= '0;
-      count_q     <= '0;
       out_valid_o <= 1'b0;
     end else begin
-      if (push_i) wp_q <= wp_q + AW'(1);
-      if (load) rp_q <= rp_q + AW'(1);
-      count_q <= count_q + (AW+1)'(push_i) - (AW+1)'(load);
+      if (push_i) wp_q <= wp_q + (AW+1)'(1);
+      if (load) rp_q <= rp_q + (AW+1)'(1);
       if (load) out_valid_o <= 1'b1;
       else if (out_ready_i) out_valid_o <= 1'b0;
     end
   end
 
-  `WS_ASSERT(no_overflow, !(push_i && count_q == (AW+1)'(Depth) && !load),
+  `WS_ASSERT(no_overflow, !(push_i && count == (AW+1)'(Depth) && !load),
              ("ws_mac_out_fifo: push into a full queue"))
 endmodule
 `resetall

@@ -6,14 +6,14 @@
 //   Lanes multipliers (ws_mac_mul) -> a balanced pairwise tree of adders (ws_mac_add), one register
 //   per level -> the beat's sum r
 //   -> partial sums: beat b of a row adds r into s[b mod P] (P = ws_pkg::MAC_ACC_PARTIALS); a row's
-//   first P beats start from +0. The read of s[k] is a stage of its own and the adder takes
-//   MAC_ADD_STAGES, so a partial sum is free again well before beat b + P can need it.
+//   first P beats start from +0. The read of s[k] takes two stages and the adder MAC_ADD_STAGES,
+//   so a partial sum is free again before beat b + P can need it.
 //   -> at the row's end, s[0 .. P-1] (those the row never reached are +0) go through the same
 //   pairwise tree, serially: one pair per cycle into adder 1, then each level's adder takes pairs
 //   of consecutive results of the level before, behind delay registers of 1, 2 and 4 cycles.
 // Timing (cycle numbers of ws_mac_ctrl): operands on w_i/x_i at cycle m give the beat's sum at
-// m + MUL + ADD * log2(Lanes) = r, where acc_k_i/acc_first_i name its partial sum; wr_en_i/wr_hot_i
-// at r + ADD store the new partial sum; the pair reads of the row ending there follow on the next
+// m + MUL + ADD * log2(Lanes) = r, where rd_hot_i names its partial sum; wr_en_i/wr_hot_i
+// at r + READ - 1 + ADD (READ = ws_pkg::MAC_ACC_READ_STAGES) store the new partial sum; the pair reads of the row ending there follow on the next
 // P/2 cycles; y_o holds the row's result 9 + 4 ADD cycles after the row's last store (P = 16).
 // The schedule inputs (acc_*, wr_*, cmb_*) come one cycle ahead of these cycles: the row registers
 // them beside the selects and clock enables they drive (ws_mac_ctrl sits far from the rows).
@@ -24,8 +24,8 @@ module ws_mac_row #(
   input  wire                 int_i,        // the beat's mode: 1 INT8, 0 BF16
   input  wire  [Lanes*16-1:0] w_i,          // lane l in bits 16l+15:16l
   input  wire  [Lanes*16-1:0] x_i,
-  input  wire  [3:0]          acc_k_i,      // the beat's partial sum
-  input  wire                 acc_first_i,  // ... which starts from +0 (the row's first P beats)
+  input  wire  [15:0]         rd_hot_i,     // the beat's partial sum s[k] where bit k is set
+                                            // (one-hot; none: +0, the row's first P beats)
   input  wire                 wr_en_i,      // the adder's result is a partial sum ...
   input  wire  [15:0]         wr_hot_i,     // ... store it into s[k] where bit k is set (one-hot)
   input  wire  [2:0]          cmb_pair_i,   // combine: read s[2i] and s[2i+1] ...
@@ -37,6 +37,8 @@ module ws_mac_row #(
                   ("ws_mac_row: Lanes = %0d, must be a power of two >= 2", Lanes))
   `WS_PARAM_CHECK(g_check_partials, ws_pkg::MAC_ACC_PARTIALS == 16,
                   ("ws_mac_row: the combine schedule is written for 16 partial sums"))
+  `WS_PARAM_CHECK(g_check_read, ws_pkg::MAC_ACC_READ_STAGES == 2,
+                  ("ws_mac_row: the partial sums' read is written for 2 stages"))
   localparam int P     = ws_pkg::MAC_ACC_PARTIALS;
   localparam int Nodes = 2 * Lanes - 1;
 
@@ -88,32 +90,44 @@ module ws_mac_row #(
   logic [P*32-1:0] part;
   logic [31:0]     acc_a, acc_b, acc_sum;
   logic            acc_int, acc_sum_int, row_int;
-  logic [3:0]      acc_k_q;
-  logic            acc_first_q, wr_en_q;
-  logic [P-1:0]    wr_hot_q;
+  logic            wr_en_q;
+  logic [P-1:0]    rd_hot_q, wr_hot_q;
   logic [2:0]      cmb_pair_q;
   logic [1:0]      cmb_zero_q;
 
   always_ff @(posedge clk_i) begin
-    acc_k_q     <= acc_k_i;
-    acc_first_q <= acc_first_i;
+    rd_hot_q    <= rd_hot_i;
     wr_en_q     <= wr_en_i;
     wr_hot_q    <= wr_hot_i;
     cmb_pair_q  <= cmb_pair_i;
     cmb_zero_q  <= cmb_zero_i;
   end
 
+  // The read is two stages (ws_pkg::MAC_ACC_READ_STAGES): the select into acc_a/acc_b, then
+  // the adder's operand registers, which feed only the adder's first stage and so sit beside it
+  // (from the select's register, the adder's decode was a long route across the row).
+  logic [31:0] acc_a_q, acc_b_q;
+  logic        acc_int_q;
+  logic [31:0] part_sel;  // the read as AND-OR: rd_hot_q is one-hot or zero
+  always_comb begin
+    part_sel = '0;
+    for (int k = 0; k < P; k++) part_sel = part_sel | (part[32*k +: 32] & {32{rd_hot_q[k]}});
+  end
+
   always_ff @(posedge clk_i) begin
-    acc_a   <= acc_first_q ? 32'd0 : part[32*acc_k_q +: 32];
-    acc_b   <= node[31:0];
-    acc_int <= node_int[0];
+    acc_a     <= part_sel;
+    acc_b     <= node[31:0];
+    acc_int   <= node_int[0];
+    acc_a_q   <= acc_a;
+    acc_b_q   <= acc_b;
+    acc_int_q <= acc_int;
   end
 
   ws_mac_add u_acc (
     .clk_i(clk_i),
-    .int_i(acc_int),
-    .a_i  (acc_a),
-    .b_i  (acc_b),
+    .int_i(acc_int_q),
+    .a_i  (acc_a_q),
+    .b_i  (acc_b_q),
     .int_o(acc_sum_int),
     .s_o  (acc_sum)
   );

@@ -21,11 +21,11 @@ int MacArrayParams::k_bits() const { return log2_exact(max_k); }
 
 // Cycles from accepting a row's last beat (cycle t) to its result's push, as ws_mac_ctrl counts
 // them: S1, S2 (the column RAMs' read), S3 (the select), the multipliers, the tree levels, the
-// partial sum's read and adder (the row's end, ToWrite), then the combine's 8 pair reads and its
+// partial sum's read (MAC_ACC_READ_STAGES) and adder (the row's end, ToWrite), then the combine's 8 pair reads and its
 // four levels (ToPush).
 int MacArrayParams::result_latency() const {
   const int add = pkg::MAC_ADD_STAGES, mul = pkg::MAC_MUL_STAGES;
-  const int to_write = 3 + mul + add * log2_exact(lanes()) + add;
+  const int to_write = 3 + mul + add * log2_exact(lanes()) + pkg::MAC_ACC_READ_STAGES - 1 + add;
   const int to_push = 9 + 4 * add;
   return to_write + to_push;
 }
@@ -159,6 +159,7 @@ void MacArrayModel::reset() {
   cycle_ = 0;
   mode_bf16_ = false;
   row_beats_ = 1;
+  cfg_q_ = CfgWrite{};
   init_count_ = 0;
   init_done_ = p_.kind == MacArrayKind::Dense;
   in_vector_ = false;
@@ -171,6 +172,7 @@ void MacArrayModel::reset() {
   a5_last_ = false;
   a5_bank_ = 0;
   stream_bank_ = beat_ = out_count_ = pace_ = 0;
+  pop_q_ = false;
   rows_.clear();
   in_flight_.clear();
   queue_.clear();
@@ -188,7 +190,8 @@ bool MacArrayModel::idle() const {
 
 void MacArrayModel::eval() {
   if (!in.rst_n) reset();  // asynchronous reset
-  const bool credit_ok = out_count_ != MacArrayParams::kQueueDepth + 1, pace_ok = pace_ == 0;
+  // A result taken frees its credit for w_ready one cycle after the cycle it leaves (pop_q_).
+  const bool credit_ok = out_count_ + (pop_q_ ? 1 : 0) != MacArrayParams::kQueueDepth + 1, pace_ok = pace_ == 0;
   out.cfg_ready = init_done_ && !in_vector_ && !a_[1].valid;
   out.act_ready = init_done_ && !loaded_[size_t(load_bank_)] && !pending_[size_t(load_bank_)] && !in.cfg_valid;
   out.w_ready = loaded_[size_t(stream_bank_)] && (!(row_end() || in.w_last) || (credit_ok && pace_ok));
@@ -248,22 +251,23 @@ void MacArrayModel::tick() {
     if (cause == pkg::MAC_ERR_NONE || c < cause) cause = c;
   };
 
-  // Configuration, and the table's sweep after reset
+  // Configuration: a write is checked in its cycle and takes effect one cycle later (the RTL's
+  // registered write strobes, ctrl_we_q and the table's write port); the table's sweep after reset.
+  const CfgWrite cfg_now = cfg_q_;
+  cfg_q_ = CfgWrite{};
   if (cfg_fire) {
     const uint32_t j = in.cfg_addr & ((1u << kb) - 1u);
     if ((in.cfg_addr >> kb) & 1u) {
       if (!sparse || in.cfg_data >= uint32_t(p_.max_k))
         raise(pkg::MAC_ERR_CONFIG);
       else
-        table_[in.cfg_data] = j;  // perm[j] = i: column j reads x[i]
+        cfg_q_ = CfgWrite{false, true, in.cfg_data, j};  // perm[j] = i: column j reads x[i]
     } else {
       const uint32_t rb = uint32_t(pkg::mac_ctrl_t::row_beats.get(in.cfg_data));
-      if (j != 0 || rb == 0 || rb > uint32_t(p_.max_row_beats())) {
+      if (j != 0 || rb == 0 || rb > uint32_t(p_.max_row_beats()))
         raise(pkg::MAC_ERR_CONFIG);
-      } else {
-        mode_bf16_ = pkg::mac_ctrl_t::mode.get(in.cfg_data) == pkg::MAC_BF16;
-        row_beats_ = int(rb);
-      }
+      else
+        cfg_q_ = CfgWrite{true, false, in.cfg_data, 0};
     }
   }
   if (!init_done_) {
@@ -285,6 +289,7 @@ void MacArrayModel::tick() {
   a_[3] = a_[2];
   a_[2] = a_[1];
   a_[2].col = sparse ? table_[a_[1].ptr] : a_[1].ptr;
+  if (cfg_now.perm) table_[cfg_now.data] = cfg_now.col;  // never the address A1 reads now
   a_[1] = Load{};
   if (act_fire) {
     a_[1] = Load{true, in.act_last, load_bank_, uint32_t(act_ptr_), 0, in.act_data};
@@ -299,6 +304,12 @@ void MacArrayModel::tick() {
       bank_rb_[size_t(load_bank_)] = row_beats_;
       load_bank_ ^= 1;
     }
+  }
+
+  // A CTRL write of the cycle before: a vector that ends in this cycle took the CTRL before it.
+  if (cfg_now.ctrl) {
+    mode_bf16_ = pkg::mac_ctrl_t::mode.get(cfg_now.data) == pkg::MAC_BF16;
+    row_beats_ = int(pkg::mac_ctrl_t::row_beats.get(cfg_now.data));
   }
 
   // Weights: a row's value is known when its last beat is accepted; it enters the queue later.
@@ -324,6 +335,7 @@ void MacArrayModel::tick() {
     }
   }
   out_count_ += (row_fire ? 1 : 0) - (pop ? 1 : 0);
+  pop_q_ = pop;
   pace_ = row_fire ? MacArrayParams::kRowPace - 1 : std::max(pace_ - 1, 0);
 
   // The result queue: the output register takes the oldest entry when free; then this cycle's push.

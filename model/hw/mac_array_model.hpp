@@ -128,6 +128,11 @@ class MacArrayModel : public MacArrayPins {
     std::vector<uint32_t> y;
     bool last = false;
   };
+  struct CfgWrite {  // a valid configuration write, applied one cycle after its transfer
+    bool ctrl = false, perm = false;
+    uint32_t data = 0;  // CTRL word, or the x index i of perm[j] = i
+    uint32_t col = 0;   // j
+  };
   bool row_end() const { return beat_ + 1 == bank_rb_[size_t(stream_bank_)]; }
   std::vector<uint32_t> beat_sums(const Bits& w) const;
 
@@ -136,6 +141,7 @@ class MacArrayModel : public MacArrayPins {
   // Configuration and the permutation table (the inverse: table_[i] is the column of x[i])
   bool mode_bf16_ = false;
   int row_beats_ = 1;
+  CfgWrite cfg_q_;  // the RTL's ctrl_we_q / table write port
   int init_count_ = 0;
   bool init_done_ = false;
   std::vector<uint32_t> table_;
@@ -150,6 +156,7 @@ class MacArrayModel : public MacArrayPins {
   int a5_bank_ = 0;
   // Weights
   int stream_bank_ = 0, beat_ = 0, out_count_ = 0, pace_ = 0;
+  bool pop_q_ = false;  // a result left in the cycle before: its credit is free from this cycle on
   std::vector<MacRowSum> rows_;
   std::deque<Result> in_flight_;
   // The result queue and its output register

@@ -257,6 +257,19 @@ TYPED_TEST(MacArray, Errors) {
     EXPECT_TRUE(o.err);
     EXPECT_EQ(o.err_cause, ws::pkg::MAC_ERR_ACT);
   }
+  {  // a one-value vector on the cycle after its CTRL write (full speed): a CTRL write takes effect a
+     // cycle after its transfer, so the vector keeps the reset's CTRL (row_beats 1): every beat ends a
+     // row block and has its output beat
+    Job j = job(MacMode::Bf16, 2);
+    j.cfg.erase(j.cfg.begin());                                        // CTRL goes last
+    j.cfg.push_back({0u, ws::mac_ctrl_word(MacMode::Bf16, j.row_beats)});
+    j.x.resize(1);
+    j.check_values = false;
+    const RunStats s = this->run({j}, Traffic{}, tb::seed(), "CTRL then a one-value vector");
+    EXPECT_TRUE(s.final_out.err);
+    EXPECT_EQ(s.final_out.err_cause, ws::pkg::MAC_ERR_ACT);
+    EXPECT_EQ(s.outputs, uint64_t(j.beats.size()));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
