@@ -225,6 +225,36 @@ int side_metadata_int(const std::map<std::string, std::string>& md, const std::s
   }
 }
 
+void check_side_format(const std::map<std::string, std::string>& md, const std::string& format,
+                       const std::string& version, const std::string& what) {
+  auto f = md.find("format");
+  if (f == md.end() || f->second != format)
+    throw FormatError(what + ": metadata format is not \"" + format + "\" (not a file of this kind)");
+  auto v = md.find("version");
+  if (v == md.end() || v->second != version) throw FormatError(what + ": metadata version is not " + version);
+}
+
+std::map<std::string, std::string> side_extra_metadata(const std::map<std::string, std::string>& md,
+                                                       const std::vector<std::string>& fields) {
+  std::map<std::string, std::string> extra;
+  for (const auto& [k, v] : md)
+    if (k != "format" && k != "version" && std::find(fields.begin(), fields.end(), k) == fields.end()) extra[k] = v;
+  return extra;
+}
+
+void write_side_file(const std::string& path, std::map<std::string, std::string> md, const std::string& format,
+                     const std::string& version, const std::vector<SideTensor>& tensors) {
+  md["format"] = format;
+  md["version"] = version;
+  std::vector<SafetensorsEntry> entries;
+  for (const SideTensor& t : tensors) entries.push_back(t.entry);
+  const std::vector<uint8_t> header = make_safetensors_header(md, entries);
+  AtomicFileSink out(path);
+  out.write(header.data(), header.size());
+  for (const SideTensor& t : tensors) out.write(static_cast<const uint8_t*>(t.data), t.bytes);
+  out.commit();
+}
+
 void read_side_tensor(const ByteSource& src, const SafetensorsFile& f, const std::string& name,
                       const std::string& dtype, const std::vector<uint64_t>& shape, const std::string& what,
                       void* out, size_t bytes) {

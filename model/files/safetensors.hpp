@@ -69,8 +69,23 @@ struct SafetensorsEntry {
 std::vector<uint8_t> make_safetensors_header(const std::map<std::string, std::string>& metadata,
                                              const std::vector<SafetensorsEntry>& tensors);
 
-// Side files (the LTE and DiJiang files beside a model, docs/lte.md and docs/dijiang.md) read their
-// pieces through these; `what` names the file in errors ("LTE side file").
+// Side files (the LTE and DiJiang files beside a model, docs/lte.md and docs/dijiang.md) are read and
+// written through these; `what` names the file in errors ("LTE side file").
+// Throws FormatError unless the metadata's "format" and "version" are these.
+void check_side_format(const std::map<std::string, std::string>& md, const std::string& format,
+                       const std::string& version, const std::string& what);
+// The metadata records that are neither "format", "version" nor one of `fields`: the free-form ones.
+std::map<std::string, std::string> side_extra_metadata(const std::map<std::string, std::string>& md,
+                                                       const std::vector<std::string>& fields);
+// One tensor of a side file being written: its header entry and its bytes (host order, little-endian).
+struct SideTensor {
+  SafetensorsEntry entry;
+  const void* data;
+  size_t bytes;
+};
+// Writes metadata (plus format and version) and the tensors, in order, atomically to path.
+void write_side_file(const std::string& path, std::map<std::string, std::string> md, const std::string& format,
+                     const std::string& version, const std::vector<SideTensor>& tensors);
 // The metadata value `key` as an integer in [1, 2^20]; throws FormatError when missing or not one.
 int side_metadata_int(const std::map<std::string, std::string>& md, const std::string& key, const std::string& what);
 // The bytes of tensor `name`, which must have this dtype and shape, into out (bytes = its size).

@@ -119,11 +119,7 @@ DiJiangSide dijiang_init(const LlamaConfig& c, FeatureMap f, uint64_t seed) {
 
 DiJiangSide load_dijiang(const std::string& path) {
   const SafetensorsFile f = read_safetensors(path);
-  auto fmt = f.metadata.find("format");
-  if (fmt == f.metadata.end() || fmt->second != kFormat)
-    throw FormatError("not a DiJiang side file (its metadata format is not \"" + std::string(kFormat) + "\")");
-  auto version = f.metadata.find("version");
-  expect(version != f.metadata.end() && version->second == kVersion, "metadata version is not " + std::string(kVersion));
+  check_side_format(f.metadata, kFormat, kVersion, kWhat);
   auto fm = f.metadata.find("feature_map");
   expect(fm != f.metadata.end() && (fm->second == "dct" || fm->second == "random"),
          "metadata feature_map must be dct or random");
@@ -133,10 +129,7 @@ DiJiangSide load_dijiang(const std::string& path) {
   s.dim = side_metadata_int(f.metadata, "dim", kWhat);
   s.n_heads = side_metadata_int(f.metadata, "n_heads", kWhat);
   s.head_size = side_metadata_int(f.metadata, "head_size", kWhat);
-  for (const auto& [k, v] : f.metadata)
-    if (k != "format" && k != "version" && k != "feature_map" && k != "n_layers" && k != "dim" && k != "n_heads" &&
-        k != "head_size")
-      s.metadata[k] = v;
+  s.metadata = side_extra_metadata(f.metadata, {"feature_map", "n_layers", "dim", "n_heads", "head_size"});
   const FileSource src(path);
   const uint64_t L = uint64_t(s.n_layers), d = uint64_t(s.head_size), D = uint64_t(s.dim);
   if (s.feature_map == FeatureMap::Dct)
@@ -153,28 +146,20 @@ DiJiangSide load_dijiang(const std::string& path) {
 void save_dijiang(const DiJiangSide& s, const std::string& path) {
   s.validate();
   std::map<std::string, std::string> md = s.metadata;
-  md["format"] = kFormat;
-  md["version"] = kVersion;
   md["feature_map"] = feature_map_name(s.feature_map);
   md["n_layers"] = std::to_string(s.n_layers);
   md["dim"] = std::to_string(s.dim);
   md["n_heads"] = std::to_string(s.n_heads);
   md["head_size"] = std::to_string(s.head_size);
   const uint64_t L = uint64_t(s.n_layers), d = uint64_t(s.head_size), D = uint64_t(s.dim);
-  const bool dct = s.feature_map == FeatureMap::Dct;
-  const std::vector<std::pair<SafetensorsEntry, const std::vector<float>*>> tensors = {
-      {dct ? SafetensorsEntry{"dijiang.weight", "F32", {L, d}} : SafetensorsEntry{"dijiang.projection", "F32", {L, d, d}},
-       dct ? &s.weight : &s.projection},
-      {{"dijiang.gate", "F32", {L, D, D}}, &s.gate},
-      {{"dijiang.norm_weight", "F32", {L, D}}, &s.norm_weight},
-      {{"dijiang.norm_bias", "F32", {L, D}}, &s.norm_bias}};
-  std::vector<SafetensorsEntry> entries;
-  for (const auto& t : tensors) entries.push_back(t.first);
-  const std::vector<uint8_t> header = make_safetensors_header(md, entries);
-  AtomicFileSink out(path);
-  out.write(header.data(), header.size());
-  for (const auto& t : tensors) out.write(reinterpret_cast<const uint8_t*>(t.second->data()), t.second->size() * 4);
-  out.commit();
+  const std::vector<float>& sampled = s.feature_map == FeatureMap::Dct ? s.weight : s.projection;
+  const SafetensorsEntry first = s.feature_map == FeatureMap::Dct ? SafetensorsEntry{"dijiang.weight", "F32", {L, d}}
+                                                                  : SafetensorsEntry{"dijiang.projection", "F32", {L, d, d}};
+  write_side_file(path, md, kFormat, kVersion,
+                  {{first, sampled.data(), sampled.size() * 4},
+                   {{"dijiang.gate", "F32", {L, D, D}}, s.gate.data(), s.gate.size() * 4},
+                   {{"dijiang.norm_weight", "F32", {L, D}}, s.norm_weight.data(), s.norm_weight.size() * 4},
+                   {{"dijiang.norm_bias", "F32", {L, D}}, s.norm_bias.data(), s.norm_bias.size() * 4}});
 }
 
 DiJiangAttention::DiJiangAttention(const DiJiangSide& side, const LlamaConfig& c) : side_(side) {

@@ -162,20 +162,13 @@ LteSide lte_experts(const LlamaWeights& w, int expert_size, uint64_t seed) {
 
 LteSide load_lte(const std::string& path) {
   const SafetensorsFile f = read_safetensors(path);
-  auto fmt = f.metadata.find("format");
-  if (fmt == f.metadata.end() || fmt->second != kFormat)
-    throw FormatError("not an LTE side file (its metadata format is not \"" + std::string(kFormat) + "\")");
-  auto version = f.metadata.find("version");
-  if (version == f.metadata.end() || version->second != kVersion)
-    throw FormatError("LTE side file: metadata version is not " + std::string(kVersion));
+  check_side_format(f.metadata, kFormat, kVersion, kWhat);
   LteSide s;
   s.n_layers = side_metadata_int(f.metadata, "n_layers", kWhat);
   s.dim = side_metadata_int(f.metadata, "dim", kWhat);
   s.hidden_dim = side_metadata_int(f.metadata, "hidden_dim", kWhat);
   s.expert_size = side_metadata_int(f.metadata, "expert_size", kWhat);
-  for (const auto& [k, v] : f.metadata)
-    if (k != "format" && k != "version" && k != "n_layers" && k != "dim" && k != "hidden_dim" && k != "expert_size")
-      s.metadata[k] = v;
+  s.metadata = side_extra_metadata(f.metadata, {"n_layers", "dim", "hidden_dim", "expert_size"});
   const FileSource src(path);
   const uint64_t L = uint64_t(s.n_layers);
   s.order = read_side_tensor<int32_t>(src, f, "lte.order", "I32", {L, uint64_t(s.hidden_dim)}, kWhat);
@@ -192,27 +185,17 @@ LteSide load_lte(const std::string& path) {
 void save_lte(const LteSide& s, const std::string& path) {
   s.validate();
   std::map<std::string, std::string> md = s.metadata;
-  md["format"] = kFormat;
-  md["version"] = kVersion;
   md["n_layers"] = std::to_string(s.n_layers);
   md["dim"] = std::to_string(s.dim);
   md["hidden_dim"] = std::to_string(s.hidden_dim);
   md["expert_size"] = std::to_string(s.expert_size);
   const uint64_t L = uint64_t(s.n_layers);
-  std::vector<SafetensorsEntry> entries{{"lte.order", "I32", {L, uint64_t(s.hidden_dim)}}};
+  std::vector<SideTensor> tensors{{{"lte.order", "I32", {L, uint64_t(s.hidden_dim)}}, s.order.data(), s.order.size() * 4}};
   if (s.has_router()) {
-    entries.push_back({"lte.router", "F32", {L, uint64_t(s.experts()), uint64_t(s.dim)}});
-    entries.push_back({"lte.threshold", "F32", {L}});
+    tensors.push_back({{"lte.router", "F32", {L, uint64_t(s.experts()), uint64_t(s.dim)}}, s.router.data(), s.router.size() * 4});
+    tensors.push_back({{"lte.threshold", "F32", {L}}, s.threshold.data(), s.threshold.size() * 4});
   }
-  const std::vector<uint8_t> header = make_safetensors_header(md, entries);
-  AtomicFileSink out(path);
-  out.write(header.data(), header.size());
-  out.write(reinterpret_cast<const uint8_t*>(s.order.data()), s.order.size() * 4);
-  if (s.has_router()) {
-    out.write(reinterpret_cast<const uint8_t*>(s.router.data()), s.router.size() * 4);
-    out.write(reinterpret_cast<const uint8_t*>(s.threshold.data()), s.threshold.size() * 4);
-  }
-  out.commit();
+  write_side_file(path, md, kFormat, kVersion, tensors);
 }
 
 LlamaWeights expert_ordered(const LlamaWeights& w, const LteSide& side) {
