@@ -175,8 +175,7 @@ Llama::Llama(const LlamaWeights& w, int max_seq) : w_(w) {
   q_.resize(size_t(c.dim));
   att_.resize(size_t(max_seq_));
   logits_.resize(size_t(c.vocab_size));
-  key_cache_.resize(size_t(c.n_layers) * size_t(max_seq_) * size_t(c.kv_dim()));
-  value_cache_.resize(key_cache_.size());
+  size_kv_cache();
   k_.resize(size_t(c.kv_dim()));
   v_.resize(size_t(c.kv_dim()));
   mixed_.resize(size_t(c.dim));
@@ -207,6 +206,21 @@ void Llama::apply(const LinearView& lv, const float* x, float* y) {
 }
 
 void Llama::linear(LinearKind kind, int layer, const float* x, float* y) { apply(view(kind, layer), x, y); }
+
+void Llama::size_kv_cache() {
+  const LlamaConfig& c = w_.config;
+  const size_t n = mixer_ ? 0 : size_t(c.n_layers) * size_t(max_seq_) * size_t(c.kv_dim());
+  for (std::vector<float>* cache : {&key_cache_, &value_cache_}) {
+    cache->assign(n, 0.0f);
+    cache->shrink_to_fit();
+  }
+}
+
+void Llama::set_attention(AttentionMixer* mixer) {
+  const bool cache_changes = (mixer == nullptr) != (mixer_ == nullptr);
+  mixer_ = mixer;
+  if (cache_changes) size_kv_cache();
+}
 
 void Llama::set_ffn_gate(FfnGate* gate) {
   if (gate) {

@@ -89,7 +89,7 @@ class FfnGate {
 // Replaces softmax attention over the KV cache (DiJiang, llm/dijiang.hpp). Per token and layer it gets
 // the attention input x (after RMSNorm, dim values), q after RoPE (n_heads x head_size), this position's
 // k after RoPE and v (kv_dim each), and writes the dim values that wo multiplies. The model then keeps no
-// KV cache of its own for this layer; the mixer keeps whatever state it needs.
+// KV cache (Llama::set_attention frees it); the mixer keeps whatever state it needs.
 class AttentionMixer {
  public:
   virtual ~AttentionMixer() = default;
@@ -115,8 +115,9 @@ class Llama {
   void set_hook(LinearHook hook) { hook_ = std::move(hook); }  // empty: matvec
   // nullptr: the dense FFN. The gate must outlive the model's use of it and match its hidden_dim.
   void set_ffn_gate(FfnGate* gate);
-  // nullptr: softmax attention over the KV cache. The mixer must outlive the model's use of it.
-  void set_attention(AttentionMixer* mixer) { mixer_ = mixer; }
+  // nullptr: softmax attention over the KV cache. The mixer must outlive the model's use of it; while
+  // one is set the KV cache holds no memory (call it between sequences: the cache starts empty).
+  void set_attention(AttentionMixer* mixer);
   // The logits after token at position pos; the KV cache holds positions 0..pos-1 from earlier calls
   // (run.c's contract: call with pos = 0, 1, 2, ...). Throws std::invalid_argument on a bad token/pos.
   const std::vector<float>& forward(int token, int pos);
@@ -128,6 +129,7 @@ class Llama {
   void apply(const LinearView& lv, const float* x, float* y);  // through the hook
   void linear(LinearKind kind, int layer, const float* x, float* y);
   void gated_ffn(int layer);  // xb_ -> xb_ with the gate's experts only
+  void size_kv_cache();       // max_seq_ positions, or none with a mixer
 
   const LlamaWeights& w_;
   int max_seq_;

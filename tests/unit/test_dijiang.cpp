@@ -188,6 +188,9 @@ TEST(DiJiang, StateIsFixedAndClearedAtPositionZero) {
   EXPECT_EQ(att.state_floats(), size_t(c.n_layers) * size_t(c.n_heads) * size_t(c.head_size()) * size_t(c.head_size()));
   ws::Llama dense(w);
   EXPECT_NE(dense.forward(toks[0], 0), model.forward(toks[0], 0));  // the mixer is used
+  // Without the mixer again the model has its KV cache back: softmax attention, bit for bit.
+  model.set_attention(nullptr);
+  for (int p = 0; p < 8; ++p) EXPECT_EQ(model.forward(toks[size_t(p)], p), dense.forward(toks[size_t(p)], p)) << p;
 }
 
 TEST(DiJiang, SideFileRoundTripsAndRefusesMalformed) {
