@@ -38,6 +38,11 @@ def softmax_attention(l, xb, q, k, v):
     return jnp.einsum("bhqk,bkhd->bqhd", att, v).reshape(B, T, H * hs)
 
 
+def device_params(p):
+    """The arrays forward() reads, as JAX arrays: every one but the RoPE tables, which it computes itself."""
+    return {k: jnp.asarray(v) for k, v in p.items() if not k.startswith("freq_cis")}
+
+
 def forward(p, c, tokens, ffn=dense_ffn, attn=softmax_attention):
     """tokens: int [B, T] at positions 0..T-1 -> logits [B, T, vocab]. ffn(p, l, xb) -> [B, T, dim];
     attn(l, xb, q, k, v) -> [B, T, dim], q and k after RoPE, k and v repeated to the query heads."""

@@ -68,7 +68,7 @@ def main():
     side = init_side(c, a.feature_map, a.seed)
     P = jnp.asarray(dijiang_jax.projections(side))
     names = [k for k in (ATTENTION if a.train == "attention" else ALL) if k in p0]
-    dense = {k: jnp.asarray(v) for k, v in p0.items() if not k.startswith("freq_cis")}
+    dense = jax_llama.device_params(p0)
     trainable = {"model": {k: dense[k] for k in names},
                  "gate": jnp.asarray(side["gate"]), "norm_weight": jnp.asarray(side["norm_weight"]),
                  "norm_bias": jnp.asarray(side["norm_bias"])}

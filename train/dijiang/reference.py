@@ -5,7 +5,6 @@ every position of every sequence (each from position 0), so the C++ model's can 
   reference.py --model M --side S --ids "1 2 3,4 5" --out-logits L.f32
 
 L.f32: float32 [positions][vocab], positions of all sequences in order."""
-import argparse
 import os
 import sys
 
@@ -19,26 +18,21 @@ import jax.numpy as jnp  # noqa: E402
 import dijiang_jax  # noqa: E402
 import jax_llama  # noqa: E402
 import llama_file  # noqa: E402
+import reference_cli  # noqa: E402
 import side_file  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--side", required=True)
-    ap.add_argument("--ids", required=True, help="sequences of token ids, comma-separated")
-    ap.add_argument("--out-logits", required=True)
-    a = ap.parse_args()
+    a = reference_cli.parser(__doc__, side_required=True).parse_args()
     c, p = llama_file.load(a.model)
     side = side_file.load(a.side)
-    p = {k: jnp.asarray(v) for k, v in p.items() if not k.startswith("freq_cis")}
+    p = jax_llama.device_params(p)
     attn = dijiang_jax.attention(jnp.asarray(dijiang_jax.projections(side)), jnp.asarray(side["gate"]),
                                  jnp.asarray(side["norm_weight"]), jnp.asarray(side["norm_bias"]), c["n_heads"])
     logits = []
-    for seq in a.ids.split(","):
-        toks = jnp.asarray([[int(t) for t in seq.split()]], dtype=jnp.int32)
+    for toks in reference_cli.sequences(a.ids):
         logits.append(np.asarray(jax_llama.forward(p, c, toks, attn=attn))[0])
-    np.concatenate(logits).astype(np.float32).tofile(a.out_logits)
+    reference_cli.write_f32(a.out_logits, logits)
 
 
 if __name__ == "__main__":

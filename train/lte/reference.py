@@ -9,7 +9,6 @@ framework on first use (train/common/pyenv.py).
 L.f32: float32 [positions][vocab], S.f32: float32 [positions][layers][experts], positions of all
 sequences in order. With a side file the model runs in its expert order with hard routing: expert e of
 layer l on iff its score > threshold[l]."""
-import argparse
 import os
 import sys
 
@@ -23,15 +22,12 @@ import jax.numpy as jnp  # noqa: E402
 import jax_llama  # noqa: E402
 import llama_file  # noqa: E402
 import lte_jax  # noqa: E402
+import reference_cli  # noqa: E402
 import side_file  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--side")
-    ap.add_argument("--ids", required=True, help="sequences of token ids, comma-separated")
-    ap.add_argument("--out-logits", required=True)
+    ap = reference_cli.parser(__doc__, side_required=False)
     ap.add_argument("--out-scores")
     a = ap.parse_args()
     c, p = llama_file.load(a.model)
@@ -42,10 +38,9 @@ def main():
         p = side_file.to_expert_order(p, side["order"])
         member = lte_jax.membership(side["bounds"])
         router, th = jnp.asarray(side["router"]), jnp.asarray(side["threshold"])
-    p = {k: jnp.asarray(v) for k, v in p.items() if not k.startswith("freq_cis")}
+    p = jax_llama.device_params(p)
     logits, scores = [], []
-    for seq in a.ids.split(","):
-        toks = jnp.asarray([[int(t) for t in seq.split()]], dtype=jnp.int32)
+    for toks in reference_cli.sequences(a.ids):
         if side is None:
             logits.append(np.asarray(jax_llama.forward(p, c, toks))[0])
             continue
@@ -53,9 +48,9 @@ def main():
         out = jax_llama.forward(p, c, toks, lte_jax.gated_ffn(router, member, lte_jax.hard(th), rec))
         logits.append(np.asarray(out)[0])
         scores.append(np.stack([np.asarray(s)[0] for s in rec], axis=1))  # [T][L][E]
-    np.concatenate(logits).astype(np.float32).tofile(a.out_logits)
+    reference_cli.write_f32(a.out_logits, logits)
     if a.out_scores and scores:
-        np.concatenate(scores).astype(np.float32).tofile(a.out_scores)
+        reference_cli.write_f32(a.out_scores, scores)
 
 
 if __name__ == "__main__":
