@@ -2,6 +2,7 @@
 // same order (llama2.c itself is not built here, so bit equality with it is intended, not tested).
 #include "llm/llama.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -260,14 +261,10 @@ void Llama::gated_ffn(int l) {
   // SwiGLU on the active neurons, gathered with w2's columns of them, in neuron order.
   const LinearView w2 = view(LinearKind::w2, l);
   h_active_.clear();
-  std::vector<int> cols;
   for (int e = 0; e < experts; ++e)
     if (active_[size_t(e)])
-      for (int i = b[size_t(e)]; i < b[size_t(e) + 1]; ++i) {
-        h_active_.push_back(swiglu(hb_[size_t(i)], hb2_[size_t(i)]));
-        cols.push_back(i);
-      }
-  const size_t n = cols.size();
+      for (int i = b[size_t(e)]; i < b[size_t(e) + 1]; ++i) h_active_.push_back(swiglu(hb_[size_t(i)], hb2_[size_t(i)]));
+  const size_t n = h_active_.size();
   if (n == 0) {  // every expert off: the FFN adds nothing, and nothing is multiplied
     for (int i = 0; i < dim; i++) xb_[size_t(i)] = 0.0f;
     return;
@@ -275,7 +272,9 @@ void Llama::gated_ffn(int l) {
   w2_active_.resize(size_t(dim) * n);
   for (int r = 0; r < dim; ++r) {
     const float* row = w2.w + size_t(r) * size_t(w2.in);
-    for (size_t j = 0; j < n; ++j) w2_active_[size_t(r) * n + j] = row[cols[j]];
+    float* out = w2_active_.data() + size_t(r) * n;
+    for (int e = 0; e < experts; ++e)
+      if (active_[size_t(e)]) out = std::copy(row + b[size_t(e)], row + b[size_t(e) + 1], out);
   }
   LinearView lv = w2;
   lv.in = int(n);
