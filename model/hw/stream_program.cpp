@@ -91,6 +91,18 @@ PipelineLayer sparse24_pipeline_layer(const std::vector<Sparse24ChunkView>& chun
   return L;
 }
 
+PipelineLayer sparse24_pipeline_layer(const Sparse24& matrix, std::vector<ChunkView> values, std::vector<ChunkView> meta,
+                                      std::vector<uint16_t> x) {
+  PipelineLayer L;
+  L.values = std::move(values);
+  L.meta = std::move(meta);
+  L.rows = matrix.rows;
+  L.k = matrix.cols;
+  L.perm = matrix.perm;
+  L.x = std::move(x);
+  return L;
+}
+
 PipelineLayer dense_pipeline_layer(std::vector<ChunkView> values, int rows, int k, std::vector<uint16_t> x) {
   PipelineLayer L;
   L.values = std::move(values);

@@ -119,6 +119,11 @@ std::vector<uint16_t> dense_packed_x(const std::vector<uint16_t>& x);
 PipelineLayer sparse24_pipeline_layer(const std::vector<Sparse24ChunkView>& chunks, std::vector<int32_t> perm,
                                       std::vector<uint16_t> x);
 
+// A 2:4 layer of a packed matrix (rows, K8 columns, permutation) from value and metadata chunks coded
+// outside a container (tests and benches).
+PipelineLayer sparse24_pipeline_layer(const Sparse24& matrix, std::vector<ChunkView> values, std::vector<ChunkView> meta,
+                                      std::vector<uint16_t> x);
+
 // A descriptor with the configuration write after which it may be offered: a chunk's descriptor
 // follows its own table (a decoder takes a bank's writes only while no chunk decodes from it).
 struct PipelineDesc {

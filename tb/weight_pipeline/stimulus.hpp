@@ -99,14 +99,7 @@ inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 
 }
 
 inline ws::PipelineLayer layer_of(const ws::Sparse24& L, const Streams& s, const std::vector<uint16_t>& x) {
-  ws::PipelineLayer l;
-  l.values = s.values_v;
-  l.meta = s.meta_v;
-  l.rows = L.rows;
-  l.k = L.cols;
-  l.perm = L.perm;
-  l.x = x;
-  return l;
+  return ws::sparse24_pipeline_layer(L, s.values_v, s.meta_v, x);
 }
 
 inline wp::Traffic random_traffic(std::mt19937_64& rng) {

@@ -88,13 +88,7 @@ void check_sparse(const ws::Sparse24& P, const std::vector<uint16_t>& x, int chu
   const Chunks v = value_chunks(P.values, vpr * size_t(chunk_rows));
   std::vector<uint16_t> meta(P.meta.begin(), P.meta.end());
   const Chunks m = value_chunks(meta, mpr * size_t(chunk_rows), 2, ws::DType::Raw);
-  ws::PipelineLayer L;
-  L.values = v.views;
-  L.meta = m.views;
-  L.rows = P.rows;
-  L.k = P.cols;
-  L.perm = P.perm;
-  L.x = x;
+  const ws::PipelineLayer L = ws::sparse24_pipeline_layer(P, v.views, m.views, x);
   c.compare(ws::weight_pipeline_y(L), ws::sparse_matvec(P, x, ws::MacMode::Bf16, 2), what);
 }
 
