@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps configure build test test-long test-asan demo bench train-lte train-dijiang sim-lte fuzz synth lint coverage clean
+.PHONY: all deps configure build test test-long test-asan demo bench train-lte train-dijiang sim-lte sim-dijiang fuzz synth lint coverage clean
 
 all: build
 
@@ -56,7 +56,7 @@ endif
 # SmolLM2 at 2:4 and 4:8 on real text, about 30-40 min on 2 cores). bench_hw.py builds its own targets
 # and synthesizes the sets build/reports lacks (seeds 1-3 for the sets a target names: a few hours on
 # 2 cores when none is there); QUICK=1 skips synthesis and MiniLM. `make synth` refreshes all results.
-# Last, `make sim-lte` (the LTE token-factory sweep, a few minutes).
+# Last, `make sim-lte` and `make sim-dijiang` (the LTE and the DiJiang token-factory sweeps, minutes each).
 bench: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream
 	python3 scripts/bench_codec.py --build $(BUILD) $(if $(QUICK),--quick)
@@ -65,6 +65,7 @@ bench: deps configure
 	python3 scripts/bench_esparse.py --build $(BUILD)
 	python3 scripts/bench_esparse.py --build $(BUILD) --model smollm2 -j $(JOBS)
 	$(MAKE) sim-lte
+	$(MAKE) sim-dijiang
 
 # LTE routers for stories260K at 25/50/75% of experts off and their quality table (docs/lte.md):
 # JAX on CPU, installed by train/common/pyenv.py on first use; about a quarter of an hour on 2 cores.
@@ -102,6 +103,13 @@ sim: deps configure
 sim-lte: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
 	python3 sim/sweep_lte.py --build $(BUILD) --jobs $(JOBS)
+
+# The token factory with DiJiang attention (docs/token_factory.md section 8): context 256..32K x N = 1..32 x
+# (KV cache, DiJiang state fp32 / bf16 / on chip), SmolLM2-135M (a layer sample) and stories260K;
+# build/reports/token_factory_dijiang.{json,md,png}. Part of `make bench`.
+sim-dijiang: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
+	python3 sim/sweep_dijiang.py --build $(BUILD) --jobs $(JOBS)
 
 # Line and toggle coverage of rtl/ from the smoke benches (docs/coverage.md): the benches built with
 # Verilator coverage in $(BUILD_COV), their tests run (ctest -L rtl without synthesis and lint), the

@@ -195,6 +195,27 @@ def fresh(out, inputs):
     return os.path.exists(out) and all(os.path.getmtime(out) > os.path.getmtime(i) for i in inputs)
 
 
+def tool_step(tool, cmd, src, out, commands):
+    """Runs a tool command unless its output is newer than its input and the tool; records it."""
+    commands.append(" ".join(cmd))
+    if fresh(out, [src, tool]):
+        return
+    t = time.time()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    print(f"  {time.time() - t:6.1f} s  {' '.join(cmd)}", flush=True)
+
+
+def bf16_wsz(tool, src, workdir, commands):
+    """src converted to bf16 and compressed with the tool's defaults, WORKDIR/<stem>.bf16.wsz."""
+    os.makedirs(workdir, exist_ok=True)
+    stem = os.path.join(workdir, os.path.splitext(os.path.basename(src))[0])
+    tool_step(tool, [tool, "convert", "-f", "--to", "bf16", src, "-o", stem + ".bf16.safetensors"], src,
+              stem + ".bf16.safetensors", commands)
+    tool_step(tool, [tool, "compress", "-f", stem + ".bf16.safetensors", "-o", stem + ".bf16.wsz"],
+              stem + ".bf16.safetensors", stem + ".bf16.wsz", commands)
+    return stem + ".bf16.wsz"
+
+
 def prepare(tool, model, pruned, workdir, prune_opts, commands):
     """Real .wsz files made by the tool: the model converted to bf16 and compressed with its defaults;
     for the 2:4 mode the model pruned with E-Sparse first (stored 2:4 by compress). Each step runs
@@ -203,30 +224,12 @@ def prepare(tool, model, pruned, workdir, prune_opts, commands):
         if not pruned:
             sys.exit(f"{model} is a .wsz: the 2:4 mode needs the model file to prune, or --pruned")
         return model, pruned
-
-    def step(cmd, src, out):
-        commands.append(" ".join(cmd))
-        if fresh(out, [src, tool]):
-            return
-        t = time.time()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        print(f"  {time.time() - t:6.1f} s  {' '.join(cmd)}", flush=True)
-
-    def to_wsz(src):
-        stem = os.path.join(workdir, os.path.splitext(os.path.basename(src))[0])
-        step([tool, "convert", "-f", "--to", "bf16", src, "-o", stem + ".bf16.safetensors"], src,
-             stem + ".bf16.safetensors")
-        step([tool, "compress", "-f", stem + ".bf16.safetensors", "-o", stem + ".bf16.wsz"],
-             stem + ".bf16.safetensors", stem + ".bf16.wsz")
-        return stem + ".bf16.wsz"
-
-    os.makedirs(workdir, exist_ok=True)
-    wsz = to_wsz(model)
+    wsz = bf16_wsz(tool, model, workdir, commands)
     if not pruned:
         pruned = os.path.join(workdir, os.path.splitext(os.path.basename(model))[0] + ".esparse-gl.safetensors")
-        step([tool, "prune", model, "--method", "esparse", "--shuffle", "global+local", *prune_opts, "-o", pruned],
-             model, pruned)
-    return wsz, pruned if is_wsz(pruned) else to_wsz(pruned)
+        tool_step(tool, [tool, "prune", model, "--method", "esparse", "--shuffle", "global+local", *prune_opts, "-o",
+                         pruned], model, pruned, commands)
+    return wsz, pruned if is_wsz(pruned) else bf16_wsz(tool, pruned, workdir, commands)
 
 
 def sweep(binary, model, pruned, ns, extra, jobs):

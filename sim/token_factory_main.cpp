@@ -10,7 +10,7 @@
 
 int sc_main(int argc, char* argv[]) {
   wsim::Config c;
-  std::string mode = "compressed", engine = "functional", json_path;
+  std::string mode = "compressed", engine = "functional", attention = "kv", json_path;
   CLI::App app{"SystemC/TLM-2.0 model of the weightstream token factory (docs/token_factory.md)"};
   app.add_option("model", c.model, "model: .wsz of bf16 tensors, llama2.c .bin or safetensors")->required();
   app.add_option("-n,--processors", c.processors, "processors N")->capture_default_str();
@@ -35,6 +35,7 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--dram-latency-ns", c.dram_latency_ns, "DRAM access latency, ns")->capture_default_str();
   app.add_option("--burst", c.burst_bytes, "largest DRAM request, bytes")->capture_default_str();
   app.add_option("--outstanding", c.outstanding, "weight reads in flight")->capture_default_str();
+  app.add_option("--kv-burst", c.kv_burst_bytes, "largest request of a KV port, bytes (0: --burst)")->capture_default_str();
   app.add_option("--mem-mhz", c.mem_mhz, "fetcher clock (one request per clock), MHz")->capture_default_str();
   app.add_option("--dec-mhz", c.dec_mhz, "decoder and bus clock, MHz")->capture_default_str();
   app.add_option("--lanes", c.lanes, "symbols per decoder per clock (functional; cycle and rtl: the chunks' lanes)")
@@ -47,6 +48,15 @@ int sc_main(int argc, char* argv[]) {
       ->capture_default_str();
   app.add_option("--fifo", c.fifo_beats, "processor FIFO depth, beats")->capture_default_str();
   app.add_option("--context", c.context, "KV-cache positions read per token (0: weights only)")->capture_default_str();
+  app.add_option("--attention", attention,
+                 "a token's attention traffic: kv (its KV cache, grows with --context) or dijiang (DiJiang's fixed "
+                 "[layers][heads][d][d] state, read and written whole every token)")
+      ->capture_default_str();
+  app.add_option("--state-bytes-per-value", c.state_bytes_per_value, "DiJiang: the state's element width, 4 (fp32) or 2 (bf16)")
+      ->capture_default_str();
+  app.add_option("--state-sram", c.state_sram_bytes,
+                 "DiJiang: a processor's on-chip SRAM, bytes; a state that fits stays there (no DRAM traffic; 0: none)")
+      ->capture_default_str();
   app.add_option("--stall-prob", c.stall_prob, "random processor backpressure per beat")->capture_default_str();
   app.add_option("--stall-max", c.stall_max, "longest random stall, clocks")->capture_default_str();
   app.add_option("--seed", c.seed, "seed of the random stalls")->capture_default_str();
@@ -56,14 +66,19 @@ int sc_main(int argc, char* argv[]) {
   try {
     c.mode = wsim::parse_mode(mode);
     c.engine = wsim::parse_engine(engine);
+    c.attention = wsim::parse_attention(attention);
     c.validate();
     const wsim::Workload w = wsim::load_workload(c);
     const wsim::Report r = wsim::run_token_factory(c, w);
     const auto& f = r.roof;
     std::printf("model %s, mode %s, engine %s, N = %d, %d tokens each\n", c.model.c_str(), mode.c_str(),
                 engine.c_str(), c.processors, c.tokens);
+    if (c.attention == wsim::Attention::DiJiang)
+      std::printf("attention: DiJiang state of %d heads x %d x %d values of %d bytes a layer, %s\n", w.heads, w.head_size,
+                  w.head_size, c.state_bytes_per_value,
+                  r.state_on_chip ? "on chip (no DRAM traffic)" : "read and written through the KV port every token");
     std::printf("pass: %llu chunks, %llu weights, %llu values on the bus, %llu DRAM bytes (%.3f:1 vs bf16); "
-                "KV per token %llu B read, %llu B written\n",
+                "KV port per token %llu B read, %llu B written\n",
                 (unsigned long long)r.chunks, (unsigned long long)r.dense_values,
                 (unsigned long long)r.stream_values, (unsigned long long)r.stream_bytes, r.compression,
                 (unsigned long long)r.kv_read_per_token, (unsigned long long)r.kv_write_per_token);
@@ -76,7 +91,7 @@ int sc_main(int argc, char* argv[]) {
     if (!c.layers.empty()) {
       const auto& m = r.model;
       std::printf("sampled %zu of %d layers; the whole model: %llu chunks, %llu weights, %llu DRAM bytes per pass, "
-                  "KV per token %llu B read, %llu B written\n",
+                  "KV port per token %llu B read, %llu B written\n",
                   c.layers.size(), m.layers, (unsigned long long)m.chunks, (unsigned long long)m.dense_values,
                   (unsigned long long)m.stream_bytes, (unsigned long long)m.kv_read_per_token,
                   (unsigned long long)m.kv_write_per_token);

@@ -57,7 +57,7 @@ class ProgressBar {
 };
 
 // Subcommands defined in cmd_*.cpp, as callbacks (they report their own errors).
-void add_prune_commands(CLI::App& app);  // prune, eval, lte-experts, sample
+void add_prune_commands(CLI::App& app);  // prune, eval, lte-experts, dijiang-init, sample
 void add_numfmt_command(CLI::App& app);  // numfmt
 void add_generate_command(CLI::App& app);  // generate
 

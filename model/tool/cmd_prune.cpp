@@ -1,10 +1,11 @@
-// `weightstream prune`, `eval`, `lte-experts` and `sample`: their options, and the calls into ops/.
+// `weightstream prune`, `eval`, `lte-experts`, `dijiang-init` and `sample`: their options, and the calls into ops/.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "core/error.hpp"
+#include "ops/dijiang_init.hpp"
 #include "ops/lte_experts.hpp"
 #include "ops/prune_model.hpp"
 #include "ops/sample_tokens.hpp"
@@ -96,6 +97,15 @@ void add_prune_commands(CLI::App& app) {
   lte->add_option("--expert-size", la->expert_size, "neurons per expert")->capture_default_str()->check(CLI::Range(1, 1 << 18));
   lte->add_option("--seed", la->seed, "k-means++ seed (layer l uses seed + l)")->capture_default_str();
   lte->callback([la] { guarded(la->in, [&] { return ws::lte_experts_file(*la); }); });
+
+  auto da = std::make_shared<ws::DiJiangInitOptions>();
+  CLI::App* dij = app.add_subcommand("dijiang-init", "an untrained DiJiang side file for a llama model's shape (docs/dijiang.md)");
+  dij->add_option("MODEL", da->in, "llama model (GGUF, safetensors, llama2.c .bin)")->required()->check(CLI::ExistingFile);
+  dij->add_option("-o,--output", da->out, "side file (safetensors, docs/dijiang.md)")->required();
+  dij->add_option("--seed", da->seed, "seed of the sampling weights (or P) and the gate")->capture_default_str();
+  dij->add_flag("--random-features", da->random_features,
+                "the random-feature baseline (a Gaussian P, Performer-style) instead of DiJiang's weighted DCT");
+  dij->callback([da] { guarded(da->in, [&] { return ws::dijiang_init_file(*da); }); });
 
   auto sa = std::make_shared<ws::SampleTokensOptions>();
   CLI::App* sample = app.add_subcommand("sample", "token sequences sampled from a llama model into safetensors (training data of train/)");

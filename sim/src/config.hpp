@@ -12,6 +12,13 @@ enum class Mode { Raw, Compressed, Sparse };
 const char* mode_name(Mode m);            // "raw", "compressed", "sparse"
 Mode parse_mode(const std::string& s);    // throws std::invalid_argument
 
+// What a token's attention reads and writes each step through its processor's DRAM port: the KV cache
+// (every cached position read, the new one written: grows with the context) or DiJiang's state (a
+// fixed [layers][heads][d][d] matrix read and written whole, whatever the context; docs/dijiang.md).
+enum class Attention { Kv, DiJiang };
+const char* attention_name(Attention a);          // "kv", "dijiang"
+Attention parse_attention(const std::string& s);  // throws std::invalid_argument
+
 // Which model of the tANS decoder sets the decode timing.
 enum class Engine { Functional, CycleModel, Rtl };
 const char* engine_name(Engine e);        // "functional", "cycle", "rtl"
@@ -39,6 +46,7 @@ struct Config {
   double dram_latency_ns = 100;
   int burst_bytes = 64;        // largest read request; requests split at burst-aligned addresses
   int outstanding = 16;        // requests in flight per DRAM port (fetcher, each KV port)
+  int kv_burst_bytes = 0;      // largest request of a KV port (its cache or state is contiguous); 0: burst_bytes
   double mem_mhz = 200;        // fetcher clock: one request issued per cycle at most
 
   // Decompression and broadcast (one clock).
@@ -53,6 +61,9 @@ struct Config {
   int array = 16;              // multipliers: stream values consumed per processor cycle
   int fifo_beats = 32;         // per-processor input FIFO
   int context = 128;           // KV-cache positions each token reads (0: weights only)
+  Attention attention = Attention::Kv;
+  int state_bytes_per_value = 4;   // DiJiang: the state's element width (4: fp32, 2: bf16)
+  uint64_t state_sram_bytes = 0;   // DiJiang: a processor's on-chip SRAM; a state that fits stays there (no DRAM traffic)
   double stall_prob = 0;       // random backpressure: chance a beat stalls its processor
   int stall_max = 16;          // ... for 1..stall_max cycles
   uint64_t seed = 1;
@@ -61,6 +72,7 @@ struct Config {
   bool log_reads = false;      // keep every DRAM request (for the tests)
   int64_t fault_beat = -1;     // flip a bit of this bus beat's first value and position on its way to processor 0 (tests the checks)
 
+  int kv_burst() const;        // a KV port's largest request
   void validate() const;       // throws std::invalid_argument
 };
 

@@ -77,10 +77,22 @@ std::vector<uint64_t> decoder_chunk_cycles(const std::vector<StreamChunk>& chunk
   return out;
 }
 
+uint64_t state_bytes(const Workload& w, const Config& cfg) {
+  return uint64_t(w.kv_layers) * uint64_t(w.heads) * uint64_t(w.head_size) * uint64_t(w.head_size) *
+         uint64_t(cfg.state_bytes_per_value);
+}
+
+bool state_on_chip(const Workload& w, const Config& cfg) {
+  const Workload& whole = w.whole ? *w.whole : w;
+  return cfg.state_sram_bytes > 0 && state_bytes(whole, cfg) <= cfg.state_sram_bytes;
+}
+
 uint64_t kv_read_bytes(const Workload& w, const Config& cfg) {
+  if (cfg.attention == Attention::DiJiang) return state_on_chip(w, cfg) ? 0 : state_bytes(w, cfg);
   return uint64_t(w.kv_layers) * uint64_t(cfg.context) * uint64_t(w.kv_dim) * 2 * 2;
 }
 uint64_t kv_write_bytes(const Workload& w, const Config& cfg) {
+  if (cfg.attention == Attention::DiJiang) return kv_read_bytes(w, cfg);
   return cfg.context ? uint64_t(w.kv_layers) * uint64_t(w.kv_dim) * 2 * 2 : 0;
 }
 
@@ -130,6 +142,7 @@ Roofline roofline(const Workload& w, const Config& cfg) {
   for (int p = from; p < to; ++p) {
     Workload sub;
     sub.kv_layers = w.kv_layers, sub.kv_dim = w.kv_dim, sub.model_layers = w.model_layers;
+    sub.heads = w.heads, sub.head_size = w.head_size;
     for (uint32_t i : w.passes[size_t(p)]) {
       sub.chunks.push_back(w.chunks[i]);
       sub.stream_bytes += w.chunks[i].bytes;

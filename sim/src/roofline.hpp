@@ -11,10 +11,18 @@
 
 namespace wsim {
 
-// Per-token KV-cache traffic: reads of `context` cached positions and the write of the new one, for
-// every layer, keys and values in bf16.
+// Per-token attention traffic of a processor's KV port, for the pass's layers (all, or the sampled
+// ones). KV cache: reads of `context` cached positions and the write of the new one, keys and values
+// in bf16. DiJiang: its state read and written whole (state_bytes each), whatever the context; none
+// when it stays on chip.
 uint64_t kv_read_bytes(const Workload& w, const Config& cfg);
 uint64_t kv_write_bytes(const Workload& w, const Config& cfg);
+
+// DiJiang: one token's state for the pass's layers, [layers][heads][d][d] values of
+// cfg.state_bytes_per_value bytes.
+uint64_t state_bytes(const Workload& w, const Config& cfg);
+// Whether the whole model's state fits a processor's SRAM (cfg.state_sram_bytes): then it stays there.
+bool state_on_chip(const Workload& w, const Config& cfg);
 
 struct Roofline {
   // Seconds per pass each resource needs on its own.

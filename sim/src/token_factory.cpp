@@ -26,7 +26,7 @@ class TokenFactory : public sc_module {
         // Each decoder holds two chunks (the one decoding, the next loading its table); one more arrives.
         buffer_(cfg.inbuf_bytes ? cfg.inbuf_bytes : uint64_t(2 * cfg.decoders + 1) * w.max_chunk_bytes),
         dram_("dram", w.image, kv_base_, kv_region_ * uint64_t(cfg.processors),
-              DramParams{cfg.dram_gbps, cfg.dram_latency_ns, cfg.burst_bytes, cfg.log_reads}),
+              DramParams{cfg.dram_gbps, cfg.dram_latency_ns, std::max(cfg.burst_bytes, cfg.kv_burst()), cfg.log_reads}),
         fetcher_("fetcher", w, buffer_, FetcherParams{cfg.tokens, cfg.burst_bytes, cfg.outstanding, cfg.mem_mhz}),
         decode_("decode", w, buffer_, cfg) {
     fetcher_.socket.bind(dram_.socket);  // initiator 0: the DRAM serves it first
@@ -43,7 +43,7 @@ class TokenFactory : public sc_module {
       p.kv_base = kv_base_ + kv_region_ * uint64_t(i);
       p.kv_read_bytes = kv_read_bytes(w, cfg);
       p.kv_write_bytes = kv_write_bytes(w, cfg);
-      p.burst_bytes = cfg.burst_bytes;
+      p.burst_bytes = cfg.kv_burst();
       p.kv_outstanding = cfg.outstanding;
       procs_.push_back(std::make_unique<Processor>(("proc_" + std::to_string(i)).c_str(), w, p, [this, &cfg] {
         if (++finished_ == cfg.processors) sc_stop();
@@ -84,9 +84,13 @@ Report run_token_factory(const Config& cfg, const Workload& w) {
   r.compression = w.compression();
   r.kv_read_per_token = kv_read_bytes(w, cfg);
   r.kv_write_per_token = kv_write_bytes(w, cfg);
+  r.state_on_chip = cfg.attention == Attention::DiJiang && state_on_chip(w, cfg);
   const Workload& whole = w.whole ? *w.whole : w;
   r.model.layers = whole.model_layers;
   r.model.kv_dim = whole.kv_dim;
+  r.model.heads = whole.heads;
+  r.model.head_size = whole.head_size;
+  r.model.state_bytes = state_bytes(whole, cfg);
   r.model.chunks = whole.chunks.size();
   r.model.dense_values = whole.dense_values;
   r.model.stream_bytes = whole.stream_bytes;
@@ -162,12 +166,16 @@ nlohmann::json to_json(const Report& r) {
                  {"dec_mhz", c.dec_mhz}, {"lanes", c.lanes}, {"decoders", c.decoders},
                  {"bus_values", c.bus_values}, {"proc_mhz", c.proc_mhz}, {"array", c.array},
                  {"fifo_beats", c.fifo_beats}, {"chunk_values", c.chunk_values}, {"context", c.context}, {"stall_prob", c.stall_prob},
-                 {"stall_max", c.stall_max}, {"seed", c.seed}, {"lte_decisions", c.lte_decisions}};
+                 {"stall_max", c.stall_max}, {"seed", c.seed}, {"lte_decisions", c.lte_decisions},
+                 {"attention", attention_name(c.attention)}, {"state_bytes_per_value", c.state_bytes_per_value},
+                 {"state_sram_bytes", c.state_sram_bytes}, {"kv_burst_bytes", c.kv_burst()}};
   j["workload"] = {{"chunks", r.chunks}, {"dense_values", r.dense_values}, {"stream_values", r.stream_values},
                    {"stream_bytes", r.stream_bytes}, {"compression", r.compression},
-                   {"kv_read_per_token", r.kv_read_per_token}, {"kv_write_per_token", r.kv_write_per_token}};
+                   {"kv_read_per_token", r.kv_read_per_token}, {"kv_write_per_token", r.kv_write_per_token},
+                   {"state_on_chip", r.state_on_chip}};
   j["roofline"] = roofline_json(r.roof);
   j["model"] = {{"sampled_layers", c.layers}, {"layers", r.model.layers}, {"kv_dim", r.model.kv_dim},
+                {"heads", r.model.heads}, {"head_size", r.model.head_size}, {"state_bytes", r.model.state_bytes},
                 {"chunks", r.model.chunks}, {"dense_values", r.model.dense_values},
                 {"stream_bytes", r.model.stream_bytes}, {"kv_read_per_token", r.model.kv_read_per_token},
                 {"kv_write_per_token", r.model.kv_write_per_token}, {"roofline", roofline_json(r.model.roof)},
@@ -209,6 +217,11 @@ Report report_from_json(const nlohmann::json& j) {
   r.cfg.layers = m.at("sampled_layers").get<std::vector<int>>();
   r.model.layers = m.at("layers");
   r.model.kv_dim = m.at("kv_dim");
+  r.model.heads = m.at("heads");
+  r.model.head_size = m.at("head_size");
+  r.model.state_bytes = m.at("state_bytes");
+  r.state_on_chip = j.at("workload").at("state_on_chip");
+  r.kv.write_bytes = s.at("kv_write_bytes");
   r.model.chunks = m.at("chunks");
   r.model.dense_values = m.at("dense_values");
   r.model.stream_bytes = m.at("stream_bytes");

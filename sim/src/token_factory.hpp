@@ -23,10 +23,12 @@ struct Report {
   // Workload of one pass.
   uint64_t chunks = 0, dense_values = 0, stream_values = 0, stream_bytes = 0;
   double compression = 0;
-  uint64_t kv_read_per_token = 0, kv_write_per_token = 0;
+  uint64_t kv_read_per_token = 0, kv_write_per_token = 0;  // the KV port: the KV cache, or DiJiang's state
+  bool state_on_chip = false;  // DiJiang: the state fits the processor's SRAM (cfg.state_sram_bytes)
   // The whole model: its pass when the simulated one is a layer sample (cfg.layers), else the same.
   struct Whole {
-    int layers = 0, kv_dim = 0;
+    int layers = 0, kv_dim = 0, heads = 0, head_size = 0;
+    uint64_t state_bytes = 0;  // DiJiang: one token's state, every layer (at cfg.state_bytes_per_value)
     uint64_t chunks = 0, dense_values = 0, stream_bytes = 0;
     uint64_t kv_read_per_token = 0, kv_write_per_token = 0;
     Roofline roof;

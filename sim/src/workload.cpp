@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
+#include "files/safetensors.hpp"
 #include "ops/compress.hpp"
 #include "ops/convert.hpp"
 #include "ops/prune_model.hpp"
@@ -145,6 +147,41 @@ void find_kv_shape(const ws::Index& index, Workload& w) {
   }
 }
 
+// The query heads from the metadata of the container's source, a safetensors file made by `convert`
+// (its __metadata__: the llama2.c config's n_heads, or GGUF's llama.attention.head_count), and the head
+// size as the model width (the key projection's input) over them. Leaves them 0 and returns why when
+// the source does not give them (only DiJiang needs them).
+std::string find_heads(const ws::ContainerReader& reader, Workload& w) {
+  const ws::Index& index = reader.index();
+  if (index.source_kind != ws::SourceKind::Safetensors) return "the container's source is not safetensors";
+  const auto header = std::find_if(index.segments.begin(), index.segments.end(), [](const ws::Segment& s) {
+    return !s.is_tensor() && s.source_offset == 0;
+  });
+  if (header == index.segments.end() || header->length < 8) return "no safetensors header in the container";
+  uint8_t prefix[8];
+  reader.read_literal(*header, 0, prefix, 8);
+  const uint64_t json_bytes = ws::load_le64(prefix);
+  if (json_bytes > header->length - 8) return "the safetensors header is not one literal segment";
+  std::vector<uint8_t> json(size_t(json_bytes), 0);
+  reader.read_literal(*header, 8, json.data(), json.size());
+  const auto md = ws::parse_safetensors_header(json.data(), json.size(), index.source_size).metadata;
+  int dim = 0;
+  for (const ws::Segment& s : index.segments)
+    if (s.is_tensor() && (s.name == "wk" || s.name == "blk.0.attn_k.weight")) dim = int(s.dims.back());
+  for (const char* key : {"n_heads", "llama.attention.head_count"}) {
+    const auto it = md.find(key);
+    if (it == md.end()) continue;
+    const long heads = std::strtol(it->second.c_str(), nullptr, 10);
+    if (heads <= 0 || dim <= 0 || dim % heads || w.kv_dim % (dim / heads))
+      return "metadata " + std::string(key) + " = '" + it->second + "' does not divide the model width " +
+             std::to_string(dim) + " and the KV width " + std::to_string(w.kv_dim);
+    w.heads = int(heads);
+    w.head_size = dim / int(heads);
+    return "";
+  }
+  return "its metadata has neither n_heads nor llama.attention.head_count";
+}
+
 // The layer of the chunk holding values [first, first + count) of tensor s (kNoLayer, kSeveralLayers).
 int chunk_layer(const ws::Segment& s, uint64_t first, uint64_t count, int model_layers) {
   const int l = gguf_layer(s.name);
@@ -248,6 +285,7 @@ Workload load_workload(const Config& cfg) {
   const ws::ContainerReader reader = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
 
   find_kv_shape(reader.index(), w);
+  const std::string no_heads = find_heads(reader, w);
   w.kv_layers = w.model_layers;
   const std::regex skip(cfg.skip.empty() ? std::string("$^") : cfg.skip);
   for (const ws::Segment& s : reader.index().segments) {
@@ -289,6 +327,9 @@ Workload load_workload(const Config& cfg) {
   if (cfg.mode == Mode::Sparse &&
       std::none_of(w.tensors.begin(), w.tensors.end(), [](const StreamTensor& t) { return t.sparse; }))
     throw std::runtime_error(w.source + ": no tensor stored 2:4 (give a model pruned by `weightstream prune`)");
+  if (cfg.attention == Attention::DiJiang && w.heads == 0)
+    throw std::runtime_error(w.source + ": --attention dijiang needs the model's heads: " + no_heads +
+                             " (give the model file, or a .wsz of a file `weightstream convert` wrote)");
   if (!cfg.layers.empty()) sample_layers(w, cfg.layers);
   if (!cfg.lte_decisions.empty() && !cfg.layers.empty())  // the whole model's roofline would be the dense one
     throw std::runtime_error("--lte-decisions takes the whole model: no --layers sample");

@@ -74,6 +74,10 @@ struct Workload {
   // The model's layers and K (= V) width per token and layer, from its key projection: llama2.c's
   // stacked `wk` [layers][kv_dim][dim], or GGUF's `blk.<l>.attn_k.weight` [kv_dim][dim] per layer.
   int model_layers = 0, kv_dim = 0;  // 0 if absent
+  // The query heads and their size (DiJiang's state is [layers][heads][head_size][head_size]), from the
+  // metadata of the container's source (the llama2.c config or GGUF's keys that `convert` keeps); 0 if
+  // absent.
+  int heads = 0, head_size = 0;
   int kv_layers = 0;                 // layers whose KV cache a pass reads: all, or the sampled ones
   std::vector<int> layers;           // the sampled layers (Config::layers); empty: the whole model
   // A layer sample: the whole model's pass (its chunks and KV layers, no image) for its roofline.

@@ -44,13 +44,14 @@ class SimSmolLM2 : public ::testing::Test {
 std::unique_ptr<TempDir> SimSmolLM2::dir_;
 
 struct Shape {
-  int64_t layers, kv_heads, head_dim;
+  int64_t layers, kv_heads, head_dim, heads;
 };
 Shape gguf_shape() {
   const ws::FileSource f(WS_SMOLLM2_GGUF);
   const ws::ModelMeta m = *ws::model_meta(ws::require_model_file(f));
   return {m.integer("llama.block_count"), m.integer("llama.attention.head_count_kv"),
-          m.integer("llama.embedding_length") / m.integer("llama.attention.head_count")};
+          m.integer("llama.embedding_length") / m.integer("llama.attention.head_count"),
+          m.integer("llama.attention.head_count")};
 }
 
 TEST_F(SimSmolLM2, OneLayerReadsItsChunksAndItsKvCache) {
@@ -136,6 +137,35 @@ TEST_F(SimSmolLM2, OneLayerReadsItsChunksAndItsKvCache) {
               (unsigned long long)file.size(), (unsigned long long)all_bytes, (unsigned long long)all_chunks,
               (unsigned long long)all_values, (unsigned long long)r.kv_read_per_token,
               (unsigned long long)r.model.kv_read_per_token);
+}
+
+// DiJiang's state (docs/dijiang.md "State size"): 9 query heads of 64 x 64 values per layer, read and
+// written every token; the sampled layer's in the simulation, all 30 layers' in the whole model's.
+TEST_F(SimSmolLM2, DiJiangStateIsHeadsTimesHeadSizeSquaredPerLayer) {
+  const Shape shape = gguf_shape();
+  EXPECT_EQ(shape.heads, 9);
+  for (int bytes : {4, 2}) {
+    Config c;
+    c.model = wsz();
+    c.layers = {kLayer};
+    c.attention = Attention::DiJiang;
+    c.state_bytes_per_value = bytes;
+    c.processors = 2;
+    c.tokens = 3;
+    c.seed = seed();
+    const Report r = simulate(c);
+    const uint64_t per_layer = uint64_t(shape.heads * shape.head_dim * shape.head_dim * bytes);
+    EXPECT_EQ(r.kv_read_per_token, per_layer);
+    EXPECT_EQ(r.kv_write_per_token, per_layer);
+    EXPECT_EQ(r.kv.read_bytes, per_layer * uint64_t(c.processors * c.tokens));
+    EXPECT_EQ(r.kv.write_bytes, per_layer * uint64_t(c.processors * c.tokens));
+    EXPECT_EQ(r.model.state_bytes, per_layer * uint64_t(shape.layers));
+    EXPECT_EQ(r.model.kv_read_per_token, per_layer * uint64_t(shape.layers));
+    EXPECT_EQ(r.errors(), 0u);
+    std::printf("SmolLM2 DiJiang %d-byte state: %llu B a layer, %llu B the model, read and written per token\n", bytes,
+                (unsigned long long)per_layer, (unsigned long long)r.model.state_bytes);
+  }
+  EXPECT_EQ(shape.layers * shape.heads * shape.head_dim * shape.head_dim * 4, 4423680);  // 4.4 MB in fp32
 }
 
 // The message load_workload throws for c, or "" when it accepts c.
