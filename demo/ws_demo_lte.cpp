@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
                "product on the Verilated pipeline"};
   std::string model_path, side_path, report_path = "build/reports/demo_lte.json";
   double norm_off = -1;
-  int tokens = 16;
+  int tokens = 32;
   uint64_t seed = 42;
   float temperature = 0.0f;
   app.add_option("model", model_path, "bf16 model compressed with its experts (weightstream compress --lte SIDE)")->required();

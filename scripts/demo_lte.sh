@@ -10,7 +10,7 @@ build=${1:-build}
 tool="$build/bin/weightstream"
 dense=../shared/data/stories260K.bin
 out="$build/demo-lte"
-tokens=${TOKENS:-16}
+tokens=${TOKENS:-32}
 mkdir -p "$out" "$build/reports"
 
 gate=()
