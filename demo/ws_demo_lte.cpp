@@ -11,18 +11,17 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "demo_common.hpp"
 #include "driver.hpp"
 #include "codec/container_reader.hpp"
 #include "core/bf16.hpp"
 #include "core/error.hpp"
-#include "core/io.hpp"
 #include "hw/error_text.hpp"
 #include "hw/stream_program.hpp"
 #include "hw/weight_pipeline_model.hpp"
@@ -30,13 +29,10 @@
 #include "llm/llama_eval.hpp"
 #include "llm/llama_io.hpp"
 #include "llm/lte.hpp"
-#include "ops/decompress.hpp"
 
 namespace {
 
-struct DemoError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using demo::DemoError;
 
 // One layer's FFN over the run: what streamed under LTE, and what every expert on would have.
 struct LayerStats {
@@ -299,25 +295,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (side_path.empty()) side_path = model_path + ".lte.safetensors";
 
-  try {
-    ws::ContainerReader reader = [&] {
-      try {
-        return ws::ContainerReader::open(model_path);
-      } catch (const ws::FormatError& e) {
-        throw DemoError(model_path + ": " + e.what());
-      }
-    }();
-    const std::filesystem::path report_dir = std::filesystem::path(report_path).parent_path();
-    std::filesystem::create_directories(report_dir.empty() ? "." : report_dir);
-    const std::string decoded_path = (report_dir / "demo_lte_model.safetensors").string();
-    try {
-      ws::AtomicFileSink sink(decoded_path);
-      ws::decompress(reader, sink);
-      sink.commit();
-    } catch (const ws::FormatError& e) {
-      throw DemoError(model_path + ": " + e.what());
-    }
-    const ws::LlamaWeights model = ws::load_llama(decoded_path);  // in expert order
+  return demo::run_reporting_errors([&] {
+    const ws::ContainerReader reader = demo::open_container(model_path);
+    const ws::LlamaWeights model = demo::decoded_model(reader, model_path, report_path, "demo_lte_model.safetensors");  // in expert order
     const ws::LteSide side = ws::load_lte(side_path);
     side.check_model(model.config);
     for (size_t k = 0; k < side.order.size(); ++k)
@@ -407,24 +387,14 @@ int main(int argc, char** argv) {
                 "; KL from the same model dense in fp32 on the host: %.6f nats/token\n",
                 logit_mismatches, logits, kl / tokens);
 
-    nlohmann::json rep;
-    rep["model"] = model_path;
-    rep["side"] = side_path;
-    rep["gate"] = gate_name;
-    rep["tokens"] = seq;
-    rep["seed"] = seed;
-    rep["temperature"] = temperature;
-    rep["expert_bounds"] = b;
-    rep["dim"] = model.config.dim;
-    rep["layers"] = rep_layers;
-    rep["products"] = total.products;
-    rep["values"] = total.values;
-    rep["mismatches"] = total.mismatches;
-    rep["logit_mismatches"] = logit_mismatches;
-    rep["logits"] = logits;
-    rep["beats"] = {{"streamed", total.lte_beats}, {"active_chunks", total.lte_chunk_beats}, {"dense", total.dense_beats}};
-    rep["cycles"] = {{"lte", total.lte_cycles}, {"dense", total.dense_cycles}, {"saved", saved}};
-    rep["kl_vs_dense_fp32"] = kl / tokens;
+    const nlohmann::json rep = {
+        {"model", model_path}, {"side", side_path}, {"gate", gate_name}, {"tokens", seq}, {"seed", seed},
+        {"temperature", temperature}, {"expert_bounds", b}, {"dim", model.config.dim}, {"layers", rep_layers},
+        {"products", total.products}, {"values", total.values}, {"mismatches", total.mismatches},
+        {"logit_mismatches", logit_mismatches}, {"logits", logits},
+        {"beats", {{"streamed", total.lte_beats}, {"active_chunks", total.lte_chunk_beats}, {"dense", total.dense_beats}}},
+        {"cycles", {{"lte", total.lte_cycles}, {"dense", total.dense_cycles}, {"saved", saved}}},
+        {"kl_vs_dense_fp32", kl / tokens}};
     std::ofstream(report_path) << rep.dump(2) << "\n";
     std::printf("report: %s\n", report_path.c_str());
     if (total.mismatches != 0 || logit_mismatches != 0 || beat_errors) {
@@ -433,12 +403,5 @@ int main(int argc, char** argv) {
       return 1;
     }
     return 0;
-  } catch (const DemoError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-  } catch (const ws::IoError& e) {
-    std::fprintf(stderr, "error: %s: %s\n", e.path().c_str(), e.what());
-  } catch (const ws::FormatError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-  }
-  return 1;
+  });
 }

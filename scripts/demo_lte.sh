@@ -7,10 +7,8 @@
 # k-means grouping under the activation-norm gate at 50% of experts off.
 set -euo pipefail
 build=${1:-build}
-tool="$build/bin/weightstream"
-dense=../shared/data/stories260K.bin
+ws() { "$build/bin/weightstream" "$@"; }
 out="$build/demo-lte"
-tokens=${TOKENS:-32}
 mkdir -p "$out" "$build/reports"
 
 gate=()
@@ -21,16 +19,16 @@ if [[ -f "$build/lte/lte50.safetensors" && -f "$build/lte/lte50.model.safetensor
 else
   echo "== 1. no trained routers ($build/lte/lte50.*; make train-lte makes them): the k-means experts under the"
   echo "      activation-norm gate at 50% of experts off"
-  model="$dense"
+  model=../shared/data/stories260K.bin
   side="$out/experts.safetensors"
-  "$tool" lte-experts "$dense" -o "$side" --seed 1 | tail -n 1
+  ws lte-experts "$model" -o "$side" --seed 1 | tail -n 1
   gate=(--lte-norm 0.5)
 fi
 echo
 echo "== 2. convert to bf16, compress with one chunk per expert (w1/w3: its rows, w2: its column block)"
-"$tool" convert -f --to bf16 "$model" -o "$out/model.bf16.safetensors"
-"$tool" compress -f --lte "$side" --table-log 8 "$out/model.bf16.safetensors" -o "$out/model.lte.wsz" | tail -n 2
-"$tool" inspect "$out/model.lte.wsz" | grep -m 2 "w2 chunk" || true
+ws convert -f --to bf16 "$model" -o "$out/model.bf16.safetensors"
+ws compress -f --lte "$side" --table-log 8 "$out/model.bf16.safetensors" -o "$out/model.lte.wsz" | tail -n 2
+ws inspect "$out/model.lte.wsz" | grep -m 2 "w2 chunk" || true
 echo
-echo "== 3. generate $tokens tokens; the active experts' FFN chunks on the Verilated pipeline"
-"$build/bin/ws_demo_lte" "$out/model.lte.wsz" "${gate[@]}" --tokens "$tokens" --report "$build/reports/demo_lte.json"
+echo "== 3. generate ${TOKENS:-32} tokens; the active experts' FFN chunks on the Verilated pipeline"
+"$build/bin/ws_demo_lte" "$out/model.lte.wsz" "${gate[@]}" --tokens "${TOKENS:-32}" --report "$build/reports/demo_lte.json"
