@@ -38,11 +38,15 @@ test-asan: deps
 # Builds only what the demo runs (the tool and the Verilated pipeline), not every bench.
 # MODEL=smollm2: SmolLM2-135M answers a chat prompt through the pipeline, lossless and 2:4 (docs/demo.md;
 # about 20 minutes on 2 cores, half of it the E-Sparse calibration); the default is stories260K (a minute).
+# LTE=1: LTE's expert skip, only the active experts' FFN chunks streamed (docs/lte.md; under a minute).
 MODEL ?= stories260k
 demo: deps configure
 ifeq ($(MODEL),smollm2)
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream ws_demo_llm
 	@bash scripts/demo_smollm2.sh $(BUILD)
+else ifeq ($(LTE),1)
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream ws_demo_lte
+	@bash scripts/demo_lte.sh $(BUILD)
 else
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream ws_demo
 	@bash scripts/demo.sh $(BUILD)

@@ -10,7 +10,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -18,29 +17,25 @@
 #include <string>
 #include <vector>
 
+#include "demo_common.hpp"
 #include "driver.hpp"
 #include "codec/container_reader.hpp"
 #include "codec/sparse24.hpp"
 #include "core/bf16.hpp"
 #include "core/error.hpp"
-#include "core/io.hpp"
 #include "hw/mac_array_model.hpp"
 #include "hw/stream_program.hpp"
 #include "hw/weight_pipeline_model.hpp"
 #include "llm/llama.hpp"
 #include "llm/llama_eval.hpp"
 #include "llm/llama_io.hpp"
-#include "ops/decompress.hpp"
 #include "ops/inspect.hpp"
 
 namespace {
 
 constexpr int kGroupsPerCycle = 2;  // the pipeline's MAC array: 1 row x 2 groups (docs/weight_pipeline.md)
 
-// A demo failure the user must see: printed as "error: <what>", exit 1.
-struct DemoError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using demo::DemoError;
 
 // One pruned linear layer as the hardware streams it, and as the golden model computes it.
 struct Layer {
@@ -166,27 +161,11 @@ int main(int argc, char** argv) {
   app.add_option("--trace", trace_path, "FST waveform of the first token's products");
   CLI11_PARSE(app, argc, argv);
 
-  try {
-    ws::ContainerReader reader = [&] {
-      try {
-        return ws::ContainerReader::open(model_path);
-      } catch (const ws::FormatError& e) {
-        throw DemoError(model_path + ": " + e.what());
-      }
-    }();
+  return demo::run_reporting_errors([&] {
+    const ws::ContainerReader reader = demo::open_container(model_path);
     std::vector<Layer> layers = read_layers(reader, model_path);
     // The model's other tensors (embedding, RMS weights, permutations) through the software decoder.
-    const std::filesystem::path report_dir = std::filesystem::path(report_path).parent_path();
-    std::filesystem::create_directories(report_dir.empty() ? "." : report_dir);
-    const std::string decoded_path = (report_dir / "demo_model.safetensors").string();
-    try {
-      ws::AtomicFileSink sink(decoded_path);
-      ws::decompress(reader, sink);
-      sink.commit();
-    } catch (const ws::FormatError& e) {
-      throw DemoError(model_path + ": " + e.what());
-    }
-    const ws::LlamaWeights pruned = ws::load_llama(decoded_path);
+    const ws::LlamaWeights pruned = demo::decoded_model(reader, model_path, report_path, "demo_model.safetensors");
     const ws::LlamaWeights dense = ws::load_llama(dense_path);
     if (!ws::same_config(pruned.config, dense.config)) throw DemoError(model_path + ": not the same model as " + dense_path);
 
@@ -339,12 +318,5 @@ int main(int argc, char** argv) {
       return 1;
     }
     return 0;
-  } catch (const DemoError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-  } catch (const ws::IoError& e) {
-    std::fprintf(stderr, "error: %s: %s\n", e.path().c_str(), e.what());
-  } catch (const ws::FormatError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-  }
-  return 1;
+  });
 }

@@ -5,9 +5,11 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/bf16.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/ws_pkg.hpp"
+#include "hw/mac_array_model.hpp"
 
 namespace ws {
 
@@ -111,6 +113,17 @@ PipelineLayer dense_pipeline_layer(std::vector<ChunkView> values, int rows, int 
   L.dense = true;
   L.x = std::move(x);
   return L;
+}
+
+std::vector<float> dense_pipeline_y(const float* w, int rows, int cols, const float* x) {
+  std::vector<uint16_t> wb(size_t(rows) * size_t(cols));
+  std::vector<uint16_t> xb(static_cast<size_t>(cols));
+  for (size_t i = 0; i < wb.size(); ++i) wb[i] = fp32_to_bf16(w[i]);
+  for (size_t j = 0; j < xb.size(); ++j) xb[j] = fp32_to_bf16(x[j]);
+  const std::vector<uint32_t> y = dense_matvec(wb, rows, cols, xb, MacMode::Bf16, pkg::WP_VALUE_LANES);
+  std::vector<float> out(y.size());
+  for (size_t i = 0; i < y.size(); ++i) out[i] = fp32_from_bits(y[i]);
+  return out;
 }
 
 std::vector<uint16_t> dense_packed_x(const std::vector<uint16_t>& x) {
@@ -278,6 +291,24 @@ std::vector<Sparse24Matrix> sparse24_matrices(const ContainerReader& reader, con
 
 namespace ws {
 
+namespace {
+
+// Chunk i of bf16 tensor s read, decoded and checked (checksum included), appended to m.
+void add_checked_chunk(const ContainerReader& reader, const Segment& s, size_t i, DenseMatrix& m) {
+  std::vector<uint8_t> bytes = reader.chunk_bytes(s, i);
+  const ChunkView v = parse_chunk(bytes.data(), bytes.size());
+  if (v.value_count != s.chunks[i].value_count)
+    throw FormatError("holds " + std::to_string(v.value_count) + " values, the index says " +
+                      std::to_string(s.chunks[i].value_count));
+  std::vector<uint8_t> decoded(size_t(v.value_count) * 2);
+  decode_chunk(bytes.data(), bytes.size(), DType::BF16, decoded.data(), decoded.size(), reader.chunk_checksum(s, i));
+  m.chunk_index.push_back(i);
+  m.bytes.push_back(std::move(bytes));
+  m.views.push_back(parse_chunk(m.bytes.back().data(), m.bytes.back().size()));
+}
+
+}  // namespace
+
 std::vector<DenseMatrix> dense_matrices(const ContainerReader& reader, const std::string& tensor) {
   const Segment& s = reader.tensor(tensor);
   if (s.is_sparse24() || s.is_quant()) throw FormatError("tensor '" + tensor + "' is not stored dense");
@@ -290,17 +321,13 @@ std::vector<DenseMatrix> dense_matrices(const ContainerReader& reader, const std
                       " columns; the pipeline takes dense rows of a multiple of 4");
   const uint64_t per_matrix = rows * cols;
   std::vector<DenseMatrix> out;
-  std::vector<uint8_t> decoded;
   uint64_t at = 0;  // the chunk's first value in the tensor
   for (size_t i = 0; i < s.chunks.size(); ++i) {
     const uint64_t matrix = at / per_matrix;
     try {
-      std::vector<uint8_t> bytes = reader.chunk_bytes(s, i);
-      const ChunkView v = parse_chunk(bytes.data(), bytes.size());
-      if (at % cols != 0 || (at + v.value_count - 1) / per_matrix != matrix)
+      const uint32_t n = s.chunks[i].value_count;
+      if (at % cols != 0 || (at + n - 1) / per_matrix != matrix)
         throw FormatError("not whole rows of one matrix (compress with --chunk a multiple of the row length)");
-      decoded.resize(size_t(v.value_count) * 2);
-      decode_chunk(bytes.data(), bytes.size(), DType::BF16, decoded.data(), decoded.size(), reader.chunk_checksum(s, i));
       if (out.empty() || out.back().matrix != matrix) {
         DenseMatrix m;
         m.matrix = matrix;
@@ -308,11 +335,8 @@ std::vector<DenseMatrix> dense_matrices(const ContainerReader& reader, const std
         m.cols = int(cols);
         out.push_back(std::move(m));
       }
-      DenseMatrix& m = out.back();
-      m.chunk_index.push_back(i);
-      m.bytes.push_back(std::move(bytes));
-      m.views.push_back(parse_chunk(m.bytes.back().data(), m.bytes.back().size()));
-      at += v.value_count;
+      add_checked_chunk(reader, s, i, out.back());
+      at += n;
     } catch (const Sparse24ChunkError&) {
       throw;
     } catch (const FormatError& e) {
@@ -320,6 +344,70 @@ std::vector<DenseMatrix> dense_matrices(const ContainerReader& reader, const std
     }
   }
   return out;
+}
+
+}  // namespace ws
+
+namespace ws {
+
+std::vector<ExpertMatrix> expert_matrices(const ContainerReader& reader, const std::string& tensor) {
+  const Segment& s = reader.tensor(tensor);
+  if (s.is_sparse24() || s.is_quant() || !s.has_experts())
+    throw FormatError("tensor '" + tensor + "' has no expert chunks (weightstream compress --lte SIDE)");
+  if (s.dtype != DType::BF16)
+    throw FormatError("tensor '" + tensor + "' is " + s.format.name() + ", the MAC array takes bf16");
+  const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
+  const bool column_blocks = s.experts == Segment::Experts::Columns;
+  if (rows > INT32_MAX || cols > INT32_MAX || (!column_blocks && cols % 4 != 0))
+    throw FormatError("tensor '" + tensor + "' has " + std::to_string(cols) +
+                      " columns; the pipeline takes dense rows of a multiple of 4");
+  std::vector<ExpertMatrix> out;
+  for (size_t i = 0; i < s.chunks.size(); ++i) {
+    const ChunkEntry& c = s.chunks[i];
+    try {
+      if (column_blocks && c.count % 4 != 0)
+        throw FormatError("a column block of " + std::to_string(c.count) +
+                          " columns; the pipeline takes dense rows of a multiple of 4 (an expert size a multiple of 4)");
+      if (out.empty() || out.back().chunks.matrix != c.matrix) {
+        ExpertMatrix m;
+        m.chunks.matrix = c.matrix;
+        m.chunks.rows = int(rows);
+        m.chunks.cols = int(cols);
+        m.column_blocks = column_blocks;
+        out.push_back(std::move(m));
+      }
+      ExpertMatrix& m = out.back();
+      if (c.expert != uint32_t(m.experts()))
+        throw FormatError("expert " + std::to_string(c.expert) + " where expert " + std::to_string(m.experts()) + " belongs");
+      add_checked_chunk(reader, s, i, m.chunks);
+      m.first.push_back(c.first);
+      m.count.push_back(c.count);
+    } catch (const FormatError& e) {
+      throw Sparse24ChunkError(c.matrix, i, e.what());
+    }
+  }
+  return out;
+}
+
+PipelineLayer expert_rows_pipeline_layer(const ExpertMatrix& m, const std::vector<uint8_t>& active,
+                                         std::vector<uint16_t> x) {
+  if (m.column_blocks) throw std::invalid_argument("expert_rows_pipeline_layer: a tensor of column blocks");
+  if (active.size() != size_t(m.experts())) throw std::invalid_argument("expert_rows_pipeline_layer: one decision per expert");
+  std::vector<ChunkView> chunks;
+  int rows = 0;
+  for (int e = 0; e < m.experts(); ++e)
+    if (active[size_t(e)]) {
+      chunks.push_back(m.chunks.views[size_t(e)]);
+      rows += int(m.count[size_t(e)]);
+    }
+  if (chunks.empty()) throw std::invalid_argument("expert_rows_pipeline_layer: no active expert");
+  return dense_pipeline_layer(std::move(chunks), rows, m.chunks.cols, std::move(x));
+}
+
+PipelineLayer expert_columns_pipeline_layer(const ExpertMatrix& m, int e, std::vector<uint16_t> x) {
+  if (!m.column_blocks) throw std::invalid_argument("expert_columns_pipeline_layer: a tensor of row chunks");
+  if (e < 0 || e >= m.experts()) throw std::invalid_argument("expert_columns_pipeline_layer: no such expert");
+  return dense_pipeline_layer({m.chunks.views[size_t(e)]}, m.chunks.rows, int(m.count[size_t(e)]), std::move(x));
 }
 
 }  // namespace ws

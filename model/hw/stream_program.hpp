@@ -107,6 +107,11 @@ struct PipelineLayer {
   uint64_t weights() const { return uint64_t(rows) * uint64_t(dense ? k : k8()); }  // dense-equivalent
 };
 
+// A dense (lossless) layer's y as the pipeline computes it (docs/weight_pipeline.md section 2.1): w
+// (rows x cols fp32, each value a bf16, row-major) and x rounded to bf16, then
+// ws::dense_matvec(BF16, L = 4); fp32 results. The golden model of every dense product, LTE's included.
+std::vector<float> dense_pipeline_y(const float* w, int rows, int cols, const float* x);
+
 // A dense bf16 layer from a container's own chunks of one matrix (rows x k, row-major, in order).
 PipelineLayer dense_pipeline_layer(std::vector<ChunkView> values, int rows, int k, std::vector<uint16_t> x);
 
@@ -218,5 +223,33 @@ struct DenseMatrix {
 // absent, 2:4, not bf16, with K not a multiple of 4 or a chunk that is not whole rows of one matrix,
 // and Sparse24ChunkError (same "matrix M chunk C: detail") for a chunk that fails a check.
 std::vector<DenseMatrix> dense_matrices(const ContainerReader& reader, const std::string& tensor);
+
+// One FFN matrix of a version-4 container (expert chunks, docs/format.md section 4.3, docs/lte.md) as
+// the pipeline streams it under LTE: chunk e is expert e's rows of w1/w3 ([count][cols]) or its column
+// block of w2 ([rows][count]), each read, decoded and checked (checksum included) once; a product
+// then streams only the active experts' chunks.
+struct ExpertMatrix {
+  DenseMatrix chunks;                // views[e], bytes[e], chunk_index[e]: expert e's chunk
+  bool column_blocks = false;        // w2: chunk e holds columns first[e] .. first[e] + count[e] - 1
+  std::vector<uint32_t> first, count;  // per expert: its rows (w1/w3) or columns (w2)
+  int experts() const { return int(first.size()); }
+  // Beats of expert e's chunk on the pipeline (4 weights each).
+  uint64_t beats(int e) const { return uint64_t(chunks.views[size_t(e)].value_count) / 4; }
+};
+
+// Every matrix of a bf16 tensor stored in expert chunks. Throws ws::FormatError for a tensor that is
+// absent, without expert chunks or not bf16, or whose rows (w1/w3) or column blocks (w2) are not a
+// multiple of 4 values long, and Sparse24ChunkError ("matrix M chunk C: detail") for a chunk that fails a check.
+std::vector<ExpertMatrix> expert_matrices(const ContainerReader& reader, const std::string& tensor);
+
+// w1/w3 under LTE: the active experts' row chunks, in expert order, as one dense layer (its rows are
+// theirs, y in that order); x has cols() values. Throws std::invalid_argument for column blocks, an
+// active list of the wrong length or no active expert.
+PipelineLayer expert_rows_pipeline_layer(const ExpertMatrix& m, const std::vector<uint8_t>& active,
+                                         std::vector<uint16_t> x);
+
+// w2 under LTE: expert e's column block as a dense layer [rows][count[e]]; x its count[e] activations.
+// Throws std::invalid_argument for row chunks or an expert out of range.
+PipelineLayer expert_columns_pipeline_layer(const ExpertMatrix& m, int e, std::vector<uint16_t> x);
 
 }  // namespace ws

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <tuple>
@@ -221,6 +222,7 @@ LlamaWeights expert_ordered(const LlamaWeights& w, const LteSide& side) {
 }
 
 void CountingGate::count(const uint8_t* active) {
+  last_.assign(active, active + last_.size());
   for (size_t e = 0; e + 1 < bounds_.size(); ++e) {
     const uint64_t n = uint64_t(bounds_[e + 1] - bounds_[e]);
     ++counts_.experts;
@@ -318,6 +320,63 @@ std::vector<uint8_t> gate_decisions(const LlamaWeights& w, FfnGate& gate, const 
     for (size_t pos = 0; pos < seq.size(); ++pos) m.forward(seq[pos], int(pos));
   }
   return out;
+}
+
+}  // namespace ws
+
+namespace ws {
+
+LinearHook expert_block_hook(const CountingGate& gate, LinearHook product, W2BlockProduct w2_blocks) {
+  if (!product) throw std::invalid_argument("expert_block_hook: no product");
+  if (!w2_blocks)
+    w2_blocks = [product](const W2Blocks& b) {
+      std::vector<std::vector<float>> y(b.views.size());
+      for (size_t i = 0; i < b.views.size(); ++i) {
+        y[i].resize(size_t(b.views[i].out));
+        product(b.views[i], b.h[i].data(), y[i].data());
+      }
+      return y;
+    };
+  // The blocks' weights, gathered per call (a block of the gathered w2 view is not contiguous).
+  auto block_w = std::make_shared<std::vector<std::vector<float>>>();
+  return [&gate, product, w2_blocks, block_w](const LinearView& lv, const float* x, float* y) {
+    if (lv.kind != LinearKind::w2) return product(lv, x, y);
+    const std::vector<int>& b = gate.bounds();
+    const std::vector<uint8_t>& active = gate.last_active();
+    W2Blocks blocks;
+    blocks.layer = lv.layer;
+    int col = 0;  // the expert's first column in the gathered view
+    for (size_t e = 0; e < active.size(); ++e) {
+      if (!active[e]) continue;
+      const int n = b[e + 1] - b[e];
+      blocks.experts.push_back(int(e));
+      blocks.h.emplace_back(x + col, x + col + n);
+      col += n;
+    }
+    if (col != lv.in)
+      throw std::logic_error("expert_block_hook: the w2 view has " + std::to_string(lv.in) +
+                             " columns, the gate's last decisions " + std::to_string(col));
+    block_w->resize(blocks.experts.size());
+    col = 0;
+    for (size_t i = 0; i < blocks.experts.size(); ++i) {
+      const int n = int(blocks.h[i].size());
+      std::vector<float>& w = (*block_w)[i];
+      w.resize(size_t(lv.out) * size_t(n));
+      for (int r = 0; r < lv.out; ++r)
+        std::copy_n(lv.w + size_t(r) * size_t(lv.in) + size_t(col), n, w.begin() + ptrdiff_t(r) * n);
+      LinearView v = lv;
+      v.in = n;
+      v.w = w.data();
+      v.perm = nullptr;
+      blocks.views.push_back(v);
+      col += n;
+    }
+    const std::vector<std::vector<float>> part = w2_blocks(blocks);
+    if (part.size() != blocks.experts.size()) throw std::logic_error("expert_block_hook: one partial output per block");
+    for (int i = 0; i < lv.out; ++i) y[i] = 0.0f;
+    for (const std::vector<float>& p : part)  // expert order
+      for (int i = 0; i < lv.out; ++i) y[i] += p[size_t(i)];
+  };
 }
 
 }  // namespace ws

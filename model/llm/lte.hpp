@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -75,11 +76,14 @@ class CountingGate : public FfnGate {
   explicit CountingGate(std::vector<int> bounds) : bounds_(std::move(bounds)) {}
   const std::vector<int>& bounds() const override { return bounds_; }
   const GateCounts& counts() const { return counts_; }
+  // The decisions of the last route() (one per expert; all 0 before the first).
+  const std::vector<uint8_t>& last_active() const { return last_; }
 
  protected:
-  void count(const uint8_t* active);
+  void count(const uint8_t* active);  // and keeps them as last_active()
   std::vector<int> bounds_;
   GateCounts counts_;
+  std::vector<uint8_t> last_ = std::vector<uint8_t>(bounds_.empty() ? 0 : bounds_.size() - 1, 0);
 };
 
 // LTE's inference rule: expert e of layer l runs iff sigmoid(router[l][e] . xb) > threshold[l], the dot
@@ -109,6 +113,28 @@ class NormGate : public CountingGate {
   double fraction_;
   std::vector<float> h1_, h3_;
 };
+
+// w2 of one gated FFN as the hardware takes it: one product per active expert, block b being expert
+// experts[b]'s column block (views[b]: dim rows, its neurons as columns, row stride = its count) times
+// that expert's SwiGLU activations h[b].
+struct W2Blocks {
+  int layer = 0;
+  std::vector<int> experts;
+  std::vector<LinearView> views;
+  std::vector<std::vector<float>> h;
+};
+// Returns one partial output (dim values) per block.
+using W2BlockProduct = std::function<std::vector<std::vector<float>>(const W2Blocks&)>;
+
+// The hook of the gated FFN as the pipeline computes it (docs/lte.md, "The RTL skip"), for a Llama whose
+// gate is `gate`: Llama::gated_ffn hands over w1/w3 per run of active experts (their rows) and w2 as one
+// view of the active neurons' columns; this hook splits that w2 view at the experts of
+// gate.last_active() into one product per active expert (w2_blocks; empty: `product` on each block) and
+// adds their outputs in expert order, y = ((+0 + y_e0) + y_e1) + ..., in fp32. Every other product goes
+// to `product` unchanged. With the host's matvec as `product` this equals the gated forward pass bit for
+// bit when at most one expert is active, and within fp32 rounding otherwise: gated_ffn sums the active
+// columns in one sequential chain, this in one chain per expert and then across experts.
+LinearHook expert_block_hook(const CountingGate& gate, LinearHook product, W2BlockProduct w2_blocks = {});
 
 // The gate's decisions on token sequences, for the token factory (docs/token_factory.md section 7): w
 // (in expert order) runs each sequence from position 0 under the gate, and every (token, layer) gives a

@@ -307,6 +307,7 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
         started[li] = true;
         res.layers[li].start_cycle = I.cyc + 1;
       }
+    if (pr.w_valid && pr.w_ready) ++res.w_beats;
     if (pr.w_valid && pr.w_ready && w_layer < layers.size()) {
       LayerResult& R = res.layers[w_layer];
       if (w_in_layer == 0) R.first_w_cycle = I.cyc;

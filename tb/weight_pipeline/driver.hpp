@@ -62,6 +62,8 @@ struct Result {
   uint64_t signals_compared = 0;   // output signals compared (cycles x signals)
   uint64_t transfer_mismatches = 0;  // y transfers whose data or last differed (RTL vs model)
   uint64_t y_transfers = 0;
+  uint64_t w_beats = 0;            // weight beats into the MAC array over the run (the cycle model's probe,
+                                   // in lock step with the RTL): what was streamed
   uint64_t assertion_errors = 0;   // RTL assertion failures ($error under --assert)
   bool err = false;                // the sticky error at the end (RTL)
   uint8_t err_cause = 0;           // ws::pkg::wp_cause_t (ws::weight_pipeline_error_text)
