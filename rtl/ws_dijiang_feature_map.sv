@@ -42,6 +42,7 @@ module ws_dijiang_feature_map #(
   output logic [2:0]                               err_cause_o  // ws_pkg::dij_err_e
 );
   `include "ws_assert.svh"
+  `include "ws_dijiang_bf16_fixed.svh"
   `WS_PARAM_CHECK(g_check_size, (HeadSize == 8 || HeadSize == 16 || HeadSize == 32 || HeadSize == 64)
                   && Lanes >= 1 && Lanes <= HeadSize && (Lanes & (Lanes - 1)) == 0,
                   ("ws_dijiang_feature_map: HeadSize = %0d, Lanes = %0d: need HeadSize 8, 16, 32 or 64 and Lanes a power of 2 up to it",
@@ -163,36 +164,7 @@ module ws_dijiang_feature_map #(
   assign in_ready_o = state_q == S_LOAD && !(cnt_q == '0 && cfg_valid_i);
   assign in_fire    = in_valid_i && in_ready_o;
 
-  always_comb begin
-    logic [7:0]  e;
-    logic [7:0]  m;           // significand 1.f as an integer, 128 .. 255
-    logic [17:0] mag;
-    logic [3:0]  sh;          // right shift 1 .. 9
-    logic [7:0]  rem, half;
-    e = in_data_i[14:7];
-    m = {1'b1, in_data_i[6:0]};
-    mag = '0;
-    sh = '0;
-    rem = '0;
-    half = '0;
-    x_range_err = e >= 8'd136;
-    if (x_range_err) begin
-      mag = 18'h1FFFF;
-    end else if (e >= 8'd126) begin
-      mag = 18'(m) << (e - 8'd126);
-    end else if (e >= 8'd117) begin  // shifts of 1 .. 9 round; beyond, below 2^-10: 0
-      sh   = 4'(8'd126 - e);
-      mag  = 18'(m) >> sh;
-      rem  = m & ((8'd1 << sh) - 8'd1);
-      half = sh == 4'd9 ? 8'd0 : 8'd1 << (sh - 4'd1);
-      if (sh == 4'd9) begin
-        mag = '0;                     // m / 512 < 0.5
-      end else if (rem > half || (rem == half && mag[0])) begin
-        mag = mag + 18'd1;
-      end
-    end
-    x_fixed = in_data_i[15] ? -mag : mag;
-  end
+  assign {x_range_err, x_fixed} = dij_bf16_fixed(in_data_i);
 
   logic [XBits-1:0] x_q [HeadSize];
   always_ff @(posedge clk_i) begin

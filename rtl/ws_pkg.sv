@@ -207,6 +207,16 @@ package ws_pkg;
   localparam int DIJ_CFG_ADDR_BITS = 16;
   localparam int DIJ_CFG_EXP_BASE = 4096;
 
+  // DiJiang's state, ws_dijiang_state: S signed, 44 bits, 24 fraction bits (phi(k) v exact); the decay
+  // as delta = round((1 - gamma) 2^22) in 2^13 .. 2^17; o signed, 44 bits, 16 fraction bits.
+  localparam int DIJ_S_BITS = 44;
+  localparam int DIJ_S_FRAC = 24;
+  localparam int DIJ_DELTA_FRAC = 22;
+  localparam int DIJ_DELTA_MIN = 8192;
+  localparam int DIJ_DELTA_MAX = 131072;
+  localparam int DIJ_O_BITS = 44;
+  localparam int DIJ_O_FRAC = 16;
+
   typedef enum logic [2:0] {
     DIJ_ERR_NONE       = 3'd0,
     DIJ_ERR_NOT_LOADED = 3'd1,  // a vector element before a whole P' and table are loaded (dropped)

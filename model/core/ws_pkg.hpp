@@ -212,6 +212,14 @@ constexpr int DIJ_RECIP_LOG = 33;
 constexpr int DIJ_CFG_ADDR_BITS = 16;
 constexpr int DIJ_CFG_EXP_BASE = 4096;
 
+constexpr int DIJ_S_BITS = 44;
+constexpr int DIJ_S_FRAC = 24;
+constexpr int DIJ_DELTA_FRAC = 22;
+constexpr int DIJ_DELTA_MIN = 8192;
+constexpr int DIJ_DELTA_MAX = 131072;
+constexpr int DIJ_O_BITS = 44;
+constexpr int DIJ_O_FRAC = 16;
+
 constexpr int dij_err_e_bits = 3;
 enum dij_err_e : uint8_t {
   DIJ_ERR_NONE = 0,

@@ -27,8 +27,8 @@
 #include "dut.hpp"
 #include "core/error.hpp"
 #include "llm/dijiang.hpp"
-#include "llm/llama.hpp"
-#include "llm/llama_io.hpp"
+#include "lockstep.hpp"
+#include "real_vectors.hpp"
 #include "tb.hpp"
 
 namespace tbdij {
@@ -37,10 +37,6 @@ namespace {
 namespace pkg = ws::pkg;
 constexpr int kEntries = 1 << pkg::DIJ_EXP_INDEX_BITS;
 
-std::string test_name() {
-  const auto* t = ::testing::UnitTest::GetInstance()->current_test_info();
-  return std::string(t->test_suite_name()) + "." + t->name();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Stimulus: one sequence of configuration writes and vector elements, in order.
@@ -50,6 +46,7 @@ struct Op {
   uint32_t addr = 0, data = 0;  // configuration
   uint16_t x = 0;               // element (bf16)
   bool last = false;
+  void apply(ws::DiJiangFeatureMapInputs& in) const { in.in_data = x; }
 };
 
 void add_config(std::vector<Op>& ops, const std::vector<int32_t>& p, const std::vector<uint32_t>& table) {
@@ -94,83 +91,12 @@ std::deque<uint32_t> expected_outputs(const std::vector<Op>& ops, int d) {
   return out;
 }
 
-struct Stats {
-  uint64_t cycles = 0, transfers = 0, mismatches = 0;
-};
-
-// Lock step of RTL and cycle model over ops with the given gap and backpressure patterns; every pin
-// compared every cycle, every output transfer against `expect`; then a drain with nothing offered
-// that must stay silent. `causes` collects the RTL's error cause when it changes.
 template <class R>
-Stats run_lockstep(const std::vector<Op>& ops, std::deque<uint32_t> expect, tb::Rng& rng,
-                   std::vector<uint8_t>* causes = nullptr) {
-  constexpr int D = R::kHeadSize;
+Stats run_feature_map(const std::vector<Op>& ops, tb::Rng& rng, std::vector<uint8_t>* causes = nullptr) {
+  const std::deque<uint32_t> e = expected_outputs(ops, R::kHeadSize);
   R rtl(tb::waves_path(test_name()));
-  ws::DiJiangFeatureMapModel model(D, R::kLanes);
-  tb::Pattern src = tb::Pattern::pick(rng), sink = tb::Pattern::pick(rng);
-  Stats st;
-  size_t k = 0;
-  const uint64_t drain = uint64_t(model.busy_cycles() + 2 * D + 16);
-  uint64_t quiet = 0;
-  uint8_t last_cause = 0;
-  auto mismatch = [&](const std::string& what) {
-    if (st.mismatches++ < 8)
-      std::printf("  mismatch at cycle %llu: %s (%s)\n", (unsigned long long)st.cycles, what.c_str(),
-                  tb::seed_text().c_str());
-  };
-  while (quiet < drain && st.cycles < 50'000'000) {
-    ws::DiJiangFeatureMapInputs in;
-    const bool offer = k < ops.size() && src.next(rng);
-    if (offer) {
-      const Op& o = ops[k];
-      in.cfg_valid = o.cfg;
-      in.cfg_addr = o.addr;
-      in.cfg_data = o.data;
-      in.in_valid = !o.cfg;
-      in.in_data = o.x;
-      in.in_last = o.last;
-    }
-    in.out_ready = k < ops.size() || !expect.empty() ? sink.next(rng) : true;
-    rtl.in = in;
-    model.in = in;
-    rtl.eval();
-    model.eval();
-    const ws::DiJiangFeatureMapOutputs &a = rtl.out, &b = model.out;
-    if (a.cfg_ready != b.cfg_ready || a.in_ready != b.in_ready || a.out_valid != b.out_valid || a.err != b.err ||
-        a.err_cause != b.err_cause)
-      mismatch("handshake/error pins: rtl cfg_ready " + std::to_string(a.cfg_ready) + " in_ready " +
-               std::to_string(a.in_ready) + " out_valid " + std::to_string(a.out_valid) + " cause " +
-               std::to_string(a.err_cause) + ", model " + std::to_string(b.cfg_ready) + " " +
-               std::to_string(b.in_ready) + " " + std::to_string(b.out_valid) + " " + std::to_string(b.err_cause));
-    if (a.out_valid && b.out_valid && (a.out_data != b.out_data || a.out_last != b.out_last))
-      mismatch("out data: rtl " + std::to_string(a.out_data) + ", cycle model " + std::to_string(b.out_data));
-    if (a.out_valid && in.out_ready) {
-      ++st.transfers;
-      if (expect.empty()) {
-        mismatch("an output transfer that no vector asks for");
-      } else {
-        if (a.out_data != expect.front())
-          mismatch("out data " + std::to_string(a.out_data) + ", functional model " + std::to_string(expect.front()));
-        expect.pop_front();
-      }
-    }
-    if (causes && a.err_cause != last_cause) causes->push_back(last_cause = uint8_t(a.err_cause));
-    const bool took = offer && (ops[k].cfg ? a.cfg_ready : a.in_ready);
-    rtl.tick();
-    model.tick();
-    ++st.cycles;
-    if (took) ++k;
-    quiet = k == ops.size() && expect.empty() && !a.out_valid ? quiet + 1 : 0;
-  }
-  if (!expect.empty()) mismatch(std::to_string(expect.size()) + " expected outputs never came");
-  if (rtl.assertion_failed()) mismatch("an RTL assertion failed");
-  return st;
-}
-
-void report(const char* what, const Stats& s) {
-  std::printf("[ dijiang ] %s: %llu cycles, %llu output transfers, %llu mismatches (%s)\n", what,
-              (unsigned long long)s.cycles, (unsigned long long)s.transfers, (unsigned long long)s.mismatches,
-              tb::seed_text().c_str());
+  ws::DiJiangFeatureMapModel model(R::kHeadSize, R::kLanes);
+  return run_lockstep(rtl, model, ops, std::deque<uint64_t>(e.begin(), e.end()), rng, causes);
 }
 
 std::vector<uint16_t> random_vector(tb::Rng& rng, int d) {
@@ -206,60 +132,6 @@ std::vector<uint32_t> random_table(tb::Rng& rng) {
   std::vector<uint32_t> t(static_cast<size_t>(kEntries));
   for (uint32_t& v : t) v = uint32_t(rng.range(0, 65536));
   return t;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Real vectors: stories260K's q and k after RoPE, per layer, under DiJiang attention (untrained side
-// file, dijiang_init seed 1), recorded through the model's forward pass.
-
-struct RealVectors {
-  ws::LlamaConfig config;
-  ws::DiJiangSide side;
-  std::vector<std::vector<std::vector<float>>> per_layer;  // [layer] of head vectors (q heads, then k heads)
-};
-
-class Recorder : public ws::AttentionMixer {
- public:
-  Recorder(ws::AttentionMixer& inner, const ws::LlamaConfig& c, RealVectors& rv) : inner_(inner), c_(c), rv_(rv) {}
-  void attend(int layer, int pos, const float* x, const float* q, const float* k, const float* v, float* out) override {
-    const int d = c_.head_size();
-    for (int h = 0; h < c_.n_heads; ++h) rv_.per_layer[size_t(layer)].emplace_back(q + h * d, q + (h + 1) * d);
-    for (int h = 0; h < c_.n_kv_heads; ++h) rv_.per_layer[size_t(layer)].emplace_back(k + h * d, k + (h + 1) * d);
-    inner_.attend(layer, pos, x, q, k, v, out);
-  }
-
- private:
-  ws::AttentionMixer& inner_;
-  const ws::LlamaConfig& c_;
-  RealVectors& rv_;
-};
-
-const RealVectors& real_vectors() {
-  static const RealVectors rv = [] {
-    static const ws::LlamaWeights w = ws::load_llama(tb::stories_path());
-    RealVectors r;
-    r.config = w.config;
-    r.side = ws::dijiang_init(w.config, ws::FeatureMap::Dct, 1);
-    r.per_layer.resize(size_t(w.config.n_layers));
-    ws::DiJiangAttention att(r.side, w.config);
-    Recorder rec(att, w.config, r);
-    ws::Llama model(w);
-    model.set_attention(&rec);
-    // A greedy continuation of token 1 (BOS): the model's own text, 64 positions.
-    int tok = 1;
-    for (int pos = 0; pos < 64; ++pos) {
-      const std::vector<float>& lg = model.forward(tok, pos);
-      tok = int(std::max_element(lg.begin(), lg.end()) - lg.begin());
-    }
-    return r;
-  }();
-  return rv;
-}
-
-std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
-  std::vector<uint16_t> x(v.size());
-  for (size_t i = 0; i < v.size(); ++i) x[i] = ws::fp32_to_bf16(v[i]);
-  return x;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,7 +208,7 @@ TEST(DiJiangFeatureMapModel, ErrorAgainstGoldenOnRealVectors) {
   uint64_t n = 0, over[2] = {0, 0};
   for (int l = 0; l < rv.config.n_layers; ++l) {
     const std::vector<int32_t> p = ws::dijiang_projection_fixed(rv.side.layer_projection(l), d);
-    for (const std::vector<float>& v : rv.per_layer[size_t(l)]) {
+    for (const std::vector<float>& v : rv.head_vectors(l)) {
       const std::vector<uint16_t> xb = to_bf16(v);
       const std::vector<uint32_t> phi = ws::dijiang_features(p, table, d, xb);
       std::vector<float> xr(n_feat);
@@ -406,12 +278,9 @@ TYPED_TEST(DiJiangFeatureMap, RandomConfigurationsAndVectors) {
       const int vectors = int(rng.range(1, D == 64 ? 6 : 20));
       for (int v = 0; v < vectors; ++v) add_vector(ops, random_vector(rng, D));
     }
-    const Stats s = run_lockstep<TypeParam>(ops, expected_outputs(ops, D), rng);
-    total.cycles += s.cycles;
-    total.transfers += s.transfers;
-    total.mismatches += s.mismatches;
+    total += run_feature_map<TypeParam>(ops, rng);
   }
-  report(("random, HeadSize " + std::to_string(D) + " Lanes " + std::to_string(TypeParam::kLanes)).c_str(), total);
+  report("feature map random, HeadSize " + std::to_string(D) + " Lanes " + std::to_string(TypeParam::kLanes), total);
   EXPECT_EQ(total.mismatches, 0u) << tb::seed_text();
   EXPECT_GT(total.transfers, 0u);
 }
@@ -489,13 +358,10 @@ TYPED_TEST(DiJiangFeatureMap, BadConfigurationAndInputRaiseStickyErrors) {
   Stats total;
   for (const Case& c : cases) {
     std::vector<uint8_t> causes;
-    const Stats s = run_lockstep<TypeParam>(c.ops, expected_outputs(c.ops, D), rng, &causes);
-    total.cycles += s.cycles;
-    total.transfers += s.transfers;
-    total.mismatches += s.mismatches;
+    total += run_feature_map<TypeParam>(c.ops, rng, &causes);
     EXPECT_EQ(causes, std::vector<uint8_t>{uint8_t(c.cause)}) << c.name << " " << tb::seed_text();
   }
-  report(("malformed, HeadSize " + std::to_string(D)).c_str(), total);
+  report("feature map malformed, HeadSize " + std::to_string(D), total);
   EXPECT_EQ(total.mismatches, 0u) << tb::seed_text();
 }
 
@@ -506,14 +372,14 @@ TEST(DiJiangFeatureMapReal, StoriesQAndKPerLayer) {
   const RealVectors& rv = real_vectors();
   tb::Rng rng(tb::seed());
   std::vector<Op> ops;
-  const size_t per_layer = size_t(tb::depth(96, 768));
+  const size_t per_layer = size_t(tb::depth(96, 3840));
   for (int l = 0; l < rv.config.n_layers; ++l) {  // a new P per layer, as the unit is used
     add_config(ops, ws::dijiang_projection_fixed(rv.side.layer_projection(l), D), ws::dijiang_exp_table());
-    const auto& vs = rv.per_layer[size_t(l)];
+    const std::vector<std::vector<float>> vs = rv.head_vectors(l);
     for (size_t i = 0; i < std::min(per_layer, vs.size()); ++i) add_vector(ops, to_bf16(vs[i]));
   }
-  const Stats s = run_lockstep<Rtl8>(ops, expected_outputs(ops, D), rng);
-  report("stories260K q and k, 5 layers", s);
+  const Stats s = run_feature_map<Rtl8>(ops, rng);
+  report("feature map, stories260K q and k, 5 layers", s);
   EXPECT_EQ(s.mismatches, 0u) << tb::seed_text();
   EXPECT_GE(s.transfers, uint64_t(rv.config.n_layers) * 96 * D);
 }
