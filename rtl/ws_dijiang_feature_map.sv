@@ -164,11 +164,24 @@ module ws_dijiang_feature_map #(
   assign in_ready_o = state_q == S_LOAD && !(cnt_q == '0 && cfg_valid_i);
   assign in_fire    = in_valid_i && in_ready_o;
 
-  assign {x_range_err, x_fixed} = dij_bf16_fixed(in_data_i);
+  // The element is registered first and converted the cycle after (the conversion's shift, rounding
+  // and negation are a stage of their own); PROD reads x[d - 1] no earlier than d - 1 cycles later.
+  // The range test is one compare of the exponent, on the element as it arrives.
+  logic [15:0]        x_raw_q;
+  logic [IdxBits-1:0] x_idx_q;
+  logic               x_we_q, unused_x_range;
+  assign x_range_err = in_data_i[14:7] >= 8'd136;
+  assign {unused_x_range, x_fixed} = dij_bf16_fixed(x_raw_q);
 
   logic [XBits-1:0] x_q [HeadSize];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) x_we_q <= 1'b0;
+    else x_we_q <= in_fire && loaded;
+  end
   always_ff @(posedge clk_i) begin
-    if (in_fire && loaded) x_q[cnt_q[IdxBits-1:0]] <= x_fixed;
+    x_raw_q <= in_data_i;
+    x_idx_q <= cnt_q[IdxBits-1:0];
+    if (x_we_q) x_q[x_idx_q] <= x_fixed;
   end
 
   // -----------------------------------------------------------------------------------------------

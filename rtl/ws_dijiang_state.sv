@@ -100,13 +100,25 @@ module ws_dijiang_state #(
   assign in_fire    = in_valid_i && in_ready_o;
   assign head       = cnt_q == '0 ? in_head_i : head_q;
   assign head_ok    = 32'(head) < Heads && loaded_q[head];
-  assign {v_range_err, v_fixed} = dij_bf16_fixed(in_v_i);
+  // v is converted the cycle after its transfer (RUN reads v[d - 1] no earlier than d - 1 cycles
+  // later); the range test is one compare of the exponent, on the element as it arrives.
+  logic [15:0]        v_raw_q;
+  logic [IdxBits-1:0] v_idx_q;
+  logic               v_we_q, unused_v_range;
+  assign v_range_err = in_v_i[14:7] >= 8'd136;
+  assign {unused_v_range, v_fixed} = dij_bf16_fixed(v_raw_q);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) v_we_q <= 1'b0;
+    else v_we_q <= in_fire && head_ok;
+  end
 
   always_ff @(posedge clk_i) begin
+    v_raw_q <= in_v_i;
+    v_idx_q <= cnt_q[IdxBits-1:0];
+    if (v_we_q) v_q[v_idx_q] <= v_fixed;
     if (in_fire && head_ok) begin
       phik_q[cnt_q[IdxBits-1:0]] <= in_phi_k_i;
       phiq_q[cnt_q[IdxBits-1:0]] <= in_phi_q_i;
-      v_q[cnt_q[IdxBits-1:0]]    <= v_fixed;
       if (cnt_q == '0) begin
         head_q  <= in_head_i;
         clear_q <= in_clear_i;
