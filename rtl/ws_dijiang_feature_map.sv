@@ -73,25 +73,24 @@ module ws_dijiang_feature_map #(
   localparam int NormLen  = HeadSize + 3;
   localparam int CntBits  = $clog2((ProdLen > QBits ? ProdLen : QBits) + 1);
 
-  typedef enum logic [2:0] {
-    S_LOAD, S_PROD, S_MAX, S_EXP, S_DIV, S_NORM, S_OUT
-  } state_e;
+  // LOAD, the busy phases below, OUT: the handshake in ws_dijiang_frame, the busy phases here.
+  typedef enum logic [2:0] {S_PROD, S_MAX, S_EXP, S_DIV, S_NORM} phase_e;
 
-  state_e             state_q;
-  logic [CntBits-1:0] cnt_q;       // cycle within the phase; the element index in LOAD and OUT
-  logic               phase_end;
-
-  state_e             next_phase;
+  phase_e             state_q;     // the busy phase (S_PROD outside them)
+  logic [CntBits-1:0] cnt_q;       // cycle within the phase (0 outside them)
+  logic               busy, phase_end, done;
+  logic [IdxBits-1:0] idx;         // element index in LOAD, result index in OUT
+  phase_e             next_phase;
   always_comb begin
     unique case (state_q)
       S_PROD:  begin phase_end = cnt_q == CntBits'(ProdLen - 1); next_phase = S_MAX;  end
       S_MAX:   begin phase_end = cnt_q == CntBits'(MaxLen - 1);  next_phase = S_EXP;  end
       S_EXP:   begin phase_end = cnt_q == CntBits'(ExpLen - 1);  next_phase = S_DIV;  end
       S_DIV:   begin phase_end = cnt_q == CntBits'(QBits - 1);   next_phase = S_NORM; end
-      S_NORM:  begin phase_end = cnt_q == CntBits'(NormLen - 1); next_phase = S_OUT;  end
-      default: begin phase_end = 1'b0;                           next_phase = S_LOAD; end
+      default: begin phase_end = cnt_q == CntBits'(NormLen - 1); next_phase = S_PROD; end
     endcase
   end
+  assign done = busy && state_q == S_NORM && phase_end;
 
   // -----------------------------------------------------------------------------------------------
   // Configuration: each region loads in address order from its first address (a write to the first
@@ -103,7 +102,6 @@ module ws_dijiang_feature_map #(
   logic [ws_pkg::DIJ_CFG_ADDR_BITS-1:0] t_off;
 
   assign loaded   = p_next_q == PNextBits'(PEntries) && t_next_q == 9'(Entries);
-  assign cfg_ready_o = state_q == S_LOAD && cnt_q == '0;
   assign cfg_fire = cfg_valid_i && cfg_ready_o;
   assign t_off    = cfg_addr_i - ws_pkg::DIJ_CFG_ADDR_BITS'(ws_pkg::DIJ_CFG_EXP_BASE);
   assign cfg_is_p = cfg_addr_i < ws_pkg::DIJ_CFG_ADDR_BITS'(PEntries);
@@ -157,12 +155,10 @@ module ws_dijiang_feature_map #(
   // -----------------------------------------------------------------------------------------------
   // LOAD: bf16 to signed fixed point with DIJ_X_FRAC fraction bits, round to nearest even; a value
   // not finite or of magnitude 512 or more saturates and raises DIJ_ERR_RANGE.
-  logic             in_fire;
+  logic             in_take;
   logic             x_range_err;
   logic [XBits-1:0] x_fixed;
 
-  assign in_ready_o = state_q == S_LOAD && !(cnt_q == '0 && cfg_valid_i);
-  assign in_fire    = in_valid_i && in_ready_o;
 
   // The element is registered first and converted the cycle after (the conversion's shift, rounding
   // and negation are a stage of their own); PROD reads x[d - 1] no earlier than d - 1 cycles later.
@@ -176,11 +172,11 @@ module ws_dijiang_feature_map #(
   logic [XBits-1:0] x_q [HeadSize];
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) x_we_q <= 1'b0;
-    else x_we_q <= in_fire && loaded;
+    else x_we_q <= in_take;
   end
   always_ff @(posedge clk_i) begin
     x_raw_q <= in_data_i;
-    x_idx_q <= cnt_q[IdxBits-1:0];
+    x_idx_q <= idx;
     if (x_we_q) x_q[x_idx_q] <= x_fixed;
   end
 
@@ -196,7 +192,7 @@ module ws_dijiang_feature_map #(
   logic [GroupBits-1:0] pg_q [5];
   logic [XBits-1:0]     xsel_q, xsel2_q;
 
-  assign prod_issue = state_q == S_PROD && cnt_q < CntBits'(PWords);
+  assign prod_issue = busy && state_q == S_PROD && cnt_q < CntBits'(PWords);
   assign p_raddr    = Groups > 1 ? PWordBits'({prod_i_q, prod_g_q[GroupBits-1:0]}) : PWordBits'(prod_i_q);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -208,7 +204,7 @@ module ws_dijiang_feature_map #(
       if (prod_issue) begin
         prod_i_q <= prod_i_q + 1'b1;
         if (prod_i_q == IdxBits'(HeadSize - 1)) prod_g_q <= Groups > 1 ? prod_g_q + 1'b1 : '0;
-      end else if (state_q != S_PROD) begin
+      end else if (!busy || state_q != S_PROD) begin
         prod_i_q <= '0;
         prod_g_q <= '0;
       end
@@ -251,7 +247,7 @@ module ws_dijiang_feature_map #(
   logic                    mv_q, mfirst_q;
   logic                    read_f;
 
-  assign read_f = (state_q == S_MAX || state_q == S_EXP) && cnt_q < CntBits'(HeadSize);
+  assign read_f = busy && (state_q == S_MAX || state_q == S_EXP) && cnt_q < CntBits'(HeadSize);
   always_ff @(posedge clk_i) begin
     fsel_q   <= f_flat[cnt_q[IdxBits-1:0]*FBits +: FBits];
     mv_q     <= read_f && state_q == S_MAX;
@@ -321,7 +317,7 @@ module ws_dijiang_feature_map #(
 
   always_ff @(posedge clk_i) begin
     esel_q    <= e_q[cnt_q[IdxBits-1:0]];
-    nv_q      <= {nv_q[1:0], state_q == S_NORM && cnt_q < CntBits'(HeadSize)};
+    nv_q      <= {nv_q[1:0], busy && state_q == S_NORM && cnt_q < CntBits'(HeadSize)};
     nidx_q[0] <= cnt_q[IdxBits-1:0];
     nidx_q[1] <= nidx_q[0];
     nidx_q[2] <= nidx_q[1];
@@ -330,48 +326,22 @@ module ws_dijiang_feature_map #(
   end
 
   // -----------------------------------------------------------------------------------------------
-  // The phases, and OUT.
-  logic out_fire;
-  assign out_valid_o = state_q == S_OUT;
-  assign out_data_o  = e_q[cnt_q[IdxBits-1:0]];
-  assign out_last_o  = cnt_q == CntBits'(HeadSize - 1);
-  assign out_fire    = out_valid_o && out_ready_i;
-
+  // The busy phases, the handshake and the errors.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      state_q <= S_LOAD;
+      state_q <= S_PROD;
       cnt_q   <= '0;
-    end else begin
-      unique case (state_q)
-        S_LOAD: if (in_fire && loaded) begin
-          cnt_q <= cnt_q == CntBits'(HeadSize - 1) ? '0 : cnt_q + 1'b1;
-          if (cnt_q == CntBits'(HeadSize - 1)) state_q <= S_PROD;
-        end
-        S_OUT: if (out_fire) begin
-          cnt_q <= out_last_o ? '0 : cnt_q + 1'b1;
-          if (out_last_o) state_q <= S_LOAD;
-        end
-        default: begin
-          cnt_q <= phase_end ? '0 : cnt_q + 1'b1;
-          if (phase_end) state_q <= next_phase;
-        end
-      endcase
+    end else if (busy) begin
+      cnt_q <= phase_end ? '0 : cnt_q + 1'b1;
+      if (phase_end) state_q <= next_phase;
     end
   end
 
-  // -----------------------------------------------------------------------------------------------
-  // Errors (the first since reset or the last clear).
-  logic [2:0] cause;
-  always_comb begin
-    cause = ws_pkg::DIJ_ERR_NONE;
-    if (cfg_fire && !cfg_ok) cause = ws_pkg::DIJ_ERR_CONFIG;
-    else if (in_fire && !loaded) cause = ws_pkg::DIJ_ERR_NOT_LOADED;
-    else if (in_fire && in_last_i != (cnt_q == CntBits'(HeadSize - 1))) cause = ws_pkg::DIJ_ERR_FRAME;
-    else if (in_fire && x_range_err) cause = ws_pkg::DIJ_ERR_RANGE;
-  end
-
-  ws_sticky_error #(.CauseBits(3)) u_err (
-    .clk_i, .rst_ni, .clear_i(err_clear_i), .cause_i(cause), .err_o, .cause_o(err_cause_o));
+  assign out_data_o = e_q[idx];
+  ws_dijiang_frame #(.HeadSize(HeadSize)) u_frame (
+    .clk_i, .rst_ni, .cfg_valid_i, .cfg_ready_o, .cfg_bad_i(!cfg_ok), .in_valid_i, .in_ready_o, .in_last_i,
+    .in_ok_i(loaded), .in_range_i(x_range_err), .in_take_o(in_take), .busy_o(busy), .done_i(done),
+    .out_valid_o, .out_ready_i, .out_last_o, .idx_o(idx), .err_clear_i, .err_o, .err_cause_o);
 
   `WS_ASSERT_STREAM(a_out_stream, out_valid_o, out_ready_i, {out_data_o, out_last_o})
   `WS_ASSERT(a_sum_fits, !(state_q == S_DIV) || sum_q <= SumBits'(HeadSize << 16),

@@ -61,9 +61,11 @@ module ws_dijiang_state #(
   localparam int RunLen   = HeadSize * HeadSize + 7;
   localparam int CntBits  = $clog2(RunLen + 1);
 
-  typedef enum logic [1:0] {S_LOAD, S_RUN, S_OUT} state_e;
-  state_e             state_q;
-  logic [CntBits-1:0] cnt_q;
+  // LOAD, RUN, OUT: the handshake in ws_dijiang_frame; RUN's cycle count here.
+  logic [CntBits-1:0] cnt_q;       // cycle within RUN (0 outside it)
+  logic               busy, done;
+  logic [IdxBits-1:0] idx;         // element index in LOAD, result index in OUT
+  assign done = busy && cnt_q == CntBits'(RunLen - 1);
 
   // -----------------------------------------------------------------------------------------------
   // Configuration: delta per head, 2^13 .. 2^17 (gamma from 1 - 2^-9 to 1 - 2^-5, DiJiang's range,
@@ -72,7 +74,6 @@ module ws_dijiang_state #(
   logic [Heads-1:0] loaded_q;
   logic             cfg_fire, cfg_ok;
 
-  assign cfg_ready_o = state_q == S_LOAD && cnt_q == '0;
   assign cfg_fire    = cfg_valid_i && cfg_ready_o;
   assign cfg_ok      = cfg_addr_i < ws_pkg::DIJ_CFG_ADDR_BITS'(Heads) &&
                        cfg_data_i >= DBits'(ws_pkg::DIJ_DELTA_MIN) && cfg_data_i <= DBits'(ws_pkg::DIJ_DELTA_MAX);
@@ -87,7 +88,7 @@ module ws_dijiang_state #(
 
   // -----------------------------------------------------------------------------------------------
   // LOAD: phi(k), phi(q) and v (to fixed point, 8 fraction bits) into register files.
-  logic                in_fire, head_ok, v_range_err;
+  logic                in_take, head_ok, v_range_err;
   logic [XBits-1:0]    v_fixed;
   logic [HeadBits-1:0] head_q;
   logic                clear_q;
@@ -96,9 +97,7 @@ module ws_dijiang_state #(
   logic [XBits-1:0]    v_q [HeadSize];
   logic [HeadBits-1:0] head;
 
-  assign in_ready_o = state_q == S_LOAD && !(cnt_q == '0 && cfg_valid_i);
-  assign in_fire    = in_valid_i && in_ready_o;
-  assign head       = cnt_q == '0 ? in_head_i : head_q;
+  assign head       = idx == '0 ? in_head_i : head_q;
   assign head_ok    = 32'(head) < Heads && loaded_q[head];
   // v is converted the cycle after its transfer (RUN reads v[d - 1] no earlier than d - 1 cycles
   // later); the range test is one compare of the exponent, on the element as it arrives.
@@ -109,17 +108,17 @@ module ws_dijiang_state #(
   assign {unused_v_range, v_fixed} = dij_bf16_fixed(v_raw_q);
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) v_we_q <= 1'b0;
-    else v_we_q <= in_fire && head_ok;
+    else v_we_q <= in_take;
   end
 
   always_ff @(posedge clk_i) begin
     v_raw_q <= in_v_i;
-    v_idx_q <= cnt_q[IdxBits-1:0];
+    v_idx_q <= idx;
     if (v_we_q) v_q[v_idx_q] <= v_fixed;
-    if (in_fire && head_ok) begin
-      phik_q[cnt_q[IdxBits-1:0]] <= in_phi_k_i;
-      phiq_q[cnt_q[IdxBits-1:0]] <= in_phi_q_i;
-      if (cnt_q == '0) begin
+    if (in_take) begin
+      phik_q[idx] <= in_phi_k_i;
+      phiq_q[idx] <= in_phi_q_i;
+      if (idx == '0) begin
         head_q  <= in_head_i;
         clear_q <= in_clear_i;
       end
@@ -139,7 +138,7 @@ module ws_dijiang_state #(
   logic [AddrBits-1:0] raddr, waddr_q [5];
   logic [SBits-1:0]   s_rdata;
 
-  assign issue = state_q == S_RUN && cnt_q < CntBits'(HeadSize * HeadSize);
+  assign issue = busy && cnt_q < CntBits'(HeadSize * HeadSize);
   assign raddr = {head_q, run_j_q, run_i_q};
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -224,49 +223,19 @@ module ws_dijiang_state #(
   end
 
   // -----------------------------------------------------------------------------------------------
-  // Phases and OUT.
-  logic out_fire;
-  assign out_valid_o = state_q == S_OUT;
-  assign out_data_o  = o_q[cnt_q[IdxBits-1:0]];
-  assign out_last_o  = cnt_q == CntBits'(HeadSize - 1);
-  assign out_fire    = out_valid_o && out_ready_i;
-
+  // RUN's cycle count, the handshake and the errors.
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      state_q <= S_LOAD;
-      cnt_q   <= '0;
-    end else begin
-      unique case (state_q)
-        S_LOAD: if (in_fire && head_ok) begin
-          cnt_q <= cnt_q == CntBits'(HeadSize - 1) ? '0 : cnt_q + 1'b1;
-          if (cnt_q == CntBits'(HeadSize - 1)) state_q <= S_RUN;
-        end
-        S_RUN: begin
-          cnt_q <= cnt_q == CntBits'(RunLen - 1) ? '0 : cnt_q + 1'b1;
-          if (cnt_q == CntBits'(RunLen - 1)) state_q <= S_OUT;
-        end
-        default: if (out_fire) begin
-          cnt_q <= out_last_o ? '0 : cnt_q + 1'b1;
-          if (out_last_o) state_q <= S_LOAD;
-        end
-      endcase
-    end
+    if (!rst_ni) cnt_q <= '0;
+    else if (busy) cnt_q <= done ? '0 : cnt_q + 1'b1;
   end
 
-  // -----------------------------------------------------------------------------------------------
-  // Errors (the first since reset or the last clear).
-  logic [2:0] cause;
-  always_comb begin
-    cause = ws_pkg::DIJ_ERR_NONE;
-    if (cfg_fire && !cfg_ok) cause = ws_pkg::DIJ_ERR_CONFIG;
-    else if (in_fire && !head_ok) cause = ws_pkg::DIJ_ERR_NOT_LOADED;
-    else if (in_fire && in_last_i != (cnt_q == CntBits'(HeadSize - 1))) cause = ws_pkg::DIJ_ERR_FRAME;
-    else if (in_fire && (v_range_err || in_phi_k_i > PhiBits'(1 << 16) || in_phi_q_i > PhiBits'(1 << 16)))
-      cause = ws_pkg::DIJ_ERR_RANGE;
-  end
-
-  ws_sticky_error #(.CauseBits(3)) u_err (
-    .clk_i, .rst_ni, .clear_i(err_clear_i), .cause_i(cause), .err_o, .cause_o(err_cause_o));
+  assign out_data_o = o_q[idx];
+  ws_dijiang_frame #(.HeadSize(HeadSize)) u_frame (
+    .clk_i, .rst_ni, .cfg_valid_i, .cfg_ready_o, .cfg_bad_i(!cfg_ok), .in_valid_i, .in_ready_o, .in_last_i,
+    .in_ok_i(head_ok),
+    .in_range_i(v_range_err || in_phi_k_i > PhiBits'(1 << 16) || in_phi_q_i > PhiBits'(1 << 16)),
+    .in_take_o(in_take), .busy_o(busy), .done_i(done), .out_valid_o, .out_ready_i, .out_last_o,
+    .idx_o(idx), .err_clear_i, .err_o, .err_cause_o);
 
   `WS_ASSERT_STREAM(a_out_stream, out_valid_o, out_ready_i, {out_data_o, out_last_o})
 endmodule

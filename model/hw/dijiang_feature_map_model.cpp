@@ -20,6 +20,11 @@ int log2_exact(int v) {
   return b;
 }
 
+// The busy phases' cycles: PROD (d^2 / lanes + 5), MAX (d + 1), EXP (d + 3), DIV (18), NORM (d + 3).
+int feature_map_busy(int d, int lanes) {
+  return d * d / (lanes > 0 ? lanes : 1) + 5 + (d + 1) + (d + 3) + kQuotBits + (d + 3);
+}
+
 bool valid_shape(int d, int lanes) {
   return (d == 8 || d == 16 || d == 32 || d == 64) && lanes >= 1 && lanes <= d && (lanes & (lanes - 1)) == 0;
 }
@@ -113,36 +118,30 @@ std::vector<uint32_t> dijiang_features(const std::vector<int32_t>& p, const std:
   return phi;
 }
 
-DiJiangFeatureMapModel::DiJiangFeatureMapModel(int head_size, int lanes) : d_(head_size), lanes_(lanes) {
+DiJiangFeatureMapModel::DiJiangFeatureMapModel(int head_size, int lanes)
+    : d_(head_size), lanes_(lanes), frame_(head_size, feature_map_busy(head_size, lanes)) {
   if (!valid_shape(head_size, lanes))
     throw std::invalid_argument("DiJiangFeatureMapModel: head size 8, 16, 32 or 64 and lanes a power of 2 up to it");
   reset();
 }
 
 void DiJiangFeatureMapModel::reset() {
-  phase_ = Phase::Load;
-  cnt_ = 0;
+  frame_.reset();
   p_next_ = t_next_ = 0;
   p_.assign(size_t(d_) * size_t(d_), 0);
   table_.assign(size_t(kEntries), 0);
   x_.assign(size_t(d_), 0);
   phi_.assign(size_t(d_), 0);
-  err_.reset();
 }
 
-int DiJiangFeatureMapModel::busy_cycles() const { return d_ * d_ / lanes_ + 5 + (d_ + 1) + (d_ + 3) + kQuotBits + (d_ + 3); }
+int DiJiangFeatureMapModel::busy_cycles() const { return feature_map_busy(d_, lanes_); }
 
 bool DiJiangFeatureMapModel::loaded() const { return p_next_ == d_ * d_ && t_next_ == kEntries; }
 
 void DiJiangFeatureMapModel::eval() {
   if (!in.rst_n) reset();  // asynchronous reset
-  out.cfg_ready = phase_ == Phase::Load && cnt_ == 0;
-  out.in_ready = phase_ == Phase::Load && !(cnt_ == 0 && in.cfg_valid);
-  out.out_valid = phase_ == Phase::Out;
-  out.out_data = phase_ == Phase::Out ? phi_[size_t(cnt_)] : 0;
-  out.out_last = phase_ == Phase::Out && cnt_ == d_ - 1;
-  out.err = err_.err;
-  out.err_cause = pkg::dij_err_e(err_.cause);
+  frame_.outputs(out, in.cfg_valid);
+  out.out_data = frame_.out_valid() ? phi_[size_t(frame_.idx())] : 0;
 }
 
 void DiJiangFeatureMapModel::tick() {
@@ -152,9 +151,10 @@ void DiJiangFeatureMapModel::tick() {
     return;
   }
   eval();
-  uint8_t cause = pkg::DIJ_ERR_NONE;
   // Configuration: each region in address order from its first address.
-  if (in.cfg_valid && out.cfg_ready) {
+  const bool cfg_fire = in.cfg_valid && out.cfg_ready;
+  bool cfg_bad = false;
+  if (cfg_fire) {
     const uint32_t addr = in.cfg_addr & ((1u << pkg::DIJ_CFG_ADDR_BITS) - 1);
     const uint32_t data = in.cfg_data & ((1u << pkg::DIJ_P_BITS) - 1);
     const uint32_t t_off = addr - uint32_t(pkg::DIJ_CFG_EXP_BASE);
@@ -162,46 +162,23 @@ void DiJiangFeatureMapModel::tick() {
       const bool ok = addr == 0 || addr == uint32_t(p_next_);
       if (ok) p_[addr] = sign_extend(data, pkg::DIJ_P_BITS);
       p_next_ = ok ? int(addr) + 1 : 0;
-      if (!ok) cause = pkg::DIJ_ERR_CONFIG;
+      cfg_bad = !ok;
     } else if (addr >= uint32_t(pkg::DIJ_CFG_EXP_BASE) && t_off < uint32_t(kEntries)) {
       const bool ok = (t_off == 0 || t_off == uint32_t(t_next_)) && data <= kMaxEntry;
       if (ok) table_[t_off] = data;
       t_next_ = ok ? int(t_off) + 1 : 0;
-      if (!ok) cause = pkg::DIJ_ERR_CONFIG;
+      cfg_bad = !ok;
     } else {
-      cause = pkg::DIJ_ERR_CONFIG;
+      cfg_bad = true;
     }
   }
-  switch (phase_) {
-    case Phase::Load:
-      if (in.in_valid && out.in_ready) {
-        bool range = false;
-        dijiang_x_fixed(in.in_data, &range);
-        if (!loaded()) {
-          cause = pkg::DIJ_ERR_NOT_LOADED;  // the element is dropped
-        } else {
-          if (in.in_last != (cnt_ == d_ - 1)) cause = pkg::DIJ_ERR_FRAME;
-          else if (range) cause = pkg::DIJ_ERR_RANGE;
-          x_[size_t(cnt_)] = in.in_data;
-          if (++cnt_ == d_) {
-            phi_ = dijiang_features(p_, table_, d_, x_);
-            phase_ = Phase::Busy;
-            cnt_ = busy_cycles();
-          }
-        }
-      }
-      break;
-    case Phase::Busy:
-      if (--cnt_ == 0) phase_ = Phase::Out;
-      break;
-    case Phase::Out:
-      if (in.out_ready && ++cnt_ == d_) {
-        phase_ = Phase::Load;
-        cnt_ = 0;
-      }
-      break;
-  }
-  err_.tick(in.err_clear, cause);
+  bool range = false;
+  dijiang_x_fixed(in.in_data, &range);
+  const int idx = frame_.idx();
+  const DiJiangFrame::Edge e = frame_.tick(cfg_fire, cfg_bad, in.in_valid && out.in_ready, loaded(), in.in_last,
+                                           range, in.out_ready, in.err_clear);
+  if (e.taken) x_[size_t(idx)] = in.in_data;
+  if (e.complete) phi_ = dijiang_features(p_, table_, d_, x_);
   eval();
 }
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/ws_pkg.hpp"
-#include "hw/sticky_error.hpp"
+#include "hw/dijiang_frame_model.hpp"
 
 namespace ws {
 
@@ -77,18 +77,15 @@ class DiJiangFeatureMapModel : public DiJiangFeatureMapPins {
   int head_size() const { return d_; }
 
  private:
-  enum class Phase { Load, Busy, Out };
   bool loaded() const;
 
   int d_, lanes_;
-  Phase phase_ = Phase::Load;
-  int cnt_ = 0;  // element index in LOAD and OUT, cycles left in Busy
+  DiJiangFrame frame_;
   int p_next_ = 0, t_next_ = 0;
   std::vector<int32_t> p_;
   std::vector<uint32_t> table_;
   std::vector<uint16_t> x_;
   std::vector<uint32_t> phi_;
-  StickyError err_;
 };
 
 }  // namespace ws

@@ -55,15 +55,15 @@ std::vector<int64_t> dijiang_state_step(std::vector<int64_t>& s, uint32_t delta,
   return o;
 }
 
-DiJiangStateModel::DiJiangStateModel(int head_size, int heads) : d_(head_size), heads_(heads) {
+DiJiangStateModel::DiJiangStateModel(int head_size, int heads)
+    : d_(head_size), heads_(heads), frame_(head_size, run_cycles(head_size)) {
   if (!(d_ == 8 || d_ == 16 || d_ == 32 || d_ == 64) || heads < 1 || heads > 64)
     throw std::invalid_argument("DiJiangStateModel: head size 8, 16, 32 or 64, heads 1 .. 64");
   reset();
 }
 
 void DiJiangStateModel::reset() {
-  phase_ = Phase::Load;
-  cnt_ = 0;
+  frame_.reset();
   head_ = 0;
   clear_ = false;
   delta_.assign(size_t(heads_), 0);
@@ -73,18 +73,13 @@ void DiJiangStateModel::reset() {
   phi_q_.assign(size_t(d_), 0);
   v_.assign(size_t(d_), 0);
   o_.assign(size_t(d_), 0);
-  err_.reset();
 }
 
 void DiJiangStateModel::eval() {
   if (!in.rst_n) reset();
-  out.cfg_ready = phase_ == Phase::Load && cnt_ == 0;
-  out.in_ready = phase_ == Phase::Load && !(cnt_ == 0 && in.cfg_valid);
-  out.out_valid = phase_ == Phase::Out;
-  out.out_data = phase_ == Phase::Out ? uint64_t(o_[size_t(cnt_)]) & ((uint64_t(1) << pkg::DIJ_O_BITS) - 1) : 0;
-  out.out_last = phase_ == Phase::Out && cnt_ == d_ - 1;
-  out.err = err_.err;
-  out.err_cause = pkg::dij_err_e(err_.cause);
+  frame_.outputs(out, in.cfg_valid);
+  out.out_data =
+      frame_.out_valid() ? uint64_t(o_[size_t(frame_.idx())]) & ((uint64_t(1) << pkg::DIJ_O_BITS) - 1) : 0;
 }
 
 void DiJiangStateModel::tick() {
@@ -94,55 +89,33 @@ void DiJiangStateModel::tick() {
     return;
   }
   eval();
-  uint8_t cause = pkg::DIJ_ERR_NONE;
-  if (in.cfg_valid && out.cfg_ready) {
-    const uint32_t addr = in.cfg_addr & ((1u << pkg::DIJ_CFG_ADDR_BITS) - 1);
-    const uint32_t data = in.cfg_data & ((1u << pkg::DIJ_P_BITS) - 1);
-    if (addr < uint32_t(heads_) && data >= uint32_t(pkg::DIJ_DELTA_MIN) && data <= uint32_t(pkg::DIJ_DELTA_MAX)) {
-      delta_[addr] = data;
-      loaded_[addr] = true;
-    } else {
-      cause = pkg::DIJ_ERR_CONFIG;
+  const bool cfg_fire = in.cfg_valid && out.cfg_ready;
+  const uint32_t addr = in.cfg_addr & ((1u << pkg::DIJ_CFG_ADDR_BITS) - 1);
+  const uint32_t data = in.cfg_data & ((1u << pkg::DIJ_P_BITS) - 1);
+  const bool cfg_ok =
+      addr < uint32_t(heads_) && data >= uint32_t(pkg::DIJ_DELTA_MIN) && data <= uint32_t(pkg::DIJ_DELTA_MAX);
+  if (cfg_fire && cfg_ok) {
+    delta_[addr] = data;
+    loaded_[addr] = true;
+  }
+  const int idx = frame_.idx();
+  const uint32_t head = idx == 0 ? in.in_head : head_;
+  const bool head_ok = head < uint32_t(heads_) && loaded_[head];
+  bool range = false;
+  dijiang_x_fixed(in.in_v, &range);
+  const uint32_t pk = in.in_phi_k & kPhiMask, pq = in.in_phi_q & kPhiMask;
+  const DiJiangFrame::Edge e = frame_.tick(cfg_fire, !cfg_ok, in.in_valid && out.in_ready, head_ok, in.in_last,
+                                           range || pk > 65536 || pq > 65536, in.out_ready, in.err_clear);
+  if (e.taken) {
+    if (idx == 0) {
+      head_ = in.in_head;
+      clear_ = in.in_clear;
     }
+    phi_k_[size_t(idx)] = pk;
+    phi_q_[size_t(idx)] = pq;
+    v_[size_t(idx)] = in.in_v;
   }
-  switch (phase_) {
-    case Phase::Load:
-      if (in.in_valid && out.in_ready) {
-        const uint32_t head = cnt_ == 0 ? in.in_head : head_;
-        if (head >= uint32_t(heads_) || !loaded_[head]) {
-          cause = pkg::DIJ_ERR_NOT_LOADED;  // dropped
-          break;
-        }
-        bool range = false;
-        dijiang_x_fixed(in.in_v, &range);
-        const uint32_t pk = in.in_phi_k & kPhiMask, pq = in.in_phi_q & kPhiMask;
-        if (in.in_last != (cnt_ == d_ - 1)) cause = pkg::DIJ_ERR_FRAME;
-        else if (range || pk > 65536 || pq > 65536) cause = pkg::DIJ_ERR_RANGE;
-        if (cnt_ == 0) {
-          head_ = in.in_head;
-          clear_ = in.in_clear;
-        }
-        phi_k_[size_t(cnt_)] = pk;
-        phi_q_[size_t(cnt_)] = pq;
-        v_[size_t(cnt_)] = in.in_v;
-        if (++cnt_ == d_) {
-          o_ = dijiang_state_step(s_[head_], delta_[head_], clear_, phi_k_, phi_q_, v_, d_);
-          phase_ = Phase::Busy;
-          cnt_ = busy_cycles();
-        }
-      }
-      break;
-    case Phase::Busy:
-      if (--cnt_ == 0) phase_ = Phase::Out;
-      break;
-    case Phase::Out:
-      if (in.out_ready && ++cnt_ == d_) {
-        phase_ = Phase::Load;
-        cnt_ = 0;
-      }
-      break;
-  }
-  err_.tick(in.err_clear, cause);
+  if (e.complete) o_ = dijiang_state_step(s_[head_], delta_[head_], clear_, phi_k_, phi_q_, v_, d_);
   eval();
 }
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/ws_pkg.hpp"
-#include "hw/sticky_error.hpp"
+#include "hw/dijiang_frame_model.hpp"
 
 namespace ws {
 
@@ -61,14 +61,13 @@ class DiJiangStateModel : public DiJiangStatePins {
   void reset();
   void eval();
   void tick();
-  int busy_cycles() const { return d_ * d_ + 7; }
+  static int run_cycles(int head_size) { return head_size * head_size + 7; }  // RUN: d^2 + 7
+  int busy_cycles() const { return run_cycles(d_); }
   int head_size() const { return d_; }
 
  private:
-  enum class Phase { Load, Busy, Out };
   int d_, heads_;
-  Phase phase_ = Phase::Load;
-  int cnt_ = 0;
+  DiJiangFrame frame_;
   uint32_t head_ = 0;
   bool clear_ = false;
   std::vector<uint32_t> delta_;
@@ -77,7 +76,6 @@ class DiJiangStateModel : public DiJiangStatePins {
   std::vector<uint32_t> phi_k_, phi_q_;
   std::vector<uint16_t> v_;
   std::vector<int64_t> o_;
-  StickyError err_;
 };
 
 }  // namespace ws

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "Vdijiang_fm_D16_L1.h"
-#include "Vdijiang_fm_D64_L8.h"
-#include "Vdijiang_fm_D8_L8.h"
+#include "Vdijiang_fm_D16_Lanes1.h"
+#include "Vdijiang_fm_D64_Lanes8.h"
+#include "Vdijiang_fm_D8_Lanes8.h"
 #include "core/bf16.hpp"
 #include "dut.hpp"
 #include "core/error.hpp"
@@ -262,8 +262,8 @@ TEST(DiJiangFeatureMapModel, ErrorAgainstGoldenOnRealVectors) {
 
 template <class R>
 class DiJiangFeatureMap : public ::testing::Test {};
-using Shapes = ::testing::Types<FeatureMapRtl<Vdijiang_fm_D8_L8, 8, 8>, FeatureMapRtl<Vdijiang_fm_D64_L8, 64, 8>,
-                                FeatureMapRtl<Vdijiang_fm_D16_L1, 16, 1>>;
+using Shapes = ::testing::Types<FeatureMapRtl<Vdijiang_fm_D8_Lanes8, 8, 8>, FeatureMapRtl<Vdijiang_fm_D64_Lanes8, 64, 8>,
+                                FeatureMapRtl<Vdijiang_fm_D16_Lanes1, 16, 1>>;
 TYPED_TEST_SUITE(DiJiangFeatureMap, Shapes);
 
 TYPED_TEST(DiJiangFeatureMap, RandomConfigurationsAndVectors) {
@@ -367,7 +367,7 @@ TYPED_TEST(DiJiangFeatureMap, BadConfigurationAndInputRaiseStickyErrors) {
 
 // stories260K's heads have 8 dimensions: HeadSize 8 only.
 TEST(DiJiangFeatureMapReal, StoriesQAndKPerLayer) {
-  using Rtl8 = FeatureMapRtl<Vdijiang_fm_D8_L8, 8, 8>;
+  using Rtl8 = FeatureMapRtl<Vdijiang_fm_D8_Lanes8, 8, 8>;
   constexpr int D = 8;
   const RealVectors& rv = real_vectors();
   tb::Rng rng(tb::seed());

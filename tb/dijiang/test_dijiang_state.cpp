@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "Vdijiang_state_D16_H3.h"
-#include "Vdijiang_state_D64_H1.h"
-#include "Vdijiang_state_D8_H8.h"
+#include "Vdijiang_state_D16_Heads3.h"
+#include "Vdijiang_state_D64_Heads1.h"
+#include "Vdijiang_state_D8_Heads8.h"
 #include "core/bf16.hpp"
 #include "core/error.hpp"
 #include "dut.hpp"
@@ -267,8 +267,8 @@ TEST(DiJiangStateModel, DeltaAndWidths) {
 
 template <class R>
 class DiJiangState : public ::testing::Test {};
-using Shapes = ::testing::Types<StateRtl<Vdijiang_state_D8_H8, 8, 8>, StateRtl<Vdijiang_state_D64_H1, 64, 1>,
-                                StateRtl<Vdijiang_state_D16_H3, 16, 3>>;
+using Shapes = ::testing::Types<StateRtl<Vdijiang_state_D8_Heads8, 8, 8>, StateRtl<Vdijiang_state_D64_Heads1, 64, 1>,
+                                StateRtl<Vdijiang_state_D16_Heads3, 16, 3>>;
 TYPED_TEST_SUITE(DiJiangState, Shapes);
 
 TYPED_TEST(DiJiangState, RandomTokens) {
@@ -343,7 +343,7 @@ TYPED_TEST(DiJiangState, BadConfigurationAndInputRaiseStickyErrors) {
 // stories260K: every head of layer 0 (8 heads a token, one state each), the hardware feature map's
 // phi of the real q and k, the real v; position 0 clears.
 TEST(DiJiangStateReal, StoriesSequenceAllHeads) {
-  using Rtl8 = StateRtl<Vdijiang_state_D8_H8, 8, 8>;
+  using Rtl8 = StateRtl<Vdijiang_state_D8_Heads8, 8, 8>;
   const RealVectors& rv = real_vectors();
   const ws::LlamaConfig& c = rv.config;
   const int d = c.head_size();
