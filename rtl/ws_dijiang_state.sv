@@ -29,7 +29,7 @@ module ws_dijiang_state #(
   input  wire  [ws_pkg::DIJ_PHI_BITS-1:0]      in_phi_k_i,
   input  wire  [ws_pkg::DIJ_PHI_BITS-1:0]      in_phi_q_i,
   input  wire  [15:0]                          in_v_i,
-  input  wire  [$clog2(Heads > 1 ? Heads : 2)-1:0] in_head_i,   // read with the first element
+  input  wire  [5:0]                           in_head_i,   // read with the first element; < Heads
   input  wire                                  in_clear_i,  // with the first element: S from 0 (position 0)
   input  wire                                  in_last_i,
   output logic                                 out_valid_o,
@@ -95,10 +95,10 @@ module ws_dijiang_state #(
   logic [PhiBits-1:0]  phik_q [HeadSize];
   logic [PhiBits-1:0]  phiq_q [HeadSize];
   logic [XBits-1:0]    v_q [HeadSize];
-  logic [HeadBits-1:0] head;
+  logic [5:0]          head;
 
-  assign head       = idx == '0 ? in_head_i : head_q;
-  assign head_ok    = 32'(head) < Heads && loaded_q[head];
+  assign head       = idx == '0 ? in_head_i : 6'(head_q);
+  assign head_ok    = 32'(head) < Heads && loaded_q[head[HeadBits-1:0]];
   // v is converted the cycle after its transfer (RUN reads v[d - 1] no earlier than d - 1 cycles
   // later); the range test is one compare of the exponent, on the element as it arrives.
   logic [15:0]        v_raw_q;
@@ -119,7 +119,7 @@ module ws_dijiang_state #(
       phik_q[idx] <= in_phi_k_i;
       phiq_q[idx] <= in_phi_q_i;
       if (idx == '0) begin
-        head_q  <= in_head_i;
+        head_q  <= in_head_i[HeadBits-1:0];
         clear_q <= in_clear_i;
       end
     end
@@ -199,9 +199,13 @@ module ws_dijiang_state #(
     snew_q   <= s4_q - decay_floor + SBits'(kv4_q);
   end
 
-  // The state: written back in stage 5, never read in the cycle it is written.
+  // The state: written back in stage 5, never read in the cycle it is written. (The write address
+  // through a plain wire: Yosys 0.23 and 0.70 fail to re-derive the module with an array element on a
+  // port of a parameterised instance.)
+  logic [AddrBits-1:0] waddr;
+  assign waddr = waddr_q[4];
   ws_bram_sdp #(.AddrBits(AddrBits), .Width(SBits)) u_state (
-    .clk_i, .we_i(rv_q[4]), .waddr_i(waddr_q[4]), .wdata_i(snew_q), .ce_i(1'b1), .raddr_i(raddr),
+    .clk_i, .we_i(rv_q[4]), .waddr_i(waddr), .wdata_i(snew_q), .ce_i(1'b1), .raddr_i(raddr),
     .rdata_o(s_rdata));
 
   // Stages 6-7: phi(q)_i S'_ij, accumulated exactly over i; o_j rounded half up.

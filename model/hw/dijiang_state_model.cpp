@@ -99,7 +99,7 @@ void DiJiangStateModel::tick() {
     loaded_[addr] = true;
   }
   const int idx = frame_.idx();
-  const uint32_t head = idx == 0 ? in.in_head : head_;
+  const uint32_t head = idx == 0 ? in.in_head & 63u : head_;
   const bool head_ok = head < uint32_t(heads_) && loaded_[head];
   bool range = false;
   dijiang_x_fixed(in.in_v, &range);
@@ -108,7 +108,7 @@ void DiJiangStateModel::tick() {
                                            range || pk > 65536 || pq > 65536, in.out_ready, in.err_clear);
   if (e.taken) {
     if (idx == 0) {
-      head_ = in.in_head;
+      head_ = in.in_head & 63u;
       clear_ = in.in_clear;
     }
     phi_k_[size_t(idx)] = pk;

@@ -33,7 +33,7 @@ struct DiJiangStateInputs {
   bool in_valid = false;
   uint32_t in_phi_k = 0, in_phi_q = 0;  // 17 bits
   uint16_t in_v = 0;                    // bf16
-  uint32_t in_head = 0;                 // read with the first element
+  uint32_t in_head = 0;                 // 6 bits, read with the first element
   bool in_clear = false;                // read with the first element
   bool in_last = false;
   bool out_ready = false;

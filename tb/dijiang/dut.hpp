@@ -67,12 +67,9 @@ class StateRtl : public DiJiangRtl<StateRtl<V, D, H>, V, ws::DiJiangStatePins> {
     t.in_phi_k_i = in.in_phi_k;
     t.in_phi_q_i = in.in_phi_q;
     t.in_v_i = in.in_v;
-    t.in_head_i = in.in_head & ((1u << kHeadBits) - 1);
+    t.in_head_i = in.in_head & 63u;
     t.in_clear_i = in.in_clear;
   }
-
- private:
-  static constexpr int kHeadBits = H > 2 ? (H > 4 ? (H > 8 ? (H > 16 ? (H > 32 ? 6 : 5) : 4) : 3) : 2) : 1;
 };
 
 }  // namespace tbdij
