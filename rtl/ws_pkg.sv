@@ -190,5 +190,40 @@ package ws_pkg;
     WP_ERR_CONFIG        = 3'd6   // unknown address, or LAYER_BEATS 0 or too large
   } wp_err_e;
 
+  // -----------------------------------------------------------------------------------------------
+  // DiJiang's feature map, ws_dijiang_feature_map (docs/dijiang_hw.md): the fixed-point arithmetic of
+  // phi(x) = softmax(x P) as 2^(x P') / sum 2^(x P'), P' = P log2(e).
+  localparam int DIJ_X_BITS = 18;        // x: signed, DIJ_X_FRAC fraction bits, from bf16 by RNE
+  localparam int DIJ_X_FRAC = 8;
+  localparam int DIJ_P_BITS = 18;        // P': signed, DIJ_P_FRAC fraction bits (loaded)
+  localparam int DIJ_P_FRAC = 12;
+  localparam int DIJ_EXP_INDEX_BITS = 8; // f rounded to 8 fraction bits; 2^-frac from a 256-entry table
+  localparam int DIJ_EXP_BITS = 17;      // table entries round(2^(16 - r/256)), at most 2^16
+  localparam int DIJ_PHI_FRAC = 16;      // phi: unsigned, 17 bits, 16 fraction bits (1.0 = 2^16)
+  localparam int DIJ_PHI_BITS = 17;
+  localparam int DIJ_RECIP_LOG = 33;     // R = min(floor(2^33 / sum), 2^17 - 1); phi = (e R + 2^16) >> 17
+  // Configuration address: P'[i][j] at i * HeadSize + j, then the table's entry r at
+  // DIJ_CFG_EXP_BASE + r. Each region loads in address order from its first address.
+  localparam int DIJ_CFG_ADDR_BITS = 16;
+  localparam int DIJ_CFG_EXP_BASE = 4096;
+
+  // DiJiang's state, ws_dijiang_state: S signed, 44 bits, 24 fraction bits (phi(k) v exact); the decay
+  // as delta = round((1 - gamma) 2^22) in 2^13 .. 2^17; o signed, 44 bits, 16 fraction bits.
+  localparam int DIJ_S_BITS = 44;
+  localparam int DIJ_S_FRAC = 24;
+  localparam int DIJ_DELTA_FRAC = 22;
+  localparam int DIJ_DELTA_MIN = 8192;
+  localparam int DIJ_DELTA_MAX = 131072;
+  localparam int DIJ_O_BITS = 44;
+  localparam int DIJ_O_FRAC = 16;
+
+  typedef enum logic [2:0] {
+    DIJ_ERR_NONE       = 3'd0,
+    DIJ_ERR_NOT_LOADED = 3'd1,  // a vector element before a whole P' and table are loaded (dropped)
+    DIJ_ERR_FRAME      = 3'd2,  // in_last on an element that is not the head vector's last, or missing
+    DIJ_ERR_RANGE      = 3'd3,  // an element not finite or of magnitude 512 or more (saturated)
+    DIJ_ERR_CONFIG     = 3'd4   // unknown address, a write out of order, a table entry above 2^16
+  } dij_err_e;
+
 endpackage
 `resetall

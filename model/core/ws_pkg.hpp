@@ -197,4 +197,36 @@ enum wp_err_e : uint8_t {
   WP_ERR_CONFIG = 6,
 };
 
+// ---------------------------------------------------------------------------------------------------
+// DiJiang's feature map, ws_dijiang_feature_map (docs/dijiang_hw.md)
+
+constexpr int DIJ_X_BITS = 18;
+constexpr int DIJ_X_FRAC = 8;
+constexpr int DIJ_P_BITS = 18;
+constexpr int DIJ_P_FRAC = 12;
+constexpr int DIJ_EXP_INDEX_BITS = 8;
+constexpr int DIJ_EXP_BITS = 17;
+constexpr int DIJ_PHI_FRAC = 16;
+constexpr int DIJ_PHI_BITS = 17;
+constexpr int DIJ_RECIP_LOG = 33;
+constexpr int DIJ_CFG_ADDR_BITS = 16;
+constexpr int DIJ_CFG_EXP_BASE = 4096;
+
+constexpr int DIJ_S_BITS = 44;
+constexpr int DIJ_S_FRAC = 24;
+constexpr int DIJ_DELTA_FRAC = 22;
+constexpr int DIJ_DELTA_MIN = 8192;
+constexpr int DIJ_DELTA_MAX = 131072;
+constexpr int DIJ_O_BITS = 44;
+constexpr int DIJ_O_FRAC = 16;
+
+constexpr int dij_err_e_bits = 3;
+enum dij_err_e : uint8_t {
+  DIJ_ERR_NONE = 0,
+  DIJ_ERR_NOT_LOADED = 1,
+  DIJ_ERR_FRAME = 2,
+  DIJ_ERR_RANGE = 3,
+  DIJ_ERR_CONFIG = 4,
+};
+
 }  // namespace ws::pkg
