@@ -251,10 +251,12 @@ module ws_bit_reader #(
     end
   end
 
-  // The ring is data only: no reset.
+  // The ring is data only: no reset. Every word taken is written into slot wr_q, which is free
+  // (in_ready_o promises room); only wr_d decides whether it stays (done_i may drop it, skipping
+  // drops it). So the slots' write enables wait for no late signal.
   always_ff @(posedge clk_i) begin
     for (int s = 0; s < BufferWords; s++) begin
-      if (store && wr_q == SlotW'(s)) ring_q[s*WordBits +: WordBits] <= in_data_i;
+      if (take && wr_q == SlotW'(s)) ring_q[s*WordBits +: WordBits] <= in_data_i;
     end
   end
 
