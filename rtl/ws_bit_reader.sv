@@ -53,8 +53,7 @@ module ws_bit_reader #(
   `include "ws_assert.svh"
   `WS_PARAM_CHECK(g_check_window, WindowBits >= 1 && MaxConsume >= 1 && MaxConsume <= WindowBits,
                   ("ws_bit_reader: need 1 <= MaxConsume (%0d) <= WindowBits (%0d)", MaxConsume, WindowBits))
-  `WS_PARAM_CHECK(g_check_word, WordBits >= 8 && WordBits % 8 == 0 && WordBits == 2 ** $clog2(WordBits),
-                  ("ws_bit_reader: WordBits (%0d) must be a power of two >= 8", WordBits))
+  `WS_PARAM_CHECK(g_check_word, WordBits == 32, ("ws_bit_reader: WordBits (%0d) must be 32", WordBits))
   `WS_PARAM_CHECK(g_check_buffer, BufferWords == 2 ** $clog2(BufferWords)
                   && BufferWords >= (WindowBits + 2 * WordBits - 2) / WordBits + 1,
                   ("ws_bit_reader: BufferWords (%0d) must be a power of two >= %0d", BufferWords,
@@ -65,7 +64,6 @@ module ws_bit_reader #(
   localparam int SlotW    = $clog2(BufferWords);
   localparam int OffW     = $clog2(WordBits);
   localparam int CntW     = $clog2(RingBits + 1);
-  localparam int Bytes    = WordBits / 8;
 
   logic [RingBits-1:0] ring_q;       // slot s holds bits [s*WordBits, (s+1)*WordBits)
   logic [SlotW-1:0]    wr_q, wr_d;   // next slot to write
@@ -78,15 +76,10 @@ module ws_bit_reader #(
   logic [OffW-1:0]     nxt_pad_q, nxt_pad_d;
   logic                skip_q, skip_d;
 
-  // Leading zero bits of a word, at most WordBits-1: how many bits of padding it can end with.
-  // A tree: every byte's count at once (lz8), then the top non-zero byte picks (a normalising search
-  // of halves, each stage waiting for the one before, was the critical path).
-  function automatic logic [3:0] lz8(input logic [7:0] v);  // 8 when v is 0
-    lz8 = 4'd8;
-    for (int i = 0; i < 8; i++) begin
-      if (v[i]) lz8 = 4'(7 - i);
-    end
-  endfunction
+  // Leading zero bits of a word, at most WordBits-1 (31 also for a zero word): how many bits of
+  // padding it can end with. A balanced tree (a normalising search of halves, each stage waiting for
+  // the one before, was the critical path).
+  `include "ws_lead_zeros.svh"
 
   // in_ready_o is a register of its own, decided a cycle ahead from the slots the ring will hold
   // after this cycle: no carry chain runs from in_valid_i into it, and it never differs from the
@@ -105,16 +98,7 @@ module ws_bit_reader #(
   assign store      = done_i ? store_done : store_keep;
 
   logic [OffW-1:0] in_pad;
-  logic [4*Bytes-1:0] in_byte_lz;
-  for (genvar g = 0; g < Bytes; g++) begin : g_byte_lz
-    assign in_byte_lz[4*g +: 4] = lz8(in_data_i[8*g +: 8]);
-  end
-  always_comb begin
-    in_pad = OffW'(WordBits - 1);  // all zero: the count saturates
-    for (int g = 0; g < Bytes; g++) begin  // the top non-zero byte wins
-      if (in_data_i[8*g +: 8] != 8'd0) in_pad = OffW'(WordBits - 8 * (g + 1)) + OffW'(in_byte_lz[4*g +: 4]);
-    end
-  end
+  assign in_pad = lead_zeros32(in_data_i);
 
   // The slack: avail_o - consume_i, kept in a register. Every outcome of the next cycle is one
   // or two adders from registers and next_consume_i; done_i, consume_en_i, next_load_i and the word

@@ -147,18 +147,10 @@ module ws_num_convert (
   assign imp_bit = implicit_q ? {frac_mask_q, 1'b1} & ~{1'b0, frac_mask_q} : 24'd0;
   assign sig     = imp_bit | frac24;
 
-  // Leading zeros in 8-bit groups, then the first non-empty group: a short tree where a 23-deep
-  // priority chain would be the critical path.
-  function automatic logic [3:0] lz8(input logic [7:0] v);  // 8 when v is 0
-    lz8 = 4'd8;
-    for (int i = 0; i < 8; i++) begin
-      if (v[i]) lz8 = 4'(7 - i);
-    end
-  endfunction
-
-  assign lzc = frac24[23:16] != 8'd0 ? 5'(lz8(frac24[23:16]))
-             : frac24[15:8]  != 8'd0 ? 5'd8 + 5'(lz8(frac24[15:8]))
-             :                         5'd16 + 5'(lz8(frac24[7:0]));
+  // Leading zeros as a balanced tree (a 23-deep priority chain would be the critical path); the one
+  // below the 24 bits makes a zero fraction count 24.
+  `include "ws_lead_zeros.svh"
+  assign lzc = lead_zeros32({frac24, 8'h80});
 
   // A fraction without implicit one is a normal fp32 when one of its bits lies in the mask.
   assign normal     = (frac24 & top_mask_q) != 24'd0;
