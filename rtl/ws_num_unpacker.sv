@@ -272,7 +272,7 @@ module ws_num_unpacker #(
     end
     need = '0;  // the end of the last active lane (ends above it count inactive lanes' widths)
     for (int j = 0; j < K; j++) begin
-      if (int'(a_count_q) == j + 1) need = need | plan[j*PlanBits + EndLsb +: PreW];
+      if (a_count_q == CW'(j + 1)) need = need | plan[j*PlanBits + EndLsb +: PreW];
     end
   end
 
