@@ -39,12 +39,21 @@ module ws_bit_reader #(
   // the sum
   input  wire  [$clog2(MaxConsume+1)-1:0]           consume_i,
   input  wire                                       consume_en_i,
+  // consume_i from the next cycle on when next_load_i is set: next_consume_i comes early (from
+  // registers), next_load_i may come late. consume_i changes only this way while the consumer
+  // holds an amount (it is a register the consumer loads with next_consume_i), so the reader can
+  // keep avail_o - consume_i in a register (slack_o) instead of subtracting after the fact
+  input  wire  [$clog2(MaxConsume+1)-1:0]           next_consume_i,
+  input  wire                                       next_load_i,
+  // avail_o - consume_i, two's complement: negative when the chunk's bits so far are too few
+  output logic [$clog2(BufferWords*WordBits+1):0]   slack_o,
   // skip the rest of the chunk (consume_i is ignored)
   input  wire                                       done_i
 );
   `include "ws_assert.svh"
   `WS_PARAM_CHECK(g_check_window, WindowBits >= 1 && MaxConsume >= 1 && MaxConsume <= WindowBits,
                   ("ws_bit_reader: need 1 <= MaxConsume (%0d) <= WindowBits (%0d)", MaxConsume, WindowBits))
+  `WS_PARAM_CHECK(g_check_word, WordBits == 32, ("ws_bit_reader: WordBits (%0d) must be 32", WordBits))
   `WS_PARAM_CHECK(g_check_buffer, BufferWords == 2 ** $clog2(BufferWords)
                   && BufferWords >= (WindowBits + 2 * WordBits - 2) / WordBits + 1,
                   ("ws_bit_reader: BufferWords (%0d) must be a power of two >= %0d", BufferWords,
@@ -67,21 +76,10 @@ module ws_bit_reader #(
   logic [OffW-1:0]     nxt_pad_q, nxt_pad_d;
   logic                skip_q, skip_d;
 
-  // Leading zero bits of a word, at most WordBits-1: how many bits of padding it can end with.
-  // Normalising search, halves first: each stage looks at the top bits only.
-  function automatic logic [OffW-1:0] top_zeros(input logic [WordBits-1:0] w);
-    logic [WordBits-1:0] v;
-    logic [OffW-1:0]     z;
-    v = w;
-    z = '0;
-    for (int b = OffW - 1; b >= 0; b--) begin
-      if ((v >> (WordBits - (1 << b))) == '0) begin
-        z = z | OffW'(1 << b);
-        v = v << (1 << b);
-      end
-    end
-    top_zeros = z;
-  endfunction
+  // Leading zero bits of a word, at most WordBits-1 (31 also for a zero word): how many bits of
+  // padding it can end with. A balanced tree (a normalising search of halves, each stage waiting for
+  // the one before, was the critical path).
+  `include "ws_lead_zeros.svh"
 
   // in_ready_o is a register of its own, decided a cycle ahead from the slots the ring will hold
   // after this cycle: no carry chain runs from in_valid_i into it, and it never differs from the
@@ -100,16 +98,39 @@ module ws_bit_reader #(
   assign store      = done_i ? store_done : store_keep;
 
   logic [OffW-1:0] in_pad;
-  assign in_pad = top_zeros(in_data_i);
+  assign in_pad = lead_zeros32(in_data_i);
+
+  // The slack: avail_o - consume_i, kept in a register. Every outcome of the next cycle is one
+  // or two adders from registers and next_consume_i; done_i, consume_en_i, next_load_i and the word
+  // store, which come late, only pick one. After a consume the current chunk's bits are the slack.
+  localparam int SlackW = CntW + 1;
+  logic [SlackW-1:0] slack_q, slack_d;
+  logic [SlackW-1:0] cur_s, nxt_s, cons_s, ncons_s, word_s;
+  logic [SlackW-1:0] s_word, s_done, s_done_word;                          // consume_i stays
+  logic [SlackW-1:0] l_keep, l_word, l_cons, l_cons_word, l_done, l_done_word;  // next_consume_i
+  assign cur_s       = SlackW'(cur_bits_q);
+  assign nxt_s       = SlackW'(nxt_bits_q);
+  assign cons_s      = SlackW'(consume_i);
+  assign ncons_s     = SlackW'(next_consume_i);
+  assign word_s      = SlackW'(WordBits);
+  assign s_word      = slack_q + word_s;
+  assign s_done      = nxt_s - cons_s;
+  assign s_done_word = nxt_s + word_s - cons_s;
+  assign l_keep      = cur_s - ncons_s;
+  assign l_word      = cur_s + word_s - ncons_s;
+  assign l_cons      = slack_q - ncons_s;
+  assign l_cons_word = s_word - ncons_s;
+  assign l_done      = nxt_s - ncons_s;
+  assign l_done_word = nxt_s + word_s - ncons_s;
 
   // Every outcome of a cycle without done_i is one adder from registers; consume_en_i and the
   // word store, which come late, only pick one.
   logic [PtrW-1:0] rp_cons;
   logic [CntW-1:0] bits_cons, bits_word, bits_cons_word;
   assign rp_cons        = rp_q + PtrW'(consume_i);
-  assign bits_cons      = cur_bits_q - CntW'(consume_i);
+  assign bits_cons      = CntW'(slack_q);  // a consume takes at most avail_o bits: not negative
   assign bits_word      = cur_bits_q + CntW'(WordBits);
-  assign bits_cons_word = bits_word - CntW'(consume_i);
+  assign bits_cons_word = CntW'(s_word);
 
   always_comb begin
     if (done_i) begin
@@ -137,6 +158,19 @@ module ws_bit_reader #(
       skip_d     = skip_q && !(take && in_last_i);       // skipping ends with the dropped last word
     end
     nxt_pad_d = nxt_end_q ? nxt_pad_q : in_pad;
+    // The slack against the amount of the next cycle; without next_load_i after a consume the
+    // consumer holds no amount, and the slack is not used until it loads one.
+    if (done_i) begin
+      if (next_load_i) slack_d = store_done ? l_done_word : l_done;
+      else             slack_d = store_done ? s_done_word : s_done;
+    end else begin
+      unique case ({consume_en_i, store_keep && !cur_end_q})
+        2'b00:   slack_d = next_load_i ? l_keep : slack_q;
+        2'b01:   slack_d = next_load_i ? l_word : s_word;
+        2'b10:   slack_d = next_load_i ? l_cons : slack_q;
+        default: slack_d = next_load_i ? l_cons_word : slack_q;
+      endcase
+    end
     wr_d      = wr_q + SlotW'(store);
   end
 
@@ -184,6 +218,7 @@ module ws_bit_reader #(
       skip_q     <= 1'b0;
       words_q    <= '0;
       ready_q    <= 1'b1;
+      slack_q    <= '0;
     end else begin
       wr_q       <= wr_d;
       rp_q       <= rp_d;
@@ -196,13 +231,16 @@ module ws_bit_reader #(
       skip_q     <= skip_d;
       words_q    <= words_d;
       ready_q    <= ready_d;
+      slack_q    <= slack_d;
     end
   end
 
-  // The ring is data only: no reset.
+  // The ring is data only: no reset. Every word taken is written into slot wr_q, which is free
+  // (in_ready_o promises room); only wr_d decides whether it stays (done_i may drop it, skipping
+  // drops it). So the slots' write enables wait for no late signal.
   always_ff @(posedge clk_i) begin
     for (int s = 0; s < BufferWords; s++) begin
-      if (store && wr_q == SlotW'(s)) ring_q[s*WordBits +: WordBits] <= in_data_i;
+      if (take && wr_q == SlotW'(s)) ring_q[s*WordBits +: WordBits] <= in_data_i;
     end
   end
 
@@ -223,6 +261,7 @@ module ws_bit_reader #(
   assign ended_o  = cur_end_q;
   assign pad_o    = cur_pad_q;
   assign skip_o   = skip_q;
+  assign slack_o  = slack_q;
 
   // The input stream obeys the AXI-Stream rule, and the consumer never takes more than it has.
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
@@ -232,6 +271,10 @@ module ws_bit_reader #(
               CntW'(rp_q[OffW-1:0]) + cur_bits_q + nxt_bits_q))
   `WS_ASSERT(ready_exact, ready_q == (skip_q || (words_q != WordsW'(BufferWords) && !nxt_end_q)),
              ("ws_bit_reader: registered ready %0d differs from the registers' room", ready_q))
+  // A consume happens while the consumer holds its amount: the slack is then exact.
+  `WS_ASSERT(slack_exact, !consume_en_i || done_i || slack_q == cur_s - cons_s,
+             ("ws_bit_reader: slack %0d, but %0d bits available and %0d to consume", $signed(slack_q),
+              cur_bits_q, consume_i))
   `WS_ASSERT(consume_in_range, !consume_en_i || done_i || CntW'(consume_i) <= cur_bits_q,
              ("ws_bit_reader: consumed %0d bits with %0d available", consume_i, cur_bits_q))
 endmodule

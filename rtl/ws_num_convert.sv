@@ -1,7 +1,8 @@
 `default_nettype none
 // ws_num_convert: one number of a format table (docs/numfmt.md) to the word the unpacker emits:
-// the IEEE fp32 bit pattern, or an int32 in integer mode. Two halves with a register between them
-// (loaded when en_i is high), so word_o follows the inputs by one clock.
+// the IEEE fp32 bit patterns, or an int32 in integer mode. Three parts with a register after each
+// of the first two, so word_o follows the inputs by two clocks (in_en_i loads the input register,
+// mid_en_i the one between the halves).
 //
 // A finite number is sign * sig * 2^lsb with sig = implicit_one << frac_bits | frac (< 2^24) and
 // lsb = scale - frac_bits. One left shift of sig serves every case:
@@ -9,16 +10,22 @@
 //             lsb + 150 - lz stays >= 1, else an fp32 subnormal with its lsb at 2^-149
 //   inf_nan   payload sig << (23 - frac_bits), the implicit one dropped at bit 23
 //   int32     sig << lsb, negated (the negation before the shift: -(sig << s) = (-sig) << s mod 2^32)
-// First half: the leading zeros lz of sig (known from frac_bits with an implicit one, else counted
-// on the fraction), the shift and the exponent. Second half: the shift and the word.
+// Input part: everything the entry alone decides (range flags and mask on lsb, the shift and the
+// exponent of a number with an implicit one, the word kind with and without fraction bits), so the
+// fraction, which arrives late (cut from the bit window in the cycle before), meets only AND-OR
+// reductions, the leading-zero count and one short adder in the first half. First half: the leading
+// zeros of a fraction without implicit one, the shift and the exponent. Second half: the shift and
+// the word.
 module ws_num_convert (
   input  wire         clk_i,
-  input  wire         en_i,
+  input  wire         in_en_i,     // load the input register
+  input  wire         mid_en_i,    // load the register between the halves
   input  wire         int_mode_i,  // 1: int32 output
   input  wire  [2:0]  cls_i,       // numfmt::Class
   input  wire         neg_i,
   input  wire         implicit_i,
-  input  wire  [10:0] lsb_i,       // scale - frac_bits, two's complement
+  input  wire  [9:0]  scale_i,     // two's complement
+  input  wire  [10:0] lsb_i,       // scale_i - frac_bits_i, two's complement (computed earlier)
   input  wire  [4:0]  frac_bits_i, // 0..23
   input  wire  [22:0] frac_i,      // zero above frac_bits_i
   output logic [31:0] word_o
@@ -36,68 +43,121 @@ module ws_num_convert (
   localparam logic [1:0] WordNaN     = 2'd3;  // quiet NaN, sign kept
 
   // ---------------------------------------------------------------------------------------------
-  // First half
+  // Input part: from the entry's fields only
   logic signed [10:0] lsb;
-  logic [4:0]  sub_sh;  // lsb + 149 mod 32: the shift that puts sig's lsb at 2^-149 (149 = 128 + 21)
-  logic [23:0] sig, frac24, top_mask;
-  logic [4:0]  lzc, lz, shamt;
-  logic        normal, is_nan_max;
-  logic [7:0]  exp;
-  logic [1:0]  kind;
+  logic signed [9:0]  scale;
+  logic [4:0]  sub_sh;    // lsb + 149 mod 32: the shift that puts sig's lsb at 2^-149 (149 = 128 + 21)
+  logic [23:0] top_mask;  // sig's bits whose leading one makes a normal fp32 (weight >= 2^-126)
+  logic [22:0] frac_mask;
+  logic        normal_imp, fixed;
+  logic [4:0]  shamt_pre;
+  logic [7:0]  exp_pre;
+  logic [1:0]  kind_zero, kind_nonzero;  // the word kind when the fraction is zero / not zero
 
-  assign lsb    = $signed(lsb_i);
-  assign sub_sh = lsb_i[4:0] + 5'd21;
-  assign sig    = (24'(implicit_i) << frac_bits_i) | {1'b0, frac_i};
-  assign frac24 = {1'b0, frac_i};
+  assign lsb       = $signed(lsb_i);
+  assign scale     = $signed(scale_i);
+  assign sub_sh    = lsb_i[4:0] + 5'd21;
+  assign frac_mask = ~(23'h7fffff << frac_bits_i);
 
-  // Leading zeros in 8-bit groups, then the first non-empty group: a short tree where a 23-deep
-  // priority chain would be the critical path.
-  function automatic logic [3:0] lz8(input logic [7:0] v);  // 8 when v is 0
-    lz8 = 4'd8;
-    for (int i = 0; i < 8; i++) begin
-      if (v[i]) lz8 = 4'(7 - i);
-    end
-  endfunction
-
-  assign lzc = frac24[23:16] != 8'd0 ? 5'(lz8(frac24[23:16]))
-             : frac24[15:8]  != 8'd0 ? 5'd8 + 5'(lz8(frac24[15:8]))
-             :                         5'd16 + 5'(lz8(frac24[7:0]));
-  assign lz  = implicit_i ? 5'(5'd23 - frac_bits_i) : lzc;
-
-  // Normal fp32 when sig's leading one lands at 2^-126 or above (lz <= sub_sh): decided from a mask
-  // of the fraction beside the leading-zero count, not after it. The range checks compare lsb with
-  // constants (sub_sh >= 23 is lsb >= -126, sub_sh < 0 is lsb < -149) and the shift needs only
-  // 23 - sub_sh = -126 - lsb mod 32 = 2 - lsb[4:0], so no wide adder precedes the mask.
+  // The range checks compare lsb with constants (lsb >= -126: every bit normal; lsb < -149: none)
+  // and the mask needs only 23 - sub_sh = -126 - lsb mod 32 = 2 - lsb[4:0].
   always_comb begin
     if (lsb >= -11'sd126)     top_mask = 24'hffffff;
     else if (lsb < -11'sd149) top_mask = 24'h0;
     else                      top_mask = 24'hffffff << (5'd2 - lsb_i[4:0]);
   end
-  assign normal     = (sig & top_mask) != 24'd0;
-  assign exp        = normal ? 8'(lsb + 11'sd150 - $signed({6'd0, lz})) : 8'd0;
-  assign is_nan_max = cls_i == ClsNanMax && frac_i == ~(23'h7fffff << frac_bits_i);
+  // With an implicit one the leading one has weight 2^scale: normal from scale >= -126, exponent
+  // scale + 127, leading zeros 23 - frac_bits.
+  assign normal_imp = scale >= -10'sd126;
+  // The shift and exponent are the entry's own unless a fraction without implicit one decides them.
+  assign fixed      = int_mode_i || cls_i == ClsInfNaN || implicit_i;
 
   always_comb begin
-    if (int_mode_i)              shamt = lsb[4:0];
-    else if (cls_i == ClsInfNaN) shamt = 5'(5'd23 - frac_bits_i);
-    else if (normal)             shamt = lz;
-    else                         shamt = sub_sh;
+    if (int_mode_i)              shamt_pre = lsb_i[4:0];
+    else if (cls_i == ClsInfNaN) shamt_pre = 5'(5'd23 - frac_bits_i);
+    else if (!implicit_i)        shamt_pre = sub_sh;  // the subnormal shift; a normal one is lz
+    else if (normal_imp)         shamt_pre = 5'(5'd23 - frac_bits_i);
+    else                         shamt_pre = sub_sh;
   end
 
   always_comb begin
-    kind = WordZero;  // zeros, and every class an integer table cannot hold
+    if (cls_i == ClsInfNaN)      exp_pre = 8'hff;
+    else if (!implicit_i)        exp_pre = 8'(lsb + 11'sd150);  // minus lz when normal
+    else if (normal_imp)         exp_pre = 8'(scale + 10'sd127);
+    else                         exp_pre = 8'd0;
+  end
+
+  always_comb begin
+    kind_zero    = WordZero;  // zeros, and every class an integer table cannot hold
+    kind_nonzero = WordZero;
     if (int_mode_i) begin
-      if (cls_i == ClsFinite) kind = WordShifted;
+      if (cls_i == ClsFinite) begin
+        kind_zero    = WordShifted;
+        kind_nonzero = WordShifted;
+      end
     end else begin
       unique case (cls_i)
-        ClsFinite, ClsNanMax: kind = is_nan_max ? WordNaN : sig != 24'd0 ? WordShifted : WordZero;
-        ClsInf:               kind = WordInf;
-        ClsNaN:               kind = WordNaN;
-        ClsInfNaN:            kind = frac_i != 23'd0 ? WordShifted : WordInf;
-        default:              kind = WordZero;
+        ClsFinite, ClsNanMax: begin
+          kind_zero    = implicit_i ? WordShifted : WordZero;
+          kind_nonzero = WordShifted;  // or NaN: the all-ones fraction of finite_nan_max
+        end
+        ClsInf:    begin kind_zero = WordInf; kind_nonzero = WordInf; end
+        ClsNaN:    begin kind_zero = WordNaN; kind_nonzero = WordNaN; end
+        ClsInfNaN: begin kind_zero = WordInf; kind_nonzero = WordShifted; end
+        default:   ;
       endcase
     end
   end
+
+  // Input register (datapath: no reset)
+  logic [22:0] frac_q, frac_mask_q;
+  logic [23:0] top_mask_q;
+  logic [4:0]  shamt_pre_q;
+  logic [7:0]  exp_pre_q;
+  logic [1:0]  kind_zero_q, kind_nonzero_q;
+  logic        fixed_q, nan_max_q, implicit_q, neg_in_q, int_in_q;
+
+  always_ff @(posedge clk_i) begin
+    if (in_en_i) begin
+      frac_q         <= frac_i;
+      frac_mask_q    <= frac_mask;
+      top_mask_q     <= top_mask;
+      shamt_pre_q    <= shamt_pre;
+      exp_pre_q      <= exp_pre;
+      kind_zero_q    <= kind_zero;
+      kind_nonzero_q <= kind_nonzero;
+      fixed_q        <= fixed;
+      nan_max_q      <= !int_mode_i && cls_i == ClsNanMax;
+      implicit_q     <= implicit_i;
+      neg_in_q       <= neg_i;
+      int_in_q       <= int_mode_i;
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // First half
+  logic [23:0] sig, frac24, imp_bit;
+  logic [4:0]  lzc, shamt;
+  logic        normal, is_nan_max;
+  logic [7:0]  exp;
+  logic [1:0]  kind;
+
+  assign frac24  = {1'b0, frac_q};
+  // The implicit one sits just above the fraction's mask.
+  assign imp_bit = implicit_q ? {frac_mask_q, 1'b1} & ~{1'b0, frac_mask_q} : 24'd0;
+  assign sig     = imp_bit | frac24;
+
+  // Leading zeros as a balanced tree (a 23-deep priority chain would be the critical path); the one
+  // below the 24 bits makes a zero fraction count 24.
+  `include "ws_lead_zeros.svh"
+  assign lzc = lead_zeros32({frac24, 8'h80});
+
+  // A fraction without implicit one is a normal fp32 when one of its bits lies in the mask.
+  assign normal     = (frac24 & top_mask_q) != 24'd0;
+  assign shamt      = !fixed_q && normal ? lzc : shamt_pre_q;
+  assign exp        = fixed_q ? exp_pre_q : normal ? exp_pre_q - {3'd0, lzc} : 8'd0;
+  assign is_nan_max = nan_max_q && frac_q == frac_mask_q;
+  assign kind       = is_nan_max ? WordNaN : frac_q != 23'd0 ? kind_nonzero_q : kind_zero_q;
 
   // ---------------------------------------------------------------------------------------------
   // Register between the halves (datapath: no reset)
@@ -108,15 +168,15 @@ module ws_num_convert (
   logic        neg_q, int_q;
 
   always_ff @(posedge clk_i) begin
-    if (en_i) begin
+    if (mid_en_i) begin
       // -(sig << s) = (-sig) << s mod 2^32: the negation runs here, beside the leading-zero count,
       // not after the second half's shift
-      sig_q   <= (int_mode_i && neg_i) ? 32'd0 - {8'd0, sig} : {8'd0, sig};
+      sig_q   <= (int_in_q && neg_in_q) ? 32'd0 - {8'd0, sig} : {8'd0, sig};
       shamt_q <= shamt;
-      exp_q   <= cls_i == ClsInfNaN ? 8'hff : exp;
+      exp_q   <= exp;
       kind_q  <= kind;
-      neg_q   <= neg_i;
-      int_q   <= int_mode_i;
+      neg_q   <= neg_in_q;
+      int_q   <= int_in_q;
     end
   end
 

@@ -10,12 +10,14 @@
 //   A   each lane's raw width, fraction width, lsb and the raw-bit prefix sum inside its group of 4
 //       lanes; unknown symbols. A is the output register of a ws_skid_buffer: the RAMs' ce and
 //       sym_ready_o come from its registered ready, not from the stall chain behind it.
-//   P   each lane's end offset (the prefix sum across groups) and the beat's total. The beat waits
+//   P   each lane's end offset (the prefix sum across groups) and the beat's total (the last active
+//       lane's end; the widths are not gated by the count before the sum). The beat waits
 //       here until the bit reader holds that many bits of the chunk (or its last word), then takes
 //       them: the window is registered into W
 //   W   the registered window; every lane's fraction and sign are cut from it into X
-//   X   per lane class, sign, fraction
-//   C   ws_num_convert: leading zeros, shift amount and exponent, then (inside) the shift
+//   X   ws_num_convert's input register: per lane the fraction and sign, and what the plan
+//       alone decides (mask and range flags, the shift and exponent of an implicit-one number)
+//   C   ws_num_convert's middle register: leading zeros, shift amount and exponent; then the shift
 //   OUT output register: a ws_skid_buffer's, so out_ready_i reaches only its registers and the
 //       stall chain inside starts from a register (docs/numfmt.md section 6)
 // (The window is registered before the fields are cut: the reader's rotator and the per-lane shift
@@ -72,9 +74,9 @@ module ws_num_unpacker #(
   localparam int PadW        = $clog2(WordBits);
   localparam int EntryBits   = ws_pkg::UNP_ENTRY_BITS;
   localparam int Groups      = (K + 3) / 4;  // the prefix sum: inside groups of 4 lanes in A, across them in P
-  localparam int PlanBits    = PreW + 22;  // A, P, W per lane: {end[PreW-1:0], lsb[10:0], frac_bits[4:0],
-                                           //                    raw_sign, minus, implicit, cls[2:0]}
-  localparam int LaneBits    = 44;         // X per lane: {frac[22:0], frac_bits[4:0], lsb[10:0], implicit, neg, cls[2:0]}
+  localparam int EndLsb      = 32;         // where a lane's end offset starts in its plan
+  localparam int PlanBits    = PreW + EndLsb;  // A, P, W per lane: {end[PreW-1:0], scale[9:0], lsb[10:0],
+                                               //   frac_bits[4:0], raw_sign, minus, implicit, cls[2:0]}
 
   // ---------------------------------------------------------------------------------------------
   // Registers
@@ -104,7 +106,6 @@ module ws_num_unpacker #(
   logic [CW-1:0]         w_count_q;
   logic                  w_last_q;
   logic                  x_valid_q;
-  logic [K*LaneBits-1:0] x_lane_q;
   logic [CW-1:0]         x_count_q;
   logic                  x_last_q;
   logic                  c_valid_q;   // C's data sits in the ws_num_convert registers
@@ -170,6 +171,9 @@ module ws_num_unpacker #(
   logic                rd_ended, rd_skip;
   logic [PadW-1:0]     rd_pad;
   logic                rd_consume;
+  logic [AvW:0]        rd_slack;  // rd_avail - p_need_q while P holds a beat
+  logic [K*PlanBits-1:0] plan;  // A's beat as P will hold it
+  logic [PreW-1:0]     need;      // its raw bits
   logic                rd_done;
 
   ws_bit_reader #(
@@ -191,6 +195,9 @@ module ws_num_unpacker #(
     .skip_o     (rd_skip),
     .consume_i  (p_need_q),
     .consume_en_i(rd_consume),
+    .next_consume_i(need),
+    .next_load_i(a_adv),
+    .slack_o    (rd_slack),
     .done_i     (rd_done)
   );
 
@@ -216,7 +223,9 @@ module ws_num_unpacker #(
       scale = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
       act   = CW'(j) < r1_count_q;
       if (act && cls == ws_pkg::UNP_CLASS_NONE) a_unknown = 1'b1;
-      rb[j] = act ? PreW'(ent[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]) : '0;
+      // Not gated by the count: a lane's end only sums the lanes below it, which are active when it
+      // is; the beat's total picks the last active lane's end in P.
+      rb[j] = PreW'(ent[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
     end
     for (int j = 0; j < K; j++) begin
       pair = rb[j & ~3] + ((j & 3) >= 1 ? rb[(j & ~3) + 1] : '0);
@@ -233,7 +242,7 @@ module ws_num_unpacker #(
       cls      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
       raw_sign = sgn == ws_pkg::UNP_SIGN_RAW && rb[j] != '0;  // the sign is the top raw bit
       fb       = 5'(raw_sign ? rb[j] - PreW'(1) : rb[j]);
-      a_lane[j*PlanBits +: PlanBits] = {ends[j], {scale[9], scale} - {6'd0, fb}, fb, raw_sign,
+      a_lane[j*PlanBits +: PlanBits] = {ends[j], scale, {scale[9], scale} - {6'd0, fb}, fb, raw_sign,
                                         sgn == ws_pkg::UNP_SIGN_MINUS,
                                         ent[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
     end
@@ -251,50 +260,50 @@ module ws_num_unpacker #(
   );
 
   // A -> P: the end offsets across groups (one adder: group 1 adds group 0's total) and the total
-  logic [K*PlanBits-1:0] plan;
-  logic [PreW-1:0]       need;
 
   always_comb begin
     logic [PreW-1:0] base;
     plan = a_lane_q;
     for (int g = 1; g < Groups; g++) begin
-      base = a_lane_q[(4*g-1)*PlanBits + 22 +: PreW];
+      base = a_lane_q[(4*g-1)*PlanBits + EndLsb +: PreW];
       for (int j = 4*g; j < 4*g + 4; j++) begin
-        plan[j*PlanBits + 22 +: PreW] = a_lane_q[j*PlanBits + 22 +: PreW] + base;
+        plan[j*PlanBits + EndLsb +: PreW] = a_lane_q[j*PlanBits + EndLsb +: PreW] + base;
       end
     end
-    need = plan[(K-1)*PlanBits + 22 +: PreW];
+    need = '0;  // the end of the last active lane (ends above it count inactive lanes' widths)
+    for (int j = 0; j < K; j++) begin
+      if (a_count_q == CW'(j + 1)) need = need | plan[j*PlanBits + EndLsb +: PreW];
+    end
   end
 
   // W -> X: each lane's fraction and sign from the registered window. Lane j starts at the end of
-  // lane j-1, at most 24 j, so its field lies in the window's low 24 (j+1) bits.
-  logic [K*LaneBits-1:0] lane_d;
+  // lane j-1, at most 24 j, so its field lies in the window's low 24 (j+1) bits. X is the input
+  // register of each lane's ws_num_convert, which also takes what the plan alone decides.
+  logic [23*K-1:0] frac_d;
+  logic [K-1:0]    neg_d;
 
   for (genvar j = 0; j < K; j++) begin : g_cut
     localparam int Top = 24 * (j + 1);
-    logic [PlanBits-1:0] pl;
+    localparam int P0  = j * PlanBits;  // the lane's plan in w_lane_q
     logic [PreW-1:0]     first, last;
     logic [4:0]          fb;
     logic [22:0]         field;
     logic                neg;
-    assign pl    = w_lane_q[j*PlanBits +: PlanBits];
-    assign last  = pl[22 +: PreW];
+    assign last  = w_lane_q[P0 + EndLsb +: PreW];
     if (j == 0) begin : g_first
       assign first = '0;
     end else begin : g_next
-      assign first = w_lane_q[(j-1)*PlanBits + 22 +: PreW];
+      assign first = w_lane_q[(j-1)*PlanBits + EndLsb +: PreW];
     end
-    assign fb    = pl[10:6];
+    assign fb    = w_lane_q[P0 + 6 +: 5];
     assign field = 23'(w_window_q[Top-1:0] >> first);
     // The raw sign is the lane's last bit: bit `last` of the window shifted up by one.
-    assign neg   = pl[5] ? 1'(({w_window_q[Top-1:0], 1'b0}) >> last) : pl[4];
-    // {frac, frac_bits, lsb, implicit, neg, cls}
-    assign lane_d[j*LaneBits +: LaneBits] = {field & ~(23'h7fffff << fb), fb, pl[21:11], pl[3], neg,
-                                             pl[2:0]};
+    assign neg   = w_lane_q[P0 + 5] ? 1'(({w_window_q[Top-1:0], 1'b0}) >> last) : w_lane_q[P0 + 4];
+    assign frac_d[23*j +: 23] = field & ~(23'h7fffff << fb);
+    assign neg_d[j]           = neg;
   end
 
-  logic           rd_ok, runs_out, null_beat, used_now, left_bad;
-  logic [AvW-1:0] left;
+  logic           rd_ok, rd_short, runs_out, null_beat, used_now, left_bad;
   logic [2:0]     ev;  // ws_pkg::unp_err_e
 
   assign c_adv     = c_valid_q && out_in_ready;
@@ -304,18 +313,19 @@ module ws_num_unpacker #(
   assign w_adv     = w_valid_q && x_free;
   assign w_free    = !w_valid_q || x_free;
   // Fire when the chunk's bits are in the window, or its last word is (no more bits will come).
-  assign rd_ok     = !rd_skip && (rd_avail >= AvW'(p_need_q) || rd_ended);
+  // The reader keeps rd_avail - p_need_q in a register: the test is its sign, not a compare.
+  assign rd_short  = rd_slack[AvW];
+  assign rd_ok     = !rd_skip && (!rd_short || rd_ended);
   assign fire      = p_valid_q && w_free && (err_q || p_unknown_q || rd_ok);
   assign p_free    = !p_valid_q || fire;
   assign a_adv     = a_valid_q && p_free;
   // R0 and R1 move together (the RAM's ce): whenever R1 is empty or the A slice has room, both
   // registers, so the stall chain from OUT to P never reaches the RAMs or sym_ready_o.
   assign ram_ce    = !r1_valid_q || a_in_ready;
-  assign runs_out  = rd_ended && rd_avail < AvW'(p_need_q);
+  assign runs_out  = rd_ended && rd_short;
   assign null_beat = err_q || p_unknown_q || runs_out;
   assign used_now  = used_q || p_need_q != '0;
-  assign left      = rd_avail - AvW'(p_need_q);
-  assign left_bad  = !rd_ended || left > AvW'(rd_pad);
+  assign left_bad  = !rd_ended || rd_slack[AvW-1:0] > AvW'(rd_pad);  // not short when it counts
   always_comb begin
     ev = ws_pkg::UNP_ERR_NONE;
     if (fire && !err_q) begin
@@ -347,22 +357,23 @@ module ws_num_unpacker #(
   assign sym_take    = sym_valid_i && sym_ready_o;
 
   // ---------------------------------------------------------------------------------------------
-  // X -> C -> OUT: conversion
+  // W -> X -> C -> OUT: conversion (X and C are ws_num_convert's registers)
   logic [32*K-1:0] words;
   for (genvar j = 0; j < K; j++) begin : g_conv
-    logic [LaneBits-1:0] l;
-    logic [31:0]         w;
-    assign l = x_lane_q[j*LaneBits +: LaneBits];
+    localparam int P0 = j * PlanBits;  // the lane's plan in w_lane_q
+    logic [31:0] w;
     ws_num_convert u_conv (
       .clk_i,
-      .en_i       (x_adv),
+      .in_en_i    (w_adv),
+      .mid_en_i   (x_adv),
       .int_mode_i (mode_int_q),
-      .cls_i      (l[2:0]),
-      .neg_i      (l[3]),
-      .implicit_i (l[4]),
-      .lsb_i      (l[15:5]),
-      .frac_bits_i(l[20:16]),
-      .frac_i     (l[43:21]),
+      .cls_i      (w_lane_q[P0 +: 3]),
+      .neg_i      (neg_d[j]),
+      .implicit_i (w_lane_q[P0 + 3]),
+      .scale_i    (w_lane_q[P0 + 22 +: 10]),
+      .lsb_i      (w_lane_q[P0 + 11 +: 11]),
+      .frac_bits_i(w_lane_q[P0 + 6 +: 5]),
+      .frac_i     (frac_d[23*j +: 23]),
       .word_o     (w)
     );
     assign words[32*j +: 32] = CW'(j) < c_count_q ? w : 32'd0;
@@ -415,7 +426,6 @@ module ws_num_unpacker #(
       w_last_q   <= p_last_q;
     end
     if (w_adv) begin
-      x_lane_q  <= lane_d;
       x_count_q <= w_count_q;
       x_last_q  <= w_last_q;
     end
@@ -443,6 +453,10 @@ module ws_num_unpacker #(
   `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, {out_last_o, out_count_o, out_data_o})
   `WS_ASSERT_STREAM(sym_stable, sym_valid_i, sym_ready_o, {sym_last_i, sym_count_i, sym_data_i})
   `WS_ASSERT_STREAM(cfg_stable, cfg_valid_i, cfg_ready_o, {cfg_addr_i, cfg_data_i})
+  // The reader's slack is exact while P holds a beat (it loads p_need_q's next value with a_adv).
+  `WS_ASSERT(slack_exact, !p_valid_q || rd_slack == {1'b0, rd_avail} - {1'b0, AvW'(p_need_q)},
+             ("ws_num_unpacker: reader slack %0d, %0d bits available, %0d needed", rd_slack, rd_avail,
+              p_need_q))
   `WS_ASSERT(sym_count_in_range, !sym_valid_i || int'(sym_count_i) <= K,
              ("ws_num_unpacker: symbol beat with count %0d > %0d", sym_count_i, K))
 endmodule
