@@ -287,10 +287,6 @@ std::vector<Sparse24Matrix> sparse24_matrices(const ContainerReader& reader, con
   return out;
 }
 
-}  // namespace ws
-
-namespace ws {
-
 namespace {
 
 // Chunk i of bf16 tensor s read, decoded and checked (checksum included), appended to m.
@@ -345,10 +341,6 @@ std::vector<DenseMatrix> dense_matrices(const ContainerReader& reader, const std
   }
   return out;
 }
-
-}  // namespace ws
-
-namespace ws {
 
 std::vector<ExpertMatrix> expert_matrices(const ContainerReader& reader, const std::string& tensor) {
   const Segment& s = reader.tensor(tensor);
