@@ -15,8 +15,7 @@
 #include "llm/llama_io.hpp"
 #include "llm/dijiang.hpp"
 #include "llm/lte.hpp"
-#include "llm/text_set.hpp"
-#include "llm/tokenizer.hpp"
+#include "ops/model_text.hpp"
 #include "ops/report.hpp"
 #include "prune/calib.hpp"
 
@@ -32,39 +31,10 @@ LlamaWeights load(const std::string& path) {
   }
 }
 
-std::optional<Tokenizer> tokenizer_of(const std::string& path) {
-  try {
-    return load_tokenizer_if_any(path);
-  } catch (const FormatError& e) {
-    throw FileError(path, e.what());
-  }
-}
-
 // Sampled sequences start with the file's BOS: its tokenizer's, else llama2.c's.
 int start_token(const std::string& path) {
   const std::optional<Tokenizer> tok = tokenizer_of(path);
   return tok && tok->bos() >= 0 ? tok->bos() : kBosToken;
-}
-
-// The text set of `text` under the model's tokenizer; a model without one cannot read text.
-TextSet text_set(const std::string& model, const std::string& text, int& bos) {
-  const std::optional<Tokenizer> tok = tokenizer_of(model);
-  if (!tok) throw FileError(model, "has no tokenizer, so --text cannot be tokenized (use the GGUF file)");
-  bos = window_bos(*tok);
-  try {
-    return load_text_set(text, *tok);
-  } catch (const FormatError& e) {
-    throw FileError(text, e.what());
-  }
-}
-
-std::vector<std::vector<int>> windows(const std::vector<int>& tokens, int n, int len, int bos,
-                                      const std::string& text, const char* part) {
-  try {
-    return text_windows(tokens, n, len, bos);
-  } catch (const FormatError& e) {
-    throw FileError(text, std::string(part) + ": " + e.what());
-  }
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -100,8 +70,8 @@ std::string prune_model(const PruneModelOptions& o) {
     std::vector<std::vector<int>> seqs;
     if (!o.text.empty()) {
       int bos = -1;
-      const TextSet ts = text_set(o.in, o.text, bos);
-      seqs = windows(ts.calibration, o.calib, o.calib_len, bos, o.text, "calibration part");
+      const TextSet ts = model_text_set(o.in, o.text, bos);
+      seqs = text_part_windows(ts.calibration, o.calib, o.calib_len, bos, o.text, "calibration part");
       calib_desc = strprintf("%d x %d tokens of the calibration part of %s (%zu of its %zu tokens)", o.calib,
                              o.calib_len, o.text.c_str(), seqs.size() * seqs[0].size(), ts.calibration.size());
     } else {
@@ -181,8 +151,8 @@ std::string evaluate_models(const EvalModelsOptions& o) {
                                  std::to_string(dense.config.seq_len));
     if (!o.text.empty()) {
       int bos = -1;
-      const TextSet ts = text_set(o.dense, o.text, bos);
-      seqs = windows(ts.held_out, o.seqs, o.len, bos, o.text, "held-out part");
+      const TextSet ts = model_text_set(o.dense, o.text, bos);
+      seqs = text_part_windows(ts.held_out, o.seqs, o.len, bos, o.text, "held-out part");
       what = strprintf("%zu windows x %d tokens of the held-out part of %s (%zu bytes, %zu tokens; calibration part "
                        "%zu bytes, %zu tokens)", seqs.size(), o.len, o.text.c_str(), ts.held_out_text.size(),
                        ts.held_out.size(), ts.calibration_text.size(), ts.calibration.size());

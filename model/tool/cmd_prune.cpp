@@ -108,11 +108,14 @@ void add_prune_commands(CLI::App& app) {
   dij->callback([da] { guarded(da->in, [&] { return ws::dijiang_init_file(*da); }); });
 
   auto sa = std::make_shared<ws::SampleTokensOptions>();
-  CLI::App* sample = app.add_subcommand("sample", "token sequences sampled from a llama model into safetensors (training data of train/)");
+  CLI::App* sample = app.add_subcommand("sample", "token sequences sampled from a llama model, or windows of real text, into safetensors (training data of train/)");
   sample->add_option("MODEL", sa->model, "llama model")->required()->check(CLI::ExistingFile);
   sample->add_option("-o,--output", sa->out, "tokens (safetensors: I32 [seqs][len + 1])")->required();
-  sample->add_option("--seqs", sa->seqs, "sequences")->capture_default_str()->check(CLI::Range(1, 1000000));
-  sample->add_option("--len", sa->len, "sampled tokens per sequence")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  sample->add_option("--text", sa->text, "windows of this text's calibration part instead of sampled sequences (model needs a tokenizer)")
+      ->check(CLI::ExistingFile);
+  sample->add_option("--seqs", sa->seqs, "sequences (with --text, 0 = every window that fits)")->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
+  sample->add_option("--len", sa->len, "tokens per sequence after its first")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   sample->add_option("--seed", sa->seed, "sampler seed")->capture_default_str();
   sample->add_option("--temperature", sa->temperature, "softmax temperature (0: greedy)")->capture_default_str()
       ->check(CLI::Range(0.0f, 100.0f));

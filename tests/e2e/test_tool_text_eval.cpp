@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "llm/text_set.hpp"
+#include "llm/tokenizer.hpp"
 #include "smollm2_reference.hpp"
 #include "test_env.hpp"
 #include "tool_run.hpp"
@@ -89,6 +91,35 @@ TEST(ToolTextEval, PrunedGgufIsStored24AndThe48PatternIsKept) {
   tool_ok("convert --to bf16 " + q(p48) + " -o " + q(b48), dir);
   r = tool_ok("compress " + q(b48) + " -o " + q(dir / "p48.wsz"), dir);
   EXPECT_NE(r.out.find(", 0 stored 2:4"), std::string::npos) << r.out;
+}
+
+// `sample --text`: the training tokens of train/ on real text are exactly the calibration part's windows.
+TEST(ToolTextEval, SampleTextWritesTheCalibrationWindows) {
+  const fs::path dir = test_dir();
+  const fs::path out = dir / "tokens.safetensors";
+  const ToolRun r = tool_ok("sample " + q(smollm2()) + " --text " + q(eval_text()) + " --seqs 3 --len 16 -o " + q(out), dir);
+  EXPECT_NE(r.out.find("3 sequences x 16 tokens + 1, windows of the calibration part of " + eval_text()), std::string::npos)
+      << r.out;
+  const ws::Tokenizer tok = ws::load_tokenizer(smollm2());
+  const std::vector<std::vector<int>> want =
+      ws::text_windows(ws::load_text_set(eval_text(), tok).calibration, 3, 16, ws::window_bos(tok));
+  const std::vector<uint8_t> f = read_file(out);
+  const StHeader h = read_st_header(f);
+  ASSERT_EQ(h.j["tokens"]["shape"], nlohmann::json::array({3, 17}));
+  EXPECT_EQ(h.j["__metadata__"]["text"], eval_text());
+  int mismatches = 0;
+  for (size_t w = 0; w < 3; ++w)
+    for (size_t c = 0; c < 17; ++c) {
+      int32_t v = 0;
+      std::memcpy(&v, f.data() + h.data_offset + 4 * (w * 17 + c), 4);
+      mismatches += v != want[w][c];
+    }
+  std::printf("sample --text: 51 tokens, %d mismatches against text_windows\n", mismatches);
+  EXPECT_EQ(mismatches, 0);
+  expect_error(tool("sample " + q(stories_path()) + " --text " + q(eval_text()) + " -o " + q(out), dir), stories_path(),
+               "has no tokenizer, so --text cannot be tokenized");
+  expect_error(tool("sample " + q(smollm2()) + " --text " + q(eval_text()) + " --seqs 1000 --len 64 -o " + q(dir / "x"), dir),
+               eval_text(), "calibration part: the text part has");
 }
 
 TEST(ToolTextEval, BadInputIsOneLine) {

@@ -1,6 +1,7 @@
-"""llama models as the C++ tool reads them (model/llm/llama_io): llama2.c .bin files and the safetensors
-that save_llama writes (llama2.c names, [L][out][in] stacks, the header's fields in __metadata__).
-Shared by every training script (train/lte, later train/dijiang)."""
+"""llama models as the C++ tool reads them (model/llm/llama_io): llama2.c .bin files, the safetensors
+that save_llama writes (llama2.c names, [L][out][in] stacks, the header's fields in __metadata__) and
+the safetensors that `weightstream convert --to fp32` writes from a GGUF file (GGUF's tensor names and
+metadata keys: SmolLM2). Shared by every training script (train/lte, train/dijiang)."""
 import json
 import struct
 
@@ -55,14 +56,44 @@ def safetensors_metadata(path):
 def _load_safetensors(path):
     from safetensors.numpy import load_file
     md = safetensors_metadata(path)
+    if md.get("format") == "gguf":
+        return _load_gguf_named(path, md)
     if md.get("format") != "llama2.c":
-        raise ValueError(f"{path}: not a llama2.c-named safetensors file (format {md.get('format')!r})")
+        raise ValueError(f"{path}: neither llama2.c- nor GGUF-named safetensors (format {md.get('format')!r})")
     c = {k: int(md[k]) for k in FIELDS}
     c["shared_classifier"] = md.get("shared_classifier", "true") != "false"
     c["rope_theta"] = float(md.get("rope_theta", 10000.0))
     c["rms_eps"] = float(md.get("rms_eps", 1e-5))
     t = load_file(path)
     return c, {k: v.astype(np.float32) for k, v in t.items()}
+
+
+# GGUF's names of the llama2.c arrays (model/llm/llama_io.cpp kGgufNames): per layer "blk.<l>." + name.
+GGUF_LAYER = {"rms_att_weight": "attn_norm.weight", "wq": "attn_q.weight", "wk": "attn_k.weight",
+              "wv": "attn_v.weight", "wo": "attn_output.weight", "rms_ffn_weight": "ffn_norm.weight",
+              "w1": "ffn_gate.weight", "w2": "ffn_down.weight", "w3": "ffn_up.weight"}
+
+
+def _load_gguf_named(path, md):
+    """`convert --to fp32` of a GGUF llama file: GGUF's metadata keys (as strings) and tensor names, shapes
+    [out][in] (GGUF's ne reversed), q/k rows already in adjacent-pair RoPE order as the C++ model reads them."""
+    from safetensors.numpy import load_file
+    if md.get("general.architecture") != "llama":
+        raise ValueError(f"{path}: architecture {md.get('general.architecture')!r} is not llama")
+    t = load_file(path)
+    c = {"dim": int(md["llama.embedding_length"]), "hidden_dim": int(md["llama.feed_forward_length"]),
+         "n_layers": int(md["llama.block_count"]), "n_heads": int(md["llama.attention.head_count"]),
+         "vocab_size": t["token_embd.weight"].shape[0], "seq_len": int(md["llama.context_length"]),
+         "rope_theta": float(md.get("llama.rope.freq_base", 10000.0)),
+         "rms_eps": float(md["llama.attention.layer_norm_rms_epsilon"]),
+         "shared_classifier": "output.weight" not in t}
+    c["n_kv_heads"] = int(md.get("llama.attention.head_count_kv", c["n_heads"]))
+    p = {"token_embedding_table": t["token_embd.weight"], "rms_final_weight": t["output_norm.weight"]}
+    if not c["shared_classifier"]:
+        p["wcls"] = t["output.weight"]
+    for name, gguf in GGUF_LAYER.items():
+        p[name] = np.stack([t[f"blk.{l}.{gguf}"] for l in range(c["n_layers"])])
+    return c, {k: np.asarray(v, dtype=np.float32) for k, v in p.items()}
 
 
 def save(c, params, path, extra=None):
