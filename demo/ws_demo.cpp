@@ -197,8 +197,8 @@ int main(int argc, char** argv) {
     auto hook = [&](const ws::LinearView& lv, const float* x, float* y) {
       if (lv.kind == ws::LinearKind::cls) return ws::matvec(lv, x, y);
       Layer& L = *by_kind_layer.at({int(lv.kind), lv.layer});
-      std::vector<uint16_t> xb(size_t(L.golden.cols), 0);  // bf16, padded with +0 like the columns
-      for (int j = 0; j < lv.in; ++j) xb[size_t(j)] = ws::fp32_to_bf16(x[j]);
+      std::vector<uint16_t> xb = ws::fp32_to_bf16(x, size_t(lv.in));
+      xb.resize(size_t(L.golden.cols), 0);  // padded with +0 like the columns
       const auto key = std::make_pair(int(lv.kind), lv.layer);
       if (auto it = pending.find(key); it != pending.end()) {
         const bool same = it->second.x == xb;

@@ -250,8 +250,7 @@ class Pipeline {
 
   void product(const ws::LinearView& lv, const float* x, float* y) {
     const Matrix& M = *matrices_.at({int(lv.kind), lv.kind == ws::LinearKind::cls ? -1 : lv.layer});
-    std::vector<uint16_t> xb(size_t(lv.in));
-    for (int j = 0; j < lv.in; ++j) xb[size_t(j)] = ws::fp32_to_bf16(x[j]);
+    const std::vector<uint16_t> xb = ws::fp32_to_bf16(x, size_t(lv.in));
     ws::PipelineLayer job;
     if (M.dense) {
       if (lv.perm) throw DemoError(path_ + ": a dense layer with a channel permutation");

@@ -52,12 +52,6 @@ struct LayerStats {
   }
 };
 
-std::vector<uint16_t> to_bf16(const float* x, size_t n) {
-  std::vector<uint16_t> b(n);
-  for (size_t j = 0; j < n; ++j) b[j] = ws::fp32_to_bf16(x[j]);
-  return b;
-}
-
 // The LTE FFN of one model on the pipeline: the expert chunks of w1, w2, w3 per layer.
 class LteFfnOnPipeline {
  public:
@@ -92,7 +86,7 @@ class LteFfnOnPipeline {
   // w1 and w3 chunks back to back (one input), the later ones take their rows from that run.
   void rows(const ws::LinearView& lv, const float* x, float* y, const std::vector<uint8_t>& active) {
     const int dim = w_.config.dim, hidden = w_.config.hidden_dim;
-    const std::vector<uint16_t> xb = to_bf16(x, size_t(dim));
+    const std::vector<uint16_t> xb = ws::fp32_to_bf16(x, size_t(dim));
     if (cached_layer_ != lv.layer) {
       cached_layer_ = lv.layer;
       cached_x_ = xb;
@@ -110,7 +104,7 @@ class LteFfnOnPipeline {
   std::vector<std::vector<float>> w2(const ws::W2Blocks& b) {
     cached_layer_ = -1;  // the layer's FFN is done
     std::vector<std::vector<uint16_t>> h;
-    for (const std::vector<float>& v : b.h) h.push_back(to_bf16(v.data(), v.size()));
+    for (const std::vector<float>& v : b.h) h.push_back(ws::fp32_to_bf16(v));
     return run_w2(b.layer, b.experts, h, b.views, true);
   }
 
@@ -121,7 +115,7 @@ class LteFfnOnPipeline {
     const int experts = mats_[0][size_t(layer)].experts();
     const std::vector<uint8_t> all(size_t(experts), 1);
     std::vector<std::vector<float>> y13;
-    run_rows(layer, all, to_bf16(xb, size_t(dim)), false, y13);
+    run_rows(layer, all, ws::fp32_to_bf16(xb, size_t(dim)), false, y13);
     std::vector<int> ids;
     std::vector<std::vector<uint16_t>> h;
     std::vector<ws::LinearView> views;
@@ -132,7 +126,7 @@ class LteFfnOnPipeline {
       const int c0 = int(m2.first[size_t(e)]), n = int(m2.count[size_t(e)]);
       std::vector<float> he(static_cast<size_t>(n));
       for (int i = 0; i < n; ++i) he[size_t(i)] = ws::silu(y13[0][size_t(c0 + i)]) * y13[1][size_t(c0 + i)];
-      h.push_back(to_bf16(he.data(), he.size()));
+      h.push_back(ws::fp32_to_bf16(he));
       std::vector<float>& wb = wblocks[size_t(e)];
       for (int r = 0; r < dim; ++r)
         wb.insert(wb.end(), w2 + size_t(r) * size_t(w_.config.hidden_dim) + size_t(c0),

@@ -14,6 +14,12 @@ uint16_t fp32_bits_to_bf16(uint32_t bits) {
   return uint16_t((bits + bias) >> 16);
 }
 
+std::vector<uint16_t> fp32_to_bf16(const float* x, size_t n) {
+  std::vector<uint16_t> b(n);
+  for (size_t i = 0; i < n; ++i) b[i] = fp32_to_bf16(x[i]);
+  return b;
+}
+
 uint32_t fp16_to_fp32_bits(uint16_t h) {
   const uint32_t sign = uint32_t(h & 0x8000u) << 16;
   uint32_t exp = (h >> 10) & 0x1fu;

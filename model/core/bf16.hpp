@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "core/dtype.hpp"
 
@@ -27,6 +28,9 @@ inline float fp32_from_bits(uint32_t bits) {
 // (sign and top payload bits kept, quiet bit set so no NaN turns into infinity).
 uint16_t fp32_bits_to_bf16(uint32_t bits);
 inline uint16_t fp32_to_bf16(float f) { return fp32_bits_to_bf16(fp32_bits(f)); }
+// n floats rounded one by one: a vector (activations, weights) as the MAC array takes it.
+std::vector<uint16_t> fp32_to_bf16(const float* x, size_t n);
+inline std::vector<uint16_t> fp32_to_bf16(const std::vector<float>& x) { return fp32_to_bf16(x.data(), x.size()); }
 
 // Exact: bf16 is the top half of an fp32.
 inline uint32_t bf16_to_fp32_bits(uint16_t h) { return uint32_t(h) << 16; }

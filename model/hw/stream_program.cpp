@@ -116,10 +116,8 @@ PipelineLayer dense_pipeline_layer(std::vector<ChunkView> values, int rows, int 
 }
 
 std::vector<float> dense_pipeline_y(const float* w, int rows, int cols, const float* x) {
-  std::vector<uint16_t> wb(size_t(rows) * size_t(cols));
-  std::vector<uint16_t> xb(static_cast<size_t>(cols));
-  for (size_t i = 0; i < wb.size(); ++i) wb[i] = fp32_to_bf16(w[i]);
-  for (size_t j = 0; j < xb.size(); ++j) xb[j] = fp32_to_bf16(x[j]);
+  const std::vector<uint16_t> wb = fp32_to_bf16(w, size_t(rows) * size_t(cols));
+  const std::vector<uint16_t> xb = fp32_to_bf16(x, size_t(cols));
   const std::vector<uint32_t> y = dense_matvec(wb, rows, cols, xb, MacMode::Bf16, pkg::WP_VALUE_LANES);
   std::vector<float> out(y.size());
   for (size_t i = 0; i < y.size(); ++i) out[i] = fp32_from_bits(y[i]);

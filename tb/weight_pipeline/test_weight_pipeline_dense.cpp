@@ -63,12 +63,6 @@ std::vector<RealMatrix> dense_real_matrices() {
   return out;
 }
 
-std::vector<uint16_t> to_bf16(const std::vector<float>& w) {
-  std::vector<uint16_t> b(w.size());
-  for (size_t i = 0; i < b.size(); ++i) b[i] = ws::fp32_to_bf16(w[i]);
-  return b;
-}
-
 // y of one good dense layer against ws::dense_matvec, and the functional model against it too.
 void check_dense(const wp::LayerResult& R, const DenseLayer& d, const std::vector<uint16_t>& x, Totals& tot) {
   const std::vector<uint32_t> gold = ws::dense_matvec(d.w, d.rows, d.k, x, ws::MacMode::Bf16, 4);
@@ -88,7 +82,7 @@ TEST(WeightPipelineDense, Stories260KDenseLinears) {
   for (int round = 0; round < rounds; ++round)
     for (const RealMatrix& M : dense_real_matrices()) {
       const size_t per_chunk = rng() % 3 == 0 ? 0 : 4 * (1 + rng() % 1500);
-      const auto d = make_dense(M.name, to_bf16(M.w), M.rows, M.cols, per_chunk);
+      const auto d = make_dense(M.name, ws::fp32_to_bf16(M.w), M.rows, M.cols, per_chunk);
       const std::vector<uint16_t> x = gaussian_x(M.cols, rng);
       const wp::Result r = drv.run({d->layer(x)}, random_traffic(rng));
       check_run(r, M.name, tot);
@@ -139,7 +133,7 @@ TEST(WeightPipelineDense, MixedWithSparseBackToBack) {
     for (int i = 0; i < 6; ++i) {
       if (i % 2 == run % 2) {
         const RealMatrix& M = dense_all[rng() % dense_all.size()];
-        ds.push_back(make_dense(M.name + " dense", to_bf16(M.w), M.rows, M.cols, run == 0 ? 0 : 4 * (1 + rng() % 1000)));
+        ds.push_back(make_dense(M.name + " dense", ws::fp32_to_bf16(M.w), M.rows, M.cols, run == 0 ? 0 : 4 * (1 + rng() % 1000)));
         dx.push_back(gaussian_x(M.cols, rng));
         layers.push_back(ds.back()->layer(dx.back()));
         is_dense.push_back(true);
@@ -181,7 +175,7 @@ TEST(WeightPipelineDense, MalformedDenseStreamsRaiseStickyErrors) {
   wp::Driver drv(tb::waves_path("WeightPipelineDense.MalformedDenseStreamsRaiseStickyErrors"));
   Totals tot;
   const RealMatrix M = dense_real_matrices().at(1);  // wk[0], 32 x 64
-  const auto good = make_dense(M.name, to_bf16(M.w), M.rows, M.cols, 0);
+  const auto good = make_dense(M.name, ws::fp32_to_bf16(M.w), M.rows, M.cols, 0);
   const std::vector<uint16_t> x = gaussian_x(M.cols, rng);
   auto run_case = [&](const ErrCase& c, const ws::PipelineLayer& layer) {
     drv.reset();

@@ -171,7 +171,8 @@ RealTensor pruned(ws::LinearKind kind) {
   const auto& all = w.linear[size_t(kind)];
   for (int l = 0; l < t.layers; ++l) {
     const std::vector<float> m(all.begin() + long(size_t(l) * n), all.begin() + long(size_t(l + 1) * n));
-    for (float v : ws::prune24_magnitude(m, t.rows, t.cols, ws::identity_perm(t.cols))) t.bf16.push_back(ws::fp32_to_bf16(v));
+    const std::vector<uint16_t> b = ws::fp32_to_bf16(ws::prune24_magnitude(m, t.rows, t.cols, ws::identity_perm(t.cols)));
+    t.bf16.insert(t.bf16.end(), b.begin(), b.end());
   }
   return t;
 }
@@ -342,9 +343,8 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
 // stories260K's `name` matrices rounded to bf16, unpruned (stored dense).
 RealTensor dense_bf16(ws::LinearKind kind) {
   static const ws::LlamaWeights w = ws::load_llama(wstest::stories_path());
-  RealTensor t{ws::linear_name(kind), w.config.n_layers, ws::linear_out(w.config, kind), ws::linear_in(w.config, kind), {}};
-  for (float v : w.linear[size_t(kind)]) t.bf16.push_back(ws::fp32_to_bf16(v));
-  return t;
+  return {ws::linear_name(kind), w.config.n_layers, ws::linear_out(w.config, kind), ws::linear_in(w.config, kind),
+          ws::fp32_to_bf16(w.linear[size_t(kind)])};
 }
 
 TEST(StreamProgram, DenseLayerToWeightPipeline) {

@@ -110,15 +110,13 @@ TEST(WeightPipelineFunctional, Stories260KDenseAnd24EqualsTheGoldenModel) {
       const int rows = ws::linear_out(w.config, kind), cols = ws::linear_in(w.config, kind);
       const size_t n = size_t(rows) * size_t(cols);
       const std::vector<float> m(w.linear[size_t(k)].begin() + long(l * n), w.linear[size_t(k)].begin() + long((l + 1) * n));
-      std::vector<uint16_t> b(n);
-      for (size_t i = 0; i < n; ++i) b[i] = ws::fp32_to_bf16(m[i]);
+      const std::vector<uint16_t> b = ws::fp32_to_bf16(m);
       const std::string what = std::string(ws::linear_name(kind)) + "[" + std::to_string(l) + "]";
       check_dense(b, rows, cols, gaussian(size_t(cols), rng), 4 * (1 + rng() % 600), dense, what + " dense",
                   l % 2 ? &pool : nullptr);
       std::vector<int32_t> perm = ws::identity_perm(cols);
       std::shuffle(perm.begin(), perm.end(), rng);
-      std::vector<uint16_t> pb;
-      for (float v : ws::prune24_magnitude(m, rows, cols, perm)) pb.push_back(ws::fp32_to_bf16(v));
+      const std::vector<uint16_t> pb = ws::fp32_to_bf16(ws::prune24_magnitude(m, rows, cols, perm));
       const ws::Sparse24 P = ws::pad_sparse24_cols(ws::pack_sparse24(pb, rows, cols, ws::MacMode::Bf16, perm), 8);
       std::vector<uint16_t> x = gaussian(size_t(cols), rng);
       x.resize(size_t(P.cols), 0);
@@ -171,8 +169,7 @@ TEST(WeightPipelineFunctional, SmolLM2Layer0DenseEqualsTheGoldenModel) {
   for (int k = 0; k < ws::kLayerLinears; ++k) {
     const auto kind = ws::LinearKind(k);
     const int rows = ws::linear_out(w.config, kind), cols = ws::linear_in(w.config, kind);
-    std::vector<uint16_t> b(size_t(rows) * size_t(cols));
-    for (size_t i = 0; i < b.size(); ++i) b[i] = ws::fp32_to_bf16(w.linear[size_t(k)][i]);
+    const std::vector<uint16_t> b = ws::fp32_to_bf16(w.linear[size_t(k)].data(), size_t(rows) * size_t(cols));
     check_dense(b, rows, cols, gaussian(size_t(cols), rng, 2.0f), 65536 / size_t(cols) * size_t(cols), dense,
                 std::string(ws::linear_name(kind)) + "[0]", &pool);
   }
