@@ -140,6 +140,7 @@ class Llama {
   std::vector<uint8_t> active_;    // [experts] of the gated layer
   std::vector<float> w2_active_;   // [dim][active neurons]: w2's active columns, gathered
   std::vector<float> h_active_;    // [active neurons]
+  std::vector<int32_t> perm_active_;  // w2's expert-local column permutation over the gathered columns
   std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, att_, logits_;
   std::vector<float> key_cache_, value_cache_;  // [L][seq_len][kv_dim]
 };
