@@ -115,9 +115,10 @@ def main():
         return {"name": name, "wsz": wsz, "decisions": dec}
 
     def pruned(src, side, stem):
-        """src pruned 2:4 by E-Sparse (the tool's defaults) with w2's shuffle inside side's experts, as bf16."""
+        """src pruned 2:4 by E-Sparse with the global+local shuffle (as `make sim`), w2 shuffled inside side's experts."""
         out = f"{work}/{stem}.safetensors"
-        step([tool, "prune", src, "-o", out, "--method", "esparse", "--lte", side, "--threads", "1"], [src, side], out)
+        step([tool, "prune", src, "-o", out, "--method", "esparse", "--shuffle", "global+local", "--lte", side, "--threads", "1"],
+             [src, side], out)
         return out
 
     def lte24_variant(name, src, side, norm):
