@@ -11,7 +11,8 @@ no-training activation-norm oracle (`--lte-norm`), which the report then names. 
 the expert size (--expert-size 16/32/64, the norm oracle at 50%: there are no trained routers of other
 sizes) in the compressed mode. The LTE containers use table log 8 (--table-log): the expert chunks are
 small, and a table of 2^11 entries per chunk, the dense default, keeps the decoder loading tables.
-Compressed 2:4 (token_factory --mode sparse): each level's model pruned 2:4 by E-Sparse with w2's channel
+Compressed 2:4 (token_factory --mode sparse): each level's model pruned 2:4 by E-Sparse (global+local
+shuffle, as make sim's 2:4 mode) with w2's channel
 shuffle kept inside the side file's experts (`prune --lte`), `compress --lte` of it (2:4 expert chunks:
 w1/w3 rows, w2 column blocks packed 2:4 row segment by row segment, docs/format.md section 4.3), and the
 decisions of its gate on the pruned model; dense 2:4 is the same pruned model compressed without --lte.
