@@ -3,7 +3,9 @@
 // in a version-4 container whose index keys each chunk by (matrix, expert); it decompresses to exactly
 // expert_ordered() of the model; a reader that fetches only the active experts' chunks reads exactly
 // their bytes, and the forward pass computed from those bytes alone is the gated forward pass bit for
-// bit; a crafted index (overlapping, out-of-range, missing experts) is refused by name.
+// bit; the same for stories260K pruned 2:4 with w2's shuffle inside the experts (`prune --lte`), stored
+// in 2:4 expert chunks; a crafted index (overlapping, out-of-range, missing experts, a 2:4 column block
+// that is not whole groups of 4) is refused by name.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -17,6 +19,7 @@
 
 #include "codec/container_reader.hpp"
 #include "codec/sparse24_chunk.hpp"
+#include "hw/stream_program.hpp"
 #include "container_io.hpp"
 #include "llm/llama.hpp"
 #include "llm/llama_io.hpp"
@@ -374,6 +377,8 @@ TEST(LteStorage, Sparse24ExpertChunksOfThePrunedModelGiveItsGatedForward) {
   ASSERT_EQ(decompress_bytes(c.wsz, 2), c.source.bytes);
   // The hardware's whole-row API refuses the column blocks by name.
   EXPECT_NE(error_of([&] { ws::sparse24_chunks(r, "w2"); }).find("expert column blocks"), std::string::npos);
+  // The LTE stream program (docs/lte.md, the RTL skip) takes dense expert chunks only, and says so.
+  EXPECT_NE(error_of([&] { ws::expert_matrices(r, "w1"); }).find("holds 2:4 expert chunks"), std::string::npos);
 
   const ws::LlamaWeights pruned = ws::load_llama(c.pruned_path);
   const ws::LlamaWeights ordered = ws::expert_ordered(pruned, c.side);
