@@ -102,8 +102,9 @@ sim: deps configure
 	python3 sim/sweep.py --build $(BUILD) --jobs $(JOBS)
 
 # The token factory with LTE (docs/token_factory.md section 7): dense vs LTE at 25/50/75% of experts off,
-# raw and compressed, N = 1..32, the routers of `make train-lte` (else the activation-norm oracle), and
-# the expert size; build/reports/token_factory_lte.{json,md,png}. Part of `make bench`.
+# raw, compressed and compressed 2:4 (prune --lte), N = 1..32, the routers of `make train-lte` (else the
+# activation-norm oracle), and the expert size; build/reports/token_factory_lte.{json,md,png}. Part of
+# `make bench`.
 sim-lte: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target token_factory weightstream
 	python3 sim/sweep_lte.py --build $(BUILD) --jobs $(JOBS)

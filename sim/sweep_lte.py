@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """`make sim-lte` (part of `make bench`): the token factory with LTE (docs/token_factory.md section 7).
 
-stories260K, N processors x (dense, LTE at 25/50/75% of experts off) x (raw, compressed): each LTE level
-streams its model's `compress --lte` container (one chunk per expert of w1/w3/w2) and fetches per pass,
+stories260K, N processors x (dense, LTE at 25/50/75% of experts off) x (raw, compressed, compressed 2:4):
+each LTE level streams its model's `compress --lte` container (one chunk per expert of w1/w3/w2) and
+fetches per pass,
 per layer, the union of the experts its N tokens run, from the routers' real decisions on held-out
 sequences sampled from the model (`eval --lte-dump`). The routers are the trained ones of `make
 train-lte` (build/lte/lte{25,50,75}.safetensors and their fine-tuned models) when they exist, else the
@@ -10,6 +11,11 @@ no-training activation-norm oracle (`--lte-norm`), which the report then names. 
 the expert size (--expert-size 16/32/64, the norm oracle at 50%: there are no trained routers of other
 sizes) in the compressed mode. The LTE containers use table log 8 (--table-log): the expert chunks are
 small, and a table of 2^11 entries per chunk, the dense default, keeps the decoder loading tables.
+Compressed 2:4 (token_factory --mode sparse): each level's model pruned 2:4 by E-Sparse (global+local
+shuffle, as make sim's 2:4 mode) with w2's channel
+shuffle kept inside the side file's experts (`prune --lte`), `compress --lte` of it (2:4 expert chunks:
+w1/w3 rows, w2 column blocks packed 2:4 row segment by row segment, docs/format.md section 4.3), and the
+decisions of its gate on the pruned model; dense 2:4 is the same pruned model compressed without --lte.
   <out>/token_factory_lte.json   every run's report, the commands that made the files
   <out>/token_factory_lte.md     the tables
   <out>/token_factory_lte.png    tokens/s, weight bytes per token and experts fetched against N
@@ -23,9 +29,10 @@ import subprocess
 import sys
 import time
 
-from sweep import HERE, binaries, fresh, markdown, parse_ns, run_point, summary
+from sweep import HERE, binaries, fresh, markdown, parse_ns, run_point, source, summary
 
 LEVELS = [25, 50, 75]
+MODES = {"raw": "raw", "compressed": "compressed", "sparse": "compressed 2:4"}
 SIZES = [16, 32, 64]
 
 
@@ -108,7 +115,26 @@ def main():
         step(cmd, [st, side], dec)
         return {"name": name, "wsz": wsz, "decisions": dec}
 
-    variants, gate = [], ""
+    def pruned(src, side, stem):
+        """src pruned 2:4 by E-Sparse with the global+local shuffle (as `make sim`), w2 shuffled inside side's experts."""
+        out = f"{work}/{stem}.safetensors"
+        step([tool, "prune", src, "-o", out, "--method", "esparse", "--shuffle", "global+local", "--lte", side, "--threads", "1"],
+             [src, side], out)
+        return out
+
+    def lte24_variant(name, src, side, norm):
+        """lte_variant of the 2:4-pruned model: 2:4 expert chunks, the decisions on the pruned model."""
+        st = bf16(pruned(src, side, f"{name}.pruned"), f"{name}.pruned")
+        wsz = f"{work}/{name}.pruned.lte.wsz"
+        step([tool, "compress", "-f", "--lte", side, "--table-log", str(a.table_log), st, "-o", wsz], [st, side], wsz)
+        dec = f"{work}/{name}.pruned.decisions.safetensors"
+        cmd = [tool, "eval", model, st, "--lte", side, "--seqs", str(a.seqs), "--len", "128", "--lte-dump", dec]
+        if norm is not None:
+            cmd += ["--lte-norm", str(norm)]
+        step(cmd, [st, side], dec)
+        return {"name": name, "wsz": wsz, "decisions": dec}
+
+    variants, variants24, gate = [], [], ""
     trained = all(os.path.exists(f"{lte_dir}/lte{o}.safetensors") and os.path.exists(f"{lte_dir}/lte{o}.model.safetensors")
                   for o in LEVELS)
     groups = {}
@@ -125,6 +151,15 @@ def main():
             v = lte_variant(f"norm{o}", model, groups[32], o / 100)
         v.update(label=f"LTE {o}%", level=o, size=32)
         variants.append(v)
+        src, side = (f"{lte_dir}/lte{o}.model.safetensors", f"{lte_dir}/lte{o}.safetensors") if trained else (model, groups[32])
+        v = lte24_variant(f"lte{o}" if trained else f"norm{o}", src, side, None if trained else o / 100)
+        v.update(label=f"LTE {o}%", level=o, size=32)
+        variants24.append(v)
+    # Dense 2:4: the model pruned as the norm oracle's variants are (w2 shuffled inside the experts of 32),
+    # compressed with the tool's defaults (2:4 tensors, no expert chunks).
+    dense24_st = bf16(pruned(model, groups[32], "stories260K.pruned"), "stories260K.pruned")
+    dense24 = f"{work}/stories260K.pruned.bf16.wsz"
+    step([tool, "compress", "-f", dense24_st, "-o", dense24], [dense24_st], dense24)
     sizes = []
     for size in SIZES:
         v = lte_variant(f"norm50_e{size}", model, groups[size], 0.5)
@@ -134,11 +169,15 @@ def main():
     ns = parse_ns(a.n)
     points = [("dense", dense, None, m, n) for m in ("raw", "compressed") for n in ns]
     points += [(v["label"], v["wsz"], v["decisions"], m, n) for v in variants for m in ("raw", "compressed") for n in ns]
+    points += [("dense", dense24, None, "sparse", n) for n in ns]
+    points += [(v["label"], v["wsz"], v["decisions"], "sparse", n) for v in variants24 for n in ns]
     points += [(v["label"], v["wsz"], v["decisions"], "compressed", n) for v in sizes for n in ns]
 
     def run(p):
         label, wsz, dec, mode, n = p
-        r = run_point(binary, wsz, mode, n, (["--lte-decisions", dec] if dec else []) + a.extra)
+        # compressed 2:4 streams the pruned model's container (--pruned); MODEL is then only named
+        model_arg, pruned_arg = (dense, ["--pruned", wsz]) if mode == "sparse" else (wsz, [])
+        r = run_point(binary, model_arg, mode, n, pruned_arg + (["--lte-decisions", dec] if dec else []) + a.extra)
         r["label"] = label
         if dec:
             r["fetched"], r["off_per_token"] = fetched_fraction(dec, n, r["config"]["tokens"])
@@ -154,13 +193,13 @@ def main():
         firsts.setdefault((r["label"], r["config"]["mode"]), r)
     streams = markdown(["variant", "mode", "container", "chunks", "weight bytes per pass, every expert on"],
                        ["---", "---", "---", "---:", "---:"],
-                       [[k[0], k[1], os.path.basename(r["config"]["model"]), r["workload"]["chunks"],
+                       [[k[0], MODES[k[1]], source(r), r["workload"]["chunks"],
                          r["workload"]["stream_bytes"]] for k, r in firsts.items()])
 
     def row(r):
         n, tok = r["config"]["processors"], r["config"]["tokens"]
         weights = r["sim"]["weight_read_bytes"] / (n * tok)
-        return [r["label"], r["config"]["mode"], n, f"{r['sim']['tokens_per_s']:.0f}",
+        return [r["label"], MODES[r["config"]["mode"]], n, f"{r['sim']['tokens_per_s']:.0f}",
                 f"{r['roofline']['tokens_per_s']:.0f}", f"{r['sim']['roofline_ratio']:.4f}",
                 f"{r['sim']['dram_bytes_per_token']:.0f}", f"{weights:.0f}",
                 f"{100 * r['fetched']:.1f}%" if "fetched" in r else "100%",
@@ -172,7 +211,8 @@ def main():
     main_rows = [row(r) for r in reports if r["label"] == "dense" or r["label"].startswith("LTE")]
     size_rows = [row(r) for r in reports if r["label"].startswith("norm 50%")]
     text = (f"Decisions: {gate}; {a.seqs} held-out sequences x 129 tokens (seed 2). Experts of 32 "
-            f"(stories260K: 6 per layer, the last of 12 neurons).\n\n" + streams + "\n" +
+            f"(stories260K: 6 per layer, the last of 12 neurons). Compressed 2:4: the model pruned by E-Sparse "
+            f"with w2's shuffle inside the experts, the decisions on the pruned model.\n\n" + streams + "\n" +
             markdown(header, align, main_rows) + "\nExpert size (the norm oracle at 50%, compressed):\n\n" +
             markdown(header, align, size_rows))
     with open(os.path.join(out, "token_factory_lte.md"), "w") as f:
@@ -193,16 +233,16 @@ def plot(reports, path, gate):
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(16, 4.5))
     labels = list(dict.fromkeys(r["label"] for r in reports))
     for label in labels:
-        for mode, ls in (("compressed", "o-"), ("raw", "x--")):
+        for mode, ls in (("compressed", "o-"), ("raw", "x--"), ("sparse", "s-.")):
             rs = [r for r in reports if r["label"] == label and r["config"]["mode"] == mode]
             if not rs or (label.startswith("norm 50%") and mode == "raw"):
                 continue
             n = [r["config"]["processors"] for r in rs]
-            a.plot(n, [r["sim"]["tokens_per_s"] for r in rs], ls, ms=3, label=f"{label}, {mode}")
+            a.plot(n, [r["sim"]["tokens_per_s"] for r in rs], ls, ms=3, label=f"{label}, {MODES[mode]}")
             b.plot(n, [r["sim"]["weight_read_bytes"] / (r["config"]["processors"] * r["config"]["tokens"]) / 1024
-                       for r in rs], ls, ms=3, label=f"{label}, {mode}")
-            if mode == "compressed" and "fetched" in rs[0]:
-                c.plot(n, [100 * r["fetched"] for r in rs], "o-", ms=3, label=label)
+                       for r in rs], ls, ms=3, label=f"{label}, {MODES[mode]}")
+            if mode != "raw" and "fetched" in rs[0]:
+                c.plot(n, [100 * r["fetched"] for r in rs], ls, ms=3, label=f"{label}, {MODES[mode]}")
     a.set(xlabel="processors N", ylabel="tokens/s", title="Throughput", xscale="log")
     b.set(xlabel="processors N", ylabel="weight KiB / token", title="Weight traffic per token", xscale="log",
           yscale="log")

@@ -113,6 +113,8 @@ void parse_experts(IndexCursor& c, Segment& s, const std::string& where) {
     if (e.expert != expert)
       throw FormatError("expert " + std::to_string(e.expert) + " where expert " + std::to_string(expert) +
                         " comes next in " + at);
+    if (s.is_sparse24() && !rows && e.count % 4 != 0)  // each row's segment is packed 2:4 on its own
+      throw FormatError("2:4 expert chunk " + span + " is not whole groups of 4 columns in " + at);
     if (uint64_t(e.count) * across != e.value_count)
       throw FormatError("expert chunk of " + std::to_string(e.count) + " " + unit + " holds " +
                         std::to_string(e.value_count) + " values, not " + std::to_string(uint64_t(e.count) * across) +
@@ -155,8 +157,12 @@ uint64_t Segment::index_bytes(uint16_t version) const {
   if (!is_tensor()) return kLiteralRecord;
   const uint64_t format_bytes = is_quant() ? 1 : format_of(*this).record_bytes();
   const uint64_t experts_bytes =
-      version >= kVersionExperts && kind == Kind::Tensor ? 1 + (has_experts() ? 16 * chunks.size() : 0) : 0;
+      version >= kVersionExperts && !is_quant() ? 1 + (has_experts() ? 16 * chunks.size() : 0) : 0;
   return 1 + 2 + name.size() + format_bytes + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size() + experts_bytes;
+}
+
+uint64_t Segment::sparse24_cols(size_t j) const {
+  return experts == Experts::Columns ? chunks.at(j).count : dims.back();
 }
 
 uint64_t Segment::matrices() const {
@@ -206,7 +212,7 @@ std::vector<uint8_t> serialize_index(const Index& index) {
       append_le(out, c.size, 4);
       append_le(out, c.value_count, 4);
     }
-    if (index.version < kVersionExperts || s.kind != Segment::Kind::Tensor) continue;
+    if (index.version < kVersionExperts || s.is_quant()) continue;
     append_le(out, uint8_t(s.experts), 1);
     if (!s.has_experts()) continue;
     for (const ChunkEntry& c : s.chunks) {
@@ -305,7 +311,6 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
         // Formats whose symbols may take no raw bit: the compressor's chunk limit bounds allocation.
         if (raw_bits == 0 && e.value_count > kMaxChunkValues)
           throw FormatError("more than 2^24 values in " + chunk_where(s, size_t(j)));
-        if (s.is_sparse24()) check_sparse24_rows(s, values, e.value_count, size_t(j));
         if (s.is_quant() && e.value_count % kQuantBlockValues != 0)
           throw FormatError("chunk is not whole blocks of 32 values in " + chunk_where(s, size_t(j)));
         e.first_value = values;
@@ -317,7 +322,10 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       if (!s.is_quant() && s.value_count > UINT64_MAX / s.format.value_bytes())
         throw FormatError("absurd value count in " + where);
       s.length = s.source_bytes(s.value_count);
-      if (version >= kVersionExperts && s.kind == Segment::Kind::Tensor) parse_experts(c, s, where);
+      if (version >= kVersionExperts && !s.is_quant()) parse_experts(c, s, where);
+      // A 2:4 chunk holds whole rows of one matrix, or (column blocks) one expert's row segments.
+      if (s.is_sparse24() && s.experts != Segment::Experts::Columns)
+        for (size_t j = 0; j < s.chunks.size(); ++j) check_sparse24_rows(s, s.chunks[j].first_value, s.chunks[j].value_count, j);
       if (!names.insert(s.name).second) throw FormatError("duplicate " + where);
     } else {
       throw FormatError("unknown kind " + std::to_string(k) + " of " + seg);

@@ -27,7 +27,7 @@ constexpr char kContainerEndMagic[4] = {'W', 'S', 'Z', 'E'};
 //   2: XXH3 checksums bound to their place in the source (segment_checksum) and, in the index, the
 //      content checksum over all of them (ContentChecksum); chunks in layout 1.
 //   3: as 2, with chunks in layout 2 (one symbol stream per decoder state, docs/format.md section 4).
-//   4: as 3, with an expert layout in every dense tensor record (docs/format.md section 4.3: a tensor
+//   4: as 3, with an expert layout in every dense and 2:4 tensor record (docs/format.md section 4.3: a tensor
 //      cut into chunks at LTE expert boundaries, each chunk keyed by matrix and expert). The writer
 //      writes 4 only for a container with such a tensor, so every other container stays version 3.
 // The readers compare against these names, never against a literal.
@@ -74,9 +74,10 @@ struct Segment {
   std::vector<uint64_t> dims;
   uint64_t value_count = 0;       // Quant: a multiple of 32, as is every chunk's
   std::vector<ChunkEntry> chunks;
-  // Version kVersionExperts, dense tensors (docs/format.md section 4.3): None, the chunks in value
-  // order; Rows, chunk = one expert's rows of one matrix; Columns, chunk = one expert's column block
-  // of one matrix, [rows][count] row-major, which a decoder puts back at its columns.
+  // Version kVersionExperts, dense and 2:4 tensors (docs/format.md section 4.3): None, the chunks in
+  // value order; Rows, chunk = one expert's rows of one matrix; Columns, chunk = one expert's column
+  // block of one matrix, [rows][count] row-major, which a decoder puts back at its columns (a 2:4
+  // tensor's: each row's segment of count columns packed 2:4 on its own).
   enum class Experts : uint8_t { None = 0, Rows = 1, Columns = 2 };
   Experts experts = Experts::None;
 
@@ -85,6 +86,8 @@ struct Segment {
   bool is_quant() const { return kind == Kind::Quant; }
   bool has_experts() const { return experts != Experts::None; }
   uint64_t matrices() const;  // the product of the leading dims (rank >= 2), else 0
+  // A 2:4 tensor's chunk j: the last dim its rows are packed with (a column block's count, else K).
+  uint64_t sparse24_cols(size_t j) const;
   uint64_t index_bytes(uint16_t version = kContainerVersion) const;  // size of its record in the index
   uint64_t source_bytes(uint64_t values) const;  // bytes that `values` of its values take in the source
   std::string format_name() const;  // the format's name; "q4_0", "q4_1", "q8_0" for Quant

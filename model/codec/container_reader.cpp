@@ -111,14 +111,14 @@ void ContainerReader::decode_chunk_into(const Segment& t, size_t j, uint8_t* out
   const Checksum sum = chunk_checksum(t, j).with_digest(digest);
   try {
     check_chunk_layouts(at, e.size, t, layout_of_version(index_.version));
-    const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(at, e.size).rows) * t.dims.back()
+    const uint64_t held = t.is_sparse24() ? uint64_t(parse_sparse24_chunk(at, e.size).rows) * t.sparse24_cols(j)
                           : t.is_quant()  ? parse_quant_chunk(at, e.size, t.quant).value_count
                                           : parse_chunk(at, e.size).value_count;
     if (held != e.value_count)
       throw FormatError("holds " + std::to_string(held) + " values, the index says " +
                         std::to_string(e.value_count));
     if (t.is_sparse24())
-      decode_sparse24_chunk(at, e.size, t.dtype, t.dims.back(), out, out_size, sum);
+      decode_sparse24_chunk(at, e.size, t.dtype, t.sparse24_cols(j), out, out_size, sum);
     else if (t.is_quant())
       decode_quant_chunk(at, e.size, t.quant, out, out_size, sum);
     else
@@ -209,6 +209,8 @@ void ContainerReader::verify_literal(const Segment& s) const {
 std::vector<Sparse24ChunkRef> sparse24_chunks(const ContainerReader& reader, const std::string& name) {
   const Segment& s = reader.tensor(name);
   if (!s.is_sparse24()) throw FormatError("tensor '" + name + "' is not stored 2:4");
+  if (s.experts == Segment::Experts::Columns)
+    throw FormatError("tensor '" + name + "' is cut into expert column blocks, not rows: fetch it by expert");
   const uint64_t cols = s.dims.back(), matrix_rows = s.dims[s.dims.size() - 2];
   std::vector<Sparse24ChunkRef> refs;
   uint64_t row = 0;  // flat row over all matrices
@@ -242,6 +244,23 @@ Sparse24 decode_sparse24_matrix(const ContainerReader& reader, const std::string
   out.meta.resize(size_t(rows * cols / 4));
   out.perm = identity_perm(int(cols));
   const uint64_t groups = cols / 4;
+  if (s.experts == Segment::Experts::Columns) {  // one expert's row segments: its groups go to its columns
+    for (size_t j = 0; j < s.chunks.size(); ++j) {
+      const ChunkEntry& e = s.chunks[j];
+      if (e.matrix != matrix) continue;
+      reader.decode_chunk(s, j);  // every check, the CRC included
+      const std::vector<uint8_t> bytes = reader.chunk_bytes(s, j);
+      const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, e.count,
+                                                       reader.chunk_checksum(s, j));
+      for (uint64_t r = 0; r < rows; ++r)
+        for (uint64_t g = 0; g < e.count / 4; ++g) {
+          const size_t from = size_t(r * st.groups + g), to = size_t(r * groups + e.first / 4 + g);
+          out.meta[to] = st.meta[from];
+          for (int k = 0; k < 2; ++k) out.values[2 * to + size_t(k)] = load_le16(&st.values[4 * from + 2 * size_t(k)]);
+        }
+    }
+    return out;
+  }
   for (const Sparse24ChunkRef& c : sparse24_chunks(reader, name)) {
     if (c.matrix != matrix) continue;
     reader.decode_chunk(s, c.chunk);  // every check, the CRC included, with tensor and chunk in errors

@@ -77,6 +77,7 @@ struct ExpertBlock {
   size_t chunk = 0;               // index in the tensor's chunk list
   uint32_t coded_bytes = 0;       // the chunk's size in the container: what was read for it
   std::vector<uint8_t> values;    // decoded, in chunk order: [count][cols] or [rows][count], source dtype
+                                  // (a 2:4 chunk: dense, its dropped values +0)
 };
 // active[e] != 0: expert e runs (active.size() = the matrix's experts). Throws ws::FormatError for a
 // tensor without expert chunks, a matrix out of range, or an active list of the wrong length.
@@ -96,7 +97,8 @@ struct Sparse24ChunkRef {
   std::vector<uint8_t> bytes;
   Checksum checksum = Checksum::crc32();  // how its checksums are computed (ContainerReader::chunk_checksum)
 };
-// Throws ws::FormatError if the tensor is absent or not stored 2:4.
+// Throws ws::FormatError if the tensor is absent, not stored 2:4, or cut into expert column blocks
+// (fetch_experts reads those).
 std::vector<Sparse24ChunkRef> sparse24_chunks(const ContainerReader& reader, const std::string& tensor);
 
 // The golden model's packed layer: matrix `matrix` of a bf16 2:4 tensor as ws::Sparse24 (values as

@@ -103,6 +103,12 @@ void ContainerWriter::begin_quant_tensor(const std::string& name, GgmlType type,
 
 void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk, const uint8_t* source, size_t source_size) {
   if (state_ != State::Tensor) throw std::logic_error("ContainerWriter: chunk outside a tensor");
+  if (index_.segments.back().has_experts()) throw std::logic_error("ContainerWriter: add_chunk in an expert-chunked tensor");
+  add_chunk_keyed(chunk, source, source_size, nullptr);
+}
+
+void ContainerWriter::add_chunk_keyed(const std::vector<uint8_t>& chunk, const uint8_t* source, size_t source_size,
+                                      const ChunkEntry* key) {
   if (chunk.size() < 4 || chunk.size() > UINT32_MAX) throw std::logic_error("ContainerWriter: bad chunk size");
   Segment& s = index_.segments.back();
   // The container's version names its chunks' layout (sub-chunks included).
@@ -112,10 +118,13 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk, const uint8_t
     throw std::logic_error(std::string("ContainerWriter: ") + e.what());
   }
   ChunkEntry e;
+  if (key) e.matrix = key->matrix, e.expert = key->expert, e.first = key->first, e.count = key->count;
   e.offset = written_;
   e.size = uint32_t(chunk.size());
-  // A dense chunk starts with its value count, a 2:4 chunk with its row count.
-  const uint64_t count = load_le(chunk.data(), 4) * (s.is_sparse24() ? s.dims.back() : 1);
+  // A dense chunk starts with its value count, a 2:4 chunk with its row count (of a column block's
+  // `count` columns, or of the tensor's last dim).
+  const bool block = key && s.experts == Segment::Experts::Columns;
+  const uint64_t count = load_le(chunk.data(), 4) * (s.is_sparse24() ? (block ? key->count : s.dims.back()) : 1);
   if (count > UINT32_MAX) throw std::logic_error("ContainerWriter: chunk too large");
   e.value_count = uint32_t(count);
   e.first_value = s.value_count;
@@ -136,9 +145,8 @@ void ContainerWriter::add_chunk(const std::vector<uint8_t>& chunk, const uint8_t
 }
 
 void ContainerWriter::set_experts(Segment::Experts experts) {
-  if (state_ != State::Tensor || index_.segments.back().kind != Segment::Kind::Tensor ||
-      !index_.segments.back().chunks.empty())
-    throw std::logic_error("ContainerWriter: set_experts outside a dense tensor's start");
+  if (state_ != State::Tensor || index_.segments.back().is_quant() || !index_.segments.back().chunks.empty())
+    throw std::logic_error("ContainerWriter: set_experts outside a dense or 2:4 tensor's start");
   if (index_.version < kVersionExperts && experts != Segment::Experts::None)
     throw std::logic_error("ContainerWriter: expert chunks need version " + std::to_string(kVersionExperts));
   index_.segments.back().experts = experts;
@@ -148,9 +156,9 @@ void ContainerWriter::add_expert_chunk(const std::vector<uint8_t>& chunk, const 
                                        uint32_t matrix, uint32_t expert, uint32_t first, uint32_t count) {
   if (state_ != State::Tensor || !index_.segments.back().has_experts())
     throw std::logic_error("ContainerWriter: expert chunk outside an expert-chunked tensor");
-  add_chunk(chunk, source, source_size);
-  ChunkEntry& e = index_.segments.back().chunks.back();
-  e.matrix = matrix, e.expert = expert, e.first = first, e.count = count;
+  ChunkEntry key;
+  key.matrix = matrix, key.expert = expert, key.first = first, key.count = count;
+  add_chunk_keyed(chunk, source, source_size, &key);
 }
 
 void ContainerWriter::end_tensor() {

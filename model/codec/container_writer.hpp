@@ -35,8 +35,9 @@ class ContainerWriter {
   // An encode_chunk() / encode_sparse24_chunk() / encode_quant_chunk() result, with the source bytes
   // it restores (required from kVersionBound: they feed the content checksum; their size is checked).
   void add_chunk(const std::vector<uint8_t>& chunk, const uint8_t* source = nullptr, size_t source_size = 0);
-  // Version kVersionExperts: the current (dense) tensor's chunks are expert chunks (docs/format.md
-  // section 4.3), each added with add_expert_chunk in matrix and expert order.
+  // Version kVersionExperts: the current (dense or 2:4) tensor's chunks are expert chunks (docs/format.md
+  // section 4.3), each added with add_expert_chunk in matrix and expert order (a 2:4 column block: an
+  // encode_sparse24_chunk() of its [rows][count] values).
   void set_experts(Segment::Experts experts);
   // add_chunk, keyed: matrix, expert, its first row or column and how many it holds. `source` is the
   // chunk's values in chunk order (a column block row-major), as the chunk's checksum covers them.
@@ -47,6 +48,8 @@ class ContainerWriter {
 
  private:
   void put(const uint8_t* data, size_t n);
+  void add_chunk_keyed(const std::vector<uint8_t>& chunk, const uint8_t* source, size_t source_size,
+                       const ChunkEntry* key);
   ByteSink& out_;
   Index index_;
   uint64_t written_ = 0;

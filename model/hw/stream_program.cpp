@@ -342,6 +342,8 @@ std::vector<DenseMatrix> dense_matrices(const ContainerReader& reader, const std
 
 std::vector<ExpertMatrix> expert_matrices(const ContainerReader& reader, const std::string& tensor) {
   const Segment& s = reader.tensor(tensor);
+  if (s.is_sparse24() && s.has_experts())  // docs/lte.md: the 2:4 stream program is not built yet
+    throw FormatError("tensor '" + tensor + "' holds 2:4 expert chunks: the LTE stream program takes dense ones only");
   if (s.is_sparse24() || s.is_quant() || !s.has_experts())
     throw FormatError("tensor '" + tensor + "' has no expert chunks (weightstream compress --lte SIDE)");
   if (s.dtype != DType::BF16)

@@ -237,8 +237,8 @@ struct ExpertMatrix {
   uint64_t beats(int e) const { return uint64_t(chunks.views[size_t(e)].value_count) / 4; }
 };
 
-// Every matrix of a bf16 tensor stored in expert chunks. Throws ws::FormatError for a tensor that is
-// absent, without expert chunks or not bf16, or whose rows (w1/w3) or column blocks (w2) are not a
+// Every matrix of a bf16 tensor stored in dense expert chunks. Throws ws::FormatError for a tensor that is
+// absent, without expert chunks, in 2:4 expert chunks (not built yet, docs/lte.md) or not bf16, or whose rows (w1/w3) or column blocks (w2) are not a
 // multiple of 4 values long, and Sparse24ChunkError ("matrix M chunk C: detail") for a chunk that fails a check.
 std::vector<ExpertMatrix> expert_matrices(const ContainerReader& reader, const std::string& tensor);
 

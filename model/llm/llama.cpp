@@ -229,8 +229,15 @@ void Llama::set_ffn_gate(FfnGate* gate) {
     bool ok = b.size() >= 2 && b.front() == 0 && b.back() == w_.config.hidden_dim;
     for (size_t e = 1; ok && e < b.size(); ++e) ok = b[e] > b[e - 1];
     if (!ok) throw std::invalid_argument("FFN gate: expert bounds do not cover the hidden dimension");
-    if (!w_.perm[int(LinearKind::w2)].empty())  // its stored column order is not the neurons' order
-      throw std::invalid_argument("FFN gate: the model's w2 has a column permutation (channel shuffle)");
+    // A w2 column permutation (channel shuffle) must keep every expert's columns in its own block.
+    const std::vector<int32_t>& perm = w_.perm[int(LinearKind::w2)];
+    const size_t H = size_t(w_.config.hidden_dim);
+    for (size_t l = 0; ok && l < perm.size() / H; ++l)
+      for (size_t e = 0; ok && e + 1 < b.size(); ++e)
+        for (int j = b[e]; ok && j < b[e + 1]; ++j) ok = perm[l * H + size_t(j)] >= b[e] && perm[l * H + size_t(j)] < b[e + 1];
+    if (!ok)
+      throw std::invalid_argument("FFN gate: the model's w2 column permutation (channel shuffle) crosses expert "
+                                  "boundaries");
     active_.assign(b.size() - 1, 0);
   }
   gate_ = gate;
@@ -276,10 +283,19 @@ void Llama::gated_ffn(int l) {
     for (int e = 0; e < experts; ++e)
       if (active_[size_t(e)]) out = std::copy(row + b[size_t(e)], row + b[size_t(e) + 1], out);
   }
+  // An expert-local channel shuffle (a pruned model, docs/lte.md): gathered column c of expert e reads
+  // the active neuron at e's offset plus its place inside e, so each product is the dense one's.
+  perm_active_.clear();
+  if (w2.perm)
+    for (int e = 0, base = 0; e < experts; ++e)
+      if (active_[size_t(e)]) {
+        for (int j = b[size_t(e)]; j < b[size_t(e) + 1]; ++j) perm_active_.push_back(base + w2.perm[j] - b[size_t(e)]);
+        base += b[size_t(e) + 1] - b[size_t(e)];
+      }
   LinearView lv = w2;
   lv.in = int(n);
   lv.w = w2_active_.data();
-  lv.perm = nullptr;
+  lv.perm = w2.perm ? perm_active_.data() : nullptr;
   apply(lv, h_active_.data(), xb_.data());
 }
 

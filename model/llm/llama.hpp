@@ -76,8 +76,9 @@ using LinearHook = std::function<void(const LinearView& lv, const float* x, floa
 // in expert order (llm/lte.hpp, expert_ordered): expert e is the neurons bounds()[e] .. bounds()[e+1]-1.
 // An expert switched off is neither read nor multiplied: the hook sees w1/w3 views of the active experts'
 // rows only (one view per run of consecutive active experts, `out` its rows, `w` its first row) and one
-// w2 view whose `in` is the active neurons (columns gathered in their order), so the w2 sum is the dense
-// one with the inactive products (exact zeros) left out, bit for bit.
+// w2 view whose `in` is the active neurons (columns gathered in their order; with a pruned model's
+// expert-local w2 shuffle, `perm` over the gathered columns), so the w2 sum is the dense one with the
+// inactive products (exact zeros) left out, bit for bit.
 class FfnGate {
  public:
   virtual ~FfnGate() = default;
@@ -113,7 +114,8 @@ class Llama {
   // (SmolLM2: 8192, 377 MB of cache) need not pay for positions it will not reach.
   explicit Llama(const LlamaWeights& w, int max_seq = 0);
   void set_hook(LinearHook hook) { hook_ = std::move(hook); }  // empty: matvec
-  // nullptr: the dense FFN. The gate must outlive the model's use of it and match its hidden_dim.
+  // nullptr: the dense FFN. The gate must outlive the model's use of it and match its hidden_dim; a w2
+  // column permutation must keep each expert's columns in its block (std::invalid_argument otherwise).
   void set_ffn_gate(FfnGate* gate);
   // nullptr: softmax attention over the KV cache. The mixer must outlive the model's use of it; while
   // one is set the KV cache holds no memory (call it between sequences: the cache starts empty).
@@ -140,6 +142,7 @@ class Llama {
   std::vector<uint8_t> active_;    // [experts] of the gated layer
   std::vector<float> w2_active_;   // [dim][active neurons]: w2's active columns, gathered
   std::vector<float> h_active_;    // [active neurons]
+  std::vector<int32_t> perm_active_;  // w2's expert-local column permutation over the gathered columns
   std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, att_, logits_;
   std::vector<float> key_cache_, value_cache_;  // [L][seq_len][kv_dim]
 };

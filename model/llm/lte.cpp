@@ -202,17 +202,34 @@ void save_lte(const LteSide& s, const std::string& path) {
 LlamaWeights expert_ordered(const LlamaWeights& w, const LteSide& side) {
   side.validate();
   side.check_model(w.config);
-  if (!w.perm[int(LinearKind::w2)].empty())
-    throw FormatError("the model's w2 has a column permutation (a channel shuffle); LTE needs w2 in neuron order");
   LlamaWeights o = w;
   const size_t H = size_t(w.config.hidden_dim), D = size_t(w.config.dim);
+  const std::vector<int> b = side.bounds();
+  std::vector<int32_t>& p2 = o.perm[int(LinearKind::w2)];
   for (size_t l = 0; l < size_t(w.config.n_layers); ++l) {
     const int32_t* ord = side.order.data() + l * H;
+    if (!p2.empty()) {
+      // A pruned model's w2 channel shuffle (stored column j reads neuron perm[j]) composes with the
+      // expert order only if it keeps each expert's neurons in that expert's block of stored columns
+      // (`prune --lte SIDE`): then the stored columns stay and perm becomes expert-local.
+      std::vector<int32_t> inv(H);
+      for (size_t k = 0; k < H; ++k) inv[size_t(ord[k])] = int32_t(k);
+      int32_t* p = p2.data() + l * H;
+      for (size_t e = 0; e + 1 < b.size(); ++e)
+        for (int j = b[e]; j < b[e + 1]; ++j) {
+          const int32_t k = inv[size_t(p[j])];
+          if (k < b[e] || k >= b[e + 1])
+            throw FormatError("the model's w2 column permutation (a channel shuffle) crosses the side file's expert "
+                              "boundaries in layer " + std::to_string(l) + " (prune it with --lte SIDE)");
+          p[j] = k;
+        }
+    }
     for (LinearKind kind : {LinearKind::w1, LinearKind::w3}) {
       const float* src = w.linear[int(kind)].data() + l * H * D;
       float* dst = o.linear[int(kind)].data() + l * H * D;
       for (size_t k = 0; k < H; ++k) std::memcpy(dst + k * D, src + size_t(ord[k]) * D, D * sizeof(float));
     }
+    if (!p2.empty()) continue;  // the stored columns already are in expert blocks
     const float* src = w.linear[int(LinearKind::w2)].data() + l * D * H;
     float* dst = o.linear[int(LinearKind::w2)].data() + l * D * H;
     for (size_t r = 0; r < D; ++r)

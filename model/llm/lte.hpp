@@ -59,8 +59,10 @@ LteSide load_lte(const std::string& path);  // throws FormatError (IoError for a
 void save_lte(const LteSide& side, const std::string& path);
 
 // The model with every layer's hidden neurons in the side file's expert order: w1 and w3 rows and w2
-// columns permuted (the function is the same; w2's fp32 sum runs in the new order). Throws FormatError
-// for a model whose w2 has a column permutation or whose shape the side file does not fit.
+// columns permuted (the function is the same; w2's fp32 sum runs in the new order). A pruned model's
+// w2 with a channel shuffle keeps its stored columns when the shuffle keeps each expert's neurons in
+// that expert's block of columns (`prune --lte`), its perm then expert-local. Throws FormatError for a
+// shuffle that crosses expert boundaries, or a model whose shape the side file does not fit.
 LlamaWeights expert_ordered(const LlamaWeights& w, const LteSide& side);
 
 // Experts and FFN neurons that a gate has switched off, over all tokens and layers it routed.

@@ -140,13 +140,18 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       continue;
     }
     if (const auto cut = opt.experts.find(s.name); cut != opt.experts.end()) {
-      // One chunk per expert of every matrix: its rows, or its column block gathered row-major.
+      // One chunk per expert of every matrix: its rows, or its column block gathered row-major. A 2:4
+      // tensor stays 2:4 when every block's row segments are whole groups of 4 (docs/format.md 4.3).
       const Segment::Experts layout = cut->second.columns ? Segment::Experts::Columns : Segment::Experts::Rows;
-      pipe.then([&w, &s, layout] {
-        w.begin_tensor(s.name, s.format, s.dims, false);
+      bool sparse = opt.sparse24 && qualifies_sparse24(in, s);
+      for (size_t e = 0; sparse && cut->second.columns && e < cut->second.bounds.size(); ++e)
+        sparse = cut->second.bounds[e] % 4 == 0;
+      pipe.then([&w, &s, layout, sparse] {
+        w.begin_tensor(s.name, s.format, s.dims, sparse);
         w.set_experts(layout);
       });
       ++result.tensors;
+      result.sparse24_tensors += sparse;
       const size_t width = s.format.value_bytes();
       const uint64_t rows = s.dims[s.dims.size() - 2], cols = s.dims.back();
       const std::vector<int> b = cut->second.bounds;  // what the jobs below need, by value
@@ -174,6 +179,18 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
           done_values += n;
           ++result.chunks;
           const uint32_t key[4] = {uint32_t(m), uint32_t(e), uint32_t(first), uint32_t(count)};
+          if (sparse) {  // rows: count rows of cols values; a column block: rows rows of count values
+            const uint32_t r = uint32_t(columns ? rows : count);
+            const uint64_t k = columns ? count : cols;
+            const DType dtype = format.dtype();
+            const ChunkOptions vopt{opt.chunk.lanes, kSparse24ValueTableLog, opt.chunk.layout, copt.checksum};
+            pipe.run([values, r, k, dtype, vopt] { return encode_sparse24_chunk(values->data(), r, k, dtype, vopt); },
+                     [&w, &advance, values, key](Bytes& chunk) {
+                       w.add_expert_chunk(chunk, values->data(), values->size(), key[0], key[1], key[2], key[3]);
+                       advance(values->size());
+                     });
+            continue;
+          }
           pipe.run([values, n, format, copt] { return encode_chunk(values->data(), n, format, copt); },
                    [&w, &advance, values, key](Bytes& chunk) {
                      w.add_expert_chunk(chunk, values->data(), values->size(), key[0], key[1], key[2], key[3]);

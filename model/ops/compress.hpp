@@ -30,7 +30,8 @@ struct CompressOptions {
   unsigned threads = 0;
   Progress progress;
   // Tensors (by name) stored as expert chunks; not empty: the container is version kVersionExperts.
-  // Such a tensor is stored dense; a name the source lacks, or a cut that does not fit, is invalid.
+  // Such a tensor is stored 2:4 when it qualifies (and, cut into column blocks, every bound is a multiple
+  // of 4), else dense; a name the source lacks, or a cut that does not fit, is invalid.
   std::map<std::string, ExpertCut> experts;
 };
 

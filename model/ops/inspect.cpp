@@ -130,7 +130,7 @@ InspectReport inspect(const ContainerReader& in, unsigned threads, const Progres
             } else {
               const std::vector<uint8_t> bytes = in.chunk_bytes(s, j);
               const Sparse24ChunkView v = parse_sparse24_chunk(bytes.data(), bytes.size());
-              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.dims.back(),
+              const Sparse24Stored st = decode_sparse24_stored(bytes.data(), bytes.size(), s.dtype, s.sparse24_cols(j),
                                                                in.chunk_checksum(s, j));
               count_symbols(st.values, s.format, m.histogram);
               tans::Histogram nibbles{};

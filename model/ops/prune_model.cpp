@@ -84,6 +84,22 @@ std::string prune_model(const PruneModelOptions& o) {
   const auto t1 = clock::now();
   PruneOptions popt = opt;
   popt.threads = threads;
+  if (!o.lte.empty()) {  // w2's channel shuffle inside the side file's experts (docs/lte.md)
+    try {
+      const LteSide side = load_lte(o.lte);
+      side.check_model(dense.config);
+      popt.expert_order = side.order;
+      popt.expert_bounds = side.bounds();
+      for (size_t e = 0; e + 1 < popt.expert_bounds.size(); ++e)  // groups of m must not straddle two experts
+        if ((popt.expert_bounds[e + 1] - popt.expert_bounds[e]) % np.m != 0)
+          throw FormatError("expert " + std::to_string(e) + " has " +
+                            std::to_string(popt.expert_bounds[e + 1] - popt.expert_bounds[e]) +
+                            " neurons, not a multiple of " + std::to_string(np.m) + ": " + pattern_name(np) +
+                            " groups would straddle experts");
+    } catch (const FormatError& e) {
+      throw FileError(o.lte, e.what());
+    }
+  }
   PruneReport report;
   const LlamaWeights pruned = prune(dense, cal, popt, &report);
   const double prune_seconds = seconds_since(t1);
@@ -97,12 +113,14 @@ std::string prune_model(const PruneModelOptions& o) {
     md["prune_bins"] = std::to_string(opt.bins);
   }
   if (opt.shuffle == ShuffleMode::global_local) md["prune_block"] = std::to_string(opt.block);
+  if (!o.lte.empty()) md["prune_lte_experts"] = o.lte;
   save_llama(pruned, o.out, md);
 
   std::string out = strprintf("pruned %s -> %s: %s, method %s, shuffle %s", o.in.c_str(), o.out.c_str(),
                               pattern_name(np).c_str(), method_name(opt.method), shuffle_name(opt.shuffle));
   if (opt.method == PruneMethod::esparse) out += strprintf(", alpha %g, bins %d", opt.alpha, opt.bins);
   if (opt.shuffle == ShuffleMode::global_local) out += strprintf(", block %d", opt.block);
+  if (!o.lte.empty()) out += strprintf(", w2 shuffled inside the experts of %s", o.lte.c_str());
   out += strprintf("\ncalibration: %s\n", calib_desc.c_str());
   out += strprintf("importance kept by the %s mask (fraction of the layer's total, summed over layers):\n",
                    pattern_name(np).c_str());

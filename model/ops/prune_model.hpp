@@ -20,6 +20,7 @@ struct PruneModelOptions {
   uint64_t seed = 1;                // calibration sampling seed (without `text`)
   std::string text;                 // calibrate on this text's calibration part (llm/text_set.hpp)
   unsigned threads = 0;             // calibration and pruning threads (0: one per core); same result
+  std::string lte;                  // LTE side file: w2's channel shuffle kept inside its experts (docs/lte.md)
 };
 
 // Loads `in`, calibrates on sequences sampled from it (or on windows of the calibration part of

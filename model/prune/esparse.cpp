@@ -47,8 +47,13 @@ std::vector<double> importance(const float* w, int out, int in, PruneMethod m, c
 
 PrunedLayer prune_layer(const float* w, int out, int in, const std::vector<double>& imp, ShuffleMode shuffle,
                         int block, NmPattern pattern) {
+  return prune_layer(w, out, in, imp, channel_permutation(imp, out, in, shuffle, block, pattern), pattern);
+}
+
+PrunedLayer prune_layer(const float* w, int out, int in, const std::vector<double>& imp, std::vector<int32_t> perm,
+                        NmPattern pattern) {
   PrunedLayer p;
-  p.perm = channel_permutation(imp, out, in, shuffle, block, pattern);
+  p.perm = std::move(perm);
   p.mask = nm_mask(imp, out, in, p.perm, pattern);
   p.w.assign(size_t(out) * size_t(in), 0.0f);
   for (size_t i = 0; i < size_t(out); ++i)
@@ -79,6 +84,10 @@ LlamaWeights prune(const LlamaWeights& dense, const Calibration& cal, const Prun
     }
     out.perm[size_t(k)].assign(size_t(c.n_layers) * size_t(in), 0);
   }
+  const bool experts = !opt.expert_order.empty();
+  if (experts && (opt.expert_order.size() != size_t(c.n_layers) * size_t(c.hidden_dim) ||
+                  opt.expert_bounds.size() < 2 || opt.expert_bounds.back() != c.hidden_dim))
+    throw std::invalid_argument("the expert order does not fit the model's hidden dimension");
 
   // One job per (kind, layer); each writes its own slice of `out`, and the report is summed in order
   // afterwards, so the result is the same for any number of threads.
@@ -102,7 +111,13 @@ LlamaWeights prune(const LlamaWeights& dense, const Calibration& cal, const Prun
     const size_t off = size_t(job.l) * size_t(rows) * size_t(in);
     const float* w = base.linear[k].data() + off;
     const std::vector<double> imp = importance(w, rows, in, opt.method, l2, h, opt.alpha);
-    PrunedLayer p = prune_layer(w, rows, in, imp, opt.shuffle, opt.block, np);
+    PrunedLayer p = experts && kind == LinearKind::w2
+                        ? prune_layer(w, rows, in, imp,
+                                      expert_channel_permutation(imp, rows, in, opt.shuffle, opt.block,
+                                                                 opt.expert_order.data() + size_t(job.l) * size_t(in),
+                                                                 opt.expert_bounds, np),
+                                      np)
+                        : prune_layer(w, rows, in, imp, opt.shuffle, opt.block, np);
     if (report) {
       for (double v : imp) job.total += v;
       job.kept = kept_importance(imp, rows, in, p.perm, np);

@@ -25,6 +25,11 @@ struct PruneOptions {
   int block = 32;      // local shuffle block, in channels
   NmPattern pattern;   // keep n of every m input channels: 2:4 (default) or 4:8
   unsigned threads = 1;  // layers pruned in parallel (the result does not depend on it)
+  // LTE (docs/lte.md): w2's channel shuffle kept inside each expert (expert_channel_permutation), so the
+  // pruned model composes with the expert order. expert_order [L][hidden] is the side file's lte.order,
+  // expert_bounds its experts; empty: the shuffle ranges over all of w2's input channels.
+  std::vector<int32_t> expert_order;
+  std::vector<int> expert_bounds;
 };
 
 // Importance [out][in] of weight w [out][in]:
@@ -40,6 +45,9 @@ struct PrunedLayer {
 };
 PrunedLayer prune_layer(const float* w, int out, int in, const std::vector<double>& imp, ShuffleMode shuffle,
                         int block, NmPattern pattern = {});
+// The same with the permutation given.
+PrunedLayer prune_layer(const float* w, int out, int in, const std::vector<double>& imp, std::vector<int32_t> perm,
+                        NmPattern pattern = {});
 
 // Importance summed per linear kind over the layers: all of it, what the mask keeps, and what it would
 // keep without the shuffle (identity permutation), to show what shuffling bought.

@@ -224,4 +224,26 @@ std::vector<int32_t> channel_permutation(const std::vector<double>& imp, int out
   return perm;
 }
 
+std::vector<int32_t> expert_channel_permutation(const std::vector<double>& imp, int out, int in, ShuffleMode mode,
+                                                int block, const int32_t* order, const std::vector<int>& bounds,
+                                                NmPattern p) {
+  check_shape(imp, out, in, p);
+  if (bounds.size() < 2 || bounds.front() != 0 || bounds.back() != in)
+    throw std::invalid_argument("expert bounds do not cover the " + std::to_string(in) + " channels");
+  std::vector<int32_t> perm(static_cast<size_t>(in));
+  for (size_t e = 0; e + 1 < bounds.size(); ++e) {
+    const int first = bounds[e], count = bounds[e + 1] - bounds[e];
+    if (count <= 0 || count % p.m != 0)
+      throw std::invalid_argument("expert " + std::to_string(e) + " has " + std::to_string(count) +
+                                  " channels, not a positive multiple of " + std::to_string(p.m) + " (" +
+                                  pattern_name(p) + " groups must not straddle experts)");
+    std::vector<double> sub(size_t(out) * size_t(count));  // the expert's columns, in expert order
+    for (size_t i = 0; i < size_t(out); ++i)
+      for (size_t k = 0; k < size_t(count); ++k) sub[i * size_t(count) + k] = imp[i * size_t(in) + size_t(order[first + int(k)])];
+    const std::vector<int32_t> local = channel_permutation(sub, out, count, mode, block, p);
+    for (size_t k = 0; k < size_t(count); ++k) perm[size_t(first) + k] = order[first + local[k]];
+  }
+  return perm;
+}
+
 }  // namespace ws

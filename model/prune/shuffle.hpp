@@ -48,4 +48,13 @@ void local_shuffle(const std::vector<double>& imp, int out, int in, int block, s
 std::vector<int32_t> channel_permutation(const std::vector<double>& imp, int out, int in, ShuffleMode mode,
                                          int block, NmPattern p = {});
 
+// LTE (docs/lte.md): channel_permutation inside each expert only. `order` lists the `in` channels in
+// expert order (the side file's lte.order of one layer: expert e = order[bounds[e] .. bounds[e+1]-1]);
+// each expert's channels are shuffled among themselves (mode and block as above, over that expert's
+// columns of imp), so column block bounds[e] .. bounds[e+1]-1 of the result holds exactly expert e's
+// channels. Every expert's size must be a multiple of m (std::invalid_argument otherwise).
+std::vector<int32_t> expert_channel_permutation(const std::vector<double>& imp, int out, int in, ShuffleMode mode,
+                                                int block, const int32_t* order, const std::vector<int>& bounds,
+                                                NmPattern p = {});
+
 }  // namespace ws

@@ -59,6 +59,9 @@ void add_prune_commands(CLI::App& app) {
   prune->add_option("--seed", po.seed, "calibration sampling seed (without --text)")->capture_default_str();
   prune->add_option("--threads", po.threads, "calibration and pruning threads (0 = one per core)")
       ->check(CLI::Range(0u, 1024u));
+  prune->add_option("--lte", po.lte, "LTE side file: shuffle w2's channels only inside its experts, so that "
+                                     "`compress --lte` takes the pruned model")
+      ->check(CLI::ExistingFile);
   prune->callback([pa] {
     guarded(pa->opt.in, [&] {
       pa->opt.prune.method = ws::parse_method(pa->method);

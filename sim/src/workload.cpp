@@ -83,7 +83,7 @@ std::vector<DmaStream> dma_streams(uint64_t addr, const uint8_t* base, size_t si
 }
 
 // A chunk of the container streamed as it lies: its kind decides what the decoder runs.
-void describe_coded(StreamChunk& c, const std::vector<uint8_t>& bytes, const ws::Segment& s, ws::Checksum sum) {
+void describe_coded(StreamChunk& c, const std::vector<uint8_t>& bytes, const ws::Segment& s, size_t j, ws::Checksum sum) {
   c.coded = true;
   c.sum = sum;
   std::vector<ws::tans::StreamView> streams;
@@ -99,7 +99,7 @@ void describe_coded(StreamChunk& c, const std::vector<uint8_t>& bytes, const ws:
   } else {
     const ws::Sparse24ChunkView v = ws::parse_sparse24_chunk(bytes.data(), bytes.size());
     c.sparse = true;
-    c.cols = uint32_t(s.dims.back());
+    c.cols = uint32_t(s.sparse24_cols(j));  // a column block's rows are its expert's columns
     c.values = v.values.value_count;  // 2 per stored group: the hardware streams the padding groups too
     c.crc = v.values.crc;
     c.meta_crc = v.meta.crc;
@@ -318,7 +318,7 @@ Workload load_workload(const Config& cfg) {
       } else {  // the container's own chunk at its own offset
         c.addr = e.offset;
         c.bytes = e.size;
-        describe_coded(c, reader.chunk_bytes(s, ci), s, reader.chunk_checksum(s, ci));
+        describe_coded(c, reader.chunk_bytes(s, ci), s, ci, reader.chunk_checksum(s, ci));
       }
       add_chunk(w, c);
     }

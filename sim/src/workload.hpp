@@ -45,7 +45,7 @@ struct StreamChunk {
   ws::Checksum sum = ws::Checksum::crc32();  // how both are computed (the container's version)
   bool coded = false;         // through the tANS decoder; else plain bf16
   bool sparse = false;        // a 2:4 chunk: value and metadata sub-chunks
-  uint32_t cols = 0;          // 2:4: the tensor's last dimension K
+  uint32_t cols = 0;          // 2:4: the last dimension its rows are packed with (K, or an expert column block's count)
   // The tANS chunk the value decoder runs, within the chunk's bytes: all of them, or the value sub-chunk.
   uint32_t value_chunk_offset = 0;
   uint32_t value_chunk_bytes = 0;

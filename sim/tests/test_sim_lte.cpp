@@ -88,48 +88,68 @@ TEST(SimLte, APassFetchesTheUnionOfItsTokensActiveExperts) {
 
 // stories260K as bf16 (`convert --to bf16`), then `compress --lte` with its k-means grouping; and the
 // norm oracle's decisions at 50% on 2 held-out sequences of 6 tokens (`eval --lte-norm 0.5 --lte-dump`).
+// With `pruned`: the model pruned 2:4 first (magnitude, global+local, w2 shuffled inside the experts:
+// `prune --lte`), so the container holds 2:4 expert chunks, and the decisions are the pruned model's.
 struct LteFiles {
   TempDir dir;
   std::string wsz, decisions;
 };
-const LteFiles& lte_files() {
-  static const LteFiles* f = [] {
-    auto* f = new LteFiles;
-    const std::string bf16 = f->dir / "stories260K.bf16.safetensors", side = f->dir / "experts.safetensors";
-    {
-      const ws::FileSource bin(model_path());
-      ws::AtomicFileSink out(bf16);
-      ws::convert_to_bf16(bin, out);
-      out.commit();
-    }
-    ws::save_lte(ws::lte_experts(ws::load_llama(bf16), ws::kLteExpertSize, 1), side);
-    const ws::LteSource src = ws::lte_source(bf16, side);
-    ws::CompressOptions opt;
-    opt.experts = src.experts;
-    opt.threads = 1;
-    ws::VectorSink wsz;
-    ws::compress(ws::MemorySource(src.bytes.data(), src.bytes.size()), wsz, opt);
-    f->wsz = f->dir / "stories260K.lte.wsz";
-    ws::AtomicFileSink out(f->wsz);
-    out.write(wsz.bytes.data(), wsz.bytes.size());
+LteFiles* make_lte_files(bool pruned) {
+  auto* f = new LteFiles;
+  const std::string bf16 = f->dir / "stories260K.bf16.safetensors", side = f->dir / "experts.safetensors";
+  const auto to_bf16 = [](const std::string& from, const std::string& to) {
+    const ws::FileSource in(from);
+    ws::AtomicFileSink out(to);
+    ws::convert_to_bf16(in, out);
     out.commit();
-    ws::EvalModelsOptions eo;
-    eo.dense = bf16;
-    eo.lte = {side};
-    eo.lte_norm = {0.5};
-    eo.seqs = 2;
-    eo.len = 5;
-    eo.threads = 1;
-    f->decisions = f->dir / "decisions.safetensors";
-    eo.lte_dump = f->decisions;
-    ws::evaluate_models(eo);
-    return f;
-  }();
+  };
+  to_bf16(model_path(), bf16);
+  ws::save_lte(ws::lte_experts(ws::load_llama(bf16), ws::kLteExpertSize, 1), side);
+  if (pruned) {  // the container's model is the pruned one, as bf16
+    ws::PruneModelOptions po;
+    po.in = model_path();
+    po.out = f->dir / "pruned.safetensors";
+    po.prune.method = ws::PruneMethod::magnitude;
+    po.prune.shuffle = ws::ShuffleMode::global_local;
+    po.lte = side;
+    po.threads = 1;
+    ws::prune_model(po);
+    to_bf16(po.out, bf16);
+  }
+  const ws::LteSource src = ws::lte_source(bf16, side);
+  ws::CompressOptions opt;
+  opt.experts = src.experts;
+  opt.threads = 1;
+  ws::VectorSink wsz;
+  ws::compress(ws::MemorySource(src.bytes.data(), src.bytes.size()), wsz, opt);
+  f->wsz = f->dir / "stories260K.lte.wsz";
+  ws::AtomicFileSink out(f->wsz);
+  out.write(wsz.bytes.data(), wsz.bytes.size());
+  out.commit();
+  ws::EvalModelsOptions eo;
+  eo.dense = bf16;
+  eo.lte = {side};
+  eo.lte_norm = {0.5};
+  eo.seqs = 2;
+  eo.len = 5;
+  eo.threads = 1;
+  f->decisions = f->dir / "decisions.safetensors";
+  eo.lte_dump = f->decisions;
+  ws::evaluate_models(eo);
+  return f;
+}
+const LteFiles& lte_files() {
+  static const LteFiles* f = make_lte_files(false);
+  return *f;
+}
+const LteFiles& lte_files_24() {
+  static const LteFiles* f = make_lte_files(true);
   return *f;
 }
 
-TEST(SimLte, DramBytesAreTheCompressedChunksOfTheUnion) {
-  const LteFiles& files = lte_files();
+// The fetcher's DRAM bytes over `tokens` passes are the union's expert chunks and every other chunk, as
+// the index has them; every processor's checks pass.
+void expect_union_bytes(const LteFiles& files, Mode mode) {
   // The decisions as the file has them, and the container's chunks as its index has them.
   const ws::SafetensorsFile st = ws::read_safetensors(files.decisions);
   const ws::SafetensorsTensor* t = st.find("lte.decisions");
@@ -143,8 +163,8 @@ TEST(SimLte, DramBytesAreTheCompressedChunksOfTheUnion) {
   const std::vector<uint8_t> wsz = read_all(files.wsz);
   const ws::ContainerReader reader = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
   for (int n : {1, 3}) {
-    Config c = smoke_config(Mode::Compressed, n);
-    c.model = files.wsz;
+    Config c = smoke_config(mode, n);
+    (mode == Mode::Sparse ? c.pruned : c.model) = files.wsz;
     c.lte_decisions = files.decisions;
     c.tokens = 4;
     c.context = 0;
@@ -160,18 +180,36 @@ TEST(SimLte, DramBytesAreTheCompressedChunksOfTheUnion) {
         }
       }
     const Report r = simulate(c);
-    std::printf("N = %d, %d passes: fetched %llu bytes = the unions' chunks %llu (every chunk: %llu); "
-                "checker errors %llu\n", n, c.tokens, (unsigned long long)r.weights.read_bytes,
+    std::printf("%s, N = %d, %d passes: fetched %llu bytes = the unions' chunks %llu (every chunk: %llu); "
+                "checker errors %llu\n", mode_name(mode), n, c.tokens, (unsigned long long)r.weights.read_bytes,
                 (unsigned long long)expected, (unsigned long long)dense, (unsigned long long)r.errors());
     EXPECT_EQ(r.weights.read_bytes, expected) << "N = " << n;
     EXPECT_LT(expected, dense);
     EXPECT_EQ(r.errors(), 0u);
     for (const ProcessorStats& ps : r.processors) EXPECT_EQ(ps.errors, 0u);
   }
+}
+
+TEST(SimLte, DramBytesAreTheCompressedChunksOfTheUnion) {
+  const LteFiles& files = lte_files();
+  expect_union_bytes(files, Mode::Compressed);
   // A container without expert chunks cannot take decisions.
   Config plain = smoke_config(Mode::Compressed, 1);
   plain.lte_decisions = files.decisions;
   EXPECT_THROW(load_workload(plain), std::runtime_error);
+}
+
+// Compressed 2:4 (docs/token_factory.md section 7): the same with 2:4 expert chunks, each w2 column block's
+// rows packed with K = its columns, which the processors decode and check.
+TEST(SimLte, DramBytesAreThe2To4ChunksOfTheUnion) {
+  const LteFiles& files = lte_files_24();
+  const std::vector<uint8_t> wsz = read_all(files.wsz);
+  const ws::ContainerReader reader = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  for (const char* name : {"w1", "w2", "w3"}) {
+    ASSERT_TRUE(reader.tensor(name).is_sparse24()) << name;
+    ASSERT_TRUE(reader.tensor(name).has_experts()) << name;
+  }
+  expect_union_bytes(files, Mode::Sparse);
 }
 
 }  // namespace

@@ -107,6 +107,32 @@ TEST(ToolLte, CompressLteDecompressEvalAndDump) {
                "--lte-dump", "give one model and one gate");
 }
 
+// 2:4 and LTE (docs/lte.md "2:4 and expert chunks"): prune --lte keeps w2's shuffle inside the experts,
+// so compress --lte stores the pruned model in 2:4 expert chunks; a free shuffle and experts that split
+// groups of 4 are refused in one line naming the side file.
+TEST(ToolLte, PruneLteThenCompressLteStores2To4ExpertChunks) {
+  const fs::path dir = test_dir();
+  const std::string m = q(stories_path()), groups = (dir / "experts.safetensors").string();
+  tool_ok("lte-experts " + m + " -o " + q(groups), dir);
+  const ToolRun p = tool_ok("prune " + m + " -o " + q(dir / "p.safetensors") +
+                                " --method magnitude --shuffle global+local --lte " + q(groups), dir);
+  EXPECT_NE(p.out.find("w2 shuffled inside the experts of " + groups), std::string::npos) << p.out;
+  tool_ok("compress -f --lte " + q(groups) + " " + q(dir / "p.safetensors") + " -o " + q(dir / "p.wsz"), dir);
+  const ToolRun i = tool_ok("inspect " + q(dir / "p.wsz"), dir);
+  for (const char* name : {"w1", "w2", "w3"})
+    EXPECT_NE(i.out.find(std::string("  2:4 ") + name + " "), std::string::npos) << name << "\n" << i.out;
+  EXPECT_NE(i.out.find("w2 chunk 29: matrix 4 expert 5 columns 160..172, 768 values"), std::string::npos) << i.out;
+  tool_ok("eval " + m + " " + q(dir / "p.safetensors") + " --lte " + q(groups) + " --lte-norm 0.5 --seqs 1 --len 8", dir);
+  // A shuffle over all of w2's channels, and experts of 6 neurons (groups of 4 would straddle two).
+  tool_ok("prune " + m + " -o " + q(dir / "free.safetensors") + " --method magnitude --shuffle global+local", dir);
+  expect_error(tool("compress -f --lte " + q(groups) + " " + q(dir / "free.safetensors") + " -o " + q(dir / "f.wsz"), dir),
+               groups, "crosses the side file's expert boundaries");
+  const std::string six = (dir / "experts6.safetensors").string();
+  tool_ok("lte-experts " + m + " -o " + q(six) + " --expert-size 6", dir);
+  expect_error(tool("prune " + m + " -o " + q(dir / "x.safetensors") + " --method magnitude --lte " + q(six), dir), six,
+               "expert 0 has 6 neurons, not a multiple of 4");
+}
+
 TEST(ToolLte, BadInputIsOneLine) {
   const fs::path dir = test_dir();
   const std::string m = q(stories_path()), side = (dir / "experts.safetensors").string();

@@ -209,7 +209,10 @@ PY
 "$tool" lte-experts "$work/tiny.bin" -o "$work/tiny_experts.safetensors" --expert-size 3 >/dev/null
 "$tool" compress -f --lte "$work/tiny_experts.safetensors" "$work/tiny.bin" -o "$work/lte_experts.wsz" >/dev/null
 cp "$work/lte_experts.wsz" "$here/corpus/lte_experts.wsz"  # the side file beside it stays behind
-python3 - "$here/corpus/lte_experts.wsz" "$here/corpus" <<'PY'
+# The crafted expert indexes of a version-4 container (argument 1); with a file name (argument 2), only
+# that one instead: a 2:4 column block that is not whole groups of 4.
+lte_crafted() {
+python3 - "$1" "$here/corpus" "${2:-}" <<'PY'
 import struct, sys, zlib
 wsz = open(sys.argv[1], "rb").read()
 assert struct.unpack_from("<H", wsz, 4)[0] == 4
@@ -225,7 +228,7 @@ for _ in range(count):
     name = bytes(ix[p + 3:p + 3 + n]); q = p + 3 + n
     assert ix[q] in (1, 2, 3); rank = ix[q + 1]; q += 2 + 8 * rank + 8
     nc = struct.unpack_from("<I", ix, q)[0]; q += 4 + 16 * nc
-    if k == 1:
+    if k in (1, 2):  # dense and 2:4 records carry the expert layout in version 4
         layout = ix[q]; q += 1
         if layout: keys[name] = q; q += 16 * nc
     p = q
@@ -235,11 +238,27 @@ def write(path, edit):
     open(path, "wb").write(wsz[:off] + out + struct.pack("<QQI", off, len(out), zlib.crc32(out)) + b"WSZE")
 def field(name, chunk, k):  # k: 0 matrix, 1 expert, 2 first, 3 count
     return keys[name] + 16 * chunk + 4 * k
+if sys.argv[3]:  # 2:4 expert chunks: a w2 column block of 2 columns, not whole groups of 4
+    def cols2(b):
+        struct.pack_into("<I", b, field(b"w2", 0, 3), 2)
+        struct.pack_into("<II", b, field(b"w2", 1, 2), 2, 6)
+    write(f"{sys.argv[2]}/{sys.argv[3]}", cols2)
+    sys.exit(0)
 write(f"{sys.argv[2]}/crafted_lte_overlap.wsz", lambda b: struct.pack_into("<I", b, field(b"w1", 1, 2), 1))
 write(f"{sys.argv[2]}/crafted_lte_range.wsz", lambda b: struct.pack_into("<I", b, field(b"w2", 2, 3), 9))
 write(f"{sys.argv[2]}/crafted_lte_matrix.wsz", lambda b: struct.pack_into("<I", b, field(b"w3", 2, 0), 7))
 write(f"{sys.argv[2]}/crafted_lte_expert.wsz", lambda b: struct.pack_into("<I", b, field(b"w1", 2, 1), 1))
 PY
+}
+lte_crafted "$here/corpus/lte_experts.wsz"
+# 2:4 expert chunks (docs/lte.md, "2:4 and LTE"): the tiny model pruned 2:4 (magnitude) with w2's shuffle
+# inside experts of 4 neurons, as bf16: w1/w3 2:4 row chunks, w2 2:4 column blocks (row segments of 4).
+"$tool" lte-experts "$work/tiny.bin" -o "$work/tiny_experts4.safetensors" --expert-size 4 >/dev/null
+"$tool" prune "$work/tiny.bin" -o "$work/tiny_pruned.safetensors" --method magnitude --calib-len 2 --lte "$work/tiny_experts4.safetensors" >/dev/null
+"$tool" convert -f --to bf16 "$work/tiny_pruned.safetensors" -o "$work/tiny_pruned_bf16.safetensors" >/dev/null
+"$tool" compress -f --lte "$work/tiny_experts4.safetensors" "$work/tiny_pruned_bf16.safetensors" -o "$work/lte_sparse24_experts.wsz" >/dev/null
+cp "$work/lte_sparse24_experts.wsz" "$here/corpus/lte_sparse24_experts.wsz"
+lte_crafted "$here/corpus/lte_sparse24_experts.wsz" crafted_lte_sparse24_cols.wsz
 cp "$work/mixed.safetensors" "$here/corpus/source_mixed.safetensors"  # also seeds the source parsers
 cp "$here/corpus_gguf/v3_every_type.gguf" "$here/corpus/source_every_type.gguf"  # the detector's GGUF path
 du -cb "$here"/corpus/* "$here"/corpus_gguf/* | tail -1

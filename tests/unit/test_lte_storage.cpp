@@ -3,7 +3,9 @@
 // in a version-4 container whose index keys each chunk by (matrix, expert); it decompresses to exactly
 // expert_ordered() of the model; a reader that fetches only the active experts' chunks reads exactly
 // their bytes, and the forward pass computed from those bytes alone is the gated forward pass bit for
-// bit; a crafted index (overlapping, out-of-range, missing experts) is refused by name.
+// bit; the same for stories260K pruned 2:4 with w2's shuffle inside the experts (`prune --lte`), stored
+// in 2:4 expert chunks; a crafted index (overlapping, out-of-range, missing experts, a 2:4 column block
+// that is not whole groups of 4) is refused by name.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,11 +18,14 @@
 #include <vector>
 
 #include "codec/container_reader.hpp"
+#include "codec/sparse24_chunk.hpp"
+#include "hw/stream_program.hpp"
 #include "container_io.hpp"
 #include "llm/llama.hpp"
 #include "llm/llama_io.hpp"
 #include "llm/lte.hpp"
 #include "ops/lte_experts.hpp"
+#include "ops/prune_model.hpp"
 #include "test_env.hpp"
 #include "tool_run.hpp"
 
@@ -194,23 +199,26 @@ std::vector<float> floats_of(const Bytes& b) {
   return f;
 }
 
-TEST(LteStorage, FetchReadsOnlyTheActiveExpertsAndTheirBytesGiveTheGatedForward) {
-  const LteContainer& c = lte_container();
-  auto owned = std::make_unique<CountingSource>(c.wsz);
+// The forward pass of `ordered` (the model in `side`'s expert order, the container's model) under
+// side's routers, once with the model's own weights and once with its FFN weights NaN and every FFN
+// product computed from expert chunks fetched from `wsz` (only the active experts'); prints and checks
+// 0 bit mismatches of the logits and bytes read = the active chunks' sizes from the index.
+void expect_fetched_forward_is_the_gated_forward(const Bytes& wsz, const ws::LteSide& side,
+                                                 const ws::LlamaWeights& ordered, const char* what) {
+  auto owned = std::make_unique<CountingSource>(wsz);
   const CountingSource& counter = *owned;
   const ws::ContainerReader reader(std::move(owned));
   const ws::Segment& w1 = reader.tensor("w1");
   const ws::Segment& w3 = reader.tensor("w3");
   const ws::Segment& w2 = reader.tensor("w2");
-  const ws::LlamaWeights ordered = ws::expert_ordered(stories(), c.side);
   // The model the hooked pass runs has no FFN weights (NaN): every FFN product must come from the fetch.
   ws::LlamaWeights hollow = ordered;
   for (ws::LinearKind k : {ws::LinearKind::w1, ws::LinearKind::w2, ws::LinearKind::w3})
     std::fill(hollow.linear[int(k)].begin(), hollow.linear[int(k)].end(), std::numeric_limits<float>::quiet_NaN());
-  const int D = c.side.dim, H = c.side.hidden_dim, E = c.side.experts(), L = c.side.n_layers;
-  const std::vector<int> b = c.side.bounds();
+  const int D = side.dim, H = side.hidden_dim, E = side.experts(), L = side.n_layers;
+  const std::vector<int> b = side.bounds();
 
-  ws::RouterGate router_ref(c.side), router(c.side);
+  ws::RouterGate router_ref(side), router(side);
   RecordingGate gate(router, L);
   uint64_t expected_bytes = 0, fetches = 0;
   const_cast<CountingSource&>(counter).reset();
@@ -222,7 +230,7 @@ TEST(LteStorage, FetchReadsOnlyTheActiveExpertsAndTheirBytesGiveTheGatedForward)
       std::vector<float> m(size_t(D) * size_t(lv.in));
       int at = 0;
       for (const ws::ExpertBlock& blk : ws::fetch_experts(reader, w2, uint64_t(lv.layer), active)) {
-        const std::vector<float> v = floats_of(blk.values);  // [D][count]
+        const std::vector<float> v = floats_of(blk.values);  // [D][count] (2:4: dense, the dropped values +0)
         for (int r = 0; r < D; ++r)
           std::copy(v.begin() + r * int(blk.count), v.begin() + (r + 1) * int(blk.count),
                     m.begin() + r * lv.in + at);
@@ -231,7 +239,7 @@ TEST(LteStorage, FetchReadsOnlyTheActiveExpertsAndTheirBytesGiveTheGatedForward)
         ++fetches;
       }
       ASSERT_EQ(at, lv.in);
-      ws::LinearView v = lv;
+      ws::LinearView v = lv;  // lv.perm: a pruned model's expert-local shuffle over the gathered columns
       v.w = m.data();
       return ws::matvec(v, x, y);
     }
@@ -280,9 +288,9 @@ TEST(LteStorage, FetchReadsOnlyTheActiveExpertsAndTheirBytesGiveTheGatedForward)
       for (const ws::ChunkEntry& e : s->chunks) n += e.size;
     return n * 48;
   }();
-  std::printf("TB_SEED=%llu: %zu bit mismatches of %zu logits; read %llu bytes in %llu chunk fetches = the active "
+  std::printf("%s, TB_SEED=%llu: %zu bit mismatches of %zu logits; read %llu bytes in %llu chunk fetches = the active "
               "chunks' %llu bytes (all FFN chunks: %llu); experts off %llu of %llu\n",
-              static_cast<unsigned long long>(seed()), mismatches, logits,
+              what, static_cast<unsigned long long>(seed()), mismatches, logits,
               static_cast<unsigned long long>(counter.bytes()), static_cast<unsigned long long>(fetches),
               static_cast<unsigned long long>(active_chunk_bytes), static_cast<unsigned long long>(all_chunk_bytes),
               static_cast<unsigned long long>(router.counts().experts_off),
@@ -300,6 +308,132 @@ TEST(LteStorage, FetchReadsOnlyTheActiveExpertsAndTheirBytesGiveTheGatedForward)
   EXPECT_NE(error_of([&] { ws::fetch_experts(reader, w1, uint64_t(L), std::vector<uint8_t>(size_t(E), 1)); })
                 .find("no matrix"),
             std::string::npos);
+}
+
+TEST(LteStorage, FetchReadsOnlyTheActiveExpertsAndTheirBytesGiveTheGatedForward) {
+  const LteContainer& c = lte_container();
+  expect_fetched_forward_is_the_gated_forward(c.wsz, c.side, ws::expert_ordered(stories(), c.side), "dense f32");
+}
+
+// 2:4 and LTE (docs/lte.md): stories260K pruned by E-Sparse with w2's channel shuffle kept inside the
+// side file's experts (`prune --lte`), then `compress --lte`: w1/w3/w2 are 2:4 expert chunks (w2's
+// column blocks packed 2:4 row segment by row segment).
+struct PrunedLteContainer {
+  ws::LteSide side;
+  std::string pruned_path;
+  ws::LteSource source;
+  Bytes wsz;
+};
+
+const PrunedLteContainer& pruned_lte_container() {
+  static const PrunedLteContainer c = [] {
+    PrunedLteContainer c;
+    c.side = random_router_side(seed());
+    const fs::path dir = test_dir();
+    const std::string side_path = (dir / "side24.safetensors").string();
+    ws::save_lte(c.side, side_path);
+    ws::PruneModelOptions o;  // E-Sparse, global+local shuffle, a small calibration (the test is about storage)
+    o.in = stories_path();
+    o.out = c.pruned_path = (dir / "pruned_lte.safetensors").string();
+    o.calib = 4;
+    o.calib_len = 64;
+    o.threads = 2;
+    o.lte = side_path;
+    ws::prune_model(o);
+    c.source = ws::lte_source(c.pruned_path, side_path);
+    ws::CompressOptions opt;
+    opt.experts = c.source.experts;
+    c.wsz = compress_bytes(c.source.bytes, opt);
+    return c;
+  }();
+  return c;
+}
+
+TEST(LteStorage, Sparse24ExpertChunksOfThePrunedModelGiveItsGatedForward) {
+  const PrunedLteContainer& c = pruned_lte_container();
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(c.wsz.data(), c.wsz.size());
+  EXPECT_EQ(r.version(), ws::kVersionExperts);
+  const std::vector<int> b = c.side.bounds();
+  const int L = c.side.n_layers, E = c.side.experts(), D = c.side.dim;
+  for (const char* name : {"w1", "w3", "w2"}) {
+    const ws::Segment& t = r.tensor(name);
+    const bool columns = std::string(name) == "w2";
+    EXPECT_TRUE(t.is_sparse24()) << name;
+    EXPECT_EQ(t.experts, columns ? ws::Segment::Experts::Columns : ws::Segment::Experts::Rows) << name;
+    ASSERT_EQ(t.chunks.size(), size_t(L * E)) << name;
+    for (size_t j = 0; j < t.chunks.size(); ++j) {
+      const ws::ChunkEntry& k = t.chunks[j];
+      EXPECT_EQ(k.count, uint32_t(b[size_t(k.expert) + 1] - b[size_t(k.expert)]));
+      EXPECT_EQ(k.value_count, k.count * uint32_t(D));
+      // A column block's rows are packed with its own count of columns: S = count / 4 rounded up to even.
+      const Bytes chunk = r.chunk_bytes(t, j);
+      EXPECT_EQ(ws::parse_sparse24_chunk(chunk.data(), chunk.size()).groups,
+                ws::sparse24_stored_groups(columns ? k.count : uint64_t(D)));
+    }
+  }
+  EXPECT_TRUE(r.tensor("wq").is_sparse24());
+  EXPECT_FALSE(r.tensor("wq").has_experts());
+  // Lossless: it restores the expert-ordered pruned model byte for byte.
+  ASSERT_EQ(decompress_bytes(c.wsz, 2), c.source.bytes);
+  // The hardware's whole-row API refuses the column blocks by name.
+  EXPECT_NE(error_of([&] { ws::sparse24_chunks(r, "w2"); }).find("expert column blocks"), std::string::npos);
+  // The LTE stream program (docs/lte.md, the RTL skip) takes dense expert chunks only, and says so.
+  EXPECT_NE(error_of([&] { ws::expert_matrices(r, "w1"); }).find("holds 2:4 expert chunks"), std::string::npos);
+
+  const ws::LlamaWeights pruned = ws::load_llama(c.pruned_path);
+  const ws::LlamaWeights ordered = ws::expert_ordered(pruned, c.side);
+  // w2 keeps its stored (2:4) columns; its shuffle became expert-local; and the ordered model computes
+  // the pruned one's function (the same products in the same order: bit for bit).
+  EXPECT_EQ(ordered.linear[int(ws::LinearKind::w2)], pruned.linear[int(ws::LinearKind::w2)]);
+  const std::vector<int32_t>& p2 = ordered.perm[int(ws::LinearKind::w2)];
+  ASSERT_EQ(p2.size(), size_t(L) * size_t(c.side.hidden_dim));
+  size_t crossing = 0, moved = 0;
+  for (int l = 0; l < L; ++l)
+    for (int e = 0; e < E; ++e)
+      for (int j = b[size_t(e)]; j < b[size_t(e) + 1]; ++j) {
+        const int32_t k = p2[size_t(l * c.side.hidden_dim + j)];
+        crossing += k < b[size_t(e)] || k >= b[size_t(e) + 1];
+        moved += k != j;
+      }
+  EXPECT_EQ(crossing, 0u);
+  EXPECT_GT(moved, 0u);  // the shuffle did shuffle
+  {
+    ws::Llama a(pruned, 16), o(ordered, 16);
+    size_t mismatches = 0;
+    for (int pos = 0; pos < 16; ++pos) {
+      const int tok = pos == 0 ? 1 : 100 + 7 * pos;
+      mismatches += bit_mismatches(a.forward(tok, pos), o.forward(tok, pos));
+    }
+    // w1/w3 rows only move, and w2's stored columns stay and read the same neurons: the same products
+    // summed in the same order, so bit for bit.
+    std::printf("pruned model in expert order, every expert on: %zu bit mismatches of %d logits\n", mismatches,
+                16 * pruned.config.vocab_size);
+    EXPECT_EQ(mismatches, 0u);
+  }
+  expect_fetched_forward_is_the_gated_forward(c.wsz, c.side, ordered, "2:4 E-Sparse f32");
+
+  // A shuffle that ignores the experts does not compose with the expert order, and says so.
+  const fs::path dir = test_dir();  // fresh: the container's files are gone
+  ws::PruneModelOptions o;
+  o.in = stories_path();
+  o.out = (dir / "pruned_plain.safetensors").string();
+  o.calib = 4;
+  o.calib_len = 64;
+  o.threads = 2;
+  ws::prune_model(o);
+  EXPECT_NE(error_of([&] { ws::expert_ordered(ws::load_llama(o.out), c.side); }).find("crosses the side file's expert boundaries"),
+            std::string::npos);
+  // Experts whose size is not whole groups of 4 (experts of 6) cannot keep 2:4 groups inside them.
+  o.out = (dir / "pruned_e6.safetensors").string();
+  o.lte = (dir / "side_e6.safetensors").string();
+  ws::save_lte(ws::lte_experts(stories(), 6, 1), o.lte);
+  std::string refused;
+  try {
+    ws::prune_model(o);
+  } catch (const ws::FileError& e) {
+    refused = e.path() + ": " + e.what();
+  }
+  EXPECT_EQ(refused, o.lte + ": expert 0 has 6 neurons, not a multiple of 4: 2:4 groups would straddle experts");
 }
 
 // The reader's error for the container with its index edited by `edit`.
@@ -350,6 +484,15 @@ TEST(LteStorage, ACraftedExpertIndexIsRefusedByName) {
   const Bytes bad = with_index_bytes(wsz, index);
   EXPECT_EQ(error_of([&] { ws::ContainerReader::from_memory(bad.data(), bad.size()); }),
             "bad expert layout 3 in tensor 'w1'");
+  // A 2:4 column block whose row segments are not whole groups of 4.
+  const Bytes wsz24 = with_index(pruned_lte_container().wsz, [](ws::Index& ix) {
+    ws::Segment& s = seg(ix, "w2");
+    s.chunks[0].count = 30;
+    s.chunks[1].first = 30;
+    s.chunks[1].count = 34;
+  });
+  EXPECT_EQ(error_of([&] { ws::ContainerReader::from_memory(wsz24.data(), wsz24.size()); }),
+            "2:4 expert chunk columns 0..30 of matrix 0 is not whole groups of 4 columns in tensor 'w2' chunk 0");
   // A version-3 index has no expert fields: the same keys in a version-3 header are refused as trailing bytes.
   Bytes v3 = wsz;
   v3[4] = 3;
