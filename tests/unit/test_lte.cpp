@@ -289,6 +289,9 @@ TEST(Lte, NormBaselineSwitchesOffTheLowestExpertsAtTheFraction) {
 constexpr double kLogitTolerance = 1e-4;
 // A router score this close to its threshold may fall on either side under the two summation orders.
 constexpr double kRoundingMargin = 1e-5;
+// The same on SmolLM2: 30 layers of dim 576 carry more rounding into the router input than stories260K's 5
+// of 64 (measured, TB_SEED=1: largest |score difference| 2.0e-6, against 3.3e-7 there).
+constexpr double kSmolRoundingMargin = 1e-4;
 
 // A RouterGate that also records every score it computes: [position][layer][expert].
 struct RecordingGate : ws::FfnGate {
@@ -458,14 +461,14 @@ TEST(LteJax, SmolLM2ExpertChoicesMatchTheCppModel) {
   ASSERT_EQ(jax.size(), ours.size());
   ASSERT_EQ(jax_scores.size(), rec.scores.size());
   ASSERT_EQ(rec.scores.size(), ours.size() / vocab * L * E);
-  const ChoiceComparison r = compare_choices(side, seqs, vocab, ours, jax, rec.scores, jax_scores, kRoundingMargin);
+  const ChoiceComparison r = compare_choices(side, seqs, vocab, ours, jax, rec.scores, jax_scores, kSmolRoundingMargin);
   std::printf("SmolLM2 JAX vs C++ (TB_SEED=%llu): %zu expert decisions compared (%zu positions of %zu), %zu off, "
               "%zu differ; largest |score difference| %.3g, smallest |score - threshold| %.3g, %zu within %.0e, "
               "%zu sequences cut at a flip there; LTE logits %.3g of the range (tolerance %.0e)\n",
               static_cast<unsigned long long>(seed()), r.compared * L * E, r.compared, r.positions, r.off, r.differ,
-              r.score_diff, r.smallest, r.near, kRoundingMargin, r.flipped, r.logit_err, kLogitTolerance);
+              r.score_diff, r.smallest, r.near, kSmolRoundingMargin, r.flipped, r.logit_err, kLogitTolerance);
   EXPECT_EQ(r.differ, 0u);
-  EXPECT_LT(r.score_diff, kRoundingMargin / 10) << "scores differ by more than rounding: the margin is not safe";
+  EXPECT_LT(r.score_diff, kSmolRoundingMargin / 10) << "scores differ by more than rounding: the margin is not safe";
   EXPECT_GT(r.off, 0u);
   EXPECT_LT(r.off, r.compared * L * E) << "every expert off: nothing routed";
   EXPECT_GT(r.compared, r.positions / 2) << "most positions must be compared";
