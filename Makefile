@@ -78,7 +78,8 @@ train-lte: deps configure
 	bash scripts/train_lte.sh $(BUILD)
 
 # LTE routers for SmolLM2-135M (layer-local stage 1, the model frozen) at 25/50/75% of experts off and
-# their quality table on the real text's held-out part (docs/lte.md "SmolLM2-135M"); about 45 minutes on 2 cores.
+# their quality table on the real text's held-out part (docs/lte.md "SmolLM2-135M"); about 40 minutes on 2 loaded
+# cores: 11 training, most of the rest the two evals.
 train-lte-smollm2: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream
 	bash scripts/train_lte_smollm2.sh $(BUILD)
