@@ -15,6 +15,9 @@ above each router) does not fit the time budget.
      threshold set, layer by layer, to the --off quantile of its scores there (halfway between two distinct
      scores), the layers before it already routed hard at theirs (the inference rule).
 
+With --routers-from SIDE only step 3 runs, on that side file's routers (e.g. the 50% routers at 25%).
+--time-full-step N only measures what this script avoids: N steps of train.py's stage 1 on SmolLM2.
+
 Writes one side file per --off level (train/lte/side_file.py; the model is unchanged, so no model file).
   train_local.py --model M.safetensors --experts E --tokens T --off 0.25,0.5,0.75 --out OUTDIR/lte
   -> OUTDIR/lte25.safetensors, lte50..., lte75...
@@ -80,7 +83,8 @@ def time_full_stage1(p, c, member, toks, seed, n):
     loss.block_until_ready()
     w, u = (time.time() - t) / n, (time.process_time() - cpu) / n
     print(f"full stage 1: {w:.2f} s wall, {u:.2f} s CPU per step of {b.shape[1]} tokens ({n} steps timed); "
-          f"train.py's 150 steps x 8 x 128 tokens would take about {150 * 8 * 128 / b.shape[1] * u / 60:.0f} CPU minutes",
+          f"train.py's 150 steps x 8 x 128 tokens would take about "
+          f"{150 * 8 * 128 / b.shape[1] * u / 60:.0f} CPU minutes",
           flush=True)
 
 
@@ -88,7 +92,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="llama2.c .bin, save_llama or convert --to fp32 safetensors")
     ap.add_argument("--experts", required=True, help="grouping-only side file from weightstream lte-experts")
-    ap.add_argument("--tokens", required=True, help="training windows from weightstream sample (--text: calibration part)")
+    ap.add_argument("--tokens", required=True,
+                    help="training windows from weightstream sample (--text: the calibration part)")
     ap.add_argument("--off", default="0.25,0.5,0.75", help="target fractions of experts off, comma-separated")
     ap.add_argument("--out", required=True, help="output prefix: PREFIX25.safetensors etc. (percent of --off)")
     ap.add_argument("--seed", type=int, default=1)
@@ -100,6 +105,8 @@ def main():
     ap.add_argument("--lam", type=float, default=1e-2, help="separability loss weight (reached at the last step)")
     ap.add_argument("--sep-eps", type=float, default=1e-2)
     ap.add_argument("--eta-rate", type=float, default=0.05, help="dual ascent step of eta per unit of sparsity error")
+    ap.add_argument("--routers-from", metavar="SIDE",
+                    help="no training: take this side file's routers for every --off level, only calibrate thresholds")
     ap.add_argument("--time-full-step", type=int, default=0, metavar="N",
                     help="only time N steps of train.py's full stage 1 on one window (the cost this script avoids)")
     a = ap.parse_args()
@@ -131,6 +138,23 @@ def main():
         return time_full_stage1(p, c, member, toks, a.seed, a.time_full_step)
     W, T = toks.shape
     N = W * T
+    t_dense = t_train = 0.0
+    if a.routers_from:
+        given = side_file.load(a.routers_from)
+        if given["router"] is None or not np.array_equal(given["order"], order):
+            sys.exit(f"train_local.py: error: {a.routers_from}: no routers, or another grouping than {a.experts}")
+        routers, etas = {f: given["router"] for f in offs}, {f: [float("nan")] for f in offs}
+    else:
+        routers, etas, t_dense, t_train = train_routers(a, c, p, toks, offs, E, L, d, H, t0)
+    calibrate_and_save(a, c, p, side, member, toks, offs, routers, etas, N, t0)
+    print(f"train_local.py: dense pass {t_dense:.0f} s, routers {t_train:.0f} s; "
+          f"total {time.time() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU", flush=True)
+
+
+def train_routers(a, c, p, toks, offs, E, L, d, H, t0):
+    """Steps 1 and 2: the dense pass, then every layer's router at every level."""
+    W, T = toks.shape
+    N = W * T
     print(f"{a.model}: {L} layers x {E} experts; {W} windows x {T} tokens = {N} training tokens; "
           f"seed {a.seed}, {a.steps} steps x {a.batch} tokens per layer and level", flush=True)
 
@@ -147,7 +171,6 @@ def main():
     del xbs
     t_dense = time.time() - t0
     print(f"dense pass: {t_dense:.0f} s wall", flush=True)
-
 
     @jax.jit
     def gram(w1, w2, w3, xb):
@@ -215,8 +238,12 @@ def main():
             line.append(f"{f:.0%}: soft {float(task):.4f} off@0.5 {float(frac):.3f} hard {he:.4f}")
         print(f"layer {l:2d}  " + "  ".join(line), flush=True)
         xb_all[l] = None
-    t_train = time.time() - t1
+    return routers, etas, t_dense, time.time() - t1
 
+
+def calibrate_and_save(a, c, p, side, member, toks, offs, routers, etas, N, t0):
+    """Step 3, and the side files."""
+    L = c["n_layers"]
     # 3. Thresholds: per level, layer by layer on the routed model (the layers before already hard).
     t2 = time.time()
     cal = jnp.asarray(toks[:a.calib_windows])
@@ -236,18 +263,18 @@ def main():
         out["router"] = routers[f]
         out["threshold"] = np.asarray(jnp.stack(th), dtype=np.float32)
         out["metadata"] = dict(side["metadata"], lte_off_target=f, lte_seed=a.seed,
-                               lte_stage1="layer-local, model frozen (train_local.py)", lte_steps=f"{a.steps}+0",
-                               lte_batch=nb, lte_lr=a.lr, lte_lambda=a.lam, lte_sep_eps=a.sep_eps,
-                               lte_eta_rate=a.eta_rate, lte_train_tokens=N, lte_calib_tokens=int(cal.size),
+                               lte_stage1="layer-local, model frozen (train_local.py)",
+                               lte_steps="0" if a.routers_from else f"{a.steps}+0",
+                               lte_batch=min(a.batch, N), lte_lr=a.lr, lte_lambda=a.lam, lte_sep_eps=a.sep_eps,
+                               lte_eta_rate=a.eta_rate, lte_train_tokens=N,
+                               lte_routers_from=os.path.basename(a.routers_from or ""), lte_calib_tokens=int(cal.size),
                                lte_tokens=os.path.basename(a.tokens), lte_model=os.path.basename(a.model),
                                lte_train_seconds=f"{time.time() - t0:.1f}")
         path = f"{a.out}{round(f * 100)}.safetensors"
         side_file.save(out, path)
         print(f"{path}: thresholds " + " ".join(f"{float(t):.3f}" for t in th) +
               f"; final eta mean {np.mean(etas[f]):.4f}", flush=True)
-    t_cal = time.time() - t2
-    print(f"train_local.py: dense pass {t_dense:.0f} s, routers {t_train:.0f} s, calibration {t_cal:.0f} s; "
-          f"total {time.time() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU", flush=True)
+    print(f"calibration {time.time() - t2:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
