@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 CTEST      = ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps configure build test test-long test-asan demo bench train-lte train-dijiang sim-lte sim-dijiang fuzz synth lint coverage clean
+.PHONY: all deps configure build test test-long test-asan demo bench train-lte train-lte-smollm2 train-dijiang sim-lte sim-dijiang fuzz synth lint coverage clean
 
 all: build
 
@@ -76,6 +76,13 @@ bench: deps configure
 train-lte: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream
 	bash scripts/train_lte.sh $(BUILD)
+
+# LTE routers for SmolLM2-135M (layer-local stage 1, the model frozen) at 25/50/75% of experts off and
+# their quality table on the real text's held-out part (docs/lte.md "SmolLM2-135M"); about 40 minutes on 2 loaded
+# cores: 11 training, most of the rest the two evals.
+train-lte-smollm2: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target weightstream
+	bash scripts/train_lte_smollm2.sh $(BUILD)
 
 # DiJiang on stories260K (docs/dijiang.md): distillation with the DCT feature map and with the random-feature
 # baseline (JAX on CPU, train/common/pyenv.py installs it), then their quality table.
