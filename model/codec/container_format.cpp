@@ -71,7 +71,7 @@ ValueFormat parse_format(IndexCursor& c, const std::string& where) {
   }
 }
 
-// Version kVersionExperts: a dense tensor's expert layout and, with one, each chunk's key (docs/format.md
+// A dense (from kVersionExperts) or 2:4 (from kVersionSparse24Experts) tensor's expert layout and, with one, each chunk's key (docs/format.md
 // section 4.3). The chunks must tile every matrix in order: matrix 0's experts 0, 1, ... covering its
 // rows (or columns) without gap or overlap, then matrix 1's, and so on.
 void parse_experts(IndexCursor& c, Segment& s, const std::string& where) {
@@ -157,8 +157,13 @@ uint64_t Segment::index_bytes(uint16_t version) const {
   if (!is_tensor()) return kLiteralRecord;
   const uint64_t format_bytes = is_quant() ? 1 : format_of(*this).record_bytes();
   const uint64_t experts_bytes =
-      version >= kVersionExperts && !is_quant() ? 1 + (has_experts() ? 16 * chunks.size() : 0) : 0;
+      has_expert_layout(version) ? 1 + (has_experts() ? 16 * chunks.size() : 0) : 0;
   return 1 + 2 + name.size() + format_bytes + 1 + 8 * dims.size() + 8 + 4 + 16 * chunks.size() + experts_bytes;
+}
+
+bool Segment::has_expert_layout(uint16_t version) const {
+  return (kind == Kind::Tensor && version >= kVersionExperts) ||
+         (kind == Kind::Sparse24 && version >= kVersionSparse24Experts);
 }
 
 uint64_t Segment::sparse24_cols(size_t j) const {
@@ -212,7 +217,7 @@ std::vector<uint8_t> serialize_index(const Index& index) {
       append_le(out, c.size, 4);
       append_le(out, c.value_count, 4);
     }
-    if (index.version < kVersionExperts || s.is_quant()) continue;
+    if (!s.has_expert_layout(index.version)) continue;
     append_le(out, uint8_t(s.experts), 1);
     if (!s.has_experts()) continue;
     for (const ChunkEntry& c : s.chunks) {
@@ -322,7 +327,7 @@ Index parse_index(const uint8_t* data, size_t size, uint64_t region_begin, uint6
       if (!s.is_quant() && s.value_count > UINT64_MAX / s.format.value_bytes())
         throw FormatError("absurd value count in " + where);
       s.length = s.source_bytes(s.value_count);
-      if (version >= kVersionExperts && !s.is_quant()) parse_experts(c, s, where);
+      if (s.has_expert_layout(version)) parse_experts(c, s, where);
       // A 2:4 chunk holds whole rows of one matrix, or (column blocks) one expert's row segments.
       if (s.is_sparse24() && s.experts != Segment::Experts::Columns)
         for (size_t j = 0; j < s.chunks.size(); ++j) check_sparse24_rows(s, s.chunks[j].first_value, s.chunks[j].value_count, j);

@@ -27,16 +27,20 @@ constexpr char kContainerEndMagic[4] = {'W', 'S', 'Z', 'E'};
 //   2: XXH3 checksums bound to their place in the source (segment_checksum) and, in the index, the
 //      content checksum over all of them (ContentChecksum); chunks in layout 1.
 //   3: as 2, with chunks in layout 2 (one symbol stream per decoder state, docs/format.md section 4).
-//   4: as 3, with an expert layout in every dense and 2:4 tensor record (docs/format.md section 4.3: a tensor
-//      cut into chunks at LTE expert boundaries, each chunk keyed by matrix and expert). The writer
-//      writes 4 only for a container with such a tensor, so every other container stays version 3.
+//   4: as 3, with an expert layout in every dense tensor record (docs/format.md section 4.3: a tensor
+//      cut into chunks at LTE expert boundaries, each chunk keyed by matrix and expert).
+//   5: as 4, with the expert layout in every 2:4 tensor record too (2:4 expert chunks; a column block's
+//      row segments each packed 2:4 on its own).
+// The writer writes 5 only for a container with a 2:4 tensor in expert chunks, 4 only for one with a
+// dense tensor in expert chunks, so every other container stays version 3 and a reader reads all five.
 // The readers compare against these names, never against a literal.
 constexpr uint16_t kVersionCrc32 = 1;
 constexpr uint16_t kVersionBound = 2;
 constexpr uint16_t kVersionPerState = 3;
 constexpr uint16_t kVersionExperts = 4;
+constexpr uint16_t kVersionSparse24Experts = 5;
 constexpr uint16_t kContainerVersion = kVersionPerState;  // what ContainerWriter writes by default
-constexpr uint16_t kNewestVersion = kVersionExperts;
+constexpr uint16_t kNewestVersion = kVersionSparse24Experts;
 bool container_version_known(uint64_t version);  // kVersionCrc32 .. kNewestVersion
 // The chunk layout a container version holds.
 inline tans::Layout layout_of_version(uint16_t version) {
@@ -74,7 +78,8 @@ struct Segment {
   std::vector<uint64_t> dims;
   uint64_t value_count = 0;       // Quant: a multiple of 32, as is every chunk's
   std::vector<ChunkEntry> chunks;
-  // Version kVersionExperts, dense and 2:4 tensors (docs/format.md section 4.3): None, the chunks in
+  // From kVersionExperts dense tensors, from kVersionSparse24Experts 2:4 tensors too (docs/format.md
+  // section 4.3; has_expert_layout): None, the chunks in
   // value order; Rows, chunk = one expert's rows of one matrix; Columns, chunk = one expert's column
   // block of one matrix, [rows][count] row-major, which a decoder puts back at its columns (a 2:4
   // tensor's: each row's segment of count columns packed 2:4 on its own).
@@ -85,6 +90,8 @@ struct Segment {
   bool is_sparse24() const { return kind == Kind::Sparse24; }
   bool is_quant() const { return kind == Kind::Quant; }
   bool has_experts() const { return experts != Experts::None; }
+  // Whether its record carries the expert layout in a container of `version`.
+  bool has_expert_layout(uint16_t version) const;
   uint64_t matrices() const;  // the product of the leading dims (rank >= 2), else 0
   // A 2:4 tensor's chunk j: the last dim its rows are packed with (a column block's count, else K).
   uint64_t sparse24_cols(size_t j) const;

@@ -147,8 +147,9 @@ void ContainerWriter::add_chunk_keyed(const std::vector<uint8_t>& chunk, const u
 void ContainerWriter::set_experts(Segment::Experts experts) {
   if (state_ != State::Tensor || index_.segments.back().is_quant() || !index_.segments.back().chunks.empty())
     throw std::logic_error("ContainerWriter: set_experts outside a dense or 2:4 tensor's start");
-  if (index_.version < kVersionExperts && experts != Segment::Experts::None)
-    throw std::logic_error("ContainerWriter: expert chunks need version " + std::to_string(kVersionExperts));
+  if (!index_.segments.back().has_expert_layout(index_.version) && experts != Segment::Experts::None)
+    throw std::logic_error("ContainerWriter: expert chunks of this tensor need version " +
+                           std::to_string(index_.segments.back().is_sparse24() ? kVersionSparse24Experts : kVersionExperts));
   index_.segments.back().experts = experts;
 }
 

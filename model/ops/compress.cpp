@@ -75,6 +75,14 @@ void check_expert_cut(const SourcePlan& plan, const std::string& name, const Exp
                                 (cut.columns ? "columns" : "rows") + " of tensor " + quote_name(name));
 }
 
+// A tensor cut into expert chunks stays 2:4 when it qualifies and every column block's row segments are
+// whole groups of 4 (docs/format.md 4.3).
+bool expert_chunks_sparse24(const ByteSource& in, const PlannedSegment& s, const ExpertCut& cut, bool sparse24) {
+  bool sparse = sparse24 && qualifies_sparse24(in, s);
+  for (size_t e = 0; sparse && cut.columns && e < cut.bounds.size(); ++e) sparse = cut.bounds[e] % 4 == 0;
+  return sparse;
+}
+
 }  // namespace
 
 CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptions& opt) {
@@ -87,7 +95,12 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
 
   const SourcePlan plan = plan_source(in);
   for (const auto& [name, cut] : opt.experts) check_expert_cut(plan, name, cut);
-  const uint16_t version = opt.experts.empty() ? kContainerVersion : kVersionExperts;
+  // The oldest version that holds what is written: expert chunks of a 2:4 tensor need 5, of dense ones 4.
+  uint16_t version = kContainerVersion;
+  for (const PlannedSegment& s : plan.segments)
+    if (const auto cut = opt.experts.find(s.name); s.tensor && cut != opt.experts.end())
+      version = std::max(version, expert_chunks_sparse24(in, s, cut->second, opt.sparse24) ? kVersionSparse24Experts
+                                                                                          : kVersionExperts);
   CompressResult result;
   result.kind = plan.kind;
   result.source_bytes = plan.size;
@@ -140,12 +153,9 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       continue;
     }
     if (const auto cut = opt.experts.find(s.name); cut != opt.experts.end()) {
-      // One chunk per expert of every matrix: its rows, or its column block gathered row-major. A 2:4
-      // tensor stays 2:4 when every block's row segments are whole groups of 4 (docs/format.md 4.3).
+      // One chunk per expert of every matrix: its rows, or its column block gathered row-major.
       const Segment::Experts layout = cut->second.columns ? Segment::Experts::Columns : Segment::Experts::Rows;
-      bool sparse = opt.sparse24 && qualifies_sparse24(in, s);
-      for (size_t e = 0; sparse && cut->second.columns && e < cut->second.bounds.size(); ++e)
-        sparse = cut->second.bounds[e] % 4 == 0;
+      const bool sparse = expert_chunks_sparse24(in, s, cut->second, opt.sparse24);
       pipe.then([&w, &s, layout, sparse] {
         w.begin_tensor(s.name, s.format, s.dims, sparse);
         w.set_experts(layout);

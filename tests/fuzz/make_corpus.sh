@@ -210,12 +210,13 @@ PY
 "$tool" compress -f --lte "$work/tiny_experts.safetensors" "$work/tiny.bin" -o "$work/lte_experts.wsz" >/dev/null
 cp "$work/lte_experts.wsz" "$here/corpus/lte_experts.wsz"  # the side file beside it stays behind
 # The crafted expert indexes of a version-4 container (argument 1); with a file name (argument 2), only
-# that one instead: a 2:4 column block that is not whole groups of 4.
+# that one instead, of a version-5 container: a 2:4 column block that is not whole groups of 4.
 lte_crafted() {
 python3 - "$1" "$here/corpus" "${2:-}" <<'PY'
 import struct, sys, zlib
 wsz = open(sys.argv[1], "rb").read()
-assert struct.unpack_from("<H", wsz, 4)[0] == 4
+version = struct.unpack_from("<H", wsz, 4)[0]
+assert version == (5 if sys.argv[3] else 4)
 off, size = struct.unpack_from("<QQ", wsz, len(wsz) - 24)
 ix = bytearray(wsz[off:off + size])
 count = struct.unpack_from("<I", ix, 17)[0]
@@ -228,7 +229,7 @@ for _ in range(count):
     name = bytes(ix[p + 3:p + 3 + n]); q = p + 3 + n
     assert ix[q] in (1, 2, 3); rank = ix[q + 1]; q += 2 + 8 * rank + 8
     nc = struct.unpack_from("<I", ix, q)[0]; q += 4 + 16 * nc
-    if k in (1, 2):  # dense and 2:4 records carry the expert layout in version 4
+    if k == 1 or (k == 2 and version >= 5):  # the expert layout: dense records from version 4, 2:4 from 5
         layout = ix[q]; q += 1
         if layout: keys[name] = q; q += 16 * nc
     p = q
@@ -251,7 +252,7 @@ write(f"{sys.argv[2]}/crafted_lte_expert.wsz", lambda b: struct.pack_into("<I", 
 PY
 }
 lte_crafted "$here/corpus/lte_experts.wsz"
-# 2:4 expert chunks (docs/lte.md, "2:4 and LTE"): the tiny model pruned 2:4 (magnitude) with w2's shuffle
+# Version 5, 2:4 expert chunks (docs/lte.md, "2:4 and LTE"): the tiny model pruned 2:4 (magnitude) with w2's shuffle
 # inside experts of 4 neurons, as bf16: w1/w3 2:4 row chunks, w2 2:4 column blocks (row segments of 4).
 "$tool" lte-experts "$work/tiny.bin" -o "$work/tiny_experts4.safetensors" --expert-size 4 >/dev/null
 "$tool" prune "$work/tiny.bin" -o "$work/tiny_pruned.safetensors" --method magnitude --calib-len 2 --lte "$work/tiny_experts4.safetensors" >/dev/null

@@ -252,8 +252,8 @@ TEST(Container, ValidationMessages) {
   b[0] = 'X';
   expect(b, "bad magic");
   b = wsz;
-  b[4] = 5;
-  expect(b, "unsupported version 5");
+  b[4] = 6;
+  expect(b, "unsupported version 6");
   // Version 4 adds an expert layout byte to every dense tensor record (docs/format.md section 4.3): a
   // version-3 index read as version 4 misses them: whatever it reads there, it is refused.
   b = wsz;

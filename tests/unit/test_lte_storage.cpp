@@ -352,7 +352,7 @@ const PrunedLteContainer& pruned_lte_container() {
 TEST(LteStorage, Sparse24ExpertChunksOfThePrunedModelGiveItsGatedForward) {
   const PrunedLteContainer& c = pruned_lte_container();
   const ws::ContainerReader r = ws::ContainerReader::from_memory(c.wsz.data(), c.wsz.size());
-  EXPECT_EQ(r.version(), ws::kVersionExperts);
+  EXPECT_EQ(r.version(), ws::kVersionSparse24Experts);
   const std::vector<int> b = c.side.bounds();
   const int L = c.side.n_layers, E = c.side.experts(), D = c.side.dim;
   for (const char* name : {"w1", "w3", "w2"}) {
