@@ -13,15 +13,17 @@
 //   P   each lane's end offset (the prefix sum across groups) and the beat's total (the last active
 //       lane's end; the widths are not gated by the count before the sum). The beat waits
 //       here until the bit reader holds that many bits of the chunk (or its last word), then takes
-//       them: the window is registered into W
-//   W   the registered window; every lane's fraction and sign are cut from it into X
+//       them: the reader's words (its ring rotated by whole words) are registered into W, and each
+//       lane's start and end offsets with the reader's bit offset added
+//   W   the registered words; every lane's fraction and sign are cut from them into X
 //   X   ws_num_convert's input register: per lane the fraction and sign, and what the plan
 //       alone decides (mask and range flags, the shift and exponent of an implicit-one number)
 //   C   ws_num_convert's middle register: leading zeros, shift amount and exponent; then the shift
 //   OUT output register: a ws_skid_buffer's, so out_ready_i reaches only its registers and the
 //       stall chain inside starts from a register (docs/numfmt.md section 6)
-// (The window is registered before the fields are cut: the reader's rotator and the per-lane shift
-// in one cycle would be the critical path.)
+// (The words are registered before the fields are cut: the reader's word rotation and the per-lane
+// shift in one cycle would be the critical path. The rotation by the reader's bit offset is no stage
+// of its own: it is added to the lanes' offsets, so the per-lane shift does both.)
 // One output beat per symbol beat, same count and last. After an error every beat leaves with count 0
 // and every raw word is dropped until the error is cleared (err_clear_i, or reset), so neither stream
 // can hang. Clear it between chunks, once the raw words sent so far have been taken: the raw stream
@@ -69,7 +71,9 @@ module ws_num_unpacker #(
   localparam int StepBits    = K * 24;  // most raw bits one beat takes
   localparam int PreW        = $clog2(StepBits + 1);
   localparam int CW          = $clog2(K + 1);
-  localparam int BufferWords = 2 ** $clog2((StepBits + 2 * WordBits - 2) / WordBits + 1);
+  localparam int WinBits     = StepBits + WordBits - 1;  // the reader's words_o
+  localparam int OfsW        = $clog2(WinBits);  // a bit offset in words_o
+  localparam int BufferWords = 2 ** $clog2((WinBits + WordBits - 1) / WordBits + 1);
   localparam int AvW         = $clog2(BufferWords * WordBits + 1);
   localparam int PadW        = $clog2(WordBits);
   localparam int EntryBits   = ws_pkg::UNP_ENTRY_BITS;
@@ -101,8 +105,11 @@ module ws_num_unpacker #(
   logic                  p_last_q;
   logic                  used_q;      // the current chunk has taken raw bits
   logic                  w_valid_q;
-  logic [StepBits-1:0]   w_window_q;
-  logic [K*PlanBits-1:0] w_lane_q;
+  logic [WinBits-1:0]    w_words_q;   // the reader's words as the beat fired
+  logic [K*EndLsb-1:0]   w_lane_q;    // each lane's plan without its end offset
+  logic [K*OfsW-1:0]     w_first_q;   // each lane's first bit in w_words_q
+  logic [K*OfsW-1:0]     w_end_q;     // and the bit after its last
+  logic [23*K-1:0]       w_mask_q;    // each lane's fraction bits
   logic [CW-1:0]         w_count_q;
   logic                  w_last_q;
   logic                  x_valid_q;
@@ -166,7 +173,8 @@ module ws_num_unpacker #(
 
   // ---------------------------------------------------------------------------------------------
   // Bit reader of the raw stream
-  logic [StepBits-1:0] window;
+  logic [WinBits-1:0]  rd_words;
+  logic [PadW-1:0]     rd_bit;
   logic [AvW-1:0]      rd_avail;
   logic                rd_ended, rd_skip;
   logic [PadW-1:0]     rd_pad;
@@ -188,7 +196,8 @@ module ws_num_unpacker #(
     .in_ready_o (raw_ready_o),
     .in_data_i  (raw_data_i),
     .in_last_i  (raw_last_i),
-    .window_o   (window),
+    .words_o    (rd_words),
+    .bit_o      (rd_bit),
     .avail_o    (rd_avail),
     .ended_o    (rd_ended),
     .pad_o      (rd_pad),
@@ -276,30 +285,42 @@ module ws_num_unpacker #(
     end
   end
 
-  // W -> X: each lane's fraction and sign from the registered window. Lane j starts at the end of
-  // lane j-1, at most 24 j, so its field lies in the window's low 24 (j+1) bits. X is the input
-  // register of each lane's ws_num_convert, which also takes what the plan alone decides.
+  // P -> W: each lane's offsets in the reader's words, the reader's bit offset added (one adder
+  // from registers each; lane j starts at the end of lane j-1, at most 24 j after the bit offset),
+  // and the mask of its fraction bits.
+  logic [K*OfsW-1:0] first_d, end_d;
+  logic [K*EndLsb-1:0] lane_d;
+  logic [23*K-1:0] mask_d;
+  always_comb begin
+    logic [PreW-1:0] prev;  // the end of the lane below
+    prev = '0;
+    for (int j = 0; j < K; j++) begin
+      first_d[j*OfsW +: OfsW]    = OfsW'(rd_bit) + OfsW'(prev);
+      prev                       = p_lane_q[j*PlanBits + EndLsb +: PreW];
+      end_d[j*OfsW +: OfsW]      = OfsW'(rd_bit) + OfsW'(prev);
+      lane_d[j*EndLsb +: EndLsb] = p_lane_q[j*PlanBits +: EndLsb];
+      mask_d[23*j +: 23]         = ~(23'h7fffff << p_lane_q[j*PlanBits + 6 +: 5]);
+    end
+  end
+
+  // W -> X: each lane's fraction and sign from the registered words. Lane j's field lies in their
+  // low 31 + 24 (j+1) bits. X is the input register of each lane's ws_num_convert, which also takes
+  // what the plan alone decides.
   logic [23*K-1:0] frac_d;
   logic [K-1:0]    neg_d;
 
   for (genvar j = 0; j < K; j++) begin : g_cut
-    localparam int Top = 24 * (j + 1);
-    localparam int P0  = j * PlanBits;  // the lane's plan in w_lane_q
-    logic [PreW-1:0]     first, last;
-    logic [4:0]          fb;
+    localparam int Top = WordBits - 1 + 24 * (j + 1);
+    localparam int P0  = j * EndLsb;  // the lane's plan in w_lane_q
+    logic [OfsW-1:0]     first, last;
     logic [22:0]         field;
     logic                neg;
-    assign last  = w_lane_q[P0 + EndLsb +: PreW];
-    if (j == 0) begin : g_first
-      assign first = '0;
-    end else begin : g_next
-      assign first = w_lane_q[(j-1)*PlanBits + EndLsb +: PreW];
-    end
-    assign fb    = w_lane_q[P0 + 6 +: 5];
-    assign field = 23'(w_window_q[Top-1:0] >> first);
-    // The raw sign is the lane's last bit: bit `last` of the window shifted up by one.
-    assign neg   = w_lane_q[P0 + 5] ? 1'(({w_window_q[Top-1:0], 1'b0}) >> last) : w_lane_q[P0 + 4];
-    assign frac_d[23*j +: 23] = field & ~(23'h7fffff << fb);
+    assign first = w_first_q[j*OfsW +: OfsW];
+    assign last  = w_end_q[j*OfsW +: OfsW];
+    assign field = 23'(w_words_q[Top-1:0] >> first);
+    // The raw sign is the lane's last bit: bit `last` of the words shifted up by one.
+    assign neg   = w_lane_q[P0 + 5] ? 1'(({w_words_q[Top-1:0], 1'b0}) >> last) : w_lane_q[P0 + 4];
+    assign frac_d[23*j +: 23] = field & w_mask_q[23*j +: 23];
     assign neg_d[j]           = neg;
   end
 
@@ -360,7 +381,7 @@ module ws_num_unpacker #(
   // W -> X -> C -> OUT: conversion (X and C are ws_num_convert's registers)
   logic [32*K-1:0] words;
   for (genvar j = 0; j < K; j++) begin : g_conv
-    localparam int P0 = j * PlanBits;  // the lane's plan in w_lane_q
+    localparam int P0 = j * EndLsb;  // the lane's plan in w_lane_q
     logic [31:0] w;
     ws_num_convert u_conv (
       .clk_i,
@@ -420,8 +441,11 @@ module ws_num_unpacker #(
       p_last_q    <= a_last_q;
     end
     if (fire) begin
-      w_window_q <= window;
-      w_lane_q   <= p_lane_q;
+      w_words_q  <= rd_words;
+      w_lane_q   <= lane_d;
+      w_first_q  <= first_d;
+      w_end_q    <= end_d;
+      w_mask_q   <= mask_d;
       w_count_q  <= null_beat ? '0 : p_count_q;
       w_last_q   <= p_last_q;
     end
