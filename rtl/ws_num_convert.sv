@@ -13,9 +13,10 @@
 // Input part: everything the entry alone decides (range flags and mask on lsb, the shift and the
 // exponent of a number with an implicit one, the word kind with and without fraction bits), so the
 // fraction, which arrives late (cut from the bit window in the cycle before), meets only AND-OR
-// reductions, the leading-zero count and one short adder in the first half. First half: the leading
-// zeros of a fraction without implicit one, the shift and the exponent. Second half: the shift and
-// the word.
+// reductions and the leading-zero count in the first half. First half: the leading zeros of a
+// fraction without implicit one and the shift. Second half: the shift, the exponent (the entry's
+// minus those leading zeros: after the register, beside the shift, since the count's tree and the
+// subtraction's carry in one cycle were the unpacker's critical path) and the word.
 module ws_num_convert (
   input  wire         clk_i,
   input  wire         in_en_i,     // load the input register
@@ -137,7 +138,7 @@ module ws_num_convert (
   // ---------------------------------------------------------------------------------------------
   // First half
   logic [23:0] sig, frac24, imp_bit;
-  logic [4:0]  lzc, shamt;
+  logic [4:0]  lzc, shamt, lz;
   logic        normal, is_nan_max;
   logic [7:0]  exp;
   logic [1:0]  kind;
@@ -155,7 +156,8 @@ module ws_num_convert (
   // A fraction without implicit one is a normal fp32 when one of its bits lies in the mask.
   assign normal     = (frac24 & top_mask_q) != 24'd0;
   assign shamt      = !fixed_q && normal ? lzc : shamt_pre_q;
-  assign exp        = fixed_q ? exp_pre_q : normal ? exp_pre_q - {3'd0, lzc} : 8'd0;
+  assign exp        = fixed_q || normal ? exp_pre_q : 8'd0;
+  assign lz         = !fixed_q && normal ? lzc : 5'd0;  // subtracted from exp in the second half
   assign is_nan_max = nan_max_q && frac_q == frac_mask_q;
   assign kind       = is_nan_max ? WordNaN : frac_q != 23'd0 ? kind_nonzero_q : kind_zero_q;
 
@@ -164,6 +166,7 @@ module ws_num_convert (
   logic [31:0] sig_q;  // int32 mode: already negated for a negative number
   logic [4:0]  shamt_q;
   logic [7:0]  exp_q;
+  logic [4:0]  lz_q;
   logic [1:0]  kind_q;
   logic        neg_q, int_q;
 
@@ -174,6 +177,7 @@ module ws_num_convert (
       sig_q   <= (int_in_q && neg_in_q) ? 32'd0 - {8'd0, sig} : {8'd0, sig};
       shamt_q <= shamt;
       exp_q   <= exp;
+      lz_q    <= lz;
       kind_q  <= kind;
       neg_q   <= neg_in_q;
       int_q   <= int_in_q;
@@ -183,11 +187,13 @@ module ws_num_convert (
   // ---------------------------------------------------------------------------------------------
   // Second half
   logic [31:0] shifted;
+  logic [7:0]  exp_out;
   assign shifted = sig_q << shamt_q;
+  assign exp_out = exp_q - {3'd0, lz_q};
 
   always_comb begin
     unique case (kind_q)
-      WordShifted: word_o = int_q ? shifted : {neg_q, exp_q, shifted[22:0]};
+      WordShifted: word_o = int_q ? shifted : {neg_q, exp_out, shifted[22:0]};
       WordInf:     word_o = {neg_q, 8'hff, 23'd0};
       WordNaN:     word_o = {neg_q, 8'hff, 23'h400000};
       default:     word_o = int_q ? 32'd0 : {neg_q, 31'd0};
