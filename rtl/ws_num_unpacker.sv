@@ -15,15 +15,18 @@
 //       here until the bit reader holds that many bits of the chunk (or its last word), then takes
 //       them: the reader's words (its ring rotated by whole words) are registered into W, and each
 //       lane's start and end offsets with the reader's bit offset added
-//   W   the registered words; every lane's fraction and sign are cut from them into X
+//   W   the registered words; the first step of every lane's cut into V: the bytes from its
+//       field's first byte (30 bits) and the byte holding its raw sign
+//   V   the second step into X: the field from its first bit (a shift by 0..7) and masked, the sign
 //   X   ws_num_convert's input register: per lane the fraction and sign, and what the plan
 //       alone decides (mask and range flags, the shift and exponent of an implicit-one number)
 //   C   ws_num_convert's middle register: leading zeros, shift amount and exponent; then the shift
 //   OUT output register: a ws_skid_buffer's, so out_ready_i reaches only its registers and the
 //       stall chain inside starts from a register (docs/numfmt.md section 6)
-// (The words are registered before the fields are cut: the reader's word rotation and the per-lane
-// shift in one cycle would be the critical path. The rotation by the reader's bit offset is no stage
-// of its own: it is added to the lanes' offsets, so the per-lane shift does both.)
+// (The words are registered before the fields are cut, and the cut takes two steps: the reader's
+// word rotation and a per-lane 128:1 selection each were the critical path in one cycle. The
+// rotation by the reader's bit offset is no stage of its own: it is added to the lanes' offsets, so
+// the per-lane cut does both.)
 // One output beat per symbol beat, same count and last. After an error every beat leaves with count 0
 // and every raw word is dropped until the error is cleared (err_clear_i, or reset), so neither stream
 // can hang. Clear it between chunks, once the raw words sent so far have been taken: the raw stream
@@ -112,6 +115,15 @@ module ws_num_unpacker #(
   logic [23*K-1:0]       w_mask_q;    // each lane's fraction bits
   logic [CW-1:0]         w_count_q;
   logic                  w_last_q;
+  logic                  v_valid_q;
+  logic [K*EndLsb-1:0]   v_lane_q;
+  logic [30*K-1:0]       v_bytes_q;   // each lane's bytes from its field's first one
+  logic [3*K-1:0]        v_first_q;   // the field's first bit in them
+  logic [8*K-1:0]        v_sbyte_q;   // the byte holding each lane's raw sign
+  logic [3*K-1:0]        v_sbit_q;    // the sign's bit in it
+  logic [23*K-1:0]       v_mask_q;
+  logic [CW-1:0]         v_count_q;
+  logic                  v_last_q;
   logic                  x_valid_q;
   logic [CW-1:0]         x_count_q;
   logic                  x_last_q;
@@ -122,7 +134,7 @@ module ws_num_unpacker #(
   logic                  err_q;       // the sticky error: poisons the pipeline until cleared
 
   // Handshakes down the pipeline: a stage advances when the next one is free or advancing.
-  logic c_adv, c_free, x_adv, x_free, w_adv, w_free, fire, p_free, a_adv, ram_ce;
+  logic c_adv, c_free, x_adv, x_free, v_adv, v_free, w_adv, w_free, fire, p_free, a_adv, ram_ce;
 
   // ---------------------------------------------------------------------------------------------
   // Configuration port and the table RAMs
@@ -134,7 +146,7 @@ module ws_num_unpacker #(
   logic [EntryBits-1:0] cfg_entry;
 
   assign cfg_ready_o = !r0_valid_q && !r1_valid_q && !a_valid_q && !p_valid_q && !w_valid_q
-                    && !x_valid_q && !c_valid_q;
+                    && !v_valid_q && !x_valid_q && !c_valid_q;
   assign cfg_we      = cfg_valid_i && cfg_ready_o;
   assign cfg_tab     = !cfg_addr_i[8];
   assign cfg         = cfg_data_i;
@@ -303,25 +315,38 @@ module ws_num_unpacker #(
     end
   end
 
-  // W -> X: each lane's fraction and sign from the registered words. Lane j's field lies in their
-  // low 31 + 24 (j+1) bits. X is the input register of each lane's ws_num_convert, which also takes
-  // what the plan alone decides.
+  // W -> V -> X: each lane's fraction and sign from the registered words, in two steps. Lane j's
+  // field lies in their low 31 + 24 (j+1) bits. W -> V: the 30 bits from the field's first byte and
+  // the byte holding the raw sign, the lane's last bit (bit `end` of the words shifted up by one).
+  // V -> X: the shift by the bits below the first byte, the mask. X is the input register of each
+  // lane's ws_num_convert, which also takes what the plan alone decides.
+  logic [30*K-1:0] bytes_d;
+  logic [8*K-1:0]  sbyte_d;
   logic [23*K-1:0] frac_d;
   logic [K-1:0]    neg_d;
 
   for (genvar j = 0; j < K; j++) begin : g_cut
     localparam int Top = WordBits - 1 + 24 * (j + 1);
-    localparam int P0  = j * EndLsb;  // the lane's plan in w_lane_q
-    logic [OfsW-1:0]     first, last;
+    localparam int P0  = j * EndLsb;  // the lane's plan in w_lane_q and v_lane_q
+    logic [OfsW-4:0]     first_b, last_b;  // the byte of the first bit, and of the sign
     logic [22:0]         field;
-    logic                neg;
-    assign first = w_first_q[j*OfsW +: OfsW];
-    assign last  = w_end_q[j*OfsW +: OfsW];
-    assign field = 23'(w_words_q[Top-1:0] >> first);
-    // The raw sign is the lane's last bit: bit `last` of the words shifted up by one.
-    assign neg   = w_lane_q[P0 + 5] ? 1'(({w_words_q[Top-1:0], 1'b0}) >> last) : w_lane_q[P0 + 4];
-    assign frac_d[23*j +: 23] = field & w_mask_q[23*j +: 23];
-    assign neg_d[j]           = neg;
+    assign first_b = w_first_q[j*OfsW + 3 +: OfsW - 3];
+    assign last_b  = w_end_q[j*OfsW + 3 +: OfsW - 3];
+    assign bytes_d[30*j +: 30] = 30'(w_words_q[Top-1:0] >> {first_b, 3'd0});
+    assign sbyte_d[8*j +: 8]   = 8'(({w_words_q[Top-1:0], 1'b0}) >> {last_b, 3'd0});
+    assign field = 23'(v_bytes_q[30*j +: 30] >> v_first_q[3*j +: 3]);
+    assign frac_d[23*j +: 23]  = field & v_mask_q[23*j +: 23];
+    assign neg_d[j]            = v_lane_q[P0 + 5] ? v_sbyte_q[8*j + int'(v_sbit_q[3*j +: 3])]
+                                                  : v_lane_q[P0 + 4];
+  end
+
+  // The cut's bit offsets inside the bytes, as V holds them
+  logic [3*K-1:0] first_lo, sbit_lo;
+  always_comb begin
+    for (int j = 0; j < K; j++) begin
+      first_lo[3*j +: 3] = w_first_q[j*OfsW +: 3];
+      sbit_lo[3*j +: 3]  = w_end_q[j*OfsW +: 3];
+    end
   end
 
   logic           rd_ok, rd_short, runs_out, null_beat, used_now, left_bad;
@@ -331,8 +356,10 @@ module ws_num_unpacker #(
   assign c_free    = !c_valid_q || out_in_ready;
   assign x_adv     = x_valid_q && c_free;
   assign x_free    = !x_valid_q || c_free;
-  assign w_adv     = w_valid_q && x_free;
-  assign w_free    = !w_valid_q || x_free;
+  assign v_adv     = v_valid_q && x_free;
+  assign v_free    = !v_valid_q || x_free;
+  assign w_adv     = w_valid_q && v_free;
+  assign w_free    = !w_valid_q || v_free;
   // Fire when the chunk's bits are in the window, or its last word is (no more bits will come).
   // The reader keeps rd_avail - p_need_q in a register: the test is its sign, not a compare.
   assign rd_short  = rd_slack[AvW];
@@ -381,19 +408,19 @@ module ws_num_unpacker #(
   // W -> X -> C -> OUT: conversion (X and C are ws_num_convert's registers)
   logic [32*K-1:0] words;
   for (genvar j = 0; j < K; j++) begin : g_conv
-    localparam int P0 = j * EndLsb;  // the lane's plan in w_lane_q
+    localparam int P0 = j * EndLsb;  // the lane's plan in v_lane_q
     logic [31:0] w;
     ws_num_convert u_conv (
       .clk_i,
-      .in_en_i    (w_adv),
+      .in_en_i    (v_adv),
       .mid_en_i   (x_adv),
       .int_mode_i (mode_int_q),
-      .cls_i      (w_lane_q[P0 +: 3]),
+      .cls_i      (v_lane_q[P0 +: 3]),
       .neg_i      (neg_d[j]),
-      .implicit_i (w_lane_q[P0 + 3]),
-      .scale_i    (w_lane_q[P0 + 22 +: 10]),
-      .lsb_i      (w_lane_q[P0 + 11 +: 11]),
-      .frac_bits_i(w_lane_q[P0 + 6 +: 5]),
+      .implicit_i (v_lane_q[P0 + 3]),
+      .scale_i    (v_lane_q[P0 + 22 +: 10]),
+      .lsb_i      (v_lane_q[P0 + 11 +: 11]),
+      .frac_bits_i(v_lane_q[P0 + 6 +: 5]),
       .frac_i     (frac_d[23*j +: 23]),
       .word_o     (w)
     );
@@ -409,6 +436,7 @@ module ws_num_unpacker #(
       p_valid_q   <= 1'b0;
       used_q      <= 1'b0;
       w_valid_q   <= 1'b0;
+      v_valid_q   <= 1'b0;
       x_valid_q   <= 1'b0;
       c_valid_q   <= 1'b0;
     end else begin
@@ -420,7 +448,8 @@ module ws_num_unpacker #(
       p_valid_q   <= a_adv || (p_valid_q && !fire);
       if (fire) used_q <= !p_last_q && used_now;
       w_valid_q   <= fire || (w_valid_q && !w_adv);
-      x_valid_q   <= w_adv || (x_valid_q && !x_adv);
+      v_valid_q   <= w_adv || (v_valid_q && !v_adv);
+      x_valid_q   <= v_adv || (x_valid_q && !x_adv);
       c_valid_q   <= x_adv || (c_valid_q && !c_adv);
     end
   end
@@ -450,8 +479,18 @@ module ws_num_unpacker #(
       w_last_q   <= p_last_q;
     end
     if (w_adv) begin
-      x_count_q <= w_count_q;
-      x_last_q  <= w_last_q;
+      v_lane_q  <= w_lane_q;
+      v_bytes_q <= bytes_d;
+      v_first_q <= first_lo;
+      v_sbyte_q <= sbyte_d;
+      v_sbit_q  <= sbit_lo;
+      v_mask_q  <= w_mask_q;
+      v_count_q <= w_count_q;
+      v_last_q  <= w_last_q;
+    end
+    if (v_adv) begin
+      x_count_q <= v_count_q;
+      x_last_q  <= v_last_q;
     end
     if (x_adv) begin
       c_count_q <= x_count_q;
