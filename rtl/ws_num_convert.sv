@@ -60,12 +60,26 @@ module ws_num_convert (
   assign sub_sh    = lsb_i[4:0] + 5'd21;
   assign frac_mask = ~(23'h7fffff << frac_bits_i);
 
-  // The range checks compare lsb with constants (lsb >= -126: every bit normal; lsb < -149: none)
-  // and the mask needs only 23 - sub_sh = -126 - lsb mod 32 = 2 - lsb[4:0].
-  always_comb begin
-    if (lsb >= -11'sd126)     top_mask = 24'hffffff;
-    else if (lsb < -11'sd149) top_mask = 24'h0;
-    else                      top_mask = 24'hffffff << (5'd2 - lsb_i[4:0]);
+  // top_mask[i]: lsb + i >= -126. With lsb = 32 h + l (l = lsb[4:0]) and -126 - i = 32 hc + lc
+  // (hc -5 or -4), that is h > hc or h == hc and l >= lc: two flags of h shared by every bit and
+  // one 5-input function of l per bit, no carry chain (the range compares' carries and a shift by
+  // 2 - l were the unpacker's critical path).
+  logic signed [5:0] lsb_hi;
+  logic              hi_gt5, hi_eq5, hi_gt4, hi_eq4;
+  assign lsb_hi = $signed(lsb_i[10:5]);
+  assign hi_gt5 = lsb_hi > -6'sd5;
+  assign hi_eq5 = lsb_hi == -6'sd5;
+  assign hi_gt4 = lsb_hi > -6'sd4;
+  assign hi_eq4 = lsb_hi == -6'sd4;
+  for (genvar i = 0; i < 24; i++) begin : g_top
+    localparam int C  = -126 - i;
+    localparam int Lc = C < -128 ? C + 160 : C + 128;  // C - 32 hc
+    localparam logic [31:0] Ge = 32'hffffffff << Lc;   // bit l: l >= Lc
+    if (C < -128) begin : g_h5
+      assign top_mask[i] = hi_gt5 || (hi_eq5 && Ge[lsb_i[4:0]]);
+    end else begin : g_h4
+      assign top_mask[i] = hi_gt4 || (hi_eq4 && Ge[lsb_i[4:0]]);
+    end
   end
   // With an implicit one the leading one has weight 2^scale: normal from scale >= -126, exponent
   // scale + 127, leading zeros 23 - frac_bits.
