@@ -97,6 +97,7 @@ module ws_num_unpacker #(
   logic                  a_valid_q;   // A: the output of the skid buffer u_a_slice
   logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
   logic                  a_unknown_q;
+  logic [PreW-1:0]       a_last_end_q;  // the last active lane's end inside its group (0: no lane)
   logic [CW-1:0]         a_count_q;
   logic                  a_last_q;
   logic                  a_in_ready;  // the A slice can take R1's beat (a register)
@@ -227,6 +228,7 @@ module ws_num_unpacker #(
   // (a two-adder tree), unknown symbols
   logic [K*PlanBits-1:0] a_lane;
   logic                  a_unknown;
+  logic [PreW-1:0]       a_last_end;  // the last active lane's end inside its group
 
   always_comb begin
     logic [2:0]      cls;
@@ -238,6 +240,7 @@ module ws_num_unpacker #(
     logic [PreW-1:0] ends [K];
     logic [PreW-1:0] pair;
     a_unknown = 1'b0;
+    a_last_end = '0;
     for (int j = 0; j < K; j++) begin
       cls   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
       sgn   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
@@ -257,6 +260,10 @@ module ws_num_unpacker #(
         default: ends[j] = pair + (rb[j - 1] + rb[j]);
       endcase
     end
+    // Picked here, not in P: there the pick would come before the reader's slack subtractors.
+    for (int j = 0; j < K; j++) begin
+      if (r1_count_q == CW'(j + 1)) a_last_end = a_last_end | ends[j];
+    end
     for (int j = 0; j < K; j++) begin
       sgn      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
       scale    = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
@@ -269,15 +276,15 @@ module ws_num_unpacker #(
     end
   end
 
-  ws_skid_buffer #(.Width(K * PlanBits + 2 + CW)) u_a_slice (
+  ws_skid_buffer #(.Width(K * PlanBits + PreW + 2 + CW)) u_a_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (r1_valid_q),
     .in_ready_o (a_in_ready),
-    .in_data_i  ({a_lane, a_unknown, r1_count_q, r1_last_q}),
+    .in_data_i  ({a_lane, a_last_end, a_unknown, r1_count_q, r1_last_q}),
     .out_valid_o(a_valid_q),
     .out_ready_i(p_free),
-    .out_data_o ({a_lane_q, a_unknown_q, a_count_q, a_last_q})
+    .out_data_o ({a_lane_q, a_last_end_q, a_unknown_q, a_count_q, a_last_q})
   );
 
   // A -> P: the end offsets across groups (one adder: group 1 adds group 0's total) and the total
@@ -291,10 +298,14 @@ module ws_num_unpacker #(
         plan[j*PlanBits + EndLsb +: PreW] = a_lane_q[j*PlanBits + EndLsb +: PreW] + base;
       end
     end
-    need = '0;  // the end of the last active lane (ends above it count inactive lanes' widths)
-    for (int j = 0; j < K; j++) begin
-      if (a_count_q == CW'(j + 1)) need = need | plan[j*PlanBits + EndLsb +: PreW];
-    end
+  end
+
+  // The end of the last active lane (ends above it count inactive lanes' widths), picked in A;
+  // beyond group 0 it adds group 0's total.
+  if (Groups > 1) begin : g_need_groups
+    assign need = a_count_q > CW'(4) ? a_last_end_q + a_lane_q[3*PlanBits + EndLsb +: PreW] : a_last_end_q;
+  end else begin : g_need_one
+    assign need = a_last_end_q;
   end
 
   // P -> W: each lane's offsets in the reader's words, the reader's bit offset added (one adder
