@@ -124,8 +124,24 @@ module ws_num_convert (
     end
   end
 
+  // The leading-zero count's first level, per nibble of {0, frac}: any bit set, leading zeros. It
+  // sits before the input register, so the first half starts from the nibbles (the whole count
+  // and the shift's multiplexer after it were the unpacker's critical path).
+  logic [5:0]  nib_nz;
+  logic [11:0] nib_lz;
+  always_comb begin
+    logic [3:0] n;
+    for (int k = 0; k < 6; k++) begin
+      n = k == 5 ? {1'b0, frac_i[22:20]} : frac_i[4*k +: 4];
+      nib_nz[k]         = n != 4'd0;
+      nib_lz[2*k +: 2]  = n[3] ? 2'd0 : n[2] ? 2'd1 : n[1] ? 2'd2 : 2'd3;
+    end
+  end
+
   // Input register (datapath: no reset)
   logic [22:0] frac_q, frac_mask_q;
+  logic [5:0]  nib_nz_q;
+  logic [11:0] nib_lz_q;
   logic [23:0] top_mask_q;
   logic [4:0]  shamt_pre_q;
   logic [7:0]  exp_pre_q;
@@ -135,6 +151,8 @@ module ws_num_convert (
   always_ff @(posedge clk_i) begin
     if (in_en_i) begin
       frac_q         <= frac_i;
+      nib_nz_q       <= nib_nz;
+      nib_lz_q       <= nib_lz;
       frac_mask_q    <= frac_mask;
       top_mask_q     <= top_mask;
       shamt_pre_q    <= shamt_pre;
@@ -162,10 +180,15 @@ module ws_num_convert (
   assign imp_bit = implicit_q ? {frac_mask_q, 1'b1} & ~{1'b0, frac_mask_q} : 24'd0;
   assign sig     = imp_bit | frac24;
 
-  // Leading zeros as a balanced tree (a 23-deep priority chain would be the critical path); the one
-  // below the 24 bits makes a zero fraction count 24.
-  `include "ws_lead_zeros.svh"
-  assign lzc = lead_zeros32({frac24, 8'h80});
+  // Leading zeros of the 24 bits (24 for zero) from the nibbles: the first non-empty nibble of the
+  // upper four and of the lower two, then the upper if it has a bit (a 23-deep priority chain
+  // would be the critical path).
+  logic [3:0] lz_hi;
+  logic [2:0] lz_lo;
+  assign lz_hi = nib_nz_q[5] ? {2'd0, nib_lz_q[10 +: 2]} : nib_nz_q[4] ? {2'd1, nib_lz_q[8 +: 2]}
+               : nib_nz_q[3] ? {2'd2, nib_lz_q[6 +: 2]} : {2'd3, nib_lz_q[4 +: 2]};
+  assign lz_lo = nib_nz_q[1] ? {1'b0, nib_lz_q[2 +: 2]} : {1'b1, nib_lz_q[0 +: 2]};
+  assign lzc   = nib_nz_q[5:2] != 4'd0 ? {1'b0, lz_hi} : nib_nz_q[1:0] != 2'd0 ? {2'b10, lz_lo} : 5'd24;
 
   // A fraction without implicit one is a normal fp32 when one of its bits lies in the mask.
   assign normal     = (frac24 & top_mask_q) != 24'd0;
@@ -173,7 +196,7 @@ module ws_num_convert (
   assign exp        = fixed_q || normal ? exp_pre_q : 8'd0;
   assign lz         = !fixed_q && normal ? lzc : 5'd0;  // subtracted from exp in the second half
   assign is_nan_max = nan_max_q && frac_q == frac_mask_q;
-  assign kind       = is_nan_max ? WordNaN : frac_q != 23'd0 ? kind_nonzero_q : kind_zero_q;
+  assign kind       = is_nan_max ? WordNaN : nib_nz_q != 6'd0 ? kind_nonzero_q : kind_zero_q;
 
   // ---------------------------------------------------------------------------------------------
   // Register between the halves (datapath: no reset)
