@@ -7,11 +7,12 @@
 // through the configuration port. Pipeline, one beat per cycle while the raw words keep up:
 //   R0  the RAMs' address registers hold the beat's symbols
 //   R1  the RAMs' output registers hold the beat's entries (ce freezes R0 and R1 together)
-//   A   each lane's raw width, fraction width, lsb and the raw-bit prefix sum inside its group of 4
-//       lanes; unknown symbols. A is the output register of a ws_skid_buffer: the RAMs' ce and
-//       sym_ready_o come from its registered ready, not from the stall chain behind it.
-//   P   each lane's end offset (the prefix sum across groups) and the beat's total (the last active
-//       lane's end; the widths are not gated by the count before the sum). The beat waits
+//   A   each lane's raw width and the raw-bit prefix sum inside its group of 4 lanes, the last
+//       active lane's end; unknown symbols. A is the output register of a ws_skid_buffer: the RAMs'
+//       ce and sym_ready_o come from its registered ready, not from the stall chain behind it.
+//   P   each lane's fraction width, lsb and end offset (the prefix sum across groups) and the beat's
+//       total (the last active lane's end; the widths are not gated by the count before the sum).
+//       The beat waits
 //       here until the bit reader holds that many bits of the chunk (or its last word), then takes
 //       them: the reader's words (its ring rotated by whole words) are registered into W, and each
 //       lane's start and end offsets with the reader's bit offset added
@@ -224,15 +225,16 @@ module ws_num_unpacker #(
   );
 
   // ---------------------------------------------------------------------------------------------
-  // R1 -> A: each lane's widths and lsb from its entry, the end offsets inside each group of 4 lanes
-  // (a two-adder tree), unknown symbols
+  // R1 -> A: each lane's raw width and sign rule from its entry, the end offsets inside each group of
+  // 4 lanes (a two-adder tree), unknown symbols. The fraction width and lsb (a decrement and a
+  // subtraction) wait for A -> P: after the RAM's long routing they were the pipeline's critical
+  // path. A's plan holds the raw width where P's holds the fraction width, and lsb 0.
   logic [K*PlanBits-1:0] a_lane;
   logic                  a_unknown;
   logic [PreW-1:0]       a_last_end;  // the last active lane's end inside its group
 
   always_comb begin
     logic [2:0]      cls;
-    logic [4:0]      fb;
     logic [1:0]      sgn;
     logic [9:0]      scale;
     logic            act, raw_sign;
@@ -269,8 +271,7 @@ module ws_num_unpacker #(
       scale    = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
       cls      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
       raw_sign = sgn == ws_pkg::UNP_SIGN_RAW && rb[j] != '0;  // the sign is the top raw bit
-      fb       = 5'(raw_sign ? rb[j] - PreW'(1) : rb[j]);
-      a_lane[j*PlanBits +: PlanBits] = {ends[j], scale, {scale[9], scale} - {6'd0, fb}, fb, raw_sign,
+      a_lane[j*PlanBits +: PlanBits] = {ends[j], scale, 11'd0, 5'(rb[j]), raw_sign,
                                         sgn == ws_pkg::UNP_SIGN_MINUS,
                                         ent[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
     end
@@ -291,7 +292,17 @@ module ws_num_unpacker #(
 
   always_comb begin
     logic [PreW-1:0] base;
+    logic [4:0]      rbits, fb;
+    logic [9:0]      scale;
     plan = a_lane_q;
+    // Each lane's fraction width (the raw width less a raw sign) and lsb = scale - frac_bits.
+    for (int j = 0; j < K; j++) begin
+      rbits = a_lane_q[j*PlanBits + 6 +: 5];
+      scale = a_lane_q[j*PlanBits + 22 +: 10];
+      fb    = a_lane_q[j*PlanBits + 5] ? rbits - 5'd1 : rbits;
+      plan[j*PlanBits + 6 +: 5]  = fb;
+      plan[j*PlanBits + 11 +: 11] = {scale[9], scale} - {6'd0, fb};
+    end
     for (int g = 1; g < Groups; g++) begin
       base = a_lane_q[(4*g-1)*PlanBits + EndLsb +: PreW];
       for (int j = 4*g; j < 4*g + 4; j++) begin
