@@ -352,14 +352,15 @@ module ws_num_unpacker #(
     localparam int P0  = j * EndLsb;  // the lane's plan in w_lane_q and v_lane_q
     logic [OfsW-4:0]     first_b, last_b;  // the byte of the first bit, and of the sign
     logic [22:0]         field;
+    logic [7:0]          sbyte;
     assign first_b = w_first_q[j*OfsW + 3 +: OfsW - 3];
     assign last_b  = w_end_q[j*OfsW + 3 +: OfsW - 3];
     assign bytes_d[30*j +: 30] = 30'(w_words_q[Top-1:0] >> {first_b, 3'd0});
     assign sbyte_d[8*j +: 8]   = 8'(({w_words_q[Top-1:0], 1'b0}) >> {last_b, 3'd0});
     assign field = 23'(v_bytes_q[30*j +: 30] >> v_first_q[3*j +: 3]);
     assign frac_d[23*j +: 23]  = field & v_mask_q[23*j +: 23];
-    assign neg_d[j]            = v_lane_q[P0 + 5] ? v_sbyte_q[8*j + int'(v_sbit_q[3*j +: 3])]
-                                                  : v_lane_q[P0 + 4];
+    assign sbyte               = v_sbyte_q[8*j +: 8];
+    assign neg_d[j]            = v_lane_q[P0 + 5] ? sbyte[v_sbit_q[3*j +: 3]] : v_lane_q[P0 + 4];
   end
 
   // The cut's bit offsets inside the bytes, as V holds them
