@@ -12,9 +12,8 @@
 //       ce and sym_ready_o come from its registered ready, not from the stall chain behind it.
 //   P   each lane's fraction width, lsb and end offset (the prefix sum across groups) and the beat's
 //       total (the last active lane's end; the widths are not gated by the count before the sum).
-//       The beat waits
-//       here until the bit reader holds that many bits of the chunk (or its last word), then takes
-//       them: the reader's words (its ring rotated by whole words) are registered into W, and each
+//       The beat waits here until the bit reader holds that many bits of the chunk (or its last
+//       word), then takes them: the reader's words (its ring rotated by whole words) are registered into W, and each
 //       lane's start and end offsets with the reader's bit offset added
 //   W   the registered words; the first step of every lane's cut into V: the bytes from its
 //       field's first byte (30 bits) and the byte holding its raw sign
@@ -288,7 +287,8 @@ module ws_num_unpacker #(
     .out_data_o ({a_lane_q, a_last_end_q, a_unknown_q, a_count_q, a_last_q})
   );
 
-  // A -> P: the end offsets across groups (one adder: group 1 adds group 0's total) and the total
+  // A -> P: each lane's fraction width and lsb, the end offsets across groups (one adder: group 1
+  // adds group 0's total) and the beat's total
 
   always_comb begin
     logic [PreW-1:0] base;
