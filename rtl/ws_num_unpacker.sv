@@ -13,8 +13,8 @@
 //   P   each lane's fraction width, lsb and end offset (the prefix sum across groups) and the beat's
 //       total (the last active lane's end; the widths are not gated by the count before the sum).
 //       The beat waits here until the bit reader holds that many bits of the chunk (or its last
-//       word), then takes them: the reader's words (its ring rotated by whole words) are registered into W, and each
-//       lane's start and end offsets with the reader's bit offset added
+//       word), then takes them: the reader's words (its ring rotated by whole words) are
+//       registered into W, and each lane's start and end offsets with the reader's bit offset added
 //   W   the registered words; the first step of every lane's cut into V: the bytes from its
 //       field's first byte (30 bits) and the byte holding its raw sign
 //   V   the second step into X: the field from its first bit (a shift by 0..7) and masked, the sign
