@@ -6,10 +6,10 @@
 // Words land in a ring of BufferWords slots without being shifted; words_o is the ring rotated by
 // the read pointer's word, and the bit offset bit_o is left to the consumer, which adds it to its
 // field offsets in a register stage of its own: a full rotation by the bit pointer in one cycle
-// (a 256 -> 96-bit shifter at Lanes 4) was the unpacker's critical path. The consumer takes consume_i bits
-// in a cycle with consume_en_i and ends a chunk with done_i, which skips the rest of it: its zero
-// padding, or, when the chunk's last word has not arrived yet, every word up to and including it
-// (error drain).
+// (a 256 -> 96-bit shifter at Lanes 4) was the unpacker's critical path. The consumer takes
+// consume_i bits in a cycle with consume_en_i and ends a chunk with done_i, which skips the rest of
+// it: its zero padding, or, when the chunk's last word has not arrived yet, every word up to and
+// including it (error drain).
 // The words of the next chunk may already wait in the ring behind the current chunk's last word,
 // so a new chunk can start on the cycle after done_i.
 module ws_bit_reader #(

@@ -314,7 +314,8 @@ module ws_num_unpacker #(
   // The end of the last active lane (ends above it count inactive lanes' widths), picked in A;
   // beyond group 0 it adds group 0's total.
   if (Groups > 1) begin : g_need_groups
-    assign need = a_count_q > CW'(4) ? a_last_end_q + a_lane_q[3*PlanBits + EndLsb +: PreW] : a_last_end_q;
+    assign need = a_count_q > CW'(4) ? a_last_end_q + a_lane_q[3*PlanBits + EndLsb +: PreW]
+                                     : a_last_end_q;
   end else begin : g_need_one
     assign need = a_last_end_q;
   end
