@@ -1,12 +1,15 @@
 `default_nettype none
 // ws_bit_reader: turns a stream of words, framed into chunks by `last`, into a window of the next
-// bits of the current chunk (LSB-first, docs/format.md section 1): window_o[0] is the next bit.
+// bits of the current chunk (LSB-first, docs/format.md section 1): bit i of the window is
+// words_o[bit_o + i], so words_o[bit_o] is the next bit.
 //
-// Words land in a ring of BufferWords slots without being shifted; the window is the ring rotated
-// by the bit read pointer, so the only wide logic is one rotator. The consumer takes consume_i bits
-// in a cycle with consume_en_i and ends a chunk with done_i, which skips the rest of it: its zero
-// padding, or, when the chunk's last word has not arrived yet, every word up to and including it
-// (error drain).
+// Words land in a ring of BufferWords slots without being shifted; words_o is the ring rotated by
+// the read pointer's word, and the bit offset bit_o is left to the consumer, which adds it to its
+// field offsets in a register stage of its own: a full rotation by the bit pointer in one cycle
+// (a 256 -> 96-bit shifter at Lanes 4) was the unpacker's critical path. The consumer takes
+// consume_i bits in a cycle with consume_en_i and ends a chunk with done_i, which skips the rest of
+// it: its zero padding, or, when the chunk's last word has not arrived yet, every word up to and
+// including it (error drain).
 // The words of the next chunk may already wait in the ring behind the current chunk's last word,
 // so a new chunk can start on the cycle after done_i.
 module ws_bit_reader #(
@@ -24,8 +27,10 @@ module ws_bit_reader #(
   output logic                                      in_ready_o,
   input  wire  [WordBits-1:0]                       in_data_i,
   input  wire                                       in_last_i,
-  // the next bits of the current chunk; bits at and above avail_o are undefined
-  output logic [WindowBits-1:0]                     window_o,
+  // the ring from the read pointer's word on, and the pointer's bit offset in it: the window
+  // words_o >> bit_o holds the next WindowBits bits; bits at and above avail_o are undefined
+  output logic [WindowBits+WordBits-2:0]            words_o,
+  output logic [$clog2(WordBits)-1:0]               bit_o,
   // bits of the current chunk in the buffer: its exact remainder when ended_o is set
   output logic [$clog2(BufferWords*WordBits+1)-1:0] avail_o,
   // the chunk's last word is buffered
@@ -64,6 +69,7 @@ module ws_bit_reader #(
   localparam int SlotW    = $clog2(BufferWords);
   localparam int OffW     = $clog2(WordBits);
   localparam int CntW     = $clog2(RingBits + 1);
+  localparam int WinBits  = WindowBits + WordBits - 1;  // words_o: a window at any bit offset
 
   logic [RingBits-1:0] ring_q;       // slot s holds bits [s*WordBits, (s+1)*WordBits)
   logic [SlotW-1:0]    wr_q, wr_d;   // next slot to write
@@ -244,19 +250,21 @@ module ws_bit_reader #(
     end
   end
 
-  // The window: the ring rotated right by the read pointer, as a logarithmic shifter with the
-  // largest step first, so that each later stage only keeps the bits the window still needs.
-  function automatic logic [WindowBits-1:0] rotate(input logic [RingBits-1:0] r,
-                                                   input logic [PtrW-1:0] p);
+  // The ring rotated right by the read pointer's word, as a logarithmic shifter by whole words
+  // (largest step first, each later stage keeping only the bits still needed): SlotW levels of 2:1
+  // multiplexers, their selects the pointer's top bits.
+  function automatic logic [WinBits-1:0] rotate_words(input logic [RingBits-1:0] r,
+                                                      input logic [SlotW-1:0] w);
     logic [2*RingBits-1:0] x;
     x = {r, r};
-    for (int b = PtrW - 1; b >= 0; b--) begin
-      if (p[b]) x = x >> (1 << b);
+    for (int b = SlotW - 1; b >= 0; b--) begin
+      if (w[b]) x = x >> (WordBits << b);
     end
-    rotate = x[WindowBits-1:0];
+    rotate_words = x[WinBits-1:0];
   endfunction
 
-  assign window_o = rotate(ring_q, rp_q);
+  assign words_o  = rotate_words(ring_q, rp_q[PtrW-1:OffW]);
+  assign bit_o    = rp_q[OffW-1:0];
   assign avail_o  = cur_bits_q;
   assign ended_o  = cur_end_q;
   assign pad_o    = cur_pad_q;

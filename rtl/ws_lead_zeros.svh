@@ -2,7 +2,7 @@
 // width), as a balanced tree: each level merges two halves (the upper half's count if it has a set
 // bit, else 2^k plus the lower half's). A priority loop gives the same function, but Yosys keeps its
 // chain shape and ABC maps it to a dozen LUT levels; this tree is about four.
-// Include inside a module (ws_mac_add, ws_mac_mul, ws_num_convert, ws_bit_reader); trailing zeros
+// Include inside a module (ws_mac_add, ws_mac_mul, ws_bit_reader); trailing zeros
 // are the leading zeros of the bit-reversed value.
 function automatic logic [4:0] lead_zeros32(input logic [31:0] v);
   logic [15:0] z1, c1;  // per 2 bits: all zero, count (1 bit)

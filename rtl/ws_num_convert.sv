@@ -13,9 +13,10 @@
 // Input part: everything the entry alone decides (range flags and mask on lsb, the shift and the
 // exponent of a number with an implicit one, the word kind with and without fraction bits), so the
 // fraction, which arrives late (cut from the bit window in the cycle before), meets only AND-OR
-// reductions, the leading-zero count and one short adder in the first half. First half: the leading
-// zeros of a fraction without implicit one, the shift and the exponent. Second half: the shift and
-// the word.
+// reductions and the leading-zero count in the first half. First half: the leading zeros of a
+// fraction without implicit one and the shift. Second half: the shift, the exponent (the entry's
+// minus those leading zeros: after the register, beside the shift, since the count's tree and the
+// subtraction's carry in one cycle were the unpacker's critical path) and the word.
 module ws_num_convert (
   input  wire         clk_i,
   input  wire         in_en_i,     // load the input register
@@ -59,12 +60,26 @@ module ws_num_convert (
   assign sub_sh    = lsb_i[4:0] + 5'd21;
   assign frac_mask = ~(23'h7fffff << frac_bits_i);
 
-  // The range checks compare lsb with constants (lsb >= -126: every bit normal; lsb < -149: none)
-  // and the mask needs only 23 - sub_sh = -126 - lsb mod 32 = 2 - lsb[4:0].
-  always_comb begin
-    if (lsb >= -11'sd126)     top_mask = 24'hffffff;
-    else if (lsb < -11'sd149) top_mask = 24'h0;
-    else                      top_mask = 24'hffffff << (5'd2 - lsb_i[4:0]);
+  // top_mask[i]: lsb + i >= -126. With lsb = 32 h + l (l = lsb[4:0]) and -126 - i = 32 hc + lc
+  // (hc -5 or -4), that is h > hc or h == hc and l >= lc: two flags of h shared by every bit and
+  // one 5-input function of l per bit, no carry chain (the range compares' carries and a shift by
+  // 2 - l were the unpacker's critical path).
+  logic signed [5:0] lsb_hi;
+  logic              hi_gt5, hi_eq5, hi_gt4, hi_eq4;
+  assign lsb_hi = $signed(lsb_i[10:5]);
+  assign hi_gt5 = lsb_hi > -6'sd5;
+  assign hi_eq5 = lsb_hi == -6'sd5;
+  assign hi_gt4 = lsb_hi > -6'sd4;
+  assign hi_eq4 = lsb_hi == -6'sd4;
+  for (genvar i = 0; i < 24; i++) begin : g_top
+    localparam int C  = -126 - i;
+    localparam int Lc = C < -128 ? C + 160 : C + 128;  // C - 32 hc
+    localparam logic [31:0] Ge = 32'hffffffff << Lc;   // bit l: l >= Lc
+    if (C < -128) begin : g_h5
+      assign top_mask[i] = hi_gt5 || (hi_eq5 && Ge[lsb_i[4:0]]);
+    end else begin : g_h4
+      assign top_mask[i] = hi_gt4 || (hi_eq4 && Ge[lsb_i[4:0]]);
+    end
   end
   // With an implicit one the leading one has weight 2^scale: normal from scale >= -126, exponent
   // scale + 127, leading zeros 23 - frac_bits.
@@ -109,8 +124,24 @@ module ws_num_convert (
     end
   end
 
+  // The leading-zero count's first level, per nibble of {0, frac}: any bit set, leading zeros. It
+  // sits before the input register, so the first half starts from the nibbles (the whole count
+  // and the shift's multiplexer after it were the unpacker's critical path).
+  logic [5:0]  nib_nz;
+  logic [11:0] nib_lz;
+  always_comb begin
+    logic [3:0] n;
+    for (int k = 0; k < 6; k++) begin
+      n = k == 5 ? {1'b0, frac_i[22:20]} : frac_i[4*k +: 4];
+      nib_nz[k]         = n != 4'd0;
+      nib_lz[2*k +: 2]  = n[3] ? 2'd0 : n[2] ? 2'd1 : n[1] ? 2'd2 : 2'd3;
+    end
+  end
+
   // Input register (datapath: no reset)
   logic [22:0] frac_q, frac_mask_q;
+  logic [5:0]  nib_nz_q;
+  logic [11:0] nib_lz_q;
   logic [23:0] top_mask_q;
   logic [4:0]  shamt_pre_q;
   logic [7:0]  exp_pre_q;
@@ -120,6 +151,8 @@ module ws_num_convert (
   always_ff @(posedge clk_i) begin
     if (in_en_i) begin
       frac_q         <= frac_i;
+      nib_nz_q       <= nib_nz;
+      nib_lz_q       <= nib_lz;
       frac_mask_q    <= frac_mask;
       top_mask_q     <= top_mask;
       shamt_pre_q    <= shamt_pre;
@@ -137,7 +170,7 @@ module ws_num_convert (
   // ---------------------------------------------------------------------------------------------
   // First half
   logic [23:0] sig, frac24, imp_bit;
-  logic [4:0]  lzc, shamt;
+  logic [4:0]  lzc, shamt, lz;
   logic        normal, is_nan_max;
   logic [7:0]  exp;
   logic [1:0]  kind;
@@ -147,23 +180,30 @@ module ws_num_convert (
   assign imp_bit = implicit_q ? {frac_mask_q, 1'b1} & ~{1'b0, frac_mask_q} : 24'd0;
   assign sig     = imp_bit | frac24;
 
-  // Leading zeros as a balanced tree (a 23-deep priority chain would be the critical path); the one
-  // below the 24 bits makes a zero fraction count 24.
-  `include "ws_lead_zeros.svh"
-  assign lzc = lead_zeros32({frac24, 8'h80});
+  // Leading zeros of the 24 bits (24 for zero) from the nibbles: the first non-empty nibble of the
+  // upper four and of the lower two, then the upper if it has a bit (a 23-deep priority chain
+  // would be the critical path).
+  logic [3:0] lz_hi;
+  logic [2:0] lz_lo;
+  assign lz_hi = nib_nz_q[5] ? {2'd0, nib_lz_q[10 +: 2]} : nib_nz_q[4] ? {2'd1, nib_lz_q[8 +: 2]}
+               : nib_nz_q[3] ? {2'd2, nib_lz_q[6 +: 2]} : {2'd3, nib_lz_q[4 +: 2]};
+  assign lz_lo = nib_nz_q[1] ? {1'b0, nib_lz_q[2 +: 2]} : {1'b1, nib_lz_q[0 +: 2]};
+  assign lzc   = nib_nz_q[5:2] != 4'd0 ? {1'b0, lz_hi} : nib_nz_q[1:0] != 2'd0 ? {2'b10, lz_lo} : 5'd24;
 
   // A fraction without implicit one is a normal fp32 when one of its bits lies in the mask.
   assign normal     = (frac24 & top_mask_q) != 24'd0;
   assign shamt      = !fixed_q && normal ? lzc : shamt_pre_q;
-  assign exp        = fixed_q ? exp_pre_q : normal ? exp_pre_q - {3'd0, lzc} : 8'd0;
+  assign exp        = fixed_q || normal ? exp_pre_q : 8'd0;
+  assign lz         = !fixed_q && normal ? lzc : 5'd0;  // subtracted from exp in the second half
   assign is_nan_max = nan_max_q && frac_q == frac_mask_q;
-  assign kind       = is_nan_max ? WordNaN : frac_q != 23'd0 ? kind_nonzero_q : kind_zero_q;
+  assign kind       = is_nan_max ? WordNaN : nib_nz_q != 6'd0 ? kind_nonzero_q : kind_zero_q;
 
   // ---------------------------------------------------------------------------------------------
   // Register between the halves (datapath: no reset)
   logic [31:0] sig_q;  // int32 mode: already negated for a negative number
   logic [4:0]  shamt_q;
   logic [7:0]  exp_q;
+  logic [4:0]  lz_q;
   logic [1:0]  kind_q;
   logic        neg_q, int_q;
 
@@ -174,6 +214,7 @@ module ws_num_convert (
       sig_q   <= (int_in_q && neg_in_q) ? 32'd0 - {8'd0, sig} : {8'd0, sig};
       shamt_q <= shamt;
       exp_q   <= exp;
+      lz_q    <= lz;
       kind_q  <= kind;
       neg_q   <= neg_in_q;
       int_q   <= int_in_q;
@@ -183,11 +224,13 @@ module ws_num_convert (
   // ---------------------------------------------------------------------------------------------
   // Second half
   logic [31:0] shifted;
+  logic [7:0]  exp_out;
   assign shifted = sig_q << shamt_q;
+  assign exp_out = exp_q - {3'd0, lz_q};
 
   always_comb begin
     unique case (kind_q)
-      WordShifted: word_o = int_q ? shifted : {neg_q, exp_q, shifted[22:0]};
+      WordShifted: word_o = int_q ? shifted : {neg_q, exp_out, shifted[22:0]};
       WordInf:     word_o = {neg_q, 8'hff, 23'd0};
       WordNaN:     word_o = {neg_q, 8'hff, 23'h400000};
       default:     word_o = int_q ? 32'd0 : {neg_q, 31'd0};

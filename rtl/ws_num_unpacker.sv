@@ -7,21 +7,26 @@
 // through the configuration port. Pipeline, one beat per cycle while the raw words keep up:
 //   R0  the RAMs' address registers hold the beat's symbols
 //   R1  the RAMs' output registers hold the beat's entries (ce freezes R0 and R1 together)
-//   A   each lane's raw width, fraction width, lsb and the raw-bit prefix sum inside its group of 4
-//       lanes; unknown symbols. A is the output register of a ws_skid_buffer: the RAMs' ce and
-//       sym_ready_o come from its registered ready, not from the stall chain behind it.
-//   P   each lane's end offset (the prefix sum across groups) and the beat's total (the last active
-//       lane's end; the widths are not gated by the count before the sum). The beat waits
-//       here until the bit reader holds that many bits of the chunk (or its last word), then takes
-//       them: the window is registered into W
-//   W   the registered window; every lane's fraction and sign are cut from it into X
+//   A   each lane's raw width and the raw-bit prefix sum inside its group of 4 lanes, the last
+//       active lane's end; unknown symbols. A is the output register of a ws_skid_buffer: the RAMs'
+//       ce and sym_ready_o come from its registered ready, not from the stall chain behind it.
+//   P   each lane's fraction width, lsb and end offset (the prefix sum across groups) and the beat's
+//       total (the last active lane's end; the widths are not gated by the count before the sum).
+//       The beat waits here until the bit reader holds that many bits of the chunk (or its last
+//       word), then takes them: the reader's words (its ring rotated by whole words) are
+//       registered into W, and each lane's start and end offsets with the reader's bit offset added
+//   W   the registered words; the first step of every lane's cut into V: the bytes from its
+//       field's first byte (30 bits) and the byte holding its raw sign
+//   V   the second step into X: the field from its first bit (a shift by 0..7) and masked, the sign
 //   X   ws_num_convert's input register: per lane the fraction and sign, and what the plan
 //       alone decides (mask and range flags, the shift and exponent of an implicit-one number)
 //   C   ws_num_convert's middle register: leading zeros, shift amount and exponent; then the shift
 //   OUT output register: a ws_skid_buffer's, so out_ready_i reaches only its registers and the
 //       stall chain inside starts from a register (docs/numfmt.md section 6)
-// (The window is registered before the fields are cut: the reader's rotator and the per-lane shift
-// in one cycle would be the critical path.)
+// (The words are registered before the fields are cut, and the cut takes two steps: the reader's
+// word rotation and a per-lane 128:1 selection each were the critical path in one cycle. The
+// rotation by the reader's bit offset is no stage of its own: it is added to the lanes' offsets, so
+// the per-lane cut does both.)
 // One output beat per symbol beat, same count and last. After an error every beat leaves with count 0
 // and every raw word is dropped until the error is cleared (err_clear_i, or reset), so neither stream
 // can hang. Clear it between chunks, once the raw words sent so far have been taken: the raw stream
@@ -69,7 +74,9 @@ module ws_num_unpacker #(
   localparam int StepBits    = K * 24;  // most raw bits one beat takes
   localparam int PreW        = $clog2(StepBits + 1);
   localparam int CW          = $clog2(K + 1);
-  localparam int BufferWords = 2 ** $clog2((StepBits + 2 * WordBits - 2) / WordBits + 1);
+  localparam int WinBits     = StepBits + WordBits - 1;  // the reader's words_o
+  localparam int OfsW        = $clog2(WinBits);  // a bit offset in words_o
+  localparam int BufferWords = 2 ** $clog2((WinBits + WordBits - 1) / WordBits + 1);
   localparam int AvW         = $clog2(BufferWords * WordBits + 1);
   localparam int PadW        = $clog2(WordBits);
   localparam int EntryBits   = ws_pkg::UNP_ENTRY_BITS;
@@ -90,6 +97,7 @@ module ws_num_unpacker #(
   logic                  a_valid_q;   // A: the output of the skid buffer u_a_slice
   logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
   logic                  a_unknown_q;
+  logic [PreW-1:0]       a_last_end_q;  // the last active lane's end inside its group (0: no lane)
   logic [CW-1:0]         a_count_q;
   logic                  a_last_q;
   logic                  a_in_ready;  // the A slice can take R1's beat (a register)
@@ -101,10 +109,22 @@ module ws_num_unpacker #(
   logic                  p_last_q;
   logic                  used_q;      // the current chunk has taken raw bits
   logic                  w_valid_q;
-  logic [StepBits-1:0]   w_window_q;
-  logic [K*PlanBits-1:0] w_lane_q;
+  logic [WinBits-1:0]    w_words_q;   // the reader's words as the beat fired
+  logic [K*EndLsb-1:0]   w_lane_q;    // each lane's plan without its end offset
+  logic [K*OfsW-1:0]     w_first_q;   // each lane's first bit in w_words_q
+  logic [K*OfsW-1:0]     w_end_q;     // and the bit after its last
+  logic [23*K-1:0]       w_mask_q;    // each lane's fraction bits
   logic [CW-1:0]         w_count_q;
   logic                  w_last_q;
+  logic                  v_valid_q;
+  logic [K*EndLsb-1:0]   v_lane_q;
+  logic [30*K-1:0]       v_bytes_q;   // each lane's bytes from its field's first one
+  logic [3*K-1:0]        v_first_q;   // the field's first bit in them
+  logic [8*K-1:0]        v_sbyte_q;   // the byte holding each lane's raw sign
+  logic [3*K-1:0]        v_sbit_q;    // the sign's bit in it
+  logic [23*K-1:0]       v_mask_q;
+  logic [CW-1:0]         v_count_q;
+  logic                  v_last_q;
   logic                  x_valid_q;
   logic [CW-1:0]         x_count_q;
   logic                  x_last_q;
@@ -115,7 +135,7 @@ module ws_num_unpacker #(
   logic                  err_q;       // the sticky error: poisons the pipeline until cleared
 
   // Handshakes down the pipeline: a stage advances when the next one is free or advancing.
-  logic c_adv, c_free, x_adv, x_free, w_adv, w_free, fire, p_free, a_adv, ram_ce;
+  logic c_adv, c_free, x_adv, x_free, v_adv, v_free, w_adv, w_free, fire, p_free, a_adv, ram_ce;
 
   // ---------------------------------------------------------------------------------------------
   // Configuration port and the table RAMs
@@ -127,7 +147,7 @@ module ws_num_unpacker #(
   logic [EntryBits-1:0] cfg_entry;
 
   assign cfg_ready_o = !r0_valid_q && !r1_valid_q && !a_valid_q && !p_valid_q && !w_valid_q
-                    && !x_valid_q && !c_valid_q;
+                    && !v_valid_q && !x_valid_q && !c_valid_q;
   assign cfg_we      = cfg_valid_i && cfg_ready_o;
   assign cfg_tab     = !cfg_addr_i[8];
   assign cfg         = cfg_data_i;
@@ -166,7 +186,8 @@ module ws_num_unpacker #(
 
   // ---------------------------------------------------------------------------------------------
   // Bit reader of the raw stream
-  logic [StepBits-1:0] window;
+  logic [WinBits-1:0]  rd_words;
+  logic [PadW-1:0]     rd_bit;
   logic [AvW-1:0]      rd_avail;
   logic                rd_ended, rd_skip;
   logic [PadW-1:0]     rd_pad;
@@ -188,7 +209,8 @@ module ws_num_unpacker #(
     .in_ready_o (raw_ready_o),
     .in_data_i  (raw_data_i),
     .in_last_i  (raw_last_i),
-    .window_o   (window),
+    .words_o    (rd_words),
+    .bit_o      (rd_bit),
     .avail_o    (rd_avail),
     .ended_o    (rd_ended),
     .pad_o      (rd_pad),
@@ -202,14 +224,16 @@ module ws_num_unpacker #(
   );
 
   // ---------------------------------------------------------------------------------------------
-  // R1 -> A: each lane's widths and lsb from its entry, the end offsets inside each group of 4 lanes
-  // (a two-adder tree), unknown symbols
+  // R1 -> A: each lane's raw width and sign rule from its entry, the end offsets inside each group of
+  // 4 lanes (a two-adder tree), unknown symbols. The fraction width and lsb (a decrement and a
+  // subtraction) wait for A -> P: after the RAM's long routing they were the pipeline's critical
+  // path. A's plan holds the raw width where P's holds the fraction width, and lsb 0.
   logic [K*PlanBits-1:0] a_lane;
   logic                  a_unknown;
+  logic [PreW-1:0]       a_last_end;  // the last active lane's end inside its group
 
   always_comb begin
     logic [2:0]      cls;
-    logic [4:0]      fb;
     logic [1:0]      sgn;
     logic [9:0]      scale;
     logic            act, raw_sign;
@@ -217,6 +241,7 @@ module ws_num_unpacker #(
     logic [PreW-1:0] ends [K];
     logic [PreW-1:0] pair;
     a_unknown = 1'b0;
+    a_last_end = '0;
     for (int j = 0; j < K; j++) begin
       cls   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
       sgn   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
@@ -236,71 +261,116 @@ module ws_num_unpacker #(
         default: ends[j] = pair + (rb[j - 1] + rb[j]);
       endcase
     end
+    // Picked here, not in P: there the pick would come before the reader's slack subtractors.
+    for (int j = 0; j < K; j++) begin
+      if (r1_count_q == CW'(j + 1)) a_last_end = a_last_end | ends[j];
+    end
     for (int j = 0; j < K; j++) begin
       sgn      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
       scale    = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
       cls      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
       raw_sign = sgn == ws_pkg::UNP_SIGN_RAW && rb[j] != '0;  // the sign is the top raw bit
-      fb       = 5'(raw_sign ? rb[j] - PreW'(1) : rb[j]);
-      a_lane[j*PlanBits +: PlanBits] = {ends[j], scale, {scale[9], scale} - {6'd0, fb}, fb, raw_sign,
+      a_lane[j*PlanBits +: PlanBits] = {ends[j], scale, 11'd0, 5'(rb[j]), raw_sign,
                                         sgn == ws_pkg::UNP_SIGN_MINUS,
                                         ent[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
     end
   end
 
-  ws_skid_buffer #(.Width(K * PlanBits + 2 + CW)) u_a_slice (
+  ws_skid_buffer #(.Width(K * PlanBits + PreW + 2 + CW)) u_a_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (r1_valid_q),
     .in_ready_o (a_in_ready),
-    .in_data_i  ({a_lane, a_unknown, r1_count_q, r1_last_q}),
+    .in_data_i  ({a_lane, a_last_end, a_unknown, r1_count_q, r1_last_q}),
     .out_valid_o(a_valid_q),
     .out_ready_i(p_free),
-    .out_data_o ({a_lane_q, a_unknown_q, a_count_q, a_last_q})
+    .out_data_o ({a_lane_q, a_last_end_q, a_unknown_q, a_count_q, a_last_q})
   );
 
-  // A -> P: the end offsets across groups (one adder: group 1 adds group 0's total) and the total
+  // A -> P: each lane's fraction width and lsb, the end offsets across groups (one adder: group 1
+  // adds group 0's total) and the beat's total
 
   always_comb begin
     logic [PreW-1:0] base;
+    logic [4:0]      rbits, fb;
+    logic [9:0]      scale;
     plan = a_lane_q;
+    // Each lane's fraction width (the raw width less a raw sign) and lsb = scale - frac_bits.
+    for (int j = 0; j < K; j++) begin
+      rbits = a_lane_q[j*PlanBits + 6 +: 5];
+      scale = a_lane_q[j*PlanBits + 22 +: 10];
+      fb    = a_lane_q[j*PlanBits + 5] ? rbits - 5'd1 : rbits;
+      plan[j*PlanBits + 6 +: 5]  = fb;
+      plan[j*PlanBits + 11 +: 11] = {scale[9], scale} - {6'd0, fb};
+    end
     for (int g = 1; g < Groups; g++) begin
       base = a_lane_q[(4*g-1)*PlanBits + EndLsb +: PreW];
       for (int j = 4*g; j < 4*g + 4; j++) begin
         plan[j*PlanBits + EndLsb +: PreW] = a_lane_q[j*PlanBits + EndLsb +: PreW] + base;
       end
     end
-    need = '0;  // the end of the last active lane (ends above it count inactive lanes' widths)
+  end
+
+  // The end of the last active lane (ends above it count inactive lanes' widths), picked in A;
+  // beyond group 0 it adds group 0's total.
+  if (Groups > 1) begin : g_need_groups
+    assign need = a_count_q > CW'(4) ? a_last_end_q + a_lane_q[3*PlanBits + EndLsb +: PreW]
+                                     : a_last_end_q;
+  end else begin : g_need_one
+    assign need = a_last_end_q;
+  end
+
+  // P -> W: each lane's offsets in the reader's words, the reader's bit offset added (one adder
+  // from registers each; lane j starts at the end of lane j-1, at most 24 j after the bit offset),
+  // and the mask of its fraction bits.
+  logic [K*OfsW-1:0] first_d, end_d;
+  logic [K*EndLsb-1:0] lane_d;
+  logic [23*K-1:0] mask_d;
+  always_comb begin
+    logic [PreW-1:0] prev;  // the end of the lane below
+    prev = '0;
     for (int j = 0; j < K; j++) begin
-      if (a_count_q == CW'(j + 1)) need = need | plan[j*PlanBits + EndLsb +: PreW];
+      first_d[j*OfsW +: OfsW]    = OfsW'(rd_bit) + OfsW'(prev);
+      prev                       = p_lane_q[j*PlanBits + EndLsb +: PreW];
+      end_d[j*OfsW +: OfsW]      = OfsW'(rd_bit) + OfsW'(prev);
+      lane_d[j*EndLsb +: EndLsb] = p_lane_q[j*PlanBits +: EndLsb];
+      mask_d[23*j +: 23]         = ~(23'h7fffff << p_lane_q[j*PlanBits + 6 +: 5]);
     end
   end
 
-  // W -> X: each lane's fraction and sign from the registered window. Lane j starts at the end of
-  // lane j-1, at most 24 j, so its field lies in the window's low 24 (j+1) bits. X is the input
-  // register of each lane's ws_num_convert, which also takes what the plan alone decides.
+  // W -> V -> X: each lane's fraction and sign from the registered words, in two steps. Lane j's
+  // field lies in their low 31 + 24 (j+1) bits. W -> V: the 30 bits from the field's first byte and
+  // the byte holding the raw sign, the lane's last bit (bit `end` of the words shifted up by one).
+  // V -> X: the shift by the bits below the first byte, the mask. X is the input register of each
+  // lane's ws_num_convert, which also takes what the plan alone decides.
+  logic [30*K-1:0] bytes_d;
+  logic [8*K-1:0]  sbyte_d;
   logic [23*K-1:0] frac_d;
   logic [K-1:0]    neg_d;
 
   for (genvar j = 0; j < K; j++) begin : g_cut
-    localparam int Top = 24 * (j + 1);
-    localparam int P0  = j * PlanBits;  // the lane's plan in w_lane_q
-    logic [PreW-1:0]     first, last;
-    logic [4:0]          fb;
+    localparam int Top = WordBits - 1 + 24 * (j + 1);
+    localparam int P0  = j * EndLsb;  // the lane's plan in w_lane_q and v_lane_q
+    logic [OfsW-4:0]     first_b, last_b;  // the byte of the first bit, and of the sign
     logic [22:0]         field;
-    logic                neg;
-    assign last  = w_lane_q[P0 + EndLsb +: PreW];
-    if (j == 0) begin : g_first
-      assign first = '0;
-    end else begin : g_next
-      assign first = w_lane_q[(j-1)*PlanBits + EndLsb +: PreW];
+    logic [7:0]          sbyte;
+    assign first_b = w_first_q[j*OfsW + 3 +: OfsW - 3];
+    assign last_b  = w_end_q[j*OfsW + 3 +: OfsW - 3];
+    assign bytes_d[30*j +: 30] = 30'(w_words_q[Top-1:0] >> {first_b, 3'd0});
+    assign sbyte_d[8*j +: 8]   = 8'(({w_words_q[Top-1:0], 1'b0}) >> {last_b, 3'd0});
+    assign field = 23'(v_bytes_q[30*j +: 30] >> v_first_q[3*j +: 3]);
+    assign frac_d[23*j +: 23]  = field & v_mask_q[23*j +: 23];
+    assign sbyte               = v_sbyte_q[8*j +: 8];
+    assign neg_d[j]            = v_lane_q[P0 + 5] ? sbyte[v_sbit_q[3*j +: 3]] : v_lane_q[P0 + 4];
+  end
+
+  // The cut's bit offsets inside the bytes, as V holds them
+  logic [3*K-1:0] first_lo, sbit_lo;
+  always_comb begin
+    for (int j = 0; j < K; j++) begin
+      first_lo[3*j +: 3] = w_first_q[j*OfsW +: 3];
+      sbit_lo[3*j +: 3]  = w_end_q[j*OfsW +: 3];
     end
-    assign fb    = w_lane_q[P0 + 6 +: 5];
-    assign field = 23'(w_window_q[Top-1:0] >> first);
-    // The raw sign is the lane's last bit: bit `last` of the window shifted up by one.
-    assign neg   = w_lane_q[P0 + 5] ? 1'(({w_window_q[Top-1:0], 1'b0}) >> last) : w_lane_q[P0 + 4];
-    assign frac_d[23*j +: 23] = field & ~(23'h7fffff << fb);
-    assign neg_d[j]           = neg;
   end
 
   logic           rd_ok, rd_short, runs_out, null_beat, used_now, left_bad;
@@ -310,8 +380,10 @@ module ws_num_unpacker #(
   assign c_free    = !c_valid_q || out_in_ready;
   assign x_adv     = x_valid_q && c_free;
   assign x_free    = !x_valid_q || c_free;
-  assign w_adv     = w_valid_q && x_free;
-  assign w_free    = !w_valid_q || x_free;
+  assign v_adv     = v_valid_q && x_free;
+  assign v_free    = !v_valid_q || x_free;
+  assign w_adv     = w_valid_q && v_free;
+  assign w_free    = !w_valid_q || v_free;
   // Fire when the chunk's bits are in the window, or its last word is (no more bits will come).
   // The reader keeps rd_avail - p_need_q in a register: the test is its sign, not a compare.
   assign rd_short  = rd_slack[AvW];
@@ -360,19 +432,19 @@ module ws_num_unpacker #(
   // W -> X -> C -> OUT: conversion (X and C are ws_num_convert's registers)
   logic [32*K-1:0] words;
   for (genvar j = 0; j < K; j++) begin : g_conv
-    localparam int P0 = j * PlanBits;  // the lane's plan in w_lane_q
+    localparam int P0 = j * EndLsb;  // the lane's plan in v_lane_q
     logic [31:0] w;
     ws_num_convert u_conv (
       .clk_i,
-      .in_en_i    (w_adv),
+      .in_en_i    (v_adv),
       .mid_en_i   (x_adv),
       .int_mode_i (mode_int_q),
-      .cls_i      (w_lane_q[P0 +: 3]),
+      .cls_i      (v_lane_q[P0 +: 3]),
       .neg_i      (neg_d[j]),
-      .implicit_i (w_lane_q[P0 + 3]),
-      .scale_i    (w_lane_q[P0 + 22 +: 10]),
-      .lsb_i      (w_lane_q[P0 + 11 +: 11]),
-      .frac_bits_i(w_lane_q[P0 + 6 +: 5]),
+      .implicit_i (v_lane_q[P0 + 3]),
+      .scale_i    (v_lane_q[P0 + 22 +: 10]),
+      .lsb_i      (v_lane_q[P0 + 11 +: 11]),
+      .frac_bits_i(v_lane_q[P0 + 6 +: 5]),
       .frac_i     (frac_d[23*j +: 23]),
       .word_o     (w)
     );
@@ -388,6 +460,7 @@ module ws_num_unpacker #(
       p_valid_q   <= 1'b0;
       used_q      <= 1'b0;
       w_valid_q   <= 1'b0;
+      v_valid_q   <= 1'b0;
       x_valid_q   <= 1'b0;
       c_valid_q   <= 1'b0;
     end else begin
@@ -399,7 +472,8 @@ module ws_num_unpacker #(
       p_valid_q   <= a_adv || (p_valid_q && !fire);
       if (fire) used_q <= !p_last_q && used_now;
       w_valid_q   <= fire || (w_valid_q && !w_adv);
-      x_valid_q   <= w_adv || (x_valid_q && !x_adv);
+      v_valid_q   <= w_adv || (v_valid_q && !v_adv);
+      x_valid_q   <= v_adv || (x_valid_q && !x_adv);
       c_valid_q   <= x_adv || (c_valid_q && !c_adv);
     end
   end
@@ -420,14 +494,27 @@ module ws_num_unpacker #(
       p_last_q    <= a_last_q;
     end
     if (fire) begin
-      w_window_q <= window;
-      w_lane_q   <= p_lane_q;
+      w_words_q  <= rd_words;
+      w_lane_q   <= lane_d;
+      w_first_q  <= first_d;
+      w_end_q    <= end_d;
+      w_mask_q   <= mask_d;
       w_count_q  <= null_beat ? '0 : p_count_q;
       w_last_q   <= p_last_q;
     end
     if (w_adv) begin
-      x_count_q <= w_count_q;
-      x_last_q  <= w_last_q;
+      v_lane_q  <= w_lane_q;
+      v_bytes_q <= bytes_d;
+      v_first_q <= first_lo;
+      v_sbyte_q <= sbyte_d;
+      v_sbit_q  <= sbit_lo;
+      v_mask_q  <= w_mask_q;
+      v_count_q <= w_count_q;
+      v_last_q  <= w_last_q;
+    end
+    if (v_adv) begin
+      x_count_q <= v_count_q;
+      x_last_q  <= v_last_q;
     end
     if (x_adv) begin
       c_count_q <= x_count_q;

@@ -113,7 +113,7 @@ void NumUnpackerModel::reset() {
   mode_int_ = false;
   err_.reset();
   used_ = false;
-  r0_valid_ = r1_valid_ = p_valid_ = w_valid_ = x_valid_ = c_valid_ = false;
+  r0_valid_ = r1_valid_ = p_valid_ = w_valid_ = v_valid_ = x_valid_ = c_valid_ = false;
   a_slice_.reset();
   out_slice_.reset();
 }
@@ -124,8 +124,10 @@ NumUnpackerModel::Step NumUnpackerModel::step() const {
   const bool c_free = !c_valid_ || out_slice_.in_ready();
   st.x_adv = x_valid_ && c_free;
   const bool x_free = !x_valid_ || c_free;
-  st.w_adv = w_valid_ && x_free;
-  const bool w_free = !w_valid_ || x_free;
+  st.v_adv = v_valid_ && x_free;
+  const bool v_free = !v_valid_ || x_free;
+  st.w_adv = w_valid_ && v_free;
+  const bool w_free = !w_valid_ || v_free;
   // P: widths, offsets and the total from the beat's entries; fields at those offsets.
   int off = 0;
   for (int j = 0; j < k_; ++j) {
@@ -200,13 +202,21 @@ void NumUnpackerModel::tick() {
   }
   c_valid_ = st.x_adv || (c_valid_ && !st.c_adv);
 
-  if (st.w_adv) {
-    x_ent_ = w_ent_;
-    x_raw_ = w_raw_;
-    x_count_ = w_count_;
-    x_last_ = w_last_;
+  if (st.v_adv) {
+    x_ent_ = v_ent_;
+    x_raw_ = v_raw_;
+    x_count_ = v_count_;
+    x_last_ = v_last_;
   }
-  x_valid_ = st.w_adv || (x_valid_ && !st.x_adv);
+  x_valid_ = st.v_adv || (x_valid_ && !st.x_adv);
+
+  if (st.w_adv) {
+    v_ent_ = w_ent_;
+    v_raw_ = w_raw_;
+    v_count_ = w_count_;
+    v_last_ = w_last_;
+  }
+  v_valid_ = st.w_adv || (v_valid_ && !st.v_adv);
 
   if (st.fire) {
     w_ent_ = p_ent_;

@@ -79,11 +79,11 @@ class NumUnpackerModel : public NumUnpackerPins {
   void eval();
   void tick();  // one rising edge, then eval()
   int lanes() const { return k_; }
-  static constexpr int kLatency = 8;  // cycles from a symbol transfer to its output beat, bits ready
+  static constexpr int kLatency = 9;  // cycles from a symbol transfer to its output beat, bits ready
 
  private:
   struct Step {  // the combinational values of one cycle
-    bool c_adv = false, x_adv = false, w_adv = false, fire = false, a_adv = false;
+    bool c_adv = false, x_adv = false, v_adv = false, w_adv = false, fire = false, a_adv = false;
     bool p_free = false, ram_ce = false;
     int need = 0;
     bool unknown = false, runs_out = false, null_beat = false, used_now = false;
@@ -107,7 +107,8 @@ class NumUnpackerModel : public NumUnpackerPins {
   };
   Step step() const;
   bool pipeline_empty() const {
-    return !r0_valid_ && !r1_valid_ && !a_slice_.out_valid() && !p_valid_ && !w_valid_ && !x_valid_ && !c_valid_;
+    return !r0_valid_ && !r1_valid_ && !a_slice_.out_valid() && !p_valid_ && !w_valid_ && !v_valid_ && !x_valid_ &&
+           !c_valid_;
   }
 
   int k_;
@@ -130,6 +131,10 @@ class NumUnpackerModel : public NumUnpackerPins {
   Lanes w_ent_{}, w_raw_{};
   bool w_valid_ = false, w_last_ = false;
   int w_count_ = 0;
+  // V: the same (the RTL's first step of the cut lies between W and V)
+  Lanes v_ent_{}, v_raw_{};
+  bool v_valid_ = false, v_last_ = false;
+  int v_count_ = 0;
   // X: entries and raw fields
   Lanes x_ent_{}, x_raw_{};
   bool x_valid_ = false, x_last_ = false;
