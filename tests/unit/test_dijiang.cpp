@@ -287,9 +287,10 @@ TEST(DiJiangJax, ForwardMatchesTheCppModel) {
 
 // SmolLM2-135M (30 layers, 9 heads of 64 over 3 KV heads: each query head its own state) with a DiJiang
 // side file that the C++ side writes, both sides reading the same fp32 file that `convert` writes from the
-// GGUF, on two windows of the real text's held-out part. The tolerance is looser than stories260K's: an
-// untrained w ~ N(0, 1) on SmolLM2's q and k (entries of several units) makes softmax(x C diag(w)) nearly
-// one-hot, so float32 rounding of q and k moves phi. Measured (TB_SEED=1, 24 positions) against a float64
+// GGUF, on two windows of the real text's held-out part. The tolerance is looser than stories260K's:
+// SmolLM2's q and k reach 10-18 (median |q| 0.7), so phi = softmax(x C diag(w)) is peaked (its largest
+// feature holds 0.17-0.70, median per layer) and float32 rounding in q and k, through the softmax and the
+// group norm over 30 layers, moves the logits more. Measured (TB_SEED=1, 24 positions) against a float64
 // JAX run of the same pass: C++ float32 up to 1.3e-4 of the logit range, JAX float32 2.6e-5; the dense
 // passes agree to 2.5e-6. The mixer itself moves the logits by more than the range (checked, so the
 // comparison cannot pass vacuously).

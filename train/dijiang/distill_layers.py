@@ -51,6 +51,7 @@ def record(dense, c, toks, batch):
         jax_llama.forward(dense, c, b, attn=attn)
         return [jnp.stack(a) for a in zip(*rec)]
 
+    batch = max(b for b in range(1, batch + 1) if len(toks) % b == 0)  # one shape: one compilation
     parts = [inputs(jnp.asarray(toks[i:i + batch])) for i in range(0, len(toks), batch)]
     return [np.concatenate([np.asarray(p[j]) for p in parts], axis=1) for j in range(4)]
 
@@ -63,7 +64,7 @@ def main():
     ap.add_argument("--out-random", help="side file of the random-feature baseline")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--steps", type=int, default=300, help="Adam steps a layer")
-    ap.add_argument("--batch", type=int, default=8, help="windows a step")
+    ap.add_argument("--batch", type=int, default=4, help="windows a step")
     ap.add_argument("--len", type=int, default=256, help="tokens of each window used")
     ap.add_argument("--windows", type=int, default=0, help="windows used (0: all)")
     ap.add_argument("--val", type=int, default=4, help="windows held back to measure each layer's fit")
