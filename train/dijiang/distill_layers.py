@@ -8,14 +8,13 @@ inputs: loss = |DiJiang(xb, q, k, v) wo^T - softmax(q, k, v) wo^T|^2 / |softmax(
 batch, i.e. the relative squared error of the attention's contribution to the residual stream (after the
 layer's own wo, so directions weigh as the model uses them). Adam with a cosine decay, --steps a layer.
 Every layer sees the dense model's inputs (the teacher's residual stream), so the layers train
-independently of each other; there is no end-to-end phase (its cost, a backward pass through the whole
-135M model, does not fit the budget: docs/dijiang.md).
+independently of each other; finetune_kl.py is the end-to-end phase that may follow.
 
 Trained per layer: the gate W_G, the group norm's affine and the feature map's per-feature scales w
 (P = B diag(w), B fixed: the DCT for --out-dct, w drawn N(0, 1) as distill.py draws it; a Gaussian matrix
 for the Performer-style baseline --out-random, w starting at 1), so both maps get the same recipe and the
 same d features; the model's own weights stay as they are (the side file runs with the original model).
-Layers whose last windows (--val windows, held back from training) show the fit: printed per layer."""
+The last --val windows are held back from training; each layer's fit on them is printed."""
 import argparse
 import os
 import sys
