@@ -79,8 +79,8 @@ train-lte: deps configure
 
 # DiJiang on stories260K (docs/dijiang.md): distillation with the DCT feature map and with the random-feature
 # baseline (JAX on CPU, train/common/pyenv.py installs it), then their quality table.
-# MODEL=smollm2: SmolLM2-135M's layer-by-layer distillation on the real text's calibration part, then the
-# quality table on its held-out part (about 40 minutes on 2 shared cores).
+# MODEL=smollm2: SmolLM2-135M's layer-by-layer distillation on the real text's calibration part and a short
+# end-to-end KL phase, then the quality table on its held-out part (about 45 minutes on 2 loaded cores).
 train-dijiang: deps configure
 	cmake --build $(BUILD) -j $(JOBS) --target weightstream
 ifeq ($(MODEL),smollm2)
