@@ -102,19 +102,6 @@ def main():
     dense = f"{work}/stories260K.bf16.wsz"
     step([tool, "compress", "-f", dense_st, "-o", dense], [dense_st], dense)
 
-    def lte_variant(name, src, side, norm):
-        """src's bf16 model cut into side's experts, and the decisions of its gate (routers, or the norm
-        oracle at `norm`) on the held-out sequences (seed 2, 128 tokens each)."""
-        st = bf16(src, name)
-        wsz = f"{work}/{name}.lte.wsz"
-        step([tool, "compress", "-f", "--lte", side, "--table-log", str(a.table_log), st, "-o", wsz], [st, side], wsz)
-        dec = f"{work}/{name}.decisions.safetensors"
-        cmd = [tool, "eval", model, st, "--lte", side, "--seqs", str(a.seqs), "--len", "128", "--lte-dump", dec]
-        if norm is not None:
-            cmd += ["--lte-norm", str(norm)]
-        step(cmd, [st, side], dec)
-        return {"name": name, "wsz": wsz, "decisions": dec}
-
     def pruned(src, side, stem):
         """src pruned 2:4 by E-Sparse with the global+local shuffle (as `make sim`), w2 shuffled inside side's experts."""
         out = f"{work}/{stem}.safetensors"
@@ -122,12 +109,15 @@ def main():
              [src, side], out)
         return out
 
-    def lte24_variant(name, src, side, norm):
-        """lte_variant of the 2:4-pruned model: 2:4 expert chunks, the decisions on the pruned model."""
-        st = bf16(pruned(src, side, f"{name}.pruned"), f"{name}.pruned")
-        wsz = f"{work}/{name}.pruned.lte.wsz"
+    def lte_variant(name, src, side, norm, prune=False):
+        """src's bf16 model (with prune: pruned first, so 2:4 expert chunks) cut into side's experts, and the
+        decisions of its gate (routers, or the norm oracle at `norm`) on that model's held-out sequences
+        (seed 2, 128 tokens each)."""
+        stem = f"{name}.pruned" if prune else name
+        st = bf16(pruned(src, side, stem) if prune else src, stem)
+        wsz = f"{work}/{stem}.lte.wsz"
         step([tool, "compress", "-f", "--lte", side, "--table-log", str(a.table_log), st, "-o", wsz], [st, side], wsz)
-        dec = f"{work}/{name}.pruned.decisions.safetensors"
+        dec = f"{work}/{stem}.decisions.safetensors"
         cmd = [tool, "eval", model, st, "--lte", side, "--seqs", str(a.seqs), "--len", "128", "--lte-dump", dec]
         if norm is not None:
             cmd += ["--lte-norm", str(norm)]
@@ -152,7 +142,7 @@ def main():
         v.update(label=f"LTE {o}%", level=o, size=32)
         variants.append(v)
         src, side = (f"{lte_dir}/lte{o}.model.safetensors", f"{lte_dir}/lte{o}.safetensors") if trained else (model, groups[32])
-        v = lte24_variant(f"lte{o}" if trained else f"norm{o}", src, side, None if trained else o / 100)
+        v = lte_variant(f"lte{o}" if trained else f"norm{o}", src, side, None if trained else o / 100, prune=True)
         v.update(label=f"LTE {o}%", level=o, size=32)
         variants24.append(v)
     # Dense 2:4: the model pruned as the norm oracle's variants are (w2 shuffled inside the experts of 32),
