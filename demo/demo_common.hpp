@@ -1,4 +1,4 @@
-// What the stories260K demo programs (ws_demo, ws_demo_lte) share: their error type, the container
+// What the demo programs (ws_demo, ws_demo_lte, ws_demo_llm) share: their error type, the container
 // opened and its model decoded by the software decoder, and main's error report.
 #pragma once
 
@@ -29,13 +29,9 @@ inline ws::ContainerReader open_container(const std::string& path) {
   }
 }
 
-// The container's model through the software decoder, written as `file_name` beside the report (whose
-// folder is made) and loaded.
+// The container's model (`path`) through the software decoder, written to `decoded_path` and loaded.
 inline ws::LlamaWeights decoded_model(const ws::ContainerReader& reader, const std::string& path,
-                                      const std::string& report_path, const std::string& file_name) {
-  const std::filesystem::path report_dir = std::filesystem::path(report_path).parent_path();
-  std::filesystem::create_directories(report_dir.empty() ? "." : report_dir);
-  const std::string decoded_path = (report_dir / file_name).string();
+                                      const std::string& decoded_path) {
   try {
     ws::AtomicFileSink sink(decoded_path);
     ws::decompress(reader, sink);
@@ -44,6 +40,14 @@ inline ws::LlamaWeights decoded_model(const ws::ContainerReader& reader, const s
     throw DemoError(path + ": " + e.what());
   }
   return ws::load_llama(decoded_path);
+}
+
+// decoded_model, written as `file_name` beside the report (whose folder is made).
+inline ws::LlamaWeights decoded_model(const ws::ContainerReader& reader, const std::string& path,
+                                      const std::string& report_path, const std::string& file_name) {
+  const std::filesystem::path report_dir = std::filesystem::path(report_path).parent_path();
+  std::filesystem::create_directories(report_dir.empty() ? "." : report_dir);
+  return decoded_model(reader, path, (report_dir / file_name).string());
 }
 
 // Runs main's body; a DemoError, an unreadable file or a malformed one becomes "error: ..." and exit 1.

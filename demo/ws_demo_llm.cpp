@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "demo_common.hpp"
 #include "driver.hpp"
 #include "codec/container_reader.hpp"
 #include "core/bf16.hpp"
@@ -40,13 +41,10 @@
 #include "llm/llama_eval.hpp"
 #include "llm/llama_io.hpp"
 #include "llm/tokenizer.hpp"
-#include "ops/decompress.hpp"
 
 namespace {
 
-struct DemoError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using demo::DemoError;
 
 constexpr int kKinds = ws::kLayerLinears + 1;  // wq .. w3, and the classifier
 const char* const kGgufLinear[ws::kLayerLinears] = {"attn_q.weight", "attn_k.weight", "attn_v.weight",
@@ -79,7 +77,7 @@ class Pipeline {
  public:
   Pipeline(const std::string& path, const ws::LlamaWeights& w, bool gguf_names, ws::ThreadPool& pool, unsigned threads,
            wp::Driver& drv, int rtl_products)
-      : path_(path), reader_(open(path)), pool_(pool), threads_(threads), drv_(drv), rtl_products_(rtl_products),
+      : path_(path), reader_(demo::open_container(path)), pool_(pool), threads_(threads), drv_(drv), rtl_products_(rtl_products),
         n_layers_(w.config.n_layers) {
     const ws::LlamaConfig& c = w.config;
     auto load = [&](const std::string& tensor, ws::LinearKind kind, int layer) {
@@ -139,15 +137,7 @@ class Pipeline {
 
   // The model's other tensors (embedding, norms, permutations): the container decoded in software.
   static ws::LlamaWeights decoded_model(const std::string& path, const std::string& to) {
-    try {
-      const ws::ContainerReader r = open(path);
-      ws::AtomicFileSink sink(to);
-      ws::decompress(r, sink);
-      sink.commit();
-    } catch (const ws::FormatError& e) {
-      throw DemoError(path + ": " + e.what());
-    }
-    return ws::load_llama(to);
+    return demo::decoded_model(demo::open_container(path), path, to);
   }
 
   // Every product through the pipeline: the functional model, and the RTL for the scheduled ones.
@@ -228,13 +218,6 @@ class Pipeline {
   uint64_t cycle_mismatches() const { return sum(&KindStats::cycle_mismatches); }
 
  private:
-  static ws::ContainerReader open(const std::string& path) {
-    try {
-      return ws::ContainerReader::open(path);
-    } catch (const ws::FormatError& e) {
-      throw DemoError(path + ": " + e.what());
-    }
-  }
   uint64_t sum(uint64_t KindStats::*f) const {
     uint64_t n = 0;
     for (const KindStats& s : stats_) n += s.*f;
