@@ -1,8 +1,9 @@
 `default_nettype none
 // ws_dsp_mul: a signed multiplier with registered inputs and a registered product (two cycles from
 // a_i/b_i to p_o), the one wrapper of the DSP primitive. Under WS_ECP5 it is an ECP5 MULT18X18D with
-// its own input and output registers (the operands sign-extended to 18 bits); elsewhere (Verilator,
-// iCE40) a behavioural twin with the same registers, which Yosys maps to LUTs on the HX8K.
+// its own input and output registers (the operands sign-extended to 18 bits); under WS_ICE40_DSP (the
+// iCE40 UP5K) an SB_MAC16; elsewhere (Verilator, iCE40 HX8K) a behavioural twin with the same
+// registers, which Yosys maps to LUTs on the HX8K.
 module ws_dsp_mul #(
   parameter int Width = 9   // operand width, 2 .. 18
 ) (
@@ -49,6 +50,46 @@ module ws_dsp_mul #(
     .SIGNEDP()
   );
   assign p_o = p[2*Width-1:0];
+`elsif WS_ICE40_DSP
+  // iCE40 UltraPlus SB_MAC16 as one 16 x 16 signed multiplier: A and B input registers, the product
+  // through its pipeline register (PIPELINE_16x16_MULT_REG2), output selects 3 (the 32-bit product).
+  // Instantiated, not inferred: Yosys 0.23's synth_ice40 -dsp drops a registered multiplier whose
+  // product feeds one more register (docs/synth.md, "iCE40 UP5K").
+  logic [15:0] a, b;
+  logic [31:0] o;
+  assign a = 16'($signed(a_i));
+  assign b = 16'($signed(b_i));
+
+  SB_MAC16 #(
+    .NEG_TRIGGER             (1'b0),
+    .C_REG                   (1'b0),
+    .A_REG                   (1'b1),
+    .B_REG                   (1'b1),
+    .D_REG                   (1'b0),
+    .TOP_8x8_MULT_REG        (1'b0),
+    .BOT_8x8_MULT_REG        (1'b0),
+    .PIPELINE_16x16_MULT_REG1(1'b0),
+    .PIPELINE_16x16_MULT_REG2(1'b1),
+    .TOPOUTPUT_SELECT        (2'b11),
+    .TOPADDSUB_LOWERINPUT    (2'b00),
+    .TOPADDSUB_UPPERINPUT    (1'b0),
+    .TOPADDSUB_CARRYSELECT   (2'b00),
+    .BOTOUTPUT_SELECT        (2'b11),
+    .BOTADDSUB_LOWERINPUT    (2'b00),
+    .BOTADDSUB_UPPERINPUT    (1'b0),
+    .BOTADDSUB_CARRYSELECT   (2'b00),
+    .MODE_8x8                (1'b0),
+    .A_SIGNED                (1'b1),
+    .B_SIGNED                (1'b1)
+  ) u_mac (
+    .CLK(clk_i), .CE(1'b1), .C(16'd0), .A(a), .B(b), .D(16'd0),
+    .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0),
+    .IRSTTOP(1'b0), .IRSTBOT(1'b0), .ORSTTOP(1'b0), .ORSTBOT(1'b0),
+    .OLOADTOP(1'b0), .OLOADBOT(1'b0), .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0),
+    .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0), .ACCUMCI(1'b0), .SIGNEXTIN(1'b0),
+    .O(o), .CO(), .ACCUMCO(), .SIGNEXTOUT()
+  );
+  assign p_o = o[2*Width-1:0];
 `else
   logic signed [Width-1:0] a_q, b_q;
   always_ff @(posedge clk_i) begin

@@ -6,6 +6,9 @@
 //                                                                            table) ─► 4 fp32 ─► bf16 = [31:16] ─┐
 //   meta desc + 4 state ports ─► ws_tans_decoder (2 lanes) ─► 2 nibbles ──────────────────────────────────────────┴► join
 //   join ─► ws_sparse_mac_array (Rows 1, GroupsPerCycle 2, BF16) ─► y
+// (at the default lane counts ValueLanes 4, MetaLanes 2; in general a beat is MetaLanes groups of 2
+// values and a nibble, and the MAC array runs GroupsPerCycle = MetaLanes: docs/weight_pipeline.md,
+// "Small configuration: iCE40 UP5K").
 //
 // No ready crosses a block combinationally (docs/weight_pipeline.md section 5): both decoders' beats
 // and the join's MAC beats pass a ws_skid_buffer each, and the unpacker's output is one, so the join
@@ -35,7 +38,9 @@ module ws_weight_pipeline #(
   parameter int ValueTableLog = 12,   // MaxTableLog of the value (exponent) decoder, 5 .. 12
   parameter int MetaTableLog  = 8,    // MaxTableLog of the metadata decoder, 5 .. 12
   parameter int CountBits     = 32,   // symbol count width of both decoders' descriptors
-  parameter int BeatBits      = 24    // LAYER_BEATS register: beats per layer < 2^BeatBits
+  parameter int BeatBits      = 24,   // LAYER_BEATS register: beats per layer < 2^BeatBits
+  parameter int ValueLanes    = ws_pkg::WP_VALUE_LANES,  // value decoder and unpacker lanes: 2 * MetaLanes
+  parameter int MetaLanes     = ws_pkg::WP_META_LANES    // metadata lanes = the MAC array's groups a beat
 ) (
   input  wire                          clk_i,
   input  wire                          rst_ni,
@@ -51,10 +56,10 @@ module ws_weight_pipeline #(
   input  wire                          vdesc_valid_i,
   output logic                         vdesc_ready_o,
   input  wire  [ws_pkg::TANS_DESC_HEAD_BITS+CountBits-1:0] vdesc_data_i,
-  input  wire  [2*ws_pkg::WP_VALUE_LANES-1:0] vunit_valid_i,
-  output logic [2*ws_pkg::WP_VALUE_LANES-1:0] vunit_ready_o,
-  input  wire  [32*ws_pkg::WP_VALUE_LANES-1:0] vunit_data_i,
-  input  wire  [2*ws_pkg::WP_VALUE_LANES-1:0] vunit_last_i,
+  input  wire  [2*ValueLanes-1:0]      vunit_valid_i,
+  output logic [2*ValueLanes-1:0]      vunit_ready_o,
+  input  wire  [32*ValueLanes-1:0]     vunit_data_i,
+  input  wire  [2*ValueLanes-1:0]      vunit_last_i,
   // Value chunks: raw-stream words (sign << 7 | mantissa, 8 bits per value)
   input  wire                          raw_valid_i,
   output logic                         raw_ready_o,
@@ -64,10 +69,10 @@ module ws_weight_pipeline #(
   input  wire                          mdesc_valid_i,
   output logic                         mdesc_ready_o,
   input  wire  [ws_pkg::TANS_DESC_HEAD_BITS+CountBits-1:0] mdesc_data_i,
-  input  wire  [2*ws_pkg::WP_META_LANES-1:0]  munit_valid_i,
-  output logic [2*ws_pkg::WP_META_LANES-1:0]  munit_ready_o,
-  input  wire  [32*ws_pkg::WP_META_LANES-1:0] munit_data_i,
-  input  wire  [2*ws_pkg::WP_META_LANES-1:0]  munit_last_i,
+  input  wire  [2*MetaLanes-1:0]       munit_valid_i,
+  output logic [2*MetaLanes-1:0]       munit_ready_o,
+  input  wire  [32*MetaLanes-1:0]      munit_data_i,
+  input  wire  [2*MetaLanes-1:0]       munit_last_i,
   // Activations x[0 .. K8-1] (bf16), act_last on the final one
   input  wire                          act_valid_i,
   output logic                         act_ready_o,
@@ -90,9 +95,18 @@ module ws_weight_pipeline #(
   `WS_PARAM_CHECK(g_check_beats, BeatBits >= 1 && BeatBits <= 31,
                   ("ws_weight_pipeline: BeatBits = %0d, must be 1 .. 31", BeatBits))
 
+  `WS_PARAM_CHECK(g_check_lanes, MetaLanes >= 1 && MetaLanes <= 4 && MetaLanes == 2 ** $clog2(MetaLanes)
+                  && ValueLanes == 2 * MetaLanes,
+                  ("ws_weight_pipeline: ValueLanes = %0d, MetaLanes = %0d: MetaLanes 1, 2 or 4, ValueLanes 2 * MetaLanes",
+                   ValueLanes, MetaLanes))
+
   localparam int KW = $clog2(MaxK);
-  localparam int VL = ws_pkg::WP_VALUE_LANES;
-  localparam int ML = ws_pkg::WP_META_LANES;
+  localparam int VL = ValueLanes;
+  localparam int ML = MetaLanes;
+  localparam int G  = MetaLanes;              // MAC groups a beat: 2 values and a nibble each
+  localparam int VC = $clog2(VL + 1);         // the width of a beat's value count
+  localparam int MC = $clog2(ML + 1);         // ... metadata count
+  localparam int WB = G * ws_pkg::SPARSE_GROUP_BITS;  // a MAC weight beat
 
   // ---------------------------------------------------------------------------------------------
   // Configuration: the address is decoded at the port into one select bit per target, and the write
@@ -172,26 +186,28 @@ module ws_weight_pipeline #(
   // ---------------------------------------------------------------------------------------------
   // The blocks
   logic                 v_dec_valid, v_dec_ready, v_dec_last;  // the value decoder's output
-  logic [31:0]          v_dec_data;
-  logic [2:0]           v_dec_count;
+  logic [8*VL-1:0]      v_dec_data;
+  logic [VC-1:0]        v_dec_count;
   logic                 v_out_valid, v_out_ready, v_out_last, v_err;  // ... through u_v_slice
-  logic [31:0]          v_out_data;
-  logic [2:0]           v_out_count, v_cause;
+  logic [8*VL-1:0]      v_out_data;
+  logic [VC-1:0]        v_out_count;
+  logic [2:0]           v_cause;
   logic                 m_dec_valid, m_dec_ready, m_dec_last;  // the metadata decoder's output
-  logic [15:0]          m_dec_data;
-  logic [1:0]           m_dec_count;
+  logic [8*ML-1:0]      m_dec_data;
+  logic [MC-1:0]        m_dec_count;
   logic                 m_out_valid, m_out_ready, m_out_last, m_err;  // ... through u_m_slice
-  logic [15:0]          m_out_data;
-  logic [1:0]           m_out_count;
+  logic [8*ML-1:0]      m_out_data;
+  logic [MC-1:0]        m_out_count;
   logic [2:0]           m_cause;
   logic                 v_pass, m_pass, v_pass_q, m_pass_q, m_valid;
   logic                 u_out_valid, u_out_ready, u_out_last, u_err;
-  logic [127:0]         u_out_data;
-  logic [2:0]           u_out_count, u_cause;
+  logic [32*VL-1:0]     u_out_data;
+  logic [VC-1:0]        u_out_count;
+  logic [2:0]           u_cause;
   logic                 w_valid, w_ready, w_last, a_err;  // the join's beat, into u_w_slice
-  logic [71:0]          w_data;
+  logic [WB-1:0]        w_data;
   logic                 mac_w_valid, mac_w_ready, mac_w_last, mac_w_fire;  // ... out of it, into the MAC array
-  logic [71:0]          mac_w_data;
+  logic [WB-1:0]        mac_w_data;
   logic [2:0]           a_cause;
   logic                 a_act_ready, u_sym_ready;
   logic                 err_q;
@@ -225,7 +241,7 @@ module ws_weight_pipeline #(
     .err_cause_o (v_cause)
   );
 
-  ws_skid_buffer #(.Width(36)) u_v_slice (
+  ws_skid_buffer #(.Width(1 + VC + 8 * VL)) u_v_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (v_dec_valid),
@@ -293,7 +309,7 @@ module ws_weight_pipeline #(
     .err_cause_o (m_cause)
   );
 
-  ws_skid_buffer #(.Width(19)) u_m_slice (
+  ws_skid_buffer #(.Width(1 + MC + 8 * ML)) u_m_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (m_dec_valid),
@@ -310,8 +326,8 @@ module ws_weight_pipeline #(
   // decoder's output (its slice's) until the flag is up (then stays released until it is taken, whatever an
   // err_clear does), so the error names the cause, not what the unpacker or the join would make of
   // the missing symbols. Every abort raises a flag, so the wait ends.
-  assign v_pass      = v_out_count != 3'd0 || v_err || err_q || v_pass_q;
-  assign m_pass      = m_out_count != 2'd0 || m_err || err_q || m_pass_q;
+  assign v_pass      = v_out_count != '0 || v_err || err_q || v_pass_q;
+  assign m_pass      = m_out_count != '0 || m_err || err_q || m_pass_q;
   assign v_out_ready = u_sym_ready && v_pass;
   assign m_valid     = m_out_valid && m_pass;
 
@@ -320,8 +336,8 @@ module ws_weight_pipeline #(
       v_pass_q <= 1'b0;
       m_pass_q <= 1'b0;
     end else begin
-      v_pass_q <= v_out_valid && v_out_count == 3'd0 && v_pass && !v_out_ready;
-      m_pass_q <= m_out_valid && m_out_count == 2'd0 && m_pass && !m_out_ready;
+      v_pass_q <= v_out_valid && v_out_count == '0 && v_pass && !v_out_ready;
+      m_pass_q <= m_out_valid && m_out_count == '0 && m_pass && !m_out_ready;
     end
   end
 
@@ -332,7 +348,8 @@ module ws_weight_pipeline #(
   logic                sent_q;    // the head's last beat is in u_w_slice, not yet in the MAC array
   logic                dense_q;   // the head layer is dense: nibbles implied, metadata idle
   logic                dense_next_q, dense_new_q;  // of the next open layer; LAYER_DENSE
-  logic [7:0]          nibbles;   // the beat's two nibbles (low: group 0)
+  logic [4*G-1:0]      nibbles;   // the beat's nibbles, group g's at [4g +: 4]
+  logic                meta_high; // a metadata symbol above 15
   logic [BeatBits-1:0] last_beat_q, last_beat_next_q, beat_q;  // LAYER_BEATS - 1 of head and next
   logic                push, retire;  // a layer opens (LAYER_BEATS); the head closes
   logic                pair_valid, w_fire, act_fire;
@@ -350,12 +367,18 @@ module ws_weight_pipeline #(
   assign w_fire      = w_valid && w_ready;
   assign w_last      = beat_q == last_beat_q;
 
-  // MAC weight beat: group 0 = numbers 0, 1 with nibble 0; group 1 = numbers 2, 3 with nibble 1;
-  // a group is {meta[3:0], v1[15:0], v0[15:0]}, a value the top half of the unpacker's fp32 word.
-  assign nibbles = dense_q ? {4'(ws_pkg::WP_DENSE_NIBBLE1), 4'(ws_pkg::WP_DENSE_NIBBLE0)}
-                           : {m_out_data[11:8], m_out_data[3:0]};
-  assign w_data = {nibbles[7:4], u_out_data[127:112], u_out_data[95:80],
-                   nibbles[3:0], u_out_data[63:48],   u_out_data[31:16]};
+  // MAC weight beat: group g = numbers 2g, 2g + 1 with nibble g; a group is {meta[3:0], v1[15:0],
+  // v0[15:0]}, a value the top half of the unpacker's fp32 word. Dense: even groups take the implied
+  // nibble 0x4 (columns 0, 1), odd ones 0xE (columns 2, 3).
+  always_comb begin
+    meta_high = 1'b0;
+    for (int g = 0; g < G; g++) begin
+      nibbles[4*g +: 4] = dense_q ? (g % 2 == 0 ? 4'(ws_pkg::WP_DENSE_NIBBLE0) : 4'(ws_pkg::WP_DENSE_NIBBLE1))
+                                  : m_out_data[8*g +: 4];
+      w_data[36*g +: 36] = {nibbles[4*g +: 4], u_out_data[64*g + 48 +: 16], u_out_data[64*g + 16 +: 16]};
+      meta_high = meta_high || m_out_data[8*g + 4 +: 4] != 4'd0;
+    end
+  end
 
   // Activations only for an open layer without them (its LAYER_BEATS written, so its MAC CTRL and
   // permutation are in): the MAC array refuses configuration while a vector loads and a vector while
@@ -369,11 +392,11 @@ module ws_weight_pipeline #(
   always_comb begin
     ev = ws_pkg::WP_ERR_NONE;
     if (w_fire) begin
-      if (u_out_count != 3'(VL)) ev = ws_pkg::WP_ERR_VALUE_PARTIAL;
-      else if (!dense_q && m_out_count != 2'(ML)) ev = ws_pkg::WP_ERR_META_PARTIAL;
+      if (u_out_count != VC'(VL)) ev = ws_pkg::WP_ERR_VALUE_PARTIAL;
+      else if (!dense_q && m_out_count != MC'(ML)) ev = ws_pkg::WP_ERR_META_PARTIAL;
       else if (!dense_q && u_out_last != m_out_last) ev = ws_pkg::WP_ERR_CHUNK_ENDS;
       else if (w_last && !u_out_last) ev = ws_pkg::WP_ERR_LAYER_END;
-      else if (!dense_q && (m_out_data[7:4] != 4'd0 || m_out_data[15:12] != 4'd0)) ev = ws_pkg::WP_ERR_META_SYMBOL;
+      else if (!dense_q && meta_high) ev = ws_pkg::WP_ERR_META_SYMBOL;
     end
     if (ev == ws_pkg::WP_ERR_NONE && cfg_bad) ev = ws_pkg::WP_ERR_CONFIG;
   end
@@ -439,7 +462,7 @@ module ws_weight_pipeline #(
 
   assign mac_w_fire = mac_w_valid && mac_w_ready;
 
-  ws_skid_buffer #(.Width(73)) u_w_slice (
+  ws_skid_buffer #(.Width(1 + WB)) u_w_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (w_valid),
@@ -452,7 +475,7 @@ module ws_weight_pipeline #(
 
   ws_sparse_mac_array #(
     .Rows          (1),
-    .GroupsPerCycle(2),
+    .GroupsPerCycle(G),
     .MaxK          (MaxK)
   ) u_mac (
     .clk_i      (clk_i),

@@ -17,14 +17,19 @@ def main():
     failed = []
     for blk in blocks:
         files = [str(f.relative_to(ROOT)) for f in rtl_files.expand(blk["files"])]
-        cmd = ["verilator", "--lint-only", "-Wall", "-Irtl", "rtl/lint.vlt", *files,
-               "--top-module", blk["top"]]
-        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        clean = p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip()
-        print(f"{'clean' if clean else 'FAIL '} {blk['top']} ({blk['files']}, {len(files)} files)")
-        if not clean:
-            sys.stdout.write(p.stdout + p.stderr)
-            failed.append(blk["top"])
+        # the defaults, then each of the block's "lint_params" (parameter values that change its
+        # structure, e.g. the weight pipeline's small lane counts)
+        for params in [{}] + blk.get("lint_params", []):
+            gs = [f"-G{k}={v}" for k, v in params.items()]
+            cmd = ["verilator", "--lint-only", "-Wall", "-Irtl", "rtl/lint.vlt", *files,
+                   "--top-module", blk["top"], *gs]
+            p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            clean = p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip()
+            tag = f" {' '.join(gs)}" if gs else ""
+            print(f"{'clean' if clean else 'FAIL '} {blk['top']}{tag} ({blk['files']}, {len(files)} files)")
+            if not clean:
+                sys.stdout.write(p.stdout + p.stderr)
+                failed.append(blk["top"] + tag)
     if failed:
         print(f"lint: {len(failed)} block(s) not clean: {', '.join(failed)}")
         return 1

@@ -86,21 +86,23 @@ def load_config(path):
             for f in s.get("families", []):
                 if f not in fams:
                     raise ConfigError(f"{path}: block '{blk['name']}': unknown family '{f}'")
-        # Every block must be synthesized for every family (CI runs iCE40 for each block).
+        # Every block must be synthesized for every family (CI runs iCE40 for each block), except
+        # for a family marked "every_block": false (a device variant that runs chosen sets only).
         for f in fams:
-            if not expand_sets(blk, f):
+            if fams[f].get("every_block", True) and not expand_sets(blk, f):
                 raise ConfigError(f"{path}: block '{blk['name']}' has no parameter set for "
                                   f"family '{f}'")
     return cfg
 
 
-def expand_sets(blk, family):
-    """The parameter sets of a block that apply to a family, in listed order. A parameter whose
-    value is a list expands to the cross product. Returns a list of (params dict, set dict)."""
+def expand_sets(blk, family, explicit_only=False):
+    """The parameter sets of a block that apply to a family, in listed order (explicit_only: only
+    the sets that name it, for a family with "every_block": false). A parameter whose value is a
+    list expands to the cross product. Returns a list of (params dict, set dict)."""
     out = []
     for s in blk["sets"]:
         fams = s.get("families")
-        if fams is not None and family not in fams:
+        if (fams is None and explicit_only) or (fams is not None and family not in fams):
             continue
         params = s.get("params", {})
         keys = list(params)
@@ -416,8 +418,11 @@ def run_job(job, ctx):
     if not collect:
         (wd / "ports.ys").write_text(
             f"{rv}\nhierarchy -check -top {top} {chparams}\nproc\n"
-            # the primitive library's modules cannot be written; only the top's ports are needed
-            + (f"select -module {top}\nwrite_json -selected ports.json\n" if fam.get("cells_lib")
+            # the primitive library's modules cannot be written (YoWASP Yosys); only the top's ports
+            # are needed. Debian's Yosys 0.23 has no write_json -selected and writes them all
+            # ("write_json_selected": false).
+            + (f"select -module {top}\nwrite_json -selected ports.json\n"
+               if fam.get("cells_lib") and fam.get("write_json_selected", True)
                else "write_json ports.json\n"))
     rc, t_ports, c_ports = tool([fam["yosys"], "-q", "-s", "ports.ys"], wd / "ports.log",
                                 "ports.json")
@@ -521,6 +526,7 @@ def run_job(job, ctx):
         logic_used=used([lr]), logic_avail=avail([lr]), logic_resource=lr,
         bram=used(fam["bram_resources"]), bram_avail=avail(fam["bram_resources"]),
         dsp=used(fam["dsp_resources"]), dsp_avail=avail(fam["dsp_resources"]),
+        spram=used(fam.get("spram_resources", [])), spram_avail=avail(fam.get("spram_resources", [])),
         utilization={k: v for k, v in util.items() if v.get("used")},
     )
     clocks = {k: round(v.get("achieved", 0.0), 2) for k, v in rep.get("fmax", {}).items()}
@@ -687,7 +693,7 @@ def main(argv=None):
         for blk in blocks:
             files = block_files(blk, args.files)
             for f in fam_names:
-                sets = expand_sets(blk, f)
+                sets = expand_sets(blk, f, not fams_all[f].get("every_block", True))
                 if args.quick:
                     marked = [x for x in sets if x[1].get("quick")]
                     sets = (marked or sets)[:1]

@@ -115,18 +115,23 @@ PipelineLayer dense_pipeline_layer(std::vector<ChunkView> values, int rows, int 
   return L;
 }
 
-std::vector<float> dense_pipeline_y(const float* w, int rows, int cols, const float* x) {
+std::vector<float> dense_pipeline_y(const float* w, int rows, int cols, const float* x, int lanes) {
   const std::vector<uint16_t> wb = fp32_to_bf16(w, size_t(rows) * size_t(cols));
   const std::vector<uint16_t> xb = fp32_to_bf16(x, size_t(cols));
-  const std::vector<uint32_t> y = dense_matvec(wb, rows, cols, xb, MacMode::Bf16, pkg::WP_VALUE_LANES);
+  const std::vector<uint32_t> y = dense_matvec(wb, rows, cols, xb, MacMode::Bf16, lanes);
   std::vector<float> out(y.size());
   for (size_t i = 0; i < y.size(); ++i) out[i] = fp32_from_bits(y[i]);
   return out;
 }
 
-std::vector<uint16_t> dense_packed_x(const std::vector<uint16_t>& x) {
+std::vector<uint16_t> dense_packed_x(const std::vector<uint16_t>& x, int groups) {
+  // Weights 2q, 2q + 1 form group q; its implied nibble is 0x4 (columns 0, 1) in even groups of a
+  // beat, 0xE (columns 2, 3) in odd ones; at one group a beat every group is group 0.
   std::vector<uint16_t> packed(2 * x.size(), 0);
-  for (size_t j = 0; j < x.size(); ++j) packed[8 * (j / 4) + (j % 4 < 2 ? j % 4 : j % 4 + 4)] = x[j];
+  for (size_t j = 0; j < x.size(); ++j) {
+    const size_t q = j / 2;
+    packed[4 * q + (groups > 1 && q % 2 == 1 ? 2 : 0) + j % 2] = x[j];
+  }
   return packed;
 }
 
@@ -169,15 +174,15 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
     std::vector<Start> starts;
     uint64_t at = 0;
     for (const ChunkView& v : L.values) {
-      if (v.lanes != pkg::WP_VALUE_LANES) throw std::invalid_argument("weight pipeline program: value chunks must have 4 lanes");
+      if (v.lanes != p.value_lanes) throw std::invalid_argument("weight pipeline program: value chunks must have ValueLanes lanes");
       starts.push_back({at, false, &v});
-      at += v.value_count / pkg::WP_VALUE_LANES;
+      at += v.value_count / uint64_t(p.value_lanes);
     }
     at = 0;
     for (const ChunkView& v : L.meta) {
-      if (v.lanes != pkg::WP_META_LANES) throw std::invalid_argument("weight pipeline program: metadata chunks must have 2 lanes");
+      if (v.lanes != p.meta_lanes) throw std::invalid_argument("weight pipeline program: metadata chunks must have MetaLanes lanes");
       starts.push_back({at, true, &v});
-      at += v.value_count / pkg::WP_META_LANES;
+      at += v.value_count / uint64_t(p.meta_lanes);
     }
     std::stable_sort(starts.begin(), starts.end(), [](const Start& a, const Start& b) {
       return a.beat != b.beat ? a.beat < b.beat : a.meta < b.meta;
@@ -199,7 +204,8 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
       if (!one_bank) bank ^= 1;
     };
 
-    prog.layers.push_back({prog.cfg.size(), L.beats()});
+    const int cpb = p.cols_per_beat();
+    prog.layers.push_back({prog.cfg.size(), L.beats(cpb)});
     prog.cfg.insert(prog.cfg.end(), L.cfg_before.begin(), L.cfg_before.end());
     // After the first layer, the chunks that start the layer come first: their tables load while the
     // previous layer streams, and so do the MAC array's writes below and the activations (the MAC
@@ -211,15 +217,15 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
     prog.layers.back().mac_start = prog.cfg.size();
     // MAC array: CTRL, the permutation (padded channels map to themselves; dense: identity over the
     // packed columns), then LAYER_DENSE and LAYER_BEATS.
-    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, 0), mac_ctrl_bf16(cols / 8)});
+    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, 0), mac_ctrl_bf16(cols / cpb)});
     for (int j = 0; j < cols; ++j) {
       const uint32_t pj = j < int(L.perm.size()) ? uint32_t(L.perm[size_t(j)]) : uint32_t(j);
       prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_MAC, mac_perm_base + uint32_t(j)), pj});
     }
     prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_DENSE), L.dense ? 1u : 0u});
-    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_BEATS), uint32_t(L.beats())});
+    prog.cfg.push_back({pkg::wp_cfg_addr(pkg::WP_CFG_TOP, pkg::WP_TOP_LAYER_BEATS), uint32_t(L.beats(cpb))});
     // Activations, padded with +0 to K8 (dense: placed in the packed columns).
-    const std::vector<uint16_t> x = L.dense ? dense_packed_x(L.x) : L.x;
+    const std::vector<uint16_t> x = L.dense ? dense_packed_x(L.x, p.meta_lanes) : L.x;
     for (int j = 0; j < cols; ++j)
       prog.act.push_back({j < int(x.size()) ? x[size_t(j)] : uint16_t(0), j == cols - 1});
     for (size_t i = first; i < starts.size(); ++i) emit_chunk(starts[i]);

@@ -90,10 +90,11 @@ std::vector<CfgWrite> unpacker_config(const numfmt::Format& f);
 // 2:4 and padded to K8 = K rounded up to 8 columns), the input-channel permutation and the
 // activations. Dense (section 2.1): value chunks only, W row-major with K a multiple of 4, no
 // permutation; each beat is 4 consecutive weights, joined with implied nibbles, and the MAC array's
-// 2K packed columns hold x[4p], x[4p+1] at 8p, 8p+1 and x[4p+2], x[4p+3] at 8p+6, 8p+7 (+0 between).
+// 2K packed columns hold x[4p], x[4p+1] at 8p, 8p+1 and x[4p+2], x[4p+3] at 8p+6, 8p+7 (+0 between);
+// at MetaLanes 1 (one group a beat, implied nibble 0x4) x[2p], x[2p+1] at 4p, 4p+1.
 struct PipelineLayer {
-  std::vector<ChunkView> values;  // bf16 values (2:4: the kept ones), 4 lanes (their bytes must outlive the program)
-  std::vector<ChunkView> meta;    // 2:4: metadata nibbles as symbols, 2 lanes, no raw stream; dense: none
+  std::vector<ChunkView> values;  // bf16 values (2:4: the kept ones), ValueLanes lanes (their bytes must outlive the program)
+  std::vector<ChunkView> meta;    // 2:4: metadata nibbles as symbols, MetaLanes lanes, no raw stream; dense: none
   int rows = 0;
   int k = 0;                      // K before padding
   bool dense = false;             // LAYER_DENSE: no metadata, nibbles implied
@@ -101,22 +102,27 @@ struct PipelineLayer {
   std::vector<uint16_t> x;        // k (or K8) bf16 activations; padded with +0 to K8
   std::vector<CfgWrite> cfg_before;  // extra writes ahead of the layer's own (tests of bad writes)
   int k8() const { return (k + 7) / 8 * 8; }
-  // The MAC array's columns: activations and permutation entries it takes, 8 per beat.
+  // The MAC array's columns: activations and permutation entries it takes, cols_per_beat a beat
+  // (WeightPipelineParams::cols_per_beat(): 8 at the default lanes, 4 at MetaLanes 1).
   int packed_cols() const { return dense ? 2 * k : k8(); }
-  uint64_t beats() const { return uint64_t(rows) * uint64_t(packed_cols() / 8); }  // 4 values each
+  uint64_t beats(int cols_per_beat = 4 * pkg::WP_META_LANES) const {  // ValueLanes values each
+    return uint64_t(rows) * uint64_t(packed_cols() / cols_per_beat);
+  }
   uint64_t weights() const { return uint64_t(rows) * uint64_t(dense ? k : k8()); }  // dense-equivalent
 };
 
 // A dense (lossless) layer's y as the pipeline computes it (docs/weight_pipeline.md section 2.1): w
 // (rows x cols fp32, each value a bf16, row-major) and x rounded to bf16, then
-// ws::dense_matvec(BF16, L = 4); fp32 results. The golden model of every dense product, LTE's included.
-std::vector<float> dense_pipeline_y(const float* w, int rows, int cols, const float* x);
+// ws::dense_matvec(BF16, L = lanes, the value lanes); fp32 results. The golden model of every dense
+// product, LTE's included.
+std::vector<float> dense_pipeline_y(const float* w, int rows, int cols, const float* x, int lanes = pkg::WP_VALUE_LANES);
 
 // A dense bf16 layer from a container's own chunks of one matrix (rows x k, row-major, in order).
 PipelineLayer dense_pipeline_layer(std::vector<ChunkView> values, int rows, int k, std::vector<uint16_t> x);
 
-// The activations of a dense layer in the MAC array's packed columns (2k entries, see PipelineLayer).
-std::vector<uint16_t> dense_packed_x(const std::vector<uint16_t>& x);
+// The activations of a dense layer in the MAC array's packed columns (2k entries, see PipelineLayer)
+// for a MAC array of `groups` groups a beat (the pipeline's MetaLanes).
+std::vector<uint16_t> dense_packed_x(const std::vector<uint16_t>& x, int groups = pkg::WP_META_LANES);
 
 // A layer from a container's own 2:4 chunks (docs/format.md section 5) of one matrix, in row order:
 // their value and metadata sub-chunks are the pairs. Throws ws::FormatError if the chunks disagree on

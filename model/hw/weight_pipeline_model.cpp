@@ -20,11 +20,13 @@ void WeightPipelineParams::check() const {
   if (!log_ok(value_table_log) || !log_ok(meta_table_log))
     throw std::invalid_argument("WeightPipelineParams: table logs must be 5..12");
   if (beat_bits < 1 || beat_bits > 31) throw std::invalid_argument("WeightPipelineParams: beat_bits must be 1..31");
+  if (!((meta_lanes == 1 || meta_lanes == 2) && value_lanes == 2 * meta_lanes))
+    throw std::invalid_argument("WeightPipelineParams: lanes must be value 4, metadata 2 (the default) or value 2, metadata 1");
 }
 
 TansDecoderParams WeightPipelineParams::value_dec() const {
   TansDecoderParams d;
-  d.lanes = pkg::WP_VALUE_LANES;
+  d.lanes = value_lanes;
   d.max_table_log = value_table_log;
   d.count_bits = count_bits;
   return d;
@@ -32,7 +34,7 @@ TansDecoderParams WeightPipelineParams::value_dec() const {
 
 TansDecoderParams WeightPipelineParams::meta_dec() const {
   TansDecoderParams d;
-  d.lanes = pkg::WP_META_LANES;
+  d.lanes = meta_lanes;
   d.max_table_log = meta_table_log;
   d.count_bits = count_bits;
   return d;
@@ -42,13 +44,13 @@ MacArrayParams WeightPipelineParams::mac() const {
   MacArrayParams m;
   m.kind = MacArrayKind::Sparse;
   m.rows = 1;
-  m.groups_per_cycle = 2;
+  m.groups_per_cycle = meta_lanes;
   m.max_k = max_k;
   return m;
 }
 
 WeightPipelineModel::WeightPipelineModel(const WeightPipelineParams& p)
-    : p_((p.check(), p)), vdec_(p.value_dec()), mdec_(p.meta_dec()), unp_(pkg::WP_VALUE_LANES), mac_(p.mac()) {
+    : p_((p.check(), p)), vdec_(p.value_dec()), mdec_(p.meta_dec()), unp_(p.value_lanes), mac_(p.mac()) {
   reset();
   eval();
 }
@@ -136,7 +138,7 @@ void WeightPipelineModel::compute(Comb& c) {
   ai.cfg_valid = cfg_valid && cw.sel_a && c.mac_cfg_ok;
   ai.w_valid = w_slice_.out_valid();
   ai.w_data = w_slice_.out().data;
-  if (ai.w_data.empty()) ai.w_data.assign(size_t((pkg::WP_META_LANES * pkg::sparse_group_t::BITS + 31) / 32), 0);
+  if (ai.w_data.empty()) ai.w_data.assign(size_t((p_.meta_lanes * pkg::sparse_group_t::BITS + 31) / 32), 0);
   ai.w_last = w_slice_.out().last;
   mac_.eval();
   const uint32_t table_entry_mask = uint32_t(pkg::tans_entry_t::next_base.put(~0ull) | pkg::tans_entry_t::nb_bits.put(~0ull) |
@@ -218,7 +220,7 @@ void WeightPipelineModel::compute(Comb& c) {
     // The join's weight beat (into the slice): group g (pkg::sparse_group_t) holds values 2g, 2g+1
     // (bf16: the unpacker's words' top halves) and nibble g.
     using Group = pkg::sparse_group_t;
-    const int groups = pkg::WP_META_LANES;
+    const int groups = p_.meta_lanes;
     c.w_beat.data.assign(size_t((groups * Group::BITS + 31) / 32), 0);
     c.w_beat.last = c.w_last;
     const auto& u = c.uo.out_data;
@@ -229,7 +231,7 @@ void WeightPipelineModel::compute(Comb& c) {
       bits_put(c.w_beat.data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)] >> 16);
       bits_put(c.w_beat.data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)] >> 16);
       bits_put(c.w_beat.data, at + Group::meta.lsb, Group::meta.bits,
-               dense_ ? dense_nibble[g] : uint32_t(m[size_t(g)] & Group::meta.mask()));
+               dense_ ? dense_nibble[g % 2] : uint32_t(m[size_t(g)] & Group::meta.mask()));
     }
     ai.out_ready = in.y_ready;
     ai.err_clear = in.err_clear;
@@ -241,11 +243,13 @@ void WeightPipelineModel::compute(Comb& c) {
     c.ev = pkg::WP_ERR_NONE;
     if (c.w_fire) {
       const auto meta_symbol_bad = [](uint8_t sym) { return (sym >> Group::meta.bits) != 0; };
-      if (c.uo.out_count != pkg::WP_VALUE_LANES) c.ev = pkg::WP_ERR_VALUE_PARTIAL;
-      else if (!dense_ && mb.count != pkg::WP_META_LANES) c.ev = pkg::WP_ERR_META_PARTIAL;
+      bool meta_high = false;
+      for (int g = 0; g < groups; ++g) meta_high = meta_high || meta_symbol_bad(m[size_t(g)]);
+      if (c.uo.out_count != p_.value_lanes) c.ev = pkg::WP_ERR_VALUE_PARTIAL;
+      else if (!dense_ && mb.count != p_.meta_lanes) c.ev = pkg::WP_ERR_META_PARTIAL;
       else if (!dense_ && c.uo.out_last != mb.last) c.ev = pkg::WP_ERR_CHUNK_ENDS;
       else if (c.w_last && !c.uo.out_last) c.ev = pkg::WP_ERR_LAYER_END;
-      else if (!dense_ && (meta_symbol_bad(m[0]) || meta_symbol_bad(m[1]))) c.ev = pkg::WP_ERR_META_SYMBOL;
+      else if (!dense_ && meta_high) c.ev = pkg::WP_ERR_META_SYMBOL;
     }
     if (c.ev == pkg::WP_ERR_NONE && c.cfg_bad) c.ev = pkg::WP_ERR_CONFIG;
 

@@ -1,4 +1,5 @@
-// What every weight-pipeline test checks: a good run's y bit for bit against ws::sparse_matvec and
+// What every weight-pipeline test checks: a good run's y bit for bit against ws::sparse_matvec (at the
+// built top's GroupsPerCycle = MetaLanes) and
 // its cycles against the cycle model (the driver compares every output every cycle), a malformed
 // run's sticky error; and the totals each test prints.
 #pragma once
@@ -82,7 +83,7 @@ inline void check_layers(const wp::Result& r, const std::vector<const ws::Sparse
   check_run(r, what, tot);
   for (size_t i = 0; i < Ls.size(); ++i)
     check_y(i < r.layers.size() ? r.layers[i].y : std::vector<uint32_t>{},
-            ws::sparse_matvec(*Ls[i], xs[i], ws::MacMode::Bf16, 2), what + " layer " + std::to_string(i), tot);
+            ws::sparse_matvec(*Ls[i], xs[i], ws::MacMode::Bf16, wp::Driver::built_params().meta_lanes), what + " layer " + std::to_string(i), tot);
 }
 
 struct ErrCase {

@@ -133,9 +133,12 @@ struct Driver::Impl {
   static const ws::WeightPipelineParams& checked(const ws::WeightPipelineParams& params) {
     const ws::WeightPipelineParams d = built_params();
     if (params.max_k != d.max_k || params.value_table_log != d.value_table_log ||
-        params.meta_table_log != d.meta_table_log || params.count_bits != d.count_bits || params.beat_bits != d.beat_bits)
+        params.meta_table_log != d.meta_table_log || params.count_bits != d.count_bits || params.beat_bits != d.beat_bits ||
+        params.value_lanes != d.value_lanes || params.meta_lanes != d.meta_lanes)
       throw std::invalid_argument("wp::Driver: the Verilated top is built with MaxK " + std::to_string(d.max_k) +
-                                  " and the other parameters at their defaults");
+                                  ", ValueTableLog " + std::to_string(d.value_table_log) + ", MetaTableLog " +
+                                  std::to_string(d.meta_table_log) + ", ValueLanes " + std::to_string(d.value_lanes) +
+                                  ", MetaLanes " + std::to_string(d.meta_lanes) + " and the other parameters at their defaults");
     return params;
   }
 
@@ -176,7 +179,15 @@ Driver::Driver(const std::string& fst_path, const ws::WeightPipelineParams& para
 Driver::~Driver() = default;
 ws::WeightPipelineParams Driver::built_params() {
   ws::WeightPipelineParams p;
-  p.max_k = WS_WP_MAX_K;  // the Verilated top's MaxK (CMake: ws_rtl_driver 256, ws_rtl_driver_4k 4096)
+  // The Verilated top's parameters (CMake: ws_rtl_driver MaxK 256, ws_rtl_driver_4k 4096,
+  // ws_rtl_driver_up5k the small configuration); the others at their defaults.
+  p.max_k = WS_WP_MAX_K;
+#ifdef WS_WP_VALUE_LANES
+  p.value_lanes = WS_WP_VALUE_LANES;
+  p.meta_lanes = WS_WP_META_LANES;
+  p.value_table_log = WS_WP_VALUE_TABLE_LOG;
+  p.meta_table_log = WS_WP_META_TABLE_LOG;
+#endif
   return p;
 }
 void Driver::reset() { impl_->do_reset(); }
@@ -206,7 +217,7 @@ Result Driver::run(const std::vector<ws::PipelineLayer>& layers, const Traffic& 
   for (size_t li = 0; li < layers.size(); ++li) {
     LayerResult& R = res.layers[li];
     R.beats = prog.layers[li].beats;
-    R.kept = R.beats * 4;
+    R.kept = R.beats * uint64_t(I.p.value_lanes);
     R.dense = layers[li].weights();
   }
 

@@ -24,8 +24,8 @@ namespace tbwp {
 
 using ws::MacMode;
 
-// A metadata chunk of nibbles (normalised at meta_table_log, 2 lanes, layout 2: 4 state streams, no
-// raw stream) as the pipeline takes it; the container's own are encode_sparse24_chunk's meta
+// A metadata chunk of nibbles (normalised at meta_table_log, the built top's MetaLanes lanes, layout 2:
+// 2 x MetaLanes state streams, no raw stream) as the pipeline takes it; the container's own are encode_sparse24_chunk's meta
 // sub-chunks. The view points into `stream` (the state streams back to back): move, never copy.
 struct MetaChunk {
   std::vector<uint8_t> stream;
@@ -41,11 +41,12 @@ inline MetaChunk make_meta_chunk(const uint8_t* nibbles, size_t n, int meta_tabl
   ws::tans::Histogram h{};
   for (size_t i = 0; i < n; ++i) ++h[nibbles[i]];
   const ws::tans::NormalizedCounts nc = ws::tans::normalize(h, meta_table_log);
-  const ws::tans::EncodedSymbols e = ws::tans::encode(nibbles, n, nc, ws::pkg::WP_META_LANES, ws::tans::Layout::PerState);
+  const int lanes = wp::Driver::built_params().meta_lanes;
+  const ws::tans::EncodedSymbols e = ws::tans::encode(nibbles, n, nc, lanes, ws::tans::Layout::PerState);
   for (const auto& st : e.streams) c.stream.insert(c.stream.end(), st.begin(), st.end());
   c.view.value_count = uint32_t(n);
   c.view.layout = ws::tans::Layout::PerState;
-  c.view.lanes = ws::pkg::WP_META_LANES;
+  c.view.lanes = lanes;
   c.view.counts = nc;
   c.view.initial_states = e.initial_states;
   c.view.symbol_stream = c.stream.data();
@@ -85,7 +86,7 @@ inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 
       bytes[2 * i + 1] = uint8_t(v >> 8);
     }
     ws::ChunkOptions opt;
-    opt.lanes = 4;
+    opt.lanes = wp::Driver::built_params().value_lanes;
     if (value_log > 0) opt.table_log = value_log;
     s->value_bytes.push_back(ws::encode_chunk(bytes.data(), size_t(n) * vpr, ws::DType::BF16, opt));
   }
@@ -96,6 +97,41 @@ inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 
   }
   for (const auto& m : s->meta) s->meta_v.push_back(m.view);
   return s;
+}
+
+// A dense bf16 layer as value chunks of `per_chunk` values (a multiple of 4; 0: one chunk) at the built
+// top's ValueLanes, owning its bytes. value_log: the chunks' table log (0: the codec's default).
+struct DenseLayer {
+  std::string name;
+  int rows = 0, k = 0;
+  std::vector<uint16_t> w;  // rows x k, bf16
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<ws::ChunkView> views;
+  ws::PipelineLayer layer(const std::vector<uint16_t>& x) const { return ws::dense_pipeline_layer(views, rows, k, x); }
+};
+
+inline std::unique_ptr<DenseLayer> make_dense(std::string name, std::vector<uint16_t> w, int rows, int k, size_t per_chunk,
+                                              int value_log = 0) {
+  auto d = std::make_unique<DenseLayer>();
+  d->name = std::move(name);
+  d->rows = rows;
+  d->k = k;
+  d->w = std::move(w);
+  if (per_chunk == 0) per_chunk = d->w.size();
+  ws::ChunkOptions opt;
+  opt.lanes = wp::Driver::built_params().value_lanes;
+  if (value_log > 0) opt.table_log = value_log;
+  for (size_t at = 0; at < d->w.size(); at += per_chunk) {
+    const size_t n = std::min(per_chunk, d->w.size() - at);
+    std::vector<uint8_t> b(2 * n);
+    for (size_t i = 0; i < n; ++i) {
+      b[2 * i] = uint8_t(d->w[at + i]);
+      b[2 * i + 1] = uint8_t(d->w[at + i] >> 8);
+    }
+    d->bytes.push_back(ws::encode_chunk(b.data(), n, ws::DType::BF16, opt));
+  }
+  for (const auto& b : d->bytes) d->views.push_back(ws::parse_chunk(b.data(), b.size()));
+  return d;
 }
 
 inline ws::PipelineLayer layer_of(const ws::Sparse24& L, const Streams& s, const std::vector<uint16_t>& x) {

@@ -22,39 +22,6 @@
 namespace tbwp {
 namespace {
 
-// A dense bf16 layer as value chunks of `per_chunk` values (a multiple of 4; 0: one chunk), owning
-// its bytes.
-struct DenseLayer {
-  std::string name;
-  int rows = 0, k = 0;
-  std::vector<uint16_t> w;  // rows x k, bf16
-  std::vector<std::vector<uint8_t>> bytes;
-  std::vector<ws::ChunkView> views;
-  ws::PipelineLayer layer(const std::vector<uint16_t>& x) const { return ws::dense_pipeline_layer(views, rows, k, x); }
-};
-
-std::unique_ptr<DenseLayer> make_dense(std::string name, std::vector<uint16_t> w, int rows, int k, size_t per_chunk) {
-  auto d = std::make_unique<DenseLayer>();
-  d->name = std::move(name);
-  d->rows = rows;
-  d->k = k;
-  d->w = std::move(w);
-  if (per_chunk == 0) per_chunk = d->w.size();
-  ws::ChunkOptions opt;
-  opt.lanes = ws::pkg::WP_VALUE_LANES;
-  for (size_t at = 0; at < d->w.size(); at += per_chunk) {
-    const size_t n = std::min(per_chunk, d->w.size() - at);
-    std::vector<uint8_t> b(2 * n);
-    for (size_t i = 0; i < n; ++i) {
-      b[2 * i] = uint8_t(d->w[at + i]);
-      b[2 * i + 1] = uint8_t(d->w[at + i] >> 8);
-    }
-    d->bytes.push_back(ws::encode_chunk(b.data(), n, ws::DType::BF16, opt));
-  }
-  for (const auto& b : d->bytes) d->views.push_back(ws::parse_chunk(b.data(), b.size()));
-  return d;
-}
-
 // stories260K's matrices whose dense packed columns (2K) fit the bench's MaxK 256: all but w2 (K 172).
 std::vector<RealMatrix> dense_real_matrices() {
   std::vector<RealMatrix> out;
@@ -65,7 +32,7 @@ std::vector<RealMatrix> dense_real_matrices() {
 
 // y of one good dense layer against ws::dense_matvec, and the functional model against it too.
 void check_dense(const wp::LayerResult& R, const DenseLayer& d, const std::vector<uint16_t>& x, Totals& tot) {
-  const std::vector<uint32_t> gold = ws::dense_matvec(d.w, d.rows, d.k, x, ws::MacMode::Bf16, 4);
+  const std::vector<uint32_t> gold = ws::dense_matvec(d.w, d.rows, d.k, x, ws::MacMode::Bf16, wp::Driver::built_params().value_lanes);
   check_y(R.y, gold, d.name, tot);
   Totals functional;
   check_y(ws::weight_pipeline_y(d.layer(x)), gold, d.name + " (functional model)", functional);
