@@ -161,7 +161,8 @@ package ws_pkg;
   localparam int WP_DENSE_NIBBLE0 = 4;   // 0x4
   localparam int WP_DENSE_NIBBLE1 = 14;  // 0xE
 
-  // The pipeline's weight beat: 4 kept values of the unpacker and 2 nibbles of the metadata decoder.
+  // The pipeline's weight beat: 4 kept values of the unpacker and 2 nibbles of the metadata decoder
+  // (the defaults of ws_weight_pipeline's ValueLanes and MetaLanes; docs/weight_pipeline.md section 12).
   localparam int WP_VALUE_LANES = 4;
   localparam int WP_META_LANES = 2;
 
