@@ -6,7 +6,9 @@
 // table sits in Lanes copies of a 256-entry ws_bram_sdp, one read port per lane, written together
 // through the configuration port. Pipeline, one beat per cycle while the raw words keep up:
 //   R0  the RAMs' address registers hold the beat's symbols
-//   R1  the RAMs' output registers hold the beat's entries (ce freezes R0 and R1 together)
+//   R1  the RAMs' output registers hold the beat's entries
+//   R2  the entries in fabric registers: the routing from the RAMs gets a cycle of its own (ce
+//       freezes R0, R1 and R2 together)
 //   A   each lane's raw width and the raw-bit prefix sum inside its group of 4 lanes, the last
 //       active lane's end; unknown symbols. A is the output register of a ws_skid_buffer: the RAMs'
 //       ce and sym_ready_o come from its registered ready, not from the stall chain behind it.
@@ -94,13 +96,17 @@ module ws_num_unpacker #(
   logic                  r1_valid_q;
   logic [CW-1:0]         r1_count_q;
   logic                  r1_last_q;
+  logic                  r2_valid_q;
+  logic [CW-1:0]         r2_count_q;
+  logic                  r2_last_q;
+  logic [K*EntryBits-1:0] r2_ent_q;
   logic                  a_valid_q;   // A: the output of the skid buffer u_a_slice
   logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
   logic                  a_unknown_q;
   logic [PreW-1:0]       a_last_end_q;  // the last active lane's end inside its group (0: no lane)
   logic [CW-1:0]         a_count_q;
   logic                  a_last_q;
-  logic                  a_in_ready;  // the A slice can take R1's beat (a register)
+  logic                  a_in_ready;  // the A slice can take R2's beat (a register)
   logic                  p_valid_q;
   logic [K*PlanBits-1:0] p_lane_q;
   logic [PreW-1:0]       p_need_q;
@@ -146,7 +152,7 @@ module ws_num_unpacker #(
   logic [1:0]           cfg_sign;
   logic [EntryBits-1:0] cfg_entry;
 
-  assign cfg_ready_o = !r0_valid_q && !r1_valid_q && !a_valid_q && !p_valid_q && !w_valid_q
+  assign cfg_ready_o = !r0_valid_q && !r1_valid_q && !r2_valid_q && !a_valid_q && !p_valid_q && !w_valid_q
                     && !v_valid_q && !x_valid_q && !c_valid_q;
   assign cfg_we      = cfg_valid_i && cfg_ready_o;
   assign cfg_tab     = !cfg_addr_i[8];
@@ -224,7 +230,7 @@ module ws_num_unpacker #(
   );
 
   // ---------------------------------------------------------------------------------------------
-  // R1 -> A: each lane's raw width and sign rule from its entry, the end offsets inside each group of
+  // R2 -> A: each lane's raw width and sign rule from its entry, the end offsets inside each group of
   // 4 lanes (a two-adder tree), unknown symbols. The fraction width and lsb (a decrement and a
   // subtraction) wait for A -> P: after the RAM's long routing they were the pipeline's critical
   // path. A's plan holds the raw width where P's holds the fraction width, and lsb 0.
@@ -243,14 +249,14 @@ module ws_num_unpacker #(
     a_unknown = 1'b0;
     a_last_end = '0;
     for (int j = 0; j < K; j++) begin
-      cls   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
-      sgn   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
-      scale = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
-      act   = CW'(j) < r1_count_q;
+      cls   = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
+      sgn   = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
+      scale = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
+      act   = CW'(j) < r2_count_q;
       if (act && cls == ws_pkg::UNP_CLASS_NONE) a_unknown = 1'b1;
       // Not gated by the count: a lane's end only sums the lanes below it, which are active when it
       // is; the beat's total picks the last active lane's end in P.
-      rb[j] = PreW'(ent[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
+      rb[j] = PreW'(r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
     end
     for (int j = 0; j < K; j++) begin
       pair = rb[j & ~3] + ((j & 3) >= 1 ? rb[(j & ~3) + 1] : '0);
@@ -263,25 +269,25 @@ module ws_num_unpacker #(
     end
     // Picked here, not in P: there the pick would come before the reader's slack subtractors.
     for (int j = 0; j < K; j++) begin
-      if (r1_count_q == CW'(j + 1)) a_last_end = a_last_end | ends[j];
+      if (r2_count_q == CW'(j + 1)) a_last_end = a_last_end | ends[j];
     end
     for (int j = 0; j < K; j++) begin
-      sgn      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
-      scale    = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
-      cls      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
+      sgn      = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
+      scale    = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
+      cls      = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
       raw_sign = sgn == ws_pkg::UNP_SIGN_RAW && rb[j] != '0;  // the sign is the top raw bit
       a_lane[j*PlanBits +: PlanBits] = {ends[j], scale, 11'd0, 5'(rb[j]), raw_sign,
                                         sgn == ws_pkg::UNP_SIGN_MINUS,
-                                        ent[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
+                                        r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
     end
   end
 
   ws_skid_buffer #(.Width(K * PlanBits + PreW + 2 + CW)) u_a_slice (
     .clk_i,
     .rst_ni,
-    .in_valid_i (r1_valid_q),
+    .in_valid_i (r2_valid_q),
     .in_ready_o (a_in_ready),
-    .in_data_i  ({a_lane, a_last_end, a_unknown, r1_count_q, r1_last_q}),
+    .in_data_i  ({a_lane, a_last_end, a_unknown, r2_count_q, r2_last_q}),
     .out_valid_o(a_valid_q),
     .out_ready_i(p_free),
     .out_data_o ({a_lane_q, a_last_end_q, a_unknown_q, a_count_q, a_last_q})
@@ -391,9 +397,9 @@ module ws_num_unpacker #(
   assign fire      = p_valid_q && w_free && (err_q || p_unknown_q || rd_ok);
   assign p_free    = !p_valid_q || fire;
   assign a_adv     = a_valid_q && p_free;
-  // R0 and R1 move together (the RAM's ce): whenever R1 is empty or the A slice has room, both
-  // registers, so the stall chain from OUT to P never reaches the RAMs or sym_ready_o.
-  assign ram_ce    = !r1_valid_q || a_in_ready;
+  // R0, R1 and R2 move together (the RAM's ce): whenever R2 is empty or the A slice has room, all
+  // three, so the stall chain from OUT to P never reaches the RAMs or sym_ready_o.
+  assign ram_ce    = !r2_valid_q || a_in_ready;
   assign runs_out  = rd_ended && rd_short;
   assign null_beat = err_q || p_unknown_q || runs_out;
   assign used_now  = used_q || p_need_q != '0;
@@ -457,6 +463,7 @@ module ws_num_unpacker #(
       mode_int_q  <= 1'b0;
       r0_valid_q  <= 1'b0;
       r1_valid_q  <= 1'b0;
+      r2_valid_q  <= 1'b0;
       p_valid_q   <= 1'b0;
       used_q      <= 1'b0;
       w_valid_q   <= 1'b0;
@@ -468,6 +475,7 @@ module ws_num_unpacker #(
       if (ram_ce) begin
         r0_valid_q <= sym_take;
         r1_valid_q <= r0_valid_q;
+        r2_valid_q <= r1_valid_q;
       end
       p_valid_q   <= a_adv || (p_valid_q && !fire);
       if (fire) used_q <= !p_last_q && used_now;
@@ -485,6 +493,9 @@ module ws_num_unpacker #(
       r0_last_q  <= sym_last_i;
       r1_count_q <= r0_count_q;
       r1_last_q  <= r0_last_q;
+      r2_ent_q   <= ent;
+      r2_count_q <= r1_count_q;
+      r2_last_q  <= r1_last_q;
     end
     if (a_adv) begin
       p_lane_q    <= plan;
