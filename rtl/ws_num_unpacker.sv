@@ -7,13 +7,14 @@
 // through the configuration port. Pipeline, one beat per cycle while the raw words keep up:
 //   R0  the RAMs' address registers hold the beat's symbols
 //   R1  the RAMs' output registers hold the beat's entries
-//   R2  the entries in fabric registers: the routing from the RAMs gets a cycle of its own (ce
-//       freezes R0, R1 and R2 together)
+//   R2  the entries in fabric registers, an inactive lane's raw width 0: the routing from the RAMs
+//       gets a cycle of its own (ce freezes R0, R1 and R2 together)
 //   A   each lane's raw width and the raw-bit prefix sum inside its group of 4 lanes, the last
-//       active lane's end; unknown symbols. A is the output register of a ws_skid_buffer: the RAMs'
-//       ce and sym_ready_o come from its registered ready, not from the stall chain behind it.
+//       active lane's end (the group's sum, as inactive lanes are 0 wide); unknown symbols. A is
+//       the output register of a ws_skid_buffer: the RAMs' ce and sym_ready_o come from its
+//       registered ready, not from the stall chain behind it.
 //   P   each lane's fraction width, lsb and end offset (the prefix sum across groups) and the beat's
-//       total (the last active lane's end; the widths are not gated by the count before the sum).
+//       total (the last active lane's end).
 //       The beat waits here until the bit reader holds that many bits of the chunk (or its last
 //       word), then takes them: the reader's words (its ring rotated by whole words) are
 //       registered into W, and each lane's start and end offsets with the reader's bit offset added
@@ -173,7 +174,7 @@ module ws_num_unpacker #(
   assign cfg_entry   = cfg_bad ? '0 : cfg_data_i;
 
   logic              sym_take;
-  logic [K*EntryBits-1:0] ent;
+  logic [K*EntryBits-1:0] ent, ent_act;
 
   for (genvar j = 0; j < K; j++) begin : g_ram
     ws_bram_sdp #(
@@ -188,6 +189,15 @@ module ws_num_unpacker #(
       .raddr_i(sym_data_i[8*j +: 8]),
       .rdata_o(ent[j*EntryBits +: EntryBits])
     );
+  end
+
+  // R1 -> R2: an inactive lane's raw width set to 0 (one LUT after the RAM), so that in A the last
+  // active lane's end is a sum, not a pick by the count after the sums.
+  always_comb begin
+    ent_act = ent;
+    for (int j = 0; j < K; j++) begin
+      if (CW'(j) >= r1_count_q) ent_act[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5] = '0;
+    end
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -247,15 +257,13 @@ module ws_num_unpacker #(
     logic [PreW-1:0] ends [K];
     logic [PreW-1:0] pair;
     a_unknown = 1'b0;
-    a_last_end = '0;
     for (int j = 0; j < K; j++) begin
       cls   = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
       sgn   = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
       scale = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
       act   = CW'(j) < r2_count_q;
       if (act && cls == ws_pkg::UNP_CLASS_NONE) a_unknown = 1'b1;
-      // Not gated by the count: a lane's end only sums the lanes below it, which are active when it
-      // is; the beat's total picks the last active lane's end in P.
+      // Inactive lanes are 0 wide (R2): an active lane's end sums only active lanes anyway.
       rb[j] = PreW'(r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
     end
     for (int j = 0; j < K; j++) begin
@@ -267,10 +275,9 @@ module ws_num_unpacker #(
         default: ends[j] = pair + (rb[j - 1] + rb[j]);
       endcase
     end
-    // Picked here, not in P: there the pick would come before the reader's slack subtractors.
-    for (int j = 0; j < K; j++) begin
-      if (r2_count_q == CW'(j + 1)) a_last_end = a_last_end | ends[j];
-    end
+    // The last active lane's end inside its group: its group's last end (here, not in P: there it
+    // would come before the reader's slack subtractors).
+    a_last_end = K > 4 && r2_count_q > CW'(4) ? ends[K - 1] : ends[K > 4 ? 3 : K - 1];
     for (int j = 0; j < K; j++) begin
       sgn      = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
       scale    = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
@@ -493,7 +500,7 @@ module ws_num_unpacker #(
       r0_last_q  <= sym_last_i;
       r1_count_q <= r0_count_q;
       r1_last_q  <= r0_last_q;
-      r2_ent_q   <= ent;
+      r2_ent_q   <= ent_act;
       r2_count_q <= r1_count_q;
       r2_last_q  <= r1_last_q;
     end
@@ -504,7 +511,9 @@ module ws_num_unpacker #(
       p_count_q   <= a_count_q;
       p_last_q    <= a_last_q;
     end
-    if (fire) begin
+    // W loads whenever it is free, not only as P fires: a W left empty holds data nobody reads, and
+    // the fire (late, from the stall chain and the reader) keeps off these 400-odd enables.
+    if (w_free) begin
       w_words_q  <= rd_words;
       w_lane_q   <= lane_d;
       w_first_q  <= first_d;
