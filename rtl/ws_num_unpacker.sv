@@ -111,6 +111,7 @@ module ws_num_unpacker #(
   logic                  p_valid_q;
   logic [K*PlanBits-1:0] p_lane_q;
   logic [PreW-1:0]       p_need_q;
+  logic                  p_need_nz_q;  // p_need_q != 0
   logic                  p_unknown_q;
   logic [CW-1:0]         p_count_q;
   logic                  p_last_q;
@@ -207,11 +208,10 @@ module ws_num_unpacker #(
   logic [AvW-1:0]      rd_avail;
   logic                rd_ended, rd_skip;
   logic [PadW-1:0]     rd_pad;
-  logic                rd_consume;
+  logic [1:0]          rd_consume, rd_load, rd_done;  // bit g: the reader's control if fire is g
   logic [AvW:0]        rd_slack;  // rd_avail - p_need_q while P holds a beat
   logic [K*PlanBits-1:0] plan;  // A's beat as P will hold it
   logic [PreW-1:0]     need;      // its raw bits
-  logic                rd_done;
 
   ws_bit_reader #(
     .WordBits   (WordBits),
@@ -231,10 +231,11 @@ module ws_num_unpacker #(
     .ended_o    (rd_ended),
     .pad_o      (rd_pad),
     .skip_o     (rd_skip),
+    .go_i       (fire),
     .consume_i  (p_need_q),
     .consume_en_i(rd_consume),
     .next_consume_i(need),
-    .next_load_i(a_adv),
+    .next_load_i(rd_load),
     .slack_o    (rd_slack),
     .done_i     (rd_done)
   );
@@ -409,7 +410,7 @@ module ws_num_unpacker #(
   assign ram_ce    = !r2_valid_q || a_in_ready;
   assign runs_out  = rd_ended && rd_short;
   assign null_beat = err_q || p_unknown_q || runs_out;
-  assign used_now  = used_q || p_need_q != '0;
+  assign used_now  = used_q || p_need_nz_q;
   assign left_bad  = !rd_ended || rd_slack[AvW-1:0] > AvW'(rd_pad);  // not short when it counts
   always_comb begin
     ev = ws_pkg::UNP_ERR_NONE;
@@ -430,12 +431,16 @@ module ws_num_unpacker #(
     .cause_o(err_cause_o)
   );
 
-  assign rd_consume = fire && !null_beat;
+  // The reader's controls without and with the fire, which only picks one there (it comes late).
+  // Consume as the beat fires; load the next amount as A moves to P.
+  assign rd_consume = {!null_beat, 1'b0};
+  assign rd_load    = {a_valid_q, a_valid_q && !p_valid_q};
   // End the chunk's raw stream after its last beat; a chunk that took no bits has no raw words.
   // After an error, end every chunk the reader holds words of, so that it drops every word; but not
   // one that has none yet: its words may belong to a chunk after the clear.
-  assign rd_done    = err_q ? (rd_avail != '0 || rd_ended)
-                            : fire && (null_beat || (p_last_q && used_now));
+  logic err_drain;
+  assign err_drain  = rd_avail != '0 || rd_ended;
+  assign rd_done    = {err_q ? err_drain : null_beat || (p_last_q && used_now), err_q && err_drain};
 
   // Symbols enter R0 when the RAM's read pipeline moves; a table write has the RAMs to itself.
   assign sym_ready_o = ram_ce && !cfg_valid_i;
@@ -507,6 +512,7 @@ module ws_num_unpacker #(
     if (a_adv) begin
       p_lane_q    <= plan;
       p_need_q    <= need;
+      p_need_nz_q <= need != '0;
       p_unknown_q <= a_unknown_q;
       p_count_q   <= a_count_q;
       p_last_q    <= a_last_q;
