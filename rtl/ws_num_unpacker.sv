@@ -412,14 +412,19 @@ module ws_num_unpacker #(
   assign null_beat = err_q || p_unknown_q || runs_out;
   assign used_now  = used_q || p_need_nz_q;
   assign left_bad  = !rd_ended || rd_slack[AvW-1:0] > AvW'(rd_pad);  // not short when it counts
+  // The beat's error as if it fired (from registers) and the configuration's; the fire, which
+  // comes late, picks (the left-over compare and the priority after the fire were the iCE40's
+  // critical path).
+  logic [2:0] ev_beat, ev_cfg;  // ws_pkg::unp_err_e
   always_comb begin
-    ev = ws_pkg::UNP_ERR_NONE;
-    if (fire && !err_q) begin
-      if (p_unknown_q)                         ev = ws_pkg::UNP_ERR_UNKNOWN;
-      else if (runs_out)                       ev = ws_pkg::UNP_ERR_RUNS_OUT;
-      else if (p_last_q && used_now && left_bad) ev = ws_pkg::UNP_ERR_LEFT_OVER;
+    ev_beat = ws_pkg::UNP_ERR_NONE;
+    if (!err_q) begin
+      if (p_unknown_q)                         ev_beat = ws_pkg::UNP_ERR_UNKNOWN;
+      else if (runs_out)                       ev_beat = ws_pkg::UNP_ERR_RUNS_OUT;
+      else if (p_last_q && used_now && left_bad) ev_beat = ws_pkg::UNP_ERR_LEFT_OVER;
     end
-    if (ev == ws_pkg::UNP_ERR_NONE && cfg_we && cfg_bad) ev = ws_pkg::UNP_ERR_BAD_CFG;
+    ev_cfg = cfg_we && cfg_bad ? ws_pkg::UNP_ERR_BAD_CFG : ws_pkg::UNP_ERR_NONE;
+    ev     = fire && ev_beat != ws_pkg::UNP_ERR_NONE ? ev_beat : ev_cfg;
   end
 
   ws_sticky_error #(.CauseBits(3)) u_err (
