@@ -12,6 +12,10 @@
 // including it (error drain).
 // The words of the next chunk may already wait in the ring behind the current chunk's last word,
 // so a new chunk can start on the cycle after done_i.
+// The consumer's controls (consume_en_i, next_load_i, done_i) come in two versions, one for each
+// value of go_i, the consumer's late decision (the unpacker's fire): every next state is formed for
+// both from registers and the early controls, and go_i only picks one (its chain through the
+// controls into the counts' multiplexers was the unpacker's critical path).
 module ws_bit_reader #(
   parameter int WordBits    = 32,
   parameter int WindowBits  = 48,  // <= BufferWords * WordBits
@@ -39,21 +43,24 @@ module ws_bit_reader #(
   output logic [$clog2(WordBits)-1:0]               pad_o,
   // dropping words up to a `last`
   output logic                                      skip_o,
+  // the consumer's late decision: bit g of consume_en_i, next_load_i and done_i is the control when
+  // go_i is g
+  input  wire                                       go_i,
   // bits to consume at the clock edge when consume_en_i is set, at most avail_o. The amount should
   // come early (from registers): the reader adds it before consume_en_i, which may come late, picks
   // the sum
   input  wire  [$clog2(MaxConsume+1)-1:0]           consume_i,
-  input  wire                                       consume_en_i,
+  input  wire  [1:0]                                consume_en_i,
   // consume_i from the next cycle on when next_load_i is set: next_consume_i comes early (from
   // registers), next_load_i may come late. consume_i changes only this way while the consumer
   // holds an amount (it is a register the consumer loads with next_consume_i), so the reader can
   // keep avail_o - consume_i in a register (slack_o) instead of subtracting after the fact
   input  wire  [$clog2(MaxConsume+1)-1:0]           next_consume_i,
-  input  wire                                       next_load_i,
+  input  wire  [1:0]                                next_load_i,
   // avail_o - consume_i, two's complement: negative when the chunk's bits so far are too few
   output logic [$clog2(BufferWords*WordBits+1):0]   slack_o,
   // skip the rest of the chunk (consume_i is ignored)
-  input  wire                                       done_i
+  input  wire  [1:0]                                done_i
 );
   `include "ws_assert.svh"
   `WS_PARAM_CHECK(g_check_window, WindowBits >= 1 && MaxConsume >= 1 && MaxConsume <= WindowBits,
@@ -97,11 +104,10 @@ module ws_bit_reader #(
 
   // Where a word taken this cycle goes. With done_i the next chunk becomes the current one; both
   // outcomes are formed first and done_i, which comes late, only picks one.
-  logic take, store_keep, store_done, store;
+  logic take, store_keep, store_done;
   assign take       = in_valid_i && in_ready_o;
   assign store_keep = take && !skip_q;                 // no done_i
   assign store_done = take && !skip_q && cur_end_q;    // done_i: drop a word of an unfinished chunk
-  assign store      = done_i ? store_done : store_keep;
 
   logic [OffW-1:0] in_pad;
   assign in_pad = lead_zeros32(in_data_i);
@@ -138,55 +144,12 @@ module ws_bit_reader #(
   assign bits_word      = cur_bits_q + CntW'(WordBits);
   assign bits_cons_word = CntW'(s_word);
 
-  always_comb begin
-    if (done_i) begin
-      // Jump over the rest of the current chunk's buffered words. (nxt_end_q blocks in_ready_o,
-      // so a stored word belongs to the new current chunk.)
-      rp_d       = rp_q + PtrW'(cur_bits_q);
-      cur_bits_d = nxt_bits_q + (store_done ? CntW'(WordBits) : '0);
-      cur_end_d  = nxt_end_q || (store_done && in_last_i);
-      cur_pad_d  = nxt_end_q ? nxt_pad_q : in_pad;
-      nxt_bits_d = '0;
-      nxt_end_d  = 1'b0;
-      skip_d     = (skip_q || !cur_end_q) && !(take && in_last_i);  // drop words up to its last one
-    end else begin
-      rp_d       = consume_en_i ? rp_cons : rp_q;
-      unique case ({consume_en_i, store_keep && !cur_end_q})
-        2'b00:   cur_bits_d = cur_bits_q;
-        2'b01:   cur_bits_d = bits_word;
-        2'b10:   cur_bits_d = bits_cons;
-        default: cur_bits_d = bits_cons_word;
-      endcase
-      cur_end_d  = cur_end_q || (store_keep && in_last_i);
-      cur_pad_d  = cur_end_q ? cur_pad_q : in_pad;
-      nxt_bits_d = nxt_bits_q + ((store_keep && cur_end_q) ? CntW'(WordBits) : '0);
-      nxt_end_d  = nxt_end_q || (store_keep && cur_end_q && in_last_i);
-      skip_d     = skip_q && !(take && in_last_i);       // skipping ends with the dropped last word
-    end
-    nxt_pad_d = nxt_end_q ? nxt_pad_q : in_pad;
-    // The slack against the amount of the next cycle; without next_load_i after a consume the
-    // consumer holds no amount, and the slack is not used until it loads one.
-    if (done_i) begin
-      if (next_load_i) slack_d = store_done ? l_done_word : l_done;
-      else             slack_d = store_done ? s_done_word : s_done;
-    end else begin
-      unique case ({consume_en_i, store_keep && !cur_end_q})
-        2'b00:   slack_d = next_load_i ? l_keep : slack_q;
-        2'b01:   slack_d = next_load_i ? l_word : s_word;
-        2'b10:   slack_d = next_load_i ? l_cons : slack_q;
-        default: slack_d = next_load_i ? l_cons_word : slack_q;
-      endcase
-    end
-    wr_d      = wr_q + SlotW'(store);
-  end
-
   // Slots after this cycle. Every candidate and its room test come from registers and consume_i
   // (early); done_i, consume_en_i and the word store (late) only pick one. done_i jumps rp_q to the
   // next chunk's first word (rp_q + cur_bits_q ends on a word boundary), so the next chunk's words
   // are what stays; a consume frees the words rp_q leaves.
   logic [WordsW-1:0] freed, words_cons, words_nxt;
   logic              room_keep, room_keep_word, room_cons, room_cons_word, room_done, room_done_word;
-  logic              room;
   assign freed          = WordsW'((CntW'(rp_q[OffW-1:0]) + CntW'(consume_i)) >> OffW);
   assign words_cons     = words_q - freed;
   assign words_nxt      = WordsW'(nxt_bits_q >> OffW);
@@ -197,20 +160,83 @@ module ws_bit_reader #(
   assign room_done      = words_nxt < WordsW'(BufferWords);
   assign room_done_word = words_nxt < WordsW'(BufferWords - 1);
 
-  always_comb begin
-    if (done_i) begin
-      words_d = words_nxt + WordsW'(store_done);
-      room    = store_done ? room_done_word : room_done;
-    end else if (consume_en_i) begin
-      words_d = words_cons + WordsW'(store_keep);
-      room    = store_keep ? room_cons_word : room_cons;
-    end else begin
-      words_d = words_q + WordsW'(store_keep);
-      room    = store_keep ? room_keep_word : room_keep;
+  // The next state for each value of go_i (g_next[g] with the controls' bit g), then go_i picks.
+  localparam int NextW = SlotW + PtrW + 2 * CntW + 2 * OffW + 4 + SlackW + WordsW;
+  logic [2*NextW-1:0] next_g;
+  for (genvar g = 0; g < 2; g++) begin : g_next
+    logic              done, cons_en, load, store;
+    logic [SlotW-1:0]  wr_n;
+    logic [PtrW-1:0]   rp_n;
+    logic [CntW-1:0]   cur_bits_n, nxt_bits_n;
+    logic              cur_end_n, nxt_end_n, skip_n, ready_n;
+    logic [OffW-1:0]   cur_pad_n, nxt_pad_n;
+    logic [SlackW-1:0] slack_n;
+    logic [WordsW-1:0] words_n;
+    logic              room;
+    assign done    = done_i[g];
+    assign cons_en = consume_en_i[g];
+    assign load    = next_load_i[g];
+    assign store   = done ? store_done : store_keep;
+
+    always_comb begin
+      if (done) begin
+        // Jump over the rest of the current chunk's buffered words. (nxt_end_q blocks in_ready_o,
+        // so a stored word belongs to the new current chunk.)
+        rp_n       = rp_q + PtrW'(cur_bits_q);
+        cur_bits_n = nxt_bits_q + (store_done ? CntW'(WordBits) : '0);
+        cur_end_n  = nxt_end_q || (store_done && in_last_i);
+        cur_pad_n  = nxt_end_q ? nxt_pad_q : in_pad;
+        nxt_bits_n = '0;
+        nxt_end_n  = 1'b0;
+        skip_n     = (skip_q || !cur_end_q) && !(take && in_last_i);  // drop words up to its last one
+      end else begin
+        rp_n       = cons_en ? rp_cons : rp_q;
+        unique case ({cons_en, store_keep && !cur_end_q})
+          2'b00:   cur_bits_n = cur_bits_q;
+          2'b01:   cur_bits_n = bits_word;
+          2'b10:   cur_bits_n = bits_cons;
+          default: cur_bits_n = bits_cons_word;
+        endcase
+        cur_end_n  = cur_end_q || (store_keep && in_last_i);
+        cur_pad_n  = cur_end_q ? cur_pad_q : in_pad;
+        nxt_bits_n = nxt_bits_q + ((store_keep && cur_end_q) ? CntW'(WordBits) : '0);
+        nxt_end_n  = nxt_end_q || (store_keep && cur_end_q && in_last_i);
+        skip_n     = skip_q && !(take && in_last_i);       // skipping ends with the dropped last word
+      end
+      nxt_pad_n = nxt_end_q ? nxt_pad_q : in_pad;
+      // The slack against the amount of the next cycle; without next_load_i after a consume the
+      // consumer holds no amount, and the slack is not used until it loads one.
+      if (done) begin
+        if (load) slack_n = store_done ? l_done_word : l_done;
+        else      slack_n = store_done ? s_done_word : s_done;
+      end else begin
+        unique case ({cons_en, store_keep && !cur_end_q})
+          2'b00:   slack_n = load ? l_keep : slack_q;
+          2'b01:   slack_n = load ? l_word : s_word;
+          2'b10:   slack_n = load ? l_cons : slack_q;
+          default: slack_n = load ? l_cons_word : slack_q;
+        endcase
+      end
+      wr_n = wr_q + SlotW'(store);
+      if (done) begin
+        words_n = words_nxt + WordsW'(store_done);
+        room    = store_done ? room_done_word : room_done;
+      end else if (cons_en) begin
+        words_n = words_cons + WordsW'(store_keep);
+        room    = store_keep ? room_cons_word : room_cons;
+      end else begin
+        words_n = words_q + WordsW'(store_keep);
+        room    = store_keep ? room_keep_word : room_keep;
+      end
+      ready_n = skip_n || (room && !nxt_end_n);
     end
-    ready_d = skip_d || (room && !nxt_end_d);
+
+    assign next_g[g*NextW +: NextW] = {wr_n, rp_n, cur_bits_n, cur_end_n, cur_pad_n, nxt_bits_n,
+                                       nxt_end_n, nxt_pad_n, skip_n, slack_n, words_n, ready_n};
   end
 
+  assign {wr_d, rp_d, cur_bits_d, cur_end_d, cur_pad_d, nxt_bits_d, nxt_end_d, nxt_pad_d, skip_d,
+          slack_d, words_d, ready_d} = next_g[go_i*NextW +: NextW];
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       wr_q       <= '0;
@@ -280,10 +306,10 @@ module ws_bit_reader #(
   `WS_ASSERT(ready_exact, ready_q == (skip_q || (words_q != WordsW'(BufferWords) && !nxt_end_q)),
              ("ws_bit_reader: registered ready %0d differs from the registers' room", ready_q))
   // A consume happens while the consumer holds its amount: the slack is then exact.
-  `WS_ASSERT(slack_exact, !consume_en_i || done_i || slack_q == cur_s - cons_s,
+  `WS_ASSERT(slack_exact, !consume_en_i[go_i] || done_i[go_i] || slack_q == cur_s - cons_s,
              ("ws_bit_reader: slack %0d, but %0d bits available and %0d to consume", $signed(slack_q),
               cur_bits_q, consume_i))
-  `WS_ASSERT(consume_in_range, !consume_en_i || done_i || CntW'(consume_i) <= cur_bits_q,
+  `WS_ASSERT(consume_in_range, !consume_en_i[go_i] || done_i[go_i] || CntW'(consume_i) <= cur_bits_q,
              ("ws_bit_reader: consumed %0d bits with %0d available", consume_i, cur_bits_q))
 endmodule
 `resetall

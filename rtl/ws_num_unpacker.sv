@@ -6,12 +6,15 @@
 // table sits in Lanes copies of a 256-entry ws_bram_sdp, one read port per lane, written together
 // through the configuration port. Pipeline, one beat per cycle while the raw words keep up:
 //   R0  the RAMs' address registers hold the beat's symbols
-//   R1  the RAMs' output registers hold the beat's entries (ce freezes R0 and R1 together)
+//   R1  the RAMs' output registers hold the beat's entries
+//   R2  the entries in fabric registers, an inactive lane's raw width 0: the routing from the RAMs
+//       gets a cycle of its own (ce freezes R0, R1 and R2 together)
 //   A   each lane's raw width and the raw-bit prefix sum inside its group of 4 lanes, the last
-//       active lane's end; unknown symbols. A is the output register of a ws_skid_buffer: the RAMs'
-//       ce and sym_ready_o come from its registered ready, not from the stall chain behind it.
+//       active lane's end (the group's sum, as inactive lanes are 0 wide); unknown symbols. A is
+//       the output register of a ws_skid_buffer: the RAMs' ce and sym_ready_o come from its
+//       registered ready, not from the stall chain behind it.
 //   P   each lane's fraction width, lsb and end offset (the prefix sum across groups) and the beat's
-//       total (the last active lane's end; the widths are not gated by the count before the sum).
+//       total (the last active lane's end).
 //       The beat waits here until the bit reader holds that many bits of the chunk (or its last
 //       word), then takes them: the reader's words (its ring rotated by whole words) are
 //       registered into W, and each lane's start and end offsets with the reader's bit offset added
@@ -94,16 +97,21 @@ module ws_num_unpacker #(
   logic                  r1_valid_q;
   logic [CW-1:0]         r1_count_q;
   logic                  r1_last_q;
+  logic                  r2_valid_q;
+  logic [CW-1:0]         r2_count_q;
+  logic                  r2_last_q;
+  logic [K*EntryBits-1:0] r2_ent_q;
   logic                  a_valid_q;   // A: the output of the skid buffer u_a_slice
   logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
   logic                  a_unknown_q;
   logic [PreW-1:0]       a_last_end_q;  // the last active lane's end inside its group (0: no lane)
   logic [CW-1:0]         a_count_q;
   logic                  a_last_q;
-  logic                  a_in_ready;  // the A slice can take R1's beat (a register)
+  logic                  a_in_ready;  // the A slice can take R2's beat (a register)
   logic                  p_valid_q;
   logic [K*PlanBits-1:0] p_lane_q;
   logic [PreW-1:0]       p_need_q;
+  logic                  p_need_nz_q;  // p_need_q != 0
   logic                  p_unknown_q;
   logic [CW-1:0]         p_count_q;
   logic                  p_last_q;
@@ -146,7 +154,7 @@ module ws_num_unpacker #(
   logic [1:0]           cfg_sign;
   logic [EntryBits-1:0] cfg_entry;
 
-  assign cfg_ready_o = !r0_valid_q && !r1_valid_q && !a_valid_q && !p_valid_q && !w_valid_q
+  assign cfg_ready_o = !r0_valid_q && !r1_valid_q && !r2_valid_q && !a_valid_q && !p_valid_q && !w_valid_q
                     && !v_valid_q && !x_valid_q && !c_valid_q;
   assign cfg_we      = cfg_valid_i && cfg_ready_o;
   assign cfg_tab     = !cfg_addr_i[8];
@@ -167,7 +175,7 @@ module ws_num_unpacker #(
   assign cfg_entry   = cfg_bad ? '0 : cfg_data_i;
 
   logic              sym_take;
-  logic [K*EntryBits-1:0] ent;
+  logic [K*EntryBits-1:0] ent, ent_act;
 
   for (genvar j = 0; j < K; j++) begin : g_ram
     ws_bram_sdp #(
@@ -184,6 +192,15 @@ module ws_num_unpacker #(
     );
   end
 
+  // R1 -> R2: an inactive lane's raw width set to 0 (one LUT after the RAM), so that in A the last
+  // active lane's end is a sum, not a pick by the count after the sums.
+  always_comb begin
+    ent_act = ent;
+    for (int j = 0; j < K; j++) begin
+      if (CW'(j) >= r1_count_q) ent_act[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5] = '0;
+    end
+  end
+
   // ---------------------------------------------------------------------------------------------
   // Bit reader of the raw stream
   logic [WinBits-1:0]  rd_words;
@@ -191,11 +208,10 @@ module ws_num_unpacker #(
   logic [AvW-1:0]      rd_avail;
   logic                rd_ended, rd_skip;
   logic [PadW-1:0]     rd_pad;
-  logic                rd_consume;
+  logic [1:0]          rd_consume, rd_load, rd_done;  // bit g: the reader's control if fire is g
   logic [AvW:0]        rd_slack;  // rd_avail - p_need_q while P holds a beat
   logic [K*PlanBits-1:0] plan;  // A's beat as P will hold it
   logic [PreW-1:0]     need;      // its raw bits
-  logic                rd_done;
 
   ws_bit_reader #(
     .WordBits   (WordBits),
@@ -215,16 +231,17 @@ module ws_num_unpacker #(
     .ended_o    (rd_ended),
     .pad_o      (rd_pad),
     .skip_o     (rd_skip),
+    .go_i       (fire),
     .consume_i  (p_need_q),
     .consume_en_i(rd_consume),
     .next_consume_i(need),
-    .next_load_i(a_adv),
+    .next_load_i(rd_load),
     .slack_o    (rd_slack),
     .done_i     (rd_done)
   );
 
   // ---------------------------------------------------------------------------------------------
-  // R1 -> A: each lane's raw width and sign rule from its entry, the end offsets inside each group of
+  // R2 -> A: each lane's raw width and sign rule from its entry, the end offsets inside each group of
   // 4 lanes (a two-adder tree), unknown symbols. The fraction width and lsb (a decrement and a
   // subtraction) wait for A -> P: after the RAM's long routing they were the pipeline's critical
   // path. A's plan holds the raw width where P's holds the fraction width, and lsb 0.
@@ -241,16 +258,14 @@ module ws_num_unpacker #(
     logic [PreW-1:0] ends [K];
     logic [PreW-1:0] pair;
     a_unknown = 1'b0;
-    a_last_end = '0;
     for (int j = 0; j < K; j++) begin
-      cls   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
-      sgn   = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
-      scale = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
-      act   = CW'(j) < r1_count_q;
+      cls   = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
+      sgn   = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
+      scale = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
+      act   = CW'(j) < r2_count_q;
       if (act && cls == ws_pkg::UNP_CLASS_NONE) a_unknown = 1'b1;
-      // Not gated by the count: a lane's end only sums the lanes below it, which are active when it
-      // is; the beat's total picks the last active lane's end in P.
-      rb[j] = PreW'(ent[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
+      // Inactive lanes are 0 wide (R2): an active lane's end sums only active lanes anyway.
+      rb[j] = PreW'(r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
     end
     for (int j = 0; j < K; j++) begin
       pair = rb[j & ~3] + ((j & 3) >= 1 ? rb[(j & ~3) + 1] : '0);
@@ -261,27 +276,26 @@ module ws_num_unpacker #(
         default: ends[j] = pair + (rb[j - 1] + rb[j]);
       endcase
     end
-    // Picked here, not in P: there the pick would come before the reader's slack subtractors.
+    // The last active lane's end inside its group: its group's last end (here, not in P: there it
+    // would come before the reader's slack subtractors).
+    a_last_end = K > 4 && r2_count_q > CW'(4) ? ends[K - 1] : ends[K > 4 ? 3 : K - 1];
     for (int j = 0; j < K; j++) begin
-      if (r1_count_q == CW'(j + 1)) a_last_end = a_last_end | ends[j];
-    end
-    for (int j = 0; j < K; j++) begin
-      sgn      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
-      scale    = ent[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
-      cls      = ent[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
+      sgn      = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
+      scale    = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
+      cls      = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
       raw_sign = sgn == ws_pkg::UNP_SIGN_RAW && rb[j] != '0;  // the sign is the top raw bit
       a_lane[j*PlanBits +: PlanBits] = {ends[j], scale, 11'd0, 5'(rb[j]), raw_sign,
                                         sgn == ws_pkg::UNP_SIGN_MINUS,
-                                        ent[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
+                                        r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_IMPLICIT_ONE_LSB], cls};
     end
   end
 
   ws_skid_buffer #(.Width(K * PlanBits + PreW + 2 + CW)) u_a_slice (
     .clk_i,
     .rst_ni,
-    .in_valid_i (r1_valid_q),
+    .in_valid_i (r2_valid_q),
     .in_ready_o (a_in_ready),
-    .in_data_i  ({a_lane, a_last_end, a_unknown, r1_count_q, r1_last_q}),
+    .in_data_i  ({a_lane, a_last_end, a_unknown, r2_count_q, r2_last_q}),
     .out_valid_o(a_valid_q),
     .out_ready_i(p_free),
     .out_data_o ({a_lane_q, a_last_end_q, a_unknown_q, a_count_q, a_last_q})
@@ -391,21 +405,26 @@ module ws_num_unpacker #(
   assign fire      = p_valid_q && w_free && (err_q || p_unknown_q || rd_ok);
   assign p_free    = !p_valid_q || fire;
   assign a_adv     = a_valid_q && p_free;
-  // R0 and R1 move together (the RAM's ce): whenever R1 is empty or the A slice has room, both
-  // registers, so the stall chain from OUT to P never reaches the RAMs or sym_ready_o.
-  assign ram_ce    = !r1_valid_q || a_in_ready;
+  // R0, R1 and R2 move together (the RAM's ce): whenever R2 is empty or the A slice has room, all
+  // three, so the stall chain from OUT to P never reaches the RAMs or sym_ready_o.
+  assign ram_ce    = !r2_valid_q || a_in_ready;
   assign runs_out  = rd_ended && rd_short;
   assign null_beat = err_q || p_unknown_q || runs_out;
-  assign used_now  = used_q || p_need_q != '0;
+  assign used_now  = used_q || p_need_nz_q;
   assign left_bad  = !rd_ended || rd_slack[AvW-1:0] > AvW'(rd_pad);  // not short when it counts
+  // The beat's error as if it fired (from registers) and the configuration's; the fire, which
+  // comes late, picks (the left-over compare and the priority after the fire were the iCE40's
+  // critical path).
+  logic [2:0] ev_beat, ev_cfg;  // ws_pkg::unp_err_e
   always_comb begin
-    ev = ws_pkg::UNP_ERR_NONE;
-    if (fire && !err_q) begin
-      if (p_unknown_q)                         ev = ws_pkg::UNP_ERR_UNKNOWN;
-      else if (runs_out)                       ev = ws_pkg::UNP_ERR_RUNS_OUT;
-      else if (p_last_q && used_now && left_bad) ev = ws_pkg::UNP_ERR_LEFT_OVER;
+    ev_beat = ws_pkg::UNP_ERR_NONE;
+    if (!err_q) begin
+      if (p_unknown_q)                         ev_beat = ws_pkg::UNP_ERR_UNKNOWN;
+      else if (runs_out)                       ev_beat = ws_pkg::UNP_ERR_RUNS_OUT;
+      else if (p_last_q && used_now && left_bad) ev_beat = ws_pkg::UNP_ERR_LEFT_OVER;
     end
-    if (ev == ws_pkg::UNP_ERR_NONE && cfg_we && cfg_bad) ev = ws_pkg::UNP_ERR_BAD_CFG;
+    ev_cfg = cfg_we && cfg_bad ? ws_pkg::UNP_ERR_BAD_CFG : ws_pkg::UNP_ERR_NONE;
+    ev     = fire && ev_beat != ws_pkg::UNP_ERR_NONE ? ev_beat : ev_cfg;
   end
 
   ws_sticky_error #(.CauseBits(3)) u_err (
@@ -417,12 +436,16 @@ module ws_num_unpacker #(
     .cause_o(err_cause_o)
   );
 
-  assign rd_consume = fire && !null_beat;
+  // The reader's controls without and with the fire, which only picks one there (it comes late).
+  // Consume as the beat fires; load the next amount as A moves to P.
+  assign rd_consume = {!null_beat, 1'b0};
+  assign rd_load    = {a_valid_q, a_valid_q && !p_valid_q};
   // End the chunk's raw stream after its last beat; a chunk that took no bits has no raw words.
   // After an error, end every chunk the reader holds words of, so that it drops every word; but not
   // one that has none yet: its words may belong to a chunk after the clear.
-  assign rd_done    = err_q ? (rd_avail != '0 || rd_ended)
-                            : fire && (null_beat || (p_last_q && used_now));
+  logic err_drain;
+  assign err_drain  = rd_avail != '0 || rd_ended;
+  assign rd_done    = {err_q ? err_drain : null_beat || (p_last_q && used_now), err_q && err_drain};
 
   // Symbols enter R0 when the RAM's read pipeline moves; a table write has the RAMs to itself.
   assign sym_ready_o = ram_ce && !cfg_valid_i;
@@ -457,6 +480,7 @@ module ws_num_unpacker #(
       mode_int_q  <= 1'b0;
       r0_valid_q  <= 1'b0;
       r1_valid_q  <= 1'b0;
+      r2_valid_q  <= 1'b0;
       p_valid_q   <= 1'b0;
       used_q      <= 1'b0;
       w_valid_q   <= 1'b0;
@@ -468,6 +492,7 @@ module ws_num_unpacker #(
       if (ram_ce) begin
         r0_valid_q <= sym_take;
         r1_valid_q <= r0_valid_q;
+        r2_valid_q <= r1_valid_q;
       end
       p_valid_q   <= a_adv || (p_valid_q && !fire);
       if (fire) used_q <= !p_last_q && used_now;
@@ -485,15 +510,21 @@ module ws_num_unpacker #(
       r0_last_q  <= sym_last_i;
       r1_count_q <= r0_count_q;
       r1_last_q  <= r0_last_q;
+      r2_ent_q   <= ent_act;
+      r2_count_q <= r1_count_q;
+      r2_last_q  <= r1_last_q;
     end
     if (a_adv) begin
       p_lane_q    <= plan;
       p_need_q    <= need;
+      p_need_nz_q <= need != '0;
       p_unknown_q <= a_unknown_q;
       p_count_q   <= a_count_q;
       p_last_q    <= a_last_q;
     end
-    if (fire) begin
+    // W loads whenever it is free, not only as P fires: a W left empty holds data nobody reads, and
+    // the fire (late, from the stall chain and the reader) keeps off these 400-odd enables.
+    if (w_free) begin
       w_words_q  <= rd_words;
       w_lane_q   <= lane_d;
       w_first_q  <= first_d;

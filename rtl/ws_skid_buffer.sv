@@ -45,7 +45,7 @@ module ws_skid_buffer #(
   // Data registers: no reset.
   always_ff @(posedge clk_i) begin
     if (out_free) out_data_q <= spare_valid_q ? spare_data_q : in_data_i;
-    if (!out_free && in_fire) spare_data_q <= in_data_i;
+    if (in_fire) spare_data_q <= in_data_i;  // unused unless spare_valid_q: out_free may come late
   end
 
   assign out_valid_o = out_valid_q;

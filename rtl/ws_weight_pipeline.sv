@@ -353,7 +353,6 @@ module ws_weight_pipeline #(
   logic [BeatBits-1:0] last_beat_q, last_beat_next_q, beat_q;  // LAYER_BEATS - 1 of head and next
   logic                push, retire;  // a layer opens (LAYER_BEATS); the head closes
   logic                pair_valid, w_fire, act_fire;
-  logic [2:0]          ev;  // ws_pkg::wp_err_e
 
   assign x_loaded   = loaded_q != 2'd0;
   assign act_open   = loaded_q != layers_q;
@@ -388,29 +387,35 @@ module ws_weight_pipeline #(
   assign act_ready_o = a_act_ready && act_open;
   assign act_fire    = act_valid_i && act_ready_o;
 
-  // Errors of the top, found on a beat pair going to the MAC array and on configuration writes
+  // Errors of the top, found on a beat pair going to the MAC array (the checks of its registers,
+  // ev_pair) and on configuration writes. The pair's transfer w_fire comes late (through the
+  // decoders' pass and the join): the cause is formed with and without it, and it picks one
+  // (its chain through the checks and the causes' priority was the pipeline's critical path).
+  logic [2:0] ev_pair, ev_cfg;  // ws_pkg::wp_err_e
   always_comb begin
-    ev = ws_pkg::WP_ERR_NONE;
-    if (w_fire) begin
-      if (u_out_count != VC'(VL)) ev = ws_pkg::WP_ERR_VALUE_PARTIAL;
-      else if (!dense_q && m_out_count != MC'(ML)) ev = ws_pkg::WP_ERR_META_PARTIAL;
-      else if (!dense_q && u_out_last != m_out_last) ev = ws_pkg::WP_ERR_CHUNK_ENDS;
-      else if (w_last && !u_out_last) ev = ws_pkg::WP_ERR_LAYER_END;
-      else if (!dense_q && meta_high) ev = ws_pkg::WP_ERR_META_SYMBOL;
-    end
-    if (ev == ws_pkg::WP_ERR_NONE && cfg_bad) ev = ws_pkg::WP_ERR_CONFIG;
+    ev_pair = ws_pkg::WP_ERR_NONE;
+    if (u_out_count != VC'(VL)) ev_pair = ws_pkg::WP_ERR_VALUE_PARTIAL;
+    else if (!dense_q && m_out_count != MC'(ML)) ev_pair = ws_pkg::WP_ERR_META_PARTIAL;
+    else if (!dense_q && u_out_last != m_out_last) ev_pair = ws_pkg::WP_ERR_CHUNK_ENDS;
+    else if (w_last && !u_out_last) ev_pair = ws_pkg::WP_ERR_LAYER_END;
+    else if (!dense_q && meta_high) ev_pair = ws_pkg::WP_ERR_META_SYMBOL;
+    ev_cfg = cfg_bad ? ws_pkg::WP_ERR_CONFIG : ws_pkg::WP_ERR_NONE;
   end
 
   // The first error since reset or clear; blocks in stream order when several rise together. The
   // blocks' flags are registered: on the clearing cycle they still show what is being cleared.
-  ws_pkg::wp_cause_t cause;
+  ws_pkg::wp_cause_t cause, cause_blk, cause_pair, cause_cfg;
   always_comb begin
-    cause = '0;
-    if (!err_clear_i && v_err)      cause = {ws_pkg::WP_BLK_VALUE_DEC, v_cause};
-    else if (!err_clear_i && m_err) cause = {ws_pkg::WP_BLK_META_DEC, m_cause};
-    else if (!err_clear_i && u_err) cause = {ws_pkg::WP_BLK_UNPACKER, u_cause};
-    else if (!err_clear_i && a_err) cause = {ws_pkg::WP_BLK_MAC, a_cause};
-    else if (ev != ws_pkg::WP_ERR_NONE) cause = {ws_pkg::WP_BLK_TOP, ev};
+    cause_blk = '0;
+    if (!err_clear_i && v_err)      cause_blk = {ws_pkg::WP_BLK_VALUE_DEC, v_cause};
+    else if (!err_clear_i && m_err) cause_blk = {ws_pkg::WP_BLK_META_DEC, m_cause};
+    else if (!err_clear_i && u_err) cause_blk = {ws_pkg::WP_BLK_UNPACKER, u_cause};
+    else if (!err_clear_i && a_err) cause_blk = {ws_pkg::WP_BLK_MAC, a_cause};
+    cause_cfg  = cause_blk != '0 ? cause_blk
+               : ev_cfg != ws_pkg::WP_ERR_NONE ? {ws_pkg::WP_BLK_TOP, ev_cfg} : '0;
+    cause_pair = cause_blk != '0 ? cause_blk
+               : ev_pair != ws_pkg::WP_ERR_NONE ? {ws_pkg::WP_BLK_TOP, ev_pair} : cause_cfg;
+    cause      = w_fire ? cause_pair : cause_cfg;
   end
 
   ws_sticky_error #(.CauseBits(6)) u_sticky (

@@ -113,7 +113,7 @@ void NumUnpackerModel::reset() {
   mode_int_ = false;
   err_.reset();
   used_ = false;
-  r0_valid_ = r1_valid_ = p_valid_ = w_valid_ = v_valid_ = x_valid_ = c_valid_ = false;
+  r0_valid_ = r1_valid_ = r2_valid_ = p_valid_ = w_valid_ = v_valid_ = x_valid_ = c_valid_ = false;
   a_slice_.reset();
   out_slice_.reset();
 }
@@ -154,7 +154,7 @@ NumUnpackerModel::Step NumUnpackerModel::step() const {
   st.done = err_.err ? (reader_.avail() != 0 || reader_.ended()) : st.fire && (st.null_beat || (p_last_ && st.used_now));
   st.p_free = !p_valid_ || st.fire;
   st.a_adv = a_slice_.out_valid() && st.p_free;
-  st.ram_ce = !r1_valid_ || a_slice_.in_ready();  // R0 and R1 move together, from registers
+  st.ram_ce = !r2_valid_ || a_slice_.in_ready();  // R0, R1 and R2 move together, from registers
   st.sym_ready = st.ram_ce && !in.cfg_valid;
   return st;
 }
@@ -234,10 +234,14 @@ void NumUnpackerModel::tick() {
   }
   p_valid_ = st.a_adv || (p_valid_ && !st.fire);
 
-  a_slice_.tick(r1_valid_, ABeat{r1_ent_, r1_count_, r1_last_}, st.p_free);
+  a_slice_.tick(r2_valid_, ABeat{r2_ent_, r2_count_, r2_last_}, st.p_free);
 
-  // R0, R1 and the RAMs (a read sees the table before this edge's write; they never coincide anyway)
+  // R0, R1, R2 and the RAMs (a read sees the table before this edge's write; they never coincide anyway)
   if (st.ram_ce) {
+    r2_ent_ = r1_ent_;
+    r2_count_ = r1_count_;
+    r2_last_ = r1_last_;
+    r2_valid_ = r1_valid_;
     r1_ent_ = r0_ent_;
     r1_count_ = r0_count_;
     r1_last_ = r0_last_;

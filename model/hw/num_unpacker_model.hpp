@@ -79,7 +79,7 @@ class NumUnpackerModel : public NumUnpackerPins {
   void eval();
   void tick();  // one rising edge, then eval()
   int lanes() const { return k_; }
-  static constexpr int kLatency = 9;  // cycles from a symbol transfer to its output beat, bits ready
+  static constexpr int kLatency = 10;  // cycles from a symbol transfer to its output beat, bits ready
 
  private:
   struct Step {  // the combinational values of one cycle
@@ -107,7 +107,7 @@ class NumUnpackerModel : public NumUnpackerPins {
   };
   Step step() const;
   bool pipeline_empty() const {
-    return !r0_valid_ && !r1_valid_ && !a_slice_.out_valid() && !p_valid_ && !w_valid_ && !v_valid_ && !x_valid_ &&
+    return !r0_valid_ && !r1_valid_ && !r2_valid_ && !a_slice_.out_valid() && !p_valid_ && !w_valid_ && !v_valid_ && !x_valid_ &&
            !c_valid_;
   }
 
@@ -117,11 +117,13 @@ class NumUnpackerModel : public NumUnpackerPins {
   bool mode_int_ = false;
   StickyError err_;  // err_.err also poisons the pipeline, as err_q in the RTL
   bool used_ = false;  // the current chunk has taken raw bits
-  // R0 and R1: the RAMs' address and output registers (the entries, read as the address is taken)
-  Lanes r0_ent_{}, r1_ent_{};
-  bool r0_valid_ = false, r0_last_ = false, r1_valid_ = false, r1_last_ = false;
-  int r0_count_ = 0, r1_count_ = 0;
-  // A: a register slice (ws_skid_buffer) whose registered ready moves R0 and R1
+  // R0 and R1: the RAMs' address and output registers (the entries, read as the address is taken);
+  // R2: the entries in fabric registers
+  Lanes r0_ent_{}, r1_ent_{}, r2_ent_{};
+  bool r0_valid_ = false, r0_last_ = false, r1_valid_ = false, r1_last_ = false, r2_valid_ = false,
+       r2_last_ = false;
+  int r0_count_ = 0, r1_count_ = 0, r2_count_ = 0;
+  // A: a register slice (ws_skid_buffer) whose registered ready moves R0, R1 and R2
   SkidBufferModel<ABeat> a_slice_;
   // P: the beat's entries (widths and offsets follow from them), waiting for its bits
   Lanes p_ent_{};
