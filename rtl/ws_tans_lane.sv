@@ -121,8 +121,10 @@ module ws_tans_lane #(
   // context decodes, so pops nothing, and has at least three units in, so nothing moves into
   // them), and the copy takes the context multiplexer off the extraction path.
   // The positions an extraction can see: sum <= 15 + ML (cur <= 15, nb <= ML), so the window but its
-  // last 2:1 starts at bit 2 * sum[4:1] <= 2 * ((15 + ML) / 2) of {h1, h0, w0}.
-  localparam int ViewBits = 2 * ((15 + ML) / 2) + ML + 1;
+  // last 2:1 starts at bit 2 * sum[4:1] <= 2 * ((15 + ML) / 2) of {h1, h0, w0}; the checks read all
+  // of h0 (bit 31) when the position is 16 or more.
+  localparam int WinBits  = 2 * ((15 + ML) / 2) + ML + 1;
+  localparam int ViewBits = WinBits > 32 ? WinBits : 32;
   localparam int HalfBits = ML + 15;  // after the shift by 16: every start 2 * sum[3:1] <= 14
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
@@ -146,7 +148,13 @@ module ws_tans_lane #(
   // the unit the checks read), then shifts by 8, 4, 2 (sum[3:1]): a third of the LUTs.
   assign view_ext = (HalfBits+16)'(view_q);
   assign half     = shift ? view_ext[16 +: HalfBits] : view_ext[0 +: HalfBits];
-  assign coarse   = (ML+1)'(half >> {sum_q[3:1], 1'b0});
+  // Each stage only as wide as the bits the later ones can reach (a `>>` of the whole half maps to
+  // twice the LUTs).
+  logic [ML+6:0] by8;
+  logic [ML+2:0] by4;
+  assign by8    = sum_q[3] ? half[8 +: ML+7] : half[0 +: ML+7];
+  assign by4    = sum_q[2] ? by8[4 +: ML+3] : by8[0 +: ML+3];
+  assign coarse = sum_q[1] ? by4[2 +: ML+1] : by4[0 +: ML+1];
 
   for (genvar c = 0; c < 2; c++) begin : g_ctl
     assign pop[c]   = adv_i && pop_sel_i[c] && shift;

@@ -4,6 +4,7 @@
 // in the benches (tb/common/verilated_dut.hpp).
 #include "hw/tans_decoder_model.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ws {
@@ -44,7 +45,8 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
     throw std::invalid_argument("TansDecoderModel: chunk_bits must be 4..count_bits");
   lo_bits_ = clog2(uint64_t(8 * p.lanes));
   cb_ = p.chunk_bits > lo_bits_ ? p.chunk_bits : lo_bits_ + 1;
-  view_bits_ = 2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1;
+  // The bits a window reaches, and all of h0 (bit 31) for the checks.
+  view_bits_ = std::max(2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1, 32);
   mem_.assign(size_t(2) << p.max_table_log, 0);
   lane_.assign(size_t(p.lanes), Lane{});
   reset_state();
