@@ -178,8 +178,8 @@ module ws_tans_lane #(
   //               not in yet, or a 1 among the padding bits above the position;
   //   final state (last extraction) the address of the last decode is not 0;
   //   bad initial (first extraction) the initial-state unit has a 1 at bit L or above.
-  // "A 1 at bit `from` or above" of the 16-bit unit, in two register stages: per nibble, any 1 and
-  // any 1 at or above from[1:0]; then the nibble from[3:2] and the nibbles above it.
+  // "A 1 at bit `from` or above" of the 16-bit unit, in two register stages: per nibble, a 1 at or
+  // above from[1:0] (nibble from[3:2]), any 1 (nibbles above it) or none (below); then their OR.
   logic        chk_q, chk_init_q, chk_fin_q, chk_ended_q, chk_nz_addr_q;
   logic [2:0]  chk_valid_q;
   logic [4:0]  chk_sum_q;
@@ -205,8 +205,7 @@ module ws_tans_lane #(
   // Stage 2: everything but the padding bits, and the padding per nibble.
   logic       p_zero, p_upto16;
   logic       st2_q, st2_early_q, st2_left_q, st2_final_q, st2_init_q, st2_pad_q;
-  logic [3:0] nib_any_q, nib_above_q;  // per nibble: a 1; a 1 at or above from[1:0]
-  logic [1:0] from_hi_q;
+  logic [3:0] nib_q;  // per nibble: a 1 at bit `from` or above in it
   assign p_zero   = chk_sum_q == 5'd0;
   assign p_upto16 = chk_sum_q <= 5'd16;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -221,22 +220,15 @@ module ws_tans_lane #(
     st2_final_q <= chk_fin_q && chk_nz_addr_q;
     st2_init_q  <= chk_init_q;
     st2_pad_q   <= chk_fin_q && chk_sum_q[3:0] != '0;  // the position is inside a unit: padding above it
-    from_hi_q   <= chk_from_q[3:2];
     for (int n = 0; n < 4; n++) begin
-      nib_any_q[n]   <= chk_unit_q[4*n +: 4] != '0;
-      nib_above_q[n] <= (chk_unit_q[4*n +: 4] >> chk_from_q[1:0]) != '0;
+      nib_q[n] <= 2'(n) == chk_from_q[3:2] ? (chk_unit_q[4*n +: 4] >> chk_from_q[1:0]) != '0
+                                           : 2'(n) > chk_from_q[3:2] && chk_unit_q[4*n +: 4] != '0;
     end
   end
 
   // Stage 3: the results.
   logic above;  // a 1 at bit `from` or above
-  always_comb begin
-    above = 1'b0;
-    for (int n = 0; n < 4; n++) begin
-      if (2'(n) == from_hi_q)     above = above | nib_above_q[n];
-      else if (2'(n) > from_hi_q) above = above | nib_any_q[n];
-    end
-  end
+  assign above = |nib_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
