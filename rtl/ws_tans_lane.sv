@@ -9,7 +9,8 @@
 //   extract (the other context, which decoded in the slot before): the window for its next decode
 //           is cut from {h1, h0, w0} at that sum (16 or more: w0 is used up and pops).
 // So nothing on the path from the RAM output register adds or compares: one LUT level to the RAM
-// address, an adder into a register. Errors of a state are checked at its extractions, in a
+// address (the window's 4:1 from registers runs beside the RAM's clock-to-out), an adder into a
+// register. Errors of a state are checked at its extractions, in a
 // pipeline of registered stages, and reported three cycles later.
 module ws_tans_lane #(
   parameter int MaxTableLog = 11
@@ -85,8 +86,8 @@ module ws_tans_lane #(
   logic [EntryBits-1:0] entry;
   logic [ML-1:0]        base, mask, addr;
   logic [3:0]           nb;
-  logic [ML:0]          coarse_q;  // the decoding context's units from bit 2 * (position / 2) on ...
-  logic                 fine_q;    // ... and its position mod 2
+  logic [ML+2:0]        coarse_q;  // the decoding context's units from bit 4 * (position / 4) on ...
+  logic [1:0]           fine_q;    // ... and its position mod 4
   logic [ML-1:0]        window;    // its next bits: coarse_q[fine_q +: ML]
   logic [3:0]           cur_q;     // its bit position in w0
   logic [4:0]           sum_q;   // the extracting context's position: cur + nb of its last decode
@@ -109,10 +110,17 @@ module ws_tans_lane #(
   assign base     = entry[BaseAt +: ML];
   assign mask     = entry[MaskAt +: ML];
   assign nb       = entry[NbAt +: 4];
-  // The window's last multiplexer stage (a 2:1) runs here, in the cycle of the RAM's clock-to-out and
-  // route, before the address LUT. "|" is "+": the low nb bits of base are zero (the configuration
+  // The window's last multiplexer stage (a 4:1 by the position mod 4) runs here, in the cycle of the
+  // RAM's clock-to-out and route, before the address LUT: the extraction is a stage shorter. "|" is "+": the low nb bits of base are zero (the configuration
   // port checks it).
-  assign window = fine_q ? coarse_q[ML:1] : coarse_q[ML-1:0];
+  always_comb begin
+    unique case (fine_q)
+      2'd0:    window = coarse_q[ML-1:0];
+      2'd1:    window = coarse_q[ML:1];
+      2'd2:    window = coarse_q[ML+1:2];
+      default: window = coarse_q[ML+2:3];
+    endcase
+  end
   assign addr = pseudo_i ? window : base | (window & mask);
 
   // ---------------------------------------------------------------------------------------------
@@ -120,10 +128,12 @@ module ws_tans_lane #(
   // w0} of that context, are copied into view_q the cycle before: they hold still then (the
   // context decodes, so pops nothing, and has at least three units in, so nothing moves into
   // them), and the copy takes the context multiplexer off the extraction path.
-  // The positions an extraction can see: sum <= 15 + ML (cur <= 15, nb <= ML), so the window but its
-  // last 2:1 starts at bit 2 * sum[4:1] <= 2 * ((15 + ML) / 2) of {h1, h0, w0}.
-  localparam int ViewBits = 2 * ((15 + ML) / 2) + ML + 1;
-  localparam int HalfBits = ML + 15;  // after the shift by 16: every start 2 * sum[3:1] <= 14
+  // The positions an extraction can see: sum <= 15 + ML (cur <= 15, nb <= ML), so the window ends
+  // below bit 2 * ((15 + ML) / 2) + ML + 1 of {h1, h0, w0}; the checks read all of h0 (bit 31) when
+  // the position is 16 or more.
+  localparam int WinBits  = 2 * ((15 + ML) / 2) + ML + 1;
+  localparam int ViewBits = WinBits > 32 ? WinBits : 32;
+  localparam int HalfBits = ML + 15;  // after the shift by 16: every start sum[3:0] <= 15
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
   logic                fin;      // ... for the last time
@@ -131,7 +141,7 @@ module ws_tans_lane #(
   logic [ViewBits-1:0] view_q;
   logic [HalfBits+15:0] view_ext;  // view_q, zeros above (positions no sum reaches)
   logic [HalfBits-1:0] half;     // view_q from bit 16 * sum[4] on: its low unit is the position's
-  logic [ML:0]         coarse;   // view_q from bit 2 * sum[4:1] on
+  logic [ML+2:0]       coarse;   // view_q from bit 4 * sum[4:2] on
 
   assign ext_ctx = !phase_i;
   assign live    = |(pop_sel_i | fin_sel_i);
@@ -142,11 +152,17 @@ module ws_tans_lane #(
     if (phase_i ^ adv_i) view_q <= ViewBits'({h1[15:0], h0[15:0], w0[15:0]});
     else                 view_q <= ViewBits'({h1[31:16], h0[31:16], w0[31:16]});
   end
-  // A logarithmic shifter, not a 14:1 multiplexer per bit: a 2:1 by sum[4] (whose low 16 bits are
-  // the unit the checks read), then shifts by 8, 4, 2 (sum[3:1]): a third of the LUTs.
+  // A logarithmic shifter, not a multiplexer per bit: a 2:1 by sum[4] (whose low 16 bits are the
+  // unit the checks read), then shifts by 8 and 4 (sum[3:2]); the decode does the last 4:1.
   assign view_ext = (HalfBits+16)'(view_q);
   assign half     = shift ? view_ext[16 +: HalfBits] : view_ext[0 +: HalfBits];
-  assign coarse   = (ML+1)'(half >> {sum_q[3:1], 1'b0});
+  // Each stage only as wide as the bits the later ones can reach (a `>>` of the whole half maps to
+  // more LUTs).
+  logic [ML+6:0] by8;
+  logic [ML+2:0] by4;
+  assign by8    = sum_q[3] ? half[8 +: ML+7] : half[0 +: ML+7];
+  assign by4    = sum_q[2] ? by8[4 +: ML+3] : by8[0 +: ML+3];
+  assign coarse = by4;
 
   for (genvar c = 0; c < 2; c++) begin : g_ctl
     assign pop[c]   = adv_i && pop_sel_i[c] && shift;
@@ -158,7 +174,7 @@ module ws_tans_lane #(
       addr_q <= addr;
       sum_q    <= beat_i ? 5'({1'b0, cur_q} + {1'b0, nb}) : 5'd16;
       coarse_q <= coarse;
-      fine_q   <= sum_q[0];
+      fine_q   <= sum_q[1:0];
       cur_q    <= sum_q[3:0];
     end
   end
@@ -170,8 +186,8 @@ module ws_tans_lane #(
   //               not in yet, or a 1 among the padding bits above the position;
   //   final state (last extraction) the address of the last decode is not 0;
   //   bad initial (first extraction) the initial-state unit has a 1 at bit L or above.
-  // "A 1 at bit `from` or above" of the 16-bit unit, in two register stages: per nibble, any 1 and
-  // any 1 at or above from[1:0]; then the nibble from[3:2] and the nibbles above it.
+  // "A 1 at bit `from` or above" of the 16-bit unit, in two register stages: per nibble, a 1 at or
+  // above from[1:0] (nibble from[3:2]), any 1 (nibbles above it) or none (below); then their OR.
   logic        chk_q, chk_init_q, chk_fin_q, chk_ended_q, chk_nz_addr_q;
   logic [2:0]  chk_valid_q;
   logic [4:0]  chk_sum_q;
@@ -197,8 +213,7 @@ module ws_tans_lane #(
   // Stage 2: everything but the padding bits, and the padding per nibble.
   logic       p_zero, p_upto16;
   logic       st2_q, st2_early_q, st2_left_q, st2_final_q, st2_init_q, st2_pad_q;
-  logic [3:0] nib_any_q, nib_above_q;  // per nibble: a 1; a 1 at or above from[1:0]
-  logic [1:0] from_hi_q;
+  logic [3:0] nib_q;  // per nibble: a 1 at bit `from` or above in it
   assign p_zero   = chk_sum_q == 5'd0;
   assign p_upto16 = chk_sum_q <= 5'd16;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -213,22 +228,15 @@ module ws_tans_lane #(
     st2_final_q <= chk_fin_q && chk_nz_addr_q;
     st2_init_q  <= chk_init_q;
     st2_pad_q   <= chk_fin_q && chk_sum_q[3:0] != '0;  // the position is inside a unit: padding above it
-    from_hi_q   <= chk_from_q[3:2];
     for (int n = 0; n < 4; n++) begin
-      nib_any_q[n]   <= chk_unit_q[4*n +: 4] != '0;
-      nib_above_q[n] <= (chk_unit_q[4*n +: 4] >> chk_from_q[1:0]) != '0;
+      nib_q[n] <= 2'(n) == chk_from_q[3:2] ? (chk_unit_q[4*n +: 4] >> chk_from_q[1:0]) != '0
+                                           : 2'(n) > chk_from_q[3:2] && chk_unit_q[4*n +: 4] != '0;
     end
   end
 
   // Stage 3: the results.
   logic above;  // a 1 at bit `from` or above
-  always_comb begin
-    above = 1'b0;
-    for (int n = 0; n < 4; n++) begin
-      if (2'(n) == from_hi_q)     above = above | nib_above_q[n];
-      else if (2'(n) > from_hi_q) above = above | nib_any_q[n];
-    end
-  end
+  assign above = |nib_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

@@ -72,11 +72,12 @@ module ws_tans_state_buffer (
         ended_q <= 1'b0;
         drain_q <= !ended && !(take && in_last_i);
       end else begin
-        // A slot is full after the edge if it takes a unit, or keeps the one it has.
-        valid_q[0] <= move0 ? valid_q[1] : valid_q[0];
-        valid_q[1] <= move1 ? valid_q[2] : valid_q[1] && !move0;
-        valid_q[2] <= move2 ? valid_q[3] : valid_q[2] && !move1;
-        valid_q[3] <= move3 || (valid_q[3] && !move2);
+        // A slot is full after the edge if it takes a unit, or keeps the one it has (the moves
+        // written out: a pop shifts every slot down, else a unit sinks into an empty slot below).
+        valid_q[0] <= pop_i ? valid_q[1] : valid_q[0] || valid_q[1];
+        valid_q[1] <= pop_i ? valid_q[2] : (valid_q[1] && valid_q[0]) || (!valid_q[1] && valid_q[2]);
+        valid_q[2] <= pop_i ? valid_q[3] : (valid_q[2] && valid_q[1]) || (!valid_q[2] && valid_q[3]);
+        valid_q[3] <= move3 || (valid_q[3] && valid_q[2] && !pop_i);
         ended_q    <= ended_q || (move3 && in_last_i);
         drain_q    <= drain_q && !(take && in_last_i);
       end

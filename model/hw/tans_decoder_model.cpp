@@ -4,6 +4,7 @@
 // in the benches (tb/common/verilated_dut.hpp).
 #include "hw/tans_decoder_model.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ws {
@@ -44,7 +45,8 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
     throw std::invalid_argument("TansDecoderModel: chunk_bits must be 4..count_bits");
   lo_bits_ = clog2(uint64_t(8 * p.lanes));
   cb_ = p.chunk_bits > lo_bits_ ? p.chunk_bits : lo_bits_ + 1;
-  view_bits_ = 2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1;
+  // The bits a window reaches, and all of h0 (bit 31) for the checks.
+  view_bits_ = std::max(2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1, 32);
   mem_.assign(size_t(2) << p.max_table_log, 0);
   lane_.assign(size_t(p.lanes), Lane{});
   reset_state();
@@ -152,11 +154,12 @@ void TansDecoderModel::compute(Comb& c) const {
     const uint32_t base = uint32_t(entry >> 8) & ml_mask;
     const uint32_t mask = uint32_t(entry >> (8 + ML)) & ml_mask;
     c.nb[size_t(j)] = uint32_t(entry >> (8 + 2 * ML)) & 15;
-    const uint32_t window = (l.fine ? l.coarse >> 1 : l.coarse) & ml_mask;
+    const uint32_t window = (l.coarse >> l.fine) & ml_mask;
     c.addr[size_t(j)] = s_pseudo_ ? window : (base | (window & mask));
-    // The shifter: a shift by 16 (sum[4]), whose low unit the checks read, then by 2 * sum[3:1].
+    // The shifter: a shift by 16 (sum[4]), whose low unit the checks read, then by 4 * sum[3:2]; the
+    // decode takes the window at sum[1:0] from it.
     const uint64_t half = (l.view >> (shift ? 16 : 0)) & low_mask(ML + 15);
-    c.coarse[size_t(j)] = uint32_t(half >> (2 * ((l.sum >> 1) & 7))) & uint32_t(low_mask(ML + 1));
+    c.coarse[size_t(j)] = uint32_t(half >> (4 * ((l.sum >> 2) & 3))) & uint32_t(low_mask(ML + 3));
     c.src[size_t(j)] = uint32_t(half) & 0xffff;
     c.live[size_t(j)] = pop_sel[0] || pop_sel[1] || fin_sel[0] || fin_sel[1];
     c.fin[size_t(j)] = fin_sel[0] || fin_sel[1];
@@ -320,7 +323,7 @@ void TansDecoderModel::tick() {
       l.addr = c.addr[size_t(j)];
       l.sum = s_beat_ ? l.cur + c.nb[size_t(j)] : 16;
       l.coarse = c.coarse[size_t(j)];
-      l.fine = bit(sum, 0);
+      l.fine = sum & 3;
       l.cur = sum & 15;
     }
     // The state buffers.

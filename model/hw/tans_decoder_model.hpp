@@ -94,7 +94,7 @@ class TansDecoderModel : public TansDecoderPins {
     std::array<Buffer, 2> buf;
     uint64_t read = 0, rdata = 0;  // the RAM's read and output registers
     uint32_t addr = 0, sum = 0, coarse = 0, cur = 0;
-    bool fine = false;
+    uint32_t fine = 0;  // the position mod 4: the window's offset in coarse
     uint64_t view = 0;
     bool chk = false, chk_init = false, chk_fin = false, chk_ended = false, chk_nz_addr = false;
     uint32_t chk_valid = 0, chk_sum = 0, chk_unit = 0, chk_from = 0;
