@@ -68,13 +68,15 @@ module ws_mac_mul (
   );
 
   // Per operation: int, sign, NaN, infinity, zero (per operand in stage 2 from the copies, combined
-  // in stage 3), and the exponent sum (stage 2); stage 3 derives from it e0, the exponent field of the product when its top bit is
-  // at 15, and the constants that the later compares need (each then one carry chain).
+  // in stage 3), and the exponent sum: the fields with subnormals at 1 (stage 2), their sum (stage
+  // 3, a carry chain from registers: after the field test in the same stage the route into the chain
+  // was the 155.7 MHz limit); stage 4 derives from it e0, the exponent field of the product when its
+  // top bit is at 15, and the constants that the later compares need (each then one carry chain).
   logic [3:0]         d_int, d_sign;
   logic [3:2]         d_nan, d_inf, d_zero;
   logic               d_w_nan, d_x_nan, d_w_inf, d_x_inf, d_w_zero, d_x_zero;
+  logic [7:0]         d_ew1_q, d_ex1_q;
   logic [8:0]         d_esum_q;
-  logic signed [10:0] d_e0, d_e0m1, d_e0m255, d_ne0, d_ne0m10, d_ne0m9, d_ne0m8;
 
   always_ff @(posedge clk_i) begin
     w_q       <= w_i[14:0];
@@ -87,7 +89,9 @@ module ws_mac_mul (
     d_x_inf   <= x_inf;
     d_w_zero  <= w_zero;
     d_x_zero  <= x_zero;
-    d_esum_q  <= {1'b0, ew1} + {1'b0, ex1};
+    d_ew1_q   <= ew1;
+    d_ex1_q   <= ex1;
+    d_esum_q  <= {1'b0, d_ew1_q} + {1'b0, d_ex1_q};
     d_nan[2]  <= d_w_nan || d_x_nan || (d_w_inf && d_x_zero) || (d_x_inf && d_w_zero);
     d_inf[2]  <= d_w_inf || d_x_inf;
     d_zero[2] <= d_w_zero || d_x_zero;
@@ -96,13 +100,6 @@ module ws_mac_mul (
     d_nan[3]    <= d_nan[2];
     d_inf[3]    <= d_inf[2];
     d_zero[3]   <= d_zero[2];
-    d_e0      <= $signed({2'b00, d_esum_q}) - 11'sd126;
-    d_e0m1    <= $signed({2'b00, d_esum_q}) - 11'sd127;
-    d_e0m255  <= $signed({2'b00, d_esum_q}) - 11'sd381;
-    d_ne0     <= 11'sd127 - $signed({2'b00, d_esum_q});
-    d_ne0m10  <= 11'sd117 - $signed({2'b00, d_esum_q});
-    d_ne0m9   <= 11'sd118 - $signed({2'b00, d_esum_q});
-    d_ne0m8   <= 11'sd119 - $signed({2'b00, d_esum_q});
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -115,28 +112,30 @@ module ws_mac_mul (
 
   always_ff @(posedge clk_i) begin
     r2_p      <= dsp_p[15:0];
-    r2_e0     <= d_e0;
-    r2_e0m1   <= d_e0m1;
-    r2_e0m255 <= d_e0m255;
-    r2_ne0    <= d_ne0;
-    r2_ne0m10 <= d_ne0m10;
-    r2_ne0m9  <= d_ne0m9;
-    r2_ne0m8  <= d_ne0m8;
+    r2_e0     <= $signed({2'b00, d_esum_q}) - 11'sd126;
+    r2_e0m1   <= $signed({2'b00, d_esum_q}) - 11'sd127;
+    r2_e0m255 <= $signed({2'b00, d_esum_q}) - 11'sd381;
+    r2_ne0    <= 11'sd127 - $signed({2'b00, d_esum_q});
+    r2_ne0m10 <= 11'sd117 - $signed({2'b00, d_esum_q});
+    r2_ne0m9  <= 11'sd118 - $signed({2'b00, d_esum_q});
+    r2_ne0m8  <= 11'sd119 - $signed({2'b00, d_esum_q});
   end
 
   // ---------------------------------------------------------------------------------------------
   // Stage 5: leading and trailing zeros of the product.
   logic [15:0]        r3_p;      // the product, shifted left by 8 already when its top byte is 0
   logic [3:0]         r3_lz, r3_tz;
+  logic [2:0]         r3_shl;
   logic signed [10:0] r3_e0, r3_e0m1, r3_e0m255, r3_ne0, r3_ne0m10, r3_ne0m9, r3_ne0m8;
-  logic               r3_int, r3_sign, r3_fixed;  // r3_fixed: the kind is known without the exponent
+  logic               r3_sign, r3_fixed;  // r3_fixed: the kind is known without the exponent
   logic [2:0]         r3_kind;
   logic [15:0]        p_rev;  // for the trailing zeros
   // Stage 5's results; stage 6 copies them into r3_*, which feed stage 7 only.
   logic [15:0]        z5_p;
   logic [3:0]         z5_lz, z5_tz;
+  logic [2:0]         z5_shl;  // stage 7's shift of p: the rest of lz, 0 for int8
   logic signed [10:0] z5_e0, z5_e0m1, z5_e0m255, z5_ne0, z5_ne0m10, z5_ne0m9, z5_ne0m8;
-  logic               z5_int, z5_sign, z5_fixed;
+  logic               z5_sign, z5_fixed;
   logic [2:0]         z5_kind;
 
   always_comb begin
@@ -146,7 +145,7 @@ module ws_mac_mul (
   always_ff @(posedge clk_i) begin
     z5_p      <= (!d_int[3] && (r2_p[15:8] == 8'd0)) ? {r2_p[7:0], 8'd0} : r2_p;
     z5_lz     <= 4'(lead_zeros32({r2_p, 16'hFFFF}));
-    z5_int    <= d_int[3];
+    z5_shl    <= d_int[3] ? 3'd0 : 3'(lead_zeros32({r2_p, 16'hFFFF}));
     z5_tz     <= 4'(lead_zeros32({p_rev, 16'hFFFF}));
     z5_e0     <= r2_e0;
     z5_e0m1   <= r2_e0m1;
@@ -167,6 +166,7 @@ module ws_mac_mul (
   always_ff @(posedge clk_i) begin
     r3_p      <= z5_p;
     r3_lz     <= z5_lz;
+    r3_shl    <= z5_shl;
     r3_tz     <= z5_tz;
     r3_e0     <= z5_e0;
     r3_e0m1   <= z5_e0m1;
@@ -175,7 +175,6 @@ module ws_mac_mul (
     r3_ne0m10 <= z5_ne0m10;
     r3_ne0m9  <= z5_ne0m9;
     r3_ne0m8  <= z5_ne0m8;
-    r3_int    <= z5_int;
     r3_sign   <= z5_sign;
     r3_fixed  <= z5_fixed;
     r3_kind   <= z5_kind;
@@ -202,7 +201,9 @@ module ws_mac_mul (
   logic [2:0]  r4_kind;  // which result: Kind* below
 
   always_ff @(posedge clk_i) begin
-    r4_pn     <= r3_p << (r3_int ? 3'd0 : r3_lz[2:0]);  // the rest of lz; int8 is not shifted
+    r4_pn     <= r3_p << r3_shl;  // the rest of lz; int8 is not shifted (the select is stage 5's:
+                                  // from a registered int flag here it added a LUT level
+                                  // and a 2.8 ns route)
     r4_e      <= 8'(r3_e0 - lz_s);
     r4_sh     <= s4_sh[4:0];
     r4_at_guard <= s4_at_guard;
