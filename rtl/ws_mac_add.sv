@@ -7,11 +7,13 @@
 // alignment and no normalisation.
 //
 // Free-running, one operation per cycle: operands on a_i/b_i during cycle c give s_o during cycle
-// c + ws_pkg::MAC_ADD_STAGES - 1, combinationally from the ninth register; the caller registers
-// s_o (the tenth stage), so an accumulator can write it straight into its partial sum. int_o is
+// c + ws_pkg::MAC_ADD_STAGES - 1, combinationally from the tenth register; the caller registers
+// s_o (the eleventh stage), so an accumulator can write it straight into its partial sum. int_o is
 // the int_i of the operation on s_o. Stages (at most about 3 LUT levels or one carry chain each on
 // ECP5, where a routing hop costs 1 to 1.5 ns; no select computed in a stage fans out to a whole
 // significand in the same stage):
+//   0 the operands into registers (placed by stage 1's logic: from the register of the block that
+//     made an operand, a multiplier or another adder, the route alone took 3-3.5 ns)
 //   1 decode: exponent field 0 / FF, fraction 0, magnitude compare, exponent differences, trailing
 //     zeros per 8-bit block of both fractions
 //   2 significands, special cases, the lowest set bit of both fractions
@@ -67,12 +69,23 @@ module ws_mac_add (
   endfunction
 
   // ---------------------------------------------------------------------------------------------
+  // Stage 0: nothing but registers, so the long route from the operands' source ends here.
+  logic [31:0] a_q, b_q;
+  logic        int_q;
+
+  always_ff @(posedge clk_i) begin
+    a_q   <= a_i;
+    b_q   <= b_i;
+    int_q <= int_i;
+  end
+
+  // ---------------------------------------------------------------------------------------------
   // Stage 1: decode each operand's fields into flags; the magnitude compare and the exponent
   // differences (one carry chain each). Nothing here fans out to a whole significand.
   logic        b_bigger;       // |b| > |a|: the borrow of |a| - |b|
   logic [30:0] unused_mag_diff;
 
-  assign {b_bigger, unused_mag_diff} = {1'b0, a_i[30:0]} - {1'b0, b_i[30:0]};
+  assign {b_bigger, unused_mag_diff} = {1'b0, a_q[30:0]} - {1'b0, b_q[30:0]};
 
   logic [31:0] r1_a, r1_b;
   logic        r1_int, r1_b_bigger;
@@ -83,20 +96,20 @@ module ws_mac_add (
   logic [14:0] r1_low_a, r1_low_b;       // low_bit_blocks of the fractions
 
   always_ff @(posedge clk_i) begin
-    r1_a        <= a_i;
-    r1_b        <= b_i;
-    r1_int      <= int_i;
+    r1_a        <= a_q;
+    r1_b        <= b_q;
+    r1_int      <= int_q;
     r1_b_bigger <= b_bigger;
-    r1_sub_a    <= a_i[30:23] == 8'd0;
-    r1_sub_b    <= b_i[30:23] == 8'd0;
-    r1_emax_a   <= a_i[30:23] == 8'hFF;
-    r1_emax_b   <= b_i[30:23] == 8'hFF;
-    r1_fzero_a  <= a_i[22:0] == 23'd0;
-    r1_fzero_b  <= b_i[22:0] == 23'd0;
-    r1_d_ab     <= int_i ? 8'd0 : a_i[30:23] - b_i[30:23];
-    r1_d_ba     <= b_i[30:23] - a_i[30:23];
-    r1_low_a    <= low_bit_blocks(a_i[22:0]);
-    r1_low_b    <= low_bit_blocks(b_i[22:0]);
+    r1_sub_a    <= a_q[30:23] == 8'd0;
+    r1_sub_b    <= b_q[30:23] == 8'd0;
+    r1_emax_a   <= a_q[30:23] == 8'hFF;
+    r1_emax_b   <= b_q[30:23] == 8'hFF;
+    r1_fzero_a  <= a_q[22:0] == 23'd0;
+    r1_fzero_b  <= b_q[22:0] == 23'd0;
+    r1_d_ab     <= int_q ? 8'd0 : a_q[30:23] - b_q[30:23];
+    r1_d_ba     <= b_q[30:23] - a_q[30:23];
+    r1_low_a    <= low_bit_blocks(a_q[22:0]);
+    r1_low_b    <= low_bit_blocks(b_q[22:0]);
   end
 
   // ---------------------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ module ws_mac_ctrl #(
   localparam int MUL     = ws_pkg::MAC_MUL_STAGES;
   // The schedule, in cycles after the one that accepts a beat (docs/mac_array.md section 3): S1,
   // S2 (the column RAMs' data), S3 (the activation select), the multipliers, the tree, the partial
-  // sum's read (its select at ToRead, then the operand register), its adder.
+  // sum's read (its select at ToRead), its adder.
   localparam int ToRead  = 3 + MUL + ADD * $clog2(Lanes);  // the partial sum's select (rd_hot)
   localparam int READ    = ws_pkg::MAC_ACC_READ_STAGES;
   localparam int ToWrite = ToRead + READ - 1 + ADD;        // wr_en/wr_hot; a row's end

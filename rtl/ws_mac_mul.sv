@@ -10,10 +10,11 @@
 // c + ws_pkg::MAC_MUL_STAGES. Stages: 1 the DSP's operands into fabric registers and a copy of
 // both operands, 2-3 the DSP (input and product registers), beside them the exponent sum and the
 // special cases from the copies; 4 the product
-// into a fabric register; 5 leading and trailing zeros of the product; 6 normalisation shift,
-// exponent, shift into the subnormal range and its sticky bit; 7-8 that shift (by 8s, then by
-// 0 .. 7), the guard bit and the result of every case but a subnormal one; 9 rounding of a
-// subnormal product, output register.
+// into a fabric register; 5 leading and trailing zeros of the product; 6 nothing but registers
+// (stage 5's results, placed by stage 7's carry chains); 7 normalisation shift, exponent, shift
+// into the subnormal range and its sticky bit; 8-9 that shift (by 8s, then by 0 .. 7), the guard
+// bit and the result of every case but a subnormal one; 10 rounding of a subnormal product,
+// output register.
 module ws_mac_mul (
   input  wire         clk_i,
   input  wire         int_i,   // 1: int8 x int8 (INT8 mode), 0: bf16 x bf16 (BF16 mode)
@@ -67,13 +68,15 @@ module ws_mac_mul (
   );
 
   // Per operation: int, sign, NaN, infinity, zero (per operand in stage 2 from the copies, combined
-  // in stage 3), and the exponent sum (stage 2); stage 3 derives from it e0, the exponent field of the product when its top bit is
-  // at 15, and the constants that the later compares need (each then one carry chain).
+  // in stage 3), and the exponent sum: the fields with subnormals at 1 (stage 2), their sum (stage
+  // 3, a carry chain from registers: after the field test in the same stage the route into the chain
+  // was the 155.7 MHz limit); stage 4 derives from it e0, the exponent field of the product when its
+  // top bit is at 15, and the constants that the later compares need (each then one carry chain).
   logic [3:0]         d_int, d_sign;
   logic [3:2]         d_nan, d_inf, d_zero;
   logic               d_w_nan, d_x_nan, d_w_inf, d_x_inf, d_w_zero, d_x_zero;
+  logic [7:0]         d_ew1_q, d_ex1_q;
   logic [8:0]         d_esum_q;
-  logic signed [10:0] d_e0, d_e0m1, d_e0m255, d_ne0, d_ne0m10, d_ne0m9, d_ne0m8;
 
   always_ff @(posedge clk_i) begin
     w_q       <= w_i[14:0];
@@ -86,7 +89,9 @@ module ws_mac_mul (
     d_x_inf   <= x_inf;
     d_w_zero  <= w_zero;
     d_x_zero  <= x_zero;
-    d_esum_q  <= {1'b0, ew1} + {1'b0, ex1};
+    d_ew1_q   <= ew1;
+    d_ex1_q   <= ex1;
+    d_esum_q  <= {1'b0, d_ew1_q} + {1'b0, d_ex1_q};
     d_nan[2]  <= d_w_nan || d_x_nan || (d_w_inf && d_x_zero) || (d_x_inf && d_w_zero);
     d_inf[2]  <= d_w_inf || d_x_inf;
     d_zero[2] <= d_w_zero || d_x_zero;
@@ -95,13 +100,6 @@ module ws_mac_mul (
     d_nan[3]    <= d_nan[2];
     d_inf[3]    <= d_inf[2];
     d_zero[3]   <= d_zero[2];
-    d_e0      <= $signed({2'b00, d_esum_q}) - 11'sd126;
-    d_e0m1    <= $signed({2'b00, d_esum_q}) - 11'sd127;
-    d_e0m255  <= $signed({2'b00, d_esum_q}) - 11'sd381;
-    d_ne0     <= 11'sd127 - $signed({2'b00, d_esum_q});
-    d_ne0m10  <= 11'sd117 - $signed({2'b00, d_esum_q});
-    d_ne0m9   <= 11'sd118 - $signed({2'b00, d_esum_q});
-    d_ne0m8   <= 11'sd119 - $signed({2'b00, d_esum_q});
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -114,47 +112,76 @@ module ws_mac_mul (
 
   always_ff @(posedge clk_i) begin
     r2_p      <= dsp_p[15:0];
-    r2_e0     <= d_e0;
-    r2_e0m1   <= d_e0m1;
-    r2_e0m255 <= d_e0m255;
-    r2_ne0    <= d_ne0;
-    r2_ne0m10 <= d_ne0m10;
-    r2_ne0m9  <= d_ne0m9;
-    r2_ne0m8  <= d_ne0m8;
+    r2_e0     <= $signed({2'b00, d_esum_q}) - 11'sd126;
+    r2_e0m1   <= $signed({2'b00, d_esum_q}) - 11'sd127;
+    r2_e0m255 <= $signed({2'b00, d_esum_q}) - 11'sd381;
+    r2_ne0    <= 11'sd127 - $signed({2'b00, d_esum_q});
+    r2_ne0m10 <= 11'sd117 - $signed({2'b00, d_esum_q});
+    r2_ne0m9  <= 11'sd118 - $signed({2'b00, d_esum_q});
+    r2_ne0m8  <= 11'sd119 - $signed({2'b00, d_esum_q});
   end
 
   // ---------------------------------------------------------------------------------------------
   // Stage 5: leading and trailing zeros of the product.
   logic [15:0]        r3_p;      // the product, shifted left by 8 already when its top byte is 0
   logic [3:0]         r3_lz, r3_tz;
+  logic [2:0]         r3_shl;
   logic signed [10:0] r3_e0, r3_e0m1, r3_e0m255, r3_ne0, r3_ne0m10, r3_ne0m9, r3_ne0m8;
-  logic               r3_int, r3_sign, r3_fixed;  // r3_fixed: the kind is known without the exponent
+  logic               r3_sign, r3_fixed;  // r3_fixed: the kind is known without the exponent
   logic [2:0]         r3_kind;
   logic [15:0]        p_rev;  // for the trailing zeros
+  // Stage 5's results; stage 6 copies them into r3_*, which feed stage 7 only.
+  logic [15:0]        z5_p;
+  logic [3:0]         z5_lz, z5_tz;
+  logic [2:0]         z5_shl;  // stage 7's shift of p: the rest of lz, 0 for int8
+  logic signed [10:0] z5_e0, z5_e0m1, z5_e0m255, z5_ne0, z5_ne0m10, z5_ne0m9, z5_ne0m8;
+  logic               z5_sign, z5_fixed;
+  logic [2:0]         z5_kind;
 
   always_comb begin
     for (int i = 0; i < 16; i++) p_rev[i] = r2_p[15 - i];
   end
 
   always_ff @(posedge clk_i) begin
-    r3_p      <= (!d_int[3] && (r2_p[15:8] == 8'd0)) ? {r2_p[7:0], 8'd0} : r2_p;
-    r3_lz     <= 4'(lead_zeros32({r2_p, 16'hFFFF}));
-    r3_int    <= d_int[3];
-    r3_tz     <= 4'(lead_zeros32({p_rev, 16'hFFFF}));
-    r3_e0     <= r2_e0;
-    r3_e0m1   <= r2_e0m1;
-    r3_e0m255 <= r2_e0m255;
-    r3_ne0    <= r2_ne0;
-    r3_ne0m10 <= r2_ne0m10;
-    r3_ne0m9  <= r2_ne0m9;
-    r3_ne0m8  <= r2_ne0m8;
-    r3_sign   <= d_sign[3];
-    r3_fixed  <= d_int[3] || d_nan[3] || d_inf[3] || d_zero[3];
-    r3_kind   <= d_int[3] ? KindInt : d_nan[3] ? KindNaN : d_inf[3] ? KindInf : KindZero;
+    z5_p      <= (!d_int[3] && (r2_p[15:8] == 8'd0)) ? {r2_p[7:0], 8'd0} : r2_p;
+    z5_lz     <= 4'(lead_zeros32({r2_p, 16'hFFFF}));
+    z5_shl    <= d_int[3] ? 3'd0 : 3'(lead_zeros32({r2_p, 16'hFFFF}));
+    z5_tz     <= 4'(lead_zeros32({p_rev, 16'hFFFF}));
+    z5_e0     <= r2_e0;
+    z5_e0m1   <= r2_e0m1;
+    z5_e0m255 <= r2_e0m255;
+    z5_ne0    <= r2_ne0;
+    z5_ne0m10 <= r2_ne0m10;
+    z5_ne0m9  <= r2_ne0m9;
+    z5_ne0m8  <= r2_ne0m8;
+    z5_sign   <= d_sign[3];
+    z5_fixed  <= d_int[3] || d_nan[3] || d_inf[3] || d_zero[3];
+    z5_kind   <= d_int[3] ? KindInt : d_nan[3] ? KindNaN : d_inf[3] ? KindInf : KindZero;
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Stage 6: normalise (top bit at 15). With pn = p << lz and m = pn << 8 the 24-bit significand:
+  // Stage 6: a register stage alone. The placer puts stage 5's registers by their lead-zero logic
+  // and stage 7's carry chains by what follows; the route between them took 3.3 ns (the 150 MHz
+  // limit of docs/mac_array.md section 7), now a cycle of its own.
+  always_ff @(posedge clk_i) begin
+    r3_p      <= z5_p;
+    r3_lz     <= z5_lz;
+    r3_shl    <= z5_shl;
+    r3_tz     <= z5_tz;
+    r3_e0     <= z5_e0;
+    r3_e0m1   <= z5_e0m1;
+    r3_e0m255 <= z5_e0m255;
+    r3_ne0    <= z5_ne0;
+    r3_ne0m10 <= z5_ne0m10;
+    r3_ne0m9  <= z5_ne0m9;
+    r3_ne0m8  <= z5_ne0m8;
+    r3_sign   <= z5_sign;
+    r3_fixed  <= z5_fixed;
+    r3_kind   <= z5_kind;
+  end
+
+  // ---------------------------------------------------------------------------------------------
+  // Stage 7: normalise (top bit at 15). With pn = p << lz and m = pn << 8 the 24-bit significand:
   // e = e0 - lz is the exponent field, sh = 1 - e = ne0 + lz the right shift of a product below the
   // normal range, and a bit below the guard is set when the lowest set bit of m (8 + tz + lz) is
   // below sh - 1, that is when tz + 9 < ne0. Four independent carry chains.
@@ -174,7 +201,9 @@ module ws_mac_mul (
   logic [2:0]  r4_kind;  // which result: Kind* below
 
   always_ff @(posedge clk_i) begin
-    r4_pn     <= r3_p << (r3_int ? 3'd0 : r3_lz[2:0]);  // the rest of lz; int8 is not shifted
+    r4_pn     <= r3_p << r3_shl;  // the rest of lz; int8 is not shifted (the select is stage 5's:
+                                  // from a registered int flag here it added a LUT level
+                                  // and a 2.8 ns route)
     r4_e      <= 8'(r3_e0 - lz_s);
     r4_sh     <= s4_sh[4:0];
     r4_at_guard <= s4_at_guard;
@@ -188,7 +217,7 @@ module ws_mac_mul (
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Stage 7: the shift into the subnormal range (by 1 .. 31; from 25 on nothing is left to round
+  // Stage 8: the shift into the subnormal range (by 1 .. 31; from 25 on nothing is left to round
   // up), by its 8s here; the round-up bit; every other case is a constant result already.
   logic [31:0] s6_const;
   logic        s6_is_const;
@@ -206,7 +235,7 @@ module ws_mac_mul (
   assign s6_is_const = r4_kind != KindSubnormal;
 
   // The guard bit m[sh - 1] and the last kept bit m[sh] straight from pn (m = pn << 8), beside
-  // the wide shift, so that stage 9 starts its increment from a register (round-up in stage 8).
+  // the wide shift, so that stage 10 starts its increment from a register (round-up in stage 9).
   logic s6_guard, s6_odd;
   assign s6_guard = (r4_at_guard[10:4] == 7'd0) && r4_pn[r4_at_guard[3:0]];  // 0 outside pn
   assign s6_odd   = (r4_at_odd[10:4] == 7'd0) && r4_pn[r4_at_odd[3:0]];
@@ -229,7 +258,7 @@ module ws_mac_mul (
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Stage 8: the shift by sh[2:0].
+  // Stage 9: the shift by sh[2:0].
   logic [23:0] r6_mant;
   logic        r6_round_up, r6_sign, r6_is_const, r6_int;
   logic [31:0] r6_const;
@@ -244,7 +273,7 @@ module ws_mac_mul (
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Stage 9: round to nearest even (a carry into bit 23 is exponent field 1, as it should be).
+  // Stage 10: round to nearest even (a carry into bit 23 is exponent field 1, as it should be).
   logic [23:0] mant_r;
   assign mant_r = r6_mant + {23'd0, r6_round_up};
 

@@ -6,7 +6,7 @@
 //   Lanes multipliers (ws_mac_mul) -> a balanced pairwise tree of adders (ws_mac_add), one register
 //   per level -> the beat's sum r
 //   -> partial sums: beat b of a row adds r into s[b mod P] (P = ws_pkg::MAC_ACC_PARTIALS); a row's
-//   first P beats start from +0. The read of s[k] takes two stages and the adder MAC_ADD_STAGES,
+//   first P beats start from +0. The read of s[k] takes one stage and the adder MAC_ADD_STAGES,
 //   so a partial sum is free again before beat b + P can need it.
 //   -> at the row's end, s[0 .. P-1] (those the row never reached are +0) go through the same
 //   pairwise tree, serially: one pair per cycle into adder 1, then each level's adder takes pairs
@@ -37,8 +37,8 @@ module ws_mac_row #(
                   ("ws_mac_row: Lanes = %0d, must be a power of two >= 2", Lanes))
   `WS_PARAM_CHECK(g_check_partials, ws_pkg::MAC_ACC_PARTIALS == 16,
                   ("ws_mac_row: the combine schedule is written for 16 partial sums"))
-  `WS_PARAM_CHECK(g_check_read, ws_pkg::MAC_ACC_READ_STAGES == 2,
-                  ("ws_mac_row: the partial sums' read is written for 2 stages"))
+  `WS_PARAM_CHECK(g_check_read, ws_pkg::MAC_ACC_READ_STAGES == 1,
+                  ("ws_mac_row: the partial sums' read is written for 1 stage"))
   localparam int P     = ws_pkg::MAC_ACC_PARTIALS;
   localparam int Nodes = 2 * Lanes - 1;
 
@@ -103,11 +103,8 @@ module ws_mac_row #(
     cmb_zero_q  <= cmb_zero_i;
   end
 
-  // The read is two stages (ws_pkg::MAC_ACC_READ_STAGES): the select into acc_a/acc_b, then
-  // the adder's operand registers, which feed only the adder's first stage and so sit beside it
-  // (from the select's register, the adder's decode was a long route across the row).
-  logic [31:0] acc_a_q, acc_b_q;
-  logic        acc_int_q;
+  // The read is one stage (ws_pkg::MAC_ACC_READ_STAGES): the select into acc_a/acc_b; the adder's
+  // own operand registers (its stage 0) then sit beside its decode.
   logic [31:0] part_sel;  // the read as AND-OR: rd_hot_q is one-hot or zero
   always_comb begin
     part_sel = '0;
@@ -118,16 +115,13 @@ module ws_mac_row #(
     acc_a     <= part_sel;
     acc_b     <= node[31:0];
     acc_int   <= node_int[0];
-    acc_a_q   <= acc_a;
-    acc_b_q   <= acc_b;
-    acc_int_q <= acc_int;
   end
 
   ws_mac_add u_acc (
     .clk_i(clk_i),
-    .int_i(acc_int_q),
-    .a_i  (acc_a_q),
-    .b_i  (acc_b_q),
+    .int_i(acc_int),
+    .a_i  (acc_a),
+    .b_i  (acc_b),
     .int_o(acc_sum_int),
     .s_o  (acc_sum)
   );

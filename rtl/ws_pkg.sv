@@ -104,13 +104,13 @@ package ws_pkg;
   // The arithmetic's shape (docs/mac_array.md section 2): a row accumulates its beats into
   // MAC_ACC_PARTIALS interleaved partial sums (beat b into partial b mod MAC_ACC_PARTIALS), combined
   // by a pairwise tree at the row's end. A partial sum is busy for its read (MAC_ACC_READ_STAGES:
-  // the select's register, then the adder's operand register) plus the adder's MAC_ADD_STAGES
-  // cycles, so MAC_ACC_PARTIALS must be at least their sum. The multiplier takes MAC_MUL_STAGES
-  // cycles; the adder and multiplier counts include the output register.
+  // the select's register; the adder's own operand registers are its first stage) plus the adder's
+  // MAC_ADD_STAGES cycles, so MAC_ACC_PARTIALS must be at least their sum. The multiplier takes
+  // MAC_MUL_STAGES cycles; the adder and multiplier counts include the output register.
   localparam int MAC_ACC_PARTIALS = 16;
-  localparam int MAC_ACC_READ_STAGES = 2;
-  localparam int MAC_ADD_STAGES = 10;
-  localparam int MAC_MUL_STAGES = 9;
+  localparam int MAC_ACC_READ_STAGES = 1;
+  localparam int MAC_ADD_STAGES = 11;
+  localparam int MAC_MUL_STAGES = 10;
 
   // Configuration address 0 (CTRL); perm[j] is at address MaxK + j.
   typedef struct packed {

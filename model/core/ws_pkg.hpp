@@ -113,9 +113,9 @@ enum mac_mode_e : uint8_t {
 };
 
 constexpr int MAC_ACC_PARTIALS = 16;  // partial sums per row (docs/mac_array.md section 2)
-constexpr int MAC_ACC_READ_STAGES = 2;  // a partial sum's read: select register, operand register
-constexpr int MAC_ADD_STAGES = 10;    // pipelined adder, output register included
-constexpr int MAC_MUL_STAGES = 9;     // pipelined multiplier, output register included
+constexpr int MAC_ACC_READ_STAGES = 1;  // a partial sum's read: the select register
+constexpr int MAC_ADD_STAGES = 11;    // pipelined adder, operand and output registers included
+constexpr int MAC_MUL_STAGES = 10;    // pipelined multiplier, output register included
 
 struct mac_ctrl_t {
   static constexpr Field row_beats{16, 16};
