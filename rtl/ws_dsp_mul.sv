@@ -55,6 +55,8 @@ module ws_dsp_mul #(
   // through its pipeline register (PIPELINE_16x16_MULT_REG2), output selects 3 (the 32-bit product).
   // Instantiated, not inferred: Yosys 0.23's synth_ice40 -dsp drops a registered multiplier whose
   // product feeds one more register (docs/synth.md, "iCE40 UP5K").
+  `WS_PARAM_CHECK(g_check_mac16, Width <= 16,
+                  ("ws_dsp_mul: Width = %0d, the SB_MAC16 takes 16 bits at most", Width))
   logic [15:0] a, b;
   logic [31:0] o;
   assign a = 16'($signed(a_i));
