@@ -131,8 +131,8 @@ NumUnpackerModel::Step NumUnpackerModel::step() const {
   // P: widths, offsets and the total from the beat's entries; fields at those offsets.
   int off = 0;
   for (int j = 0; j < k_; ++j) {
-    const uint32_t e = p_ent_[size_t(j)];
-    const bool act = j < p_count_;
+    const uint32_t e = p_.ent[size_t(j)];
+    const bool act = j < p_.count;
     const int rb = act ? int(pkg::unp_entry_t::raw_bits.get(e)) : 0;
     if (act && pkg::unp_entry_t::cls.get(e) == pkg::UNP_CLASS_NONE) st.unknown = true;
     st.raw[size_t(j)] = uint32_t(reader_.window(off, rb));
@@ -147,11 +147,11 @@ NumUnpackerModel::Step NumUnpackerModel::step() const {
   const bool left_bad = !reader_.ended() || reader_.avail() - st.need > reader_.pad();
   if (st.fire && !err_.err) {
     st.ev = st.unknown ? pkg::UNP_ERR_UNKNOWN : st.runs_out ? pkg::UNP_ERR_RUNS_OUT
-            : (p_last_ && st.used_now && left_bad) ? pkg::UNP_ERR_LEFT_OVER : pkg::UNP_ERR_NONE;
+            : (p_.last && st.used_now && left_bad) ? pkg::UNP_ERR_LEFT_OVER : pkg::UNP_ERR_NONE;
   }
   st.consume = st.fire && !st.null_beat ? st.need : 0;
   // After an error, end every chunk the reader holds words of (not one it has none of yet).
-  st.done = err_.err ? (reader_.avail() != 0 || reader_.ended()) : st.fire && (st.null_beat || (p_last_ && st.used_now));
+  st.done = err_.err ? (reader_.avail() != 0 || reader_.ended()) : st.fire && (st.null_beat || (p_.last && st.used_now));
   st.p_free = !p_valid_ || st.fire;
   st.a_adv = a_slice_.out_valid() && st.p_free;
   st.ram_ce = !r2_valid_ || a_slice_.in_ready();  // R0, R1 and R2 move together, from registers
@@ -196,59 +196,44 @@ void NumUnpackerModel::tick() {
   if (st.x_adv) {
     const numfmt::Kind kind = mode_int_ ? numfmt::Kind::Int : numfmt::Kind::Float;
     for (int j = 0; j < k_; ++j)
-      c_word_[size_t(j)] = numfmt::output_word(numfmt::Entry::unpack(x_ent_[size_t(j)]), x_raw_[size_t(j)], kind);
-    c_count_ = x_count_;
-    c_last_ = x_last_;
+      c_word_[size_t(j)] = numfmt::output_word(numfmt::Entry::unpack(x_.ent[size_t(j)]), x_.raw[size_t(j)], kind);
+    c_count_ = x_.count;
+    c_last_ = x_.last;
   }
   c_valid_ = st.x_adv || (c_valid_ && !st.c_adv);
 
   if (st.v_adv) {
-    x_ent_ = v_ent_;
-    x_raw_ = v_raw_;
-    x_count_ = v_count_;
-    x_last_ = v_last_;
+    x_ = v_;
   }
   x_valid_ = st.v_adv || (x_valid_ && !st.x_adv);
 
   if (st.w_adv) {
-    v_ent_ = w_ent_;
-    v_raw_ = w_raw_;
-    v_count_ = w_count_;
-    v_last_ = w_last_;
+    v_ = w_;
   }
   v_valid_ = st.w_adv || (v_valid_ && !st.v_adv);
 
   if (st.fire) {
-    w_ent_ = p_ent_;
-    w_raw_ = st.raw;
-    w_count_ = st.null_beat ? 0 : p_count_;
-    w_last_ = p_last_;
-    used_ = !p_last_ && st.used_now;
+    w_ = FieldBeat{p_.ent, st.raw, st.null_beat ? 0 : p_.count, p_.last};
+    used_ = !p_.last && st.used_now;
   }
   w_valid_ = st.fire || (w_valid_ && !st.w_adv);
 
   if (st.a_adv) {
-    p_ent_ = a_slice_.out().ent;
-    p_count_ = a_slice_.out().count;
-    p_last_ = a_slice_.out().last;
+    p_ = a_slice_.out();
   }
   p_valid_ = st.a_adv || (p_valid_ && !st.fire);
 
-  a_slice_.tick(r2_valid_, ABeat{r2_ent_, r2_count_, r2_last_}, st.p_free);
+  a_slice_.tick(r2_valid_, r2_, st.p_free);
 
   // R0, R1, R2 and the RAMs (a read sees the table before this edge's write; they never coincide anyway)
   if (st.ram_ce) {
-    r2_ent_ = r1_ent_;
-    r2_count_ = r1_count_;
-    r2_last_ = r1_last_;
+    r2_ = r1_;
     r2_valid_ = r1_valid_;
-    r1_ent_ = r0_ent_;
-    r1_count_ = r0_count_;
-    r1_last_ = r0_last_;
+    r1_ = r0_;
     r1_valid_ = r0_valid_;
-    for (int j = 0; j < k_; ++j) r0_ent_[size_t(j)] = table_[in.sym[size_t(j)]];
-    r0_count_ = in.sym_count;
-    r0_last_ = in.sym_last;
+    for (int j = 0; j < k_; ++j) r0_.ent[size_t(j)] = table_[in.sym[size_t(j)]];
+    r0_.count = in.sym_count;
+    r0_.last = in.sym_last;
     r0_valid_ = sym_take;
   }
 

@@ -100,6 +100,11 @@ class NumUnpackerModel : public NumUnpackerPins {
     int count = 0;
     bool last = false;
   };
+  struct FieldBeat {  // W, V and X: the entries and each lane's raw field
+    Lanes ent{}, raw{};
+    int count = 0;
+    bool last = false;
+  };
   struct OutBeat {
     Lanes data{};
     int count = 0;
@@ -119,28 +124,17 @@ class NumUnpackerModel : public NumUnpackerPins {
   bool used_ = false;  // the current chunk has taken raw bits
   // R0 and R1: the RAMs' address and output registers (the entries, read as the address is taken);
   // R2: the entries in fabric registers
-  Lanes r0_ent_{}, r1_ent_{}, r2_ent_{};
-  bool r0_valid_ = false, r0_last_ = false, r1_valid_ = false, r1_last_ = false, r2_valid_ = false,
-       r2_last_ = false;
-  int r0_count_ = 0, r1_count_ = 0, r2_count_ = 0;
+  ABeat r0_, r1_, r2_;
+  bool r0_valid_ = false, r1_valid_ = false, r2_valid_ = false;
   // A: a register slice (ws_skid_buffer) whose registered ready moves R0, R1 and R2
   SkidBufferModel<ABeat> a_slice_;
   // P: the beat's entries (widths and offsets follow from them), waiting for its bits
-  Lanes p_ent_{};
-  bool p_valid_ = false, p_last_ = false;
-  int p_count_ = 0;
-  // W: entries and the raw fields (the RTL registers the window and cuts them one stage later)
-  Lanes w_ent_{}, w_raw_{};
-  bool w_valid_ = false, w_last_ = false;
-  int w_count_ = 0;
-  // V: the same (the RTL's first step of the cut lies between W and V)
-  Lanes v_ent_{}, v_raw_{};
-  bool v_valid_ = false, v_last_ = false;
-  int v_count_ = 0;
-  // X: entries and raw fields
-  Lanes x_ent_{}, x_raw_{};
-  bool x_valid_ = false, x_last_ = false;
-  int x_count_ = 0;
+  ABeat p_;
+  bool p_valid_ = false;
+  // W: entries and the raw fields (the RTL registers the window and cuts them one stage later);
+  // V: the same (the RTL's first step of the cut lies between W and V); X: entries and raw fields
+  FieldBeat w_, v_, x_;
+  bool w_valid_ = false, v_valid_ = false, x_valid_ = false;
   // C: the converted words (ws_num_convert's register between its halves)
   Lanes c_word_{};
   bool c_valid_ = false, c_last_ = false;
