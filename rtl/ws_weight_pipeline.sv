@@ -183,6 +183,14 @@ module ws_weight_pipeline #(
   assign top_cfg_fire = c_valid && (c_unknown || (c_sel_t && top_cfg_ok));
   assign cfg_bad      = top_cfg_fire && (c_unknown || c_data_bad);
 
+  // A refused write's error lands a cycle after the write, from a register of its own (cfg_bad's
+  // compares through the causes' priority into the sticky error were the pipeline's critical path).
+  logic cfg_err_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) cfg_err_q <= 1'b0;
+    else         cfg_err_q <= cfg_bad;
+  end
+
   // ---------------------------------------------------------------------------------------------
   // The blocks
   logic                 v_dec_valid, v_dec_ready, v_dec_last;  // the value decoder's output
@@ -399,7 +407,7 @@ module ws_weight_pipeline #(
     else if (!dense_q && u_out_last != m_out_last) ev_pair = ws_pkg::WP_ERR_CHUNK_ENDS;
     else if (w_last && !u_out_last) ev_pair = ws_pkg::WP_ERR_LAYER_END;
     else if (!dense_q && meta_high) ev_pair = ws_pkg::WP_ERR_META_SYMBOL;
-    ev_cfg = cfg_bad ? ws_pkg::WP_ERR_CONFIG : ws_pkg::WP_ERR_NONE;
+    ev_cfg = cfg_err_q ? ws_pkg::WP_ERR_CONFIG : ws_pkg::WP_ERR_NONE;
   end
 
   // The first error since reset or clear; blocks in stream order when several rise together. The

@@ -74,6 +74,7 @@ void WeightPipelineModel::reset() {
   last_beat_ = last_beat_next_ = 0;
   beat_ = 0;
   v_pass_ = m_pass_ = false;
+  cfg_err_ = false;
   err_.reset();
 }
 
@@ -251,7 +252,7 @@ void WeightPipelineModel::compute(Comb& c) {
       else if (c.w_last && !c.uo.out_last) c.ev = pkg::WP_ERR_LAYER_END;
       else if (!dense_ && meta_high) c.ev = pkg::WP_ERR_META_SYMBOL;
     }
-    if (c.ev == pkg::WP_ERR_NONE && c.cfg_bad) c.ev = pkg::WP_ERR_CONFIG;
+    if (c.ev == pkg::WP_ERR_NONE && cfg_err_) c.ev = pkg::WP_ERR_CONFIG;  // the write a cycle before
 
     WeightPipelineOutputs& o = out;
     c.cfg_out_ready = true;  // unknown addresses: taken at once
@@ -338,6 +339,7 @@ void WeightPipelineModel::tick() {
   else if (!in.err_clear && mac_.out.err) cause = cause_of(pkg::WP_BLK_MAC, mac_.out.err_cause);
   else if (c.ev != pkg::WP_ERR_NONE) cause = cause_of(pkg::WP_BLK_TOP, c.ev);
   err_.tick(in.err_clear, cause);
+  cfg_err_ = c.cfg_bad;
   cfg_slice_.tick(in.cfg_valid, decode_cfg(), c.cfg_out_ready);
   w_slice_.tick(c.w_valid, c.w_beat, ao_w_ready);
   v_slice_.tick(vo.out_valid, DecBeat{vo.out_data, vo.out_count, vo.out_last}, c.v_ready);

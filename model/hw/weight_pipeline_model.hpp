@@ -145,6 +145,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   uint32_t last_beat_ = 0, last_beat_next_ = 0;  // LAYER_BEATS - 1 of the head and the next layer
   uint32_t beat_ = 0;
   bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
+  bool cfg_err_ = false;  // a refused configuration write last cycle (cfg_err_q)
   StickyError err_;
   WeightPipelineProbe probe_;
 };

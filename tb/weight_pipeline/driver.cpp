@@ -393,8 +393,8 @@ Result Driver::clear_error(const ws::CfgWrite* write) {
   Result res;
   const uint64_t errors_before = I.rtl.assertion_errors();
   if (write) {
-    // The write enters the configuration slice a cycle before the clear, so that it reaches the top
-    // (and raises its cause) on the clearing cycle.
+    // The write enters the configuration slice two cycles before the clear: it reaches the top the
+    // cycle after, and its cause (registered apart, cfg_err_q) the sticky error on the clearing cycle.
     ws::WeightPipelineInputs in;
     in.cfg_valid = true;
     in.cfg_addr = write->addr;
@@ -403,7 +403,9 @@ Result Driver::clear_error(const ws::CfgWrite* write) {
     res.inputs_drained = ro.cfg_ready;
     res.cfg_writes = ro.cfg_ready ? 1 : 0;
     I.tick();
-    res.cycles = 1;
+    I.eval(ws::WeightPipelineInputs{}, res);
+    I.tick();
+    res.cycles = 2;
   } else {
     res.inputs_drained = true;
   }
