@@ -4,6 +4,7 @@
 #include "hw/weight_pipeline_model.hpp"
 
 #include <stdexcept>
+#include <string>
 
 namespace ws {
 
@@ -20,8 +21,10 @@ void WeightPipelineParams::check() const {
   if (!log_ok(value_table_log) || !log_ok(meta_table_log))
     throw std::invalid_argument("WeightPipelineParams: table logs must be 5..12");
   if (beat_bits < 1 || beat_bits > 31) throw std::invalid_argument("WeightPipelineParams: beat_bits must be 1..31");
-  if (!((meta_lanes == 1 || meta_lanes == 2) && value_lanes == 2 * meta_lanes))
-    throw std::invalid_argument("WeightPipelineParams: lanes must be value 4, metadata 2 (the default) or value 2, metadata 1");
+  if (meta_lanes < 1 || meta_lanes > kWpMaxMetaLanes || (meta_lanes & (meta_lanes - 1)) != 0 ||
+      value_lanes != 2 * meta_lanes)
+    throw std::invalid_argument("WeightPipelineParams: lanes must be metadata 1, 2 or 4 and value 2 x metadata (value " +
+                                std::to_string(value_lanes) + ", metadata " + std::to_string(meta_lanes) + ")");
 }
 
 TansDecoderParams WeightPipelineParams::value_dec() const {

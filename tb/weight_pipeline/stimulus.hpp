@@ -59,7 +59,7 @@ inline MetaChunk make_meta_chunk(const uint8_t* nibbles, size_t n, int meta_tabl
   return c;
 }
 
-// The compressed streams of one packed layer (rows x K8, K8 a multiple of 8), owning their bytes.
+// The compressed streams of one packed layer (rows x K8, K8 a multiple of row_pad()), owning their bytes.
 struct Streams {
   std::vector<std::vector<uint8_t>> value_bytes;  // encode_chunk output per value chunk
   std::vector<MetaChunk> meta;
@@ -160,12 +160,16 @@ inline std::vector<uint16_t> pad_x(const std::vector<uint16_t>& x, int k8) {
   return p;
 }
 
-// A layer pruned 2:4 by magnitude under perm, rounded to bf16, padded to K8.
+// The columns a packed 2:4 row is padded to for the built top: K8, or whole beats where a beat is
+// wider (MetaLanes 4: K16).
+inline int row_pad() { return std::max(8, wp::Driver::built_params().cols_per_beat()); }
+
+// A layer pruned 2:4 by magnitude under perm, rounded to bf16, padded to row_pad() columns.
 inline ws::Sparse24 pack_real(const std::vector<float>& w, int rows, int cols, const std::vector<int32_t>& perm) {
   const std::vector<float> pruned = ws::prune24_magnitude(w, rows, cols, perm);
   std::vector<uint16_t> b(pruned.size());
   for (size_t i = 0; i < b.size(); ++i) b[i] = ws::fp32_to_bf16(pruned[i]);
-  return ws::pad_sparse24_cols(ws::pack_sparse24(b, rows, cols, MacMode::Bf16, perm), 8);
+  return ws::pad_sparse24_cols(ws::pack_sparse24(b, rows, cols, MacMode::Bf16, perm), row_pad());
 }
 
 inline std::vector<int32_t> random_perm(int n, std::mt19937_64& rng) {
