@@ -354,6 +354,7 @@ module ws_weight_pipeline #(
   logic                x_loaded;  // the head layer's activations are in
   logic                act_open;  // an open layer waits for its activations
   logic                sent_q;    // the head's last beat is in u_w_slice, not yet in the MAC array
+  logic                held_q;    // a beat offered to u_w_slice last cycle and not taken
   logic                dense_q;   // the head layer is dense: nibbles implied, metadata idle
   logic                dense_next_q, dense_new_q;  // of the next open layer; LAYER_DENSE
   logic [4*G-1:0]      nibbles;   // the beat's nibbles, group g's at [4g +: 4]
@@ -366,11 +367,11 @@ module ws_weight_pipeline #(
   assign act_open   = loaded_q != layers_q;
   assign pair_valid = u_out_valid && (dense_q || m_valid);
   // Beat pairs go to the MAC array only while the layer's activations are loaded (until its last
-  // beat is sent) and no error is up; after an error both sides drain. w_ready is the slice's, a
-  // register.
-  assign w_valid     = pair_valid && x_loaded && !sent_q && !err_q;
-  assign u_out_ready = err_q || (w_ready && x_loaded && !sent_q && (dense_q || m_valid));
-  assign m_out_ready = err_q || (!dense_q && m_pass && w_ready && x_loaded && !sent_q && u_out_valid);
+  // beat is sent) and no error is up; after an error both sides drain, but a beat already offered
+  // stays offered until the slice takes it (the stream rule). w_ready is the slice's, a register.
+  assign w_valid     = pair_valid && x_loaded && !sent_q && (!err_q || held_q);
+  assign u_out_ready = (err_q && !held_q) || (w_ready && x_loaded && !sent_q && (dense_q || m_valid));
+  assign m_out_ready = (err_q && !held_q) || (!dense_q && m_pass && w_ready && x_loaded && !sent_q && u_out_valid);
   assign w_fire      = w_valid && w_ready;
   assign w_last      = beat_q == last_beat_q;
 
@@ -443,6 +444,7 @@ module ws_weight_pipeline #(
       layers_q         <= '0;
       loaded_q         <= '0;
       sent_q           <= 1'b0;
+      held_q           <= 1'b0;
       dense_q          <= 1'b0;
       dense_next_q     <= 1'b0;
       dense_new_q      <= 1'b0;
@@ -456,6 +458,7 @@ module ws_weight_pipeline #(
       loaded_q <= loaded_q + 2'(act_fire && act_last_i) - 2'(retire);
       if (w_fire && w_last) sent_q <= 1'b1;
       else if (retire) sent_q <= 1'b0;
+      held_q <= w_valid && !w_ready;
       if (retire) begin
         dense_q     <= dense_next_q;
         last_beat_q <= last_beat_next_q;

@@ -72,7 +72,7 @@ void WeightPipelineModel::reset() {
   m_slice_.reset();
   w_slice_.reset();
   layers_ = loaded_ = 0;
-  sent_ = false;
+  sent_ = held_ = false;
   dense_ = dense_next_ = dense_new_ = false;
   last_beat_ = last_beat_next_ = 0;
   beat_ = 0;
@@ -202,9 +202,10 @@ void WeightPipelineModel::compute(Comb& c) {
     const DecBeat& mb = m_slice_.out();
     const bool w_ready = w_slice_.in_ready(), gate = c.x_loaded && !sent_;
     const bool u_valid = c.uo.out_valid, m_valid = m_slice_.out_valid() && c.m_pass;
-    c.w_valid = u_valid && (dense_ || m_valid) && gate && !err_.err;
-    c.ui.out_ready = err_.err || (w_ready && gate && (dense_ || m_valid));
-    c.m_ready = err_.err || (!dense_ && c.m_pass && w_ready && gate && u_valid);
+    const bool drain = err_.err && !held_;  // an offered beat stays offered after an error
+    c.w_valid = u_valid && (dense_ || m_valid) && gate && (!err_.err || held_);
+    c.ui.out_ready = drain || (w_ready && gate && (dense_ || m_valid));
+    c.m_ready = drain || (!dense_ && c.m_pass && w_ready && gate && u_valid);
     unp_.in = c.ui;
     unp_.eval();
     c.uo = unp_.out;
@@ -315,6 +316,7 @@ void WeightPipelineModel::tick() {
   loaded_ += int(c.act_fire && in.act_last) - int(retire);
   if (c.w_fire && c.w_last) sent_ = true;
   else if (retire) sent_ = false;
+  held_ = c.w_valid && !c.w_fire;
   if (retire) {
     dense_ = dense_next_;
     last_beat_ = last_beat_next_;

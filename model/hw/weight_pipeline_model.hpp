@@ -145,6 +145,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   int layers_ = 0;  // open layers (LAYER_BEATS written, last beat not in the MAC array), 0 .. 2
   int loaded_ = 0;  // of those, the ones whose activations are in
   bool sent_ = false;  // the head's last beat is in the MAC slice, not yet in the MAC array
+  bool held_ = false;  // a beat offered to the MAC slice last cycle and not taken (held_q)
   bool dense_ = false, dense_next_ = false;  // the head's and the next open layer's
   bool dense_new_ = false;  // LAYER_DENSE, for the next LAYER_BEATS
   uint32_t last_beat_ = 0, last_beat_next_ = 0;  // LAYER_BEATS - 1 of the head and the next layer
