@@ -30,11 +30,6 @@
 namespace tbwp {
 namespace {
 
-const ws::WeightPipelineParams& built() {
-  static const ws::WeightPipelineParams p = wp::Driver::built_params();
-  return p;
-}
-
 std::string waves(const char* test) { return tb::waves_path(std::string(WP_STR(WP_SUITE)) + "." + test); }
 
 // Value chunks at the codec's default table log, or the built top's tables where they are smaller.

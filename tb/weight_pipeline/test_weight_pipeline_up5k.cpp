@@ -8,15 +8,10 @@
 // (those in test_weight_pipeline_config.cpp, shared with the wide build).
 #include <gtest/gtest.h>
 
-#include "driver.hpp"
+#include "stimulus.hpp"
 
 namespace tbwp {
 namespace {
-
-const ws::WeightPipelineParams& built() {
-  static const ws::WeightPipelineParams p = wp::Driver::built_params();
-  return p;
-}
 
 TEST(WeightPipelineUp5k, BuiltAtTheSmallConfiguration) {
   // The other tests mean nothing if this build is the default one.

@@ -22,11 +22,6 @@
 namespace tbwp {
 namespace {
 
-const ws::WeightPipelineParams& built() {
-  static const ws::WeightPipelineParams p = wp::Driver::built_params();
-  return p;
-}
-
 TEST(WeightPipelineWide, BuiltAtTheWideConfiguration) {
   // The other tests mean nothing if this build is another one.
   EXPECT_EQ(built().value_lanes, 8);
