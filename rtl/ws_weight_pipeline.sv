@@ -106,7 +106,8 @@ module ws_weight_pipeline #(
   localparam int G  = MetaLanes;              // MAC groups a beat: 2 values and a nibble each
   localparam int VC = $clog2(VL + 1);         // the width of a beat's value count
   localparam int MC = $clog2(ML + 1);         // ... metadata count
-  localparam int WB = G * ws_pkg::SPARSE_GROUP_BITS;  // a MAC weight beat
+  localparam int GB = ws_pkg::SPARSE_GROUP_BITS;  // a MAC group: {nibble, v1, v0}
+  localparam int WB = G * GB;                     // a MAC weight beat
 
   // ---------------------------------------------------------------------------------------------
   // Configuration: the address is decoded at the port into one select bit per target, and the write
@@ -383,7 +384,7 @@ module ws_weight_pipeline #(
     for (int g = 0; g < G; g++) begin
       nibbles[4*g +: 4] = dense_q ? (g % 2 == 0 ? 4'(ws_pkg::WP_DENSE_NIBBLE0) : 4'(ws_pkg::WP_DENSE_NIBBLE1))
                                   : m_out_data[8*g +: 4];
-      w_data[36*g +: 36] = {nibbles[4*g +: 4], u_out_data[64*g + 48 +: 16], u_out_data[64*g + 16 +: 16]};
+      w_data[GB*g +: GB] = {nibbles[4*g +: 4], u_out_data[64*g + 48 +: 16], u_out_data[64*g + 16 +: 16]};
       meta_high = meta_high || m_out_data[8*g + 4 +: 4] != 4'd0;
     end
   end
