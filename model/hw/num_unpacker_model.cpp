@@ -7,18 +7,16 @@
 namespace ws {
 namespace {
 
-constexpr int kWordBits = 32;
-
-// Zero bits on top of a word, at most 31 (ws_bit_reader's top_zeros).
-int top_zeros(uint32_t w) {
-  int z = kWordBits - 1;
-  for (int i = 0; i < kWordBits; ++i)
-    if (w >> i & 1) z = kWordBits - 1 - i;
+// Zero bits on top of a word of `bits` bits, at most bits - 1 (ws_bit_reader's in_pad).
+int top_zeros(uint64_t w, int bits) {
+  int z = bits - 1;
+  for (int i = 0; i < bits; ++i)
+    if (w >> i & 1) z = bits - 1 - i;
   return z;
 }
 
-int buffer_words_for(int step_bits) {  // as ws_num_unpacker's BufferWords
-  const int need = (step_bits + 2 * kWordBits - 2) / kWordBits + 1;
+int buffer_words_for(int step_bits, int word_bits) {  // as ws_num_unpacker's BufferWords
+  const int need = (step_bits + 2 * word_bits - 2) / word_bits + 1;
   int p = 1;
   while (p < need) p *= 2;
   return p;
@@ -29,8 +27,10 @@ int buffer_words_for(int step_bits) {  // as ws_num_unpacker's BufferWords
 // ---------------------------------------------------------------------------------------------
 // Bit reader
 
-BitReaderModel::BitReaderModel(int window_bits, int buffer_words)
-    : window_bits_(window_bits), words_(buffer_words), ring_(size_t(buffer_words), 0) {}
+BitReaderModel::BitReaderModel(int window_bits, int buffer_words, int word_bits)
+    : window_bits_(window_bits), words_(buffer_words), word_bits_(word_bits), ring_(size_t(buffer_words), 0) {
+  if (word_bits != 32 && word_bits != 64) throw std::invalid_argument("BitReaderModel: word_bits must be 32 or 64");
+}
 
 void BitReaderModel::reset() {
   wr_ = rp_ = cur_bits_ = cur_pad_ = nxt_bits_ = nxt_pad_ = 0;
@@ -38,22 +38,23 @@ void BitReaderModel::reset() {
 }
 
 bool BitReaderModel::in_ready() const {
-  const bool full = rp_ % kWordBits + cur_bits_ + nxt_bits_ == words_ * kWordBits;
+  const bool full = rp_ % word_bits_ + cur_bits_ + nxt_bits_ == words_ * word_bits_;
   return skip_ || (!full && !nxt_end_);
 }
 
 uint64_t BitReaderModel::window(int offset, int nbits) const {
-  const int ring_bits = words_ * kWordBits;
+  const int ring_bits = words_ * word_bits_;
   uint64_t v = 0;
   for (int i = 0; i < nbits; ++i) {
     const int b = (rp_ + offset + i) % ring_bits;
-    v |= uint64_t(ring_[size_t(b / kWordBits)] >> (b % kWordBits) & 1) << i;
+    v |= (ring_[size_t(b / word_bits_)] >> (b % word_bits_) & 1) << i;
   }
   return v;
 }
 
-void BitReaderModel::tick(bool in_valid, uint32_t in_data, bool in_last, int consume, bool done) {
-  const int ring_bits = words_ * kWordBits;
+void BitReaderModel::tick(bool in_valid, uint64_t in_data, bool in_last, int consume, bool done) {
+  const int ring_bits = words_ * word_bits_;
+  if (word_bits_ < 64) in_data &= (uint64_t(1) << word_bits_) - 1;  // the port's width
   const bool take = in_valid && in_ready();
   int rp = (rp_ + consume) % ring_bits, cur_bits = cur_bits_ - consume, cur_pad = cur_pad_;
   int nxt_bits = nxt_bits_, nxt_pad = nxt_pad_, wr = wr_;
@@ -74,13 +75,13 @@ void BitReaderModel::tick(bool in_valid, uint32_t in_data, bool in_last, int con
       ring_[size_t(wr_)] = in_data;
       wr = (wr_ + 1) % words_;
       if (!cur_end) {
-        cur_bits += kWordBits;
+        cur_bits += word_bits_;
         cur_end = in_last;
-        if (in_last) cur_pad = top_zeros(in_data);
+        if (in_last) cur_pad = top_zeros(in_data, word_bits_);
       } else {
-        nxt_bits += kWordBits;
+        nxt_bits += word_bits_;
         nxt_end = in_last;
-        if (in_last) nxt_pad = top_zeros(in_data);
+        if (in_last) nxt_pad = top_zeros(in_data, word_bits_);
       }
     }
   }
@@ -101,7 +102,8 @@ bool num_cfg_entry_bad(uint32_t w) {
 }
 
 NumUnpackerModel::NumUnpackerModel(int lanes)
-    : k_(lanes), reader_(24 * lanes, buffer_words_for(24 * lanes)) {
+    : k_(lanes),
+      reader_(24 * lanes, buffer_words_for(24 * lanes, pkg::raw_word_bits(lanes)), pkg::raw_word_bits(lanes)) {
   if (lanes != 1 && lanes != 2 && lanes != 4 && lanes != 8)
     throw std::invalid_argument("NumUnpackerModel: lanes must be 1, 2, 4 or 8");
   reset();

@@ -28,7 +28,7 @@ struct NumUnpackerInputs {
   int sym_count = 0;
   bool sym_last = false;
   bool raw_valid = false;
-  uint32_t raw_data = 0;
+  uint64_t raw_data = 0;  // pkg::raw_word_bits(lanes) bits: 32, 64 at 8 lanes
   bool raw_last = false;
   bool out_ready = false;
   bool err_clear = false;  // clears the sticky error (a cause raised in the same cycle is kept)
@@ -49,10 +49,10 @@ struct NumUnpackerPins {
   NumUnpackerOutputs out;
 };
 
-// ws_bit_reader (rtl/ws_bit_reader.sv) with WordBits = 32, one tick() per clock.
+// ws_bit_reader (rtl/ws_bit_reader.sv) with WordBits = word_bits (32 or 64), one tick() per clock.
 class BitReaderModel {
  public:
-  BitReaderModel(int window_bits, int buffer_words);
+  BitReaderModel(int window_bits, int buffer_words, int word_bits);
   void reset();
   bool in_ready() const;
   uint64_t window(int offset, int nbits) const;  // nbits <= 32, offset + nbits <= window_bits
@@ -60,11 +60,11 @@ class BitReaderModel {
   bool ended() const { return cur_end_; }
   int pad() const { return cur_pad_; }
   bool skip() const { return skip_; }
-  void tick(bool in_valid, uint32_t in_data, bool in_last, int consume, bool done);
+  void tick(bool in_valid, uint64_t in_data, bool in_last, int consume, bool done);
 
  private:
-  int window_bits_, words_;
-  std::vector<uint32_t> ring_;
+  int window_bits_, words_, word_bits_;
+  std::vector<uint64_t> ring_;
   int wr_ = 0, rp_ = 0;
   int cur_bits_ = 0, cur_pad_ = 0, nxt_bits_ = 0, nxt_pad_ = 0;
   bool cur_end_ = false, nxt_end_ = false, skip_ = false;

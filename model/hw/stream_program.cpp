@@ -13,11 +13,14 @@
 
 namespace ws {
 
-std::vector<StreamWord> stream_words(const uint8_t* bytes, size_t n) {
+std::vector<StreamWord> stream_words(const uint8_t* bytes, size_t n, int word_bits) {
+  if (word_bits != 32 && word_bits != 64) throw std::invalid_argument("stream_words: word_bits must be 32 or 64");
   if (n % 4 != 0)
     throw FormatError("a stream of " + std::to_string(n) + " bytes is not whole 32-bit words");
-  std::vector<StreamWord> w(n / 4);
-  for (size_t i = 0; i < w.size(); ++i) w[i] = {load_le32(bytes + 4 * i), i + 1 == w.size()};
+  const size_t halves = size_t(word_bits / 32), n32 = n / 4;
+  std::vector<StreamWord> w((n32 + halves - 1) / halves);
+  for (size_t i = 0; i < n32; ++i) w[i / halves].data |= uint64_t(load_le32(bytes + 4 * i)) << (32 * (i % halves));
+  if (!w.empty()) w.back().last = true;
   return w;
 }
 
@@ -201,7 +204,7 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
       std::vector<std::vector<StreamUnit>>& ports = s.meta ? prog.munits : prog.vunits;
       for (size_t st = 0; st < c.units.size(); ++st) ports[st].insert(ports[st].end(), c.units[st].begin(), c.units[st].end());
       if (!s.meta) {
-        const std::vector<StreamWord> raw = stream_words(s.v->raw_stream, s.v->raw_bytes);
+        const std::vector<StreamWord> raw = stream_words(s.v->raw_stream, s.v->raw_bytes, pkg::raw_word_bits(p.value_lanes));
         prog.raw.insert(prog.raw.end(), raw.begin(), raw.end());
       }
       if (!one_bank) bank ^= 1;

@@ -20,6 +20,7 @@
 #include "codec/sparse24_chunk.hpp"
 #include "codec/tans.hpp"
 #include "core/error.hpp"
+#include "core/ws_pkg.hpp"
 #include "hw/tans_decoder_model.hpp"
 #include "hw/weight_pipeline_model.hpp"
 #include "numfmt/numfmt.hpp"
@@ -35,14 +36,17 @@ struct CfgWrite {
 
 // One word of a framed stream (a chunk's symbol or raw stream): `last` on the chunk's final word.
 struct StreamWord {
-  uint32_t data = 0;
+  uint64_t data = 0;  // word_bits of stream_words()
   bool last = false;
   bool operator==(const StreamWord& o) const { return data == o.data && last == o.last; }
 };
 
-// A chunk's stream bytes as little-endian 32-bit words, `last` on the final one (none for 0 bytes).
-// Throws ws::FormatError unless the bytes are whole words.
-std::vector<StreamWord> stream_words(const uint8_t* bytes, size_t n);
+// A chunk's stream bytes as little-endian words of word_bits (32, or 64: the raw port of an unpacker
+// of pkg::raw_word_bits(lanes)), `last` on the final one (none for 0 bytes). 64-bit words: the last
+// one's upper half is zero when the bytes are an odd number of 32-bit words (zero padding, as the
+// codec pads its raw stream to 32 bits). Throws ws::FormatError unless the bytes are whole 32-bit
+// words.
+std::vector<StreamWord> stream_words(const uint8_t* bytes, size_t n, int word_bits = pkg::STREAM_WORD_BITS);
 
 // ---------------------------------------------------------------------------------------------------
 // (a) ws_tans_decoder

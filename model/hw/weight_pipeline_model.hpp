@@ -64,7 +64,7 @@ struct WeightPipelineInputs {
   std::array<uint16_t, kWpValueStates> vunit_data{};
   std::array<bool, kWpValueStates> vunit_last{};
   bool raw_valid = false;
-  uint32_t raw_data = 0;
+  uint64_t raw_data = 0;  // pkg::raw_word_bits(ValueLanes) bits: 32, 64 at 8 lanes
   bool raw_last = false;
   bool mdesc_valid = false;
   TansDescriptor mdesc;

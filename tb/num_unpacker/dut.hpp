@@ -36,7 +36,7 @@ class Rtl : public tb::VerilatedPins<Rtl<V, K>, V, ws::NumUnpackerPins> {
     t.sym_count_i = in.sym_count;
     t.sym_last_i = in.sym_last;
     t.raw_valid_i = in.raw_valid;
-    t.raw_data_i = in.raw_data;
+    t.raw_data_i = decltype(t.raw_data_i)(in.raw_data);  // ws::pkg::raw_word_bits(K) bits
     t.raw_last_i = in.raw_last;
     t.out_ready_i = in.out_ready;
     t.err_clear_i = in.err_clear;

@@ -102,7 +102,8 @@ class Lockstep {
         in.sym_last = rng.chance(0.5);
       }
       in.raw_valid = rv;
-      in.raw_data = rv ? job.words[wi].data : uint32_t(rng.next());
+      const int rbits = ws::pkg::raw_word_bits(K);
+      in.raw_data = rv ? job.words[wi].data : rng.next() & (rbits < 64 ? (uint64_t(1) << rbits) - 1 : ~uint64_t(0));
       in.raw_last = rv ? job.words[wi].last : rng.chance(0.5);
       in.out_ready = t.ready.next(rng);
 

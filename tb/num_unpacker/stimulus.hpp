@@ -92,9 +92,19 @@ inline void add_chunk(Job& job, int k, const Format& f, const std::vector<uint8_
     job.beats.push_back(b);
     job.expect.push_back(o);
   }
-  const std::vector<ws::StreamWord> words = ws::stream_words(raw.data(), raw.size());
+  const std::vector<ws::StreamWord> words = ws::stream_words(raw.data(), raw.size(), ws::pkg::raw_word_bits(k));
   job.words.insert(job.words.end(), words.begin(), words.end());
   if (job.check_values) job.values += n;
+}
+
+// A raw stream one word of the unpacker's port (ws::pkg::raw_word_bits(k) bits) short (words -1) or
+// long (+1, a zero word): zero-padded to whole port words first, as stream_words() sends it, so that
+// the port sees a whole word less or more (at 64 bits a 32-bit word can fall into the padding).
+inline void raw_word_off(std::vector<uint8_t>& raw, int k, int words) {
+  const size_t wb = size_t(ws::pkg::raw_word_bits(k) / 8);
+  raw.resize((raw.size() + wb - 1) / wb * wb, 0);
+  if (words < 0) raw.resize(raw.size() - wb);
+  else raw.insert(raw.end(), wb, 0);
 }
 
 // Codes -> symbols and raw stream (as the encoder writes them).

@@ -62,8 +62,8 @@ TYPED_TEST(NumUnpacker, MalformedStreams) {
     const Format f = Format::builtin(r % 2 ? "e4m3" : "posit16");  // symbol 255 has no entry in either
     std::vector<float> v(1000);
     for (float& x : v) x = float(std::normal_distribution<double>(0, 0.05)(rng.engine()));
-    // Four chunks of 250 values; the second is broken in one of five ways, the rest are well formed.
-    for (int kind = 0; kind < 5; ++kind) {
+    // Four chunks of 250 values; the second is broken in one of six ways, the rest are well formed.
+    for (int kind = 0; kind < 6; ++kind) {
       Job job = start_job(f);
       uint8_t cause = 0;
       if (kind == 4) {  // a table entry with 25 raw bits: refused, stored as "no entry"
@@ -76,10 +76,13 @@ TYPED_TEST(NumUnpacker, MalformedStreams) {
         std::vector<uint8_t> syms = t.symbols, raw = t.raw;
         if (c == 1) {
           if (kind == 0) syms[size_t(rng.range(0, 249))] = 255, cause = ws::pkg::UNP_ERR_UNKNOWN;
-          if (kind == 1) raw.resize(raw.size() - 4), cause = ws::pkg::UNP_ERR_RUNS_OUT;
-          if (kind == 2 || (kind == 3 && t.raw_bit_count % 32 == 0)) raw.insert(raw.end(), 4, 0);
+          if (kind == 1) raw_word_off(raw, K, -1), cause = ws::pkg::UNP_ERR_RUNS_OUT;
+          if (kind == 2 || (kind == 3 && t.raw_bit_count % 32 == 0)) raw_word_off(raw, K, +1);
           if (kind == 3 && t.raw_bit_count % 32 != 0) raw.back() |= 0x80;  // a padding bit set
-          if (kind == 2 || kind == 3) cause = ws::pkg::UNP_ERR_LEFT_OVER;
+          // a non-zero 32-bit word after the stream: at 64 bits the padding half of the last word
+          // when the stream is an odd number of 32-bit words, else a word of its own
+          if (kind == 5) raw.insert(raw.end(), {0, 0, 0, 0x01});
+          if (kind == 2 || kind == 3 || kind == 5) cause = ws::pkg::UNP_ERR_LEFT_OVER;
         }
         add_chunk(job, K, f, syms, raw);
       }
@@ -209,10 +212,11 @@ TYPED_TEST(NumUnpacker, FullSpeedBf16) {
   add_values(job, K, f, stories.data(), 16384, 16384);
   const Stats s = run<TypeParam>(job, Traffic::always(), rng);
   report("bf16 full speed", s);
-  // 257 config writes, latency, then one beat per cycle unless the raw words (32 bits per cycle)
-  // cannot keep up: K * 8 bits per beat.
+  // 257 config writes, latency, then one beat per cycle unless the raw words (one a cycle of
+  // ws::pkg::raw_word_bits(K) bits: 32, 64 at 8 lanes) cannot keep up: K * 8 bits per beat.
   const double beats = double(job.beats.size());
-  const double bound = 257 + ws::NumUnpackerModel::kLatency + 2 + beats * std::max(1.0, K * 8 / 32.0);
+  const double bound =
+      257 + ws::NumUnpackerModel::kLatency + 2 + beats * std::max(1.0, K * 8 / double(ws::pkg::raw_word_bits(K)));
   std::printf("cycles %llu for %.0f beats (bound %.0f)\n", (unsigned long long)s.cycles, beats, bound);
   std::printf("WS_BENCH {\"bench\":\"num_unpacker\",\"lanes\":%d,\"values\":%llu,\"cycles\":%llu,"
               "\"config_cycles\":257,\"latency\":%d}\n",
@@ -239,8 +243,8 @@ TYPED_TEST(NumUnpacker, ErrClearThenGoodChunks) {
       const ws::numfmt::SplitTensor t = ws::numfmt::encode_tensor(f, v.data() + c * 250, 250, true);
       std::vector<uint8_t> syms = t.symbols, raw = t.raw;
       if (c == 0 && bad == 0) syms[size_t(rng.range(0, 249))] = 255;
-      if (c == 0 && bad == 1) raw.resize(raw.size() - 4);
-      if (c == 0 && bad == 2) raw.insert(raw.end(), 4, 0);
+      if (c == 0 && bad == 1) raw_word_off(raw, K, -1);
+      if (c == 0 && bad == 2) raw_word_off(raw, K, +1);
       add_chunk(job, K, f, syms, raw);
     }
   };

@@ -28,7 +28,7 @@ class PipelineRtl : public tb::VerilatedPins<PipelineRtl, Vweight_pipeline, ws::
     tb::set_words(t.vdesc_data_i, in.vdesc.pack(p_.value_dec()));
     drive_units(in.vunit_valid, in.vunit_data, in.vunit_last, t.vunit_valid_i, t.vunit_data_i, t.vunit_last_i);
     t.raw_valid_i = in.raw_valid;
-    t.raw_data_i = in.raw_data;
+    t.raw_data_i = decltype(t.raw_data_i)(in.raw_data);  // ws::pkg::raw_word_bits(ValueLanes) bits
     t.raw_last_i = in.raw_last;
     t.mdesc_valid_i = in.mdesc_valid;
     tb::set_words(t.mdesc_data_i, in.mdesc.pack(p_.meta_dec()));
