@@ -22,6 +22,7 @@
 #include "core/bf16.hpp"
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "core/ws_pkg.hpp"
 #include "files/safetensors.hpp"
 #include "hw/stream_program.hpp"
 #include "llm/llama.hpp"
@@ -63,6 +64,21 @@ TEST(StreamProgram, StreamWordsAreLittleEndianWithLastOnTheFinal) {
   EXPECT_EQ(w[1], (ws::StreamWord{0x08070605u, true}));
   EXPECT_TRUE(ws::stream_words(b.data(), 0).empty());
   EXPECT_THROW(ws::stream_words(b.data(), 5), ws::FormatError);
+  // 64-bit words (the raw port at 8 lanes, ws::pkg::raw_word_bits(8)): an odd number of 32-bit words
+  // ends in a word whose upper half is zero padding.
+  EXPECT_EQ(ws::pkg::raw_word_bits(8), 64);
+  EXPECT_EQ(ws::pkg::raw_word_bits(4), 32);
+  const Bytes c = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const std::vector<ws::StreamWord> w64 = ws::stream_words(c.data(), c.size(), 64);
+  ASSERT_EQ(w64.size(), 2u);
+  EXPECT_EQ(w64[0], (ws::StreamWord{0x0807060504030201u, false}));
+  EXPECT_EQ(w64[1], (ws::StreamWord{0x0c0b0a09u, true}));
+  const std::vector<ws::StreamWord> e64 = ws::stream_words(c.data(), 8, 64);
+  ASSERT_EQ(e64.size(), 1u);
+  EXPECT_EQ(e64[0], (ws::StreamWord{0x0807060504030201u, true}));
+  EXPECT_TRUE(ws::stream_words(c.data(), 0, 64).empty());
+  EXPECT_THROW(ws::stream_words(c.data(), 6, 64), ws::FormatError);
+  EXPECT_THROW(ws::stream_words(c.data(), 8, 48), std::invalid_argument);
 }
 
 TEST(StreamProgram, ChunkToTansDecoder) {
@@ -385,6 +401,14 @@ TEST(StreamProgram, WideLanesMakeBeatsOfFourGroups) {
   EXPECT_EQ(p.vdesc[0].desc.count, 64u * 32);
   ASSERT_EQ(p.mdesc.size(), 1u);
   EXPECT_EQ(p.mdesc[0].desc.count, 64u * 16);
+  // The raw stream in 64-bit words (ws::pkg::raw_word_bits(8)), little-endian, last on the final one.
+  ASSERT_EQ(vv.raw_bytes % 4, 0u);
+  const size_t n32 = vv.raw_bytes / 4;
+  ASSERT_EQ(p.raw.size(), (n32 + 1) / 2);
+  for (size_t i = 0; i < p.raw.size(); ++i) {
+    const uint64_t hi = 2 * i + 1 < n32 ? uint64_t(ws::load_le32(vv.raw_stream + 8 * i + 4)) : 0;
+    EXPECT_EQ(p.raw[i], (ws::StreamWord{ws::load_le32(vv.raw_stream + 8 * i) | hi << 32, i + 1 == p.raw.size()})) << i;
+  }
 
   // What the wide contract refuses: rows that are not whole beats of 16 columns (K8 56), chunks at
   // the default lanes, and lane counts the top does not take.
