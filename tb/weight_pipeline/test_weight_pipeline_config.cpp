@@ -12,6 +12,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "checks.hpp"
@@ -175,6 +176,24 @@ TEST(WP_SUITE, MalformedStreamsRaiseStickyErrors) {
   {  // value and metadata chunks of different row counts
     auto s = streams(L, 8, 6, 16);
     run_case({"chunks end on different beats", ws::pkg::WP_BLK_TOP, ws::pkg::WP_ERR_CHUNK_ENDS}, layer_of(L, *s, x));
+  }
+  // The raw stream (words of ws::pkg::raw_word_bits(ValueLanes) bits): a port word short, then a
+  // 32-bit word after it, zero or not (at 64 bits the new last word's upper half is its padding): the
+  // unpacker runs out, or finds bits left over (more than the last word's zero padding).
+  const size_t port_bytes = size_t(ws::pkg::raw_word_bits(built().value_lanes) / 8);
+  for (const auto& [name, cut, extra, cause] :
+       {std::make_tuple("raw stream a port word short", true, std::vector<uint8_t>{}, int(ws::pkg::UNP_ERR_RUNS_OUT)),
+        std::make_tuple("raw stream a zero word long", false, std::vector<uint8_t>{0, 0, 0, 0}, int(ws::pkg::UNP_ERR_LEFT_OVER)),
+        std::make_tuple("raw stream a non-zero word long", false, std::vector<uint8_t>{0, 0, 0, 0x80},
+                        int(ws::pkg::UNP_ERR_LEFT_OVER))}) {
+    auto s = streams(L);
+    ws::ChunkView& v = s->values_v[0];
+    ASSERT_EQ(v.raw_bytes % port_bytes, 0u);  // whole port words: ValueLanes bytes a beat
+    std::vector<uint8_t> raw(v.raw_stream, v.raw_stream + v.raw_bytes - (cut ? port_bytes : 0));
+    raw.insert(raw.end(), extra.begin(), extra.end());
+    v.raw_stream = raw.data();
+    v.raw_bytes = uint32_t(raw.size());
+    run_case({name, ws::pkg::WP_BLK_UNPACKER, cause}, layer_of(L, *s, x));
   }
   tot.print(WP_LABEL("malformed streams (then a good layer)"));
   EXPECT_EQ(tot.cycle_mismatches, 0u) << tb::seed_text();
