@@ -125,15 +125,25 @@ module ws_bit_reader #(
   assign cons_s      = SlackW'(consume_i);
   assign ncons_s     = SlackW'(next_consume_i);
   assign word_s      = SlackW'(WordBits);
+  // x + WordBits - y in one carry chain: a carry-save step (one LUT level) folds the word and the
+  // negation's +1 into two operands first (two adders in series were the unpacker's critical path).
+  function automatic logic [SlackW-1:0] plus_word_minus(input logic [SlackW-1:0] x, input logic [SlackW-1:0] y);
+    logic [SlackW-1:0] b, k, cs_s, cs_c;
+    b    = ~y;
+    k    = SlackW'(WordBits + 1);
+    cs_s = x ^ b ^ k;
+    cs_c = (x & b) | (x & k) | (b & k);
+    plus_word_minus = cs_s + (cs_c << 1);
+  endfunction
   assign s_word      = slack_q + word_s;
   assign s_done      = nxt_s - cons_s;
-  assign s_done_word = nxt_s + word_s - cons_s;
+  assign s_done_word = plus_word_minus(nxt_s, cons_s);
   assign l_keep      = cur_s - ncons_s;
-  assign l_word      = cur_s + word_s - ncons_s;
+  assign l_word      = plus_word_minus(cur_s, ncons_s);
   assign l_cons      = slack_q - ncons_s;
-  assign l_cons_word = s_word - ncons_s;
+  assign l_cons_word = plus_word_minus(slack_q, ncons_s);
   assign l_done      = nxt_s - ncons_s;
-  assign l_done_word = nxt_s + word_s - ncons_s;
+  assign l_done_word = plus_word_minus(nxt_s, ncons_s);
 
   // Every outcome of a cycle without done_i is one adder from registers; consume_en_i and the
   // word store, which come late, only pick one.

@@ -142,12 +142,20 @@ module ws_tans_decoder #(
   // symbols is taken and does nothing.
   ws_pkg::tans_desc_head_t d_head;
   logic                 desc_take, start;
-  logic [ChunkBits-1:0] d_count;    // the descriptor's count below 2^ChunkBits
-  // The count's tests, split so that none is a 32-input OR on the descriptor input: registered
-  // per part, combined by one gate where they are used.
-  logic                 cnt_big_q;     // the count does not fit ChunkBits: a bad descriptor
-  logic                 cnt_lo_nz_q;   // its bits below ChunkBits are not all 0
+  localparam int BigBits  = CountBits - ChunkBits;  // the count's bits above the chunk's counter
+  localparam int BigParts = 4;                      // ... tested in 4 parts (one LUT each at 17 of 32)
+  localparam int BigPart  = BigBits > BigParts ? (BigBits + BigParts - 1) / BigParts : 1;
+  logic [CB-1:0]        d_count;    // the descriptor's count below 2^ChunkBits
+  logic [BigParts*BigPart-1:0] d_above;    // ... and its bits from ChunkBits on
+  // The descriptor's tests are read only in ST_TAKEN, the cycle after the descriptor was taken, so
+  // they are registered every cycle (no enable from desc_take) and split so that each is at most
+  // two LUT levels from the descriptor input; one gate combines them where they are used.
+  logic [BigParts-1:0]  cnt_big_q;     // per part: the count does not fit ChunkBits (a bad descriptor)
+  logic                 cnt_lo_nz_q;   // its bits below LoBits are not all 0
   logic                 cnt_mid_z_q;   // its bits LoBits .. ChunkBits-1 are all 0
+  logic                 log_bad_q;     // the table log is outside 5 .. MaxTableLog
+  logic                 no_table_q;    // the bank has not been written (no write to it in between:
+                                       // desc_ready_o waits for one offered to the same bank)
   logic                 cnt_nz, cnt_small;  // n != 0; n < 8 Lanes
   logic [CB-1:0]        cnt_q;
   ws_pkg::tans_err_e    d_err;
@@ -155,24 +163,26 @@ module ws_tans_decoder #(
   assign d_head       = desc_data_i[HeadBits-1:0];
   assign desc_ready_o = st_q == ST_IDLE && !(cfg_valid_i && cfg_bank_i == d_head.bank);
   assign desc_take    = desc_valid_i && desc_ready_o;
-  assign d_count      = desc_data_i[HeadBits +: ChunkBits];
-  assign cnt_nz       = cnt_lo_nz_q || cnt_big_q;
-  assign cnt_small    = cnt_mid_z_q && !cnt_big_q;
+  assign d_count      = CB'(desc_data_i[HeadBits +: ChunkBits]);
+  assign d_above      = (BigParts*BigPart)'(desc_data_i[HeadBits +: CountBits] >> ChunkBits);
+  assign cnt_nz       = cnt_lo_nz_q || !cnt_mid_z_q || |cnt_big_q;
+  assign cnt_small    = cnt_mid_z_q && !(|cnt_big_q);
   assign start        = st_q == ST_TAKEN && cnt_nz;
-  assign d_err        = !loaded_q[bank_q] ? ws_pkg::TANS_ERR_NO_TABLE
-                      : log_q < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || log_q > 4'(ML) || cnt_big_q
-                                                                             ? ws_pkg::TANS_ERR_BAD_DESC
-                                                                             : ws_pkg::TANS_ERR_NONE;
+  assign d_err        = no_table_q ? ws_pkg::TANS_ERR_NO_TABLE
+                      : log_bad_q || |cnt_big_q ? ws_pkg::TANS_ERR_BAD_DESC
+                                               : ws_pkg::TANS_ERR_NONE;
 
   always_ff @(posedge clk_i) begin
     if (desc_take) begin
-      bank_q      <= d_head.bank;
-      log_q       <= d_head.table_log;
-      cnt_q       <= CB'(desc_data_i[HeadBits +: CountBits]);
-      cnt_big_q   <= (desc_data_i[HeadBits +: CountBits] >> ChunkBits) != '0;
-      cnt_lo_nz_q <= d_count != '0;
-      cnt_mid_z_q <= (d_count >> LoBits) == '0;
+      bank_q <= d_head.bank;
+      log_q  <= d_head.table_log;
     end
+    cnt_q       <= d_count;
+    for (int i = 0; i < BigParts; i++) cnt_big_q[i] <= d_above[BigPart*i +: BigPart] != '0;
+    cnt_lo_nz_q <= d_count[LoBits-1:0] != '0;
+    cnt_mid_z_q <= (d_count >> LoBits) == '0;
+    log_bad_q   <= d_head.table_log < 4'(ws_pkg::TANS_MIN_TABLE_LOG) || d_head.table_log > 4'(ML);
+    no_table_q  <= !loaded_q[d_head.bank];
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -508,7 +518,10 @@ module ws_tans_decoder #(
       out_count_q <= skid_v_q ? skid_count_q : new_count;
       out_last_q  <= skid_v_q ? skid_last_q : new_last;
     end
-    if (push) begin
+    // The skid register takes the new beat whenever it is empty or being emptied (it is full only
+    // when the output register is, so that is out_ready_i): the same beat as on `push`, with an
+    // enable from registers and the handshake instead of the sequencer's push.
+    if (!skid_v_q || out_ready_i) begin
       skid_data_q  <= new_data;
       skid_count_q <= new_count;
       skid_last_q  <= new_last;

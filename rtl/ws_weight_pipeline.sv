@@ -106,7 +106,8 @@ module ws_weight_pipeline #(
   localparam int G  = MetaLanes;              // MAC groups a beat: 2 values and a nibble each
   localparam int VC = $clog2(VL + 1);         // the width of a beat's value count
   localparam int MC = $clog2(ML + 1);         // ... metadata count
-  localparam int WB = G * ws_pkg::SPARSE_GROUP_BITS;  // a MAC weight beat
+  localparam int GB = ws_pkg::SPARSE_GROUP_BITS;  // a MAC group: {nibble, v1, v0}
+  localparam int WB = G * GB;                     // a MAC weight beat
 
   // ---------------------------------------------------------------------------------------------
   // Configuration: the address is decoded at the port into one select bit per target, and the write
@@ -182,6 +183,14 @@ module ws_weight_pipeline #(
   logic top_cfg_fire;
   assign top_cfg_fire = c_valid && (c_unknown || (c_sel_t && top_cfg_ok));
   assign cfg_bad      = top_cfg_fire && (c_unknown || c_data_bad);
+
+  // A refused write's error lands a cycle after the write, from a register of its own (cfg_bad's
+  // compares through the causes' priority into the sticky error were the pipeline's critical path).
+  logic cfg_err_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) cfg_err_q <= 1'b0;
+    else         cfg_err_q <= cfg_bad;
+  end
 
   // ---------------------------------------------------------------------------------------------
   // The blocks
@@ -346,6 +355,7 @@ module ws_weight_pipeline #(
   logic                x_loaded;  // the head layer's activations are in
   logic                act_open;  // an open layer waits for its activations
   logic                sent_q;    // the head's last beat is in u_w_slice, not yet in the MAC array
+  logic                held_q;    // a beat offered to u_w_slice last cycle and not taken
   logic                dense_q;   // the head layer is dense: nibbles implied, metadata idle
   logic                dense_next_q, dense_new_q;  // of the next open layer; LAYER_DENSE
   logic [4*G-1:0]      nibbles;   // the beat's nibbles, group g's at [4g +: 4]
@@ -358,11 +368,11 @@ module ws_weight_pipeline #(
   assign act_open   = loaded_q != layers_q;
   assign pair_valid = u_out_valid && (dense_q || m_valid);
   // Beat pairs go to the MAC array only while the layer's activations are loaded (until its last
-  // beat is sent) and no error is up; after an error both sides drain. w_ready is the slice's, a
-  // register.
-  assign w_valid     = pair_valid && x_loaded && !sent_q && !err_q;
-  assign u_out_ready = err_q || (w_ready && x_loaded && !sent_q && (dense_q || m_valid));
-  assign m_out_ready = err_q || (!dense_q && m_pass && w_ready && x_loaded && !sent_q && u_out_valid);
+  // beat is sent) and no error is up; after an error both sides drain, but a beat already offered
+  // stays offered until the slice takes it (the stream rule). w_ready is the slice's, a register.
+  assign w_valid     = pair_valid && x_loaded && !sent_q && (!err_q || held_q);
+  assign u_out_ready = (err_q && !held_q) || (w_ready && x_loaded && !sent_q && (dense_q || m_valid));
+  assign m_out_ready = (err_q && !held_q) || (!dense_q && m_pass && w_ready && x_loaded && !sent_q && u_out_valid);
   assign w_fire      = w_valid && w_ready;
   assign w_last      = beat_q == last_beat_q;
 
@@ -374,7 +384,7 @@ module ws_weight_pipeline #(
     for (int g = 0; g < G; g++) begin
       nibbles[4*g +: 4] = dense_q ? (g % 2 == 0 ? 4'(ws_pkg::WP_DENSE_NIBBLE0) : 4'(ws_pkg::WP_DENSE_NIBBLE1))
                                   : m_out_data[8*g +: 4];
-      w_data[36*g +: 36] = {nibbles[4*g +: 4], u_out_data[64*g + 48 +: 16], u_out_data[64*g + 16 +: 16]};
+      w_data[GB*g +: GB] = {nibbles[4*g +: 4], u_out_data[64*g + 48 +: 16], u_out_data[64*g + 16 +: 16]};
       meta_high = meta_high || m_out_data[8*g + 4 +: 4] != 4'd0;
     end
   end
@@ -399,7 +409,7 @@ module ws_weight_pipeline #(
     else if (!dense_q && u_out_last != m_out_last) ev_pair = ws_pkg::WP_ERR_CHUNK_ENDS;
     else if (w_last && !u_out_last) ev_pair = ws_pkg::WP_ERR_LAYER_END;
     else if (!dense_q && meta_high) ev_pair = ws_pkg::WP_ERR_META_SYMBOL;
-    ev_cfg = cfg_bad ? ws_pkg::WP_ERR_CONFIG : ws_pkg::WP_ERR_NONE;
+    ev_cfg = cfg_err_q ? ws_pkg::WP_ERR_CONFIG : ws_pkg::WP_ERR_NONE;
   end
 
   // The first error since reset or clear; blocks in stream order when several rise together. The
@@ -435,6 +445,7 @@ module ws_weight_pipeline #(
       layers_q         <= '0;
       loaded_q         <= '0;
       sent_q           <= 1'b0;
+      held_q           <= 1'b0;
       dense_q          <= 1'b0;
       dense_next_q     <= 1'b0;
       dense_new_q      <= 1'b0;
@@ -448,6 +459,7 @@ module ws_weight_pipeline #(
       loaded_q <= loaded_q + 2'(act_fire && act_last_i) - 2'(retire);
       if (w_fire && w_last) sent_q <= 1'b1;
       else if (retire) sent_q <= 1'b0;
+      held_q <= w_valid && !w_ready;
       if (retire) begin
         dense_q     <= dense_next_q;
         last_beat_q <= last_beat_next_q;

@@ -95,14 +95,18 @@ def load_config(path):
     return cfg
 
 
-def expand_sets(blk, family, explicit_only=False):
+def expand_sets(blk, family, explicit_only=False, where_keys=()):
     """The parameter sets of a block that apply to a family, in listed order (explicit_only: only
-    the sets that name it, for a family with "every_block": false). A parameter whose value is a
-    list expands to the cross product. Returns a list of (params dict, set dict)."""
+    the sets that name it, for a family with "every_block": false). A set with "opt_in" (a list of
+    its parameters) applies only when where_keys (the --where filters' parameters) names one of
+    them, so that --where on the other sets' parameters and `make synth` leave it out. A parameter
+    whose value is a list expands to the cross product. Returns a list of (params dict, set dict)."""
     out = []
     for s in blk["sets"]:
         fams = s.get("families")
         if (fams is None and explicit_only) or (fams is not None and family not in fams):
+            continue
+        if s.get("opt_in") and not set(s["opt_in"]) & set(where_keys):
             continue
         params = s.get("params", {})
         keys = list(params)
@@ -693,7 +697,7 @@ def main(argv=None):
         for blk in blocks:
             files = block_files(blk, args.files)
             for f in fam_names:
-                sets = expand_sets(blk, f, not fams_all[f].get("every_block", True))
+                sets = expand_sets(blk, f, not fams_all[f].get("every_block", True), where)
                 if args.quick:
                     marked = [x for x in sets if x[1].get("quick")]
                     sets = (marked or sets)[:1]

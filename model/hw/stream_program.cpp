@@ -154,8 +154,8 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
                                         bool with_format, bool one_bank) {
   PipelineProgram prog;
   if (with_format) prog.cfg = pipeline_format_config();
-  prog.vunits.resize(kWpValueStates);
-  prog.munits.resize(kWpMetaStates);
+  prog.vunits.resize(size_t(p.value_states()));
+  prog.munits.resize(size_t(p.meta_states()));
   int vbank = 0, mbank = 0;  // the bank each decoder's next chunk decodes from
   const uint32_t mac_perm_base = uint32_t(p.max_k);  // perm[j] at MaxK + j
   for (const PipelineLayer& L : layers) {
@@ -164,6 +164,9 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
       throw std::invalid_argument("weight pipeline program: a dense layer needs K a multiple of 4, no permutation, no metadata");
     const int cols = L.packed_cols();  // the MAC array's columns: K8 (2:4) or 2K (dense)
     if (cols > p.max_k) throw std::invalid_argument("weight pipeline program: the layer's columns exceed MaxK");
+    if (cols % p.cols_per_beat() != 0)  // MetaLanes 4: 16 columns a beat (2:4: K16, dense: K a multiple of 8)
+      throw std::invalid_argument("weight pipeline program: the layer's " + std::to_string(cols) +
+                                  " packed columns are not whole beats of " + std::to_string(p.cols_per_beat()));
     // Chunks in the order of the beat each starts at, value first on a tie: a table load waits for
     // the chunk that last decoded from its bank to end, which needs only beats of chunks before it.
     struct Start {

@@ -91,7 +91,9 @@ std::vector<CfgWrite> unpacker_config(const numfmt::Format& f);
 // activations. Dense (section 2.1): value chunks only, W row-major with K a multiple of 4, no
 // permutation; each beat is 4 consecutive weights, joined with implied nibbles, and the MAC array's
 // 2K packed columns hold x[4p], x[4p+1] at 8p, 8p+1 and x[4p+2], x[4p+3] at 8p+6, 8p+7 (+0 between);
-// at MetaLanes 1 (one group a beat, implied nibble 0x4) x[2p], x[2p+1] at 4p, 4p+1.
+// at MetaLanes 1 (one group a beat, implied nibble 0x4) x[2p], x[2p+1] at 4p, 4p+1. A row's packed
+// columns must be whole beats of WeightPipelineParams::cols_per_beat(): at MetaLanes 4 (16 columns a
+// beat) a 2:4 row is padded to K16 (ws::pad_sparse24_cols(layer, 16)) and a dense K is a multiple of 8.
 struct PipelineLayer {
   std::vector<ChunkView> values;  // bf16 values (2:4: the kept ones), ValueLanes lanes (their bytes must outlive the program)
   std::vector<ChunkView> meta;    // 2:4: metadata nibbles as symbols, MetaLanes lanes, no raw stream; dense: none
@@ -156,7 +158,7 @@ struct PipelineAct {
 struct PipelineProgram {
   std::vector<CfgWrite> cfg;
   std::vector<PipelineDesc> vdesc, mdesc;
-  std::vector<std::vector<StreamUnit>> vunits, munits;  // per state port: kWpValueStates, kWpMetaStates
+  std::vector<std::vector<StreamUnit>> vunits, munits;  // per state port: value_states(), meta_states()
   std::vector<StreamWord> raw;
   std::vector<PipelineAct> act;
   struct Layer {
@@ -171,7 +173,7 @@ struct PipelineProgram {
 std::vector<CfgWrite> pipeline_format_config();
 
 // The program of `layers`, preceded by pipeline_format_config() when with_format. Throws
-// std::invalid_argument for an empty layer, packed_cols() > MaxK, chunks of the wrong lane count, or a
+// std::invalid_argument for an empty layer, packed_cols() > MaxK or not whole beats, chunks of the wrong lane count, or a
 // dense layer with K not a multiple of 4, a permutation or metadata chunks, and
 // ws::FormatError for a layout-1 chunk or a stream that is not whole units or words.
 PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,

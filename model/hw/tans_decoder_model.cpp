@@ -109,10 +109,9 @@ void TansDecoderModel::compute(Comb& c) const {
   c.desc_ready = st_ == ST_IDLE && !(in.cfg_valid && in.cfg_bank == in.desc.bank);
   c.desc_take = in.desc_valid && c.desc_ready;
   c.start = st_ == ST_TAKEN && cnt_nz();
-  c.d_err = !bit(loaded_, bank_)                                               ? pkg::TANS_ERR_NO_TABLE
-            : log_ < uint32_t(pkg::TANS_MIN_TABLE_LOG) || log_ > uint32_t(ML) || cnt_big_
-                ? pkg::TANS_ERR_BAD_DESC
-                                                                              : pkg::TANS_ERR_NONE;
+  c.d_err = no_table_                ? pkg::TANS_ERR_NO_TABLE
+            : log_bad_ || cnt_big_ ? pkg::TANS_ERR_BAD_DESC
+                                   : pkg::TANS_ERR_NONE;
 
   // Output room (needs only registers and out_ready), then the abort, which the lanes see.
   c.take_out = out_v_ && in.out_ready;
@@ -362,6 +361,7 @@ void TansDecoderModel::tick() {
   // Old values the sticky error's cause register reads.
   const uint8_t desc_ev = desc_ev_;
   const bool cfg_ev = cfg_ev_;
+  const uint32_t loaded_before_cfg = loaded_;
 
   // Configuration pipeline (each register from the one before it, as it was before this edge)
   {
@@ -468,16 +468,22 @@ void TansDecoderModel::tick() {
   }
   any_early_ = l_early, any_final_ = l_final, any_left_ = l_left, any_init_ = l_init;
 
-  // Descriptor (taken only in ST_IDLE, so nothing above saw these change)
-  if (c.desc_take) {
+  // Descriptor (taken only in ST_IDLE, so nothing above saw these change). Its tests and count are
+  // registered every cycle: they are read only in ST_TAKEN, the cycle after the take.
+  {
     const uint64_t count = uint64_t(in.desc.count) & low_mask(p_.count_bits);
-    bank_ = in.desc.bank;
-    log_ = in.desc.table_log & 15;
+    const uint32_t table_log = in.desc.table_log & 15;
+    if (c.desc_take) {
+      bank_ = in.desc.bank;
+      log_ = table_log;
+    }
     cnt_ = count & low_mask(cb_);
     const uint64_t low = count & low_mask(p_.chunk_bits);
     cnt_big_ = (count >> p_.chunk_bits) != 0;
-    cnt_lo_nz_ = low != 0;
+    cnt_lo_nz_ = (low & low_mask(lo_bits_)) != 0;
     cnt_mid_z_ = (low >> lo_bits_) == 0;
+    log_bad_ = table_log < uint32_t(pkg::TANS_MIN_TABLE_LOG) || table_log > uint32_t(p_.max_table_log);
+    no_table_ = !bit(loaded_before_cfg, in.desc.bank);
   }
 
   // Output register and its skid register
@@ -493,7 +499,7 @@ void TansDecoderModel::tick() {
   } else if (c.push) {
     skid_v_ = true;
   }
-  if (c.push) {
+  if (!skid_v || in.out_ready) {  // the skid register's enable (it takes the beat that pushes)
     skid_data_ = new_data;
     skid_count_ = c.new_count;
     skid_last_ = c.new_last;

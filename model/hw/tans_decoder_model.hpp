@@ -121,9 +121,12 @@ class TansDecoderModel : public TansDecoderPins {
   uint32_t loaded_ = 0;
   // Descriptor and sequencer
   uint32_t st_ = 0, log_ = 0, pend_ = 0, wait_ = 0, end_wait_ = 0, ready_all_ = 0;
-  bool bank_ = false, cnt_big_ = false, cnt_lo_nz_ = false, cnt_mid_z_ = false;
-  bool cnt_nz() const { return cnt_lo_nz_ || cnt_big_; }         // n != 0
-  bool cnt_small() const { return cnt_mid_z_ && !cnt_big_; }     // n < 8 Lanes
+  bool bank_ = false;
+  // The descriptor's tests, registered every cycle (read only in ST_TAKEN). cnt_big_: the OR of the
+  // RTL's parts of cnt_big_q.
+  bool cnt_big_ = false, cnt_lo_nz_ = false, cnt_mid_z_ = false, log_bad_ = false, no_table_ = false;
+  bool cnt_nz() const { return cnt_lo_nz_ || !cnt_mid_z_ || cnt_big_; }  // n != 0
+  bool cnt_small() const { return cnt_mid_z_ && !cnt_big_; }             // n < 8 Lanes
   uint64_t cnt_ = 0, rem_ = 0;
   bool adv_ = false, phase_ = false, primed_ = false, s_pseudo_ = false, s_beat_ = false, s_init_ = false;
   uint32_t s_pop0_ = 0, s_pop1_ = 0, s_fin0_ = 0, s_fin1_ = 0, dec_fin_ = 0, done0_ = 0, done1_ = 0;

@@ -4,6 +4,7 @@
 #include "hw/weight_pipeline_model.hpp"
 
 #include <stdexcept>
+#include <string>
 
 namespace ws {
 
@@ -20,8 +21,10 @@ void WeightPipelineParams::check() const {
   if (!log_ok(value_table_log) || !log_ok(meta_table_log))
     throw std::invalid_argument("WeightPipelineParams: table logs must be 5..12");
   if (beat_bits < 1 || beat_bits > 31) throw std::invalid_argument("WeightPipelineParams: beat_bits must be 1..31");
-  if (!((meta_lanes == 1 || meta_lanes == 2) && value_lanes == 2 * meta_lanes))
-    throw std::invalid_argument("WeightPipelineParams: lanes must be value 4, metadata 2 (the default) or value 2, metadata 1");
+  if (meta_lanes < 1 || meta_lanes > kWpMaxMetaLanes || (meta_lanes & (meta_lanes - 1)) != 0 ||
+      value_lanes != 2 * meta_lanes)
+    throw std::invalid_argument("WeightPipelineParams: lanes must be metadata 1, 2 or 4 and value 2 x metadata (value " +
+                                std::to_string(value_lanes) + ", metadata " + std::to_string(meta_lanes) + ")");
 }
 
 TansDecoderParams WeightPipelineParams::value_dec() const {
@@ -69,11 +72,12 @@ void WeightPipelineModel::reset() {
   m_slice_.reset();
   w_slice_.reset();
   layers_ = loaded_ = 0;
-  sent_ = false;
+  sent_ = held_ = false;
   dense_ = dense_next_ = dense_new_ = false;
   last_beat_ = last_beat_next_ = 0;
   beat_ = 0;
   v_pass_ = m_pass_ = false;
+  cfg_err_ = false;
   err_.reset();
 }
 
@@ -198,9 +202,10 @@ void WeightPipelineModel::compute(Comb& c) {
     const DecBeat& mb = m_slice_.out();
     const bool w_ready = w_slice_.in_ready(), gate = c.x_loaded && !sent_;
     const bool u_valid = c.uo.out_valid, m_valid = m_slice_.out_valid() && c.m_pass;
-    c.w_valid = u_valid && (dense_ || m_valid) && gate && !err_.err;
-    c.ui.out_ready = err_.err || (w_ready && gate && (dense_ || m_valid));
-    c.m_ready = err_.err || (!dense_ && c.m_pass && w_ready && gate && u_valid);
+    const bool drain = err_.err && !held_;  // an offered beat stays offered after an error
+    c.w_valid = u_valid && (dense_ || m_valid) && gate && (!err_.err || held_);
+    c.ui.out_ready = drain || (w_ready && gate && (dense_ || m_valid));
+    c.m_ready = drain || (!dense_ && c.m_pass && w_ready && gate && u_valid);
     unp_.in = c.ui;
     unp_.eval();
     c.uo = unp_.out;
@@ -251,7 +256,7 @@ void WeightPipelineModel::compute(Comb& c) {
       else if (c.w_last && !c.uo.out_last) c.ev = pkg::WP_ERR_LAYER_END;
       else if (!dense_ && meta_high) c.ev = pkg::WP_ERR_META_SYMBOL;
     }
-    if (c.ev == pkg::WP_ERR_NONE && c.cfg_bad) c.ev = pkg::WP_ERR_CONFIG;
+    if (c.ev == pkg::WP_ERR_NONE && cfg_err_) c.ev = pkg::WP_ERR_CONFIG;  // the write a cycle before
 
     WeightPipelineOutputs& o = out;
     c.cfg_out_ready = true;  // unknown addresses: taken at once
@@ -311,6 +316,7 @@ void WeightPipelineModel::tick() {
   loaded_ += int(c.act_fire && in.act_last) - int(retire);
   if (c.w_fire && c.w_last) sent_ = true;
   else if (retire) sent_ = false;
+  held_ = c.w_valid && !c.w_fire;
   if (retire) {
     dense_ = dense_next_;
     last_beat_ = last_beat_next_;
@@ -338,6 +344,7 @@ void WeightPipelineModel::tick() {
   else if (!in.err_clear && mac_.out.err) cause = cause_of(pkg::WP_BLK_MAC, mac_.out.err_cause);
   else if (c.ev != pkg::WP_ERR_NONE) cause = cause_of(pkg::WP_BLK_TOP, c.ev);
   err_.tick(in.err_clear, cause);
+  cfg_err_ = c.cfg_bad;
   cfg_slice_.tick(in.cfg_valid, decode_cfg(), c.cfg_out_ready);
   w_slice_.tick(c.w_valid, c.w_beat, ao_w_ready);
   v_slice_.tick(vo.out_valid, DecBeat{vo.out_data, vo.out_count, vo.out_last}, c.v_ready);

@@ -1,8 +1,9 @@
 // Cycle-accurate model of rtl/ws_weight_pipeline.sv (docs/weight_pipeline.md): the value decoder
-// (ws::TansDecoderModel, 4 lanes, layout-2 chunks on 8 state ports), the number unpacker
-// (ws::NumUnpackerModel, 4 lanes), the metadata decoder (2 lanes, 4 state ports) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle 2)
-// at the default lane counts (WeightPipelineParams::value_lanes, meta_lanes: 2 and 1 for the small
-// configuration, GroupsPerCycle = meta_lanes), plus the
+// (ws::TansDecoderModel, ValueLanes lanes, layout-2 chunks on 2 x ValueLanes state ports), the number
+// unpacker (ws::NumUnpackerModel, ValueLanes lanes), the metadata decoder (MetaLanes lanes, 2 x
+// MetaLanes state ports) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle =
+// MetaLanes), at any lane counts the top takes (WeightPipelineParams: 4/2 by default, 2/1 the small
+// configuration, 8/4 the wide one), plus the
 // top's glue: configuration routing, the join of value and metadata beats (or, for a dense layer, of
 // value beats and implied nibbles), the activation gate, the layer beat counter and the sticky error. The configuration map, the beat fields and the error
 // causes are ws::pkg's (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
@@ -31,20 +32,24 @@ struct WeightPipelineParams {
   int meta_table_log = 8;     // MetaTableLog
   int count_bits = 32;        // CountBits
   int beat_bits = 24;         // BeatBits
-  int value_lanes = pkg::WP_VALUE_LANES;  // ValueLanes: 2 or 4 (the port arrays below hold 4)
-  int meta_lanes = pkg::WP_META_LANES;    // MetaLanes = value_lanes / 2 = the MAC array's GroupsPerCycle
+  int value_lanes = pkg::WP_VALUE_LANES;  // ValueLanes = 2 x meta_lanes
+  int meta_lanes = pkg::WP_META_LANES;    // MetaLanes: 1, 2 or 4 = the MAC array's GroupsPerCycle
   int k_bits() const;         // $clog2(MaxK)
   int cols_per_beat() const { return 4 * meta_lanes; }  // the MAC array's columns a weight beat
+  int value_states() const { return 2 * value_lanes; }  // the value decoder's state ports
+  int meta_states() const { return 2 * meta_lanes; }    // the metadata decoder's state ports
   void check() const;         // throws std::invalid_argument
   TansDecoderParams value_dec() const;
   TansDecoderParams meta_dec() const;
   MacArrayParams mac() const;
 };
 
-// The decoders' state ports: 2 x lanes each (docs/tans_decoder.md section 1), at the default (the
-// largest the model takes) lane counts; a smaller configuration uses the first 2 x lanes.
-constexpr int kWpValueStates = 2 * pkg::WP_VALUE_LANES;
-constexpr int kWpMetaStates = 2 * pkg::WP_META_LANES;
+// The widest top (MetaLanes 4, as the RTL's elaboration check): the pins' state-port arrays hold its
+// 2 x lanes ports per decoder (docs/tans_decoder.md section 1); a configuration uses the first
+// WeightPipelineParams::value_states() / meta_states() and leaves the others idle (readies false).
+constexpr int kWpMaxMetaLanes = 4;
+constexpr int kWpValueStates = 4 * kWpMaxMetaLanes;
+constexpr int kWpMetaStates = 2 * kWpMaxMetaLanes;
 
 // The pins of ws_weight_pipeline, without the clock. State port s is index s of the *unit_* arrays
 // (vunit_data_i[16 s +: 16]).
@@ -140,11 +145,13 @@ class WeightPipelineModel : public WeightPipelinePins {
   int layers_ = 0;  // open layers (LAYER_BEATS written, last beat not in the MAC array), 0 .. 2
   int loaded_ = 0;  // of those, the ones whose activations are in
   bool sent_ = false;  // the head's last beat is in the MAC slice, not yet in the MAC array
+  bool held_ = false;  // a beat offered to the MAC slice last cycle and not taken (held_q)
   bool dense_ = false, dense_next_ = false;  // the head's and the next open layer's
   bool dense_new_ = false;  // LAYER_DENSE, for the next LAYER_BEATS
   uint32_t last_beat_ = 0, last_beat_next_ = 0;  // LAYER_BEATS - 1 of the head and the next layer
   uint32_t beat_ = 0;
   bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
+  bool cfg_err_ = false;  // a refused configuration write last cycle (cfg_err_q)
   StickyError err_;
   WeightPipelineProbe probe_;
 };

@@ -98,6 +98,25 @@ def main():
     listed = buf.getvalue().splitlines()
     expect(len(listed) == 1 and "Width=100" in listed[0], f"--where Width=100 lists that set only (got {listed})")
 
+    # 4. An "opt_in" set runs only when a --where filter names one of its opt-in parameters.
+    optin = {"families": fams, "blocks": [
+        {"name": "add", "top": "st_pipe_add", "sets": [{"params": {"Width": 8}},
+                                                       {"params": {"Width": 8, "Stages": 3}, "opt_in": ["Stages"]}]},
+    ]}
+    (Path(work) / "optin").mkdir(parents=True, exist_ok=True)
+    (Path(work) / "optin" / "blocks.json").write_text(json.dumps(optin, indent=2))
+
+    def listing(*where):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            run_synth.main(["--config", str(Path(work) / "optin" / "blocks.json"), "--files", str(HERE / "files.f"),
+                            "--family", "ice40", "--list", *where])
+        return buf.getvalue().splitlines()
+    plain, width, stages = listing(), listing("--where", "Width=8"), listing("--where", "Stages=3")
+    expect(len(plain) == 1 and "Stages" not in plain[0], f"opt_in: left out without --where (got {plain})")
+    expect(len(width) == 1 and "Stages" not in width[0], f"opt_in: left out by --where Width=8 (got {width})")
+    expect(len(stages) == 1 and "Stages=3" in stages[0], f"opt_in: --where Stages=3 lists it (got {stages})")
+
     n_fail = len(failures)
     print(f"synth selftest: {n_fail} failed check(s)")
     return 1 if n_fail else 0

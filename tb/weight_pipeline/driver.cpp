@@ -87,9 +87,10 @@ struct Src {
   }
 };
 
-// Compares every output; returns the number of differing signals, describing them in `why`.
-int compare(const ws::WeightPipelineOutputs& r, const ws::WeightPipelineOutputs& m, std::string* why,
-            uint64_t* compared) {
+// Compares every output of a top with p's state ports; returns the number of differing signals,
+// describing them in `why`.
+int compare(const ws::WeightPipelineParams& p, const ws::WeightPipelineOutputs& r, const ws::WeightPipelineOutputs& m,
+            std::string* why, uint64_t* compared) {
   int n = 0;
   std::ostringstream o;
   auto chk = [&](const char* name, uint64_t a, uint64_t b) {
@@ -101,10 +102,10 @@ int compare(const ws::WeightPipelineOutputs& r, const ws::WeightPipelineOutputs&
   };
   chk("cfg_ready", r.cfg_ready, m.cfg_ready);
   chk("vdesc_ready", r.vdesc_ready, m.vdesc_ready);
-  for (size_t s = 0; s < r.vunit_ready.size(); ++s) chk("vunit_ready", r.vunit_ready[s], m.vunit_ready[s]);
+  for (size_t s = 0; s < size_t(p.value_states()); ++s) chk("vunit_ready", r.vunit_ready[s], m.vunit_ready[s]);
   chk("raw_ready", r.raw_ready, m.raw_ready);
   chk("mdesc_ready", r.mdesc_ready, m.mdesc_ready);
-  for (size_t s = 0; s < r.munit_ready.size(); ++s) chk("munit_ready", r.munit_ready[s], m.munit_ready[s]);
+  for (size_t s = 0; s < size_t(p.meta_states()); ++s) chk("munit_ready", r.munit_ready[s], m.munit_ready[s]);
   chk("act_ready", r.act_ready, m.act_ready);
   chk("y_valid", r.y_valid, m.y_valid);
   if (r.y_valid && m.y_valid) {
@@ -161,7 +162,7 @@ struct Driver::Impl {
     rtl.eval();
     model.eval();
     std::string why;
-    if (compare(rtl.out, model.out, &why, &res.signals_compared)) {
+    if (compare(p, rtl.out, model.out, &why, &res.signals_compared)) {
       if (res.cycle_mismatches == 0) res.first_mismatch = "cycle " + std::to_string(cyc) + ":" + why;
       ++res.cycle_mismatches;
     }
@@ -180,7 +181,8 @@ Driver::~Driver() = default;
 ws::WeightPipelineParams Driver::built_params() {
   ws::WeightPipelineParams p;
   // The Verilated top's parameters (CMake: ws_rtl_driver MaxK 256, ws_rtl_driver_4k 4096,
-  // ws_rtl_driver_up5k the small configuration); the others at their defaults.
+  // ws_rtl_driver_up5k the small configuration, ws_rtl_driver_wide the wide one); the others at their
+  // defaults.
   p.max_k = WS_WP_MAX_K;
 #ifdef WS_WP_VALUE_LANES
   p.value_lanes = WS_WP_VALUE_LANES;
@@ -393,8 +395,8 @@ Result Driver::clear_error(const ws::CfgWrite* write) {
   Result res;
   const uint64_t errors_before = I.rtl.assertion_errors();
   if (write) {
-    // The write enters the configuration slice a cycle before the clear, so that it reaches the top
-    // (and raises its cause) on the clearing cycle.
+    // The write enters the configuration slice two cycles before the clear: it reaches the top the
+    // cycle after, and its cause (registered apart, cfg_err_q) the sticky error on the clearing cycle.
     ws::WeightPipelineInputs in;
     in.cfg_valid = true;
     in.cfg_addr = write->addr;
@@ -403,7 +405,9 @@ Result Driver::clear_error(const ws::CfgWrite* write) {
     res.inputs_drained = ro.cfg_ready;
     res.cfg_writes = ro.cfg_ready ? 1 : 0;
     I.tick();
-    res.cycles = 1;
+    I.eval(ws::WeightPipelineInputs{}, res);
+    I.tick();
+    res.cycles = 2;
   } else {
     res.inputs_drained = true;
   }

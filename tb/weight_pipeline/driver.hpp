@@ -42,15 +42,15 @@ struct LayerResult {
   uint64_t first_w_cycle = 0;   // first weight beat into the MAC array
   uint64_t last_w_cycle = 0;    // last weight beat into the MAC array
   uint64_t last_y_cycle = 0;    // last y transfer
-  uint64_t beats = 0;           // rows * K8 / 8
+  uint64_t beats = 0;           // rows * packed columns / (4 * MetaLanes): rows * K8 / 8 at the default
   uint64_t kept = 0;            // rows * K8 / 2 kept values
   uint64_t dense = 0;           // dense-equivalent weights: rows * K8 (2:4), rows * K (dense)
   // Table load: from the layer's start to its first weight beat (tables, format, perm, pipeline fill);
   // streaming: from its first weight beat to its last y.
   uint64_t load_cycles() const { return first_w_cycle - start_cycle; }
   uint64_t stream_cycles() const { return last_y_cycle - first_w_cycle + 1; }
-  // Weight beats per cycle while the weights stream (first to last beat): 1.0 = 4 values (2:4: 8
-  // dense-equivalent weights; dense: 4).
+  // Weight beats per cycle while the weights stream (first to last beat): 1.0 = ValueLanes values
+  // (default 4; 2:4: 2 x ValueLanes dense-equivalent weights; dense: ValueLanes).
   double beats_per_cycle() const { return double(beats) / double(last_w_cycle - first_w_cycle + 1); }
 };
 
@@ -94,14 +94,15 @@ class Driver {
   // Configuration writes alone (each held until taken), then a few idle cycles for the error flags to
   // settle; never resets. For errors between layers, which err_clear recovers from.
   Result configure(const std::vector<ws::CfgWrite>& writes);
-  // One cycle with err_clear high. With a write, it is offered on the cycle before (it must be taken
-  // at once) so that it reaches the top through the configuration slice on the clearing cycle; err
-  // and err_cause are those after the clearing edge.
+  // One cycle with err_clear high. With a write, it is offered two cycles before (it must be taken
+  // at once) so that its cause reaches the sticky error (through the configuration slice and the
+  // top's registered check) on the clearing cycle; err and err_cause are those after the clearing edge.
   Result clear_error(const ws::CfgWrite* write = nullptr);
 
   const ws::WeightPipelineParams& params() const;
   // The parameters the linked Verilated top is built with (ws_rtl_driver: the defaults; ws_rtl_driver_4k:
-  // MaxK 4096): the only ones the constructor takes.
+  // MaxK 4096; ws_rtl_driver_up5k: lanes 2/1; ws_rtl_driver_wide: lanes 8/4): the only ones the
+  // constructor takes.
   static ws::WeightPipelineParams built_params();
   uint64_t cycle() const;
 

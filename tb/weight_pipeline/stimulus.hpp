@@ -24,6 +24,12 @@ namespace tbwp {
 
 using ws::MacMode;
 
+// The parameters of the linked Verilated top (wp::Driver::built_params()), which the stimulus follows.
+inline const ws::WeightPipelineParams& built() {
+  static const ws::WeightPipelineParams p = wp::Driver::built_params();
+  return p;
+}
+
 // A metadata chunk of nibbles (normalised at meta_table_log, the built top's MetaLanes lanes, layout 2:
 // 2 x MetaLanes state streams, no raw stream) as the pipeline takes it; the container's own are encode_sparse24_chunk's meta
 // sub-chunks. The view points into `stream` (the state streams back to back): move, never copy.
@@ -41,7 +47,7 @@ inline MetaChunk make_meta_chunk(const uint8_t* nibbles, size_t n, int meta_tabl
   ws::tans::Histogram h{};
   for (size_t i = 0; i < n; ++i) ++h[nibbles[i]];
   const ws::tans::NormalizedCounts nc = ws::tans::normalize(h, meta_table_log);
-  const int lanes = wp::Driver::built_params().meta_lanes;
+  const int lanes = built().meta_lanes;
   const ws::tans::EncodedSymbols e = ws::tans::encode(nibbles, n, nc, lanes, ws::tans::Layout::PerState);
   for (const auto& st : e.streams) c.stream.insert(c.stream.end(), st.begin(), st.end());
   c.view.value_count = uint32_t(n);
@@ -59,7 +65,7 @@ inline MetaChunk make_meta_chunk(const uint8_t* nibbles, size_t n, int meta_tabl
   return c;
 }
 
-// The compressed streams of one packed layer (rows x K8, K8 a multiple of 8), owning their bytes.
+// The compressed streams of one packed layer (rows x K8, K8 a multiple of row_pad()), owning their bytes.
 struct Streams {
   std::vector<std::vector<uint8_t>> value_bytes;  // encode_chunk output per value chunk
   std::vector<MetaChunk> meta;
@@ -86,7 +92,7 @@ inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 
       bytes[2 * i + 1] = uint8_t(v >> 8);
     }
     ws::ChunkOptions opt;
-    opt.lanes = wp::Driver::built_params().value_lanes;
+    opt.lanes = built().value_lanes;
     if (value_log > 0) opt.table_log = value_log;
     s->value_bytes.push_back(ws::encode_chunk(bytes.data(), size_t(n) * vpr, ws::DType::BF16, opt));
   }
@@ -99,8 +105,8 @@ inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 
   return s;
 }
 
-// A dense bf16 layer as value chunks of `per_chunk` values (a multiple of 4; 0: one chunk) at the built
-// top's ValueLanes, owning its bytes. value_log: the chunks' table log (0: the codec's default).
+// A dense bf16 layer as value chunks of `per_chunk` values (a multiple of ValueLanes; 0: one chunk)
+// at the built top's ValueLanes, owning its bytes. value_log: the chunks' table log (0: the codec's default).
 struct DenseLayer {
   std::string name;
   int rows = 0, k = 0;
@@ -119,7 +125,7 @@ inline std::unique_ptr<DenseLayer> make_dense(std::string name, std::vector<uint
   d->w = std::move(w);
   if (per_chunk == 0) per_chunk = d->w.size();
   ws::ChunkOptions opt;
-  opt.lanes = wp::Driver::built_params().value_lanes;
+  opt.lanes = built().value_lanes;
   if (value_log > 0) opt.table_log = value_log;
   for (size_t at = 0; at < d->w.size(); at += per_chunk) {
     const size_t n = std::min(per_chunk, d->w.size() - at);
@@ -160,12 +166,16 @@ inline std::vector<uint16_t> pad_x(const std::vector<uint16_t>& x, int k8) {
   return p;
 }
 
-// A layer pruned 2:4 by magnitude under perm, rounded to bf16, padded to K8.
+// The columns a packed 2:4 row is padded to for the built top: K8, or whole beats where a beat is
+// wider (MetaLanes 4: K16).
+inline int row_pad() { return std::max(8, built().cols_per_beat()); }
+
+// A layer pruned 2:4 by magnitude under perm, rounded to bf16, padded to row_pad() columns.
 inline ws::Sparse24 pack_real(const std::vector<float>& w, int rows, int cols, const std::vector<int32_t>& perm) {
   const std::vector<float> pruned = ws::prune24_magnitude(w, rows, cols, perm);
   std::vector<uint16_t> b(pruned.size());
   for (size_t i = 0; i < b.size(); ++i) b[i] = ws::fp32_to_bf16(pruned[i]);
-  return ws::pad_sparse24_cols(ws::pack_sparse24(b, rows, cols, MacMode::Bf16, perm), 8);
+  return ws::pad_sparse24_cols(ws::pack_sparse24(b, rows, cols, MacMode::Bf16, perm), row_pad());
 }
 
 inline std::vector<int32_t> random_perm(int n, std::mt19937_64& rng) {

@@ -340,6 +340,81 @@ TEST(StreamProgram, Sparse24LayerToWeightPipeline) {
   EXPECT_THROW(ws::weight_pipeline_program({two_lanes}, params, false), std::invalid_argument);
 }
 
+TEST(StreamProgram, WideLanesMakeBeatsOfFourGroups) {
+  // docs/weight_pipeline.md, "Wide configuration": ValueLanes 8, MetaLanes 4. A beat is 4 groups =
+  // 16 packed columns, so MAC CTRL row_beats = K16 / 16 and LAYER_BEATS = rows x K16 / 16; the value
+  // decoder has 16 state ports, the metadata decoder 8, each fed its own state's units. stories260K's
+  // wq[0] (64 x 64) pruned 2:4, its chunks coded at the codec's 8 and 4 lane options.
+  const RealTensor wq = pruned(ws::LinearKind::wq);
+  const std::vector<uint16_t> w0(wq.bf16.begin(), wq.bf16.begin() + 64 * 64);
+  const ws::Sparse24 S = ws::pack_sparse24(w0, 64, 64, ws::MacMode::Bf16);
+  Bytes vb(2 * S.values.size());
+  for (size_t i = 0; i < S.values.size(); ++i) ws::store_le(&vb[2 * i], S.values[i], 2);
+  ws::ChunkOptions vopt, mopt;
+  vopt.lanes = 8;
+  mopt.lanes = 4;
+  mopt.table_log = 6;
+  const Bytes vchunk = ws::encode_chunk(vb.data(), S.values.size(), ws::DType::BF16, vopt);
+  const Bytes mchunk = ws::encode_chunk(S.meta.data(), S.meta.size(), ws::DType::Raw, mopt);
+  const ws::ChunkView vv = ws::parse_chunk(vchunk.data(), vchunk.size()), mv = ws::parse_chunk(mchunk.data(), mchunk.size());
+  ASSERT_EQ(vv.lanes, 8);
+  ASSERT_EQ(mv.lanes, 4);
+  std::mt19937_64 rng(wstest::seed());
+  std::vector<uint16_t> x(64);
+  for (auto& v : x) v = uint16_t(rng());
+  const ws::PipelineLayer L = ws::sparse24_pipeline_layer(S, {vv}, {mv}, x);
+  ws::WeightPipelineParams params;  // MaxK 256
+  params.value_lanes = 8;
+  params.meta_lanes = 4;
+  EXPECT_EQ(params.cols_per_beat(), 16);
+  EXPECT_EQ(L.beats(params.cols_per_beat()), 64u * 64 / 16);
+  const ws::PipelineProgram p = ws::weight_pipeline_program({L}, params, false);
+  // The first layer: MAC CTRL {row_beats 4, bf16}, 64 perm entries, LAYER_DENSE 0, LAYER_BEATS 256,
+  // then the value table (2^11) and the metadata table (2^6).
+  ASSERT_EQ(p.cfg.size(), 1 + 64 + 2 + 2048 + 64u);
+  EXPECT_EQ(p.cfg[0], (ws::CfgWrite{0x6000, 4u << 16 | 1u}));
+  EXPECT_EQ(p.cfg[65], (ws::CfgWrite{0x8001, 0u}));
+  EXPECT_EQ(p.cfg[66], (ws::CfgWrite{0x8000, 256u}));
+  ASSERT_EQ(p.layers.size(), 1u);
+  EXPECT_EQ(p.layers[0].beats, 256u);
+  ASSERT_EQ(p.vunits.size(), 16u);
+  ASSERT_EQ(p.munits.size(), 8u);
+  for (int st = 0; st < 16; ++st) EXPECT_EQ(p.vunits[size_t(st)], ws::tans_state_units(vv, st)) << "value state " << st;
+  for (int st = 0; st < 8; ++st) EXPECT_EQ(p.munits[size_t(st)], ws::tans_state_units(mv, st)) << "metadata state " << st;
+  ASSERT_EQ(p.vdesc.size(), 1u);
+  EXPECT_EQ(p.vdesc[0].desc.count, 64u * 32);
+  ASSERT_EQ(p.mdesc.size(), 1u);
+  EXPECT_EQ(p.mdesc[0].desc.count, 64u * 16);
+
+  // What the wide contract refuses: rows that are not whole beats of 16 columns (K8 56), chunks at
+  // the default lanes, and lane counts the top does not take.
+  ws::PipelineLayer short_row = L;
+  short_row.k = 56;
+  EXPECT_THROW(ws::weight_pipeline_program({short_row}, params, false), std::invalid_argument);
+  EXPECT_THROW(ws::weight_pipeline_program({L}, ws::WeightPipelineParams{}, false), std::invalid_argument);
+  for (const auto& [vl, ml] : {std::pair{6, 3}, std::pair{8, 2}, std::pair{16, 8}, std::pair{4, 4}}) {
+    ws::WeightPipelineParams bad;
+    bad.value_lanes = vl;
+    bad.meta_lanes = ml;
+    EXPECT_THROW(bad.check(), std::invalid_argument) << vl << "/" << ml;
+  }
+  EXPECT_NO_THROW(params.check());
+
+  // A dense layer at 4 groups a beat: 8 weights a beat, K a multiple of 8, x[2q], x[2q+1] in packed
+  // columns 4q, 4q+1 (even q: nibble 0x4) or 4q+2, 4q+3 (odd q: nibble 0xE).
+  ws::PipelineLayer D = ws::dense_pipeline_layer({vv}, 32, 64, x);  // 2048 values: 32 rows of 64
+  const ws::PipelineProgram pd = ws::weight_pipeline_program({D}, params, false);
+  EXPECT_EQ(pd.cfg[0], (ws::CfgWrite{0x6000, 8u << 16 | 1u}));  // 2K / 16 beats a row
+  ASSERT_EQ(pd.act.size(), 128u);
+  for (int j = 0; j < 128; ++j) {
+    const int q = j / 4, c = j % 4;
+    const bool used = (q % 2 == 0) ? c < 2 : c >= 2;
+    EXPECT_EQ(pd.act[size_t(j)].data, used ? x[size_t(2 * q + c % 2)] : uint16_t(0)) << j;
+  }
+  D.k = 60;
+  EXPECT_THROW(ws::weight_pipeline_program({D}, params, false), std::invalid_argument);
+}
+
 // stories260K's `name` matrices rounded to bf16, unpruned (stored dense).
 RealTensor dense_bf16(ws::LinearKind kind) {
   static const ws::LlamaWeights w = ws::load_llama(wstest::stories_path());
