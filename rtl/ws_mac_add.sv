@@ -19,8 +19,9 @@
 //   1 decode: exponent field 0 / FF, fraction 0 (from stage 0's pieces), magnitude compare,
 //     exponent differences, trailing zeros per 8-bit block of both fractions
 //   2 significands, special cases, the lowest set bit of both fractions
-//   3 order by magnitude, alignment shift by 8s, sticky bit (its compare for both orders)
-//   4 alignment shift by 0 .. 7, operand inversion for a subtraction, normalisation stopper
+//   3 order by magnitude, alignment shift by 8s, sticky bit for both orders (one borrow chain each)
+//   4 alignment shift by 0 .. 7, the order's sticky bit (a registered select), operand inversion
+//     for a subtraction, normalisation stopper
 //   5 add
 //   6 leading zeros per 8-bit block (limited by the stopper: no shift below exponent 1), zero test
 //   7 leading zeros in all, normalisation shift by 8s
@@ -179,17 +180,23 @@ module ws_mac_add (
   assign s3_b8    = r2_mb >> {r2_d_ab[4:3], 3'b000};
   assign s3_e_big = r2_swap ? r2_eb : r2_ea;
 
-  // The sticky bit for either order (a small: by d_ba; b small: by d_ab), each a compare of
-  // registers; the order picks one (in stage 4 the compare's carry chain and the route into the
-  // shifted operand's low bit were the 149 MHz limit).
-  logic s3_sticky_a, s3_sticky_b;
-  assign s3_sticky_a = r2_nz_a && (r2_sub_a ? (r2_d_ba > {3'd0, r2_tzf_a}) : (r2_d_ba >= {3'd0, r2_tzf_a}));
-  assign s3_sticky_b = r2_nz_b && (r2_sub_b ? (r2_d_ab > {3'd0, r2_tzf_b}) : (r2_d_ab >= {3'd0, r2_tzf_b}));
+  // The sticky bit for either order (a small: shifted by d_ba; b small: by d_ab), each one borrow
+  // chain of registers registered on its own; stage 4 picks one with the registered order (the
+  // compare, its order's select and the route between them were mac27's 159.5 MHz limit).
+  // d >= tzf + sub (sub: the subnormal's tzf is one higher) is "no borrow" of
+  // {d, 0} - {tzf, sub}: 2d - 2tzf - sub >= 0.
+  logic [9:0] s3_bd_a, s3_bd_b;
+  logic       unused_bd;
+  assign s3_bd_a   = {1'b0, r2_d_ba, 1'b0} - {4'd0, r2_tzf_a, r2_sub_a};
+  assign s3_bd_b   = {1'b0, r2_d_ab, 1'b0} - {4'd0, r2_tzf_b, r2_sub_b};
+  assign unused_bd = ^{s3_bd_a[8:0], s3_bd_b[8:0]};
 
   logic [31:0] r3_x, r3_y;
   logic [2:0]  r3_d;            // the alignment by 0 .. 7 left for stage 4
   logic        r3_far;          // d >= 32: nothing but the sticky bit is left of the small operand
-  logic        r3_sticky;       // the alignment shifts a set bit of the small operand out
+  logic        r3_sticky_a;     // the alignment of a (as the small one) shifts a set bit out
+  logic        r3_sticky_b;     // ... of b
+  logic        r3_swap;         // b is the big operand: stage 4 takes r3_sticky_a
   logic        r3_int, r3_sub, r3_sign, r3_nan, r3_inf, r3_inf_sign;
   logic [7:0]  r3_e_big;
   logic        r3_stop;         // the normalisation stops at exponent 1: at bit r3_stop_at
@@ -200,7 +207,9 @@ module ws_mac_add (
     r3_y         <= r2_swap ? s3_a8 : s3_b8;
     r3_d         <= r2_swap ? r2_d_ba[2:0] : r2_d_ab[2:0];
     r3_far       <= r2_swap ? (r2_d_ba[7:5] != 3'd0) : (r2_d_ab[7:5] != 3'd0);
-    r3_sticky    <= r2_swap ? s3_sticky_a : s3_sticky_b;
+    r3_sticky_a  <= r2_nz_a && !s3_bd_a[9];
+    r3_sticky_b  <= r2_nz_b && !s3_bd_b[9];
+    r3_swap      <= r2_swap;
     r3_int       <= r2_int;
     r3_sub       <= r2_sub;
     r3_sign      <= r2_swap ? r2_sign_b : r2_sign_a;
@@ -218,7 +227,7 @@ module ws_mac_add (
 
   always_comb begin
     s4_y    = r3_far ? 32'd0 : (r3_y >> r3_d);
-    s4_y[0] = s4_y[0] | r3_sticky;
+    s4_y[0] = s4_y[0] | (r3_swap ? r3_sticky_a : r3_sticky_b);
   end
 
   logic [31:0] r4_x, r4_y;
