@@ -12,14 +12,16 @@
 // the int_i of the operation on s_o. Stages (at most about 3 LUT levels or one carry chain each on
 // ECP5, where a routing hop costs 1 to 1.5 ns; no select computed in a stage fans out to a whole
 // significand in the same stage):
-//   0 the operands into registers (placed by stage 1's logic: from the register of the block that
-//     made an operand, a multiplier or another adder, the route alone took 3-3.5 ns)
-//   1 decode: exponent field 0 / FF, fraction 0, magnitude compare, exponent differences, trailing
-//     zeros per 8-bit block of both fractions
+//   0 the operands into registers, and one LUT of their decode: per 4-bit piece of the exponent
+//     field whether it is 0 / F, per 4-bit piece of the fraction whether it is 0 (from the register
+//     of the block that made an operand, a multiplier or another adder, the route alone took 3-3.5
+//     ns; the placer may leave these registers by that block, so stage 1 keeps its decode short)
+//   1 decode: exponent field 0 / FF, fraction 0 (from stage 0's pieces), magnitude compare,
+//     exponent differences, trailing zeros per 8-bit block of both fractions
 //   2 significands, special cases, the lowest set bit of both fractions
-//   3 order by magnitude, alignment shift by 8s
-//   4 alignment shift by 0 .. 7, sticky bit, operand inversion for a subtraction, normalisation
-//     stopper
+//   3 order by magnitude, alignment shift by 8s, sticky bit for both orders (one borrow chain each)
+//   4 alignment shift by 0 .. 7, the order's sticky bit (a registered select), operand inversion
+//     for a subtraction, normalisation stopper
 //   5 add
 //   6 leading zeros per 8-bit block (limited by the stopper: no shift below exponent 1), zero test
 //   7 leading zeros in all, normalisation shift by 8s
@@ -49,14 +51,15 @@ module ws_mac_add (
   // f = 0) when subnormal, tzf - 1 when normal. tzf comes in two steps of about two LUT levels
   // each (stages 1 and 2): per 8-bit block of {f, 4'b0000} from the bottom whether it is zero and
   // its own trailing zeros; then the first non-zero block.
-  function automatic logic [14:0] low_bit_blocks(input logic [22:0] f);  // {zero[2:0], tz[3..0]}
-    logic [31:0] v, r;
+  // The block zero flags come from stage 0's pieces (fz: f[4i+3:4i] == 0, i = 0 .. 4).
+  function automatic logic [14:0] low_bit_blocks(input logic [22:0] f, input logic [4:0] fz);
+    logic [31:0] v, r;                                  // {zero[2:0], tz[3..0]}
     v = {5'b11111, f, 4'b0000};  // the top block is never zero
     for (int i = 0; i < 32; i++) r[i] = v[31 - i];
-    for (int k = 0; k < 4; k++) begin
-      if (k < 3) low_bit_blocks[12 + k] = v[8*k +: 8] == 8'd0;
-      low_bit_blocks[3*k +: 3] = 3'(lead_zeros32({r[31 - 8*k -: 8], 24'hFFFFFF}));
-    end
+    low_bit_blocks[12] = fz[0];                         // {f[3:0], 4'b0000}
+    low_bit_blocks[13] = fz[1] && fz[2];                // f[11:4]
+    low_bit_blocks[14] = fz[3] && fz[4];                // f[19:12]
+    for (int k = 0; k < 4; k++) low_bit_blocks[3*k +: 3] = 3'(lead_zeros32({r[31 - 8*k -: 8], 24'hFFFFFF}));
   endfunction
 
   // Branch-free: Verilator 5.006's line coverage counts only the first arm of an if chain inside a
@@ -69,14 +72,29 @@ module ws_mac_add (
   endfunction
 
   // ---------------------------------------------------------------------------------------------
-  // Stage 0: nothing but registers, so the long route from the operands' source ends here.
+  // Stage 0: registers and one LUT level, so the long route from the operands' source ends here.
   logic [31:0] a_q, b_q;
   logic        int_q;
+  logic [5:0]  fz_a_q, fz_b_q;   // per 4-bit piece of the fraction (the top one 3 bits): zero
+  logic [1:0]  ez_a_q, ez_b_q;   // per 4-bit piece of the exponent field: 0
+  logic [1:0]  ef_a_q, ef_b_q;   // ... F
 
   always_ff @(posedge clk_i) begin
     a_q   <= a_i;
     b_q   <= b_i;
     int_q <= int_i;
+    for (int i = 0; i < 5; i++) begin
+      fz_a_q[i] <= a_i[4*i +: 4] == 4'h0;
+      fz_b_q[i] <= b_i[4*i +: 4] == 4'h0;
+    end
+    fz_a_q[5] <= a_i[22:20] == 3'h0;
+    fz_b_q[5] <= b_i[22:20] == 3'h0;
+    for (int i = 0; i < 2; i++) begin
+      ez_a_q[i] <= a_i[23 + 4*i +: 4] == 4'h0;
+      ez_b_q[i] <= b_i[23 + 4*i +: 4] == 4'h0;
+      ef_a_q[i] <= a_i[23 + 4*i +: 4] == 4'hF;
+      ef_b_q[i] <= b_i[23 + 4*i +: 4] == 4'hF;
+    end
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -100,16 +118,16 @@ module ws_mac_add (
     r1_b        <= b_q;
     r1_int      <= int_q;
     r1_b_bigger <= b_bigger;
-    r1_sub_a    <= a_q[30:23] == 8'd0;
-    r1_sub_b    <= b_q[30:23] == 8'd0;
-    r1_emax_a   <= a_q[30:23] == 8'hFF;
-    r1_emax_b   <= b_q[30:23] == 8'hFF;
-    r1_fzero_a  <= a_q[22:0] == 23'd0;
-    r1_fzero_b  <= b_q[22:0] == 23'd0;
+    r1_sub_a    <= &ez_a_q;
+    r1_sub_b    <= &ez_b_q;
+    r1_emax_a   <= &ef_a_q;
+    r1_emax_b   <= &ef_b_q;
+    r1_fzero_a  <= &fz_a_q;
+    r1_fzero_b  <= &fz_b_q;
     r1_d_ab     <= int_q ? 8'd0 : a_q[30:23] - b_q[30:23];
     r1_d_ba     <= b_q[30:23] - a_q[30:23];
-    r1_low_a    <= low_bit_blocks(a_q[22:0]);
-    r1_low_b    <= low_bit_blocks(b_q[22:0]);
+    r1_low_a    <= low_bit_blocks(a_q[22:0], fz_a_q[4:0]);
+    r1_low_b    <= low_bit_blocks(b_q[22:0], fz_b_q[4:0]);
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -162,11 +180,24 @@ module ws_mac_add (
   assign s3_b8    = r2_mb >> {r2_d_ab[4:3], 3'b000};
   assign s3_e_big = r2_swap ? r2_eb : r2_ea;
 
+  // The sticky bit for either order (a small: shifted by d_ba; b small: by d_ab), each one borrow
+  // chain of registers registered on its own; stage 4 picks one with the registered order (the
+  // compare, its order's select and the route between them were mac27's 159.5 MHz limit).
+  // d >= tzf + sub (sub: the subnormal's tzf is one higher) is "no borrow" of
+  // {d, 0} - {tzf, sub}: 2d - 2tzf - sub >= 0.
+  logic [9:0] s3_bd_a, s3_bd_b;
+  logic       unused_bd;
+  assign s3_bd_a   = {1'b0, r2_d_ba, 1'b0} - {4'd0, r2_tzf_a, r2_sub_a};
+  assign s3_bd_b   = {1'b0, r2_d_ab, 1'b0} - {4'd0, r2_tzf_b, r2_sub_b};
+  assign unused_bd = ^{s3_bd_a[8:0], s3_bd_b[8:0]};
+
   logic [31:0] r3_x, r3_y;
-  logic [7:0]  r3_d;
+  logic [2:0]  r3_d;            // the alignment by 0 .. 7 left for stage 4
   logic        r3_far;          // d >= 32: nothing but the sticky bit is left of the small operand
-  logic [4:0]  r3_tzf;          // tzf of the small operand
-  logic        r3_small_sub, r3_nz_small, r3_int, r3_sub, r3_sign, r3_nan, r3_inf, r3_inf_sign;
+  logic        r3_sticky_a;     // the alignment of a (as the small one) shifts a set bit out
+  logic        r3_sticky_b;     // ... of b
+  logic        r3_swap;         // b is the big operand: stage 4 takes r3_sticky_a
+  logic        r3_int, r3_sub, r3_sign, r3_nan, r3_inf, r3_inf_sign;
   logic [7:0]  r3_e_big;
   logic        r3_stop;         // the normalisation stops at exponent 1: at bit r3_stop_at
   logic [4:0]  r3_stop_at;      // 27 - e_big (e_big <= 27)
@@ -174,11 +205,11 @@ module ws_mac_add (
   always_ff @(posedge clk_i) begin
     r3_x         <= r2_swap ? r2_mb : r2_ma;
     r3_y         <= r2_swap ? s3_a8 : s3_b8;
-    r3_d         <= r2_swap ? r2_d_ba : r2_d_ab;
+    r3_d         <= r2_swap ? r2_d_ba[2:0] : r2_d_ab[2:0];
     r3_far       <= r2_swap ? (r2_d_ba[7:5] != 3'd0) : (r2_d_ab[7:5] != 3'd0);
-    r3_tzf       <= r2_swap ? r2_tzf_a : r2_tzf_b;
-    r3_small_sub <= r2_swap ? r2_sub_a : r2_sub_b;
-    r3_nz_small  <= r2_swap ? r2_nz_a : r2_nz_b;
+    r3_sticky_a  <= r2_nz_a && !s3_bd_a[9];
+    r3_sticky_b  <= r2_nz_b && !s3_bd_b[9];
+    r3_swap      <= r2_swap;
     r3_int       <= r2_int;
     r3_sub       <= r2_sub;
     r3_sign      <= r2_swap ? r2_sign_b : r2_sign_a;
@@ -193,13 +224,10 @@ module ws_mac_add (
   // ---------------------------------------------------------------------------------------------
   // Stage 4
   logic [31:0] s4_y;
-  logic        s4_sticky;
-
-  assign s4_sticky = r3_nz_small && (r3_small_sub ? (r3_d > {3'd0, r3_tzf}) : (r3_d >= {3'd0, r3_tzf}));
 
   always_comb begin
-    s4_y    = r3_far ? 32'd0 : (r3_y >> r3_d[2:0]);
-    s4_y[0] = s4_y[0] | s4_sticky;
+    s4_y    = r3_far ? 32'd0 : (r3_y >> r3_d);
+    s4_y[0] = s4_y[0] | (r3_swap ? r3_sticky_a : r3_sticky_b);
   end
 
   logic [31:0] r4_x, r4_y;

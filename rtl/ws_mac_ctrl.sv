@@ -128,9 +128,11 @@ module ws_mac_ctrl #(
   logic           load_bank_q;             // the bank the next vector fills
   logic [1:0]     loaded_q, pending_q;     // per bank: readable / its last value on its way
   logic [1:0]     bank_mode_q;
-  logic [2*BW-1:0] bank_prelast_q;         // per bank: its rows' beat before the last (row_beats - 2)
+  logic [2*BW-1:0] bank_last_q;            // per bank: its rows' last beat (row_beats - 1)
   logic [1:0]     bank_single_q;           // per bank: its rows have one beat
+  logic [1:0]     bank_two_q;              // per bank: its rows have two beats
   logic           row_single_q;            // CTRL's row_beats is 1
+  logic           row_two_q;               // CTRL's row_beats is 2
   logic [3*KW-1:0] a_ptr_q;                // A1, A2, A3 from the bottom
   logic [47:0]     a_data_q;
   logic [3:1]      a_valid_q, a_last_q, a_bank_q;
@@ -225,8 +227,12 @@ module ws_mac_ctrl #(
   logic [BW-1:0]    beat_q;
   logic             w_fire, row_fire, out_take;
   logic             row_end_q;             // beat_q is the last beat of a row of the stream bank
+  logic             pre_q;                 // ... the beat before the last
+  logic [BW-1:0]    left_q;                // ... the beats of the row after beat_q (counts down)
+  logic             stream_loaded_q;       // loaded_q[stream_bank_q]
   logic             end_ok_q;              // a row may end: a credit is free and the pace allows it
-  logic [1:0]       single_d;              // bank_single_q after this cycle's activation write
+  logic             stream_ready;          // the stream bank turns readable now (A5, its last value)
+  logic             next_bank;             // the stream bank after this cycle
   // out_count_q and pace_q take a row's end one cycle late, from the tag register (tag_q[0]), so
   // that the handshake drives only the flags w_ready needs at once and the beat counter; the count
   // takes a result's departure one cycle late too (out_take_q: the queue's output sits far from
@@ -242,14 +248,13 @@ module ws_mac_ctrl #(
 
   // w_ready comes from registers and w_last alone: the row end and the room for a result are kept
   // as flags, each updated from compares of registers (none behind the handshake).
-  assign w_ready_o = loaded_q[stream_bank_q] && (!(row_end_q || w_last_i) || end_ok_q);
+  assign w_ready_o = stream_loaded_q && (!(row_end_q || w_last_i) || end_ok_q);
   assign w_fire    = w_valid_i && w_ready_o;
   assign row_fire  = w_fire && (row_end_q || w_last_i);  // a misplaced w_last still ends the row
   assign out_take  = out_valid_i && out_ready_i;
   assign out_full_at = out_take_q ? CW'(Credits + 1) : CW'(Credits);
-  for (genvar b = 0; b < 2; b++) begin : g_single
-    assign single_d[b] = (act_fire && act_last_i && load_bank_q == 1'(b)) ? row_single_q : bank_single_q[b];
-  end
+  assign stream_ready = a5_last_q && a5_bank_q == stream_bank_q;
+  assign next_bank    = (w_fire && w_last_i) ? !stream_bank_q : stream_bank_q;
 
   // The column RAMs read the offered beat's row, whether or not it is taken this cycle.
   assign col_raddr = {stream_bank_q, beat_q};
@@ -273,10 +278,11 @@ module ws_mac_ctrl #(
   // it beside the selects it drives; the row end for the pushes is on time.
   logic [7:1]         tag_row;  // the tag the rows' write and combine schedule comes from
   logic               row_done_early;
+  logic               tag_pre_end;  // the row end of the tag before tag_row
   assign wr_mat_last = tag_q[TagBits*(ToWrite-1)];
   assign tag_row  = tag_q[TagBits*(ToWrite-2) + 1 +: 7];
+  assign tag_pre_end = tag_q[TagBits*(ToWrite-3) + 1];
   assign row_done = tag_q[TagBits*(ToWrite-1) + 7] && tag_q[TagBits*(ToWrite-1) + 1];
-  assign row_done_early = tag_row[7] && tag_row[1];
   assign row_fire_q = tag_q[1];
 
   // The pair reads run free (cycling through the pairs); a row's end restarts them at pair 0.
@@ -314,8 +320,11 @@ module ws_mac_ctrl #(
       cmb_pair_q <= '0;
       cmb_last_q <= '0;
       cmb_zero_q <= '0;
+      row_done_early <= 1'b0;
     end else begin
       tag_q      <= {tag_q[TagBits*(ToWrite-1)-1:0], tag};
+      // tag_row's row end, from its own register: the one behind wr_en_o sits by the rows.
+      row_done_early <= tag_pre_wr[7] && tag_pre_end;
       push_q     <= {push_q[2*(ToPush-1)-1:0], row_done, wr_mat_last};
       cmb_pair_q <= cmb_pair_d;
       cmb_last_q <= cmb_last_d;
@@ -389,9 +398,14 @@ module ws_mac_ctrl #(
       loaded_q      <= '0;
       pending_q     <= '0;
       bank_mode_q   <= '0;
-      bank_prelast_q <= '1;
+      bank_last_q   <= '0;
       bank_single_q <= '1;
+      bank_two_q    <= '0;
+      row_two_q     <= 1'b0;
       row_end_q     <= 1'b1;
+      pre_q         <= 1'b0;
+      left_q        <= '0;
+      stream_loaded_q <= 1'b0;
       end_ok_q      <= 1'b1;
       a_valid_q     <= '0;
       a_last_q      <= '0;
@@ -414,6 +428,7 @@ module ws_mac_ctrl #(
         row_beats_q <= ctrl_q.row_beats[RBW-1:0];
         act_end_q   <= KW'({ctrl_q.row_beats[RBW-1:0], LogCols'(0)} - (KW+1)'(1));
         row_single_q <= ctrl_q.row_beats[RBW-1:0] == RBW'(1);
+        row_two_q    <= ctrl_q.row_beats[RBW-1:0] == RBW'(2);
       end
       // Activations
       if (act_fire) begin
@@ -423,7 +438,9 @@ module ws_mac_ctrl #(
           load_bank_q                            <= !load_bank_q;
           pending_q[load_bank_q]                 <= 1'b1;
           bank_mode_q[load_bank_q]               <= mode_q;
-          bank_prelast_q[BW*load_bank_q +: BW]   <= BW'(row_beats_q - RBW'(2));
+          bank_last_q[BW*load_bank_q +: BW]      <= BW'(row_beats_q - RBW'(1));
+          bank_single_q[load_bank_q]             <= row_single_q;
+          bank_two_q[load_bank_q]                <= row_two_q;
         end
       end
       a_valid_q  <= {a_valid_q[2:1], act_fire};
@@ -448,12 +465,26 @@ module ws_mac_ctrl #(
           stream_bank_q           <= !stream_bank_q;
         end
       end
-      bank_single_q <= single_d;
-      // The row end after this cycle: a row's first beat after a row end (in the bank that streams
-      // then), the beat after the one taken, or a new vector's rows in the stream bank (beat 0).
-      if (row_fire)     row_end_q <= w_last_i ? single_d[!stream_bank_q] : bank_single_q[stream_bank_q];
-      else if (w_fire)  row_end_q <= beat_q == bank_prelast_q[BW*stream_bank_q +: BW];
-      else if (act_fire && act_last_i && load_bank_q == stream_bank_q) row_end_q <= row_single_q;
+      stream_loaded_q <= (a5_last_q && a5_bank_q == next_bank) ? 1'b1
+                       : (w_fire && w_last_i) ? loaded_q[!stream_bank_q] : stream_loaded_q;
+      // The row-end flags after this cycle, from registers alone (no compare behind the handshake:
+      // a down-counter and its flags one beat ahead): a row's first beat after a row end (in the
+      // bank that streams then), the beat after the one taken, or the stream bank turning readable
+      // (its rows from beat 0). A bank's values may change after the stream switched to it (its
+      // vector still loading), but never after it turns readable, which sets the flags again.
+      if (row_fire) begin
+        left_q    <= bank_last_q[BW*next_bank +: BW];
+        row_end_q <= bank_single_q[next_bank];
+        pre_q     <= bank_two_q[next_bank];
+      end else if (w_fire) begin
+        left_q    <= left_q - BW'(1);
+        row_end_q <= pre_q;
+        pre_q     <= left_q == BW'(2);
+      end else if (stream_ready) begin
+        left_q    <= bank_last_q[BW*stream_bank_q +: BW];
+        row_end_q <= bank_single_q[stream_bank_q];
+        pre_q     <= bank_two_q[stream_bank_q];
+      end
       // A row may end after this cycle: none ends now or ended in the cycle before (the pace), the
       // pace runs out and a credit is free. A result taken in this cycle frees its credit a cycle
       // later (out_take_q): the queue's output handshake reaches only out_take_q here.
@@ -470,12 +501,17 @@ module ws_mac_ctrl #(
   `WS_ASSERT(credits, !(push_o && out_count_q + CW'(row_fire_q) - CW'(out_take_q) == '0),
              ("ws_mac_ctrl: a result without a credit"))
   // The flags behind w_ready are what they stand for.
-  `WS_ASSERT(row_end_flag, row_end_q == (bank_single_q[stream_bank_q] ? beat_q == '0
-                           : beat_q == bank_prelast_q[BW*stream_bank_q +: BW] + BW'(1)),
-             ("ws_mac_ctrl: row_end_q is not the row end"))
+  `WS_ASSERT(row_end_flag, !loaded_q[stream_bank_q] ||
+                           (left_q == bank_last_q[BW*stream_bank_q +: BW] - beat_q
+                            && row_end_q == (left_q == '0) && pre_q == (left_q == BW'(1))),
+             ("ws_mac_ctrl: row_end_q, pre_q or left_q is not the row end"))
+  `WS_ASSERT(stream_loaded_flag, stream_loaded_q == loaded_q[stream_bank_q],
+             ("ws_mac_ctrl: stream_loaded_q is not the stream bank's loaded flag"))
   `WS_ASSERT(end_ok_flag, end_ok_q == (!row_fire_q && pace_q <= ($clog2(P/2))'(1)
                                        && out_count_q != CW'(Credits)),
              ("ws_mac_ctrl: end_ok_q is not the credit and the pace"))
+  `WS_ASSERT(row_done_early_copy, row_done_early == (tag_row[7] && tag_row[1]),
+             ("ws_mac_ctrl: row_done_early is not tag_row's row end"))
   `WS_ASSERT(wr_hot_onehot, wr_hot_q == (tag_row[7] ? P'(1) << tag_row[6:3] : P'(0)),
              ("ws_mac_ctrl: wr_hot_o is not the decoded write"))
   `WS_ASSERT(rd_hot_onehot, !tag_q[TagBits*(ToRead-2) + 7] ||  // a beat's read (the others are unused)
