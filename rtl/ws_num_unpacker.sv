@@ -81,7 +81,6 @@ module ws_num_unpacker #(
   localparam int OfsW        = $clog2(WinBits);  // a bit offset in words_o
   localparam int BufferWords = 2 ** $clog2((WinBits + WordBits - 1) / WordBits + 1);
   localparam int AvW         = $clog2(BufferWords * WordBits + 1);
-  localparam int SlackW      = AvW + 1;  // the reader's slack, and WordBits - an amount (two's complement)
   localparam int PadW        = $clog2(WordBits);
   localparam int EntryBits   = ws_pkg::UNP_ENTRY_BITS;
   localparam int Groups      = (K + 3) / 4;  // the prefix sum: inside groups of 4 lanes in A, across them in P
@@ -106,7 +105,6 @@ module ws_num_unpacker #(
   logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
   logic                  a_unknown_q;
   logic [PreW-1:0]       a_last_end_q;  // the last active lane's end inside its group (0: no lane)
-  logic [SlackW-1:0]     a_word_end_q;  // WordBits - a_last_end_q
   logic [CW-1:0]         a_count_q;
   logic                  a_last_q;
   logic                  a_in_ready;  // the A slice can take R2's beat (a register)
@@ -114,7 +112,6 @@ module ws_num_unpacker #(
   logic [K*PlanBits-1:0] p_lane_q;
   logic [PreW-1:0]       p_need_q;
   logic                  p_need_nz_q;  // p_need_q != 0
-  logic [SlackW-1:0]     p_need_word_q;  // WordBits - p_need_q
   logic                  p_unknown_q;
   logic [CW-1:0]         p_count_q;
   logic                  p_last_q;
@@ -215,7 +212,6 @@ module ws_num_unpacker #(
   logic [AvW:0]        rd_slack;  // rd_avail - p_need_q while P holds a beat
   logic [K*PlanBits-1:0] plan;  // A's beat as P will hold it
   logic [PreW-1:0]     need;      // its raw bits
-  logic [SlackW-1:0]   need_word; // WordBits - need
 
   ws_bit_reader #(
     .WordBits   (WordBits),
@@ -237,10 +233,8 @@ module ws_num_unpacker #(
     .skip_o     (rd_skip),
     .go_i       (fire),
     .consume_i  (p_need_q),
-    .consume_word_i(p_need_word_q),
     .consume_en_i(rd_consume),
     .next_consume_i(need),
-    .next_consume_word_i(need_word),
     .next_load_i(rd_load),
     .slack_o    (rd_slack),
     .done_i     (rd_done)
@@ -254,19 +248,6 @@ module ws_num_unpacker #(
   logic [K*PlanBits-1:0] a_lane;
   logic                  a_unknown;
   logic [PreW-1:0]       a_last_end;  // the last active lane's end inside its group
-  logic [SlackW-1:0]     a_word_end;  // WordBits - a_last_end
-
-  // WordBits - a - b as one carry chain after a carry-save step (one LUT level): the reader adds
-  // WordBits - need to its counts, and need's own two adders before that were its critical path.
-  function automatic logic [SlackW-1:0] word_less(input logic [PreW-1:0] a, input logic [PreW-1:0] b);
-    logic [SlackW-1:0] na, nb, k, cs_s, cs_c;
-    na = ~(SlackW'(a));
-    nb = ~(SlackW'(b));
-    k  = SlackW'(WordBits + 2);
-    cs_s = na ^ nb ^ k;
-    cs_c = (na & nb) | (na & k) | (nb & k);
-    word_less = cs_s + (cs_c << 1);
-  endfunction
 
   always_comb begin
     logic [2:0]      cls;
@@ -276,7 +257,6 @@ module ws_num_unpacker #(
     logic [PreW-1:0] rb [K];
     logic [PreW-1:0] ends [K];
     logic [PreW-1:0] pair;
-    logic [SlackW-1:0] word_end [K];  // WordBits - ends[j], for the lanes that can be last
     a_unknown = 1'b0;
     for (int j = 0; j < K; j++) begin
       cls   = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
@@ -295,18 +275,10 @@ module ws_num_unpacker #(
         2:       ends[j] = pair + rb[j];
         default: ends[j] = pair + (rb[j - 1] + rb[j]);
       endcase
-      // The same sum subtracted from WordBits, from the same two halves (not after ends[j]).
-      unique case (j & 3)
-        0:       word_end[j] = word_less(rb[j], '0);
-        1:       word_end[j] = word_less(rb[j - 1], rb[j]);
-        2:       word_end[j] = word_less(pair, rb[j]);
-        default: word_end[j] = word_less(pair, rb[j - 1] + rb[j]);
-      endcase
     end
     // The last active lane's end inside its group: its group's last end (here, not in P: there it
     // would come before the reader's slack subtractors).
     a_last_end = K > 4 && r2_count_q > CW'(4) ? ends[K - 1] : ends[K > 4 ? 3 : K - 1];
-    a_word_end = K > 4 && r2_count_q > CW'(4) ? word_end[K - 1] : word_end[K > 4 ? 3 : K - 1];
     for (int j = 0; j < K; j++) begin
       sgn      = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
       scale    = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
@@ -318,15 +290,15 @@ module ws_num_unpacker #(
     end
   end
 
-  ws_skid_buffer #(.Width(K * PlanBits + PreW + SlackW + 2 + CW)) u_a_slice (
+  ws_skid_buffer #(.Width(K * PlanBits + PreW + 2 + CW)) u_a_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (r2_valid_q),
     .in_ready_o (a_in_ready),
-    .in_data_i  ({a_lane, a_last_end, a_word_end, a_unknown, r2_count_q, r2_last_q}),
+    .in_data_i  ({a_lane, a_last_end, a_unknown, r2_count_q, r2_last_q}),
     .out_valid_o(a_valid_q),
     .out_ready_i(p_free),
-    .out_data_o ({a_lane_q, a_last_end_q, a_word_end_q, a_unknown_q, a_count_q, a_last_q})
+    .out_data_o ({a_lane_q, a_last_end_q, a_unknown_q, a_count_q, a_last_q})
   );
 
   // A -> P: each lane's fraction width and lsb, the end offsets across groups (one adder: group 1
@@ -356,13 +328,10 @@ module ws_num_unpacker #(
   // The end of the last active lane (ends above it count inactive lanes' widths), picked in A;
   // beyond group 0 it adds group 0's total.
   if (Groups > 1) begin : g_need_groups
-    assign need      = a_count_q > CW'(4) ? a_last_end_q + a_lane_q[3*PlanBits + EndLsb +: PreW]
-                                          : a_last_end_q;
-    assign need_word = a_count_q > CW'(4) ? a_word_end_q - SlackW'(a_lane_q[3*PlanBits + EndLsb +: PreW])
-                                          : a_word_end_q;
+    assign need = a_count_q > CW'(4) ? a_last_end_q + a_lane_q[3*PlanBits + EndLsb +: PreW]
+                                     : a_last_end_q;
   end else begin : g_need_one
-    assign need      = a_last_end_q;
-    assign need_word = a_word_end_q;
+    assign need = a_last_end_q;
   end
 
   // P -> W: each lane's offsets in the reader's words, the reader's bit offset added (one adder
@@ -549,7 +518,6 @@ module ws_num_unpacker #(
       p_lane_q    <= plan;
       p_need_q    <= need;
       p_need_nz_q <= need != '0;
-      p_need_word_q <= need_word;
       p_unknown_q <= a_unknown_q;
       p_count_q   <= a_count_q;
       p_last_q    <= a_last_q;
@@ -607,8 +575,6 @@ module ws_num_unpacker #(
   `WS_ASSERT(slack_exact, !p_valid_q || rd_slack == {1'b0, rd_avail} - {1'b0, AvW'(p_need_q)},
              ("ws_num_unpacker: reader slack %0d, %0d bits available, %0d needed", rd_slack, rd_avail,
               p_need_q))
-  `WS_ASSERT(need_word_exact, !p_valid_q || p_need_word_q == SlackW'(WordBits) - SlackW'(p_need_q),
-             ("ws_num_unpacker: WordBits - need %0d for %0d bits", $signed(p_need_word_q), p_need_q))
   `WS_ASSERT(sym_count_in_range, !sym_valid_i || int'(sym_count_i) <= K,
              ("ws_num_unpacker: symbol beat with count %0d > %0d", sym_count_i, K))
 endmodule
