@@ -35,7 +35,7 @@
 // and the top at once; clear between layers (docs/weight_pipeline.md section 4).
 module ws_weight_pipeline #(
   parameter int MaxK          = 256,  // longest row (MAC array), a power of two, 16 .. 4096
-  parameter int ValueTableLog = 12,   // MaxTableLog of the value (exponent) decoder, 5 .. 12
+  parameter int ValueTableLog = 11,   // MaxTableLog of the value (exponent) decoder, 5 .. 12
   parameter int MetaTableLog  = 8,    // MaxTableLog of the metadata decoder, 5 .. 12
   parameter int CountBits     = 32,   // symbol count width of both decoders' descriptors
   parameter int BeatBits      = 24,   // LAYER_BEATS register: beats per layer < 2^BeatBits

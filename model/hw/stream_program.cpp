@@ -151,6 +151,16 @@ uint32_t mac_ctrl_bf16(int row_beats) {
   return uint32_t(pkg::mac_ctrl_t::row_beats.put(uint64_t(row_beats)) | pkg::mac_ctrl_t::mode.put(pkg::MAC_BF16));
 }
 
+// The top's decoders hold tables up to 2^max_log: a chunk coded at a larger table log is refused
+// here (it would raise the decoder's bad-descriptor error mid-layer); the program does not re-encode.
+void check_table_log(const ChunkView& v, int max_log, const char* what, const char* param) {
+  if (v.value_count != 0 && v.counts.table_log > max_log)
+    throw std::invalid_argument(std::string("weight pipeline program: a ") + what + " chunk coded at table log " +
+                                std::to_string(v.counts.table_log) + ", the top's " + param + " is " +
+                                std::to_string(max_log) + " (compress with --table-log " + std::to_string(max_log) +
+                                " or less)");
+}
+
 }  // namespace
 
 PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,
@@ -181,12 +191,14 @@ PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers
     uint64_t at = 0;
     for (const ChunkView& v : L.values) {
       if (v.lanes != p.value_lanes) throw std::invalid_argument("weight pipeline program: value chunks must have ValueLanes lanes");
+      check_table_log(v, p.value_table_log, "value", "ValueTableLog");
       starts.push_back({at, false, &v});
       at += v.value_count / uint64_t(p.value_lanes);
     }
     at = 0;
     for (const ChunkView& v : L.meta) {
       if (v.lanes != p.meta_lanes) throw std::invalid_argument("weight pipeline program: metadata chunks must have MetaLanes lanes");
+      check_table_log(v, p.meta_table_log, "metadata", "MetaTableLog");
       starts.push_back({at, true, &v});
       at += v.value_count / uint64_t(p.meta_lanes);
     }

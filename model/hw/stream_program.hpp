@@ -177,7 +177,8 @@ struct PipelineProgram {
 std::vector<CfgWrite> pipeline_format_config();
 
 // The program of `layers`, preceded by pipeline_format_config() when with_format. Throws
-// std::invalid_argument for an empty layer, packed_cols() > MaxK or not whole beats, chunks of the wrong lane count, or a
+// std::invalid_argument for an empty layer, packed_cols() > MaxK or not whole beats, chunks of the wrong lane count or
+// coded at a table log above the top's ValueTableLog / MetaTableLog (refused, not re-encoded), or a
 // dense layer with K not a multiple of 4, a permutation or metadata chunks, and
 // ws::FormatError for a layout-1 chunk or a stream that is not whole units or words.
 PipelineProgram weight_pipeline_program(const std::vector<PipelineLayer>& layers, const WeightPipelineParams& p,

@@ -28,7 +28,7 @@ namespace ws {
 
 struct WeightPipelineParams {
   int max_k = 256;            // MaxK (16 .. 4096)
-  int value_table_log = 12;   // ValueTableLog
+  int value_table_log = 11;   // ValueTableLog (the codec's default table log)
   int meta_table_log = 8;     // MetaTableLog
   int count_bits = 32;        // CountBits
   int beat_bits = 24;         // BeatBits

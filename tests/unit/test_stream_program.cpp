@@ -193,8 +193,9 @@ RealTensor pruned(ws::LinearKind kind) {
   return t;
 }
 
-// The tensors as a safetensors file, compressed (2:4 chunks of at most chunk_values kept values).
-Bytes container(const std::vector<RealTensor>& ts, uint64_t chunk_values) {
+// The tensors as a safetensors file, compressed (2:4 chunks of at most chunk_values kept values) at
+// the codec's table log for the value chunks, unless table_log says otherwise.
+Bytes container(const std::vector<RealTensor>& ts, uint64_t chunk_values, int table_log = ws::tans::kDefaultTableLog) {
   std::vector<ws::SafetensorsEntry> entries;
   for (const auto& t : ts) entries.push_back({t.name, "BF16", {uint64_t(t.layers), uint64_t(t.rows), uint64_t(t.cols)}});
   Bytes file = ws::make_safetensors_header({}, entries);
@@ -202,6 +203,7 @@ Bytes container(const std::vector<RealTensor>& ts, uint64_t chunk_values) {
     for (uint16_t v : t.bf16) ws::append_le(file, v, 2);
   ws::CompressOptions opt;
   opt.chunk_values = chunk_values;
+  opt.chunk.table_log = table_log;
   return wstest::compress_bytes(file, opt);
 }
 
@@ -507,6 +509,51 @@ TEST(StreamProgram, DenseLayerToWeightPipeline) {
     EXPECT_NE(std::string(e.what()).find("not whole rows of one matrix"), std::string::npos) << e.what();
   }
   EXPECT_THROW(ws::dense_matrices(r, "absent"), ws::FormatError);
+}
+
+TEST(StreamProgram, ChunksAboveTheTopsTableLogAreRefused) {
+  // docs/weight_pipeline.md section 3: the default top holds value tables of 2^11 (the codec's
+  // default table log). A container written at --table-log 12 is refused with the reason (not
+  // re-encoded, and not left to the decoder's bad-descriptor error mid-layer); a top built with
+  // ValueTableLog 12 takes it. Real weights: stories260K's wq, dense, and w2 pruned 2:4.
+  const RealTensor wq = dense_bf16(ws::LinearKind::wq);
+  const Bytes wsz = container({wq}, 2048, 12);
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  const std::vector<ws::DenseMatrix> ms = ws::dense_matrices(r, "wq");
+  ASSERT_FALSE(ms.empty());
+  ASSERT_EQ(ms[0].views[0].counts.table_log, 12);
+  const ws::PipelineLayer L = ws::dense_pipeline_layer(ms[0].views, 64, 64, std::vector<uint16_t>(64, 0x3f80));
+  ws::WeightPipelineParams params;
+  EXPECT_EQ(params.value_table_log, ws::tans::kDefaultTableLog);  // the RTL's default (rtl/ws_weight_pipeline.sv)
+  try {
+    ws::weight_pipeline_program({L}, params, false);
+    ADD_FAILURE() << "a table-log-12 value chunk accepted by a 2^11 top";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("value chunk coded at table log 12, the top's ValueTableLog is 11"),
+              std::string::npos) << e.what();
+  }
+  params.value_table_log = 12;
+  const ws::PipelineProgram p = ws::weight_pipeline_program({L}, params, false);
+  EXPECT_EQ(p.vdesc.size(), 2u);
+  EXPECT_EQ(p.vdesc[0].desc.table_log, 12u);
+  // Metadata chunks against MetaTableLog, the same way: the container's are at table log 5 (at most
+  // 8, docs/format.md section 5), so one is marked 9, above the default top's 8.
+  const RealTensor w2 = pruned(ws::LinearKind::w2);
+  const Bytes wsz2 = container({w2}, 2000);
+  const ws::ContainerReader r2 = ws::ContainerReader::from_memory(wsz2.data(), wsz2.size());
+  const std::vector<ws::Sparse24Matrix> w2m = ws::sparse24_matrices(r2, "w2");
+  ws::PipelineLayer S = ws::sparse24_pipeline_layer(w2m[0].views, {}, std::vector<uint16_t>(172, 0x3f80));
+  const ws::WeightPipelineParams defaults;
+  EXPECT_NO_THROW(ws::weight_pipeline_program({S}, defaults, false));
+  ASSERT_GT(S.meta.size(), 1u);
+  S.meta[1].counts.table_log = defaults.meta_table_log + 1;
+  try {
+    ws::weight_pipeline_program({S}, defaults, false);
+    ADD_FAILURE() << "a metadata chunk above MetaTableLog accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("metadata chunk coded at table log 9, the top's MetaTableLog is 8"),
+              std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
