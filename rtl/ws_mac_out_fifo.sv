@@ -30,9 +30,9 @@ module ws_mac_out_fifo #(
   // output handshake then reaches only clock enables (load), no counter's carry chain. "Not empty"
   // is a register of its own, ne_q (mac28: the pointers' compare in front of load, the clock enable
   // of the read pointer that addresses the whole memory, was the sparse array's 163.4 MHz limit);
-  // rp1_q = rp_q + 1 tells when a load takes the last entry. The pointers have no reset: while the
-  // queue is empty the read pointer follows the write pointer (the reset's route to the read
-  // pointer by the memory was the dense array's 175.7 MHz limit).
+  // rp1_q = rp_q + 1 tells when a load takes the last entry. Only the write pointer is reset: while
+  // the queue is empty the read pointers follow it (the reset's route to the read pointer by the
+  // memory was the dense array's 175.7 MHz limit), so they are defined after one clock in reset.
   logic [AW:0]      wp_q, rp_q, rp1_q, count;
   logic             ne_q, load;
 
@@ -43,7 +43,6 @@ module ws_mac_out_fifo #(
   always_ff @(posedge clk_i) begin
     if (push_i) mem[wp_q[AW-1:0]] <= push_data_i;
     if (load) out_data_o <= mem[rp_q[AW-1:0]];
-    if (push_i) wp_q <= wp_q + (AW+1)'(1);
     if (!ne_q) begin
       rp_q  <= wp_q;
       rp1_q <= wp_q + (AW+1)'(1);
@@ -55,9 +54,11 @@ module ws_mac_out_fifo #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
+      wp_q        <= '0;
       ne_q        <= 1'b0;
       out_valid_o <= 1'b0;
     end else begin
+      if (push_i) wp_q <= wp_q + (AW+1)'(1);
       ne_q <= push_i || (ne_q && !(load && wp_q == rp1_q));
       if (load) out_valid_o <= 1'b1;
       else if (out_ready_i) out_valid_o <= 1'b0;
