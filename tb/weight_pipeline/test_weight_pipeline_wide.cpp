@@ -30,7 +30,7 @@ TEST(WeightPipelineWide, BuiltAtTheWideConfiguration) {
   EXPECT_EQ(built().cols_per_beat(), 16);
   EXPECT_EQ(row_pad(), 16);
   EXPECT_EQ(built().max_k, 256);
-  EXPECT_EQ(built().value_table_log, 12);
+  EXPECT_EQ(built().value_table_log, 11);
   EXPECT_EQ(built().meta_table_log, 8);
 }
 
