@@ -65,11 +65,30 @@ inline MetaChunk make_meta_chunk(const uint8_t* nibbles, size_t n, int meta_tabl
   return c;
 }
 
+// n bf16 values as one value chunk at the built top's ValueLanes (value_log: its table log, 0: the
+// codec's default), the values little-endian as in a weight file.
+inline std::vector<uint8_t> value_chunk(const uint16_t* v, size_t n, int value_log = 0) {
+  std::vector<uint8_t> bytes(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    bytes[2 * i] = uint8_t(v[i]);
+    bytes[2 * i + 1] = uint8_t(v[i] >> 8);
+  }
+  ws::ChunkOptions opt;
+  opt.lanes = built().value_lanes;
+  if (value_log > 0) opt.table_log = value_log;
+  return ws::encode_chunk(bytes.data(), n, ws::DType::BF16, opt);
+}
+
 // The compressed streams of one packed layer (rows x K8, K8 a multiple of row_pad()), owning their bytes.
 struct Streams {
   std::vector<std::vector<uint8_t>> value_bytes;  // encode_chunk output per value chunk
   std::vector<MetaChunk> meta;
   std::vector<ws::ChunkView> values_v, meta_v;
+  // Value chunk i replaced by the values v (error tests: a chunk shorter or longer than its layer's).
+  void set_values(size_t i, const std::vector<uint16_t>& v, int value_log = 0) {
+    value_bytes[i] = value_chunk(v.data(), v.size(), value_log);
+    values_v[i] = ws::parse_chunk(value_bytes[i].data(), value_bytes[i].size());
+  }
 };
 
 // Chunk pairs of `crows` rows (0: one pair for the layer): value chunk i and metadata chunk i cover
@@ -85,16 +104,7 @@ inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 
   if (mrows <= 0) mrows = L.rows;
   for (int r = 0; r < L.rows; r += vrows) {
     const int n = std::min(vrows, L.rows - r);
-    std::vector<uint8_t> bytes(size_t(n) * vpr * 2);
-    for (size_t i = 0; i < size_t(n) * vpr; ++i) {
-      const uint16_t v = L.values[size_t(r) * vpr + i];
-      bytes[2 * i] = uint8_t(v);
-      bytes[2 * i + 1] = uint8_t(v >> 8);
-    }
-    ws::ChunkOptions opt;
-    opt.lanes = built().value_lanes;
-    if (value_log > 0) opt.table_log = value_log;
-    s->value_bytes.push_back(ws::encode_chunk(bytes.data(), size_t(n) * vpr, ws::DType::BF16, opt));
+    s->value_bytes.push_back(value_chunk(L.values.data() + size_t(r) * vpr, size_t(n) * vpr, value_log));
   }
   for (const auto& b : s->value_bytes) s->values_v.push_back(ws::parse_chunk(b.data(), b.size()));
   for (int r = 0; r < L.rows; r += mrows) {
@@ -124,18 +134,8 @@ inline std::unique_ptr<DenseLayer> make_dense(std::string name, std::vector<uint
   d->k = k;
   d->w = std::move(w);
   if (per_chunk == 0) per_chunk = d->w.size();
-  ws::ChunkOptions opt;
-  opt.lanes = built().value_lanes;
-  if (value_log > 0) opt.table_log = value_log;
-  for (size_t at = 0; at < d->w.size(); at += per_chunk) {
-    const size_t n = std::min(per_chunk, d->w.size() - at);
-    std::vector<uint8_t> b(2 * n);
-    for (size_t i = 0; i < n; ++i) {
-      b[2 * i] = uint8_t(d->w[at + i]);
-      b[2 * i + 1] = uint8_t(d->w[at + i] >> 8);
-    }
-    d->bytes.push_back(ws::encode_chunk(b.data(), n, ws::DType::BF16, opt));
-  }
+  for (size_t at = 0; at < d->w.size(); at += per_chunk)
+    d->bytes.push_back(value_chunk(d->w.data() + at, std::min(per_chunk, d->w.size() - at), value_log));
   for (const auto& b : d->bytes) d->views.push_back(ws::parse_chunk(b.data(), b.size()));
   return d;
 }
@@ -217,6 +217,23 @@ inline std::vector<RealMatrix> real_matrices() {
                      std::vector<float>(all.begin() + long(size_t(l) * n), all.begin() + long(size_t(l + 1) * n))});
     }
   return out;
+}
+
+// A real matrix as the full-speed tests run it: pruned 2:4 in column order (identity permutation),
+// one chunk pair, activations drawn from seed 7.
+struct FullSpeedLayer {
+  ws::Sparse24 L;
+  std::vector<uint16_t> x;
+  std::unique_ptr<Streams> s;
+  ws::PipelineLayer layer() const { return layer_of(L, *s, x); }
+};
+inline FullSpeedLayer full_speed_layer(const RealMatrix& M) {
+  FullSpeedLayer f;
+  f.L = pack_real(M.w, M.rows, M.cols, ws::identity_perm(M.cols));
+  std::mt19937_64 rng(7);
+  f.x = pad_x(gaussian_x(M.cols, rng), f.L.cols);
+  f.s = make_streams(f.L);
+  return f;
 }
 
 // stories260K's linear matrix `index` (in real_matrices() order) pruned 2:4 under a random permutation.

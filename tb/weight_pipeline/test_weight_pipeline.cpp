@@ -152,25 +152,22 @@ TEST(WeightPipelineReal, FullSpeedThroughput) {
   Totals tot;
   for (const RealMatrix& M : real_matrices()) {
     if (M.name != "w1[0]" && M.name != "w2[0]" && M.name != "wq[0]" && M.name != "wk[0]") continue;
-    const ws::Sparse24 L = pack_real(M.w, M.rows, M.cols, ws::identity_perm(M.cols));
-    std::mt19937_64 rng(7);
-    const std::vector<uint16_t> x = pad_x(gaussian_x(M.cols, rng), L.cols);
-    auto s = make_streams(L);
-    const wp::Result r = drv.run({layer_of(L, *s, x)}, wp::Traffic{});
-    check_layers(r, {&L}, {x}, tot, M.name);
+    const FullSpeedLayer F = full_speed_layer(M);
+    const wp::Result r = drv.run({F.layer()}, wp::Traffic{});
+    check_layers(r, {&F.L}, {F.x}, tot, M.name);
     const wp::LayerResult& R = r.layers[0];
     const double st = double(R.last_w_cycle - R.first_w_cycle + 1);
     std::printf("full speed %s (%dx%d, K8 %d): %llu cycles = %llu load (value table 2^%d, meta table 2^%d, perm, "
                 "pipeline fill) + %llu streaming; %llu beats in %.0f cycles: %.4f beats/cycle = %.3f kept = %.3f "
                 "dense-equivalent weights/cycle; whole layer %.3f dense-equivalent weights/cycle\n",
-                M.name.c_str(), M.rows, M.cols, L.cols, (unsigned long long)r.cycles,
-                (unsigned long long)R.load_cycles(), s->values_v[0].counts.table_log, s->meta_v[0].counts.table_log,
+                M.name.c_str(), M.rows, M.cols, F.L.cols, (unsigned long long)r.cycles,
+                (unsigned long long)R.load_cycles(), F.s->values_v[0].counts.table_log, F.s->meta_v[0].counts.table_log,
                 (unsigned long long)R.stream_cycles(), (unsigned long long)R.beats, st, R.beats_per_cycle(),
                 4 * R.beats_per_cycle(), 8 * R.beats_per_cycle(), double(R.dense) / double(r.cycles));
     // For scripts/bench_hw.py: what the layer's compressed streams (value and metadata chunks) weigh.
     size_t stream_bytes = 0;
-    for (const auto& b : s->value_bytes) stream_bytes += b.size();
-    for (const MetaChunk& m : s->meta) stream_bytes += m.stream.size();
+    for (const auto& b : F.s->value_bytes) stream_bytes += b.size();
+    for (const MetaChunk& m : F.s->meta) stream_bytes += m.stream.size();
     std::printf("WS_BENCH {\"bench\":\"weight_pipeline\",\"layer\":\"%s\",\"rows\":%d,\"cols\":%d,"
                 "\"beats\":%llu,\"stream_cycles\":%.0f,\"dense\":%llu,\"cycles\":%llu,\"stream_bytes\":%zu}\n",
                 M.name.c_str(), M.rows, M.cols, (unsigned long long)R.beats, st, (unsigned long long)R.dense,

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -158,13 +157,7 @@ TEST(WP_SUITE, MalformedStreamsRaiseStickyErrors) {
   }
   {  // one value short: a last beat of ValueLanes - 1 values
     auto s = streams(L);
-    std::vector<uint8_t> bytes(L.values.size() * 2 - 2);
-    std::memcpy(bytes.data(), L.values.data(), bytes.size());  // little-endian host
-    ws::ChunkOptions opt;
-    opt.lanes = built().value_lanes;
-    opt.table_log = value_log();
-    s->value_bytes[0] = ws::encode_chunk(bytes.data(), bytes.size() / 2, ws::DType::BF16, opt);
-    s->values_v[0] = ws::parse_chunk(s->value_bytes[0].data(), s->value_bytes[0].size());
+    s->set_values(0, std::vector<uint16_t>(L.values.begin(), L.values.end() - 1), value_log());
     run_case({"partial value beat", ws::pkg::WP_BLK_TOP, ws::pkg::WP_ERR_VALUE_PARTIAL}, layer_of(L, *s, x));
   }
   if (built().meta_lanes > 1) {  // one nibble short: a last metadata beat of MetaLanes - 1 nibbles

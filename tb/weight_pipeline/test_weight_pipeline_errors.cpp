@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -64,12 +63,7 @@ TEST(WeightPipelineErrors, MalformedStreamsRaiseStickyErrors) {
     }
     {  // a partial value beat: the value chunk 2 values short (its decoder ends cleanly on a partial beat)
       auto s = make_streams(L);
-      std::vector<uint8_t> bytes(L.values.size() * 2 - 4);
-      std::memcpy(bytes.data(), L.values.data(), bytes.size());  // little-endian host
-      ws::ChunkOptions opt;
-      opt.lanes = 4;
-      s->value_bytes[0] = ws::encode_chunk(bytes.data(), bytes.size() / 2, ws::DType::BF16, opt);
-      s->values_v[0] = ws::parse_chunk(s->value_bytes[0].data(), s->value_bytes[0].size());
+      s->set_values(0, std::vector<uint16_t>(L.values.begin(), L.values.end() - 2));
       run_case({"partial value beat", ws::pkg::WP_BLK_TOP, ws::pkg::WP_ERR_VALUE_PARTIAL}, layer_of(L, *s, x));
     }
     {  // a partial metadata beat: the metadata chunk one nibble short
@@ -82,10 +76,7 @@ TEST(WeightPipelineErrors, MalformedStreamsRaiseStickyErrors) {
       auto s = make_streams(L);
       std::vector<uint16_t> v = L.values;
       for (int i = 0; i < 4; ++i) v.push_back(0x3f80);
-      ws::ChunkOptions opt;
-      opt.lanes = 4;
-      s->value_bytes[0] = ws::encode_chunk(reinterpret_cast<const uint8_t*>(v.data()), v.size(), ws::DType::BF16, opt);
-      s->values_v[0] = ws::parse_chunk(s->value_bytes[0].data(), s->value_bytes[0].size());
+      s->set_values(0, v);
       run_case({"value chunk one beat longer than metadata", ws::pkg::WP_BLK_TOP, ws::pkg::WP_ERR_CHUNK_ENDS}, layer_of(L, *s, x));
     }
     {  // value chunks of 8 rows, metadata chunks of 16: chunk pairs that do not cover the same rows
@@ -94,11 +85,7 @@ TEST(WeightPipelineErrors, MalformedStreamsRaiseStickyErrors) {
     }
     {  // a value chunk one beat short: its end meets a metadata beat that does not end its chunk
       auto s = make_streams(L);
-      std::vector<uint16_t> v(L.values.begin(), L.values.end() - 4);
-      ws::ChunkOptions opt;
-      opt.lanes = 4;
-      s->value_bytes[0] = ws::encode_chunk(reinterpret_cast<const uint8_t*>(v.data()), v.size(), ws::DType::BF16, opt);
-      s->values_v[0] = ws::parse_chunk(s->value_bytes[0].data(), s->value_bytes[0].size());
+      s->set_values(0, std::vector<uint16_t>(L.values.begin(), L.values.end() - 4));
       run_case({"value chunk one beat shorter than metadata", ws::pkg::WP_BLK_TOP, ws::pkg::WP_ERR_CHUNK_ENDS}, layer_of(L, *s, x));
     }
     {  // LAYER_BEATS short of the chunks: the layer ends inside its chunks

@@ -59,19 +59,16 @@ TEST(WeightPipelineWide, FullSpeedBeatRate) {
   EXPECT_EQ(port, 1.0);  // the wide raw port: a whole beat's raw bits a cycle
   for (const RealMatrix& M : real_matrices()) {
     if (M.name != "w1[0]" && M.name != "w2[0]") continue;
-    const ws::Sparse24 L = pack_real(M.w, M.rows, M.cols, ws::identity_perm(M.cols));
-    std::mt19937_64 rng(7);
-    const std::vector<uint16_t> x = pad_x(gaussian_x(M.cols, rng), L.cols);
-    auto s = make_streams(L);
-    const wp::Result r = drv.run({layer_of(L, *s, x)}, wp::Traffic{});
-    check_layers(r, {&L}, {x}, tot, M.name);
+    const FullSpeedLayer F = full_speed_layer(M);
+    const wp::Result r = drv.run({F.layer()}, wp::Traffic{});
+    check_layers(r, {&F.L}, {F.x}, tot, M.name);
     const wp::LayerResult& R = r.layers[0];
     const double bpc = R.beats_per_cycle();
-    const double row_beats = double(L.cols / built().cols_per_beat());
+    const double row_beats = double(F.L.cols / built().cols_per_beat());
     const double bound = beat_bound(row_beats);
     std::printf("full speed, wide %s (%dx%d, K16 %d): %llu beats in %llu cycles: %.4f beats/cycle (bound %.4f: raw "
                 "port %.4f, %.0f beats a row, a row per >= %d cycles) = %.3f kept = %.3f dense-equivalent weights/cycle\n",
-                M.name.c_str(), M.rows, M.cols, L.cols, (unsigned long long)R.beats,
+                M.name.c_str(), M.rows, M.cols, F.L.cols, (unsigned long long)R.beats,
                 (unsigned long long)(R.last_w_cycle - R.first_w_cycle + 1), bpc, bound, port, row_beats,
                 ws::MacArrayParams::kRowPace, built().value_lanes * bpc, 2 * built().value_lanes * bpc);
     EXPECT_GE(bpc, 0.95 * bound) << M.name;
