@@ -198,14 +198,14 @@ module ws_weight_pipeline #(
   logic                 v_dec_valid, v_dec_ready, v_dec_last;  // the value decoder's output
   logic [8*VL-1:0]      v_dec_data;
   logic [VC-1:0]        v_dec_count;
-  logic                 v_out_valid, v_out_ready, v_out_last, v_err;  // ... through u_v_slice
+  logic                 v_out_valid, v_out_ready, v_out_last, v_out_nz, v_err;  // ... through u_v_slice
   logic [8*VL-1:0]      v_out_data;
   logic [VC-1:0]        v_out_count;
   logic [2:0]           v_cause;
   logic                 m_dec_valid, m_dec_ready, m_dec_last;  // the metadata decoder's output
   logic [8*ML-1:0]      m_dec_data;
   logic [MC-1:0]        m_dec_count;
-  logic                 m_out_valid, m_out_ready, m_out_last, m_err;  // ... through u_m_slice
+  logic                 m_out_valid, m_out_ready, m_out_last, m_out_nz, m_err;  // ... through u_m_slice
   logic [8*ML-1:0]      m_out_data;
   logic [MC-1:0]        m_out_count;
   logic [2:0]           m_cause;
@@ -251,15 +251,16 @@ module ws_weight_pipeline #(
     .err_cause_o (v_cause)
   );
 
-  ws_skid_buffer #(.Width(1 + VC + 8 * VL)) u_v_slice (
+  // The slices carry "count != 0" as a bit of its own: the join's pass (below) reads it from a register.
+  ws_skid_buffer #(.Width(2 + VC + 8 * VL)) u_v_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (v_dec_valid),
     .in_ready_o (v_dec_ready),
-    .in_data_i  ({v_dec_last, v_dec_count, v_dec_data}),
+    .in_data_i  ({v_dec_count != '0, v_dec_last, v_dec_count, v_dec_data}),
     .out_valid_o(v_out_valid),
     .out_ready_i(v_out_ready),
-    .out_data_o ({v_out_last, v_out_count, v_out_data})
+    .out_data_o ({v_out_nz, v_out_last, v_out_count, v_out_data})
   );
 
   ws_num_unpacker #(
@@ -319,15 +320,15 @@ module ws_weight_pipeline #(
     .err_cause_o (m_cause)
   );
 
-  ws_skid_buffer #(.Width(1 + MC + 8 * ML)) u_m_slice (
+  ws_skid_buffer #(.Width(2 + MC + 8 * ML)) u_m_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (m_dec_valid),
     .in_ready_o (m_dec_ready),
-    .in_data_i  ({m_dec_last, m_dec_count, m_dec_data}),
+    .in_data_i  ({m_dec_count != '0, m_dec_last, m_dec_count, m_dec_data}),
     .out_valid_o(m_out_valid),
     .out_ready_i(m_out_ready),
-    .out_data_o ({m_out_last, m_out_count, m_out_data})
+    .out_data_o ({m_out_nz, m_out_last, m_out_count, m_out_data})
   );
 
   // ---------------------------------------------------------------------------------------------
@@ -336,8 +337,8 @@ module ws_weight_pipeline #(
   // decoder's output (its slice's) until the flag is up (then stays released until it is taken, whatever an
   // err_clear does), so the error names the cause, not what the unpacker or the join would make of
   // the missing symbols. Every abort raises a flag, so the wait ends.
-  assign v_pass      = v_out_count != '0 || v_err || err_q || v_pass_q;
-  assign m_pass      = m_out_count != '0 || m_err || err_q || m_pass_q;
+  assign v_pass      = v_out_nz || v_err || err_q || v_pass_q;
+  assign m_pass      = m_out_nz || m_err || err_q || m_pass_q;
   assign v_out_ready = u_sym_ready && v_pass;
   assign m_valid     = m_out_valid && m_pass;
 
@@ -346,8 +347,8 @@ module ws_weight_pipeline #(
       v_pass_q <= 1'b0;
       m_pass_q <= 1'b0;
     end else begin
-      v_pass_q <= v_out_valid && v_out_count == '0 && v_pass && !v_out_ready;
-      m_pass_q <= m_out_valid && m_out_count == '0 && m_pass && !m_out_ready;
+      v_pass_q <= v_out_valid && !v_out_nz && v_pass && !v_out_ready;
+      m_pass_q <= m_out_valid && !m_out_nz && m_pass && !m_out_ready;
     end
   end
 
@@ -399,10 +400,13 @@ module ws_weight_pipeline #(
   assign act_fire    = act_valid_i && act_ready_o;
 
   // Errors of the top, found on a beat pair going to the MAC array (the checks of its registers,
-  // ev_pair) and on configuration writes. The pair's transfer w_fire comes late (through the
-  // decoders' pass and the join): the cause is formed with and without it, and it picks one
-  // (its chain through the checks and the causes' priority was the pipeline's critical path).
-  logic [2:0] ev_pair, ev_cfg;  // ws_pkg::wp_err_e
+  // ev_pair) and on configuration writes (cfg_err_q). The checks and the pair's transfer w_fire, which
+  // comes late (through the decoders' pass and the join), are registered apart and meet a cycle later,
+  // so no handshake reaches the causes' priority (w_fire choosing the cause was the wide top's
+  // critical path): a pair's error is in err_o two cycles after its transfer, and the join may pass
+  // one more beat meanwhile (docs/weight_pipeline.md section 4).
+  logic [2:0] ev_pair, ev_pair_q, ev_top;  // ws_pkg::wp_err_e
+  logic       w_fire_q;
   always_comb begin
     ev_pair = ws_pkg::WP_ERR_NONE;
     if (u_out_count != VC'(VL)) ev_pair = ws_pkg::WP_ERR_VALUE_PARTIAL;
@@ -410,23 +414,32 @@ module ws_weight_pipeline #(
     else if (!dense_q && u_out_last != m_out_last) ev_pair = ws_pkg::WP_ERR_CHUNK_ENDS;
     else if (w_last && !u_out_last) ev_pair = ws_pkg::WP_ERR_LAYER_END;
     else if (!dense_q && meta_high) ev_pair = ws_pkg::WP_ERR_META_SYMBOL;
-    ev_cfg = cfg_err_q ? ws_pkg::WP_ERR_CONFIG : ws_pkg::WP_ERR_NONE;
   end
 
-  // The first error since reset or clear; blocks in stream order when several rise together. The
-  // blocks' flags are registered: on the clearing cycle they still show what is being cleared.
-  ws_pkg::wp_cause_t cause, cause_blk, cause_pair, cause_cfg;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      ev_pair_q <= ws_pkg::WP_ERR_NONE;
+      w_fire_q  <= 1'b0;
+    end else begin
+      ev_pair_q <= ev_pair;
+      w_fire_q  <= w_fire;
+    end
+  end
+
+  assign ev_top = w_fire_q && ev_pair_q != ws_pkg::WP_ERR_NONE ? ev_pair_q
+                : cfg_err_q ? ws_pkg::WP_ERR_CONFIG : ws_pkg::WP_ERR_NONE;
+
+  // The first error since reset or clear; blocks in stream order, then the top, when several rise
+  // together. The blocks' flags are registered: on the clearing cycle they still show what is being
+  // cleared. Every input here is a register (or err_clear_i).
+  ws_pkg::wp_cause_t cause;
   always_comb begin
-    cause_blk = '0;
-    if (!err_clear_i && v_err)      cause_blk = {ws_pkg::WP_BLK_VALUE_DEC, v_cause};
-    else if (!err_clear_i && m_err) cause_blk = {ws_pkg::WP_BLK_META_DEC, m_cause};
-    else if (!err_clear_i && u_err) cause_blk = {ws_pkg::WP_BLK_UNPACKER, u_cause};
-    else if (!err_clear_i && a_err) cause_blk = {ws_pkg::WP_BLK_MAC, a_cause};
-    cause_cfg  = cause_blk != '0 ? cause_blk
-               : ev_cfg != ws_pkg::WP_ERR_NONE ? {ws_pkg::WP_BLK_TOP, ev_cfg} : '0;
-    cause_pair = cause_blk != '0 ? cause_blk
-               : ev_pair != ws_pkg::WP_ERR_NONE ? {ws_pkg::WP_BLK_TOP, ev_pair} : cause_cfg;
-    cause      = w_fire ? cause_pair : cause_cfg;
+    cause = '0;
+    if (!err_clear_i && v_err)      cause = {ws_pkg::WP_BLK_VALUE_DEC, v_cause};
+    else if (!err_clear_i && m_err) cause = {ws_pkg::WP_BLK_META_DEC, m_cause};
+    else if (!err_clear_i && u_err) cause = {ws_pkg::WP_BLK_UNPACKER, u_cause};
+    else if (!err_clear_i && a_err) cause = {ws_pkg::WP_BLK_MAC, a_cause};
+    else if (ev_top != ws_pkg::WP_ERR_NONE) cause = {ws_pkg::WP_BLK_TOP, ev_top};
   end
 
   ws_sticky_error #(.CauseBits(6)) u_sticky (

@@ -78,6 +78,7 @@ void WeightPipelineModel::reset() {
   beat_ = 0;
   v_pass_ = m_pass_ = false;
   cfg_err_ = false;
+  pair_err_ = pkg::WP_ERR_NONE;
   err_.reset();
 }
 
@@ -256,7 +257,6 @@ void WeightPipelineModel::compute(Comb& c) {
       else if (c.w_last && !c.uo.out_last) c.ev = pkg::WP_ERR_LAYER_END;
       else if (!dense_ && meta_high) c.ev = pkg::WP_ERR_META_SYMBOL;
     }
-    if (c.ev == pkg::WP_ERR_NONE && cfg_err_) c.ev = pkg::WP_ERR_CONFIG;  // the write a cycle before
 
     WeightPipelineOutputs& o = out;
     c.cfg_out_ready = true;  // unknown addresses: taken at once
@@ -342,8 +342,10 @@ void WeightPipelineModel::tick() {
   else if (!in.err_clear && mo.err) cause = cause_of(pkg::WP_BLK_META_DEC, mo.err_cause);
   else if (!in.err_clear && c.uo.err) cause = cause_of(pkg::WP_BLK_UNPACKER, c.uo.err_cause);
   else if (!in.err_clear && mac_.out.err) cause = cause_of(pkg::WP_BLK_MAC, mac_.out.err_cause);
-  else if (c.ev != pkg::WP_ERR_NONE) cause = cause_of(pkg::WP_BLK_TOP, c.ev);
+  else if (pair_err_ != pkg::WP_ERR_NONE) cause = cause_of(pkg::WP_BLK_TOP, pair_err_);  // the pair a cycle before
+  else if (cfg_err_) cause = cause_of(pkg::WP_BLK_TOP, pkg::WP_ERR_CONFIG);  // the write a cycle before
   err_.tick(in.err_clear, cause);
+  pair_err_ = c.ev;
   cfg_err_ = c.cfg_bad;
   cfg_slice_.tick(in.cfg_valid, decode_cfg(), c.cfg_out_ready);
   w_slice_.tick(c.w_valid, c.w_beat, ao_w_ready);

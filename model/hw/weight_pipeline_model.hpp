@@ -152,6 +152,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   uint32_t beat_ = 0;
   bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
   bool cfg_err_ = false;  // a refused configuration write last cycle (cfg_err_q)
+  pkg::wp_err_e pair_err_ = pkg::WP_ERR_NONE;  // the checks of last cycle's beat pair if it went (ev_pair_q, w_fire_q)
   StickyError err_;
   WeightPipelineProbe probe_;
 };
