@@ -198,14 +198,14 @@ module ws_weight_pipeline #(
   logic                 v_dec_valid, v_dec_ready, v_dec_last;  // the value decoder's output
   logic [8*VL-1:0]      v_dec_data;
   logic [VC-1:0]        v_dec_count;
-  logic                 v_out_valid, v_out_ready, v_out_last, v_out_nz, v_err;  // ... through u_v_slice
+  logic                 v_dec_nz, v_out_valid, v_out_ready, v_out_last, v_out_nz, v_err;  // ... through u_v_slice
   logic [8*VL-1:0]      v_out_data;
   logic [VC-1:0]        v_out_count;
   logic [2:0]           v_cause;
   logic                 m_dec_valid, m_dec_ready, m_dec_last;  // the metadata decoder's output
   logic [8*ML-1:0]      m_dec_data;
   logic [MC-1:0]        m_dec_count;
-  logic                 m_out_valid, m_out_ready, m_out_last, m_out_nz, m_err;  // ... through u_m_slice
+  logic                 m_dec_nz, m_out_valid, m_out_ready, m_out_last, m_out_nz, m_err;  // ... through u_m_slice
   logic [8*ML-1:0]      m_out_data;
   logic [MC-1:0]        m_out_count;
   logic [2:0]           m_cause;
@@ -252,12 +252,14 @@ module ws_weight_pipeline #(
   );
 
   // The slices carry "count != 0" as a bit of its own: the join's pass (below) reads it from a register.
+  assign v_dec_nz = v_dec_count != '0;
+  assign m_dec_nz = m_dec_count != '0;
   ws_skid_buffer #(.Width(2 + VC + 8 * VL)) u_v_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (v_dec_valid),
     .in_ready_o (v_dec_ready),
-    .in_data_i  ({v_dec_count != '0, v_dec_last, v_dec_count, v_dec_data}),
+    .in_data_i  ({v_dec_nz, v_dec_last, v_dec_count, v_dec_data}),
     .out_valid_o(v_out_valid),
     .out_ready_i(v_out_ready),
     .out_data_o ({v_out_nz, v_out_last, v_out_count, v_out_data})
@@ -325,7 +327,7 @@ module ws_weight_pipeline #(
     .rst_ni,
     .in_valid_i (m_dec_valid),
     .in_ready_o (m_dec_ready),
-    .in_data_i  ({m_dec_count != '0, m_dec_last, m_dec_count, m_dec_data}),
+    .in_data_i  ({m_dec_nz, m_dec_last, m_dec_count, m_dec_data}),
     .out_valid_o(m_out_valid),
     .out_ready_i(m_out_ready),
     .out_data_o ({m_out_nz, m_out_last, m_out_count, m_out_data})
