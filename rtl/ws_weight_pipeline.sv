@@ -372,8 +372,9 @@ module ws_weight_pipeline #(
   assign act_open   = loaded_q != layers_q;
   assign pair_valid = u_out_valid && (dense_q || m_valid);
   // Beat pairs go to the MAC array only while the layer's activations are loaded (until its last
-  // beat is sent) and no error is up; after an error both sides drain, but a beat already offered
-  // stays offered until the slice takes it (the stream rule). w_ready is the slice's, a register.
+  // beat is sent) and no error is up (a pair's own error is up two cycles after it, so one more pair
+  // may pass: docs/weight_pipeline.md section 4); after an error both sides drain, but a beat already
+  // offered stays offered until the slice takes it (the stream rule). w_ready is the slice's, a register.
   assign w_valid     = pair_valid && x_loaded && !sent_q && (!err_q || held_q);
   assign u_out_ready = (err_q && !held_q) || (w_ready && x_loaded && !sent_q && (dense_q || m_valid));
   assign m_out_ready = (err_q && !held_q) || (!dense_q && m_pass && w_ready && x_loaded && !sent_q && u_out_valid);
