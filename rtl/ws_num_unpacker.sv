@@ -201,6 +201,26 @@ module ws_num_unpacker #(
     end
   end
 
+  // At 8 lanes the beat's raw bits are a sum of 8 widths: R1 -> R2 adds them in pairs (one adder
+  // after the zeroing LUT), so that R2 -> A needs two adders, as at 4 lanes (three in series were
+  // the 8-lane unpacker's critical path).
+  logic [PreW-1:0] r2_total;  // the beat's raw bits from R2's pair sums (8 lanes only)
+  if (K > 4) begin : g_pairs
+    logic [4*PreW-1:0] pair_d, pair_q;
+    always_comb begin
+      for (int i = 0; i < 4; i++) begin
+        pair_d[i*PreW +: PreW] = PreW'(ent_act[(2*i)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5])
+                               + PreW'(ent_act[(2*i+1)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
+      end
+    end
+    always_ff @(posedge clk_i) begin
+      if (ram_ce) pair_q <= pair_d;
+    end
+    assign r2_total = (pair_q[0 +: PreW] + pair_q[PreW +: PreW]) + (pair_q[2*PreW +: PreW] + pair_q[3*PreW +: PreW]);
+  end else begin : g_no_pairs
+    assign r2_total = '0;
+  end
+
   // ---------------------------------------------------------------------------------------------
   // Bit reader of the raw stream
   logic [WinBits-1:0]  rd_words;
@@ -278,10 +298,9 @@ module ws_num_unpacker #(
     end
     // The beat's raw bits, the last active lane's end (here, not in P: there it would come before
     // the reader's slack subtractors). Inactive lanes are 0 wide, so at 8 lanes it is the sum of
-    // both groups, with no pick by the count (the pick and an adder in A -> P, in front of the
-    // reader's carry chains, were the 8-lane unpacker's critical path).
-    a_last_end = '0;
-    for (int g = 0; g < Groups; g++) a_last_end = a_last_end + ends[4*g + 3 < K ? 4*g + 3 : K - 1];
+    // all widths, with no pick by the count (the pick and an adder in A -> P, in front of the
+    // reader's carry chains, were the 8-lane unpacker's critical path), from R2's pair sums.
+    a_last_end = K > 4 ? r2_total : ends[K - 1];
     for (int j = 0; j < K; j++) begin
       sgn      = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
       scale    = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
