@@ -152,11 +152,21 @@ module ws_bit_reader #(
   assign l_done      = nxt_s - ncons_s;
   assign l_done_word = plus_word_minus(nxt_s, ncons_s);
 
+  // end_q is rp_q's bit offset plus consume_i (where a consume leaves the pointer, counted from
+  // rp_q's word), kept in a register like the slack: so the words a consume frees are its top bits,
+  // not a carry chain from consume_i (that chain into the room tests and in_ready_o was the weight
+  // pipeline's critical path). Its next value is one adder from registers and next_consume_i.
+  logic [CntW-1:0]   end_q, end_d;
+  logic [CntW-1:0]   e_keep, e_cons, e_cons_load;  // the candidates with an adder
+  assign e_keep         = CntW'(rp_q[OffW-1:0]) + CntW'(next_consume_i);
+  assign e_cons         = CntW'(end_q[OffW-1:0]) + CntW'(consume_i);
+  assign e_cons_load    = CntW'(end_q[OffW-1:0]) + CntW'(next_consume_i);
+
   // Every outcome of a cycle without done_i is one adder from registers; consume_en_i and the
   // word store, which come late, only pick one.
   logic [PtrW-1:0] rp_cons;
   logic [CntW-1:0] bits_cons, bits_word, bits_cons_word;
-  assign rp_cons        = rp_q + PtrW'(consume_i);
+  assign rp_cons        = {rp_q[PtrW-1:OffW] + SlotW'(end_q >> OffW), end_q[OffW-1:0]};
   assign bits_cons      = CntW'(slack_q);  // a consume takes at most avail_o bits: not negative
   assign bits_word      = cur_bits_q + CntW'(WordBits);
   assign bits_cons_word = CntW'(s_word);
@@ -167,7 +177,7 @@ module ws_bit_reader #(
   // are what stays; a consume frees the words rp_q leaves.
   logic [WordsW-1:0] freed, words_cons, words_nxt;
   logic              room_keep, room_keep_word, room_cons, room_cons_word, room_done, room_done_word;
-  assign freed          = WordsW'((CntW'(rp_q[OffW-1:0]) + CntW'(consume_i)) >> OffW);
+  assign freed          = WordsW'(end_q >> OffW);
   assign words_cons     = words_q - freed;
   assign words_nxt      = WordsW'(nxt_bits_q >> OffW);
   assign room_keep      = words_q < WordsW'(BufferWords);
@@ -178,13 +188,13 @@ module ws_bit_reader #(
   assign room_done_word = words_nxt < WordsW'(BufferWords - 1);
 
   // The next state for each value of go_i (g_next[g] with the controls' bit g), then go_i picks.
-  localparam int NextW = SlotW + PtrW + 2 * CntW + 2 * OffW + 4 + SlackW + WordsW;
+  localparam int NextW = SlotW + PtrW + 3 * CntW + 2 * OffW + 4 + SlackW + WordsW;
   logic [2*NextW-1:0] next_g;
   for (genvar g = 0; g < 2; g++) begin : g_next
     logic              done, cons_en, load, store;
     logic [SlotW-1:0]  wr_n;
     logic [PtrW-1:0]   rp_n;
-    logic [CntW-1:0]   cur_bits_n, nxt_bits_n;
+    logic [CntW-1:0]   cur_bits_n, nxt_bits_n, end_n;
     logic              cur_end_n, nxt_end_n, skip_n, ready_n;
     logic [OffW-1:0]   cur_pad_n, nxt_pad_n;
     logic [SlackW-1:0] slack_n;
@@ -234,6 +244,11 @@ module ws_bit_reader #(
           default: slack_n = load ? l_cons_word : slack_q;
         endcase
       end
+      // end_q against the amount and pointer of the next cycle: done_i leaves the pointer on a word
+      // boundary, a consume at end_q's bit offset.
+      if (done)         end_n = load ? CntW'(next_consume_i) : CntW'(consume_i);
+      else if (cons_en) end_n = load ? e_cons_load : e_cons;
+      else              end_n = load ? e_keep : end_q;
       wr_n = wr_q + SlotW'(store);
       if (done) begin
         words_n = words_nxt + WordsW'(store_done);
@@ -249,11 +264,11 @@ module ws_bit_reader #(
     end
 
     assign next_g[g*NextW +: NextW] = {wr_n, rp_n, cur_bits_n, cur_end_n, cur_pad_n, nxt_bits_n,
-                                       nxt_end_n, nxt_pad_n, skip_n, slack_n, words_n, ready_n};
+                                       nxt_end_n, nxt_pad_n, skip_n, slack_n, end_n, words_n, ready_n};
   end
 
   assign {wr_d, rp_d, cur_bits_d, cur_end_d, cur_pad_d, nxt_bits_d, nxt_end_d, nxt_pad_d, skip_d,
-          slack_d, words_d, ready_d} = next_g[go_i*NextW +: NextW];
+          slack_d, end_d, words_d, ready_d} = next_g[go_i*NextW +: NextW];
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       wr_q       <= '0;
@@ -268,6 +283,7 @@ module ws_bit_reader #(
       words_q    <= '0;
       ready_q    <= 1'b1;
       slack_q    <= '0;
+      end_q      <= '0;
     end else begin
       wr_q       <= wr_d;
       rp_q       <= rp_d;
@@ -281,6 +297,7 @@ module ws_bit_reader #(
       words_q    <= words_d;
       ready_q    <= ready_d;
       slack_q    <= slack_d;
+      end_q      <= end_d;
     end
   end
 
@@ -326,6 +343,10 @@ module ws_bit_reader #(
   `WS_ASSERT(slack_exact, !consume_en_i[go_i] || done_i[go_i] || slack_q == cur_s - cons_s,
              ("ws_bit_reader: slack %0d, but %0d bits available and %0d to consume", $signed(slack_q),
               cur_bits_q, consume_i))
+  `WS_ASSERT(end_exact, !consume_en_i[go_i] || done_i[go_i]
+                       || end_q == CntW'(rp_q[OffW-1:0]) + CntW'(consume_i),
+             ("ws_bit_reader: end %0d, but bit offset %0d and %0d to consume", end_q, rp_q[OffW-1:0],
+              consume_i))
   `WS_ASSERT(consume_in_range, !consume_en_i[go_i] || done_i[go_i] || CntW'(consume_i) <= cur_bits_q,
              ("ws_bit_reader: consumed %0d bits with %0d available", consume_i, cur_bits_q))
 endmodule

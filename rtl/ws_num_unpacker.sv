@@ -9,12 +9,12 @@
 //   R1  the RAMs' output registers hold the beat's entries
 //   R2  the entries in fabric registers, an inactive lane's raw width 0: the routing from the RAMs
 //       gets a cycle of its own (ce freezes R0, R1 and R2 together)
-//   A   each lane's raw width and the raw-bit prefix sum inside its group of 4 lanes, the last
-//       active lane's end (the group's sum, as inactive lanes are 0 wide); unknown symbols. A is
+//   A   each lane's raw width and the raw-bit prefix sum inside its group of 4 lanes, the beat's
+//       raw bits (the groups' sums, as inactive lanes are 0 wide); unknown symbols. A is
 //       the output register of a ws_skid_buffer: the RAMs' ce and sym_ready_o come from its
 //       registered ready, not from the stall chain behind it.
 //   P   each lane's fraction width, lsb and end offset (the prefix sum across groups) and the beat's
-//       total (the last active lane's end).
+//       raw bits.
 //       The beat waits here until the bit reader holds that many bits of the chunk (or its last
 //       word), then takes them: the reader's words (its ring rotated by whole words) are
 //       registered into W, and each lane's start and end offsets with the reader's bit offset added
@@ -104,7 +104,7 @@ module ws_num_unpacker #(
   logic                  a_valid_q;   // A: the output of the skid buffer u_a_slice
   logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
   logic                  a_unknown_q;
-  logic [PreW-1:0]       a_last_end_q;  // the last active lane's end inside its group (0: no lane)
+  logic [PreW-1:0]       a_last_end_q;  // the last active lane's end: the beat's raw bits (0: no lane)
   logic [CW-1:0]         a_count_q;
   logic                  a_last_q;
   logic                  a_in_ready;  // the A slice can take R2's beat (a register)
@@ -201,6 +201,26 @@ module ws_num_unpacker #(
     end
   end
 
+  // At 8 lanes the beat's raw bits are a sum of 8 widths: R1 -> R2 adds them in pairs (one adder
+  // after the zeroing LUT), so that R2 -> A needs two adders, as at 4 lanes (three in series were
+  // the 8-lane unpacker's critical path).
+  logic [PreW-1:0] r2_total;  // the beat's raw bits from R2's pair sums (8 lanes only)
+  if (K > 4) begin : g_pairs
+    logic [4*PreW-1:0] pair_d, pair_q;
+    always_comb begin
+      for (int i = 0; i < 4; i++) begin
+        pair_d[i*PreW +: PreW] = PreW'(ent_act[(2*i)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5])
+                               + PreW'(ent_act[(2*i+1)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
+      end
+    end
+    always_ff @(posedge clk_i) begin
+      if (ram_ce) pair_q <= pair_d;
+    end
+    assign r2_total = (pair_q[0 +: PreW] + pair_q[PreW +: PreW]) + (pair_q[2*PreW +: PreW] + pair_q[3*PreW +: PreW]);
+  end else begin : g_no_pairs
+    assign r2_total = '0;
+  end
+
   // ---------------------------------------------------------------------------------------------
   // Bit reader of the raw stream
   logic [WinBits-1:0]  rd_words;
@@ -247,7 +267,7 @@ module ws_num_unpacker #(
   // path. A's plan holds the raw width where P's holds the fraction width, and lsb 0.
   logic [K*PlanBits-1:0] a_lane;
   logic                  a_unknown;
-  logic [PreW-1:0]       a_last_end;  // the last active lane's end inside its group
+  logic [PreW-1:0]       a_last_end;  // the last active lane's end: the beat's raw bits
 
   always_comb begin
     logic [2:0]      cls;
@@ -276,9 +296,11 @@ module ws_num_unpacker #(
         default: ends[j] = pair + (rb[j - 1] + rb[j]);
       endcase
     end
-    // The last active lane's end inside its group: its group's last end (here, not in P: there it
-    // would come before the reader's slack subtractors).
-    a_last_end = K > 4 && r2_count_q > CW'(4) ? ends[K - 1] : ends[K > 4 ? 3 : K - 1];
+    // The beat's raw bits, the last active lane's end (here, not in P: there it would come before
+    // the reader's slack subtractors). Inactive lanes are 0 wide, so at 8 lanes it is the sum of
+    // all widths, with no pick by the count (the pick and an adder in A -> P, in front of the
+    // reader's carry chains, were the 8-lane unpacker's critical path), from R2's pair sums.
+    a_last_end = K > 4 ? r2_total : ends[K - 1];
     for (int j = 0; j < K; j++) begin
       sgn      = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
       scale    = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
@@ -325,14 +347,8 @@ module ws_num_unpacker #(
     end
   end
 
-  // The end of the last active lane (ends above it count inactive lanes' widths), picked in A;
-  // beyond group 0 it adds group 0's total.
-  if (Groups > 1) begin : g_need_groups
-    assign need = a_count_q > CW'(4) ? a_last_end_q + a_lane_q[3*PlanBits + EndLsb +: PreW]
-                                     : a_last_end_q;
-  end else begin : g_need_one
-    assign need = a_last_end_q;
-  end
+  // The beat's raw bits, summed in A
+  assign need = a_last_end_q;
 
   // P -> W: each lane's offsets in the reader's words, the reader's bit offset added (one adder
   // from registers each; lane j starts at the end of lane j-1, at most 24 j after the bit offset),
