@@ -305,18 +305,22 @@ module ws_mac_add (
 
   // ---------------------------------------------------------------------------------------------
   // Stage 7: u = 8 * (zero blocks before the first set bit) + that block's leading zeros; shift by
-  // the 8s.
+  // the 8s. Each pair of blocks picks first (upper pair by zb[3], lower by zb[1]), then the pairs by
+  // zb[3] && zb[2]: two LUT4 levels per bit from registers (the select through the encoded count c
+  // was four, the limit of docs/mac_array.md section 7).
   logic [1:0]  s7_c;
-  logic [2:0]  s7_f;
+  logic [2:0]  s7_f, s7_fh, s7_fl;
+  logic [27:0] s7_th, s7_tl;
+  logic        s7_zh;  // blocks 3 and 2 are zero
 
   always_comb begin
-    s7_c = r6_zb[3] ? (r6_zb[2] ? (r6_zb[1] ? 2'd3 : 2'd2) : 2'd1) : 2'd0;
-    case (s7_c)
-      2'd0:    s7_f = r6_f3;
-      2'd1:    s7_f = r6_f2;
-      2'd2:    s7_f = r6_f1;
-      default: s7_f = r6_f0;
-    endcase
+    s7_zh = r6_zb[3] && r6_zb[2];
+    s7_fh = r6_zb[3] ? r6_f2 : r6_f3;
+    s7_fl = r6_zb[1] ? r6_f0 : r6_f1;
+    s7_f  = s7_zh ? s7_fl : s7_fh;
+    s7_c  = {s7_zh, s7_zh ? r6_zb[1] : r6_zb[3]};
+    s7_th = r6_zb[3] ? {r6_t[19:0], 8'd0} : r6_t;
+    s7_tl = r6_zb[1] ? {r6_t[3:0], 24'd0} : {r6_t[11:0], 16'd0};
   end
 
   // The special cases and int32 become one constant result; what the exponent field becomes when
@@ -347,7 +351,7 @@ module ws_mac_add (
   logic        r7_sign, r7_int;
 
   always_ff @(posedge clk_i) begin
-    r7_t          <= r6_t << {s7_c, 3'b000};
+    r7_t          <= s7_zh ? s7_tl : s7_th;  // t << 8c
     r7_u          <= {s7_c, s7_f};
     r7_e_big1     <= r6_e_big + 8'd1;
     r7_e_big2     <= r6_e_big + 8'd2;

@@ -10,8 +10,9 @@
 // c + ws_pkg::MAC_MUL_STAGES. Stages: 1 the DSP's operands into fabric registers and a copy of
 // both operands, 2-3 the DSP (input and product registers), beside them the exponent sum and the
 // special cases from the copies; 4 the product
-// into a fabric register; 5 leading and trailing zeros of the product; 6 nothing but registers
-// (stage 5's results, placed by stage 7's carry chains); 7 normalisation shift, exponent, shift
+// into a fabric register; 5 leading and trailing zeros of each byte of the product; 6 those of the
+// product (one byte's count or 8 plus the other's) and its shift by 8, one LUT level from
+// registers (placed by stage 7's carry chains); 7 normalisation shift, exponent, shift
 // into the subnormal range and its sticky bit; 8-9 that shift (by 8s, then by 0 .. 7), the guard
 // bit and the result of every case but a subnormal one; 10 rounding of a subnormal product,
 // output register.
@@ -122,31 +123,39 @@ module ws_mac_mul (
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Stage 5: leading and trailing zeros of the product.
+  // Stage 5: leading and trailing zeros of each byte of the product (a byte's count from 8 bits,
+  // two LUT levels; the whole product's 16-bit count here was four, the 172 MHz limit of
+  // docs/mac_array.md section 7).
   logic [15:0]        r3_p;      // the product, shifted left by 8 already when its top byte is 0
   logic [3:0]         r3_lz, r3_tz;
   logic [2:0]         r3_shl;
   logic signed [10:0] r3_e0, r3_e0m1, r3_e0m255, r3_ne0, r3_ne0m10, r3_ne0m9, r3_ne0m8;
   logic               r3_sign, r3_fixed;  // r3_fixed: the kind is known without the exponent
   logic [2:0]         r3_kind;
-  logic [15:0]        p_rev;  // for the trailing zeros
-  // Stage 5's results; stage 6 copies them into r3_*, which feed stage 7 only.
+  logic [7:0]         lo_rev, hi_rev;  // the bytes reversed, for the trailing zeros
+  // Stage 5's results; stage 6 makes r3_* from them, which feed stage 7 only.
   logic [15:0]        z5_p;
-  logic [3:0]         z5_lz, z5_tz;
-  logic [2:0]         z5_shl;  // stage 7's shift of p: the rest of lz, 0 for int8
+  logic               z5_hi0, z5_lo0;  // the product's high / low byte is 0
+  logic [2:0]         z5_lzh, z5_lzl, z5_tzh, z5_tzl;  // per byte (of a non-zero byte)
   logic signed [10:0] z5_e0, z5_e0m1, z5_e0m255, z5_ne0, z5_ne0m10, z5_ne0m9, z5_ne0m8;
-  logic               z5_sign, z5_fixed;
+  logic               z5_int, z5_sign, z5_fixed;
   logic [2:0]         z5_kind;
 
   always_comb begin
-    for (int i = 0; i < 16; i++) p_rev[i] = r2_p[15 - i];
+    for (int i = 0; i < 8; i++) begin
+      lo_rev[i] = r2_p[7 - i];
+      hi_rev[i] = r2_p[15 - i];
+    end
   end
 
   always_ff @(posedge clk_i) begin
-    z5_p      <= (!d_int[3] && (r2_p[15:8] == 8'd0)) ? {r2_p[7:0], 8'd0} : r2_p;
-    z5_lz     <= 4'(lead_zeros32({r2_p, 16'hFFFF}));
-    z5_shl    <= d_int[3] ? 3'd0 : 3'(lead_zeros32({r2_p, 16'hFFFF}));
-    z5_tz     <= 4'(lead_zeros32({p_rev, 16'hFFFF}));
+    z5_p      <= r2_p;
+    z5_hi0    <= r2_p[15:8] == 8'd0;
+    z5_lo0    <= r2_p[7:0] == 8'd0;
+    z5_lzh    <= 3'(lead_zeros32({r2_p[15:8], 24'hFF_FFFF}));
+    z5_lzl    <= 3'(lead_zeros32({r2_p[7:0], 24'hFF_FFFF}));
+    z5_tzh    <= 3'(lead_zeros32({hi_rev, 24'hFF_FFFF}));
+    z5_tzl    <= 3'(lead_zeros32({lo_rev, 24'hFF_FFFF}));
     z5_e0     <= r2_e0;
     z5_e0m1   <= r2_e0m1;
     z5_e0m255 <= r2_e0m255;
@@ -154,20 +163,21 @@ module ws_mac_mul (
     z5_ne0m10 <= r2_ne0m10;
     z5_ne0m9  <= r2_ne0m9;
     z5_ne0m8  <= r2_ne0m8;
+    z5_int    <= d_int[3];
     z5_sign   <= d_sign[3];
     z5_fixed  <= d_int[3] || d_nan[3] || d_inf[3] || d_zero[3];
     z5_kind   <= d_int[3] ? KindInt : d_nan[3] ? KindNaN : d_inf[3] ? KindInf : KindZero;
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Stage 6: a register stage alone. The placer puts stage 5's registers by their lead-zero logic
-  // and stage 7's carry chains by what follows; the route between them took 3.3 ns (the 150 MHz
-  // limit of docs/mac_array.md section 7), now a cycle of its own.
+  // Stage 6: the product's counts from its bytes' (lz = 8 + the low byte's when the high byte is
+  // 0; a zero product, whose counts nothing uses, gets 8 for both) and its shift by 8, one
+  // LUT of registers each, so the route from stage 5 into stage 7's carry chains is a cycle apart.
   always_ff @(posedge clk_i) begin
-    r3_p      <= z5_p;
-    r3_lz     <= z5_lz;
-    r3_shl    <= z5_shl;
-    r3_tz     <= z5_tz;
+    r3_p      <= (!z5_int && z5_hi0) ? {z5_p[7:0], 8'd0} : z5_p;
+    r3_lz     <= z5_hi0 ? {1'b1, z5_lzl} : {1'b0, z5_lzh};
+    r3_shl    <= z5_int ? 3'd0 : z5_hi0 ? z5_lzl : z5_lzh;  // int8 is not shifted
+    r3_tz     <= z5_lo0 ? {1'b1, z5_tzh} : {1'b0, z5_tzl};
     r3_e0     <= z5_e0;
     r3_e0m1   <= z5_e0m1;
     r3_e0m255 <= z5_e0m255;
@@ -201,7 +211,7 @@ module ws_mac_mul (
   logic [2:0]  r4_kind;  // which result: Kind* below
 
   always_ff @(posedge clk_i) begin
-    r4_pn     <= r3_p << r3_shl;  // the rest of lz; int8 is not shifted (the select is stage 5's:
+    r4_pn     <= r3_p << r3_shl;  // the rest of lz; int8 is not shifted (the select is stage 6's:
                                   // from a registered int flag here it added a LUT level
                                   // and a 2.8 ns route)
     r4_e      <= 8'(r3_e0 - lz_s);
