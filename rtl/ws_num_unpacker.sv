@@ -104,7 +104,7 @@ module ws_num_unpacker #(
   logic                  a_valid_q;   // A: the output of the skid buffer u_a_slice
   logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
   logic                  a_unknown_q;
-  logic [PreW-1:0]       a_last_end_q;  // the last active lane's end: the beat's raw bits (0: no lane)
+  logic [PreW-1:0]       a_raw_bits_q;  // the beat's raw bits: the last active lane's end (0: no lane)
   logic [CW-1:0]         a_count_q;
   logic                  a_last_q;
   logic                  a_in_ready;  // the A slice can take R2's beat (a register)
@@ -204,7 +204,7 @@ module ws_num_unpacker #(
   // At 8 lanes the beat's raw bits are a sum of 8 widths: R1 -> R2 adds them in pairs (one adder
   // after the zeroing LUT), so that R2 -> A needs two adders, as at 4 lanes (three in series were
   // the 8-lane unpacker's critical path).
-  logic [PreW-1:0] r2_total;  // the beat's raw bits from R2's pair sums (8 lanes only)
+  logic [PreW-1:0] r2_raw_bits;  // the beat's raw bits from R2's pair sums (8 lanes only)
   if (K > 4) begin : g_pairs
     logic [4*PreW-1:0] pair_d, pair_q;
     always_comb begin
@@ -216,9 +216,9 @@ module ws_num_unpacker #(
     always_ff @(posedge clk_i) begin
       if (ram_ce) pair_q <= pair_d;
     end
-    assign r2_total = (pair_q[0 +: PreW] + pair_q[PreW +: PreW]) + (pair_q[2*PreW +: PreW] + pair_q[3*PreW +: PreW]);
+    assign r2_raw_bits = (pair_q[0 +: PreW] + pair_q[PreW +: PreW]) + (pair_q[2*PreW +: PreW] + pair_q[3*PreW +: PreW]);
   end else begin : g_no_pairs
-    assign r2_total = '0;
+    assign r2_raw_bits = '0;
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ module ws_num_unpacker #(
   // path. A's plan holds the raw width where P's holds the fraction width, and lsb 0.
   logic [K*PlanBits-1:0] a_lane;
   logic                  a_unknown;
-  logic [PreW-1:0]       a_last_end;  // the last active lane's end: the beat's raw bits
+  logic [PreW-1:0]       a_raw_bits;  // the beat's raw bits: the last active lane's end
 
   always_comb begin
     logic [2:0]      cls;
@@ -300,7 +300,7 @@ module ws_num_unpacker #(
     // the reader's slack subtractors). Inactive lanes are 0 wide, so at 8 lanes it is the sum of
     // all widths, with no pick by the count (the pick and an adder in A -> P, in front of the
     // reader's carry chains, were the 8-lane unpacker's critical path), from R2's pair sums.
-    a_last_end = K > 4 ? r2_total : ends[K - 1];
+    a_raw_bits = K > 4 ? r2_raw_bits : ends[K - 1];
     for (int j = 0; j < K; j++) begin
       sgn      = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SIGN_LSB +: 2];
       scale    = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_SCALE_LSB +: 10];
@@ -317,10 +317,10 @@ module ws_num_unpacker #(
     .rst_ni,
     .in_valid_i (r2_valid_q),
     .in_ready_o (a_in_ready),
-    .in_data_i  ({a_lane, a_last_end, a_unknown, r2_count_q, r2_last_q}),
+    .in_data_i  ({a_lane, a_raw_bits, a_unknown, r2_count_q, r2_last_q}),
     .out_valid_o(a_valid_q),
     .out_ready_i(p_free),
-    .out_data_o ({a_lane_q, a_last_end_q, a_unknown_q, a_count_q, a_last_q})
+    .out_data_o ({a_lane_q, a_raw_bits_q, a_unknown_q, a_count_q, a_last_q})
   );
 
   // A -> P: each lane's fraction width and lsb, the end offsets across groups (one adder: group 1
@@ -348,7 +348,7 @@ module ws_num_unpacker #(
   end
 
   // The beat's raw bits, summed in A
-  assign need = a_last_end_q;
+  assign need = a_raw_bits_q;
 
   // P -> W: each lane's offsets in the reader's words, the reader's bit offset added (one adder
   // from registers each; lane j starts at the end of lane j-1, at most 24 j after the bit offset),
