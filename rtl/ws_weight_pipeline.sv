@@ -112,9 +112,13 @@ module ws_weight_pipeline #(
 
   // ---------------------------------------------------------------------------------------------
   // Configuration: the address is decoded at the port into one select bit per target, and the write
-  // passes a register slice (u_cfg_slice) before it reaches any block, so cfg_ready_o is a register
-  // and every block's cfg_valid one gate from registers. A write takes effect a cycle later than at
-  // the port; writes keep their order.
+  // passes a register slice (u_cfg_slice), then a slice of its target's own (u_cfgv_slice .. u_cfgt_slice:
+  // value and metadata decoder, unpacker, MAC array, the top's registers with the unknown addresses),
+  // so cfg_ready_o is a register, the shared slice's ready a function of registers (the target
+  // slices' registered readies and fills, not the blocks' readies), and every block's cfg_valid and
+  // data a register of its own slice. A write takes effect two cycles later than at the port. Writes
+  // keep their order: a write enters its target's slice only while the other targets' slices are
+  // empty.
   localparam int OW = ws_pkg::WP_CFG_OFFSET_BITS;
   // Offset bits a target reads: table entries, the unpacker's 9 address bits, the MAC array's 2 MaxK
   localparam int OffA   = ValueTableLog > MetaTableLog ? ValueTableLog : MetaTableLog;
@@ -142,8 +146,8 @@ module ws_weight_pipeline #(
   assign data_bad  = sel_beats ? cfg_data_i == 32'd0 || (cfg_data_i >> BeatBits) != 32'd0
                                : sel_dense && cfg_data_i > 32'd1;
 
-  logic           c_valid, c_ready;  // the write out of the slice, to its target
-  logic           c_sel_v, c_sel_m, c_sel_u, c_sel_a, c_sel_beats, c_sel_dense, c_sel_t, c_unknown, c_data_bad;
+  logic           c_valid, c_ready;  // the write out of the shared slice, to its target's slice
+  logic           c_sel_v, c_sel_m, c_sel_u, c_sel_a, c_sel_beats, c_sel_dense, c_unknown, c_data_bad;
   logic           c_bank_v, c_bank_m;
   logic [CfgOff-1:0] c_offset;
   logic [31:0]    c_data;
@@ -160,30 +164,129 @@ module ws_weight_pipeline #(
     .out_data_o ({c_sel_v, c_sel_m, c_sel_u, c_sel_a, c_sel_beats, c_sel_dense, c_unknown, c_data_bad,
                   c_bank_v, c_bank_m, c_offset, c_data})
   );
-  assign c_sel_t = c_sel_beats || c_sel_dense;
+
+  // The target slices, in the order value decoder, metadata decoder, unpacker, MAC array, top.
+  logic [4:0] c_sel, t_room, t_busy, t_in_valid;
+  logic       t_free;  // no target slice but the write's own holds a write
+  assign c_sel   = {c_sel_beats || c_sel_dense || c_unknown, c_sel_a, c_sel_u, c_sel_m, c_sel_v};
+  assign t_free  = (t_busy & ~c_sel) == '0;
+  assign c_ready = (c_sel & t_room) != '0 && t_free;
+  assign t_in_valid = {5{c_valid && t_free}} & c_sel;
+
+  logic                     v_cfg_valid, v_cfg_bank, m_cfg_valid, m_cfg_bank, u_cfg_valid, a_cfg_valid;
+  logic [ValueTableLog-1:0] v_cfg_addr;
+  logic [MetaTableLog-1:0]  m_cfg_addr;
+  logic [23:0]              v_cfg_data, m_cfg_data;
+  logic [8:0]               u_cfg_addr;
+  logic [20:0]              u_cfg_data;
+  logic [KW:0]              a_cfg_addr;
+  logic [31:0]              a_cfg_data;
+  logic                     t_valid, t_ready, t_beats, t_dense, t_unknown, t_data_bad;
+  logic [BeatBits-1:0]      t_data;
+  logic                     mac_cfg_ok, top_cfg_ok;
+
+  ws_skid_buffer #(.Width(1 + ValueTableLog + 24)) u_cfgv_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (t_in_valid[0]),
+    .in_ready_o (t_room[0]),
+    .in_data_i  ({c_bank_v, c_offset[ValueTableLog-1:0], c_data[23:0]}),
+    .out_valid_o(v_cfg_valid),
+    .out_ready_i(v_cfg_ready),
+    .out_data_o ({v_cfg_bank, v_cfg_addr, v_cfg_data})
+  );
+  ws_skid_buffer #(.Width(1 + MetaTableLog + 24)) u_cfgm_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (t_in_valid[1]),
+    .in_ready_o (t_room[1]),
+    .in_data_i  ({c_bank_m, c_offset[MetaTableLog-1:0], c_data[23:0]}),
+    .out_valid_o(m_cfg_valid),
+    .out_ready_i(m_cfg_ready),
+    .out_data_o ({m_cfg_bank, m_cfg_addr, m_cfg_data})
+  );
+  ws_skid_buffer #(.Width(9 + 21)) u_cfgu_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (t_in_valid[2]),
+    .in_ready_o (t_room[2]),
+    .in_data_i  ({c_offset[8:0], c_data[20:0]}),
+    .out_valid_o(u_cfg_valid),
+    .out_ready_i(u_cfg_ready),
+    .out_data_o ({u_cfg_addr, u_cfg_data})
+  );
+  ws_skid_buffer #(.Width(KW + 1 + 32)) u_cfga_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (t_in_valid[3]),
+    .in_ready_o (t_room[3]),
+    .in_data_i  ({c_offset[KW:0], c_data}),
+    .out_valid_o(a_cfg_valid),
+    .out_ready_i(a_cfg_ready && mac_cfg_ok),
+    .out_data_o ({a_cfg_addr, a_cfg_data})
+  );
+  ws_skid_buffer #(.Width(4 + BeatBits)) u_cfgt_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (t_in_valid[4]),
+    .in_ready_o (t_room[4]),
+    .in_data_i  ({c_sel_beats, c_sel_dense, c_unknown, c_data_bad, c_data[BeatBits-1:0]}),
+    .out_valid_o(t_valid),
+    .out_ready_i(t_ready),
+    .out_data_o ({t_beats, t_dense, t_unknown, t_data_bad, t_data})
+  );
+  assign t_busy = {t_valid, a_cfg_valid, u_cfg_valid, m_cfg_valid, v_cfg_valid};
+
+  // A chunk's descriptor waits while a write to its table bank is on its way (taken at the port, not
+  // yet by the decoder): the decoder holds a descriptor back only for a write at its own port, and the
+  // driver may offer it the cycle after the table's last write is taken. One count per decoder and bank.
+  logic [2:0] v_pend0_q, v_pend1_q, m_pend0_q, m_pend1_q;  // 0 .. 4: the shared slice's 2, the target's 2
+  logic       v_in0, v_in1, m_in0, m_in1, v_out0, v_out1, m_out0, m_out1;  // such a write taken; delivered
+  logic       v_hold, m_hold, v_desc_ready, m_desc_ready;
+  logic       v_desc_bank, m_desc_bank;  // the descriptor's bank: ws_pkg::tans_desc_head_t's top bit
+  assign v_desc_bank = vdesc_data_i[ws_pkg::TANS_DESC_HEAD_BITS-1];
+  assign m_desc_bank = mdesc_data_i[ws_pkg::TANS_DESC_HEAD_BITS-1];
+  assign v_hold = (v_desc_bank ? v_pend1_q : v_pend0_q) != '0;
+  assign m_hold = (m_desc_bank ? m_pend1_q : m_pend0_q) != '0;
+  assign vdesc_ready_o = v_desc_ready && !v_hold;
+  assign mdesc_ready_o = m_desc_ready && !m_hold;
+  assign v_in0  = cfg_valid_i && cfg_ready_o && sel_v && !bank_v;
+  assign v_in1  = cfg_valid_i && cfg_ready_o && sel_v && bank_v;
+  assign m_in0  = cfg_valid_i && cfg_ready_o && sel_m && !bank_m;
+  assign m_in1  = cfg_valid_i && cfg_ready_o && sel_m && bank_m;
+  assign v_out0 = v_cfg_valid && v_cfg_ready && !v_cfg_bank;
+  assign v_out1 = v_cfg_valid && v_cfg_ready && v_cfg_bank;
+  assign m_out0 = m_cfg_valid && m_cfg_ready && !m_cfg_bank;
+  assign m_out1 = m_cfg_valid && m_cfg_ready && m_cfg_bank;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      v_pend0_q <= '0;
+      v_pend1_q <= '0;
+      m_pend0_q <= '0;
+      m_pend1_q <= '0;
+    end else begin
+      v_pend0_q <= v_pend0_q + 3'(v_in0) - 3'(v_out0);
+      v_pend1_q <= v_pend1_q + 3'(v_in1) - 3'(v_out1);
+      m_pend0_q <= m_pend0_q + 3'(m_in0) - 3'(m_out0);
+      m_pend1_q <= m_pend1_q + 3'(m_in1) - 3'(m_out1);
+    end
+  end
 
   // A layer is open from its LAYER_BEATS write to its last weight beat; two may be open, the one that
   // streams (the head) and the next. The MAC array's writes of the next layer wait until every open
   // layer's activations are in (the MAC array places a vector through the permutation as it arrives,
   // so a permutation is not needed after its vector; before, it is); the top's registers wait while
-  // two layers are open.
+  // two layers are open. Unknown addresses are taken at once.
   logic [1:0] layers_q;  // open layers, 0 .. 2
   logic [1:0] loaded_q;  // of those, the ones whose activations are in (the head's first)
-  logic       mac_cfg_ok, top_cfg_ok;
   assign mac_cfg_ok = loaded_q == layers_q;
   assign top_cfg_ok = layers_q != 2'd2;
-  always_comb begin
-    c_ready = 1'b1;  // unknown addresses: taken at once
-    if (c_sel_v) c_ready = v_cfg_ready;
-    if (c_sel_m) c_ready = m_cfg_ready;
-    if (c_sel_u) c_ready = u_cfg_ready;
-    if (c_sel_a) c_ready = a_cfg_ready && mac_cfg_ok;
-    if (c_sel_t) c_ready = top_cfg_ok;
-  end
+  assign t_ready    = t_unknown || top_cfg_ok;
 
   logic top_cfg_fire;
-  assign top_cfg_fire = c_valid && (c_unknown || (c_sel_t && top_cfg_ok));
-  assign cfg_bad      = top_cfg_fire && (c_unknown || c_data_bad);
+  assign top_cfg_fire = t_valid && t_ready;
+  assign cfg_bad      = top_cfg_fire && (t_unknown || t_data_bad);
 
   // A refused write's error lands a cycle after the write, from a register of its own (cfg_bad's
   // compares through the causes' priority into the sticky error were the pipeline's critical path).
@@ -229,13 +332,13 @@ module ws_weight_pipeline #(
   ) u_vdec (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
-    .cfg_valid_i (c_valid && c_sel_v),
+    .cfg_valid_i (v_cfg_valid),
     .cfg_ready_o (v_cfg_ready),
-    .cfg_bank_i  (c_bank_v),
-    .cfg_addr_i  (c_offset[ValueTableLog-1:0]),
-    .cfg_data_i  (c_data[23:0]),
-    .desc_valid_i(vdesc_valid_i),
-    .desc_ready_o(vdesc_ready_o),
+    .cfg_bank_i  (v_cfg_bank),
+    .cfg_addr_i  (v_cfg_addr),
+    .cfg_data_i  (v_cfg_data),
+    .desc_valid_i(vdesc_valid_i && !v_hold),
+    .desc_ready_o(v_desc_ready),
     .desc_data_i (vdesc_data_i),
     .in_valid_i  (vunit_valid_i),
     .in_ready_o  (vunit_ready_o),
@@ -270,10 +373,10 @@ module ws_weight_pipeline #(
   ) u_unp (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
-    .cfg_valid_i(c_valid && c_sel_u),
+    .cfg_valid_i(u_cfg_valid),
     .cfg_ready_o(u_cfg_ready),
-    .cfg_addr_i (c_offset[8:0]),
-    .cfg_data_i (c_data[20:0]),
+    .cfg_addr_i (u_cfg_addr),
+    .cfg_data_i (u_cfg_data),
     .sym_valid_i(v_out_valid && v_pass),
     .sym_ready_o(u_sym_ready),
     .sym_data_i (v_out_data),
@@ -300,13 +403,13 @@ module ws_weight_pipeline #(
   ) u_mdec (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
-    .cfg_valid_i (c_valid && c_sel_m),
+    .cfg_valid_i (m_cfg_valid),
     .cfg_ready_o (m_cfg_ready),
-    .cfg_bank_i  (c_bank_m),
-    .cfg_addr_i  (c_offset[MetaTableLog-1:0]),
-    .cfg_data_i  (c_data[23:0]),
-    .desc_valid_i(mdesc_valid_i),
-    .desc_ready_o(mdesc_ready_o),
+    .cfg_bank_i  (m_cfg_bank),
+    .cfg_addr_i  (m_cfg_addr),
+    .cfg_data_i  (m_cfg_data),
+    .desc_valid_i(mdesc_valid_i && !m_hold),
+    .desc_ready_o(m_desc_ready),
     .desc_data_i (mdesc_data_i),
     .in_valid_i  (munit_valid_i),
     .in_ready_o  (munit_ready_o),
@@ -454,7 +557,7 @@ module ws_weight_pipeline #(
     .cause_o(err_cause_o)
   );
 
-  assign push   = top_cfg_fire && c_sel_beats && !cfg_bad;
+  assign push   = top_cfg_fire && t_beats && !cfg_bad;
   assign retire = mac_w_fire && mac_w_last;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -483,12 +586,12 @@ module ws_weight_pipeline #(
       end
       if (push && (layers_q == 2'd0 || (layers_q == 2'd1 && retire))) begin
         dense_q     <= dense_new_q;
-        last_beat_q <= c_data[BeatBits-1:0] - 1'b1;
+        last_beat_q <= t_data - 1'b1;
       end else if (push) begin
         dense_next_q     <= dense_new_q;
-        last_beat_next_q <= c_data[BeatBits-1:0] - 1'b1;
+        last_beat_next_q <= t_data - 1'b1;
       end
-      if (top_cfg_fire && c_sel_dense && !cfg_bad) dense_new_q <= c_data[0];
+      if (top_cfg_fire && t_dense && !cfg_bad) dense_new_q <= t_data[0];
       if (w_fire) beat_q <= w_last ? '0 : beat_q + 1'b1;
     end
   end
@@ -514,10 +617,10 @@ module ws_weight_pipeline #(
   ) u_mac (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
-    .cfg_valid_i(c_valid && c_sel_a && mac_cfg_ok),
+    .cfg_valid_i(a_cfg_valid && mac_cfg_ok),
     .cfg_ready_o(a_cfg_ready),
-    .cfg_addr_i (c_offset[KW:0]),
-    .cfg_data_i (c_data),
+    .cfg_addr_i (a_cfg_addr),
+    .cfg_data_i (a_cfg_data),
     .act_valid_i(act_valid_i && act_open),
     .act_ready_o(a_act_ready),
     .act_data_i (act_data_i),

@@ -68,6 +68,9 @@ void WeightPipelineModel::reset() {
   unp_.reset();
   mac_.reset();
   cfg_slice_.reset();
+  for (auto& t : cfg_target_) t.reset();
+  v_pend_ = {0, 0};
+  m_pend_ = {0, 0};
   v_slice_.reset();
   m_slice_.reset();
   w_slice_.reset();
@@ -83,9 +86,12 @@ void WeightPipelineModel::reset() {
 }
 
 struct WeightPipelineModel::Comb {
-  bool sel_t = false;  // the slice's write goes to the top's two registers
+  std::array<bool, 5> sel{};       // the shared slice's write goes to target slice t (kCfgV .. kCfgT)
+  std::array<bool, 5> t_in_valid{};  // ... and is offered to it (the other targets' slices are empty)
+  std::array<bool, 5> t_out_ready{};  // target slice t's write is taken by its block
+  bool v_hold = false, m_hold = false;  // a decoder's descriptor waits for a table write on its way
   bool v_pass = false, m_pass = false, v_ready = false, m_ready = false;  // decoder outputs to the blocks
-  bool cfg_out_ready = false;  // the slice's write is taken by its target
+  bool cfg_out_ready = false;  // the shared slice's write is taken by its target's slice
   bool mac_cfg_ok = false, top_cfg_ok = false;  // MAC writes, the top's registers may go
   bool x_loaded = false, act_open = false;  // the head's activations are in; an open layer waits for its own
   bool top_cfg_fire = false, cfg_bad = false;
@@ -120,19 +126,32 @@ WeightPipelineModel::CfgSlot WeightPipelineModel::decode_cfg() const {
 }
 
 void WeightPipelineModel::compute(Comb& c) {
-  // The configuration write the blocks see is the slice's (decoded a cycle earlier at the port).
-  const bool cfg_valid = cfg_slice_.out_valid();
-  const CfgSlot& cw = cfg_slice_.out();
+  // The configuration write leaves the shared slice (decoded a cycle earlier at the port) into its
+  // target's slice while the other targets' slices are empty; each block sees its own slice's write.
+  const CfgSlot& cs = cfg_slice_.out();
+  c.sel = {cs.sel_v, cs.sel_m, cs.sel_u, cs.sel_a, cs.sel_beats || cs.sel_dense || cs.unknown};
+  bool t_free = true, room = false;
+  for (int t = 0; t < kCfgTargets; ++t) {
+    if (!c.sel[size_t(t)] && cfg_target_[size_t(t)].out_valid()) t_free = false;
+    if (c.sel[size_t(t)] && cfg_target_[size_t(t)].in_ready()) room = true;
+  }
+  c.cfg_out_ready = room && t_free;
+  for (int t = 0; t < kCfgTargets; ++t) c.t_in_valid[size_t(t)] = cfg_slice_.out_valid() && t_free && c.sel[size_t(t)];
+  const SkidBufferModel<CfgSlot>&tv = cfg_target_[kCfgV], &tm = cfg_target_[kCfgM], &tu = cfg_target_[kCfgU],
+                               &ta = cfg_target_[kCfgA], &tt = cfg_target_[kCfgT];
+  const CfgSlot& tw = tt.out();
+  c.v_hold = v_pend_[in.vdesc.bank ? 1 : 0] != 0;
+  c.m_hold = m_pend_[in.mdesc.bank ? 1 : 0] != 0;
   const int kw = p_.k_bits();
-  c.sel_t = cw.sel_beats || cw.sel_dense;
   // The next layer's MAC writes wait until every open layer's activations are in; the top's
-  // registers while two layers are open.
+  // registers while two layers are open (unknown addresses: taken at once).
   c.mac_cfg_ok = loaded_ == layers_;
   c.top_cfg_ok = layers_ != 2;
   c.x_loaded = loaded_ != 0;
   c.act_open = loaded_ != layers_;
-  c.top_cfg_fire = cfg_valid && (cw.unknown || (c.sel_t && c.top_cfg_ok));
-  c.cfg_bad = c.top_cfg_fire && (cw.unknown || cw.data_bad);
+  c.t_out_ready[kCfgT] = tw.unknown || c.top_cfg_ok;
+  c.top_cfg_fire = tt.out_valid() && c.t_out_ready[kCfgT];
+  c.cfg_bad = c.top_cfg_fire && (tw.unknown || tw.data_bad);
 
   // Valids (all registered in the blocks), with the readies not yet known. The MAC array's readies
   // depend on its cfg_valid (act_ready) and w_last (w_ready), both known here; its weight beat is
@@ -140,7 +159,7 @@ void WeightPipelineModel::compute(Comb& c) {
   c.w_last = beat_ == last_beat_;
   MacArrayInputs& ai = mac_.in;
   const MacArrayOutputs& ao = mac_.out;
-  ai.cfg_valid = cfg_valid && cw.sel_a && c.mac_cfg_ok;
+  ai.cfg_valid = ta.out_valid() && c.mac_cfg_ok;
   ai.w_valid = w_slice_.out_valid();
   ai.w_data = w_slice_.out().data;
   if (ai.w_data.empty()) ai.w_data.assign(size_t((p_.meta_lanes * pkg::sparse_group_t::BITS + 31) / 32), 0);
@@ -148,13 +167,13 @@ void WeightPipelineModel::compute(Comb& c) {
   mac_.eval();
   const uint32_t table_entry_mask = uint32_t(pkg::tans_entry_t::next_base.put(~0ull) | pkg::tans_entry_t::nb_bits.put(~0ull) |
                                              pkg::tans_entry_t::symbol.put(~0ull));
-  auto decoder_inputs = [&](TansDecoderModel& d, bool sel, bool bank, int table_log, bool desc_valid,
-                            const TansDescriptor& desc, const auto& unit_valid, const auto& unit_data,
-                            const auto& unit_last) {
-    d.in.cfg_valid = cfg_valid && sel;
+  auto decoder_inputs = [&](TansDecoderModel& d, const SkidBufferModel<CfgSlot>& ts, bool bank, int table_log,
+                            bool desc_valid, const TansDescriptor& desc, const auto& unit_valid,
+                            const auto& unit_data, const auto& unit_last) {
+    d.in.cfg_valid = ts.out_valid();
     d.in.cfg_bank = bank;
-    d.in.cfg_addr = cw.offset & ((1u << table_log) - 1);
-    d.in.cfg_data = cw.data & table_entry_mask;
+    d.in.cfg_addr = ts.out().offset & ((1u << table_log) - 1);
+    d.in.cfg_data = ts.out().data & table_entry_mask;
     d.in.desc_valid = desc_valid;
     d.in.desc = desc;
     for (size_t s = 0; s < unit_valid.size(); ++s) {
@@ -166,10 +185,10 @@ void WeightPipelineModel::compute(Comb& c) {
   };
   for (int pass = 0; pass < 2; ++pass) {
     // pass 0: the decoders' outputs (registered); pass 1: the same inputs with the final out_ready.
-    decoder_inputs(vdec_, cw.sel_v, cw.bank_v, p_.value_table_log, in.vdesc_valid, in.vdesc, in.vunit_valid,
-                   in.vunit_data, in.vunit_last);
-    decoder_inputs(mdec_, cw.sel_m, cw.bank_m, p_.meta_table_log, in.mdesc_valid, in.mdesc, in.munit_valid,
-                   in.munit_data, in.munit_last);
+    decoder_inputs(vdec_, tv, tv.out().bank_v, p_.value_table_log, in.vdesc_valid && !c.v_hold, in.vdesc,
+                   in.vunit_valid, in.vunit_data, in.vunit_last);
+    decoder_inputs(mdec_, tm, tm.out().bank_m, p_.meta_table_log, in.mdesc_valid && !c.m_hold, in.mdesc,
+                   in.munit_valid, in.munit_data, in.munit_last);
     if (pass == 0) {
       vdec_.in.out_ready = false;
       mdec_.in.out_ready = false;
@@ -180,9 +199,9 @@ void WeightPipelineModel::compute(Comb& c) {
       const DecBeat& vb = v_slice_.out();
       c.v_pass = vb.count != 0 || vo.err || err_.err || v_pass_;
       c.m_pass = m_slice_.out().count != 0 || mo.err || err_.err || m_pass_;
-      c.ui.cfg_valid = cfg_valid && cw.sel_u;
-      c.ui.cfg_addr = cw.offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
-      c.ui.cfg_data = cw.data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
+      c.ui.cfg_valid = tu.out_valid();
+      c.ui.cfg_addr = tu.out().offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
+      c.ui.cfg_data = tu.out().data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
       c.ui.sym_valid = v_slice_.out_valid() && c.v_pass;
       c.ui.sym = vb.data;
       c.ui.sym_count = vb.count;
@@ -218,8 +237,8 @@ void WeightPipelineModel::compute(Comb& c) {
     c.w_fire = c.w_valid && w_ready;
     c.mac_w_fire = ai.w_valid && ao.w_ready;
 
-    ai.cfg_addr = cw.offset & ((2u << kw) - 1);
-    ai.cfg_data = cw.data;
+    ai.cfg_addr = ta.out().offset & ((2u << kw) - 1);
+    ai.cfg_data = ta.out().data;
     ai.act_valid = in.act_valid && c.act_open;
     ai.act_data = in.act_data;
     ai.act_last = in.act_last;
@@ -259,17 +278,15 @@ void WeightPipelineModel::compute(Comb& c) {
     }
 
     WeightPipelineOutputs& o = out;
-    c.cfg_out_ready = true;  // unknown addresses: taken at once
-    if (cw.sel_v) c.cfg_out_ready = vdec_.out.cfg_ready;
-    if (cw.sel_m) c.cfg_out_ready = md.cfg_ready;
-    if (cw.sel_u) c.cfg_out_ready = c.uo.cfg_ready;
-    if (cw.sel_a) c.cfg_out_ready = ao.cfg_ready && c.mac_cfg_ok;
-    if (c.sel_t) c.cfg_out_ready = c.top_cfg_ok;
+    c.t_out_ready[kCfgV] = vdec_.out.cfg_ready;
+    c.t_out_ready[kCfgM] = md.cfg_ready;
+    c.t_out_ready[kCfgU] = c.uo.cfg_ready;
+    c.t_out_ready[kCfgA] = ao.cfg_ready && c.mac_cfg_ok;
     o.cfg_ready = cfg_slice_.in_ready();
-    o.vdesc_ready = vdec_.out.desc_ready;
+    o.vdesc_ready = vdec_.out.desc_ready && !c.v_hold;
     for (size_t s = 0; s < o.vunit_ready.size(); ++s) o.vunit_ready[s] = vdec_.out.in_ready[s];
     o.raw_ready = c.uo.raw_ready;
-    o.mdesc_ready = md.desc_ready;
+    o.mdesc_ready = md.desc_ready && !c.m_hold;
     for (size_t s = 0; s < o.munit_ready.size(); ++s) o.munit_ready[s] = md.in_ready[s];
     o.act_ready = act_ready;
     o.y_valid = ao.out_valid;
@@ -308,7 +325,7 @@ void WeightPipelineModel::tick() {
   // The head closes when the MAC array takes its last beat from the slice; a new layer becomes the
   // head if none is left, else the next one.
   const bool retire = c.mac_w_fire && w_slice_.out().last;
-  const CfgSlot& cw = cfg_slice_.out();
+  const CfgSlot& cw = cfg_target_[kCfgT].out();
   const bool push = c.top_cfg_fire && cw.sel_beats && !c.cfg_bad;
   const uint32_t beat_mask = (1u << p_.beat_bits) - 1;
   const int layers = layers_;
@@ -347,7 +364,19 @@ void WeightPipelineModel::tick() {
   err_.tick(in.err_clear, cause);
   pair_err_ = c.ev;
   cfg_err_ = c.cfg_bad;
-  cfg_slice_.tick(in.cfg_valid, decode_cfg(), c.cfg_out_ready);
+  // Table writes on their way: taken at the port (decoded there), taken by the decoder.
+  const CfgSlot port = decode_cfg();
+  const bool port_fire = in.cfg_valid && cfg_slice_.in_ready();
+  const SkidBufferModel<CfgSlot>&tv = cfg_target_[kCfgV], &tm = cfg_target_[kCfgM];
+  for (int b = 0; b < 2; ++b) {
+    v_pend_[size_t(b)] += int(port_fire && port.sel_v && port.bank_v == (b == 1)) -
+                          int(tv.out_valid() && c.t_out_ready[kCfgV] && tv.out().bank_v == (b == 1));
+    m_pend_[size_t(b)] += int(port_fire && port.sel_m && port.bank_m == (b == 1)) -
+                          int(tm.out_valid() && c.t_out_ready[kCfgM] && tm.out().bank_m == (b == 1));
+  }
+  const CfgSlot shared = cfg_slice_.out();  // the targets' slices take it before the shared one moves on
+  for (int t = 0; t < kCfgTargets; ++t) cfg_target_[size_t(t)].tick(c.t_in_valid[size_t(t)], shared, c.t_out_ready[size_t(t)]);
+  cfg_slice_.tick(in.cfg_valid, port, c.cfg_out_ready);
   w_slice_.tick(c.w_valid, c.w_beat, ao_w_ready);
   v_slice_.tick(vo.out_valid, DecBeat{vo.out_data, vo.out_count, vo.out_last}, c.v_ready);
   m_slice_.tick(mo.out_valid, DecBeat{mo.out_data, mo.out_count, mo.out_last}, c.m_ready);

@@ -123,7 +123,7 @@ class WeightPipelineModel : public WeightPipelinePins {
     int count = 0;
     bool last = false;
   };
-  struct CfgSlot {  // a configuration write in u_cfg_slice: its target decoded at the port
+  struct CfgSlot {  // a configuration write in u_cfg_slice (and its target's slice): its target decoded at the port
     bool sel_v = false, sel_m = false, sel_u = false, sel_a = false, sel_beats = false, sel_dense = false;
     bool unknown = false, data_bad = false, bank_v = false, bank_m = false;
     uint32_t offset = 0, data = 0;
@@ -138,7 +138,13 @@ class WeightPipelineModel : public WeightPipelinePins {
   TansDecoderModel vdec_, mdec_;
   NumUnpackerModel unp_;
   MacArrayModel mac_;
-  SkidBufferModel<CfgSlot> cfg_slice_;  // configuration port -> blocks (u_cfg_slice)
+  SkidBufferModel<CfgSlot> cfg_slice_;  // configuration port -> the target slices (u_cfg_slice)
+  // The target slices, kCfgV .. kCfgT: u_cfgv_slice, u_cfgm_slice, u_cfgu_slice, u_cfga_slice, u_cfgt_slice
+  enum { kCfgV, kCfgM, kCfgU, kCfgA, kCfgT, kCfgTargets };
+  std::array<SkidBufferModel<CfgSlot>, kCfgTargets> cfg_target_;
+  // Table writes on their way to a decoder (taken at the port, not yet by the decoder), per bank:
+  // the decoder's descriptor for that bank waits (v_pend0_q .. m_pend1_q)
+  std::array<int, 2> v_pend_{}, m_pend_{};
   SkidBufferModel<DecBeat> v_slice_;   // value decoder -> unpacker (u_v_slice)
   SkidBufferModel<DecBeat> m_slice_;   // metadata decoder -> join (u_m_slice)
   SkidBufferModel<MacBeat> w_slice_;   // join -> MAC array (u_w_slice)

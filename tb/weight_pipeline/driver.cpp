@@ -395,8 +395,9 @@ Result Driver::clear_error(const ws::CfgWrite* write) {
   Result res;
   const uint64_t errors_before = I.rtl.assertion_errors();
   if (write) {
-    // The write enters the configuration slice two cycles before the clear: it reaches the top the
-    // cycle after, and its cause (registered apart, cfg_err_q) the sticky error on the clearing cycle.
+    // The write enters the configuration slice three cycles before the clear: it reaches the top's
+    // slice the cycle after, leaves it the cycle after that, and its cause (registered apart,
+    // cfg_err_q) reaches the sticky error on the clearing cycle.
     ws::WeightPipelineInputs in;
     in.cfg_valid = true;
     in.cfg_addr = write->addr;
@@ -405,9 +406,11 @@ Result Driver::clear_error(const ws::CfgWrite* write) {
     res.inputs_drained = ro.cfg_ready;
     res.cfg_writes = ro.cfg_ready ? 1 : 0;
     I.tick();
-    I.eval(ws::WeightPipelineInputs{}, res);
-    I.tick();
-    res.cycles = 2;
+    for (int i = 0; i < 2; ++i) {
+      I.eval(ws::WeightPipelineInputs{}, res);
+      I.tick();
+    }
+    res.cycles = 3;
   } else {
     res.inputs_drained = true;
   }

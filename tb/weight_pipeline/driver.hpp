@@ -94,9 +94,9 @@ class Driver {
   // Configuration writes alone (each held until taken), then a few idle cycles for the error flags to
   // settle; never resets. For errors between layers, which err_clear recovers from.
   Result configure(const std::vector<ws::CfgWrite>& writes);
-  // One cycle with err_clear high. With a write, it is offered two cycles before (it must be taken
-  // at once) so that its cause reaches the sticky error (through the configuration slice and the
-  // top's registered check) on the clearing cycle; err and err_cause are those after the clearing edge.
+  // One cycle with err_clear high. With a write, it is offered three cycles before (it must be taken
+  // at once) so that its cause reaches the sticky error (through the configuration slice, the top's
+  // slice and the top's registered check) on the clearing cycle; err and err_cause are those after the clearing edge.
   Result clear_error(const ws::CfgWrite* write = nullptr);
 
   const ws::WeightPipelineParams& params() const;
