@@ -203,23 +203,27 @@ module ws_num_unpacker #(
     end
   end
 
-  // At 8 lanes the beat's raw bits are a sum of 8 widths: R1 -> R2 adds them in pairs (one adder
-  // after the zeroing LUT), so that R2 -> A needs two adders, as at 4 lanes (three in series were
-  // the 8-lane unpacker's critical path).
+  // R1 -> R2 also adds the raw widths in pairs (one adder after the zeroing LUT), so that in R2 -> A
+  // every end offset inside a group is one adder from registers (two in series, and the A slice's
+  // multiplexer, were the 4-lane unpacker's critical path), and at 8 lanes the beat's raw bits two
+  // (three in series were the 8-lane unpacker's).
+  localparam int Pairs = (K + 1) / 2;
+  logic [Pairs*PreW-1:0] pair_d, r2_pair_q;
+  always_comb begin
+    for (int i = 0; i < Pairs; i++) begin
+      pair_d[i*PreW +: PreW] = PreW'(ent_act[(2*i)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5])
+                             + (2*i + 1 < K ? PreW'(ent_act[((2*i+1) % K)*EntryBits
+                                                             + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]) : '0);
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (ram_ce) r2_pair_q <= pair_d;
+  end
   logic [PreW-1:0] r2_raw_bits;  // the beat's raw bits from R2's pair sums (8 lanes only)
-  if (K > 4) begin : g_pairs
-    logic [4*PreW-1:0] pair_d, pair_q;
-    always_comb begin
-      for (int i = 0; i < 4; i++) begin
-        pair_d[i*PreW +: PreW] = PreW'(ent_act[(2*i)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5])
-                               + PreW'(ent_act[(2*i+1)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
-      end
-    end
-    always_ff @(posedge clk_i) begin
-      if (ram_ce) pair_q <= pair_d;
-    end
-    assign r2_raw_bits = (pair_q[0 +: PreW] + pair_q[PreW +: PreW]) + (pair_q[2*PreW +: PreW] + pair_q[3*PreW +: PreW]);
-  end else begin : g_no_pairs
+  if (K > 4) begin : g_total8
+    assign r2_raw_bits = (r2_pair_q[0 +: PreW] + r2_pair_q[PreW +: PreW])
+                       + (r2_pair_q[2*PreW +: PreW] + r2_pair_q[3*PreW +: PreW]);
+  end else begin : g_no_total8
     assign r2_raw_bits = '0;
   end
 
@@ -278,7 +282,7 @@ module ws_num_unpacker #(
     logic            act, raw_sign;
     logic [PreW-1:0] rb [K];
     logic [PreW-1:0] ends [K];
-    logic [PreW-1:0] pair;
+    logic [PreW-1:0] pair, pair_hi;
     a_unknown = 1'b0;
     for (int j = 0; j < K; j++) begin
       cls   = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
@@ -289,13 +293,15 @@ module ws_num_unpacker #(
       // Inactive lanes are 0 wide (R2): an active lane's end sums only active lanes anyway.
       rb[j] = PreW'(r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
     end
+    // Lane j's end inside its group from R2's pair sums: one adder at most.
     for (int j = 0; j < K; j++) begin
-      pair = rb[j & ~3] + ((j & 3) >= 1 ? rb[(j & ~3) + 1] : '0);
+      pair    = r2_pair_q[(j / 2 & ~1) * PreW +: PreW];  // the group's first pair
+      pair_hi = r2_pair_q[((j / 2) % Pairs) * PreW +: PreW];  // lane j's own pair
       unique case (j & 3)
         0:       ends[j] = rb[j];
         1:       ends[j] = pair;
         2:       ends[j] = pair + rb[j];
-        default: ends[j] = pair + (rb[j - 1] + rb[j]);
+        default: ends[j] = pair + pair_hi;
       endcase
     end
     // The beat's raw bits, the last active lane's end (here, not in P: there it would come before
