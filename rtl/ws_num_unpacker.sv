@@ -126,10 +126,11 @@ module ws_num_unpacker #(
   logic                  w_last_q;
   logic                  v_valid_q;
   logic [K*EndLsb-1:0]   v_lane_q;
-  logic [30*K-1:0]       v_bytes_q;   // each lane's bytes from its field's first one, masked
+  logic [30*K-1:0]       v_bytes_q;   // each lane's bytes from its field's first one
   logic [3*K-1:0]        v_first_q;   // the field's first bit in them
   logic [8*K-1:0]        v_sbyte_q;   // the byte holding each lane's raw sign
   logic [3*K-1:0]        v_sbit_q;    // the sign's bit in it
+  logic [23*K-1:0]       v_mask_q;
   logic [CW-1:0]         v_count_q;
   logic                  v_last_q;
   logic                  x_valid_q;
@@ -378,12 +379,10 @@ module ws_num_unpacker #(
 
   // W -> V -> X: each lane's fraction and sign from the registered words, in two steps. Lane j's
   // field lies in their low WordBits - 1 + 24 (j+1) bits. W -> V: the 30 bits from the field's first
-  // byte, masked to the fraction's bits (the mask shifted by the bits below the first byte, beside
-  // the byte selection), and the byte holding the raw sign, the lane's last bit (bit `end` of the
-  // words shifted up by one).
-  // V -> X: the shift by the bits below the first byte (the mask there, between the shift and the
-  // leading-zero nibbles, was V -> X's critical path). X is the input register of each lane's
-  // ws_num_convert, which also takes what the plan alone decides.
+  // byte and the byte holding the raw sign, the lane's last bit (bit `end` of the words shifted up
+  // by one).
+  // V -> X: the shift by the bits below the first byte, the mask. X is the input register of each
+  // lane's ws_num_convert, which also takes what the plan alone decides.
   logic [30*K-1:0] bytes_d;
   logic [8*K-1:0]  sbyte_d;
   logic [23*K-1:0] frac_d;
@@ -393,14 +392,14 @@ module ws_num_unpacker #(
     localparam int Top = WordBits - 1 + 24 * (j + 1);
     localparam int P0  = j * EndLsb;  // the lane's plan in w_lane_q and v_lane_q
     logic [OfsW-4:0]     first_b, last_b;  // the byte of the first bit, and of the sign
-    logic [29:0]         bmask;  // the fraction's bits in the bytes
+    logic [22:0]         field;
     logic [7:0]          sbyte;
     assign first_b = w_first_q[j*OfsW + 3 +: OfsW - 3];
     assign last_b  = w_end_q[j*OfsW + 3 +: OfsW - 3];
-    assign bmask   = {7'd0, w_mask_q[23*j +: 23]} << w_first_q[j*OfsW +: 3];
-    assign bytes_d[30*j +: 30] = 30'(w_words_q[Top-1:0] >> {first_b, 3'd0}) & bmask;
+    assign bytes_d[30*j +: 30] = 30'(w_words_q[Top-1:0] >> {first_b, 3'd0});
     assign sbyte_d[8*j +: 8]   = 8'(({w_words_q[Top-1:0], 1'b0}) >> {last_b, 3'd0});
-    assign frac_d[23*j +: 23]  = 23'(v_bytes_q[30*j +: 30] >> v_first_q[3*j +: 3]);
+    assign field = 23'(v_bytes_q[30*j +: 30] >> v_first_q[3*j +: 3]);
+    assign frac_d[23*j +: 23]  = field & v_mask_q[23*j +: 23];
     assign sbyte               = v_sbyte_q[8*j +: 8];
     assign neg_d[j]            = v_lane_q[P0 + 5] ? sbyte[v_sbit_q[3*j +: 3]] : v_lane_q[P0 + 4];
   end
@@ -595,6 +594,7 @@ module ws_num_unpacker #(
       v_first_q <= first_lo;
       v_sbyte_q <= sbyte_d;
       v_sbit_q  <= sbit_lo;
+      v_mask_q  <= w_mask_q;
       v_count_q <= w_count_q;
       v_last_q  <= w_last_q;
     end
