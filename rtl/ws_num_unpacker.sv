@@ -142,8 +142,11 @@ module ws_num_unpacker #(
   logic                  out_in_ready;  // the OUT slice can take C's beat (a register)
   logic                  err_q;       // the sticky error: poisons the pipeline until cleared
 
-  // Handshakes down the pipeline: a stage advances when the next one is free or advancing.
+  // Handshakes down the pipeline: a stage advances when the next one is free or advancing. The
+  // stages' free signals are registers (formed a cycle ahead), so no ready travels from OUT through
+  // the stages into the fire and the data enables.
   logic c_adv, c_free, x_adv, x_free, v_adv, v_free, w_adv, w_free, fire, p_free, a_adv, ram_ce;
+  logic c_free_q, x_free_q, v_free_q, w_free_q;
 
   // ---------------------------------------------------------------------------------------------
   // Configuration port and the table RAMs
@@ -201,23 +204,27 @@ module ws_num_unpacker #(
     end
   end
 
-  // At 8 lanes the beat's raw bits are a sum of 8 widths: R1 -> R2 adds them in pairs (one adder
-  // after the zeroing LUT), so that R2 -> A needs two adders, as at 4 lanes (three in series were
-  // the 8-lane unpacker's critical path).
+  // R1 -> R2 also adds the raw widths in pairs (one adder after the zeroing LUT), so that in R2 -> A
+  // every end offset inside a group is one adder from registers (two in series, and the A slice's
+  // multiplexer, were the 4-lane unpacker's critical path), and at 8 lanes the beat's raw bits two
+  // (three in series were the 8-lane unpacker's).
+  localparam int Pairs = (K + 1) / 2;
+  logic [Pairs*PreW-1:0] pair_d, r2_pair_q;
+  always_comb begin
+    for (int i = 0; i < Pairs; i++) begin
+      pair_d[i*PreW +: PreW] = PreW'(ent_act[(2*i)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5])
+                             + (2*i + 1 < K ? PreW'(ent_act[((2*i+1) % K)*EntryBits
+                                                             + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]) : '0);
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (ram_ce) r2_pair_q <= pair_d;
+  end
   logic [PreW-1:0] r2_raw_bits;  // the beat's raw bits from R2's pair sums (8 lanes only)
-  if (K > 4) begin : g_pairs
-    logic [4*PreW-1:0] pair_d, pair_q;
-    always_comb begin
-      for (int i = 0; i < 4; i++) begin
-        pair_d[i*PreW +: PreW] = PreW'(ent_act[(2*i)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5])
-                               + PreW'(ent_act[(2*i+1)*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
-      end
-    end
-    always_ff @(posedge clk_i) begin
-      if (ram_ce) pair_q <= pair_d;
-    end
-    assign r2_raw_bits = (pair_q[0 +: PreW] + pair_q[PreW +: PreW]) + (pair_q[2*PreW +: PreW] + pair_q[3*PreW +: PreW]);
-  end else begin : g_no_pairs
+  if (K > 4) begin : g_total8
+    assign r2_raw_bits = (r2_pair_q[0 +: PreW] + r2_pair_q[PreW +: PreW])
+                       + (r2_pair_q[2*PreW +: PreW] + r2_pair_q[3*PreW +: PreW]);
+  end else begin : g_no_total8
     assign r2_raw_bits = '0;
   end
 
@@ -276,7 +283,7 @@ module ws_num_unpacker #(
     logic            act, raw_sign;
     logic [PreW-1:0] rb [K];
     logic [PreW-1:0] ends [K];
-    logic [PreW-1:0] pair;
+    logic [PreW-1:0] pair, pair_hi;
     a_unknown = 1'b0;
     for (int j = 0; j < K; j++) begin
       cls   = r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_CLS_LSB +: 3];
@@ -287,13 +294,15 @@ module ws_num_unpacker #(
       // Inactive lanes are 0 wide (R2): an active lane's end sums only active lanes anyway.
       rb[j] = PreW'(r2_ent_q[j*EntryBits + ws_pkg::UNP_ENTRY_RAW_BITS_LSB +: 5]);
     end
+    // Lane j's end inside its group from R2's pair sums: one adder at most.
     for (int j = 0; j < K; j++) begin
-      pair = rb[j & ~3] + ((j & 3) >= 1 ? rb[(j & ~3) + 1] : '0);
+      pair    = r2_pair_q[(j / 2 & ~1) * PreW +: PreW];  // the group's first pair
+      pair_hi = r2_pair_q[((j / 2) % Pairs) * PreW +: PreW];  // lane j's own pair
       unique case (j & 3)
         0:       ends[j] = rb[j];
         1:       ends[j] = pair;
         2:       ends[j] = pair + rb[j];
-        default: ends[j] = pair + (rb[j - 1] + rb[j]);
+        default: ends[j] = pair + pair_hi;
       endcase
     end
     // The beat's raw bits, the last active lane's end (here, not in P: there it would come before
@@ -407,14 +416,18 @@ module ws_num_unpacker #(
   logic           rd_ok, rd_short, runs_out, null_beat, used_now, left_bad;
   logic [2:0]     ev;  // ws_pkg::unp_err_e
 
+  // Each stage's free signal is a function of registers only (its own and later stages' valid and
+  // the OUT slice's registered ready), so it is formed for the next cycle and registered: the chain
+  // OUT ready -> C, X, V, W free, which fanned out into the fire and several hundred enables, was
+  // the unpacker's critical path (docs/numfmt.md section 6, "Re-cut 7"). Same values every cycle.
+  assign c_free    = c_free_q;
+  assign x_free    = x_free_q;
+  assign v_free    = v_free_q;
+  assign w_free    = w_free_q;
   assign c_adv     = c_valid_q && out_in_ready;
-  assign c_free    = !c_valid_q || out_in_ready;
   assign x_adv     = x_valid_q && c_free;
-  assign x_free    = !x_valid_q || c_free;
   assign v_adv     = v_valid_q && x_free;
-  assign v_free    = !v_valid_q || x_free;
   assign w_adv     = w_valid_q && v_free;
-  assign w_free    = !w_valid_q || v_free;
   // Fire when the chunk's bits are in the window, or its last word is (no more bits will come).
   // The reader keeps rd_avail - p_need_q in a register: the test is its sign, not a compare.
   assign rd_short  = rd_slack[AvW];
@@ -476,8 +489,8 @@ module ws_num_unpacker #(
     logic [31:0] w;
     ws_num_convert u_conv (
       .clk_i,
-      .in_en_i    (v_adv),
-      .mid_en_i   (x_adv),
+      .in_en_i    (x_free),
+      .mid_en_i   (c_free),
       .int_mode_i (mode_int_q),
       .cls_i      (v_lane_q[P0 +: 3]),
       .neg_i      (neg_d[j]),
@@ -490,6 +503,21 @@ module ws_num_unpacker #(
     );
     assign words[32*j +: 32] = CW'(j) < c_count_q ? w : 32'd0;
   end
+
+  // The free signals' next values from the stages' next valid bits and the OUT slice's next ready
+  // (its spare register empties when its output may load, fills when C's beat arrives while it may
+  // not).
+  logic w_valid_d, v_valid_d, x_valid_d, c_valid_d, out_ready_d;
+  logic c_free_d, x_free_d, v_free_d, w_free_d;
+  assign w_valid_d   = fire || (w_valid_q && !w_adv);
+  assign v_valid_d   = w_adv || (v_valid_q && !v_adv);
+  assign x_valid_d   = v_adv || (x_valid_q && !x_adv);
+  assign c_valid_d   = x_adv || (c_valid_q && !c_adv);
+  assign out_ready_d = !out_valid_o || out_ready_i || (out_in_ready && !c_valid_q);
+  assign c_free_d    = !c_valid_d || out_ready_d;
+  assign x_free_d    = !x_valid_d || c_free_d;
+  assign v_free_d    = !v_valid_d || x_free_d;
+  assign w_free_d    = !w_valid_d || v_free_d;
 
   // ---------------------------------------------------------------------------------------------
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -504,6 +532,10 @@ module ws_num_unpacker #(
       v_valid_q   <= 1'b0;
       x_valid_q   <= 1'b0;
       c_valid_q   <= 1'b0;
+      c_free_q    <= 1'b1;
+      x_free_q    <= 1'b1;
+      v_free_q    <= 1'b1;
+      w_free_q    <= 1'b1;
     end else begin
       if (cfg_we && !cfg_tab && !cfg_bad) mode_int_q <= cfg_data_i[0];
       if (ram_ce) begin
@@ -513,10 +545,14 @@ module ws_num_unpacker #(
       end
       p_valid_q   <= a_adv || (p_valid_q && !fire);
       if (fire) used_q <= !p_last_q && used_now;
-      w_valid_q   <= fire || (w_valid_q && !w_adv);
-      v_valid_q   <= w_adv || (v_valid_q && !v_adv);
-      x_valid_q   <= v_adv || (x_valid_q && !x_adv);
-      c_valid_q   <= x_adv || (c_valid_q && !c_adv);
+      w_valid_q   <= w_valid_d;
+      v_valid_q   <= v_valid_d;
+      x_valid_q   <= x_valid_d;
+      c_valid_q   <= c_valid_d;
+      c_free_q    <= c_free_d;
+      x_free_q    <= x_free_d;
+      v_free_q    <= v_free_d;
+      w_free_q    <= w_free_d;
     end
   end
 
@@ -550,7 +586,9 @@ module ws_num_unpacker #(
       w_count_q  <= null_beat ? '0 : p_count_q;
       w_last_q   <= p_last_q;
     end
-    if (w_adv) begin
+    // V, X and C load whenever free, as W (a stage left empty holds data nobody reads): the enables
+    // are the registered free signals themselves.
+    if (v_free) begin
       v_lane_q  <= w_lane_q;
       v_bytes_q <= bytes_d;
       v_first_q <= first_lo;
@@ -560,11 +598,11 @@ module ws_num_unpacker #(
       v_count_q <= w_count_q;
       v_last_q  <= w_last_q;
     end
-    if (v_adv) begin
+    if (x_free) begin
       x_count_q <= v_count_q;
       x_last_q  <= v_last_q;
     end
-    if (x_adv) begin
+    if (c_free) begin
       c_count_q <= x_count_q;
       c_last_q  <= x_last_q;
     end
@@ -592,6 +630,12 @@ module ws_num_unpacker #(
   `WS_ASSERT(slack_exact, !p_valid_q || rd_slack == {1'b0, rd_avail} - {1'b0, AvW'(p_need_q)},
              ("ws_num_unpacker: reader slack %0d, %0d bits available, %0d needed", rd_slack, rd_avail,
               p_need_q))
+  // The registered free signals are the combinational ones they replace.
+  `WS_ASSERT(free_exact, {c_free_q, x_free_q, v_free_q, w_free_q}
+             == {!c_valid_q || out_in_ready, !x_valid_q || !c_valid_q || out_in_ready,
+                 !v_valid_q || !x_valid_q || !c_valid_q || out_in_ready,
+                 !w_valid_q || !v_valid_q || !x_valid_q || !c_valid_q || out_in_ready},
+             ("ws_num_unpacker: registered free signals %b", {c_free_q, x_free_q, v_free_q, w_free_q}))
   `WS_ASSERT(sym_count_in_range, !sym_valid_i || int'(sym_count_i) <= K,
              ("ws_num_unpacker: symbol beat with count %0d > %0d", sym_count_i, K))
 endmodule
