@@ -10,9 +10,10 @@
 // values and a nibble, and the MAC array runs GroupsPerCycle = MetaLanes: docs/weight_pipeline.md,
 // "Small configuration: iCE40 UP5K").
 //
-// No ready crosses a block combinationally (docs/weight_pipeline.md section 5): both decoders' beats
-// and the join's MAC beats pass a ws_skid_buffer each, and the unpacker's output is one, so the join
-// sees only registers and the MAC array's, the unpacker's and the decoders' stall logic stay apart.
+// No ready crosses a block combinationally (docs/weight_pipeline.md section 5): both decoders' beats,
+// the unpacker's beats and the join's MAC beats pass a ws_skid_buffer each, so the join sees only
+// registers, its readies end at the slices' registers, and the MAC array's, the unpacker's and the
+// decoders' stall logic stay apart.
 // The decoders take layout-2 chunks (docs/tans_decoder.md): each state's 16-bit units on a port of its
 // own, and two table banks, so a chunk's table loads into one bank while the chunk before decodes
 // from the other (the bank is the configuration region: docs/weight_pipeline.md section 3).
@@ -313,9 +314,11 @@ module ws_weight_pipeline #(
   logic [MC-1:0]        m_out_count;
   logic [2:0]           m_cause;
   logic                 v_pass, m_pass, v_pass_q, m_pass_q, m_valid;
-  logic                 u_out_valid, u_out_ready, u_out_last, u_err;
+  logic                 u_out_valid, u_out_ready, u_out_last, u_err;  // the unpacker's output
   logic [32*VL-1:0]     u_out_data;
   logic [VC-1:0]        u_out_count;
+  logic                 j_valid, j_ready, j_last, j_partial;  // ... through u_u_slice, into the join
+  logic [16*VL-1:0]     j_data;  // the numbers' bf16 halves, lane l's at [16l +: 16]
   logic [2:0]           u_cause;
   logic                 w_valid, w_ready, w_last, a_err;  // the join's beat, into u_w_slice
   logic [WB-1:0]        w_data;
@@ -396,6 +399,25 @@ module ws_weight_pipeline #(
     .err_cause_o(u_cause)
   );
 
+  // The unpacker's beats pass a slice before the join, so the join's ready (through the metadata's pass
+  // and the error's drain) ends at the slice's registers and not in the unpacker's free registers and
+  // stages (the top's limiting path once the unpacker's bit reader was cut: docs/synth.md). The slice
+  // keeps what the join reads: the bf16 halves, "count is not full" as a bit, last.
+  logic [16*VL-1:0] u_bf16;
+  always_comb begin
+    for (int l = 0; l < VL; l++) u_bf16[16*l +: 16] = u_out_data[32*l + 16 +: 16];
+  end
+  ws_skid_buffer #(.Width(2 + 16 * VL)) u_u_slice (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (u_out_valid),
+    .in_ready_o (u_out_ready),
+    .in_data_i  ({u_out_count != VC'(VL), u_out_last, u_bf16}),
+    .out_valid_o(j_valid),
+    .out_ready_i(j_ready),
+    .out_data_o ({j_partial, j_last, j_data})
+  );
+
   ws_tans_decoder #(
     .Lanes      (ML),
     .MaxTableLog(MetaTableLog),
@@ -473,26 +495,26 @@ module ws_weight_pipeline #(
 
   assign x_loaded   = loaded_q != 2'd0;
   assign act_open   = loaded_q != layers_q;
-  assign pair_valid = u_out_valid && (dense_q || m_valid);
+  assign pair_valid = j_valid && (dense_q || m_valid);
   // Beat pairs go to the MAC array only while the layer's activations are loaded (until its last
   // beat is sent) and no error is up (a pair's own error is up two cycles after it, so one more pair
   // may pass: docs/weight_pipeline.md section 4); after an error both sides drain, but a beat already
   // offered stays offered until the slice takes it (the stream rule). w_ready is the slice's, a register.
   assign w_valid     = pair_valid && x_loaded && !sent_q && (!err_q || held_q);
-  assign u_out_ready = (err_q && !held_q) || (w_ready && x_loaded && !sent_q && (dense_q || m_valid));
-  assign m_out_ready = (err_q && !held_q) || (!dense_q && m_pass && w_ready && x_loaded && !sent_q && u_out_valid);
+  assign j_ready     = (err_q && !held_q) || (w_ready && x_loaded && !sent_q && (dense_q || m_valid));
+  assign m_out_ready = (err_q && !held_q) || (!dense_q && m_pass && w_ready && x_loaded && !sent_q && j_valid);
   assign w_fire      = w_valid && w_ready;
   assign w_last      = beat_q == last_beat_q;
 
   // MAC weight beat: group g = numbers 2g, 2g + 1 with nibble g; a group is {meta[3:0], v1[15:0],
-  // v0[15:0]}, a value the top half of the unpacker's fp32 word. Dense: even groups take the implied
+  // v0[15:0]}, a value the top half of the unpacker's fp32 word (j_data holds the halves). Dense: even groups take the implied
   // nibble 0x4 (columns 0, 1), odd ones 0xE (columns 2, 3).
   always_comb begin
     meta_high = 1'b0;
     for (int g = 0; g < G; g++) begin
       nibbles[4*g +: 4] = dense_q ? (g % 2 == 0 ? 4'(ws_pkg::WP_DENSE_NIBBLE0) : 4'(ws_pkg::WP_DENSE_NIBBLE1))
                                   : m_out_data[8*g +: 4];
-      w_data[GB*g +: GB] = {nibbles[4*g +: 4], u_out_data[64*g + 48 +: 16], u_out_data[64*g + 16 +: 16]};
+      w_data[GB*g +: GB] = {nibbles[4*g +: 4], j_data[32*g + 16 +: 16], j_data[32*g +: 16]};
       meta_high = meta_high || m_out_data[8*g + 4 +: 4] != 4'd0;
     end
   end
@@ -515,10 +537,10 @@ module ws_weight_pipeline #(
   logic       w_fire_q;
   always_comb begin
     ev_pair = ws_pkg::WP_ERR_NONE;
-    if (u_out_count != VC'(VL)) ev_pair = ws_pkg::WP_ERR_VALUE_PARTIAL;
+    if (j_partial) ev_pair = ws_pkg::WP_ERR_VALUE_PARTIAL;
     else if (!dense_q && m_out_count != MC'(ML)) ev_pair = ws_pkg::WP_ERR_META_PARTIAL;
-    else if (!dense_q && u_out_last != m_out_last) ev_pair = ws_pkg::WP_ERR_CHUNK_ENDS;
-    else if (w_last && !u_out_last) ev_pair = ws_pkg::WP_ERR_LAYER_END;
+    else if (!dense_q && j_last != m_out_last) ev_pair = ws_pkg::WP_ERR_CHUNK_ENDS;
+    else if (w_last && !j_last) ev_pair = ws_pkg::WP_ERR_LAYER_END;
     else if (!dense_q && meta_high) ev_pair = ws_pkg::WP_ERR_META_SYMBOL;
   end
 

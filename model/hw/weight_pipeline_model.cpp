@@ -1,6 +1,6 @@
 // Cycle-accurate model of rtl/ws_weight_pipeline.sv: the three blocks' cycle models composed as the
 // RTL wires them, with the top's glue in the RTL's order (valids first, readies from the output back),
-// and the three register slices of the top (value and metadata beats, MAC beats) as SkidBufferModels.
+// and the top's register slices (value, metadata and unpacker beats, MAC beats) as SkidBufferModels.
 #include "hw/weight_pipeline_model.hpp"
 
 #include <stdexcept>
@@ -73,6 +73,7 @@ void WeightPipelineModel::reset() {
   m_pend_ = {0, 0};
   v_slice_.reset();
   m_slice_.reset();
+  u_slice_.reset();
   w_slice_.reset();
   layers_ = loaded_ = 0;
   sent_ = held_ = false;
@@ -91,6 +92,7 @@ struct WeightPipelineModel::Comb {
   std::array<bool, 5> t_out_ready{};  // target slice t's write is taken by its block
   bool v_hold = false, m_hold = false;  // a decoder's descriptor waits for a table write on its way
   bool v_pass = false, m_pass = false, v_ready = false, m_ready = false;  // decoder outputs to the blocks
+  bool u_ready = false;  // the join takes u_u_slice's beat
   bool cfg_out_ready = false;  // the shared slice's write is taken by its target's slice
   bool mac_cfg_ok = false, top_cfg_ok = false;  // MAC writes, the top's registers may go
   bool x_loaded = false, act_open = false;  // the head's activations are in; an open layer waits for its own
@@ -209,22 +211,23 @@ void WeightPipelineModel::compute(Comb& c) {
       c.ui.raw_valid = in.raw_valid;
       c.ui.raw_data = in.raw_data;
       c.ui.raw_last = in.raw_last;
-      c.ui.out_ready = false;
+      c.ui.out_ready = u_slice_.in_ready();  // a register: the join's ready ends at u_u_slice
       c.ui.err_clear = in.err_clear;
       unp_.in = c.ui;
       unp_.eval();
       c.uo = unp_.out;
       continue;
     }
-    // The join: its ready is the MAC slice's (a register). A dense layer: no metadata beat, the
-    // nibbles are implied.
+    // The join of the unpacker's and the metadata slices' beats: its ready is the MAC slice's (a
+    // register). A dense layer: no metadata beat, the nibbles are implied.
     const TansDecoderOutputs& md = mdec_.out;
     const DecBeat& mb = m_slice_.out();
+    const UnpBeat& ub = u_slice_.out();
     const bool w_ready = w_slice_.in_ready(), gate = c.x_loaded && !sent_;
-    const bool u_valid = c.uo.out_valid, m_valid = m_slice_.out_valid() && c.m_pass;
+    const bool u_valid = u_slice_.out_valid(), m_valid = m_slice_.out_valid() && c.m_pass;
     const bool drain = err_.err && !held_;  // an offered beat stays offered after an error
     c.w_valid = u_valid && (dense_ || m_valid) && gate && (!err_.err || held_);
-    c.ui.out_ready = drain || (w_ready && gate && (dense_ || m_valid));
+    c.u_ready = drain || (w_ready && gate && (dense_ || m_valid));
     c.m_ready = drain || (!dense_ && c.m_pass && w_ready && gate && u_valid);
     unp_.in = c.ui;
     unp_.eval();
@@ -248,13 +251,13 @@ void WeightPipelineModel::compute(Comb& c) {
     const int groups = p_.meta_lanes;
     c.w_beat.data.assign(size_t((groups * Group::BITS + 31) / 32), 0);
     c.w_beat.last = c.w_last;
-    const auto& u = c.uo.out_data;
+    const auto& u = ub.bf16;
     const auto& m = mb.data;
     const uint32_t dense_nibble[2] = {uint32_t(pkg::WP_DENSE_NIBBLE0), uint32_t(pkg::WP_DENSE_NIBBLE1)};
     for (int g = 0; g < groups; ++g) {
       const int at = g * Group::BITS;
-      bits_put(c.w_beat.data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)] >> 16);
-      bits_put(c.w_beat.data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)] >> 16);
+      bits_put(c.w_beat.data, at + Group::v0.lsb, Group::v0.bits, u[size_t(2 * g)]);
+      bits_put(c.w_beat.data, at + Group::v1.lsb, Group::v1.bits, u[size_t(2 * g + 1)]);
       bits_put(c.w_beat.data, at + Group::meta.lsb, Group::meta.bits,
                dense_ ? dense_nibble[g % 2] : uint32_t(m[size_t(g)] & Group::meta.mask()));
     }
@@ -270,10 +273,10 @@ void WeightPipelineModel::compute(Comb& c) {
       const auto meta_symbol_bad = [](uint8_t sym) { return (sym >> Group::meta.bits) != 0; };
       bool meta_high = false;
       for (int g = 0; g < groups; ++g) meta_high = meta_high || meta_symbol_bad(m[size_t(g)]);
-      if (c.uo.out_count != p_.value_lanes) c.ev = pkg::WP_ERR_VALUE_PARTIAL;
+      if (ub.partial) c.ev = pkg::WP_ERR_VALUE_PARTIAL;
       else if (!dense_ && mb.count != p_.meta_lanes) c.ev = pkg::WP_ERR_META_PARTIAL;
-      else if (!dense_ && c.uo.out_last != mb.last) c.ev = pkg::WP_ERR_CHUNK_ENDS;
-      else if (c.w_last && !c.uo.out_last) c.ev = pkg::WP_ERR_LAYER_END;
+      else if (!dense_ && ub.last != mb.last) c.ev = pkg::WP_ERR_CHUNK_ENDS;
+      else if (c.w_last && !ub.last) c.ev = pkg::WP_ERR_LAYER_END;
       else if (!dense_ && meta_high) c.ev = pkg::WP_ERR_META_SYMBOL;
     }
 
@@ -378,6 +381,11 @@ void WeightPipelineModel::tick() {
   for (int t = 0; t < kCfgTargets; ++t) cfg_target_[size_t(t)].tick(c.t_in_valid[size_t(t)], shared, c.t_out_ready[size_t(t)]);
   cfg_slice_.tick(in.cfg_valid, port, c.cfg_out_ready);
   w_slice_.tick(c.w_valid, c.w_beat, ao_w_ready);
+  UnpBeat ubeat;
+  for (int l = 0; l < p_.value_lanes; ++l) ubeat.bf16[size_t(l)] = uint16_t(c.uo.out_data[size_t(l)] >> 16);
+  ubeat.partial = c.uo.out_count != p_.value_lanes;
+  ubeat.last = c.uo.out_last;
+  u_slice_.tick(c.uo.out_valid, ubeat, c.u_ready);
   v_slice_.tick(vo.out_valid, DecBeat{vo.out_data, vo.out_count, vo.out_last}, c.v_ready);
   m_slice_.tick(mo.out_valid, DecBeat{mo.out_data, mo.out_count, mo.out_last}, c.m_ready);
   vdec_.tick();

@@ -4,7 +4,7 @@
 // MetaLanes state ports) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle =
 // MetaLanes), at any lane counts the top takes (WeightPipelineParams: 4/2 by default, 2/1 the small
 // configuration, 8/4 the wide one), plus the
-// top's glue: configuration routing, the join of value and metadata beats (or, for a dense layer, of
+// top's glue: configuration routing, the register slices, the join of value and metadata beats (or, for a dense layer, of
 // value beats and implied nibbles), the activation gate, the layer beat counter and the sticky error. The configuration map, the beat fields and the error
 // causes are ws::pkg's (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
 //
@@ -129,6 +129,11 @@ class WeightPipelineModel : public WeightPipelinePins {
     uint32_t offset = 0, data = 0;
   };
   CfgSlot decode_cfg() const;  // the port's write, decoded
+  struct UnpBeat {  // the unpacker's beat as u_u_slice keeps it for the join
+    std::array<uint16_t, kNumMaxLanes> bf16{};  // the numbers' top halves
+    bool partial = false;  // count != ValueLanes
+    bool last = false;
+  };
   struct MacBeat {  // the join's beat for the MAC array
     Bits data;
     bool last = false;
@@ -147,6 +152,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   std::array<int, 2> v_pend_{}, m_pend_{};
   SkidBufferModel<DecBeat> v_slice_;   // value decoder -> unpacker (u_v_slice)
   SkidBufferModel<DecBeat> m_slice_;   // metadata decoder -> join (u_m_slice)
+  SkidBufferModel<UnpBeat> u_slice_;   // unpacker -> join (u_u_slice)
   SkidBufferModel<MacBeat> w_slice_;   // join -> MAC array (u_w_slice)
   int layers_ = 0;  // open layers (LAYER_BEATS written, last beat not in the MAC array), 0 .. 2
   int loaded_ = 0;  // of those, the ones whose activations are in
