@@ -9,7 +9,9 @@
 // the next chunk's units never mix in. flush_i ends the state's chunk: the slots empty, w0 becomes
 // a dummy unit (the first pop of the next chunk drops it, which puts the initial state unit in w0),
 // and if the last unit has not come yet the buffer drains the port up to it.
-module ws_tans_state_buffer (
+module ws_tans_state_buffer #(
+  parameter int Slots = 4  // 3 or 4: unit slots, w0 .. the entry slot
+) (
   input  wire         clk_i,
   input  wire         rst_ni,
   input  wire         in_valid_i,
@@ -27,8 +29,9 @@ module ws_tans_state_buffer (
 );
   `include "ws_assert.svh"
 
-  logic [15:0] data_q [4];
-  logic [3:0]  valid_q;  // slot 0 = w0 .. slot 3 = h2
+  localparam int E = Slots - 1;  // the entry slot
+  logic [15:0]      data_q [Slots];
+  logic [Slots-1:0] valid_q;  // slot 0 = w0 .. slot E
   logic        ended_q;  // the chunk's last unit came in (it may have been popped since)
   logic        drain_q;
   logic        ok_q;
@@ -43,46 +46,47 @@ module ws_tans_state_buffer (
   // pops every other cycle never waits for it.)
   // The slots need not be contiguous while units arrive; once the last unit is in, they settle in
   // three cycles, before the decoder can see ok_o and run the state's next extraction.
-  logic move0, move1, move2, move3, free3, ended, take;
+  logic [Slots-1:0] move;
+  logic             free, ended, take;
   assign ended = ended_q;
-  assign move0 = pop_i || (!valid_q[0] && valid_q[1]);
-  assign move1 = pop_i || (!valid_q[1] && valid_q[2]);
-  assign move2 = pop_i || (!valid_q[2] && valid_q[3]);
-  assign free3 = !valid_q[3] || !valid_q[2];
-  assign in_ready_o = drain_q || (free3 && !ended);
-  assign take  = in_valid_i && in_ready_o;
-  assign move3 = take && !drain_q;
+  for (genvar k = 0; k < E; k++) begin : g_move
+    assign move[k] = pop_i || (!valid_q[k] && valid_q[k + 1]);
+  end
+  assign free = !valid_q[E] || !valid_q[E - 1];
+  assign in_ready_o = drain_q || (free && !ended);
+  assign take    = in_valid_i && in_ready_o;
+  assign move[E] = take && !drain_q;
 
   always_ff @(posedge clk_i) begin
-    if (move0) data_q[0] <= data_q[1];
-    if (move1) data_q[1] <= data_q[2];
-    if (move2) data_q[2] <= data_q[3];
-    if (move3) data_q[3] <= in_data_i;
+    for (int k = 0; k < E; k++) if (move[k]) data_q[k] <= data_q[k + 1];
+    if (move[E]) data_q[E] <= in_data_i;
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      valid_q <= 4'b0001;  // w0: the dummy the first chunk's first pop drops
+      valid_q <= Slots'(1);  // w0: the dummy the first chunk's first pop drops
       ended_q <= 1'b0;
       drain_q <= 1'b0;
       ok_q    <= 1'b0;
     end else begin
       if (flush_i) begin
-        valid_q <= 4'b0001;
+        valid_q <= Slots'(1);
         ended_q <= 1'b0;
         drain_q <= !ended && !(take && in_last_i);
       end else begin
         // A slot is full after the edge if it takes a unit, or keeps the one it has (the moves
         // written out: a pop shifts every slot down, else a unit sinks into an empty slot below).
         valid_q[0] <= pop_i ? valid_q[1] : valid_q[0] || valid_q[1];
-        valid_q[1] <= pop_i ? valid_q[2] : (valid_q[1] && valid_q[0]) || (!valid_q[1] && valid_q[2]);
-        valid_q[2] <= pop_i ? valid_q[3] : (valid_q[2] && valid_q[1]) || (!valid_q[2] && valid_q[3]);
-        valid_q[3] <= move3 || (valid_q[3] && valid_q[2] && !pop_i);
-        ended_q    <= ended_q || (move3 && in_last_i);
+        for (int k = 1; k < E; k++) begin
+          valid_q[k] <= pop_i ? valid_q[k + 1]
+                              : (valid_q[k] && valid_q[k - 1]) || (!valid_q[k] && valid_q[k + 1]);
+        end
+        valid_q[E] <= move[E] || (valid_q[E] && valid_q[E - 1] && !pop_i);
+        ended_q    <= ended_q || (move[E] && in_last_i);
         drain_q    <= drain_q && !(take && in_last_i);
       end
       // w0, h0, h1 full and h2 full or filling now (the unit a pop of a full buffer left room for)
-      ok_q <= ended || (&valid_q[2:0] && (valid_q[3] || move3));
+      ok_q <= ended || (&valid_q[E-1:0] && (valid_q[E] || move[E]));
     end
   end
 
