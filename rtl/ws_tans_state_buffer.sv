@@ -1,9 +1,10 @@
 `default_nettype none
-// ws_tans_state_buffer: the input of one tANS state (docs/tans_decoder.md, section 3). Four 16-bit
-// unit slots, w0 (the unit the state reads from), h0, h1, h2: units enter at h2 and move down
-// whenever the slot below is free, so every slot register has one source and a clock enable, no
-// multiplexer. The decoder reads {h1, h0, w0} and pops w0 (w0 <- h0 ...) once its bit position
-// passes 16.
+// ws_tans_state_buffer: the input of one tANS state (docs/tans_decoder.md, section 3). Slots 16-bit
+// unit slots, w0 (the unit the state reads from), h0, h1 and (Slots = 4) h2: units enter at the
+// last slot and move down whenever the slot below is free, so every slot register has one source and
+// a clock enable, no multiplexer. The decoder reads {h1, h0, w0} and pops w0 (w0 <- h0 ...) once its
+// bit position passes 16. It needs the units its next window reaches after a pop, plus the one that
+// ok_o looks ahead by: 4 slots, or 3 where the window never reaches h1 (MaxTableLog <= 8).
 //
 // A chunk's units end at the one with `last`; after it the port takes nothing until flush_i, so
 // the next chunk's units never mix in. flush_i ends the state's chunk: the slots empty, w0 becomes
@@ -25,7 +26,7 @@ module ws_tans_state_buffer #(
   output logic [15:0] h1_o,
   output logic [2:0]  valid_o,   // w0, h0, h1 hold units (w0 may be the dummy)
   output logic        ended_o,   // the chunk's last unit came in: what is left of it is in the slots
-  output logic        ok_o       // registered: all four slots full (or the fourth unit coming in), or the last unit in, a cycle ago
+  output logic        ok_o       // registered: all slots full (or the last one filling), or the last unit in, a cycle ago
 );
   `include "ws_assert.svh"
 
@@ -37,15 +38,15 @@ module ws_tans_state_buffer #(
   logic        ok_q;
 
   // Moves, bottom up: a slot is free when empty or its unit moves down (w0: popped).
-  // moveK: slot K loads slot K+1 (K < 3) or the port (K = 3). A pop shifts every slot down at once;
+  // move[k]: slot k loads slot k+1 (k < E) or the port (k = E). A pop shifts every slot down at once;
   // otherwise a unit moves into an empty slot below it, one slot a cycle. No move waits for another,
   // so the pop (from the decoder's registered slot) is one logic level from the clock enables.
-  // The port does not count on a pop either: h2 takes a unit when it is empty or its unit can sink
-  // into an empty h1, so in_ready and the h2 enable come from registers and in_valid alone. (After a
-  // pop of a full buffer h2 refills a cycle later; ok_o looks ahead by that unit, so a state that
+  // The port does not count on a pop either: slot E takes a unit when it is empty or its unit can
+  // sink into an empty slot below, so in_ready and its enable come from registers and in_valid alone.
+  // (After a pop of a full buffer slot E refills a cycle later; ok_o looks ahead by that unit, so a state that
   // pops every other cycle never waits for it.)
   // The slots need not be contiguous while units arrive; once the last unit is in, they settle in
-  // three cycles, before the decoder can see ok_o and run the state's next extraction.
+  // Slots - 1 cycles, before the decoder can see ok_o and run the state's next extraction.
   logic [Slots-1:0] move;
   logic             free, ended, take;
   assign ended = ended_q;
@@ -98,7 +99,8 @@ module ws_tans_state_buffer #(
   assign ok_o    = ok_q;
 
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
-  `WS_ASSERT(pop_full, !pop_i || flush_i || &valid_q[2:0] || ended,
-             ("ws_tans_state_buffer: pop without three units or the last one"))
+  // A pop leaves the units the next window reads: w0 and h0, and h1 with 4 slots (ws_tans_lane).
+  `WS_ASSERT(pop_full, !pop_i || flush_i || &valid_q[E-1:0] || ended,
+             ("ws_tans_state_buffer: pop without %0d units or the last one", E))
 endmodule
 `resetall
