@@ -206,7 +206,7 @@ void TansDecoderModel::compute(Comb& c) const {
   c.qle_d = 0;
   for (int i = 0; i < 4; ++i) {
     bool q;
-    if (c.start) q = cnt_small() && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
+    if (st_ == ST_TAKEN) q = cnt_small() && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
     else if (c.push_beat) q = i < 3 ? bit(qle_, i + 1) : rem_small_ && (rem_lo >> kb) <= 4;
     else q = bit(qle_, i);
     c.qle_d |= uint32_t(q) << i;
@@ -395,6 +395,7 @@ void TansDecoderModel::tick() {
 
   // Sequencer (from the registers as they were before this edge)
   const bool start = c.start;
+  const bool taken = st_ == ST_TAKEN;  // the chunk's counters load whether or not n is 0
   const uint32_t st = st_, dec_fin = dec_fin_;
   const bool adv = adv_, phase = phase_, primed = primed_, s_pseudo = s_pseudo_, s_beat = s_beat_;
   const bool any_early = any_early_, any_init = any_init_, any_final = any_final_, any_left = any_left_;
@@ -403,7 +404,7 @@ void TansDecoderModel::tick() {
   adv_ = c.adv_d;
   phase_ = c.phase_next;
   ready_all_ = c.ready_all_d;
-  rem_small_ = start ? cnt_small() : (rem_ >> lo_bits_) == 0;
+  rem_small_ = taken ? cnt_small() : (rem_ >> lo_bits_) == 0;
   desc_ev_ = start ? c.d_err : uint8_t(pkg::TANS_ERR_NONE);
   if (adv) {
     pend_ = c.next_kind;
@@ -418,8 +419,8 @@ void TansDecoderModel::tick() {
   }
   abort0_ = c.abort_go ? ~done0_ & kmask : 0;
   abort1_ = c.abort_go ? ~done1_ & kmask : 0;
-  done0_ = start ? 0 : (done0_ | c.flush0) & kmask;
-  done1_ = start ? 0 : (done1_ | c.flush1) & kmask;
+  done0_ = taken ? 0 : (done0_ | c.flush0) & kmask;
+  done1_ = taken ? 0 : (done1_ | c.flush1) & kmask;
   if ((c.push_beat && bit(le, K)) || c.push_empty) last_out_ = true;
   err_early_ = err_early_ || any_early;
   err_final_ = err_final_ || any_final;
@@ -462,10 +463,10 @@ void TansDecoderModel::tick() {
   }
   if (st == ST_WAIT) dec_fin_ = 0;
   else if (adv) dec_fin_ = c.next_fin;
-  if (start) rem_ = cnt_;
+  if (taken) rem_ = cnt_;
   else if (c.push_beat) rem_ = (rem_ - uint64_t(K)) & low_mask(cb_);
   qle_ = c.qle_d;
-  if (start) {
+  if (taken) {
     rle_ = 0;
     for (int b = 0; b < K; ++b) rle_ |= uint32_t((cnt_ & uint64_t(K - 1)) <= uint64_t(b)) << b;
   }
