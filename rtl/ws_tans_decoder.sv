@@ -141,7 +141,7 @@ module ws_tans_decoder #(
   // writes presented before a descriptor go first), then checked from registers. A chunk of 0
   // symbols is taken and does nothing.
   ws_pkg::tans_desc_head_t d_head;
-  logic                 desc_take, start;
+  logic                 desc_take, start, taken;
   localparam int BigBits  = CountBits - ChunkBits;  // the count's bits above the chunk's counter
   localparam int BigParts = 4;                      // ... tested in 4 parts (one LUT each at 17 of 32)
   localparam int BigPart  = BigBits > BigParts ? (BigBits + BigParts - 1) / BigParts : 1;
@@ -168,6 +168,10 @@ module ws_tans_decoder #(
   assign cnt_nz       = cnt_lo_nz_q || !cnt_mid_z_q || |cnt_big_q;
   assign cnt_small    = cnt_mid_z_q && !(|cnt_big_q);
   assign start        = st_q == ST_TAKEN && cnt_nz;
+  // The chunk's counters and flags load in ST_TAKEN whether or not n is 0 (then the chunk ends
+  // there and nothing reads them before the next chunk loads them again): no count test on their
+  // enables, which start (three LUT levels from the count parts) would be.
+  assign taken        = st_q == ST_TAKEN;
   assign d_err        = no_table_q ? ws_pkg::TANS_ERR_NO_TABLE
                       : log_bad_q || |cnt_big_q ? ws_pkg::TANS_ERR_BAD_DESC
                                                : ws_pkg::TANS_ERR_NONE;
@@ -262,7 +266,7 @@ module ws_tans_decoder #(
     // qle_q's next value: from the descriptor's count at the start; as a beat runs each flag takes
     // the one above it, and the top one is compared afresh (rem_small_q is exact where it counts).
     for (int i = 0; i < 4; i++) begin
-      if (start)          qle_d[i] = cnt_small && cnt_q[LoBits-1:KB] <= 3'(i);
+      if (taken)          qle_d[i] = cnt_small && cnt_q[LoBits-1:KB] <= 3'(i);
       else if (push_beat) qle_d[i] = i < 3 ? qle_q[i + 1] : rem_small_q && rem_lo[LoBits-1:KB] <= 3'd4;
       else                qle_d[i] = qle_q[i];
     end
@@ -343,7 +347,7 @@ module ws_tans_decoder #(
       adv_q       <= adv_d;
       phase_q     <= phase_next;
       ready_all_q <= ready_all_d;
-      rem_small_q <= start ? cnt_small : (rem_q >> LoBits) == '0;
+      rem_small_q <= taken ? cnt_small : (rem_q >> LoBits) == '0;
       desc_ev_q   <= start ? d_err : ws_pkg::TANS_ERR_NONE;
       if (adv_q) begin  // the pending slot runs: its successor is pending next
         pend_q     <= next_kind;
@@ -357,8 +361,8 @@ module ws_tans_decoder #(
         s_fin0_q   <= phase_q ? '0 : next_live & dec_fin_q;
         s_fin1_q   <= phase_q ? next_live & dec_fin_q : '0;
       end
-      done0_q <= start ? '0 : done0_q | flush0;
-      done1_q <= start ? '0 : done1_q | flush1;
+      done0_q <= taken ? '0 : done0_q | flush0;
+      done1_q <= taken ? '0 : done1_q | flush1;
       abort0_q <= abort_go ? ~done0_q : '0;
       abort1_q <= abort_go ? ~done1_q : '0;
       if ((push_beat && le[K]) || push_empty) last_out_q <= 1'b1;
@@ -416,10 +420,10 @@ module ws_tans_decoder #(
     end else if (adv_q) begin
       dec_fin_q <= next_fin;
     end
-    if (start) rem_q <= cnt_q;
+    if (taken) rem_q <= cnt_q;
     else if (push_beat) rem_q <= rem_q - CB'(K);
     qle_q <= qle_d;
-    if (start) begin
+    if (taken) begin
       for (int b = 0; b < K; b++) rle_q[b] <= (cnt_q[LoBits-1:0] & LoBits'(K - 1)) < LoBits'(b + 1);
     end
   end

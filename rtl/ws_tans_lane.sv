@@ -63,7 +63,9 @@ module ws_tans_lane #(
   logic [5:0]  valid;
 
   for (genvar c = 0; c < 2; c++) begin : g_state
-    ws_tans_state_buffer u_buffer (
+    ws_tans_state_buffer #(
+      .Slots(ML <= 8 ? 3 : 4)  // the view reads h1 only above 8 (ViewBits 32: {h0, w0})
+    ) u_buffer (
       .clk_i,
       .rst_ni,
       .in_valid_i(in_valid_i[c]),

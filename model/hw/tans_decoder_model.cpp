@@ -47,6 +47,7 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
   cb_ = p.chunk_bits > lo_bits_ ? p.chunk_bits : lo_bits_ + 1;
   // The bits a window reaches, and all of h0 (bit 31) for the checks.
   view_bits_ = std::max(2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1, 32);
+  slots_ = p.max_table_log <= 8 ? 3 : 4;  // ws_tans_lane's Slots: the view reads w0 and h0 only at <= 8
   mem_.assign(size_t(2) << p.max_table_log, 0);
   lane_.assign(size_t(p.lanes), Lane{});
   reset_state();
@@ -83,7 +84,8 @@ struct TansDecoderModel::Comb {
   uint8_t d_err;
   // Per lane and context
   struct BufComb {
-    bool pop, flush, move0, move1, move2, move3, take, in_ready;
+    bool pop, flush, take, in_ready;
+    std::array<bool, 4> move;  // slot k loads slot k + 1; the entry slot loads the port
   };
   std::array<std::array<BufComb, 2>, 8> b;
   std::array<uint32_t, 8> addr, nb, coarse, src;
@@ -136,13 +138,12 @@ void TansDecoderModel::compute(Comb& c) const {
       const int s = ctx * K + j;
       bc.pop = adv_ && pop_sel[ctx] && shift;
       bc.flush = (adv_ && fin_sel[ctx]) || abort[ctx];
-      bc.move0 = bc.pop || (!bit(b.valid, 0) && bit(b.valid, 1));
-      bc.move1 = bc.pop || (!bit(b.valid, 1) && bit(b.valid, 2));
-      bc.move2 = bc.pop || (!bit(b.valid, 2) && bit(b.valid, 3));
-      const bool free3 = !bit(b.valid, 3) || !bit(b.valid, 2);  // never counts on the pop
-      bc.in_ready = b.drain || (free3 && !b.ended);
+      const int e = slots_ - 1;  // the entry slot
+      for (int k = 0; k < e; ++k) bc.move[size_t(k)] = bc.pop || (!bit(b.valid, k) && bit(b.valid, k + 1));
+      const bool free = !bit(b.valid, e) || !bit(b.valid, e - 1);  // never counts on the pop
+      bc.in_ready = b.drain || (free && !b.ended);
       bc.take = in.in_valid[size_t(s)] && bc.in_ready;
-      bc.move3 = bc.take && !b.drain;
+      bc.move[size_t(e)] = bc.take && !b.drain;
     }
     c.lane_ready0 |= uint32_t(l.buf[0].ok) << j;
     c.lane_ready1 |= uint32_t(l.buf[1].ok) << j;
@@ -205,7 +206,7 @@ void TansDecoderModel::compute(Comb& c) const {
   c.qle_d = 0;
   for (int i = 0; i < 4; ++i) {
     bool q;
-    if (c.start) q = cnt_small() && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
+    if (st_ == ST_TAKEN) q = cnt_small() && ((cnt_ & lo_mask) >> kb) <= uint64_t(i);
     else if (c.push_beat) q = i < 3 ? bit(qle_, i + 1) : rem_small_ && (rem_lo >> kb) <= 4;
     else q = bit(qle_, i);
     c.qle_d |= uint32_t(q) << i;
@@ -333,23 +334,25 @@ void TansDecoderModel::tick() {
       const bool last = in.in_last[size_t(s)];
       const bool ended = b.ended;
       const uint8_t v = b.valid;
-      if (bc.move0) b.data[0] = b.data[1];
-      if (bc.move1) b.data[1] = b.data[2];
-      if (bc.move2) b.data[2] = b.data[3];
-      if (bc.move3) b.data[3] = in.in_data[size_t(s)];
-      const bool ok = ended || ((v & 7) == 7 && (bit(v, 3) || bc.move3));
+      const int e = slots_ - 1;
+      for (int k = 0; k < e; ++k) {
+        if (bc.move[size_t(k)]) b.data[size_t(k)] = b.data[size_t(k + 1)];
+      }
+      if (bc.move[size_t(e)]) b.data[size_t(e)] = in.in_data[size_t(s)];
+      const uint8_t below = uint8_t(low_mask(e));
+      const bool ok = ended || ((v & below) == below && (bit(v, e) || bc.move[size_t(e)]));
       if (bc.flush) {
         b.valid = 1;
         b.ended = false;
         b.drain = !ended && !(bc.take && last);
       } else {
-        uint8_t nv = 0;
-        nv |= uint8_t(bc.move0 ? bit(v, 1) : bit(v, 0));
-        nv |= uint8_t(bc.move1 ? bit(v, 2) : (bit(v, 1) && !bc.move0)) << 1;
-        nv |= uint8_t(bc.move2 ? bit(v, 3) : (bit(v, 2) && !bc.move1)) << 2;
-        nv |= uint8_t(bc.move3 || (bit(v, 3) && !bc.move2)) << 3;
+        uint8_t nv = uint8_t(bc.move[0] ? bit(v, 1) : bit(v, 0));
+        for (int k = 1; k < e; ++k) {
+          nv |= uint8_t(bc.move[size_t(k)] ? bit(v, k + 1) : (bit(v, k) && !bc.move[size_t(k - 1)])) << k;
+        }
+        nv |= uint8_t(bc.move[size_t(e)] || (bit(v, e) && !bc.move[size_t(e - 1)])) << e;
         b.valid = nv;
-        b.ended = ended || (bc.move3 && last);
+        b.ended = ended || (bc.move[size_t(e)] && last);
         b.drain = b.drain && !(bc.take && last);
       }
       b.ok = ok;
@@ -392,6 +395,7 @@ void TansDecoderModel::tick() {
 
   // Sequencer (from the registers as they were before this edge)
   const bool start = c.start;
+  const bool taken = st_ == ST_TAKEN;  // the chunk's counters load whether or not n is 0
   const uint32_t st = st_, dec_fin = dec_fin_;
   const bool adv = adv_, phase = phase_, primed = primed_, s_pseudo = s_pseudo_, s_beat = s_beat_;
   const bool any_early = any_early_, any_init = any_init_, any_final = any_final_, any_left = any_left_;
@@ -400,7 +404,7 @@ void TansDecoderModel::tick() {
   adv_ = c.adv_d;
   phase_ = c.phase_next;
   ready_all_ = c.ready_all_d;
-  rem_small_ = start ? cnt_small() : (rem_ >> lo_bits_) == 0;
+  rem_small_ = taken ? cnt_small() : (rem_ >> lo_bits_) == 0;
   desc_ev_ = start ? c.d_err : uint8_t(pkg::TANS_ERR_NONE);
   if (adv) {
     pend_ = c.next_kind;
@@ -415,8 +419,8 @@ void TansDecoderModel::tick() {
   }
   abort0_ = c.abort_go ? ~done0_ & kmask : 0;
   abort1_ = c.abort_go ? ~done1_ & kmask : 0;
-  done0_ = start ? 0 : (done0_ | c.flush0) & kmask;
-  done1_ = start ? 0 : (done1_ | c.flush1) & kmask;
+  done0_ = taken ? 0 : (done0_ | c.flush0) & kmask;
+  done1_ = taken ? 0 : (done1_ | c.flush1) & kmask;
   if ((c.push_beat && bit(le, K)) || c.push_empty) last_out_ = true;
   err_early_ = err_early_ || any_early;
   err_final_ = err_final_ || any_final;
@@ -459,10 +463,10 @@ void TansDecoderModel::tick() {
   }
   if (st == ST_WAIT) dec_fin_ = 0;
   else if (adv) dec_fin_ = c.next_fin;
-  if (start) rem_ = cnt_;
+  if (taken) rem_ = cnt_;
   else if (c.push_beat) rem_ = (rem_ - uint64_t(K)) & low_mask(cb_);
   qle_ = c.qle_d;
-  if (start) {
+  if (taken) {
     rle_ = 0;
     for (int b = 0; b < K; ++b) rle_ |= uint32_t((cnt_ & uint64_t(K - 1)) <= uint64_t(b)) << b;
   }

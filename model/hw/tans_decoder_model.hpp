@@ -86,8 +86,8 @@ class TansDecoderModel : public TansDecoderPins {
 
  private:
   struct Buffer {  // ws_tans_state_buffer
-    std::array<uint16_t, 4> data{};
-    uint8_t valid = 1;  // slot 0 = w0 .. slot 3 = h2
+    std::array<uint16_t, 4> data{};  // slots_ of them are used
+    uint8_t valid = 1;  // slot 0 = w0 .. slot slots_ - 1 (the entry slot)
     bool ended = false, drain = false, ok = false;
   };
   struct Lane {  // ws_tans_lane
@@ -108,6 +108,7 @@ class TansDecoderModel : public TansDecoderPins {
 
   TansDecoderParams p_;
   int lo_bits_ = 0, cb_ = 0, view_bits_ = 0;
+  int slots_ = 4;  // unit slots of a state buffer (ws_tans_state_buffer's Slots)
 
   std::vector<uint64_t> mem_;  // the table RAM's array: every lane's copy holds the same words
   std::vector<Lane> lane_;
