@@ -289,7 +289,7 @@ module ws_bit_reader #(
       ready_q    <= 1'b1;
       slack_q    <= '0;
       end_q      <= '0;
-      fits_q     <= 1'b1;  // slack 0, not skipping
+      fits_q     <= 1'b0;
     end else begin
       wr_q       <= wr_d;
       rp_q       <= rp_d;
