@@ -65,9 +65,6 @@ module ws_bit_reader #(
   input  wire  [1:0]                                next_load_i,
   // avail_o - consume_i, two's complement: negative when the chunk's bits so far are too few
   output logic [$clog2(BufferWords*WordBits+1):0]   slack_o,
-  // the consumer's amount may go: not skipping, and slack_o >= 0 or the chunk's last word is in
-  // (a register formed with the slack, so the consumer's late decision waits for no LUT of it)
-  output logic                                      fits_o,
   // skip the rest of the chunk (consume_i is ignored)
   input  wire  [1:0]                                done_i
 );
@@ -98,7 +95,6 @@ module ws_bit_reader #(
   logic                nxt_end_q, nxt_end_d;
   logic [OffW-1:0]     nxt_pad_q, nxt_pad_d;
   logic                skip_q, skip_d;
-  logic                fits_q, fits_d;  // !skip_q && (slack_q >= 0 || cur_end_q)
 
   // Leading zero bits of a word, at most WordBits-1 (also for a zero word): how many bits of
   // padding it can end with. A balanced tree (a normalising search of halves, each stage waiting for
@@ -191,14 +187,14 @@ module ws_bit_reader #(
   assign room_done_word = words_nxt < WordsW'(BufferWords - 1);
 
   // The next state for each value of go_i (g_next[g] with the controls' bit g), then go_i picks.
-  localparam int NextW = SlotW + PtrW + 3 * CntW + 2 * OffW + 5 + SlackW + WordsW;
+  localparam int NextW = SlotW + PtrW + 3 * CntW + 2 * OffW + 4 + SlackW + WordsW;
   logic [2*NextW-1:0] next_g;
   for (genvar g = 0; g < 2; g++) begin : g_next
     logic              done, cons_en, load, store;
     logic [SlotW-1:0]  wr_n;
     logic [PtrW-1:0]   rp_n;
     logic [CntW-1:0]   cur_bits_n, nxt_bits_n, end_n;
-    logic              cur_end_n, nxt_end_n, skip_n, ready_n, fits_n;
+    logic              cur_end_n, nxt_end_n, skip_n, ready_n;
     logic [OffW-1:0]   cur_pad_n, nxt_pad_n;
     logic [SlackW-1:0] slack_n;
     logic [WordsW-1:0] words_n;
@@ -264,16 +260,14 @@ module ws_bit_reader #(
         room    = store_keep ? room_keep_word : room_keep;
       end
       ready_n = skip_n || (room && !nxt_end_n);
-      fits_n  = !skip_n && (!slack_n[SlackW-1] || cur_end_n);
     end
 
     assign next_g[g*NextW +: NextW] = {wr_n, rp_n, cur_bits_n, cur_end_n, cur_pad_n, nxt_bits_n,
-                                       nxt_end_n, nxt_pad_n, skip_n, slack_n, end_n, words_n, ready_n,
-                                       fits_n};
+                                       nxt_end_n, nxt_pad_n, skip_n, slack_n, end_n, words_n, ready_n};
   end
 
   assign {wr_d, rp_d, cur_bits_d, cur_end_d, cur_pad_d, nxt_bits_d, nxt_end_d, nxt_pad_d, skip_d,
-          slack_d, end_d, words_d, ready_d, fits_d} = next_g[go_i*NextW +: NextW];
+          slack_d, end_d, words_d, ready_d} = next_g[go_i*NextW +: NextW];
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       wr_q       <= '0;
@@ -289,7 +283,6 @@ module ws_bit_reader #(
       ready_q    <= 1'b1;
       slack_q    <= '0;
       end_q      <= '0;
-      fits_q     <= 1'b0;
     end else begin
       wr_q       <= wr_d;
       rp_q       <= rp_d;
@@ -304,7 +297,6 @@ module ws_bit_reader #(
       ready_q    <= ready_d;
       slack_q    <= slack_d;
       end_q      <= end_d;
-      fits_q     <= fits_d;
     end
   end
 
@@ -337,7 +329,6 @@ module ws_bit_reader #(
   assign pad_o    = cur_pad_q;
   assign skip_o   = skip_q;
   assign slack_o  = slack_q;
-  assign fits_o   = fits_q;
 
   // The input stream obeys the AXI-Stream rule, and the consumer never takes more than it has.
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
@@ -347,8 +338,6 @@ module ws_bit_reader #(
               CntW'(rp_q[OffW-1:0]) + cur_bits_q + nxt_bits_q))
   `WS_ASSERT(ready_exact, ready_q == (skip_q || (words_q != WordsW'(BufferWords) && !nxt_end_q)),
              ("ws_bit_reader: registered ready %0d differs from the registers' room", ready_q))
-  `WS_ASSERT(fits_exact, fits_q == (!skip_q && (!slack_q[SlackW-1] || cur_end_q)),
-             ("ws_bit_reader: registered fit %0d differs from the registers'", fits_q))
   // The amounts less a word are what consume_i and next_consume_i say.
   `WS_ASSERT(consume_word_exact, !consume_en_i[go_i] || done_i[go_i] || consume_word_i == word_s - cons_s,
              ("ws_bit_reader: consume_word_i %0d for %0d bits", $signed(consume_word_i), consume_i))

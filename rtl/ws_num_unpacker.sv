@@ -112,7 +112,6 @@ module ws_num_unpacker #(
   logic                  a_last_q;
   logic                  a_in_ready;  // the A slice can take R2's beat (a register)
   logic                  p_valid_q;
-  logic                  p_go_q;      // p_valid_q && w_free_q: P holds a beat and W can take it
   logic [K*PlanBits-1:0] p_lane_q;
   logic [PreW-1:0]       p_need_q;
   logic                  p_need_nz_q;  // p_need_q != 0
@@ -238,8 +237,7 @@ module ws_num_unpacker #(
   logic [WinBits-1:0]  rd_words;
   logic [PadW-1:0]     rd_bit;
   logic [AvW-1:0]      rd_avail;
-  logic                rd_ended, rd_fits;
-  logic                unused_skip;  // rd_fits includes it
+  logic                rd_ended, rd_skip;
   logic [PadW-1:0]     rd_pad;
   logic [1:0]          rd_consume, rd_load, rd_done;  // bit g: the reader's control if fire is g
   logic [AvW:0]        rd_slack;  // rd_avail - p_need_q while P holds a beat
@@ -264,7 +262,7 @@ module ws_num_unpacker #(
     .avail_o    (rd_avail),
     .ended_o    (rd_ended),
     .pad_o      (rd_pad),
-    .skip_o     (unused_skip),
+    .skip_o     (rd_skip),
     .go_i       (fire),
     .consume_i  (p_need_q),
     .consume_word_i(p_need_word_q),
@@ -273,7 +271,6 @@ module ws_num_unpacker #(
     .next_consume_word_i(need_word),
     .next_load_i(rd_load),
     .slack_o    (rd_slack),
-    .fits_o     (rd_fits),
     .done_i     (rd_done)
   );
 
@@ -450,7 +447,7 @@ module ws_num_unpacker #(
     end
   end
 
-  logic           rd_short, runs_out, null_beat, used_now, left_bad;
+  logic           rd_ok, rd_short, runs_out, null_beat, used_now, left_bad;
   logic [2:0]     ev;  // ws_pkg::unp_err_e
 
   // Each stage's free signal is a function of registers only (its own and later stages' valid and
@@ -466,12 +463,10 @@ module ws_num_unpacker #(
   assign v_adv     = v_valid_q && x_free;
   assign w_adv     = w_valid_q && v_free;
   // Fire when the chunk's bits are in the window, or its last word is (no more bits will come).
-  // The reader keeps rd_avail - p_need_q in a register, and that test of its sign in another
-  // (rd_fits); P's valid and W's free are one register too: the fire is one LUT of four registers
-  // (its cone of seven, into the reader's next state and P's enables, was the pipeline's critical
-  // path, docs/numfmt.md section 6, "Re-cut 8").
+  // The reader keeps rd_avail - p_need_q in a register: the test is its sign, not a compare.
   assign rd_short  = rd_slack[AvW];
-  assign fire      = p_go_q && (err_q || p_unknown_q || rd_fits);
+  assign rd_ok     = !rd_skip && (!rd_short || rd_ended);
+  assign fire      = p_valid_q && w_free && (err_q || p_unknown_q || rd_ok);
   assign p_free    = !p_valid_q || fire;
   assign a_adv     = a_valid_q && p_free;
   // R0, R1 and R2 move together (the RAM's ce): whenever R2 is empty or the A slice has room, all
@@ -546,9 +541,8 @@ module ws_num_unpacker #(
   // The free signals' next values from the stages' next valid bits and the OUT slice's next ready
   // (its spare register empties when its output may load, fills when C's beat arrives while it may
   // not).
-  logic p_valid_d, w_valid_d, v_valid_d, x_valid_d, c_valid_d, out_ready_d;
+  logic w_valid_d, v_valid_d, x_valid_d, c_valid_d, out_ready_d;
   logic c_free_d, x_free_d, v_free_d, w_free_d;
-  assign p_valid_d   = a_adv || (p_valid_q && !fire);
   assign w_valid_d   = fire || (w_valid_q && !w_adv);
   assign v_valid_d   = w_adv || (v_valid_q && !v_adv);
   assign x_valid_d   = v_adv || (x_valid_q && !x_adv);
@@ -567,7 +561,6 @@ module ws_num_unpacker #(
       r1_valid_q  <= 1'b0;
       r2_valid_q  <= 1'b0;
       p_valid_q   <= 1'b0;
-      p_go_q      <= 1'b0;
       used_q      <= 1'b0;
       w_valid_q   <= 1'b0;
       v_valid_q   <= 1'b0;
@@ -584,8 +577,7 @@ module ws_num_unpacker #(
         r1_valid_q <= r0_valid_q;
         r2_valid_q <= r1_valid_q;
       end
-      p_valid_q   <= p_valid_d;
-      p_go_q      <= p_valid_d && w_free_d;
+      p_valid_q   <= a_adv || (p_valid_q && !fire);
       if (fire) used_q <= !p_last_q && used_now;
       w_valid_q   <= w_valid_d;
       v_valid_q   <= v_valid_d;
@@ -678,8 +670,6 @@ module ws_num_unpacker #(
                                 && p_need_word_q == SlackW'(WordBits) - SlackW'(p_need_q)),
              ("ws_num_unpacker: P needs %0d bits, but its flag says %0d and its word less %0d", p_need_q,
               p_need_nz_q, $signed(p_need_word_q)))
-  `WS_ASSERT(go_exact, p_go_q == (p_valid_q && w_free_q),
-             ("ws_num_unpacker: registered go %0d, P valid %0d, W free %0d", p_go_q, p_valid_q, w_free_q))
   // The registered free signals are the combinational ones they replace.
   `WS_ASSERT(free_exact, {c_free_q, x_free_q, v_free_q, w_free_q}
              == {!c_valid_q || out_in_ready, !x_valid_q || !c_valid_q || out_in_ready,
