@@ -50,18 +50,12 @@ module ws_bit_reader #(
   // come early (from registers): the reader adds it before consume_en_i, which may come late, picks
   // the sum
   input  wire  [$clog2(MaxConsume+1)-1:0]           consume_i,
-  // WordBits - consume_i, two's complement, from a register of the consumer's beside consume_i: a
-  // candidate x + WordBits - amount is then one carry chain from registers (a carry-save step in
-  // front of it was the weight pipeline's critical path, docs/numfmt.md section 6, "Re-cut 8")
-  input  wire  [$clog2(BufferWords*WordBits+1):0]   consume_word_i,
   input  wire  [1:0]                                consume_en_i,
   // consume_i from the next cycle on when next_load_i is set: next_consume_i comes early (from
   // registers), next_load_i may come late. consume_i changes only this way while the consumer
   // holds an amount (it is a register the consumer loads with next_consume_i), so the reader can
   // keep avail_o - consume_i in a register (slack_o) instead of subtracting after the fact
   input  wire  [$clog2(MaxConsume+1)-1:0]           next_consume_i,
-  // WordBits - next_consume_i, two's complement, as early (a register)
-  input  wire  [$clog2(BufferWords*WordBits+1):0]   next_consume_word_i,
   input  wire  [1:0]                                next_load_i,
   // avail_o - consume_i, two's complement: negative when the chunk's bits so far are too few
   output logic [$clog2(BufferWords*WordBits+1):0]   slack_o,
@@ -138,18 +132,25 @@ module ws_bit_reader #(
   assign cons_s      = SlackW'(consume_i);
   assign ncons_s     = SlackW'(next_consume_i);
   assign word_s      = SlackW'(WordBits);
-  // x + WordBits - y is x + (WordBits - y), the consumer's register: one carry chain from
-  // registers (before Re-cut 8 a carry-save step folded the word in first, and that LUT level and
-  // its routing from the amount's register were the weight pipeline's critical path).
+  // x + WordBits - y in one carry chain: a carry-save step (one LUT level) folds the word and the
+  // negation's +1 into two operands first (two adders in series were the unpacker's critical path).
+  function automatic logic [SlackW-1:0] plus_word_minus(input logic [SlackW-1:0] x, input logic [SlackW-1:0] y);
+    logic [SlackW-1:0] b, k, cs_s, cs_c;
+    b    = ~y;
+    k    = SlackW'(WordBits + 1);
+    cs_s = x ^ b ^ k;
+    cs_c = (x & b) | (x & k) | (b & k);
+    plus_word_minus = cs_s + (cs_c << 1);
+  endfunction
   assign s_word      = slack_q + word_s;
   assign s_done      = nxt_s - cons_s;
-  assign s_done_word = nxt_s + consume_word_i;
+  assign s_done_word = plus_word_minus(nxt_s, cons_s);
   assign l_keep      = cur_s - ncons_s;
-  assign l_word      = cur_s + next_consume_word_i;
+  assign l_word      = plus_word_minus(cur_s, ncons_s);
   assign l_cons      = slack_q - ncons_s;
-  assign l_cons_word = slack_q + next_consume_word_i;
+  assign l_cons_word = plus_word_minus(slack_q, ncons_s);
   assign l_done      = nxt_s - ncons_s;
-  assign l_done_word = nxt_s + next_consume_word_i;
+  assign l_done_word = plus_word_minus(nxt_s, ncons_s);
 
   // end_q is rp_q's bit offset plus consume_i (where a consume leaves the pointer, counted from
   // rp_q's word), kept in a register like the slack: so the words a consume frees are its top bits,
@@ -338,12 +339,6 @@ module ws_bit_reader #(
               CntW'(rp_q[OffW-1:0]) + cur_bits_q + nxt_bits_q))
   `WS_ASSERT(ready_exact, ready_q == (skip_q || (words_q != WordsW'(BufferWords) && !nxt_end_q)),
              ("ws_bit_reader: registered ready %0d differs from the registers' room", ready_q))
-  // The amounts less a word are what consume_i and next_consume_i say.
-  `WS_ASSERT(consume_word_exact, !consume_en_i[go_i] || done_i[go_i] || consume_word_i == word_s - cons_s,
-             ("ws_bit_reader: consume_word_i %0d for %0d bits", $signed(consume_word_i), consume_i))
-  `WS_ASSERT(next_consume_word_exact, !next_load_i[go_i] || next_consume_word_i == word_s - ncons_s,
-             ("ws_bit_reader: next_consume_word_i %0d for %0d bits", $signed(next_consume_word_i),
-              next_consume_i))
   // A consume happens while the consumer holds its amount: the slack is then exact.
   `WS_ASSERT(slack_exact, !consume_en_i[go_i] || done_i[go_i] || slack_q == cur_s - cons_s,
              ("ws_bit_reader: slack %0d, but %0d bits available and %0d to consume", $signed(slack_q),

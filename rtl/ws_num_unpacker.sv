@@ -81,7 +81,6 @@ module ws_num_unpacker #(
   localparam int OfsW        = $clog2(WinBits);  // a bit offset in words_o
   localparam int BufferWords = 2 ** $clog2((WinBits + WordBits - 1) / WordBits + 1);
   localparam int AvW         = $clog2(BufferWords * WordBits + 1);
-  localparam int SlackW      = AvW + 1;  // the reader's slack, and WordBits - an amount (two's complement)
   localparam int PadW        = $clog2(WordBits);
   localparam int EntryBits   = ws_pkg::UNP_ENTRY_BITS;
   localparam int Groups      = (K + 3) / 4;  // the prefix sum: inside groups of 4 lanes in A, across them in P
@@ -106,8 +105,6 @@ module ws_num_unpacker #(
   logic [K*PlanBits-1:0] a_lane_q;    // end: the offset after the lane inside its group
   logic                  a_unknown_q;
   logic [PreW-1:0]       a_raw_bits_q;  // the beat's raw bits: the last active lane's end (0: no lane)
-  logic [SlackW-1:0]     a_word_q;    // WordBits - a_raw_bits_q
-  logic                  a_need_nz_q; // a_raw_bits_q != 0
   logic [CW-1:0]         a_count_q;
   logic                  a_last_q;
   logic                  a_in_ready;  // the A slice can take R2's beat (a register)
@@ -115,7 +112,6 @@ module ws_num_unpacker #(
   logic [K*PlanBits-1:0] p_lane_q;
   logic [PreW-1:0]       p_need_q;
   logic                  p_need_nz_q;  // p_need_q != 0
-  logic [SlackW-1:0]     p_need_word_q;  // WordBits - p_need_q
   logic                  p_unknown_q;
   logic [CW-1:0]         p_count_q;
   logic                  p_last_q;
@@ -243,7 +239,6 @@ module ws_num_unpacker #(
   logic [AvW:0]        rd_slack;  // rd_avail - p_need_q while P holds a beat
   logic [K*PlanBits-1:0] plan;  // A's beat as P will hold it
   logic [PreW-1:0]     need;      // its raw bits
-  logic [SlackW-1:0]   need_word; // WordBits - need
 
   ws_bit_reader #(
     .WordBits   (WordBits),
@@ -265,10 +260,8 @@ module ws_num_unpacker #(
     .skip_o     (rd_skip),
     .go_i       (fire),
     .consume_i  (p_need_q),
-    .consume_word_i(p_need_word_q),
     .consume_en_i(rd_consume),
     .next_consume_i(need),
-    .next_consume_word_i(need_word),
     .next_load_i(rd_load),
     .slack_o    (rd_slack),
     .done_i     (rd_done)
@@ -282,32 +275,6 @@ module ws_num_unpacker #(
   logic [K*PlanBits-1:0] a_lane;
   logic                  a_unknown;
   logic [PreW-1:0]       a_raw_bits;  // the beat's raw bits: the last active lane's end
-  logic [SlackW-1:0]     a_word;      // WordBits - a_raw_bits
-  logic                  a_need_nz;   // a_raw_bits != 0
-
-  // WordBits - a - b as one carry chain after a carry-save step (one LUT level), from the same
-  // operands as the beat's raw bits, not after their sum: the reader adds it to its counts, so its
-  // slack candidates are one carry chain from registers (docs/numfmt.md section 6, "Re-cut 8").
-  function automatic logic [SlackW-1:0] word_less(input logic [PreW-1:0] a, input logic [PreW-1:0] b);
-    logic [SlackW-1:0] na, nb, k, cs_s, cs_c;
-    na   = ~(SlackW'(a));
-    nb   = ~(SlackW'(b));
-    k    = SlackW'(WordBits + 2);
-    cs_s = na ^ nb ^ k;
-    cs_c = (na & nb) | (na & k) | (nb & k);
-    word_less = cs_s + (cs_c << 1);
-  endfunction
-  // The beat's raw bits less a word, and whether it takes any, from R2's pair sums (inactive lanes
-  // are 0 wide, so the beat's raw bits are the sum of all pairs at every lane count)
-  if (K > 4) begin : g_word8
-    assign a_word = word_less(r2_pair_q[0 +: PreW] + r2_pair_q[PreW +: PreW],
-                              r2_pair_q[2*PreW +: PreW] + r2_pair_q[3*PreW +: PreW]);
-  end else if (K == 4) begin : g_word4
-    assign a_word = word_less(r2_pair_q[0 +: PreW], r2_pair_q[PreW +: PreW]);
-  end else begin : g_word1
-    assign a_word = word_less(r2_pair_q[0 +: PreW], '0);
-  end
-  assign a_need_nz = r2_pair_q != '0;
 
   always_comb begin
     logic [2:0]      cls;
@@ -354,15 +321,15 @@ module ws_num_unpacker #(
     end
   end
 
-  ws_skid_buffer #(.Width(K * PlanBits + PreW + SlackW + 3 + CW)) u_a_slice (
+  ws_skid_buffer #(.Width(K * PlanBits + PreW + 2 + CW)) u_a_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (r2_valid_q),
     .in_ready_o (a_in_ready),
-    .in_data_i  ({a_lane, a_raw_bits, a_word, a_need_nz, a_unknown, r2_count_q, r2_last_q}),
+    .in_data_i  ({a_lane, a_raw_bits, a_unknown, r2_count_q, r2_last_q}),
     .out_valid_o(a_valid_q),
     .out_ready_i(p_free),
-    .out_data_o ({a_lane_q, a_raw_bits_q, a_word_q, a_need_nz_q, a_unknown_q, a_count_q, a_last_q})
+    .out_data_o ({a_lane_q, a_raw_bits_q, a_unknown_q, a_count_q, a_last_q})
   );
 
   // A -> P: each lane's fraction width and lsb, the end offsets across groups (one adder: group 1
@@ -390,8 +357,7 @@ module ws_num_unpacker #(
   end
 
   // The beat's raw bits, summed in A
-  assign need      = a_raw_bits_q;
-  assign need_word = a_word_q;
+  assign need = a_raw_bits_q;
 
   // P -> W: each lane's offsets in the reader's words, the reader's bit offset added (one adder
   // from registers each; lane j starts at the end of lane j-1, at most 24 j after the bit offset),
@@ -604,8 +570,7 @@ module ws_num_unpacker #(
     if (a_adv) begin
       p_lane_q    <= plan;
       p_need_q    <= need;
-      p_need_word_q <= need_word;
-      p_need_nz_q <= a_need_nz_q;  // formed in A: no compare before P's enables
+      p_need_nz_q <= need != '0;
       p_unknown_q <= a_unknown_q;
       p_count_q   <= a_count_q;
       p_last_q    <= a_last_q;
@@ -665,11 +630,6 @@ module ws_num_unpacker #(
   `WS_ASSERT(slack_exact, !p_valid_q || rd_slack == {1'b0, rd_avail} - {1'b0, AvW'(p_need_q)},
              ("ws_num_unpacker: reader slack %0d, %0d bits available, %0d needed", rd_slack, rd_avail,
               p_need_q))
-  // P's copies of its amount's forms are its amount's (A formed them from the same pair sums).
-  `WS_ASSERT(need_forms_exact, !p_valid_q || (p_need_nz_q == (p_need_q != '0)
-                                && p_need_word_q == SlackW'(WordBits) - SlackW'(p_need_q)),
-             ("ws_num_unpacker: P needs %0d bits, but its flag says %0d and its word less %0d", p_need_q,
-              p_need_nz_q, $signed(p_need_word_q)))
   // The registered free signals are the combinational ones they replace.
   `WS_ASSERT(free_exact, {c_free_q, x_free_q, v_free_q, w_free_q}
              == {!c_valid_q || out_in_ready, !x_valid_q || !c_valid_q || out_in_ready,
