@@ -30,12 +30,14 @@ struct Traffic {
 
 struct Stats {
   uint64_t cycles = 0, values = 0, value_mismatches = 0, cycle_mismatches = 0, beats_out = 0;
+  uint64_t assertion_errors = 0;  // the RTL's failed assertions (0 for the cycle model)
   bool hung = false;
   bool err = false;
   uint8_t cause = 0;
   Stats& operator+=(const Stats& o) {
     cycles += o.cycles, values += o.values, value_mismatches += o.value_mismatches;
     cycle_mismatches += o.cycle_mismatches, beats_out += o.beats_out, hung = hung || o.hung;
+    assertion_errors += o.assertion_errors;
     return *this;
   }
 };
@@ -75,6 +77,7 @@ class Lockstep {
   // cycles; the error flag at the end is in the result.
   Stats run(const Job& job, Traffic t, tb::Rng& rng) {
     Stats st;
+    const uint64_t errors_before = dut_.assertion_errors();  // a device may run several jobs
     tb::Scoreboard<OutBeat> expect;
     for (const OutBeat& b : job.expect) expect.push(b);
     size_t ci = 0, bi = 0, wi = 0;
@@ -152,6 +155,7 @@ class Lockstep {
       tick();
     }
     EXPECT_TRUE(expect.empty()) << tb::seed_text() << ": " << expect.size() << " beats never came out";
+    st.assertion_errors = dut_.assertion_errors() - errors_before;
     return st;
   }
 
@@ -213,11 +217,13 @@ Stats run_all_traffic(const Job& job, tb::Rng& rng) {
 }
 
 inline void report(const char* what, const Stats& s) {
-  std::printf("%s: cycles %llu, values checked %llu, value mismatches %llu, cycle mismatches %llu\n", what,
-              (unsigned long long)s.cycles, (unsigned long long)s.values, (unsigned long long)s.value_mismatches,
-              (unsigned long long)s.cycle_mismatches);
+  std::printf("%s: cycles %llu, values checked %llu, value mismatches %llu, cycle mismatches %llu, assertion errors %llu\n",
+              what, (unsigned long long)s.cycles, (unsigned long long)s.values,
+              (unsigned long long)s.value_mismatches, (unsigned long long)s.cycle_mismatches,
+              (unsigned long long)s.assertion_errors);
   EXPECT_EQ(s.value_mismatches, 0u);
   EXPECT_EQ(s.cycle_mismatches, 0u);
+  EXPECT_EQ(s.assertion_errors, 0u) << tb::seed_text() << ": the RTL's assertions failed";
   EXPECT_FALSE(s.hung);
 }
 
