@@ -509,8 +509,8 @@ module ws_weight_pipeline #(
   assign w_last      = beat_q == last_beat_q;
 
   // MAC weight beat: group g = numbers 2g, 2g + 1 with nibble g; a group is {meta[3:0], v1[15:0],
-  // v0[15:0]}, a value the top half of the unpacker's fp32 word (j_data holds the halves). Dense: even groups take the implied
-  // nibble 0x4 (columns 0, 1), odd ones 0xE (columns 2, 3).
+  // v0[15:0]}, a value the top half of the unpacker's fp32 word (j_data holds the halves). Dense:
+  // even groups take the implied nibble 0x4 (columns 0, 1), odd ones 0xE (columns 2, 3).
   always_comb begin
     meta_high = 1'b0;
     for (int g = 0; g < G; g++) begin
