@@ -241,30 +241,36 @@ module ws_weight_pipeline #(
   // A chunk's descriptor waits while a write to its table bank is on its way (taken at the port, not
   // yet by the decoder): the decoder holds a descriptor back only for a write at its own port, and the
   // driver may offer it the cycle after the table's last write is taken. One count per decoder and bank.
-  logic [1:0][2:0] v_pend_q, m_pend_q;  // per bank, 0 .. 4: the shared slice's 2, the target's 2
-  logic [1:0]      v_in, m_in, v_out, m_out;  // per bank: such a write taken at the port; by the decoder
-  logic            v_hold, m_hold, v_desc_ready, m_desc_ready;
-  logic            v_desc_bank, m_desc_bank;  // the descriptor's bank: ws_pkg::tans_desc_head_t's top bit
+  logic [2:0] v_pend0_q, v_pend1_q, m_pend0_q, m_pend1_q;  // 0 .. 4: the shared slice's 2, the target's 2
+  logic       v_in0, v_in1, m_in0, m_in1, v_out0, v_out1, m_out0, m_out1;  // such a write taken; delivered
+  logic       v_hold, m_hold, v_desc_ready, m_desc_ready;
+  logic       v_desc_bank, m_desc_bank;  // the descriptor's bank: ws_pkg::tans_desc_head_t's top bit
   assign v_desc_bank = vdesc_data_i[ws_pkg::TANS_DESC_HEAD_BITS-1];
   assign m_desc_bank = mdesc_data_i[ws_pkg::TANS_DESC_HEAD_BITS-1];
-  assign v_hold = v_pend_q[v_desc_bank] != '0;
-  assign m_hold = m_pend_q[m_desc_bank] != '0;
+  assign v_hold = (v_desc_bank ? v_pend1_q : v_pend0_q) != '0;
+  assign m_hold = (m_desc_bank ? m_pend1_q : m_pend0_q) != '0;
   assign vdesc_ready_o = v_desc_ready && !v_hold;
   assign mdesc_ready_o = m_desc_ready && !m_hold;
-  assign v_in  = {2{cfg_valid_i && cfg_ready_o && sel_v}} & {bank_v, !bank_v};
-  assign m_in  = {2{cfg_valid_i && cfg_ready_o && sel_m}} & {bank_m, !bank_m};
-  assign v_out = {2{v_cfg_valid && v_cfg_ready}} & {v_cfg_bank, !v_cfg_bank};
-  assign m_out = {2{m_cfg_valid && m_cfg_ready}} & {m_cfg_bank, !m_cfg_bank};
+  assign v_in0  = cfg_valid_i && cfg_ready_o && sel_v && !bank_v;
+  assign v_in1  = cfg_valid_i && cfg_ready_o && sel_v && bank_v;
+  assign m_in0  = cfg_valid_i && cfg_ready_o && sel_m && !bank_m;
+  assign m_in1  = cfg_valid_i && cfg_ready_o && sel_m && bank_m;
+  assign v_out0 = v_cfg_valid && v_cfg_ready && !v_cfg_bank;
+  assign v_out1 = v_cfg_valid && v_cfg_ready && v_cfg_bank;
+  assign m_out0 = m_cfg_valid && m_cfg_ready && !m_cfg_bank;
+  assign m_out1 = m_cfg_valid && m_cfg_ready && m_cfg_bank;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      v_pend_q <= '0;
-      m_pend_q <= '0;
+      v_pend0_q <= '0;
+      v_pend1_q <= '0;
+      m_pend0_q <= '0;
+      m_pend1_q <= '0;
     end else begin
-      for (int b = 0; b < 2; b++) begin
-        v_pend_q[b] <= v_pend_q[b] + 3'(v_in[b]) - 3'(v_out[b]);
-        m_pend_q[b] <= m_pend_q[b] + 3'(m_in[b]) - 3'(m_out[b]);
-      end
+      v_pend0_q <= v_pend0_q + 3'(v_in0) - 3'(v_out0);
+      v_pend1_q <= v_pend1_q + 3'(v_in1) - 3'(v_out1);
+      m_pend0_q <= m_pend0_q + 3'(m_in0) - 3'(m_out0);
+      m_pend1_q <= m_pend1_q + 3'(m_in1) - 3'(m_out1);
     end
   end
 

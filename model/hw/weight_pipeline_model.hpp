@@ -148,7 +148,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   enum { kCfgV, kCfgM, kCfgU, kCfgA, kCfgT, kCfgTargets };
   std::array<SkidBufferModel<CfgSlot>, kCfgTargets> cfg_target_;
   // Table writes on their way to a decoder (taken at the port, not yet by the decoder), per bank:
-  // the decoder's descriptor for that bank waits (v_pend_q, m_pend_q)
+  // the decoder's descriptor for that bank waits (v_pend0_q .. m_pend1_q)
   std::array<int, 2> v_pend_{}, m_pend_{};
   SkidBufferModel<DecBeat> v_slice_;   // value decoder -> unpacker (u_v_slice)
   SkidBufferModel<DecBeat> m_slice_;   // metadata decoder -> join (u_m_slice)
