@@ -258,10 +258,16 @@ module ws_tans_decoder #(
   assign flush1    = (adv_q ? s_fin1_q : '0) | (abort_go ? ~done1_q : '0);
   assign next_live = next_kind == SL_IDLE || next_kind == SL_DONE ? '0
                    : phase_q ? ~(done1_q | flush1) : ~(done0_q | flush0);
+  // At 1 lane "rem_q <= t" is one LUT4 from rem_small_q and rem_lo (3 bits) instead of the flags:
+  // rem_q falls by at most Lanes a cycle, so where rem_small_q (rem_q < 8 Lanes a cycle ago) is low,
+  // rem_q >= 7 Lanes > t, and where it is high rem_lo is all of rem_q (docs/tans_decoder.md, eighth
+  // step: 14 LUT4 fewer at 1 lane in Yosys; at 2 and 4 lanes, 5 or more inputs, no steady gain).
+  localparam bit LeFromRem = K == 1;
   always_comb begin
     // "rem_q <= t" for t = a Lanes + b: fewer than a beats left, or a beats and rem_q mod Lanes <= b.
     for (int t = 0; t < 4 * K; t++) begin
-      le[t] = qlt[t/K] || (qle_q[t/K] && rle_q[t%K]);
+      if (LeFromRem) le[t] = rem_small_q && rem_lo <= LoBits'(t);
+      else           le[t] = qlt[t/K] || (qle_q[t/K] && rle_q[t%K]);
     end
     // qle_q's next value: from the descriptor's count at the start; as a beat runs each flag takes
     // the one above it, and the top one is compared afresh (rem_small_q is exact where it counts).

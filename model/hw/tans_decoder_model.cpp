@@ -174,10 +174,12 @@ void TansDecoderModel::compute(Comb& c) const {
   c.flush0 = (adv_ ? s_fin0_ : 0) | (c.abort_go ? ~done0_ & kmask : 0);
   c.flush1 = (adv_ ? s_fin1_ : 0) | (c.abort_go ? ~done1_ & kmask : 0);
   // "rem <= a Lanes + b": fewer than a whole beats left, or a and rem mod Lanes <= b.
+  // At 1 lane the RTL takes it from rem_small and rem's low bits (LeFromRem).
   c.le = 0;
   for (int t = 0; t < 4 * K; ++t) {
     const int a = t / K, b = t % K;
-    const bool le = (a > 0 && bit(qle_, a - 1)) || (bit(qle_, a) && bit(rle_, b));
+    const bool le = K == 1 ? rem_small_ && (rem_ & low_mask(lo_bits_)) <= uint64_t(t)
+                           : (a > 0 && bit(qle_, a - 1)) || (bit(qle_, a) && bit(rle_, b));
     c.le |= uint64_t(le) << t;
   }
   switch (pend_) {
