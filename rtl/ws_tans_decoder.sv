@@ -353,7 +353,10 @@ module ws_tans_decoder #(
       adv_q       <= adv_d;
       phase_q     <= phase_next;
       ready_all_q <= ready_all_d;
-      rem_small_q <= taken ? cnt_small : (rem_q >> LoBits) == '0;
+      // At 1 lane no load in ST_TAKEN (8 LUT4 fewer in Yosys): nothing reads rem_small_q in the
+      // cycle after (no slot runs, no beat), and from the next on it is the loaded count's. Above 1
+      // lane the load stays (without it Yosys maps 4 lanes to 8 LUT4 more).
+      rem_small_q <= taken && !LeFromRem ? cnt_small : (rem_q >> LoBits) == '0;
       desc_ev_q   <= start ? d_err : ws_pkg::TANS_ERR_NONE;
       if (adv_q) begin  // the pending slot runs: its successor is pending next
         pend_q     <= next_kind;

@@ -406,7 +406,7 @@ void TansDecoderModel::tick() {
   adv_ = c.adv_d;
   phase_ = c.phase_next;
   ready_all_ = c.ready_all_d;
-  rem_small_ = taken ? cnt_small() : (rem_ >> lo_bits_) == 0;
+  rem_small_ = taken && K > 1 ? cnt_small() : (rem_ >> lo_bits_) == 0;  // 1 lane: no load (RTL)
   desc_ev_ = start ? c.d_err : uint8_t(pkg::TANS_ERR_NONE);
   if (adv) {
     pend_ = c.next_kind;
