@@ -258,16 +258,16 @@ module ws_tans_decoder #(
   assign flush1    = (adv_q ? s_fin1_q : '0) | (abort_go ? ~done1_q : '0);
   assign next_live = next_kind == SL_IDLE || next_kind == SL_DONE ? '0
                    : phase_q ? ~(done1_q | flush1) : ~(done0_q | flush0);
-  // At 1 lane "rem_q <= t" is one LUT4 from rem_small_q and rem_lo (3 bits) instead of the flags:
-  // rem_q falls by at most Lanes a cycle, so where rem_small_q (rem_q < 8 Lanes a cycle ago) is low,
-  // rem_q >= 7 Lanes > t, and where it is high rem_lo is all of rem_q (docs/tans_decoder.md, eighth
-  // step: 14 LUT4 fewer at 1 lane in Yosys; at 2 and 4 lanes, 5 or more inputs, no steady gain).
+  // At 1 lane "rem_q <= t" is one LUT4 from rem_small_q and rem_lo (3 bits), not the flags: rem_q
+  // falls by at most 1 a cycle, so where rem_small_q (rem_q < 8 a cycle ago) is low, rem_q >= 7 > t,
+  // and where it is high rem_lo is all of rem_q (docs/tans_decoder.md, eighth step). Both uses are
+  // ternaries on LeFromRem, so that Yosys elaborates 2 Lanes and up to the netlist they had.
   localparam bit LeFromRem = K == 1;
   always_comb begin
     // "rem_q <= t" for t = a Lanes + b: fewer than a beats left, or a beats and rem_q mod Lanes <= b.
     for (int t = 0; t < 4 * K; t++) begin
-      if (LeFromRem) le[t] = rem_small_q && rem_lo <= LoBits'(t);
-      else           le[t] = qlt[t/K] || (qle_q[t/K] && rle_q[t%K]);
+      le[t] = LeFromRem ? rem_small_q && rem_lo <= LoBits'(t)
+                        : qlt[t/K] || (qle_q[t/K] && rle_q[t%K]);
     end
     // qle_q's next value: from the descriptor's count at the start; as a beat runs each flag takes
     // the one above it, and the top one is compared afresh (rem_small_q is exact where it counts).
@@ -353,10 +353,10 @@ module ws_tans_decoder #(
       adv_q       <= adv_d;
       phase_q     <= phase_next;
       ready_all_q <= ready_all_d;
-      // At 1 lane no load in ST_TAKEN (8 LUT4 fewer in Yosys): nothing reads rem_small_q in the
-      // cycle after (no slot runs, no beat), and from the next on it is the loaded count's. Above 1
-      // lane the load stays (without it Yosys maps 4 lanes to 8 LUT4 more).
-      rem_small_q <= taken && !LeFromRem ? cnt_small : (rem_q >> LoBits) == '0;
+      // At 1 lane no load in ST_TAKEN: nothing reads rem_small_q in the cycle after (no slot runs,
+      // no beat goes out), and from the next on it is the new count's.
+      rem_small_q <= LeFromRem ? (rem_q >> LoBits) == '0
+                               : taken ? cnt_small : (rem_q >> LoBits) == '0;
       desc_ev_q   <= start ? d_err : ws_pkg::TANS_ERR_NONE;
       if (adv_q) begin  // the pending slot runs: its successor is pending next
         pend_q     <= next_kind;
