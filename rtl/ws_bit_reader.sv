@@ -125,31 +125,22 @@ module ws_bit_reader #(
   // store, which come late, only pick one. After a consume the current chunk's bits are the slack.
   localparam int SlackW = CntW + 1;
   logic [SlackW-1:0] slack_q, slack_d;
-  logic [SlackW-1:0] cur_s, nxt_s, cons_s, ncons_s;
+  logic [SlackW-1:0] cur_s, nxt_s, cons_s, ncons_s, word_s;
   logic [SlackW-1:0] s_word, s_done, s_done_word;                          // consume_i stays
   logic [SlackW-1:0] l_keep, l_word, l_cons, l_cons_word, l_done, l_done_word;  // next_consume_i
   assign cur_s       = SlackW'(cur_bits_q);
   assign nxt_s       = SlackW'(nxt_bits_q);
   assign cons_s      = SlackW'(consume_i);
   assign ncons_s     = SlackW'(next_consume_i);
-  // x + WordBits - amount as (x + WordBits) - amount: the word is added to the registers, so
-  // next_consume_i enters plain subtractors only (a carry-save step of x, ~amount and WordBits + 1
-  // put a LUT and a route between the amount's register and every carry chain: the pipeline's
-  // critical path, Re-cut 9). The add is an increment of x's bits above the word offset written
-  // as gates, one LUT level: as a carry chain, two chains in series became the limit.
-  function automatic logic [SlackW-1:0] plus_word(input logic [SlackW-1:0] x);
-    logic c;
-    plus_word = x;
-    c = 1'b1;
-    for (int i = OffW; i < SlackW; i++) begin
-      plus_word[i] = x[i] ^ c;
-      c            = c & x[i];
-    end
-  endfunction
+  assign word_s      = SlackW'(WordBits);
+  // x + WordBits - amount as (x + WordBits) - amount: the word is added to the registers (a short
+  // increment of their top bits, each sum also a candidate of its own), so next_consume_i enters
+  // plain subtractors only. (A carry-save step of x, ~amount and WordBits + 1 put a LUT and a route
+  // between the amount's register and every carry chain: the pipeline's critical path, Re-cut 9.)
   logic [SlackW-1:0] c_word, n_word;
-  assign c_word      = plus_word(cur_s);
-  assign n_word      = plus_word(nxt_s);
-  assign s_word      = plus_word(slack_q);
+  assign c_word      = cur_s + word_s;
+  assign n_word      = nxt_s + word_s;
+  assign s_word      = slack_q + word_s;
   assign s_done      = nxt_s - cons_s;
   assign s_done_word = n_word - cons_s;
   assign l_keep      = cur_s - ncons_s;
