@@ -54,8 +54,7 @@ module ws_bit_reader #(
   // consume_i from the next cycle on when next_load_i is set: next_consume_i comes early (from
   // registers), next_load_i may come late. consume_i changes only this way while the consumer
   // holds an amount (it is a register the consumer loads with next_consume_i), so the reader can
-  // keep avail_o - consume_i in a register (slack_o) instead of subtracting after the fact. The
-  // consumer may also load when it will hold no amount (slack_o is then unused until the next load)
+  // keep avail_o - consume_i in a register (slack_o) instead of subtracting after the fact
   input  wire  [$clog2(MaxConsume+1)-1:0]           next_consume_i,
   input  wire  [1:0]                                next_load_i,
   // avail_o - consume_i, two's complement: negative when the chunk's bits so far are too few
@@ -133,22 +132,25 @@ module ws_bit_reader #(
   assign cons_s      = SlackW'(consume_i);
   assign ncons_s     = SlackW'(next_consume_i);
   assign word_s      = SlackW'(WordBits);
-  // x + WordBits - amount as (x + WordBits) - amount: the word is added to the registers (a short
-  // increment of their top bits, each sum also a candidate of its own), so next_consume_i enters
-  // plain subtractors only. (A carry-save step of x, ~amount and WordBits + 1 put a LUT and a route
-  // between the amount's register and every carry chain: the pipeline's critical path, Re-cut 9.)
-  logic [SlackW-1:0] c_word, n_word;
-  assign c_word      = cur_s + word_s;
-  assign n_word      = nxt_s + word_s;
+  // x + WordBits - y in one carry chain: a carry-save step (one LUT level) folds the word and the
+  // negation's +1 into two operands first (two adders in series were the unpacker's critical path).
+  function automatic logic [SlackW-1:0] plus_word_minus(input logic [SlackW-1:0] x, input logic [SlackW-1:0] y);
+    logic [SlackW-1:0] b, k, cs_s, cs_c;
+    b    = ~y;
+    k    = SlackW'(WordBits + 1);
+    cs_s = x ^ b ^ k;
+    cs_c = (x & b) | (x & k) | (b & k);
+    plus_word_minus = cs_s + (cs_c << 1);
+  endfunction
   assign s_word      = slack_q + word_s;
   assign s_done      = nxt_s - cons_s;
-  assign s_done_word = n_word - cons_s;
+  assign s_done_word = plus_word_minus(nxt_s, cons_s);
   assign l_keep      = cur_s - ncons_s;
-  assign l_word      = c_word - ncons_s;
+  assign l_word      = plus_word_minus(cur_s, ncons_s);
   assign l_cons      = slack_q - ncons_s;
-  assign l_cons_word = s_word - ncons_s;
+  assign l_cons_word = plus_word_minus(slack_q, ncons_s);
   assign l_done      = nxt_s - ncons_s;
-  assign l_done_word = n_word - ncons_s;
+  assign l_done_word = plus_word_minus(nxt_s, ncons_s);
 
   // end_q is rp_q's bit offset plus consume_i (where a consume leaves the pointer, counted from
   // rp_q's word), kept in a register like the slack: so the words a consume frees are its top bits,
@@ -166,7 +168,7 @@ module ws_bit_reader #(
   logic [CntW-1:0] bits_cons, bits_word, bits_cons_word;
   assign rp_cons        = {rp_q[PtrW-1:OffW] + SlotW'(end_q >> OffW), end_q[OffW-1:0]};
   assign bits_cons      = CntW'(slack_q);  // a consume takes at most avail_o bits: not negative
-  assign bits_word      = CntW'(c_word);
+  assign bits_word      = cur_bits_q + CntW'(WordBits);
   assign bits_cons_word = CntW'(s_word);
 
   // Slots after this cycle. Every candidate and its room test come from registers and consume_i
@@ -208,7 +210,7 @@ module ws_bit_reader #(
         // Jump over the rest of the current chunk's buffered words. (nxt_end_q blocks in_ready_o,
         // so a stored word belongs to the new current chunk.)
         rp_n       = rp_q + PtrW'(cur_bits_q);
-        cur_bits_n = store_done ? CntW'(n_word) : nxt_bits_q;
+        cur_bits_n = nxt_bits_q + (store_done ? CntW'(WordBits) : '0);
         cur_end_n  = nxt_end_q || (store_done && in_last_i);
         cur_pad_n  = nxt_end_q ? nxt_pad_q : in_pad;
         nxt_bits_n = '0;

@@ -467,12 +467,9 @@ module ws_num_unpacker #(
   );
 
   // The reader's controls without and with the fire, which only picks one there (it comes late).
-  // Consume as the beat fires; load A's amount whenever P will not hold its own next cycle (it
-  // fires, or it is empty): P takes A's beat then if A has one, and when it does not, P is empty and
-  // nothing reads the reader's slack. So the load is a constant and a register, not a_valid_q's
-  // cone, and the reader's next state has fewer candidates (Re-cut 9).
+  // Consume as the beat fires; load the next amount as A moves to P.
   assign rd_consume = {!null_beat, 1'b0};
-  assign rd_load    = {1'b1, !p_valid_q};
+  assign rd_load    = {a_valid_q, a_valid_q && !p_valid_q};
   // End the chunk's raw stream after its last beat; a chunk that took no bits has no raw words.
   // After an error, end every chunk the reader holds words of, so that it drops every word; but not
   // one that has none yet: its words may belong to a chunk after the clear.
