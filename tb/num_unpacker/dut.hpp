@@ -61,7 +61,6 @@ class ModelDut : public ws::NumUnpackerModel {
  public:
   static constexpr int kLanes = K;
   explicit ModelDut(const std::string& /*waves*/ = "") : ws::NumUnpackerModel(K) {}
-  bool assertion_failed() const { return false; }
   uint64_t assertion_errors() const { return 0; }
 };
 
