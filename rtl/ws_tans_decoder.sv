@@ -469,6 +469,9 @@ module ws_tans_decoder #(
       .pseudo_i   (s_pseudo_q),
       .beat_i     (s_beat_q),
       .dec_live_i (phase_q ? !done1_q[j] : !done0_q[j]),  // flushed states take no pop
+      .next_pseudo_i(next_kind == SL_PSA || next_kind == SL_PSB),
+      .next_beat_i  (next_kind == SL_BEAT),
+      .next_live_i  (phase_q ? !(done0_q[j] || s_fin0_q[j]) : !(done1_q[j] || s_fin1_q[j])),
       .pop_sel_i  ({s_pop1_q[j], s_pop0_q[j]}),
       .fin_sel_i  ({s_fin1_q[j], s_fin0_q[j]}),
       .init_i     (s_init_q),

@@ -35,6 +35,11 @@ module ws_tans_lane #(
   input  wire                    pseudo_i,   // decode: the initial state (the window) is the address
   input  wire                    beat_i,     // decode: a symbol step (neither: the position := 0)
   input  wire                    dec_live_i, // the decoding context's state is live (not done)
+  // The successor of this slot, when it runs (adv_i): its kind and whether its decoding state (the
+  // context that extracts now) is live, for the registered pop selects
+  input  wire                    next_pseudo_i,
+  input  wire                    next_beat_i,
+  input  wire                    next_live_i,
   // Extract, per context (registered in the sequencer, which knows which states are done):
   input  wire  [1:0]             pop_sel_i,  // the context extracts, not for the last time
   input  wire  [1:0]             fin_sel_i,  // the context extracts for the last time: flush after
@@ -53,10 +58,9 @@ module ws_tans_lane #(
   `include "ws_assert.svh"
 
   localparam int ML        = MaxTableLog;
-  // Bit {cur, n} (cur 0 .. 15, n 0 .. 7): cur + n >= 16, the position passes w0.
-  function automatic logic [127:0] pass_table();
-    for (int i = 0; i < 128; i++) pass_table[i] = (i >> 3) + (i & 7) >= 16;
-  endfunction
+  // At ML <= 8 (nb <= 8) the RAM word carries 8 pass bits, bit i = (nb > i), written with the entry:
+  // the pop test on the RAM output is then one of them, picked by the registered position.
+  localparam int PassBits  = ML <= 8 ? 8 : 0;
   localparam int EntryBits = 2 * ML + 12;  // {nb[3:0], mask[ML-1:0], base[ML-1:0], symbol[7:0]}
   localparam int BaseAt    = 8;
   localparam int MaskAt    = 8 + ML;
@@ -66,7 +70,9 @@ module ws_tans_lane #(
   // The two states' input buffers
   // Per context c: units at [16c +: 16], valid flags at [2c +: 2]. (Packed: Yosys re-elaborates a
   // module whose array elements meet ports, which breaks hierarchy -chparam.)
-  logic [1:0]  pop, flush, ended;
+  logic [1:0]  pop_test_q, pop_lo_q, flush, ended;
+  logic [1:0]  pass_at;
+  logic [7:0]  pass_bits;
   logic [31:0] w0, h0;
   logic [3:0]  valid;
 
@@ -80,7 +86,11 @@ module ws_tans_lane #(
       .in_ready_o(in_ready_o[c]),
       .in_data_i (in_data_i[16*c +: 16]),
       .in_last_i (in_last_i[c]),
-      .pop_i     (pop[c]),
+      .pop_go_i   (adv_i),
+      .pop_test_i (pop_test_q[c]),
+      .pop_lo_i   (pop_lo_q[c]),
+      .pass_at_i  (pass_at),
+      .pass_bits_i(pass_bits),
       .flush_i   (flush[c]),
       .w0_o      (w0[16*c +: 16]),
       .h0_o      (h0[16*c +: 16]),
@@ -103,18 +113,40 @@ module ws_tans_lane #(
   logic [3:0]           sum_q;   // the extracting context's position in w0 (popped if step passed 16)
   logic [ML-1:0]        addr_q;  // the address of the last decode: the state after it
 
-  ws_bram_sdp #(
-    .AddrBits(ML + 1),
-    .Width   (EntryBits)
-  ) u_ram (
-    .clk_i,
-    .we_i   (cfg_we_i),
-    .waddr_i(cfg_addr_i),
-    .wdata_i(cfg_data_i),
-    .ce_i   (adv_i),
-    .raddr_i({bank_i, addr}),
-    .rdata_o(entry)
-  );
+  logic [7:0]           ram_pass;  // the pass bits of the entry (ML <= 8)
+
+  if (PassBits > 0) begin : g_pass_ram
+    logic [7:0] cfg_pass;
+    for (genvar i = 0; i < 8; i++) begin : g_bit
+      assign cfg_pass[i] = cfg_data_i[NbAt +: 4] > 4'(i);
+    end
+    ws_bram_sdp #(
+      .AddrBits(ML + 1),
+      .Width   (EntryBits + 8)  // 36 bits at ML 8: still one 512 x 36 DP16KD
+    ) u_ram (
+      .clk_i,
+      .we_i   (cfg_we_i),
+      .waddr_i(cfg_addr_i),
+      .wdata_i({cfg_pass, cfg_data_i}),
+      .ce_i   (adv_i),
+      .raddr_i({bank_i, addr}),
+      .rdata_o({ram_pass, entry})
+    );
+  end else begin : g_ram
+    ws_bram_sdp #(
+      .AddrBits(ML + 1),
+      .Width   (EntryBits)
+    ) u_ram (
+      .clk_i,
+      .we_i   (cfg_we_i),
+      .waddr_i(cfg_addr_i),
+      .wdata_i(cfg_data_i),
+      .ce_i   (adv_i),
+      .raddr_i({bank_i, addr}),
+      .rdata_o(entry)
+    );
+    assign ram_pass = '0;
+  end
 
   assign symbol_o = entry[7:0];
   assign base     = entry[BaseAt +: ML];
@@ -143,7 +175,6 @@ module ws_tans_lane #(
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
   logic                fin;      // ... for the last time
-  logic                carry;    // this decode's position passes 16: w0 is used up
   logic [HalfBits-1:0] half;     // {h0, w0} of the extracting context: the bits a window can reach
   logic [31-HalfBits:0] unused_half;  // ... and the rest (no window reaches them)
   logic [ML+2:0]       coarse;   // from bit 4 * sum[3:2] on
@@ -153,13 +184,33 @@ module ws_tans_lane #(
   assign fin     = |fin_sel_i;
   assign step    = 5'({1'b0, cur_q} + {1'b0, nb});
   // The initial-state unit is used up by its pseudo decode; a symbol's decode when it passes 16.
-  // That test comes from the RAM output into the buffers' enables, so it is a table lookup on
-  // {cur, nb[2:0]} (a LUT6 of registers and RAM pins), not the adder's carry chain: nb <= ML, so at
-  // ML <= 8 nb[3] means nb = 8 and cur >= 8 decides.
-  localparam logic [127:0] PassTab = pass_table();
-  logic passes;
-  assign passes  = ML <= 8 ? PassTab[{cur_q, nb[2:0]}] || (nb[3] && cur_q[3]) : step[4];
-  assign carry   = pseudo_i || (beat_i && passes);
+  // That test comes from the RAM output into the buffers' enables, so it is one pass bit: at ML <= 8
+  // nb <= 8, so only cur >= 8 can pass, when nb >= 16 - cur, pass bit 15 - cur = ~cur[2:0] (from
+  // the registered position, the bit is picked by the enables' wide-LUT mux). Above 8 the adder's
+  // carry.
+  // The selects of the buffers' enables are registered (ws_tans_pop_enable takes at most four
+  // registers into each): per context, pop_test_q = it decodes a live state's symbol at a position
+  // of 8 or more, pop_lo_q = a forced pop (pseudo decode of a live state) or, under the test, bit 0
+  // of the pass bit's index. From the successor's values when the slot runs, else from the
+  // present ones (nothing they read changes then while a slot can run next cycle).
+  logic       pos_hi, pos_lo, nxt_hi, nxt_lo;  // the position passes only from 8: index bit 0 is 1
+  assign pos_hi = PassBits == 0 || cur_q[3];
+  assign pos_lo = PassBits == 0 || !cur_q[0];
+  assign nxt_hi = PassBits == 0 || sum_q[3];
+  assign nxt_lo = PassBits == 0 || !sum_q[0];
+  for (genvar c = 0; c < 2; c++) begin : g_pop_sel
+    always_ff @(posedge clk_i) begin
+      if (adv_i) begin
+        pop_test_q[c] <= phase_i != c[0] && next_live_i && next_beat_i && nxt_hi;
+        pop_lo_q[c]   <= phase_i != c[0] && next_live_i && (next_pseudo_i || (next_beat_i && nxt_hi && nxt_lo));
+      end else begin
+        pop_test_q[c] <= phase_i == c[0] && dec_live_i && beat_i && pos_hi;
+        pop_lo_q[c]   <= phase_i == c[0] && dec_live_i && (pseudo_i || (beat_i && pos_hi && pos_lo));
+      end
+    end
+  end
+  assign pass_at   = ~cur_q[2:1];
+  assign pass_bits = PassBits > 0 ? ram_pass : {8{step[4]}};
   assign {unused_half, half} = ext_ctx ? {h0[31:16], w0[31:16]} : {h0[15:0], w0[15:0]};
   // A logarithmic shifter, not a multiplexer per bit: shifts by 8 and 4 (sum[3:2]); the decode does
   // the last 4:1. Each stage only as wide as the bits the later ones can reach (a `>>` of the whole
@@ -171,9 +222,6 @@ module ws_tans_lane #(
   assign coarse = by4;
 
   for (genvar c = 0; c < 2; c++) begin : g_ctl
-    // The decoding context (phase_i) pops; only a live state's buffer (a done one may hold the next
-    // chunk's units).
-    assign pop[c]   = adv_i && (phase_i == c[0]) && dec_live_i && carry;
     assign flush[c] = (adv_i && fin_sel_i[c]) || abort_i[c];
   end
 

@@ -20,7 +20,14 @@ module ws_tans_state_buffer #(
   output logic        in_ready_o,
   input  wire  [15:0] in_data_i,
   input  wire         in_last_i,
-  input  wire         pop_i,     // w0 is used up
+  // The pop (w0 is used up), when go_i: pass_bits_i[{pass_at_i, pop_lo_i}] if pop_test_i, else
+  // pop_lo_i. pass_bits_i comes from the table RAM's output, the rest from registers
+  // (ws_tans_pop_enable).
+  input  wire         pop_go_i,
+  input  wire         pop_test_i,
+  input  wire         pop_lo_i,
+  input  wire  [1:0]  pass_at_i,
+  input  wire  [7:0]  pass_bits_i,
   input  wire         flush_i,   // the state's chunk is over
   output logic [15:0] w0_o,
   output logic [15:0] h0_o,
@@ -48,11 +55,22 @@ module ws_tans_state_buffer #(
   // The slots need not be contiguous while units arrive; once the last unit is in, they settle in
   // Slots - 1 cycles, before the decoder can see ok_o and run the state's next extraction.
   logic [Slots-1:0] move;
-  logic             free, ended, take;
+  logic             pop, free, ended, take;
   assign ended = ended_q;
+  // Each slot's enable, pop || sink, is its own wide-LUT cluster fed by the RAM bits: the pop is
+  // not formed first and then ORed (a routing hop more on the path from the RAM).
   for (genvar k = 0; k < E; k++) begin : g_move
-    assign move[k] = pop_i || (!valid_q[k] && valid_q[k + 1]);
+    ws_tans_pop_enable u_move (
+      .sink_i (!valid_q[k] && valid_q[k + 1]),
+      .go_i   (pop_go_i),
+      .test_i (pop_test_i),
+      .lo_i   (pop_lo_i),
+      .at_hi_i(pass_at_i),
+      .bits_i (pass_bits_i),
+      .en_o   (move[k])
+    );
   end
+  assign pop = pop_go_i && (pop_test_i ? pass_bits_i[{pass_at_i, pop_lo_i}] : pop_lo_i);  // for the assertion
   assign free = !valid_q[E] || !valid_q[E - 1];
   assign in_ready_o = drain_q || (free && !ended);
   assign take    = in_valid_i && in_ready_o;
@@ -77,12 +95,14 @@ module ws_tans_state_buffer #(
       end else begin
         // A slot is full after the edge if it takes a unit, or keeps the one it has (the moves
         // written out: a pop shifts every slot down, else a unit sinks into an empty slot below).
-        valid_q[0] <= pop_i ? valid_q[1] : valid_q[0] || valid_q[1];
+        // In terms of the enables (no pop of its own on the path from the RAM): a slot that moves
+        // takes the flag of the slot above; else it keeps its unit unless that sinks below. Slot E
+        // keeps a unit only if slot E - 1 is full and does not move (a pop).
+        valid_q[0] <= move[0] ? valid_q[1] : valid_q[0];
         for (int k = 1; k < E; k++) begin
-          valid_q[k] <= pop_i ? valid_q[k + 1]
-                              : (valid_q[k] && valid_q[k - 1]) || (!valid_q[k] && valid_q[k + 1]);
+          valid_q[k] <= move[k] ? valid_q[k + 1] : valid_q[k] && valid_q[k - 1];
         end
-        valid_q[E] <= move[E] || (valid_q[E] && valid_q[E - 1] && !pop_i);
+        valid_q[E] <= move[E] || (valid_q[E] && valid_q[E - 1] && !move[E - 1]);
         ended_q    <= ended_q || (move[E] && in_last_i);
         drain_q    <= drain_q && !(take && in_last_i);
       end
@@ -100,7 +120,7 @@ module ws_tans_state_buffer #(
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
   // A pop drops the unit a decode used up: w0 holds it (a decode may run before h0 comes in; the
   // extraction after it waits for ok_o).
-  `WS_ASSERT(pop_full, !pop_i || flush_i || valid_q[0] || ended,
+  `WS_ASSERT(pop_full, !pop || flush_i || valid_q[0] || ended,
              ("ws_tans_state_buffer: pop of an empty w0 before the last unit"))
 endmodule
 `resetall
