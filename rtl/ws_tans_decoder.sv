@@ -254,6 +254,8 @@ module ws_tans_decoder #(
   // Which states the successor extracts: every lane's state of the context decoding now, unless it
   // is done, counting the states the running slot ends (flush).
   logic [K-1:0] flush0, flush1, next_live;
+  logic [K-1:0] next_dec_live;  // the successor's decoding state is live (if this slot runs)
+  assign next_dec_live = phase_q ? ~(done0_q | s_fin0_q) : ~(done1_q | s_fin1_q);
   assign flush0    = (adv_q ? s_fin0_q : '0) | (abort_go ? ~done0_q : '0);
   assign flush1    = (adv_q ? s_fin1_q : '0) | (abort_go ? ~done1_q : '0);
   assign next_live = next_kind == SL_IDLE || next_kind == SL_DONE ? '0
@@ -468,10 +470,10 @@ module ws_tans_decoder #(
       .phase_i    (phase_q),
       .pseudo_i   (s_pseudo_q),
       .beat_i     (s_beat_q),
-      .dec_live_i (phase_q ? !done1_q[j] : !done0_q[j]),  // flushed states take no pop
-      .next_pseudo_i(next_kind == SL_PSA || next_kind == SL_PSB),
-      .next_beat_i  (next_kind == SL_BEAT),
-      .next_live_i  (phase_q ? !(done0_q[j] || s_fin0_q[j]) : !(done1_q[j] || s_fin1_q[j])),
+      // the successor's decoding state: the extracting one, live if it does not flush now
+      .next_pseudo_i((next_kind == SL_PSA || next_kind == SL_PSB) && next_dec_live[j]),
+      .next_beat_i  (next_kind == SL_BEAT && next_dec_live[j]),
+      .slot_clear_i (taken),
       .pop_sel_i  ({s_pop1_q[j], s_pop0_q[j]}),
       .fin_sel_i  ({s_fin1_q[j], s_fin0_q[j]}),
       .init_i     (s_init_q),

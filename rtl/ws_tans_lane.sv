@@ -34,12 +34,11 @@ module ws_tans_lane #(
   input  wire                    phase_i,    // the context that decodes; the other extracts
   input  wire                    pseudo_i,   // decode: the initial state (the window) is the address
   input  wire                    beat_i,     // decode: a symbol step (neither: the position := 0)
-  input  wire                    dec_live_i, // the decoding context's state is live (not done)
-  // The successor of this slot, when it runs (adv_i): its kind and whether its decoding state (the
-  // context that extracts now) is live, for the registered pop selects
+  // The successor of this slot, when it runs (adv_i), for the registered pop selects: a pseudo
+  // decode or a beat of a live state (its decoding context is the one that extracts now)
   input  wire                    next_pseudo_i,
   input  wire                    next_beat_i,
-  input  wire                    next_live_i,
+  input  wire                    slot_clear_i,  // a chunk is taken: no slot runs until the next
   // Extract, per context (registered in the sequencer, which knows which states are done):
   input  wire  [1:0]             pop_sel_i,  // the context extracts, not for the last time
   input  wire  [1:0]             fin_sel_i,  // the context extracts for the last time: flush after
@@ -191,21 +190,19 @@ module ws_tans_lane #(
   // The selects of the buffers' enables are registered (ws_tans_pop_enable takes at most four
   // registers into each): per context, pop_test_q = it decodes a live state's symbol at a position
   // of 8 or more, pop_lo_q = a forced pop (pseudo decode of a live state) or, under the test, bit 0
-  // of the pass bit's index. From the successor's values when the slot runs, else from the
-  // present ones (nothing they read changes then while a slot can run next cycle).
-  logic       pos_hi, pos_lo, nxt_hi, nxt_lo;  // the position passes only from 8: index bit 0 is 1
-  assign pos_hi = PassBits == 0 || cur_q[3];
-  assign pos_lo = PassBits == 0 || !cur_q[0];
+  // of the pass bit's index. They take the successor's values when the slot runs (the position is
+  // sum_q then), and clear when a chunk is taken (an aborted chunk leaves its last successor).
+  logic       nxt_hi, nxt_lo;  // the position passes only from 8; index bit 0 is 1 - bit 0
   assign nxt_hi = PassBits == 0 || sum_q[3];
   assign nxt_lo = PassBits == 0 || !sum_q[0];
   for (genvar c = 0; c < 2; c++) begin : g_pop_sel
     always_ff @(posedge clk_i) begin
-      if (adv_i) begin
-        pop_test_q[c] <= phase_i != c[0] && next_live_i && next_beat_i && nxt_hi;
-        pop_lo_q[c]   <= phase_i != c[0] && next_live_i && (next_pseudo_i || (next_beat_i && nxt_hi && nxt_lo));
-      end else begin
-        pop_test_q[c] <= phase_i == c[0] && dec_live_i && beat_i && pos_hi;
-        pop_lo_q[c]   <= phase_i == c[0] && dec_live_i && (pseudo_i || (beat_i && pos_hi && pos_lo));
+      if (slot_clear_i) begin
+        pop_test_q[c] <= 1'b0;
+        pop_lo_q[c]   <= 1'b0;
+      end else if (adv_i) begin
+        pop_test_q[c] <= phase_i != c[0] && next_beat_i && nxt_hi;
+        pop_lo_q[c]   <= phase_i != c[0] && (next_pseudo_i || (next_beat_i && nxt_hi && nxt_lo));
       end
     end
   end
