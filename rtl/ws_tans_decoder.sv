@@ -193,8 +193,8 @@ module ws_tans_decoder #(
   // The slots of a chunk: PRIME (context 0 reads its initial-state unit), PSA and PSB (each context
   // addresses the table with its initial state), BEATs (a context decodes Lanes symbols; the other
   // extracts), TAIL (the last beat's context extracts for the last time). PRIME needs the slot
-  // before it to have decoded nothing (so every lane's position is 0 in w0, the initial-state unit)
-  // and the phase 1; IDLE slots get there. DONE is a slot that does nothing.
+  // before it to have decoded nothing (so every lane's position reads 16) and the phase 1; IDLE
+  // slots get there. DONE is a slot that does nothing.
   //
   // pend_q is the next slot to run and s_*_q what it does, all registered: when adv_q is high it
   // runs, and at the clock edge pend_q and s_*_q become its successor's. adv_d only decides whether
@@ -254,8 +254,6 @@ module ws_tans_decoder #(
   // Which states the successor extracts: every lane's state of the context decoding now, unless it
   // is done, counting the states the running slot ends (flush).
   logic [K-1:0] flush0, flush1, next_live;
-  logic [K-1:0] next_dec_live;  // the successor's decoding state is live (if this slot runs)
-  assign next_dec_live = phase_q ? ~(done0_q | s_fin0_q) : ~(done1_q | s_fin1_q);
   assign flush0    = (adv_q ? s_fin0_q : '0) | (abort_go ? ~done0_q : '0);
   assign flush1    = (adv_q ? s_fin1_q : '0) | (abort_go ? ~done1_q : '0);
   assign next_live = next_kind == SL_IDLE || next_kind == SL_DONE ? '0
@@ -470,10 +468,6 @@ module ws_tans_decoder #(
       .phase_i    (phase_q),
       .pseudo_i   (s_pseudo_q),
       .beat_i     (s_beat_q),
-      // the successor's decoding state: the extracting one, live if it does not flush now
-      .next_pseudo_i((next_kind == SL_PSA || next_kind == SL_PSB) && next_dec_live[j]),
-      .next_beat_i  (next_kind == SL_BEAT && next_dec_live[j]),
-      .slot_clear_i (taken),
       .pop_sel_i  ({s_pop1_q[j], s_pop0_q[j]}),
       .fin_sel_i  ({s_fin1_q[j], s_fin0_q[j]}),
       .init_i     (s_init_q),
