@@ -1,7 +1,8 @@
 `default_nettype none
 // ws_mac_array_core: everything ws_sparse_mac_array and ws_dense_mac_array share (docs/mac_array.md
-// section 3): the control (ws_mac_ctrl), the weight beat's stages S1 and S2, the S3 registers, the
-// Rows datapaths (ws_mac_row), the result queue and the stream assertions. What differs between the
+// section 3): the weight queue (ws_mac_w_queue), the control (ws_mac_ctrl), the beat's stages S1
+// and S2, the S3 registers, the Rows datapaths (ws_mac_row), the result queue and the stream
+// assertions. What differs between the
 // two arrays is only the format of a beat: the array turns the beat in S2 (s2_w_o) and the beat's
 // activations (x_cols_o) into each multiplier's weight and activation (s3_w_i, s3_x_i, combinational),
 // and this module registers them as S3.
@@ -51,6 +52,24 @@ module ws_mac_array_core #(
   logic [Rows*Lanes*16-1:0] s3_w_q, s3_x_q;  // S3: per row and multiplier, weight and activation
   logic                     s3_int_q;
   logic [Rows*32-1:0]       ys;
+  // The weight queue's head, what the control sees as the offered beat (its flags are registers)
+  logic                     q_valid, q_ready, q_last, q_meta_bad;
+  logic [BeatBits-1:0]      q_data;
+
+  // The weight port ends in a two-entry queue: w_ready_o is a register, and the control's handshake
+  // reads only the queue's registers (a transfer moves pointers, never enables of the beat's width).
+  ws_mac_w_queue #(.Width(BeatBits), .Flags(2)) u_w_queue (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .in_valid_i (w_valid_i),
+    .in_ready_o (w_ready_o),
+    .in_data_i  (w_data_i),
+    .in_flags_i ({w_last_i, w_meta_bad_i}),
+    .out_valid_o(q_valid),
+    .out_ready_i(q_ready),
+    .out_data_o (q_data),
+    .out_flags_o({q_last, q_meta_bad})
+  );
 
   ws_mac_ctrl #(
     .Cols   (Cols),
@@ -68,10 +87,10 @@ module ws_mac_array_core #(
     .act_ready_o (act_ready_o),
     .act_data_i  (act_data_i),
     .act_last_i  (act_last_i),
-    .w_valid_i   (w_valid_i),
-    .w_ready_o   (w_ready_o),
-    .w_last_i    (w_last_i),
-    .w_meta_bad_i(w_meta_bad_i),
+    .w_valid_i   (q_valid),
+    .w_ready_o   (q_ready),
+    .w_last_i    (q_last),
+    .w_meta_bad_i(q_meta_bad),
     .out_valid_i (out_valid_o),
     .out_ready_i (out_ready_i),
     .err_clear_i (err_clear_i),
@@ -90,7 +109,7 @@ module ws_mac_array_core #(
 
   // S1 and S2 wait for the column RAMs (their data meets the beat in S2); S3 holds the operands.
   always_ff @(posedge clk_i) begin
-    s1_w_q   <= w_data_i;
+    s1_w_q   <= q_data;
     s2_w_q   <= s1_w_q;
     s3_w_q   <= s3_w_i;
     s3_x_q   <= s3_x_i;

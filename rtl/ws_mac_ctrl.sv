@@ -32,7 +32,7 @@ module ws_mac_ctrl #(
   output logic                      act_ready_o,
   input  wire  [15:0]               act_data_i,
   input  wire                       act_last_i,
-  // Weight-stream handshake (the data goes to the array)
+  // Weight-stream handshake: the head of ws_mac_w_queue, registers all (the data goes to the array)
   input  wire                       w_valid_i,
   output logic                      w_ready_o,
   input  wire                       w_last_i,

@@ -149,9 +149,11 @@ TYPED_TEST(MacArray, HandCheckedInt8) {
   this->report("directed", MacMode::Int8, s);
   EXPECT_EQ(s.values, uint64_t(rows));
   EXPECT_FALSE(s.final_out.err);
-  // One beat per cycle; the result enters the queue result_latency() cycles after the last beat and
-  // is on the output two cycles later.
-  EXPECT_EQ(s.last_out - s.first_w, uint64_t(j.beats.size() - 1 + p.result_latency() + 2));
+  // One beat per cycle; the control takes the last beat from the weight queue kWeightQueueLatency
+  // cycles after the port, its result enters the result queue result_latency() cycles later and is
+  // on the output two cycles after that.
+  EXPECT_EQ(s.last_out - s.first_w,
+            uint64_t(j.beats.size() - 1 + MacArrayParams::kWeightQueueLatency + p.result_latency() + 2));
 }
 
 // Row lengths around the 16 partial sums and the 8-cycle pace of row ends, several row blocks,
