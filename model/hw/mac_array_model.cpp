@@ -172,6 +172,7 @@ void MacArrayModel::reset() {
   a5_last_ = false;
   a5_bank_ = 0;
   wq_.clear();
+  beats_taken_ = 0;
   stream_bank_ = beat_ = out_count_ = pace_ = 0;
   pop_q_ = false;
   rows_.clear();
@@ -343,7 +344,10 @@ void MacArrayModel::tick() {
       stream_bank_ ^= 1;
     }
   }
-  if (w_fire) wq_.pop_front();
+  if (w_fire) {
+    wq_.pop_front();
+    ++beats_taken_;
+  }
   if (w_push) wq_.push_back(WBeat{in.w_data, in.w_last});
   out_count_ += (row_fire ? 1 : 0) - (pop ? 1 : 0);
   pop_q_ = pop;

@@ -115,8 +115,12 @@ class MacArrayModel : public MacArrayPins {
   void eval();
   void tick();
   const MacArrayParams& params() const { return p_; }
-  // Nothing on its way: no activation loading, no result in the datapath, the queue or the output.
+  // Nothing on its way: no activation loading, no beat in the weight queue, no result in the
+  // datapath, the result queue or the output.
   bool idle() const;
+  // Weight beats the control has taken from the weight queue since reset (for benches that time
+  // from the control's first beat: the port may take beats before their activations are loaded).
+  uint64_t beats_taken() const { return beats_taken_; }
 
  private:
   struct Load {  // an activation on its way into its bank
@@ -163,6 +167,7 @@ class MacArrayModel : public MacArrayPins {
     bool last = false;
   };
   std::deque<WBeat> wq_;
+  uint64_t beats_taken_ = 0;
   bool ctrl_w_ready() const;  // the control's ready for the head (the RTL's ws_mac_ctrl w_ready_o)
   // Weights
   int stream_bank_ = 0, beat_ = 0, out_count_ = 0, pace_ = 0;
