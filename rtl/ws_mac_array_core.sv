@@ -48,16 +48,17 @@ module ws_mac_array_core #(
   logic [15:0]              rd_hot, wr_hot;
   logic [2:0]               cmb_pair;
   logic [1:0]               cmb_zero;
-  logic [BeatBits-1:0]      s1_w_q, s2_w_q;  // S1, S2: the beat (free-running; the schedule knows which)
+  logic [BeatBits-1:0]      s1_w, s2_w_q;  // S1 (the weight queue's entry), S2: the beat (free-running;
+                                             // the schedule knows which)
   logic [Rows*Lanes*16-1:0] s3_w_q, s3_x_q;  // S3: per row and multiplier, weight and activation
   logic                     s3_int_q;
   logic [Rows*32-1:0]       ys;
   // The weight queue's head, what the control sees as the offered beat (its flags are registers)
   logic                     q_valid, q_ready, q_last, q_meta_bad;
-  logic [BeatBits-1:0]      q_data;
 
   // The weight port ends in a two-entry queue: w_ready_o is a register, and the control's handshake
-  // reads only the queue's registers (a transfer moves pointers, never enables of the beat's width).
+  // reads only the queue's registers (a transfer moves pointers, never enables of the beat's width);
+  // its entries are the beat's S1.
   ws_mac_w_queue #(.Width(BeatBits), .Flags(2)) u_w_queue (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
@@ -67,8 +68,8 @@ module ws_mac_array_core #(
     .in_flags_i ({w_last_i, w_meta_bad_i}),
     .out_valid_o(q_valid),
     .out_ready_i(q_ready),
-    .out_data_o (q_data),
-    .out_flags_o({q_last, q_meta_bad})
+    .out_flags_o({q_last, q_meta_bad}),
+    .s1_data_o  (s1_w)
   );
 
   ws_mac_ctrl #(
@@ -109,8 +110,7 @@ module ws_mac_array_core #(
 
   // S1 and S2 wait for the column RAMs (their data meets the beat in S2); S3 holds the operands.
   always_ff @(posedge clk_i) begin
-    s1_w_q   <= q_data;
-    s2_w_q   <= s1_w_q;
+    s2_w_q   <= s1_w;
     s3_w_q   <= s3_w_i;
     s3_x_q   <= s3_x_i;
     s3_int_q <= s2_int;
