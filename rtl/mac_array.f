@@ -5,7 +5,6 @@ rtl/ws_mac_mul.sv
 rtl/ws_mac_add.sv
 rtl/ws_mac_row.sv
 rtl/ws_mac_out_fifo.sv
-rtl/ws_mac_w_queue.sv
 rtl/ws_mac_ctrl.sv
 rtl/ws_mac_array_core.sv
 rtl/ws_sparse_mac_array.sv

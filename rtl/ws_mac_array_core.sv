@@ -1,11 +1,11 @@
 `default_nettype none
 // ws_mac_array_core: everything ws_sparse_mac_array and ws_dense_mac_array share (docs/mac_array.md
-// section 3): the weight queue (ws_mac_w_queue), the control (ws_mac_ctrl), the beat's stages S1
-// and S2, the S3 registers, the Rows datapaths (ws_mac_row), the result queue and the stream
-// assertions. What differs between the
-// two arrays is only the format of a beat: the array turns the beat in S2 (s2_w_o) and the beat's
-// activations (x_cols_o) into each multiplier's weight and activation (s3_w_i, s3_x_i, combinational),
-// and this module registers them as S3.
+// section 3): the control (ws_mac_ctrl, with the weight queue's flags and pointers), the weight
+// queue's beats (its entries are the beat's stage S1), S2, the S3 registers, the Rows datapaths
+// (ws_mac_row), the result queue and the stream assertions. What differs between the two arrays is
+// only the format of a beat: the array turns the beat in S2 (s2_w_o) and the beat's activations
+// (x_cols_o) into each multiplier's weight and activation (s3_w_i, s3_x_i, combinational), and this
+// module registers them as S3.
 module ws_mac_array_core #(
   parameter int Rows     = 4,
   parameter int Lanes    = 4,    // multipliers per row
@@ -53,24 +53,20 @@ module ws_mac_array_core #(
   logic [Rows*Lanes*16-1:0] s3_w_q, s3_x_q;  // S3: per row and multiplier, weight and activation
   logic                     s3_int_q;
   logic [Rows*32-1:0]       ys;
-  // The weight queue's head, what the control sees as the offered beat (its flags are registers)
-  logic                     q_valid, q_ready, q_last, q_meta_bad;
+  // The weight queue's beats: the control keeps the queue's state and tells which entry the port's
+  // beat goes into (from its input register, one cycle after the push) and which entry S1 reads.
+  logic [BeatBits-1:0]      wq_in_q;       // the port's beat, one cycle later (free-running)
+  logic [BeatBits-1:0]      wq_data_q [2];
+  logic [1:0]               wq_dwe;
+  logic                     wq_s1;
 
-  // The weight port ends in a two-entry queue: w_ready_o is a register, and the control's handshake
-  // reads only the queue's registers (a transfer moves pointers, never enables of the beat's width);
-  // its entries are the beat's S1.
-  ws_mac_w_queue #(.Width(BeatBits), .Flags(2)) u_w_queue (
-    .clk_i      (clk_i),
-    .rst_ni     (rst_ni),
-    .in_valid_i (w_valid_i),
-    .in_ready_o (w_ready_o),
-    .in_data_i  (w_data_i),
-    .in_flags_i ({w_last_i, w_meta_bad_i}),
-    .out_valid_o(q_valid),
-    .out_ready_i(q_ready),
-    .out_flags_o({q_last, q_meta_bad}),
-    .s1_data_o  (s1_w)
-  );
+  always_ff @(posedge clk_i) begin
+    wq_in_q <= w_data_i;
+    for (int e = 0; e < 2; e++) begin
+      if (wq_dwe[e]) wq_data_q[e] <= wq_in_q;
+    end
+  end
+  assign s1_w = wq_data_q[wq_s1];
 
   ws_mac_ctrl #(
     .Cols   (Cols),
@@ -88,10 +84,12 @@ module ws_mac_array_core #(
     .act_ready_o (act_ready_o),
     .act_data_i  (act_data_i),
     .act_last_i  (act_last_i),
-    .w_valid_i   (q_valid),
-    .w_ready_o   (q_ready),
-    .w_last_i    (q_last),
-    .w_meta_bad_i(q_meta_bad),
+    .w_valid_i   (w_valid_i),
+    .w_ready_o   (w_ready_o),
+    .w_last_i    (w_last_i),
+    .w_meta_bad_i(w_meta_bad_i),
+    .wq_dwe_o    (wq_dwe),
+    .wq_s1_o     (wq_s1),
     .out_valid_i (out_valid_o),
     .out_ready_i (out_ready_i),
     .err_clear_i (err_clear_i),
