@@ -54,16 +54,14 @@ module ws_mac_array_core #(
   logic                     s3_int_q;
   logic [Rows*32-1:0]       ys;
   // The weight queue's beats: the control keeps the queue's state and tells which entry the port's
-  // beat goes into (from its input register, one cycle after the push) and which entry S1 reads.
-  logic [BeatBits-1:0]      wq_in_q;       // the port's beat, one cycle later (free-running)
+  // beat goes into (a register: no handshake in the enables) and which entry S1 reads.
   logic [BeatBits-1:0]      wq_data_q [2];
-  logic [1:0]               wq_dwe;
+  logic [1:0]               wq_we;
   logic                     wq_s1;
 
   always_ff @(posedge clk_i) begin
-    wq_in_q <= w_data_i;
     for (int e = 0; e < 2; e++) begin
-      if (wq_dwe[e]) wq_data_q[e] <= wq_in_q;
+      if (wq_we[e]) wq_data_q[e] <= w_data_i;
     end
   end
   assign s1_w = wq_data_q[wq_s1];
@@ -88,7 +86,7 @@ module ws_mac_array_core #(
     .w_ready_o   (w_ready_o),
     .w_last_i    (w_last_i),
     .w_meta_bad_i(w_meta_bad_i),
-    .wq_dwe_o    (wq_dwe),
+    .wq_we_o     (wq_we),
     .wq_s1_o     (wq_s1),
     .out_valid_i (out_valid_o),
     .out_ready_i (out_ready_i),

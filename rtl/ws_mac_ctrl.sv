@@ -13,8 +13,8 @@
 // entries' last and metadata flags are this module's registers, so the control's take of the head,
 // the head's flags and the queue's next state are all decided here (mac32 placed the queue's state
 // in a block of its own by the port, and the take crossed to it and back in one cycle); the port
-// reaches them through the push alone (w_valid_i and a register), and the flags' entries are written
-// by enables from registers. Beat b of a row is taken from the head when its bank is loaded and,
+// reaches them through the push alone (w_valid_i and a register), and the entries (flags, beats)
+// are written by enables from registers. Beat b of a row is taken from the head when its bank is loaded and,
 // for a row's last beat, when the result queue has room (credits) and the previous row's end is at
 // least P/2 cycles back (the combine reads one pair of partial sums per cycle). The column RAMs are
 // read at the head's address, straight from the beat counter (no handshake in the address path);
@@ -44,8 +44,8 @@ module ws_mac_ctrl #(
   output logic                      w_ready_o,
   input  wire                       w_last_i,
   input  wire                       w_meta_bad_i,  // the beat on w_data carries invalid metadata
-  output logic [1:0]                wq_dwe_o,      // per entry: the beat pushed in the cycle before
-                                                   // goes into it (from its input register)
+  output logic [1:0]                wq_we_o,       // per entry: the port's beat goes into it (a
+                                                   // register: the write pointer, when not full)
   output logic                      wq_s1_o,       // the entry that was the head in the cycle
                                                    // before: the beat in S1
   // The result queue's output handshake (a result taken frees its credit)
@@ -261,7 +261,7 @@ module ws_mac_ctrl #(
   // The take of the head comes from registers alone: the queue's valid and the head's last flag
   // (an entry picked by the read pointer), the row end and the room for a result kept as flags.
   logic       wq_valid_q, wq_full_q, wq_ready_q, wq_wp_q, wq_rp_q, wq_rp_dq;
-  logic [1:0] wq_we_q, wq_dwe_q;  // per entry: its flags / its beat are written (from registers)
+  logic [1:0] wq_we_q;  // per entry: the port writes its flags and beat (from registers)
   logic [1:0] wq_last_q, wq_meta_q;
   logic       wq_push, wq_full_d, wq_valid_d, wq_wp_d;
   logic       head_last, head_end;
@@ -275,13 +275,12 @@ module ws_mac_ctrl #(
   assign wq_full_d  = wq_full_q ? !w_fire : (wq_push && !w_fire && wq_valid_q);
   assign wq_valid_d = wq_full_q || wq_push || (wq_valid_q && !w_fire);
   assign w_ready_o  = wq_ready_q;
-  assign wq_dwe_o   = wq_dwe_q;
+  assign wq_we_o    = wq_we_q;
   assign wq_s1_o    = wq_rp_dq;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       wq_we_q    <= 2'b01;
-      wq_dwe_q   <= 2'b00;
       wq_wp_q    <= 1'b0;
       wq_rp_q    <= 1'b0;
       wq_valid_q <= 1'b0;
@@ -289,7 +288,6 @@ module ws_mac_ctrl #(
       wq_full_q  <= 1'b0;
     end else begin
       wq_we_q    <= wq_full_d ? 2'b00 : {wq_wp_d, !wq_wp_d};
-      wq_dwe_q   <= {wq_push && wq_wp_q, wq_push && !wq_wp_q};
       wq_wp_q    <= wq_wp_d;
       wq_rp_q    <= wq_rp_q ^ w_fire;
       wq_valid_q <= wq_valid_d;
@@ -298,9 +296,9 @@ module ws_mac_ctrl #(
     end
   end
   // An entry the port does not fill this cycle takes garbage only while the pointers call it free.
-  // The beat pushed at t is in ws_mac_array_core's input register at t + 1 and in its entry from
-  // t + 2; the control takes it at t + 1 at the earliest and S1 reads the entry at t + 2. An entry
-  // taken at t' is rewritten at the end of t' + 2 at the earliest, after S1 read it at t' + 1.
+  // The beat pushed at t is in its entry (in ws_mac_array_core) from t + 1; the control takes it at
+  // t + 1 at the earliest and S1 reads the entry at t + 2. An entry taken at t' is rewritten at the
+  // end of t' + 1 at the earliest, when S2 takes what S1 read from it.
   always_ff @(posedge clk_i) begin
     for (int e = 0; e < 2; e++) begin
       if (wq_we_q[e]) begin
