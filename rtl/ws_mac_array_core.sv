@@ -1,11 +1,10 @@
 `default_nettype none
 // ws_mac_array_core: everything ws_sparse_mac_array and ws_dense_mac_array share (docs/mac_array.md
-// section 3): the control (ws_mac_ctrl, with the weight queue's flags and pointers), the weight
-// queue's beats (its entries are the beat's stage S1), S2, the S3 registers, the Rows datapaths
-// (ws_mac_row), the result queue and the stream assertions. What differs between the two arrays is
-// only the format of a beat: the array turns the beat in S2 (s2_w_o) and the beat's activations
-// (x_cols_o) into each multiplier's weight and activation (s3_w_i, s3_x_i, combinational), and this
-// module registers them as S3.
+// section 3): the control (ws_mac_ctrl), the weight beat's stages S1 and S2, the S3 registers, the
+// Rows datapaths (ws_mac_row), the result queue and the stream assertions. What differs between the
+// two arrays is only the format of a beat: the array turns the beat in S2 (s2_w_o) and the beat's
+// activations (x_cols_o) into each multiplier's weight and activation (s3_w_i, s3_x_i, combinational),
+// and this module registers them as S3.
 module ws_mac_array_core #(
   parameter int Rows     = 4,
   parameter int Lanes    = 4,    // multipliers per row
@@ -48,23 +47,10 @@ module ws_mac_array_core #(
   logic [15:0]              rd_hot, wr_hot;
   logic [2:0]               cmb_pair;
   logic [1:0]               cmb_zero;
-  logic [BeatBits-1:0]      s1_w, s2_w_q;  // S1 (the weight queue's entry), S2: the beat (free-running;
-                                             // the schedule knows which)
+  logic [BeatBits-1:0]      s1_w_q, s2_w_q;  // S1, S2: the beat (free-running; the schedule knows which)
   logic [Rows*Lanes*16-1:0] s3_w_q, s3_x_q;  // S3: per row and multiplier, weight and activation
   logic                     s3_int_q;
   logic [Rows*32-1:0]       ys;
-  // The weight queue's beats: the control keeps the queue's state and tells which entry the port's
-  // beat goes into (a register: no handshake in the enables) and which entry S1 reads.
-  logic [BeatBits-1:0]      wq_data_q [2];
-  logic [1:0]               wq_we;
-  logic                     wq_s1;
-
-  always_ff @(posedge clk_i) begin
-    for (int e = 0; e < 2; e++) begin
-      if (wq_we[e]) wq_data_q[e] <= w_data_i;
-    end
-  end
-  assign s1_w = wq_data_q[wq_s1];
 
   ws_mac_ctrl #(
     .Cols   (Cols),
@@ -86,8 +72,6 @@ module ws_mac_array_core #(
     .w_ready_o   (w_ready_o),
     .w_last_i    (w_last_i),
     .w_meta_bad_i(w_meta_bad_i),
-    .wq_we_o     (wq_we),
-    .wq_s1_o     (wq_s1),
     .out_valid_i (out_valid_o),
     .out_ready_i (out_ready_i),
     .err_clear_i (err_clear_i),
@@ -106,7 +90,8 @@ module ws_mac_array_core #(
 
   // S1 and S2 wait for the column RAMs (their data meets the beat in S2); S3 holds the operands.
   always_ff @(posedge clk_i) begin
-    s2_w_q   <= s1_w;
+    s1_w_q   <= w_data_i;
+    s2_w_q   <= s1_w_q;
     s3_w_q   <= s3_w_i;
     s3_x_q   <= s3_x_i;
     s3_int_q <= s2_int;

@@ -8,17 +8,11 @@
 // permutation: a perm write "perm[j] = i" stores j at address i), so a weight beat reads one row of
 // every column RAM, in order. Loading runs ahead of the weights: a vector fills the bank the weights
 // do not read, and the bank becomes readable once its last value is written.
-// Weights: the port fills a two-entry queue (w_ready_o a register: not full) and a beat reaches
-// the control one cycle after its port transfer at the earliest. The queue's valid, pointers and the
-// entries' last and metadata flags are this module's registers, so the control's take of the head,
-// the head's flags and the queue's next state are all decided here (mac32 placed the queue's state
-// in a block of its own by the port, and the take crossed to it and back in one cycle); the port
-// reaches them through the push alone (w_valid_i and a register), and the entries (flags, beats)
-// are written by enables from registers. Beat b of a row is taken from the head when its bank is loaded and,
-// for a row's last beat, when the result queue has room (credits) and the previous row's end is at
-// least P/2 cycles back (the combine reads one pair of partial sums per cycle). The column RAMs are
-// read at the head's address, straight from the beat counter (no handshake in the address path);
-// their data meets the beat, delayed by two registers (S1, S2), in S2.
+// Weights: beat b of a row is accepted when its bank is loaded and, for a row's last beat, when
+// the result queue has room (credits) and the previous row's end is at least P/2 cycles back (the
+// combine reads one pair of partial sums per cycle). The column RAMs are read at the offered beat's
+// address, straight from the beat counter (no handshake in the address path); their data meets the
+// beat, delayed by two registers (S1, S2), in S2.
 module ws_mac_ctrl #(
   parameter int Cols    = 8,    // activation columns per weight beat (a power of two, >= 2)
   parameter int Lanes   = 4,    // multipliers per row (the tree depth sets the schedule)
@@ -38,16 +32,11 @@ module ws_mac_ctrl #(
   output logic                      act_ready_o,
   input  wire  [15:0]               act_data_i,
   input  wire                       act_last_i,
-  // The weight port: w_ready_o is a register (the two-entry weight queue is not full); the queue's
-  // flags and pointers are here, its beats in ws_mac_array_core (written and read as told below)
+  // Weight-stream handshake (the data goes to the array)
   input  wire                       w_valid_i,
   output logic                      w_ready_o,
   input  wire                       w_last_i,
   input  wire                       w_meta_bad_i,  // the beat on w_data carries invalid metadata
-  output logic [1:0]                wq_we_o,       // per entry: the port's beat goes into it (a
-                                                   // register: the write pointer, when not full)
-  output logic                      wq_s1_o,       // the entry that was the head in the cycle
-                                                   // before: the beat in S1
   // The result queue's output handshake (a result taken frees its credit)
   input  wire                       out_valid_i,
   input  wire                       out_ready_i,
@@ -244,7 +233,6 @@ module ws_mac_ctrl #(
   logic             end_ok_q;              // a row may end: a credit is free and the pace allows it
   logic             stream_ready;          // the stream bank turns readable now (A5, its last value)
   logic             next_bank;             // the stream bank after this cycle
-  logic             row_next_bank;         // ... if a row ends in this cycle
   // out_count_q and pace_q take a row's end one cycle late, from the tag register (tag_q[0]), so
   // that the handshake drives only the flags w_ready needs at once and the beat counter; the count
   // takes a result's departure one cycle late too (out_take_q: the queue's output sits far from
@@ -258,61 +246,15 @@ module ws_mac_ctrl #(
   logic [CW-1:0]          out_full_at;  // out_count_q when every credit is used (out_take_q counts)
   logic             s1_int_q, s2_int_q;
 
-  // The take of the head comes from registers alone: the queue's valid and the head's last flag
-  // (an entry picked by the read pointer), the row end and the room for a result kept as flags.
-  logic       wq_valid_q, wq_full_q, wq_ready_q, wq_wp_q, wq_rp_q, wq_rp_dq;
-  logic [1:0] wq_we_q;  // per entry: the port writes its flags and beat (from registers)
-  logic [1:0] wq_last_q, wq_meta_q;
-  logic       wq_push, wq_full_d, wq_valid_d, wq_wp_d;
-  logic       head_last, head_end;
-  assign head_last = wq_last_q[wq_rp_q];
-  assign head_end  = row_end_q || head_last;  // a misplaced w_last still ends the row
-  assign w_fire    = wq_valid_q && stream_loaded_q && (!head_end || end_ok_q);
-  assign row_fire  = w_fire && head_end;
-  // Two entries: full after a push without a take onto one entry, or while full without a take.
-  assign wq_push    = w_valid_i && wq_ready_q;
-  assign wq_wp_d    = wq_wp_q ^ wq_push;
-  assign wq_full_d  = wq_full_q ? !w_fire : (wq_push && !w_fire && wq_valid_q);
-  assign wq_valid_d = wq_full_q || wq_push || (wq_valid_q && !w_fire);
-  assign w_ready_o  = wq_ready_q;
-  assign wq_we_o    = wq_we_q;
-  assign wq_s1_o    = wq_rp_dq;
-
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      wq_we_q    <= 2'b01;
-      wq_wp_q    <= 1'b0;
-      wq_rp_q    <= 1'b0;
-      wq_valid_q <= 1'b0;
-      wq_ready_q <= 1'b1;
-      wq_full_q  <= 1'b0;
-    end else begin
-      wq_we_q    <= wq_full_d ? 2'b00 : {wq_wp_d, !wq_wp_d};
-      wq_wp_q    <= wq_wp_d;
-      wq_rp_q    <= wq_rp_q ^ w_fire;
-      wq_valid_q <= wq_valid_d;
-      wq_ready_q <= !wq_full_d;
-      wq_full_q  <= wq_full_d;
-    end
-  end
-  // An entry the port does not fill this cycle takes garbage only while the pointers call it free.
-  // The beat pushed at t is in its entry (in ws_mac_array_core) from t + 1; the control takes it at
-  // t + 1 at the earliest and S1 reads the entry at t + 2. An entry taken at t' is rewritten at the
-  // end of t' + 1 at the earliest, when S2 takes what S1 read from it.
-  always_ff @(posedge clk_i) begin
-    for (int e = 0; e < 2; e++) begin
-      if (wq_we_q[e]) begin
-        wq_last_q[e] <= w_last_i;
-        wq_meta_q[e] <= w_meta_bad_i;
-      end
-    end
-    wq_rp_dq <= wq_rp_q;
-  end
+  // w_ready comes from registers and w_last alone: the row end and the room for a result are kept
+  // as flags, each updated from compares of registers (none behind the handshake).
+  assign w_ready_o = stream_loaded_q && (!(row_end_q || w_last_i) || end_ok_q);
+  assign w_fire    = w_valid_i && w_ready_o;
+  assign row_fire  = w_fire && (row_end_q || w_last_i);  // a misplaced w_last still ends the row
   assign out_take  = out_valid_i && out_ready_i;
   assign out_full_at = out_take_q ? CW'(Credits + 1) : CW'(Credits);
   assign stream_ready = a5_last_q && a5_bank_q == stream_bank_q;
-  assign next_bank    = (w_fire && head_last) ? !stream_bank_q : stream_bank_q;
-  assign row_next_bank = stream_bank_q ^ head_last;  // next_bank when a row ends
+  assign next_bank    = (w_fire && w_last_i) ? !stream_bank_q : stream_bank_q;
 
   // The column RAMs read the offered beat's row, whether or not it is taken this cycle.
   assign col_raddr = {stream_bank_q, beat_q};
@@ -331,7 +273,7 @@ module ws_mac_ctrl #(
                                              // the synchronous clears of every row's pair registers
   logic                        row_done;
 
-  assign tag    = {w_fire, 4'(beat_q), 32'(beat_q) < 32'(P), row_fire, w_fire && head_last};
+  assign tag    = {w_fire, 4'(beat_q), 32'(beat_q) < 32'(P), row_fire, w_fire && w_last_i};
   // The row's schedule leaves here one cycle ahead (tags one stage younger) and each row registers
   // it beside the selects it drives; the row end for the pushes is on time.
   logic [7:1]         tag_row;  // the tag the rows' write and combine schedule comes from
@@ -414,8 +356,8 @@ module ws_mac_ctrl #(
       cfg_ev_q    <= 1'b0;
       act_ev_q    <= 1'b0;
     end else begin
-      meta_bad_q  <= wq_meta_q[wq_rp_q];
-      frame_bad_q <= head_last && !row_end_q;
+      meta_bad_q  <= w_meta_bad_i;
+      frame_bad_q <= w_last_i && !row_end_q;
       cfg_ev_q    <= cfg_fire && cfg_bad;
       act_ev_q    <= act_fire && (act_overflow || act_short);
     end
@@ -518,24 +460,22 @@ module ws_mac_ctrl #(
       // Weights
       if (w_fire) begin
         beat_q <= row_fire ? '0 : beat_q + BW'(1);
-        if (head_last) begin
+        if (w_last_i) begin
           loaded_q[stream_bank_q] <= 1'b0;
           stream_bank_q           <= !stream_bank_q;
         end
       end
       stream_loaded_q <= (a5_last_q && a5_bank_q == next_bank) ? 1'b1
-                       : (w_fire && head_last) ? loaded_q[!stream_bank_q] : stream_loaded_q;
+                       : (w_fire && w_last_i) ? loaded_q[!stream_bank_q] : stream_loaded_q;
       // The row-end flags after this cycle, from registers alone (no compare behind the handshake:
       // a down-counter and its flags one beat ahead): a row's first beat after a row end (in the
       // bank that streams then), the beat after the one taken, or the stream bank turning readable
       // (its rows from beat 0). A bank's values may change after the stream switched to it (its
       // vector still loading), but never after it turns readable, which sets the flags again.
-      // The next row's bank from the head's flag alone (a row end is a take): the bank's values are
-      // picked from registers beside the take, not behind it.
       if (row_fire) begin
-        left_q    <= bank_last_q[BW*row_next_bank +: BW];
-        row_end_q <= bank_single_q[row_next_bank];
-        pre_q     <= bank_two_q[row_next_bank];
+        left_q    <= bank_last_q[BW*next_bank +: BW];
+        row_end_q <= bank_single_q[next_bank];
+        pre_q     <= bank_two_q[next_bank];
       end else if (w_fire) begin
         left_q    <= left_q - BW'(1);
         row_end_q <= pre_q;
@@ -558,10 +498,6 @@ module ws_mac_ctrl #(
     end
   end
 
-  `WS_ASSERT(wq_pointers, wq_we_q == (wq_full_q ? 2'b00 : {wq_wp_q, !wq_wp_q})
-                          && (wq_wp_q ^ wq_rp_q) == (wq_valid_q && !wq_full_q)
-                          && wq_ready_q == !wq_full_q && (wq_valid_q || !wq_full_q),
-             ("ws_mac_ctrl: the weight queue's pointers, write enables and count disagree"))
   `WS_ASSERT(credits, !(push_o && out_count_q + CW'(row_fire_q) - CW'(out_take_q) == '0),
              ("ws_mac_ctrl: a result without a credit"))
   // The flags behind w_ready are what they stand for.

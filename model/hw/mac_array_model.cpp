@@ -171,8 +171,6 @@ void MacArrayModel::reset() {
   a_ = {};
   a5_last_ = false;
   a5_bank_ = 0;
-  wq_.clear();
-  beats_taken_ = 0;
   stream_bank_ = beat_ = out_count_ = pace_ = 0;
   pop_q_ = false;
   rows_.clear();
@@ -187,21 +185,16 @@ void MacArrayModel::reset() {
 bool MacArrayModel::idle() const {
   bool loading = a5_last_;
   for (const Load& a : a_) loading = loading || a.valid;
-  return !loading && wq_.empty() && in_flight_.empty() && queue_.empty() && !out_valid_;
-}
-
-bool MacArrayModel::ctrl_w_ready() const {
-  // A result taken frees its credit for the control one cycle after the cycle it leaves (pop_q_).
-  const bool credit_ok = out_count_ + (pop_q_ ? 1 : 0) != MacArrayParams::kQueueDepth + 1, pace_ok = pace_ == 0;
-  const bool last = !wq_.empty() && wq_.front().last;
-  return loaded_[size_t(stream_bank_)] && (!(row_end() || last) || (credit_ok && pace_ok));
+  return !loading && in_flight_.empty() && queue_.empty() && !out_valid_;
 }
 
 void MacArrayModel::eval() {
   if (!in.rst_n) reset();  // asynchronous reset
+  // A result taken frees its credit for w_ready one cycle after the cycle it leaves (pop_q_).
+  const bool credit_ok = out_count_ + (pop_q_ ? 1 : 0) != MacArrayParams::kQueueDepth + 1, pace_ok = pace_ == 0;
   out.cfg_ready = init_done_ && !in_vector_ && !a_[1].valid;
   out.act_ready = init_done_ && !loaded_[size_t(load_bank_)] && !pending_[size_t(load_bank_)] && !in.cfg_valid;
-  out.w_ready = wq_.size() < size_t(MacArrayParams::kWeightQueueDepth);  // a register in the RTL
+  out.w_ready = loaded_[size_t(stream_bank_)] && (!(row_end() || in.w_last) || (credit_ok && pace_ok));
   out.out_valid = out_valid_;
   out.out_data = out_data_;
   out.out_last = out_last_;
@@ -250,11 +243,8 @@ void MacArrayModel::tick() {
   const int kb = p_.k_bits(), cols = p_.cols_per_beat();
   const bool cfg_fire = in.cfg_valid && out.cfg_ready;
   const bool act_fire = in.act_valid && out.act_ready;
-  // The port fills the weight queue; the control takes the queue's head (its offered beat).
-  const bool w_push = in.w_valid && out.w_ready;
-  const bool w_fire = !wq_.empty() && ctrl_w_ready();
-  const WBeat head = w_fire ? wq_.front() : WBeat{};
-  const bool row_fire = w_fire && (row_end() || head.last);
+  const bool w_fire = in.w_valid && out.w_ready;
+  const bool row_fire = w_fire && (row_end() || in.w_last);
   const bool pop = out_valid_ && in.out_ready;
   uint8_t cause = pkg::MAC_ERR_NONE;  // lowest code of this cycle wins
   auto raise = [&](uint8_t c) {
@@ -326,29 +316,24 @@ void MacArrayModel::tick() {
   if (w_fire) {
     if (sparse)
       for (int k = 0; k < p_.rows * p_.groups_per_cycle; ++k)
-        if (!sparse24_meta_valid(uint8_t(bits_get(head.data, k * G36::BITS + G36::meta.lsb, G36::meta.bits))))
+        if (!sparse24_meta_valid(uint8_t(bits_get(in.w_data, k * G36::BITS + G36::meta.lsb, G36::meta.bits))))
           raise(pkg::MAC_ERR_META);
-    if (head.last && !row_end()) raise(pkg::MAC_ERR_FRAME);
+    if (in.w_last && !row_end()) raise(pkg::MAC_ERR_FRAME);
     const MacMode mode = bank_bf16_[size_t(stream_bank_)] ? MacMode::Bf16 : MacMode::Int8;
     if (beat_ == 0) rows_.assign(size_t(p_.rows), MacRowSum(mode));
-    const std::vector<uint32_t> sums = beat_sums(head.data);
+    const std::vector<uint32_t> sums = beat_sums(in.w_data);
     for (int r = 0; r < p_.rows; ++r) rows_[size_t(r)].add_beat(sums[size_t(r)]);
     if (row_fire) {
-      Result res{cycle_ + uint64_t(p_.result_latency()), {}, head.last};
+      Result res{cycle_ + uint64_t(p_.result_latency()), {}, in.w_last};
       for (const MacRowSum& row : rows_) res.y.push_back(row.result());
       in_flight_.push_back(res);
     }
     beat_ = row_fire ? 0 : beat_ + 1;
-    if (head.last) {
+    if (in.w_last) {
       loaded_[size_t(stream_bank_)] = false;
       stream_bank_ ^= 1;
     }
   }
-  if (w_fire) {
-    wq_.pop_front();
-    ++beats_taken_;
-  }
-  if (w_push) wq_.push_back(WBeat{in.w_data, in.w_last});
   out_count_ += (row_fire ? 1 : 0) - (pop ? 1 : 0);
   pop_q_ = pop;
   pace_ = row_fire ? MacArrayParams::kRowPace - 1 : std::max(pace_ - 1, 0);

@@ -34,13 +34,10 @@ struct MacArrayParams {
   int k_bits() const;  // $clog2(MaxK); cfg_addr_i has k_bits() + 1 bits
   void check() const;  // throws std::invalid_argument when unusable
 
-  // The schedule (docs/mac_array.md section 3). A beat accepted at the weight port reaches the
-  // control kWeightQueueLatency cycles later at the earliest (the two-entry weight queue). A row's
-  // result enters the result queue result_latency() cycles after the control takes the row's last
-  // beat; it is on the output two cycles later at the earliest.
+  // The schedule (docs/mac_array.md section 3). A row's result enters the result queue
+  // result_latency() cycles after the row's last beat is accepted; it is on the output two cycles
+  // later at the earliest.
   int result_latency() const;
-  static constexpr int kWeightQueueLatency = 1;
-  static constexpr int kWeightQueueDepth = 2;
   static constexpr int kQueueDepth = 16;                          // plus the output register
   static constexpr int kRowPace = pkg::MAC_ACC_PARTIALS / 2;       // cycles between two rows' ends
   int init_cycles() const { return kind == MacArrayKind::Sparse ? max_k : 0; }  // the table's sweep
@@ -102,8 +99,8 @@ struct MacArrayPins {
   MacArrayOutputs out;
 };
 
-// Cycle model: set `in`; eval() gives `out` between two clock edges (act_ready depends on
-// cfg_valid); tick() is one rising edge with `in`, then eval(). After construction it is
+// Cycle model: set `in`; eval() gives `out` between two clock edges (the readies depend on
+// cfg_valid and w_last); tick() is one rising edge with `in`, then eval(). After construction it is
 // in the reset state. It keeps the RTL's control registers, the activation banks and the
 // permutation table, and computes each row's value when its last beat is accepted (the datapath
 // runs free, so the value and its arrival in the result queue do not depend on what happens in
@@ -115,12 +112,8 @@ class MacArrayModel : public MacArrayPins {
   void eval();
   void tick();
   const MacArrayParams& params() const { return p_; }
-  // Nothing on its way: no activation loading, no beat in the weight queue, no result in the
-  // datapath, the result queue or the output.
+  // Nothing on its way: no activation loading, no result in the datapath, the queue or the output.
   bool idle() const;
-  // Weight beats the control has taken from the weight queue since reset (for benches that time
-  // from the control's first beat: the port may take beats before their activations are loaded).
-  uint64_t beats_taken() const { return beats_taken_; }
 
  private:
   struct Load {  // an activation on its way into its bank
@@ -161,14 +154,6 @@ class MacArrayModel : public MacArrayPins {
   std::array<Load, 5> a_;  // a_[1] .. a_[4]; a_[0] unused
   bool a5_last_ = false;
   int a5_bank_ = 0;
-  // The weight queue (ws_mac_w_queue), its head first: the control sees the head as the offered beat
-  struct WBeat {
-    Bits data;
-    bool last = false;
-  };
-  std::deque<WBeat> wq_;
-  uint64_t beats_taken_ = 0;
-  bool ctrl_w_ready() const;  // the control's ready for the head (the RTL's ws_mac_ctrl w_ready_o)
   // Weights
   int stream_bank_ = 0, beat_ = 0, out_count_ = 0, pace_ = 0;
   bool pop_q_ = false;  // a result left in the cycle before: its credit is free from this cycle on

@@ -38,9 +38,7 @@ struct RunStats {
   uint64_t cycle_mismatches = 0;  // cycles on which an RTL output differs from the cycle model
   uint64_t lockstep_cycles = 0;   // cycles on which they were compared
   uint64_t outputs = 0;           // output transfers
-  // The cycle the array's control takes its first weight beat (from the weight queue, after the
-  // port), and the cycle of the last output transfer.
-  uint64_t first_take = 0, last_out = 0;
+  uint64_t first_w = 0, last_out = 0;  // cycle of the first weight transfer, of the last output transfer
   bool finished = false;
   bool assertion_failed = false;
   ws::MacArrayOutputs final_out;  // the device's outputs once everything is done
@@ -179,13 +177,12 @@ RunStats run_jobs(const std::vector<Job>& jobs, const Traffic& t, uint64_t seed,
       act_on = false;
     }
     if (in.w_valid && o.w_ready) {
+      if (st.first_w == 0 && w == 0 && w_i == 0) st.first_w = cyc;
       ++w_i;
       w_on = false;
     }
-    const uint64_t taken = ref.beats_taken();
     dut.tick();
     ref.tick();
-    if (taken == 0 && ref.beats_taken() == 1) st.first_take = cyc;
     st.cycles = cyc + 1;
 
     if (s < jobs.size() && cfg_i == jobs[s].cfg.size() && act_i == jobs[s].x.size()) {  // next setup

@@ -149,9 +149,9 @@ TYPED_TEST(MacArray, HandCheckedInt8) {
   this->report("directed", MacMode::Int8, s);
   EXPECT_EQ(s.values, uint64_t(rows));
   EXPECT_FALSE(s.final_out.err);
-  // The control takes one beat per cycle; the result enters the result queue result_latency()
-  // cycles after the last and is on the output two cycles later.
-  EXPECT_EQ(s.last_out - s.first_take, uint64_t(j.beats.size() - 1 + p.result_latency() + 2));
+  // One beat per cycle; the result enters the queue result_latency() cycles after the last beat and
+  // is on the output two cycles later.
+  EXPECT_EQ(s.last_out - s.first_w, uint64_t(j.beats.size() - 1 + p.result_latency() + 2));
 }
 
 // Row lengths around the 16 partial sums and the 8-cycle pace of row ends, several row blocks,
@@ -325,10 +325,10 @@ TYPED_TEST(MacArray, Stories260K) {
 
 // ---------------------------------------------------------------------------------------------
 // The same pruned real layers at full speed (no gaps, no backpressure) on the sparse and the dense
-// array of one configuration (equal multipliers): cycles from the control's first weight beat to
-// the last result, and dense-equivalent MACs (rows x K of the layer) per cycle; then all 7 matrices
-// of layer 0 back to back, where each one's configuration and activations load while the one
-// before streams. Besides the human-readable lines, each gives one "WS_BENCH {json}" line that
+// array of one configuration (equal multipliers): cycles from the first weight transfer to the last
+// result, and dense-equivalent MACs (rows x K of the layer) per cycle; then all 7 matrices of layer
+// 0 back to back, where each one's configuration and activations load while the one before
+// streams. Besides the human-readable lines, each gives one "WS_BENCH {json}" line that
 // scripts/bench_hw.py collects (a cycle count, not a timing). RTL only: the cycles are the RTL's.
 template <class VS, class VD, class CS, class CD>
 double cycle_count_sparse_vs_dense(const char* config, const std::vector<RealLayer>& layers) {
@@ -351,7 +351,7 @@ double cycle_count_sparse_vs_dense(const char* config, const std::vector<RealLay
     all_macs += macs;
     const RunStats s = run_jobs<DS>({js}, Traffic{}, 1, "");
     const RunStats d = run_jobs<DD>({jd}, Traffic{}, 1, "");
-    const uint64_t cs = s.last_out - s.first_take + 1, cd = d.last_out - d.first_take + 1;
+    const uint64_t cs = s.last_out - s.first_w + 1, cd = d.last_out - d.first_w + 1;
     std::printf("cycles %s (%dx%d) on R%dG%d (%d multipliers each): sparse %llu (%.2f dense-equivalent MAC/cycle), "
                 "dense %llu (%.2f MAC/cycle), speed-up %.3f\n",
                 L.name.c_str(), L.rows, L.cols, ps.rows, ps.groups_per_cycle, mults, (unsigned long long)cs,
@@ -369,7 +369,7 @@ double cycle_count_sparse_vs_dense(const char* config, const std::vector<RealLay
   if (measured == 0) return 0;
   const RunStats s = run_jobs<DS>(all_s, Traffic{}, 1, "");
   const RunStats d = run_jobs<DD>(all_d, Traffic{}, 1, "");
-  const uint64_t cs = s.last_out - s.first_take + 1, cd = d.last_out - d.first_take + 1;
+  const uint64_t cs = s.last_out - s.first_w + 1, cd = d.last_out - d.first_w + 1;
   std::printf("cycles layer 0, %d matrices back to back on R%dG%d: sparse %llu (%.2f MAC/cycle), dense %llu "
               "(%.2f MAC/cycle), speed-up %.3f\n",
               measured, ps.rows, ps.groups_per_cycle, (unsigned long long)cs, all_macs / double(cs),
