@@ -5,23 +5,18 @@ shapes (GGUF's ne reversed) and the fp32 bit pattern of every value. Installs gg
 when missing. Exits non-zero on any mismatch, missing tensor or a file without the quantized types.
 """
 import argparse
-import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import pyrequire  # noqa: E402  (the one on-first-use pip installer)
+
 
 def require(*modules):
     """Imports the modules, installing their PyPI packages first if any is missing."""
-    try:
-        return [importlib.import_module(m) for m in modules]
-    except ImportError:
-        print("gguf_reference: installing gguf and numpy with pip", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "gguf", "numpy"],
-                       check=True)
-        importlib.invalidate_caches()
-        return [importlib.import_module(m) for m in modules]
+    return pyrequire.require(modules, ["gguf", "numpy"], "gguf_reference")
 
 
 def read_safetensors(path, np):

@@ -13,26 +13,20 @@ Installs numpy, gguf, tokenizers and jinja2 with pip when missing (small wheels;
   hf       --gguf F --out DIR                       an HF-style checkpoint: model.safetensors + config.json
 """
 import argparse
-import importlib
 import json
 import os
 import struct
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import pyrequire  # noqa: E402  (the one on-first-use pip installer)
+
 
 def require(*modules):
     """Imports the modules, installing their PyPI packages first if any is missing."""
-    try:
-        return [importlib.import_module(m) for m in modules]
-    except ImportError:
-        print("smollm2_reference: installing numpy, gguf, tokenizers and jinja2 with pip", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "numpy", "gguf", "tokenizers", "jinja2"], check=True)
-        importlib.invalidate_caches()
-        return [importlib.import_module(m) for m in modules]
+    return pyrequire.require(modules, ["numpy", "gguf", "tokenizers", "jinja2"], "smollm2_reference")
 
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: BLAS threads fighting on 2 cores are slower

@@ -1,11 +1,11 @@
 """The training framework, installed from PyPI on first use (docs/lte.md "Install cost"): JAX on CPU
 (jax + jaxlib, CPU-only wheels, no CUDA), optax for Adam, safetensors for the files the C++ tool reads
 and writes. Pinned, so a training run is reproducible from its seed."""
-import importlib
 import os
-import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import pyrequire  # noqa: E402  (the one on-first-use pip installer)
 
 PINNED = ["jax==0.10.2", "jaxlib==0.10.2", "optax==0.2.8", "safetensors==0.8.0", "numpy"]
 
@@ -17,14 +17,4 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def require():
     """Imports jax, optax, safetensors.numpy and numpy, pip-installing the pinned packages if one is missing."""
-    mods = ["numpy", "jax", "optax", "safetensors.numpy"]
-    try:
-        return [importlib.import_module(m) for m in mods]
-    except ImportError:
-        t = time.time()
-        print("train: installing " + " ".join(PINNED) + " with pip", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "--root-user-action=ignore", *PINNED], check=True)
-        print(f"train: installed in {time.time() - t:.0f} s", file=sys.stderr, flush=True)
-        importlib.invalidate_caches()
-        return [importlib.import_module(m) for m in mods]
+    return pyrequire.require(["numpy", "jax", "optax", "safetensors.numpy"], PINNED, "train")
