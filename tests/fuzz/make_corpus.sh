@@ -81,7 +81,7 @@ PY
 
 # GGUF seeds: real blocks of SmolLM2 (read with gguf-py, the test's reference, installed if missing).
 smollm2=$(bash "$here/../../scripts/smollm2.sh")
-python3 -c "import gguf" 2>/dev/null || python3 -m pip install -q gguf numpy
+PYTHONPATH="$here/../../scripts" python3 -c "import pyrequire; pyrequire.require(['gguf', 'numpy'], ['gguf', 'numpy'], 'make_corpus')"
 mkdir -p "$here/corpus_gguf"
 python3 - "$smollm2" "$here/corpus_gguf" <<'PY'
 import struct, sys
