@@ -193,8 +193,8 @@ module ws_tans_decoder #(
   // The slots of a chunk: PRIME (context 0 reads its initial-state unit), PSA and PSB (each context
   // addresses the table with its initial state), BEATs (a context decodes Lanes symbols; the other
   // extracts), TAIL (the last beat's context extracts for the last time). PRIME needs the slot
-  // before it to have decoded nothing (so every lane's position is 0 in w0, the initial-state unit)
-  // and the phase 1; IDLE slots get there. DONE is a slot that does nothing.
+  // before it to have decoded nothing (so every lane's position reads 16) and the phase 1; IDLE
+  // slots get there. DONE is a slot that does nothing.
   //
   // pend_q is the next slot to run and s_*_q what it does, all registered: when adv_q is high it
   // runs, and at the clock edge pend_q and s_*_q become its successor's. adv_d only decides whether
@@ -468,7 +468,6 @@ module ws_tans_decoder #(
       .phase_i    (phase_q),
       .pseudo_i   (s_pseudo_q),
       .beat_i     (s_beat_q),
-      .dec_live_i (phase_q ? !done1_q[j] : !done0_q[j]),  // flushed states take no pop
       .pop_sel_i  ({s_pop1_q[j], s_pop0_q[j]}),
       .fin_sel_i  ({s_fin1_q[j], s_fin0_q[j]}),
       .init_i     (s_init_q),

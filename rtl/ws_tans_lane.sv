@@ -5,16 +5,13 @@
 // output register and takes two cycles; the two contexts alternate on it. In a slot (a cycle with
 // adv_i) the context `phase_i` decodes and the other one extracts:
 //   decode  (context phase_i): entry = the RAM output; next state = base | (window & mask) goes to
-//           the RAM address, symbol out, and the bit position cur + nb is registered (16 or more:
-//           w0 is used up and pops now, and the position drops by 16);
+//           the RAM address, symbol out, and the bit position sum = cur + nb is registered;
 //   extract (the other context, which decoded in the slot before): the window for its next decode
-//           is cut from {h0, w0} at that position.
-// So the path from the RAM output register to its address is one LUT level (the window's 4:1 from
-// registers runs beside the RAM's clock-to-out); the adder's sum goes into a register and its carry
-// into the decoding state's buffer enables. Popping at the decode (issue 12's ninth step) lets the
-// extraction after it start inside {h0, w0}: no 2:1 on the position's bit 4 and no view copy.
-// Errors of a state are checked at its extractions, in a pipeline of registered stages, and
-// reported three cycles later.
+//           is cut from {h1, h0, w0} at that sum (16 or more: w0 is used up and pops).
+// So nothing on the path from the RAM output register adds or compares: one LUT level to the RAM
+// address (the window's 4:1 from registers runs beside the RAM's clock-to-out), an adder into a
+// register. Errors of a state are checked at its extractions, in a
+// pipeline of registered stages, and reported three cycles later.
 module ws_tans_lane #(
   parameter int MaxTableLog = 11
 ) (
@@ -33,8 +30,7 @@ module ws_tans_lane #(
   input  wire                    adv_i,      // a slot runs this cycle (else everything holds)
   input  wire                    phase_i,    // the context that decodes; the other extracts
   input  wire                    pseudo_i,   // decode: the initial state (the window) is the address
-  input  wire                    beat_i,     // decode: a symbol step (neither: the position := 0)
-  input  wire                    dec_live_i, // the decoding context's state is live (not done)
+  input  wire                    beat_i,     // decode: a symbol step (neither: sum := 16)
   // Extract, per context (registered in the sequencer, which knows which states are done):
   input  wire  [1:0]             pop_sel_i,  // the context extracts, not for the last time
   input  wire  [1:0]             fin_sel_i,  // the context extracts for the last time: flush after
@@ -53,10 +49,6 @@ module ws_tans_lane #(
   `include "ws_assert.svh"
 
   localparam int ML        = MaxTableLog;
-  // Bit {cur, n} (cur 0 .. 15, n 0 .. 7): cur + n >= 16, the position passes w0.
-  function automatic logic [127:0] pass_table();
-    for (int i = 0; i < 128; i++) pass_table[i] = (i >> 3) + (i & 7) >= 16;
-  endfunction
   localparam int EntryBits = 2 * ML + 12;  // {nb[3:0], mask[ML-1:0], base[ML-1:0], symbol[7:0]}
   localparam int BaseAt    = 8;
   localparam int MaskAt    = 8 + ML;
@@ -64,15 +56,15 @@ module ws_tans_lane #(
 
   // ---------------------------------------------------------------------------------------------
   // The two states' input buffers
-  // Per context c: units at [16c +: 16], valid flags at [2c +: 2]. (Packed: Yosys re-elaborates a
+  // Per context c: units at [16c +: 16], valid flags at [3c +: 3]. (Packed: Yosys re-elaborates a
   // module whose array elements meet ports, which breaks hierarchy -chparam.)
   logic [1:0]  pop, flush, ended;
-  logic [31:0] w0, h0;
-  logic [3:0]  valid;
+  logic [31:0] w0, h0, h1;
+  logic [5:0]  valid;
 
   for (genvar c = 0; c < 2; c++) begin : g_state
     ws_tans_state_buffer #(
-      .Slots(ML <= 8 ? 3 : 4)  // as before the ninth step (the extraction reads only {h0, w0} now)
+      .Slots(ML <= 8 ? 3 : 4)  // the view reads h1 only above 8 (ViewBits 32: {h0, w0})
     ) u_buffer (
       .clk_i,
       .rst_ni,
@@ -84,7 +76,8 @@ module ws_tans_lane #(
       .flush_i   (flush[c]),
       .w0_o      (w0[16*c +: 16]),
       .h0_o      (h0[16*c +: 16]),
-      .valid_o   (valid[2*c +: 2]),
+      .h1_o      (h1[16*c +: 16]),
+      .valid_o   (valid[3*c +: 3]),
       .ended_o   (ended[c]),
       .ok_o      (ready_o[c])
     );
@@ -99,8 +92,7 @@ module ws_tans_lane #(
   logic [1:0]           fine_q;    // ... and its position mod 4
   logic [ML-1:0]        window;    // its next bits: coarse_q[fine_q +: ML]
   logic [3:0]           cur_q;     // its bit position in w0
-  logic [4:0]           step;      // cur_q + nb: the position after this decode, from w0 on
-  logic [3:0]           sum_q;   // the extracting context's position in w0 (popped if step passed 16)
+  logic [4:0]           sum_q;   // the extracting context's position: cur + nb of its last decode
   logic [ML-1:0]        addr_q;  // the address of the last decode: the state after it
 
   ws_bram_sdp #(
@@ -134,36 +126,40 @@ module ws_tans_lane #(
   assign addr = pseudo_i ? window : base | (window & mask);
 
   // ---------------------------------------------------------------------------------------------
-  // Extract: the window of the other context at its position sum_q in its w0. Its decode in the slot
-  // before popped w0 when the position passed 16, so the window starts inside w0 and ends below bit
-  // 15 + ML <= 27 of {h0, w0}, read from its buffer directly: they hold still this cycle (the
-  // context pops only when it decodes, and has the units the window reads, so nothing moves into
-  // them). w0 is also the unit the checks read.
-  localparam int HalfBits = ML + 15;  // every start sum_q <= 15
+  // Extract: the window of the other context at its position sum_q. The units it reads, {h1, h0,
+  // w0} of that context, are copied into view_q the cycle before: they hold still then (the
+  // context decodes, so pops nothing, and has at least three units in, so nothing moves into
+  // them), and the copy takes the context multiplexer off the extraction path.
+  // The positions an extraction can see: sum <= 15 + ML (cur <= 15, nb <= ML), so the window ends
+  // below bit 2 * ((15 + ML) / 2) + ML + 1 of {h1, h0, w0}; the checks read all of h0 (bit 31) when
+  // the position is 16 or more.
+  localparam int WinBits  = 2 * ((15 + ML) / 2) + ML + 1;
+  localparam int ViewBits = WinBits > 32 ? WinBits : 32;
+  localparam int HalfBits = ML + 15;  // after the shift by 16: every start sum[3:0] <= 15
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
   logic                fin;      // ... for the last time
-  logic                carry;    // this decode's position passes 16: w0 is used up
-  logic [HalfBits-1:0] half;     // {h0, w0} of the extracting context: the bits a window can reach
-  logic [31-HalfBits:0] unused_half;  // ... and the rest (no window reaches them)
-  logic [ML+2:0]       coarse;   // from bit 4 * sum[3:2] on
+  logic                shift;    // sum >= 16: w0 is used up
+  logic [ViewBits-1:0] view_q;
+  logic [HalfBits+15:0] view_ext;  // view_q, zeros above (positions no sum reaches)
+  logic [HalfBits-1:0] half;     // view_q from bit 16 * sum[4] on: its low unit is the position's
+  logic [ML+2:0]       coarse;   // view_q from bit 4 * sum[4:2] on
 
   assign ext_ctx = !phase_i;
   assign live    = |(pop_sel_i | fin_sel_i);
   assign fin     = |fin_sel_i;
-  assign step    = 5'({1'b0, cur_q} + {1'b0, nb});
-  // The initial-state unit is used up by its pseudo decode; a symbol's decode when it passes 16.
-  // That test comes from the RAM output into the buffers' enables, so it is a table lookup on
-  // {cur, nb[2:0]} (a LUT6 of registers and RAM pins), not the adder's carry chain: nb <= ML, so at
-  // ML <= 8 nb[3] means nb = 8 and cur >= 8 decides.
-  localparam logic [127:0] PassTab = pass_table();
-  logic passes;
-  assign passes  = ML <= 8 ? PassTab[{cur_q, nb[2:0]}] || (nb[3] && cur_q[3]) : step[4];
-  assign carry   = pseudo_i || (beat_i && passes);
-  assign {unused_half, half} = ext_ctx ? {h0[31:16], w0[31:16]} : {h0[15:0], w0[15:0]};
-  // A logarithmic shifter, not a multiplexer per bit: shifts by 8 and 4 (sum[3:2]); the decode does
-  // the last 4:1. Each stage only as wide as the bits the later ones can reach (a `>>` of the whole
-  // half maps to more LUTs).
+  assign shift   = sum_q[4];
+  always_ff @(posedge clk_i) begin
+    // Next cycle's extractor: the context that decodes now, if this slot runs.
+    if (phase_i ^ adv_i) view_q <= ViewBits'({h1[15:0], h0[15:0], w0[15:0]});
+    else                 view_q <= ViewBits'({h1[31:16], h0[31:16], w0[31:16]});
+  end
+  // A logarithmic shifter, not a multiplexer per bit: a 2:1 by sum[4] (whose low 16 bits are the
+  // unit the checks read), then shifts by 8 and 4 (sum[3:2]); the decode does the last 4:1.
+  assign view_ext = (HalfBits+16)'(view_q);
+  assign half     = shift ? view_ext[16 +: HalfBits] : view_ext[0 +: HalfBits];
+  // Each stage only as wide as the bits the later ones can reach (a `>>` of the whole half maps to
+  // more LUTs).
   logic [ML+6:0] by8;
   logic [ML+2:0] by4;
   assign by8    = sum_q[3] ? half[8 +: ML+7] : half[0 +: ML+7];
@@ -171,19 +167,17 @@ module ws_tans_lane #(
   assign coarse = by4;
 
   for (genvar c = 0; c < 2; c++) begin : g_ctl
-    // The decoding context (phase_i) pops; only a live state's buffer (a done one may hold the next
-    // chunk's units).
-    assign pop[c]   = adv_i && (phase_i == c[0]) && dec_live_i && carry;
+    assign pop[c]   = adv_i && pop_sel_i[c] && shift;
     assign flush[c] = (adv_i && fin_sel_i[c]) || abort_i[c];
   end
 
   always_ff @(posedge clk_i) begin
     if (adv_i) begin
       addr_q <= addr;
-      sum_q    <= beat_i ? step[3:0] : 4'd0;
+      sum_q    <= beat_i ? 5'({1'b0, cur_q} + {1'b0, nb}) : 5'd16;
       coarse_q <= coarse;
       fine_q   <= sum_q[1:0];
-      cur_q    <= sum_q;
+      cur_q    <= sum_q[3:0];
     end
   end
 
@@ -197,8 +191,8 @@ module ws_tans_lane #(
   // "A 1 at bit `from` or above" of the 16-bit unit, in two register stages: per nibble, a 1 at or
   // above from[1:0] (nibble from[3:2]), any 1 (nibbles above it) or none (below); then their OR.
   logic        chk_q, chk_init_q, chk_fin_q, chk_ended_q, chk_nz_addr_q;
-  logic [1:0]  chk_valid_q;
-  logic [3:0]  chk_sum_q;
+  logic [2:0]  chk_valid_q;
+  logic [4:0]  chk_sum_q;
   logic [15:0] chk_unit_q;
   logic [3:0]  chk_from_q;  // the unit's bits from here up must be zero (padding, or above L)
 
@@ -211,30 +205,31 @@ module ws_tans_lane #(
     chk_init_q    <= init_i;
     chk_fin_q     <= fin;
     chk_ended_q   <= ended[ext_ctx];
-    chk_valid_q   <= ext_ctx ? valid[3:2] : valid[1:0];
+    chk_valid_q   <= ext_ctx ? valid[5:3] : valid[2:0];
     chk_nz_addr_q <= addr_q != '0;
     chk_sum_q     <= sum_q;
-    chk_unit_q    <= half[15:0];  // w0: the unit the position is in (the initial state's, at init)
-    chk_from_q    <= init_i ? table_log_i : sum_q;
+    chk_unit_q    <= half[15:0];  // the unit the position is in (the initial state's, at init)
+    chk_from_q    <= init_i ? table_log_i : sum_q[3:0];
   end
 
   // Stage 2: everything but the padding bits, and the padding per nibble.
-  logic       p_zero;
+  logic       p_zero, p_upto16;
   logic       st2_q, st2_early_q, st2_left_q, st2_final_q, st2_init_q, st2_pad_q;
   logic [3:0] nib_q;  // per nibble: a 1 at bit `from` or above in it
-  assign p_zero   = chk_sum_q == 4'd0;
+  assign p_zero   = chk_sum_q == 5'd0;
+  assign p_upto16 = chk_sum_q <= 5'd16;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) st2_q <= 1'b0;
     else         st2_q <= chk_q;
   end
   always_ff @(posedge clk_i) begin
-    // Units in the buffer from w0 on: valid[0] w0, [1] h0 (the slots fill from w0 up). The position
-    // is in w0: at 0 nothing of it is read (a whole unit if it is there), else w0 must be there.
-    st2_early_q <= chk_ended_q && !p_zero && !chk_valid_q[0];
-    st2_left_q  <= chk_fin_q && (!chk_ended_q || (p_zero ? chk_valid_q[0] : chk_valid_q[1]));
+    // Units in the buffer from w0 on: valid[0] w0, [1] h0, [2] h1 (the slots fill from w0 up).
+    st2_early_q <= chk_ended_q && (p_zero ? 1'b0 : p_upto16 ? !chk_valid_q[0] : !chk_valid_q[1]);
+    st2_left_q  <= chk_fin_q && (!chk_ended_q || (p_zero ? chk_valid_q[0] : p_upto16 ? chk_valid_q[1]
+                                                                                     : chk_valid_q[2]));
     st2_final_q <= chk_fin_q && chk_nz_addr_q;
     st2_init_q  <= chk_init_q;
-    st2_pad_q   <= chk_fin_q && !p_zero;  // the position is inside a unit: padding above it
+    st2_pad_q   <= chk_fin_q && chk_sum_q[3:0] != '0;  // the position is inside a unit: padding above it
     for (int n = 0; n < 4; n++) begin
       nib_q[n] <= 2'(n) == chk_from_q[3:2] ? (chk_unit_q[4*n +: 4] >> chk_from_q[1:0]) != '0
                                            : 2'(n) > chk_from_q[3:2] && chk_unit_q[4*n +: 4] != '0;

@@ -2,15 +2,14 @@
 // ws_tans_state_buffer: the input of one tANS state (docs/tans_decoder.md, section 3). Slots 16-bit
 // unit slots, w0 (the unit the state reads from), h0, h1 and (Slots = 4) h2: units enter at the
 // last slot and move down whenever the slot below is free, so every slot register has one source and
-// a clock enable, no multiplexer. The decoder reads {h0, w0} and pops w0 (w0 <- h0 ...) when a decode
-// takes its bit position past 16. It needs the units its next window reaches after a pop, plus the
-// one that ok_o looks ahead by: 3 slots (4 above MaxTableLog 8, as before the decoder popped at the
-// decode).
+// a clock enable, no multiplexer. The decoder reads {h1, h0, w0} and pops w0 (w0 <- h0 ...) once its
+// bit position passes 16. It needs the units its next window reaches after a pop, plus the one that
+// ok_o looks ahead by: 4 slots, or 3 where the window never reaches h1 (MaxTableLog <= 8).
 //
 // A chunk's units end at the one with `last`; after it the port takes nothing until flush_i, so
-// the next chunk's units never mix in. flush_i ends the state's chunk: the slots empty (the next
-// chunk's initial-state unit sinks into w0), and if the last unit has not come yet the buffer drains
-// the port up to it.
+// the next chunk's units never mix in. flush_i ends the state's chunk: the slots empty, w0 becomes
+// a dummy unit (the first pop of the next chunk drops it, which puts the initial state unit in w0),
+// and if the last unit has not come yet the buffer drains the port up to it.
 module ws_tans_state_buffer #(
   parameter int Slots = 4  // 3 or 4: unit slots, w0 .. the entry slot
 ) (
@@ -24,7 +23,8 @@ module ws_tans_state_buffer #(
   input  wire         flush_i,   // the state's chunk is over
   output logic [15:0] w0_o,
   output logic [15:0] h0_o,
-  output logic [1:0]  valid_o,   // w0, h0 hold units
+  output logic [15:0] h1_o,
+  output logic [2:0]  valid_o,   // w0, h0, h1 hold units (w0 may be the dummy)
   output logic        ended_o,   // the chunk's last unit came in: what is left of it is in the slots
   output logic        ok_o       // registered: all slots full (or the last one filling), or the last unit in, a cycle ago
 );
@@ -65,13 +65,13 @@ module ws_tans_state_buffer #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      valid_q <= '0;
+      valid_q <= Slots'(1);  // w0: the dummy the first chunk's first pop drops
       ended_q <= 1'b0;
       drain_q <= 1'b0;
       ok_q    <= 1'b0;
     end else begin
       if (flush_i) begin
-        valid_q <= '0;
+        valid_q <= Slots'(1);
         ended_q <= 1'b0;
         drain_q <= !ended && !(take && in_last_i);
       end else begin
@@ -93,14 +93,14 @@ module ws_tans_state_buffer #(
 
   assign w0_o    = data_q[0];
   assign h0_o    = data_q[1];
-  assign valid_o = valid_q[1:0];
+  assign h1_o    = data_q[2];
+  assign valid_o = valid_q[2:0];
   assign ended_o = ended;
   assign ok_o    = ok_q;
 
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
-  // A pop drops the unit a decode used up: w0 holds it (a decode may run before h0 comes in; the
-  // extraction after it waits for ok_o).
-  `WS_ASSERT(pop_full, !pop_i || flush_i || valid_q[0] || ended,
-             ("ws_tans_state_buffer: pop of an empty w0 before the last unit"))
+  // A pop leaves the units the next window reads: w0 and h0, and h1 with 4 slots (ws_tans_lane).
+  `WS_ASSERT(pop_full, !pop_i || flush_i || &valid_q[E-1:0] || ended,
+             ("ws_tans_state_buffer: pop without %0d units or the last one", E))
 endmodule
 `resetall

@@ -45,7 +45,9 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
     throw std::invalid_argument("TansDecoderModel: chunk_bits must be 4..count_bits");
   lo_bits_ = clog2(uint64_t(8 * p.lanes));
   cb_ = p.chunk_bits > lo_bits_ ? p.chunk_bits : lo_bits_ + 1;
-  slots_ = p.max_table_log <= 8 ? 3 : 4;  // ws_tans_lane's Slots
+  // The bits a window reaches, and all of h0 (bit 31) for the checks.
+  view_bits_ = std::max(2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1, 32);
+  slots_ = p.max_table_log <= 8 ? 3 : 4;  // ws_tans_lane's Slots: the view reads w0 and h0 only at <= 8
   mem_.assign(size_t(2) << p.max_table_log, 0);
   lane_.assign(size_t(p.lanes), Lane{});
   reset_state();
@@ -71,7 +73,7 @@ void TansDecoderModel::reset_state() {
     l.chk = l.st2 = false;
     l.early = l.final_ = l.left = l.bad_init = false;
     for (Buffer& b : l.buf) {
-      b.valid = 0;
+      b.valid = 1;
       b.ended = b.drain = b.ok = false;
     }
   }
@@ -129,18 +131,12 @@ void TansDecoderModel::compute(Comb& c) const {
     const bool pop_sel[2] = {bit(s_pop0_, j), bit(s_pop1_, j)};
     const bool fin_sel[2] = {bit(s_fin0_, j), bit(s_fin1_, j)};
     const bool abort[2] = {bit(abort0_, j), bit(abort1_, j)};
-    const uint32_t ml_mask = uint32_t(low_mask(ML));
-    const uint64_t entry = l.rdata;
-    c.nb[size_t(j)] = uint32_t(entry >> (8 + 2 * ML)) & 15;
-    // The decoding context (phase) pops w0 when it is used up: its initial state's unit at a pseudo
-    // decode, a symbol's position passing 16; only while its state is live (not done).
-    const bool dec_live = !bit(phase_ ? done1_ : done0_, j);
-    const bool carry = s_pseudo_ || (s_beat_ && l.cur + c.nb[size_t(j)] >= 16);
+    const bool shift = bit(l.sum, 4);
     for (int ctx = 0; ctx < 2; ++ctx) {
       const Buffer& b = l.buf[size_t(ctx)];
       Comb::BufComb& bc = c.b[size_t(j)][size_t(ctx)];
       const int s = ctx * K + j;
-      bc.pop = adv_ && int(phase_) == ctx && dec_live && carry;
+      bc.pop = adv_ && pop_sel[ctx] && shift;
       bc.flush = (adv_ && fin_sel[ctx]) || abort[ctx];
       const int e = slots_ - 1;  // the entry slot
       for (int k = 0; k < e; ++k) bc.move[size_t(k)] = bc.pop || (!bit(b.valid, k) && bit(b.valid, k + 1));
@@ -152,15 +148,17 @@ void TansDecoderModel::compute(Comb& c) const {
     c.lane_ready0 |= uint32_t(l.buf[0].ok) << j;
     c.lane_ready1 |= uint32_t(l.buf[1].ok) << j;
 
+    const uint32_t ml_mask = uint32_t(low_mask(ML));
+    const uint64_t entry = l.rdata;
     c.symbol[size_t(j)] = uint8_t(entry);
     const uint32_t base = uint32_t(entry >> 8) & ml_mask;
     const uint32_t mask = uint32_t(entry >> (8 + ML)) & ml_mask;
+    c.nb[size_t(j)] = uint32_t(entry >> (8 + 2 * ML)) & 15;
     const uint32_t window = (l.coarse >> l.fine) & ml_mask;
     c.addr[size_t(j)] = s_pseudo_ ? window : (base | (window & mask));
-    // The shifter on {h0, w0} of the extracting context (w0 is the unit the checks read): by 4 *
-    // sum[3:2]; the decode takes the window at sum[1:0] from it.
-    const Buffer& xb = l.buf[phase_ ? 0 : 1];
-    const uint64_t half = (uint64_t(xb.data[1]) << 16 | xb.data[0]) & low_mask(ML + 15);
+    // The shifter: a shift by 16 (sum[4]), whose low unit the checks read, then by 4 * sum[3:2]; the
+    // decode takes the window at sum[1:0] from it.
+    const uint64_t half = (l.view >> (shift ? 16 : 0)) & low_mask(ML + 15);
     c.coarse[size_t(j)] = uint32_t(half >> (4 * ((l.sum >> 2) & 3))) & uint32_t(low_mask(ML + 3));
     c.src[size_t(j)] = uint32_t(half) & 0xffff;
     c.live[size_t(j)] = pop_sel[0] || pop_sel[1] || fin_sel[0] || fin_sel[1];
@@ -267,6 +265,7 @@ void TansDecoderModel::tick() {
   }
 
   // Lanes: the state buffers, the RAM, the decode and extract registers, the checks.
+  const uint64_t view_mask = low_mask(view_bits_);
   for (int j = 0; j < K; ++j) {
     Lane& l = lane_[size_t(j)];
     const bool adv = adv_;
@@ -275,6 +274,9 @@ void TansDecoderModel::tick() {
       l.rdata = l.read;
       l.read = mem_[(size_t(bank_) << ML) | c.addr[size_t(j)]];
     }
+    // The extract view of next cycle's extractor; the buffers' units as they are now.
+    const Buffer& vb = l.buf[phase_ != adv ? 0 : 1];
+    l.view = (uint64_t(vb.data[2]) << 32 | uint64_t(vb.data[1]) << 16 | vb.data[0]) & view_mask;
     // Checks, from the registers as they are now.
     const bool above_any = [&] {
       bool a = false;
@@ -288,13 +290,15 @@ void TansDecoderModel::tick() {
     const bool final_ = l.st2 && l.st2_final;
     const bool left = l.st2 && (l.st2_left || (l.st2_pad && above_any));
     const bool bad_init = l.st2 && l.st2_init && above_any;
-    const bool p_zero = l.chk_sum == 0;  // the position in w0
+    const bool p_zero = l.chk_sum == 0, p_upto16 = l.chk_sum <= 16;
     const bool st2 = l.chk;
-    const bool st2_early = l.chk_ended && !p_zero && !bit(l.chk_valid, 0);
-    const bool st2_left = l.chk_fin && (!l.chk_ended || (p_zero ? bit(l.chk_valid, 0) : bit(l.chk_valid, 1)));
+    const bool st2_early = l.chk_ended && (p_zero ? false : p_upto16 ? !bit(l.chk_valid, 0) : !bit(l.chk_valid, 1));
+    const bool st2_left = l.chk_fin && (!l.chk_ended || (p_zero     ? bit(l.chk_valid, 0)
+                                                         : p_upto16 ? bit(l.chk_valid, 1)
+                                                                    : bit(l.chk_valid, 2)));
     const bool st2_final = l.chk_fin && l.chk_nz_addr;
     const bool st2_init = l.chk_init;
-    const bool st2_pad = l.chk_fin && !p_zero;
+    const bool st2_pad = l.chk_fin && (l.chk_sum & 15) != 0;
     const uint32_t from_hi = (l.chk_from >> 2) & 3;
     uint32_t nib_any = 0, nib_above = 0;
     for (int n = 0; n < 4; ++n) {
@@ -310,16 +314,16 @@ void TansDecoderModel::tick() {
     l.chk_init = s_init_;
     l.chk_fin = c.fin[size_t(j)];
     l.chk_ended = eb.ended;
-    l.chk_valid = eb.valid & 3;
+    l.chk_valid = eb.valid & 7;
     l.chk_nz_addr = l.addr != 0;
     l.chk_sum = l.sum;
     l.chk_unit = c.src[size_t(j)];
-    l.chk_from = s_init_ ? log_ : l.sum;
+    l.chk_from = s_init_ ? log_ : l.sum & 15;
     l.chk = adv && c.live[size_t(j)];
     if (adv) {
       const uint32_t sum = l.sum;
       l.addr = c.addr[size_t(j)];
-      l.sum = s_beat_ ? (l.cur + c.nb[size_t(j)]) & 15 : 0;  // a pop took 16 off
+      l.sum = s_beat_ ? l.cur + c.nb[size_t(j)] : 16;
       l.coarse = c.coarse[size_t(j)];
       l.fine = sum & 3;
       l.cur = sum & 15;
@@ -340,7 +344,7 @@ void TansDecoderModel::tick() {
       const uint8_t below = uint8_t(low_mask(e));
       const bool ok = ended || ((v & below) == below && (bit(v, e) || bc.move[size_t(e)]));
       if (bc.flush) {
-        b.valid = 0;
+        b.valid = 1;
         b.ended = false;
         b.drain = !ended && !(bc.take && last);
       } else {
