@@ -126,51 +126,40 @@ module ws_tans_lane #(
   assign addr = pseudo_i ? window : base | (window & mask);
 
   // ---------------------------------------------------------------------------------------------
-  // Extract: the window of the other context at its position sum_q, in {h1, h0, w0} of its buffer.
-  // Those units hold still from the decode before (the context decodes, so pops nothing, and has
-  // its units in, so nothing moves into them), so they are read a cycle early and registered
-  // already cut by 16 * sum[4] (issue 12, dec34): unit_q is the unit the position is in (w0, or h0
-  // when sum >= 16; the checks read it too), next_q the bits above it a window can reach. next
-  // cycle's sum[4] (this decode's carry, or sum_q[4] when no slot runs) picks unit_q's source; at
-  // ML <= 8 a window from sum >= 16 ends inside unit_q (sum - 16 + ML <= 15), so next_q is h0 then
-  // regardless. (A table lookup on {cur, nb[2:0]} for the carry, as in the ninth step, made Yosys
-  // map this at 1,575 LUT4 at 4 lanes; the adder's carry is used.)
-  localparam int HalfBits = ML + 15;  // every start sum[3:0] <= 15
+  // Extract: the window of the other context at its position sum_q. The units it reads, {h1, h0,
+  // w0} of that context, are copied into view_q the cycle before: they hold still then (the
+  // context decodes, so pops nothing, and has at least three units in, so nothing moves into
+  // them), and the copy takes the context multiplexer off the extraction path.
+  // The positions an extraction can see: sum <= 15 + ML (cur <= 15, nb <= ML), so the window ends
+  // below bit 2 * ((15 + ML) / 2) + ML + 1 of {h1, h0, w0}; the checks read all of h0 (bit 31) when
+  // the position is 16 or more.
+  localparam int WinBits  = 2 * ((15 + ML) / 2) + ML + 1;
+  localparam int ViewBits = WinBits > 32 ? WinBits : 32;
+  localparam int HalfBits = ML + 15;  // after the shift by 16: every start sum[3:0] <= 15
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
   logic                fin;      // ... for the last time
   logic                shift;    // sum >= 16: w0 is used up
-  logic [4:0]          step;     // cur + nb: this decode's position
-  logic                passes;   // step >= 16
-  logic                shift_d;  // next cycle's sum[4]
-  logic                next_ctx; // next cycle's extracting context: the decoding one, if a slot runs
-  logic [15:0]         unit_q;   // from bit 16 * sum[4] of the extractor's {h1, h0, w0}
-  logic [ML-2:0]       next_q;   // the bits after unit_q
-  logic [HalfBits-1:0] half;     // {next_q, unit_q}
-  logic [ML+2:0]       coarse;   // half from bit 4 * sum[3:2] on
+  logic [ViewBits-1:0] view_q;
+  logic [HalfBits+15:0] view_ext;  // view_q, zeros above (positions no sum reaches)
+  logic [HalfBits-1:0] half;     // view_q from bit 16 * sum[4] on: its low unit is the position's
+  logic [ML+2:0]       coarse;   // view_q from bit 4 * sum[4:2] on
 
-  assign ext_ctx  = !phase_i;
-  assign live     = |(pop_sel_i | fin_sel_i);
-  assign fin      = |fin_sel_i;
-  assign shift    = sum_q[4];
-  assign step     = 5'({1'b0, cur_q} + {1'b0, nb});
-  assign passes   = step[4];
-  assign shift_d  = adv_i ? !beat_i || passes : shift;
-  assign next_ctx = phase_i ^ !adv_i;
-  logic [15:0]   nx_w0, nx_h0;  // the next extractor's units
-  logic [ML-2:0] nx_h1;         // ... and the part of h1 a window reaches (above ML 8)
-  logic [16-ML:0] unused_h1;    // ... and the rest of it
-  assign nx_w0 = next_ctx ? w0[31:16] : w0[15:0];
-  assign nx_h0 = next_ctx ? h0[31:16] : h0[15:0];
-  assign {unused_h1, nx_h1} = next_ctx ? h1[31:16] : h1[15:0];
+  assign ext_ctx = !phase_i;
+  assign live    = |(pop_sel_i | fin_sel_i);
+  assign fin     = |fin_sel_i;
+  assign shift   = sum_q[4];
   always_ff @(posedge clk_i) begin
-    unit_q <= shift_d ? nx_h0 : nx_w0;
-    next_q <= ML > 8 && shift_d ? nx_h1 : nx_h0[ML-2:0];
+    // Next cycle's extractor: the context that decodes now, if this slot runs.
+    if (phase_i ^ adv_i) view_q <= ViewBits'({h1[15:0], h0[15:0], w0[15:0]});
+    else                 view_q <= ViewBits'({h1[31:16], h0[31:16], w0[31:16]});
   end
-  assign half = {next_q, unit_q};
-  // A logarithmic shifter, not a multiplexer per bit: shifts by 8 and 4 (sum[3:2]); the decode
-  // does the last 4:1. Each stage only as wide as the bits the later ones can reach (a `>>` of the
-  // whole half maps to more LUTs).
+  // A logarithmic shifter, not a multiplexer per bit: a 2:1 by sum[4] (whose low 16 bits are the
+  // unit the checks read), then shifts by 8 and 4 (sum[3:2]); the decode does the last 4:1.
+  assign view_ext = (HalfBits+16)'(view_q);
+  assign half     = shift ? view_ext[16 +: HalfBits] : view_ext[0 +: HalfBits];
+  // Each stage only as wide as the bits the later ones can reach (a `>>` of the whole half maps to
+  // more LUTs).
   logic [ML+6:0] by8;
   logic [ML+2:0] by4;
   assign by8    = sum_q[3] ? half[8 +: ML+7] : half[0 +: ML+7];
@@ -185,7 +174,7 @@ module ws_tans_lane #(
   always_ff @(posedge clk_i) begin
     if (adv_i) begin
       addr_q <= addr;
-      sum_q    <= beat_i ? step : 5'd16;
+      sum_q    <= beat_i ? 5'({1'b0, cur_q} + {1'b0, nb}) : 5'd16;
       coarse_q <= coarse;
       fine_q   <= sum_q[1:0];
       cur_q    <= sum_q[3:0];
