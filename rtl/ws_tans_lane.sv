@@ -7,7 +7,8 @@
 //   decode  (context phase_i): entry = the RAM output; next state = base | (window & mask) goes to
 //           the RAM address, symbol out, and the bit position sum = cur + nb is registered;
 //   extract (the other context, which decoded in the slot before): the window for its next decode
-//           is cut from {h1, h0, w0} at that sum (16 or more: w0 is used up and pops).
+//           is cut from {h1, h0, w0} at that sum (16 or more: w0 is used up and pops; it has held a
+//           copy of h0 since the decode, so the unit the position is in is always w0).
 // So nothing on the path from the RAM output register adds or compares: one LUT level to the RAM
 // address (the window's 4:1 from registers runs beside the RAM's clock-to-out), an adder into a
 // register. Errors of a state are checked at its extractions, in a
@@ -58,13 +59,13 @@ module ws_tans_lane #(
   // The two states' input buffers
   // Per context c: units at [16c +: 16], valid flags at [3c +: 3]. (Packed: Yosys re-elaborates a
   // module whose array elements meet ports, which breaks hierarchy -chparam.)
-  logic [1:0]  pop, flush, ended;
+  logic [1:0]  pop, early, flush, ended;
   logic [31:0] w0, h0, h1;
   logic [5:0]  valid;
 
   for (genvar c = 0; c < 2; c++) begin : g_state
     ws_tans_state_buffer #(
-      .Slots(ML <= 8 ? 3 : 4)  // the view reads h1 only above 8 (ViewBits 32: {h0, w0})
+      .Slots(ML <= 8 ? 3 : 4)  // the window reads h1 only above 8
     ) u_buffer (
       .clk_i,
       .rst_ni,
@@ -73,6 +74,7 @@ module ws_tans_lane #(
       .in_data_i (in_data_i[16*c +: 16]),
       .in_last_i (in_last_i[c]),
       .pop_i     (pop[c]),
+      .early_i   (early[c]),
       .flush_i   (flush[c]),
       .w0_o      (w0[16*c +: 16]),
       .h0_o      (h0[16*c +: 16]),
@@ -126,40 +128,47 @@ module ws_tans_lane #(
   assign addr = pseudo_i ? window : base | (window & mask);
 
   // ---------------------------------------------------------------------------------------------
-  // Extract: the window of the other context at its position sum_q. The units it reads, {h1, h0,
-  // w0} of that context, are copied into view_q the cycle before: they hold still then (the
-  // context decodes, so pops nothing, and has at least three units in, so nothing moves into
-  // them), and the copy takes the context multiplexer off the extraction path.
-  // The positions an extraction can see: sum <= 15 + ML (cur <= 15, nb <= ML), so the window ends
-  // below bit 2 * ((15 + ML) / 2) + ML + 1 of {h1, h0, w0}; the checks read all of h0 (bit 31) when
-  // the position is 16 or more.
-  localparam int WinBits  = 2 * ((15 + ML) / 2) + ML + 1;
-  localparam int ViewBits = WinBits > 32 ? WinBits : 32;
-  localparam int HalfBits = ML + 15;  // after the shift by 16: every start sum[3:0] <= 15
+  // Extract: the window of the other context at its position sum_q, in {h1, h0, w0} of its buffer:
+  // they hold still from the decode before (the context decodes, so pops nothing, and has its units
+  // in, so nothing moves into them). The unit the position is in is w0 (issue 12, dec34): a decode
+  // whose position passes 16 has w0 copy h0 at once (early), and so does a stalled extractor at 16
+  // or more, while the slots and flags still move at the extraction's pop. So there is no view copy
+  // and no 2:1 on sum[4] for the low unit; above it the window reads h0 (h1 from 16 on, above ML 8:
+  // at ML <= 8 a window from sum >= 16 ends inside w0, sum - 16 + ML <= 15).
+  localparam int HalfBits = ML + 15;  // every start sum[3:0] <= 15
+  // Bit {cur, n} (cur 0 .. 15, n 0 .. 7): cur + n >= 16.
+  function automatic logic [127:0] pass_table();
+    for (int i = 0; i < 128; i++) pass_table[i] = (i >> 3) + (i & 7) >= 16;
+  endfunction
+  localparam logic [127:0] PassTab = pass_table();
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
   logic                fin;      // ... for the last time
   logic                shift;    // sum >= 16: w0 is used up
-  logic [ViewBits-1:0] view_q;
-  logic [HalfBits+15:0] view_ext;  // view_q, zeros above (positions no sum reaches)
-  logic [HalfBits-1:0] half;     // view_q from bit 16 * sum[4] on: its low unit is the position's
-  logic [ML+2:0]       coarse;   // view_q from bit 4 * sum[4:2] on
+  logic [4:0]          step;     // cur + nb: this decode's position
+  logic                passes;   // step >= 16
+  logic [15:0]         ext_w0;          // the extractor's w0
+  logic [ML-2:0]       ext_h0, ext_h1;  // ... and the parts of its h0, h1 a window reaches
+  logic [16-ML:0]      unused_h0, unused_h1;
+  logic [HalfBits-1:0] half;     // from bit 16 * sum[4] of its {h1, h0, w0}: w0 then the bits above
+  logic [ML+2:0]       coarse;   // half from bit 4 * sum[3:2] on
 
   assign ext_ctx = !phase_i;
   assign live    = |(pop_sel_i | fin_sel_i);
   assign fin     = |fin_sel_i;
   assign shift   = sum_q[4];
-  always_ff @(posedge clk_i) begin
-    // Next cycle's extractor: the context that decodes now, if this slot runs.
-    if (phase_i ^ adv_i) view_q <= ViewBits'({h1[15:0], h0[15:0], w0[15:0]});
-    else                 view_q <= ViewBits'({h1[31:16], h0[31:16], w0[31:16]});
-  end
-  // A logarithmic shifter, not a multiplexer per bit: a 2:1 by sum[4] (whose low 16 bits are the
-  // unit the checks read), then shifts by 8 and 4 (sum[3:2]); the decode does the last 4:1.
-  assign view_ext = (HalfBits+16)'(view_q);
-  assign half     = shift ? view_ext[16 +: HalfBits] : view_ext[0 +: HalfBits];
-  // Each stage only as wide as the bits the later ones can reach (a `>>` of the whole half maps to
-  // more LUTs).
+  assign step    = 5'({1'b0, cur_q} + {1'b0, nb});
+  // Into w0's clock enables from the RAM output, so at ML <= 8 a table lookup on {cur, nb[2:0]} (a
+  // LUT6 of registers and RAM pins), not the adder's carry chain: nb <= 8 there, so nb[3] means nb =
+  // 8 and cur >= 8 decides.
+  assign passes  = ML <= 8 ? PassTab[{cur_q, nb[2:0]}] || (nb[3] && cur_q[3]) : step[4];
+  assign ext_w0  = ext_ctx ? w0[31:16] : w0[15:0];
+  assign {unused_h0, ext_h0} = ext_ctx ? h0[31:16] : h0[15:0];
+  assign {unused_h1, ext_h1} = ext_ctx ? h1[31:16] : h1[15:0];
+  assign half    = {ML > 8 && shift ? ext_h1 : ext_h0, ext_w0};
+  // A logarithmic shifter, not a multiplexer per bit: shifts by 8 and 4 (sum[3:2]); the decode
+  // does the last 4:1. Each stage only as wide as the bits the later ones can reach (a `>>` of the
+  // whole half maps to more LUTs).
   logic [ML+6:0] by8;
   logic [ML+2:0] by4;
   assign by8    = sum_q[3] ? half[8 +: ML+7] : half[0 +: ML+7];
@@ -168,13 +177,16 @@ module ws_tans_lane #(
 
   for (genvar c = 0; c < 2; c++) begin : g_ctl
     assign pop[c]   = adv_i && pop_sel_i[c] && shift;
+    // w0 copies h0 when the context's next extraction starts at 16 or more: at its decode (a
+    // non-symbol slot sets the position to 16), or while it waits to extract.
+    assign early[c] = adv_i ? phase_i == c[0] && (!beat_i || passes) : phase_i != c[0] && shift;
     assign flush[c] = (adv_i && fin_sel_i[c]) || abort_i[c];
   end
 
   always_ff @(posedge clk_i) begin
     if (adv_i) begin
       addr_q <= addr;
-      sum_q    <= beat_i ? 5'({1'b0, cur_q} + {1'b0, nb}) : 5'd16;
+      sum_q    <= beat_i ? step : 5'd16;
       coarse_q <= coarse;
       fine_q   <= sum_q[1:0];
       cur_q    <= sum_q[3:0];

@@ -4,7 +4,9 @@
 // last slot and move down whenever the slot below is free, so every slot register has one source and
 // a clock enable, no multiplexer. The decoder reads {h1, h0, w0} and pops w0 (w0 <- h0 ...) once its
 // bit position passes 16. It needs the units its next window reaches after a pop, plus the one that
-// ok_o looks ahead by: 4 slots, or 3 where the window never reaches h1 (MaxTableLog <= 8).
+// ok_o looks ahead by: 4 slots, or 3 where the window never reaches h1 (MaxTableLog <= 8). Before
+// that pop, from the decode whose position passes 16, w0 already holds a copy of h0 (early_i), so the
+// decoder's extraction reads the unit its position is in from w0 alone.
 //
 // A chunk's units end at the one with `last`; after it the port takes nothing until flush_i, so
 // the next chunk's units never mix in. flush_i ends the state's chunk: the slots empty, w0 becomes
@@ -20,6 +22,7 @@ module ws_tans_state_buffer #(
   input  wire  [15:0] in_data_i,
   input  wire         in_last_i,
   input  wire         pop_i,     // w0 is used up
+  input  wire         early_i,   // w0 takes a copy of h0 now; the slots and flags move at the pop
   input  wire         flush_i,   // the state's chunk is over
   output logic [15:0] w0_o,
   output logic [15:0] h0_o,
@@ -59,7 +62,9 @@ module ws_tans_state_buffer #(
   assign move[E] = take && !drain_q;
 
   always_ff @(posedge clk_i) begin
-    for (int k = 0; k < E; k++) if (move[k]) data_q[k] <= data_q[k + 1];
+    // w0 may copy h0 before its pop (the decoder's early_i): same source, one more enable term.
+    if (move[0] || early_i) data_q[0] <= data_q[1];
+    for (int k = 1; k < E; k++) if (move[k]) data_q[k] <= data_q[k + 1];
     if (move[E]) data_q[E] <= in_data_i;
   end
 
