@@ -59,7 +59,8 @@ module ws_tans_lane #(
   // The two states' input buffers
   // Per context c: units at [16c +: 16], valid flags at [3c +: 3]. (Packed: Yosys re-elaborates a
   // module whose array elements meet ports, which breaks hierarchy -chparam.)
-  logic [1:0]  pop, early, flush, ended;
+  logic [1:0]  pop, copy, copy_test, flush, ended;
+  logic        copy_pass;
   logic [31:0] w0, h0, h1;
   logic [5:0]  valid;
 
@@ -74,7 +75,9 @@ module ws_tans_lane #(
       .in_data_i (in_data_i[16*c +: 16]),
       .in_last_i (in_last_i[c]),
       .pop_i     (pop[c]),
-      .early_i   (early[c]),
+      .copy_i     (copy[c]),
+      .copy_test_i(copy_test[c]),
+      .copy_pass_i(copy_pass),
       .flush_i   (flush[c]),
       .w0_o      (w0[16*c +: 16]),
       .h0_o      (h0[16*c +: 16]),
@@ -131,22 +134,22 @@ module ws_tans_lane #(
   // Extract: the window of the other context at its position sum_q, in {h1, h0, w0} of its buffer:
   // they hold still from the decode before (the context decodes, so pops nothing, and has its units
   // in, so nothing moves into them). The unit the position is in is w0 (issue 12, dec34): a decode
-  // whose position passes 16 has w0 copy h0 at once (early), and so does a stalled extractor at 16
+  // whose position passes 16 has w0 copy h0 at once (copy_*), and so does a stalled extractor at 16
   // or more, while the slots and flags still move at the extraction's pop. So there is no view copy
   // and no 2:1 on sum[4] for the low unit; above it the window reads h0 (h1 from 16 on, above ML 8:
   // at ML <= 8 a window from sum >= 16 ends inside w0, sum - 16 + ML <= 15).
   localparam int HalfBits = ML + 15;  // every start sum[3:0] <= 15
-  // Bit {cur, n} (cur 0 .. 15, n 0 .. 7): cur + n >= 16.
-  function automatic logic [127:0] pass_table();
-    for (int i = 0; i < 128; i++) pass_table[i] = (i >> 3) + (i & 7) >= 16;
+  // Bit {c, n} (c, n 0 .. 7): c + n >= 8.
+  function automatic logic [63:0] pass_table();
+    for (int i = 0; i < 64; i++) pass_table[i] = (i >> 3) + (i & 7) >= 8;
   endfunction
-  localparam logic [127:0] PassTab = pass_table();
+  localparam logic [63:0] PassTab = pass_table();
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
   logic                fin;      // ... for the last time
   logic                shift;    // sum >= 16: w0 is used up
   logic [4:0]          step;     // cur + nb: this decode's position
-  logic                passes;   // step >= 16
+  (* keep *) logic     pass_lo;  // cur[2:0] + nb[2:0] >= 8: one LUT6 of registers and RAM pins
   logic [15:0]         ext_w0;          // the extractor's w0
   logic [ML-2:0]       ext_h0, ext_h1;  // ... and the parts of its h0, h1 a window reaches
   logic [16-ML:0]      unused_h0, unused_h1;
@@ -158,10 +161,11 @@ module ws_tans_lane #(
   assign fin     = |fin_sel_i;
   assign shift   = sum_q[4];
   assign step    = 5'({1'b0, cur_q} + {1'b0, nb});
-  // Into w0's clock enables from the RAM output, so at ML <= 8 a table lookup on {cur, nb[2:0]} (a
-  // LUT6 of registers and RAM pins), not the adder's carry chain: nb <= 8 there, so nb[3] means nb =
-  // 8 and cur >= 8 decides.
-  assign passes  = ML <= 8 ? PassTab[{cur_q, nb[2:0]}] || (nb[3] && cur_q[3]) : step[4];
+  // This decode's position passes 16: step[4]. It goes from the RAM output into w0's clock enables,
+  // so at ML <= 8 it is cur[3] && (nb[3] || pass_lo) (nb <= 8 there: nb[3] means nb = 8), with cur[3]
+  // in the register side (copy_test) and pass_lo one table LUT, not the adder's carry chain.
+  assign pass_lo   = PassTab[{cur_q[2:0], nb[2:0]}];
+  assign copy_pass = ML <= 8 ? nb[3] || pass_lo : step[4];
   assign ext_w0  = ext_ctx ? w0[31:16] : w0[15:0];
   assign {unused_h0, ext_h0} = ext_ctx ? h0[31:16] : h0[15:0];
   assign {unused_h1, ext_h1} = ext_ctx ? h1[31:16] : h1[15:0];
@@ -178,8 +182,9 @@ module ws_tans_lane #(
   for (genvar c = 0; c < 2; c++) begin : g_ctl
     assign pop[c]   = adv_i && pop_sel_i[c] && shift;
     // w0 copies h0 when the context's next extraction starts at 16 or more: at its decode (a
-    // non-symbol slot sets the position to 16), or while it waits to extract.
-    assign early[c] = adv_i ? phase_i == c[0] && (!beat_i || passes) : phase_i != c[0] && shift;
+    // non-symbol slot sets the position to 16; a symbol's, by the test), or while it waits to extract.
+    assign copy[c]      = adv_i ? phase_i == c[0] && !beat_i : phase_i != c[0] && shift;
+    assign copy_test[c] = adv_i && phase_i == c[0] && beat_i && (ML > 8 || cur_q[3]);
     assign flush[c] = (adv_i && fin_sel_i[c]) || abort_i[c];
   end
 

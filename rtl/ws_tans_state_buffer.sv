@@ -5,7 +5,7 @@
 // a clock enable, no multiplexer. The decoder reads {h1, h0, w0} and pops w0 (w0 <- h0 ...) once its
 // bit position passes 16. It needs the units its next window reaches after a pop, plus the one that
 // ok_o looks ahead by: 4 slots, or 3 where the window never reaches h1 (MaxTableLog <= 8). Before
-// that pop, from the decode whose position passes 16, w0 already holds a copy of h0 (early_i), so the
+// that pop, from the decode whose position passes 16, w0 already holds a copy of h0 (copy_*), so the
 // decoder's extraction reads the unit its position is in from w0 alone.
 //
 // A chunk's units end at the one with `last`; after it the port takes nothing until flush_i, so
@@ -22,7 +22,9 @@ module ws_tans_state_buffer #(
   input  wire  [15:0] in_data_i,
   input  wire         in_last_i,
   input  wire         pop_i,     // w0 is used up
-  input  wire         early_i,   // w0 takes a copy of h0 now; the slots and flags move at the pop
+  input  wire         copy_i,       // w0 takes a copy of h0 now (the slots and flags move at the pop)
+  input  wire         copy_test_i,  // ... or if copy_pass_i: the decoder's late test, kept one LUT
+  input  wire         copy_pass_i,  //     level from w0's clock enables
   input  wire         flush_i,   // the state's chunk is over
   output logic [15:0] w0_o,
   output logic [15:0] h0_o,
@@ -56,14 +58,19 @@ module ws_tans_state_buffer #(
   for (genvar k = 0; k < E; k++) begin : g_move
     assign move[k] = pop_i || (!valid_q[k] && valid_q[k + 1]);
   end
+  // w0 may copy h0 before its pop: same source, more enable terms. The register terms are one net
+  // so that the decoder's test (from the table RAM's output) meets them in the enable's LUT.
+  (* keep *) logic w0_fixed;
+  logic            w0_en;
+  assign w0_fixed = move[0] || copy_i;
+  assign w0_en    = w0_fixed || (copy_test_i && copy_pass_i);
   assign free = !valid_q[E] || !valid_q[E - 1];
   assign in_ready_o = drain_q || (free && !ended);
   assign take    = in_valid_i && in_ready_o;
   assign move[E] = take && !drain_q;
 
   always_ff @(posedge clk_i) begin
-    // w0 may copy h0 before its pop (the decoder's early_i): same source, one more enable term.
-    if (move[0] || early_i) data_q[0] <= data_q[1];
+    if (w0_en) data_q[0] <= data_q[1];
     for (int k = 1; k < E; k++) if (move[k]) data_q[k] <= data_q[k + 1];
     if (move[E]) data_q[E] <= in_data_i;
   end
