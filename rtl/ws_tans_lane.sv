@@ -59,7 +59,10 @@ module ws_tans_lane #(
   // The two states' input buffers
   // Per context c: units at [16c +: 16], valid flags at [3c +: 3]. (Packed: Yosys re-elaborates a
   // module whose array elements meet ports, which breaks hierarchy -chparam.)
-  logic [1:0]  pop, copy, copy_test, flush, ended;
+  logic [1:0]  pop, copy, flush, ended;
+  // One net each, so that w0's enable is one LUT4 of copy_test, copy_pass's parts and the
+  // buffer's register terms (with copy_test's inputs in its cone ABC split it over two levels).
+  (* keep *) logic [1:0] copy_test;
   logic        copy_pass;
   logic [31:0] w0, h0, h1;
   logic [5:0]  valid;
@@ -149,7 +152,7 @@ module ws_tans_lane #(
   logic                fin;      // ... for the last time
   logic                shift;    // sum >= 16: w0 is used up
   logic [4:0]          step;     // cur + nb: this decode's position
-  (* keep *) logic     pass_lo;  // cur[2:0] + nb[2:0] >= 8: one LUT6 of registers and RAM pins
+  (* keep *) logic     pass_lo;  // cur[2:0] + nb[2:0] >= 8: a LUT6 of registers and RAM pins
   logic [15:0]         ext_w0;          // the extractor's w0
   logic [ML-2:0]       ext_h0, ext_h1;  // ... and the parts of its h0, h1 a window reaches
   logic [16-ML:0]      unused_h0, unused_h1;
@@ -164,7 +167,26 @@ module ws_tans_lane #(
   // This decode's position passes 16: step[4]. It goes from the RAM output into w0's clock enables,
   // so at ML <= 8 it is cur[3] && (nb[3] || pass_lo) (nb <= 8 there: nb[3] means nb = 8), with cur[3]
   // in the register side (copy_test) and pass_lo one table LUT, not the adder's carry chain.
+`ifdef WS_ECP5
+  // One wide-LUT cluster, so that the RAM pins are one routing hop from it and it is one hop from
+  // w0's enable LUT (left to ABC, pass_lo was two chained LUT4s: a hop more). Leaf j (cur[2:1] = j)
+  // takes nb[2:0] and cur[0]; a PFUMX picks by cur[1], an L6MUX21 by cur[2].
+  function automatic logic [15:0] leaf_init(int j);  // LUT4 INIT, indexed by {D, C, B, A}
+    for (int i = 0; i < 16; i++) leaf_init[i] = PassTab[16 * j + i];  // {cur[2:0], nb[2:0]} = 16 j + i
+  endfunction
+  logic [3:0] pass_leaf;
+  logic [1:0] pass_pair;
+  for (genvar j = 0; j < 4; j++) begin : g_pass_leaf
+    (* keep *) LUT4 #(.INIT(leaf_init(j))) u_leaf (
+      .A(nb[0]), .B(nb[1]), .C(nb[2]), .D(cur_q[0]), .Z(pass_leaf[j])
+    );
+  end
+  (* keep *) PFUMX u_pass_pair0 (.ALUT(pass_leaf[1]), .BLUT(pass_leaf[0]), .C0(cur_q[1]), .Z(pass_pair[0]));
+  (* keep *) PFUMX u_pass_pair1 (.ALUT(pass_leaf[3]), .BLUT(pass_leaf[2]), .C0(cur_q[1]), .Z(pass_pair[1]));
+  (* keep *) L6MUX21 u_pass_top (.D0(pass_pair[0]), .D1(pass_pair[1]), .SD(cur_q[2]), .Z(pass_lo));
+`else
   assign pass_lo   = PassTab[{cur_q[2:0], nb[2:0]}];
+`endif
   assign copy_pass = ML <= 8 ? nb[3] || pass_lo : step[4];
   assign ext_w0  = ext_ctx ? w0[31:16] : w0[15:0];
   assign {unused_h0, ext_h0} = ext_ctx ? h0[31:16] : h0[15:0];
