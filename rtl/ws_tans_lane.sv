@@ -93,7 +93,13 @@ module ws_tans_lane #(
 
   // ---------------------------------------------------------------------------------------------
   // Decode: the table RAM and the next state
+  // At ML <= 8 the RAM word carries nb twice (32 bits: still one DP16KD, two EBR wide on iCE40):
+  // the copy's pins feed only the pass test's cluster and w0's enables, which sit on the path from
+  // the RAM output to w0.
+  localparam int RamBits = ML <= 8 ? EntryBits + 4 : EntryBits;
+  logic [RamBits-1:0]   ram_word;
   logic [EntryBits-1:0] entry;
+  logic [3:0]           nb_pass;  // nb (its copy at ML <= 8)
   logic [ML-1:0]        base, mask, addr;
   logic [3:0]           nb;
   logic [ML+2:0]        coarse_q;  // the decoding context's units from bit 4 * (position / 4) on ...
@@ -105,16 +111,18 @@ module ws_tans_lane #(
 
   ws_bram_sdp #(
     .AddrBits(ML + 1),
-    .Width   (EntryBits)
+    .Width   (RamBits)
   ) u_ram (
     .clk_i,
     .we_i   (cfg_we_i),
     .waddr_i(cfg_addr_i),
-    .wdata_i(cfg_data_i),
+    .wdata_i(RamBits'({cfg_data_i[NbAt +: 4], cfg_data_i})),
     .ce_i   (adv_i),
     .raddr_i({bank_i, addr}),
-    .rdata_o(entry)
+    .rdata_o(ram_word)
   );
+  assign entry   = ram_word[EntryBits-1:0];
+  assign nb_pass = ram_word[RamBits-4 +: 4];
 
   assign symbol_o = entry[7:0];
   assign base     = entry[BaseAt +: ML];
@@ -178,16 +186,16 @@ module ws_tans_lane #(
   logic [1:0] pass_pair;
   for (genvar j = 0; j < 4; j++) begin : g_pass_leaf
     (* keep *) LUT4 #(.INIT(leaf_init(j))) u_leaf (
-      .A(nb[0]), .B(nb[1]), .C(nb[2]), .D(cur_q[0]), .Z(pass_leaf[j])
+      .A(nb_pass[0]), .B(nb_pass[1]), .C(nb_pass[2]), .D(cur_q[0]), .Z(pass_leaf[j])
     );
   end
   (* keep *) PFUMX u_pass_pair0 (.ALUT(pass_leaf[1]), .BLUT(pass_leaf[0]), .C0(cur_q[1]), .Z(pass_pair[0]));
   (* keep *) PFUMX u_pass_pair1 (.ALUT(pass_leaf[3]), .BLUT(pass_leaf[2]), .C0(cur_q[1]), .Z(pass_pair[1]));
   (* keep *) L6MUX21 u_pass_top (.D0(pass_pair[0]), .D1(pass_pair[1]), .SD(cur_q[2]), .Z(pass_lo));
 `else
-  assign pass_lo   = PassTab[{cur_q[2:0], nb[2:0]}];
+  assign pass_lo   = PassTab[{cur_q[2:0], nb_pass[2:0]}];
 `endif
-  assign copy_pass = ML <= 8 ? nb[3] || pass_lo : step[4];
+  assign copy_pass = ML <= 8 ? nb_pass[3] || pass_lo : step[4];
   assign ext_w0  = ext_ctx ? w0[31:16] : w0[15:0];
   assign {unused_h0, ext_h0} = ext_ctx ? h0[31:16] : h0[15:0];
   assign {unused_h1, ext_h1} = ext_ctx ? h1[31:16] : h1[15:0];
