@@ -59,11 +59,8 @@ module ws_tans_lane #(
   // The two states' input buffers
   // Per context c: units at [16c +: 16], valid flags at [3c +: 3]. (Packed: Yosys re-elaborates a
   // module whose array elements meet ports, which breaks hierarchy -chparam.)
-  logic [1:0]  pop, copy, flush, ended;
-  // One net each, so that w0's enable is one LUT4 of copy_test, copy_pass's parts and the
-  // buffer's register terms (with copy_test's inputs in its cone ABC split it over two levels).
-  (* keep *) logic [1:0] copy_test;
-  logic        copy_pass;
+  logic [1:0]  pop, flush, ended;
+  logic [1:0]  w0_en, w0_sink;  // w0's enable (its move, or a copy of h0 before the pop); h0 sinks into w0
   logic [31:0] w0, h0, h1;
   logic [5:0]  valid;
 
@@ -78,9 +75,8 @@ module ws_tans_lane #(
       .in_data_i (in_data_i[16*c +: 16]),
       .in_last_i (in_last_i[c]),
       .pop_i     (pop[c]),
-      .copy_i     (copy[c]),
-      .copy_test_i(copy_test[c]),
-      .copy_pass_i(copy_pass),
+      .w0_en_i   (w0_en[c]),
+      .w0_sink_o (w0_sink[c]),
       .flush_i   (flush[c]),
       .w0_o      (w0[16*c +: 16]),
       .h0_o      (h0[16*c +: 16]),
@@ -93,13 +89,14 @@ module ws_tans_lane #(
 
   // ---------------------------------------------------------------------------------------------
   // Decode: the table RAM and the next state
-  // At ML <= 8 the RAM word carries nb twice (32 bits: still one DP16KD, two EBR wide on iCE40):
-  // the copy's pins feed only the pass test's cluster and w0's enables, which sit on the path from
-  // the RAM output to w0.
-  localparam int RamBits = ML <= 8 ? EntryBits + 4 : EntryBits;
+  // At ML <= 8 the RAM word carries 8 pass bits above the entry, bit i = nb > i (36 bits: still one
+  // DP16KD; three EBR wide on iCE40): a decode from position cur >= 8 passes 16 when bit 15 - cur
+  // is set, which w0's enables pick by cur (registers) in one wide-LUT cluster.
+  localparam int RamBits = ML <= 8 ? EntryBits + 8 : EntryBits;
   logic [RamBits-1:0]   ram_word;
   logic [EntryBits-1:0] entry;
-  logic [3:0]           nb_pass;  // nb (its copy at ML <= 8)
+  logic [7:0]           pass_bits;  // at ML <= 8
+  logic [7:0]           cfg_pass;   // ... as written: from the configuration word's nb
   logic [ML-1:0]        base, mask, addr;
   logic [3:0]           nb;
   logic [ML+2:0]        coarse_q;  // the decoding context's units from bit 4 * (position / 4) on ...
@@ -116,13 +113,16 @@ module ws_tans_lane #(
     .clk_i,
     .we_i   (cfg_we_i),
     .waddr_i(cfg_addr_i),
-    .wdata_i(RamBits'({cfg_data_i[NbAt +: 4], cfg_data_i})),
+    .wdata_i(RamBits'({cfg_pass, cfg_data_i})),
     .ce_i   (adv_i),
     .raddr_i({bank_i, addr}),
     .rdata_o(ram_word)
   );
-  assign entry   = ram_word[EntryBits-1:0];
-  assign nb_pass = ram_word[RamBits-4 +: 4];
+  assign entry     = ram_word[EntryBits-1:0];
+  assign pass_bits = ram_word[RamBits-1 -: 8];  // (the entry's top bits above ML 8: unused)
+  for (genvar i = 0; i < 8; i++) begin : g_cfg_pass
+    assign cfg_pass[i] = cfg_data_i[NbAt +: 4] > 4'(i);
+  end
 
   assign symbol_o = entry[7:0];
   assign base     = entry[BaseAt +: ML];
@@ -145,22 +145,16 @@ module ws_tans_lane #(
   // Extract: the window of the other context at its position sum_q, in {h1, h0, w0} of its buffer:
   // they hold still from the decode before (the context decodes, so pops nothing, and has its units
   // in, so nothing moves into them). The unit the position is in is w0 (issue 12, dec34): a decode
-  // whose position passes 16 has w0 copy h0 at once (copy_*), and so does a stalled extractor at 16
+  // whose position passes 16 has w0 copy h0 at once (w0_en), and so does a stalled extractor at 16
   // or more, while the slots and flags still move at the extraction's pop. So there is no view copy
   // and no 2:1 on sum[4] for the low unit; above it the window reads h0 (h1 from 16 on, above ML 8:
   // at ML <= 8 a window from sum >= 16 ends inside w0, sum - 16 + ML <= 15).
   localparam int HalfBits = ML + 15;  // every start sum[3:0] <= 15
-  // Bit {c, n} (c, n 0 .. 7): c + n >= 8.
-  function automatic logic [63:0] pass_table();
-    for (int i = 0; i < 64; i++) pass_table[i] = (i >> 3) + (i & 7) >= 8;
-  endfunction
-  localparam logic [63:0] PassTab = pass_table();
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
   logic                fin;      // ... for the last time
   logic                shift;    // sum >= 16: w0 is used up
   logic [4:0]          step;     // cur + nb: this decode's position
-  (* keep *) logic     pass_lo;  // cur[2:0] + nb[2:0] >= 8: a LUT6 of registers and RAM pins
   logic [15:0]         ext_w0;          // the extractor's w0
   logic [ML-2:0]       ext_h0, ext_h1;  // ... and the parts of its h0, h1 a window reaches
   logic [16-ML:0]      unused_h0, unused_h1;
@@ -172,30 +166,6 @@ module ws_tans_lane #(
   assign fin     = |fin_sel_i;
   assign shift   = sum_q[4];
   assign step    = 5'({1'b0, cur_q} + {1'b0, nb});
-  // This decode's position passes 16: step[4]. It goes from the RAM output into w0's clock enables,
-  // so at ML <= 8 it is cur[3] && (nb[3] || pass_lo) (nb <= 8 there: nb[3] means nb = 8), with cur[3]
-  // in the register side (copy_test) and pass_lo one table LUT, not the adder's carry chain.
-`ifdef WS_ECP5
-  // One wide-LUT cluster, so that the RAM pins are one routing hop from it and it is one hop from
-  // w0's enable LUT (left to ABC, pass_lo was two chained LUT4s: a hop more). Leaf j (cur[2:1] = j)
-  // takes nb[2:0] and cur[0]; a PFUMX picks by cur[1], an L6MUX21 by cur[2].
-  function automatic logic [15:0] leaf_init(int j);  // LUT4 INIT, indexed by {D, C, B, A}
-    for (int i = 0; i < 16; i++) leaf_init[i] = PassTab[16 * j + i];  // {cur[2:0], nb[2:0]} = 16 j + i
-  endfunction
-  logic [3:0] pass_leaf;
-  logic [1:0] pass_pair;
-  for (genvar j = 0; j < 4; j++) begin : g_pass_leaf
-    (* keep *) LUT4 #(.INIT(leaf_init(j))) u_leaf (
-      .A(nb_pass[0]), .B(nb_pass[1]), .C(nb_pass[2]), .D(cur_q[0]), .Z(pass_leaf[j])
-    );
-  end
-  (* keep *) PFUMX u_pass_pair0 (.ALUT(pass_leaf[1]), .BLUT(pass_leaf[0]), .C0(cur_q[1]), .Z(pass_pair[0]));
-  (* keep *) PFUMX u_pass_pair1 (.ALUT(pass_leaf[3]), .BLUT(pass_leaf[2]), .C0(cur_q[1]), .Z(pass_pair[1]));
-  (* keep *) L6MUX21 u_pass_top (.D0(pass_pair[0]), .D1(pass_pair[1]), .SD(cur_q[2]), .Z(pass_lo));
-`else
-  assign pass_lo   = PassTab[{cur_q[2:0], nb_pass[2:0]}];
-`endif
-  assign copy_pass = ML <= 8 ? nb_pass[3] || pass_lo : step[4];
   assign ext_w0  = ext_ctx ? w0[31:16] : w0[15:0];
   assign {unused_h0, ext_h0} = ext_ctx ? h0[31:16] : h0[15:0];
   assign {unused_h1, ext_h1} = ext_ctx ? h1[31:16] : h1[15:0];
@@ -209,13 +179,48 @@ module ws_tans_lane #(
   assign by4    = sum_q[2] ? by8[4 +: ML+3] : by8[0 +: ML+3];
   assign coarse = by4;
 
+  // w0 loads h0 when it moves (pop, or sink into an empty w0) or copies h0 before the pop: when the
+  // context's next extraction starts at 16 or more, at its decode (forced in a slot that decodes no
+  // symbol, which sets the position to 16; tested in a symbol's: this decode's position passes 16)
+  // or while it waits to extract. The test comes from the RAM's output register; everything else
+  // from registers. At ML <= 8 a position passes 16 only from cur >= 8, and then exactly when pass
+  // bit 15 - cur = ~cur[2:0] is set.
+  logic [1:0] w0_force, w0_test;
   for (genvar c = 0; c < 2; c++) begin : g_ctl
-    assign pop[c]   = adv_i && pop_sel_i[c] && shift;
-    // w0 copies h0 when the context's next extraction starts at 16 or more: at its decode (a
-    // non-symbol slot sets the position to 16; a symbol's, by the test), or while it waits to extract.
-    assign copy[c]      = adv_i ? phase_i == c[0] && !beat_i : phase_i != c[0] && shift;
-    assign copy_test[c] = adv_i && phase_i == c[0] && beat_i && (ML > 8 || cur_q[3]);
-    assign flush[c] = (adv_i && fin_sel_i[c]) || abort_i[c];
+    assign pop[c]      = adv_i && pop_sel_i[c] && shift;
+    assign flush[c]    = (adv_i && fin_sel_i[c]) || abort_i[c];
+    assign w0_force[c] = pop[c] || w0_sink[c]
+                         || (adv_i ? phase_i == c[0] && !beat_i : phase_i != c[0] && shift);
+    assign w0_test[c]  = adv_i && phase_i == c[0] && beat_i && (ML > 8 || cur_q[3]);
+    if (ML <= 8) begin : g_bits
+      // Selects {hi, lo}: 0x: pass bit ~{cur[2:1], lo} (the test, lo = cur[0]); 10: 0; 11: 1 (forced).
+      logic sel_hi, sel_lo;
+      assign sel_hi = w0_force[c] || !w0_test[c];
+      assign sel_lo = w0_force[c] || (w0_test[c] && cur_q[0]);
+`ifdef WS_ECP5
+      // One wide-LUT cluster per context (issue 12, dec34), so that the RAM pins are one routing
+      // hop from it and it is one hop from w0's clock enables: leaf j (cur[2:1] = j) takes pass bits
+      // 7 - 2j and 6 - 2j on its A and B pins and the selects, a PFUMX picks by cur[1], an L6MUX21
+      // by cur[2]. (Left to ABC the test and the enable were two or three LUT levels.)
+      logic [3:0] leaf;
+      logic [1:0] pair;
+      for (genvar j = 0; j < 4; j++) begin : g_leaf
+        // Z = D ? C : (C ? B : A), INIT indexed by {D, C, B, A}
+        (* keep *) LUT4 #(.INIT(16'hf0ca)) u_leaf (
+          .A(pass_bits[7-2*j]), .B(pass_bits[6-2*j]), .C(sel_lo), .D(sel_hi), .Z(leaf[j])
+        );
+      end
+      (* keep *) PFUMX u_pair0 (.ALUT(leaf[1]), .BLUT(leaf[0]), .C0(cur_q[1]), .Z(pair[0]));
+      (* keep *) PFUMX u_pair1 (.ALUT(leaf[3]), .BLUT(leaf[2]), .C0(cur_q[1]), .Z(pair[1]));
+      (* keep *) L6MUX21 u_top (.D0(pair[0]), .D1(pair[1]), .SD(cur_q[2]), .Z(w0_en[c]));
+`else
+      assign w0_en[c] = sel_hi ? sel_lo : pass_bits[~{cur_q[2:1], sel_lo}];
+`endif
+    end else begin : g_carry
+      logic [7:0] unused_pass_bits;  // the entry's top bits: no pass bits above ML 8
+      assign unused_pass_bits = pass_bits;
+      assign w0_en[c] = w0_force[c] || (w0_test[c] && step[4]);
+    end
   end
 
   always_ff @(posedge clk_i) begin

@@ -5,7 +5,7 @@
 // a clock enable, no multiplexer. The decoder reads {h1, h0, w0} and pops w0 (w0 <- h0 ...) once its
 // bit position passes 16. It needs the units its next window reaches after a pop, plus the one that
 // ok_o looks ahead by: 4 slots, or 3 where the window never reaches h1 (MaxTableLog <= 8). Before
-// that pop, from the decode whose position passes 16, w0 already holds a copy of h0 (copy_*), so the
+// that pop, from the decode whose position passes 16, w0 already holds a copy of h0 (w0_en_i), so the
 // decoder's extraction reads the unit its position is in from w0 alone.
 //
 // A chunk's units end at the one with `last`; after it the port takes nothing until flush_i, so
@@ -22,9 +22,8 @@ module ws_tans_state_buffer #(
   input  wire  [15:0] in_data_i,
   input  wire         in_last_i,
   input  wire         pop_i,     // w0 is used up
-  input  wire         copy_i,       // w0 takes a copy of h0 now (the slots and flags move at the pop)
-  input  wire         copy_test_i,  // ... or if copy_pass_i: the decoder's late test, kept one LUT
-  input  wire         copy_pass_i,  //     level from w0's clock enables
+  input  wire         w0_en_i,   // w0 loads h0: its move (pop_i, w0_sink_o) or a copy before the pop
+  output logic        w0_sink_o, // h0's unit sinks into an empty w0
   input  wire         flush_i,   // the state's chunk is over
   output logic [15:0] w0_o,
   output logic [15:0] h0_o,
@@ -58,19 +57,16 @@ module ws_tans_state_buffer #(
   for (genvar k = 0; k < E; k++) begin : g_move
     assign move[k] = pop_i || (!valid_q[k] && valid_q[k + 1]);
   end
-  // w0 may copy h0 before its pop: same source, more enable terms. The register terms are one net
-  // so that the decoder's test (from the table RAM's output) meets them in the enable's LUT.
-  (* keep *) logic w0_fixed;
-  logic            w0_en;
-  assign w0_fixed = move[0] || copy_i;
-  assign w0_en    = w0_fixed || (copy_test_i && copy_pass_i);
+  // w0's enable comes from the decoder, which adds its copies of h0 before the pop to w0's move
+  // (its test of the table RAM's output is one wide-LUT cluster from the enable).
+  assign w0_sink_o = !valid_q[0] && valid_q[1];
   assign free = !valid_q[E] || !valid_q[E - 1];
   assign in_ready_o = drain_q || (free && !ended);
   assign take    = in_valid_i && in_ready_o;
   assign move[E] = take && !drain_q;
 
   always_ff @(posedge clk_i) begin
-    if (w0_en) data_q[0] <= data_q[1];
+    if (w0_en_i) data_q[0] <= data_q[1];
     for (int k = 1; k < E; k++) if (move[k]) data_q[k] <= data_q[k + 1];
     if (move[E]) data_q[E] <= in_data_i;
   end
@@ -111,6 +107,7 @@ module ws_tans_state_buffer #(
   assign ok_o    = ok_q;
 
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
+  `WS_ASSERT(w0_moves, !move[0] || w0_en_i, ("ws_tans_state_buffer: w0 moves without its enable"))
   // A pop leaves the units the next window reads: w0 and h0, and h1 with 4 slots (ws_tans_lane).
   `WS_ASSERT(pop_full, !pop_i || flush_i || &valid_q[E-1:0] || ended,
              ("ws_tans_state_buffer: pop without %0d units or the last one", E))
