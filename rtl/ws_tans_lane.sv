@@ -60,7 +60,7 @@ module ws_tans_lane #(
   // Per context c: units at [16c +: 16], valid flags at [3c +: 3]. (Packed: Yosys re-elaborates a
   // module whose array elements meet ports, which breaks hierarchy -chparam.)
   logic [1:0]  pop, flush, ended;
-  logic [1:0]  w0_en, w0_sink;  // w0's enable (its move, or a copy of h0 before the pop); h0 sinks into w0
+  logic [1:0]  w0_en;  // w0 loads h0 (a copy before the pop, or while empty)
   logic [31:0] w0, h0, h1;
   logic [5:0]  valid;
 
@@ -76,7 +76,6 @@ module ws_tans_lane #(
       .in_last_i (in_last_i[c]),
       .pop_i     (pop[c]),
       .w0_en_i   (w0_en[c]),
-      .w0_sink_o (w0_sink[c]),
       .flush_i   (flush[c]),
       .w0_o      (w0[16*c +: 16]),
       .h0_o      (h0[16*c +: 16]),
@@ -179,24 +178,34 @@ module ws_tans_lane #(
   assign by4    = sum_q[2] ? by8[4 +: ML+3] : by8[0 +: ML+3];
   assign coarse = by4;
 
-  // w0 loads h0 when it moves (pop, or sink into an empty w0) or copies h0 before the pop: when the
-  // context's next extraction starts at 16 or more, at its decode (forced in a slot that decodes no
-  // symbol, which sets the position to 16; tested in a symbol's: this decode's position passes 16)
-  // or while it waits to extract. The test comes from the RAM's output register; everything else
-  // from registers. At ML <= 8 a position passes 16 only from cur >= 8, and then exactly when pass
-  // bit 15 - cur = ~cur[2:0] is set.
+  // w0 loads h0 (a copy: the slots and flags still move at the extraction's pop) when the context's
+  // next extraction starts at 16 or more, at its decode: forced in a slot that decodes no symbol
+  // (which sets the position to 16), tested in a symbol's (this decode's position passes 16), or
+  // while it waits to extract; and whenever w0 is empty (so that a unit sinking into it is there).
+  // Its pop then needs no load: w0
+  // already holds h0 (h0 was in at the decode, and stays till the pop). The test comes from the RAM's
+  // output register; the rest from registers, one LUT level. At ML <= 8 a position passes 16 only
+  // from cur >= 8, and then exactly when pass bit 15 - cur = ~cur[2:0] is set.
   logic [1:0] w0_force, w0_test;
+  logic       cur_hi_q, cur_odd_hi_q;  // cur_q[3]; cur_q[3] && cur_q[0]
+  always_ff @(posedge clk_i) begin
+    if (adv_i) begin
+      cur_hi_q     <= sum_q[3];
+      cur_odd_hi_q <= sum_q[3] && sum_q[0];
+    end
+  end
   for (genvar c = 0; c < 2; c++) begin : g_ctl
+    logic dec;  // the context decodes in this slot
+    assign dec         = adv_i && phase_i == c[0];
     assign pop[c]      = adv_i && pop_sel_i[c] && shift;
     assign flush[c]    = (adv_i && fin_sel_i[c]) || abort_i[c];
-    assign w0_force[c] = pop[c] || w0_sink[c]
-                         || (adv_i ? phase_i == c[0] && !beat_i : phase_i != c[0] && shift);
-    assign w0_test[c]  = adv_i && phase_i == c[0] && beat_i && (ML > 8 || cur_q[3]);
+    assign w0_force[c] = !valid[3*c] || (adv_i ? phase_i == c[0] && !beat_i : phase_i != c[0] && shift);
+    assign w0_test[c]  = dec && beat_i && (ML > 8 || cur_hi_q);
     if (ML <= 8) begin : g_bits
       // Selects {hi, lo}: 0x: pass bit ~{cur[2:1], lo} (the test, lo = cur[0]); 10: 0; 11: 1 (forced).
       logic sel_hi, sel_lo;
       assign sel_hi = w0_force[c] || !w0_test[c];
-      assign sel_lo = w0_force[c] || (w0_test[c] && cur_q[0]);
+      assign sel_lo = w0_force[c] || (dec && beat_i && cur_odd_hi_q);  // w0_test && cur[0]
 `ifdef WS_ECP5
       // One wide-LUT cluster per context (issue 12, dec34), so that the RAM pins are one routing
       // hop from it and it is one hop from w0's clock enables: leaf j (cur[2:1] = j) takes pass bits
@@ -217,8 +226,8 @@ module ws_tans_lane #(
       assign w0_en[c] = sel_hi ? sel_lo : pass_bits[~{cur_q[2:1], sel_lo}];
 `endif
     end else begin : g_carry
-      logic [7:0] unused_pass_bits;  // the entry's top bits: no pass bits above ML 8
-      assign unused_pass_bits = pass_bits;
+      logic [8:0] unused_pass_bits;  // the entry's top bits: no pass bits above ML 8
+      assign unused_pass_bits = {pass_bits, cur_odd_hi_q};
       assign w0_en[c] = w0_force[c] || (w0_test[c] && step[4]);
     end
   end

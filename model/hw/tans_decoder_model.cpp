@@ -82,7 +82,7 @@ struct TansDecoderModel::Comb {
   uint8_t d_err;
   // Per lane and context
   struct BufComb {
-    bool pop, copy, flush, take, in_ready;  // copy: w0 takes a copy of h0 (before its pop)
+    bool pop, copy, flush, take, in_ready;  // copy: w0 loads h0 (its only load: before its pop, or while empty)
     std::array<bool, 4> move;  // slot k loads slot k + 1; the entry slot loads the port
   };
   std::array<std::array<BufComb, 2>, 8> b;
@@ -139,9 +139,10 @@ void TansDecoderModel::compute(Comb& c) const {
       Comb::BufComb& bc = c.b[size_t(j)][size_t(ctx)];
       const int s = ctx * K + j;
       bc.pop = adv_ && pop_sel[ctx] && shift;
-      // w0 copies h0 when the context's next extraction starts at 16 or more: at its decode, or while
-      // it waits to extract (ws_tans_lane, issue 12's dec34).
-      bc.copy = adv_ ? int(phase_) == ctx && dec_shift : int(phase_) != ctx && shift;
+      // w0 loads h0 when the context's next extraction starts at 16 or more, at its decode or while
+      // it waits to extract, and whenever w0 is empty; its pop moves only the other slots and the
+      // flags (ws_tans_lane, issue 12's dec34).
+      bc.copy = !bit(b.valid, 0) || (adv_ ? int(phase_) == ctx && dec_shift : int(phase_) != ctx && shift);
       bc.flush = (adv_ && fin_sel[ctx]) || abort[ctx];
       const int e = slots_ - 1;  // the entry slot
       for (int k = 0; k < e; ++k) bc.move[size_t(k)] = bc.pop || (!bit(b.valid, k) && bit(b.valid, k + 1));
@@ -339,8 +340,9 @@ void TansDecoderModel::tick() {
       const bool ended = b.ended;
       const uint8_t v = b.valid;
       const int e = slots_ - 1;
-      for (int k = 0; k < e; ++k) {
-        if (bc.move[size_t(k)] || (k == 0 && bc.copy)) b.data[size_t(k)] = b.data[size_t(k + 1)];
+      if (bc.copy) b.data[0] = b.data[1];
+      for (int k = 1; k < e; ++k) {
+        if (bc.move[size_t(k)]) b.data[size_t(k)] = b.data[size_t(k + 1)];
       }
       if (bc.move[size_t(e)]) b.data[size_t(e)] = in.in_data[size_t(s)];
       const uint8_t below = uint8_t(low_mask(e));
