@@ -211,12 +211,41 @@ module ws_tans_lane #(
       // hop from it and it is one hop from w0's clock enables: leaf j (cur[2:1] = j) takes pass bits
       // 7 - 2j and 6 - 2j on its A and B pins and the selects, a PFUMX picks by cur[1], an L6MUX21
       // by cur[2]. (Left to ABC the test and the enable were two or three LUT levels.)
+      // Each select is a LUT5 (two LUT4 and a PFUMX), one level from registers: left to ABC they
+      // were three LUT4 levels (it shares adv && phase && beat among the lanes).
+      //   hi = !v0 || !(adv && phase == c && beat && cur_hi)   (PFUMX by v0)
+      //   lo = adv ? !v0 || (phase == c && (!beat || cur_odd_hi)) : !v0 || (phase != c && shift)
+      // LUT4 INIT, indexed by {D, C, B, A}.
+      function automatic logic [15:0] sel_init(int which, int ctx);
+        logic a, b, cc, d;
+        for (int i = 0; i < 16; i++) begin
+          a = i % 2 == 1; b = (i / 2) % 2 == 1; cc = (i / 4) % 2 == 1; d = i / 8 == 1;
+          case (which)
+            0:       sel_init[i] = !(a && (b == (ctx == 1)) && cc && d);       // {cur_hi, beat, phase, adv}, v0
+            1:       sel_init[i] = !a || (b == (ctx == 1) && (!cc || d));      // {cur_odd_hi, beat, phase, v0}, adv
+            default: sel_init[i] = !a || (b != (ctx == 1) && cc);              // {-, shift, phase, v0}, !adv
+          endcase
+        end
+      endfunction
+      logic [1:0] sel_leaf;
+      logic       sel_hi_c, sel_lo_c;
+      (* keep *) LUT4 #(.INIT(sel_init(0, c))) u_hi_v (
+        .A(adv_i), .B(phase_i), .C(beat_i), .D(cur_hi_q), .Z(sel_leaf[0]));
+      (* keep *) LUT4 #(.INIT(16'hffff)) u_hi_e (
+        .A(adv_i), .B(phase_i), .C(beat_i), .D(cur_hi_q), .Z(sel_leaf[1]));
+      (* keep *) PFUMX u_hi (.ALUT(sel_leaf[0]), .BLUT(sel_leaf[1]), .C0(valid[3*c]), .Z(sel_hi_c));
+      logic [1:0] lo_leaf;
+      (* keep *) LUT4 #(.INIT(sel_init(1, c))) u_lo_a (
+        .A(valid[3*c]), .B(phase_i), .C(beat_i), .D(cur_odd_hi_q), .Z(lo_leaf[1]));
+      (* keep *) LUT4 #(.INIT(sel_init(2, c))) u_lo_s (
+        .A(valid[3*c]), .B(phase_i), .C(shift), .D(1'b0), .Z(lo_leaf[0]));
+      (* keep *) PFUMX u_lo (.ALUT(lo_leaf[1]), .BLUT(lo_leaf[0]), .C0(adv_i), .Z(sel_lo_c));
       logic [3:0] leaf;
       logic [1:0] pair;
       for (genvar j = 0; j < 4; j++) begin : g_leaf
         // Z = D ? C : (C ? B : A), INIT indexed by {D, C, B, A}
         (* keep *) LUT4 #(.INIT(16'hf0ca)) u_leaf (
-          .A(pass_bits[7-2*j]), .B(pass_bits[6-2*j]), .C(sel_lo), .D(sel_hi), .Z(leaf[j])
+          .A(pass_bits[7-2*j]), .B(pass_bits[6-2*j]), .C(sel_lo_c), .D(sel_hi_c), .Z(leaf[j])
         );
       end
       (* keep *) PFUMX u_pair0 (.ALUT(leaf[1]), .BLUT(leaf[0]), .C0(cur_q[1]), .Z(pair[0]));
