@@ -176,7 +176,43 @@ module ws_tans_lane #(
   logic [ML+2:0] by4;
   assign by8    = sum_q[3] ? half[8 +: ML+7] : half[0 +: ML+7];
   assign by4    = sum_q[2] ? by8[4 +: ML+3] : by8[0 +: ML+3];
-  assign coarse = by4;
+  logic [15:0] unit_now;  // half[15:0]: the unit the position is in, for the checks
+`ifdef WS_ECP5
+  if (ML <= 8) begin : g_ext_cluster
+    // Each bit of coarse is an 8:1 by {sum[3:2], context} from registers, one wide-LUT cluster: four
+    // leaves (the context 2:1 of half bit i + 4 s, s = 0 .. 3), a PFUMX by sum[2] per pair and an
+    // L6MUX21 by sum[3]. (Left to ABC, the context 2:1 and the shifts were two LUT levels and a PFUMX
+    // with routing between: 5.2-5.4 ns.) The checks' unit is the context 2:1 of w0 apart (nextpnr's
+    // packer failed on leaves that also drive other cells).
+    localparam int CB = ML + 3;  // coarse bits
+    logic [4*CB-1:0] leaf;       // leaf s * CB + i: half[i + 4 s]
+    logic [2*CB-1:0] pair;
+    logic [31:0]     unit_ctx0, unit_ctx1;  // {h0, w0} of context 0, 1
+    assign unit_ctx0 = {h0[15:0], w0[15:0]};
+    assign unit_ctx1 = {h0[31:16], w0[31:16]};
+    for (genvar i = 0; i < CB; i++) begin : g_bit
+      for (genvar t = 0; t < 4; t++) begin : g_leaf
+        // Z = C ? B : A, C = phase: the extracting context is 1 when phase is 0.
+        (* keep *) LUT4 #(.INIT(16'hcaca)) u_leaf (
+          .A(unit_ctx1[i + 4*t]), .B(unit_ctx0[i + 4*t]), .C(phase_i), .D(1'b0), .Z(leaf[t*CB + i])
+        );
+      end
+      (* keep *) PFUMX u_pair0 (.ALUT(leaf[CB + i]), .BLUT(leaf[i]), .C0(sum_q[2]), .Z(pair[i]));
+      (* keep *) PFUMX u_pair1 (.ALUT(leaf[3*CB + i]), .BLUT(leaf[2*CB + i]), .C0(sum_q[2]),
+                                .Z(pair[CB + i]));
+      (* keep *) L6MUX21 u_top (.D0(pair[i]), .D1(pair[CB + i]), .SD(sum_q[3]), .Z(coarse[i]));
+    end
+    assign unit_now = half[15:0];
+    logic [ML+2:0] unused_by4;
+    assign unused_by4 = by4;
+  end else begin : g_ext_logic
+    assign coarse   = by4;
+    assign unit_now = half[15:0];
+  end
+`else
+  assign coarse   = by4;
+  assign unit_now = half[15:0];
+`endif
 
   // w0 loads h0 (a copy: the slots and flags still move at the extraction's pop) when the context's
   // next extraction starts at 16 or more, at its decode: forced in a slot that decodes no symbol
@@ -298,7 +334,7 @@ module ws_tans_lane #(
     chk_valid_q   <= ext_ctx ? valid[5:3] : valid[2:0];
     chk_nz_addr_q <= addr_q != '0;
     chk_sum_q     <= sum_q;
-    chk_unit_q    <= half[15:0];  // the unit the position is in (the initial state's, at init)
+    chk_unit_q    <= unit_now;  // the unit the position is in (the initial state's, at init)
     chk_from_q    <= init_i ? table_log_i : sum_q[3:0];
   end
 
