@@ -88,14 +88,8 @@ module ws_tans_lane #(
 
   // ---------------------------------------------------------------------------------------------
   // Decode: the table RAM and the next state
-  // At ML <= 8 the RAM word carries 8 pass bits above the entry, bit i = nb > i (36 bits: still one
-  // DP16KD; three EBR wide on iCE40): a decode from position cur >= 8 passes 16 when bit 15 - cur
-  // is set, which w0's enables pick by cur (registers) in one wide-LUT cluster.
-  localparam int RamBits = ML <= 8 ? EntryBits + 8 : EntryBits;
-  logic [RamBits-1:0]   ram_word;
   logic [EntryBits-1:0] entry;
-  logic [7:0]           pass_bits;  // at ML <= 8
-  logic [7:0]           cfg_pass;   // ... as written: from the configuration word's nb
+  logic [7:0]           pass_bits;  // at ML <= 8: bit i = nb > i, the entry's mask
   logic [ML-1:0]        base, mask, addr;
   logic [3:0]           nb;
   logic [ML+2:0]        coarse_q;  // the decoding context's units from bit 4 * (position / 4) on ...
@@ -107,21 +101,19 @@ module ws_tans_lane #(
 
   ws_bram_sdp #(
     .AddrBits(ML + 1),
-    .Width   (RamBits)
+    .Width   (EntryBits)
   ) u_ram (
     .clk_i,
     .we_i   (cfg_we_i),
     .waddr_i(cfg_addr_i),
-    .wdata_i(RamBits'({cfg_pass, cfg_data_i})),
+    .wdata_i(cfg_data_i),
     .ce_i   (adv_i),
     .raddr_i({bank_i, addr}),
-    .rdata_o(ram_word)
+    .rdata_o(entry)
   );
-  assign entry     = ram_word[EntryBits-1:0];
-  assign pass_bits = ram_word[RamBits-1 -: 8];  // (the entry's top bits above ML 8: unused)
-  for (genvar i = 0; i < 8; i++) begin : g_cfg_pass
-    assign cfg_pass[i] = cfg_data_i[NbAt +: 4] > 4'(i);
-  end
+  // A decode from position cur >= 8 passes 16 when nb > 15 - cur: bit ~cur[2:0] of the mask 2^nb - 1
+  // (nb <= ML <= 8), which w0's enables pick by cur (registers) in one wide-LUT cluster at ML <= 8.
+  assign pass_bits = 8'(entry[MaskAt +: (ML < 8 ? ML : 8)]);
 
   assign symbol_o = entry[7:0];
   assign base     = entry[BaseAt +: ML];
