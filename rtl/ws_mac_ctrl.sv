@@ -80,6 +80,9 @@ module ws_mac_ctrl #(
   localparam int ToWrite = ToRead + READ - 1 + ADD;        // wr_en/wr_hot; a row's end
   localparam int ToPush  = 9 + 4 * ADD;                    // after a row's end: its result
   localparam int Credits = FifoDepth + 1;
+  // The credit count leaves out a row end one cycle back (rf_late_q): the pace forbids a row end then.
+  `WS_PARAM_CHECK(g_check_pace, P / 2 - 1 > 2,
+                  ("ws_mac_ctrl: MAC_ACC_PARTIALS = %0d, the credit count needs >= 8", P))
 
   // ---------------------------------------------------------------------------------------------
   // Configuration
@@ -253,11 +256,16 @@ module ws_mac_ctrl #(
   // counter; the count takes a result's departure one cycle late too (out_take_q: the queue's
   // output sits far from here). With row_fire_q the row end of the cycle before, the count of
   // results accepted and not yet taken is out_count + row_fire_q - out_take_q and the pace is
-  // (row_fire_q ? P/2 - 1 : pace_q - 1, floored at 0). out_count (0 .. Credits + 1) is kept as a
-  // thermometer, out_therm_q[i] = out_count > i, which shifts by one: no carry chain behind
-  // row_fire_q and out_take_q (registers far apart), one LUT per bit.
-  localparam int CW = $clog2(Credits + 2);  // out_count's width (the assertions' count)
-  logic [Credits:0]       out_therm_q;
+  // (row_fire_q ? P/2 - 1 : pace_q - 1, floored at 0). The count itself is kept one cycle later
+  // still, out_late_q (out_count of the cycle before), updated from copies of row_fire_q and
+  // out_take_q registered beside it (rf_late_q, take_late_q), so neither far register feeds a
+  // carry chain: out_count = out_late_q + rf_late_q - take_late_q. Its compares with Credits ..
+  // Credits + 2 are registered a cycle early from those same registers (late_at_q), and end_ok
+  // picks one by take_late_q and out_take_q: out_take_q reaches one LUT, row_fire_q none here.
+  localparam int CW = $clog2(Credits + 3);
+  logic [CW-1:0]          out_late_q;
+  logic [2:0]             late_at_q;    // late_at_q[k]: out_late_q == Credits + k
+  logic                   rf_late_q, take_late_q;
   logic [$clog2(P/2)-1:0] pace_q;       // cycles until the next row may end, one cycle late
   logic                   row_fire_q, out_take_q;
   logic                   credit_free;  // out_count != (out_take_q ? Credits + 1 : Credits)
@@ -269,8 +277,9 @@ module ws_mac_ctrl #(
   assign w_fire    = w_valid_i && w_ready_o;
   assign row_fire  = w_fire && (row_end_q || w_last_i);  // a misplaced w_last still ends the row
   assign out_take  = out_valid_i && out_ready_i;
-  assign credit_free = out_take_q ? !out_therm_q[Credits]
-                                   : !out_therm_q[Credits-1] || out_therm_q[Credits];
+  // rf_late_q is 0 whenever the pace lets a row end (pace_q > 2 for the cycle after it is set), so
+  // out_count - out_take_q != Credits is out_late_q != Credits + take_late_q + out_take_q there.
+  assign credit_free = !late_at_q[32'(take_late_q) + 32'(out_take_q)];
   assign stream_ready = a5_last_q && a5_bank_q == stream_bank_q;
   assign next_bank    = (w_fire && w_last_i) ? !stream_bank_q : stream_bank_q;
   assign row_next_bank = stream_bank_q ^ w_last_i;  // next_bank when a row ends
@@ -457,7 +466,8 @@ module ws_mac_ctrl #(
       a5_bank_q     <= 1'b0;
       stream_bank_q <= 1'b0;
       beat_q        <= '0;
-      out_therm_q   <= '0;
+      out_late_q    <= '0;
+      late_at_q     <= '0;
       out_take_q    <= 1'b0;
       pace_q        <= '0;
       s1_int_q      <= 1'b0;
@@ -530,16 +540,32 @@ module ws_mac_ctrl #(
       s1_int_q    <= !bank_mode_q[stream_bank_q];
       s2_int_q    <= s1_int_q;
       out_take_q  <= out_take;
-      if (row_fire_q && !out_take_q)      out_therm_q <= {out_therm_q[Credits-1:0], 1'b1};
-      else if (out_take_q && !row_fire_q) out_therm_q <= {1'b0, out_therm_q[Credits:1]};
+      out_late_q  <= out_late_q + CW'(rf_late_q) - CW'(take_late_q);
+      for (int k = 0; k < 3; k++)  // out_late_q's next value == Credits + k, without its adder
+        late_at_q[k] <= (rf_late_q == take_late_q) ? out_late_q == CW'(Credits + k)
+                      : rf_late_q ? out_late_q == CW'(Credits + k - 1)
+                      : out_late_q == CW'(Credits + k + 1);
       pace_q      <= row_fire_q ? ($clog2(P/2))'(P/2 - 1) : (pace_q != '0) ? pace_q - 1'b1 : pace_q;
     end
   end
 
-  `WS_ASSERT(credits_therm, (out_therm_q & (out_therm_q + 1'b1)) == '0,
-             ("ws_mac_ctrl: out_therm_q is not a thermometer"))
-  `WS_ASSERT(credits, !(push_o && CW'($countones(out_therm_q)) + CW'(row_fire_q) - CW'(out_take_q)
-                                  == '0),
+  // The credit count's copies of row_fire_q and out_take_q (keep: Yosys would merge rf_late_q
+  // with the tag pipeline's next stage, which sits elsewhere).
+  (* keep *) always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      rf_late_q   <= 1'b0;
+      take_late_q <= 1'b0;
+    end else begin
+      rf_late_q   <= row_fire_q;
+      take_late_q <= out_take_q;
+    end
+  end
+
+  `WS_ASSERT(credits_late, late_at_q == {out_late_q == CW'(Credits + 2),
+                                          out_late_q == CW'(Credits + 1), out_late_q == CW'(Credits)},
+             ("ws_mac_ctrl: late_at_q is not out_late_q's compares"))
+  `WS_ASSERT(credits, !(push_o && out_late_q + CW'(rf_late_q) - CW'(take_late_q) + CW'(row_fire_q)
+                                  - CW'(out_take_q) == '0),
              ("ws_mac_ctrl: a result without a credit"))
   // The flags behind w_ready are what they stand for.
   `WS_ASSERT(row_end_flag, !loaded_q[stream_bank_q] ||
@@ -553,7 +579,8 @@ module ws_mac_ctrl #(
   `WS_ASSERT(stream_loaded_flag, stream_loaded_q == loaded_q[stream_bank_q],
              ("ws_mac_ctrl: stream_loaded_q is not the stream bank's loaded flag"))
   `WS_ASSERT(end_ok_flag, end_ok_q == (!row_fire_q && pace_q <= ($clog2(P/2))'(1)
-                                       && CW'($countones(out_therm_q)) != CW'(Credits)),
+                                       && out_late_q + CW'(rf_late_q) - CW'(take_late_q)
+                                          != CW'(Credits)),
              ("ws_mac_ctrl: end_ok_q is not the credit and the pace"))
   `WS_ASSERT(row_done_early_copy, row_done_early == (tag_row[7] && tag_row[1]),
              ("ws_mac_ctrl: row_done_early is not tag_row's row end"))
