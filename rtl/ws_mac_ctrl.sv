@@ -250,7 +250,6 @@ module ws_mac_ctrl #(
   logic             end_ok_q;              // a row may end: a credit is free and the pace allows it
   logic             stream_ready;          // the stream bank turns readable now (A5, its last value)
   logic             next_bank;             // the stream bank after this cycle
-  logic             row_next_bank;         // ... if a row ends in this cycle
   // The credit count (out_count) and pace_q take a row's end one cycle late, from the tag register
   // (tag_q[0]), so that the handshake drives only the flags w_ready needs at once and the beat
   // counter; the count takes a result's departure one cycle late too (out_take_q: the queue's
@@ -282,7 +281,6 @@ module ws_mac_ctrl #(
   assign credit_free = !late_at_q[32'(take_late_q) + 32'(out_take_q)];
   assign stream_ready = a5_last_q && a5_bank_q == stream_bank_q;
   assign next_bank    = (w_fire && w_last_i) ? !stream_bank_q : stream_bank_q;
-  assign row_next_bank = stream_bank_q ^ w_last_i;  // next_bank when a row ends
 
   // The column RAMs read the offered beat's row, whether or not it is taken this cycle.
   assign col_raddr = {stream_bank_q, beat_q};
@@ -518,12 +516,10 @@ module ws_mac_ctrl #(
       // bank that streams then), the beat after the one taken, or the stream bank turning readable
       // (its rows from beat 0). A bank's values may change after the stream switched to it (its
       // vector still loading), but never after it turns readable, which sets the flags again.
-      // A row's end picks the next row's bank by w_last alone (a row end is a transfer), so the
-      // bank's values are selected beside the handshake, not behind it.
       if (row_fire) begin
-        left_q    <= bank_last_q[BW*row_next_bank +: BW];
-        row_end_q <= bank_single_q[row_next_bank];
-        pre_q     <= bank_two_q[row_next_bank];
+        left_q    <= bank_last_q[BW*next_bank +: BW];
+        row_end_q <= bank_single_q[next_bank];
+        pre_q     <= bank_two_q[next_bank];
       end else if (w_fire) begin
         left_q    <= left_q - BW'(1);
         row_end_q <= pre_q;
