@@ -80,14 +80,10 @@ module ws_mac_ctrl #(
   localparam int ToWrite = ToRead + READ - 1 + ADD;        // wr_en/wr_hot; a row's end
   localparam int ToPush  = 9 + 4 * ADD;                    // after a row's end: its result
   localparam int Credits = FifoDepth + 1;
-  // The credit count leaves out a row end one cycle back (rf_late_q): the pace forbids a row end then.
-  `WS_PARAM_CHECK(g_check_pace, P / 2 - 1 > 2,
-                  ("ws_mac_ctrl: MAC_ACC_PARTIALS = %0d, the credit count needs >= 8", P))
 
   // ---------------------------------------------------------------------------------------------
   // Configuration
   logic             init_done;     // the permutation table holds the identity since reset
-  logic             init_done_d;   // ... after this cycle
   logic             in_vector_q;   // an activation vector has started and not ended
   logic             a1_valid_q;    // an activation in its first stage (its table read)
   logic             cfg_fire, cfg_is_perm, ctrl_bad, perm_bad, cfg_bad, ctrl_we, perm_we;
@@ -146,21 +142,10 @@ module ws_mac_ctrl #(
   logic [Cols-1:0] a4_col_q;
   logic [BW:0]    a4_row_q;                // {bank, row}
   logic [15:0]    a4_data_q;
-  // The activation handshake from registers: act_room_q is "the load bank may take values"
-  // (init_done && !loaded_q[load_bank_q] && !pending_q[load_bank_q]), registered from the next
-  // values of its terms, and act_room_bank_q the same per bank (only the load bank's bit can be
-  // set), so the bank registers a vector's last value loads are enabled by one LUT of the port.
-  logic           load_bank_d;
-  logic [1:0]     loaded_d, pending_d;
-  logic           act_room_q, act_room_d;
-  logic [1:0]     act_room_bank_q;
-  logic           act_last_fire;           // act_fire && act_last_i
-  logic [1:0]     act_last_load;           // ... per bank: that bank is the load bank
 
-  assign act_ready_o  = act_room_q && !cfg_valid_i;  // configuration first
+  assign act_ready_o  = init_done && !loaded_q[load_bank_q] && !pending_q[load_bank_q] &&
+                        !cfg_valid_i;  // configuration first
   assign act_fire     = act_valid_i && act_ready_o;
-  assign act_last_fire = act_fire && act_last_i;
-  assign act_last_load = {2{act_valid_i && !cfg_valid_i && act_last_i}} & act_room_bank_q;
   assign act_overflow = !act_last_i && (act_ptr_q == KW'(MaxK - 1));  // the pointer wraps to 0
   // A vector must fill every column the rows read: row_beats * Cols values. An equality with the
   // end kept beside CTRL (no adder between act_last_i and the error cause).
@@ -202,16 +187,14 @@ module ws_mac_ctrl #(
       .raddr_i(a_ptr_q[KW-1:0]),
       .rdata_o(tbl_j)
     );
-    assign init_done   = init_done_q;
-    assign init_done_d = init_done_q || init_q == KW'(MaxK - 1);
-    assign a3_j        = tbl_j;
+    assign init_done = init_done_q;
+    assign a3_j      = tbl_j;
     logic unused_a3_ptr;  // the table gives the column; the pointer stops at A1
     assign unused_a3_ptr = ^a_ptr_q[3*KW-1:KW];
   end else begin : g_direct
     logic unused_perm;  // no table: a perm write is an error and its data goes nowhere
     assign unused_perm = ^{perm_we, cfg_data_i[KW-1:0]};
     assign init_done   = 1'b1;
-    assign init_done_d = 1'b1;
     assign a3_j        = a_ptr_q[2*KW +: KW];
   end
 
@@ -250,24 +233,17 @@ module ws_mac_ctrl #(
   logic             end_ok_q;              // a row may end: a credit is free and the pace allows it
   logic             stream_ready;          // the stream bank turns readable now (A5, its last value)
   logic             next_bank;             // the stream bank after this cycle
-  // The credit count (out_count) and pace_q take a row's end one cycle late, from the tag register
-  // (tag_q[0]), so that the handshake drives only the flags w_ready needs at once and the beat
-  // counter; the count takes a result's departure one cycle late too (out_take_q: the queue's
-  // output sits far from here). With row_fire_q the row end of the cycle before, the count of
-  // results accepted and not yet taken is out_count + row_fire_q - out_take_q and the pace is
-  // (row_fire_q ? P/2 - 1 : pace_q - 1, floored at 0). The count itself is kept one cycle later
-  // still, out_late_q (out_count of the cycle before), updated from copies of row_fire_q and
-  // out_take_q registered beside it (rf_late_q, take_late_q), so neither far register feeds a
-  // carry chain: out_count = out_late_q + rf_late_q - take_late_q. Its compares with Credits ..
-  // Credits + 2 are registered a cycle early from those same registers (late_at_q), and end_ok
-  // picks one by take_late_q and out_take_q: out_take_q reaches one LUT, row_fire_q none here.
-  localparam int CW = $clog2(Credits + 3);
-  logic [CW-1:0]          out_late_q;
-  logic [2:0]             late_at_q;    // late_at_q[k]: out_late_q == Credits + k
-  logic                   rf_late_q, take_late_q;
+  // out_count_q and pace_q take a row's end one cycle late, from the tag register (tag_q[0]), so
+  // that the handshake drives only the flags w_ready needs at once and the beat counter; the count
+  // takes a result's departure one cycle late too (out_take_q: the queue's output sits far from
+  // here). With row_fire_q the row end of the cycle before, the count of results accepted and not
+  // yet taken is out_count_q + row_fire_q - out_take_q and the pace is (row_fire_q ? P/2 - 1 :
+  // pace_q - 1, floored at 0).
+  localparam int CW = $clog2(Credits + 2);
+  logic [CW-1:0]          out_count_q;
   logic [$clog2(P/2)-1:0] pace_q;       // cycles until the next row may end, one cycle late
   logic                   row_fire_q, out_take_q;
-  logic                   credit_free;  // out_count != (out_take_q ? Credits + 1 : Credits)
+  logic [CW-1:0]          out_full_at;  // out_count_q when every credit is used (out_take_q counts)
   logic             s1_int_q, s2_int_q;
 
   // w_ready comes from registers and w_last alone: the row end and the room for a result are kept
@@ -276,9 +252,7 @@ module ws_mac_ctrl #(
   assign w_fire    = w_valid_i && w_ready_o;
   assign row_fire  = w_fire && (row_end_q || w_last_i);  // a misplaced w_last still ends the row
   assign out_take  = out_valid_i && out_ready_i;
-  // rf_late_q is 0 whenever the pace lets a row end (pace_q > 2 for the cycle after it is set), so
-  // out_count - out_take_q != Credits is out_late_q != Credits + take_late_q + out_take_q there.
-  assign credit_free = !late_at_q[32'(take_late_q) + 32'(out_take_q)];
+  assign out_full_at = out_take_q ? CW'(Credits + 1) : CW'(Credits);
   assign stream_ready = a5_last_q && a5_bank_q == stream_bank_q;
   assign next_bank    = (w_fire && w_last_i) ? !stream_bank_q : stream_bank_q;
 
@@ -411,25 +385,6 @@ module ws_mac_ctrl #(
   );
 
   // ---------------------------------------------------------------------------------------------
-  // The banks' flags after this cycle: a vector's last value taken marks its bank pending; its
-  // write, one cycle ago, makes the bank readable (the weights read the column RAMs a cycle before a
-  // beat's transfer, never the cycle of a write); the matrix's last beat frees it.
-  always_comb begin
-    load_bank_d = load_bank_q ^ act_last_fire;
-    loaded_d    = loaded_q;
-    pending_d   = pending_q;
-    for (int b = 0; b < 2; b++) begin
-      if (act_last_load[b]) pending_d[b] = 1'b1;
-      if (a5_last_q && a5_bank_q == 1'(b)) begin
-        loaded_d[b]  = 1'b1;
-        pending_d[b] = 1'b0;
-      end
-      if (w_fire && w_last_i && stream_bank_q == 1'(b)) loaded_d[b] = 1'b0;
-    end
-    act_room_d = init_done_d && !loaded_d[load_bank_d] && !pending_d[load_bank_d];
-  end
-
-  // ---------------------------------------------------------------------------------------------
   // Control registers
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -442,8 +397,6 @@ module ws_mac_ctrl #(
       load_bank_q   <= 1'b0;
       loaded_q      <= '0;
       pending_q     <= '0;
-      act_room_q    <= 1'(UsePerm == 0);  // the table's identity sweep first
-      act_room_bank_q <= 2'(UsePerm == 0);
       bank_mode_q   <= '0;
       bank_last_q   <= '0;
       bank_single_q <= '1;
@@ -464,8 +417,7 @@ module ws_mac_ctrl #(
       a5_bank_q     <= 1'b0;
       stream_bank_q <= 1'b0;
       beat_q        <= '0;
-      out_late_q    <= '0;
-      late_at_q     <= '0;
+      out_count_q   <= '0;
       out_take_q    <= 1'b0;
       pace_q        <= '0;
       s1_int_q      <= 1'b0;
@@ -482,20 +434,15 @@ module ws_mac_ctrl #(
       if (act_fire) begin
         act_ptr_q   <= act_last_i ? '0 : act_ptr_q + KW'(1);  // an overflow wraps to 0
         in_vector_q <= !act_last_i;
-      end
-      for (int b = 0; b < 2; b++) begin
-        if (act_last_load[b]) begin  // the bank takes the vector's configuration and fills up
-          bank_mode_q[b]           <= mode_q;
-          bank_last_q[BW*b +: BW]  <= BW'(row_beats_q - RBW'(1));
-          bank_single_q[b]         <= row_single_q;
-          bank_two_q[b]            <= row_two_q;
+        if (act_last_i) begin  // the bank takes the vector's configuration and fills up
+          load_bank_q                            <= !load_bank_q;
+          pending_q[load_bank_q]                 <= 1'b1;
+          bank_mode_q[load_bank_q]               <= mode_q;
+          bank_last_q[BW*load_bank_q +: BW]      <= BW'(row_beats_q - RBW'(1));
+          bank_single_q[load_bank_q]             <= row_single_q;
+          bank_two_q[load_bank_q]                <= row_two_q;
         end
-        act_room_bank_q[b] <= act_room_d && load_bank_d == 1'(b);
       end
-      load_bank_q <= load_bank_d;
-      loaded_q    <= loaded_d;
-      pending_q   <= pending_d;
-      act_room_q  <= act_room_d;
       a_valid_q  <= {a_valid_q[2:1], act_fire};
       a_last_q   <= {a_last_q[2:1], act_fire && act_last_i};
       a_bank_q   <= {a_bank_q[2:1], load_bank_q};
@@ -504,10 +451,19 @@ module ws_mac_ctrl #(
       a4_bank_q  <= a_bank_q[3];
       a5_last_q  <= a4_valid_q && a4_last_q;
       a5_bank_q  <= a4_bank_q;
+      // A vector's last value was written one cycle ago: its bank is readable (the weights read the
+      // column RAMs a cycle before a beat's transfer, never the cycle of a write).
+      if (a5_last_q) begin
+        loaded_q[a5_bank_q]  <= 1'b1;
+        pending_q[a5_bank_q] <= 1'b0;
+      end
       // Weights
       if (w_fire) begin
         beat_q <= row_fire ? '0 : beat_q + BW'(1);
-        if (w_last_i) stream_bank_q <= !stream_bank_q;
+        if (w_last_i) begin
+          loaded_q[stream_bank_q] <= 1'b0;
+          stream_bank_q           <= !stream_bank_q;
+        end
       end
       stream_loaded_q <= (a5_last_q && a5_bank_q == next_bank) ? 1'b1
                        : (w_fire && w_last_i) ? loaded_q[!stream_bank_q] : stream_loaded_q;
@@ -532,51 +488,27 @@ module ws_mac_ctrl #(
       // A row may end after this cycle: none ends now or ended in the cycle before (the pace), the
       // pace runs out and a credit is free. A result taken in this cycle frees its credit a cycle
       // later (out_take_q): the queue's output handshake reaches only out_take_q here.
-      end_ok_q    <= !row_fire && !row_fire_q && (pace_q <= ($clog2(P/2))'(2)) && credit_free;
+      end_ok_q    <= !row_fire && !row_fire_q && (pace_q <= ($clog2(P/2))'(2))
+                     && out_count_q != out_full_at;
       s1_int_q    <= !bank_mode_q[stream_bank_q];
       s2_int_q    <= s1_int_q;
       out_take_q  <= out_take;
-      out_late_q  <= out_late_q + CW'(rf_late_q) - CW'(take_late_q);
-      for (int k = 0; k < 3; k++)  // out_late_q's next value == Credits + k, without its adder
-        late_at_q[k] <= (rf_late_q == take_late_q) ? out_late_q == CW'(Credits + k)
-                      : rf_late_q ? out_late_q == CW'(Credits + k - 1)
-                      : out_late_q == CW'(Credits + k + 1);
+      out_count_q <= out_count_q + CW'(row_fire_q) - CW'(out_take_q);
       pace_q      <= row_fire_q ? ($clog2(P/2))'(P/2 - 1) : (pace_q != '0) ? pace_q - 1'b1 : pace_q;
     end
   end
 
-  // The credit count's copies of row_fire_q and out_take_q (keep: Yosys would merge rf_late_q
-  // with the tag pipeline's next stage, which sits elsewhere).
-  (* keep *) always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      rf_late_q   <= 1'b0;
-      take_late_q <= 1'b0;
-    end else begin
-      rf_late_q   <= row_fire_q;
-      take_late_q <= out_take_q;
-    end
-  end
-
-  `WS_ASSERT(credits_late, late_at_q == {out_late_q == CW'(Credits + 2),
-                                          out_late_q == CW'(Credits + 1), out_late_q == CW'(Credits)},
-             ("ws_mac_ctrl: late_at_q is not out_late_q's compares"))
-  `WS_ASSERT(credits, !(push_o && out_late_q + CW'(rf_late_q) - CW'(take_late_q) + CW'(row_fire_q)
-                                  - CW'(out_take_q) == '0),
+  `WS_ASSERT(credits, !(push_o && out_count_q + CW'(row_fire_q) - CW'(out_take_q) == '0),
              ("ws_mac_ctrl: a result without a credit"))
   // The flags behind w_ready are what they stand for.
   `WS_ASSERT(row_end_flag, !loaded_q[stream_bank_q] ||
                            (left_q == bank_last_q[BW*stream_bank_q +: BW] - beat_q
                             && row_end_q == (left_q == '0) && pre_q == (left_q == BW'(1))),
              ("ws_mac_ctrl: row_end_q, pre_q or left_q is not the row end"))
-  `WS_ASSERT(act_room_flag, act_room_q == (init_done && !loaded_q[load_bank_q]
-                                           && !pending_q[load_bank_q])
-                            && act_room_bank_q == (act_room_q ? 2'(1) << load_bank_q : 2'(0)),
-             ("ws_mac_ctrl: act_room_q or act_room_bank_q is not the load bank's room"))
   `WS_ASSERT(stream_loaded_flag, stream_loaded_q == loaded_q[stream_bank_q],
              ("ws_mac_ctrl: stream_loaded_q is not the stream bank's loaded flag"))
   `WS_ASSERT(end_ok_flag, end_ok_q == (!row_fire_q && pace_q <= ($clog2(P/2))'(1)
-                                       && out_late_q + CW'(rf_late_q) - CW'(take_late_q)
-                                          != CW'(Credits)),
+                                       && out_count_q != CW'(Credits)),
              ("ws_mac_ctrl: end_ok_q is not the credit and the pace"))
   `WS_ASSERT(row_done_early_copy, row_done_early == (tag_row[7] && tag_row[1]),
              ("ws_mac_ctrl: row_done_early is not tag_row's row end"))

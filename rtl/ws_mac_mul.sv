@@ -109,8 +109,7 @@ module ws_mac_mul (
   logic [15:0]        r2_p;
   logic               unused_p_top;  // every product fits 16 bits (int8: -16256 .. 16384)
   assign unused_p_top = ^dsp_p[17:16];
-  logic signed [10:0] r2_e0, r2_e0m1, r2_e0m255, r2_ne0, r2_ne0m10;
-  logic signed [6:0]  r2_ne0m9, r2_ne0m8;  // stage 7 needs them only where ne0 is in -15 .. 31
+  logic signed [10:0] r2_e0, r2_e0m1, r2_e0m255, r2_ne0, r2_ne0m10, r2_ne0m9, r2_ne0m8;
 
   always_ff @(posedge clk_i) begin
     r2_p      <= dsp_p[15:0];
@@ -119,8 +118,8 @@ module ws_mac_mul (
     r2_e0m255 <= $signed({2'b00, d_esum_q}) - 11'sd381;
     r2_ne0    <= 11'sd127 - $signed({2'b00, d_esum_q});
     r2_ne0m10 <= 11'sd117 - $signed({2'b00, d_esum_q});
-    r2_ne0m9  <= 7'(11'sd118 - $signed({2'b00, d_esum_q}));
-    r2_ne0m8  <= 7'(11'sd119 - $signed({2'b00, d_esum_q}));
+    r2_ne0m9  <= 11'sd118 - $signed({2'b00, d_esum_q});
+    r2_ne0m8  <= 11'sd119 - $signed({2'b00, d_esum_q});
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -130,20 +129,16 @@ module ws_mac_mul (
   logic [15:0]        r3_p;      // the product, shifted left by 8 already when its top byte is 0
   logic [3:0]         r3_lz, r3_tz;
   logic [2:0]         r3_shl;
-  logic signed [10:0] r3_e0, r3_e0m1, r3_e0m255, r3_ne0m10;
-  logic signed [6:0]  r3_ne0, r3_ne0m9, r3_ne0m8;  // the low bits (stage 7)
+  logic signed [10:0] r3_e0, r3_e0m1, r3_e0m255, r3_ne0, r3_ne0m10, r3_ne0m9, r3_ne0m8;
   logic               r3_sign, r3_fixed;  // r3_fixed: the kind is known without the exponent
-  logic               r3_ne0_out;
   logic [2:0]         r3_kind;
   logic [7:0]         lo_rev, hi_rev;  // the bytes reversed, for the trailing zeros
   // Stage 5's results; stage 6 makes r3_* from them, which feed stage 7 only.
   logic [15:0]        z5_p;
   logic               z5_hi0, z5_lo0;  // the product's high / low byte is 0
   logic [2:0]         z5_lzh, z5_lzl, z5_tzh, z5_tzl;  // per byte (of a non-zero byte)
-  logic signed [10:0] z5_e0, z5_e0m1, z5_e0m255, z5_ne0m10;
-  logic signed [6:0]  z5_ne0, z5_ne0m9, z5_ne0m8;
+  logic signed [10:0] z5_e0, z5_e0m1, z5_e0m255, z5_ne0, z5_ne0m10, z5_ne0m9, z5_ne0m8;
   logic               z5_int, z5_sign, z5_fixed;
-  logic               z5_ne0_out;  // ne0 outside -15 .. 31: sh = ne0 + lz is then < 0 or >= 32
   logic [2:0]         z5_kind;
 
   always_comb begin
@@ -164,11 +159,10 @@ module ws_mac_mul (
     z5_e0     <= r2_e0;
     z5_e0m1   <= r2_e0m1;
     z5_e0m255 <= r2_e0m255;
-    z5_ne0    <= r2_ne0[6:0];
+    z5_ne0    <= r2_ne0;
     z5_ne0m10 <= r2_ne0m10;
     z5_ne0m9  <= r2_ne0m9;
     z5_ne0m8  <= r2_ne0m8;
-    z5_ne0_out <= (r2_ne0 < -11'sd15) || (r2_ne0 > 11'sd31);
     z5_int    <= d_int[3];
     z5_sign   <= d_sign[3];
     z5_fixed  <= d_int[3] || d_nan[3] || d_inf[3] || d_zero[3];
@@ -191,7 +185,6 @@ module ws_mac_mul (
     r3_ne0m10 <= z5_ne0m10;
     r3_ne0m9  <= z5_ne0m9;
     r3_ne0m8  <= z5_ne0m8;
-    r3_ne0_out <= z5_ne0_out;
     r3_sign   <= z5_sign;
     r3_fixed  <= z5_fixed;
     r3_kind   <= z5_kind;
@@ -202,26 +195,19 @@ module ws_mac_mul (
   // e = e0 - lz is the exponent field, sh = 1 - e = ne0 + lz the right shift of a product below the
   // normal range, and a bit below the guard is set when the lowest set bit of m (8 + tz + lz) is
   // below sh - 1, that is when tz + 9 < ne0. Four independent carry chains.
-  // With ne0 in -15 .. 31 (r3_ne0_out clear, decided in stage 5) sh is in -15 .. 46 and sh - 9,
-  // sh - 8 in -24 .. 38: 7 signed bits, so those chains are 7 bits, not 11 (the 11-bit sh chain
-  // into r4_far was a 200 MHz limit). Outside it sh < 0 or sh >= 32: far, and the guard and the
-  // last kept bit lie outside pn (0), as the 11-bit positions said.
-  logic signed [10:0] lz_s, tz_s;
-  logic signed [6:0]  lz7, s4_sh, s4_at_guard, s4_at_odd;
+  logic signed [10:0] lz_s, tz_s, s4_sh, s4_at_guard, s4_at_odd;
 
   assign lz_s        = $signed({7'd0, r3_lz});
   assign tz_s        = $signed({7'd0, r3_tz});
-  assign lz7         = $signed({3'd0, r3_lz});
-  assign s4_sh       = r3_ne0 + lz7;
-  assign s4_at_guard = r3_ne0m9 + lz7;  // sh - 9: the guard bit m[sh - 1] is pn[sh - 9]
-  assign s4_at_odd   = r3_ne0m8 + lz7;  // sh - 8: the last kept bit m[sh] is pn[sh - 8]
+  assign s4_sh       = r3_ne0 + lz_s;
+  assign s4_at_guard = r3_ne0m9 + lz_s;  // sh - 9: the guard bit m[sh - 1] is pn[sh - 9]
+  assign s4_at_odd   = r3_ne0m8 + lz_s;  // sh - 8: the last kept bit m[sh] is pn[sh - 8]
 
   logic [15:0] r4_pn;
   logic [7:0]  r4_e;
   logic [4:0]  r4_sh;
-  logic [6:0]  r4_at_guard, r4_at_odd;  // positions in pn of the guard and the last kept bit
+  logic [10:0] r4_at_guard, r4_at_odd;  // positions in pn of the guard and the last kept bit
   logic        r4_far, r4_sticky, r4_sign;
-  logic        r4_ne0_out;  // the positions above are not sh - 9, sh - 8: both bits are 0
   logic [2:0]  r4_kind;  // which result: Kind* below
 
   always_ff @(posedge clk_i) begin
@@ -232,9 +218,7 @@ module ws_mac_mul (
     r4_sh     <= s4_sh[4:0];
     r4_at_guard <= s4_at_guard;
     r4_at_odd   <= s4_at_odd;
-    r4_far    <= r3_ne0_out || (s4_sh[6:5] != 2'd0);  // sh >= 32 (or negative: then the result
-                                                     // is normal anyway)
-    r4_ne0_out <= r3_ne0_out;
+    r4_far    <= s4_sh[10:5] != 6'd0;  // sh >= 32 (or negative: then the result is normal anyway)
     r4_sticky <= r3_ne0m10 >= tz_s;   // ne0 - 10 - tz >= 0
     // e >= 255 (overflow) gives inf, e >= 1 the exact product, else a subnormal one
     r4_kind   <= r3_fixed ? r3_kind : (r3_e0m255 >= lz_s) ? KindInf
@@ -263,8 +247,8 @@ module ws_mac_mul (
   // The guard bit m[sh - 1] and the last kept bit m[sh] straight from pn (m = pn << 8), beside
   // the wide shift, so that stage 10 starts its increment from a register (round-up in stage 9).
   logic s6_guard, s6_odd;
-  assign s6_guard = !r4_ne0_out && (r4_at_guard[6:4] == 3'd0) && r4_pn[r4_at_guard[3:0]];  // 0 outside pn
-  assign s6_odd   = !r4_ne0_out && (r4_at_odd[6:4] == 3'd0) && r4_pn[r4_at_odd[3:0]];
+  assign s6_guard = (r4_at_guard[10:4] == 7'd0) && r4_pn[r4_at_guard[3:0]];  // 0 outside pn
+  assign s6_odd   = (r4_at_odd[10:4] == 7'd0) && r4_pn[r4_at_odd[3:0]];
 
   logic [23:0] r5_m;       // m >> (8 * sh[4:3])
   logic [2:0]  r5_sh;      // sh[2:0]

@@ -91,11 +91,12 @@ module ws_mac_row #(
   logic [31:0]     acc_a, acc_b, acc_sum;
   logic            acc_int, acc_sum_int, row_int;
   logic            wr_en_q;
-  logic [P-1:0]    rd_hot_lo_q, rd_hot_hi_q, wr_hot_q;  // the read select, once per half word
+  logic [P-1:0]    rd_hot_q, wr_hot_q;
   logic [2:0]      cmb_pair_q;
   logic [1:0]      cmb_zero_q;
 
   always_ff @(posedge clk_i) begin
+    rd_hot_q    <= rd_hot_i;
     wr_en_q     <= wr_en_i;
     wr_hot_q    <= wr_hot_i;
     cmb_pair_q  <= cmb_pair_i;
@@ -103,19 +104,11 @@ module ws_mac_row #(
   end
 
   // The read is one stage (ws_pkg::MAC_ACC_READ_STAGES): the select into acc_a/acc_b; the adder's
-  // own operand registers (its stage 0) then sit beside its decode. The select is registered twice,
-  // one copy for bits 15:0 and one for 31:16, so that each drives 16 loads next to them, not 32
-  // (rd_hot -> the AND-OR -> acc_a was a 200 MHz limit, mostly route); keep: Yosys would merge them.
-  (* keep *) always_ff @(posedge clk_i) rd_hot_lo_q <= rd_hot_i;
-  (* keep *) always_ff @(posedge clk_i) rd_hot_hi_q <= rd_hot_i;
-
-  logic [31:0] part_sel;  // the read as AND-OR: the select is one-hot or zero
+  // own operand registers (its stage 0) then sit beside its decode.
+  logic [31:0] part_sel;  // the read as AND-OR: rd_hot_q is one-hot or zero
   always_comb begin
     part_sel = '0;
-    for (int k = 0; k < P; k++) begin
-      part_sel[15:0]  = part_sel[15:0]  | (part[32*k +: 16] & {16{rd_hot_lo_q[k]}});
-      part_sel[31:16] = part_sel[31:16] | (part[32*k + 16 +: 16] & {16{rd_hot_hi_q[k]}});
-    end
+    for (int k = 0; k < P; k++) part_sel = part_sel | (part[32*k +: 32] & {32{rd_hot_q[k]}});
   end
 
   always_ff @(posedge clk_i) begin
