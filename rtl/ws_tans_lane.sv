@@ -7,7 +7,8 @@
 //   decode  (context phase_i): entry = the RAM output; next state = base | (window & mask) goes to
 //           the RAM address, symbol out, and the bit position sum = cur + nb is registered;
 //   extract (the other context, which decoded in the slot before): the window for its next decode
-//           is cut from {h1, h0, w0} at that sum (16 or more: w0 is used up and pops).
+//           is cut from {h1, h0, w0} at that sum (16 or more: w0 is used up and pops; it has held a
+//           copy of h0 since the decode, so the unit the position is in is always w0).
 // So nothing on the path from the RAM output register adds or compares: one LUT level to the RAM
 // address (the window's 4:1 from registers runs beside the RAM's clock-to-out), an adder into a
 // register. Errors of a state are checked at its extractions, in a
@@ -59,12 +60,13 @@ module ws_tans_lane #(
   // Per context c: units at [16c +: 16], valid flags at [3c +: 3]. (Packed: Yosys re-elaborates a
   // module whose array elements meet ports, which breaks hierarchy -chparam.)
   logic [1:0]  pop, flush, ended;
+  logic [1:0]  w0_en;  // w0 loads h0 (a copy before the pop, or while empty)
   logic [31:0] w0, h0, h1;
   logic [5:0]  valid;
 
   for (genvar c = 0; c < 2; c++) begin : g_state
     ws_tans_state_buffer #(
-      .Slots(ML <= 8 ? 3 : 4)  // the view reads h1 only above 8 (ViewBits 32: {h0, w0})
+      .Slots(ML <= 8 ? 3 : 4)  // the window reads h1 only above 8
     ) u_buffer (
       .clk_i,
       .rst_ni,
@@ -73,6 +75,7 @@ module ws_tans_lane #(
       .in_data_i (in_data_i[16*c +: 16]),
       .in_last_i (in_last_i[c]),
       .pop_i     (pop[c]),
+      .w0_en_i   (w0_en[c]),
       .flush_i   (flush[c]),
       .w0_o      (w0[16*c +: 16]),
       .h0_o      (h0[16*c +: 16]),
@@ -85,7 +88,14 @@ module ws_tans_lane #(
 
   // ---------------------------------------------------------------------------------------------
   // Decode: the table RAM and the next state
+  // At ML <= 8 the RAM word carries 8 pass bits above the entry, bit i = nb > i (36 bits: still one
+  // DP16KD; three EBR wide on iCE40): a decode from position cur >= 8 passes 16 when bit 15 - cur
+  // is set, which w0's enables pick by cur (registers) in one wide-LUT cluster.
+  localparam int RamBits = ML <= 8 ? EntryBits + 8 : EntryBits;
+  logic [RamBits-1:0]   ram_word;
   logic [EntryBits-1:0] entry;
+  logic [7:0]           pass_bits;  // at ML <= 8
+  logic [7:0]           cfg_pass;   // ... as written: from the configuration word's nb
   logic [ML-1:0]        base, mask, addr;
   logic [3:0]           nb;
   logic [ML+2:0]        coarse_q;  // the decoding context's units from bit 4 * (position / 4) on ...
@@ -97,16 +107,21 @@ module ws_tans_lane #(
 
   ws_bram_sdp #(
     .AddrBits(ML + 1),
-    .Width   (EntryBits)
+    .Width   (RamBits)
   ) u_ram (
     .clk_i,
     .we_i   (cfg_we_i),
     .waddr_i(cfg_addr_i),
-    .wdata_i(cfg_data_i),
+    .wdata_i(RamBits'({cfg_pass, cfg_data_i})),
     .ce_i   (adv_i),
     .raddr_i({bank_i, addr}),
-    .rdata_o(entry)
+    .rdata_o(ram_word)
   );
+  assign entry     = ram_word[EntryBits-1:0];
+  assign pass_bits = ram_word[RamBits-1 -: 8];  // (the entry's top bits above ML 8: unused)
+  for (genvar i = 0; i < 8; i++) begin : g_cfg_pass
+    assign cfg_pass[i] = cfg_data_i[NbAt +: 4] > 4'(i);
+  end
 
   assign symbol_o = entry[7:0];
   assign base     = entry[BaseAt +: ML];
@@ -126,55 +141,130 @@ module ws_tans_lane #(
   assign addr = pseudo_i ? window : base | (window & mask);
 
   // ---------------------------------------------------------------------------------------------
-  // Extract: the window of the other context at its position sum_q. The units it reads, {h1, h0,
-  // w0} of that context, are copied into view_q the cycle before: they hold still then (the
-  // context decodes, so pops nothing, and has at least three units in, so nothing moves into
-  // them), and the copy takes the context multiplexer off the extraction path.
-  // The positions an extraction can see: sum <= 15 + ML (cur <= 15, nb <= ML), so the window ends
-  // below bit 2 * ((15 + ML) / 2) + ML + 1 of {h1, h0, w0}; the checks read all of h0 (bit 31) when
-  // the position is 16 or more.
-  localparam int WinBits  = 2 * ((15 + ML) / 2) + ML + 1;
-  localparam int ViewBits = WinBits > 32 ? WinBits : 32;
-  localparam int HalfBits = ML + 15;  // after the shift by 16: every start sum[3:0] <= 15
+  // Extract: the window of the other context at its position sum_q, in {h1, h0, w0} of its buffer:
+  // they hold still from the decode before (the context decodes, so pops nothing, and has its units
+  // in, so nothing moves into them). The unit the position is in is w0 (issue 12, dec34): a decode
+  // whose position passes 16 has w0 copy h0 at once (w0_en), and so does a stalled extractor at 16
+  // or more, while the slots and flags still move at the extraction's pop. So there is no view copy
+  // and no 2:1 on sum[4] for the low unit; above it the window reads h0 (h1 from 16 on, above ML 8:
+  // at ML <= 8 a window from sum >= 16 ends inside w0, sum - 16 + ML <= 15).
+  localparam int HalfBits = ML + 15;  // every start sum[3:0] <= 15
   logic                ext_ctx;  // the extracting context
   logic                live;     // ... whose state still decodes this chunk
   logic                fin;      // ... for the last time
   logic                shift;    // sum >= 16: w0 is used up
-  logic [ViewBits-1:0] view_q;
-  logic [HalfBits+15:0] view_ext;  // view_q, zeros above (positions no sum reaches)
-  logic [HalfBits-1:0] half;     // view_q from bit 16 * sum[4] on: its low unit is the position's
-  logic [ML+2:0]       coarse;   // view_q from bit 4 * sum[4:2] on
+  logic [4:0]          step;     // cur + nb: this decode's position
+  logic [15:0]         ext_w0;          // the extractor's w0
+  logic [ML-2:0]       ext_h0, ext_h1;  // ... and the parts of its h0, h1 a window reaches
+  logic [16-ML:0]      unused_h0, unused_h1;
+  logic [HalfBits-1:0] half;     // from bit 16 * sum[4] of its {h1, h0, w0}: w0 then the bits above
+  logic [ML+2:0]       coarse;   // half from bit 4 * sum[3:2] on
 
   assign ext_ctx = !phase_i;
   assign live    = |(pop_sel_i | fin_sel_i);
   assign fin     = |fin_sel_i;
   assign shift   = sum_q[4];
-  always_ff @(posedge clk_i) begin
-    // Next cycle's extractor: the context that decodes now, if this slot runs.
-    if (phase_i ^ adv_i) view_q <= ViewBits'({h1[15:0], h0[15:0], w0[15:0]});
-    else                 view_q <= ViewBits'({h1[31:16], h0[31:16], w0[31:16]});
-  end
-  // A logarithmic shifter, not a multiplexer per bit: a 2:1 by sum[4] (whose low 16 bits are the
-  // unit the checks read), then shifts by 8 and 4 (sum[3:2]); the decode does the last 4:1.
-  assign view_ext = (HalfBits+16)'(view_q);
-  assign half     = shift ? view_ext[16 +: HalfBits] : view_ext[0 +: HalfBits];
-  // Each stage only as wide as the bits the later ones can reach (a `>>` of the whole half maps to
-  // more LUTs).
+  assign step    = 5'({1'b0, cur_q} + {1'b0, nb});
+  assign ext_w0  = ext_ctx ? w0[31:16] : w0[15:0];
+  assign {unused_h0, ext_h0} = ext_ctx ? h0[31:16] : h0[15:0];
+  assign {unused_h1, ext_h1} = ext_ctx ? h1[31:16] : h1[15:0];
+  assign half    = {ML > 8 && shift ? ext_h1 : ext_h0, ext_w0};
+  // A logarithmic shifter, not a multiplexer per bit: shifts by 8 and 4 (sum[3:2]); the decode
+  // does the last 4:1. Each stage only as wide as the bits the later ones can reach (a `>>` of the
+  // whole half maps to more LUTs).
   logic [ML+6:0] by8;
   logic [ML+2:0] by4;
   assign by8    = sum_q[3] ? half[8 +: ML+7] : half[0 +: ML+7];
   assign by4    = sum_q[2] ? by8[4 +: ML+3] : by8[0 +: ML+3];
   assign coarse = by4;
 
+  // w0 loads h0 (a copy: the slots and flags still move at the extraction's pop) when the context's
+  // next extraction starts at 16 or more, at its decode: forced in a slot that decodes no symbol
+  // (which sets the position to 16), tested in a symbol's (this decode's position passes 16), or
+  // while it waits to extract; and whenever w0 is empty (so that a unit sinking into it is there).
+  // Its pop then needs no load: w0
+  // already holds h0 (h0 was in at the decode, and stays till the pop). The test comes from the RAM's
+  // output register; the rest from registers, one LUT level. At ML <= 8 a position passes 16 only
+  // from cur >= 8, and then exactly when pass bit 15 - cur = ~cur[2:0] is set.
+  logic [1:0] w0_force, w0_test;
+  logic       cur_hi_q, cur_odd_hi_q;  // cur_q[3]; cur_q[3] && cur_q[0]
+  always_ff @(posedge clk_i) begin
+    if (adv_i) begin
+      cur_hi_q     <= sum_q[3];
+      cur_odd_hi_q <= sum_q[3] && sum_q[0];
+    end
+  end
   for (genvar c = 0; c < 2; c++) begin : g_ctl
-    assign pop[c]   = adv_i && pop_sel_i[c] && shift;
-    assign flush[c] = (adv_i && fin_sel_i[c]) || abort_i[c];
+    logic dec;  // the context decodes in this slot
+    assign dec         = adv_i && phase_i == c[0];
+    assign pop[c]      = adv_i && pop_sel_i[c] && shift;
+    assign flush[c]    = (adv_i && fin_sel_i[c]) || abort_i[c];
+    assign w0_force[c] = !valid[3*c] || (adv_i ? phase_i == c[0] && !beat_i : phase_i != c[0] && shift);
+    assign w0_test[c]  = dec && beat_i && (ML > 8 || cur_hi_q);
+    if (ML <= 8) begin : g_bits
+      // Selects {hi, lo}: 0x: pass bit ~{cur[2:1], lo} (the test, lo = cur[0]); 10: 0; 11: 1 (forced).
+      logic sel_hi, sel_lo;
+      assign sel_hi = w0_force[c] || !w0_test[c];
+      assign sel_lo = w0_force[c] || (dec && beat_i && cur_odd_hi_q);  // w0_test && cur[0]
+`ifdef WS_ECP5
+      // One wide-LUT cluster per context (issue 12, dec34), so that the RAM pins are one routing
+      // hop from it and it is one hop from w0's clock enables: leaf j (cur[2:1] = j) takes pass bits
+      // 7 - 2j and 6 - 2j on its A and B pins and the selects, a PFUMX picks by cur[1], an L6MUX21
+      // by cur[2]. (Left to ABC the test and the enable were two or three LUT levels.)
+      // Each select is a LUT5 (two LUT4 and a PFUMX), one level from registers: left to ABC they
+      // were three LUT4 levels (it shares adv && phase && beat among the lanes).
+      //   hi = !v0 || !(adv && phase == c && beat && cur_hi)   (PFUMX by v0)
+      //   lo = adv ? !v0 || (phase == c && (!beat || cur_odd_hi)) : !v0 || (phase != c && shift)
+      // LUT4 INIT, indexed by {D, C, B, A}.
+      function automatic logic [15:0] sel_init(int which, int ctx);
+        logic a, b, cc, d;
+        for (int i = 0; i < 16; i++) begin
+          a = i % 2 == 1; b = (i / 2) % 2 == 1; cc = (i / 4) % 2 == 1; d = i / 8 == 1;
+          case (which)
+            0:       sel_init[i] = !(a && (b == (ctx == 1)) && cc && d);       // {cur_hi, beat, phase, adv}, v0
+            1:       sel_init[i] = !a || (b == (ctx == 1) && (!cc || d));      // {cur_odd_hi, beat, phase, v0}, adv
+            default: sel_init[i] = !a || (b != (ctx == 1) && cc);              // {-, shift, phase, v0}, !adv
+          endcase
+        end
+      endfunction
+      logic [1:0] sel_leaf;
+      logic       sel_hi_c, sel_lo_c;
+      (* keep *) LUT4 #(.INIT(sel_init(0, c))) u_hi_v (
+        .A(adv_i), .B(phase_i), .C(beat_i), .D(cur_hi_q), .Z(sel_leaf[0]));
+      (* keep *) LUT4 #(.INIT(16'hffff)) u_hi_e (
+        .A(adv_i), .B(phase_i), .C(beat_i), .D(cur_hi_q), .Z(sel_leaf[1]));
+      (* keep *) PFUMX u_hi (.ALUT(sel_leaf[0]), .BLUT(sel_leaf[1]), .C0(valid[3*c]), .Z(sel_hi_c));
+      logic [1:0] lo_leaf;
+      (* keep *) LUT4 #(.INIT(sel_init(1, c))) u_lo_a (
+        .A(valid[3*c]), .B(phase_i), .C(beat_i), .D(cur_odd_hi_q), .Z(lo_leaf[1]));
+      (* keep *) LUT4 #(.INIT(sel_init(2, c))) u_lo_s (
+        .A(valid[3*c]), .B(phase_i), .C(shift), .D(1'b0), .Z(lo_leaf[0]));
+      (* keep *) PFUMX u_lo (.ALUT(lo_leaf[1]), .BLUT(lo_leaf[0]), .C0(adv_i), .Z(sel_lo_c));
+      logic [3:0] leaf;
+      logic [1:0] pair;
+      for (genvar j = 0; j < 4; j++) begin : g_leaf
+        // Z = D ? C : (C ? B : A), INIT indexed by {D, C, B, A}
+        (* keep *) LUT4 #(.INIT(16'hf0ca)) u_leaf (
+          .A(pass_bits[7-2*j]), .B(pass_bits[6-2*j]), .C(sel_lo_c), .D(sel_hi_c), .Z(leaf[j])
+        );
+      end
+      (* keep *) PFUMX u_pair0 (.ALUT(leaf[1]), .BLUT(leaf[0]), .C0(cur_q[1]), .Z(pair[0]));
+      (* keep *) PFUMX u_pair1 (.ALUT(leaf[3]), .BLUT(leaf[2]), .C0(cur_q[1]), .Z(pair[1]));
+      (* keep *) L6MUX21 u_top (.D0(pair[0]), .D1(pair[1]), .SD(cur_q[2]), .Z(w0_en[c]));
+`else
+      assign w0_en[c] = sel_hi ? sel_lo : pass_bits[~{cur_q[2:1], sel_lo}];
+`endif
+    end else begin : g_carry
+      logic [8:0] unused_pass_bits;  // the entry's top bits: no pass bits above ML 8
+      assign unused_pass_bits = {pass_bits, cur_odd_hi_q};
+      assign w0_en[c] = w0_force[c] || (w0_test[c] && step[4]);
+    end
   end
 
   always_ff @(posedge clk_i) begin
     if (adv_i) begin
       addr_q <= addr;
-      sum_q    <= beat_i ? 5'({1'b0, cur_q} + {1'b0, nb}) : 5'd16;
+      sum_q    <= beat_i ? step : 5'd16;
       coarse_q <= coarse;
       fine_q   <= sum_q[1:0];
       cur_q    <= sum_q[3:0];

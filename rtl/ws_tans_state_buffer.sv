@@ -4,7 +4,10 @@
 // last slot and move down whenever the slot below is free, so every slot register has one source and
 // a clock enable, no multiplexer. The decoder reads {h1, h0, w0} and pops w0 (w0 <- h0 ...) once its
 // bit position passes 16. It needs the units its next window reaches after a pop, plus the one that
-// ok_o looks ahead by: 4 slots, or 3 where the window never reaches h1 (MaxTableLog <= 8).
+// ok_o looks ahead by: 4 slots, or 3 where the window never reaches h1 (MaxTableLog <= 8). Before
+// that pop, from the decode whose position passes 16, w0 already holds a copy of h0 (w0_en_i: w0's
+// data loads only on it, the pop moves the flags and the other slots), so the
+// decoder's extraction reads the unit its position is in from w0 alone.
 //
 // A chunk's units end at the one with `last`; after it the port takes nothing until flush_i, so
 // the next chunk's units never mix in. flush_i ends the state's chunk: the slots empty, w0 becomes
@@ -20,6 +23,7 @@ module ws_tans_state_buffer #(
   input  wire  [15:0] in_data_i,
   input  wire         in_last_i,
   input  wire         pop_i,     // w0 is used up
+  input  wire         w0_en_i,   // w0 loads h0 (a copy before the pop; whenever it is empty)
   input  wire         flush_i,   // the state's chunk is over
   output logic [15:0] w0_o,
   output logic [15:0] h0_o,
@@ -53,13 +57,17 @@ module ws_tans_state_buffer #(
   for (genvar k = 0; k < E; k++) begin : g_move
     assign move[k] = pop_i || (!valid_q[k] && valid_q[k + 1]);
   end
+  // w0's data has its own enable from the decoder: it copies h0 before the pop (so a pop, which
+  // moves the other slots and the flags, finds h0 in w0 already) and whenever w0 is empty (so a sink
+  // finds it there too).
   assign free = !valid_q[E] || !valid_q[E - 1];
   assign in_ready_o = drain_q || (free && !ended);
   assign take    = in_valid_i && in_ready_o;
   assign move[E] = take && !drain_q;
 
   always_ff @(posedge clk_i) begin
-    for (int k = 0; k < E; k++) if (move[k]) data_q[k] <= data_q[k + 1];
+    if (w0_en_i) data_q[0] <= data_q[1];
+    for (int k = 1; k < E; k++) if (move[k]) data_q[k] <= data_q[k + 1];
     if (move[E]) data_q[E] <= in_data_i;
   end
 
@@ -99,6 +107,7 @@ module ws_tans_state_buffer #(
   assign ok_o    = ok_q;
 
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, {in_last_i, in_data_i})
+  `WS_ASSERT(w0_sinks, valid_q[0] || w0_en_i, ("ws_tans_state_buffer: an empty w0 without its enable"))
   // A pop leaves the units the next window reads: w0 and h0, and h1 with 4 slots (ws_tans_lane).
   `WS_ASSERT(pop_full, !pop_i || flush_i || &valid_q[E-1:0] || ended,
              ("ws_tans_state_buffer: pop without %0d units or the last one", E))

@@ -45,9 +45,7 @@ TansDecoderModel::TansDecoderModel(const TansDecoderParams& p) : p_(p) {
     throw std::invalid_argument("TansDecoderModel: chunk_bits must be 4..count_bits");
   lo_bits_ = clog2(uint64_t(8 * p.lanes));
   cb_ = p.chunk_bits > lo_bits_ ? p.chunk_bits : lo_bits_ + 1;
-  // The bits a window reaches, and all of h0 (bit 31) for the checks.
-  view_bits_ = std::max(2 * ((15 + p.max_table_log) / 2) + p.max_table_log + 1, 32);
-  slots_ = p.max_table_log <= 8 ? 3 : 4;  // ws_tans_lane's Slots: the view reads w0 and h0 only at <= 8
+  slots_ = p.max_table_log <= 8 ? 3 : 4;  // ws_tans_lane's Slots: a window reaches h1 only above 8
   mem_.assign(size_t(2) << p.max_table_log, 0);
   lane_.assign(size_t(p.lanes), Lane{});
   reset_state();
@@ -84,7 +82,7 @@ struct TansDecoderModel::Comb {
   uint8_t d_err;
   // Per lane and context
   struct BufComb {
-    bool pop, flush, take, in_ready;
+    bool pop, copy, flush, take, in_ready;  // copy: w0 loads h0 (its only load: before its pop, or while empty)
     std::array<bool, 4> move;  // slot k loads slot k + 1; the entry slot loads the port
   };
   std::array<std::array<BufComb, 2>, 8> b;
@@ -132,11 +130,19 @@ void TansDecoderModel::compute(Comb& c) const {
     const bool fin_sel[2] = {bit(s_fin0_, j), bit(s_fin1_, j)};
     const bool abort[2] = {bit(abort0_, j), bit(abort1_, j)};
     const bool shift = bit(l.sum, 4);
+    const uint64_t entry = l.rdata;
+    c.nb[size_t(j)] = uint32_t(entry >> (8 + 2 * ML)) & 15;
+    // This decode's position passes 16 (a slot that decodes no symbol sets it to 16).
+    const bool dec_shift = !s_beat_ || l.cur + c.nb[size_t(j)] >= 16;
     for (int ctx = 0; ctx < 2; ++ctx) {
       const Buffer& b = l.buf[size_t(ctx)];
       Comb::BufComb& bc = c.b[size_t(j)][size_t(ctx)];
       const int s = ctx * K + j;
       bc.pop = adv_ && pop_sel[ctx] && shift;
+      // w0 loads h0 when the context's next extraction starts at 16 or more, at its decode or while
+      // it waits to extract, and whenever w0 is empty; its pop moves only the other slots and the
+      // flags (ws_tans_lane, issue 12's dec34).
+      bc.copy = !bit(b.valid, 0) || (adv_ ? int(phase_) == ctx && dec_shift : int(phase_) != ctx && shift);
       bc.flush = (adv_ && fin_sel[ctx]) || abort[ctx];
       const int e = slots_ - 1;  // the entry slot
       for (int k = 0; k < e; ++k) bc.move[size_t(k)] = bc.pop || (!bit(b.valid, k) && bit(b.valid, k + 1));
@@ -149,16 +155,17 @@ void TansDecoderModel::compute(Comb& c) const {
     c.lane_ready1 |= uint32_t(l.buf[1].ok) << j;
 
     const uint32_t ml_mask = uint32_t(low_mask(ML));
-    const uint64_t entry = l.rdata;
     c.symbol[size_t(j)] = uint8_t(entry);
     const uint32_t base = uint32_t(entry >> 8) & ml_mask;
     const uint32_t mask = uint32_t(entry >> (8 + ML)) & ml_mask;
-    c.nb[size_t(j)] = uint32_t(entry >> (8 + 2 * ML)) & 15;
     const uint32_t window = (l.coarse >> l.fine) & ml_mask;
     c.addr[size_t(j)] = s_pseudo_ ? window : (base | (window & mask));
-    // The shifter: a shift by 16 (sum[4]), whose low unit the checks read, then by 4 * sum[3:2]; the
-    // decode takes the window at sum[1:0] from it.
-    const uint64_t half = (l.view >> (shift ? 16 : 0)) & low_mask(ML + 15);
+    // The shifter on the extracting context's units as they are now: w0 (a copy of h0 from 16 on),
+    // whose unit the checks read, and above it h0 (h1 from 16 on, above MaxTableLog 8), then by 4 *
+    // sum[3:2]; the decode takes the window at sum[1:0] from it.
+    const Buffer& xb = l.buf[phase_ ? 0 : 1];
+    const uint64_t hi = (ML > 8 && shift ? xb.data[2] : xb.data[1]) & low_mask(ML - 1);
+    const uint64_t half = hi << 16 | xb.data[0];
     c.coarse[size_t(j)] = uint32_t(half >> (4 * ((l.sum >> 2) & 3))) & uint32_t(low_mask(ML + 3));
     c.src[size_t(j)] = uint32_t(half) & 0xffff;
     c.live[size_t(j)] = pop_sel[0] || pop_sel[1] || fin_sel[0] || fin_sel[1];
@@ -265,7 +272,6 @@ void TansDecoderModel::tick() {
   }
 
   // Lanes: the state buffers, the RAM, the decode and extract registers, the checks.
-  const uint64_t view_mask = low_mask(view_bits_);
   for (int j = 0; j < K; ++j) {
     Lane& l = lane_[size_t(j)];
     const bool adv = adv_;
@@ -274,9 +280,6 @@ void TansDecoderModel::tick() {
       l.rdata = l.read;
       l.read = mem_[(size_t(bank_) << ML) | c.addr[size_t(j)]];
     }
-    // The extract view of next cycle's extractor; the buffers' units as they are now.
-    const Buffer& vb = l.buf[phase_ != adv ? 0 : 1];
-    l.view = (uint64_t(vb.data[2]) << 32 | uint64_t(vb.data[1]) << 16 | vb.data[0]) & view_mask;
     // Checks, from the registers as they are now.
     const bool above_any = [&] {
       bool a = false;
@@ -337,7 +340,8 @@ void TansDecoderModel::tick() {
       const bool ended = b.ended;
       const uint8_t v = b.valid;
       const int e = slots_ - 1;
-      for (int k = 0; k < e; ++k) {
+      if (bc.copy) b.data[0] = b.data[1];
+      for (int k = 1; k < e; ++k) {
         if (bc.move[size_t(k)]) b.data[size_t(k)] = b.data[size_t(k + 1)];
       }
       if (bc.move[size_t(e)]) b.data[size_t(e)] = in.in_data[size_t(s)];

@@ -95,7 +95,6 @@ class TansDecoderModel : public TansDecoderPins {
     uint64_t read = 0, rdata = 0;  // the RAM's read and output registers
     uint32_t addr = 0, sum = 0, coarse = 0, cur = 0;
     uint32_t fine = 0;  // the position mod 4: the window's offset in coarse
-    uint64_t view = 0;
     bool chk = false, chk_init = false, chk_fin = false, chk_ended = false, chk_nz_addr = false;
     uint32_t chk_valid = 0, chk_sum = 0, chk_unit = 0, chk_from = 0;
     bool st2 = false, st2_early = false, st2_left = false, st2_final = false, st2_init = false, st2_pad = false;
@@ -107,7 +106,7 @@ class TansDecoderModel : public TansDecoderPins {
   void reset_state();
 
   TansDecoderParams p_;
-  int lo_bits_ = 0, cb_ = 0, view_bits_ = 0;
+  int lo_bits_ = 0, cb_ = 0;
   int slots_ = 4;  // unit slots of a state buffer (ws_tans_state_buffer's Slots)
 
   std::vector<uint64_t> mem_;  // the table RAM's array: every lane's copy holds the same words
