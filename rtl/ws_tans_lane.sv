@@ -160,7 +160,15 @@ module ws_tans_lane #(
   logic [HalfBits-1:0] half;     // from bit 16 * sum[4] of its {h1, h0, w0}: w0 then the bits above
   logic [ML+2:0]       coarse;   // half from bit 4 * sum[3:2] on
 
-  assign ext_ctx = !phase_i;
+  // The extracting context from a lane-local copy of the sequencer's phase (same reset, same toggle
+  // per slot; issue 12, dec34b): the context 2:1 before the shifts has its select from a register
+  // in the lane, not from one net that reaches every lane.
+  (* keep *) logic ext_phase_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) ext_phase_q <= 1'b0;
+    else         ext_phase_q <= ext_phase_q ^ adv_i;
+  end
+  assign ext_ctx = !ext_phase_q;
   assign live    = |(pop_sel_i | fin_sel_i);
   assign fin     = |fin_sel_i;
   assign shift   = sum_q[4];
@@ -346,6 +354,7 @@ module ws_tans_lane #(
 
   `WS_ASSERT(one_kind, !(pseudo_i && beat_i) && !(init_i && fin) && !(|(pop_sel_i & fin_sel_i))
              && (pop_sel_i | fin_sel_i) != 2'b11, ("ws_tans_lane: a slot of two kinds"))
+  `WS_ASSERT(phase_copy, ext_phase_q == phase_i, ("ws_tans_lane: the phase copy differs"))
   `WS_ASSERT(no_abort_in_slot, !(|abort_i && adv_i), ("ws_tans_lane: abort during a slot"))
 endmodule
 `resetall
