@@ -160,15 +160,15 @@ module ws_tans_lane #(
   logic [HalfBits-1:0] half;     // from bit 16 * sum[4] of its {h1, h0, w0}: w0 then the bits above
   logic [ML+2:0]       coarse;   // half from bit 4 * sum[3:2] on
 
-  // The extracting context from a lane-local copy of the sequencer's phase (same reset, same toggle
-  // per slot; issue 12, dec34b): the context 2:1 before the shifts has its select from a register
-  // in the lane, not from one net that reaches every lane.
-  (* keep *) logic ext_phase_q;
+  // The lane's contexts from a lane-local copy of the sequencer's phase (same reset, same toggle
+  // per slot; issue 12, dec34b): the extraction's context 2:1 and w0's selects have it from a
+  // register in the lane, not from one net that reaches every lane.
+  (* keep *) logic phase_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) ext_phase_q <= 1'b0;
-    else         ext_phase_q <= ext_phase_q ^ adv_i;
+    if (!rst_ni) phase_q <= 1'b0;
+    else         phase_q <= phase_q ^ adv_i;
   end
-  assign ext_ctx = !ext_phase_q;
+  assign ext_ctx = !phase_q;
   assign live    = |(pop_sel_i | fin_sel_i);
   assign fin     = |fin_sel_i;
   assign shift   = sum_q[4];
@@ -204,10 +204,10 @@ module ws_tans_lane #(
   end
   for (genvar c = 0; c < 2; c++) begin : g_ctl
     logic dec;  // the context decodes in this slot
-    assign dec         = adv_i && phase_i == c[0];
+    assign dec         = adv_i && phase_q == c[0];
     assign pop[c]      = adv_i && pop_sel_i[c] && shift;
     assign flush[c]    = (adv_i && fin_sel_i[c]) || abort_i[c];
-    assign w0_force[c] = !valid[3*c] || (adv_i ? phase_i == c[0] && !beat_i : phase_i != c[0] && shift);
+    assign w0_force[c] = !valid[3*c] || (adv_i ? phase_q == c[0] && !beat_i : phase_q != c[0] && shift);
     assign w0_test[c]  = dec && beat_i && (ML > 8 || cur_hi_q);
     if (ML <= 8) begin : g_bits
       // Selects {hi, lo}: 0x: pass bit ~{cur[2:1], lo} (the test, lo = cur[0]); 10: 0; 11: 1 (forced).
@@ -238,15 +238,15 @@ module ws_tans_lane #(
       logic [1:0] sel_leaf;
       logic       sel_hi_c, sel_lo_c;
       (* keep *) LUT4 #(.INIT(sel_init(0, c))) u_hi_v (
-        .A(adv_i), .B(phase_i), .C(beat_i), .D(cur_hi_q), .Z(sel_leaf[0]));
+        .A(adv_i), .B(phase_q), .C(beat_i), .D(cur_hi_q), .Z(sel_leaf[0]));
       (* keep *) LUT4 #(.INIT(16'hffff)) u_hi_e (
-        .A(adv_i), .B(phase_i), .C(beat_i), .D(cur_hi_q), .Z(sel_leaf[1]));
+        .A(adv_i), .B(phase_q), .C(beat_i), .D(cur_hi_q), .Z(sel_leaf[1]));
       (* keep *) PFUMX u_hi (.ALUT(sel_leaf[0]), .BLUT(sel_leaf[1]), .C0(valid[3*c]), .Z(sel_hi_c));
       logic [1:0] lo_leaf;
       (* keep *) LUT4 #(.INIT(sel_init(1, c))) u_lo_a (
-        .A(valid[3*c]), .B(phase_i), .C(beat_i), .D(cur_odd_hi_q), .Z(lo_leaf[1]));
+        .A(valid[3*c]), .B(phase_q), .C(beat_i), .D(cur_odd_hi_q), .Z(lo_leaf[1]));
       (* keep *) LUT4 #(.INIT(sel_init(2, c))) u_lo_s (
-        .A(valid[3*c]), .B(phase_i), .C(shift), .D(1'b0), .Z(lo_leaf[0]));
+        .A(valid[3*c]), .B(phase_q), .C(shift), .D(1'b0), .Z(lo_leaf[0]));
       (* keep *) PFUMX u_lo (.ALUT(lo_leaf[1]), .BLUT(lo_leaf[0]), .C0(adv_i), .Z(sel_lo_c));
       logic [3:0] leaf;
       logic [1:0] pair;
@@ -354,7 +354,7 @@ module ws_tans_lane #(
 
   `WS_ASSERT(one_kind, !(pseudo_i && beat_i) && !(init_i && fin) && !(|(pop_sel_i & fin_sel_i))
              && (pop_sel_i | fin_sel_i) != 2'b11, ("ws_tans_lane: a slot of two kinds"))
-  `WS_ASSERT(phase_copy, ext_phase_q == phase_i, ("ws_tans_lane: the phase copy differs"))
+  `WS_ASSERT(phase_copy, phase_q == phase_i, ("ws_tans_lane: the phase copy differs"))
   `WS_ASSERT(no_abort_in_slot, !(|abort_i && adv_i), ("ws_tans_lane: abort during a slot"))
 endmodule
 `resetall
