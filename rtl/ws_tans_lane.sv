@@ -163,18 +163,12 @@ module ws_tans_lane #(
   // The lane's contexts from a lane-local copy of the sequencer's phase (same reset, same toggle
   // per slot; issue 12, dec34b): the extraction's context 2:1 and w0's selects have it from a
   // register in the lane, not from one net that reaches every lane.
-  // Two copies: one for w0's selects, one for the extraction (its context 2:1 drives ~40 LUTs).
-  (* keep *) logic phase_q, ext_phase_q;
+  (* keep *) logic phase_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      phase_q     <= 1'b0;
-      ext_phase_q <= 1'b0;
-    end else begin
-      phase_q     <= phase_q ^ adv_i;
-      ext_phase_q <= ext_phase_q ^ adv_i;
-    end
+    if (!rst_ni) phase_q <= 1'b0;
+    else         phase_q <= phase_q ^ adv_i;
   end
-  assign ext_ctx = !ext_phase_q;
+  assign ext_ctx = !phase_q;
   assign live    = |(pop_sel_i | fin_sel_i);
   assign fin     = |fin_sel_i;
   assign shift   = sum_q[4];
@@ -360,7 +354,7 @@ module ws_tans_lane #(
 
   `WS_ASSERT(one_kind, !(pseudo_i && beat_i) && !(init_i && fin) && !(|(pop_sel_i & fin_sel_i))
              && (pop_sel_i | fin_sel_i) != 2'b11, ("ws_tans_lane: a slot of two kinds"))
-  `WS_ASSERT(phase_copy, phase_q == phase_i && ext_phase_q == phase_i, ("ws_tans_lane: the phase copy differs"))
+  `WS_ASSERT(phase_copy, phase_q == phase_i, ("ws_tans_lane: the phase copy differs"))
   `WS_ASSERT(no_abort_in_slot, !(|abort_i && adv_i), ("ws_tans_lane: abort during a slot"))
 endmodule
 `resetall
