@@ -119,14 +119,8 @@ module ws_tans_lane #(
   );
   assign entry     = ram_word[EntryBits-1:0];
   assign pass_bits = ram_word[RamBits-1 -: 8];  // (the entry's top bits above ML 8: unused)
-  // Pass bit i is nb > i, which is bit i of the mask (2^nb - 1; the configuration port writes nb <= ML,
-  // or nb and mask both 0): no LUTs between the configuration word and the RAM's data pins.
   for (genvar i = 0; i < 8; i++) begin : g_cfg_pass
-    if (i < ML) begin : g_mask
-      assign cfg_pass[i] = cfg_data_i[MaskAt + i];
-    end else begin : g_zero
-      assign cfg_pass[i] = 1'b0;
-    end
+    assign cfg_pass[i] = cfg_data_i[NbAt +: 4] > 4'(i);
   end
 
   assign symbol_o = entry[7:0];
