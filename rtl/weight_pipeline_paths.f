@@ -1,0 +1,2 @@
+-f rtl/weight_pipeline.f
+rtl/ws_weight_pipeline_paths.sv
