@@ -2,6 +2,7 @@
 #include "hw/stream_program.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 
@@ -116,6 +117,56 @@ PipelineLayer dense_pipeline_layer(std::vector<ChunkView> values, int rows, int 
   L.dense = true;
   L.x = std::move(x);
   return L;
+}
+
+std::vector<PipelineLayer> split_layer_rows(const PipelineLayer& layer, int paths) {
+  if (paths < 1) throw std::invalid_argument("split_layer_rows: paths must be at least 1");
+  if (layer.rows <= 0 || layer.k <= 0) throw std::invalid_argument("split_layer_rows: empty layer");
+  const size_t n = layer.values.size();
+  if (!layer.dense && layer.meta.size() != n)
+    throw std::invalid_argument("split_layer_rows: " + std::to_string(n) + " value chunks and " +
+                                std::to_string(layer.meta.size()) + " metadata chunks are not pairs");
+  if (n < size_t(paths))
+    throw std::invalid_argument("split_layer_rows: the layer's " + std::to_string(n) + " chunk" +
+                                (layer.dense ? "" : " pair") + (n == 1 ? "" : "s") + " cannot feed " +
+                                std::to_string(paths) + " paths (each needs at least one): compress it with smaller chunks");
+  // Rows of each chunk (pair): values per row are K8 / 2 kept ones (2:4) or K (dense), metadata K8 / 4.
+  const uint64_t vpr = layer.dense ? uint64_t(layer.k) : uint64_t(layer.k8()) / 2, mpr = uint64_t(layer.k8()) / 4;
+  std::vector<int> first_row(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t count = layer.values[i].value_count;
+    if (count == 0 || count % vpr != 0 || (!layer.dense && layer.meta[i].value_count != count / vpr * mpr))
+      throw std::invalid_argument("split_layer_rows: chunk " + std::to_string(i) + " is not whole rows" +
+                                  (layer.dense ? "" : " in both its value and metadata chunks"));
+    first_row[i + 1] = first_row[i] + int(count / vpr);
+  }
+  if (first_row[n] != layer.rows)
+    throw std::invalid_argument("split_layer_rows: the chunks hold " + std::to_string(first_row[n]) + " rows, the layer " +
+                                std::to_string(layer.rows));
+  std::vector<PipelineLayer> out;
+  size_t begin = 0;
+  for (int p = 0; p < paths; ++p) {
+    size_t end = n;
+    if (p < paths - 1) {
+      // The boundary nearest the balanced one, leaving a chunk for each path after this one.
+      const double target = double(layer.rows) * double(p + 1) / double(paths);
+      end = begin + 1;
+      for (size_t e = begin + 2; e + size_t(paths - 1 - p) <= n; ++e)
+        if (std::abs(double(first_row[e]) - target) < std::abs(double(first_row[end]) - target)) end = e;
+    }
+    PipelineLayer L;
+    L.values.assign(layer.values.begin() + long(begin), layer.values.begin() + long(end));
+    if (!layer.dense) L.meta.assign(layer.meta.begin() + long(begin), layer.meta.begin() + long(end));
+    L.rows = first_row[end] - first_row[begin];
+    L.k = layer.k;
+    L.dense = layer.dense;
+    L.perm = layer.perm;
+    L.x = layer.x;
+    L.cfg_before = layer.cfg_before;
+    out.push_back(std::move(L));
+    begin = end;
+  }
+  return out;
 }
 
 std::vector<float> dense_pipeline_y(const float* w, int rows, int cols, const float* x, int lanes) {

@@ -141,6 +141,16 @@ PipelineLayer sparse24_pipeline_layer(const std::vector<Sparse24ChunkView>& chun
 PipelineLayer sparse24_pipeline_layer(const Sparse24& matrix, std::vector<ChunkView> values, std::vector<ChunkView> meta,
                                       std::vector<uint16_t> x);
 
+// One layer split across `paths` pipelines that share its activations (ws_weight_pipeline_paths,
+// docs/weight_pipeline.md "Paths: 32 dense weights a cycle"): path p's layer has the same x, perm, k,
+// dense flag and cfg_before, and a contiguous run of the layer's chunks (pairs, for 2:4) and so of its
+// rows, in order: the layer's y is the paths' y concatenated in path order. The split is at chunk
+// boundaries (chunks are whole rows), each boundary at the one nearest rows * (p + 1) / paths, and
+// every path gets at least one chunk (each path takes every x through the fork: a path without the
+// layer would stall it). Throws std::invalid_argument for fewer chunks (pairs) than paths (compress
+// with smaller chunks), a chunk that is not whole rows, or value and metadata chunks that are not pairs.
+std::vector<PipelineLayer> split_layer_rows(const PipelineLayer& layer, int paths);
+
 // A descriptor with the configuration write after which it may be offered: a chunk's descriptor
 // follows its own table (a decoder takes a bank's writes only while no chunk decodes from it).
 struct PipelineDesc {

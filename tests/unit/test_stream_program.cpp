@@ -25,6 +25,7 @@
 #include "core/ws_pkg.hpp"
 #include "files/safetensors.hpp"
 #include "hw/stream_program.hpp"
+#include "hw/weight_pipeline_functional.hpp"
 #include "llm/llama.hpp"
 #include "llm/llama_io.hpp"
 #include "numfmt/numfmt.hpp"
@@ -550,6 +551,145 @@ TEST(StreamProgram, ChunksAboveTheTopsTableLogAreRefused) {
   ASSERT_GT(S.meta.size(), 1u);
   S.meta[1].counts.table_log = defaults.meta_table_log + 1;
   expect_refused(S, defaults, "metadata chunk coded at table log 9, the top's MetaTableLog is 8");
+}
+
+// A view of `n` values and nothing else: split_layer_rows reads only the counts.
+ws::ChunkView counted(uint32_t n) {
+  ws::ChunkView v;
+  v.value_count = n;
+  return v;
+}
+
+TEST(StreamProgram, SplitLayerRowsAtTheNearestChunkBoundary) {
+  // 2:4, K 16: a row is 8 kept values and 4 nibbles. Chunk pairs of 3, 5, 2, 6 rows (16): the
+  // boundary nearest 8 rows is after the second pair.
+  ws::PipelineLayer L;
+  for (uint32_t rows : {3u, 5u, 2u, 6u}) {
+    L.values.push_back(counted(8 * rows));
+    L.meta.push_back(counted(4 * rows));
+  }
+  L.rows = 16;
+  L.k = 16;
+  L.perm = {3, 2, 1, 0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 14};
+  L.x.assign(16, 0x3f80);
+  L.cfg_before = {{0x1234, 5}};
+  const std::vector<ws::PipelineLayer> two = ws::split_layer_rows(L, 2);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].rows, 8);
+  EXPECT_EQ(two[1].rows, 8);
+  ASSERT_EQ(two[0].values.size(), 2u);
+  ASSERT_EQ(two[1].meta.size(), 2u);
+  EXPECT_EQ(two[0].values[1].value_count, 40u);
+  EXPECT_EQ(two[1].values[0].value_count, 16u);
+  EXPECT_EQ(two[1].meta[1].value_count, 24u);
+  for (const ws::PipelineLayer& P : two) {
+    EXPECT_EQ(P.k, L.k);
+    EXPECT_EQ(P.dense, L.dense);
+    EXPECT_EQ(P.perm, L.perm);
+    EXPECT_EQ(P.x, L.x);
+    EXPECT_EQ(P.cfg_before, L.cfg_before);
+  }
+  // Three paths, pairs of 1, 1, 1, 13 rows: nearest 5.3 rows is 2 (after the second pair), then the
+  // third path must keep a pair, so the second takes only one.
+  ws::PipelineLayer S;
+  for (uint32_t rows : {1u, 1u, 1u, 13u}) {
+    S.values.push_back(counted(8 * rows));
+    S.meta.push_back(counted(4 * rows));
+  }
+  S.rows = 16;
+  S.k = 16;
+  const std::vector<ws::PipelineLayer> three = ws::split_layer_rows(S, 3);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[0].rows, 2);
+  EXPECT_EQ(three[1].rows, 1);
+  EXPECT_EQ(three[2].rows, 13);
+  // Dense, K 8: chunks of 5 and 7 rows of 8 values.
+  ws::PipelineLayer D;
+  D.values = {counted(40), counted(56)};
+  D.rows = 12;
+  D.k = 8;
+  D.dense = true;
+  const std::vector<ws::PipelineLayer> dense = ws::split_layer_rows(D, 2);
+  ASSERT_EQ(dense.size(), 2u);
+  EXPECT_EQ(dense[0].rows, 5);
+  EXPECT_EQ(dense[1].rows, 7);
+  EXPECT_TRUE(dense[1].dense);
+  EXPECT_TRUE(dense[1].meta.empty());
+  // One path: the layer as it is.
+  const std::vector<ws::PipelineLayer> one = ws::split_layer_rows(L, 1);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].rows, 16);
+  EXPECT_EQ(one[0].values.size(), 4u);
+}
+
+TEST(StreamProgram, SplitLayerRowsRefusesFewerChunksThanPaths) {
+  ws::PipelineLayer L;
+  L.values = {counted(8 * 16)};
+  L.meta = {counted(4 * 16)};
+  L.rows = 16;
+  L.k = 16;
+  try {
+    ws::split_layer_rows(L, 2);
+    ADD_FAILURE() << "one chunk pair split over two paths";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("1 chunk pair"), std::string::npos) << what;
+    EXPECT_NE(what.find("smaller chunks"), std::string::npos) << what;
+  }
+  L.values.push_back(counted(8));
+  L.meta.push_back(counted(4));
+  L.rows = 17;
+  EXPECT_THROW(ws::split_layer_rows(L, 3), std::invalid_argument);
+  EXPECT_NO_THROW(ws::split_layer_rows(L, 2));
+  // Not whole rows, pairs that disagree, rows that do not add up.
+  ws::PipelineLayer B = L;
+  B.values[1] = counted(4);
+  EXPECT_THROW(ws::split_layer_rows(B, 2), std::invalid_argument);
+  B = L;
+  B.meta[1] = counted(8);
+  EXPECT_THROW(ws::split_layer_rows(B, 2), std::invalid_argument);
+  B = L;
+  B.meta.pop_back();
+  EXPECT_THROW(ws::split_layer_rows(B, 2), std::invalid_argument);
+  B = L;
+  B.rows = 18;
+  EXPECT_THROW(ws::split_layer_rows(B, 2), std::invalid_argument);
+}
+
+TEST(StreamProgram, SplitLayerRowsConcatenatesToTheLayersY) {
+  // A container's w2 (64 rows, 22 a chunk: 3 pairs) under a random permutation and dense wq (64
+  // rows, 32 a chunk): the paths' y (the functional model) in path order is the layer's y.
+  const RealTensor w2 = pruned(ws::LinearKind::w2);
+  const Bytes wsz = container({w2}, 2000);
+  const ws::ContainerReader r = ws::ContainerReader::from_memory(wsz.data(), wsz.size());
+  const std::vector<ws::Sparse24Matrix> w2m = ws::sparse24_matrices(r, "w2");
+  std::mt19937_64 rng(wstest::seed());
+  std::vector<int32_t> perm(172);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<uint16_t> x(172);
+  for (auto& v : x) v = ws::fp32_to_bf16(float(int(rng() % 200) - 100) / 64.0f);
+  const ws::PipelineLayer L = ws::sparse24_pipeline_layer(w2m[2].views, perm, x);
+  ASSERT_EQ(L.values.size(), 3u);
+  const RealTensor wq = dense_bf16(ws::LinearKind::wq);
+  const Bytes dz = container({wq}, 2048);
+  const ws::ContainerReader dr = ws::ContainerReader::from_memory(dz.data(), dz.size());
+  const std::vector<ws::DenseMatrix> dm = ws::dense_matrices(dr, "wq");
+  const ws::PipelineLayer D = ws::dense_pipeline_layer(dm[1].views, 64, 64, std::vector<uint16_t>(x.begin(), x.begin() + 64));
+  for (const ws::PipelineLayer* layer : {&L, &D})
+    for (int paths = 1; paths <= int(layer->values.size()); ++paths) {
+      std::vector<uint32_t> y;
+      int rows = 0;
+      for (const ws::PipelineLayer& P : ws::split_layer_rows(*layer, paths)) {
+        EXPECT_GE(P.values.size(), 1u);
+        const std::vector<uint32_t> part = ws::weight_pipeline_y(P);
+        EXPECT_EQ(part.size(), size_t(P.rows));
+        y.insert(y.end(), part.begin(), part.end());
+        rows += P.rows;
+      }
+      EXPECT_EQ(rows, layer->rows);
+      EXPECT_EQ(y, ws::weight_pipeline_y(*layer)) << (layer->dense ? "dense" : "2:4") << ", " << paths << " paths";
+    }
 }
 
 }  // namespace
