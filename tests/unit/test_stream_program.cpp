@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <numeric>
 #include <random>
 #include <string>
@@ -560,16 +561,21 @@ ws::ChunkView counted(uint32_t n) {
   return v;
 }
 
-TEST(StreamProgram, SplitLayerRowsAtTheNearestChunkBoundary) {
-  // 2:4, K 16: a row is 8 kept values and 4 nibbles. Chunk pairs of 3, 5, 2, 6 rows (16): the
-  // boundary nearest 8 rows is after the second pair.
+// A 2:4 layer of K 16 (a row: 8 kept values, 4 nibbles) in chunk pairs of the given rows.
+ws::PipelineLayer pairs_of_rows(std::initializer_list<uint32_t> rows) {
   ws::PipelineLayer L;
-  for (uint32_t rows : {3u, 5u, 2u, 6u}) {
-    L.values.push_back(counted(8 * rows));
-    L.meta.push_back(counted(4 * rows));
+  for (uint32_t r : rows) {
+    L.values.push_back(counted(8 * r));
+    L.meta.push_back(counted(4 * r));
+    L.rows += int(r);
   }
-  L.rows = 16;
   L.k = 16;
+  return L;
+}
+
+TEST(StreamProgram, SplitLayerRowsAtTheNearestChunkBoundary) {
+  // Chunk pairs of 3, 5, 2, 6 rows (16): the boundary nearest 8 rows is after the second pair.
+  ws::PipelineLayer L = pairs_of_rows({3, 5, 2, 6});
   L.perm = {3, 2, 1, 0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 14};
   L.x.assign(16, 0x3f80);
   L.cfg_before = {{0x1234, 5}};
@@ -591,13 +597,7 @@ TEST(StreamProgram, SplitLayerRowsAtTheNearestChunkBoundary) {
   }
   // Three paths, pairs of 1, 1, 1, 13 rows: nearest 5.3 rows is 2 (after the second pair), then the
   // third path must keep a pair, so the second takes only one.
-  ws::PipelineLayer S;
-  for (uint32_t rows : {1u, 1u, 1u, 13u}) {
-    S.values.push_back(counted(8 * rows));
-    S.meta.push_back(counted(4 * rows));
-  }
-  S.rows = 16;
-  S.k = 16;
+  const ws::PipelineLayer S = pairs_of_rows({1, 1, 1, 13});
   const std::vector<ws::PipelineLayer> three = ws::split_layer_rows(S, 3);
   ASSERT_EQ(three.size(), 3u);
   EXPECT_EQ(three[0].rows, 2);
@@ -623,11 +623,7 @@ TEST(StreamProgram, SplitLayerRowsAtTheNearestChunkBoundary) {
 }
 
 TEST(StreamProgram, SplitLayerRowsRefusesFewerChunksThanPaths) {
-  ws::PipelineLayer L;
-  L.values = {counted(8 * 16)};
-  L.meta = {counted(4 * 16)};
-  L.rows = 16;
-  L.k = 16;
+  ws::PipelineLayer L = pairs_of_rows({16});
   try {
     ws::split_layer_rows(L, 2);
     ADD_FAILURE() << "one chunk pair split over two paths";
@@ -636,9 +632,7 @@ TEST(StreamProgram, SplitLayerRowsRefusesFewerChunksThanPaths) {
     EXPECT_NE(what.find("1 chunk pair"), std::string::npos) << what;
     EXPECT_NE(what.find("smaller chunks"), std::string::npos) << what;
   }
-  L.values.push_back(counted(8));
-  L.meta.push_back(counted(4));
-  L.rows = 17;
+  L = pairs_of_rows({16, 1});
   EXPECT_THROW(ws::split_layer_rows(L, 3), std::invalid_argument);
   EXPECT_NO_THROW(ws::split_layer_rows(L, 2));
   // Not whole rows, pairs that disagree, rows that do not add up.
