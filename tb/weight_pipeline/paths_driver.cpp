@@ -184,6 +184,14 @@ struct PathsDriver::Impl : LockStep<PathsRtl, ws::WeightPipelinePathsModel> {
       return compare(r, m, why, compared);
     });
   }
+  // A cycle of the fork, from the model's sent flags and its paths' own act_ready: which paths take x.
+  void count_fork(const ws::WeightPipelinePathsInputs& in, PathsResult& res) const {
+    if (!in.act_valid) return;
+    const std::vector<bool> sent = model.sent();
+    for (size_t q = 0; q < sent.size(); ++q)
+      res.lone_act_takes[q] += !sent[q] && model.out.path[q].act_ready && !model.out.act_ready;
+    res.act_transfers += model.out.act_ready;
+  }
   // The top's errors at the end of a call, into res.
   void errors(PathsResult& res) const {
     res.err = false;
@@ -244,6 +252,7 @@ PathsResult PathsDriver::run_split(const std::vector<std::vector<ws::PipelineLay
   for (const auto& f : feeds) items += f->items();
 
   PathsResult res;
+  res.lone_act_takes.assign(P, 0);
   const uint64_t errors_before = I.rtl.assertion_errors();
   TrafficDraw draw(t);
   auto all_in = [&] {
@@ -265,6 +274,7 @@ PathsResult PathsDriver::run_split(const std::vector<std::vector<ws::PipelineLay
         in.act_data = act.cur().data;
         in.act_last = act.cur().last;
         const ws::WeightPipelinePathsOutputs ro = I.eval(in, res);
+        I.count_fork(in, res);
         bool moved = false;
         for (size_t q = 0; q < P; ++q) {
           moved = feeds[q]->take(ro.path[q], I.cyc) || moved;

@@ -29,6 +29,11 @@ struct PathsResult : Result {
   std::vector<bool> path_err;                      // each path's sticky error at the end (RTL)
   std::vector<uint8_t> path_err_cause;             // ws::pkg::wp_cause_t
   std::vector<std::vector<LayerResult>> path_layers;  // [path][layer]: its share of each layer
+  // The fork's coverage (the model's fork, in lock step with the RTL's): x transfers at the port, and
+  // per path the cycles in which it took x alone, the port not (another path could not take x yet:
+  // the fork holds x for it and sets the path's sent flag).
+  uint64_t act_transfers = 0;
+  std::vector<uint64_t> lone_act_takes;
   // Dense-equivalent weights a cycle of layer li while the weights stream, over all paths.
   double weights_per_cycle(size_t li) const;
 };

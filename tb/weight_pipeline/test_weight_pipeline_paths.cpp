@@ -73,6 +73,94 @@ RunLayer real_run_layer(const RealMatrix& M, bool dense, std::mt19937_64& rng) {
   return r;
 }
 
+// Rows [r0, r1) of M as one path's share of a layer: 2:4 under perm in chunk pairs of crows rows, or
+// dense in chunks of crows rows, on the layer's x (K values, padded for 2:4). Every path's share of
+// a layer has the same x: the fork's.
+RunLayer share_of(const RealMatrix& M, int r0, int r1, bool dense, const std::vector<int32_t>& perm,
+                  const std::vector<uint16_t>& x, int crows) {
+  RunLayer r;
+  const std::vector<float> w(M.w.begin() + long(size_t(r0) * size_t(M.cols)), M.w.begin() + long(size_t(r1) * size_t(M.cols)));
+  r.name = M.name + (r1 - r0 == M.rows ? "" : " rows " + std::to_string(r0) + ".." + std::to_string(r1 - 1)) +
+           (dense ? " dense" : " 2:4");
+  if (dense) {
+    r.d = make_dense(r.name, ws::fp32_to_bf16(w), r1 - r0, M.cols, size_t(crows) * size_t(M.cols), kValueLog);
+    r.x = x;
+  } else {
+    r.L = pack_real(w, r1 - r0, M.cols, perm);
+    r.x = pad_x(x, r.L.cols);
+    r.s = make_streams(r.L, crows, 6, -1, kValueLog);
+  }
+  return r;
+}
+
+// stories260K's matrices of one kind (e.g. "w1") of every block stacked as one layer of all their rows:
+// layers as tall as a real model's, so a chunk of a third of the rows streams longer than the next
+// chunk's tables take to load (about 1070 cycles at value tables 2^10, hidden behind the stream).
+RealMatrix stacked(const std::string& kind) {
+  RealMatrix S{kind + "[*]", 0, 0, {}};
+  for (const RealMatrix& M : real_matrices()) {
+    if (M.name.rfind(kind + "[", 0) != 0) continue;
+    S.cols = M.cols;
+    S.rows += M.rows;
+    S.w.insert(S.w.end(), M.w.begin(), M.w.end());
+  }
+  return S;
+}
+
+// The compressed bytes of a layer's chunks (value and metadata), for scripts/bench_hw.py.
+size_t stream_bytes(const RunLayer& r) {
+  size_t n = 0;
+  if (r.d) {
+    for (const auto& b : r.d->bytes) n += b.size();
+    return n;
+  }
+  for (const auto& b : r.s->value_bytes) n += b.size();
+  for (const MetaChunk& m : r.s->meta) n += m.stream.size();
+  return n;
+}
+
+// A full-speed layer's line for scripts/bench_hw.py (test_weight_pipeline.cpp's FullSpeedThroughput
+// format): streaming cycles from the first weight beat of any path to the last of any.
+void print_bench(const std::string& layer, int rows, int cols, const wp::PathsResult& r, size_t bytes) {
+  const wp::LayerResult& R = r.layers.at(0);
+  std::printf("WS_BENCH {\"bench\":\"weight_pipeline_paths\",\"layer\":\"%s\",\"rows\":%d,\"cols\":%d,"
+              "\"beats\":%llu,\"stream_cycles\":%llu,\"dense\":%llu,\"cycles\":%llu,\"stream_bytes\":%zu}\n",
+              layer.c_str(), rows, cols, (unsigned long long)R.beats,
+              (unsigned long long)(R.last_w_cycle - R.first_w_cycle + 1), (unsigned long long)R.dense,
+              (unsigned long long)r.cycles, bytes);
+}
+
+// The dense-equivalent weights a cycle a split allows at full speed: each path ends a row at most
+// every max(row_beats, MacArrayParams::kRowPace) cycles (one beat a cycle: the wide raw port takes a
+// whole beat's raw bits a cycle), so the path of the most rows sets the layer's streaming time.
+double split_bound(const wp::PathsResult& r, double row_beats) {
+  size_t most = 0;
+  for (const auto& part : r.path_layers) most = std::max(most, part.at(0).y.size());
+  return double(r.layers.at(0).dense) / (double(most) * std::max(row_beats, double(ws::MacArrayParams::kRowPace)));
+}
+
+// One layer at full speed through drv.run (split_layer_rows): y bit for bit, its line, its WS_BENCH
+// line, and >= 95% of split_bound asserted.
+void full_speed_layer_on_paths(wp::PathsDriver& drv, const RunLayer& lay, const RealMatrix& M, double row_beats,
+                               Totals& tot) {
+  const wp::PathsResult r = drv.run({lay.layer()}, wp::Traffic{});
+  check_run(r, lay.name, tot);
+  ASSERT_EQ(r.layers.size(), 1u) << lay.name;
+  check_y(r.layers[0].y, lay.golden(), lay.name, tot);
+  const wp::LayerResult& R = r.layers[0];
+  const double bound = split_bound(r, row_beats), wpc = r.weights_per_cycle(0);
+  const size_t chunks = lay.d ? lay.d->views.size() : lay.s->values_v.size();
+  std::printf("full speed, 2 paths %s (%dx%d, %zu chunk%s; rows %zu + %zu): %llu dense-equivalent weights in %llu "
+              "cycles (first to last weight beat): %.3f a cycle (bound of the split %.3f: %.0f beats a row, the "
+              "bigger part's rows at >= %d cycles a row)\n",
+              lay.name.c_str(), M.rows, M.cols, chunks, lay.d ? "s" : " pairs", r.path_layers[0][0].y.size(),
+              r.path_layers[1][0].y.size(), (unsigned long long)R.dense,
+              (unsigned long long)(R.last_w_cycle - R.first_w_cycle + 1), wpc, bound, row_beats,
+              ws::MacArrayParams::kRowPace);
+  print_bench(lay.name, M.rows, M.cols, r, stream_bytes(lay));
+  EXPECT_GE(wpc, 0.95 * bound) << lay.name;
+}
+
 TEST(WeightPipelinePaths, Stories260KLayersSplitAcrossPathsBackToBack) {
   // All 35 linear matrices of stories260K, in runs of 1 .. 5 layers back to back, each 2:4 or dense at
   // random (dense where K allows), split over the two paths, random gaps and backpressure per run.
@@ -142,10 +230,125 @@ TEST(WeightPipelinePaths, FullSpeedDenseWeightsPerCycle) {
                 (unsigned long long)(R.last_w_cycle - R.first_w_cycle + 1), wpc, bound, path_bound, row_beats,
                 (unsigned long long)r.path_layers[0][0].first_w_cycle, (unsigned long long)r.path_layers[0][0].last_w_cycle,
                 (unsigned long long)r.path_layers[1][0].first_w_cycle, (unsigned long long)r.path_layers[1][0].last_w_cycle);
+    size_t bytes = 0;
+    for (const auto& b : s->value_bytes) bytes += b.size();
+    for (const MetaChunk& m : s->meta) bytes += m.stream.size();
+    print_bench(M.name + " 2:4", M.rows, M.cols, r, bytes);
     EXPECT_GE(wpc, 0.95 * bound) << M.name;
   }
   EXPECT_EQ(layers, 2);
   tot.print("paths, full speed");
+  tot.expect_clean();
+}
+
+TEST(WeightPipelinePaths, FullSpeedUnevenSplits) {
+  // Real containers hold whole-row chunks, so a layer of an odd number of chunk pairs splits unevenly
+  // over 2 paths (split_layer_rows: the chunk boundary nearest half the rows). 2:4, identity
+  // permutation, no gaps: the 5 blocks' w1 stacked (860 x 64, 4 beats a row) and w2 stacked
+  // (320 x 172, 11 beats a row), each in 3 chunk pairs. The path of the bigger part sets the time:
+  // the bound is the layer's dense-equivalent weights over that part's rows at max(row beats, 8)
+  // cycles a row; >= 95% of it asserted, printed, and a WS_BENCH line per layer. (stories260K's own
+  // layers in 3 pairs are too small: a chunk of 22 to 58 rows streams in 240 to 470 cycles, less
+  // than the next chunk's table load, so they measure the loads, not the split.)
+  wp::PathsDriver drv(tb::waves_path("WeightPipelinePaths.FullSpeedUnevenSplits"));
+  const ws::WeightPipelinePathsParams p = drv.params();
+  Totals tot;
+  for (const std::string kind : {"w1", "w2"}) {
+    const RealMatrix M = stacked(kind);
+    std::mt19937_64 rng(7);
+    const std::vector<uint16_t> x = gaussian_x(M.cols, rng);
+    const RunLayer lay = share_of(M, 0, M.rows, false, ws::identity_perm(M.cols), x, (M.rows + 2) / 3);
+    ASSERT_EQ(lay.s->values_v.size(), 3u) << lay.name;
+    full_speed_layer_on_paths(drv, lay, M, double(lay.L.cols / p.path.cols_per_beat()), tot);
+  }
+  tot.print("paths, full speed, uneven splits");
+  tot.expect_clean();
+}
+
+TEST(WeightPipelinePaths, FullSpeedDenseLayers) {
+  // Dense layers (section 2.1) on 2 paths at full speed, no gaps: a row of K weights is
+  // 2K / cols_per_beat() beats (K 64: 8, one beat a cycle = 8 dense weights a cycle a path). wq[0]
+  // (64 rows) and w1[0] (172) in 2 chunks (an even split), the 5 blocks' w3 stacked (860 rows) in 3
+  // (uneven: 287 + 573 rows). y bit for bit against ws::dense_matvec; >= 95% of the split's bound,
+  // printed, WS_BENCH lines.
+  wp::PathsDriver drv(tb::waves_path("WeightPipelinePaths.FullSpeedDenseLayers"));
+  const ws::WeightPipelinePathsParams p = drv.params();
+  Totals tot;
+  std::vector<RealMatrix> ms;
+  for (const RealMatrix& M : real_matrices())
+    if (M.name == "wq[0]" || M.name == "w1[0]") ms.push_back(M);
+  ms.push_back(stacked("w3"));
+  ASSERT_EQ(ms.size(), 3u);
+  for (const RealMatrix& M : ms) {
+    const int chunks = M.name == "w3[*]" ? 3 : 2;
+    std::mt19937_64 rng(7);
+    const std::vector<uint16_t> x = gaussian_x(M.cols, rng);
+    const RunLayer lay = share_of(M, 0, M.rows, true, {}, x, (M.rows + chunks - 1) / chunks);
+    ASSERT_EQ(lay.d->views.size(), size_t(chunks)) << lay.name;
+    full_speed_layer_on_paths(drv, lay, M, double(2 * M.cols / p.path.cols_per_beat()), tot);
+  }
+  tot.print("paths, dense full speed", "ws::dense_matvec");
+  tot.expect_clean();
+}
+
+TEST(WeightPipelinePaths, ForkHoldsXForAPathNotReadyYet) {
+  // The fork's sent flags at work: the paths' readiness for x differs. Each layer is split by hand
+  // (run_split) into a share of 1/8 of its rows and one of the rest, the small share on path 0 and
+  // path 1 in turn, layers back to back: the path with the small share retires its layer early and
+  // opens the next one (its MAC bank free) long before the other path, so it takes the next vector's
+  // first x alone and the fork holds x for the other path (sets its sent flag) until that path opens
+  // its layer. The first 7 stories260K linears, 2:4 under a random permutation or dense (K 64) at
+  // random, once at full speed and once with random gaps and backpressure from TB_SEED. Each path's
+  // y bit for bit against its rows' golden; the cycles in which each path took x alone are printed
+  // and asserted > 0 (a fork that forgot a sent flag, or moved on with one path's ready, fails here).
+  std::mt19937_64 rng(tb::seed() ^ 0xf04c);
+  wp::PathsDriver drv(tb::waves_path("WeightPipelinePaths.ForkHoldsXForAPathNotReadyYet"));
+  Totals tot;
+  const std::vector<RealMatrix> all = real_matrices();
+  std::vector<uint64_t> lone(2, 0);
+  uint64_t transfers = 0;
+  int layers = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    const wp::Traffic t = pass == 0 ? wp::Traffic{} : random_traffic(rng);
+    std::vector<RunLayer> shares[2];
+    std::vector<ws::PipelineLayer> per_path[2];
+    for (size_t i = 0; i < 7; ++i) {
+      const RealMatrix& M = all[i];
+      const bool dense = M.cols % 8 == 0 && rng() % 2 == 0;
+      const std::vector<int32_t> perm = random_perm(M.cols, rng);
+      const std::vector<uint16_t> x = gaussian_x(M.cols, rng);
+      const int small = std::max(1, M.rows / 8), cut = i % 2 == 0 ? small : M.rows - small;
+      const int crows = std::max(1, (M.rows - small) / 3);  // the big share in chunks of a third of it
+      shares[0].push_back(share_of(M, 0, cut, dense, perm, x, i % 2 == 0 ? small : crows));
+      shares[1].push_back(share_of(M, cut, M.rows, dense, perm, x, i % 2 == 0 ? crows : small));
+      for (int q = 0; q < 2; ++q) per_path[q].push_back(shares[q].back().layer());
+    }
+    const std::string what = pass == 0 ? "full speed" : "random traffic";
+    const wp::PathsResult res = drv.run_split({per_path[0], per_path[1]}, t);
+    check_run(res, what, tot);
+    EXPECT_FALSE(res.reset_after) << what;
+    ASSERT_EQ(res.path_layers.size(), 2u) << what;
+    for (int q = 0; q < 2; ++q) {
+      ASSERT_EQ(res.path_layers[size_t(q)].size(), 7u) << what;
+      for (size_t i = 0; i < 7; ++i) {
+        const RunLayer& r = shares[q][i];
+        check_y(res.path_layers[size_t(q)][i].y, r.golden(), what + " path " + std::to_string(q) + " " + r.name, tot);
+      }
+    }
+    layers += 7;
+    std::printf("%s fork, %s: 7 layers back to back, %llu x transfers, path 0 took x alone in %llu cycles, path 1 in "
+                "%llu; %llu cycles\n",
+                tb::seed_text().c_str(), what.c_str(), (unsigned long long)res.act_transfers,
+                (unsigned long long)res.lone_act_takes[0], (unsigned long long)res.lone_act_takes[1],
+                (unsigned long long)res.cycles);
+    for (int q = 0; q < 2; ++q) lone[size_t(q)] += res.lone_act_takes[size_t(q)];
+    transfers += res.act_transfers;
+  }
+  EXPECT_EQ(layers, 14);
+  EXPECT_GT(lone[0], 0u);
+  EXPECT_GT(lone[1], 0u);
+  EXPECT_GT(transfers, 0u);
+  tot.print("paths, the fork with the paths' readiness apart", "each path's rows' golden");
   tot.expect_clean();
 }
 
