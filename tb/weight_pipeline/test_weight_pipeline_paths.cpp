@@ -108,16 +108,13 @@ RealMatrix stacked(const std::string& kind) {
 }
 
 // The compressed bytes of a layer's chunks (value and metadata), for scripts/bench_hw.py.
-size_t stream_bytes(const RunLayer& r) {
+size_t stream_bytes(const std::vector<std::vector<uint8_t>>& values, const std::vector<MetaChunk>& meta) {
   size_t n = 0;
-  if (r.d) {
-    for (const auto& b : r.d->bytes) n += b.size();
-    return n;
-  }
-  for (const auto& b : r.s->value_bytes) n += b.size();
-  for (const MetaChunk& m : r.s->meta) n += m.stream.size();
+  for (const auto& b : values) n += b.size();
+  for (const MetaChunk& m : meta) n += m.stream.size();
   return n;
 }
+size_t stream_bytes(const RunLayer& r) { return r.d ? stream_bytes(r.d->bytes, {}) : stream_bytes(r.s->value_bytes, r.s->meta); }
 
 // A full-speed layer's line for scripts/bench_hw.py (test_weight_pipeline.cpp's FullSpeedThroughput
 // format): streaming cycles from the first weight beat of any path to the last of any.
@@ -169,6 +166,7 @@ TEST(WeightPipelinePaths, Stories260KLayersSplitAcrossPathsBackToBack) {
   Totals tot;
   const std::vector<RealMatrix> all = real_matrices();
   int dense_layers = 0, sparse_layers = 0, runs = 0;
+  uint64_t lone[2] = {0, 0};  // the fork's coverage, printed (ForkHoldsXForAPathNotReadyYet asserts it)
   for (size_t at = 0; at < all.size();) {
     const size_t n = std::min(all.size() - at, size_t(1 + rng() % 5));
     std::vector<RunLayer> run;
@@ -182,6 +180,7 @@ TEST(WeightPipelinePaths, Stories260KLayersSplitAcrossPathsBackToBack) {
     check_run(res, what, tot);
     EXPECT_FALSE(res.reset_after) << what;
     ASSERT_EQ(res.layers.size(), n) << what;
+    for (size_t q = 0; q < 2; ++q) lone[q] += res.lone_act_takes.at(q);
     for (size_t i = 0; i < n; ++i) {
       check_y(res.layers[i].y, run[i].golden(), what + " " + run[i].name, tot);
       (run[i].d ? dense_layers : sparse_layers) += 1;
@@ -189,8 +188,10 @@ TEST(WeightPipelinePaths, Stories260KLayersSplitAcrossPathsBackToBack) {
     at += n;
     ++runs;
   }
-  std::printf("%s %d runs, %d 2:4 and %d dense layers, each split over 2 paths\n", tb::seed_text().c_str(), runs,
-              sparse_layers, dense_layers);
+  std::printf("%s %d runs, %d 2:4 and %d dense layers, each split over 2 paths; path 0 took x alone in %llu cycles, "
+              "path 1 in %llu\n",
+              tb::seed_text().c_str(), runs, sparse_layers, dense_layers, (unsigned long long)lone[0],
+              (unsigned long long)lone[1]);
   tot.print("paths, stories260K linears back to back", "ws::sparse_matvec and ws::dense_matvec");
   tot.expect_clean();
   EXPECT_GT(dense_layers, 0);
@@ -230,10 +231,7 @@ TEST(WeightPipelinePaths, FullSpeedDenseWeightsPerCycle) {
                 (unsigned long long)(R.last_w_cycle - R.first_w_cycle + 1), wpc, bound, path_bound, row_beats,
                 (unsigned long long)r.path_layers[0][0].first_w_cycle, (unsigned long long)r.path_layers[0][0].last_w_cycle,
                 (unsigned long long)r.path_layers[1][0].first_w_cycle, (unsigned long long)r.path_layers[1][0].last_w_cycle);
-    size_t bytes = 0;
-    for (const auto& b : s->value_bytes) bytes += b.size();
-    for (const MetaChunk& m : s->meta) bytes += m.stream.size();
-    print_bench(M.name + " 2:4", M.rows, M.cols, r, bytes);
+    print_bench(M.name + " 2:4", M.rows, M.cols, r, stream_bytes(s->value_bytes, s->meta));
     EXPECT_GE(wpc, 0.95 * bound) << M.name;
   }
   EXPECT_EQ(layers, 2);
