@@ -50,12 +50,16 @@ sys.path.insert(0, str(ROOT / "synth"))
 import run_synth  # noqa: E402  (the same configuration and RTL list the synthesis flow uses)
 
 SYNTH_BLOCKS = ["tans_decoder", "num_unpacker", "value_path", "sparse_mac_array", "dense_mac_array",
-                "weight_pipeline"]
+                "weight_pipeline", "weight_pipeline_paths"]
+# The parameters tb_weight_pipeline_paths is built with (tb/weight_pipeline/CMakeLists.txt): its
+# weights a cycle stand for the synthesized paths' sets with these, the others have no bench.
+PATHS_BENCH = {"Paths": 2, "ValueLanes": 8, "MetaLanes": 4}
 FAMILIES = ["ice40", "ecp5"]
 MAC_TARGET = {"per_multiplier_ratio": 1.9, "lut_overhead_per_pe": 0.13}
 
 # Issue 12's targets: (what, block, family, parameters the set must have, field, ">=" or "<=", value).
-# The sets they name are synthesized with seeds 1-3 when missing; every other set with seed 1.
+# The sets they name are synthesized with seeds 1-3 when missing; every other set with seed 1. An
+# opt-in set of synth/blocks.json is wanted only when a target names it.
 TARGETS = [
     ("decoder, 4 lanes: fmax", "tans_decoder", "ecp5", {"Lanes": 4, "MaxTableLog": 8}, "fmax_mhz", ">=", 200),
     ("decoder, 4 lanes: LUT4", "tans_decoder", "ecp5", {"Lanes": 4, "MaxTableLog": 8}, "lut", "<=", 1000),
@@ -67,6 +71,8 @@ TARGETS = [
     ("pipeline, MaxK 4096: fmax", "weight_pipeline", "ecp5", {"MaxK": 4096}, "fmax_mhz", ">=", 150),
     ("pipeline, MaxK 4096: dense-equivalent weights/s (DDR3-800 x16 at 5.7 bits/weight)", "weight_pipeline",
      "ecp5", {"MaxK": 4096}, "weights_per_s", ">=", 2.2e9),
+    ("2 wide paths, MaxK 4096: dense-equivalent weights/s", "weight_pipeline_paths", "ecp5",
+     {"Paths": 2, "ValueLanes": 8, "MaxK": 4096}, "weights_per_s", ">=", 2.2e9),
     ("decoder on iCE40 HX8K, 4 lanes: fmax", "tans_decoder", "ice40", {"Lanes": 4}, "fmax_mhz", ">=", 48),
     ("unpacker on iCE40 HX8K, 4 lanes: fmax", "num_unpacker", "ice40", {"Lanes": 4}, "fmax_mhz", ">=", 48),
     ("decoder + unpacker on iCE40 HX8K, 2 lanes: fmax", "value_path", "ice40", {"Lanes": 2}, "fmax_mhz",
@@ -138,7 +144,7 @@ def build(build_dir, jobs):
         sh(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DWS_RTL=ON"],
            log=build_dir / "bench" / "cmake.log")
     sh(["cmake", "--build", build_dir, "-j", str(jobs), "--target", "tb_tans_decoder", "tb_mac_array",
-        "tb_num_unpacker", "tb_weight_pipeline", "bench_numfmt"], log=build_dir / "bench" / "build.log")
+        "tb_num_unpacker", "tb_weight_pipeline", "tb_weight_pipeline_paths", "bench_numfmt"], log=build_dir / "bench" / "build.log")
 
 
 def measure_decoder(build_dir):
@@ -227,6 +233,21 @@ def measure_pipeline(build_dir):
     return res
 
 
+def measure_paths(build_dir):
+    """The paths' top (2 wide paths): dense-equivalent weights per streaming cycle of its full-speed
+    tests' layers (even and uneven splits, 2:4 and dense), as measure_pipeline."""
+    exe = build_dir / "tb" / "weight_pipeline" / "tb_weight_pipeline_paths"
+    out, rc = sh([exe, "--gtest_filter=WeightPipelinePaths.FullSpeed*"],
+                 log=build_dir / "bench" / "tb_weight_pipeline_paths_full_speed.log", check=False)
+    layers = bench_lines(out, "weight_pipeline_paths")
+    res = {"command": COMMANDS[-1]["command"], "test_exit": rc, "layers": layers}
+    if layers:
+        res["dense_per_cycle"] = sum(d["dense"] for d in layers) / sum(d["stream_cycles"] for d in layers)
+        res["bits_per_dense_weight"] = (8 * sum(d["stream_bytes"] for d in layers)
+                                        / sum(d["rows"] * d["cols"] for d in layers))
+    return res
+
+
 def measure_numfmt(build_dir, reports, model):
     exe = build_dir / "bin" / "bench_numfmt"
     js = reports / "bench_numfmt.json"
@@ -255,8 +276,15 @@ def wanted_runs():
         if blk["name"] not in SYNTH_BLOCKS:
             continue
         for fam in FAMILIES:
-            for params, _ in run_synth.expand_sets(blk, fam):
-                runs.append((blk["name"], fam, json.dumps(params, sort_keys=True)))
+            sets = [params for params, _ in run_synth.expand_sets(blk, fam)]
+            for _, b, f, want, *_ in TARGETS:  # the opt-in sets a target names
+                if b == blk["name"] and f == fam:
+                    sets += [params for params, _ in run_synth.expand_sets(blk, fam, where_keys=want)
+                             if all(params.get(k) == v for k, v in want.items())]
+            for params in sets:
+                run = (blk["name"], fam, json.dumps(params, sort_keys=True))
+                if run not in runs:
+                    runs.append(run)
     return runs
 
 
@@ -453,7 +481,7 @@ def synth_fields(r):
             "wrap": r.get("wrap"), "critical_path": path_in_words(r)}
 
 
-def per_cycle(block, p, dec, unp, pipe):
+def per_cycle(block, p, dec, unp, pipe, paths):
     """Weights per cycle of a synthesized set (dense-equivalent for the pipeline) and what was measured,
     or (None, why) when no bench measures that configuration."""
     rates = {(r["lanes"], r["max_table_log"]): r["symbols_per_cycle"] for r in dec["rows"]}
@@ -481,10 +509,15 @@ def per_cycle(block, p, dec, unp, pipe):
     if block == "weight_pipeline":
         v = pipe.get("dense_per_cycle")
         return v, "pipeline, real 2:4 layers at full speed, dense-equivalent"
+    if block == "weight_pipeline_paths":
+        if any(p.get(k) != v for k, v in PATHS_BENCH.items()):
+            return None, "no bench (tb_weight_pipeline_paths is built at " + ", ".join(
+                f"{k} {v}" for k, v in PATHS_BENCH.items()) + ")"
+        return paths.get("dense_per_cycle"), "2 wide paths, real layers at full speed, dense-equivalent"
     return None, "-"
 
 
-def throughput_rows(synth, dec, unp, pipe, bf16_bits):
+def throughput_rows(synth, dec, unp, pipe, paths, bf16_bits):
     """Per synthesized set of the weight path: resources, fmax (seed 1, best of seeds), weights/s,
     weights/s per LUT4, and the DRAM bandwidth that weight rate consumes."""
     rows = []
@@ -494,8 +527,9 @@ def throughput_rows(synth, dec, unp, pipe, bf16_bits):
             continue
         p = json.loads(pj)
         e = {"block": b, "family": f, **synth_fields(r), "report": meta["path"]}
-        rate, what = per_cycle(b, p, dec, unp, pipe)
-        bits = pipe.get("bits_per_dense_weight") if b == "weight_pipeline" else bf16_bits
+        rate, what = per_cycle(b, p, dec, unp, pipe, paths)
+        bits = {"weight_pipeline": pipe.get("bits_per_dense_weight"),
+                "weight_pipeline_paths": paths.get("bits_per_dense_weight")}.get(b, bf16_bits)
         e.update(per_cycle=rate, per_cycle_source=what, bits_per_weight=bits)
         for key, fm in (("weights_per_s", e["fmax_mhz"]), ("weights_per_s_best", e["fmax_best_mhz"])):
             e[key] = rate * fm * 1e6 if rate and fm else None
@@ -526,7 +560,7 @@ def targets(rows, mac):
     return out
 
 
-def combine(dec, mac, unp, pipe, nf, synth, now):
+def combine(dec, mac, unp, pipe, paths, nf, synth, now):
     out = {"numfmt": nf}
     stale = {}
     for (b, f, pj), (r, meta) in synth.items():
@@ -536,7 +570,7 @@ def combine(dec, mac, unp, pipe, nf, synth, now):
     out["stale_synthesis"] = stale
     bf16 = next((x for x in nf.get("formats", []) if x["label"] == "bf16"), None)
     out["bf16_bits_per_weight"] = bf16 and bf16["achieved_bits_per_weight"]
-    out["weight_path"] = throughput_rows(synth, dec, unp, pipe, out["bf16_bits_per_weight"])
+    out["weight_path"] = throughput_rows(synth, dec, unp, pipe, paths, out["bf16_bits_per_weight"])
 
     # MAC arrays: per synthesized set, sparse beside dense; cycles per multiplier from the bench
     # configuration with the same GroupsPerCycle (the beats per row depend on G alone).
@@ -631,12 +665,15 @@ def markdown(res):
           f"65,536-value chunks (`{res['decoder_bench']['command']}`), the unpacker's bf16 values per "
           f"streaming cycle on real weights (`{res['unpacker_bench']['command']}`), the pipeline's "
           "dense-equivalent weights per streaming cycle on real stories260K 2:4 layers "
-          f"(`{res['pipeline_bench']['command']}`). Weights/s = per cycle x fmax. DRAM = the bytes per "
+          f"(`{res['pipeline_bench']['command']}`), the paths' top's (2 wide paths; other lane counts: no "
+          f"bench) on real stories260K layers, 2:4 and dense, split over the paths "
+          f"(`{res['paths_bench']['command']}`). Weights/s = per cycle x fmax. DRAM = the bytes per "
           "second those weights take in memory: bf16 at "
           f"{f1(res['bf16_bits_per_weight'], 3)} bits per weight (the bundled model's container, "
           "bench_numfmt below) for the decoder and unpacker; the pipeline's layers at "
           f"{f1(res['pipeline_bench'].get('bits_per_dense_weight'), 3)} bits per dense weight (their value "
-          "chunks and metadata streams). \"Issue 12 filed at\": the figure of the issue's table for that "
+          "chunks and metadata streams), the paths' at "
+          f"{f1(res['paths_bench'].get('bits_per_dense_weight'), 3)}. \"Issue 12 filed at\": the figure of the issue's table for that "
           "block and lane count (seed 1).", "",
           "| block | parameters | family | LUT4 | FF | BRAM | DSP | fmax seed 1 | best (seeds) | weights/cycle "
           "| weights/s (seed 1) | weights/s per LUT4 | DRAM it keeps up with | issue 12 filed at |",
@@ -761,6 +798,7 @@ def main():
     mac = measure_mac(build_dir)
     unp = measure_unpacker(build_dir)
     pipe = measure_pipeline(build_dir)
+    paths = measure_paths(build_dir)
     nf = measure_numfmt(build_dir, reports, args.model)
     if dec["test_exit"] or not dec["rows"]:
         failures.append("decoder throughput test")
@@ -770,6 +808,8 @@ def main():
         failures.append("unpacker full-speed test")
     if pipe["test_exit"] or not pipe["layers"]:
         failures.append("pipeline full-speed test")
+    if paths["test_exit"] or not paths["layers"]:
+        failures.append("paths full-speed test")
     if nf["exit"] or not nf.get("roundtrip_ok"):
         failures.append("bench_numfmt")
 
@@ -785,7 +825,7 @@ def main():
     synth = {k: v for k, v in synth.items() if k in set(wanted)}
 
     now = rtl_hashes()
-    res = combine(dec, mac, unp, pipe, nf, synth, now)
+    res = combine(dec, mac, unp, pipe, paths, nf, synth, now)
     head = run_synth.git_head()
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True).stdout.strip() != ""
@@ -795,6 +835,7 @@ def main():
         "git_head": head, "git_dirty": dirty,
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.system()} {platform.release()}",
         "decoder_bench": dec, "mac_bench": mac, "unpacker_bench": unp, "pipeline_bench": pipe,
+        "paths_bench": paths,
         "synth_sources": [{"path": rel(p), **{k: d.get(k) for k in ("command", "generated", "git_head", "tools")}}
                           for p, d in synth_sources(reports) if rel(p) in used_sources],
         "synth_missing": [(b, f, p) for b, f, p in missing],
