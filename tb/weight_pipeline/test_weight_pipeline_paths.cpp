@@ -149,11 +149,12 @@ void full_speed_layer_on_paths(wp::PathsDriver& drv, const RunLayer& lay, const 
   const size_t chunks = lay.d ? lay.d->views.size() : lay.s->values_v.size();
   std::printf("full speed, 2 paths %s (%dx%d, %zu chunk%s; rows %zu + %zu): %llu dense-equivalent weights in %llu "
               "cycles (first to last weight beat): %.3f a cycle (bound of the split %.3f: %.0f beats a row, the "
-              "bigger part's rows at >= %d cycles a row)\n",
+              "bigger part's rows at >= %d cycles a row); load (first chunk's tables, format, perm, fill) %llu "
+              "cycles\n",
               lay.name.c_str(), M.rows, M.cols, chunks, lay.d ? "s" : " pairs", r.path_layers[0][0].y.size(),
               r.path_layers[1][0].y.size(), (unsigned long long)R.dense,
               (unsigned long long)(R.last_w_cycle - R.first_w_cycle + 1), wpc, bound, row_beats,
-              ws::MacArrayParams::kRowPace);
+              ws::MacArrayParams::kRowPace, (unsigned long long)R.load_cycles());
   print_bench(lay.name, M.rows, M.cols, r, stream_bytes(lay));
   EXPECT_GE(wpc, 0.95 * bound) << lay.name;
 }
