@@ -218,34 +218,32 @@ def measure_unpacker(build_dir):
     return {"command": COMMANDS[-1]["command"], "test_exit": rc, "by_lanes": rows}
 
 
-def measure_pipeline(build_dir):
-    """Dense-equivalent weights per streaming cycle on real 2:4 layers, and the bits per dense weight
-    of their compressed streams."""
-    exe = build_dir / "tb" / "weight_pipeline" / "tb_weight_pipeline"
-    out, rc = sh([exe, "--gtest_filter=WeightPipelineReal.FullSpeedThroughput"],
-                 log=build_dir / "bench" / "tb_weight_pipeline_full_speed.log", check=False)
-    layers = bench_lines(out, "weight_pipeline")
+def measure_full_speed(build_dir, tb, gtest_filter, kind):
+    """Dense-equivalent weights per streaming cycle of a bench's full-speed layers (its WS_BENCH lines of
+    `kind`), and the bits per dense weight of their compressed streams."""
+    exe = build_dir / "tb" / "weight_pipeline" / tb
+    out, rc = sh([exe, f"--gtest_filter={gtest_filter}"], log=build_dir / "bench" / f"{tb}_full_speed.log",
+                 check=False)
+    layers = bench_lines(out, kind)
     res = {"command": COMMANDS[-1]["command"], "test_exit": rc, "layers": layers}
     if layers:
         res["dense_per_cycle"] = sum(d["dense"] for d in layers) / sum(d["stream_cycles"] for d in layers)
         res["bits_per_dense_weight"] = (8 * sum(d["stream_bytes"] for d in layers)
                                         / sum(d["rows"] * d["cols"] for d in layers))
     return res
+
+
+def measure_pipeline(build_dir):
+    """The pipeline on real 2:4 layers at full speed."""
+    return measure_full_speed(build_dir, "tb_weight_pipeline", "WeightPipelineReal.FullSpeedThroughput",
+                              "weight_pipeline")
 
 
 def measure_paths(build_dir):
-    """The paths' top (2 wide paths): dense-equivalent weights per streaming cycle of its full-speed
-    tests' layers (even and uneven splits, 2:4 and dense), as measure_pipeline."""
-    exe = build_dir / "tb" / "weight_pipeline" / "tb_weight_pipeline_paths"
-    out, rc = sh([exe, "--gtest_filter=WeightPipelinePaths.FullSpeed*"],
-                 log=build_dir / "bench" / "tb_weight_pipeline_paths_full_speed.log", check=False)
-    layers = bench_lines(out, "weight_pipeline_paths")
-    res = {"command": COMMANDS[-1]["command"], "test_exit": rc, "layers": layers}
-    if layers:
-        res["dense_per_cycle"] = sum(d["dense"] for d in layers) / sum(d["stream_cycles"] for d in layers)
-        res["bits_per_dense_weight"] = (8 * sum(d["stream_bytes"] for d in layers)
-                                        / sum(d["rows"] * d["cols"] for d in layers))
-    return res
+    """The paths' top (2 wide paths) on its full-speed tests' layers: even and uneven splits, 2:4 and
+    dense."""
+    return measure_full_speed(build_dir, "tb_weight_pipeline_paths", "WeightPipelinePaths.FullSpeed*",
+                              "weight_pipeline_paths")
 
 
 def measure_numfmt(build_dir, reports, model):
