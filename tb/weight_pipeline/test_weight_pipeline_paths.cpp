@@ -1,5 +1,5 @@
 // Bench of ws_weight_pipeline_paths (docs/weight_pipeline.md, "Paths: 32 dense weights a cycle"): 2
-// wide pipelines (ValueLanes 8, MetaLanes 4) on one forked activation stream, MaxK 256, value tables
+// wide pipelines (ValueLanes 8, MetaLanes 4) on one forked activation stream, MaxK 4096, value tables
 // 2^10 (the synthesized ECP5 set's: real layers are encoded at table log 10, the codec's default 11
 // would be refused), Verilated as ws_rtl_driver_paths. wp::PathsDriver splits each layer by rows
 // across the paths (ws::split_layer_rows) and compares every output of every path every cycle with
@@ -34,7 +34,7 @@ TEST(WeightPipelinePaths, BuiltAtTwoWidePathsWithValueTables1024) {
   EXPECT_EQ(p.path.value_lanes, 8);
   EXPECT_EQ(p.path.meta_lanes, 4);
   EXPECT_EQ(p.path.cols_per_beat(), 16);
-  EXPECT_EQ(p.path.max_k, 256);
+  EXPECT_EQ(p.path.max_k, 4096);  // the synthesized ECP5 set's: real layer widths
   EXPECT_EQ(p.path.value_table_log, kValueLog);
   EXPECT_EQ(p.path.meta_table_log, 8);
   EXPECT_EQ(built().value_lanes, 8);  // the stimulus follows each path's parameters
