@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "checks.hpp"
+#include "paths_bench.hpp"
 #include "paths_driver.hpp"
 #include "stimulus.hpp"
 #include "tb.hpp"
@@ -107,25 +108,9 @@ RealMatrix stacked(const std::string& kind) {
   return S;
 }
 
-// The compressed bytes of a layer's chunks (value and metadata), for scripts/bench_hw.py.
-size_t stream_bytes(const std::vector<std::vector<uint8_t>>& values, const std::vector<MetaChunk>& meta) {
-  size_t n = 0;
-  for (const auto& b : values) n += b.size();
-  for (const MetaChunk& m : meta) n += m.stream.size();
-  return n;
-}
+// The compressed bytes of a run layer's chunks (paths_bench.hpp's overload beside it).
+using tbwp::stream_bytes;
 size_t stream_bytes(const RunLayer& r) { return r.d ? stream_bytes(r.d->bytes, {}) : stream_bytes(r.s->value_bytes, r.s->meta); }
-
-// A full-speed layer's line for scripts/bench_hw.py (test_weight_pipeline.cpp's FullSpeedThroughput
-// format): streaming cycles from the first weight beat of any path to the last of any.
-void print_bench(const std::string& layer, int rows, int cols, const wp::PathsResult& r, size_t bytes) {
-  const wp::LayerResult& R = r.layers.at(0);
-  std::printf("WS_BENCH {\"bench\":\"weight_pipeline_paths\",\"layer\":\"%s\",\"rows\":%d,\"cols\":%d,"
-              "\"beats\":%llu,\"stream_cycles\":%llu,\"dense\":%llu,\"cycles\":%llu,\"stream_bytes\":%zu}\n",
-              layer.c_str(), rows, cols, (unsigned long long)R.beats,
-              (unsigned long long)(R.last_w_cycle - R.first_w_cycle + 1), (unsigned long long)R.dense,
-              (unsigned long long)r.cycles, bytes);
-}
 
 // The dense-equivalent weights a cycle a split allows at full speed: each path ends a row at most
 // every max(row_beats, MacArrayParams::kRowPace) cycles (one beat a cycle: the wide raw port takes a
@@ -155,7 +140,7 @@ void full_speed_layer_on_paths(wp::PathsDriver& drv, const RunLayer& lay, const 
               r.path_layers[1][0].y.size(), (unsigned long long)R.dense,
               (unsigned long long)(R.last_w_cycle - R.first_w_cycle + 1), wpc, bound, row_beats,
               ws::MacArrayParams::kRowPace, (unsigned long long)R.load_cycles());
-  print_bench(lay.name, M.rows, M.cols, r, stream_bytes(lay));
+  print_paths_bench(lay.name, M.rows, M.cols, r, 0, stream_bytes(lay));
   EXPECT_GE(wpc, 0.95 * bound) << lay.name;
 }
 
@@ -232,7 +217,7 @@ TEST(WeightPipelinePaths, FullSpeedDenseWeightsPerCycle) {
                 (unsigned long long)(R.last_w_cycle - R.first_w_cycle + 1), wpc, bound, path_bound, row_beats,
                 (unsigned long long)r.path_layers[0][0].first_w_cycle, (unsigned long long)r.path_layers[0][0].last_w_cycle,
                 (unsigned long long)r.path_layers[1][0].first_w_cycle, (unsigned long long)r.path_layers[1][0].last_w_cycle);
-    print_bench(M.name + " 2:4", M.rows, M.cols, r, stream_bytes(s->value_bytes, s->meta));
+    print_paths_bench(M.name + " 2:4", M.rows, M.cols, r, 0, stream_bytes(s->value_bytes, s->meta));
     EXPECT_GE(wpc, 0.95 * bound) << M.name;
   }
   EXPECT_EQ(layers, 2);
