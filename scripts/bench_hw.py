@@ -8,8 +8,9 @@ baseline, and the number formats, each from a command this script runs.
   2. runs the cycle measurements of the Verilator benches (gtest filters; each test prints one
      `WS_BENCH {json}` line per measurement): the decoder's sustained symbols per cycle on real
      chunks, the unpacker's bf16 values per cycle, the pipeline's dense-equivalent weights per cycle
-     on real 2:4 layers (all with no gaps or backpressure), and the sparse and dense arrays' cycles on
-     the same pruned real layers;
+     on real 2:4 layers, the paths' top's on SmolLM2-135M block 0's linears at real widths (its
+     weights/s figure) and on stories260K's layers (reported beside it) (all with no gaps or
+     backpressure), and the sparse and dense arrays' cycles on the same pruned real layers;
   3. runs bench_numfmt: bits per weight of the bundled model under every built-in number format
      against the entropy bound, every value's round trip checked;
   4. reads the synthesis results (LUT, FF, block RAM, DSP, fmax of seed 1 and the best of the seeds
@@ -224,8 +225,13 @@ def measure_full_speed(build_dir, tb, gtest_filter, kind):
     exe = build_dir / "tb" / "weight_pipeline" / tb
     out, rc = sh([exe, f"--gtest_filter={gtest_filter}"], log=build_dir / "bench" / f"{tb}_full_speed.log",
                  check=False)
-    layers = bench_lines(out, kind)
-    res = {"command": COMMANDS[-1]["command"], "test_exit": rc, "layers": layers}
+    return {"command": COMMANDS[-1]["command"], "test_exit": rc, **full_speed_figures(bench_lines(out, kind))}
+
+
+def full_speed_figures(layers):
+    """The layers (WS_BENCH lines) and their dense-equivalent weights per streaming cycle (their sum of
+    dense weights over their sum of streaming cycles) and bits per dense weight."""
+    res = {"layers": layers}
     if layers:
         res["dense_per_cycle"] = sum(d["dense"] for d in layers) / sum(d["stream_cycles"] for d in layers)
         res["bits_per_dense_weight"] = (8 * sum(d["stream_bytes"] for d in layers)
@@ -240,10 +246,17 @@ def measure_pipeline(build_dir):
 
 
 def measure_paths(build_dir):
-    """The paths' top (2 wide paths) on its full-speed tests' layers: even and uneven splits, 2:4 and
-    dense."""
-    return measure_full_speed(build_dir, "tb_weight_pipeline_paths", "WeightPipelinePaths.FullSpeed*",
-                              "weight_pipeline_paths")
+    """The paths' top (2 wide paths): its figure from SmolLM2-135M block 0's 7 linears back to back
+    (real layer widths, K 576 and 1536, the target's condition: the WS_BENCH lines with
+    "model":"smollm2"); beside it, under "stories260k", its stories260K full-speed layers (K 64 and
+    172: even and uneven splits, 2:4 and dense, rows held by the MAC array's row pace)."""
+    res = measure_full_speed(build_dir, "tb_weight_pipeline_paths",
+                             "WeightPipelinePaths.FullSpeed*:WeightPipelinePaths.SmolLM2Block0BackToBackAtFullSpeed",
+                             "weight_pipeline_paths")
+    layers = res.pop("layers")
+    res.update(full_speed_figures([d for d in layers if d.get("model") == "smollm2"]))
+    res["stories260k"] = full_speed_figures([d for d in layers if "model" not in d])
+    return res
 
 
 def measure_numfmt(build_dir, reports, model):
@@ -511,7 +524,8 @@ def per_cycle(block, p, dec, unp, pipe, paths):
         if any(p.get(k) != v for k, v in PATHS_BENCH.items()):
             return None, "no bench (tb_weight_pipeline_paths is built at " + ", ".join(
                 f"{k} {v}" for k, v in PATHS_BENCH.items()) + ")"
-        return paths.get("dense_per_cycle"), "2 wide paths, real layers at full speed, dense-equivalent"
+        return (paths.get("dense_per_cycle"),
+                "2 wide paths, SmolLM2-135M block 0's 7 linears at full speed (real widths), dense-equivalent")
     return None, "-"
 
 
@@ -532,6 +546,11 @@ def throughput_rows(synth, dec, unp, pipe, paths, bf16_bits):
         for key, fm in (("weights_per_s", e["fmax_mhz"]), ("weights_per_s_best", e["fmax_best_mhz"])):
             e[key] = rate * fm * 1e6 if rate and fm else None
         e["weights_per_s_per_lut"] = e["weights_per_s"] / e["lut"] if e["weights_per_s"] and e["lut"] else None
+        if b == "weight_pipeline_paths" and rate:
+            # Beside the real-width figure: the same set on stories260K's narrow layers.
+            st = paths["stories260k"].get("dense_per_cycle")
+            e["stories260k_per_cycle"] = st
+            e["stories260k_weights_per_s"] = st * e["fmax_mhz"] * 1e6 if st and e["fmax_mhz"] else None
         e["dram_bytes_per_s"] = e["weights_per_s"] * bits / 8 if e["weights_per_s"] and bits else None
         e["issue12_before"] = next((t for bb, want, t in ISSUE12_BEFORE if bb == b and f == "ecp5"
                                     and all(p.get(k) == v for k, v in want.items())), None)
@@ -664,8 +683,9 @@ def markdown(res):
           f"streaming cycle on real weights (`{res['unpacker_bench']['command']}`), the pipeline's "
           "dense-equivalent weights per streaming cycle on real stories260K 2:4 layers "
           f"(`{res['pipeline_bench']['command']}`), the paths' top's (2 wide paths; other lane counts: no "
-          f"bench) on real stories260K layers, 2:4 and dense, split over the paths "
-          f"(`{res['paths_bench']['command']}`). Weights/s = per cycle x fmax. DRAM = the bytes per "
+          f"bench) on SmolLM2-135M block 0's 7 linears back to back, 2:4, real layer widths (K 576 and 1536), "
+          f"each in an even number of chunk pairs split over the paths; its stories260K figure beside the "
+          f"table (`{res['paths_bench']['command']}`). Weights/s = per cycle x fmax. DRAM = the bytes per "
           "second those weights take in memory: bf16 at "
           f"{f1(res['bf16_bits_per_weight'], 3)} bits per weight (the bundled model's container, "
           "bench_numfmt below) for the decoder and unpacker; the pipeline's layers at "
@@ -682,6 +702,13 @@ def markdown(res):
         L.append(f"| {e['block']} | {ps} | {e['family']} | {e['lut']} | {e['ff']} | {e['bram']} | {e['dsp']} "
                  f"| {f1(e['fmax_mhz'])} | {best} | {f1(e['per_cycle'], 3)} | {si(e['weights_per_s'])} "
                  f"| {si(e['weights_per_s_per_lut'])} | {si(e['dram_bytes_per_s'])}B/s | {e['issue12_before'] or '-'} |")
+    for e in wp:
+        if "stories260k_per_cycle" in e:
+            ps = ", ".join(f"{k} {v}" for k, v in e["params"].items())
+            L += ["", f"{e['block']} {ps} {e['family']}: weights/cycle above from SmolLM2-135M (real widths); on "
+                  f"stories260K's full-speed layers (K 64 and 172, rows held by the MAC array's row pace, uneven "
+                  f"splits) {f1(e['stories260k_per_cycle'], 3)} a cycle, {si(e['stories260k_weights_per_s'])} "
+                  f"weights/s at seed 1."]
     L += ["", "Anchors (issue 12): " + "; ".join(f"{a}: {t}" for a, t in ANCHORS) + ".", "",
           "### Targets", "",
           "| target | set | required | seed 1 | best of seeds | met (seed 1 / best) |", "|---|---|---:|---:|---:|---|"]
@@ -806,7 +833,7 @@ def main():
         failures.append("unpacker full-speed test")
     if pipe["test_exit"] or not pipe["layers"]:
         failures.append("pipeline full-speed test")
-    if paths["test_exit"] or not paths["layers"]:
+    if paths["test_exit"] or not paths["layers"] or not paths["stories260k"]["layers"]:
         failures.append("paths full-speed test")
     if nf["exit"] or not nf.get("roundtrip_ok"):
         failures.append("bench_numfmt")
