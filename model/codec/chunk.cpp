@@ -193,6 +193,47 @@ uint64_t chunk_values_for(const std::vector<uint64_t>& dims, uint64_t chunk_valu
   return chunk_values;
 }
 
+uint64_t RowChunks::first_row(uint64_t i) const {
+  if (i >= count) return rows;
+  if (paths <= 1) return std::min(rows, i * per);
+  // Run p of paths holds base rows (+1 for the first `extra` runs) in `m` chunks as equal as possible.
+  const uint64_t n = uint64_t(paths), m = count / n, base = rows / n, extra = rows % n;
+  const uint64_t p = i / m, j = i % m;
+  const uint64_t run_first = p * base + std::min(p, extra), run_rows = base + (p < extra ? 1 : 0);
+  return run_first + j * (run_rows / m) + std::min(j, run_rows % m);
+}
+
+RowChunks chunk_rows_for(uint64_t rows, uint64_t row_values, uint64_t chunk_values, int paths) {
+  if (paths < 1 || paths > kMaxChunkPaths)
+    throw std::invalid_argument("chunk_rows_for: paths must be 1 .. " + std::to_string(kMaxChunkPaths));
+  if (row_values == 0 || chunk_values == 0) throw std::invalid_argument("chunk_rows_for: empty rows or chunks");
+  RowChunks c;
+  c.rows = rows;
+  c.per = std::max<uint64_t>(1, chunk_values / row_values);
+  c.count = (rows + c.per - 1) / c.per;
+  const uint64_t n = uint64_t(paths);
+  const uint64_t runs_of = (c.count + n - 1) / n;  // chunks a path's run
+  if (n > 1 && rows >= n && runs_of <= rows / n) {
+    c.count = runs_of * n;
+    c.paths = paths;
+  }
+  return c;
+}
+
+DenseChunks dense_chunks_for(const std::vector<uint64_t>& dims, uint64_t value_count, uint64_t chunk_values,
+                             int paths) {
+  DenseChunks d;
+  d.value_count = value_count;
+  const uint64_t row = dims.empty() ? 1 : dims.back();
+  if (dims.size() >= 2 && row != 0 && row <= chunk_values) {
+    d.row_values = row;
+    d.rows = chunk_rows_for(value_count / row, row, chunk_values, paths);
+  } else {  // values, not rows: chunks of chunk_values_for's size
+    d.rows = chunk_rows_for(value_count, 1, chunk_values_for(dims, chunk_values), 1);
+  }
+  return d;
+}
+
 
 std::vector<uint8_t> encode_chunk(const uint8_t* values, size_t count, DType t,
                                   const ChunkOptions& opt, ChunkStats* stats) {

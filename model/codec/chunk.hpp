@@ -2,6 +2,7 @@
 // symbol stream of exponents plus a raw stream of sign and mantissa bits.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,45 @@ constexpr uint64_t kMaxChunkValues = uint64_t(1) << 24;
 // Values per chunk of a tensor: chunk_values rounded down to whole rows of the last dimension when at
 // least one row fits, else chunk_values itself.
 uint64_t chunk_values_for(const std::vector<uint64_t>& dims, uint64_t chunk_values);
+
+// The paths a compressor may cut chunks for (the multi-path top's Paths, docs/weight_pipeline.md
+// section 14): `compress --paths N`.
+constexpr int kMaxChunkPaths = 4;
+
+// How a matrix of `rows` rows is cut into chunks of whole rows: chunk i holds rows first_row(i) ..
+// first_row(i + 1) - 1, first_row(count) == rows.
+struct RowChunks {
+  uint64_t rows = 0;
+  uint64_t count = 0;  // chunks
+  uint64_t per = 1;    // one path: rows of every chunk but the last
+  int paths = 1;       // more than 1: count is a multiple of paths, rows balanced (chunk_rows_for)
+  uint64_t first_row(uint64_t i) const;
+  uint64_t rows_of(uint64_t i) const { return first_row(i + 1) - first_row(i); }
+};
+
+// The chunking rule for `paths` paths (1 .. kMaxChunkPaths), for a matrix of `rows` rows that each
+// count `row_values` values against a chunk of at most `chunk_values` (a dense row's values, a 2:4
+// row's kept ones). Rows a chunk at most: per = max(1, chunk_values / row_values). One path: chunks of
+// per rows, the last one what is left (the compressor's cut before paths existed). N paths: the fewest
+// chunks of at most per rows rounded up to a multiple of N, N runs of count / N chunks each; run p
+// holds rows / N rows (+1 for the first rows % N runs), its chunks rows as equal as possible. So
+// ws::split_layer_rows hands every path one run: the same rows, within one. When that cannot be done
+// (rows < N, or fewer rows than chunks in a run), the one-path cut.
+RowChunks chunk_rows_for(uint64_t rows, uint64_t row_values, uint64_t chunk_values, int paths = 1);
+
+// The dense chunks of a tensor of `dims` (count values): chunk i holds values value_at(i) ..
+// value_at(i + 1) - 1. A tensor of rank >= 2 whose rows fit a chunk is cut by chunk_rows_for over all
+// its rows (the leading dims flattened); anything else as for one path into chunk_values_for(dims,
+// chunk_values) values. paths == 1 is exactly the cut of chunk_values_for.
+struct DenseChunks {
+  RowChunks rows;
+  uint64_t row_values = 1;  // values a row of `rows` (1: the cut is not by whole rows)
+  uint64_t value_count = 0;
+  uint64_t count() const { return rows.count; }
+  uint64_t value_at(uint64_t i) const { return std::min(value_count, rows.first_row(i) * row_values); }
+};
+DenseChunks dense_chunks_for(const std::vector<uint64_t>& dims, uint64_t value_count, uint64_t chunk_values,
+                             int paths = 1);
 
 struct ChunkOptions {
   int lanes = tans::kDefaultLanes;

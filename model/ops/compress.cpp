@@ -92,6 +92,8 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
     throw std::invalid_argument("table log must be 5..12");
   if (opt.chunk_values < 1 || opt.chunk_values > kMaxChunkValues)
     throw std::invalid_argument("chunk must be 1.." + std::to_string(kMaxChunkValues) + " values");
+  if (opt.paths < 1 || opt.paths > kMaxChunkPaths)
+    throw std::invalid_argument("paths must be 1.." + std::to_string(kMaxChunkPaths));
 
   const SourcePlan plan = plan_source(in);
   for (const auto& [name, cut] : opt.experts) check_expert_cut(plan, name, cut);
@@ -217,14 +219,16 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
     const size_t width = s.format.value_bytes();
     const uint64_t count = s.length / width;
     if (sparse) {
-      // Whole rows of one matrix per chunk, at most chunk_values kept values (at least one row).
+      // Whole rows of one matrix per chunk, at most chunk_values kept values (at least one row), the
+      // same cut for every matrix of the tensor: for `paths` paths, a multiple of it, balanced.
       ++result.sparse24_tensors;
       const uint64_t cols = s.dims.back(), rows = s.dims[s.dims.size() - 2];
-      const uint64_t per = std::max<uint64_t>(1, opt.chunk_values / (2 * uint64_t(sparse24_stored_groups(cols))));
+      const RowChunks cut = chunk_rows_for(rows, 2 * uint64_t(sparse24_stored_groups(cols)), opt.chunk_values, opt.paths);
       const DType dtype = s.format.dtype();
       for (uint64_t m = 0; m < count / cols; m += rows)
-        for (uint64_t r = 0; r < rows; r += per) {
-          const uint32_t n = uint32_t(std::min(per, rows - r));
+        for (uint64_t i = 0; i < cut.count; ++i) {
+          const uint64_t r = cut.first_row(i);
+          const uint32_t n = uint32_t(cut.rows_of(i));
           const uint64_t bytes = n * cols * width;
           const uint64_t at = s.source_offset + (m + r) * cols * width;
           auto values = std::make_shared<Bytes>(in.read(at, size_t(bytes)));
@@ -240,9 +244,10 @@ CompressResult compress(const ByteSource& in, ByteSink& out, const CompressOptio
       pipe.then([&w] { w.end_tensor(); });
       continue;
     }
-    const uint64_t per = chunk_values_for(s.dims, opt.chunk_values);
-    for (uint64_t v = 0; v < count; v += per) {
-      const size_t n = size_t(std::min<uint64_t>(per, count - v));
+    const DenseChunks cut = dense_chunks_for(s.dims, count, opt.chunk_values, opt.paths);
+    for (uint64_t i = 0; i < cut.count(); ++i) {
+      const uint64_t v = cut.value_at(i);
+      const size_t n = size_t(cut.value_at(i + 1) - v);
       auto values = std::make_shared<Bytes>(in.read(s.source_offset + v * width, n * width));
       const ValueFormat format = s.format;
       ChunkOptions copt = opt.chunk;

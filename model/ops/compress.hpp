@@ -25,6 +25,9 @@ struct ExpertCut {
 struct CompressOptions {
   ChunkOptions chunk;
   uint64_t chunk_values = kDefaultChunkValues;  // 1 .. kMaxChunkValues (kept values for 2:4 chunks)
+  // Paths the chunks are cut for (1 .. kMaxChunkPaths, codec/chunk.hpp chunk_rows_for): a matrix's dense
+  // or 2:4 chunks come in a multiple of it, rows balanced, for the multi-path top. 1: the one-path cut.
+  int paths = 1;
   // Store every tensor that qualifies as 2:4 (codec/sparse24_chunk.hpp); false = everything dense.
   bool sparse24 = true;
   unsigned threads = 0;

@@ -137,6 +137,11 @@ int main(int argc, char** argv) {
   compress->add_option("--chunk", copt.chunk_values, "Values per chunk (rounded down to whole rows when a row fits)")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t(1), ws::kMaxChunkValues));
+  compress->add_option("--paths", copt.paths,
+                       "Cut each matrix's chunks for this many paths of the multi-path top: a multiple of it, "
+                       "rows balanced (1 = one path)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, ws::kMaxChunkPaths));
   compress->add_flag("--no-sparse", no_sparse, "Store every tensor dense, even those that qualify as 2:4");
   CLI::Option* format_opt = compress->add_option(
       "--format", format, "Convert float tensors to this number format first (e4m3, e5m2, int8, int4, posit16_1, ...)");

@@ -91,28 +91,33 @@ struct Streams {
   }
 };
 
+// Value chunks of the rows `vcut` gives and metadata chunks of the rows `mcut` gives (ws::RowChunks,
+// codec/chunk.hpp: the compressor's cut); the same cut for both is the stream contract.
+inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, const ws::RowChunks& vcut, const ws::RowChunks& mcut,
+                                             int meta_log, int value_log) {
+  auto s = std::make_unique<Streams>();
+  const size_t vpr = size_t(L.cols) / 2, mpr = size_t(L.cols) / 4;  // per row
+  for (uint64_t i = 0; i < vcut.count; ++i)
+    s->value_bytes.push_back(
+        value_chunk(L.values.data() + vcut.first_row(i) * vpr, size_t(vcut.rows_of(i)) * vpr, value_log));
+  for (const auto& b : s->value_bytes) s->values_v.push_back(ws::parse_chunk(b.data(), b.size()));
+  for (uint64_t i = 0; i < mcut.count; ++i)
+    s->meta.push_back(make_meta_chunk(L.meta.data() + mcut.first_row(i) * mpr, size_t(mcut.rows_of(i)) * mpr, meta_log));
+  for (const auto& m : s->meta) s->meta_v.push_back(m.view);
+  return s;
+}
+
 // Chunk pairs of `crows` rows (0: one pair for the layer): value chunk i and metadata chunk i cover
 // the same rows (the stream contract). mrows != crows builds a stream that breaks it (error tests).
 // value_log: the value chunks' table log (0: the codec's default).
 inline std::unique_ptr<Streams> make_streams(const ws::Sparse24& L, int crows = 0, int meta_log = 6, int mrows = -1,
                                              int value_log = 0) {
-  int vrows = crows;
   if (mrows < 0) mrows = crows;
-  auto s = std::make_unique<Streams>();
-  const size_t vpr = size_t(L.cols) / 2, mpr = size_t(L.cols) / 4;  // per row
-  if (vrows <= 0) vrows = L.rows;
-  if (mrows <= 0) mrows = L.rows;
-  for (int r = 0; r < L.rows; r += vrows) {
-    const int n = std::min(vrows, L.rows - r);
-    s->value_bytes.push_back(value_chunk(L.values.data() + size_t(r) * vpr, size_t(n) * vpr, value_log));
-  }
-  for (const auto& b : s->value_bytes) s->values_v.push_back(ws::parse_chunk(b.data(), b.size()));
-  for (int r = 0; r < L.rows; r += mrows) {
-    const int n = std::min(mrows, L.rows - r);
-    s->meta.push_back(make_meta_chunk(L.meta.data() + size_t(r) * mpr, size_t(n) * mpr, meta_log));
-  }
-  for (const auto& m : s->meta) s->meta_v.push_back(m.view);
-  return s;
+  // One-path cuts of crows (mrows) rows a chunk: chunk_rows_for with one value a row.
+  const uint64_t rows = uint64_t(L.rows);
+  const ws::RowChunks vcut = ws::chunk_rows_for(rows, 1, crows > 0 ? uint64_t(crows) : std::max<uint64_t>(rows, 1));
+  const ws::RowChunks mcut = ws::chunk_rows_for(rows, 1, mrows > 0 ? uint64_t(mrows) : std::max<uint64_t>(rows, 1));
+  return make_streams(L, vcut, mcut, meta_log, value_log);
 }
 
 // A dense bf16 layer as value chunks of `per_chunk` values (a multiple of ValueLanes; 0: one chunk)

@@ -1,8 +1,8 @@
 // The paths' top (docs/weight_pipeline.md section 14.2) on real layer widths: SmolLM2-135M's first
 // transformer block (the GGUF of WS_SMOLLM2_GGUF), its 7 linears dequantized to bf16, pruned 2:4 by
-// magnitude (identity permutation), rows of K16, and cut as a compressor targeting 2 paths would cut
-// them: an even number of chunk pairs of equal whole rows, each <= 65,536 values, value chunks at the
-// built top's value table log (10). y bit for bit against ws::sparse_matvec, every cycle against
+// magnitude (identity permutation), rows of K16, and cut as `weightstream compress --paths 2` cuts
+// them (ws::chunk_rows_for): an even number of chunk pairs of whole rows, each <= 65,536 values, rows
+// balanced, value chunks at the built top's value table log (10). y bit for bit against ws::sparse_matvec, every cycle against
 // ws::WeightPipelinePathsModel (wp::PathsDriver). The figures: dense-equivalent weights a cycle per
 // layer and over the whole block back to back; the issue-12 target (2.2 G weights/s) at real widths.
 #include <gtest/gtest.h>
@@ -19,6 +19,7 @@
 #include "paths_driver.hpp"
 #include "stimulus.hpp"
 #include "tb.hpp"
+#include "codec/sparse24_chunk.hpp"
 #include "core/bf16.hpp"
 #include "core/io.hpp"
 #include "files/gguf.hpp"
@@ -42,12 +43,11 @@ struct SmolLinear {
   }
 };
 
-// The fewest chunk pairs a compressor for 2 paths would write: an even number that divides the rows,
-// of at most kChunkValues kept values each (K16 / 2 a row): every path gets the same rows.
-int even_chunk_pairs(int rows, int k16) {
-  for (int n = 2; n <= rows; n += 2)
-    if (rows % n == 0 && size_t(rows / n) * size_t(k16 / 2) <= kChunkValues) return n;
-  throw std::invalid_argument("no even split of " + std::to_string(rows) + " rows into chunk pairs");
+// The chunk pairs `weightstream compress --paths 2` writes for a 2:4 matrix (ws::chunk_rows_for, the
+// codec's rule: 2 S kept values a row, at most kChunkValues a chunk): an even number, rows balanced.
+ws::RowChunks paths_cut(int rows, int cols) {
+  return ws::chunk_rows_for(uint64_t(rows), 2 * uint64_t(ws::sparse24_stored_groups(uint64_t(cols))), kChunkValues,
+                            wp::PathsDriver::built_params().paths);
 }
 
 // Block 0's linears in the forward pass's order.
@@ -74,7 +74,8 @@ std::vector<SmolLinear> smollm2_block0(const std::vector<std::string>& names, st
     for (float& v : w) v = ws::bf16_to_fp32(ws::fp32_to_bf16(v));
     lin.L = pack_real(w, lin.rows, lin.cols, ws::identity_perm(lin.cols));
     lin.x = pad_x(gaussian_x(lin.cols, rng), lin.L.cols);
-    lin.s = make_streams(lin.L, lin.rows / even_chunk_pairs(lin.rows, lin.L.cols), 6, -1, value_log);
+    const ws::RowChunks cut = paths_cut(lin.rows, lin.cols);
+    lin.s = make_streams(lin.L, cut, cut, 6, value_log);
     out.push_back(std::move(lin));
   }
   return out;

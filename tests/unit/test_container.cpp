@@ -2,6 +2,8 @@
 // and real files, determinism across thread counts, and every kind of damage detected.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -99,6 +101,93 @@ TEST(Container, ChunkValuesRoundToRows) {
   EXPECT_EQ(ws::chunk_values_for({}, 10), 10u);
   EXPECT_EQ(ws::chunk_values_for({3, 0}, 10), 10u);
   EXPECT_EQ(ws::chunk_values_for({7, 3}, 1), 1u);
+}
+
+// The chunking rule for paths (ws::chunk_rows_for): chunks of at most the chunk size, a multiple of
+// the paths, each path's run (count / paths chunks) the same rows within one; one path the old cut.
+TEST(Container, ChunkRowsForPaths) {
+  // One path: chunks of max(1, chunk / row) rows, the last what is left (the cut before paths).
+  for (const auto& [rows, row, chunk] : std::vector<std::array<uint64_t, 3>>{
+           {576, 288, 65536}, {192, 288, 65536}, {172, 64, 1000}, {7, 3, 1}, {5, 100, 10}, {1, 4, 4}, {0, 8, 64}}) {
+    const ws::RowChunks c = ws::chunk_rows_for(rows, row, chunk, 1);
+    const uint64_t per = std::max<uint64_t>(1, chunk / row);
+    EXPECT_EQ(c.count, (rows + per - 1) / per) << rows;
+    for (uint64_t i = 0; i <= c.count; ++i) EXPECT_EQ(c.first_row(i), std::min(rows, i * per)) << rows << " " << i;
+  }
+  // SmolLM2-135M's 2:4 linears at 2 paths (2 S kept values a row): k/v, q/o, gate/up, down.
+  const ws::RowChunks kv = ws::chunk_rows_for(192, 288, 65536, 2), q = ws::chunk_rows_for(576, 288, 65536, 2);
+  const ws::RowChunks up = ws::chunk_rows_for(1536, 288, 65536, 2), down = ws::chunk_rows_for(576, 768, 65536, 2);
+  EXPECT_EQ(kv.count, 2u);
+  EXPECT_EQ(kv.rows_of(0), 96u);
+  EXPECT_EQ(q.count, 4u);  // 3 for one path (227, 227, 122)
+  EXPECT_EQ(q.rows_of(3), 144u);
+  EXPECT_EQ(up.count, 8u);
+  EXPECT_EQ(up.rows_of(7), 192u);
+  EXPECT_EQ(down.count, 8u);
+  EXPECT_EQ(down.rows_of(0), 72u);
+
+  // Seeded shapes at 2, 3 and 4 paths: every rule above, wherever it can be met.
+  std::mt19937_64 rng(seed());
+  int cut = 0, one_path = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    const int paths = 2 + int(rng() % 3);
+    const uint64_t rows = 1 + rng() % 3000, row = 1 + rng() % 2000, chunk = 1 + rng() % 70000;
+    const ws::RowChunks c = ws::chunk_rows_for(rows, row, chunk, paths);
+    const uint64_t per = std::max<uint64_t>(1, chunk / row);
+    ASSERT_EQ(c.first_row(0), 0u);
+    ASSERT_EQ(c.first_row(c.count), rows);
+    for (uint64_t i = 0; i < c.count; ++i) {
+      ASSERT_GE(c.rows_of(i), 1u) << rows << " " << row << " " << chunk << " " << paths;
+      ASSERT_LE(c.rows_of(i), per) << rows << " " << row << " " << chunk << " " << paths;
+    }
+    if (c.paths == 1) {  // only when it cannot be met: fewer rows than paths, or than chunks a run
+      const uint64_t runs_of = ((rows + per - 1) / per + uint64_t(paths) - 1) / uint64_t(paths);
+      ASSERT_TRUE(rows < uint64_t(paths) || runs_of > rows / uint64_t(paths)) << rows << " " << per << " " << paths;
+      ++one_path;
+      continue;
+    }
+    ++cut;
+    ASSERT_EQ(c.count % uint64_t(paths), 0u);
+    // The fewest chunks that fit, rounded up to a multiple of paths.
+    ASSERT_LT(c.count - uint64_t(paths), (rows + per - 1) / per) << rows << " " << per << " " << paths;
+    const uint64_t m = c.count / uint64_t(paths);
+    uint64_t lo = rows, hi = 0, clo = rows, chi = 0;
+    for (uint64_t p = 0; p < uint64_t(paths); ++p) {
+      const uint64_t run = c.first_row((p + 1) * m) - c.first_row(p * m);
+      lo = std::min(lo, run), hi = std::max(hi, run);
+      for (uint64_t i = p * m; i < (p + 1) * m; ++i) clo = std::min(clo, c.rows_of(i)), chi = std::max(chi, c.rows_of(i));
+    }
+    ASSERT_LE(hi - lo, 1u) << rows << " " << per << " " << paths;    // the paths' rows
+    ASSERT_LE(chi - clo, 1u) << rows << " " << per << " " << paths;  // the chunks' rows
+  }
+  std::printf("chunk_rows_for, %s: %d shapes cut for their paths, %d left at the one-path cut\n",
+              wsenv::seed_text().c_str(), cut, one_path);
+  EXPECT_GT(cut, 10000);
+  EXPECT_THROW(ws::chunk_rows_for(10, 1, 1, 0), std::invalid_argument);
+  EXPECT_THROW(ws::chunk_rows_for(10, 1, 1, ws::kMaxChunkPaths + 1), std::invalid_argument);
+}
+
+TEST(Container, DenseChunksForPaths) {
+  // One path: exactly the chunks of chunk_values_for, for any rank.
+  for (const auto& [dims, chunk] : std::vector<std::pair<std::vector<uint64_t>, uint64_t>>{
+           {{64, 64}, 65536}, {{172, 64}, 1000}, {{5, 64, 172}, 1000}, {{100000}, 65536}, {{}, 10}, {{7, 3}, 1},
+           {{512, 64}, 4096}, {{3, 100}, 50}}) {
+    uint64_t count = 1;
+    for (uint64_t d : dims) count *= d;
+    const ws::DenseChunks d = ws::dense_chunks_for(dims, count, chunk, 1);
+    const uint64_t per = ws::chunk_values_for(dims, chunk);
+    EXPECT_EQ(d.count(), (count + per - 1) / per);
+    for (uint64_t i = 0; i <= d.count(); ++i) EXPECT_EQ(d.value_at(i), std::min(count, i * per));
+  }
+  // Two paths, [172][64] in chunks of 1000: 15 rows fit, 12 chunks (not 11), 86 rows a path.
+  const ws::DenseChunks two = ws::dense_chunks_for({172, 64}, 172 * 64, 1000, 2);
+  EXPECT_EQ(two.count(), 12u);
+  EXPECT_EQ(two.value_at(6), 86u * 64);
+  for (uint64_t i = 0; i < two.count(); ++i) EXPECT_LE(two.value_at(i + 1) - two.value_at(i), 1000u);
+  // Rank 1, and rows larger than a chunk: not cut by rows, so as for one path.
+  EXPECT_EQ(ws::dense_chunks_for({100000}, 100000, 65536, 2).count(), 2u);
+  EXPECT_EQ(ws::dense_chunks_for({64}, 64, 65536, 2).count(), 1u);
+  EXPECT_EQ(ws::dense_chunks_for({3, 100}, 300, 50, 2).count(), 6u);
 }
 
 TEST(Container, IndexRoundTrip) {
