@@ -84,13 +84,8 @@ struct Driver::Impl : LockStep<PipelineRtl, ws::WeightPipelineModel> {
   }
   static const ws::WeightPipelineParams& checked(const ws::WeightPipelineParams& params) {
     const ws::WeightPipelineParams d = built_params();
-    if (params.max_k != d.max_k || params.value_table_log != d.value_table_log ||
-        params.meta_table_log != d.meta_table_log || params.count_bits != d.count_bits || params.beat_bits != d.beat_bits ||
-        params.value_lanes != d.value_lanes || params.meta_lanes != d.meta_lanes)
-      throw std::invalid_argument("wp::Driver: the Verilated top is built with MaxK " + std::to_string(d.max_k) +
-                                  ", ValueTableLog " + std::to_string(d.value_table_log) + ", MetaTableLog " +
-                                  std::to_string(d.meta_table_log) + ", ValueLanes " + std::to_string(d.value_lanes) +
-                                  ", MetaLanes " + std::to_string(d.meta_lanes) + " and the other parameters at their defaults");
+    if (!same_build(params, d))
+      throw std::invalid_argument("wp::Driver: the Verilated top is built with " + built_text(d));
     return params;
   }
 

@@ -99,4 +99,9 @@ int compare_outputs(const ws::WeightPipelineParams& p, const ws::WeightPipelineO
                     const ws::WeightPipelineOutputs& model, bool with_act, const std::string& prefix, std::string* why,
                     uint64_t* compared);
 
+// A driver's parameters against those its Verilated top is built with (built_params()): true when every
+// parameter the RTL takes is the same; built_text() names the built ones for the driver's error.
+bool same_build(const ws::WeightPipelineParams& a, const ws::WeightPipelineParams& b);
+std::string built_text(const ws::WeightPipelineParams& p);
+
 }  // namespace wp

@@ -147,15 +147,9 @@ struct PathsDriver::Impl : LockStep<PathsRtl, ws::WeightPipelinePathsModel> {
   }
   static const ws::WeightPipelinePathsParams& checked(const ws::WeightPipelinePathsParams& params) {
     const ws::WeightPipelinePathsParams d = built_params();
-    const ws::WeightPipelineParams &a = params.path, &b = d.path;
-    if (params.paths != d.paths || a.max_k != b.max_k || a.value_table_log != b.value_table_log ||
-        a.meta_table_log != b.meta_table_log || a.count_bits != b.count_bits || a.beat_bits != b.beat_bits ||
-        a.value_lanes != b.value_lanes || a.meta_lanes != b.meta_lanes)
+    if (params.paths != d.paths || !same_build(params.path, d.path))
       throw std::invalid_argument("wp::PathsDriver: the Verilated top is built with Paths " + std::to_string(d.paths) +
-                                  ", MaxK " + std::to_string(b.max_k) + ", ValueTableLog " +
-                                  std::to_string(b.value_table_log) + ", MetaTableLog " + std::to_string(b.meta_table_log) +
-                                  ", ValueLanes " + std::to_string(b.value_lanes) + ", MetaLanes " +
-                                  std::to_string(b.meta_lanes) + " and the other parameters at their defaults");
+                                  ", " + built_text(d.path));
     return params;
   }
 
