@@ -41,7 +41,8 @@ module ws_weight_pipeline #(
   parameter int CountBits     = 32,   // symbol count width of both decoders' descriptors
   parameter int BeatBits      = 24,   // LAYER_BEATS register: beats per layer < 2^BeatBits
   parameter int ValueLanes    = ws_pkg::WP_VALUE_LANES,  // value decoder and unpacker lanes: 2 * MetaLanes
-  parameter int MetaLanes     = ws_pkg::WP_META_LANES    // metadata lanes = the MAC array's groups a beat
+  parameter int MetaLanes     = ws_pkg::WP_META_LANES,   // metadata lanes = the MAC array's groups a beat
+  parameter int Bf16Unpacker  = 0     // 1: ws_bf16_unpacker (bf16 only), 0: ws_num_unpacker (format table)
 ) (
   input  wire                          clk_i,
   input  wire                          rst_ni,
@@ -371,33 +372,63 @@ module ws_weight_pipeline #(
     .out_data_o ({v_out_nz, v_out_last, v_out_count, v_out_data})
   );
 
-  ws_num_unpacker #(
-    .Lanes(VL)
-  ) u_unp (
-    .clk_i      (clk_i),
-    .rst_ni     (rst_ni),
-    .cfg_valid_i(u_cfg_valid),
-    .cfg_ready_o(u_cfg_ready),
-    .cfg_addr_i (u_cfg_addr),
-    .cfg_data_i (u_cfg_data),
-    .sym_valid_i(v_out_valid && v_pass),
-    .sym_ready_o(u_sym_ready),
-    .sym_data_i (v_out_data),
-    .sym_count_i(v_out_count),
-    .sym_last_i (v_out_last),
-    .raw_valid_i(raw_valid_i),
-    .raw_ready_o(raw_ready_o),
-    .raw_data_i (raw_data_i),
-    .raw_last_i (raw_last_i),
-    .out_valid_o(u_out_valid),
-    .out_ready_i(u_out_ready),
-    .out_data_o (u_out_data),
-    .out_count_o(u_out_count),
-    .out_last_o (u_out_last),
-    .err_clear_i(err_clear_i),
-    .err_o      (u_err),
-    .err_cause_o(u_cause)
-  );
+  if (Bf16Unpacker != 0) begin : g_bf16_unp
+    ws_bf16_unpacker #(
+      .Lanes(VL)
+    ) u_unp (
+      .clk_i      (clk_i),
+      .rst_ni     (rst_ni),
+      .cfg_valid_i(u_cfg_valid),
+      .cfg_ready_o(u_cfg_ready),
+      .cfg_addr_i (u_cfg_addr),
+      .cfg_data_i (u_cfg_data),
+      .sym_valid_i(v_out_valid && v_pass),
+      .sym_ready_o(u_sym_ready),
+      .sym_data_i (v_out_data),
+      .sym_count_i(v_out_count),
+      .sym_last_i (v_out_last),
+      .raw_valid_i(raw_valid_i),
+      .raw_ready_o(raw_ready_o),
+      .raw_data_i (raw_data_i),
+      .raw_last_i (raw_last_i),
+      .out_valid_o(u_out_valid),
+      .out_ready_i(u_out_ready),
+      .out_data_o (u_out_data),
+      .out_count_o(u_out_count),
+      .out_last_o (u_out_last),
+      .err_clear_i(err_clear_i),
+      .err_o      (u_err),
+      .err_cause_o(u_cause)
+    );
+  end else begin : g_num_unp
+    ws_num_unpacker #(
+      .Lanes(VL)
+    ) u_unp (
+      .clk_i      (clk_i),
+      .rst_ni     (rst_ni),
+      .cfg_valid_i(u_cfg_valid),
+      .cfg_ready_o(u_cfg_ready),
+      .cfg_addr_i (u_cfg_addr),
+      .cfg_data_i (u_cfg_data),
+      .sym_valid_i(v_out_valid && v_pass),
+      .sym_ready_o(u_sym_ready),
+      .sym_data_i (v_out_data),
+      .sym_count_i(v_out_count),
+      .sym_last_i (v_out_last),
+      .raw_valid_i(raw_valid_i),
+      .raw_ready_o(raw_ready_o),
+      .raw_data_i (raw_data_i),
+      .raw_last_i (raw_last_i),
+      .out_valid_o(u_out_valid),
+      .out_ready_i(u_out_ready),
+      .out_data_o (u_out_data),
+      .out_count_o(u_out_count),
+      .out_last_o (u_out_last),
+      .err_clear_i(err_clear_i),
+      .err_o      (u_err),
+      .err_cause_o(u_cause)
+    );
+  end
 
   // The unpacker's beats pass a slice before the join, so the join's ready (through the metadata's pass
   // and the error's drain) ends at the slice's registers and not in the unpacker's free registers and

@@ -1,0 +1,190 @@
+`default_nettype none
+// ws_bf16_unpacker: the number unpacker of the weight pipeline's one format, bf16
+// (docs/numfmt.md section 6.1). Every bf16 symbol is the exponent field and takes 8 raw bits,
+// `sign << 7 | mantissa`, so a beat's fields are whole bytes at fixed places in the raw words: no
+// format table, no bit reader. It has ws_num_unpacker's ports and contract, so the pipeline can take
+// either (ws_weight_pipeline's Bf16Unpacker).
+//
+// A raw word holds Slots = WordBits / (8 Lanes) beats (1 at 4 and 8 lanes, 2 at 2, 4 at 1): beat i of a
+// chunk reads slot i mod Slots of the chunk's word i / Slots. The decoder's beats are full but a chunk's
+// last (a partial beat elsewhere is an error of the weight pipeline's top), so that is where the
+// general unpacker finds the fields too. One stage: the symbol beat (a register of the top's slice)
+// and the raw word (in a ws_skid_buffer, so raw_ready_o is a register) are joined into the output's
+// ws_skid_buffer; latency 1 from the symbol transfer.
+//
+// Configuration writes are checked, not stored: an entry at 0..255 must be the bf16 table's
+// (Format::builtin("bf16")), the mode at UNP_CFG_MODE fp32 (0); anything else raises cause 4. Always
+// ready. Errors as ws_num_unpacker's (ws_pkg::unp_err_e): 1 a beat of a chunk whose raw words ended,
+// 3 a word after the chunk's last beat, or a non-zero byte after its last field, 4 a bad
+// configuration write; 2 cannot happen (every bf16 symbol is defined). The failing beat of cause 1
+// leaves with count 0; a cause-3 beat keeps its numbers. After an error every beat leaves with count
+// 0 and every raw word is dropped until err_clear_i (or reset); clear between chunks, once every raw
+// word sent has been taken.
+module ws_bf16_unpacker #(
+  parameter int Lanes = 4  // symbols per beat: 1, 2, 4 or 8
+) (
+  input  wire                         clk_i,
+  input  wire                         rst_ni,
+  input  wire                         cfg_valid_i,
+  output logic                        cfg_ready_o,
+  input  wire  [8:0]                  cfg_addr_i,
+  input  wire  [20:0]                 cfg_data_i,
+  input  wire                         sym_valid_i,
+  output logic                        sym_ready_o,
+  input  wire  [8*Lanes-1:0]          sym_data_i,
+  input  wire  [$clog2(Lanes+1)-1:0]  sym_count_i,
+  input  wire                         sym_last_i,
+  input  wire                         raw_valid_i,
+  output logic                        raw_ready_o,
+  input  wire  [ws_pkg::raw_word_bits(Lanes)-1:0] raw_data_i,
+  input  wire                         raw_last_i,
+  output logic                        out_valid_o,
+  input  wire                         out_ready_i,
+  output logic [32*Lanes-1:0]         out_data_o,
+  output logic [$clog2(Lanes+1)-1:0]  out_count_o,
+  output logic                        out_last_o,
+  input  wire                         err_clear_i,
+  output logic                        err_o,
+  output logic [2:0]                  err_cause_o
+);
+  `include "ws_assert.svh"
+  `WS_PARAM_CHECK(g_check_lanes, Lanes == 1 || Lanes == 2 || Lanes == 4 || Lanes == 8,
+                  ("ws_bf16_unpacker: Lanes = %0d, must be 1, 2, 4 or 8", Lanes))
+
+  localparam int WordBits  = ws_pkg::raw_word_bits(Lanes);
+  localparam int SlotBits  = 8 * Lanes;
+  localparam int Slots     = WordBits / SlotBits;
+  localparam int SlotW     = Slots > 1 ? $clog2(Slots) : 1;
+  localparam int CW        = $clog2(Lanes + 1);
+  localparam int OutW      = 32 * Lanes + CW + 1;
+
+  // The bf16 table's entry of symbol s, as Format::builtin("bf16").config_words() has it.
+  function automatic logic [20:0] bf16_entry(input logic [7:0] s);
+    logic [9:0] scale;
+    logic       implicit_one;
+    ws_pkg::unp_class_e cls;
+    cls          = s == 8'hff ? ws_pkg::UNP_CLASS_INF_NAN : ws_pkg::UNP_CLASS_FINITE;
+    implicit_one = s != 8'h00;
+    scale        = s == 8'hff ? 10'd0 : s == 8'h00 ? -10'sd126 : 10'({2'b00, s} - 10'd127);
+    bf16_entry   = {scale, implicit_one, ws_pkg::UNP_SIGN_RAW, 5'd8, cls};
+  endfunction
+
+  // ---- raw words: a register slice, so raw_ready_o is a flip-flop ----
+  logic                raw_valid;
+  logic                raw_pop;
+  logic [WordBits-1:0] raw_word;
+  logic                raw_last;
+
+  ws_skid_buffer #(
+    .Width(WordBits + 1)
+  ) u_raw_slice (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .in_valid_i (raw_valid_i),
+    .in_ready_o (raw_ready_o),
+    .in_data_i  ({raw_last_i, raw_data_i}),
+    .out_valid_o(raw_valid),
+    .out_ready_i(raw_pop),
+    .out_data_o ({raw_last, raw_word})
+  );
+
+  // ---- the join ----
+  logic              err;
+  logic [SlotW-1:0]  slot_q;   // the beat's slot in the current raw word
+  logic              ended_q;  // the chunk's raw words ended before its last beat
+  logic              out_in_ready;
+  logic              need_bits, last_slot, need_word, fire, pop_word;
+  logic [SlotBits-1:0] fields;
+  logic [WordBits-1:0] tail_mask;
+
+  assign need_bits = sym_count_i != '0;
+  assign last_slot = Slots == 1 || slot_q == SlotW'(Slots - 1);
+  // A beat waits for a word when it has fields to read, or when it ends the chunk inside a word
+  // (a count-0 last beat after a partial word), unless the error or the run-out decides it.
+  assign need_word = !err && !ended_q && (need_bits || (sym_last_i && slot_q != '0));
+  assign sym_ready_o = out_in_ready && (!need_word || raw_valid);
+  assign fire        = sym_valid_i && sym_ready_o;
+  assign pop_word    = fire && need_word && (last_slot || sym_last_i);
+  assign raw_pop     = err ? raw_valid : pop_word;
+
+  assign fields = Slots == 1 ? raw_word[SlotBits-1:0] : raw_word[slot_q * SlotBits +: SlotBits];
+
+  // The bytes after the beat's last field, to the end of its word: zero padding only.
+  always_comb begin
+    tail_mask = '0;
+    for (int b = 0; b < WordBits / 8; b++) begin
+      if (b >= int'(slot_q) * Lanes + int'(sym_count_i)) tail_mask[8*b +: 8] = 8'hff;
+    end
+  end
+
+  logic [2:0] cause;
+  always_comb begin
+    cause = ws_pkg::UNP_ERR_NONE;
+    if (fire && !err && ended_q && need_bits) cause = ws_pkg::UNP_ERR_RUNS_OUT;
+    else if (pop_word && sym_last_i && (!raw_last || (raw_word & tail_mask) != '0))
+      cause = ws_pkg::UNP_ERR_LEFT_OVER;
+    else if (cfg_valid_i && (cfg_addr_i[8] ? (cfg_addr_i[7:0] != 8'h00 || cfg_data_i != '0)
+                                           : cfg_data_i != bf16_entry(cfg_addr_i[7:0])))
+      cause = ws_pkg::UNP_ERR_BAD_CFG;
+  end
+
+  ws_sticky_error #(
+    .CauseBits(3)
+  ) u_err (
+    .clk_i  (clk_i),
+    .rst_ni (rst_ni),
+    .clear_i(err_clear_i),
+    .cause_i(cause),
+    .err_o  (err),
+    .cause_o(err_cause_o)
+  );
+  assign err_o       = err;
+  assign cfg_ready_o = 1'b1;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      slot_q  <= '0;
+      ended_q <= 1'b0;
+    end else if (err || err_clear_i) begin
+      slot_q  <= '0;  // after an error the next chunk starts afresh
+      ended_q <= 1'b0;
+    end else if (fire) begin
+      if (sym_last_i) begin
+        slot_q  <= '0;
+        ended_q <= 1'b0;
+      end else if (need_word) begin
+        slot_q  <= last_slot ? '0 : slot_q + SlotW'(1);
+        ended_q <= pop_word && raw_last;
+      end
+    end
+  end
+
+  // ---- numbers: fp32 words, the bf16 pattern {sign, exponent, mantissa} in bits 31:16 ----
+  logic [CW-1:0]       out_count;
+  logic [32*Lanes-1:0] numbers;
+  assign out_count = (err || ended_q) ? '0 : sym_count_i;
+  always_comb begin
+    for (int j = 0; j < Lanes; j++) begin
+      numbers[32*j +: 32] = j < int'(out_count)
+          ? {fields[8*j+7], sym_data_i[8*j +: 8], fields[8*j +: 7], 16'h0000} : 32'h0;
+    end
+  end
+
+  ws_skid_buffer #(
+    .Width(OutW)
+  ) u_out_slice (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .in_valid_i (fire),
+    .in_ready_o (out_in_ready),
+    .in_data_i  ({sym_last_i, out_count, numbers}),
+    .out_valid_o(out_valid_o),
+    .out_ready_i(out_ready_i),
+    .out_data_o ({out_last_o, out_count_o, out_data_o})
+  );
+
+  `WS_ASSERT_STREAM(sym_stable, sym_valid_i, sym_ready_o, {sym_data_i, sym_count_i, sym_last_i})
+  `WS_ASSERT(sym_count_range, !sym_valid_i || int'(sym_count_i) <= Lanes,
+             ("ws_bf16_unpacker: sym_count_i = %0d > Lanes", sym_count_i))
+endmodule
+`resetall
