@@ -92,6 +92,7 @@ module ws_bf16_unpacker #(
   logic              err;
   logic [SlotW-1:0]  slot_q;   // the beat's slot in the current raw word
   logic              ended_q;  // the chunk's raw words ended before its last beat
+  logic              open_q;   // the chunk has taken a whole word that was not its last
   logic              out_in_ready;
   logic              need_bits, last_slot, need_word, fire, pop_word;
   logic [SlotBits-1:0] fields;
@@ -99,9 +100,11 @@ module ws_bf16_unpacker #(
 
   assign need_bits = sym_count_i != '0;
   assign last_slot = Slots == 1 || slot_q == SlotW'(Slots - 1);
-  // A beat waits for a word when it has fields to read, or when it ends the chunk inside a word
-  // (a count-0 last beat after a partial word), unless the error or the run-out decides it.
-  assign need_word = !err && !ended_q && (need_bits || (sym_last_i && slot_q != '0));
+  // A beat waits for a word when it has fields to read, or when it ends a chunk whose words have not
+  // ended (a count-0 last beat inside a word, or after a whole word without last: the next word is
+  // then left over and must raise cause 3, not slip into the next chunk), unless the error or the
+  // run-out decides it.
+  assign need_word = !err && !ended_q && (need_bits || (sym_last_i && (slot_q != '0 || open_q)));
   assign sym_ready_o = out_in_ready && (!need_word || raw_valid);
   assign fire        = sym_valid_i && sym_ready_o;
   assign pop_word    = fire && need_word && (last_slot || sym_last_i);
@@ -121,7 +124,8 @@ module ws_bf16_unpacker #(
   always_comb begin
     cause = ws_pkg::UNP_ERR_NONE;
     if (fire && !err && ended_q && need_bits) cause = ws_pkg::UNP_ERR_RUNS_OUT;
-    else if (pop_word && sym_last_i && (!raw_last || (raw_word & tail_mask) != '0))
+    else if (pop_word && sym_last_i &&
+             (!raw_last || (slot_q == '0 && !need_bits) || (raw_word & tail_mask) != '0))
       cause = ws_pkg::UNP_ERR_LEFT_OVER;
     else if (cfg_valid_i && (cfg_addr_i[8] ? (cfg_addr_i[7:0] != 8'h00 || cfg_data_i != '0)
                                            : cfg_data_i != bf16_entry(cfg_addr_i[7:0])))
@@ -145,16 +149,22 @@ module ws_bf16_unpacker #(
     if (!rst_ni) begin
       slot_q  <= '0;
       ended_q <= 1'b0;
+      open_q  <= 1'b0;
     end else if (err || err_clear_i) begin
       slot_q  <= '0;  // after an error the next chunk starts afresh
       ended_q <= 1'b0;
+      open_q  <= 1'b0;
     end else if (fire) begin
       if (sym_last_i) begin
         slot_q  <= '0;
         ended_q <= 1'b0;
+        open_q  <= 1'b0;
+      end else if (pop_word) begin
+        slot_q  <= '0;
+        ended_q <= raw_last;
+        open_q  <= !raw_last;
       end else if (need_word) begin
-        slot_q  <= last_slot ? '0 : slot_q + SlotW'(1);
-        ended_q <= pop_word && raw_last;
+        slot_q  <= slot_q + SlotW'(1);
       end
     end
   end

@@ -49,6 +49,17 @@ struct NumUnpackerPins {
   NumUnpackerOutputs out;
 };
 
+// What the two unpacker models share (ws_num_unpacker's NumUnpackerModel, ws_bf16_unpacker's
+// Bf16UnpackerModel): the pins and one tick per clock, so the weight pipeline's model holds either.
+class UnpackerModel : public NumUnpackerPins {
+ public:
+  virtual ~UnpackerModel() = default;
+  virtual void reset() = 0;
+  virtual void eval() = 0;  // the block between two clock edges
+  virtual void tick() = 0;  // one rising edge, then eval()
+  virtual int lanes() const = 0;
+};
+
 // ws_bit_reader (rtl/ws_bit_reader.sv) with WordBits = word_bits (32 or 64), one tick() per clock.
 class BitReaderModel {
  public:
@@ -70,15 +81,15 @@ class BitReaderModel {
   bool cur_end_ = false, nxt_end_ = false, skip_ = false;
 };
 
-class NumUnpackerModel : public NumUnpackerPins {
+class NumUnpackerModel : public UnpackerModel {
  public:
   explicit NumUnpackerModel(int lanes);  // 1, 2, 4 or 8
-  void reset();
+  void reset() override;
   // The block between two clock edges; sym_ready depends on cfg_valid and registers only (not on
   // out_ready: the A and OUT stages are register slices).
-  void eval();
-  void tick();  // one rising edge, then eval()
-  int lanes() const { return k_; }
+  void eval() override;
+  void tick() override;  // one rising edge, then eval()
+  int lanes() const override { return k_; }
   static constexpr int kLatency = 10;  // cycles from a symbol transfer to its output beat, bits ready
 
  private:
