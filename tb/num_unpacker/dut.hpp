@@ -6,16 +6,19 @@
 #include <cstdint>
 #include <string>
 
+#include "hw/bf16_unpacker_model.hpp"
 #include "hw/num_unpacker_model.hpp"
 #include "verilated_dut.hpp"
 
 namespace tbnum {
 
-// The Verilated RTL, V = Vnum_unpacker_L<K>: the pins to and from V's ports.
-template <class V, int K>
-class Rtl : public tb::VerilatedPins<Rtl<V, K>, V, ws::NumUnpackerPins> {
+// The Verilated RTL, V = Vnum_unpacker_L<K> (or Vbf16_unpacker_L<K>, the same ports): the pins to and
+// from V's ports; M is the cycle model the runner checks it against.
+template <class V, int K, class M = ws::NumUnpackerModel>
+class Rtl : public tb::VerilatedPins<Rtl<V, K, M>, V, ws::NumUnpackerPins> {
  public:
   static constexpr int kLanes = K;
+  using Model = M;
   explicit Rtl(const std::string& waves = "") : Rtl::VerilatedPins(waves) {
     this->in.rst_n = false;
     this->tick();
@@ -56,11 +59,12 @@ class Rtl : public tb::VerilatedPins<Rtl<V, K>, V, ws::NumUnpackerPins> {
 };
 
 // The cycle model as the device: the same bodies then check it against the functional model alone.
-template <int K>
-class ModelDut : public ws::NumUnpackerModel {
+template <int K, class M = ws::NumUnpackerModel>
+class ModelDut : public M {
  public:
   static constexpr int kLanes = K;
-  explicit ModelDut(const std::string& /*waves*/ = "") : ws::NumUnpackerModel(K) {}
+  using Model = M;
+  explicit ModelDut(const std::string& /*waves*/ = "") : M(K) {}
   uint64_t assertion_errors() const { return 0; }
 };
 

@@ -66,7 +66,7 @@ inline std::string test_name() {
   return std::string(info->test_suite_name()) + "." + info->name();
 }
 
-// A device R and the cycle model, out of reset, in lock step for as many jobs as the test runs.
+// A device R and its cycle model (R::Model), out of reset, in lock step for as many jobs as the test runs.
 template <class R>
 class Lockstep {
  public:
@@ -192,7 +192,7 @@ class Lockstep {
   }
 
   R dut_;
-  ws::NumUnpackerModel model_;
+  typename R::Model model_;
 };
 
 // One job on a fresh device.
