@@ -116,7 +116,8 @@ module ws_bf16_unpacker #(
   always_comb begin
     tail_mask = '0;
     for (int b = 0; b < WordBits / 8; b++) begin
-      if (b >= int'(slot_q) * Lanes + int'(sym_count_i)) tail_mask[8*b +: 8] = 8'hff;
+      // sized casts, not int'(): Yosys 0.23's read_verilog -sv rejects the latter
+      if (8'(b) >= 8'(slot_q) * 8'(Lanes) + 8'(sym_count_i)) tail_mask[8*b +: 8] = 8'hff;
     end
   end
 
@@ -175,7 +176,7 @@ module ws_bf16_unpacker #(
   assign out_count = (err || ended_q) ? '0 : sym_count_i;
   always_comb begin
     for (int j = 0; j < Lanes; j++) begin
-      numbers[32*j +: 32] = j < int'(out_count)
+      numbers[32*j +: 32] = CW'(j) < out_count
           ? {fields[8*j+7], sym_data_i[8*j +: 8], fields[8*j +: 7], 16'h0000} : 32'h0;
     end
   end
