@@ -42,7 +42,7 @@ module ws_weight_pipeline #(
   parameter int BeatBits      = 24,   // LAYER_BEATS register: beats per layer < 2^BeatBits
   parameter int ValueLanes    = ws_pkg::WP_VALUE_LANES,  // value decoder and unpacker lanes: 2 * MetaLanes
   parameter int MetaLanes     = ws_pkg::WP_META_LANES,   // metadata lanes = the MAC array's groups a beat
-  parameter int Bf16Unpacker  = 0     // 1: ws_bf16_unpacker (bf16 only), 0: ws_num_unpacker (format table)
+  parameter int Bf16Unpacker  = 1     // 1: ws_bf16_unpacker (bf16 only), 0: ws_num_unpacker (format table)
 ) (
   input  wire                          clk_i,
   input  wire                          rst_ni,

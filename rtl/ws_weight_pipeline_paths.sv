@@ -23,7 +23,8 @@ module ws_weight_pipeline_paths #(
   parameter int CountBits     = 32,
   parameter int BeatBits      = 24,
   parameter int ValueLanes    = 8,
-  parameter int MetaLanes     = 4
+  parameter int MetaLanes     = 4,
+  parameter int Bf16Unpacker  = 1  // each path's unpacker: 1 ws_bf16_unpacker, 0 ws_num_unpacker
 ) (
   input  wire                          clk_i,
   input  wire                          rst_ni,
@@ -88,7 +89,8 @@ module ws_weight_pipeline_paths #(
       .CountBits    (CountBits),
       .BeatBits     (BeatBits),
       .ValueLanes   (ValueLanes),
-      .MetaLanes    (MetaLanes)
+      .MetaLanes    (MetaLanes),
+      .Bf16Unpacker (Bf16Unpacker)
     ) u_path (
       .clk_i,
       .rst_ni,

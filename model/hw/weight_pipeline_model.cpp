@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+
 namespace ws {
 
 int WeightPipelineParams::k_bits() const {
@@ -52,8 +53,13 @@ MacArrayParams WeightPipelineParams::mac() const {
   return m;
 }
 
+static std::variant<Bf16UnpackerModel, NumUnpackerModel> make_unpacker(const WeightPipelineParams& p) {
+  if (p.bf16_unpacker) return Bf16UnpackerModel(p.value_lanes);
+  return NumUnpackerModel(p.value_lanes);
+}
+
 WeightPipelineModel::WeightPipelineModel(const WeightPipelineParams& p)
-    : p_((p.check(), p)), vdec_(p.value_dec()), mdec_(p.meta_dec()), unp_(p.value_lanes), mac_(p.mac()) {
+    : p_((p.check(), p)), vdec_(p.value_dec()), mdec_(p.meta_dec()), unp_(make_unpacker(p)), mac_(p.mac()) {
   reset();
   eval();
 }
@@ -65,7 +71,7 @@ void WeightPipelineModel::reset() {
     d->tick();
     d->in.rst_n = true;
   }
-  unp_.reset();
+  unp().reset();
   mac_.reset();
   cfg_slice_.reset();
   for (auto& t : cfg_target_) t.reset();
@@ -213,9 +219,9 @@ void WeightPipelineModel::compute(Comb& c) {
       c.ui.raw_last = in.raw_last;
       c.ui.out_ready = u_slice_.in_ready();  // a register: the join's ready ends at u_u_slice
       c.ui.err_clear = in.err_clear;
-      unp_.in = c.ui;
-      unp_.eval();
-      c.uo = unp_.out;
+      unp().in = c.ui;
+      unp().eval();
+      c.uo = unp().out;
       continue;
     }
     // The join of the unpacker's and the metadata slices' beats: its ready is the MAC slice's (a
@@ -229,9 +235,9 @@ void WeightPipelineModel::compute(Comb& c) {
     c.w_valid = u_valid && (dense_ || m_valid) && gate && (!err_.err || held_);
     c.u_ready = drain || (w_ready && gate && (dense_ || m_valid));
     c.m_ready = drain || (!dense_ && c.m_pass && w_ready && gate && u_valid);
-    unp_.in = c.ui;
-    unp_.eval();
-    c.uo = unp_.out;
+    unp().in = c.ui;
+    unp().eval();
+    c.uo = unp().out;
     c.v_ready = c.uo.sym_ready && c.v_pass;
     vdec_.in.out_ready = v_slice_.in_ready();
     mdec_.in.out_ready = m_slice_.in_ready();
@@ -390,7 +396,7 @@ void WeightPipelineModel::tick() {
   m_slice_.tick(mo.out_valid, DecBeat{mo.out_data, mo.out_count, mo.out_last}, c.m_ready);
   vdec_.tick();
   mdec_.tick();
-  unp_.tick();
+  unp().tick();
   mac_.tick();
   eval();
 }

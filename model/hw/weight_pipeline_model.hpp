@@ -1,6 +1,6 @@
 // Cycle-accurate model of rtl/ws_weight_pipeline.sv (docs/weight_pipeline.md): the value decoder
 // (ws::TansDecoderModel, ValueLanes lanes, layout-2 chunks on 2 x ValueLanes state ports), the number
-// unpacker (ws::NumUnpackerModel, ValueLanes lanes), the metadata decoder (MetaLanes lanes, 2 x
+// unpacker (ws::Bf16UnpackerModel, or ws::NumUnpackerModel with bf16_unpacker false; ValueLanes lanes), the metadata decoder (MetaLanes lanes, 2 x
 // MetaLanes state ports) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle =
 // MetaLanes), at any lane counts the top takes (WeightPipelineParams: 4/2 by default, 2/1 the small
 // configuration, 8/4 the wide one), plus the
@@ -15,10 +15,12 @@
 
 #include <array>
 #include <cstdint>
+#include <variant>
 #include <vector>
 
 #include "core/ws_pkg.hpp"
 #include "hw/error_text.hpp"
+#include "hw/bf16_unpacker_model.hpp"
 #include "hw/mac_array_model.hpp"
 #include "hw/num_unpacker_model.hpp"
 #include "hw/skid_buffer_model.hpp"
@@ -34,6 +36,7 @@ struct WeightPipelineParams {
   int beat_bits = 24;         // BeatBits
   int value_lanes = pkg::WP_VALUE_LANES;  // ValueLanes = 2 x meta_lanes
   int meta_lanes = pkg::WP_META_LANES;    // MetaLanes: 1, 2 or 4 = the MAC array's GroupsPerCycle
+  bool bf16_unpacker = true;  // Bf16Unpacker: ws_bf16_unpacker (1) or the table-driven ws_num_unpacker (0)
   int k_bits() const;         // $clog2(MaxK)
   int cols_per_beat() const { return 4 * meta_lanes; }  // the MAC array's columns a weight beat
   int value_states() const { return 2 * value_lanes; }  // the value decoder's state ports
@@ -141,7 +144,9 @@ class WeightPipelineModel : public WeightPipelinePins {
 
   WeightPipelineParams p_;
   TansDecoderModel vdec_, mdec_;
-  NumUnpackerModel unp_;
+  // The unpacker (p_.bf16_unpacker picks it), held by value so the model stays copyable.
+  std::variant<Bf16UnpackerModel, NumUnpackerModel> unp_;
+  UnpackerModel& unp() { return std::visit([](auto& m) -> UnpackerModel& { return m; }, unp_); }
   MacArrayModel mac_;
   SkidBufferModel<CfgSlot> cfg_slice_;  // configuration port -> the target slices (u_cfg_slice)
   // The target slices, kCfgV .. kCfgT: u_cfgv_slice, u_cfgm_slice, u_cfgu_slice, u_cfga_slice, u_cfgt_slice

@@ -7,9 +7,11 @@ namespace wp {
 ws::WeightPipelineParams Driver::built_params() {
   ws::WeightPipelineParams p;
   // The Verilated top's parameters (CMake: ws_rtl_driver MaxK 256, ws_rtl_driver_4k 4096,
-  // ws_rtl_driver_up5k the small configuration, ws_rtl_driver_wide the wide one, ws_rtl_driver_paths
-  // each of its paths); the others at their defaults.
+  // ws_rtl_driver_up5k the small configuration, ws_rtl_driver_wide the wide one,
+  // ws_rtl_driver_format_table the small one with the general unpacker, ws_rtl_driver_paths each of
+  // its paths); the others at their defaults.
   p.max_k = WS_WP_MAX_K;
+  p.bf16_unpacker = WS_WP_BF16_UNPACKER != 0;
 #ifdef WS_WP_VALUE_LANES
   p.value_lanes = WS_WP_VALUE_LANES;
   p.meta_lanes = WS_WP_META_LANES;

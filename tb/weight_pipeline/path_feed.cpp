@@ -203,13 +203,14 @@ int compare_outputs(const ws::WeightPipelineParams& p, const ws::WeightPipelineO
 bool same_build(const ws::WeightPipelineParams& a, const ws::WeightPipelineParams& b) {
   return a.max_k == b.max_k && a.value_table_log == b.value_table_log && a.meta_table_log == b.meta_table_log &&
          a.count_bits == b.count_bits && a.beat_bits == b.beat_bits && a.value_lanes == b.value_lanes &&
-         a.meta_lanes == b.meta_lanes;
+         a.meta_lanes == b.meta_lanes && a.bf16_unpacker == b.bf16_unpacker;
 }
 
 std::string built_text(const ws::WeightPipelineParams& p) {
   return "MaxK " + std::to_string(p.max_k) + ", ValueTableLog " + std::to_string(p.value_table_log) + ", MetaTableLog " +
          std::to_string(p.meta_table_log) + ", ValueLanes " + std::to_string(p.value_lanes) + ", MetaLanes " +
-         std::to_string(p.meta_lanes) + " and the other parameters at their defaults";
+         std::to_string(p.meta_lanes) + ", Bf16Unpacker " + std::to_string(int(p.bf16_unpacker)) +
+         " and the other parameters at their defaults";
 }
 
 }  // namespace wp
