@@ -8,9 +8,9 @@
 // A raw word holds Slots = WordBits / (8 Lanes) beats (1 at 4 and 8 lanes, 2 at 2, 4 at 1): beat i of a
 // chunk reads slot i mod Slots of the chunk's word i / Slots. The decoder's beats are full but a chunk's
 // last (a partial beat elsewhere is an error of the weight pipeline's top), so that is where the
-// general unpacker finds the fields too. One stage: the symbol beat (a register of the top's slice)
-// and the raw word (in a ws_skid_buffer, so raw_ready_o is a register) are joined into the output's
-// ws_skid_buffer; latency 1 from the symbol transfer.
+// general unpacker finds the fields too. The symbol beat and the raw word each pass a ws_skid_buffer
+// (sym_ready_o and raw_ready_o are flip-flops), and their outputs are joined into the output's
+// ws_skid_buffer; latency 2 from the symbol transfer.
 //
 // Configuration writes are checked, not stored: an entry at 0..255 must be the bf16 table's
 // (Format::builtin("bf16")), the mode at UNP_CFG_MODE fp32 (0); anything else raises cause 4. Always
@@ -88,26 +88,46 @@ module ws_bf16_unpacker #(
     .out_data_o ({raw_last, raw_word})
   );
 
+  // ---- symbol beats: a register slice too, so sym_ready_o is a flip-flop and the decoder side's
+  // handshake (the top's error and pass logic) ends at registers, not in the join ----
+  localparam int SymW = 8 * Lanes + CW + 1;
+  logic                sym_valid, sym_last;
+  logic [8*Lanes-1:0]  sym_data;
+  logic [CW-1:0]       sym_count;
+  logic                fire;  // the join takes the slice's beat
+
+  ws_skid_buffer #(
+    .Width(SymW)
+  ) u_sym_slice (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .in_valid_i (sym_valid_i),
+    .in_ready_o (sym_ready_o),
+    .in_data_i  ({sym_last_i, sym_count_i, sym_data_i}),
+    .out_valid_o(sym_valid),
+    .out_ready_i(fire),
+    .out_data_o ({sym_last, sym_count, sym_data})
+  );
+
   // ---- the join ----
   logic              err;
   logic [SlotW-1:0]  slot_q;   // the beat's slot in the current raw word
   logic              ended_q;  // the chunk's raw words ended before its last beat
   logic              open_q;   // the chunk has taken a whole word that was not its last
   logic              out_in_ready;
-  logic              need_bits, last_slot, need_word, fire, pop_word;
+  logic              need_bits, last_slot, need_word, pop_word;
   logic [SlotBits-1:0] fields;
   logic [WordBits-1:0] tail_mask;
 
-  assign need_bits = sym_count_i != '0;
+  assign need_bits = sym_count != '0;
   assign last_slot = Slots == 1 || slot_q == SlotW'(Slots - 1);
   // A beat waits for a word when it has fields to read, or when it ends a chunk whose words have not
   // ended (a count-0 last beat inside a word, or after a whole word without last: the next word is
   // then left over and must raise cause 3, not slip into the next chunk), unless the error or the
   // run-out decides it.
-  assign need_word = !err && !ended_q && (need_bits || (sym_last_i && (slot_q != '0 || open_q)));
-  assign sym_ready_o = out_in_ready && (!need_word || raw_valid);
-  assign fire        = sym_valid_i && sym_ready_o;
-  assign pop_word    = fire && need_word && (last_slot || sym_last_i);
+  assign need_word = !err && !ended_q && (need_bits || (sym_last && (slot_q != '0 || open_q)));
+  assign fire        = sym_valid && out_in_ready && (!need_word || raw_valid);
+  assign pop_word    = fire && need_word && (last_slot || sym_last);
   assign raw_pop     = err ? raw_valid : pop_word;
 
   assign fields = Slots == 1 ? raw_word[SlotBits-1:0] : raw_word[slot_q * SlotBits +: SlotBits];
@@ -117,7 +137,7 @@ module ws_bf16_unpacker #(
     tail_mask = '0;
     for (int b = 0; b < WordBits / 8; b++) begin
       // sized casts, not int'(): Yosys 0.23's read_verilog -sv rejects the latter
-      if (8'(b) >= 8'(slot_q) * 8'(Lanes) + 8'(sym_count_i)) tail_mask[8*b +: 8] = 8'hff;
+      if (8'(b) >= 8'(slot_q) * 8'(Lanes) + 8'(sym_count)) tail_mask[8*b +: 8] = 8'hff;
     end
   end
 
@@ -125,7 +145,7 @@ module ws_bf16_unpacker #(
   always_comb begin
     cause = ws_pkg::UNP_ERR_NONE;
     if (fire && !err && ended_q && need_bits) cause = ws_pkg::UNP_ERR_RUNS_OUT;
-    else if (pop_word && sym_last_i &&
+    else if (pop_word && sym_last &&
              (!raw_last || (slot_q == '0 && !need_bits) || (raw_word & tail_mask) != '0))
       cause = ws_pkg::UNP_ERR_LEFT_OVER;
     else if (cfg_valid_i && (cfg_addr_i[8] ? (cfg_addr_i[7:0] != 8'h00 || cfg_data_i != '0)
@@ -156,7 +176,7 @@ module ws_bf16_unpacker #(
       ended_q <= 1'b0;
       open_q  <= 1'b0;
     end else if (fire) begin
-      if (sym_last_i) begin
+      if (sym_last) begin
         slot_q  <= '0;
         ended_q <= 1'b0;
         open_q  <= 1'b0;
@@ -173,11 +193,11 @@ module ws_bf16_unpacker #(
   // ---- numbers: fp32 words, the bf16 pattern {sign, exponent, mantissa} in bits 31:16 ----
   logic [CW-1:0]       out_count;
   logic [32*Lanes-1:0] numbers;
-  assign out_count = (err || ended_q) ? '0 : sym_count_i;
+  assign out_count = (err || ended_q) ? '0 : sym_count;
   always_comb begin
     for (int j = 0; j < Lanes; j++) begin
       numbers[32*j +: 32] = CW'(j) < out_count
-          ? {fields[8*j+7], sym_data_i[8*j +: 8], fields[8*j +: 7], 16'h0000} : 32'h0;
+          ? {fields[8*j+7], sym_data[8*j +: 8], fields[8*j +: 7], 16'h0000} : 32'h0;
     end
   end
 
@@ -188,7 +208,7 @@ module ws_bf16_unpacker #(
     .rst_ni     (rst_ni),
     .in_valid_i (fire),
     .in_ready_o (out_in_ready),
-    .in_data_i  ({sym_last_i, out_count, numbers}),
+    .in_data_i  ({sym_last, out_count, numbers}),
     .out_valid_o(out_valid_o),
     .out_ready_i(out_ready_i),
     .out_data_o ({out_last_o, out_count_o, out_data_o})

@@ -31,6 +31,7 @@ Bf16UnpackerModel::Bf16UnpackerModel(int lanes)
 }
 
 void Bf16UnpackerModel::reset() {
+  sym_slice_.reset();
   raw_slice_.reset();
   out_slice_.reset();
   err_.reset();
@@ -42,13 +43,13 @@ Bf16UnpackerModel::Step Bf16UnpackerModel::step() const {
   Step st;
   const bool err = err_.err;
   const RawWord& w = raw_slice_.out();
-  const int count = in.sym_count;
+  const SymBeat& b = sym_slice_.out();
+  const int count = b.count;
   const bool need_bits = count != 0;
   const bool last_slot = slot_ == slots_ - 1;
-  st.need_word = !err && !ended_ && (need_bits || (in.sym_last && (slot_ != 0 || open_)));
-  st.sym_ready = out_slice_.in_ready() && (!st.need_word || raw_slice_.out_valid());
-  st.fire = in.sym_valid && st.sym_ready;
-  st.pop_word = st.fire && st.need_word && (last_slot || in.sym_last);
+  st.need_word = !err && !ended_ && (need_bits || (b.last && (slot_ != 0 || open_)));
+  st.fire = sym_slice_.out_valid() && out_slice_.in_ready() && (!st.need_word || raw_slice_.out_valid());
+  st.pop_word = st.fire && st.need_word && (last_slot || b.last);
   st.raw_pop = err ? raw_slice_.out_valid() : st.pop_word;
 
   // The bytes after the beat's last field, to the end of its word, must be zero.
@@ -56,7 +57,7 @@ Bf16UnpackerModel::Step Bf16UnpackerModel::step() const {
   for (int b = slot_ * k_ + count; b < word_bits_ / 8; ++b) tail_nonzero |= (w.data >> (8 * b) & 0xff) != 0;
   if (st.fire && !err && ended_ && need_bits) {
     st.cause = pkg::UNP_ERR_RUNS_OUT;
-  } else if (st.pop_word && in.sym_last && (!w.last || (slot_ == 0 && !need_bits) || tail_nonzero)) {
+  } else if (st.pop_word && b.last && (!w.last || (slot_ == 0 && !need_bits) || tail_nonzero)) {
     st.cause = pkg::UNP_ERR_LEFT_OVER;
   } else if (in.cfg_valid && bf16_cfg_write_bad(in.cfg_addr, in.cfg_data)) {
     st.cause = pkg::UNP_ERR_BAD_CFG;
@@ -65,11 +66,11 @@ Bf16UnpackerModel::Step Bf16UnpackerModel::step() const {
   // fp32 words: sign (the field's top bit), the symbol as the exponent, the field's 7 bits as the
   // mantissa's top.
   st.beat.count = (err || ended_) ? 0 : count;
-  st.beat.last = in.sym_last;
+  st.beat.last = b.last;
   const uint64_t fields = w.data >> (slot_ * 8 * k_);
   for (int j = 0; j < st.beat.count; ++j) {
     const uint32_t field = uint32_t(fields >> (8 * j) & 0xff);
-    st.beat.data[size_t(j)] = (field >> 7) << 31 | uint32_t(in.sym[size_t(j)]) << 23 | (field & 0x7f) << 16;
+    st.beat.data[size_t(j)] = (field >> 7) << 31 | uint32_t(b.sym[size_t(j)]) << 23 | (field & 0x7f) << 16;
   }
   return st;
 }
@@ -77,7 +78,7 @@ Bf16UnpackerModel::Step Bf16UnpackerModel::step() const {
 void Bf16UnpackerModel::eval() {
   if (!in.rst_n) reset();  // asynchronous reset
   out.cfg_ready = true;
-  out.sym_ready = step().sym_ready;
+  out.sym_ready = sym_slice_.in_ready();
   out.raw_ready = raw_slice_.in_ready();
   out.out_valid = out_slice_.out_valid();
   out.out_data = out_slice_.out().data;
@@ -94,8 +95,13 @@ void Bf16UnpackerModel::tick() {
     return;
   }
   const Step st = step();
-  const bool err = err_.err, word_last = raw_slice_.out().last;  // before the edge
+  const bool err = err_.err, word_last = raw_slice_.out().last, beat_last = sym_slice_.out().last;  // before the edge
   out_slice_.tick(st.fire, st.beat, in.out_ready);
+  SymBeat sb;
+  sb.sym = in.sym;
+  sb.count = in.sym_count;
+  sb.last = in.sym_last;
+  sym_slice_.tick(in.sym_valid, sb, st.fire);
   const uint64_t mask = word_bits_ < 64 ? (uint64_t(1) << word_bits_) - 1 : ~uint64_t(0);
   raw_slice_.tick(in.raw_valid, RawWord{in.raw_data & mask, in.raw_last}, st.raw_pop);
   err_.tick(in.err_clear, st.cause);
@@ -103,7 +109,7 @@ void Bf16UnpackerModel::tick() {
     slot_ = 0;
     ended_ = open_ = false;
   } else if (st.fire) {
-    if (in.sym_last) {
+    if (beat_last) {
       slot_ = 0;
       ended_ = open_ = false;
     } else if (st.pop_word) {

@@ -17,14 +17,19 @@ class Bf16UnpackerModel : public UnpackerModel {
  public:
   explicit Bf16UnpackerModel(int lanes);  // 1, 2, 4 or 8
   void reset() override;
-  // sym_ready depends on sym_count, sym_last and registers (not on out_ready or raw_valid: both
-  // reach the block through register slices).
+  // sym_ready and raw_ready are registers (the input slices'); out_ready reaches only the output
+  // slice's registers.
   void eval() override;
   void tick() override;
   int lanes() const override { return k_; }
-  static constexpr int kLatency = 1;  // cycles from a symbol transfer to its output beat, word ready
+  static constexpr int kLatency = 2;  // cycles from a symbol transfer to its output beat, word ready
 
  private:
+  struct SymBeat {
+    std::array<uint8_t, kNumMaxLanes> sym{};
+    int count = 0;
+    bool last = false;
+  };
   struct RawWord {
     uint64_t data = 0;
     bool last = false;
@@ -35,13 +40,14 @@ class Bf16UnpackerModel : public UnpackerModel {
     bool last = false;
   };
   struct Step {  // the combinational values of one cycle
-    bool sym_ready = false, fire = false, need_word = false, pop_word = false, raw_pop = false;
+    bool fire = false, need_word = false, pop_word = false, raw_pop = false;
     uint8_t cause = 0;
     OutBeat beat;  // what enters the output slice on a fire
   };
   Step step() const;
 
   int k_, word_bits_, slots_;
+  SkidBufferModel<SymBeat> sym_slice_;  // u_sym_slice: sym_ready is a register
   SkidBufferModel<RawWord> raw_slice_;  // u_raw_slice: raw_ready is a register
   SkidBufferModel<OutBeat> out_slice_;  // u_out_slice
   StickyError err_;
