@@ -516,14 +516,15 @@ module ws_weight_pipeline #(
   // Join, activation gate, beat counter
   logic                x_loaded;  // the head layer's activations are in
   logic                act_open;  // an open layer waits for its activations
-  logic                sent_q;    // the head's last beat is in u_w_slice, not yet in the MAC array
+  logic                sent_q;    // the head's last beat is in u_w_slice (or taken), the head not yet closed
   logic                held_q;    // a beat offered to u_w_slice last cycle and not taken
   logic                dense_q;   // the head layer is dense: nibbles implied, metadata idle
   logic                dense_next_q, dense_new_q;  // of the next open layer; LAYER_DENSE
   logic [4*G-1:0]      nibbles;   // the beat's nibbles, group g's at [4g +: 4]
   logic                meta_high; // a metadata symbol above 15
   logic [BeatBits-1:0] last_beat_q, last_beat_next_q, beat_q;  // LAYER_BEATS - 1 of head and next
-  logic                push, retire;  // a layer opens (LAYER_BEATS); the head closes
+  logic                push;      // a layer opens (LAYER_BEATS)
+  logic                retire_q;  // the head closes: the MAC array took its last beat last cycle
   logic                pair_valid, w_fire, act_fire;
 
   assign x_loaded   = loaded_q != 2'd0;
@@ -612,8 +613,7 @@ module ws_weight_pipeline #(
     .cause_o(err_cause_o)
   );
 
-  assign push   = top_cfg_fire && t_beats && !cfg_bad;
-  assign retire = mac_w_fire && mac_w_last;
+  assign push = top_cfg_fire && t_beats && !cfg_bad;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -627,19 +627,23 @@ module ws_weight_pipeline #(
       last_beat_q      <= '0;  // LAYER_BEATS 1
       last_beat_next_q <= '0;
       beat_q           <= '0;
+      retire_q         <= 1'b0;
     end else begin
-      // The head closes when the MAC array takes its last beat, as if the slice were not there: the
-      // next layer's beats must not overtake that beat. A new layer becomes the head if none is left.
-      layers_q <= layers_q + 2'(push) - 2'(retire);
-      loaded_q <= loaded_q + 2'(act_fire && act_last_i) - 2'(retire);
+      // The head closes a cycle after the MAC array takes its last beat (retire_q, a register of that
+      // transfer), so these registers' enables start at a flip-flop and not at the MAC array's
+      // combinational w_ready; until then sent_q holds the next layer's beats, which must not
+      // overtake that beat. A new layer becomes the head if none is left.
+      retire_q <= mac_w_fire && mac_w_last;
+      layers_q <= layers_q + 2'(push) - 2'(retire_q);
+      loaded_q <= loaded_q + 2'(act_fire && act_last_i) - 2'(retire_q);
       if (w_fire && w_last) sent_q <= 1'b1;
-      else if (retire) sent_q <= 1'b0;
+      else if (retire_q) sent_q <= 1'b0;
       held_q <= w_valid && !w_ready;
-      if (retire) begin
+      if (retire_q) begin
         dense_q     <= dense_next_q;
         last_beat_q <= last_beat_next_q;
       end
-      if (push && (layers_q == 2'd0 || (layers_q == 2'd1 && retire))) begin
+      if (push && (layers_q == 2'd0 || (layers_q == 2'd1 && retire_q))) begin
         dense_q     <= dense_new_q;
         last_beat_q <= t_data - 1'b1;
       end else if (push) begin

@@ -82,7 +82,7 @@ void WeightPipelineModel::reset() {
   u_slice_.reset();
   w_slice_.reset();
   layers_ = loaded_ = 0;
-  sent_ = held_ = false;
+  sent_ = held_ = retire_ = false;
   dense_ = dense_next_ = dense_new_ = false;
   last_beat_ = last_beat_next_ = 0;
   beat_ = 0;
@@ -331,9 +331,10 @@ void WeightPipelineModel::tick() {
   const bool ao_w_ready = mac_.out.w_ready;
   // The top's registers see the blocks' outputs before the edge.
   const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
-  // The head closes when the MAC array takes its last beat from the slice; a new layer becomes the
-  // head if none is left, else the next one.
-  const bool retire = c.mac_w_fire && w_slice_.out().last;
+  // The head closes a cycle after the MAC array takes its last beat from the slice (retire_q); a new
+  // layer becomes the head if none is left, else the next one.
+  const bool retire = retire_;
+  retire_ = c.mac_w_fire && w_slice_.out().last;
   const CfgSlot& cw = cfg_target_[kCfgT].out();
   const bool push = c.top_cfg_fire && cw.sel_beats && !c.cfg_bad;
   const uint32_t beat_mask = (1u << p_.beat_bits) - 1;

@@ -161,7 +161,8 @@ class WeightPipelineModel : public WeightPipelinePins {
   SkidBufferModel<MacBeat> w_slice_;   // join -> MAC array (u_w_slice)
   int layers_ = 0;  // open layers (LAYER_BEATS written, last beat not in the MAC array), 0 .. 2
   int loaded_ = 0;  // of those, the ones whose activations are in
-  bool sent_ = false;  // the head's last beat is in the MAC slice, not yet in the MAC array
+  bool sent_ = false;  // the head's last beat is in the MAC slice, not yet in the MAC array (or retire_)
+  bool retire_ = false;  // the MAC array took the head's last beat last cycle (retire_q): the head closes
   bool held_ = false;  // a beat offered to the MAC slice last cycle and not taken (held_q)
   bool dense_ = false, dense_next_ = false;  // the head's and the next open layer's
   bool dense_new_ = false;  // LAYER_DENSE, for the next LAYER_BEATS
