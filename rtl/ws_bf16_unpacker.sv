@@ -17,9 +17,10 @@
 // ready. Errors as ws_num_unpacker's (ws_pkg::unp_err_e): 1 a beat of a chunk whose raw words ended,
 // 3 a word after the chunk's last beat, or a non-zero byte after its last field, 4 a bad
 // configuration write; 2 cannot happen (every bf16 symbol is defined). The failing beat of cause 1
-// leaves with count 0; a cause-3 beat keeps its numbers. After an error every beat leaves with count
-// 0 and every raw word is dropped until err_clear_i (or reset); clear between chunks, once every raw
-// word sent has been taken.
+// leaves with count 0; a cause-3 beat keeps its numbers. err_o rises two cycles after the failing
+// transfer (the cause is registered once); from then on every beat leaves with count 0 and every raw
+// word is dropped until err_clear_i (or reset); clear between chunks, once every raw word sent has
+// been taken.
 module ws_bf16_unpacker #(
   parameter int Lanes = 4  // symbols per beat: 1, 2, 4 or 8
 ) (
@@ -141,7 +142,10 @@ module ws_bf16_unpacker #(
     end
   end
 
-  logic [2:0] cause;
+  // The cause is registered once before the sticky error, so the join's handshake reaches no
+  // error enable (placed in the pipeline, that was a limiting path): err_o rises two cycles after
+  // the failing transfer, and one more beat may pass meanwhile.
+  logic [2:0] cause, cause_q;
   always_comb begin
     cause = ws_pkg::UNP_ERR_NONE;
     if (fire && !err && ended_q && need_bits) cause = ws_pkg::UNP_ERR_RUNS_OUT;
@@ -153,13 +157,18 @@ module ws_bf16_unpacker #(
       cause = ws_pkg::UNP_ERR_BAD_CFG;
   end
 
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) cause_q <= ws_pkg::UNP_ERR_NONE;
+    else         cause_q <= cause;
+  end
+
   ws_sticky_error #(
     .CauseBits(3)
   ) u_err (
     .clk_i  (clk_i),
     .rst_ni (rst_ni),
     .clear_i(err_clear_i),
-    .cause_i(cause),
+    .cause_i(cause_q),
     .err_o  (err),
     .cause_o(err_cause_o)
   );
