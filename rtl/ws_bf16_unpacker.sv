@@ -17,9 +17,10 @@
 // ready. Errors as ws_num_unpacker's (ws_pkg::unp_err_e): 1 a beat of a chunk whose raw words ended,
 // 3 a word after the chunk's last beat, or a non-zero byte after its last field, 4 a bad
 // configuration write; 2 cannot happen (every bf16 symbol is defined). The failing beat of cause 1
-// leaves with count 0; a cause-3 beat keeps its numbers. After an error every beat leaves with count
-// 0 and every raw word is dropped until err_clear_i (or reset); clear between chunks, once every raw
-// word sent has been taken.
+// leaves with count 0; a cause-3 beat keeps its numbers. err_o rises two cycles after the failing
+// transfer (the cause is registered once); from then on every beat leaves with count 0 and every raw
+// word is dropped until err_clear_i (or reset); clear between chunks, once every raw word sent has
+// been taken.
 module ws_bf16_unpacker #(
   parameter int Lanes = 4  // symbols per beat: 1, 2, 4 or 8
 ) (
@@ -74,18 +75,27 @@ module ws_bf16_unpacker #(
   logic                raw_pop;
   logic [WordBits-1:0] raw_word;
   logic                raw_last;
+  // nz_from[b]: a byte at or above byte b of the word is non-zero. Formed as the word arrives and kept
+  // with it, so the left-over check is one pick by the beat's end, not a compare and a wide AND.
+  localparam int WordBytes = WordBits / 8;
+  localparam int ByteW     = $clog2(WordBytes + 1);
+  logic [WordBytes:0]  nz_from_in, nz_from;
+  always_comb begin
+    nz_from_in[WordBytes] = 1'b0;
+    for (int b = WordBytes - 1; b >= 0; b--) nz_from_in[b] = nz_from_in[b+1] || raw_data_i[8*b +: 8] != 8'h00;
+  end
 
   ws_skid_buffer #(
-    .Width(WordBits + 1)
+    .Width(WordBits + WordBytes + 2)
   ) u_raw_slice (
     .clk_i      (clk_i),
     .rst_ni     (rst_ni),
     .in_valid_i (raw_valid_i),
     .in_ready_o (raw_ready_o),
-    .in_data_i  ({raw_last_i, raw_data_i}),
+    .in_data_i  ({nz_from_in, raw_last_i, raw_data_i}),
     .out_valid_o(raw_valid),
     .out_ready_i(raw_pop),
-    .out_data_o ({raw_last, raw_word})
+    .out_data_o ({nz_from, raw_last, raw_word})
   );
 
   // ---- symbol beats: a register slice too, so sym_ready_o is a flip-flop and the decoder side's
@@ -117,7 +127,7 @@ module ws_bf16_unpacker #(
   logic              out_in_ready;
   logic              need_bits, last_slot, need_word, pop_word;
   logic [SlotBits-1:0] fields;
-  logic [WordBits-1:0] tail_mask;
+  logic [ByteW-1:0]    beat_end;  // the byte after the beat's last field
 
   assign need_bits = sym_count != '0;
   assign last_slot = Slots == 1 || slot_q == SlotW'(Slots - 1);
@@ -132,25 +142,27 @@ module ws_bf16_unpacker #(
 
   assign fields = Slots == 1 ? raw_word[SlotBits-1:0] : raw_word[slot_q * SlotBits +: SlotBits];
 
-  // The bytes after the beat's last field, to the end of its word: zero padding only.
-  always_comb begin
-    tail_mask = '0;
-    for (int b = 0; b < WordBits / 8; b++) begin
-      // sized casts, not int'(): Yosys 0.23's read_verilog -sv rejects the latter
-      if (8'(b) >= 8'(slot_q) * 8'(Lanes) + 8'(sym_count)) tail_mask[8*b +: 8] = 8'hff;
-    end
-  end
+  // The bytes after the beat's last field, to the end of its word, must be zero padding.
+  assign beat_end = ByteW'(slot_q) * ByteW'(Lanes) + ByteW'(sym_count);
 
-  logic [2:0] cause;
+  // The cause is registered once before the sticky error, so the join's handshake reaches no
+  // error enable (placed in the pipeline, that was a limiting path): err_o rises two cycles after
+  // the failing transfer, and one more beat may pass meanwhile.
+  logic [2:0] cause, cause_q;
   always_comb begin
     cause = ws_pkg::UNP_ERR_NONE;
     if (fire && !err && ended_q && need_bits) cause = ws_pkg::UNP_ERR_RUNS_OUT;
     else if (pop_word && sym_last &&
-             (!raw_last || (slot_q == '0 && !need_bits) || (raw_word & tail_mask) != '0))
+             (!raw_last || (slot_q == '0 && !need_bits) || nz_from[beat_end]))
       cause = ws_pkg::UNP_ERR_LEFT_OVER;
     else if (cfg_valid_i && (cfg_addr_i[8] ? (cfg_addr_i[7:0] != 8'h00 || cfg_data_i != '0)
                                            : cfg_data_i != bf16_entry(cfg_addr_i[7:0])))
       cause = ws_pkg::UNP_ERR_BAD_CFG;
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) cause_q <= ws_pkg::UNP_ERR_NONE;
+    else         cause_q <= cause;
   end
 
   ws_sticky_error #(
@@ -159,7 +171,7 @@ module ws_bf16_unpacker #(
     .clk_i  (clk_i),
     .rst_ni (rst_ni),
     .clear_i(err_clear_i),
-    .cause_i(cause),
+    .cause_i(cause_q),
     .err_o  (err),
     .cause_o(err_cause_o)
   );

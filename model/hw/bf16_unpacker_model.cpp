@@ -35,6 +35,7 @@ void Bf16UnpackerModel::reset() {
   raw_slice_.reset();
   out_slice_.reset();
   err_.reset();
+  cause_q_ = 0;
   slot_ = 0;
   ended_ = open_ = false;
 }
@@ -104,7 +105,8 @@ void Bf16UnpackerModel::tick() {
   sym_slice_.tick(in.sym_valid, sb, st.fire);
   const uint64_t mask = word_bits_ < 64 ? (uint64_t(1) << word_bits_) - 1 : ~uint64_t(0);
   raw_slice_.tick(in.raw_valid, RawWord{in.raw_data & mask, in.raw_last}, st.raw_pop);
-  err_.tick(in.err_clear, st.cause);
+  err_.tick(in.err_clear, cause_q_);
+  cause_q_ = st.cause;
   if (err || in.err_clear) {  // after an error the next chunk starts afresh
     slot_ = 0;
     ended_ = open_ = false;
