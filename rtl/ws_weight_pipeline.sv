@@ -564,33 +564,41 @@ module ws_weight_pipeline #(
   assign act_fire    = act_valid_i && act_ready_o;
 
   // Errors of the top, found on a beat pair going to the MAC array (the checks of its registers,
-  // ev_pair) and on configuration writes (cfg_err_q). The checks and the pair's transfer w_fire, which
+  // ev_flags) and on configuration writes (cfg_err_q). The checks and the pair's transfer w_fire, which
   // comes late (through the decoders' pass and the join), are registered apart and meet a cycle later,
   // so no handshake reaches the causes' priority (w_fire choosing the cause was the wide top's
   // critical path): a pair's error is in err_o two cycles after its transfer, and the join may pass
-  // one more beat meanwhile (docs/weight_pipeline.md section 4).
-  logic [2:0] ev_pair, ev_pair_q, ev_top;  // ws_pkg::wp_err_e
+  // one more beat meanwhile (docs/weight_pipeline.md section 4). Each check is registered on its own
+  // and their priority (ev_pair) taken after the register, so no check's logic waits for another's.
+  logic [2:0] ev_pair, ev_top;  // ws_pkg::wp_err_e
+  logic [4:0] ev_flags, ev_flags_q;
   logic       w_fire_q;
-  always_comb begin
-    ev_pair = ws_pkg::WP_ERR_NONE;
-    if (j_partial) ev_pair = ws_pkg::WP_ERR_VALUE_PARTIAL;
-    else if (!dense_q && m_out_count != MC'(ML)) ev_pair = ws_pkg::WP_ERR_META_PARTIAL;
-    else if (!dense_q && j_last != m_out_last) ev_pair = ws_pkg::WP_ERR_CHUNK_ENDS;
-    else if (w_last && !j_last) ev_pair = ws_pkg::WP_ERR_LAYER_END;
-    else if (!dense_q && meta_high) ev_pair = ws_pkg::WP_ERR_META_SYMBOL;
-  end
+  assign ev_flags = {j_partial,
+                     !dense_q && m_out_count != MC'(ML),
+                     !dense_q && j_last != m_out_last,
+                     w_last && !j_last,
+                     !dense_q && meta_high};
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      ev_pair_q <= ws_pkg::WP_ERR_NONE;
-      w_fire_q  <= 1'b0;
+      ev_flags_q <= '0;
+      w_fire_q   <= 1'b0;
     end else begin
-      ev_pair_q <= ev_pair;
-      w_fire_q  <= w_fire;
+      ev_flags_q <= ev_flags;
+      w_fire_q   <= w_fire;
     end
   end
 
-  assign ev_top = w_fire_q && ev_pair_q != ws_pkg::WP_ERR_NONE ? ev_pair_q
+  always_comb begin
+    ev_pair = ws_pkg::WP_ERR_NONE;
+    if (ev_flags_q[4]) ev_pair = ws_pkg::WP_ERR_VALUE_PARTIAL;
+    else if (ev_flags_q[3]) ev_pair = ws_pkg::WP_ERR_META_PARTIAL;
+    else if (ev_flags_q[2]) ev_pair = ws_pkg::WP_ERR_CHUNK_ENDS;
+    else if (ev_flags_q[1]) ev_pair = ws_pkg::WP_ERR_LAYER_END;
+    else if (ev_flags_q[0]) ev_pair = ws_pkg::WP_ERR_META_SYMBOL;
+  end
+
+  assign ev_top = w_fire_q && ev_pair != ws_pkg::WP_ERR_NONE ? ev_pair
                 : cfg_err_q ? ws_pkg::WP_ERR_CONFIG : ws_pkg::WP_ERR_NONE;
 
   // The first error since reset or clear; blocks in stream order, then the top, when several rise
