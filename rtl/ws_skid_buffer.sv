@@ -12,8 +12,7 @@
 // InPlace 1: the same handshake cycle for cycle (in_ready_o low while two words are held), but a word
 // stays in the entry it was written to and leaves through a 2:1 multiplexer on a read pointer. So
 // out_ready_i moves only the read pointer and the two fill flags, never a data register's enable (the
-// slices before a wide sink, whose ready comes late), and the free entry loads in_data_i every cycle
-// while the write pointer moves on the transfer, so in_valid_i reaches no data enable either.
+// slices before a wide sink, whose ready comes late).
 // out_data_o is a multiplexer of two registers.
 module ws_skid_buffer #(
   parameter int Width   = 32,  // data bits (put last/count fields in here too)
@@ -87,11 +86,10 @@ module ws_skid_buffer #(
       end
     end
 
-    // Data registers: no reset. The free entry (the write pointer's while not full) loads every cycle;
-    // the word is kept once the transfer moves the pointer on.
+    // Data registers: no reset. A word is written once, into the free entry, and stays there.
     always_ff @(posedge clk_i) begin
-      if (!full_q && !wr_q) entry0_q <= in_data_i;
-      if (!full_q && wr_q) entry1_q <= in_data_i;
+      if (in_fire && !wr_q) entry0_q <= in_data_i;
+      if (in_fire && wr_q) entry1_q <= in_data_i;
     end
 
     assign out_valid_o = any_q;
