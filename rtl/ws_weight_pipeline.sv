@@ -2,8 +2,8 @@
 // ws_weight_pipeline: y = W x for one 2:4-sparse bf16 layer streamed compressed (docs/weight_pipeline.md).
 //
 //   value desc + 8 state ports ─► ws_tans_decoder (4 lanes) ─► exponents ─┐
-//   raw words ───────────────────────────────────────────────────────────┴► ws_num_unpacker (4 lanes, bf16
-//                                                                            table) ─► 4 fp32 ─► bf16 = [31:16] ─┐
+//   raw words ───────────────────────────────────────────────────────────┴► ws_bf16_unpacker (4 lanes; or
+//                                                ws_num_unpacker, Bf16Unpacker 0) ─► 4 fp32 ─► bf16 = [31:16] ─┐
 //   meta desc + 4 state ports ─► ws_tans_decoder (2 lanes) ─► 2 nibbles ──────────────────────────────────────────┴► join
 //   join ─► ws_sparse_mac_array (Rows 1, GroupsPerCycle 2, BF16) ─► y
 // (at the default lane counts ValueLanes 4, MetaLanes 2; in general a beat is MetaLanes groups of 2
