@@ -6,7 +6,6 @@
 #include <stdexcept>
 #include <string>
 
-
 namespace ws {
 
 int WeightPipelineParams::k_bits() const {

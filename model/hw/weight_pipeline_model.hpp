@@ -1,8 +1,8 @@
 // Cycle-accurate model of rtl/ws_weight_pipeline.sv (docs/weight_pipeline.md): the value decoder
 // (ws::TansDecoderModel, ValueLanes lanes, layout-2 chunks on 2 x ValueLanes state ports), the number
-// unpacker (ws::Bf16UnpackerModel, or ws::NumUnpackerModel with bf16_unpacker false; ValueLanes lanes), the metadata decoder (MetaLanes lanes, 2 x
-// MetaLanes state ports) and the sparse MAC array (ws::MacArrayModel, Rows 1, GroupsPerCycle =
-// MetaLanes), at any lane counts the top takes (WeightPipelineParams: 4/2 by default, 2/1 the small
+// unpacker (ws::Bf16UnpackerModel, or ws::NumUnpackerModel with bf16_unpacker false; ValueLanes
+// lanes), the metadata decoder (MetaLanes lanes, 2 x MetaLanes state ports) and the sparse MAC
+// array (ws::MacArrayModel, Rows 1, GroupsPerCycle = MetaLanes), at any lane counts the top takes (WeightPipelineParams: 4/2 by default, 2/1 the small
 // configuration, 8/4 the wide one), plus the
 // top's glue: configuration routing, the register slices, the join of value and metadata beats (or, for a dense layer, of
 // value beats and implied nibbles), the activation gate, the layer beat counter and the sticky error. The configuration map, the beat fields and the error
