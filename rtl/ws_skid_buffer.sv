@@ -45,7 +45,9 @@ module ws_skid_buffer #(
   // Data registers: no reset.
   always_ff @(posedge clk_i) begin
     if (out_free) out_data_q <= spare_valid_q ? spare_data_q : in_data_i;
-    if (in_fire) spare_data_q <= in_data_i;  // unused unless spare_valid_q: out_free may come late
+    // The spare register follows the input while it is empty (read only once spare_valid_q is set,
+    // and then it holds), so its enable is a flip-flop and not the input's late valid.
+    if (!spare_valid_q) spare_data_q <= in_data_i;
   end
 
   assign out_valid_o = out_valid_q;
