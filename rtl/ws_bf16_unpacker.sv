@@ -18,7 +18,7 @@
 // 3 a word after the chunk's last beat, or a non-zero byte after its last field, 4 a bad
 // configuration write; 2 cannot happen (every bf16 symbol is defined). The failing beat of cause 1
 // leaves with count 0; a cause-3 beat keeps its numbers. err_o rises two cycles after the failing
-// transfer (the cause is registered once); from then on every beat leaves with count 0 and every raw
+// transfer (the causes are registered once); from then on every beat leaves with count 0 and every raw
 // word is dropped until err_clear_i (or reset); clear between chunks, once every raw word sent has
 // been taken.
 module ws_bf16_unpacker #(
@@ -100,8 +100,10 @@ module ws_bf16_unpacker #(
 
   // ---- symbol beats: a register slice too, so sym_ready_o is a flip-flop and the decoder side's
   // handshake (the top's error and pass logic) ends at registers, not in the join ----
-  localparam int SymW = 8 * Lanes + CW + 1;
-  logic                sym_valid, sym_last;
+  // The slice carries "count != 0" as a bit of its own (need_bits), so the join's handshake reads it
+  // from a register and not through a compare.
+  localparam int SymW = 8 * Lanes + CW + 2;
+  logic                sym_valid, sym_last, need_bits, sym_nz_in;
   logic [8*Lanes-1:0]  sym_data;
   logic [CW-1:0]       sym_count;
   logic                fire;  // the join takes the slice's beat
@@ -113,11 +115,12 @@ module ws_bf16_unpacker #(
     .rst_ni     (rst_ni),
     .in_valid_i (sym_valid_i),
     .in_ready_o (sym_ready_o),
-    .in_data_i  ({sym_last_i, sym_count_i, sym_data_i}),
+    .in_data_i  ({sym_nz_in, sym_last_i, sym_count_i, sym_data_i}),
     .out_valid_o(sym_valid),
     .out_ready_i(fire),
-    .out_data_o ({sym_last, sym_count, sym_data})
+    .out_data_o ({need_bits, sym_last, sym_count, sym_data})
   );
+  assign sym_nz_in = sym_count_i != '0;
 
   // ---- the join ----
   logic              err;
@@ -125,17 +128,17 @@ module ws_bf16_unpacker #(
   logic              ended_q;  // the chunk's raw words ended before its last beat
   logic              open_q;   // the chunk has taken a whole word that was not its last
   logic              out_in_ready;
-  logic              need_bits, last_slot, need_word, pop_word;
+  logic              last_slot, wants_word, need_word, pop_word;
   logic [SlotBits-1:0] fields;
   logic [ByteW-1:0]    beat_end;  // the byte after the beat's last field
 
-  assign need_bits = sym_count != '0;
   assign last_slot = Slots == 1 || slot_q == SlotW'(Slots - 1);
   // A beat waits for a word when it has fields to read, or when it ends a chunk whose words have not
   // ended (a count-0 last beat inside a word, or after a whole word without last: the next word is
   // then left over and must raise cause 3, not slip into the next chunk), unless the error or the
   // run-out decides it.
-  assign need_word = !err && !ended_q && (need_bits || (sym_last && (slot_q != '0 || open_q)));
+  assign wants_word  = !ended_q && (need_bits || (sym_last && (slot_q != '0 || open_q)));
+  assign need_word   = !err && wants_word;
   assign fire        = sym_valid && out_in_ready && (!need_word || raw_valid);
   assign pop_word    = fire && need_word && (last_slot || sym_last);
   assign raw_pop     = err ? raw_valid : pop_word;
@@ -145,24 +148,36 @@ module ws_bf16_unpacker #(
   // The bytes after the beat's last field, to the end of its word, must be zero padding.
   assign beat_end = ByteW'(slot_q) * ByteW'(Lanes) + ByteW'(sym_count);
 
-  // The cause is registered once before the sticky error, so the join's handshake reaches no
-  // error enable (placed in the pipeline, that was a limiting path): err_o rises two cycles after
-  // the failing transfer, and one more beat may pass meanwhile.
-  logic [2:0] cause, cause_q;
-  always_comb begin
-    cause = ws_pkg::UNP_ERR_NONE;
-    if (fire && !err && ended_q && need_bits) cause = ws_pkg::UNP_ERR_RUNS_OUT;
-    else if (pop_word && sym_last &&
-             (!raw_last || (slot_q == '0 && !need_bits) || nz_from[beat_end]))
-      cause = ws_pkg::UNP_ERR_LEFT_OVER;
-    else if (cfg_valid_i && (cfg_addr_i[8] ? (cfg_addr_i[7:0] != 8'h00 || cfg_data_i != '0)
-                                           : cfg_data_i != bf16_entry(cfg_addr_i[7:0])))
-      cause = ws_pkg::UNP_ERR_BAD_CFG;
-  end
+  // Each cause's condition is registered on its own and their priority taken after the register, so
+  // the join's handshake and the sticky error reach no error enable and no condition waits for another
+  // (placed in the pipeline, those were limiting paths): err_o rises two cycles after the failing
+  // transfer, and one more beat may pass meanwhile. The conditions read fire and pop_word without the
+  // error (wants_word) and are masked by !err, so the sticky error enters each cone at its end.
+  logic       runs_out, left_over, bad_cfg, runs_out_q, left_over_q, bad_cfg_q;
+  logic [2:0] cause;  // of the conditions registered last cycle
+  assign runs_out  = !err && sym_valid && out_in_ready && ended_q && need_bits;
+  assign left_over = !err && sym_valid && out_in_ready && raw_valid && wants_word && sym_last &&
+                     (!raw_last || (slot_q == '0 && !need_bits) || nz_from[beat_end]);
+  assign bad_cfg   = cfg_valid_i && (cfg_addr_i[8] ? (cfg_addr_i[7:0] != 8'h00 || cfg_data_i != '0)
+                                                   : cfg_data_i != bf16_entry(cfg_addr_i[7:0]));
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) cause_q <= ws_pkg::UNP_ERR_NONE;
-    else         cause_q <= cause;
+    if (!rst_ni) begin
+      runs_out_q  <= 1'b0;
+      left_over_q <= 1'b0;
+      bad_cfg_q   <= 1'b0;
+    end else begin
+      runs_out_q  <= runs_out;
+      left_over_q <= left_over;
+      bad_cfg_q   <= bad_cfg;
+    end
+  end
+
+  always_comb begin
+    cause = ws_pkg::UNP_ERR_NONE;
+    if (runs_out_q) cause = ws_pkg::UNP_ERR_RUNS_OUT;
+    else if (left_over_q) cause = ws_pkg::UNP_ERR_LEFT_OVER;
+    else if (bad_cfg_q) cause = ws_pkg::UNP_ERR_BAD_CFG;
   end
 
   ws_sticky_error #(
@@ -171,7 +186,7 @@ module ws_bf16_unpacker #(
     .clk_i  (clk_i),
     .rst_ni (rst_ni),
     .clear_i(err_clear_i),
-    .cause_i(cause_q),
+    .cause_i(cause),
     .err_o  (err),
     .cause_o(err_cause_o)
   );

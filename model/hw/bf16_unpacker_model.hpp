@@ -51,7 +51,7 @@ class Bf16UnpackerModel : public UnpackerModel {
   SkidBufferModel<RawWord> raw_slice_;  // u_raw_slice: raw_ready is a register
   SkidBufferModel<OutBeat> out_slice_;  // u_out_slice
   StickyError err_;
-  uint8_t cause_q_ = 0;  // cause_q: the cause, registered once before the sticky error
+  uint8_t cause_q_ = 0;  // the priority of runs_out_q, left_over_q, bad_cfg_q (each cause registered once)
   int slot_ = 0;       // slot_q: the next beat's slot in the current raw word
   bool ended_ = false;  // ended_q: the chunk's raw words ended before its last beat
   bool open_ = false;   // open_q: the chunk has taken a whole word that was not its last
