@@ -140,7 +140,9 @@ module ws_weight_pipeline #(
   assign bank_m = region == ws_pkg::WP_CFG_META_TABLE1;
   assign sel_v  = (region == ws_pkg::WP_CFG_VALUE_TABLE || bank_v) && (offset >> ValueTableLog) == '0;
   assign sel_m  = (region == ws_pkg::WP_CFG_META_TABLE || bank_m) && (offset >> MetaTableLog) == '0;
-  assign sel_u  = region == ws_pkg::WP_CFG_UNPACKER && offset <= OW'(ws_pkg::UNP_CFG_MODE);
+  // The unpacker's 256 entries and its mode, matched bit by bit (a compare was a carry chain on the
+  // port's path into the table writes' counts below)
+  assign sel_u  = region == ws_pkg::WP_CFG_UNPACKER && ((offset >> 8) == '0 || offset == OW'(ws_pkg::UNP_CFG_MODE));
   assign sel_a  = region == ws_pkg::WP_CFG_MAC && (offset >> (KW + 1)) == '0;
   assign sel_beats = region == ws_pkg::WP_CFG_TOP && offset == OW'(ws_pkg::WP_TOP_LAYER_BEATS);
   assign sel_dense = region == ws_pkg::WP_CFG_TOP && offset == OW'(ws_pkg::WP_TOP_LAYER_DENSE);
@@ -314,7 +316,7 @@ module ws_weight_pipeline #(
   logic [8*ML-1:0]      m_out_data;
   logic [MC-1:0]        m_out_count;
   logic [2:0]           m_cause;
-  logic                 v_pass, m_pass, v_pass_q, m_pass_q, m_valid;
+  logic                 v_pass, m_pass, v_rel_q, m_rel_q, m_valid;
   logic                 u_out_valid, u_out_ready, u_out_last, u_err;  // the unpacker's output
   logic [32*VL-1:0]     u_out_data;
   logic [VC-1:0]        u_out_count;
@@ -494,27 +496,29 @@ module ws_weight_pipeline #(
   // ---------------------------------------------------------------------------------------------
   // A decoder ends a chunk it aborts (its stream ended early, no table, a bad descriptor) with an
   // empty beat (count 0) several cycles before its error flag rises. The empty beat waits at the
-  // decoder's output (its slice's) until the flag is up (then stays released until it is taken, whatever an
-  // err_clear does), so the error names the cause, not what the unpacker or the join would make of
-  // the missing symbols. Every abort raises a flag, so the wait ends.
-  assign v_pass      = v_out_nz || v_err || err_q || v_pass_q;
-  assign m_pass      = m_out_nz || m_err || err_q || m_pass_q;
+  // decoder's output (its slice's) until the cycle after the flag, or the top's error, is seen up (not
+  // on a clearing cycle), then stays released until it is taken, whatever an err_clear does; so the
+  // error names the cause, not what the unpacker or the join would make of the missing symbols. Every
+  // abort raises a flag, so the wait ends. The release is a register (v_rel_q, m_rel_q), so the error
+  // flags reach the join's ready only through it.
+  assign v_pass      = v_out_nz || v_rel_q;
+  assign m_pass      = m_out_nz || m_rel_q;
   assign v_out_ready = u_sym_ready && v_pass;
   assign m_valid     = m_out_valid && m_pass;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      v_pass_q <= 1'b0;
-      m_pass_q <= 1'b0;
+      v_rel_q <= 1'b0;
+      m_rel_q <= 1'b0;
     end else begin
-      v_pass_q <= v_out_valid && !v_out_nz && v_pass && !v_out_ready;
-      m_pass_q <= m_out_valid && !m_out_nz && m_pass && !m_out_ready;
+      v_rel_q <= (!err_clear_i && (v_err || err_q)) || (v_out_valid && !v_out_nz && v_pass && !v_out_ready);
+      m_rel_q <= (!err_clear_i && (m_err || err_q)) || (m_out_valid && !m_out_nz && m_pass && !m_out_ready);
     end
   end
 
   // ---------------------------------------------------------------------------------------------
   // Join, activation gate, beat counter
-  logic                x_loaded;  // the head layer's activations are in
+  logic                go_q;      // the head's activations are in and its last beat not yet sent
   logic                act_open;  // an open layer waits for its activations
   logic                sent_q;    // the head's last beat is in u_w_slice (or taken), the head not yet closed
   logic                held_q;    // a beat offered to u_w_slice last cycle and not taken
@@ -527,16 +531,15 @@ module ws_weight_pipeline #(
   logic                retire_q;  // the head closes: the MAC array took its last beat last cycle
   logic                pair_valid, w_fire, act_fire;
 
-  assign x_loaded   = loaded_q != 2'd0;
   assign act_open   = loaded_q != layers_q;
   assign pair_valid = j_valid && (dense_q || m_valid);
   // Beat pairs go to the MAC array only while the layer's activations are loaded (until its last
   // beat is sent) and no error is up (a pair's own error is up two cycles after it, so one more pair
   // may pass: docs/weight_pipeline.md section 4); after an error both sides drain, but a beat already
   // offered stays offered until the slice takes it (the stream rule). w_ready is the slice's, a register.
-  assign w_valid     = pair_valid && x_loaded && !sent_q && (!err_q || held_q);
-  assign j_ready     = (err_q && !held_q) || (w_ready && x_loaded && !sent_q && (dense_q || m_valid));
-  assign m_out_ready = (err_q && !held_q) || (!dense_q && m_pass && w_ready && x_loaded && !sent_q && j_valid);
+  assign w_valid     = pair_valid && go_q && (!err_q || held_q);
+  assign j_ready     = (err_q && !held_q) || (w_ready && go_q && (dense_q || m_valid));
+  assign m_out_ready = (err_q && !held_q) || (!dense_q && m_pass && w_ready && go_q && j_valid);
   assign w_fire      = w_valid && w_ready;
   assign w_last      = beat_q == last_beat_q;
 
@@ -623,11 +626,19 @@ module ws_weight_pipeline #(
 
   assign push = top_cfg_fire && t_beats && !cfg_bad;
 
+  // The head's activation count and last-beat flag of the next cycle: go_q registers "activations in,
+  // last beat not sent" from them, so the join's readies read one flip-flop for both.
+  logic [1:0] loaded_n;
+  logic       sent_n;
+  assign loaded_n = loaded_q + 2'(act_fire && act_last_i) - 2'(retire_q);
+  assign sent_n   = (w_fire && w_last) || (sent_q && !retire_q);
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       layers_q         <= '0;
       loaded_q         <= '0;
       sent_q           <= 1'b0;
+      go_q             <= 1'b0;
       held_q           <= 1'b0;
       dense_q          <= 1'b0;
       dense_next_q     <= 1'b0;
@@ -643,9 +654,9 @@ module ws_weight_pipeline #(
       // overtake that beat. A new layer becomes the head if none is left.
       retire_q <= mac_w_fire && mac_w_last;
       layers_q <= layers_q + 2'(push) - 2'(retire_q);
-      loaded_q <= loaded_q + 2'(act_fire && act_last_i) - 2'(retire_q);
-      if (w_fire && w_last) sent_q <= 1'b1;
-      else if (retire_q) sent_q <= 1'b0;
+      loaded_q <= loaded_n;
+      sent_q   <= sent_n;
+      go_q     <= loaded_n != 2'd0 && !sent_n;
       held_q <= w_valid && !w_ready;
       if (retire_q) begin
         dense_q     <= dense_next_q;

@@ -85,7 +85,7 @@ void WeightPipelineModel::reset() {
   dense_ = dense_next_ = dense_new_ = false;
   last_beat_ = last_beat_next_ = 0;
   beat_ = 0;
-  v_pass_ = m_pass_ = false;
+  v_rel_ = m_rel_ = false;
   cfg_err_ = false;
   pair_err_ = pkg::WP_ERR_NONE;
   err_.reset();
@@ -201,11 +201,11 @@ void WeightPipelineModel::compute(Comb& c) {
       mdec_.in.out_ready = false;
       vdec_.eval();
       mdec_.eval();
-      // A decoder's empty (abort) beat waits at its output until its error flag is up.
-      const TansDecoderOutputs &vo = vdec_.out, &mo = mdec_.out;
+      // A decoder's empty (abort) beat waits at its output until the cycle after its error flag (or
+      // the top's) is seen up (v_rel_q, m_rel_q).
       const DecBeat& vb = v_slice_.out();
-      c.v_pass = vb.count != 0 || vo.err || err_.err || v_pass_;
-      c.m_pass = m_slice_.out().count != 0 || mo.err || err_.err || m_pass_;
+      c.v_pass = vb.count != 0 || v_rel_;
+      c.m_pass = m_slice_.out().count != 0 || m_rel_;
       c.ui.cfg_valid = tu.out_valid();
       c.ui.cfg_addr = tu.out().offset & ((1u << pkg::UNP_CFG_ADDR_BITS) - 1);
       c.ui.cfg_data = tu.out().data & ((1u << pkg::UNP_ENTRY_BITS) - 1);
@@ -356,8 +356,10 @@ void WeightPipelineModel::tick() {
   }
   if (c.top_cfg_fire && cw.sel_dense && !c.cfg_bad) dense_new_ = (cw.data & 1u) != 0;
   if (c.w_fire) beat_ = c.w_last ? 0 : (beat_ + 1) & beat_mask;
-  v_pass_ = v_slice_.out_valid() && v_slice_.out().count == 0 && c.v_pass && !c.v_ready;
-  m_pass_ = m_slice_.out_valid() && m_slice_.out().count == 0 && c.m_pass && !c.m_ready;
+  v_rel_ = (!in.err_clear && (vo.err || err_.err)) ||
+           (v_slice_.out_valid() && v_slice_.out().count == 0 && c.v_pass && !c.v_ready);
+  m_rel_ = (!in.err_clear && (mo.err || err_.err)) ||
+           (m_slice_.out_valid() && m_slice_.out().count == 0 && c.m_pass && !c.m_ready);
   // The first error since reset or clear, blocks in stream order; on the clearing cycle the blocks'
   // registered flags still show what is being cleared, so only the top's own new cause counts.
   auto cause_of = [](pkg::wp_block_e block, uint8_t cause) {

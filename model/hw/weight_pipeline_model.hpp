@@ -168,7 +168,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   bool dense_new_ = false;  // LAYER_DENSE, for the next LAYER_BEATS
   uint32_t last_beat_ = 0, last_beat_next_ = 0;  // LAYER_BEATS - 1 of the head and the next layer
   uint32_t beat_ = 0;
-  bool v_pass_ = false, m_pass_ = false;  // a decoder's empty beat released (its error is up)
+  bool v_rel_ = false, m_rel_ = false;  // v_rel_q, m_rel_q: a decoder's empty beat released (an error was up)
   bool cfg_err_ = false;  // a refused configuration write last cycle (cfg_err_q)
   pkg::wp_err_e pair_err_ = pkg::WP_ERR_NONE;  // the checks of last cycle's beat pair if it went (ev_pair_q, w_fire_q)
   StickyError err_;
