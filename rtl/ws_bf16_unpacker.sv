@@ -123,7 +123,7 @@ module ws_bf16_unpacker #(
   assign sym_nz_in = sym_count_i != '0;
 
   // ---- the join ----
-  logic              err;
+  logic              err, drain;  // the sticky error; its copy for the join (below)
   logic [SlotW-1:0]  slot_q;   // the beat's slot in the current raw word
   logic              ended_q;  // the chunk's raw words ended before its last beat
   logic              open_q;   // the chunk has taken a whole word that was not its last
@@ -138,10 +138,10 @@ module ws_bf16_unpacker #(
   // then left over and must raise cause 3, not slip into the next chunk), unless the error or the
   // run-out decides it.
   assign wants_word  = !ended_q && (need_bits || (sym_last && (slot_q != '0 || open_q)));
-  assign need_word   = !err && wants_word;
+  assign need_word   = !drain && wants_word;
   assign fire        = sym_valid && out_in_ready && (!need_word || raw_valid);
   assign pop_word    = fire && need_word && (last_slot || sym_last);
-  assign raw_pop     = err ? raw_valid : pop_word;
+  assign raw_pop     = drain ? raw_valid : pop_word;
 
   assign fields = Slots == 1 ? raw_word[SlotBits-1:0] : raw_word[slot_q * SlotBits +: SlotBits];
 
@@ -193,12 +193,29 @@ module ws_bf16_unpacker #(
   assign err_o       = err;
   assign cfg_ready_o = 1'b1;
 
+  // drain: a second flip-flop of the same sticky flag (equal to err on every cycle), for the join's
+  // handshake and state. err also feeds the causes and the top, so its flip-flop is placed between
+  // them; this one is placed at the join (the error's route into the join's readies and clock
+  // enables was the pipeline's limiting path). Its own feedback keeps Yosys from merging the two.
+  logic cause_any, unused_drain_cause;
+  assign cause_any = cause != ws_pkg::UNP_ERR_NONE;
+  ws_sticky_error #(
+    .CauseBits(1)
+  ) u_drain (
+    .clk_i  (clk_i),
+    .rst_ni (rst_ni),
+    .clear_i(err_clear_i),
+    .cause_i(cause_any),
+    .err_o  (drain),
+    .cause_o(unused_drain_cause)  // = drain
+  );
+
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       slot_q  <= '0;
       ended_q <= 1'b0;
       open_q  <= 1'b0;
-    end else if (err || err_clear_i) begin
+    end else if (drain || err_clear_i) begin
       slot_q  <= '0;  // after an error the next chunk starts afresh
       ended_q <= 1'b0;
       open_q  <= 1'b0;
@@ -220,7 +237,7 @@ module ws_bf16_unpacker #(
   // ---- numbers: fp32 words, the bf16 pattern {sign, exponent, mantissa} in bits 31:16 ----
   logic [CW-1:0]       out_count;
   logic [32*Lanes-1:0] numbers;
-  assign out_count = (err || ended_q) ? '0 : sym_count;
+  assign out_count = (drain || ended_q) ? '0 : sym_count;
   always_comb begin
     for (int j = 0; j < Lanes; j++) begin
       numbers[32*j +: 32] = CW'(j) < out_count
