@@ -2,4 +2,3 @@
 -f rtl/bit_reader.f
 rtl/ws_num_convert.sv
 rtl/ws_num_unpacker.sv
--f rtl/bf16_unpacker.f
