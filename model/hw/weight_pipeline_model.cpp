@@ -132,6 +132,14 @@ WeightPipelineModel::CfgSlot WeightPipelineModel::decode_cfg() const {
   return w;
 }
 
+WeightPipelineModel::UnpBeat WeightPipelineModel::unp_beat(const NumUnpackerOutputs& o) const {
+  UnpBeat b;
+  for (int l = 0; l < p_.value_lanes; ++l) b.bf16[size_t(l)] = uint16_t(o.out_data[size_t(l)] >> 16);
+  b.partial = o.out_count != p_.value_lanes;
+  b.last = o.out_last;
+  return b;
+}
+
 void WeightPipelineModel::compute(Comb& c) {
   // The configuration write leaves the shared slice (decoded a cycle earlier at the port) into its
   // target's slice while the other targets' slices are empty; each block sees its own slice's write.
@@ -216,7 +224,9 @@ void WeightPipelineModel::compute(Comb& c) {
       c.ui.raw_valid = in.raw_valid;
       c.ui.raw_data = in.raw_data;
       c.ui.raw_last = in.raw_last;
-      c.ui.out_ready = u_slice_.in_ready();  // a register: the join's ready ends at u_u_slice
+      // ws_num_unpacker: a register, the join's ready ends at u_u_slice; ws_bf16_unpacker: the join's
+      // ready (below), which its output slice's outputs do not depend on
+      c.ui.out_ready = !p_.bf16_unpacker && u_slice_.in_ready();
       c.ui.err_clear = in.err_clear;
       unp().in = c.ui;
       unp().eval();
@@ -227,13 +237,15 @@ void WeightPipelineModel::compute(Comb& c) {
     // register). A dense layer: no metadata beat, the nibbles are implied.
     const TansDecoderOutputs& md = mdec_.out;
     const DecBeat& mb = m_slice_.out();
-    const UnpBeat& ub = u_slice_.out();
+    const UnpBeat ub = p_.bf16_unpacker ? unp_beat(c.uo) : u_slice_.out();
     const bool w_ready = w_slice_.in_ready(), gate = c.x_loaded && !sent_;
-    const bool u_valid = u_slice_.out_valid(), m_valid = m_slice_.out_valid() && c.m_pass;
+    const bool u_valid = p_.bf16_unpacker ? c.uo.out_valid : u_slice_.out_valid();
+    const bool m_valid = m_slice_.out_valid() && c.m_pass;
     const bool drain = err_.err && !held_;  // an offered beat stays offered after an error
     c.w_valid = u_valid && (dense_ || m_valid) && gate && (!err_.err || held_);
     c.u_ready = drain || (w_ready && gate && (dense_ || m_valid));
     c.m_ready = drain || (!dense_ && c.m_pass && w_ready && gate && u_valid);
+    if (p_.bf16_unpacker) c.ui.out_ready = c.u_ready;
     unp().in = c.ui;
     unp().eval();
     c.uo = unp().out;
@@ -389,11 +401,7 @@ void WeightPipelineModel::tick() {
   for (int t = 0; t < kCfgTargets; ++t) cfg_target_[size_t(t)].tick(c.t_in_valid[size_t(t)], shared, c.t_out_ready[size_t(t)]);
   cfg_slice_.tick(in.cfg_valid, port, c.cfg_out_ready);
   w_slice_.tick(c.w_valid, c.w_beat, ao_w_ready);
-  UnpBeat ubeat;
-  for (int l = 0; l < p_.value_lanes; ++l) ubeat.bf16[size_t(l)] = uint16_t(c.uo.out_data[size_t(l)] >> 16);
-  ubeat.partial = c.uo.out_count != p_.value_lanes;
-  ubeat.last = c.uo.out_last;
-  u_slice_.tick(c.uo.out_valid, ubeat, c.u_ready);
+  if (!p_.bf16_unpacker) u_slice_.tick(c.uo.out_valid, unp_beat(c.uo), c.u_ready);
   v_slice_.tick(vo.out_valid, DecBeat{vo.out_data, vo.out_count, vo.out_last}, c.v_ready);
   m_slice_.tick(mo.out_valid, DecBeat{mo.out_data, mo.out_count, mo.out_last}, c.m_ready);
   vdec_.tick();

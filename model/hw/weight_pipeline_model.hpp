@@ -132,11 +132,12 @@ class WeightPipelineModel : public WeightPipelinePins {
     uint32_t offset = 0, data = 0;
   };
   CfgSlot decode_cfg() const;  // the port's write, decoded
-  struct UnpBeat {  // the unpacker's beat as u_u_slice keeps it for the join
+  struct UnpBeat {  // the unpacker's beat as the join reads it (and u_u_slice keeps it)
     std::array<uint16_t, kNumMaxLanes> bf16{};  // the numbers' top halves
     bool partial = false;  // count != ValueLanes
     bool last = false;
   };
+  UnpBeat unp_beat(const NumUnpackerOutputs& o) const;
   struct MacBeat {  // the join's beat for the MAC array
     Bits data;
     bool last = false;
@@ -157,7 +158,7 @@ class WeightPipelineModel : public WeightPipelinePins {
   std::array<int, 2> v_pend_{}, m_pend_{};
   SkidBufferModel<DecBeat> v_slice_;   // value decoder -> unpacker (u_v_slice)
   SkidBufferModel<DecBeat> m_slice_;   // metadata decoder -> join (u_m_slice)
-  SkidBufferModel<UnpBeat> u_slice_;   // unpacker -> join (u_u_slice)
+  SkidBufferModel<UnpBeat> u_slice_;   // unpacker -> join (u_u_slice; not with bf16_unpacker, whose output is a slice)
   SkidBufferModel<MacBeat> w_slice_;   // join -> MAC array (u_w_slice)
   int layers_ = 0;  // open layers (LAYER_BEATS written, last beat not in the MAC array), 0 .. 2
   int loaded_ = 0;  // of those, the ones whose activations are in

@@ -243,12 +243,13 @@ TEST(WeightPipelineReal, NextLayerLoadsWhileStreaming) {
   // one takes to load. Against the serial baseline (a layer's MAC writes wait for the last beat of
   // the layer before, as before issue 12), on fresh drivers: between one layer's last beat and the
   // next one's first, the serial run loses at least the next layer's permutation writes and
-  // activation transfers (2 K8 cycles), the overlapped run at most 24 cycles whatever K8 (what is
+  // activation transfers (2 K8 cycles), the overlapped run at most 25 cycles whatever K8 (what is
   // left is the decoders' chunk start, about 11 cycles, docs/tans_decoder.md section 3, and the hand-
   // over of the last beat through the MAC slice; 20 until bf16u36: the bf16 unpacker holds few beats
   // where ws_num_unpacker's 10 stages let the value decoder run ahead and start wv[0]'s chunk
   // earlier, so wv[0]'s gap went from 16 to 25 cycles, and to 24 with the unpacker's symbol slice
-  // of 7eebb1a, latency 2; TB_SEED 1 and 2); y bit for bit in both.
+  // of 7eebb1a, latency 2, and to 25 again without u_u_slice behind the bf16 unpacker, y37: one slot
+  // of buffering less; TB_SEED 1 and 2); y bit for bit in both.
   const std::vector<RealMatrix> all = real_matrices();
   std::vector<ws::Sparse24> Ls;
   std::vector<std::vector<uint16_t>> xs;
@@ -283,7 +284,7 @@ TEST(WeightPipelineReal, NextLayerLoadsWhileStreaming) {
     std::printf("%s next layer %s (K8 %d, %llu beats): %llu cycles without a beat before it overlapped, %llu serial\n",
                 tb::seed_text().c_str(), all[li].name.c_str(), k8, (unsigned long long)ro.layers[li].beats,
                 (unsigned long long)gap_o, (unsigned long long)gap_s);
-    EXPECT_LE(gap_o, 24u) << all[li].name;
+    EXPECT_LE(gap_o, 25u) << all[li].name;
     EXPECT_GE(gap_s, 2u * uint64_t(k8)) << all[li].name;
   }
   std::printf("%s next layer overlap: %zu layers, %llu beats; %llu cycles overlapped (%.4f beats/cycle, %llu cycles "
