@@ -2,11 +2,12 @@
 // (ws::TansDecoderModel, ValueLanes lanes, layout-2 chunks on 2 x ValueLanes state ports), the number
 // unpacker (ws::Bf16UnpackerModel, or ws::NumUnpackerModel with bf16_unpacker false; ValueLanes
 // lanes), the metadata decoder (MetaLanes lanes, 2 x MetaLanes state ports) and the sparse MAC
-// array (ws::MacArrayModel, Rows 1, GroupsPerCycle = MetaLanes), at any lane counts the top takes (WeightPipelineParams: 4/2 by default, 2/1 the small
-// configuration, 8/4 the wide one), plus the
-// top's glue: configuration routing, the register slices, the join of value and metadata beats (or, for a dense layer, of
-// value beats and implied nibbles), the activation gate, the layer beat counter and the sticky error. The configuration map, the beat fields and the error
-// causes are ws::pkg's (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
+// array (ws::MacArrayModel, Rows 1, GroupsPerCycle = MetaLanes), at any lane counts the top takes
+// (WeightPipelineParams: 4/2 by default, 2/1 the small configuration, 8/4 the wide one), plus the
+// top's glue: configuration routing, the register slices, the join of value and metadata beats (or,
+// for a dense layer, of value beats and implied nibbles), the activation gate, the layer beat counter
+// and the sticky error. The configuration map, the beat fields and the error causes are ws::pkg's
+// (rtl/ws_pkg.sv); ws::weight_pipeline_error_text() names a cause.
 //
 // The same pins as the Verilated adapter (WeightPipelinePins). Per clock cycle: set `in`; eval(); read
 // `out` (cfg_ready is a register; the stream readies depend on y_ready); tick() is the rising edge with `in`, then eval(). After construction (and reset()) it is
