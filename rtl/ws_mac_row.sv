@@ -95,7 +95,9 @@ module ws_mac_row #(
   logic [2:0]      cmb_pair_q;
   logic [1:0]      cmb_zero_q;
 
-  always_ff @(posedge clk_i) begin
+  // Kept: every row has the same schedule, and Yosys would merge the rows' copies into one register
+  // whose nets span the rows (Rows 2: row 0's rd_hot_q into row 1's read, docs/synth.md stop 39).
+  (* keep *) always_ff @(posedge clk_i) begin
     rd_hot_q    <= rd_hot_i;
     wr_en_q     <= wr_en_i;
     wr_hot_q    <= wr_hot_i;
