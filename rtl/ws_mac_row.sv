@@ -96,7 +96,7 @@ module ws_mac_row #(
   logic [1:0]      cmb_zero_q;
 
   // Kept: every row has the same schedule, and Yosys would merge the rows' copies into one register
-  // whose nets span the rows (Rows 2: row 0's rd_hot_q into row 1's read, docs/synth.md stop 39).
+  // whose nets span the rows (docs/synth.md, "The issue's last roads, measured").
   (* keep *) always_ff @(posedge clk_i) begin
     rd_hot_q    <= rd_hot_i;
     wr_en_q     <= wr_en_i;
